@@ -1,0 +1,330 @@
+/* galley-main.c: the galley command.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "galley-private.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_WARNINGS 50
+
+static gboolean opt_verbose;
+static gboolean opt_quiet;
+static char   **opt_plugin_dirs;
+static gint     warnings_shown;
+
+static const char *const summary_text =
+  "Commands:\n"
+  "  run FILE        run the pipeline in FILE\n"
+  "  check FILE      validate FILE and initialise every stage, read nothing\n"
+  "  inspect [NAME]  list plugins, or show one plugin's options\n"
+  "\n"
+  "Run 'galley COMMAND --help' for the options of a command.\n"
+  "\n"
+  "Exit status: 0 success, 64 usage, 65 bad input data, 66 input not found,\n"
+  "70 internal or plugin error, 73 cannot create output, 74 I/O error,\n"
+  "75 temporary failure (lock held), 78 configuration error.";
+
+static void
+log_handler (const char *domain, GLogLevelFlags level, const char *message, gpointer data)
+{
+  (void) data;
+  const char *dom = domain ? domain : "galley";
+  if (level & (G_LOG_LEVEL_DEBUG))
+    {
+      const char *debug = g_getenv ("G_MESSAGES_DEBUG");
+      if (debug == NULL || (!strstr (debug, dom) && !g_str_equal (debug, "all")))
+        return;
+      fprintf (stderr, "%s: debug: %s\n", dom, message);
+      return;
+    }
+  if (level & (G_LOG_LEVEL_INFO | G_LOG_LEVEL_MESSAGE))
+    {
+      if (opt_verbose)
+        fprintf (stderr, "%s: %s\n", dom, message);
+      return;
+    }
+  if (level & G_LOG_LEVEL_WARNING)
+    {
+      if (opt_quiet)
+        return;
+      gint n = g_atomic_int_add (&warnings_shown, 1);
+      if (n < MAX_WARNINGS || opt_verbose)
+        fprintf (stderr, "%s: warning: %s\n", dom, message);
+      else if (n == MAX_WARNINGS)
+        fprintf (stderr, "galley: warning: more than %d warnings; the rest are in the rejects file "
+                 "and stats (use -v to see all)\n", MAX_WARNINGS);
+      return;
+    }
+  fprintf (stderr, "%s: %s: %s\n", dom, (level & G_LOG_LEVEL_CRITICAL) ? "critical" : "error", message);
+}
+
+static void
+add_plugin_dirs (void)
+{
+  for (guint i = 0; opt_plugin_dirs != NULL && opt_plugin_dirs[i] != NULL; i++)
+    galley_plugin_add_search_dir (opt_plugin_dirs[i]);
+}
+
+static int
+usage_error (GOptionContext *context, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+
+static int
+usage_error (GOptionContext *context, const char *fmt, ...)
+{
+  va_list args;
+  va_start (args, fmt);
+  g_autofree char *msg = g_strdup_vprintf (fmt, args);
+  va_end (args);
+  fprintf (stderr, "galley: %s\n", msg);
+  if (context != NULL)
+    {
+      g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
+      fprintf (stderr, "\n%s", help);
+    }
+  return GALLEY_EXIT_USAGE;
+}
+
+static int
+report (GError *error, int code)
+{
+  fprintf (stderr, "galley: %s\n", error->message);
+  return code;
+}
+
+/* ---- run / check ------------------------------------------------------- */
+
+static int
+cmd_run (int argc, char **argv, gboolean check)
+{
+  g_auto(GStrv) sets = NULL;
+  gboolean dry_run = FALSE, no_progress = FALSE;
+  gint threads = 0;
+  g_autofree char *stats = NULL, *rejects = NULL;
+  GOptionEntry entries[] = {
+    { "set", 's', 0, G_OPTION_ARG_STRING_ARRAY, &sets, "Override an option (repeatable), e.g. --set output.path=out.jsonl", "ID.KEY=VALUE" },
+    { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Read and process documents but run no sink", NULL },
+    { "threads", 'j', 0, G_OPTION_ARG_INT, &threads, "Worker threads (default: [pipeline] threads, else cores)", "N" },
+    { "stats", 0, 0, G_OPTION_ARG_FILENAME, &stats, "Write the stats JSON here ('' for none)", "FILE" },
+    { "rejects", 0, 0, G_OPTION_ARG_FILENAME, &rejects, "Append failed inputs here", "FILE" },
+    { "no-progress", 0, 0, G_OPTION_ARG_NONE, &no_progress, "No live progress even on a terminal", NULL },
+    { "plugin-dir", 'P', 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_plugin_dirs, "Look for plugins in DIR first (repeatable)", "DIR" },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Per-stage figures and info messages", NULL },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet, "No summary and no warnings; errors only", NULL },
+    { NULL }
+  };
+  GOptionEntry check_entries[] = {
+    entries[0], entries[6], entries[7], entries[8], { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (check ? "FILE - validate a pipeline" : "FILE - run a pipeline");
+  g_option_context_add_main_entries (context, check ? check_entries : entries, NULL);
+  g_option_context_set_summary (context, check
+    ? "Loads FILE, checks every group, key and value, loads each plugin and runs its\n"
+      "init() with the given options, then frees everything. Reads no input and\n"
+      "writes no output."
+    : "Streams the documents of FILE's sources through its stages and sinks.\n"
+      "A summary line and a stats JSON file are always written; failed inputs are\n"
+      "appended to the rejects file. stdout carries data only (export-jsonl path=-).");
+  g_autoptr(GError) error = NULL;
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return usage_error (context, "%s", error->message);
+  if (argc != 2)
+    return usage_error (context, argc < 2 ? "missing pipeline FILE" : "expected one pipeline FILE, got %d", argc - 1);
+  if (opt_verbose && opt_quiet)
+    return usage_error (context, "-v and -q exclude each other");
+  if (threads < 0 || threads > 1024)
+    return usage_error (context, "--threads must be between 0 and 1024");
+  add_plugin_dirs ();
+
+  g_autoptr(GalleyPipeline) pipeline = galley_pipeline_load (argv[1], (const char *const *) sets, &error);
+  if (pipeline == NULL)
+    return report (error, galley_error_to_exit_code (error));
+
+  GalleyRunOptions opts = {
+    .dry_run = dry_run,
+    .check_only = check,
+    .progress = !check && !opt_quiet && !no_progress && isatty (STDERR_FILENO),
+    .quiet = opt_quiet,
+    .verbose = opt_verbose,
+    .threads = threads,
+    .stats_path = stats,
+    .rejects_path = rejects,
+  };
+  int code = galley_pipeline_run (pipeline, &opts, &error);
+  if (code != GALLEY_EXIT_OK)
+    return report (error, code);
+  if (check && !opt_quiet)
+    {
+      g_autoptr(GString) chain = g_string_new (NULL);
+      for (guint i = 0; i < pipeline->stages->len; i++)
+        {
+          GalleyStageConfig *sc = g_ptr_array_index (pipeline->stages, i);
+          g_string_append_printf (chain, "%s%s (%s %s)", i ? " -> " : "", sc->id,
+                                  galley_stage_kind_to_string (sc->plugin->info->kind), sc->plugin->name);
+        }
+      printf ("%s: OK: %s\n", argv[1], chain->str);
+    }
+  return GALLEY_EXIT_OK;
+}
+
+/* ---- inspect -------------------------------------------------------------- */
+
+static json_object *
+plugin_to_json (const GalleyPlugin *plugin)
+{
+  const GalleyStageInfo *info = plugin->info;
+  json_object *o = json_object_new_object ();
+  json_object_object_add (o, "name", json_object_new_string (info->name));
+  json_object_object_add (o, "kind", json_object_new_string (galley_stage_kind_to_string (info->kind)));
+  json_object_object_add (o, "description", json_object_new_string (info->description));
+  json_object_object_add (o, "version", json_object_new_string (info->version));
+  g_autofree char *abi = g_strdup_printf ("%u.%u", info->abi_major, info->abi_minor);
+  json_object_object_add (o, "abi", json_object_new_string (abi));
+  json_object_object_add (o, "thread_safe", json_object_new_boolean ((info->flags & GALLEY_STAGE_THREAD_SAFE) != 0));
+  json_object_object_add (o, "file", json_object_new_string (plugin->path));
+  json_object *options = json_object_new_array ();
+  for (const GalleyOptionSpec *s = info->options; s != NULL && s->name != NULL; s++)
+    {
+      json_object *opt = json_object_new_object ();
+      json_object_object_add (opt, "name", json_object_new_string (s->name));
+      json_object_object_add (opt, "type", json_object_new_string (galley_opt_type_to_string (s->type)));
+      json_object_object_add (opt, "default", s->default_value ? json_object_new_string (s->default_value) : NULL);
+      json_object_object_add (opt, "required", json_object_new_boolean (s->default_value == NULL));
+      if (s->choices != NULL)
+        json_object_object_add (opt, "choices", json_object_new_string (s->choices));
+      json_object_object_add (opt, "help", json_object_new_string (s->help ? s->help : ""));
+      json_object_array_add (options, opt);
+    }
+  json_object_object_add (o, "options", options);
+  return o;
+}
+
+static void
+print_plugin (const GalleyPlugin *plugin)
+{
+  const GalleyStageInfo *info = plugin->info;
+  printf ("%s (%s) %s - %s\n", info->name, galley_stage_kind_to_string (info->kind), info->version, info->description);
+  printf ("  file: %s\n  stage ABI: %u.%u, %s\n", plugin->path, info->abi_major, info->abi_minor,
+          (info->flags & GALLEY_STAGE_THREAD_SAFE) ? "thread-safe (runs in parallel)" : "serialized");
+  printf ("  options:\n");
+  printf ("    %-18s %-8s %s\n", "plugin", "string", "plugin name (default: the stage id)");
+  printf ("    %-18s %-8s %s\n", "on-error", "enum", "fail|skip: stop the run, or reject the document and go on (default: fail)");
+  for (const GalleyOptionSpec *s = info->options; s != NULL && s->name != NULL; s++)
+    {
+      g_autofree char *def = s->default_value == NULL ? g_strdup ("required")
+                             : *s->default_value == '\0' ? g_strdup ("default: empty")
+                             : g_strdup_printf ("default: %s", s->default_value);
+      printf ("    %-18s %-8s %s%s%s (%s)\n", s->name, galley_opt_type_to_string (s->type),
+              s->choices ? s->choices : "", s->choices ? ": " : "", s->help ? s->help : "", def);
+    }
+}
+
+static int
+cmd_inspect (int argc, char **argv)
+{
+  gboolean as_json = FALSE;
+  GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print JSON instead of text", NULL },
+    { "plugin-dir", 'P', 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_plugin_dirs, "Look for plugins in DIR first (repeatable)", "DIR" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("[PLUGIN] - describe plugins");
+  g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_set_summary (context, "Without PLUGIN, lists every plugin in the search path.\n"
+                                "With PLUGIN, shows its kind, version and options (type, default, help).");
+  g_autoptr(GError) error = NULL;
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return usage_error (context, "%s", error->message);
+  if (argc > 2)
+    return usage_error (context, "expected at most one PLUGIN");
+  add_plugin_dirs ();
+
+  g_autoptr(GPtrArray) plugins = g_ptr_array_new ();
+  g_auto(GStrv) names = argc == 2 ? g_strdupv ((char *[]) { argv[1], NULL }) : galley_plugin_list_available ();
+  int code = GALLEY_EXIT_OK;
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      g_autoptr(GError) local = NULL;
+      const GalleyPlugin *plugin = galley_plugin_load (names[i], &local);
+      if (plugin == NULL)
+        {
+          fprintf (stderr, "galley: %s\n", local->message);
+          code = GALLEY_EXIT_CONFIG;
+          continue;
+        }
+      g_ptr_array_add (plugins, (gpointer) plugin);
+    }
+  if (as_json)
+    {
+      g_autoptr(json_object) out = json_object_new_array ();
+      for (guint i = 0; i < plugins->len; i++)
+        json_object_array_add (out, plugin_to_json (g_ptr_array_index (plugins, i)));
+      json_object *printed = argc == 2 && plugins->len == 1 ? json_object_array_get_idx (out, 0) : out;
+      printf ("%s\n", json_object_to_json_string_ext (printed, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+    }
+  else if (argc == 2)
+    {
+      if (plugins->len == 1)
+        print_plugin (g_ptr_array_index (plugins, 0));
+    }
+  else
+    {
+      for (guint i = 0; i < plugins->len; i++)
+        {
+          const GalleyPlugin *p = g_ptr_array_index (plugins, i);
+          printf ("%-16s %-7s %s\n", p->name, galley_stage_kind_to_string (p->info->kind), p->info->description);
+        }
+      if (plugins->len == 0)
+        {
+          g_auto(GStrv) dirs = galley_plugin_get_search_path ();
+          g_autofree char *joined = g_strjoinv (":", dirs);
+          fprintf (stderr, "galley: no plugins found in %s\n", joined);
+        }
+    }
+  return code;
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  g_log_set_default_handler (log_handler, NULL);
+
+  if (argc >= 2 && (g_str_equal (argv[1], "--version") || g_str_equal (argv[1], "-V")))
+    {
+      printf ("galley %s (stage ABI %d.%d)\n", GALLEY_VERSION, GALLEY_STAGE_ABI_MAJOR, GALLEY_STAGE_ABI_MINOR);
+      return GALLEY_EXIT_OK;
+    }
+  if (argc < 2 || g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h") || g_str_equal (argv[1], "help"))
+    {
+      FILE *out = argc < 2 ? stderr : stdout;
+      fprintf (out, "Usage:\n  galley COMMAND [OPTION...]\n  galley --version\n\n"
+               "galley streams news articles through a pipeline of plugins.\n\n%s\n", summary_text);
+      return argc < 2 ? GALLEY_EXIT_USAGE : GALLEY_EXIT_OK;
+    }
+  const char *cmd = argv[1];
+  /* drop the command word so each command parses its own options */
+  argv[1] = g_strdup_printf ("galley %s", cmd);
+  char **sub_argv = argv + 1;
+  int sub_argc = argc - 1;
+  int code;
+  if (g_str_equal (cmd, "run"))
+    code = cmd_run (sub_argc, sub_argv, FALSE);
+  else if (g_str_equal (cmd, "check"))
+    code = cmd_run (sub_argc, sub_argv, TRUE);
+  else if (g_str_equal (cmd, "inspect"))
+    code = cmd_inspect (sub_argc, sub_argv);
+  else
+    {
+      fprintf (stderr, "galley: unknown command '%s'\n\n%s\n", cmd, summary_text);
+      code = GALLEY_EXIT_USAGE;
+    }
+  g_free (sub_argv[0]);
+  g_strfreev (opt_plugin_dirs);
+  return code;
+}

@@ -1,0 +1,111 @@
+/* galley-private.h: core internals shared by libgalley-1, the runner and
+ * the tests. Not installed; nothing here is part of the plugin ABI.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <galley/galley.h>
+
+G_BEGIN_DECLS
+
+/* sysexits(3) codes used by the runner */
+enum {
+  GALLEY_EXIT_OK          = 0,
+  GALLEY_EXIT_USAGE       = 64,
+  GALLEY_EXIT_DATAERR     = 65,
+  GALLEY_EXIT_NOINPUT     = 66,
+  GALLEY_EXIT_SOFTWARE    = 70,
+  GALLEY_EXIT_CANTCREAT   = 73,
+  GALLEY_EXIT_IOERR       = 74,
+  GALLEY_EXIT_TEMPFAIL    = 75,
+  GALLEY_EXIT_CONFIG      = 78,
+};
+
+/* ---- options ---------------------------------------------------------- */
+
+GALLEY_API GalleyOptions *galley_options_new  (const GalleyOptionSpec *specs);
+GALLEY_API void           galley_options_free (GalleyOptions *opts);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GalleyOptions, galley_options_free)
+/* Parses @value for option @name; errors name the option but not the file. */
+GALLEY_API gboolean galley_options_set (GalleyOptions *opts, const char *name, const char *value, GError **error);
+/* Applies defaults; fails on a missing required option. */
+GALLEY_API gboolean galley_options_finalize (GalleyOptions *opts, GError **error);
+GALLEY_API const GalleyOptionSpec *galley_option_spec_find (const GalleyOptionSpec *specs, const char *name);
+GALLEY_API const char *galley_opt_type_to_string (GalleyOptType type);
+/* Comma-separated list of the option names, for error messages. */
+GALLEY_API char *galley_option_specs_list_names (const GalleyOptionSpec *specs, const char *const *extra);
+
+/* ---- plugins ---------------------------------------------------------- */
+
+typedef struct {
+  char                  *name;
+  char                  *path;      /* the module file */
+  const GalleyStageInfo *info;
+} GalleyPlugin;
+
+/* Search path, in order: --plugin-dir entries, GALLEY_PLUGIN_PATH, the
+ * build tree when the runner runs uninstalled, then the install dir
+ * (replaced by GALLEY_PLUGIN_SYSTEM_PATH when that is set, even empty). */
+GALLEY_API void                galley_plugin_add_search_dir (const char *dir);
+GALLEY_API char              **galley_plugin_get_search_path (void);
+/* Loads (once) and checks galley-NAME. The result lives until exit. */
+GALLEY_API const GalleyPlugin *galley_plugin_load (const char *name, GError **error);
+/* Loads the module at @path and checks it (used by inspect and tests). */
+GALLEY_API const GalleyPlugin *galley_plugin_load_file (const char *path, const char *expected_name, GError **error);
+/* Names of all galley-*.so modules found in the search path, sorted. */
+GALLEY_API char              **galley_plugin_list_available (void);
+GALLEY_API const char         *galley_stage_kind_to_string (GalleyStageKind kind);
+
+/* ---- pipeline --------------------------------------------------------- */
+
+typedef enum {
+  GALLEY_ON_ERROR_FAIL,
+  GALLEY_ON_ERROR_SKIP,
+} GalleyOnError;
+
+typedef struct {
+  char               *id;
+  const GalleyPlugin *plugin;
+  GalleyOptions      *options;
+  GalleyOnError       on_error;
+} GalleyStageConfig;
+
+typedef struct {
+  char       *path;           /* the pipeline file */
+  char       *name;           /* its basename without .pipeline */
+  GPtrArray  *stages;         /* GalleyStageConfig*, in order */
+  guint       threads;        /* 0 = number of cores */
+  guint64     batch_size;     /* documents per batch */
+  char       *stats_path;     /* "" to disable */
+  char       *rejects_path;
+} GalleyPipeline;
+
+GALLEY_API GalleyPipeline *galley_pipeline_load (const char *path, const char *const *overrides, GError **error);
+GALLEY_API void            galley_pipeline_free (GalleyPipeline *pipeline);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GalleyPipeline, galley_pipeline_free)
+
+/* ---- runner ----------------------------------------------------------- */
+
+typedef struct {
+  gboolean    dry_run;        /* run stages but no sinks */
+  gboolean    check_only;     /* init and free every stage, read nothing */
+  gboolean    progress;       /* live progress on stderr */
+  gboolean    quiet;          /* no summary line */
+  gboolean    verbose;        /* per-stage lines after the summary */
+  guint       threads;        /* overrides the pipeline when > 0 */
+  const char *stats_path;     /* overrides the pipeline when non-NULL */
+  const char *rejects_path;   /* overrides the pipeline when non-NULL */
+} GalleyRunOptions;
+
+/* Runs the pipeline. Returns a sysexits code; *error is set when it is not 0. */
+GALLEY_API int galley_pipeline_run (GalleyPipeline *pipeline, const GalleyRunOptions *options, GError **error);
+
+/* Maps an error to its sysexits code. */
+GALLEY_API int galley_error_to_exit_code (const GError *error);
+
+/* ---- documents -------------------------------------------------------- */
+/* Repairs recorded on the document, as a JSON array, or NULL. */
+GALLEY_API json_object *galley_document_repairs_to_json (const GalleyDocument *doc);
+
+G_END_DECLS

@@ -1,0 +1,149 @@
+/* galley-stage.h: everything a plugin author needs.
+ *
+ * A plugin is a shared module named galley-NAME.so that exports one
+ * function, galley_stage_query(), returning a constant GalleyStageInfo.
+ * Write it with GALLEY_STAGE_DEFINE(). See docs/plugin-guide.md.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#ifndef GALLEY_INSIDE
+# define GALLEY_INSIDE
+# define GALLEY_STAGE_H_DEFINED_INSIDE
+#endif
+
+#include <galley/galley-macros.h>
+#include <galley/galley-error.h>
+#include <galley/galley-json.h>
+#include <galley/galley-options.h>
+#include <galley/galley-document.h>
+
+#ifdef GALLEY_STAGE_H_DEFINED_INSIDE
+# undef GALLEY_INSIDE
+# undef GALLEY_STAGE_H_DEFINED_INSIDE
+#endif
+
+G_BEGIN_DECLS
+
+/* The stage ABI. A plugin is loaded when its major equals the core's and
+ * its minor is not greater than the core's. */
+enum { GALLEY_STAGE_ABI_MAJOR = 1, GALLEY_STAGE_ABI_MINOR = 0 };
+
+/* Name of the one symbol every plugin exports. */
+#define GALLEY_STAGE_QUERY_SYMBOL "galley_stage_query"
+
+typedef enum {
+  GALLEY_VERDICT_KEEP,   /* pass the document on (possibly modified) */
+  GALLEY_VERDICT_DROP,   /* remove it; return galley_stage_drop() to give a reason */
+  GALLEY_VERDICT_ERROR,  /* failed; *error is set; on-error decides what follows */
+} GalleyVerdict;
+
+typedef enum {
+  GALLEY_KIND_SOURCE,    /* produces documents with next() */
+  GALLEY_KIND_STAGE,     /* transforms documents with process() */
+  GALLEY_KIND_SINK,      /* writes documents with process() and passes them on */
+} GalleyStageKind;
+
+typedef enum {
+  GALLEY_STAGE_FLAGS_NONE = 0,
+  /* process() may run on several threads at once with the same state.
+   * Stages without it are called from one thread at a time, in input order. */
+  GALLEY_STAGE_THREAD_SAFE = 1 << 0,
+} GalleyStageFlags;
+
+/**
+ * GalleyStageContext:
+ *
+ * The core's handle for one configured stage, passed to every callback.
+ * All functions taking it are thread-safe.
+ */
+typedef struct _GalleyStageContext GalleyStageContext;
+
+typedef struct _GalleyStageInfo GalleyStageInfo;
+struct _GalleyStageInfo {
+  guint16                 abi_major;
+  guint16                 abi_minor;
+  const char             *name;          /* must match the file: galley-NAME.so */
+  const char             *description;   /* one line */
+  const char             *version;       /* the plugin's own version */
+  GalleyStageKind         kind;
+  GalleyStageFlags        flags;
+  const GalleyOptionSpec *options;       /* ends with { NULL }; may be NULL */
+
+  /* Validates options and builds the state. Must not create anything
+   * irreversible: `galley check` calls init() then free(). Return NULL with
+   * *error set on failure. A stateless plugin may return any non-NULL
+   * pointer, e.g. GINT_TO_POINTER (1), with free NULL. */
+  gpointer      (*init)    (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error);
+  /* Stages and sinks: handle one borrowed document. */
+  GalleyVerdict (*process) (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GError **error);
+  /* Sources: return TRUE with a new document in *out (the core takes it),
+   * FALSE with *out NULL at the end, or FALSE with *error set on a fatal
+   * error. Problems with a single input are reported with
+   * galley_stage_reject() or galley_stage_skip() and do not end the source. */
+  gboolean      (*next)    (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GError **error);
+  /* Called once after the last document (flush, commit). May be NULL. */
+  gboolean      (*finish)  (gpointer state, GalleyStageContext *ctx, GError **error);
+  /* Frees the state from init(); also called without finish() after a
+   * failed run or by `galley check`. May be NULL. */
+  void          (*free)    (gpointer state);
+
+  /*< private >*/
+  gpointer      reserved[8];             /* new members land here (minor bump) */
+};
+
+/* Declares the plugin's query function. Use once per module. */
+#define GALLEY_STAGE_DEFINE(info)                                              \
+  GALLEY_EXPORT const GalleyStageInfo *galley_stage_query (void);              \
+  GALLEY_EXPORT const GalleyStageInfo *galley_stage_query (void) { return &(info); }
+
+typedef const GalleyStageInfo *(*GalleyStageQueryFunc) (void);
+
+/* The stage id from the pipeline file ("dedup" in [stage dedup]). */
+GALLEY_API const char *galley_stage_context_get_id       (GalleyStageContext *ctx);
+/* The plugin name ("dedup"). */
+GALLEY_API const char *galley_stage_context_get_plugin   (GalleyStageContext *ctx);
+/* Number of worker threads of the run. */
+GALLEY_API guint       galley_stage_context_get_threads  (GalleyStageContext *ctx);
+/* TRUE under `galley run --dry-run` and `galley check`: write nothing. */
+GALLEY_API gboolean    galley_stage_context_is_dry_run   (GalleyStageContext *ctx);
+
+/**
+ * galley_stage_drop:
+ * @reason: kebab-case reason, e.g. "too-short"; counted per stage
+ *
+ * Records why process() drops the current document.
+ *
+ * Returns: %GALLEY_VERDICT_DROP, so `return galley_stage_drop (ctx, "x");`
+ */
+GALLEY_API GalleyVerdict galley_stage_drop (GalleyStageContext *ctx, const char *reason);
+
+/* Adds @n to a custom counter @name (kebab-case) shown in the stats file. */
+GALLEY_API void galley_stage_count (GalleyStageContext *ctx, const char *name, gint64 n);
+
+/**
+ * galley_stage_reject:
+ * @source: where the input came from (path, "path:line")
+ * @line: line number, or 0
+ * @raw: (nullable): the offending input, kept so nothing is lost
+ * @raw_len: its length, -1 if NUL-terminated
+ * @error: why
+ *
+ * Sources: writes an input that could not become a document to the
+ * rejects file and counts it as failed. If the stage's on-error is `fail`
+ * the run stops after the documents already produced.
+ *
+ * Returns: %TRUE if the source should go on, %FALSE if the run is stopping.
+ */
+GALLEY_API gboolean galley_stage_reject (GalleyStageContext *ctx, const char *source, gint64 line,
+                                         const char *raw, gssize raw_len, const GError *error);
+
+/* Sources: counts an input deliberately skipped (e.g. "binary-file") as
+ * dropped with @reason; @source is logged at debug level. */
+GALLEY_API void galley_stage_skip (GalleyStageContext *ctx, const char *source, const char *reason);
+
+/* TRUE once the run is stopping (a failure elsewhere); sources should return. */
+GALLEY_API gboolean galley_stage_is_cancelled (GalleyStageContext *ctx);
+
+G_END_DECLS

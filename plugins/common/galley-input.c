@@ -1,0 +1,485 @@
+/* galley-input.c: sniffing, gzip, line reading and JSON record mapping for
+ * the source plugins.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "galley-input.h"
+
+#include <gio/gunixinputstream.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SNIFF_BYTES 8192
+
+gboolean
+galley_input_is_gzip (const guint8 *data, gsize len)
+{
+  return len >= 2 && data[0] == 0x1f && data[1] == 0x8b;
+}
+
+static gboolean
+has_prefix (const guint8 *data, gsize len, const char *magic, gsize mlen)
+{
+  return len >= mlen && memcmp (data, magic, mlen) == 0;
+}
+
+static gboolean
+ascii_prefix_ci (const guint8 *p, gsize len, const char *word)
+{
+  gsize n = strlen (word);
+  return len >= n && g_ascii_strncasecmp ((const char *) p, word, n) == 0;
+}
+
+static gboolean
+contains_ci (const guint8 *p, gsize len, const char *word)
+{
+  gsize n = strlen (word);
+  for (gsize i = 0; i + n <= len; i++)
+    if (p[i] == '<' && g_ascii_strncasecmp ((const char *) p + i, word, n) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+InputKind
+galley_input_sniff (const guint8 *data, gsize len, const char *name, const char **bom_charset)
+{
+  static const struct { const char *magic; gsize len; } binary_magic[] = {
+    { "%PDF-", 5 }, { "\x89PNG", 4 }, { "GIF8", 4 }, { "\xFF\xD8\xFF", 3 }, { "PK\x03\x04", 4 },
+    { "\x7F" "ELF", 4 }, { "BZh", 3 }, { "\xFD" "7zXZ", 5 }, { "OggS", 4 }, { "RIFF", 4 },
+    { "SQLite format 3", 15 }, { "\x00\x00\x01\x00", 4 }, { "7z\xBC\xAF", 4 }, { "\x1f\x8b", 2 },
+    { "Rar!", 4 }, { "\xD0\xCF\x11\xE0", 4 }, { "wOFF", 4 }, { "\x00" "asm", 4 },
+  };
+  static const struct { const char *bom; gsize len; const char *charset; } boms[] = {
+    { "\xEF\xBB\xBF", 3, "utf-8" }, { "\xFF\xFE\x00\x00", 4, "utf-32le" }, { "\x00\x00\xFE\xFF", 4, "utf-32be" },
+    { "\xFF\xFE", 2, "utf-16le" }, { "\xFE\xFF", 2, "utf-16be" },
+  };
+  *bom_charset = NULL;
+  for (guint i = 0; i < G_N_ELEMENTS (boms); i++)
+    if (has_prefix (data, len, boms[i].bom, boms[i].len))
+      {
+        *bom_charset = boms[i].charset;
+        break;
+      }
+  gsize n = MIN (len, SNIFF_BYTES);
+  if (*bom_charset == NULL)
+    {
+      for (guint i = 0; i < G_N_ELEMENTS (binary_magic); i++)
+        if (has_prefix (data, n, binary_magic[i].magic, binary_magic[i].len))
+          return INPUT_KIND_BINARY;
+      gsize nul_even = 0, nul_odd = 0, ctrl = 0;
+      for (gsize i = 0; i < n; i++)
+        {
+          guint8 c = data[i];
+          if (c == 0)
+            (i & 1) ? nul_odd++ : nul_even++;
+          else if (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v' && c != 0x1b)
+            ctrl++;
+        }
+      gsize half = MAX (n / 2, 1);
+      gboolean utf16 = (nul_odd > half * 3 / 10 && nul_even < half / 20)
+                       || (nul_even > half * 3 / 10 && nul_odd < half / 20);
+      if (!utf16 && (ctrl * 20 > n || (nul_even + nul_odd) * 100 > n))
+        return INPUT_KIND_BINARY;
+      if (utf16)
+        return INPUT_KIND_TEXT;
+    }
+  if (*bom_charset != NULL && !g_str_equal (*bom_charset, "utf-8"))
+    return INPUT_KIND_TEXT;   /* UTF-16/32 text; HTML in them is rare enough */
+  if (name != NULL)
+    {
+      g_autofree char *lower = g_ascii_strdown (name, -1);
+      if (g_str_has_suffix (lower, ".gz"))
+        lower[strlen (lower) - 3] = '\0';
+      if (g_str_has_suffix (lower, ".html") || g_str_has_suffix (lower, ".htm") || g_str_has_suffix (lower, ".xhtml"))
+        return INPUT_KIND_HTML;
+    }
+  const guint8 *p = data;
+  gsize rest = n;
+  if (*bom_charset != NULL)
+    p += 3, rest -= MIN (rest, 3);
+  while (rest > 0 && g_ascii_isspace (*p))
+    p++, rest--;
+  if (ascii_prefix_ci (p, rest, "<!doctype html") || ascii_prefix_ci (p, rest, "<html"))
+    return INPUT_KIND_HTML;
+  gsize head = MIN (rest, 2048);
+  if (contains_ci (p, head, "<html") || contains_ci (p, head, "<head>") || contains_ci (p, head, "<body"))
+    return INPUT_KIND_HTML;
+  return INPUT_KIND_TEXT;
+}
+
+void
+set_content_type (GalleyDocument *doc, GalleyContentType forced, const char *name)
+{
+  if (forced != GALLEY_CONTENT_UNKNOWN)
+    {
+      galley_document_set_content_type (doc, forced);
+      return;
+    }
+  GBytes *raw = galley_document_get_raw (doc);
+  gsize len = 0;
+  const guint8 *data = raw ? g_bytes_get_data (raw, &len) : NULL;
+  const char *bom = NULL;
+  InputKind kind = galley_input_sniff (data ? data : (const guint8 *) "", len, name, &bom);
+  galley_document_set_content_type (doc, kind == INPUT_KIND_HTML ? GALLEY_CONTENT_HTML : GALLEY_CONTENT_TEXT);
+  if (bom != NULL && galley_document_get_declared_encoding (doc) == NULL)
+    galley_document_set_declared_encoding (doc, bom);
+}
+
+/* Reads @in to the end into a buffer with a NUL after the data. */
+static GBytes *
+read_all (GInputStream *in, guint64 max_size, GError **error)
+{
+  gsize cap = 64 * 1024, len = 0;
+  g_autofree guint8 *buf = g_malloc (cap + 1);
+  for (;;)
+    {
+      if (len == cap)
+        {
+          if (cap >= max_size)
+            {
+              g_set_error (error, GALLEY_SOURCE_ERROR, GALLEY_SOURCE_ERROR_READ,
+                           "larger than max-size (%" G_GUINT64_FORMAT " bytes)", max_size);
+              return NULL;
+            }
+          cap = MIN ((guint64) cap * 2, max_size);
+          buf = g_realloc (buf, cap + 1);
+        }
+      gssize n = g_input_stream_read (in, buf + len, cap - len, NULL, error);
+      if (n < 0)
+        return NULL;
+      if (n == 0)
+        break;
+      len += n;
+    }
+  buf[len] = 0;
+  return g_bytes_new_take (g_steal_pointer (&buf), len);
+}
+
+GBytes *
+galley_input_gunzip (const guint8 *data, gsize len, guint64 max_size, GError **error)
+{
+  g_autoptr(GInputStream) mem = g_memory_input_stream_new_from_data (data, len, NULL);
+  g_autoptr(GZlibDecompressor) dec = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
+  g_autoptr(GInputStream) in = g_converter_input_stream_new (mem, G_CONVERTER (dec));
+  GBytes *out = read_all (in, max_size, error);
+  if (out == NULL)
+    g_prefix_error (error, "gzip: ");
+  return out;
+}
+
+GBytes *
+galley_input_read_stream (GInputStream *in, guint64 max_size, GError **error)
+{
+  g_autoptr(GInputStream) buffered = g_buffered_input_stream_new (in);
+  if (g_buffered_input_stream_fill (G_BUFFERED_INPUT_STREAM (buffered), 2, NULL, error) < 0)
+    return NULL;
+  gsize avail = 0;
+  const guint8 *peek = g_buffered_input_stream_peek_buffer (G_BUFFERED_INPUT_STREAM (buffered), &avail);
+  if (galley_input_is_gzip (peek, avail))
+    {
+      g_autoptr(GZlibDecompressor) dec = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
+      g_autoptr(GInputStream) conv = g_converter_input_stream_new (buffered, G_CONVERTER (dec));
+      return read_all (conv, max_size, error);
+    }
+  return read_all (buffered, max_size, error);
+}
+
+/* ---- line reader ---------------------------------------------------------- */
+
+struct _LineReader {
+  GInputStream *in;
+  guint8       *buf;
+  gsize         cap;
+  gsize         start;
+  gsize         end;
+  gboolean      eof;
+  guint64       lineno;
+  guint64       max_line;
+};
+
+LineReader *
+line_reader_open (const char *path, guint64 max_line, GError **error)
+{
+  g_autoptr(GInputStream) raw = NULL;
+  if (g_str_equal (path, "-"))
+    raw = g_unix_input_stream_new (STDIN_FILENO, FALSE);
+  else
+    {
+      g_autoptr(GFile) file = g_file_new_for_path (path);
+      raw = G_INPUT_STREAM (g_file_read (file, NULL, error));
+      if (raw == NULL)
+        return NULL;
+    }
+  g_autoptr(GInputStream) buffered = g_buffered_input_stream_new (raw);
+  if (g_buffered_input_stream_fill (G_BUFFERED_INPUT_STREAM (buffered), 2, NULL, error) < 0)
+    return NULL;
+  gsize avail = 0;
+  const guint8 *peek = g_buffered_input_stream_peek_buffer (G_BUFFERED_INPUT_STREAM (buffered), &avail);
+  LineReader *r = g_new0 (LineReader, 1);
+  if (galley_input_is_gzip (peek, avail))
+    {
+      g_autoptr(GZlibDecompressor) dec = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
+      r->in = g_converter_input_stream_new (buffered, G_CONVERTER (dec));
+    }
+  else
+    r->in = g_object_ref (buffered);
+  r->cap = 1 << 20;
+  r->buf = g_malloc (r->cap + 1);
+  r->max_line = max_line;
+  return r;
+}
+
+void
+line_reader_free (LineReader *r)
+{
+  if (r == NULL)
+    return;
+  g_clear_object (&r->in);
+  g_free (r->buf);
+  g_free (r);
+}
+
+guint64
+line_reader_lineno (const LineReader *r)
+{
+  return r->lineno;
+}
+
+/* Reads more data; returns bytes read, 0 at EOF, -1 on error. */
+static gssize
+fill (LineReader *r, GError **error)
+{
+  if (r->start > 0)
+    {
+      memmove (r->buf, r->buf + r->start, r->end - r->start);
+      r->end -= r->start;
+      r->start = 0;
+    }
+  if (r->end == r->cap)
+    {
+      r->cap *= 2;
+      r->buf = g_realloc (r->buf, r->cap + 1);
+    }
+  gssize n = g_input_stream_read (r->in, r->buf + r->end, r->cap - r->end, NULL, error);
+  if (n > 0)
+    r->end += n;
+  return n;
+}
+
+gboolean
+line_reader_next (LineReader *r, const char **line, gsize *len, gboolean *too_long, GError **error)
+{
+  gsize scanned = 0;
+  gboolean skipping = FALSE;
+  *too_long = FALSE;
+  for (;;)
+    {
+      guint8 *nl = memchr (r->buf + r->start + scanned, '\n', r->end - r->start - scanned);
+      if (nl != NULL || (r->eof && r->end > r->start))
+        {
+          gsize l = nl ? (gsize) (nl - (r->buf + r->start)) : r->end - r->start;
+          const char *p = (const char *) r->buf + r->start;
+          r->start += l + (nl ? 1 : 0);
+          r->lineno++;
+          if (skipping)
+            {
+              *too_long = TRUE;
+              *line = NULL;
+              *len = 0;
+              return TRUE;
+            }
+          if (l > 0 && p[l - 1] == '\r')
+            l--;
+          ((char *) p)[l] = '\0';
+          *line = p;
+          *len = l;
+          return TRUE;
+        }
+      if (r->eof)
+        return FALSE;
+      scanned = r->end - r->start;
+      if (scanned > r->max_line)
+        {
+          /* drop what we have of an over-long line and keep scanning for its end */
+          skipping = TRUE;
+          r->start = r->end;
+          scanned = 0;
+        }
+      gssize n = fill (r, error);
+      if (n < 0)
+        return FALSE;
+      if (n == 0)
+        {
+          r->eof = TRUE;
+          if (skipping && r->end == r->start)
+            {
+              r->lineno++;
+              *too_long = TRUE;
+              *line = NULL;
+              *len = 0;
+              return TRUE;
+            }
+        }
+    }
+}
+
+/* ---- JSON records ---------------------------------------------------------- */
+
+gboolean
+record_mapping_init (RecordMapping *m, const GalleyOptions *opts, GError **error)
+{
+  memset (m, 0, sizeof *m);
+  m->id_field = g_strdup (galley_options_get_string (opts, "id-field"));
+  m->text_field = g_strdup (galley_options_get_string (opts, "text-field"));
+  m->encoding_field = g_strdup (galley_options_get_string (opts, "encoding-field"));
+  m->keep_other = galley_options_get_bool (opts, "keep-other-fields");
+  const char *ct = galley_options_get_enum (opts, "content-type");
+  m->content_type = g_str_equal (ct, "text") ? GALLEY_CONTENT_TEXT
+                  : g_str_equal (ct, "html") ? GALLEY_CONTENT_HTML : GALLEY_CONTENT_UNKNOWN;
+  if (*m->text_field == '\0')
+    {
+      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+                   "text-field: must name a field");
+      return FALSE;
+    }
+  const char *const *fields = galley_options_get_strv (opts, "meta-fields");
+  guint n = g_strv_length ((char **) fields);
+  m->meta_keys = g_new0 (char *, n + 1);
+  m->meta_paths = g_new0 (char *, n + 1);
+  for (guint i = 0; i < n; i++)
+    {
+      const char *eq = strchr (fields[i], '=');
+      m->meta_keys[i] = eq ? g_strstrip (g_strndup (fields[i], eq - fields[i])) : g_strdup (fields[i]);
+      m->meta_paths[i] = g_strstrip (g_strdup (eq ? eq + 1 : fields[i]));
+      if (*m->meta_keys[i] == '\0' || *m->meta_paths[i] == '\0')
+        {
+          g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+                       "meta-fields: '%s' is not FIELD or KEY=PATH", fields[i]);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+void
+record_mapping_clear (RecordMapping *m)
+{
+  g_free (m->id_field);
+  g_free (m->text_field);
+  g_free (m->encoding_field);
+  g_strfreev (m->meta_keys);
+  g_strfreev (m->meta_paths);
+  memset (m, 0, sizeof *m);
+}
+
+static json_object *
+get_path (json_object *obj, const char *path)
+{
+  json_object *cur = obj;
+  if (json_object_object_get_ex (obj, path, &cur))
+    return cur;
+  if (strchr (path, '.') == NULL)
+    return NULL;
+  g_auto(GStrv) parts = g_strsplit (path, ".", -1);
+  cur = obj;
+  for (guint i = 0; parts[i] != NULL; i++)
+    if (!json_object_is_type (cur, json_type_object) || !json_object_object_get_ex (cur, parts[i], &cur))
+      return NULL;
+  return cur;
+}
+
+GalleyDocument *
+record_to_document (const RecordMapping *m, json_tokener *tok, const char *line, gsize len,
+                    const char *source, guint64 lineno, GError **error)
+{
+  json_tokener_reset (tok);
+  g_autoptr(json_object) obj = json_tokener_parse_ex (tok, line, (int) len);
+  enum json_tokener_error jerr = json_tokener_get_error (tok);
+  if (obj == NULL || jerr != json_tokener_success)
+    {
+      g_set_error (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID,
+                   "not valid JSON: %s at byte %zu",
+                   jerr == json_tokener_continue ? "unexpected end of line" : json_tokener_error_desc (jerr),
+                   json_tokener_get_parse_end (tok));
+      return NULL;
+    }
+  gsize end = json_tokener_get_parse_end (tok);
+  while (end < len && g_ascii_isspace (line[end]))
+    end++;
+  if (end < len)
+    {
+      g_set_error (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID,
+                   "unexpected data after the JSON value at byte %zu (one object per line)", end);
+      return NULL;
+    }
+  if (!json_object_is_type (obj, json_type_object))
+    {
+      g_set_error (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID,
+                   "expected a JSON object, got %s", json_type_to_name (json_object_get_type (obj)));
+      return NULL;
+    }
+  json_object *text = get_path (obj, m->text_field);
+  if (text == NULL || !json_object_is_type (text, json_type_string))
+    {
+      g_autoptr(GString) present = g_string_new (NULL);
+      json_object_object_foreach (obj, key, value)
+        {
+          (void) value;
+          g_string_append_printf (present, "%s%s", present->len ? ", " : "", key);
+        }
+      if (text == NULL)
+        g_set_error (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID,
+                     "no text field '%s' (fields: %s); set text-field", m->text_field,
+                     present->len ? present->str : "none");
+      else
+        g_set_error (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID,
+                     "text field '%s' is %s, expected a string", m->text_field,
+                     json_type_to_name (json_object_get_type (text)));
+      return NULL;
+    }
+
+  g_autofree char *id = NULL;
+  json_object *idv = *m->id_field ? get_path (obj, m->id_field) : NULL;
+  if (idv != NULL && !json_object_is_type (idv, json_type_null) && !json_object_is_type (idv, json_type_object)
+      && !json_object_is_type (idv, json_type_array))
+    id = g_strdup (json_object_get_string (idv));
+  if (id == NULL || *id == '\0')
+    {
+      g_free (id);
+      id = g_strdup_printf ("%s:%" G_GUINT64_FORMAT, source, lineno);
+    }
+  g_autofree char *where = g_strdup_printf ("%s:%" G_GUINT64_FORMAT, source, lineno);
+  GalleyDocument *doc = galley_document_new (id, where);
+  int tlen = json_object_get_string_len (text);
+  guint8 *copy = g_malloc (tlen + 1);
+  memcpy (copy, json_object_get_string (text), tlen);
+  copy[tlen] = 0;
+  g_autoptr(GBytes) bytes = g_bytes_new_take (copy, tlen);
+  galley_document_set_raw (doc, bytes);
+
+  json_object *enc = *m->encoding_field ? get_path (obj, m->encoding_field) : NULL;
+  if (enc != NULL && json_object_is_type (enc, json_type_string))
+    galley_document_set_declared_encoding (doc, json_object_get_string (enc));
+
+  json_object *meta = galley_document_get_meta (doc);
+  for (guint i = 0; m->meta_keys[i] != NULL; i++)
+    {
+      json_object *v = get_path (obj, m->meta_paths[i]);
+      if (v != NULL && !json_object_is_type (v, json_type_null))
+        json_object_object_add (meta, m->meta_keys[i], json_object_get (v));
+    }
+  if (m->keep_other)
+    {
+      json_object_object_foreach (obj, key, value)
+        {
+          if (g_str_equal (key, m->text_field) || g_str_equal (key, m->id_field)
+              || (*m->encoding_field && g_str_equal (key, m->encoding_field))
+              || g_strv_contains ((const char *const *) m->meta_paths, key)
+              || json_object_object_get_ex (meta, key, NULL))
+            continue;
+          json_object_object_add (meta, key, json_object_get (value));
+        }
+    }
+  set_content_type (doc, m->content_type, NULL);
+  return doc;
+}

@@ -1,0 +1,83 @@
+/* galley-input.h: input helpers shared by the source plugins (compiled
+ * into each module; not part of the plugin ABI).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <galley/galley-stage.h>
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* ---- content sniffing ---- */
+
+typedef enum {
+  INPUT_KIND_TEXT,
+  INPUT_KIND_HTML,
+  INPUT_KIND_BINARY,
+} InputKind;
+
+/* Looks at the start of @data (and the file name, may be NULL) and decides
+ * whether it is text, HTML or binary. *bom_charset is set to the charset a
+ * byte order mark declares, or NULL. */
+InputKind galley_input_sniff (const guint8 *data, gsize len, const char *name, const char **bom_charset);
+
+/* TRUE if @data starts with the gzip magic. */
+gboolean  galley_input_is_gzip (const guint8 *data, gsize len);
+
+/* Decompresses a whole gzip buffer. */
+GBytes   *galley_input_gunzip (const guint8 *data, gsize len, guint64 max_size, GError **error);
+
+/* Reads a whole stream (gunzipping when it starts with the gzip magic). */
+GBytes   *galley_input_read_stream (GInputStream *in, guint64 max_size, GError **error);
+
+/* ---- line reader ---- */
+
+typedef struct _LineReader LineReader;
+
+/* Opens @path ("-" for stdin), gunzipping when the data starts with the
+ * gzip magic. */
+LineReader *line_reader_open  (const char *path, guint64 max_line, GError **error);
+/* Returns TRUE with the next line (without \n or \r\n) in *line and *len, or
+ * FALSE at the end (error unset) or on a read error (error set). A line
+ * longer than max_line sets *too_long and is skipped whole. */
+gboolean    line_reader_next  (LineReader *reader, const char **line, gsize *len, gboolean *too_long, GError **error);
+guint64     line_reader_lineno (const LineReader *reader);
+void        line_reader_free  (LineReader *reader);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LineReader, line_reader_free)
+
+/* ---- JSON records ---- */
+
+typedef struct {
+  char   *id_field;
+  char   *text_field;
+  char   *encoding_field;   /* "" = none */
+  char  **meta_keys;        /* meta key for each mapped field */
+  char  **meta_paths;       /* dotted JSON path of each mapped field */
+  gboolean keep_other;      /* unmapped fields go to meta */
+  GalleyContentType content_type;  /* UNKNOWN = sniff */
+} RecordMapping;
+
+/* Options shared by the jsonl and stdin sources. */
+#define RECORD_MAPPING_OPTIONS                                                                          \
+  { "id-field", GALLEY_OPT_STRING, "id", "Field holding the document id (else SOURCE:LINE)", NULL },  \
+  { "text-field", GALLEY_OPT_STRING, "text", "Field holding the article text (required in each record)", NULL }, \
+  { "encoding-field", GALLEY_OPT_STRING, "encoding", "Field declaring the text's charset, if present", NULL }, \
+  { "meta-fields", GALLEY_OPT_STRV, "title;author;date;url;lang;sources",                              \
+    "Fields copied to meta; KEY=PATH maps a dotted path to another meta key", NULL },                 \
+  { "keep-other-fields", GALLEY_OPT_BOOL, "true", "Copy fields not mapped above into meta too", NULL }, \
+  { "content-type", GALLEY_OPT_ENUM, "auto", "How to treat the text: sniff it, or force text or html", "auto|text|html" }
+
+gboolean record_mapping_init  (RecordMapping *m, const GalleyOptions *opts, GError **error);
+void     record_mapping_clear (RecordMapping *m);
+
+/* Turns one JSON line into a document. On failure returns NULL with a
+ * message naming what was expected. */
+GalleyDocument *record_to_document (const RecordMapping *m, json_tokener *tok, const char *line, gsize len,
+                                    const char *source, guint64 lineno, GError **error);
+
+/* Applies the content-type option or sniffing to @doc. */
+void set_content_type (GalleyDocument *doc, GalleyContentType forced, const char *name);
+
+G_END_DECLS

@@ -1,0 +1,251 @@
+/* galley-export-jsonl.c: sink that writes one output record per line.
+ *
+ * The file appears atomically: records go to a temporary file in the same
+ * directory, which is flushed, fsynced and renamed over the target when the
+ * run finishes. Readers never see a half-written file.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <galley/galley-stage.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define FLUSH_AT (1 << 20)
+
+static const GalleyOptionSpec export_jsonl_options[] = {
+  { "path", GALLEY_OPT_STRING, NULL, "Output file; strftime patterns (%Y-%m-%d) expand at start; - writes standard output", NULL },
+  { "mkdir", GALLEY_OPT_BOOL, "true", "Create missing parent directories", NULL },
+  { "fsync", GALLEY_OPT_BOOL, "true", "fsync the file and its directory before reporting success", NULL },
+  { NULL }
+};
+
+typedef struct {
+  char     *path;        /* expanded target, NULL for stdout */
+  char     *tmp_path;    /* while writing */
+  int       fd;
+  gboolean  do_fsync;
+  gboolean  do_mkdir;
+  GString  *buf;
+  gint64    docs;
+  gint64    bytes;
+} ExportJsonl;
+
+static void
+export_jsonl_free (gpointer data)
+{
+  ExportJsonl *self = data;
+  if (self == NULL)
+    return;
+  if (self->tmp_path != NULL)
+    {
+      /* not finished: the target keeps its previous content */
+      if (self->fd >= 0)
+        close (self->fd);
+      g_unlink (self->tmp_path);
+    }
+  g_free (self->path);
+  g_free (self->tmp_path);
+  if (self->buf)
+    g_string_free (self->buf, TRUE);
+  g_free (self);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ExportJsonl, export_jsonl_free)
+
+static char *
+expand_time (const char *pattern, GError **error)
+{
+  if (strchr (pattern, '%') == NULL)
+    return g_strdup (pattern);
+  time_t now = time (NULL);
+  struct tm tm;
+  localtime_r (&now, &tm);
+  char buf[4096];
+  /* the pattern is the user's on purpose */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+  size_t n = strftime (buf, sizeof buf, pattern, &tm);
+#pragma GCC diagnostic pop
+  if (n == 0)
+    {
+      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+                   "path: '%s' expands to nothing", pattern);
+      return NULL;
+    }
+  return g_strndup (buf, n);
+}
+
+static gpointer
+export_jsonl_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
+{
+  g_autoptr(ExportJsonl) self = g_new0 (ExportJsonl, 1);
+  self->fd = -1;
+  self->do_fsync = galley_options_get_bool (opts, "fsync");
+  self->do_mkdir = galley_options_get_bool (opts, "mkdir");
+  self->buf = g_string_sized_new (FLUSH_AT + 64 * 1024);
+  const char *path = galley_options_get_string (opts, "path");
+  if (*path == '\0')
+    {
+      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+                   "path: empty; give a file name or - for standard output");
+      return NULL;
+    }
+  if (g_str_equal (path, "-"))
+    {
+      self->fd = STDOUT_FILENO;
+      return g_steal_pointer (&self);
+    }
+  self->path = expand_time (path, error);
+  if (self->path == NULL)
+    return NULL;
+  if (g_file_test (self->path, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_ISDIR, "path: %s is a directory", self->path);
+      return NULL;
+    }
+  /* Check now that the directory can take the file; create nothing yet. */
+  g_autofree char *dir = g_path_get_dirname (self->path);
+  g_autofree char *probe = g_strdup (dir);
+  while (!g_file_test (probe, G_FILE_TEST_EXISTS))
+    {
+      char *parent = g_path_get_dirname (probe);
+      if (g_str_equal (parent, probe))
+        {
+          g_free (parent);
+          break;
+        }
+      g_free (probe);
+      probe = parent;
+    }
+  if (!g_str_equal (probe, dir) && !self->do_mkdir)
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
+                   "path: directory %s does not exist (set mkdir=true to create it)", dir);
+      return NULL;
+    }
+  if (!g_file_test (probe, G_FILE_TEST_IS_DIR) || access (probe, W_OK | X_OK) != 0)
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_ACCES,
+                   "path: cannot create files in %s: %s", probe,
+                   g_file_test (probe, G_FILE_TEST_IS_DIR) ? g_strerror (errno) : "not a directory");
+      return NULL;
+    }
+  return g_steal_pointer (&self);
+}
+
+static gboolean
+set_io_error (GError **error, int e, const char *what, const char *path)
+{
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s %s: %s", what, path, g_strerror (e));
+  return FALSE;
+}
+
+static gboolean
+open_tmp (ExportJsonl *self, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (self->path);
+  if (self->do_mkdir && g_mkdir_with_parents (dir, 0777) != 0)
+    return set_io_error (error, errno, "cannot create directory", dir);
+  g_autofree char *base = g_path_get_basename (self->path);
+  g_autofree char *tmpl = g_strdup_printf ("%s/.%s.tmp-XXXXXX", dir, base);
+  int fd = g_mkstemp_full (tmpl, O_WRONLY | O_CLOEXEC, 0666 & ~0);
+  if (fd < 0)
+    return set_io_error (error, errno, "cannot create", tmpl);
+  /* mkstemp uses 0600; give the file the permissions a plain create would */
+  mode_t mask = umask (0);
+  umask (mask);
+  fchmod (fd, 0666 & ~mask);
+  self->fd = fd;
+  self->tmp_path = g_steal_pointer (&tmpl);
+  return TRUE;
+}
+
+static gboolean
+flush_buffer (ExportJsonl *self, GError **error)
+{
+  const char *p = self->buf->str;
+  gsize left = self->buf->len;
+  while (left > 0)
+    {
+      ssize_t n = write (self->fd, p, left);
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return set_io_error (error, errno, "cannot write", self->tmp_path ? self->tmp_path : "standard output");
+        }
+      p += n;
+      left -= n;
+    }
+  self->bytes += self->buf->len;
+  g_string_truncate (self->buf, 0);
+  return TRUE;
+}
+
+static GalleyVerdict
+export_jsonl_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GError **error)
+{
+  ExportJsonl *self = state;
+  if (self->fd < 0 && !open_tmp (self, error))
+    return GALLEY_VERDICT_ERROR;
+  galley_document_write_json (doc, self->buf);
+  g_string_append_c (self->buf, '\n');
+  self->docs++;
+  if (self->buf->len >= FLUSH_AT && !flush_buffer (self, error))
+    return GALLEY_VERDICT_ERROR;
+  return GALLEY_VERDICT_KEEP;
+}
+
+static gboolean
+export_jsonl_finish (gpointer state, GalleyStageContext *ctx, GError **error)
+{
+  ExportJsonl *self = state;
+  if (self->path == NULL)
+    {
+      gboolean ok = flush_buffer (self, error);
+      galley_stage_count (ctx, "bytes-written", self->bytes);
+      return ok;
+    }
+  if (self->fd < 0 && !open_tmp (self, error))
+    return FALSE;
+  if (!flush_buffer (self, error))
+    return FALSE;
+  if (self->do_fsync && fsync (self->fd) != 0)
+    return set_io_error (error, errno, "cannot fsync", self->tmp_path);
+  if (close (self->fd) != 0)
+    {
+      self->fd = -1;
+      return set_io_error (error, errno, "cannot close", self->tmp_path);
+    }
+  self->fd = -1;
+  if (g_rename (self->tmp_path, self->path) != 0)
+    return set_io_error (error, errno, "cannot rename temporary file to", self->path);
+  g_clear_pointer (&self->tmp_path, g_free);
+  if (self->do_fsync)
+    {
+      g_autofree char *dir = g_path_get_dirname (self->path);
+      int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dfd >= 0)
+        {
+          fsync (dfd);
+          close (dfd);
+        }
+    }
+  galley_stage_count (ctx, "bytes-written", self->bytes);
+  g_info ("stage '%s': wrote %" G_GINT64_FORMAT " records to %s", galley_stage_context_get_id (ctx),
+          self->docs, self->path);
+  return TRUE;
+}
+
+static const GalleyStageInfo export_jsonl_info = {
+  GALLEY_STAGE_ABI_MAJOR, GALLEY_STAGE_ABI_MINOR,
+  "export-jsonl", "Write output records as JSON Lines, atomically (temp file, fsync, rename)", "1.0.0",
+  GALLEY_KIND_SINK, GALLEY_STAGE_FLAGS_NONE,
+  export_jsonl_options, export_jsonl_init, export_jsonl_process, NULL, export_jsonl_finish, export_jsonl_free,
+};
+GALLEY_STAGE_DEFINE (export_jsonl_info)

@@ -1,0 +1,150 @@
+/* galley-stdin.c: source that reads standard input, as one article or as
+ * JSON Lines.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <galley/galley-stage.h>
+
+#include <gio/gunixinputstream.h>
+#include <unistd.h>
+
+#include "../common/galley-input.h"
+
+static const GalleyOptionSpec stdin_options[] = {
+  { "format", GALLEY_OPT_ENUM, "text", "text: all of stdin is one article; jsonl: one JSON object per line", "text|jsonl" },
+  { "id", GALLEY_OPT_STRING, "stdin", "Document id in text format", NULL },
+  { "max-size", GALLEY_OPT_SIZE, "256MiB", "Largest article (text) or line (jsonl) accepted", NULL },
+  RECORD_MAPPING_OPTIONS,
+  { NULL }
+};
+
+typedef struct {
+  gboolean          jsonl;
+  char             *id;
+  guint64           max_size;
+  GalleyContentType content_type;
+  RecordMapping     mapping;
+  LineReader       *reader;
+  json_tokener     *tok;
+  gboolean          done;
+} Stdin;
+
+static void
+stdin_free (gpointer data)
+{
+  Stdin *self = data;
+  if (self == NULL)
+    return;
+  g_free (self->id);
+  record_mapping_clear (&self->mapping);
+  g_clear_pointer (&self->reader, line_reader_free);
+  g_clear_pointer (&self->tok, json_tokener_free);
+  g_free (self);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Stdin, stdin_free)
+
+static gpointer
+stdin_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
+{
+  g_autoptr(Stdin) self = g_new0 (Stdin, 1);
+  self->jsonl = g_str_equal (galley_options_get_enum (opts, "format"), "jsonl");
+  self->id = g_strdup (galley_options_get_string (opts, "id"));
+  self->max_size = galley_options_get_size (opts, "max-size");
+  if (!record_mapping_init (&self->mapping, opts, error))
+    return NULL;
+  self->content_type = self->mapping.content_type;
+  if (*self->id == '\0')
+    {
+      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE, "id: empty");
+      return NULL;
+    }
+  self->tok = json_tokener_new ();
+  return g_steal_pointer (&self);
+}
+
+static gboolean
+stdin_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GError **error)
+{
+  Stdin *self = state;
+  *out = NULL;
+  if (self->done)
+    return FALSE;
+  if (!self->jsonl)
+    {
+      self->done = TRUE;
+      g_autoptr(GInputStream) in = g_unix_input_stream_new (STDIN_FILENO, FALSE);
+      g_autoptr(GError) local = NULL;
+      g_autoptr(GBytes) bytes = galley_input_read_stream (in, self->max_size, &local);
+      if (bytes == NULL)
+        {
+          galley_stage_reject (ctx, "stdin", 0, NULL, 0, local);
+          return FALSE;
+        }
+      gsize len = 0;
+      const guint8 *data = g_bytes_get_data (bytes, &len);
+      const char *bom = NULL;
+      if (galley_input_sniff (data, len, NULL, &bom) == INPUT_KIND_BINARY)
+        {
+          galley_stage_skip (ctx, "stdin", "binary-file");
+          return FALSE;
+        }
+      GalleyDocument *doc = galley_document_new (self->id, "stdin");
+      galley_document_set_raw (doc, bytes);
+      set_content_type (doc, self->content_type, NULL);
+      *out = doc;
+      return TRUE;
+    }
+  if (self->reader == NULL)
+    {
+      self->reader = line_reader_open ("-", self->max_size, error);
+      if (self->reader == NULL)
+        return FALSE;
+    }
+  for (;;)
+    {
+      if (galley_stage_is_cancelled (ctx))
+        return FALSE;
+      const char *line;
+      gsize len;
+      gboolean too_long;
+      if (!line_reader_next (self->reader, &line, &len, &too_long, error))
+        {
+          self->done = TRUE;
+          if (error && *error)
+            g_prefix_error (error, "stdin:%" G_GUINT64_FORMAT ": ", line_reader_lineno (self->reader) + 1);
+          return FALSE;
+        }
+      guint64 lineno = line_reader_lineno (self->reader);
+      g_autoptr(GError) local = NULL;
+      if (too_long)
+        {
+          local = g_error_new (GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID,
+                               "line longer than max-size (%" G_GUINT64_FORMAT " bytes)", self->max_size);
+          if (!galley_stage_reject (ctx, "stdin", lineno, NULL, 0, local))
+            return FALSE;
+          continue;
+        }
+      gsize i = 0;
+      while (i < len && g_ascii_isspace (line[i]))
+        i++;
+      if (i == len)
+        continue;
+      GalleyDocument *doc = record_to_document (&self->mapping, self->tok, line, len, "stdin", lineno, &local);
+      if (doc == NULL)
+        {
+          if (!galley_stage_reject (ctx, "stdin", lineno, line, len, local))
+            return FALSE;
+          continue;
+        }
+      *out = doc;
+      return TRUE;
+    }
+}
+
+static const GalleyStageInfo stdin_info = {
+  GALLEY_STAGE_ABI_MAJOR, GALLEY_STAGE_ABI_MINOR,
+  "stdin", "Read one article, or JSON Lines, from standard input", "1.0.0",
+  GALLEY_KIND_SOURCE, GALLEY_STAGE_FLAGS_NONE,
+  stdin_options, stdin_init, NULL, stdin_next, NULL, stdin_free,
+};
+GALLEY_STAGE_DEFINE (stdin_info)
