@@ -1,0 +1,61 @@
+# Thin wrapper around meson. `make run` and `make test` install missing
+# Debian packages first when run as root.
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+MESON      ?= meson
+DESTDIR_TEST = $(abspath $(BUILD))/stage
+
+.PHONY: all deps build run test test-asan test-valgrind bench install clean example
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/build.ninja:
+	@scripts/install-deps.sh
+	$(MESON) setup $(BUILD) -Dwerror=true
+
+build: $(BUILD)/build.ninja
+	$(MESON) compile -C $(BUILD)
+
+run: build
+	@mkdir -p out
+	$(BUILD)/galley run pipelines/default.pipeline
+	@echo "output: out/articles.jsonl  stats: out/default.stats.json"
+
+# The out-of-tree example plugin, built against the installed headers and
+# galley-1.pc of a staged install.
+example: build
+	rm -rf $(DESTDIR_TEST)
+	DESTDIR=$(DESTDIR_TEST) $(MESON) install -C $(BUILD) --quiet
+	scripts/build-example.sh $(DESTDIR_TEST) $(BUILD)/example
+
+test: build example
+	GALLEY_EXAMPLE_PLUGIN_DIR=$(abspath $(BUILD))/example \
+	  $(MESON) test -C $(BUILD) --print-errorlogs; status=$$?; \
+	  python3 scripts/test-summary.py $(BUILD); exit $$status
+
+$(BUILD_ASAN)/build.ninja:
+	@scripts/install-deps.sh --sanitizers
+	$(MESON) setup $(BUILD_ASAN) -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+
+test-asan: $(BUILD_ASAN)/build.ninja
+	$(MESON) compile -C $(BUILD_ASAN)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  $(MESON) test -C $(BUILD_ASAN) --print-errorlogs --no-suite slow; status=$$?; \
+	  python3 scripts/test-summary.py $(BUILD_ASAN); exit $$status
+
+test-valgrind: build
+	@scripts/install-deps.sh --valgrind
+	$(MESON) test -C $(BUILD) --setup valgrind --print-errorlogs --no-suite no-valgrind --no-suite slow; status=$$?; \
+	  python3 scripts/test-summary.py $(BUILD); exit $$status
+
+bench: build
+	bench/run.sh $(BUILD)
+
+install: build
+	$(MESON) install -C $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN) out

@@ -1,0 +1,19 @@
+#!/bin/sh
+# Builds examples/wordcount the way a plugin author would: against the
+# headers and galley-1.pc of an installed galley (here a staged install made
+# with `meson install --destdir`).
+# Usage: scripts/build-example.sh STAGE_DIR BUILD_DIR
+set -eu
+stage=$(cd "$1" && pwd)
+out=$2
+pc=$(find "$stage" -name galley-1.pc | head -n 1)
+[ -n "$pc" ] || { echo "build-example: no galley-1.pc under $stage" >&2; exit 1; }
+# Point the staged .pc at the staged tree, as if galley were installed there.
+pcdir=$(mktemp -d)
+trap 'rm -rf "$pcdir"' EXIT
+sed "s|^prefix=\(.*\)|prefix=$stage\1|" "$pc" > "$pcdir/galley-1.pc"
+export PKG_CONFIG_PATH="$pcdir"
+rm -rf "$out"
+meson setup "$out" examples/wordcount -Dwerror=true >/dev/null
+meson compile -C "$out" >/dev/null
+echo "build-example: built $(ls "$out"/galley-*.so) against the installed galley-1.pc"
