@@ -78,7 +78,8 @@ galley_input_sniff (const guint8 *data, gsize len, const char *name, const char 
       gsize half = MAX (n / 2, 1);
       gboolean utf16 = (nul_odd > half * 3 / 10 && nul_even < half / 20)
                        || (nul_even > half * 3 / 10 && nul_odd < half / 20);
-      if (!utf16 && (ctrl * 20 > n || (nul_even + nul_odd) * 100 > n))
+      /* a few stray NULs do not make a text file binary */
+      if (!utf16 && (ctrl * 20 > n || (nul_even + nul_odd) > n / 100 + 2))
         return INPUT_KIND_BINARY;
       if (utf16)
         return INPUT_KIND_TEXT;

@@ -1,0 +1,165 @@
+/* galley-test-util.c: helpers shared by the test programs. */
+#include "galley-test-util.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+
+void
+run_result_free (RunResult *r)
+{
+  if (r == NULL)
+    return;
+  g_free (r->out);
+  g_free (r->err);
+  g_free (r);
+}
+
+RunResult *
+galley_test_runv (const char *cwd, const char *stdin_data, const char *const *args)
+{
+  const char *exe = g_getenv ("GALLEY_EXE");
+  g_assert_nonnull (exe);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) exe);
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (
+      G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  if (cwd != NULL)
+    g_subprocess_launcher_set_cwd (launcher, cwd);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) proc = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  g_autoptr(GBytes) in = g_bytes_new (stdin_data ? stdin_data : "", stdin_data ? strlen (stdin_data) : 0);
+  g_autoptr(GBytes) out = NULL, err = NULL;
+  g_subprocess_communicate (proc, in, NULL, &out, &err, &error);
+  g_assert_no_error (error);
+  RunResult *r = g_new0 (RunResult, 1);
+  if (g_subprocess_get_if_exited (proc))
+    r->status = g_subprocess_get_exit_status (proc);
+  else
+    r->status = 128 + g_subprocess_get_term_sig (proc);
+  r->out = g_strndup (g_bytes_get_data (out, NULL), g_bytes_get_size (out));
+  r->err = g_strndup (g_bytes_get_data (err, NULL), g_bytes_get_size (err));
+  if (g_test_verbose ())
+    g_printerr ("galley exited %d\n--- stderr ---\n%s--- end ---\n", r->status, r->err);
+  return r;
+}
+
+RunResult *
+galley_test_run (const char *cwd, const char *stdin_data, const char *first_arg, ...)
+{
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  va_list ap;
+  va_start (ap, first_arg);
+  for (const char *a = first_arg; a != NULL; a = va_arg (ap, const char *))
+    g_ptr_array_add (args, (gpointer) a);
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+  return galley_test_runv (cwd, stdin_data, (const char *const *) args->pdata);
+}
+
+char *
+galley_test_mkdtemp (void)
+{
+  g_autoptr(GError) error = NULL;
+  char *dir = g_dir_make_tmp ("galley-test-XXXXXX", &error);
+  g_assert_no_error (error);
+  return dir;
+}
+
+void
+galley_test_rmdir (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  if (d == NULL)
+    {
+      g_unlink (dir);
+      return;
+    }
+  const char *name;
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+        {
+          g_chmod (path, 0755);
+          galley_test_rmdir (path);
+        }
+      else
+        g_unlink (path);
+    }
+  g_rmdir (dir);
+}
+
+char *
+galley_test_write (const char *dir, const char *name, const char *content, gssize len)
+{
+  char *path = g_build_filename (dir, name, NULL);
+  g_autofree char *parent = g_path_get_dirname (path);
+  g_assert_cmpint (g_mkdir_with_parents (parent, 0755), ==, 0);
+  g_autoptr(GError) error = NULL;
+  g_file_set_contents (path, content, len, &error);
+  g_assert_no_error (error);
+  return path;
+}
+
+static void
+json_put (gpointer obj)
+{
+  json_object_put (obj);
+}
+
+GPtrArray *
+galley_test_read_jsonl (const char *path)
+{
+  g_autofree char *contents = NULL;
+  gsize len = 0;
+  g_autoptr(GError) error = NULL;
+  g_file_get_contents (path, &contents, &len, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_utf8_validate_len (contents, len, NULL));
+  GPtrArray *out = g_ptr_array_new_with_free_func (json_put);
+  g_auto(GStrv) lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      if (*lines[i] == '\0')
+        {
+          g_assert_null (lines[i + 1]);   /* only the final newline */
+          continue;
+        }
+      json_object *obj = json_tokener_parse (lines[i]);
+      if (obj == NULL)
+        g_test_fail_printf ("%s:%u: not JSON: %.80s", path, i + 1, lines[i]);
+      g_assert_nonnull (obj);
+      g_ptr_array_add (out, obj);
+    }
+  return out;
+}
+
+const char *
+galley_test_get_string (json_object *obj, const char *key)
+{
+  json_object *v = NULL;
+  if (!json_object_object_get_ex (obj, key, &v) || !json_object_is_type (v, json_type_string))
+    return NULL;
+  return json_object_get_string (v);
+}
+
+char *
+galley_test_srcpath (const char *first, ...)
+{
+  const char *root = g_getenv ("GALLEY_SOURCE_ROOT");
+  g_assert_nonnull (root);
+  g_autoptr(GPtrArray) parts = g_ptr_array_new ();
+  g_ptr_array_add (parts, (gpointer) root);
+  va_list ap;
+  va_start (ap, first);
+  for (const char *p = first; p != NULL; p = va_arg (ap, const char *))
+    g_ptr_array_add (parts, (gpointer) p);
+  va_end (ap);
+  g_ptr_array_add (parts, NULL);
+  return g_build_filenamev ((char **) parts->pdata);
+}

@@ -1,0 +1,35 @@
+/* galley-test-util.h: helpers shared by the test programs. */
+#pragma once
+
+#include <galley/galley.h>
+#include <gio/gio.h>
+
+typedef struct {
+  int   status;     /* exit code, or 128 + signal */
+  char *out;
+  char *err;
+} RunResult;
+
+void       run_result_free (RunResult *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RunResult, run_result_free)
+
+/* Runs the built `galley` in @cwd with @stdin_data (may be NULL) and the
+ * NULL-terminated arguments. */
+RunResult *galley_test_run (const char *cwd, const char *stdin_data, const char *first_arg, ...) G_GNUC_NULL_TERMINATED;
+RunResult *galley_test_runv (const char *cwd, const char *stdin_data, const char *const *args);
+
+/* A fresh temporary directory, removed by galley_test_rmdir(). */
+char      *galley_test_mkdtemp (void);
+void       galley_test_rmdir (const char *dir);
+
+/* Writes @len bytes (-1: NUL-terminated) to @dir/@name, creating parents. */
+char      *galley_test_write (const char *dir, const char *name, const char *content, gssize len);
+
+/* Parses a JSONL file; fails the test on a malformed line. */
+GPtrArray *galley_test_read_jsonl (const char *path);
+
+/* The record's string member @key, or NULL. */
+const char *galley_test_get_string (json_object *obj, const char *key);
+
+/* Path of a file in the source tree. */
+char      *galley_test_srcpath (const char *first, ...) G_GNUC_NULL_TERMINATED;

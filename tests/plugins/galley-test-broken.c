@@ -1,0 +1,68 @@
+/* galley-test-broken.c: one source, compiled into several broken plugins
+ * selected by BROKEN_KIND, for the loader and crash tests.
+ */
+#include <galley/galley-stage.h>
+
+#include <signal.h>
+#include <string.h>
+
+#define WRONG_ABI   1
+#define WRONG_NAME  2
+#define NO_SYMBOL   3
+#define INIT_FAILS  4
+#define SEGV        5
+#define NO_PROCESS  6
+#define NEWER_MINOR 7
+
+static gpointer
+broken_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
+{
+#if BROKEN_KIND == INIT_FAILS
+  g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+               "model file /nonexistent/model.bin is missing");
+  return NULL;
+#else
+  return GINT_TO_POINTER (1);
+#endif
+}
+
+G_GNUC_UNUSED static GalleyVerdict
+broken_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GError **error)
+{
+#if BROKEN_KIND == SEGV
+  if (strstr (galley_document_get_text (doc, NULL), "CRASH") != NULL)
+    raise (SIGSEGV);
+#endif
+  return GALLEY_VERDICT_KEEP;
+}
+
+#if BROKEN_KIND == WRONG_ABI
+# define ABI_MAJOR (GALLEY_STAGE_ABI_MAJOR + 1)
+#else
+# define ABI_MAJOR GALLEY_STAGE_ABI_MAJOR
+#endif
+#if BROKEN_KIND == NEWER_MINOR
+# define ABI_MINOR (GALLEY_STAGE_ABI_MINOR + 5)
+#else
+# define ABI_MINOR GALLEY_STAGE_ABI_MINOR
+#endif
+
+static const GalleyStageInfo broken_info = {
+  ABI_MAJOR, ABI_MINOR,
+  BROKEN_NAME, "Test plugin with a deliberate defect", "0.0.1",
+  GALLEY_KIND_STAGE, GALLEY_STAGE_THREAD_SAFE,
+  NULL, broken_init,
+#if BROKEN_KIND == NO_PROCESS
+  NULL,
+#else
+  broken_process,
+#endif
+  NULL, NULL, NULL,
+};
+
+#if BROKEN_KIND == NO_SYMBOL
+GALLEY_EXPORT const GalleyStageInfo *galley_stage_query_misspelt (void);
+GALLEY_EXPORT const GalleyStageInfo *galley_stage_query_misspelt (void) { return &broken_info; }
+#else
+GALLEY_STAGE_DEFINE (broken_info)
+#endif

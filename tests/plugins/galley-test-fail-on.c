@@ -1,0 +1,66 @@
+/* galley-test-fail-on.c: test stage that fails, drops or slows down
+ * documents whose text contains given markers. Thread-safe, so it runs in
+ * the parallel segment and scrambles completion order.
+ */
+#include <galley/galley-stage.h>
+
+#include <string.h>
+
+static const GalleyOptionSpec fail_on_options[] = {
+  { "fail-on", GALLEY_OPT_STRING, "", "Fail documents whose text contains this marker", NULL },
+  { "drop-on", GALLEY_OPT_STRING, "", "Drop documents whose text contains this marker (reason marked)", NULL },
+  { "jitter", GALLEY_OPT_BOOL, "false", "Sleep a pseudo-random time per document", NULL },
+  { NULL }
+};
+
+typedef struct {
+  char     *fail_on;
+  char     *drop_on;
+  gboolean  jitter;
+} FailOn;
+
+static void
+fail_on_free (gpointer data)
+{
+  FailOn *self = data;
+  g_free (self->fail_on);
+  g_free (self->drop_on);
+  g_free (self);
+}
+
+static gpointer
+fail_on_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
+{
+  FailOn *self = g_new0 (FailOn, 1);
+  self->fail_on = g_strdup (galley_options_get_string (opts, "fail-on"));
+  self->drop_on = g_strdup (galley_options_get_string (opts, "drop-on"));
+  self->jitter = galley_options_get_bool (opts, "jitter");
+  return self;
+}
+
+static GalleyVerdict
+fail_on_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GError **error)
+{
+  FailOn *self = state;
+  const char *text = galley_document_get_text (doc, NULL);
+  if (self->jitter)
+    g_usleep (g_str_hash (galley_document_get_id (doc)) % 2000);
+  galley_stage_count (ctx, "seen", 1);
+  if (*self->fail_on && strstr (text, self->fail_on))
+    {
+      g_set_error (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID,
+                   "found marker %s", self->fail_on);
+      return GALLEY_VERDICT_ERROR;
+    }
+  if (*self->drop_on && strstr (text, self->drop_on))
+    return galley_stage_drop (ctx, "marked");
+  return GALLEY_VERDICT_KEEP;
+}
+
+static const GalleyStageInfo fail_on_info = {
+  GALLEY_STAGE_ABI_MAJOR, GALLEY_STAGE_ABI_MINOR,
+  "test-fail-on", "Test stage: fail or drop documents with a marker", "0.0.1",
+  GALLEY_KIND_STAGE, GALLEY_STAGE_THREAD_SAFE,
+  fail_on_options, fail_on_init, fail_on_process, NULL, NULL, fail_on_free,
+};
+GALLEY_STAGE_DEFINE (fail_on_info)

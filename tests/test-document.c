@@ -1,0 +1,186 @@
+/* test-document.c: the document model and its output record. */
+#include "galley-private.h"
+
+#include <string.h>
+
+static GalleyDocument *
+doc_from_bytes (const char *data, gsize len)
+{
+  GalleyDocument *doc = galley_document_new ("d1", "mem");
+  g_autoptr(GBytes) bytes = g_bytes_new (data, len);
+  galley_document_set_raw (doc, bytes);
+  return doc;
+}
+
+static void
+test_valid_utf8_passes_through (void)
+{
+  const char text[] = "Zürich — “quoted” 東京";
+  g_autoptr(GalleyDocument) doc = doc_from_bytes (text, strlen (text));
+  gsize len;
+  g_assert_cmpstr (galley_document_get_text (doc, &len), ==, text);
+  g_assert_cmpuint (len, ==, strlen (text));
+  g_assert_cmpint (galley_document_get_repair (doc, "invalid-utf8"), ==, 0);
+  g_assert_cmpint (galley_document_get_length (doc), ==, g_utf8_strlen (text, -1));
+}
+
+static void
+test_invalid_utf8_becomes_replacement (void)
+{
+  /* latin-1 "café" and a stray continuation byte */
+  const char raw[] = "caf\xe9 ok \x80!";
+  g_autoptr(GalleyDocument) doc = doc_from_bytes (raw, strlen (raw));
+  const char *text = galley_document_get_text (doc, NULL);
+  g_assert_cmpstr (text, ==, "caf\xef\xbf\xbd ok \xef\xbf\xbd!");
+  g_assert_cmpint (galley_document_get_repair (doc, "invalid-utf8"), ==, 2);
+  g_assert_true (g_utf8_validate (text, -1, NULL));
+}
+
+static void
+test_nul_bytes_are_kept_visible (void)
+{
+  const char raw[] = "one\0two\0three";
+  g_autoptr(GalleyDocument) doc = doc_from_bytes (raw, sizeof raw - 1);
+  gsize len;
+  const char *text = galley_document_get_text (doc, &len);
+  g_assert_cmpstr (text, ==, "one\xef\xbf\xbdtwo\xef\xbf\xbdthree");
+  g_assert_cmpuint (len, ==, strlen (text));
+  g_assert_cmpint (galley_document_get_repair (doc, "nul-byte"), ==, 2);
+  /* the raw bytes are untouched for later stages */
+  g_assert_cmpuint (g_bytes_get_size (galley_document_get_raw (doc)), ==, sizeof raw - 1);
+}
+
+static void
+test_bom_removed (void)
+{
+  const char raw[] = "\xEF\xBB\xBFHello";
+  g_autoptr(GalleyDocument) doc = doc_from_bytes (raw, strlen (raw));
+  g_assert_cmpstr (galley_document_get_text (doc, NULL), ==, "Hello");
+}
+
+static void
+test_empty_document (void)
+{
+  g_autoptr(GalleyDocument) doc = doc_from_bytes ("", 0);
+  g_assert_cmpstr (galley_document_get_text (doc, NULL), ==, "");
+  g_assert_cmpint (galley_document_count_words (doc), ==, 0);
+  g_autoptr(json_object) rec = galley_document_to_json (doc);
+  g_assert_nonnull (rec);
+  json_object *text = NULL;
+  g_assert_true (json_object_object_get_ex (rec, "text", &text));
+  g_assert_cmpstr (json_object_get_string (text), ==, "");
+}
+
+static void
+test_set_text_sanitizes (void)
+{
+  g_autoptr(GalleyDocument) doc = galley_document_new ("d", NULL);
+  galley_document_set_text (doc, "a\xff" "b", 3);
+  g_assert_cmpstr (galley_document_get_text (doc, NULL), ==, "a\xef\xbf\xbd" "b");
+  g_assert_cmpint (galley_document_get_repair (doc, "invalid-utf8"), ==, 1);
+  g_assert_true (galley_document_has_text (doc));
+}
+
+static void
+test_count_words (void)
+{
+  g_autoptr(GalleyDocument) doc = galley_document_new ("d", NULL);
+  galley_document_set_text (doc, "Zelensky's talks — in Istanbul, 2025! Привет мир", -1);
+  g_assert_cmpint (galley_document_count_words (doc), ==, 8);
+}
+
+static void
+test_annotations_use_code_points (void)
+{
+  g_autoptr(GalleyDocument) doc = galley_document_new ("d", NULL);
+  galley_document_set_text (doc, "Über Kyiv — Zelenskyy said", -1);
+  GalleyAnnotation *a = galley_document_add_annotation (doc, NULL, "LOC", 5, 9, "Kyiv");
+  g_assert_nonnull (a);
+  g_assert_cmpstr (a->text, ==, "Kyiv");
+  a = galley_document_add_annotation (doc, NULL, "PER", 12, 21, "Volodymyr Zelensky");
+  g_assert_cmpstr (a->text, ==, "Zelenskyy");
+  a->attrs = json_object_new_object ();
+  json_object_object_add (a->attrs, "role", json_object_new_string ("President"));
+  g_assert_null (galley_document_add_annotation (doc, NULL, "PER", 20, 99, NULL));
+  g_assert_null (galley_document_add_annotation (doc, NULL, "PER", 5, 5, NULL));
+  g_assert_nonnull (galley_document_add_annotation (doc, "sentences", "S", 0, 26, NULL));
+
+  g_autoptr(json_object) rec = galley_document_to_json (doc);
+  json_object *entities = NULL, *others = NULL;
+  g_assert_true (json_object_object_get_ex (rec, "entities", &entities));
+  g_assert_cmpuint (json_object_array_length (entities), ==, 2);
+  json_object *per = json_object_array_get_idx (entities, 1);
+  json_object *v = NULL;
+  g_assert_true (json_object_object_get_ex (per, "start", &v));
+  g_assert_cmpint (json_object_get_int (v), ==, 12);
+  g_assert_true (json_object_object_get_ex (per, "role", &v));
+  g_assert_cmpstr (json_object_get_string (v), ==, "President");
+  g_assert_true (json_object_object_get_ex (rec, "annotations", &others));
+  g_assert_true (json_object_object_get_ex (others, "sentences", &v));
+
+  galley_document_clear_annotations (doc, "entities");
+  g_assert_cmpuint (galley_document_get_n_annotations (doc), ==, 1);
+}
+
+static void
+test_record_shape (void)
+{
+  g_autoptr(GalleyDocument) doc = galley_document_new ("id-\"1\"", "/in/a.txt");
+  galley_document_set_text (doc, "line one\nline \"two\"\t\\ \x01", -1);
+  galley_document_set_meta_string (doc, "title", "A title");
+  galley_document_set_meta_string (doc, "author", NULL);
+  json_object *dedup = json_object_new_object ();
+  json_object_object_add (dedup, "cluster", json_object_new_int (7));
+  galley_document_set_field (doc, "dedup", dedup);
+  galley_document_set_field (doc, "text", json_object_new_string ("must not override"));
+  galley_document_add_repair (doc, "mojibake", 2);
+  galley_document_add_repair (doc, "mojibake", 3);
+
+  g_autoptr(GString) line = g_string_new (NULL);
+  galley_document_write_json (doc, line);
+  g_assert_null (strchr (line->str, '\n'));
+  g_autoptr(json_object) rec = json_tokener_parse (line->str);
+  g_assert_nonnull (rec);
+  json_object *v = NULL;
+  g_assert_true (json_object_object_get_ex (rec, "id", &v));
+  g_assert_cmpstr (json_object_get_string (v), ==, "id-\"1\"");
+  g_assert_true (json_object_object_get_ex (rec, "text", &v));
+  g_assert_cmpstr (json_object_get_string (v), ==, "line one\nline \"two\"\t\\ \x01");
+  g_assert_true (json_object_object_get_ex (rec, "meta", &v));
+  g_assert_cmpint (json_object_object_length (v), ==, 1);
+  g_assert_true (json_object_object_get_ex (rec, "dedup", &v));
+  g_assert_true (json_object_object_get_ex (rec, "repairs", &v));
+  g_assert_cmpuint (json_object_array_length (v), ==, 1);
+  json_object *count = NULL;
+  json_object_object_get_ex (json_object_array_get_idx (v, 0), "count", &count);
+  g_assert_cmpint (json_object_get_int (count), ==, 5);
+  g_assert_false (json_object_object_get_ex (rec, "entities", NULL));
+}
+
+static void
+test_escape_invalid_input (void)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+  gsize bad = galley_json_escape_append (out, "a\xc3(b\0c", 6);
+  g_assert_cmpuint (bad, ==, 2);
+  g_assert_true (g_utf8_validate (out->str, -1, NULL));
+  g_autoptr(json_object) v = json_tokener_parse (out->str);
+  g_assert_nonnull (v);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/document/utf8-passes", test_valid_utf8_passes_through);
+  g_test_add_func ("/document/invalid-utf8", test_invalid_utf8_becomes_replacement);
+  g_test_add_func ("/document/nul-bytes", test_nul_bytes_are_kept_visible);
+  g_test_add_func ("/document/bom", test_bom_removed);
+  g_test_add_func ("/document/empty", test_empty_document);
+  g_test_add_func ("/document/set-text-sanitizes", test_set_text_sanitizes);
+  g_test_add_func ("/document/count-words", test_count_words);
+  g_test_add_func ("/document/annotations", test_annotations_use_code_points);
+  g_test_add_func ("/document/record", test_record_shape);
+  g_test_add_func ("/document/escape-invalid", test_escape_invalid_input);
+  return g_test_run ();
+}

@@ -1,0 +1,173 @@
+/* test-pipeline.c: every kind of pipeline file mistake is caught before a
+ * document is read, with the file, line, group and key named. */
+#include "galley-private.h"
+#include "galley-test-util.h"
+
+#include <string.h>
+
+typedef struct {
+  const char *name;
+  const char *content;
+  const char *set;        /* one --set override, or NULL */
+  GQuark    (*domain) (void);
+  int         code;
+  const char *expect[3];  /* substrings of the message (FILE is replaced) */
+} BadConfig;
+
+#define VALID_HEAD "[pipeline]\nstages=in;out\n\n[stage in]\nplugin=files\npaths=.\n\n[stage out]\nplugin=export-jsonl\npath=out.jsonl\n"
+
+static const BadConfig bad_configs[] = {
+  { "unknown-plugin", "[pipeline]\nstages=in\n[stage in]\nplugin=nope\n", NULL,
+    galley_plugin_error_quark, GALLEY_PLUGIN_ERROR_NOT_FOUND,
+    { "FILE:4: [stage in] plugin: ", "unknown plugin 'nope'", "available: " } },
+  { "unknown-key", VALID_HEAD "colour=red\n", NULL,
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_UNKNOWN_KEY,
+    { "FILE:11: [stage out] colour: ", "unknown key", "allowed: plugin, on-error, path, mkdir, fsync" } },
+  { "repeated-key", "[pipeline]\nstages=in\n[stage in]\nplugin=files\npaths=a\npaths=b\n", NULL,
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_DUPLICATE,
+    { "FILE:6: [stage in] paths: key given twice (first at line 5)", NULL } },
+  { "repeated-group", "[pipeline]\nstages=in\n[stage in]\nplugin=files\n[stage in]\npaths=.\n", NULL,
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_DUPLICATE,
+    { "FILE:5: group [stage in] repeated (first at line 3)", NULL } },
+  { "wrong-type", "[pipeline]\nstages=in\n[stage in]\nplugin=files\npaths=.\nrecursive=perhaps\n", NULL,
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+    { "FILE:6: [stage in] recursive: expected a boolean", NULL } },
+  { "wrong-size", "[pipeline]\nstages=in\n[stage in]\nplugin=files\npaths=.\nmax-size=lots\n", NULL,
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+    { "[stage in] max-size: expected a size", NULL } },
+  { "missing-required", "[pipeline]\nstages=in\n[stage in]\nplugin=jsonl\n", NULL,
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_MISSING,
+    { "FILE:3: [stage in]: ", "path: required option is missing", NULL } },
+  { "group-not-listed", VALID_HEAD "[stage extra]\nplugin=files\n", NULL,
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_UNKNOWN_KEY,
+    { "FILE:11: [stage extra]: ", "not in [pipeline] stages=in;out", NULL } },
+  { "unknown-group", VALID_HEAD "[output]\npath=x\n", NULL,
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_UNKNOWN_KEY,
+    { "[output]", "unknown group", NULL } },
+  { "no-pipeline-group", "[stage in]\nplugin=files\n", NULL,
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_MISSING,
+    { "no [pipeline] group", NULL } },
+  { "empty-stages", "[pipeline]\nstages=\n", NULL,
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_MISSING,
+    { "[pipeline] stages: empty", NULL } },
+  { "missing-stages", "[pipeline]\nthreads=2\n", NULL,
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_MISSING,
+    { "stages: required option is missing", NULL } },
+  { "stage-listed-twice", "[pipeline]\nstages=in;in\n[stage in]\nplugin=files\npaths=.\n", NULL,
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_DUPLICATE,
+    { "stage 'in' listed twice", NULL } },
+  { "source-after-sink", "[pipeline]\nstages=out;in\n[stage in]\nplugin=files\npaths=.\n[stage out]\nplugin=export-jsonl\npath=x\n", NULL,
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+    { "source 'in' comes after a stage or sink", NULL } },
+  { "no-source", "[pipeline]\nstages=out\n[stage out]\nplugin=export-jsonl\npath=x\n", NULL,
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_MISSING,
+    { "a pipeline starts with a source", NULL } },
+  { "bad-on-error", VALID_HEAD "on-error=maybe\n", NULL,
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+    { "FILE:11: [stage out] on-error: expected fail or skip, got 'maybe'", NULL } },
+  { "bad-threads", "[pipeline]\nstages=in\nthreads=-2\n[stage in]\nplugin=files\npaths=.\n", NULL,
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+    { "FILE:3: [pipeline] threads: must be between 0 and 1024", NULL } },
+  { "key-outside-group", "stages=in\n[pipeline]\n", NULL,
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_PARSE,
+    { "FILE:1: key outside any group", NULL } },
+  { "garbage-line", "[pipeline]\nstages=in\nthis is not a key\n", NULL,
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_PARSE,
+    { "FILE:3: expected 'key=value'", NULL } },
+  { "invalid-utf8", "[pipeline]\nstages=in\xff\n", NULL,
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_PARSE,
+    { "not valid UTF-8", NULL } },
+  { "set-unknown-stage", VALID_HEAD, "nope.path=x",
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_UNKNOWN_KEY,
+    { "--set nope.path: no stage 'nope'", "stages: in, out", NULL } },
+  { "set-malformed", VALID_HEAD, "just-a-word",
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_PARSE,
+    { "--set just-a-word: expected ID.KEY=VALUE", NULL } },
+  { "set-wrong-type", VALID_HEAD, "in.recursive=sometimes",
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+    { "--set in.recursive: recursive: expected a boolean", NULL } },
+  { "set-unknown-key", VALID_HEAD, "out.compression=zstd",
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_UNKNOWN_KEY,
+    { "--set out.compression: unknown key 'compression'", NULL } },
+  { "wrong-abi-plugin", "[pipeline]\nstages=in;x\n[stage in]\nplugin=files\npaths=.\n[stage x]\nplugin=test-wrong-abi\n", NULL,
+    galley_plugin_error_quark, GALLEY_PLUGIN_ERROR_ABI,
+    { "galley-test-wrong-abi.so: built for stage ABI 2.0", "rebuild the plugin", NULL } },
+};
+
+static void
+test_bad_config (gconstpointer data)
+{
+  const BadConfig *bc = data;
+  g_autofree char *dir = galley_test_mkdtemp ();
+  g_autofree char *file = g_strconcat (bc->name, ".pipeline", NULL);
+  g_autofree char *path = galley_test_write (dir, file, bc->content, -1);
+  const char *sets[] = { bc->set, NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GalleyPipeline) p = galley_pipeline_load (path, sets, &error);
+  g_assert_null (p);
+  g_assert_nonnull (error);
+  if (error->domain != bc->domain () || error->code != bc->code)
+    {
+      g_test_fail_printf ("%s: got %s/%d: %s", bc->name, g_quark_to_string (error->domain), error->code, error->message);
+      return;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (bc->expect) && bc->expect[i] != NULL; i++)
+    {
+      g_autoptr(GString) want = g_string_new (bc->expect[i]);
+      g_string_replace (want, "FILE", path, 0);
+      if (strstr (error->message, want->str) == NULL)
+        g_test_fail_printf ("%s: message «%s» lacks «%s»", bc->name, error->message, want->str);
+    }
+  galley_test_rmdir (dir);
+}
+
+static void
+test_valid_config_and_overrides (void)
+{
+  g_autofree char *dir = galley_test_mkdtemp ();
+  g_autofree char *path = galley_test_write (dir, "ok.pipeline",
+      "# comment\n[pipeline]\nstages=in;export-jsonl\nthreads=3\n\n[stage in]\nplugin=files\npaths=a;b\n"
+      "on-error=skip\n\n[stage export-jsonl]\npath=x.jsonl\n", -1);
+  const char *sets[] = { "in.recursive=false", "export-jsonl.path=y.jsonl", "pipeline.threads=2", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GalleyPipeline) p = galley_pipeline_load (path, sets, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (p->name, ==, "ok");
+  g_assert_cmpuint (p->threads, ==, 2);
+  g_assert_cmpuint (p->stages->len, ==, 2);
+  GalleyStageConfig *in = g_ptr_array_index (p->stages, 0);
+  GalleyStageConfig *out = g_ptr_array_index (p->stages, 1);
+  g_assert_cmpstr (in->plugin->name, ==, "files");
+  g_assert_cmpint (in->on_error, ==, GALLEY_ON_ERROR_SKIP);
+  g_assert_false (galley_options_get_bool (in->options, "recursive"));
+  g_assert_cmpuint (g_strv_length ((char **) galley_options_get_strv (in->options, "paths")), ==, 2);
+  g_assert_cmpstr (out->plugin->name, ==, "export-jsonl");
+  g_assert_cmpstr (galley_options_get_string (out->options, "path"), ==, "y.jsonl");
+  g_assert_cmpint (out->on_error, ==, GALLEY_ON_ERROR_FAIL);
+  g_assert_cmpstr (p->stats_path, ==, "ok.stats.json");
+  galley_test_rmdir (dir);
+}
+
+static void
+test_missing_file (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GalleyPipeline) p = galley_pipeline_load ("/nonexistent/x.pipeline", NULL, &error);
+  g_assert_null (p);
+  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+  g_assert_cmpint (galley_error_to_exit_code (error), ==, 66);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (bad_configs); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/pipeline/bad/%s", bad_configs[i].name);
+      g_test_add_data_func (path, &bad_configs[i], test_bad_config);
+    }
+  g_test_add_func ("/pipeline/valid-with-overrides", test_valid_config_and_overrides);
+  g_test_add_func ("/pipeline/missing-file", test_missing_file);
+  return g_test_run ();
+}
