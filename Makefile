@@ -40,8 +40,9 @@ $(BUILD_ASAN)/build.ninja:
 	@scripts/install-deps.sh --sanitizers
 	$(MESON) setup $(BUILD_ASAN) -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
 
-test-asan: $(BUILD_ASAN)/build.ninja
+test-asan: $(BUILD_ASAN)/build.ninja example
 	$(MESON) compile -C $(BUILD_ASAN)
+	GALLEY_EXAMPLE_PLUGIN_DIR=$(abspath $(BUILD))/example \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  $(MESON) test -C $(BUILD_ASAN) --print-errorlogs --no-suite slow; status=$$?; \
 	  python3 scripts/test-summary.py $(BUILD_ASAN); exit $$status

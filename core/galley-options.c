@@ -98,7 +98,8 @@ galley_parse_bool (const char *text, gboolean *out, GError **error)
 {
   static const char *const yes[] = { "true", "yes", "on", "1", NULL };
   static const char *const no[] = { "false", "no", "off", "0", NULL };
-  g_autofree char *t = g_ascii_strdown (g_strstrip (g_strdup (text)), -1);
+  g_autofree char *copy = g_strstrip (g_strdup (text));
+  g_autofree char *t = g_ascii_strdown (copy, -1);
   if (g_strv_contains (yes, t))
     return (*out = TRUE), TRUE;
   if (g_strv_contains (no, t))

@@ -1,49 +1,68 @@
 #!/usr/bin/env python3
-"""Counts the individual test cases of the last `meson test` run and prints
-the closing line `N passed, N failed[, N skipped]`.
+"""Counts the individual test cases of the last `meson test` run in each
+build directory given and prints the closing line
+`N passed, N failed[, N skipped]`.
 
 Each galley test program speaks TAP, so every g_test case is one `ok` or
-`not ok` line in meson's test log; a program that crashed before printing
-its plan counts as one failure."""
+`not ok` line in meson's test log. A program that failed without a failing
+case (a crash before its plan, a leak report at exit) counts as one more
+failure."""
 import json
 import sys
 from pathlib import Path
 
-build = Path(sys.argv[1] if len(sys.argv) > 1 else "build")
-log = build / "meson-logs" / "testlog.json"
-passed = failed = skipped = 0
-if log.exists():
+
+def count(log):
+    passed = failed = skipped = 0
     for line in log.read_text().splitlines():
         if not line.strip():
             continue
         entry = json.loads(line)
-        out = entry.get("stdout") or ""
-        cases = 0
-        for row in out.splitlines():
+        ok = not_ok = skip = 0
+        for row in (entry.get("stdout") or "").splitlines():
             row = row.strip()
-            if row.startswith("ok ") or row == "ok":
-                cases += 1
+            if row == "ok" or row.startswith("ok "):
                 if "# SKIP" in row:
-                    skipped += 1
+                    skip += 1
                 else:
-                    passed += 1
+                    ok += 1
             elif row.startswith("not ok"):
-                cases += 1
                 if "# TODO" in row:
-                    skipped += 1
+                    skip += 1
                 else:
-                    failed += 1
-        if cases == 0:
-            result = entry.get("result", "")
+                    not_ok += 1
+        result = entry.get("result", "")
+        if ok + not_ok + skip == 0:
             if result == "OK":
-                passed += 1
+                ok = 1
             elif result == "SKIP":
-                skipped += 1
+                skip = 1
             else:
-                failed += 1
-        elif entry.get("result") not in ("OK", "SKIP", "EXPECTEDFAIL") and failed == 0:
-            failed += 1  # the program failed after its cases (e.g. a leak check)
-line = f"{passed} passed, {failed} failed"
-if skipped:
-    line += f", {skipped} skipped"
-print(line)
+                not_ok = 1
+        elif result not in ("OK", "SKIP", "EXPECTEDFAIL") and not_ok == 0:
+            not_ok = 1
+        passed += ok
+        failed += not_ok
+        skipped += skip
+    return passed, failed, skipped
+
+
+def main():
+    builds = [Path(a) for a in sys.argv[1:]] or [Path("build")]
+    passed = failed = skipped = 0
+    for build in builds:
+        log = build / "meson-logs" / "testlog.json"
+        if not log.exists():
+            print(f"test-summary: no test log in {build}", file=sys.stderr)
+            failed += 1
+            continue
+        p, f, s = count(log)
+        passed, failed, skipped = passed + p, failed + f, skipped + s
+    line = f"{passed} passed, {failed} failed"
+    if skipped:
+        line += f", {skipped} skipped"
+    print(line)
+
+
+if __name__ == "__main__":
+    main()

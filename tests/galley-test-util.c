@@ -95,7 +95,7 @@ galley_test_rmdir (const char *dir)
 }
 
 char *
-galley_test_write (const char *dir, const char *name, const char *content, gssize len)
+galley_test_write_path (const char *dir, const char *name, const char *content, gssize len)
 {
   char *path = g_build_filename (dir, name, NULL);
   g_autofree char *parent = g_path_get_dirname (path);
@@ -110,6 +110,12 @@ static void
 json_put (gpointer obj)
 {
   json_object_put (obj);
+}
+
+void
+galley_test_write (const char *dir, const char *name, const char *content, gssize len)
+{
+  g_free (galley_test_write_path (dir, name, content, len));
 }
 
 GPtrArray *

@@ -23,7 +23,9 @@ char      *galley_test_mkdtemp (void);
 void       galley_test_rmdir (const char *dir);
 
 /* Writes @len bytes (-1: NUL-terminated) to @dir/@name, creating parents. */
-char      *galley_test_write (const char *dir, const char *name, const char *content, gssize len);
+void       galley_test_write (const char *dir, const char *name, const char *content, gssize len);
+/* The same, returning the path (free it). */
+char      *galley_test_write_path (const char *dir, const char *name, const char *content, gssize len);
 
 /* Parses a JSONL file; fails the test on a malformed line. */
 GPtrArray *galley_test_read_jsonl (const char *path);

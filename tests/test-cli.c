@@ -28,7 +28,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
 /* Writes a files -> [extra stage] -> export-jsonl pipeline into the fixture. */
-static char *
+static void
 write_pipeline (Fixture *f, const char *input, const char *extra_stage)
 {
   g_autofree char *content = g_strdup_printf (
@@ -36,7 +36,7 @@ write_pipeline (Fixture *f, const char *input, const char *extra_stage)
       "[stage in]\nplugin=files\npaths=%s\non-error=skip\n\n%s"
       "[stage out]\nplugin=export-jsonl\npath=out.jsonl\n",
       extra_stage ? "mid;" : "", input, extra_stage ? extra_stage : "");
-  return galley_test_write (f->dir, "test.pipeline", content, -1);
+  galley_test_write (f->dir, "test.pipeline", content, -1);
 }
 
 static GPtrArray *
@@ -336,7 +336,7 @@ test_unreadable_entry (Fixture *f, gconstpointer data)
   galley_test_write (f->dir, "in/a.txt", "readable", -1);
   g_autofree char *link = g_build_filename (f->dir, "in", "b-dangling.txt", NULL);
   g_assert_cmpint (symlink ("/nonexistent/target", link), ==, 0);
-  g_autofree char *locked = galley_test_write (f->dir, "in/c-locked.txt", "secret", -1);
+  g_autofree char *locked = galley_test_write_path (f->dir, "in/c-locked.txt", "secret", -1);
   g_chmod (locked, 0);
   gboolean can_lock = access (locked, R_OK) != 0;   /* root reads anything */
   write_pipeline (f, "in", NULL);

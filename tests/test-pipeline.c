@@ -100,7 +100,7 @@ test_bad_config (gconstpointer data)
   const BadConfig *bc = data;
   g_autofree char *dir = galley_test_mkdtemp ();
   g_autofree char *file = g_strconcat (bc->name, ".pipeline", NULL);
-  g_autofree char *path = galley_test_write (dir, file, bc->content, -1);
+  g_autofree char *path = galley_test_write_path (dir, file, bc->content, -1);
   const char *sets[] = { bc->set, NULL };
   g_autoptr(GError) error = NULL;
   g_autoptr(GalleyPipeline) p = galley_pipeline_load (path, sets, &error);
@@ -125,7 +125,7 @@ static void
 test_valid_config_and_overrides (void)
 {
   g_autofree char *dir = galley_test_mkdtemp ();
-  g_autofree char *path = galley_test_write (dir, "ok.pipeline",
+  g_autofree char *path = galley_test_write_path (dir, "ok.pipeline",
       "# comment\n[pipeline]\nstages=in;export-jsonl\nthreads=3\n\n[stage in]\nplugin=files\npaths=a;b\n"
       "on-error=skip\n\n[stage export-jsonl]\npath=x.jsonl\n", -1);
   const char *sets[] = { "in.recursive=false", "export-jsonl.path=y.jsonl", "pipeline.threads=2", NULL };
