@@ -47,10 +47,11 @@ test-asan: $(BUILD_ASAN)/build.ninja example
 	  $(MESON) test -C $(BUILD_ASAN) --print-errorlogs --no-suite slow; status=$$?; \
 	  python3 scripts/test-summary.py $(BUILD_ASAN); exit $$status
 
-test-valgrind: build
+test-valgrind: build example
 	@scripts/install-deps.sh --valgrind
-	$(MESON) test -C $(BUILD) --setup valgrind --print-errorlogs --no-suite no-valgrind --no-suite slow; status=$$?; \
-	  python3 scripts/test-summary.py $(BUILD); exit $$status
+	GALLEY_EXAMPLE_PLUGIN_DIR=$(abspath $(BUILD))/example \
+	  $(MESON) test -C $(BUILD) --setup valgrind --print-errorlogs --no-suite no-valgrind --no-suite slow; status=$$?; \
+	  python3 scripts/test-summary.py $(BUILD)/meson-logs/testlog-valgrind.json; exit $$status
 
 bench: build
 	bench/run.sh $(BUILD)

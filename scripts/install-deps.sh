@@ -7,7 +7,7 @@ set -eu
 packages="build-essential meson ninja-build pkgconf libglib2.0-dev libjson-c-dev libltdl-dev python3"
 for arg in "$@"; do
   case "$arg" in
-    --sanitizers) packages="$packages libclang-rt-dev" ;;
+    --sanitizers) packages="$packages libasan8 libubsan1" ;;
     --valgrind) packages="$packages valgrind" ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 64 ;;
   esac

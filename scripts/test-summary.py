@@ -48,12 +48,13 @@ def count(log):
 
 
 def main():
-    builds = [Path(a) for a in sys.argv[1:]] or [Path("build")]
+    # each argument is a build directory or a meson test log (testlog-SETUP.json)
+    args = [Path(a) for a in sys.argv[1:]] or [Path("build")]
     passed = failed = skipped = 0
-    for build in builds:
-        log = build / "meson-logs" / "testlog.json"
+    for arg in args:
+        log = arg if arg.is_file() else arg / "meson-logs" / "testlog.json"
         if not log.exists():
-            print(f"test-summary: no test log in {build}", file=sys.stderr)
+            print(f"test-summary: no test log {log}", file=sys.stderr)
             failed += 1
             continue
         p, f, s = count(log)

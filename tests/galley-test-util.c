@@ -20,6 +20,12 @@ galley_test_runv (const char *cwd, const char *stdin_data, const char *const *ar
   const char *exe = g_getenv ("GALLEY_EXE");
   g_assert_nonnull (exe);
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  /* under `meson test --setup valgrind` the runner itself is checked too */
+  const char *wrapper = g_getenv ("GALLEY_TEST_WRAPPER");
+  g_auto(GStrv) wrap = wrapper && *wrapper ? g_strsplit (wrapper, " ", -1) : NULL;
+  for (guint i = 0; wrap != NULL && wrap[i] != NULL; i++)
+    if (*wrap[i])
+      g_ptr_array_add (argv, wrap[i]);
   g_ptr_array_add (argv, (gpointer) exe);
   for (guint i = 0; args[i] != NULL; i++)
     g_ptr_array_add (argv, (gpointer) args[i]);
