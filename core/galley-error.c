@@ -10,6 +10,7 @@ G_DEFINE_QUARK (galley-config-error-quark, galley_config_error)
 G_DEFINE_QUARK (galley-plugin-error-quark, galley_plugin_error)
 G_DEFINE_QUARK (galley-document-error-quark, galley_document_error)
 G_DEFINE_QUARK (galley-source-error-quark, galley_source_error)
+G_DEFINE_QUARK (galley-output-error-quark, galley_output_error)
 
 int
 galley_error_to_exit_code (const GError *error)
@@ -22,6 +23,8 @@ galley_error_to_exit_code (const GError *error)
     return GALLEY_EXIT_DATAERR;
   if (error->domain == GALLEY_SOURCE_ERROR)
     return error->code == GALLEY_SOURCE_ERROR_NO_INPUT ? GALLEY_EXIT_NOINPUT : GALLEY_EXIT_IOERR;
+  if (error->domain == GALLEY_OUTPUT_ERROR)
+    return error->code == GALLEY_OUTPUT_ERROR_CREATE ? GALLEY_EXIT_CANTCREAT : GALLEY_EXIT_IOERR;
   if (error->domain == G_FILE_ERROR)
     {
       switch (error->code)

@@ -36,7 +36,10 @@ log_handler (const char *domain, GLogLevelFlags level, const char *message, gpoi
   if (level & (G_LOG_LEVEL_DEBUG))
     {
       const char *debug = g_getenv ("G_MESSAGES_DEBUG");
-      if (debug == NULL || (!strstr (debug, dom) && !g_str_equal (debug, "all")))
+      if (debug == NULL)
+        return;
+      g_auto(GStrv) domains = g_strsplit_set (debug, " ,:", -1);
+      if (!g_strv_contains ((const char *const *) domains, dom) && !g_strv_contains ((const char *const *) domains, "all"))
         return;
       fprintf (stderr, "%s: debug: %s\n", dom, message);
       return;
@@ -126,8 +129,9 @@ cmd_run (int argc, char **argv, gboolean check)
       "init() with the given options, then frees everything. Reads no input and\n"
       "writes no output."
     : "Streams the documents of FILE's sources through its stages and sinks.\n"
-      "A summary line and a stats JSON file are always written; failed inputs are\n"
-      "appended to the rejects file. stdout carries data only (export-jsonl path=-).");
+      "Prints a summary line on stderr (unless -q) and writes the stats JSON file\n"
+      "(unless stats= is empty); failed inputs are appended to the rejects file.\n"
+      "stdout carries data only (export-jsonl path=-).");
   g_autoptr(GError) error = NULL;
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return usage_error (context, "%s", error->message);
@@ -166,6 +170,8 @@ cmd_run (int argc, char **argv, gboolean check)
                                   galley_stage_kind_to_string (sc->plugin->info->kind), sc->plugin->name);
         }
       printf ("%s: OK: %s\n", argv[1], chain->str);
+      if (pipeline->description != NULL && *pipeline->description != '\0')
+        printf ("  %s\n", pipeline->description);
     }
   return GALLEY_EXIT_OK;
 }

@@ -149,7 +149,7 @@ split_number_unit (const char *text, double *number, char **unit)
 {
   g_autofree char *t = g_strstrip (g_strdup (text));
   char *end = NULL;
-  if (*t == '\0' || *t == '-' || *t == '+')
+  if (!g_ascii_isdigit (*t) || strpbrk (t, "xX") != NULL)
     return FALSE;
   errno = 0;
   double v = g_ascii_strtod (t, &end);
@@ -248,7 +248,7 @@ parse_value (OptionValue *v, const char *text, GError **error)
   switch (v->spec->type)
     {
     case GALLEY_OPT_STRING:
-      parsed.string = g_strdup (text);
+      parsed.string = g_strstrip (g_strdup (text));
       break;
     case GALLEY_OPT_INT:
       ok = parse_int (text, &parsed.i, error);
@@ -315,6 +315,24 @@ galley_options_set (GalleyOptions *opts, const char *name, const char *value, GE
       return FALSE;
     }
   v->is_set = TRUE;
+  return TRUE;
+}
+
+gboolean
+galley_option_specs_check_defaults (const GalleyOptionSpec *specs, GError **error)
+{
+  for (const GalleyOptionSpec *s = specs; s != NULL && s->name != NULL; s++)
+    {
+      if (s->default_value == NULL)
+        continue;
+      OptionValue v = { .spec = s };
+      if (!parse_value (&v, s->default_value, error))
+        {
+          g_prefix_error (error, "option '%s' has an invalid default '%s': ", s->name, s->default_value);
+          return FALSE;
+        }
+      option_value_clear (&v);
+    }
   return TRUE;
 }
 

@@ -64,7 +64,7 @@ scan_file (const char *contents, FileIndex *idx, GError **error)
     {
       char *line = g_strstrip (lines[i]);
       guint lineno = i + 1;
-      if (*line == '\0' || *line == '#' || *line == ';')
+      if (*line == '\0' || *line == '#')
         continue;
       if (*line == '[')
         {
@@ -103,6 +103,13 @@ scan_file (const char *contents, FileIndex *idx, GError **error)
           return FALSE;
         }
       g_autofree char *key = g_strstrip (g_strndup (line, eq - line));
+      if (strchr (key, '[') != NULL || *key == '\0')
+        {
+          g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_PARSE,
+                       "%s:%u: [%s] '%s' is not a key name (localized keys are not supported)",
+                       idx->path, lineno, group, key);
+          return FALSE;
+        }
       guint seen = index_line (idx, group, key);
       if (seen != 0)
         {
@@ -143,6 +150,7 @@ galley_pipeline_free (GalleyPipeline *pipeline)
     return;
   g_free (pipeline->path);
   g_free (pipeline->name);
+  g_free (pipeline->description);
   g_clear_pointer (&pipeline->stages, g_ptr_array_unref);
   g_free (pipeline->stats_path);
   g_free (pipeline->rejects_path);
@@ -230,9 +238,14 @@ fill_options (GalleyOptions *opts, const GalleyOptionSpec *specs, GKeyFile *kf, 
       Override *o = g_ptr_array_index (overrides, i);
       if (!g_str_equal (o->id, id) || (core_keys != NULL && g_strv_contains (core_keys, o->key)))
         continue;
-      if (!galley_options_set (opts, o->key, o->value, error))
+      g_autoptr(GError) local = NULL;
+      if (!galley_options_set (opts, o->key, o->value, &local))
         {
-          g_prefix_error (error, "--set %s.%s: ", o->id, o->key);
+          const char *msg = local->message;
+          gsize klen = strlen (o->key);
+          if (strncmp (msg, o->key, klen) == 0 && msg[klen] == ':' && msg[klen + 1] == ' ')
+            msg += klen + 2;
+          g_set_error (error, GALLEY_CONFIG_ERROR, local->code, "--set %s.%s: %s", o->id, o->key, msg);
           return FALSE;
         }
     }
@@ -247,9 +260,12 @@ fill_options (GalleyOptions *opts, const GalleyOptionSpec *specs, GKeyFile *kf, 
 
 /* Core keys (plugin, on-error) of a stage: file value, then --set. */
 static char *
-get_core_key (GKeyFile *kf, const char *group, const char *id, const char *key, GPtrArray *overrides)
+get_core_key (GKeyFile *kf, const char *group, const char *id, const char *key, GPtrArray *overrides,
+              gboolean *from_override)
 {
   char *value = NULL;
+  if (from_override)
+    *from_override = FALSE;
   if (g_key_file_has_group (kf, group) && g_key_file_has_key (kf, group, key, NULL))
     value = g_strstrip (g_key_file_get_string (kf, group, key, NULL));
   for (guint i = 0; overrides != NULL && i < overrides->len; i++)
@@ -259,6 +275,8 @@ get_core_key (GKeyFile *kf, const char *group, const char *id, const char *key, 
         {
           g_free (value);
           value = g_strstrip (g_strdup (o->value));
+          if (from_override)
+            *from_override = TRUE;
         }
     }
   return value;
@@ -287,8 +305,15 @@ galley_pipeline_load (const char *path, const char *const *overrides, GError **e
   g_return_val_if_fail (path != NULL, NULL);
   g_autofree char *contents = NULL;
   gsize length = 0;
-  if (!g_file_get_contents (path, &contents, &length, error))
-    return NULL;
+  g_autoptr(GError) read_error = NULL;
+  if (!g_file_get_contents (path, &contents, &length, &read_error))
+    {
+      g_set_error (error, GALLEY_SOURCE_ERROR,
+                   read_error->code == G_FILE_ERROR_NOENT || read_error->code == G_FILE_ERROR_ACCES
+                   || read_error->code == G_FILE_ERROR_ISDIR ? GALLEY_SOURCE_ERROR_NO_INPUT : GALLEY_SOURCE_ERROR_READ,
+                   "%s", read_error->message);
+      return NULL;
+    }
   if (!g_utf8_validate_len (contents, length, NULL))
     {
       g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_PARSE,
@@ -330,6 +355,7 @@ galley_pipeline_load (const char *path, const char *const *overrides, GError **e
   if (g_str_has_suffix (base, ".pipeline"))
     base[strlen (base) - strlen (".pipeline")] = '\0';
   pipeline->name = g_strdup (base);
+  pipeline->description = g_strdup (galley_options_get_string (popts, "description"));
   pipeline->stages = g_ptr_array_new_with_free_func (stage_config_free);
 
   gint64 threads = galley_options_get_int (popts, "threads");
@@ -421,7 +447,7 @@ galley_pipeline_load (const char *path, const char *const *overrides, GError **e
             return NULL;
           }
 
-      g_autofree char *plugin_name = get_core_key (kf, group, id, "plugin", ovr);
+      g_autofree char *plugin_name = get_core_key (kf, group, id, "plugin", ovr, NULL);
       if (plugin_name == NULL)
         plugin_name = g_strdup (id);   /* [stage dedup] alone means plugin=dedup */
       g_autoptr(GError) local = NULL;
@@ -429,14 +455,19 @@ galley_pipeline_load (const char *path, const char *const *overrides, GError **e
       if (plugin == NULL)
         {
           g_propagate_error (error, g_steal_pointer (&local));
-          prefix_location (error, &idx, group, g_key_file_has_group (kf, group) ? "plugin" : NULL);
           if (!g_key_file_has_group (kf, group))
-            g_prefix_error (error, "stage '%s' has no [%s] group, so plugin=%s was assumed: ", id, group, id);
+            {
+              g_prefix_error (error, "no [%s] group, so plugin=%s was assumed: ", group, id);
+              prefix_location (error, &idx, PIPELINE_GROUP, "stages");
+            }
+          else
+            prefix_location (error, &idx, group, "plugin");
           return NULL;
         }
 
       GalleyOnError on_error = GALLEY_ON_ERROR_FAIL;
-      g_autofree char *on_error_s = get_core_key (kf, group, id, "on-error", ovr);
+      gboolean on_error_overridden = FALSE;
+      g_autofree char *on_error_s = get_core_key (kf, group, id, "on-error", ovr, &on_error_overridden);
       if (on_error_s != NULL)
         {
           if (g_str_equal (on_error_s, "fail"))
@@ -447,7 +478,10 @@ galley_pipeline_load (const char *path, const char *const *overrides, GError **e
             {
               g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
                            "expected fail or skip, got '%s'", on_error_s);
-              prefix_location (error, &idx, group, "on-error");
+              if (on_error_overridden)
+                g_prefix_error (error, "--set %s.on-error: ", id);
+              else
+                prefix_location (error, &idx, group, "on-error");
               return NULL;
             }
         }

@@ -4,6 +4,7 @@
  */
 #include "galley-private.h"
 
+#include <dlfcn.h>
 #include <ltdl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,10 +42,9 @@ running_uninstalled (void)
     return FALSE;
   g_autofree char *dir = g_path_get_dirname (exe);
   g_autofree char *root = g_canonicalize_filename (GALLEY_BUILD_ROOT, NULL);
-  if (g_str_equal (dir, root))
-    return TRUE;
-  g_autofree char *root_slash = g_strconcat (root, G_DIR_SEPARATOR_S, NULL);
-  return g_str_has_prefix (dir, root_slash);
+  /* the runner (build/galley) or a test program (build/tests/...) */
+  g_autofree char *tests = g_build_filename (root, "tests", NULL);
+  return g_str_equal (dir, root) || g_str_equal (dir, tests);
 #else
   return FALSE;
 #endif
@@ -174,6 +174,13 @@ check_info (const GalleyStageInfo *info, const char *path, const char *expected_
                    "%s: the init() callback is missing", path);
       return FALSE;
     }
+  g_autoptr(GError) defaults_error = NULL;
+  if (!galley_option_specs_check_defaults (info->options, &defaults_error))
+    {
+      g_set_error (error, GALLEY_PLUGIN_ERROR, GALLEY_PLUGIN_ERROR_INVALID, "%s: %s; fix the option table",
+                   path, defaults_error->message);
+      return FALSE;
+    }
   for (const GalleyOptionSpec *s = info->options; s != NULL && s->name != NULL; s++)
     {
       if (!is_kebab (s->name) || g_str_equal (s->name, "plugin") || g_str_equal (s->name, "on-error"))
@@ -230,9 +237,16 @@ galley_plugin_load_file (const char *path, const char *expected_name, GError **e
   lt_dladvise_destroy (&advise);
   if (handle == NULL)
     {
+      /* libltdl reports most failures as "file not found"; ask the system
+       * loader for the real reason (wrong architecture, missing library) */
+      const char *reason = lt_dlerror ();
+      void *probe = dlopen (canonical, RTLD_NOW | RTLD_LOCAL);
+      const char *detail = probe == NULL ? dlerror () : NULL;
       g_set_error (error, GALLEY_PLUGIN_ERROR, GALLEY_PLUGIN_ERROR_LOAD,
                    "%s: cannot load: %s; check that it is a shared module built for this system "
-                   "and that the libraries it links are installed", path, lt_dlerror ());
+                   "and that the libraries it links are installed", path, detail ? detail : reason);
+      if (probe != NULL)
+        dlclose (probe);
       return NULL;
     }
   GalleyStageQueryFunc query = (GalleyStageQueryFunc) lt_dlsym (handle, GALLEY_STAGE_QUERY_SYMBOL);

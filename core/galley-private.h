@@ -31,6 +31,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GalleyOptions, galley_options_free)
 GALLEY_API gboolean galley_options_set (GalleyOptions *opts, const char *name, const char *value, GError **error);
 /* Applies defaults; fails on a missing required option. */
 GALLEY_API gboolean galley_options_finalize (GalleyOptions *opts, GError **error);
+/* Parses every default of a table; the loader refuses a plugin whose defaults do not parse. */
+GALLEY_API gboolean galley_option_specs_check_defaults (const GalleyOptionSpec *specs, GError **error);
 GALLEY_API const GalleyOptionSpec *galley_option_spec_find (const GalleyOptionSpec *specs, const char *name);
 GALLEY_API const char *galley_opt_type_to_string (GalleyOptType type);
 /* Comma-separated list of the option names, for error messages. */
@@ -74,6 +76,7 @@ typedef struct {
 typedef struct {
   char       *path;           /* the pipeline file */
   char       *name;           /* its basename without .pipeline */
+  char       *description;
   GPtrArray  *stages;         /* GalleyStageConfig*, in order */
   guint       threads;        /* 0 = number of cores */
   guint64     batch_size;     /* documents per batch */

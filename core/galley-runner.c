@@ -89,6 +89,7 @@ struct _Runner {
   GMutex                  rejects_lock;
   char                   *rejects_path;
   FILE                   *rejects;
+  gboolean                rejects_failed;   /* could not open: stderr instead */
   gint64                  n_rejects;
 
   guint64                 next_pos;         /* source thread only */
@@ -249,12 +250,15 @@ write_reject (Runner *r, GalleyStageContext *ctx, const char *source, gint64 lin
 
   g_mutex_lock (&r->rejects_lock);
   r->n_rejects++;
-  if (r->rejects == NULL && r->rejects_path != NULL && *r->rejects_path != '\0')
+  if (r->rejects == NULL && !r->rejects_failed && r->rejects_path != NULL && *r->rejects_path != '\0')
     {
       r->rejects = fopen (r->rejects_path, "ae");
       if (r->rejects == NULL)
-        g_warning ("cannot open rejects file %s: %s; rejected input follows on stderr",
-                   r->rejects_path, g_strerror (errno));
+        {
+          r->rejects_failed = TRUE;
+          g_warning ("cannot open rejects file %s: %s; rejected input follows on stderr",
+                     r->rejects_path, g_strerror (errno));
+        }
     }
   if (r->rejects != NULL)
     {

@@ -609,6 +609,41 @@ test_dry_run_and_overrides (Fixture *f, gconstpointer data)
 }
 
 static void
+test_output_dir_missing_without_mkdir (Fixture *f, gconstpointer data)
+{
+  galley_test_write (f->dir, "in/a.txt", "x", -1);
+  write_pipeline (f, "in", NULL);
+  g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, "run", "test.pipeline", "--set", "out.path=nodir/out.jsonl",
+                                            "--set", "out.mkdir=false", NULL);
+  g_assert_cmpint (r->status, ==, 73);
+  g_assert_nonnull (strstr (r->err, "directory nodir does not exist (set mkdir=true to create it)"));
+}
+
+static void
+test_pipeline_is_directory (Fixture *f, gconstpointer data)
+{
+  g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, "run", ".", NULL);
+  g_assert_cmpint (r->status, ==, 66);
+}
+
+static void
+test_jsonl_max_line (Fixture *f, gconstpointer data)
+{
+  galley_test_write (f->dir, "in.jsonl", "{\"text\":\"short\"}\n{\"text\":\"this line is longer than forty bytes\"}\n", -1);
+  galley_test_write (f->dir, "j.pipeline",
+      "[pipeline]\nstages=in;out\nstats=run.stats.json\nrejects=run.rejects.jsonl\n"
+      "[stage in]\nplugin=jsonl\npath=in.jsonl\non-error=skip\nmax-line=40\n"
+      "[stage out]\nplugin=export-jsonl\npath=out.jsonl\n", -1);
+  g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, "run", "j.pipeline", NULL);
+  g_assert_cmpint (r->status, ==, 0);
+  g_autoptr(GPtrArray) recs = read_output (f, "out.jsonl");
+  g_assert_cmpuint (recs->len, ==, 1);
+  g_autoptr(GPtrArray) rejects = read_output (f, "run.rejects.jsonl");
+  g_assert_cmpuint (rejects->len, ==, 1);
+  g_assert_nonnull (strstr (galley_test_get_string (g_ptr_array_index (rejects, 0), "error"), "longer than max-line"));
+}
+
+static void
 test_unwritable_output (Fixture *f, gconstpointer data)
 {
   galley_test_write (f->dir, "in/a.txt", "x", -1);
@@ -633,6 +668,9 @@ main (int argc, char **argv)
   ADD ("/run/default-pipeline", test_default_pipeline_runs);
   ADD ("/run/dry-run-and-overrides", test_dry_run_and_overrides);
   ADD ("/run/unwritable-output", test_unwritable_output);
+  ADD ("/run/output-dir-missing", test_output_dir_missing_without_mkdir);
+  ADD ("/cli/pipeline-is-directory", test_pipeline_is_directory);
+  ADD ("/jsonl/max-line", test_jsonl_max_line);
   ADD ("/files/missing-input-path", test_missing_input_path);
   ADD ("/files/mixed-binary-and-text", test_mixed_binary_and_text_dir);
   ADD ("/files/empty-file", test_empty_file);

@@ -85,7 +85,19 @@ static const BadConfig bad_configs[] = {
     { "--set just-a-word: expected ID.KEY=VALUE", NULL } },
   { "set-wrong-type", VALID_HEAD, "in.recursive=sometimes",
     galley_config_error_quark, GALLEY_CONFIG_ERROR_INVALID_VALUE,
-    { "--set in.recursive: recursive: expected a boolean", NULL } },
+    { "--set in.recursive: expected a boolean", NULL } },
+  { "set-bad-on-error", VALID_HEAD, "in.on-error=ignore",
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+    { "--set in.on-error: expected fail or skip, got 'ignore'", NULL } },
+  { "semicolon-comment", "[pipeline]\n; not a comment in pipeline files\nstages=in\n", NULL,
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_PARSE,
+    { "FILE:2: expected 'key=value', '[group]' or a '#' comment", NULL } },
+  { "localized-key", VALID_HEAD "path[de]=aus.jsonl\n", NULL,
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_PARSE,
+    { "FILE:11: [stage out] 'path[de]' is not a key name", NULL } },
+  { "assumed-plugin", "[pipeline]\nstages=in;dedupe\n[stage in]\nplugin=files\npaths=.\n", NULL,
+    galley_plugin_error_quark, GALLEY_PLUGIN_ERROR_NOT_FOUND,
+    { "FILE:2: [pipeline] stages: no [stage dedupe] group, so plugin=dedupe was assumed: unknown plugin 'dedupe'", NULL } },
   { "set-unknown-key", VALID_HEAD, "out.compression=zstd",
     galley_config_error_quark, GALLEY_CONFIG_ERROR_UNKNOWN_KEY,
     { "--set out.compression: unknown key 'compression'", NULL } },
@@ -154,7 +166,7 @@ test_missing_file (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(GalleyPipeline) p = galley_pipeline_load ("/nonexistent/x.pipeline", NULL, &error);
   g_assert_null (p);
-  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+  g_assert_error (error, GALLEY_SOURCE_ERROR, GALLEY_SOURCE_ERROR_NO_INPUT);
   g_assert_cmpint (galley_error_to_exit_code (error), ==, 66);
 }
 

@@ -59,7 +59,8 @@ GALLEY_API GQuark galley_document_error_quark (void);
 /**
  * GALLEY_SOURCE_ERROR:
  *
- * Problems finding input. `NO_INPUT` maps to exit status 66 (EX_NOINPUT).
+ * Problems with input. `NO_INPUT` (missing or unreadable) maps to exit
+ * status 66 (EX_NOINPUT), `READ` to 74 (EX_IOERR).
  */
 #define GALLEY_SOURCE_ERROR (galley_source_error_quark ())
 typedef enum {
@@ -68,5 +69,19 @@ typedef enum {
   GALLEY_SOURCE_ERROR_FAILED,
 } GalleySourceError;
 GALLEY_API GQuark galley_source_error_quark (void);
+
+/**
+ * GALLEY_OUTPUT_ERROR:
+ *
+ * Sinks: output that cannot be created (exit 73, EX_CANTCREAT) or written
+ * (exit 74, EX_IOERR).
+ */
+#define GALLEY_OUTPUT_ERROR (galley_output_error_quark ())
+typedef enum {
+  GALLEY_OUTPUT_ERROR_CREATE,         /* cannot create the output file or its directory */
+  GALLEY_OUTPUT_ERROR_WRITE,          /* writing, syncing or renaming failed           */
+  GALLEY_OUTPUT_ERROR_FAILED,
+} GalleyOutputError;
+GALLEY_API GQuark galley_output_error_quark (void);
 
 G_END_DECLS

@@ -130,19 +130,20 @@ set_content_type (GalleyDocument *doc, GalleyContentType forced, const char *nam
 static GBytes *
 read_all (GInputStream *in, guint64 max_size, GError **error)
 {
-  gsize cap = 64 * 1024, len = 0;
+  /* the buffer never grows past max_size + 1: one byte over is enough to know */
+  gsize cap = MIN ((guint64) 64 * 1024, max_size + 1), len = 0;
   g_autofree guint8 *buf = g_malloc (cap + 1);
   for (;;)
     {
       if (len == cap)
         {
-          if (cap >= max_size)
+          if (len > max_size)
             {
               g_set_error (error, GALLEY_SOURCE_ERROR, GALLEY_SOURCE_ERROR_READ,
                            "larger than max-size (%" G_GUINT64_FORMAT " bytes)", max_size);
               return NULL;
             }
-          cap = MIN ((guint64) cap * 2, max_size);
+          cap = MIN ((guint64) cap * 2, max_size + 1);
           buf = g_realloc (buf, cap + 1);
         }
       gssize n = g_input_stream_read (in, buf + len, cap - len, NULL, error);
@@ -291,6 +292,13 @@ line_reader_next (LineReader *r, const char **line, gsize *len, gboolean *too_lo
             }
           if (l > 0 && p[l - 1] == '\r')
             l--;
+          if (l > r->max_line)
+            {
+              *too_long = TRUE;
+              *line = NULL;
+              *len = 0;
+              return TRUE;
+            }
           ((char *) p)[l] = '\0';
           *line = p;
           *len = l;
@@ -389,6 +397,23 @@ get_path (json_object *obj, const char *path)
   return cur;
 }
 
+/* TRUE if @key is a mapped field or the first part of a mapped dotted path. */
+static gboolean
+is_mapped_root (const RecordMapping *m, const char *key)
+{
+  gsize klen = strlen (key);
+  for (guint i = 0; m->meta_paths[i] != NULL; i++)
+    {
+      const char *p = m->meta_paths[i];
+      if (strncmp (p, key, klen) == 0 && (p[klen] == '\0' || p[klen] == '.'))
+        return TRUE;
+    }
+  for (const char *f = m->text_field; f != NULL; f = f == m->text_field ? m->id_field : NULL)
+    if (strncmp (f, key, klen) == 0 && f[klen] == '.')
+      return TRUE;
+  return FALSE;
+}
+
 GalleyDocument *
 record_to_document (const RecordMapping *m, json_tokener *tok, const char *line, gsize len,
                     const char *source, guint64 lineno, GError **error)
@@ -475,7 +500,7 @@ record_to_document (const RecordMapping *m, json_tokener *tok, const char *line,
         {
           if (g_str_equal (key, m->text_field) || g_str_equal (key, m->id_field)
               || (*m->encoding_field && g_str_equal (key, m->encoding_field))
-              || g_strv_contains ((const char *const *) m->meta_paths, key)
+              || is_mapped_root (m, key)
               || json_object_object_get_ex (meta, key, NULL))
             continue;
           json_object_object_add (meta, key, json_object_get (value));

@@ -105,7 +105,7 @@ export_jsonl_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **
     return NULL;
   if (g_file_test (self->path, G_FILE_TEST_IS_DIR))
     {
-      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_ISDIR, "path: %s is a directory", self->path);
+      g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE, "path: %s is a directory", self->path);
       return NULL;
     }
   /* Check now that the directory can take the file; create nothing yet. */
@@ -124,13 +124,13 @@ export_jsonl_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **
     }
   if (!g_str_equal (probe, dir) && !self->do_mkdir)
     {
-      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
+      g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE,
                    "path: directory %s does not exist (set mkdir=true to create it)", dir);
       return NULL;
     }
   if (!g_file_test (probe, G_FILE_TEST_IS_DIR) || access (probe, W_OK | X_OK) != 0)
     {
-      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_ACCES,
+      g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE,
                    "path: cannot create files in %s: %s", probe,
                    g_file_test (probe, G_FILE_TEST_IS_DIR) ? g_strerror (errno) : "not a directory");
       return NULL;
@@ -141,7 +141,9 @@ export_jsonl_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **
 static gboolean
 set_io_error (GError **error, int e, const char *what, const char *path)
 {
-  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s %s: %s", what, path, g_strerror (e));
+  gboolean create = g_str_has_prefix (what, "cannot create");
+  g_set_error (error, GALLEY_OUTPUT_ERROR, create ? GALLEY_OUTPUT_ERROR_CREATE : GALLEY_OUTPUT_ERROR_WRITE,
+               "%s %s: %s", what, path, g_strerror (e));
   return FALSE;
 }
 

@@ -122,7 +122,7 @@ files_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
           glob_t g = { 0 };
           int rc = glob (paths[i], 0, NULL, &g);
           if (rc == GLOB_NOMATCH)
-            g_info ("stage '%s': pattern %s matches no file", galley_stage_context_get_id (ctx), paths[i]);
+            g_warning ("stage '%s': pattern %s matches no file", galley_stage_context_get_id (ctx), paths[i]);
           else if (rc != 0)
             {
               g_set_error (error, GALLEY_SOURCE_ERROR, GALLEY_SOURCE_ERROR_READ,
@@ -189,7 +189,8 @@ read_file (const char *path, guint64 max_size, GError **error)
   if (fd < 0)
     {
       int e = errno;
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "cannot open: %s", g_strerror (e));
+      g_set_error (error, GALLEY_SOURCE_ERROR, e == ENOENT || e == EACCES ? GALLEY_SOURCE_ERROR_NO_INPUT
+                   : GALLEY_SOURCE_ERROR_READ, "cannot open: %s", g_strerror (e));
       return NULL;
     }
   struct stat st;
@@ -197,7 +198,7 @@ read_file (const char *path, guint64 max_size, GError **error)
     {
       int e = errno;
       close (fd);
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "cannot stat: %s", g_strerror (e));
+      g_set_error (error, GALLEY_SOURCE_ERROR, GALLEY_SOURCE_ERROR_READ, "cannot stat: %s", g_strerror (e));
       return NULL;
     }
   /* one extra byte so a file of the announced size ends with one more read */
@@ -212,7 +213,7 @@ read_file (const char *path, guint64 max_size, GError **error)
             {
               close (fd);
               g_free (buf);
-              g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+              g_set_error (error, GALLEY_SOURCE_ERROR, GALLEY_SOURCE_ERROR_READ,
                            "grew past max-size (%" G_GUINT64_FORMAT " bytes) while being read", max_size);
               return NULL;
             }
@@ -227,7 +228,7 @@ read_file (const char *path, guint64 max_size, GError **error)
           int e = errno;
           close (fd);
           g_free (buf);
-          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "read failed: %s", g_strerror (e));
+          g_set_error (error, GALLEY_SOURCE_ERROR, GALLEY_SOURCE_ERROR_READ, "read failed: %s", g_strerror (e));
           return NULL;
         }
       if (n == 0)
@@ -258,7 +259,9 @@ files_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GErro
       if (stat (path, &st) != 0)
         {
           int e = errno;
-          g_autoptr(GError) local = g_error_new (G_FILE_ERROR, g_file_error_from_errno (e), "%s", g_strerror (e));
+          g_autoptr(GError) local = g_error_new (GALLEY_SOURCE_ERROR,
+                                                 e == ENOENT || e == EACCES ? GALLEY_SOURCE_ERROR_NO_INPUT
+                                                 : GALLEY_SOURCE_ERROR_READ, "%s", g_strerror (e));
           if (!galley_stage_reject (ctx, path, 0, NULL, 0, local))
             return FALSE;
           continue;
