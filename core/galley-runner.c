@@ -1077,7 +1077,8 @@ galley_pipeline_run (GalleyPipeline *pipeline, const GalleyRunOptions *opts, GEr
     print_summary (&r, seconds, opts->verbose);
   if (r.n_rejects > 0 && !opts->quiet)
     fprintf (stderr, "galley: %s: %" G_GINT64_FORMAT " rejected input%s written to %s\n", pipeline->name,
-             r.n_rejects, r.n_rejects == 1 ? "" : "s", r.rejects_path && *r.rejects_path ? r.rejects_path : "stderr");
+             r.n_rejects, r.n_rejects == 1 ? "" : "s",
+             !r.rejects_failed && r.rejects_path && *r.rejects_path ? r.rejects_path : "stderr");
   if (r.fatal != NULL)
     g_propagate_error (error, g_steal_pointer (&r.fatal));
 

@@ -140,7 +140,8 @@ files_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
         {
           int e = errno;
           g_set_error (error, GALLEY_SOURCE_ERROR,
-                       e == ENOENT || e == ENOTDIR ? GALLEY_SOURCE_ERROR_NO_INPUT : GALLEY_SOURCE_ERROR_READ,
+                       e == ENOENT || e == ENOTDIR || e == EACCES ? GALLEY_SOURCE_ERROR_NO_INPUT
+                       : GALLEY_SOURCE_ERROR_READ,
                        "paths: %s: %s", paths[i], g_strerror (e));
           return NULL;
         }
@@ -168,7 +169,13 @@ expand_dir (Files *self, GalleyStageContext *ctx, const char *path, const struct
   g_autoptr(GError) error = NULL;
   g_autoptr(GDir) dir = g_dir_open (path, 0, &error);
   if (dir == NULL)
-    return galley_stage_reject (ctx, path, 0, NULL, 0, error);
+    {
+      g_autoptr(GError) local = g_error_new (GALLEY_SOURCE_ERROR,
+                                             error->code == G_FILE_ERROR_ACCES || error->code == G_FILE_ERROR_NOENT
+                                             ? GALLEY_SOURCE_ERROR_NO_INPUT : GALLEY_SOURCE_ERROR_READ,
+                                             "%s", error->message);
+      return galley_stage_reject (ctx, path, 0, NULL, 0, local);
+    }
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   const char *name;
   while ((name = g_dir_read_name (dir)) != NULL)

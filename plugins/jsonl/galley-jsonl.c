@@ -74,12 +74,14 @@ jsonl_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GErro
     return FALSE;
   if (self->reader == NULL)
     {
-      self->reader = line_reader_open (self->path, self->max_line, error);
+      g_autoptr(GError) local = NULL;
+      self->reader = line_reader_open (self->path, self->max_line, &local);
       if (self->reader == NULL)
         {
-          g_prefix_error (error, "%s: ", self->path);
-          if (error && *error && (*error)->domain == G_IO_ERROR && (*error)->code == G_IO_ERROR_NOT_FOUND)
-            (*error)->domain = GALLEY_SOURCE_ERROR, (*error)->code = GALLEY_SOURCE_ERROR_NO_INPUT;
+          gboolean no_input = local->domain == G_IO_ERROR && (local->code == G_IO_ERROR_NOT_FOUND
+                                                              || local->code == G_IO_ERROR_PERMISSION_DENIED);
+          g_set_error (error, GALLEY_SOURCE_ERROR, no_input ? GALLEY_SOURCE_ERROR_NO_INPUT : GALLEY_SOURCE_ERROR_READ,
+                       "%s: %s", self->path, local->message);
           return FALSE;
         }
     }
