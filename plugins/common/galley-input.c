@@ -509,3 +509,99 @@ record_to_document (const RecordMapping *m, json_tokener *tok, const char *line,
   set_content_type (doc, m->content_type, NULL);
   return doc;
 }
+
+/* ---- JSON Lines reading ------------------------------------------------------- */
+
+struct _RecordReader {
+  char         *path;
+  const char   *source;     /* name used in ids and messages */
+  guint64       max_line;
+  LineReader   *reader;
+  json_tokener *tok;
+  gboolean      done;
+};
+
+RecordReader *
+record_reader_new (const char *path, guint64 max_line)
+{
+  RecordReader *rr = g_new0 (RecordReader, 1);
+  rr->path = g_strdup (path);
+  rr->source = g_str_equal (path, "-") ? "stdin" : rr->path;
+  rr->max_line = max_line;
+  rr->tok = json_tokener_new ();
+  return rr;
+}
+
+void
+record_reader_free (RecordReader *rr)
+{
+  if (rr == NULL)
+    return;
+  g_clear_pointer (&rr->reader, line_reader_free);
+  g_clear_pointer (&rr->tok, json_tokener_free);
+  g_free (rr->path);
+  g_free (rr);
+}
+
+gboolean
+record_reader_next (RecordReader *rr, const RecordMapping *m, GalleyStageContext *ctx,
+                    GalleyDocument **out, GError **error)
+{
+  *out = NULL;
+  if (rr->done)
+    return FALSE;
+  if (rr->reader == NULL)
+    {
+      g_autoptr(GError) local = NULL;
+      rr->reader = line_reader_open (rr->path, rr->max_line, &local);
+      if (rr->reader == NULL)
+        {
+          gboolean no_input = local->domain == G_IO_ERROR && (local->code == G_IO_ERROR_NOT_FOUND
+                                                              || local->code == G_IO_ERROR_PERMISSION_DENIED);
+          g_set_error (error, GALLEY_SOURCE_ERROR, no_input ? GALLEY_SOURCE_ERROR_NO_INPUT : GALLEY_SOURCE_ERROR_READ,
+                       "%s: %s", rr->source, local->message);
+          rr->done = TRUE;
+          return FALSE;
+        }
+    }
+  for (;;)
+    {
+      if (galley_stage_is_cancelled (ctx))
+        return FALSE;
+      const char *line;
+      gsize len;
+      gboolean too_long;
+      g_autoptr(GError) local = NULL;
+      if (!line_reader_next (rr->reader, &line, &len, &too_long, &local))
+        {
+          rr->done = TRUE;
+          if (local != NULL)
+            g_set_error (error, GALLEY_SOURCE_ERROR, GALLEY_SOURCE_ERROR_READ, "%s:%" G_GUINT64_FORMAT ": %s",
+                         rr->source, line_reader_lineno (rr->reader) + 1, local->message);
+          return FALSE;
+        }
+      guint64 lineno = line_reader_lineno (rr->reader);
+      if (too_long)
+        {
+          local = g_error_new (GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID,
+                               "line longer than max-line (%" G_GUINT64_FORMAT " bytes)", rr->max_line);
+          if (!galley_stage_reject (ctx, rr->source, lineno, NULL, 0, local))
+            return FALSE;
+          continue;
+        }
+      gsize i = 0;
+      while (i < len && g_ascii_isspace (line[i]))
+        i++;
+      if (i == len)
+        continue;   /* blank lines separate nothing */
+      GalleyDocument *doc = record_to_document (m, rr->tok, line, len, rr->source, lineno, &local);
+      if (doc == NULL)
+        {
+          if (!galley_stage_reject (ctx, rr->source, lineno, line, len, local))
+            return FALSE;
+          continue;
+        }
+      *out = doc;
+      return TRUE;
+    }
+}

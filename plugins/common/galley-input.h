@@ -77,6 +77,21 @@ void     record_mapping_clear (RecordMapping *m);
 GalleyDocument *record_to_document (const RecordMapping *m, json_tokener *tok, const char *line, gsize len,
                                     const char *source, guint64 lineno, GError **error);
 
+/* ---- JSON Lines reading, shared by the jsonl and stdin sources ---- */
+
+typedef struct _RecordReader RecordReader;
+
+/* A reader for @path ("-" for stdin); the file is opened on the first next(). */
+RecordReader *record_reader_new  (const char *path, guint64 max_line);
+/* Returns TRUE with the next document in *out. Bad lines are handed to
+ * galley_stage_reject() (with their line number and text) and skipped.
+ * Returns FALSE at the end, when the run stops, or with *error set when the
+ * input cannot be opened or read. */
+gboolean      record_reader_next (RecordReader *rr, const RecordMapping *m, GalleyStageContext *ctx,
+                                  GalleyDocument **out, GError **error);
+void          record_reader_free (RecordReader *rr);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RecordReader, record_reader_free)
+
 /* Applies the content-type option or sniffing to @doc. */
 void set_content_type (GalleyDocument *doc, GalleyContentType forced, const char *name);
 

@@ -24,9 +24,8 @@ typedef struct {
   guint64           max_size;
   GalleyContentType content_type;
   RecordMapping     mapping;
-  LineReader       *reader;
-  json_tokener     *tok;
-  gboolean          done;
+  RecordReader     *reader;   /* jsonl format */
+  gboolean          done;     /* text format */
 } Stdin;
 
 static void
@@ -37,8 +36,7 @@ stdin_free (gpointer data)
     return;
   g_free (self->id);
   record_mapping_clear (&self->mapping);
-  g_clear_pointer (&self->reader, line_reader_free);
-  g_clear_pointer (&self->tok, json_tokener_free);
+  g_clear_pointer (&self->reader, record_reader_free);
   g_free (self);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Stdin, stdin_free)
@@ -58,7 +56,6 @@ stdin_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
       g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE, "id: empty");
       return NULL;
     }
-  self->tok = json_tokener_new ();
   return g_steal_pointer (&self);
 }
 
@@ -67,10 +64,10 @@ stdin_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GErro
 {
   Stdin *self = state;
   *out = NULL;
-  if (self->done)
-    return FALSE;
   if (!self->jsonl)
     {
+      if (self->done)
+        return FALSE;
       self->done = TRUE;
       g_autoptr(GInputStream) in = g_unix_input_stream_new (STDIN_FILENO, FALSE);
       g_autoptr(GError) local = NULL;
@@ -95,50 +92,8 @@ stdin_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GErro
       return TRUE;
     }
   if (self->reader == NULL)
-    {
-      self->reader = line_reader_open ("-", self->max_size, error);
-      if (self->reader == NULL)
-        return FALSE;
-    }
-  for (;;)
-    {
-      if (galley_stage_is_cancelled (ctx))
-        return FALSE;
-      const char *line;
-      gsize len;
-      gboolean too_long;
-      if (!line_reader_next (self->reader, &line, &len, &too_long, error))
-        {
-          self->done = TRUE;
-          if (error && *error)
-            g_prefix_error (error, "stdin:%" G_GUINT64_FORMAT ": ", line_reader_lineno (self->reader) + 1);
-          return FALSE;
-        }
-      guint64 lineno = line_reader_lineno (self->reader);
-      g_autoptr(GError) local = NULL;
-      if (too_long)
-        {
-          local = g_error_new (GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID,
-                               "line longer than max-size (%" G_GUINT64_FORMAT " bytes)", self->max_size);
-          if (!galley_stage_reject (ctx, "stdin", lineno, NULL, 0, local))
-            return FALSE;
-          continue;
-        }
-      gsize i = 0;
-      while (i < len && g_ascii_isspace (line[i]))
-        i++;
-      if (i == len)
-        continue;
-      GalleyDocument *doc = record_to_document (&self->mapping, self->tok, line, len, "stdin", lineno, &local);
-      if (doc == NULL)
-        {
-          if (!galley_stage_reject (ctx, "stdin", lineno, line, len, local))
-            return FALSE;
-          continue;
-        }
-      *out = doc;
-      return TRUE;
-    }
+    self->reader = record_reader_new ("-", self->max_size);
+  return record_reader_next (self->reader, &self->mapping, ctx, out, error);
 }
 
 static const GalleyStageInfo stdin_info = {
