@@ -15,6 +15,10 @@
 #   BENCH_THREADS=          galley --threads (default: the number of cores)
 #   BENCH_FSYNC=0           1: fsync the output before the run counts as done
 #   BENCH_DATA=bench/data   where corpora and the temporary output go
+#   BENCH_IDLE_WAIT=60      before each run wait up to this many seconds for
+#                           the CPUs to be >= 90% idle (0: do not wait)
+#   BENCH_TARGET_MBS=300    the requirement checked at the end: at least this
+#   BENCH_TARGET_RSS_MB=100 many MB/s and less than this peak RSS
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 set -eu
@@ -30,6 +34,9 @@ runs=${BENCH_RUNS:-3}
 threads=${BENCH_THREADS:-}
 fsync=${BENCH_FSYNC:-0}
 data=${BENCH_DATA:-$root/bench/data}
+idle_wait=${BENCH_IDLE_WAIT:-60}
+target_mbs=${BENCH_TARGET_MBS:-300}
+target_rss=${BENCH_TARGET_RSS_MB:-100}
 pipeline=$here/files-to-jsonl.pipeline
 
 die() { echo "bench: $*" >&2; exit 1; }
@@ -40,6 +47,8 @@ for s in $sizes; do
 done
 case $runs in ''|*[!0-9]*|0) die "BENCH_RUNS: expected a number >= 1, got '$runs'" ;; esac
 case $threads in *[!0-9]*) die "BENCH_THREADS: expected a number, got '$threads'" ;; esac
+case $idle_wait in ''|*[!0-9]*) die "BENCH_IDLE_WAIT: expected seconds, got '$idle_wait'" ;; esac
+case $target_mbs$target_rss in *[!0-9]*) die "BENCH_TARGET_MBS, BENCH_TARGET_RSS_MB: expected whole numbers" ;; esac
 case $fsync in 0) fsync_opt=false ;; 1) fsync_opt=true ;; *) die "BENCH_FSYNC: expected 0 or 1" ;; esac
 command -v python3 >/dev/null || die "python3 is needed to read the stats JSON"
 
@@ -108,6 +117,33 @@ print(s["seconds"], s["documents_in"], s["bytes_in"], s["mb_per_second"], s["doc
 EOF
 }
 
+# Percentage of idle CPU time over one second (100 if /proc/stat is missing).
+idle_pct() {
+  [ -r /proc/stat ] || { echo 100; return; }
+  a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
+  sleep 1
+  b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
+  echo "$a $b" | awk '{ busy = $3 - $1; idle = $4 - $2; print (busy + idle) ? int(100 * idle / (busy + idle)) : 100 }'
+}
+
+# The machine is shared (builds, tests): wait for it to be quiet, and say so
+# on stderr when it never was.
+busy_runs=0
+wait_idle() {
+  [ "$idle_wait" -gt 0 ] || return 0
+  waited=0
+  while :; do
+    pct=$(idle_pct)
+    [ "$pct" -ge 90 ] && return 0
+    waited=$((waited + 1))
+    if [ "$waited" -ge "$idle_wait" ]; then
+      echo "bench: warning: CPUs only $pct% idle after ${idle_wait}s; this run competes with other work" >&2
+      busy_runs=$((busy_runs + 1))
+      return 0
+    fi
+  done
+}
+
 run_once() {  # CORPUS_DIR -> stats line on stdout
   rm -f "$stats"
   set -- "$galley" run "$pipeline" -q --no-progress \
@@ -136,34 +172,44 @@ printf '%-9s %8s %8s %8s %8s %9s %8s %8s %8s %8s %8s\n' \
   "corpus" "MB" "docs" "seconds" "MB/s" "docs/s" "RSS MB" "threads" "out MB" "src s" "sink s"
 for s in $sizes; do
   dir=$data/corpus-$s
-  run_once "$dir" >/dev/null   # warm-up
+  # write back the dirty pages of the generator and earlier runs first, so
+  # the kernel's flusher threads do not compete for the cores during a run
+  sync
+  warm=$(run_once "$dir")   # warm-up: fills the page cache with the corpus
   all=""
   i=0
   while [ "$i" -lt "$runs" ]; do
+    sync
+    wait_idle
     all="$all$(run_once "$dir")
 "
     i=$((i + 1))
   done
   # median by MB/s (the upper median for an even count)
   line=$(printf '%s' "$all" | sort -k4,4g | sed -n "$((runs / 2 + 1))p")
-  if [ "$runs" -gt 1 ]; then
-    spread=$(printf '%s' "$all" | awk '{ printf "%s%.1f", (NR > 1 ? " " : ""), $4 }')
-  else
-    spread=""
-  fi
+  spread=$(printf '%s' "$all" | awk '{ printf "%s%.1f", (NR > 1 ? " " : ""), $4 }')
+  warm_mbs=$(echo "$warm" | awk '{ printf "%.1f", $4 }')
   # shellcheck disable=SC2086 # split the fields
   set -- $line
   printf '%-9s %8.1f %8d %8.2f %8.1f %9.0f %8.1f %8d %8.1f %8.2f %8.2f\n' \
     "${s}MiB" "$(echo "$3" | awk '{ print $1 / 1e6 }')" "$2" "$1" "$4" "$5" \
     "$(echo "$6" | awk '{ print $1 / 1024 }')" "$7" "$(echo "$8" | awk '{ print $1 / 1e6 }')" "$9" "${10}"
-  [ -n "$spread" ] && echo "          (MB/s of the $runs runs: $spread)"
+  echo "          (MB/s: warm-up $warm_mbs; measured: $spread)"
+  files=$(sed -n 's/^files=//p' "$dir/.corpus")
+  [ "$2" = "$files" ] || echo "bench: warning: read $2 documents, the corpus has $files files" >&2
   echo "$s $line" >> "$results"
 done
 
-# One line to copy: per size MB/s, docs/s, peak RSS.
 echo
+awk -v mbs="$target_mbs" -v rss="$target_rss" '
+  { ok = $5 >= mbs && $7 / 1024 < rss
+    printf "bench: target >= %s MB/s and RSS < %s MB: %s for %sMiB (%.0f MB/s, %.1f MB)\n",
+           mbs, rss, ok ? "met" : "NOT met", $1, $5, $7 / 1024 }' "$results"
+[ "$busy_runs" -eq 0 ] || echo "bench: warning: $busy_runs run(s) shared the CPUs with other work; figures are low"
+
+# One line to copy: per size MB/s, docs/s, peak RSS.
 summary=$(awk -v cores="$cores" '
   { printf "%s%sMiB: %.0f MB/s %.0f docs/s %.1f MB RSS", (NR > 1 ? "; " : ""), $1, $5, $6, $7 / 1024; t = $8 }
   END { printf "; threads %s, %s cores\n", t, cores }' "$results")
-echo "bench: files->jsonl $summary"
 rm -f "$results"
+echo "bench: files->jsonl $summary"

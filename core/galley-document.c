@@ -123,6 +123,78 @@ galley_document_get_raw (const GalleyDocument *doc)
   return doc->raw;
 }
 
+#define ONES  0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+/* nonzero if a byte of @w is zero / less than @n (n <= 128) */
+#define HAS_ZERO(w)    (((w) - ONES) & ~(w) & HIGHS)
+#define HAS_LESS(w, n) (((w) - ONES * (n)) & ~(w) & HIGHS)
+
+/* Length of the valid UTF-8 sequence at @p (not NUL), 0 if invalid. The
+ * same rules as g_utf8_validate(): no overlongs, surrogates or code points
+ * past U+10FFFF. */
+static inline gsize
+utf8_sequence (const guchar *p, const guchar *end)
+{
+  guchar c = p[0];
+  gsize left = end - p;
+  if (c < 0x80)
+    return c != 0;
+  if (c < 0xC2)
+    return 0;
+  if (c < 0xE0)
+    return left >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
+  if (c < 0xF0)
+    {
+      if (left < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
+        return 0;
+      if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F))
+        return 0;
+      return 3;
+    }
+  if (c < 0xF5)
+    {
+      if (left < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
+        return 0;
+      if ((c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] > 0x8F))
+        return 0;
+      return 4;
+    }
+  return 0;
+}
+
+/* g_utf8_validate_len() with a fast path for runs of ASCII, eight bytes at
+ * a time. */
+static gboolean
+utf8_validate_len (const char *text, gsize len, const char **end_out)
+{
+  const guchar *p = (const guchar *) text;
+  const guchar *end = p + len;
+  while (p < end)
+    {
+      while (end - p >= 8)
+        {
+          guint64 w;
+          memcpy (&w, p, 8);
+          if ((w & HIGHS) | HAS_ZERO (w))
+            break;
+          p += 8;
+        }
+      if (p == end)
+        break;
+      gsize n = utf8_sequence (p, end);
+      if (n == 0)
+        {
+          if (end_out != NULL)
+            *end_out = (const char *) p;
+          return FALSE;
+        }
+      p += n;
+    }
+  if (end_out != NULL)
+    *end_out = (const char *) p;
+  return TRUE;
+}
+
 /* Copies @len bytes of @in into a new buffer that is valid UTF-8 without
  * NUL, replacing each invalid byte and each NUL with U+FFFD. */
 static char *
@@ -131,7 +203,7 @@ sanitize_utf8 (const char *in, gsize len, gsize *out_len, gint64 *n_invalid, gin
   const char *end = NULL;
   *n_invalid = 0;
   *n_nul = 0;
-  if (g_utf8_validate_len (in, len, &end))
+  if (utf8_validate_len (in, len, &end))
     {
       *out_len = len;
       return g_strndup (in, len);
@@ -141,7 +213,7 @@ sanitize_utf8 (const char *in, gsize len, gsize *out_len, gint64 *n_invalid, gin
   gsize remaining = len;
   while (remaining > 0)
     {
-      if (g_utf8_validate_len (p, remaining, &end))
+      if (utf8_validate_len (p, remaining, &end))
         {
           g_string_append_len (out, p, remaining);
           break;
@@ -219,7 +291,7 @@ void
 galley_document_take_text (GalleyDocument *doc, char *text, gsize len)
 {
   g_return_if_fail (doc != NULL && text != NULL);
-  if (g_utf8_validate_len (text, len, NULL))
+  if (utf8_validate_len (text, len, NULL))
     {
       text[len] = '\0';
       store_text (doc, text, len, 0, 0);
@@ -498,6 +570,17 @@ escape_valid (GString *out, const char *text, gsize len)
   g_string_append_c (out, '"');
   while (p < end)
     {
+      /* skip eight bytes at a time while none is < 0x20, '"' or '\\' */
+      while (end - p >= 8)
+        {
+          guint64 w;
+          memcpy (&w, p, 8);
+          if (HAS_LESS (w, 0x20) | HAS_ZERO (w ^ (ONES * '"')) | HAS_ZERO (w ^ (ONES * '\\')))
+            break;
+          p += 8;
+        }
+      if (p == end)
+        break;
       guint8 cls = escape_class[*p];
       if (G_LIKELY (cls == 0))
         {
@@ -539,7 +622,7 @@ gsize
 galley_json_escape_append (GString *out, const char *text, gsize len)
 {
   g_return_val_if_fail (out != NULL && (text != NULL || len == 0), 0);
-  if (g_utf8_validate_len (text, len, NULL))
+  if (utf8_validate_len (text, len, NULL))
     {
       escape_valid (out, text, len);
       return 0;

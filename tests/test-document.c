@@ -168,6 +168,32 @@ test_escape_invalid_input (void)
   g_assert_nonnull (v);
 }
 
+/* The fast UTF-8 check agrees with GLib's on random, mostly-UTF-8 input. */
+static void
+test_validator_agrees_with_glib (void)
+{
+  static const char *const pieces[] = {
+    "a", "Zürich", "—", "\xe2\x80", "\xc3", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xc0\xaf",
+    "\xf0\x9f\x98\x80", "\x80", "\0", "longer ascii run here ", "\xe0\x9f\xbf", "\xef\xbf\xbd",
+  };
+  GRand *rand = g_rand_new_with_seed (42);
+  for (guint round = 0; round < 20000; round++)
+    {
+      g_autoptr(GString) in = g_string_new (NULL);
+      guint n = g_rand_int_range (rand, 0, 12);
+      for (guint i = 0; i < n; i++)
+        {
+          const char *p = pieces[g_rand_int_range (rand, 0, G_N_ELEMENTS (pieces))];
+          g_string_append_len (in, p, *p ? (gssize) strlen (p) : 1);
+        }
+      g_autoptr(GString) out = g_string_new (NULL);
+      gsize bad = galley_json_escape_append (out, in->str, in->len);
+      g_assert_cmpint (bad == 0, ==, g_utf8_validate_len (in->str, in->len, NULL));
+      g_assert_true (g_utf8_validate (out->str, out->len, NULL));
+    }
+  g_rand_free (rand);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -182,5 +208,6 @@ main (int argc, char **argv)
   g_test_add_func ("/document/annotations", test_annotations_use_code_points);
   g_test_add_func ("/document/record", test_record_shape);
   g_test_add_func ("/document/escape-invalid", test_escape_invalid_input);
+  g_test_add_func ("/document/validator-agrees", test_validator_agrees_with_glib);
   return g_test_run ();
 }

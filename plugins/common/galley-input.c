@@ -30,13 +30,19 @@ ascii_prefix_ci (const guint8 *p, gsize len, const char *word)
   return len >= n && g_ascii_strncasecmp ((const char *) p, word, n) == 0;
 }
 
+/* TRUE if one of the tags starts within the first @len bytes of @p. */
 static gboolean
-contains_ci (const guint8 *p, gsize len, const char *word)
+contains_html_tag (const guint8 *p, gsize len)
 {
-  gsize n = strlen (word);
-  for (gsize i = 0; i + n <= len; i++)
-    if (p[i] == '<' && g_ascii_strncasecmp ((const char *) p + i, word, n) == 0)
-      return TRUE;
+  static const char *const tags[] = { "<html", "<head>", "<body" };
+  const guint8 *end = p + len;
+  for (const guint8 *lt = memchr (p, '<', len); lt != NULL; lt = memchr (lt + 1, '<', end - lt - 1))
+    for (guint i = 0; i < G_N_ELEMENTS (tags); i++)
+      {
+        gsize n = strlen (tags[i]);
+        if ((gsize) (end - lt) >= n && g_ascii_strncasecmp ((const char *) lt, tags[i], n) == 0)
+          return TRUE;
+      }
   return FALSE;
 }
 
@@ -66,14 +72,33 @@ galley_input_sniff (const guint8 *data, gsize len, const char *name, const char 
       for (guint i = 0; i < G_N_ELEMENTS (binary_magic); i++)
         if (has_prefix (data, n, binary_magic[i].magic, binary_magic[i].len))
           return INPUT_KIND_BINARY;
+      /* 1: control character that text does not contain; NUL counted apart */
+      static const guint8 is_ctrl[256] = {
+        0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1,
+      };
       gsize nul_even = 0, nul_odd = 0, ctrl = 0;
-      for (gsize i = 0; i < n; i++)
+      gsize i = 0;
+      /* eight bytes at a time; look closer only at words with a byte < 0x20
+       * (text has one every line or so: \n, \t, \r) */
+      for (; i + 8 <= n; i += 8)
         {
-          guint8 c = data[i];
-          if (c == 0)
+          guint64 w;
+          memcpy (&w, data + i, 8);
+          if (((w - 0x2020202020202020ull) & ~w & 0x8080808080808080ull) == 0)
+            continue;
+          for (gsize j = i; j < i + 8; j++)
+            {
+              if (data[j] == 0)
+                (j & 1) ? nul_odd++ : nul_even++;
+              ctrl += is_ctrl[data[j]];
+            }
+        }
+      for (; i < n; i++)
+        {
+          if (data[i] == 0)
             (i & 1) ? nul_odd++ : nul_even++;
-          else if (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v' && c != 0x1b)
-            ctrl++;
+          ctrl += is_ctrl[data[i]];
         }
       gsize half = MAX (n / 2, 1);
       gboolean utf16 = (nul_odd > half * 3 / 10 && nul_even < half / 20)
@@ -103,7 +128,7 @@ galley_input_sniff (const guint8 *data, gsize len, const char *name, const char 
   if (ascii_prefix_ci (p, rest, "<!doctype html") || ascii_prefix_ci (p, rest, "<html"))
     return INPUT_KIND_HTML;
   gsize head = MIN (rest, 2048);
-  if (contains_ci (p, head, "<html") || contains_ci (p, head, "<head>") || contains_ci (p, head, "<body"))
+  if (contains_html_tag (p, head))
     return INPUT_KIND_HTML;
   return INPUT_KIND_TEXT;
 }

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <glob.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,9 +24,40 @@ static const GalleyOptionSpec files_options[] = {
   { NULL }
 };
 
+/* An open directory whose listed entries are still pending: files in it
+ * are opened relative to it (openat), which saves the kernel a walk of the
+ * whole path per file. */
+typedef struct {
+  gint ref;
+  int  fd;
+} DirRef;
+
+static DirRef *
+dir_ref (DirRef *d)
+{
+  if (d != NULL)
+    d->ref++;
+  return d;
+}
+
+static void
+dir_unref (DirRef *d)
+{
+  if (d != NULL && --d->ref == 0)
+    {
+      close (d->fd);
+      g_free (d);
+    }
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DirRef, dir_unref)
+
 typedef struct {
   char     *path;
   gboolean  top;                /* named in paths=, not found in a directory */
+  guint8    d_type;             /* from readdir(); DT_UNKNOWN: stat() it */
+  DirRef   *dir;                /* the directory it was listed in, or NULL */
+  gsize     name_offset;        /* path + name_offset: name within dir */
 } Entry;
 
 static Entry *
@@ -34,6 +66,9 @@ entry_new (char *path, gboolean top)
   Entry *e = g_new (Entry, 1);
   e->path = path;
   e->top = top;
+  e->d_type = DT_UNKNOWN;
+  e->dir = NULL;
+  e->name_offset = 0;
   return e;
 }
 
@@ -42,6 +77,7 @@ entry_free (gpointer data)
 {
   Entry *e = data;
   g_free (e->path);
+  dir_unref (e->dir);
   g_free (e);
 }
 
@@ -150,10 +186,15 @@ files_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
   return g_steal_pointer (&self);
 }
 
+typedef struct {
+  char   *name;
+  guint8  d_type;
+} DirName;
+
 static int
 compare_names (gconstpointer a, gconstpointer b)
 {
-  return strcmp (*(char *const *) a, *(char *const *) b);
+  return strcmp (((const DirName *) a)->name, ((const DirName *) b)->name);
 }
 
 /* Queues the entries of directory @path, sorted, ahead of what is pending. */
@@ -166,33 +207,56 @@ expand_dir (Files *self, GalleyStageContext *ctx, const char *path, const struct
       galley_stage_skip (ctx, path, "directory-loop");
       return TRUE;
     }
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GDir) dir = g_dir_open (path, 0, &error);
+  int dfd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *dir = dfd >= 0 ? opendir (path) : NULL;
   if (dir == NULL)
     {
-      g_autoptr(GError) local = g_error_new (GALLEY_SOURCE_ERROR,
-                                             error->code == G_FILE_ERROR_ACCES || error->code == G_FILE_ERROR_NOENT
-                                             ? GALLEY_SOURCE_ERROR_NO_INPUT : GALLEY_SOURCE_ERROR_READ,
-                                             "%s", error->message);
-      return galley_stage_reject (ctx, path, 0, NULL, 0, local);
+      int e = errno;
+      if (dfd >= 0)
+        close (dfd);
+      g_autoptr(GError) error = g_error_new (GALLEY_SOURCE_ERROR,
+                                             e == ENOENT || e == EACCES ? GALLEY_SOURCE_ERROR_NO_INPUT
+                                             : GALLEY_SOURCE_ERROR_READ,
+                                             "cannot open directory: %s", g_strerror (e));
+      return galley_stage_reject (ctx, path, 0, NULL, 0, error);
     }
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  const char *name;
-  while ((name = g_dir_read_name (dir)) != NULL)
-    g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, compare_names);
+  g_autoptr(GArray) names = g_array_new (FALSE, FALSE, sizeof (DirName));
+  struct dirent *de;
+  while ((de = readdir (dir)) != NULL)
+    {
+      if (g_str_equal (de->d_name, ".") || g_str_equal (de->d_name, ".."))
+        continue;
+      DirName dn = { g_strdup (de->d_name), de->d_type };
+      g_array_append_val (names, dn);
+    }
+  closedir (dir);
+  g_array_sort (names, compare_names);
+  DirRef *dref = g_new (DirRef, 1);
+  dref->ref = 1;
+  dref->fd = dfd;
+  gsize plen = strlen (path);
+  gboolean slash = plen > 0 && path[plen - 1] == '/';
   for (guint i = names->len; i > 0; i--)
     {
-      const char *n = g_ptr_array_index (names, i - 1);
-      g_queue_push_head (self->pending, entry_new (g_build_filename (path, n, NULL), FALSE));
+      DirName *dn = &g_array_index (names, DirName, i - 1);
+      Entry *e = entry_new (g_strconcat (path, slash ? "" : "/", dn->name, NULL), FALSE);
+      e->d_type = dn->d_type;
+      e->dir = dir_ref (dref);
+      e->name_offset = plen + (slash ? 0 : 1);
+      g_free (dn->name);
+      g_queue_push_head (self->pending, e);
     }
+  dir_unref (dref);
   return TRUE;
 }
 
+/* Returns the content, or NULL with *skip set to a skip reason, or NULL
+ * with *error set. */
 static GBytes *
-read_file (const char *path, guint64 max_size, GError **error)
+read_file (int dirfd, const char *path, guint64 max_size, const char **skip, GError **error)
 {
-  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  *skip = NULL;
+  int fd = openat (dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0)
     {
       int e = errno;
@@ -206,6 +270,12 @@ read_file (const char *path, guint64 max_size, GError **error)
       int e = errno;
       close (fd);
       g_set_error (error, GALLEY_SOURCE_ERROR, GALLEY_SOURCE_ERROR_READ, "cannot stat: %s", g_strerror (e));
+      return NULL;
+    }
+  if (!S_ISREG (st.st_mode) || (guint64) st.st_size > max_size)
+    {
+      close (fd);
+      *skip = S_ISREG (st.st_mode) ? "too-large" : "not-a-regular-file";
       return NULL;
     }
   /* one extra byte so a file of the announced size ends with one more read */
@@ -241,6 +311,10 @@ read_file (const char *path, guint64 max_size, GError **error)
       if (n == 0)
         break;
       len += n;
+      /* a regular file that filled less than the buffer is at its end:
+       * save the read() that would return 0 */
+      if (S_ISREG (st.st_mode) && len < cap)
+        break;
     }
   close (fd);
   buf[len] = 0;
@@ -260,10 +334,17 @@ files_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GErro
       if (entry == NULL)
         return FALSE;
       gboolean top = entry->top;
+      /* a regular file found in a directory listing needs no stat():
+       * read_file() checks type and size on the open descriptor */
+      gboolean listed_file = !top && entry->d_type == DT_REG;
       g_autofree char *path = g_steal_pointer (&entry->path);
+      g_autoptr(DirRef) dref = dir_ref (entry->dir);
+      gsize name_offset = entry->name_offset;
       entry_free (entry);
       struct stat st;
-      if (stat (path, &st) != 0)
+      if (listed_file)
+        st.st_mode = S_IFREG, st.st_size = 0;
+      else if (stat (path, &st) != 0)
         {
           int e = errno;
           g_autoptr(GError) local = g_error_new (GALLEY_SOURCE_ERROR,
@@ -299,7 +380,18 @@ files_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GErro
           continue;
         }
       g_autoptr(GError) local = NULL;
-      g_autoptr(GBytes) bytes = read_file (path, self->max_size, &local);
+      const char *skip = NULL;
+      g_autoptr(GBytes) bytes = dref != NULL
+        ? read_file (dref->fd, path + name_offset, self->max_size, &skip, &local)
+        : read_file (AT_FDCWD, path, self->max_size, &skip, &local);
+      g_clear_pointer (&dref, dir_unref);
+      if (bytes == NULL && skip != NULL)
+        {
+          if (g_str_equal (skip, "too-large"))
+            g_warning ("stage '%s': %s: over max-size; skipped", galley_stage_context_get_id (ctx), path);
+          galley_stage_skip (ctx, path, skip);
+          continue;
+        }
       if (bytes == NULL)
         {
           if (!galley_stage_reject (ctx, path, 0, NULL, 0, local))
