@@ -24,51 +24,16 @@ static const GalleyOptionSpec files_options[] = {
   { NULL }
 };
 
-/* An open directory whose listed entries are still pending: files in it
- * are opened relative to it (openat), which saves the kernel a walk of the
- * whole path per file. */
-typedef struct {
-  gint ref;
-  int  fd;
-} DirRef;
-
-static DirRef *
-dir_ref (DirRef *d)
-{
-  if (d != NULL)
-    d->ref++;
-  return d;
-}
-
-static void
-dir_unref (DirRef *d)
-{
-  if (d != NULL && --d->ref == 0)
-    {
-      close (d->fd);
-      g_free (d);
-    }
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (DirRef, dir_unref)
-
+/* A path named in paths= (or matched by a glob there). */
 typedef struct {
   char     *path;
-  gboolean  top;                /* named in paths=, not found in a directory */
-  guint8    d_type;             /* from readdir(); DT_UNKNOWN: stat() it */
-  DirRef   *dir;                /* the directory it was listed in, or NULL */
-  gsize     name_offset;        /* path + name_offset: name within dir */
 } Entry;
 
 static Entry *
-entry_new (char *path, gboolean top)
+entry_new (char *path)
 {
   Entry *e = g_new (Entry, 1);
   e->path = path;
-  e->top = top;
-  e->d_type = DT_UNKNOWN;
-  e->dir = NULL;
-  e->name_offset = 0;
   return e;
 }
 
@@ -77,12 +42,42 @@ entry_free (gpointer data)
 {
   Entry *e = data;
   g_free (e->path);
-  dir_unref (e->dir);
   g_free (e);
 }
 
+/* A directory being walked. Its entries are kept compactly (names packed
+ * in one buffer, about 30 bytes an entry), so even a spool directory with
+ * millions of files costs tens of megabytes, not hundreds. Files in it are
+ * opened relative to its descriptor (openat), which saves the kernel a walk
+ * of the whole path per file. */
 typedef struct {
-  GQueue          *pending;     /* Entry* still to visit, in order */
+  guint32 offset;   /* of the name in Frame.names */
+  guint8  d_type;   /* from readdir(); DT_UNKNOWN: stat() it */
+} Item;
+
+typedef struct {
+  char    *path;
+  int      fd;
+  GString *names;
+  GArray  *items;   /* Item, sorted by name */
+  guint    next;
+} Frame;
+
+static void
+frame_free (gpointer data)
+{
+  Frame *f = data;
+  if (f->fd >= 0)
+    close (f->fd);
+  g_free (f->path);
+  g_string_free (f->names, TRUE);
+  g_array_unref (f->items);
+  g_free (f);
+}
+
+typedef struct {
+  GQueue          *pending;     /* Entry*: paths from paths= still to visit, in order */
+  GPtrArray       *stack;       /* Frame*: directories being walked, innermost last */
   GPtrArray       *include;     /* GPatternSpec* */
   GPtrArray       *exclude;
   gboolean         recursive;
@@ -99,6 +94,7 @@ files_free (gpointer data)
     return;
   if (self->pending)
     g_queue_free_full (self->pending, entry_free);
+  g_clear_pointer (&self->stack, g_ptr_array_unref);
   g_clear_pointer (&self->include, g_ptr_array_unref);
   g_clear_pointer (&self->exclude, g_ptr_array_unref);
   g_clear_pointer (&self->seen_dirs, g_hash_table_unref);
@@ -135,6 +131,7 @@ files_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
 {
   g_autoptr(Files) self = g_new0 (Files, 1);
   self->pending = g_queue_new ();
+  self->stack = g_ptr_array_new_with_free_func (frame_free);
   self->recursive = galley_options_get_bool (opts, "recursive");
   self->max_size = galley_options_get_size (opts, "max-size");
   self->include = compile_patterns (galley_options_get_strv (opts, "include"));
@@ -167,7 +164,7 @@ files_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
               return NULL;
             }
           for (gsize j = 0; j < g.gl_pathc; j++)
-            g_queue_push_tail (self->pending, entry_new (g_strdup (g.gl_pathv[j]), TRUE));
+            g_queue_push_tail (self->pending, entry_new (g_strdup (g.gl_pathv[j])));
           globfree (&g);
           continue;
         }
@@ -181,23 +178,18 @@ files_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
                        "paths: %s: %s", paths[i], g_strerror (e));
           return NULL;
         }
-      g_queue_push_tail (self->pending, entry_new (g_strdup (paths[i]), TRUE));
+      g_queue_push_tail (self->pending, entry_new (g_strdup (paths[i])));
     }
   return g_steal_pointer (&self);
 }
 
-typedef struct {
-  char   *name;
-  guint8  d_type;
-} DirName;
-
 static int
-compare_names (gconstpointer a, gconstpointer b)
+compare_items (gconstpointer a, gconstpointer b, gpointer names)
 {
-  return strcmp (((const DirName *) a)->name, ((const DirName *) b)->name);
+  return strcmp ((const char *) names + ((const Item *) a)->offset, (const char *) names + ((const Item *) b)->offset);
 }
 
-/* Queues the entries of directory @path, sorted, ahead of what is pending. */
+/* Lists directory @path, sorted, as the new innermost frame. */
 static gboolean
 expand_dir (Files *self, GalleyStageContext *ctx, const char *path, const struct stat *st)
 {
@@ -208,10 +200,13 @@ expand_dir (Files *self, GalleyStageContext *ctx, const char *path, const struct
       return TRUE;
     }
   int dfd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  DIR *dir = dfd >= 0 ? opendir (path) : NULL;
+  int list_fd = dfd >= 0 ? dup (dfd) : -1;
+  DIR *dir = list_fd >= 0 ? fdopendir (list_fd) : NULL;
   if (dir == NULL)
     {
       int e = errno;
+      if (list_fd >= 0)
+        close (list_fd);
       if (dfd >= 0)
         close (dfd);
       g_autoptr(GError) error = g_error_new (GALLEY_SOURCE_ERROR,
@@ -220,33 +215,63 @@ expand_dir (Files *self, GalleyStageContext *ctx, const char *path, const struct
                                              "cannot open directory: %s", g_strerror (e));
       return galley_stage_reject (ctx, path, 0, NULL, 0, error);
     }
-  g_autoptr(GArray) names = g_array_new (FALSE, FALSE, sizeof (DirName));
+  Frame *f = g_new0 (Frame, 1);
+  f->fd = dfd;
+  f->names = g_string_new (NULL);
+  f->items = g_array_new (FALSE, FALSE, sizeof (Item));
+  gsize plen = strlen (path);
+  f->path = plen > 1 && path[plen - 1] == '/' ? g_strndup (path, plen - 1) : g_strdup (path);
   struct dirent *de;
   while ((de = readdir (dir)) != NULL)
     {
       if (g_str_equal (de->d_name, ".") || g_str_equal (de->d_name, ".."))
         continue;
-      DirName dn = { g_strdup (de->d_name), de->d_type };
-      g_array_append_val (names, dn);
+      Item item = { (guint32) f->names->len, de->d_type };
+      g_string_append_len (f->names, de->d_name, strlen (de->d_name) + 1);
+      g_array_append_val (f->items, item);
     }
   closedir (dir);
-  g_array_sort (names, compare_names);
-  DirRef *dref = g_new (DirRef, 1);
-  dref->ref = 1;
-  dref->fd = dfd;
-  gsize plen = strlen (path);
-  gboolean slash = plen > 0 && path[plen - 1] == '/';
-  for (guint i = names->len; i > 0; i--)
+  g_array_sort_with_data (f->items, compare_items, f->names->str);
+  g_ptr_array_add (self->stack, f);
+  return TRUE;
+}
+
+/* What files_next() looks at next. */
+typedef struct {
+  char     *path;
+  gboolean  top;          /* named in paths= */
+  guint8    d_type;
+  int       dirfd;        /* AT_FDCWD, or the directory it was listed in */
+  gsize     name_offset;  /* path + name_offset is relative to dirfd */
+} Next;
+
+static gboolean
+pop_next (Files *self, Next *next)
+{
+  while (self->stack->len > 0)
     {
-      DirName *dn = &g_array_index (names, DirName, i - 1);
-      Entry *e = entry_new (g_strconcat (path, slash ? "" : "/", dn->name, NULL), FALSE);
-      e->d_type = dn->d_type;
-      e->dir = dir_ref (dref);
-      e->name_offset = plen + (slash ? 0 : 1);
-      g_free (dn->name);
-      g_queue_push_head (self->pending, e);
+      Frame *f = g_ptr_array_index (self->stack, self->stack->len - 1);
+      if (f->next < f->items->len)
+        {
+          const Item *item = &g_array_index (f->items, Item, f->next++);
+          next->path = g_strconcat (f->path, strcmp (f->path, "/") ? "/" : "", f->names->str + item->offset, NULL);
+          next->top = FALSE;
+          next->d_type = item->d_type;
+          next->dirfd = f->fd;
+          next->name_offset = strlen (next->path) - strlen (f->names->str + item->offset);
+          return TRUE;
+        }
+      g_ptr_array_remove_index (self->stack, self->stack->len - 1);
     }
-  dir_unref (dref);
+  Entry *e = g_queue_pop_head (self->pending);
+  if (e == NULL)
+    return FALSE;
+  next->path = g_steal_pointer (&e->path);
+  next->top = TRUE;
+  next->d_type = DT_UNKNOWN;
+  next->dirfd = AT_FDCWD;
+  next->name_offset = 0;
+  entry_free (e);
   return TRUE;
 }
 
@@ -330,17 +355,14 @@ files_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GErro
     {
       if (galley_stage_is_cancelled (ctx))
         return FALSE;
-      Entry *entry = g_queue_pop_head (self->pending);
-      if (entry == NULL)
+      Next next;
+      if (!pop_next (self, &next))
         return FALSE;
-      gboolean top = entry->top;
+      gboolean top = next.top;
       /* a regular file found in a directory listing needs no stat():
        * read_file() checks type and size on the open descriptor */
-      gboolean listed_file = !top && entry->d_type == DT_REG;
-      g_autofree char *path = g_steal_pointer (&entry->path);
-      g_autoptr(DirRef) dref = dir_ref (entry->dir);
-      gsize name_offset = entry->name_offset;
-      entry_free (entry);
+      gboolean listed_file = !top && next.d_type == DT_REG;
+      g_autofree char *path = next.path;
       struct stat st;
       if (listed_file)
         st.st_mode = S_IFREG, st.st_size = 0;
@@ -381,10 +403,9 @@ files_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GErro
         }
       g_autoptr(GError) local = NULL;
       const char *skip = NULL;
-      g_autoptr(GBytes) bytes = dref != NULL
-        ? read_file (dref->fd, path + name_offset, self->max_size, &skip, &local)
-        : read_file (AT_FDCWD, path, self->max_size, &skip, &local);
-      g_clear_pointer (&dref, dir_unref);
+      /* the frame of next.dirfd is still on the stack: it is popped only
+       * when the next entry is asked for */
+      g_autoptr(GBytes) bytes = read_file (next.dirfd, path + next.name_offset, self->max_size, &skip, &local);
       if (bytes == NULL && skip != NULL)
         {
           if (g_str_equal (skip, "too-large"))
