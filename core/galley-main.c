@@ -21,6 +21,7 @@ static const char *const summary_text =
   "  run FILE        run the pipeline in FILE\n"
   "  check FILE      validate FILE and initialise every stage, read nothing\n"
   "  inspect [NAME]  list plugins, or show one plugin's options\n"
+  "  PLUGIN ...      a plugin's own command, e.g. 'galley dedup stats DIR'\n"
   "\n"
   "Run 'galley COMMAND --help' for the options of a command.\n"
   "\n"
@@ -191,6 +192,7 @@ plugin_to_json (const GalleyPlugin *plugin)
   json_object_object_add (o, "abi", json_object_new_string (abi));
   json_object_object_add (o, "thread_safe", json_object_new_boolean ((info->flags & GALLEY_STAGE_THREAD_SAFE) != 0));
   json_object_object_add (o, "file", json_object_new_string (plugin->path));
+  json_object_object_add (o, "command", json_object_new_boolean (plugin->command != NULL));
   json_object *options = json_object_new_array ();
   for (const GalleyOptionSpec *s = info->options; s != NULL && s->name != NULL; s++)
     {
@@ -215,6 +217,8 @@ print_plugin (const GalleyPlugin *plugin)
   printf ("%s (%s) %s - %s\n", info->name, galley_stage_kind_to_string (info->kind), info->version, info->description);
   printf ("  file: %s\n  stage ABI: %u.%u, %s\n", plugin->path, info->abi_major, info->abi_minor,
           (info->flags & GALLEY_STAGE_THREAD_SAFE) ? "thread-safe (runs in parallel)" : "serialized");
+  if (plugin->command != NULL)
+    printf ("  command: galley %s ... (run 'galley %s --help')\n", info->name, info->name);
   printf ("  options:\n");
   printf ("    %-18s %-8s %s\n", "plugin", "string", "plugin name (default: the stage id)");
   printf ("    %-18s %-8s %s\n", "on-error", "enum", "fail|skip: stop the run, or reject the document and go on (default: fail)");
@@ -293,6 +297,33 @@ cmd_inspect (int argc, char **argv)
   return code;
 }
 
+/* ---- plugin commands ------------------------------------------------------- */
+
+/* `galley NAME ...` runs the command a plugin exports, e.g. `galley dedup stats`. */
+static int
+cmd_plugin (const char *name, int argc, char **argv)
+{
+  const GalleyPlugin *plugin = NULL;
+  /* --plugin-dir DIR may come first: galley dedup --plugin-dir DIR stats ... */
+  for (int i = 1; i + 1 < argc; i++)
+    if (g_str_equal (argv[i], "--plugin-dir") || g_str_equal (argv[i], "-P"))
+      galley_plugin_add_search_dir (argv[i + 1]);
+  g_auto(GStrv) available = galley_plugin_list_available ();
+  if (g_strv_contains ((const char *const *) available, name))
+    {
+      g_autoptr(GError) error = NULL;
+      plugin = galley_plugin_load (name, &error);
+      if (plugin == NULL)
+        return report (error, galley_error_to_exit_code (error));
+    }
+  if (plugin == NULL || plugin->command == NULL)
+    {
+      fprintf (stderr, "galley: unknown command '%s'\n\n%s\n", name, summary_text);
+      return GALLEY_EXIT_USAGE;
+    }
+  return plugin->command (argc, argv);
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 int
@@ -326,10 +357,7 @@ main (int argc, char **argv)
   else if (g_str_equal (cmd, "inspect"))
     code = cmd_inspect (sub_argc, sub_argv);
   else
-    {
-      fprintf (stderr, "galley: unknown command '%s'\n\n%s\n", cmd, summary_text);
-      code = GALLEY_EXIT_USAGE;
-    }
+    code = cmd_plugin (cmd, sub_argc, sub_argv);
   g_free (sub_argv[0]);
   g_strfreev (opt_plugin_dirs);
   return code;

@@ -276,6 +276,7 @@ galley_plugin_load_file (const char *path, const char *expected_name, GError **e
   plugin->name = g_strdup (info->name);
   plugin->path = g_steal_pointer (&canonical);
   plugin->info = info;
+  plugin->command = (GalleyCommandFunc) lt_dlsym (handle, GALLEY_COMMAND_SYMBOL);
   g_mutex_lock (&plugin_lock);
   g_hash_table_insert (loaded, plugin->path, plugin);
   g_mutex_unlock (&plugin_lock);

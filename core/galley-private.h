@@ -44,6 +44,7 @@ typedef struct {
   char                  *name;
   char                  *path;      /* the module file */
   const GalleyStageInfo *info;
+  GalleyCommandFunc      command;   /* optional `galley NAME ...` command */
 } GalleyPlugin;
 
 /* Search path, in order: --plugin-dir entries, GALLEY_PLUGIN_PATH, the

@@ -167,6 +167,18 @@ test_shipped_pipelines_check (Fixture *f, gconstpointer data)
 }
 
 static void
+test_plugin_command (Fixture *f, gconstpointer data)
+{
+  g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, "test-fail-on", "stats", "some dir", NULL);
+  g_assert_cmpint (r->status, ==, 3);
+  g_assert_cmpstr (r->out, ==, "stats some dir\n");
+  /* a plugin without a command is not a command */
+  g_autoptr(RunResult) none = galley_test_run (f->dir, NULL, "files", NULL);
+  g_assert_cmpint (none->status, ==, 64);
+  g_assert_nonnull (strstr (none->err, "unknown command 'files'"));
+}
+
+static void
 test_inspect (Fixture *f, gconstpointer data)
 {
   g_autoptr(RunResult) list = galley_test_run (f->dir, NULL, "inspect", NULL);
@@ -665,6 +677,7 @@ main (int argc, char **argv)
   ADD ("/cli/check-reads-nothing", test_check_reads_nothing);
   ADD ("/cli/shipped-pipelines-check", test_shipped_pipelines_check);
   ADD ("/cli/inspect", test_inspect);
+  ADD ("/cli/plugin-command", test_plugin_command);
   ADD ("/run/default-pipeline", test_default_pipeline_runs);
   ADD ("/run/dry-run-and-overrides", test_dry_run_and_overrides);
   ADD ("/run/unwritable-output", test_unwritable_output);

@@ -100,6 +100,15 @@ struct _GalleyStageInfo {
 
 typedef const GalleyStageInfo *(*GalleyStageQueryFunc) (void);
 
+/* Optional: a plugin may also export a command, run as `galley NAME ARGS...`
+ * (e.g. `galley dedup stats STATE_DIR`). @argv[0] is "galley NAME". Return a
+ * sysexits code. Declare it with GALLEY_COMMAND_DEFINE (func). */
+#define GALLEY_COMMAND_SYMBOL "galley_plugin_command"
+typedef int (*GalleyCommandFunc) (int argc, char **argv);
+#define GALLEY_COMMAND_DEFINE(func)                                            \
+  GALLEY_EXPORT int galley_plugin_command (int argc, char **argv);             \
+  GALLEY_EXPORT int galley_plugin_command (int argc, char **argv) { return func (argc, argv); }
+
 /* The stage id from the pipeline file ("dedup" in [stage dedup]). */
 GALLEY_API const char *galley_stage_context_get_id       (GalleyStageContext *ctx);
 /* The plugin name ("dedup"). */

@@ -64,3 +64,14 @@ static const GalleyStageInfo fail_on_info = {
   fail_on_options, fail_on_init, fail_on_process, NULL, NULL, fail_on_free,
 };
 GALLEY_STAGE_DEFINE (fail_on_info)
+
+/* `galley test-fail-on ARGS...` echoes its arguments and exits 3. */
+static int
+fail_on_command (int argc, char **argv)
+{
+  for (int i = 1; i < argc; i++)
+    g_print ("%s%s", i > 1 ? " " : "", argv[i]);
+  g_print ("\n");
+  return 3;
+}
+GALLEY_COMMAND_DEFINE (fail_on_command)
