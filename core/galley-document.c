@@ -195,6 +195,13 @@ utf8_validate_len (const char *text, gsize len, const char **end_out)
   return TRUE;
 }
 
+gboolean
+galley_utf8_validate (const char *text, gsize len, const char **end)
+{
+  g_return_val_if_fail (text != NULL || len == 0, FALSE);
+  return utf8_validate_len (text, len, end);
+}
+
 /* Copies @len bytes of @in into a new buffer that is valid UTF-8 without
  * NUL, replacing each invalid byte and each NUL with U+FFFD. */
 static char *

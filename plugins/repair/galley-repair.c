@@ -1,0 +1,198 @@
+/* galley-repair.c: decode any input to clean UTF-8 and undo mojibake.
+ *
+ * Steps, each optional: decode raw bytes (BOM, declared charset, detection),
+ * restore punctuation lost in the TIS-620 case, undo mojibake span by span,
+ * decode HTML character references in plain text, normalise. Every change
+ * is recorded in the document's `repairs`.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "repair.h"
+
+#include <string.h>
+
+static const GalleyOptionSpec repair_options[] = {
+  { "decode", GALLEY_OPT_BOOL, "true", "Decode raw bytes that are not UTF-8 (BOM, declared charset, detection)", NULL },
+  { "use-declared", GALLEY_OPT_BOOL, "true", "Use a charset the source declared when the bytes decode cleanly with it", NULL },
+  { "detect", GALLEY_OPT_BOOL, "true", "Detect undeclared legacy charsets with libuchardet", NULL },
+  { "fallback-charset", GALLEY_OPT_STRING, "windows-1252", "Charset used when nothing else decides", NULL },
+  { "mojibake", GALLEY_OPT_BOOL, "true", "Undo UTF-8 decoded with a wrong code page (once or twice)", NULL },
+  { "lossy-thai", GALLEY_OPT_BOOL, "true", "Restore quotes, apostrophes and dashes lost as a lone Thai U+0E42", NULL },
+  { "html-entities", GALLEY_OPT_ENUM, "auto", "Decode &amp; &#8220; &eacute;: auto = in plain-text documents only", "auto|yes|no" },
+  { "nfc", GALLEY_OPT_BOOL, "true", "Unicode NFC normalisation", NULL },
+  { "newlines", GALLEY_OPT_BOOL, "true", "CRLF, CR, U+2028 and U+2029 to \\n", NULL },
+  { "controls", GALLEY_OPT_BOOL, "false", "Remove C0/C1 control characters other than tab and newline", NULL },
+  { "zero-width", GALLEY_OPT_BOOL, "true", "Remove zero-width spaces and stray BOMs inside the text (joiners are kept)", NULL },
+  { "spaces", GALLEY_OPT_ENUM, "keep", "No-break, narrow and other Unicode spaces: keep, or make them ASCII spaces", "keep|ascii" },
+  { "quotes", GALLEY_OPT_ENUM, "keep", "Curly quotes: keep, or straighten to ' and \"", "keep|straight" },
+  { "ligatures", GALLEY_OPT_BOOL, "true", "Expand ligature characters (U+FB00-FB06: fi, fl, ...)", NULL },
+  { "dry-run", GALLEY_OPT_BOOL, "false", "Record what would be repaired in `repairs` but leave the text unchanged", NULL },
+  { NULL }
+};
+
+typedef struct {
+  gboolean          decode;
+  DecodeOptions     decode_opts;
+  gboolean          mojibake;
+  gboolean          lossy_thai;
+  int               html_entities;   /* 0 auto, 1 yes, 2 no */
+  NormalizeOptions  norm;
+  gboolean          dry_run;
+  MojibakeTables   *tables;
+} Repair;
+
+void
+repair_log_init (RepairLog *log)
+{
+  log->counts = NULL;
+}
+
+void
+repair_log_add (RepairLog *log, const char *kind, gint64 n)
+{
+  if (n <= 0)
+    return;
+  if (log->counts == NULL)
+    log->counts = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  const char *key = g_intern_string (kind);
+  gint64 *count = g_hash_table_lookup (log->counts, key);
+  if (count == NULL)
+    {
+      count = g_new0 (gint64, 1);
+      g_hash_table_insert (log->counts, (gpointer) key, count);
+    }
+  *count += n;
+}
+
+void
+repair_log_clear (RepairLog *log)
+{
+  g_clear_pointer (&log->counts, g_hash_table_unref);
+}
+
+static void
+repair_free (gpointer data)
+{
+  Repair *self = data;
+  if (self == NULL)
+    return;
+  g_free (self->decode_opts.fallback);
+  mojibake_tables_free (self->tables);
+  g_free (self);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Repair, repair_free)
+
+static gpointer
+repair_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
+{
+  g_autoptr(Repair) self = g_new0 (Repair, 1);
+  self->decode = galley_options_get_bool (opts, "decode");
+  self->decode_opts.use_declared = galley_options_get_bool (opts, "use-declared");
+  self->decode_opts.detect = galley_options_get_bool (opts, "detect");
+  self->decode_opts.fallback = g_strdup (galley_options_get_string (opts, "fallback-charset"));
+  self->mojibake = galley_options_get_bool (opts, "mojibake");
+  self->lossy_thai = galley_options_get_bool (opts, "lossy-thai");
+  const char *he = galley_options_get_enum (opts, "html-entities");
+  self->html_entities = g_str_equal (he, "yes") ? 1 : g_str_equal (he, "no") ? 2 : 0;
+  self->norm.nfc = galley_options_get_bool (opts, "nfc");
+  self->norm.newlines = galley_options_get_bool (opts, "newlines");
+  self->norm.controls = galley_options_get_bool (opts, "controls");
+  self->norm.zero_width = galley_options_get_bool (opts, "zero-width");
+  self->norm.spaces = g_str_equal (galley_options_get_enum (opts, "spaces"), "ascii") ? 1 : 0;
+  self->norm.straight_quotes = g_str_equal (galley_options_get_enum (opts, "quotes"), "straight");
+  self->norm.ligatures = galley_options_get_bool (opts, "ligatures");
+  self->dry_run = galley_options_get_bool (opts, "dry-run");
+
+  GIConv cd = g_iconv_open ("UTF-8", self->decode_opts.fallback);
+  if (cd == (GIConv) -1)
+    {
+      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+                   "fallback-charset: '%s' is not a charset iconv knows (try windows-1252 or iso-8859-1)",
+                   self->decode_opts.fallback);
+      return NULL;
+    }
+  g_iconv_close (cd);
+  self->tables = mojibake_tables_new ();
+  return g_steal_pointer (&self);
+}
+
+/* Replaces *text with @next when a step changed something. */
+static void
+step (char **text, gsize *len, char *next)
+{
+  if (next == NULL)
+    return;
+  g_free (*text);
+  *text = next;
+  *len = strlen (next);
+}
+
+static GalleyVerdict
+repair_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GError **error)
+{
+  Repair *self = state;
+  RepairLog log;
+  repair_log_init (&log);
+  char *text = NULL;
+  gsize len = 0;
+  gboolean decided = FALSE;
+
+  GBytes *raw = galley_document_get_raw (doc);
+  if (self->decode && raw != NULL && !galley_document_has_text (doc))
+    {
+      gsize raw_len = 0;
+      const guint8 *data = g_bytes_get_data (raw, &raw_len);
+      if (!galley_utf8_validate ((const char *) data, raw_len, NULL) || (raw_len >= 2 && (data[0] == 0xFF || data[0] == 0xFE || data[0] == 0xEF)))
+        {
+          const char *charset = NULL;
+          text = repair_decode (data, raw_len, galley_document_get_declared_encoding (doc),
+                                galley_document_get_content_type (doc) == GALLEY_CONTENT_HTML,
+                                &self->decode_opts, &charset, &len, &log);
+          if (!self->dry_run)
+            galley_document_set_encoding (doc, charset);
+          decided = TRUE;
+        }
+      else if (!self->dry_run)
+        galley_document_set_encoding (doc, "utf-8");
+    }
+  if (text == NULL)
+    {
+      const char *cur = galley_document_get_text (doc, &len);
+      text = g_strndup (cur, len);
+    }
+
+  if (self->lossy_thai)
+    step (&text, &len, thai_lossy_repair (text, len, &log));
+  if (self->mojibake)
+    step (&text, &len, mojibake_repair (self->tables, text, len, &log));
+  gboolean plain = galley_document_get_content_type (doc) != GALLEY_CONTENT_HTML;
+  if (self->html_entities == 1 || (self->html_entities == 0 && plain))
+    step (&text, &len, repair_html_entities (text, len, &log));
+  step (&text, &len, repair_normalize (&self->norm, text, len, &log));
+
+  gboolean changed = decided || log.counts != NULL;
+  if (log.counts != NULL)
+    {
+      g_autoptr(GList) kinds = g_hash_table_get_keys (log.counts);
+      kinds = g_list_sort (kinds, (GCompareFunc) g_strcmp0);
+      for (GList *l = kinds; l != NULL; l = l->next)
+        galley_document_add_repair (doc, l->data, *(gint64 *) g_hash_table_lookup (log.counts, l->data));
+    }
+  if (changed && !self->dry_run)
+    {
+      galley_document_take_text (doc, text, len);
+      galley_stage_count (ctx, "documents-repaired", 1);
+    }
+  else
+    g_free (text);
+  repair_log_clear (&log);
+  return GALLEY_VERDICT_KEEP;
+}
+
+static const GalleyStageInfo repair_info = {
+  GALLEY_STAGE_ABI_MAJOR, GALLEY_STAGE_ABI_MINOR,
+  "repair", "Decode any input to clean UTF-8; undo mojibake, including lossy TIS-620 punctuation", "1.0.0",
+  GALLEY_KIND_STAGE, GALLEY_STAGE_THREAD_SAFE,
+  repair_options, repair_init, repair_process, NULL, NULL, repair_free,
+};
+GALLEY_STAGE_DEFINE (repair_info)

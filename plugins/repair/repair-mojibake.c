@@ -1,0 +1,808 @@
+/* repair-mojibake.c: undo UTF-8 that was decoded with a single-byte code
+ * page.
+ *
+ * A UTF-8 character of n bytes, decoded with code page C, becomes n
+ * characters: a "lead" (byte C2..F4 in C) and continuations (bytes 80..BF
+ * in C). The repair looks at each place where the text could be such a
+ * cluster in one of the supported code pages, rebuilds the bytes, decodes
+ * them as UTF-8, and replaces the cluster only when the result is more
+ * plausible than what is there, judged on the cluster and its neighbours.
+ * So a foreign name or a trademark sign elsewhere in the article never
+ * flips the whole text. Double encoding is undone by running the passes
+ * again on the result (at most three layers).
+ *
+ * Plausibility is a small penalty model over character classes (letters
+ * by script and case, punctuation, Latin-1 symbols, controls, rare blocks)
+ * and adjacent pairs, plus a prior per code page and lead character: "Ã"
+ * followed by a symbol is almost always cp1252 mojibake, "Å" followed by
+ * "™" is more often a brand name.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "repair.h"
+
+#include <iconv.h>
+#include <string.h>
+
+#define MAX_PASSES 3
+
+typedef struct {
+  const char *name;       /* kind suffix: mojibake:utf8-as-NAME */
+  const char *iconv_name;
+  gboolean    sloppy_c1;  /* undefined bytes 80-9F were read as C1 controls */
+  gboolean    nbsp_a0;    /* byte A0 is the no-break space */
+  gunichar    dec[256];
+  GHashTable *enc;        /* gunichar -> byte + 1 */
+} CodePage;
+
+struct _MojibakeTables {
+  CodePage pages[12];
+  guint    n_pages;
+};
+
+static const struct { const char *name; const char *iconv_name; gboolean sloppy; } page_specs[] = {
+  { "cp1252", "WINDOWS-1252", TRUE },
+  { "iso-8859-2", "ISO-8859-2", FALSE },
+  { "cp1250", "WINDOWS-1250", TRUE },
+  { "cp1251", "WINDOWS-1251", TRUE },
+  { "mac-roman", "MACINTOSH", FALSE },
+  { "cp1253", "WINDOWS-1253", TRUE },
+  { "cp1254", "WINDOWS-1254", TRUE },
+  { "cp1257", "WINDOWS-1257", TRUE },
+  { "cp437", "IBM437", FALSE },
+  { "cp874", "WINDOWS-874", TRUE },
+};
+
+static void
+code_page_init (CodePage *cp, const char *name, const char *iconv_name, gboolean sloppy)
+{
+  cp->name = name;
+  cp->iconv_name = iconv_name;
+  cp->sloppy_c1 = sloppy;
+  cp->enc = g_hash_table_new (NULL, NULL);
+  cp->nbsp_a0 = FALSE;
+  iconv_t cd = iconv_open ("UTF-32LE", iconv_name);
+  for (guint b = 0; b < 256; b++)
+    {
+      cp->dec[b] = 0;
+      if (cd == (iconv_t) -1)
+        continue;
+      char in = (char) b;
+      guint32 outc = 0;
+      char *ip = &in, *op = (char *) &outc;
+      gsize il = 1, ol = 4;
+      iconv (cd, NULL, NULL, NULL, NULL);
+      if (iconv (cd, &ip, &il, &op, &ol) != (gsize) -1 && ol == 0)
+        cp->dec[b] = GUINT32_FROM_LE (outc);
+      if (b < 0x80)
+        cp->dec[b] = b;
+      if (cp->dec[b] == 0 && sloppy && b >= 0x80 && b <= 0x9F)
+        cp->dec[b] = b;   /* undefined byte read as the C1 control */
+    }
+  if (cd != (iconv_t) -1)
+    iconv_close (cd);
+  cp->nbsp_a0 = cp->dec[0xA0] == 0xA0;
+  for (guint b = 0x80; b < 256; b++)
+    if (cp->dec[b] != 0)
+      g_hash_table_insert (cp->enc, GUINT_TO_POINTER (cp->dec[b]), GUINT_TO_POINTER (b + 1));
+  /* sloppy decoders also pass C1 controls through for defined bytes */
+  if (sloppy)
+    for (guint b = 0x80; b <= 0x9F; b++)
+      if (!g_hash_table_contains (cp->enc, GUINT_TO_POINTER (b)))
+        g_hash_table_insert (cp->enc, GUINT_TO_POINTER (b), GUINT_TO_POINTER (b + 1));
+}
+
+MojibakeTables *
+mojibake_tables_new (void)
+{
+  MojibakeTables *t = g_new0 (MojibakeTables, 1);
+  for (guint i = 0; i < G_N_ELEMENTS (page_specs); i++)
+    code_page_init (&t->pages[t->n_pages++], page_specs[i].name, page_specs[i].iconv_name, page_specs[i].sloppy);
+  return t;
+}
+
+void
+mojibake_tables_free (MojibakeTables *t)
+{
+  if (t == NULL)
+    return;
+  for (guint i = 0; i < t->n_pages; i++)
+    g_hash_table_unref (t->pages[i].enc);
+  g_free (t);
+}
+
+/* byte + 1 of @c in @cp, or 0 */
+static inline guint
+enc_byte (const CodePage *cp, gunichar c)
+{
+  if (c < 0x80)
+    return c + 1;
+  return GPOINTER_TO_UINT (g_hash_table_lookup (cp->enc, GUINT_TO_POINTER (c)));
+}
+
+gboolean
+mojibake_possible (const char *text, gsize len)
+{
+  /* every mojibake lead in the supported pages is a non-ASCII character
+   * from U+0080..U+2593; UTF-8 text without bytes C2..E2 cannot hold one */
+  const guchar *p = (const guchar *) text;
+  for (gsize i = 0; i < len; i++)
+    if (p[i] >= 0xC2 && p[i] <= 0xE2)
+      return TRUE;
+  return FALSE;
+}
+
+/* ---- character classes -------------------------------------------------- */
+
+typedef enum {
+  K_OTHER, K_SPACE, K_LOWER, K_UPPER, K_LETTER, K_DIGIT, K_PUNCT, K_QUOTE, K_SYMBOL,
+  K_LATIN1_SYM, K_C1, K_RARE, K_MARK, K_FFFD,
+} Klass;
+
+static Klass
+klass (gunichar c)
+{
+  if (c == 0)
+    return K_SPACE;   /* text boundary */
+  if (c < 0x80)
+    {
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+        return K_SPACE;
+      if (g_ascii_islower (c))
+        return K_LOWER;
+      if (g_ascii_isupper (c))
+        return K_UPPER;
+      if (g_ascii_isdigit (c))
+        return K_DIGIT;
+      if (c < 0x20 || c == 0x7F)
+        return K_RARE;
+      if (c == '"' || c == '\'')
+        return K_QUOTE;
+      return K_PUNCT;
+    }
+  if (c <= 0x9F)
+    return K_C1;
+  if (c == 0xA0)
+    return K_SPACE;
+  if (c < 0xC0 || c == 0xD7 || c == 0xF7)
+    return K_LATIN1_SYM;
+  if (c == 0xFFFD)
+    return K_FFFD;
+  if (c == 0x2018 || c == 0x2019 || c == 0x201C || c == 0x201D || c == 0x201E || c == 0x201A)
+    return K_QUOTE;
+  if (c == 0x2013 || c == 0x2014 || c == 0x2026 || c == 0x2022)
+    return K_PUNCT;
+  if ((c >= 0x0250 && c <= 0x02FF) || (c >= 0x1100 && c <= 0x11FF) || (c >= 0xE000 && c <= 0xF8FF)
+      || (c >= 0xD800 && c <= 0xDFFF) || c == 0xFFFE || c == 0xFFFF || (c >= 0x0180 && c <= 0x01CC)
+      || (c >= 0x2500 && c <= 0x259F) || (c >= 0x1D00 && c <= 0x1DBF) || c == 0x017F)
+    return K_RARE;
+  switch (g_unichar_type (c))
+    {
+    case G_UNICODE_LOWERCASE_LETTER:
+      return K_LOWER;
+    case G_UNICODE_UPPERCASE_LETTER:
+    case G_UNICODE_TITLECASE_LETTER:
+      return K_UPPER;
+    case G_UNICODE_OTHER_LETTER:
+    case G_UNICODE_MODIFIER_LETTER:
+      return K_LETTER;
+    case G_UNICODE_DECIMAL_NUMBER:
+      return K_DIGIT;
+    case G_UNICODE_NON_SPACING_MARK:
+    case G_UNICODE_SPACING_MARK:
+    case G_UNICODE_ENCLOSING_MARK:
+      return K_MARK;
+    case G_UNICODE_SPACE_SEPARATOR:
+    case G_UNICODE_LINE_SEPARATOR:
+    case G_UNICODE_PARAGRAPH_SEPARATOR:
+      return K_SPACE;
+    case G_UNICODE_UNASSIGNED:
+    case G_UNICODE_PRIVATE_USE:
+    case G_UNICODE_SURROGATE:
+    case G_UNICODE_CONTROL:
+    case G_UNICODE_FORMAT:
+      return K_RARE;
+    case G_UNICODE_CONNECT_PUNCTUATION:
+    case G_UNICODE_DASH_PUNCTUATION:
+    case G_UNICODE_OPEN_PUNCTUATION:
+    case G_UNICODE_CLOSE_PUNCTUATION:
+    case G_UNICODE_INITIAL_PUNCTUATION:
+    case G_UNICODE_FINAL_PUNCTUATION:
+    case G_UNICODE_OTHER_PUNCTUATION:
+      return K_PUNCT;
+    default:
+      return K_SYMBOL;
+    }
+}
+
+static gboolean
+is_letter_k (Klass k)
+{
+  return k == K_LOWER || k == K_UPPER || k == K_LETTER;
+}
+
+/* symbols that stand for continuation bytes in the common code pages */
+static gboolean
+is_symbolish (gunichar c, Klass k)
+{
+  /* cp1252 80-9F punctuation and modifier letters */
+  if (c == 0x201A || c == 0x201E || c == 0x2020 || c == 0x2021 || c == 0x2030 || c == 0x2039 || c == 0x203A
+      || c == 0x02C6 || c == 0x02DC || c == 0x0192 || c == 0x2122 || c == 0x20AC || c == 0x25CA)
+    return TRUE;
+  if (k == K_LATIN1_SYM || k == K_C1)
+    return TRUE;
+  if (k == K_SYMBOL)
+    {
+      /* math and currency signs stand for bytes in mac-roman and cp1252;
+       * pictographs (♫ ✔ ❤) are ordinary next to words */
+      GUnicodeType type = g_unichar_type (c);
+      return type == G_UNICODE_MATH_SYMBOL || type == G_UNICODE_CURRENCY_SYMBOL || type == G_UNICODE_MODIFIER_SYMBOL;
+    }
+  return FALSE;
+}
+
+static int
+char_penalty (gunichar c)
+{
+  /* Latin letters of small orthographies (Esperanto, Welsh, Maltese...) */
+  static const gunichar uncommon[] = { 0x108, 0x109, 0x11C, 0x11D, 0x124, 0x125, 0x126, 0x127, 0x134, 0x135,
+                                       0x138, 0x13F, 0x140, 0x149, 0x14A, 0x14B, 0x15C, 0x15D, 0x166, 0x167,
+                                       0x16C, 0x16D, 0x174, 0x175, 0x176, 0x177, 0x132, 0x133 };
+  if (c >= 0x100 && c < 0x180)
+    for (guint i = 0; i < G_N_ELEMENTS (uncommon); i++)
+      if (uncommon[i] == c)
+        return 1;
+  Klass k = klass (c);
+  switch (k)
+    {
+    case K_C1:
+      return 6;
+    case K_RARE:
+      return (c >= 0x2500 && c <= 0x259F) ? 1 : 4;
+    default:
+      return 0;
+    }
+}
+
+static int
+pair_penalty (gunichar a, gunichar b)
+{
+  Klass ka = klass (a), kb = klass (b);
+  int p = 0;
+  if (is_letter_k (ka) && is_symbolish (b, kb))
+    p += 2;
+  if (is_symbolish (a, ka) && is_letter_k (kb)
+      && (ka != K_SYMBOL || b < 0x80 || g_unichar_get_script (b) == G_UNICODE_SCRIPT_LATIN))
+    p += 2;
+  if (is_symbolish (a, ka) && is_symbolish (b, kb))
+    p += 1;
+  if (ka == K_LOWER && kb == K_UPPER && b > 0x7F)
+    p += 3;   /* "rÃ©gime", "pagrÄŻstai" */
+  else if (ka == K_LOWER && kb == K_UPPER && a > 0x7F)
+    p += 2;
+  if (is_letter_k (ka) && is_letter_k (kb) && a > 0x7F && b > 0x7F)
+    {
+      GUnicodeScript sa = g_unichar_get_script (a), sb = g_unichar_get_script (b);
+      if (sa != sb && sa != G_UNICODE_SCRIPT_COMMON && sb != G_UNICODE_SCRIPT_COMMON
+          && sa != G_UNICODE_SCRIPT_INHERITED && sb != G_UNICODE_SCRIPT_INHERITED)
+        p += 4;
+    }
+  else if (is_letter_k (ka) && is_letter_k (kb) && (a > 0x7F) != (b > 0x7F))
+    {
+      /* ASCII Latin next to a letter of another script (Greek is common in
+       * science: IL2Rγc) */
+      GUnicodeScript s = g_unichar_get_script (a > 0x7F ? a : b);
+      if (s == G_UNICODE_SCRIPT_GREEK)
+        p += 1;
+      else if (s != G_UNICODE_SCRIPT_LATIN && s != G_UNICODE_SCRIPT_COMMON && s != G_UNICODE_SCRIPT_INHERITED)
+        p += 3;
+    }
+  if (kb == K_MARK && (ka == K_SPACE || ka == K_C1))
+    p += 3;
+  if (kb == K_FFFD && is_letter_k (ka) && a > 0x7F)
+    p += 2;   /* "SlovenÄ�ina": a lead whose continuation was lost */
+  if (kb == K_QUOTE && b > 0x7F && is_letter_k (ka) && b != 0x2019 && b != 0x201D)
+    p += 1;   /* a letter followed by an opening quote */
+  return p;
+}
+
+/* How much more likely @lead opens a mojibake cluster in @cp than a word. */
+static int
+lead_prior (const CodePage *cp, gunichar lead, gunichar second)
+{
+  if (g_str_equal (cp->name, "cp1252"))
+    {
+      switch (lead)
+        {
+        case 0xC3:   /* Ã */
+        case 0xC2:   /* Â */
+          return is_symbolish (second, klass (second)) || klass (second) == K_SPACE
+                 || (klass (second) == K_QUOTE && second != 0x2019) ? 3 : 1;
+        case 0xE2:   /* â followed by €/‚/„ etc. */
+          return second == 0x20AC || second == 0x201A || second == 0x201E || second == 0x0153 ? 4 : 1;
+        case 0xD0: case 0xD1: case 0xD7: case 0xD8: case 0xD9: case 0xCE: case 0xCF:
+        case 0xC4: case 0xC5: case 0xE0: case 0xE5: case 0xE6: case 0xE7: case 0xE8: case 0xE9:
+        case 0xEA: case 0xEB: case 0xEC: case 0xED: case 0xEF: case 0xF0:
+          return 1;
+        default:
+          return 0;
+        }
+    }
+  if (g_str_equal (cp->name, "mac-roman") && (lead == 0x221A || lead == 0x0192 || lead == 0x2248))
+    return 1;   /* √ ƒ ≈: C3, C4, C5 */
+  if (g_str_equal (cp->name, "mac-roman") && lead == 0x25CA)
+    return 2;   /* ◊: D7, Hebrew */
+  /* a raw C1 control is what ISO-8859-2 (not cp1250) leaves behind */
+  if (g_str_equal (cp->name, "iso-8859-2") && second >= 0x80 && second <= 0x9F)
+    return 1;
+  if (g_str_equal (cp->name, "cp1251") && (lead == 0x0420 || lead == 0x0421 || lead == 0x0413 || lead == 0x0432))
+    return 2;   /* Р С: D0 D1 */
+  if (g_str_equal (cp->name, "cp437") && (lead == 0x2500 || lead == 0x251C || lead == 0x2524 || lead == 0x252C
+                                          || lead == 0x2534 || lead == 0x253C || lead == 0x00DF || lead == 0x2229))
+    return 2;
+  return 0;
+}
+
+/* ---- clusters -------------------------------------------------------------- */
+
+static gboolean
+is_token_space (gunichar c)
+{
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+typedef struct {
+  guint    len;        /* characters replaced */
+  gunichar out[2];     /* the replacement (2 for a lone lead restored with a space) */
+  guint    n_out;
+  int      gain;
+  const CodePage *cp;
+} Candidate;
+
+static int
+utf8_sequence_length (guint b0)
+{
+  if (b0 >= 0xC2 && b0 <= 0xDF)
+    return 2;
+  if (b0 >= 0xE0 && b0 <= 0xEF)
+    return 3;
+  if (b0 >= 0xF0 && b0 <= 0xF4)
+    return 4;
+  return 0;
+}
+
+/* Decodes @n bytes; 0 if not a valid scalar value (surrogates allowed for CESU pairs). */
+static gunichar
+decode_utf8 (const guint8 *b, int n, gboolean *surrogate)
+{
+  gunichar c;
+  *surrogate = FALSE;
+  if (n == 2)
+    c = ((b[0] & 0x1F) << 6) | (b[1] & 0x3F);
+  else if (n == 3)
+    c = ((b[0] & 0x0F) << 12) | ((b[1] & 0x3F) << 6) | (b[2] & 0x3F);
+  else
+    c = ((b[0] & 0x07) << 18) | ((b[1] & 0x3F) << 12) | ((b[2] & 0x3F) << 6) | (b[3] & 0x3F);
+  if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10FFFF)))
+    return 0;
+  if (c >= 0xD800 && c <= 0xDFFF)
+    *surrogate = TRUE;
+  return c;
+}
+
+static int
+window_penalty (gunichar prev, const gunichar *mid, guint n, gunichar next)
+{
+  int p = 0;
+  gunichar a = prev;
+  for (guint i = 0; i < n; i++)
+    {
+      p += char_penalty (mid[i]) + pair_penalty (a, mid[i]);
+      a = mid[i];
+    }
+  return p + pair_penalty (a, next);
+}
+
+/* Looks for a cluster of @cp at u[i]; fills @cand on success. */
+static gboolean
+try_cluster (const CodePage *cp, const gunichar *u, guint n, guint i, gunichar prev, Candidate *cand)
+{
+  guint b0 = enc_byte (cp, u[i]);
+  if (b0 == 0)
+    return FALSE;
+  b0--;
+  int need = utf8_sequence_length (b0);
+  if (need == 0)
+    return FALSE;
+  guint8 bytes[8] = { (guint8) b0 };
+  int got = 1;
+  gboolean lost = FALSE;   /* a continuation became U+FFFD or '?' */
+  for (; got < need && i + got < n; got++)
+    {
+      gunichar c = u[i + got];
+      guint b = enc_byte (cp, c);
+      if (b != 0 && b - 1 >= 0x80 && b - 1 <= 0xBF)
+        bytes[got] = b - 1;
+      else if (c == ' ' && cp->nbsp_a0 && got == need - 1 && i + got + 1 < n && u[i + got + 1] != ' '
+               && (i == 0 || is_token_space (u[i - 1]) || bytes[0] == 0xC2)
+               && !(need == 2 && bytes[0] == 0xC3))
+        /* a no-break space that became a space: "Å veices" (Š), "namedÂ „" (no-break
+         * space); not "Ã " (à), which the lone-à rule handles */
+        bytes[got] = 0xA0;
+      else if ((c == 0xFFFD || c == '?') && got >= 1)
+        {
+          lost = TRUE;
+          bytes[got] = 0x80;
+        }
+      else
+        break;
+    }
+  if (got < need)
+    return FALSE;
+  gboolean surrogate;
+  gunichar d = decode_utf8 (bytes, need, &surrogate);
+  if (d == 0 && !lost)
+    return FALSE;
+  guint len = need;
+  if (surrogate && !lost)
+    {
+      /* CESU-8: a surrogate pair encoded as two 3-byte sequences */
+      if (d > 0xDBFF || i + 6 > n)
+        return FALSE;
+      guint8 low[3];
+      for (int k = 0; k < 3; k++)
+        {
+          guint b = enc_byte (cp, u[i + 3 + k]);
+          if (b == 0)
+            return FALSE;
+          low[k] = b - 1;
+        }
+      gboolean s2;
+      gunichar d2 = low[0] == 0xED ? decode_utf8 (low, 3, &s2) : 0;
+      if (d2 < 0xDC00 || d2 > 0xDFFF)
+        return FALSE;
+      d = 0x10000 + ((d - 0xD800) << 10) + (d2 - 0xDC00);
+      len = 6;
+    }
+  if (lost)
+    {
+      /* the byte is gone: the character cannot be known */
+      if (need == 2 && u[i + 1] == '?')
+        return FALSE;
+      d = 0xFFFD;
+    }
+  gunichar next = i + len < n ? u[i + len] : 0;
+  int before = window_penalty (prev, u + i, len, next);
+  int after = window_penalty (prev, &d, 1, next);
+  int gain = before - after + lead_prior (cp, u[i], u[i + 1]);
+  if (lost)
+    gain -= 2;
+  cand->len = len;
+  cand->out[0] = d;
+  cand->n_out = 1;
+  cand->gain = gain;
+  cand->cp = cp;
+  return TRUE;
+}
+
+/* Penalty of a token: its characters, adjacent pairs with the neighbours
+ * outside it, and lower-case non-ASCII letters inside an upper-case word. */
+static int
+token_penalty (gunichar before, const gunichar *t, guint n, gunichar after)
+{
+  int p = window_penalty (before, t, n, after);
+  guint upper = 0, lower_ascii = 0;
+  for (guint i = 0; i < n; i++)
+    {
+      Klass k = klass (t[i]);
+      upper += k == K_UPPER;
+      lower_ascii += k == K_LOWER && t[i] < 0x80;
+    }
+  if (upper >= 2 && lower_ascii == 0)
+    for (guint i = 0; i < n; i++)
+      if (klass (t[i]) == K_LOWER)
+        p += 4;
+  /* one word, one script: a reading that mixes three scripts is noise */
+  GUnicodeScript scripts[4];
+  guint n_scripts = 0;
+  for (guint i = 0; i < n && n_scripts < 4; i++)
+    {
+      if (t[i] < 0x80 || !is_letter_k (klass (t[i])))
+        continue;
+      GUnicodeScript sc = g_unichar_get_script (t[i]);
+      if (sc == G_UNICODE_SCRIPT_COMMON || sc == G_UNICODE_SCRIPT_INHERITED)
+        continue;
+      gboolean seen = FALSE;
+      for (guint k = 0; k < n_scripts; k++)
+        seen |= scripts[k] == sc;
+      if (!seen)
+        scripts[n_scripts++] = sc;
+    }
+  if (n_scripts >= 3)
+    p += 4 * (n_scripts - 2);
+  /* a lone non-ASCII capital as a word ("Å veices") */
+  if (n == 1 && t[0] > 0x7F && klass (t[0]) == K_UPPER && (before == 0 || klass (before) == K_SPACE)
+      && (after == 0 || klass (after) == K_SPACE))
+    p += 1;
+  /* "MĂĄm": an upper-case non-ASCII letter between an upper and a lower case one */
+  for (guint i = 1; i + 1 < n; i++)
+    if (t[i] > 0x7F && klass (t[i]) == K_UPPER && klass (t[i - 1]) == K_UPPER && klass (t[i + 1]) == K_LOWER)
+      p += 2;
+  return p;
+}
+
+
+/* One pass over a line: each whitespace-separated token is decoded as a
+ * whole in each code page, and the best reading replaces it when it is
+ * clearly more plausible. */
+static gboolean
+repair_pass (const MojibakeTables *t, const gunichar *u, guint n, GArray *out, GHashTable *kinds,
+             guint32 *confident, guint32 bonus)
+{
+  gboolean changed = FALSE;
+  g_autoptr(GArray) best = g_array_new (FALSE, FALSE, sizeof (gunichar));
+  g_autoptr(GArray) trial = g_array_new (FALSE, FALSE, sizeof (gunichar));
+  for (guint s = 0; s < n;)
+    {
+      if (is_token_space (u[s]))
+        {
+          g_array_append_val (out, u[s]);
+          s++;
+          continue;
+        }
+      guint e = s;
+      gboolean ascii = TRUE;
+      while (e < n && !is_token_space (u[e]))
+        ascii &= u[e] < 0x80, e++;
+      if (ascii)
+        {
+          g_array_append_vals (out, u + s, e - s);
+          s = e;
+          continue;
+        }
+      gunichar before = out->len > 0 ? g_array_index (out, gunichar, out->len - 1) : 0;
+      gunichar after = e < n ? u[e] : 0;
+      int base = token_penalty (before, u + s, e - s, after);
+      int best_gain = 0;
+      guint best_end = e;
+      guint best_clusters = 0;
+      const CodePage *best_cp = NULL;
+      for (guint p = 0; p < t->n_pages; p++)
+        {
+          const CodePage *cp = &t->pages[p];
+          g_array_set_size (trial, 0);
+          guint clusters = 0;
+          int prior = 0;
+          guint end_cp = e;   /* grows when a space turns out to be a lost no-break space */
+          for (guint i = s; i < end_cp;)
+            {
+              Candidate cand;
+              gunichar prev = trial->len > 0 ? g_array_index (trial, gunichar, trial->len - 1) : before;
+              if (u[i] >= 0x80 && try_cluster (cp, u, i + 4 < n ? MIN (n, end_cp + 4) : n, i, prev, &cand))
+                {
+                  g_array_append_vals (trial, cand.out, cand.n_out);
+                  gboolean lost_byte = cand.out[0] == 0xFFFD && cand.len > 1 && (u[i + 1] == 0xFFFD || u[i + 1] == '?'
+                                                                                 || (cand.len > 2 && (u[i + 2] == 0xFFFD || u[i + 2] == '?')));
+                  prior += lead_prior (cp, u[i], i + 1 < e ? u[i + 1] : 0) - (lost_byte ? 1 : 0);
+                  i += cand.len;
+                  clusters++;
+                  if (i > end_cp)
+                    {
+                      end_cp = i;
+                      while (end_cp < n && !is_token_space (u[end_cp]))
+                        end_cp++;
+                    }
+                }
+              else
+                {
+                  g_array_append_val (trial, u[i]);
+                  i++;
+                }
+            }
+          if (clusters == 0)
+            continue;
+          gunichar after_cp = end_cp < n ? u[end_cp] : 0;
+          int base_cp = end_cp == e ? base : token_penalty (before, u + s, end_cp - s, after_cp);
+          int gain = base_cp - token_penalty (before, (const gunichar *) trial->data, trial->len, after_cp) + MIN (prior, 4);
+          /* the same code page already fixed another word of this line */
+          if (bonus & (1u << p))
+            gain += 2;
+          if (gain >= 4 && confident != NULL)
+            *confident |= 1u << p;
+          if (gain > best_gain)
+            {
+              best_gain = gain;
+              best_end = end_cp;
+              best_cp = cp;
+              best_clusters = clusters;
+              g_array_set_size (best, 0);
+              g_array_append_vals (best, trial->data, trial->len);
+            }
+        }
+      if (best_cp != NULL && best_gain >= 3)
+        {
+          g_array_append_vals (out, best->data, best->len);
+          changed = TRUE;
+          gint64 *count = g_hash_table_lookup (kinds, best_cp->name);
+          if (count == NULL)
+            {
+              count = g_new0 (gint64, 1);
+              g_hash_table_insert (kinds, (gpointer) best_cp->name, count);
+            }
+          *count += best_clusters;
+          e = best_end;
+        }
+      else
+        {
+          /* "voilÃ le": an à whose no-break space became a space */
+          for (guint i = s; i < e; i++)
+            g_array_append_val (out, u[i]);
+        }
+      s = e;
+    }
+  return changed;
+}
+
+/* "voilÃ le", "Ã s'éloigner": an à whose no-break space byte became a
+ * space or was lost. */
+static gboolean
+repair_lone_a_grave (GArray *text)
+{
+  gboolean changed = FALSE;
+  gunichar *u = (gunichar *) text->data;
+  for (guint i = 0; i < text->len; i++)
+    {
+      /* Ã in cp1252, Г in cp1251: byte C3 */
+      if ((u[i] != 0xC3 && u[i] != 0x0413) || i + 2 >= text->len || u[i + 1] != ' ')
+        continue;
+      if (u[i] == 0x0413 && (i == 0 || klass (u[i - 1]) != K_SPACE || u[i + 2] >= 0x80))
+        continue;
+      gunichar prev = i > 0 ? u[i - 1] : 0;
+      Klass kp = klass (prev);
+      if (!(kp == K_LOWER || kp == K_SPACE || prev == '\'' || prev == 0x2019))
+        continue;
+      if (u[i + 2] == ' ')
+        {
+          /* "voilÃ  le": the first space was the no-break space */
+          u[i] = 0xE0;
+          g_array_remove_index (text, i + 1);
+          u = (gunichar *) text->data;
+          changed = TRUE;
+          continue;
+        }
+      if (klass (u[i + 2]) != K_LOWER)
+        continue;
+      u[i] = 0xE0;
+      changed = TRUE;
+      /* Portuguese contractions "às", "àquele": there the space was the lost byte */
+      static const char *const contractions[] = { "s", "quele", "quela", "queles", "quelas", "quilo", NULL };
+      guint w = i + 2;
+      while (w < text->len && klass (u[w]) == K_LOWER && u[w] < 0x80)
+        w++;
+      g_autofree gunichar *word = g_memdup2 (u + i + 2, (w - i - 2) * sizeof (gunichar));
+      g_autofree char *word8 = g_ucs4_to_utf8 (word, w - i - 2, NULL, NULL, NULL);
+      if (kp == K_SPACE && word8 != NULL && g_strv_contains (contractions, word8)
+          && (w >= text->len || klass (u[w]) == K_SPACE || u[w] == ',' || u[w] == '.'))
+        {
+          g_array_remove_index (text, i + 1);
+          u = (gunichar *) text->data;
+        }
+    }
+  return changed;
+}
+
+/* C1 controls left over: text that was Windows-1252 read as Latin-1. */
+static gint64
+fix_c1 (const MojibakeTables *t, GArray *text)
+{
+  gint64 n = 0;
+  const CodePage *cp1252 = &t->pages[0];
+  for (guint i = 0; i < text->len; i++)
+    {
+      gunichar *c = &g_array_index (text, gunichar, i);
+      if (*c >= 0x80 && *c <= 0x9F)
+        {
+          static const gunichar map[32] = {
+            0x20AC, 0, 0x201A, 0x192, 0x201E, 0x2026, 0x2020, 0x2021, 0x2C6, 0x2030, 0x160, 0x2039,
+            0x152, 0, 0x17D, 0, 0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+            0x2DC, 0x2122, 0x161, 0x203A, 0x153, 0, 0x17E, 0x178,
+          };
+          (void) cp1252;
+          if (map[*c - 0x80] != 0)
+            {
+              *c = map[*c - 0x80];
+              n++;
+            }
+        }
+    }
+  return n;
+}
+
+static void
+append_ucs4 (GString *out, const gunichar *u, guint n)
+{
+  for (guint i = 0; i < n; i++)
+    g_string_append_unichar (out, u[i]);
+}
+
+char *
+mojibake_repair (const MojibakeTables *t, const char *text, gsize len, RepairLog *log)
+{
+  if (!mojibake_possible (text, len))
+    return NULL;
+  GString *result = g_string_sized_new (len);
+  g_autoptr(GHashTable) kinds = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  gboolean any = FALSE;
+  gint64 c1_total = 0;
+  const char *end = text + len;
+  const char *line = text;
+  while (line < end)
+    {
+      const char *nl = memchr (line, '\n', end - line);
+      const char *line_end = nl ? nl + 1 : end;
+      if (!mojibake_possible (line, line_end - line))
+        {
+          g_string_append_len (result, line, line_end - line);
+          line = line_end;
+          continue;
+        }
+      glong n = 0;
+      g_autofree gunichar *u = g_utf8_to_ucs4_fast (line, line_end - line, &n);
+      g_autoptr(GArray) cur = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), n);
+      g_array_append_vals (cur, u, n);
+      gboolean line_changed = FALSE;
+      for (int pass = 0; pass < MAX_PASSES; pass++)
+        {
+          g_autoptr(GArray) next = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), cur->len);
+          /* first look at the whole line to learn which code pages it
+           * surely went through, then decide with that knowledge */
+          guint32 confident = 0;
+          g_autoptr(GHashTable) scratch = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+          g_autoptr(GArray) probe = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), cur->len);
+          repair_pass (t, (const gunichar *) cur->data, cur->len, probe, scratch, &confident, 0);
+          if (!repair_pass (t, (const gunichar *) cur->data, cur->len, next, kinds, NULL, confident))
+            break;
+          line_changed = TRUE;
+          g_array_unref (cur);
+          cur = g_steal_pointer (&next);
+        }
+      if (repair_lone_a_grave (cur))
+        {
+          line_changed = TRUE;
+          gint64 *count = g_hash_table_lookup (kinds, "cp1252");
+          if (count == NULL)
+            {
+              count = g_new0 (gint64, 1);
+              g_hash_table_insert (kinds, (gpointer) "cp1252", count);
+            }
+          (*count)++;
+        }
+      gint64 c1 = fix_c1 (t, cur);
+      if (c1 > 0)
+        line_changed = TRUE, c1_total += c1;
+      if (line_changed)
+        {
+          any = TRUE;
+          append_ucs4 (result, (const gunichar *) cur->data, cur->len);
+        }
+      else
+        g_string_append_len (result, line, line_end - line);
+      line = line_end;
+    }
+  if (!any)
+    {
+      g_string_free (result, TRUE);
+      return NULL;
+    }
+  GHashTableIter it;
+  gpointer key, value;
+  g_hash_table_iter_init (&it, kinds);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      g_autofree char *kind = g_strconcat ("mojibake:utf8-as-", (const char *) key, NULL);
+      repair_log_add (log, kind, *(gint64 *) value);
+    }
+  if (c1_total > 0)
+    repair_log_add (log, "c1-as-cp1252", c1_total);
+  return g_string_free (result, FALSE);
+}

@@ -1,0 +1,258 @@
+/* repair-normalize.c: HTML character references and text clean-up.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "repair.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Named references that turn up in news text (the full HTML list has
+ * over two thousand, mostly mathematical). */
+static const struct { const char *name; gunichar c; } entities[] = {
+  { "amp", '&' }, { "lt", '<' }, { "gt", '>' }, { "quot", '"' }, { "apos", '\'' }, { "nbsp", 0xA0 },
+  { "iexcl", 0xA1 }, { "cent", 0xA2 }, { "pound", 0xA3 }, { "curren", 0xA4 }, { "yen", 0xA5 },
+  { "brvbar", 0xA6 }, { "sect", 0xA7 }, { "uml", 0xA8 }, { "copy", 0xA9 }, { "ordf", 0xAA },
+  { "laquo", 0xAB }, { "not", 0xAC }, { "shy", 0xAD }, { "reg", 0xAE }, { "macr", 0xAF }, { "deg", 0xB0 },
+  { "plusmn", 0xB1 }, { "sup2", 0xB2 }, { "sup3", 0xB3 }, { "acute", 0xB4 }, { "micro", 0xB5 },
+  { "para", 0xB6 }, { "middot", 0xB7 }, { "cedil", 0xB8 }, { "sup1", 0xB9 }, { "ordm", 0xBA },
+  { "raquo", 0xBB }, { "frac14", 0xBC }, { "frac12", 0xBD }, { "frac34", 0xBE }, { "iquest", 0xBF },
+  { "Agrave", 0xC0 }, { "Aacute", 0xC1 }, { "Acirc", 0xC2 }, { "Atilde", 0xC3 }, { "Auml", 0xC4 },
+  { "Aring", 0xC5 }, { "AElig", 0xC6 }, { "Ccedil", 0xC7 }, { "Egrave", 0xC8 }, { "Eacute", 0xC9 },
+  { "Ecirc", 0xCA }, { "Euml", 0xCB }, { "Igrave", 0xCC }, { "Iacute", 0xCD }, { "Icirc", 0xCE },
+  { "Iuml", 0xCF }, { "ETH", 0xD0 }, { "Ntilde", 0xD1 }, { "Ograve", 0xD2 }, { "Oacute", 0xD3 },
+  { "Ocirc", 0xD4 }, { "Otilde", 0xD5 }, { "Ouml", 0xD6 }, { "times", 0xD7 }, { "Oslash", 0xD8 },
+  { "Ugrave", 0xD9 }, { "Uacute", 0xDA }, { "Ucirc", 0xDB }, { "Uuml", 0xDC }, { "Yacute", 0xDD },
+  { "THORN", 0xDE }, { "szlig", 0xDF }, { "agrave", 0xE0 }, { "aacute", 0xE1 }, { "acirc", 0xE2 },
+  { "atilde", 0xE3 }, { "auml", 0xE4 }, { "aring", 0xE5 }, { "aelig", 0xE6 }, { "ccedil", 0xE7 },
+  { "egrave", 0xE8 }, { "eacute", 0xE9 }, { "ecirc", 0xEA }, { "euml", 0xEB }, { "igrave", 0xEC },
+  { "iacute", 0xED }, { "icirc", 0xEE }, { "iuml", 0xEF }, { "eth", 0xF0 }, { "ntilde", 0xF1 },
+  { "ograve", 0xF2 }, { "oacute", 0xF3 }, { "ocirc", 0xF4 }, { "otilde", 0xF5 }, { "ouml", 0xF6 },
+  { "divide", 0xF7 }, { "oslash", 0xF8 }, { "ugrave", 0xF9 }, { "uacute", 0xFA }, { "ucirc", 0xFB },
+  { "uuml", 0xFC }, { "yacute", 0xFD }, { "thorn", 0xFE }, { "yuml", 0xFF },
+  { "OElig", 0x152 }, { "oelig", 0x153 }, { "Scaron", 0x160 }, { "scaron", 0x161 }, { "Yuml", 0x178 },
+  { "Zcaron", 0x17D }, { "zcaron", 0x17E }, { "fnof", 0x192 }, { "circ", 0x2C6 }, { "tilde", 0x2DC },
+  { "ensp", 0x2002 }, { "emsp", 0x2003 }, { "thinsp", 0x2009 }, { "zwnj", 0x200C }, { "zwj", 0x200D },
+  { "lrm", 0x200E }, { "rlm", 0x200F }, { "ndash", 0x2013 }, { "mdash", 0x2014 }, { "lsquo", 0x2018 },
+  { "rsquo", 0x2019 }, { "sbquo", 0x201A }, { "ldquo", 0x201C }, { "rdquo", 0x201D }, { "bdquo", 0x201E },
+  { "dagger", 0x2020 }, { "Dagger", 0x2021 }, { "bull", 0x2022 }, { "hellip", 0x2026 }, { "permil", 0x2030 },
+  { "prime", 0x2032 }, { "Prime", 0x2033 }, { "lsaquo", 0x2039 }, { "rsaquo", 0x203A }, { "euro", 0x20AC },
+  { "trade", 0x2122 }, { "larr", 0x2190 }, { "rarr", 0x2192 }, { "uarr", 0x2191 }, { "darr", 0x2193 },
+  { "minus", 0x2212 }, { "le", 0x2264 }, { "ge", 0x2265 }, { "ne", 0x2260 }, { "infin", 0x221E },
+  { "Alpha", 0x391 }, { "Beta", 0x392 }, { "Gamma", 0x393 }, { "Delta", 0x394 }, { "Omega", 0x3A9 },
+  { "alpha", 0x3B1 }, { "beta", 0x3B2 }, { "gamma", 0x3B3 }, { "delta", 0x3B4 }, { "epsilon", 0x3B5 },
+  { "lambda", 0x3BB }, { "mu", 0x3BC }, { "pi", 0x3C0 }, { "sigma", 0x3C3 }, { "omega", 0x3C9 },
+};
+
+static gboolean
+lookup_entity (const char *name, gsize len, gunichar *c)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (entities); i++)
+    if (strlen (entities[i].name) == len && strncmp (entities[i].name, name, len) == 0)
+      {
+        *c = entities[i].c;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/* One pass; returns NULL when there was nothing to decode. */
+static char *
+entities_pass (const char *text, gsize len, gint64 *n)
+{
+  const char *end = text + len;
+  const char *amp = memchr (text, '&', len);
+  if (amp == NULL)
+    return NULL;
+  GString *out = g_string_sized_new (len);
+  const char *copied = text;
+  *n = 0;
+  for (; amp != NULL; amp = amp + 1 < end ? memchr (amp + 1, '&', end - amp - 1) : NULL)
+    {
+      const char *semi = NULL;
+      for (const char *q = amp + 1; q < end && q < amp + 12; q++)
+        if (*q == ';')
+          {
+            semi = q;
+            break;
+          }
+        else if (!g_ascii_isalnum (*q) && *q != '#')
+          break;
+      if (semi == NULL || semi == amp + 1)
+        continue;
+      gunichar c = 0;
+      gboolean ok = FALSE;
+      if (amp[1] == '#')
+        {
+          char *stop = NULL;
+          gboolean hex = amp[2] == 'x' || amp[2] == 'X';
+          const char *digits = amp + (hex ? 3 : 2);
+          if (digits < semi)
+            {
+              guint64 v = g_ascii_strtoull (digits, &stop, hex ? 16 : 10);
+              ok = stop == semi && v > 0 && v <= 0x10FFFF && !(v >= 0xD800 && v <= 0xDFFF);
+              c = (gunichar) v;
+              /* browsers read &#150; and friends as Windows-1252 */
+              if (ok && c >= 0x80 && c <= 0x9F)
+                {
+                  static const gunichar cp1252[32] = {
+                    0x20AC, 0x81, 0x201A, 0x192, 0x201E, 0x2026, 0x2020, 0x2021, 0x2C6, 0x2030, 0x160, 0x2039,
+                    0x152, 0x8D, 0x17D, 0x8F, 0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+                    0x2DC, 0x2122, 0x161, 0x203A, 0x153, 0x9D, 0x17E, 0x178,
+                  };
+                  c = cp1252[c - 0x80];
+                }
+            }
+        }
+      else
+        ok = lookup_entity (amp + 1, semi - amp - 1, &c);
+      if (!ok)
+        continue;
+      g_string_append_len (out, copied, amp - copied);
+      g_string_append_unichar (out, c);
+      copied = semi + 1;
+      (*n)++;
+      amp = semi;
+    }
+  if (*n == 0)
+    {
+      g_string_free (out, TRUE);
+      return NULL;
+    }
+  g_string_append_len (out, copied, end - copied);
+  return g_string_free (out, FALSE);
+}
+
+char *
+repair_html_entities (const char *text, gsize len, RepairLog *log)
+{
+  gint64 n = 0;
+  char *once = entities_pass (text, len, &n);
+  if (once == NULL)
+    return NULL;
+  repair_log_add (log, "html-entities", n);
+  /* double-escaped: &amp;quot; became &quot; */
+  if (strstr (text, "&amp;") != NULL)
+    {
+      gint64 n2 = 0;
+      char *twice = entities_pass (once, strlen (once), &n2);
+      if (twice != NULL)
+        {
+          repair_log_add (log, "html-entities-double", n2);
+          g_free (once);
+          return twice;
+        }
+    }
+  return once;
+}
+
+/* TRUE if @text may change under NFC: it holds combining marks or jamo. */
+static gboolean
+may_need_nfc (const char *text, gsize len)
+{
+  const guchar *p = (const guchar *) text;
+  for (gsize i = 0; i < len; i++)
+    {
+      guchar c = p[i];
+      if (c < 0xCC)
+        continue;
+      if (c == 0xCC || c == 0xCD)                       /* U+0300-U+036F */
+        return TRUE;
+      if (c == 0xE1 && i + 1 < len && p[i + 1] >= 0x84 && p[i + 1] <= 0x87)   /* Hangul jamo */
+        return TRUE;
+      if (c == 0xE0 || c == 0xE3 || c == 0xEF)          /* Indic marks, kana marks, compat forms */
+        return TRUE;
+    }
+  return FALSE;
+}
+
+char *
+repair_normalize (const NormalizeOptions *o, const char *text, gsize len, RepairLog *log)
+{
+  GString *out = NULL;
+  gint64 n_newlines = 0, n_controls = 0, n_zw = 0, n_spaces = 0, n_quotes = 0, n_lig = 0;
+  const char *end = text + len;
+  const char *copied = text;
+
+  for (const char *p = text; p < end;)
+    {
+      guchar b = (guchar) *p;
+      /* ASCII other than controls and quotes never changes */
+      if (b >= 0x20 && b < 0x7F)
+        {
+          p++;
+          continue;
+        }
+      gunichar c = b < 0x80 ? b : g_utf8_get_char (p);
+      const char *next = b < 0x80 ? p + 1 : g_utf8_next_char (p);
+      const char *replacement = NULL;
+      gboolean drop = FALSE;
+      gint64 *counter = NULL;
+      if (o->newlines && c == '\r')
+        {
+          replacement = "\n";
+          if (next < end && *next == '\n')
+            next++;
+          counter = &n_newlines;
+        }
+      else if (o->newlines && (c == 0x2028 || c == 0x2029))
+        replacement = "\n", counter = &n_newlines;
+      else if (o->controls && ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F || (c >= 0x80 && c <= 0x9F)))
+        drop = TRUE, counter = &n_controls;
+      else if (o->zero_width && (c == 0x200B || c == 0xFEFF || c == 0x2060 || c == 0x180E))
+        drop = TRUE, counter = &n_zw;
+      else if (o->spaces == 1 && (c == 0xA0 || c == 0x202F || c == 0x2007 || c == 0x2009 || c == 0x200A
+                                  || (c >= 0x2000 && c <= 0x2006) || c == 0x205F || c == 0x3000))
+        replacement = " ", counter = &n_spaces;
+      else if (o->straight_quotes && (c == 0x201C || c == 0x201D || c == 0x201E || c == 0x201F))
+        replacement = "\"", counter = &n_quotes;
+      else if (o->straight_quotes && (c == 0x2018 || c == 0x2019 || c == 0x201A || c == 0x201B))
+        replacement = "'", counter = &n_quotes;
+      else if (o->ligatures && c >= 0xFB00 && c <= 0xFB06)
+        {
+          static const char *const lig[] = { "ff", "fi", "fl", "ffi", "ffl", "st", "st" };
+          replacement = lig[c - 0xFB00];
+          counter = &n_lig;
+        }
+      if (replacement == NULL && !drop)
+        {
+          p = next;
+          continue;
+        }
+      if (out == NULL)
+        out = g_string_sized_new (len);
+      g_string_append_len (out, copied, p - copied);
+      if (replacement != NULL)
+        g_string_append (out, replacement);
+      (*counter)++;
+      p = next;
+      copied = next;
+    }
+  if (out != NULL)
+    g_string_append_len (out, copied, end - copied);
+
+  repair_log_add (log, "newlines", n_newlines);
+  repair_log_add (log, "control-characters", n_controls);
+  repair_log_add (log, "zero-width", n_zw);
+  repair_log_add (log, "spaces", n_spaces);
+  repair_log_add (log, "quotes-straightened", n_quotes);
+  repair_log_add (log, "ligatures", n_lig);
+
+  if (o->nfc)
+    {
+      const char *cur = out ? out->str : text;
+      gsize cur_len = out ? out->len : len;
+      if (may_need_nfc (cur, cur_len))
+        {
+          g_autofree char *nfc = g_utf8_normalize (cur, cur_len, G_NORMALIZE_NFC);
+          if (nfc != NULL && (strlen (nfc) != cur_len || memcmp (nfc, cur, cur_len) != 0))
+            {
+              repair_log_add (log, "nfc", 1);
+              if (out != NULL)
+                g_string_free (out, TRUE);
+              return g_steal_pointer (&nfc);
+            }
+        }
+    }
+  return out ? g_string_free (out, FALSE) : NULL;
+}

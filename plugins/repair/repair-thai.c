@@ -1,0 +1,203 @@
+/* repair-thai.c: the lossy TIS-620 case.
+ *
+ * UTF-8 punctuation is E2 80 xx. Read as TIS-620 / Windows-874, E2 is the
+ * Thai vowel sign O (U+0E42, "โ") and 80 xx are C1 or undefined bytes,
+ * which lossy decoders drop. What is left is a lone "โ" where a quote,
+ * apostrophe, dash or ellipsis was. U+0E42 is a leading vowel: in Thai it
+ * is always followed by a consonant, so a "โ" followed by anything else is
+ * this damage, and the context tells which character it was.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "repair.h"
+
+#include <string.h>
+
+#define THAI_O "\xE0\xB9\x82"   /* U+0E42 */
+
+static gboolean
+is_thai_consonant (gunichar c)
+{
+  return c >= 0x0E01 && c <= 0x0E2E;
+}
+
+static gboolean
+is_word (gunichar c)
+{
+  return c != 0 && g_unichar_isalnum (c) && c != 0x0E42;
+}
+
+static gboolean
+is_opening_context (gunichar c)
+{
+  return c == 0 || g_unichar_isspace (c) || c == '(' || c == '[' || c == '{' || c == 0x2014 || c == 0x2013;
+}
+
+static gboolean
+is_closing_context (gunichar c)
+{
+  return c == 0 || g_unichar_isspace (c) || c == ',' || c == '.' || c == ';' || c == ':' || c == '!' || c == '?'
+         || c == ')' || c == ']' || c == '}';
+}
+
+/* The letters of the word that ends just before @p (at most 8). */
+static char *
+word_before (const char *start, const char *p)
+{
+  const char *q = p;
+  int n = 0;
+  while (q > start && n < 9)
+    {
+      const char *prev = g_utf8_prev_char (q);
+      if (!g_unichar_isalpha (g_utf8_get_char (prev)))
+        break;
+      q = prev;
+      n++;
+    }
+  if (q > start && g_unichar_isalpha (g_utf8_get_char (g_utf8_prev_char (q))))
+    return g_strdup ("");   /* longer than we care about */
+  return g_utf8_strdown (q, p - q);
+}
+
+/* The letters of the word that starts at @p (at most 8). */
+static char *
+word_after (const char *p, const char *end)
+{
+  const char *q = p;
+  int n = 0;
+  while (q < end && n < 9 && g_unichar_isalpha (g_utf8_get_char (q)))
+    {
+      q = g_utf8_next_char (q);
+      n++;
+    }
+  if (n >= 9)
+    return g_strdup ("");
+  return g_utf8_strdown (p, q - p);
+}
+
+static gboolean
+in_list (const char *word, const char *const *list)
+{
+  return g_strv_contains (list, word);
+}
+
+static const char *
+infer (const char *text, const char *at, const char *after, const char *end, gunichar prev, gunichar next,
+       gboolean *open_double, const char **kind)
+{
+  static const char *const suffixes[] = { "s", "t", "re", "ve", "ll", "d", "m", NULL };
+  static const char *const elisions[] = { "l", "d", "j", "m", "n", "s", "t", "c", "qu", "lorsqu", "jusqu", "puisqu", NULL };
+
+  if (is_word (prev) && is_word (next))
+    {
+      g_autofree char *next_word = word_after (after, end);
+      g_autofree char *prev_word = word_before (text, at);
+      if (in_list (next_word, suffixes) || in_list (prev_word, elisions))
+        {
+          *kind = "lossy-apostrophe-restored";
+          return "\xE2\x80\x99";
+        }
+      if (g_unichar_isdigit (prev) && g_unichar_isdigit (next))
+        {
+          *kind = "lossy-dash-restored";
+          return "\xE2\x80\x93";
+        }
+      *kind = "lossy-dash-restored";
+      return "\xE2\x80\x94";
+    }
+  if (is_opening_context (prev) && (is_word (next) || next == 0x0E42) && !(g_unichar_isspace (prev) && next == 0))
+    {
+      *open_double = TRUE;
+      *kind = "lossy-quote-restored";
+      return "\xE2\x80\x9C";
+    }
+  if (g_unichar_isspace (prev) && g_unichar_isspace (next))
+    {
+      *kind = "lossy-dash-restored";
+      return "\xE2\x80\x94";
+    }
+  if ((is_word (prev) || prev == '.' || prev == ',' || prev == '!' || prev == '?' || prev == 0x2026)
+      && is_closing_context (next))
+    {
+      *kind = "lossy-quote-restored";
+      if (*open_double)
+        {
+          *open_double = FALSE;
+          return "\xE2\x80\x9D";
+        }
+      if (prev == 's')
+        {
+          *kind = "lossy-apostrophe-restored";
+          return "\xE2\x80\x99";   /* plural possessive: the leaders' */
+        }
+      return "\xE2\x80\x9D";
+    }
+  if (!is_word (prev) && is_word (next))
+    {
+      *open_double = TRUE;
+      *kind = "lossy-quote-restored";
+      return "\xE2\x80\x9C";
+    }
+  *kind = "lossy-dash-restored";
+  return "\xE2\x80\x94";
+}
+
+char *
+thai_lossy_repair (const char *text, gsize len, RepairLog *log)
+{
+  const char *end = text + len;
+  const char *hit = memmem (text, len, THAI_O, 3);
+  if (hit == NULL)
+    return NULL;
+
+  GString *out = g_string_sized_new (len + 32);
+  gboolean open_double = FALSE;
+  gboolean changed = FALSE;
+  const char *copied = text;
+  const char *line_start = text;
+  for (; hit != NULL; hit = memmem (hit + 3, end - hit - 3, THAI_O, 3))
+    {
+      /* quotes do not stay open across paragraphs */
+      const char *nl = memchr (line_start, '\n', hit - line_start);
+      if (nl != NULL)
+        {
+          open_double = FALSE;
+          const char *last_nl = nl;
+          while ((nl = memchr (last_nl + 1, '\n', hit - last_nl - 1)) != NULL)
+            last_nl = nl;
+          line_start = last_nl + 1;
+        }
+      const char *after = hit + 3;
+      gunichar next = after < end ? g_utf8_get_char (after) : 0;
+      if (is_thai_consonant (next))
+        continue;   /* real Thai */
+      gunichar prev = hit > text ? g_utf8_get_char (g_utf8_prev_char (hit)) : 0;
+      /* a run like "โโ": the first of two after a word is an ellipsis (…”) */
+      const char *replacement;
+      const char *kind;
+      if (next == 0x0E42 && is_word (prev) && !(after + 3 < end && is_thai_consonant (g_utf8_get_char (after + 3))))
+        {
+          replacement = "\xE2\x80\xA6";
+          kind = "lossy-ellipsis-restored";
+        }
+      else
+        {
+          /* the character before may itself have been restored just now */
+          if (prev == 0x0E42 && out->len > 0)
+            prev = g_utf8_get_char (g_utf8_prev_char (out->str + out->len));
+          replacement = infer (text, hit, after, end, prev, next, &open_double, &kind);
+        }
+      g_string_append_len (out, copied, hit - copied);
+      g_string_append (out, replacement);
+      copied = after;
+      changed = TRUE;
+      repair_log_add (log, kind, 1);
+    }
+  if (!changed)
+    {
+      g_string_free (out, TRUE);
+      return NULL;
+    }
+  g_string_append_len (out, copied, end - copied);
+  return g_string_free (out, FALSE);
+}
