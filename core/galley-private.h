@@ -108,6 +108,19 @@ GALLEY_API int galley_pipeline_run (GalleyPipeline *pipeline, const GalleyRunOpt
 /* Maps an error to its sysexits code. */
 GALLEY_API int galley_error_to_exit_code (const GError *error);
 
+/* ---- test harness ----------------------------------------------------- */
+
+/* Runs one stage in-process, outside any pipeline: for unit tests and fuzz
+ * targets. @options are "key=value" strings. */
+typedef struct _GalleyHarness GalleyHarness;
+GALLEY_API GalleyHarness *galley_harness_new     (const char *plugin, const char *const *options, GError **error);
+GALLEY_API GalleyVerdict  galley_harness_process (GalleyHarness *h, GalleyDocument *doc, GError **error);
+/* The reason of the last drop, or NULL. */
+GALLEY_API const char    *galley_harness_get_drop_reason (GalleyHarness *h);
+GALLEY_API gboolean       galley_harness_finish  (GalleyHarness *h, GError **error);
+GALLEY_API void           galley_harness_free    (GalleyHarness *h);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GalleyHarness, galley_harness_free)
+
 /* ---- documents -------------------------------------------------------- */
 /* Repairs recorded on the document, as a JSON array, or NULL. */
 GALLEY_API json_object *galley_document_repairs_to_json (const GalleyDocument *doc);

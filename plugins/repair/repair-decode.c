@@ -137,9 +137,9 @@ sniff_utf16 (const guint8 *raw, gsize len)
       even += raw[i] == 0;
       odd += raw[i + 1] == 0;
     }
-  if (n >= 4 && odd > n / 2 * 4 / 10 && even < n / 2 / 20)
+  if (n >= 4 && odd > n / 2 * 4 / 10 && even * 20 < n / 2 + 1)
     return "UTF-16LE";
-  if (n >= 4 && even > n / 2 * 4 / 10 && odd < n / 2 / 20)
+  if (n >= 4 && even > n / 2 * 4 / 10 && odd * 20 < n / 2 + 1)
     return "UTF-16BE";
   return NULL;
 }
@@ -251,11 +251,15 @@ repair_decode (const guint8 *raw, gsize len, const char *declared, gboolean is_h
 done:
   if (bad > 0)
     repair_log_add (log, "invalid-bytes", bad);
-  if (out != NULL && !g_str_equal (*charset, "UTF-8"))
-    {
-      g_autofree char *lower = g_ascii_strdown (*charset, -1);
-      g_autofree char *kind = g_strconcat ("decoded:", lower, NULL);
-      repair_log_add (log, kind, 1);
-    }
+  {
+    /* report charsets in lower case, as IANA spells them */
+    g_autofree char *lower = g_ascii_strdown (*charset, -1);
+    *charset = g_intern_string (lower);
+    if (out != NULL && !g_str_equal (*charset, "utf-8"))
+      {
+        g_autofree char *kind = g_strconcat ("decoded:", lower, NULL);
+        repair_log_add (log, kind, 1);
+      }
+  }
   return out;
 }

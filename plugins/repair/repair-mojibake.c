@@ -42,8 +42,8 @@ struct _MojibakeTables {
 
 static const struct { const char *name; const char *iconv_name; gboolean sloppy; } page_specs[] = {
   { "cp1252", "WINDOWS-1252", TRUE },
-  { "iso-8859-2", "ISO-8859-2", FALSE },
   { "cp1250", "WINDOWS-1250", TRUE },
+  { "iso-8859-2", "ISO-8859-2", FALSE },
   { "cp1251", "WINDOWS-1251", TRUE },
   { "mac-roman", "MACINTOSH", FALSE },
   { "cp1253", "WINDOWS-1253", TRUE },
@@ -424,7 +424,7 @@ try_cluster (const CodePage *cp, const gunichar *u, guint n, guint i, gunichar p
       if (b != 0 && b - 1 >= 0x80 && b - 1 <= 0xBF)
         bytes[got] = b - 1;
       else if (c == ' ' && cp->nbsp_a0 && got == need - 1 && i + got + 1 < n && u[i + got + 1] != ' '
-               && (i == 0 || is_token_space (u[i - 1]) || bytes[0] == 0xC2)
+               && (bytes[0] == 0xC2 ? (i > 0 && !is_token_space (u[i - 1])) : (i == 0 || is_token_space (u[i - 1])))
                && !(need == 2 && bytes[0] == 0xC3))
         /* a no-break space that became a space: "Å veices" (Š), "namedÂ „" (no-break
          * space); not "Ã " (à), which the lone-à rule handles */
@@ -521,7 +521,8 @@ token_penalty (gunichar before, const gunichar *t, guint n, gunichar after)
   if (n_scripts >= 3)
     p += 4 * (n_scripts - 2);
   /* a lone non-ASCII capital as a word ("Å veices") */
-  if (n == 1 && t[0] > 0x7F && klass (t[0]) == K_UPPER && (before == 0 || klass (before) == K_SPACE)
+  if (n == 1 && t[0] > 0x7F && klass (t[0]) == K_UPPER && g_unichar_get_script (t[0]) == G_UNICODE_SCRIPT_LATIN
+      && (before == 0 || klass (before) == K_SPACE)
       && (after == 0 || klass (after) == K_SPACE))
     p += 1;
   /* "MĂĄm": an upper-case non-ASCII letter between an upper and a lower case one */
@@ -540,6 +541,10 @@ repair_pass (const MojibakeTables *t, const gunichar *u, guint n, GArray *out, G
              guint32 *confident, guint32 bonus)
 {
   gboolean changed = FALSE;
+  /* raw C1 controls in the line: the decoder was ISO-8859-x, not Windows */
+  gboolean has_c1 = FALSE;
+  for (guint i = 0; i < n && !has_c1; i++)
+    has_c1 = u[i] >= 0x80 && u[i] <= 0x9F;
   g_autoptr(GArray) best = g_array_new (FALSE, FALSE, sizeof (gunichar));
   g_autoptr(GArray) trial = g_array_new (FALSE, FALSE, sizeof (gunichar));
   for (guint s = 0; s < n;)
@@ -606,7 +611,9 @@ repair_pass (const MojibakeTables *t, const gunichar *u, guint n, GArray *out, G
           int gain = base_cp - token_penalty (before, (const gunichar *) trial->data, trial->len, after_cp) + MIN (prior, 4);
           /* the same code page already fixed another word of this line */
           if (bonus & (1u << p))
-            gain += 2;
+            gain += 3;
+          if (has_c1 && !cp->sloppy_c1)
+            gain += 1;
           if (gain >= 4 && confident != NULL)
             *confident |= 1u << p;
           if (gain > best_gain)

@@ -1,0 +1,367 @@
+/* test-repair.c: the repair stage on the damage it must undo and on the
+ * text it must leave alone. All sample sentences are written for these
+ * tests. */
+#include "galley-private.h"
+#include "galley-test-util.h"
+
+#include <string.h>
+
+static GalleyHarness *
+harness (const char *first_option, ...)
+{
+  g_autoptr(GPtrArray) opts = g_ptr_array_new ();
+  va_list ap;
+  va_start (ap, first_option);
+  for (const char *o = first_option; o != NULL; o = va_arg (ap, const char *))
+    g_ptr_array_add (opts, (gpointer) o);
+  va_end (ap);
+  g_ptr_array_add (opts, NULL);
+  g_autoptr(GError) error = NULL;
+  GalleyHarness *h = galley_harness_new ("repair", (const char *const *) opts->pdata, &error);
+  g_assert_no_error (error);
+  return h;
+}
+
+/* Runs @raw (bytes) through repair; returns the text (free it). */
+static char *
+repair_bytes (GalleyHarness *h, const char *raw, gssize len, const char *declared,
+              GalleyContentType type, GalleyDocument **doc_out)
+{
+  GalleyDocument *doc = galley_document_new ("t", NULL);
+  g_autoptr(GBytes) bytes = g_bytes_new (raw, len < 0 ? strlen (raw) : (gsize) len);
+  galley_document_set_raw (doc, bytes);
+  galley_document_set_declared_encoding (doc, declared);
+  galley_document_set_content_type (doc, type);
+  g_autoptr(GError) error = NULL;
+  g_assert_cmpint (galley_harness_process (h, doc, &error), ==, GALLEY_VERDICT_KEEP);
+  g_assert_no_error (error);
+  char *text = g_strdup (galley_document_get_text (doc, NULL));
+  g_assert_true (g_utf8_validate (text, -1, NULL));
+  if (doc_out != NULL)
+    *doc_out = doc;
+  else
+    galley_document_free (doc);
+  return text;
+}
+
+static char *
+repair_text (GalleyHarness *h, const char *text)
+{
+  return repair_bytes (h, text, -1, NULL, GALLEY_CONTENT_TEXT, NULL);
+}
+
+/* Garbles UTF-8 the way a wrong decoder does: each byte read in @charset,
+ * a byte the charset does not define read as Latin-1 (as browsers do). */
+static char *
+garble (const char *utf8, const char *charset)
+{
+  GString *out = g_string_new (NULL);
+  for (const guchar *p = (const guchar *) utf8; *p; p++)
+    {
+      char byte = (char) *p;
+      g_autofree char *one = g_convert (&byte, 1, "UTF-8", charset, NULL, NULL, NULL);
+      if (one != NULL && *one != '\0')
+        g_string_append (out, one);
+      else
+        g_string_append_unichar (out, *p);
+    }
+  return g_string_free (out, FALSE);
+}
+
+typedef struct {
+  const char *name;
+  const char *text;
+  const char *charset;
+} MojibakeCase;
+
+static const MojibakeCase mojibake_cases[] = {
+  { "cp1252-quotes", "The minister said “we will not sign” — and left.", "WINDOWS-1252" },
+  { "cp1252-french", "Le député a présenté un rapport très détaillé à l’Assemblée.", "WINDOWS-1252" },
+  { "cp1252-german", "Die Bürgermeisterin von Großwalden äußerte sich am Dienstag.", "WINDOWS-1252" },
+  { "cp1252-euro", "The budget rose by €4.2 million to €310 million.", "WINDOWS-1252" },
+  { "cp1251-russian", "Министр обороны провёл переговоры в Стамбуле.", "WINDOWS-1251" },
+  { "cp1250-polish", "Rząd przedstawił w środę nowy plan budżetu.", "WINDOWS-1250" },
+  { "cp1250-czech", "Vláda schválila návrh zákona o státním rozpočtu.", "WINDOWS-1250" },
+  { "mac-roman", "Le gâteau était délicieux, a dit la cheffe.", "MACINTOSH" },
+  { "cp1253-greek", "Η κυβέρνηση ανακοίνωσε νέα μέτρα.", "WINDOWS-1253" },
+  { "cp1254-turkish", "İstanbul'daki görüşmeler çarşamba günü başlayacak.", "WINDOWS-1254" },
+  { "cp1257-latvian", "Saeimā ievēlētās partijas vadītāja atbildēja.", "WINDOWS-1257" },
+  { "cp437", "Čeština a slovenčina", "IBM437" },
+};
+
+static void
+test_mojibake (gconstpointer data)
+{
+  const MojibakeCase *mc = data;
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  g_autofree char *broken = garble (mc->text, mc->charset);
+  g_assert_cmpstr (broken, !=, mc->text);
+  GalleyDocument *doc = NULL;
+  g_autofree char *fixed = repair_bytes (h, broken, -1, NULL, GALLEY_CONTENT_TEXT, &doc);
+  g_assert_cmpstr (fixed, ==, mc->text);
+  g_assert_cmpint (galley_document_get_n_annotations (doc), ==, 0);
+  g_autoptr(json_object) rec = galley_document_to_json (doc);
+  json_object *repairs = NULL;
+  g_assert_true (json_object_object_get_ex (rec, "repairs", &repairs));
+  galley_document_free (doc);
+}
+
+static void
+test_double_encoding (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  const char *text = "The ministry’s résumé was “incomplete”.";
+  g_autofree char *once = garble (text, "WINDOWS-1252");
+  g_autofree char *twice = garble (once, "WINDOWS-1252");
+  g_autofree char *fixed = repair_text (h, twice);
+  g_assert_cmpstr (fixed, ==, text);
+}
+
+static void
+test_mixed_document_per_span (void)
+{
+  /* one broken line, one clean line with a foreign name and a ™ */
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  g_autofree char *broken = garble ("Le député a présenté le rapport.", "WINDOWS-1252");
+  g_autofree char *input = g_strdup_printf ("%s\nNICIODATĂ™ and São Paulo stay as they are.", broken);
+  g_autofree char *fixed = repair_text (h, input);
+  g_assert_cmpstr (fixed, ==, "Le député a présenté le rapport.\nNICIODATĂ™ and São Paulo stay as they are.");
+}
+
+/* Clean text in many scripts goes through byte-identical. */
+static const char *const clean_texts[] = {
+  "นายกรัฐมนตรีเดินทางไปโรงพยาบาลเมื่อวันพุธ",
+  "Президент провёл встречу с министрами в пятницу.",
+  "Ο πρωθυπουργός μίλησε για την οικονομία.",
+  "Thủ tướng đã gặp các bộ trưởng vào thứ Sáu.",
+  "Cumhurbaşkanı İstanbul'da açıklama yaptı.",
+  "Prezydent spotkał się z ministrami w piątek.",
+  "O presidente reuniu-se com os ministros na sexta-feira, em São Paulo.",
+  "Der Außenminister äußerte sich über die Straßenbahn.",
+  "Ціни на хліб зросли на 12% у Києві.",
+  "“Quoted” text — with dashes… and ‘single’ quotes, 5×£35, 10 Å—, AHÅ™, 2012—∞.",
+  "Emoji stay: 🎉 ❤ ✔ ⚽ and 東京 and 한국어.",
+};
+
+static void
+test_clean_text_untouched (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (clean_texts); i++)
+    {
+      GalleyDocument *doc = NULL;
+      g_autofree char *out = repair_bytes (h, clean_texts[i], -1, NULL, GALLEY_CONTENT_TEXT, &doc);
+      g_assert_cmpstr (out, ==, clean_texts[i]);
+      g_assert_cmpint (galley_document_get_repair (doc, "mojibake:utf8-as-cp1252"), ==, 0);
+      galley_document_free (doc);
+    }
+}
+
+static void
+test_lossy_thai (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  const char *damaged =
+      "โWe will not give up,โ the spokesmanโs aide said on Monday. Talksโwhich began in 2019โhave stalled.\n"
+      "He called it โa first stepโ. The hospital โรงพยาบาล stays Thai.";
+  const char *expected =
+      "“We will not give up,” the spokesman’s aide said on Monday. Talks—which began in 2019—have stalled.\n"
+      "He called it “a first step”. The hospital โรงพยาบาล stays Thai.";
+  GalleyDocument *doc = NULL;
+  g_autofree char *fixed = repair_bytes (h, damaged, -1, NULL, GALLEY_CONTENT_TEXT, &doc);
+  g_assert_cmpstr (fixed, ==, expected);
+  g_assert_cmpint (galley_document_get_repair (doc, "lossy-quote-restored"), ==, 4);
+  g_assert_cmpint (galley_document_get_repair (doc, "lossy-apostrophe-restored"), ==, 1);
+  g_assert_cmpint (galley_document_get_repair (doc, "lossy-dash-restored"), ==, 2);
+  galley_document_free (doc);
+}
+
+/* Seed 001 from the shared data, when it is there: all 15 restored. */
+static void
+test_seed_001 (void)
+{
+  g_autofree char *path = galley_test_srcpath ("..", "shared", "seeds", "001_133b301b955a36d9.txt", NULL);
+  g_autofree char *contents = NULL;
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    {
+      g_test_skip ("../shared/seeds is not here");
+      return;
+    }
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  GalleyDocument *doc = NULL;
+  g_autofree char *fixed = repair_bytes (h, contents, -1, NULL, GALLEY_CONTENT_TEXT, &doc);
+  g_assert_null (strstr (fixed, "\xE0\xB9\x82"));
+  gint64 restored = galley_document_get_repair (doc, "lossy-quote-restored")
+                    + galley_document_get_repair (doc, "lossy-apostrophe-restored")
+                    + galley_document_get_repair (doc, "lossy-dash-restored");
+  g_assert_cmpint (restored, ==, 15);
+  g_assert_nonnull (strstr (fixed, "“Today I discussed"));
+  g_assert_nonnull (strstr (fixed, "Russian side,” Zelenskyy"));
+  g_assert_nonnull (strstr (fixed, "Putin’s aide"));
+  g_assert_nonnull (strstr (fixed, "concessions—not including"));
+  g_assert_nonnull (strstr (fixed, "in 2014—would"));
+  g_assert_nonnull (strstr (fixed, "“denazifying” Ukraine"));
+  galley_document_free (doc);
+}
+
+static void
+test_decoding (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  /* declared charset, and bytes that agree */
+  GalleyDocument *doc = NULL;
+  g_autofree char *cyr = repair_bytes (h, "\xcc\xe8\xed\xe8\xf1\xf2\xf0 \xee\xe1\xee\xf0\xee\xed\xfb", -1,
+                                       "windows-1251", GALLEY_CONTENT_TEXT, &doc);
+  g_assert_cmpstr (cyr, ==, "Министр обороны");
+  g_assert_cmpstr (galley_document_get_encoding (doc), ==, "windows-1251");
+  g_assert_cmpint (galley_document_get_repair (doc, "decoded:windows-1251"), ==, 1);
+  galley_document_free (doc);
+  /* a BOM */
+  g_autofree char *bom = repair_bytes (h, "\xff\xfeH\0i\0", 6, NULL, GALLEY_CONTENT_TEXT, NULL);
+  g_assert_cmpstr (bom, ==, "Hi");
+  /* UTF-16 without a BOM */
+  g_autofree char *u16 = repair_bytes (h, "T\0a\0l\0k\0s\0 \0i\0n\0 \0K\0y\0i\0v\0", 26, NULL, GALLEY_CONTENT_TEXT, NULL);
+  g_assert_cmpstr (u16, ==, "Talks in Kyiv");
+  /* declared UTF-8 but really cp1251: the declaration loses */
+  g_autofree char *wrong = repair_bytes (h, "\xcf\xf0\xe5\xe7\xe8\xe4\xe5\xed\xf2 \xe7\xe0\xff\xe2\xe8\xeb", -1,
+                                         "utf-8", GALLEY_CONTENT_TEXT, &doc);
+  g_assert_true (g_utf8_validate (wrong, -1, NULL));
+  g_assert_cmpint (galley_document_get_repair (doc, "declared-charset-wrong"), ==, 1);
+  galley_document_free (doc);
+  /* an unknown charset name is counted and detection takes over */
+  g_autofree char *unknown = repair_bytes (h, "caf\xe9", -1, "x-no-such-charset", GALLEY_CONTENT_TEXT, &doc);
+  g_assert_true (g_utf8_validate (unknown, -1, NULL));
+  g_assert_cmpint (galley_document_get_repair (doc, "unknown-charset"), ==, 1);
+  galley_document_free (doc);
+  /* <meta charset> in an HTML page */
+  g_autofree char *html = repair_bytes (h, "<html><head><meta charset=\"iso-8859-1\"></head><body>Z\xfcrich</body></html>", -1,
+                                        NULL, GALLEY_CONTENT_HTML, NULL);
+  g_assert_nonnull (strstr (html, "Zürich"));
+}
+
+static void
+test_bad_bytes (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  GalleyDocument *doc = NULL;
+  /* empty */
+  g_autofree char *empty = repair_bytes (h, "", 0, NULL, GALLEY_CONTENT_TEXT, NULL);
+  g_assert_cmpstr (empty, ==, "");
+  /* only invalid bytes: become U+FFFD, counted, never dropped */
+  g_autofree char *junk = repair_bytes (h, "\xff\xfe\xff", 3, "utf-8", GALLEY_CONTENT_TEXT, &doc);
+  g_assert_true (g_utf8_validate (junk, -1, NULL));
+  galley_document_free (doc);
+  /* NUL bytes */
+  g_autofree char *nul = repair_bytes (h, "a\0b", 3, NULL, GALLEY_CONTENT_TEXT, &doc);
+  g_assert_cmpstr (nul, ==, "a\xef\xbf\xbd" "b");
+  galley_document_free (doc);
+  /* a multi-byte sequence cut at the end */
+  g_autofree char *cut = repair_bytes (h, "Zelensk\xc3", 8, NULL, GALLEY_CONTENT_TEXT, &doc);
+  g_assert_true (g_str_has_prefix (cut, "Zelensk"));
+  g_assert_true (g_utf8_validate (cut, -1, NULL));
+  galley_document_free (doc);
+}
+
+static void
+test_html_entities_plain_text_only (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  const char *in = "Ben &amp; Jerry&#8217;s caf&eacute; said &amp;quot;no&amp;quot;.";
+  g_autofree char *text = repair_bytes (h, in, -1, NULL, GALLEY_CONTENT_TEXT, NULL);
+  g_assert_cmpstr (text, ==, "Ben & Jerry’s café said \"no\".");
+  g_autofree char *html = repair_bytes (h, in, -1, NULL, GALLEY_CONTENT_HTML, NULL);
+  g_assert_cmpstr (html, ==, in);
+}
+
+static void
+test_normalisation_options (void)
+{
+  g_autoptr(GalleyHarness) def = harness (NULL);
+  g_autofree char *a = repair_text (def, "line one\r\nline\xe2\x80\x8b two \xef\xac\x81nal e\xcc\x81t\xc3\xa9\xc2\xa0ok");
+  g_assert_cmpstr (a, ==, "line one\nline two final été\xc2\xa0ok");
+  g_autoptr(GalleyHarness) opt = harness ("quotes=straight", "spaces=ascii", "controls=true", "nfc=false", NULL);
+  g_autofree char *b = repair_text (opt, "“a”\xc2\xa0‘b’\x01\tc e\xcc\x81");
+  g_assert_cmpstr (b, ==, "\"a\" 'b'\tc e\xcc\x81");
+}
+
+static void
+test_idempotent (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (mojibake_cases); i++)
+    {
+      g_autofree char *broken = garble (mojibake_cases[i].text, mojibake_cases[i].charset);
+      g_autofree char *once = repair_text (h, broken);
+      g_autofree char *twice = repair_text (h, once);
+      g_assert_cmpstr (once, ==, twice);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (clean_texts); i++)
+    {
+      g_autofree char *once = repair_text (h, clean_texts[i]);
+      g_autofree char *twice = repair_text (h, once);
+      g_assert_cmpstr (once, ==, twice);
+    }
+}
+
+static void
+test_dry_run_reports_only (void)
+{
+  g_autoptr(GalleyHarness) h = harness ("dry-run=true", NULL);
+  g_autofree char *broken = garble ("Le député a présenté le rapport.", "WINDOWS-1252");
+  GalleyDocument *doc = NULL;
+  g_autofree char *out = repair_bytes (h, broken, -1, NULL, GALLEY_CONTENT_TEXT, &doc);
+  g_assert_cmpstr (out, ==, broken);
+  g_assert_cmpint (galley_document_get_repair (doc, "mojibake:utf8-as-cp1252"), >, 0);
+  galley_document_free (doc);
+}
+
+static void
+test_bad_option (void)
+{
+  const char *opts[] = { "fallback-charset=no-such-charset", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GalleyHarness) h = galley_harness_new ("repair", opts, &error);
+  g_assert_null (h);
+  g_assert_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE);
+  g_assert_nonnull (strstr (error->message, "fallback-charset"));
+}
+
+static void
+test_long_line (void)
+{
+  /* a 20 MB line of mostly clean text with mojibake at both ends */
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  GString *in = g_string_new ("caf\xc3\x83\xc2\xa9 ");
+  while (in->len < 20u << 20)
+    g_string_append (in, "plain words in a very long line ");
+  g_string_append (in, "caf\xc3\x83\xc2\xa9");
+  g_autofree char *out = repair_text (h, in->str);
+  g_assert_true (g_str_has_prefix (out, "café plain"));
+  g_assert_true (g_str_has_suffix (out, "line café"));
+  g_string_free (in, TRUE);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (mojibake_cases); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/repair/mojibake/%s", mojibake_cases[i].name);
+      g_test_add_data_func (path, &mojibake_cases[i], test_mojibake);
+    }
+  g_test_add_func ("/repair/double-encoding", test_double_encoding);
+  g_test_add_func ("/repair/mixed-per-span", test_mixed_document_per_span);
+  g_test_add_func ("/repair/clean-untouched", test_clean_text_untouched);
+  g_test_add_func ("/repair/lossy-thai", test_lossy_thai);
+  g_test_add_func ("/repair/seed-001", test_seed_001);
+  g_test_add_func ("/repair/decoding", test_decoding);
+  g_test_add_func ("/repair/bad-bytes", test_bad_bytes);
+  g_test_add_func ("/repair/html-entities", test_html_entities_plain_text_only);
+  g_test_add_func ("/repair/normalisation", test_normalisation_options);
+  g_test_add_func ("/repair/idempotent", test_idempotent);
+  g_test_add_func ("/repair/dry-run", test_dry_run_reports_only);
+  g_test_add_func ("/repair/bad-option", test_bad_option);
+  g_test_add_func ("/repair/long-line", test_long_line);
+  return g_test_run ();
+}
