@@ -5,7 +5,7 @@ BUILD_ASAN ?= build-asan
 MESON      ?= meson
 DESTDIR_TEST = $(abspath $(BUILD))/stage
 
-.PHONY: all deps build run test test-asan test-valgrind bench install clean example
+.PHONY: all deps build run test test-asan test-valgrind bench install clean example fuzz
 
 all: build
 
@@ -53,6 +53,21 @@ test-valgrind: build example
 	  $(MESON) test -C $(BUILD) --setup valgrind --print-errorlogs --no-suite no-valgrind --no-suite slow; status=$$?; \
 	  python3 scripts/test-summary.py $(BUILD)/meson-logs/testlog-valgrind.json; exit $$status
 
+BUILD_FUZZ   ?= build-fuzz
+FUZZ_RUNS    ?= 20000
+
+$(BUILD_FUZZ)/build.ninja:
+	@scripts/install-deps.sh --fuzz
+	CC=clang $(MESON) setup $(BUILD_FUZZ) -Dfuzzing=true -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized
+
+# Each libFuzzer target runs FUZZ_RUNS inputs from a fixed seed on its
+# corpus, so a run is repeatable (raise FUZZ_RUNS for a longer search).
+fuzz: $(BUILD_FUZZ)/build.ninja
+	$(MESON) compile -C $(BUILD_FUZZ)
+	rm -rf $(BUILD_FUZZ)/corpus-repair && mkdir -p $(BUILD_FUZZ)/corpus-repair
+	ASAN_OPTIONS=detect_leaks=1 $(BUILD_FUZZ)/tests/fuzz/fuzz-repair -seed=1 -max_len=8192 -timeout=10 \
+	  -runs=$(FUZZ_RUNS) -print_final_stats=1 $(BUILD_FUZZ)/corpus-repair tests/fuzz/corpus-repair
+
 bench: build
 	bench/run.sh $(BUILD)
 
@@ -60,4 +75,4 @@ install: build
 	$(MESON) install -C $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) out
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) out

@@ -167,6 +167,12 @@ utf8_sequence (const guchar *p, const guchar *end)
 static gboolean
 utf8_validate_len (const char *text, gsize len, const char **end_out)
 {
+  if (len == 0)
+    {
+      if (end_out != NULL)
+        *end_out = text;
+      return TRUE;
+    }
   const guchar *p = (const guchar *) text;
   const guchar *end = p + len;
   while (p < end)

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages galley needs to build, test and benchmark.
 # Run as root to install; as another user it only reports what is missing.
-# Usage: scripts/install-deps.sh [--sanitizers] [--valgrind]
+# Usage: scripts/install-deps.sh [--sanitizers] [--valgrind] [--fuzz]
 set -eu
 
 packages="build-essential meson ninja-build pkgconf libglib2.0-dev libjson-c-dev libltdl-dev libuchardet-dev libxxhash-dev libsqlite3-dev python3"
@@ -9,6 +9,7 @@ for arg in "$@"; do
   case "$arg" in
     --sanitizers) packages="$packages libasan8 libubsan1" ;;
     --valgrind) packages="$packages valgrind" ;;
+    --fuzz) packages="$packages clang libclang-rt-dev" ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 64 ;;
   esac
 done

@@ -161,14 +161,34 @@ repair_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GE
       text = g_strndup (cur, len);
     }
 
-  if (self->lossy_thai)
-    step (&text, &len, thai_lossy_repair (text, len, &log));
-  if (self->mojibake)
-    step (&text, &len, mojibake_repair (self->tables, text, len, &log));
+  /* Order matters for idempotence: references can spell mojibake
+   * (&Atilde;&copy;), NFC can compose a mojibake lead, undoing mojibake
+   * can leave the lone U+0E42 that the lossy step restores. */
   gboolean plain = galley_document_get_content_type (doc) != GALLEY_CONTENT_HTML;
   if (self->html_entities == 1 || (self->html_entities == 0 && plain))
     step (&text, &len, repair_html_entities (text, len, &log));
-  step (&text, &len, repair_normalize (&self->norm, text, len, &log));
+  /* until nothing changes: a repaired character can be one that
+   * normalisation removes (a zero-width space), which changes the words
+   * the mojibake step judges */
+  for (int round = 0; round < 4; round++)
+    {
+      step (&text, &len, repair_normalize (&self->norm, text, len, &log));
+      gboolean again = FALSE;
+      if (self->mojibake)
+        {
+          char *fixed = mojibake_repair (self->tables, text, len, &log);
+          again |= fixed != NULL;
+          step (&text, &len, fixed);
+        }
+      if (self->lossy_thai)
+        {
+          char *fixed = thai_lossy_repair (text, len, &log);
+          again |= fixed != NULL;
+          step (&text, &len, fixed);
+        }
+      if (!again)
+        break;
+    }
 
   gboolean changed = decided || log.counts != NULL;
   if (log.counts != NULL)

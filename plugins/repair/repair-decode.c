@@ -251,6 +251,22 @@ repair_decode (const guint8 *raw, gsize len, const char *declared, gboolean is_h
 done:
   if (bad > 0)
     repair_log_add (log, "invalid-bytes", bad);
+  if (out != NULL && memchr (out, '\0', *out_len) != NULL)
+    {
+      /* NUL characters (UTF-16 text, binary junk) become U+FFFD now, so
+       * the later steps see the text as it will be stored */
+      GString *clean = g_string_sized_new (*out_len + 16);
+      gint64 nul = 0;
+      for (gsize i = 0; i < *out_len; i++)
+        if (out[i] == '\0')
+          g_string_append (clean, REPLACEMENT), nul++;
+        else
+          g_string_append_c (clean, out[i]);
+      g_free (out);
+      *out_len = clean->len;
+      out = g_string_free (clean, FALSE);
+      repair_log_add (log, "nul-byte", nul);
+    }
   {
     /* report charsets in lower case, as IANA spells them */
     g_autofree char *lower = g_ascii_strdown (*charset, -1);

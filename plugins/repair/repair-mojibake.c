@@ -24,7 +24,9 @@
 #include <iconv.h>
 #include <string.h>
 
-#define MAX_PASSES 3
+/* Each pass replaces clusters of two or more characters by one, so passes
+ * stop by themselves; the cap only bounds pathological input. */
+#define MAX_PASSES 16
 
 typedef struct {
   const char *name;       /* kind suffix: mojibake:utf8-as-NAME */
@@ -758,35 +760,45 @@ mojibake_repair (const MojibakeTables *t, const char *text, gsize len, RepairLog
       g_autoptr(GArray) cur = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), n);
       g_array_append_vals (cur, u, n);
       gboolean line_changed = FALSE;
-      for (int pass = 0; pass < MAX_PASSES; pass++)
+      /* passes until nothing changes; the lone-à and C1 rules can expose
+       * new clusters, so they are part of the loop */
+      for (int round = 0; round < MAX_PASSES; round++)
         {
-          g_autoptr(GArray) next = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), cur->len);
-          /* first look at the whole line to learn which code pages it
-           * surely went through, then decide with that knowledge */
-          guint32 confident = 0;
-          g_autoptr(GHashTable) scratch = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
-          g_autoptr(GArray) probe = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), cur->len);
-          repair_pass (t, (const gunichar *) cur->data, cur->len, probe, scratch, &confident, 0);
-          if (!repair_pass (t, (const gunichar *) cur->data, cur->len, next, kinds, NULL, confident))
-            break;
-          line_changed = TRUE;
-          g_array_unref (cur);
-          cur = g_steal_pointer (&next);
-        }
-      if (repair_lone_a_grave (cur))
-        {
-          line_changed = TRUE;
-          gint64 *count = g_hash_table_lookup (kinds, "cp1252");
-          if (count == NULL)
+          gboolean round_changed = FALSE;
+          for (int pass = 0; pass < MAX_PASSES; pass++)
             {
-              count = g_new0 (gint64, 1);
-              g_hash_table_insert (kinds, (gpointer) "cp1252", count);
+              g_autoptr(GArray) next = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), cur->len);
+              /* first look at the whole line to learn which code pages it
+               * surely went through, then decide with that knowledge */
+              guint32 confident = 0;
+              g_autoptr(GHashTable) scratch = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+              g_autoptr(GArray) probe = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), cur->len);
+              repair_pass (t, (const gunichar *) cur->data, cur->len, probe, scratch, &confident, 0);
+              if (!repair_pass (t, (const gunichar *) cur->data, cur->len, next, kinds, NULL, confident))
+                break;
+              round_changed = TRUE;
+              g_array_unref (cur);
+              cur = g_steal_pointer (&next);
             }
-          (*count)++;
+          gboolean extra = FALSE;
+          if (repair_lone_a_grave (cur))
+            {
+              extra = TRUE;
+              gint64 *count = g_hash_table_lookup (kinds, "cp1252");
+              if (count == NULL)
+                {
+                  count = g_new0 (gint64, 1);
+                  g_hash_table_insert (kinds, (gpointer) "cp1252", count);
+                }
+              (*count)++;
+            }
+          gint64 c1 = fix_c1 (t, cur);
+          if (c1 > 0)
+            extra = TRUE, c1_total += c1;
+          line_changed |= round_changed || extra;
+          if (!extra)
+            break;
         }
-      gint64 c1 = fix_c1 (t, cur);
-      if (c1 > 0)
-        line_changed = TRUE, c1_total += c1;
       if (line_changed)
         {
           any = TRUE;

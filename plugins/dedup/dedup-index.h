@@ -1,0 +1,79 @@
+/* dedup-index.h: the persistent index of the dedup stage, an SQLite
+ * database in WAL mode inside the state directory.
+ *
+ * Tables: docs (one row per indexed document: id, cluster, time seen,
+ * length, exact hash, signature), bands (key, doc) WITHOUT ROWID, sorted
+ * by key so every lookup is one B-tree descent, runs and meta. Nothing is
+ * loaded at open: lookups query by key, so opening costs the same for 1
+ * or 10^8 documents.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib.h>
+#include "dedup-sig.h"
+
+G_BEGIN_DECLS
+
+#define DEDUP_INDEX_FORMAT 1
+#define DEDUP_INDEX_FILE "index.sqlite"
+#define DEDUP_LOCK_FILE "lock"
+
+typedef struct _DedupIndex DedupIndex;
+
+typedef struct {
+  gint64   rowid;
+  char    *doc_id;      /* owned */
+  gint64   cluster;     /* rowid of the cluster's representative */
+  gint64   seen;        /* unix seconds */
+  guint32  length;      /* words */
+  guint32  n_shingles;
+  guint16 *sig;         /* k values, owned; NULL when not asked for */
+} DedupStored;
+
+void         dedup_stored_clear (DedupStored *d);
+
+/* Describes the signature parameters as stored in meta ("word:2 k=128 ..."). */
+char        *dedup_params_describe (const DedupSigParams *p);
+
+/* Opens DIR/index.sqlite. @create: make it (and the schema) if missing.
+ * Fails with a clear message when the file is not an index, is corrupt,
+ * is from a newer format or was built with other signature parameters. */
+DedupIndex  *dedup_index_open   (const char *dir, gboolean writable, gboolean create,
+                                 const DedupSigParams *params, GError **error);
+void         dedup_index_close  (DedupIndex *ix);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DedupIndex, dedup_index_close)
+
+gint64       dedup_index_n_docs (DedupIndex *ix);
+gint64       dedup_index_max_rowid (DedupIndex *ix, GError **error);
+
+/* Lookups. Return FALSE only on error; *found tells whether a row matched. */
+gboolean     dedup_index_find_exact (DedupIndex *ix, guint64 exact, gint64 min_seen, gint64 *rowid,
+                                     gboolean *found, GError **error);
+/* Appends the rowids stored under @key to @out (gint64). */
+gboolean     dedup_index_band_lookup (DedupIndex *ix, guint64 key, GArray *out, GError **error);
+gboolean     dedup_index_get (DedupIndex *ix, gint64 rowid, gboolean with_sig, DedupStored *out,
+                              gboolean *found, GError **error);
+
+/* Writing: begin, add, then commit or rollback. */
+gboolean     dedup_index_begin    (DedupIndex *ix, GError **error);
+gboolean     dedup_index_add_doc  (DedupIndex *ix, const DedupStored *d, guint64 exact, GError **error);
+gboolean     dedup_index_add_band (DedupIndex *ix, guint64 key, gint64 rowid, GError **error);
+gboolean     dedup_index_add_run  (DedupIndex *ix, gint64 started, gint64 docs, gint64 duplicates, GError **error);
+gboolean     dedup_index_commit   (DedupIndex *ix, GError **error);
+void         dedup_index_rollback (DedupIndex *ix);
+gboolean     dedup_index_in_transaction (DedupIndex *ix);
+
+/* Maintenance. */
+gboolean     dedup_index_stats   (DedupIndex *ix, GString *out, gboolean json, GError **error);
+gboolean     dedup_index_forget  (DedupIndex *ix, gint64 before, gint64 *docs, gint64 *bands, GError **error);
+gboolean     dedup_index_compact (DedupIndex *ix, GError **error);
+gboolean     dedup_index_checkpoint (DedupIndex *ix, GError **error);
+
+/* Takes the exclusive lock of DIR (DIR/lock, flock). Waits up to @wait_us
+ * (0: not at all). Returns the file descriptor, or -1 with @error set
+ * (G_IO_ERROR_BUSY when another process holds it). */
+int          dedup_lock_state_dir (const char *dir, gint64 wait_us, GError **error);
+
+G_END_DECLS
