@@ -70,6 +70,7 @@ fuzz: $(BUILD_FUZZ)/build.ninja
 
 bench: build
 	bench/run.sh $(BUILD)
+	$(BUILD)/bench/repair-speed 200
 
 install: build
 	$(MESON) install -C $(BUILD)

@@ -33,6 +33,7 @@ typedef struct {
 } DedupStored;
 
 void         dedup_stored_clear (DedupStored *d);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (DedupStored, dedup_stored_clear)
 
 /* Describes the signature parameters as stored in meta ("word:2 k=128 ..."). */
 char        *dedup_params_describe (const DedupSigParams *p);

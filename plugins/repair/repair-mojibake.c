@@ -125,12 +125,44 @@ enc_byte (const CodePage *cp, gunichar c)
 gboolean
 mojibake_possible (const char *text, gsize len)
 {
-  /* every mojibake lead in the supported pages is a non-ASCII character
-   * from U+0080..U+2593; UTF-8 text without bytes C2..E2 cannot hold one */
+  /* A mojibake cluster is a run of two or more non-ASCII characters, or a
+   * two-byte lead (or the Thai-range E0 lead) whose lost continuation
+   * became a space or '?'. Clean text with accents or curly quotes rarely
+   * has either, so most lines are rejected here in one pass. */
   const guchar *p = (const guchar *) text;
-  for (gsize i = 0; i < len; i++)
-    if (p[i] >= 0xC2 && p[i] <= 0xE2)
-      return TRUE;
+  const guchar *end = p + len;
+  gboolean prev_non_ascii = FALSE;
+  while (p < end)
+    {
+      if (*p < 0x80)
+        {
+          /* skip ASCII eight bytes at a time */
+          while (end - p >= 8)
+            {
+              guint64 w;
+              memcpy (&w, p, 8);
+              if (w & 0x8080808080808080ull)
+                break;
+              p += 8;
+            }
+          while (p < end && *p < 0x80)
+            p++;
+          prev_non_ascii = FALSE;
+          continue;
+        }
+      guchar lead = *p;
+      if (lead == 0xC2 && p + 1 < end && p[1] <= 0x9F)
+        return TRUE;   /* a C1 control: cp1252 read as Latin-1 */
+      const guchar *q = p + 1;
+      while (q < end && (*q & 0xC0) == 0x80)
+        q++;
+      if (prev_non_ascii)
+        return TRUE;
+      if (q < end && (*q == ' ' || *q == '?') && ((lead >= 0xC2 && lead <= 0xDF) || lead == 0xE0))
+        return TRUE;
+      prev_non_ascii = TRUE;
+      p = q;
+    }
   return FALSE;
 }
 

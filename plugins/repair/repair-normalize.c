@@ -177,10 +177,21 @@ repair_normalize (const NormalizeOptions *o, const char *text, gsize len, Repair
   for (const char *p = text; p < end;)
     {
       guchar b = (guchar) *p;
-      /* ASCII other than controls and quotes never changes */
+      /* printable ASCII never changes: skip it eight bytes at a time */
       if (b >= 0x20 && b < 0x7F)
         {
           p++;
+          while (end - p >= 8)
+            {
+              guint64 w;
+              memcpy (&w, p, 8);
+              guint64 low = (w - 0x2020202020202020ull) & ~w & 0x8080808080808080ull;
+              guint64 del = ((w ^ 0x7F7F7F7F7F7F7F7Full) - 0x0101010101010101ull) & ~(w ^ 0x7F7F7F7F7F7F7F7Full)
+                            & 0x8080808080808080ull;
+              if ((w & 0x8080808080808080ull) | low | del)
+                break;
+              p += 8;
+            }
           continue;
         }
       gunichar c = b < 0x80 ? b : g_utf8_get_char (p);

@@ -15,6 +15,19 @@
 
 #define THAI_O "\xE0\xB9\x82"   /* U+0E42 */
 
+/* memmem for U+0E42; memchr finds the rare E0 byte fast */
+static const char *
+find_thai_o (const char *p, const char *end)
+{
+  while (p < end && (p = memchr (p, 0xE0, end - p)) != NULL)
+    {
+      if (end - p >= 3 && (guchar) p[1] == 0xB9 && (guchar) p[2] == 0x82)
+        return p;
+      p++;
+    }
+  return NULL;
+}
+
 static gboolean
 is_thai_consonant (gunichar c)
 {
@@ -146,7 +159,7 @@ char *
 thai_lossy_repair (const char *text, gsize len, RepairLog *log)
 {
   const char *end = text + len;
-  const char *hit = memmem (text, len, THAI_O, 3);
+  const char *hit = find_thai_o (text, end);
   if (hit == NULL)
     return NULL;
 
@@ -155,7 +168,7 @@ thai_lossy_repair (const char *text, gsize len, RepairLog *log)
   gboolean changed = FALSE;
   const char *copied = text;
   const char *line_start = text;
-  for (; hit != NULL; hit = memmem (hit + 3, end - hit - 3, THAI_O, 3))
+  for (; hit != NULL; hit = find_thai_o (hit + 3, end))
     {
       /* quotes do not stay open across paragraphs */
       const char *nl = memchr (line_start, '\n', hit - line_start);

@@ -1,0 +1,1067 @@
+/* galley-dedup.c: stage that finds exact and near-duplicate articles,
+ * within a run and against every earlier run, and removes repeated
+ * paragraphs inside an article.
+ *
+ * Per document: tokenize (dedup-sig.c), drop repeated paragraphs, compute
+ * the exact hash and the MinHash signature, look the exact hash up, then
+ * the LSH band keys (this run: hash tables in memory; earlier runs: the
+ * SQLite index, by key), verify candidates by estimated Jaccard
+ * similarity or containment, and join clusters with union-find. The
+ * documents of the run are written to the index in one transaction at the
+ * end (see "Crash safety" in docs/dedup.md).
+ *
+ * Not thread-safe: the runner calls process() from one thread, in input
+ * order, which is what makes "first seen" well defined.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <galley/galley-stage.h>
+
+#include "dedup-index.h"
+#include "dedup-sig.h"
+
+#include <errno.h>
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NONE G_MAXUINT32
+#define SIGS_PER_BLOCK 4096
+#define MAX_BANDS 32
+
+static const GalleyOptionSpec dedup_options[] = {
+  { "mode", GALLEY_OPT_ENUM, "drop", "drop: remove duplicates (reasons duplicate, near-duplicate); annotate: keep and mark them", "drop|annotate" },
+  { "policy", GALLEY_OPT_ENUM, "first", "Member of a cluster that is kept: the first seen, or the longest (a longer later copy is kept and takes over)", "first|longest" },
+  { "threshold", GALLEY_OPT_DOUBLE, "0.45", "Near duplicate from this estimated Jaccard similarity of the shingle sets on (0 < t <= 1)", NULL },
+  { "containment", GALLEY_OPT_DOUBLE, "0.9", "Also a near duplicate when this share of the smaller text's shingles is in the larger (teasers); 0: off", NULL },
+  { "shingle", GALLEY_OPT_ENUM, "word", "Shingles: word n-grams or character n-grams of the normalised text", "word|char" },
+  { "ngram", GALLEY_OPT_INT, "2", "Words (or characters) per shingle, 1..16", NULL },
+  { "hashes", GALLEY_OPT_INT, "128", "MinHash values per document (one-permutation hashing), 16..1024", NULL },
+  { "bands", GALLEY_OPT_INT, "0", "LSH bands, at most 32; 0 derives bands and rows from threshold", NULL },
+  { "stopwords", GALLEY_OPT_BOOL, "true", "Leave out word shingles made only of common English words (fewer chance matches)", NULL },
+  { "lede-words", GALLEY_OPT_INT, "24", "Texts that start with the same N words are compared too (truncated teasers); 0: off", NULL },
+  { "min-words", GALLEY_OPT_INT, "8", "Texts with fewer words are only compared exactly", NULL },
+  { "paragraphs", GALLEY_OPT_BOOL, "true", "Remove repeated paragraphs inside a document, keeping the first (repair repeated-paragraph)", NULL },
+  { "paragraph-threshold", GALLEY_OPT_DOUBLE, "0.9", "Word-bigram similarity from which a later paragraph counts as a repeat; 1: exact repeats only", NULL },
+  { "state-dir", GALLEY_OPT_STRING, "", "Directory of the persistent index (SQLite, WAL); empty: only within this run", NULL },
+  { "mkdir", GALLEY_OPT_BOOL, "true", "Create a missing state-dir (with parents) when the run finishes", NULL },
+  { "window", GALLEY_OPT_DURATION, "0", "Only compare with documents indexed within this span (e.g. 30d); 0: all", NULL },
+  { "lock-timeout", GALLEY_OPT_DURATION, "0", "Wait this long for another run holding the state-dir lock; 0: fail at once", NULL },
+  { NULL }
+};
+
+typedef struct {
+  const char *id;         /* in ids */
+  gint64      rowid;      /* index row: earlier runs from the start, this run's from finish() */
+  guint32     parent;     /* union-find */
+  guint32     rep;        /* at roots: the representative */
+  guint32     length;     /* words */
+  guint32     n_shingles;
+  guint32     sig;        /* slot in the signature store, or NONE */
+  guint32     stamp;      /* candidate de-duplication */
+  guint64     exact;
+  guint64     lede_key;
+  guint8      external;   /* from an earlier run */
+  guint8      exact_dup;  /* identical to an earlier document: no bands of its own */
+} Entry;
+
+typedef struct { guint32 fp, idx; } BandSlot;
+typedef struct { guint64 key; guint32 idx, pad; } ExactSlot;
+
+typedef struct {
+  /* options */
+  gboolean        annotate;
+  gboolean        longest;
+  double          threshold;
+  double          containment;
+  gint64          min_words;
+  gboolean        paragraphs;
+  double          para_threshold;
+  char           *state_dir;
+  gboolean        mkdir;
+  GTimeSpan       window;
+  GTimeSpan       lock_timeout;
+  DedupSigParams  params;
+  gboolean        dry_run;
+
+  /* per-run state */
+  DedupScratch   *scratch;
+  GArray         *entries;      /* Entry */
+  GStringChunk   *ids;
+  GPtrArray      *sig_blocks;   /* guint16[SIGS_PER_BLOCK * k] */
+  guint32         n_sigs;
+  BandSlot       *bands;
+  gsize           bands_size, bands_used;
+  ExactSlot      *exact;
+  gsize           exact_size, exact_used;
+  GHashTable     *external;     /* rowid -> idx + 1 (0 marks "not usable") */
+  GArray         *cand;         /* guint32 */
+  GArray         *rowids;       /* gint64 */
+  guint64        *keys;
+  guint32         stamp;
+  gint64          started;      /* unix seconds */
+  gint64          min_seen;
+  gint64          n_in_run;
+  gint64          n_duplicates;
+
+  /* persistence */
+  DedupIndex     *index;
+  int             lock_fd;
+  gboolean        commit_pending;
+  char           *stage_id;
+} Dedup;
+
+static void
+dedup_free (gpointer data)
+{
+  Dedup *self = data;
+  if (self == NULL)
+    return;
+  if (self->index != NULL && self->commit_pending)
+    {
+      /* after every finish(), so after the sinks have committed their output */
+      g_autoptr(GError) error = NULL;
+      if (!dedup_index_commit (self->index, &error) || !dedup_index_checkpoint (self->index, &error))
+        g_warning ("stage '%s': state-dir %s: the index was NOT updated: %s; later runs will not know "
+                   "this run's documents", self->stage_id, self->state_dir, error->message);
+      else
+        g_info ("stage '%s': indexed %" G_GINT64_FORMAT " documents in %s", self->stage_id, self->n_in_run,
+                self->state_dir);
+    }
+  g_clear_pointer (&self->index, dedup_index_close);
+  if (self->lock_fd >= 0)
+    close (self->lock_fd);
+  g_clear_pointer (&self->scratch, dedup_scratch_free);
+  g_clear_pointer (&self->entries, g_array_unref);
+  g_clear_pointer (&self->ids, g_string_chunk_free);
+  g_clear_pointer (&self->sig_blocks, g_ptr_array_unref);
+  g_clear_pointer (&self->external, g_hash_table_unref);
+  g_clear_pointer (&self->cand, g_array_unref);
+  g_clear_pointer (&self->rowids, g_array_unref);
+  g_free (self->bands);
+  g_free (self->exact);
+  g_free (self->keys);
+  g_free (self->state_dir);
+  g_free (self->stage_id);
+  g_free (self);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Dedup, dedup_free)
+
+/* ---- in-memory tables ---------------------------------------------------------- */
+
+static inline guint64
+mix (guint64 h)
+{
+  h ^= h >> 33;
+  h *= G_GUINT64_CONSTANT (0xff51afd7ed558ccd);
+  h ^= h >> 33;
+  return h;
+}
+
+static void
+bands_grow (Dedup *self)
+{
+  gsize size = self->bands_size ? self->bands_size * 2 : 1 << 16;
+  BandSlot *slots = g_new (BandSlot, size);
+  memset (slots, 0xff, size * sizeof (BandSlot));
+  for (gsize i = 0; i < self->bands_size; i++)
+    {
+      BandSlot s = self->bands[i];
+      if (s.idx == NONE)
+        continue;
+      /* fp is the key's low 32 bits; the position needs the key, which is
+       * not kept, so slots move by their fp alone */
+      gsize j = mix (s.fp) & (size - 1);
+      while (slots[j].idx != NONE)
+        j = (j + 1) & (size - 1);
+      slots[j] = s;
+    }
+  g_free (self->bands);
+  self->bands = slots;
+  self->bands_size = size;
+}
+
+static inline guint32
+band_fp (guint64 key)
+{
+  return (guint32) (key ^ (key >> 32) * 0x9e3779b1u);
+}
+
+static void
+bands_add (Dedup *self, guint64 key, guint32 idx)
+{
+  if ((self->bands_used + 1) * 10 > self->bands_size * 7)
+    bands_grow (self);
+  guint32 fp = band_fp (key);
+  gsize j = mix (fp) & (self->bands_size - 1);
+  while (self->bands[j].idx != NONE)
+    j = (j + 1) & (self->bands_size - 1);
+  self->bands[j] = (BandSlot) { fp, idx };
+  self->bands_used++;
+}
+
+static void
+exact_grow (Dedup *self)
+{
+  gsize size = self->exact_size ? self->exact_size * 2 : 1 << 14;
+  ExactSlot *slots = g_new (ExactSlot, size);
+  memset (slots, 0xff, size * sizeof (ExactSlot));
+  for (gsize i = 0; i < self->exact_size; i++)
+    {
+      ExactSlot s = self->exact[i];
+      if (s.idx == NONE)
+        continue;
+      gsize j = mix (s.key) & (size - 1);
+      while (slots[j].idx != NONE)
+        j = (j + 1) & (size - 1);
+      slots[j] = s;
+    }
+  g_free (self->exact);
+  self->exact = slots;
+  self->exact_size = size;
+}
+
+static guint32
+exact_find (Dedup *self, guint64 key)
+{
+  if (self->exact_size == 0)
+    return NONE;
+  for (gsize j = mix (key) & (self->exact_size - 1);; j = (j + 1) & (self->exact_size - 1))
+    {
+      if (self->exact[j].idx == NONE)
+        return NONE;
+      if (self->exact[j].key == key)
+        return self->exact[j].idx;
+    }
+}
+
+static void
+exact_add (Dedup *self, guint64 key, guint32 idx)
+{
+  if ((self->exact_used + 1) * 10 > self->exact_size * 7)
+    exact_grow (self);
+  gsize j = mix (key) & (self->exact_size - 1);
+  while (self->exact[j].idx != NONE)
+    j = (j + 1) & (self->exact_size - 1);
+  self->exact[j] = (ExactSlot) { key, idx, 0 };
+  self->exact_used++;
+}
+
+static inline Entry *
+entry (Dedup *self, guint32 idx)
+{
+  return &g_array_index (self->entries, Entry, idx);
+}
+
+static guint16 *
+sig_at (Dedup *self, guint32 slot)
+{
+  guint16 *block = g_ptr_array_index (self->sig_blocks, slot / SIGS_PER_BLOCK);
+  return block + (gsize) (slot % SIGS_PER_BLOCK) * self->params.k;
+}
+
+static guint32
+sig_store (Dedup *self, const guint16 *sig)
+{
+  guint32 slot = self->n_sigs++;
+  if (slot / SIGS_PER_BLOCK >= self->sig_blocks->len)
+    g_ptr_array_add (self->sig_blocks, g_new (guint16, (gsize) SIGS_PER_BLOCK * self->params.k));
+  memcpy (sig_at (self, slot), sig, self->params.k * sizeof (guint16));
+  return slot;
+}
+
+/* ---- clusters --------------------------------------------------------------------- */
+
+static guint32
+find_root (Dedup *self, guint32 i)
+{
+  Entry *e = entry (self, i);
+  while (e->parent != i)
+    {
+      Entry *p = entry (self, e->parent);
+      e->parent = p->parent;      /* path halving */
+      i = e->parent;
+      e = entry (self, i);
+    }
+  return i;
+}
+
+/* Earlier runs come first, then this run in input order. */
+static inline gint64
+order_of (Dedup *self, guint32 i)
+{
+  Entry *e = entry (self, i);
+  return e->external ? e->rowid : G_MAXINT64 / 2 + i;
+}
+
+static guint32
+better_rep (Dedup *self, guint32 a, guint32 b)
+{
+  if (self->longest && entry (self, a)->length != entry (self, b)->length)
+    return entry (self, a)->length > entry (self, b)->length ? a : b;
+  return order_of (self, a) <= order_of (self, b) ? a : b;
+}
+
+static void
+join (Dedup *self, guint32 a, guint32 b)
+{
+  guint32 ra = find_root (self, a), rb = find_root (self, b);
+  if (ra == rb)
+    return;
+  guint32 rep = better_rep (self, entry (self, ra)->rep, entry (self, rb)->rep);
+  entry (self, rb)->parent = ra;
+  entry (self, ra)->rep = rep;
+}
+
+static guint32
+add_entry (Dedup *self, const char *id, gint64 rowid, gboolean external)
+{
+  guint32 idx = self->entries->len;
+  Entry e = { 0 };
+  e.id = g_string_chunk_insert (self->ids, id);
+  e.rowid = rowid;
+  e.parent = idx;
+  e.rep = idx;
+  e.sig = NONE;
+  e.external = external;
+  g_array_append_val (self->entries, e);
+  return idx;
+}
+
+/* The entry of index row @rowid, loading it (and its cluster's
+ * representative) on first use. NONE when it is gone or outside the window. */
+static guint32
+external_entry (Dedup *self, gint64 rowid, gboolean with_rep, GError **error)
+{
+  gpointer v = g_hash_table_lookup (self->external, GSIZE_TO_POINTER (rowid));
+  if (v != NULL)
+    return GPOINTER_TO_UINT (v) - 1;
+  g_auto(DedupStored) d = { 0 };
+  gboolean found = FALSE;
+  if (!dedup_index_get (self->index, rowid, TRUE, &d, &found, error))
+    return NONE;
+  if (!found || d.seen < self->min_seen)
+    {
+      g_hash_table_insert (self->external, GSIZE_TO_POINTER (rowid), GUINT_TO_POINTER (NONE + 1u));
+      return NONE;
+    }
+  guint32 idx = add_entry (self, d.doc_id, rowid, TRUE);
+  Entry *e = entry (self, idx);
+  e->length = d.length;
+  e->n_shingles = d.n_shingles;
+  gboolean has_sig = FALSE;
+  for (guint i = 0; i < self->params.k && !has_sig; i++)
+    has_sig = d.sig[i] != 0;
+  if (has_sig)
+    entry (self, idx)->sig = sig_store (self, d.sig);
+  g_hash_table_insert (self->external, GSIZE_TO_POINTER (rowid), GUINT_TO_POINTER (idx + 1));
+  if (with_rep && d.cluster != rowid)
+    {
+      guint32 rep = external_entry (self, d.cluster, FALSE, error);
+      if (rep == NONE && error != NULL && *error != NULL)
+        return NONE;
+      if (rep != NONE)
+        {
+          guint32 root = find_root (self, rep);
+          join (self, root, idx);
+          entry (self, find_root (self, idx))->rep = entry (self, root)->rep;
+        }
+    }
+  return idx;
+}
+
+/* ---- init ------------------------------------------------------------------------------ */
+
+static gboolean
+invalid (GError **error, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+
+static gboolean
+invalid (GError **error, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  g_set_error_literal (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE, msg);
+  return FALSE;
+}
+
+static gboolean
+check_options (Dedup *self, const GalleyOptions *opts, GError **error)
+{
+  gint64 ngram = galley_options_get_int (opts, "ngram");
+  gint64 hashes = galley_options_get_int (opts, "hashes");
+  gint64 bands = galley_options_get_int (opts, "bands");
+  gint64 lede = galley_options_get_int (opts, "lede-words");
+  if (!(self->threshold > 0.0 && self->threshold <= 1.0))
+    return invalid (error, "threshold must be in (0, 1], got %g", self->threshold);
+  if (!(self->containment >= 0.0 && self->containment <= 1.0))
+    return invalid (error, "containment must be in [0, 1], got %g", self->containment);
+  if (!(self->para_threshold > 0.0 && self->para_threshold <= 1.0))
+    return invalid (error, "paragraph-threshold must be in (0, 1], got %g", self->para_threshold);
+  if (ngram < 1 || ngram > 16)
+    return invalid (error, "ngram must be 1..16, got %" G_GINT64_FORMAT, ngram);
+  if (hashes < 16 || hashes > 1024)
+    return invalid (error, "hashes must be 16..1024, got %" G_GINT64_FORMAT, hashes);
+  if (bands < 0 || bands > MAX_BANDS || bands > hashes)
+    return invalid (error, "bands must be 0..%d and at most hashes, got %" G_GINT64_FORMAT, MAX_BANDS, bands);
+  if (lede < 0 || lede > 10000)
+    return invalid (error, "lede-words must be 0..10000, got %" G_GINT64_FORMAT, lede);
+  if (self->min_words < 0)
+    return invalid (error, "min-words must be >= 0, got %" G_GINT64_FORMAT, self->min_words);
+  if (self->window < 0 || self->lock_timeout < 0)
+    return invalid (error, "window and lock-timeout must not be negative");
+  self->params.ngram = ngram;
+  self->params.k = hashes;
+  self->params.lede_words = lede;
+  if (bands == 0)
+    dedup_derive_bands (self->threshold, self->params.k, MAX_BANDS, &self->params.bands, &self->params.rows);
+  else
+    {
+      self->params.bands = bands;
+      self->params.rows = MAX (1, hashes / bands);
+    }
+  return TRUE;
+}
+
+/* Checks the state directory without creating anything; opens the index
+ * when there is one, and takes the lock for a real run. */
+static gboolean
+open_state (Dedup *self, GError **error)
+{
+  const char *dir = self->state_dir;
+  if (!g_file_test (dir, G_FILE_TEST_EXISTS))
+    {
+      if (!self->mkdir)
+        {
+          g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE,
+                       "state-dir: %s does not exist (set mkdir=true to create it)", dir);
+          return FALSE;
+        }
+      /* the nearest existing parent must take a new directory */
+      g_autofree char *probe = g_strdup (dir);
+      while (!g_file_test (probe, G_FILE_TEST_EXISTS))
+        {
+          char *parent = g_path_get_dirname (probe);
+          gboolean top = g_str_equal (parent, probe);
+          g_free (probe);
+          probe = parent;
+          if (top)
+            break;
+        }
+      if (!g_file_test (probe, G_FILE_TEST_IS_DIR) || access (probe, W_OK | X_OK) != 0)
+        {
+          g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE,
+                       "state-dir: cannot create %s: %s is not a writable directory", dir, probe);
+          return FALSE;
+        }
+      g_info ("state-dir %s does not exist yet; a new index is created there at the end of the run", dir);
+      return TRUE;
+    }
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE, "state-dir: %s is not a directory", dir);
+      return FALSE;
+    }
+  if (!self->dry_run && access (dir, W_OK | X_OK) != 0)
+    {
+      int e = errno;
+      g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE,
+                   "state-dir: %s is not writable (%s); the index could not be updated", dir, g_strerror (e));
+      return FALSE;
+    }
+  if (!self->dry_run)
+    {
+      self->lock_fd = dedup_lock_state_dir (dir, self->lock_timeout, error);
+      if (self->lock_fd < 0)
+        {
+          g_prefix_error (error, "state-dir: ");
+          return FALSE;
+        }
+    }
+  g_autofree char *path = g_build_filename (dir, DEDUP_INDEX_FILE, NULL);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    return TRUE;
+  self->index = dedup_index_open (dir, !self->dry_run, FALSE, &self->params, error);
+  if (self->index == NULL)
+    {
+      g_prefix_error (error, "state-dir: ");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gpointer
+dedup_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
+{
+  g_autoptr(Dedup) self = g_new0 (Dedup, 1);
+  self->lock_fd = -1;
+  self->stage_id = g_strdup (galley_stage_context_get_id (ctx));
+  self->annotate = g_str_equal (galley_options_get_enum (opts, "mode"), "annotate");
+  self->longest = g_str_equal (galley_options_get_enum (opts, "policy"), "longest");
+  self->threshold = galley_options_get_double (opts, "threshold");
+  self->containment = galley_options_get_double (opts, "containment");
+  self->min_words = galley_options_get_int (opts, "min-words");
+  self->paragraphs = galley_options_get_bool (opts, "paragraphs");
+  self->para_threshold = galley_options_get_double (opts, "paragraph-threshold");
+  self->state_dir = g_strdup (galley_options_get_string (opts, "state-dir"));
+  self->mkdir = galley_options_get_bool (opts, "mkdir");
+  self->window = galley_options_get_duration (opts, "window");
+  self->lock_timeout = galley_options_get_duration (opts, "lock-timeout");
+  self->params.kind = g_str_equal (galley_options_get_enum (opts, "shingle"), "char")
+                      ? DEDUP_SHINGLE_CHAR : DEDUP_SHINGLE_WORD;
+  self->params.skip_stopwords = galley_options_get_bool (opts, "stopwords");
+  self->dry_run = galley_stage_context_is_dry_run (ctx);
+  if (!check_options (self, opts, error))
+    return NULL;
+
+  self->started = g_get_real_time () / G_USEC_PER_SEC;
+  self->min_seen = self->window > 0 ? self->started - self->window / G_USEC_PER_SEC : G_MININT64;
+  if (*self->state_dir == '\0')
+    g_clear_pointer (&self->state_dir, g_free);
+  else if (!open_state (self, error))
+    return NULL;
+
+  self->scratch = dedup_scratch_new (&self->params);
+  self->entries = g_array_sized_new (FALSE, FALSE, sizeof (Entry), 4096);
+  self->ids = g_string_chunk_new (64 * 1024);
+  self->sig_blocks = g_ptr_array_new_with_free_func (g_free);
+  self->external = g_hash_table_new (g_direct_hash, g_direct_equal);
+  self->cand = g_array_new (FALSE, FALSE, sizeof (guint32));
+  self->rowids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  self->keys = g_new (guint64, self->params.bands + 1);
+  g_autofree char *desc = dedup_params_describe (&self->params);
+  g_debug ("stage '%s': %s, threshold %g, containment %g, index %s (%" G_GINT64_FORMAT " documents)",
+           self->stage_id, desc, self->threshold, self->containment, self->state_dir ? self->state_dir : "none",
+           self->index ? dedup_index_n_docs (self->index) : 0);
+  return g_steal_pointer (&self);
+}
+
+/* ---- process ------------------------------------------------------------------------------ */
+
+/* Removes later copies of a paragraph; returns how many went. */
+static guint
+remove_repeated_paragraphs (Dedup *self, GalleyDocument *doc, const char *text, gsize len)
+{
+  DedupScratch *s = self->scratch;
+  guint n = dedup_n_paragraphs (s);
+  if (n < 2)
+    return 0;
+  g_autofree gboolean *gone = g_new0 (gboolean, n);
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_int64_hash, g_int64_equal);
+  gboolean near = self->para_threshold < 1.0 && n <= 256;
+  guint removed = 0;
+  for (guint i = 0; i < n; i++)
+    {
+      const DedupParagraph *p = dedup_paragraph (s, i);
+      if (p->hash == 0)
+        continue;
+      if (g_hash_table_contains (seen, &p->hash))
+        gone[i] = TRUE;
+      else if (near && p->n_tokens >= 8)
+        for (guint j = 0; j < i && !gone[i]; j++)
+          {
+            const DedupParagraph *q = dedup_paragraph (s, j);
+            if (gone[j] || q->n_tokens < 8
+                || MIN (p->n_tokens, q->n_tokens) < self->para_threshold * MAX (p->n_tokens, q->n_tokens))
+              continue;
+            gone[i] = dedup_paragraph_similarity (s, i, j) >= self->para_threshold;
+          }
+      if (gone[i])
+        removed++;
+      else
+        g_hash_table_add (seen, (gpointer) &p->hash);
+    }
+  if (removed == 0)
+    return 0;
+  GString *out = g_string_sized_new (len);
+  for (guint i = 0; i < n; i++)
+    {
+      const DedupParagraph *p = dedup_paragraph (s, i);
+      if (!gone[i])
+        g_string_append_len (out, text + p->start, p->next - p->start);
+    }
+  if (gone[n - 1])
+    while (out->len > 0 && g_ascii_isspace (out->str[out->len - 1]))
+      g_string_truncate (out, out->len - 1);
+  dedup_remove_paragraphs (s, gone);
+  if (galley_document_get_n_annotations (doc) > 0)
+    galley_document_clear_annotations (doc, NULL);   /* their offsets no longer hold */
+  gsize out_len = out->len;
+  galley_document_take_text (doc, g_string_free (out, FALSE), out_len);
+  galley_document_add_repair (doc, "repeated-paragraph", removed);
+  return removed;
+}
+
+/* Adds @idx to the candidates unless it is there already. */
+static inline void
+add_candidate (Dedup *self, guint32 idx)
+{
+  Entry *e = entry (self, idx);
+  if (e->stamp == self->stamp || e->sig == NONE)
+    return;
+  e->stamp = self->stamp;
+  g_array_append_val (self->cand, idx);
+}
+
+static gboolean
+gather_candidates (Dedup *self, const DedupSignature *sig, guint n_keys, GError **error)
+{
+  g_array_set_size (self->cand, 0);
+  self->stamp++;
+  for (guint b = 0; b < n_keys; b++)
+    {
+      guint64 key = self->keys[b];
+      if (self->bands_size > 0)
+        {
+          guint32 fp = band_fp (key);
+          for (gsize j = mix (fp) & (self->bands_size - 1);; j = (j + 1) & (self->bands_size - 1))
+            {
+              BandSlot slot = self->bands[j];
+              if (slot.idx == NONE)
+                break;
+              if (slot.fp == fp)
+                add_candidate (self, slot.idx);
+            }
+        }
+      if (self->index != NULL && dedup_index_n_docs (self->index) > 0)
+        {
+          g_array_set_size (self->rowids, 0);
+          if (!dedup_index_band_lookup (self->index, key, self->rowids, error))
+            return FALSE;
+          for (guint i = 0; i < self->rowids->len; i++)
+            {
+              guint32 idx = external_entry (self, g_array_index (self->rowids, gint64, i), TRUE, error);
+              if (idx == NONE && error != NULL && *error != NULL)
+                return FALSE;
+              if (idx != NONE)
+                add_candidate (self, idx);
+            }
+        }
+    }
+  return TRUE;
+}
+
+static GalleyVerdict
+dedup_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GError **error)
+{
+  Dedup *self = state;
+  gsize len;
+  const char *text = galley_document_get_text (doc, &len);
+  dedup_tokenize (self->scratch, text, len);
+  if (self->paragraphs)
+    {
+      guint removed = remove_repeated_paragraphs (self, doc, text, len);
+      if (removed > 0)
+        galley_stage_count (ctx, "repeated-paragraphs", removed);
+    }
+  DedupSignature sig;
+  dedup_signature (self->scratch, &sig);
+
+  /* exact: this run, then earlier runs */
+  guint32 match = exact_find (self, sig.exact_lo);
+  if (match == NONE && self->index != NULL && dedup_index_n_docs (self->index) > 0)
+    {
+      gint64 rowid;
+      gboolean found;
+      if (!dedup_index_find_exact (self->index, sig.exact_lo, self->min_seen, &rowid, &found, error))
+        return GALLEY_VERDICT_ERROR;
+      if (found && (match = external_entry (self, rowid, TRUE, error)) == NONE && *error != NULL)
+        return GALLEY_VERDICT_ERROR;
+    }
+  gboolean exact = match != NONE;
+  double similarity = exact ? 1.0 : 0.0, best_containment = 0.0;
+  gboolean near_ok = !exact && sig.n_tokens >= (guint64) self->min_words && sig.n_shingles > 0;
+  guint n_keys = 0;
+  g_array_set_size (self->cand, 0);
+  if (near_ok)
+    {
+      dedup_band_keys (&self->params, sig.sig, self->keys);
+      n_keys = self->params.bands;
+      if (sig.lede_key != 0)
+        self->keys[n_keys++] = sig.lede_key;
+      if (!gather_candidates (self, &sig, n_keys, error))
+        return GALLEY_VERDICT_ERROR;
+    }
+
+  /* the new entry, joined with every verified candidate */
+  guint32 idx = add_entry (self, galley_document_get_id (doc), 0, FALSE);
+  Entry *e = entry (self, idx);
+  e->length = sig.n_tokens;
+  e->n_shingles = sig.n_shingles;
+  e->exact = sig.exact_lo;
+  e->exact_dup = exact;
+  e->lede_key = sig.lede_key;
+  if (exact)
+    join (self, match, idx);
+  guint32 best = match;
+  for (guint i = 0; i < self->cand->len; i++)
+    {
+      guint32 c = g_array_index (self->cand, guint32, i);
+      Entry *ce = entry (self, c);
+      double j = dedup_jaccard (sig.sig, sig_at (self, ce->sig), self->params.k);
+      double cont = self->containment > 0 ? dedup_containment (j, sig.n_shingles, ce->n_shingles) : 0.0;
+      if (j >= self->threshold || (self->containment > 0 && cont >= self->containment))
+        {
+          if (best == NONE || j > similarity)
+            {
+              best = c;
+              similarity = j;
+              best_containment = cont;
+            }
+          join (self, c, idx);
+        }
+    }
+  galley_stage_count (ctx, "candidates", self->cand->len);
+  e = entry (self, idx);
+  if (near_ok)
+    {
+      e->sig = sig_store (self, sig.sig);
+      for (guint b = 0; b < n_keys; b++)
+        bands_add (self, self->keys[b], idx);
+    }
+  if (!exact)
+    exact_add (self, sig.exact_lo, idx);
+  self->n_in_run++;
+
+  guint32 rep = entry (self, find_root (self, idx))->rep;
+  json_object *field = json_object_new_object ();
+  if (rep == idx)
+    {
+      json_object_object_add (field, "cluster", json_object_new_string (galley_document_get_id (doc)));
+      if (best != NONE)
+        {
+          /* policy=longest: this longer copy takes over the cluster */
+          json_object_object_add (field, "replaces", json_object_new_string (entry (self, best)->id));
+          galley_stage_count (ctx, "replaced", 1);
+        }
+      galley_document_set_field (doc, "dedup", field);
+      return GALLEY_VERDICT_KEEP;
+    }
+  const char *rep_id = entry (self, rep)->id;
+  self->n_duplicates++;
+  galley_stage_count (ctx, exact ? "exact-duplicates" : "near-duplicates", 1);
+  g_debug ("document '%s': %s of '%s' (similarity %.3f, containment %.3f, matched '%s')",
+           galley_document_get_id (doc), exact ? "duplicate" : "near duplicate", rep_id, similarity,
+           best_containment, entry (self, best)->id);
+  if (!self->annotate)
+    {
+      json_object_put (field);
+      return galley_stage_drop (ctx, exact ? "duplicate" : "near-duplicate");
+    }
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  g_ascii_formatd (buf, sizeof buf, "%.3f", similarity);
+  json_object_object_add (field, "cluster", json_object_new_string (rep_id));
+  json_object_object_add (field, "duplicate_of", json_object_new_string (rep_id));
+  json_object_object_add (field, "similarity", json_object_new_double_s (similarity, buf));
+  if (!exact && similarity < self->threshold)
+    {
+      g_ascii_formatd (buf, sizeof buf, "%.3f", best_containment);
+      json_object_object_add (field, "containment", json_object_new_double_s (best_containment, buf));
+    }
+  if (best != rep)
+    json_object_object_add (field, "match", json_object_new_string (entry (self, best)->id));
+  galley_document_set_field (doc, "dedup", field);
+  return GALLEY_VERDICT_KEEP;
+}
+
+/* ---- finish: write this run's documents into the open transaction ------------------------ */
+
+typedef struct { guint64 key; gint64 rowid; } KeyRow;
+
+static int
+cmp_keyrow (gconstpointer a, gconstpointer b)
+{
+  const KeyRow *x = a, *y = b;
+  if (x->key != y->key)
+    return x->key < y->key ? -1 : 1;
+  return x->rowid < y->rowid ? -1 : x->rowid > y->rowid;
+}
+
+static gboolean
+write_index (Dedup *self, GError **error)
+{
+  DedupIndex *ix = self->index;
+  if (!dedup_index_begin (ix, error))
+    return FALSE;
+  gint64 base = dedup_index_max_rowid (ix, error);
+  if (base < 0)
+    return FALSE;
+  guint n = self->entries->len;
+  gint64 next = base;
+  for (guint i = 0; i < n; i++)
+    if (!entry (self, i)->external)
+      entry (self, i)->rowid = ++next;
+
+  g_autofree guint16 *zero = g_new0 (guint16, self->params.k);
+  for (guint i = 0; i < n; i++)
+    {
+      Entry *e = entry (self, i);
+      if (e->external)
+        continue;
+      guint32 rep = entry (self, find_root (self, i))->rep;
+      DedupStored d = { .rowid = e->rowid, .doc_id = (char *) e->id, .cluster = entry (self, rep)->rowid,
+                        .seen = self->started, .length = e->length, .n_shingles = e->n_shingles,
+                        .sig = e->sig != NONE ? sig_at (self, e->sig) : NULL };
+      if (!dedup_index_add_doc (ix, &d, e->exact, error))
+        return FALSE;
+    }
+  /* one sorted pass per band: each band is its own key range */
+  g_autoptr(GArray) rows = g_array_new (FALSE, FALSE, sizeof (KeyRow));
+  g_autofree guint64 *keys = g_new (guint64, self->params.bands);
+  for (guint b = 0; b <= self->params.bands; b++)
+    {
+      g_array_set_size (rows, 0);
+      for (guint i = 0; i < n; i++)
+        {
+          Entry *e = entry (self, i);
+          if (e->external || e->sig == NONE)
+            continue;
+          KeyRow kr = { 0, e->rowid };
+          if (b == self->params.bands)
+            {
+              if (e->lede_key == 0)
+                continue;
+              kr.key = e->lede_key;
+            }
+          else
+            {
+              dedup_band_keys (&self->params, sig_at (self, e->sig), keys);
+              kr.key = keys[b];
+            }
+          g_array_append_val (rows, kr);
+        }
+      g_array_sort (rows, cmp_keyrow);
+      for (guint i = 0; i < rows->len; i++)
+        {
+          KeyRow *kr = &g_array_index (rows, KeyRow, i);
+          if (!dedup_index_add_band (ix, kr->key, kr->rowid, error))
+            return FALSE;
+        }
+    }
+  return dedup_index_add_run (ix, self->started, self->n_in_run, self->n_duplicates, error);
+}
+
+static gboolean
+dedup_finish (gpointer state, GalleyStageContext *ctx, GError **error)
+{
+  Dedup *self = state;
+  if (self->state_dir == NULL || self->dry_run || self->n_in_run == 0)
+    return TRUE;
+  if (galley_stage_is_cancelled (ctx))
+    {
+      g_warning ("stage '%s': the run stopped early; the index in %s is left as it was", self->stage_id,
+                 self->state_dir);
+      return TRUE;
+    }
+  if (self->index == NULL)
+    {
+      if (g_mkdir_with_parents (self->state_dir, 0777) != 0)
+        {
+          int e = errno;
+          g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE, "state-dir: cannot create %s: %s",
+                       self->state_dir, g_strerror (e));
+          return FALSE;
+        }
+      if (self->lock_fd < 0 && (self->lock_fd = dedup_lock_state_dir (self->state_dir, self->lock_timeout, error)) < 0)
+        return FALSE;
+      self->index = dedup_index_open (self->state_dir, TRUE, TRUE, &self->params, error);
+      if (self->index == NULL)
+        return FALSE;
+    }
+  if (!write_index (self, error))
+    {
+      dedup_index_rollback (self->index);
+      g_prefix_error (error, "state-dir %s: index not updated: ", self->state_dir);
+      return FALSE;
+    }
+  galley_stage_count (ctx, "indexed", self->n_in_run);
+  self->commit_pending = TRUE;    /* COMMIT in free(), after the sinks' finish() */
+  return TRUE;
+}
+
+/* ---- galley dedup COMMAND ----------------------------------------------------------------- */
+
+static const char command_help[] =
+  "Usage:\n"
+  "  galley dedup stats [--json] STATE_DIR\n"
+  "  galley dedup forget --older-than DURATION STATE_DIR\n"
+  "  galley dedup compact STATE_DIR\n"
+  "\n"
+  "Maintain the index a dedup stage keeps in its state-dir.\n"
+  "\n"
+  "Commands:\n"
+  "  stats      documents, clusters, band keys, runs, time span and size on disk\n"
+  "  forget     remove documents indexed more than DURATION ago (30d, 12h, 1w):\n"
+  "             later runs no longer treat their copies as duplicates\n"
+  "  compact    rebuild the database file to give freed space back (VACUUM)\n"
+  "\n"
+  "Options:\n"
+  "  --json             stats: print one JSON object\n"
+  "  --older-than DUR   forget: the age limit\n"
+  "  --wait DUR         forget, compact: wait this long for a running pipeline's lock (default 0)\n"
+  "  -h, --help         show this help\n"
+  "\n"
+  "Exit status: 0 done, 64 usage, 66 no index in STATE_DIR, 65 damaged index,\n"
+  "74 I/O error, 75 a pipeline holds the lock (try again later), 78 newer index format.\n";
+
+static int
+exit_code_for (const GError *error)
+{
+  if (error->domain == G_IO_ERROR && error->code == G_IO_ERROR_BUSY)
+    return 75;
+  if (error->domain == G_IO_ERROR && error->code == G_IO_ERROR_NOT_FOUND)
+    return 66;
+  if (error->domain == G_IO_ERROR && error->code == G_IO_ERROR_INVALID_DATA)
+    return 65;
+  if (error->domain == GALLEY_CONFIG_ERROR)
+    return 78;
+  if (error->domain == GALLEY_OUTPUT_ERROR && error->code == GALLEY_OUTPUT_ERROR_CREATE)
+    return 73;
+  return 74;
+}
+
+static int
+command_fail (const char *prog, GError *error)
+{
+  fprintf (stderr, "%s: %s\n", prog, error->message);
+  int code = exit_code_for (error);
+  g_error_free (error);
+  return code;
+}
+
+static int
+usage_error (const char *prog, const char *msg)
+{
+  fprintf (stderr, "%s: %s\nRun '%s --help' for usage.\n", prog, msg, prog);
+  return 64;
+}
+
+static int
+dedup_command (int argc, char **argv)
+{
+  const char *prog = argc > 0 ? argv[0] : "galley dedup";
+  const char *sub = NULL, *dir = NULL, *older = NULL, *wait = "0";
+  gboolean json = FALSE;
+  for (int i = 1; i < argc; i++)
+    {
+      const char *a = argv[i];
+      if (g_str_equal (a, "-h") || g_str_equal (a, "--help") || g_str_equal (a, "help"))
+        {
+          fputs (command_help, stdout);
+          return 0;
+        }
+      if ((g_str_equal (a, "--plugin-dir") || g_str_equal (a, "-P")) && i + 1 < argc)
+        i++;                                  /* the core's option */
+      else if (g_str_equal (a, "--json"))
+        json = TRUE;
+      else if (g_str_equal (a, "--older-than") || g_str_equal (a, "--wait"))
+        {
+          if (i + 1 >= argc)
+            return usage_error (prog, "missing value after option");
+          *(g_str_equal (a, "--wait") ? &wait : &older) = argv[++i];
+        }
+      else if (g_str_has_prefix (a, "--older-than="))
+        older = a + strlen ("--older-than=");
+      else if (g_str_has_prefix (a, "--wait="))
+        wait = a + strlen ("--wait=");
+      else if (a[0] == '-')
+        return usage_error (prog, "unknown option");
+      else if (sub == NULL)
+        sub = a;
+      else if (dir == NULL)
+        dir = a;
+      else
+        return usage_error (prog, "too many arguments");
+    }
+  if (sub == NULL)
+    {
+      fputs (command_help, stderr);
+      return 64;
+    }
+  gboolean is_stats = g_str_equal (sub, "stats"), is_forget = g_str_equal (sub, "forget");
+  gboolean is_compact = g_str_equal (sub, "compact");
+  if (!is_stats && !is_forget && !is_compact)
+    return usage_error (prog, "unknown command (stats, forget or compact)");
+  if (dir == NULL)
+    return usage_error (prog, "missing STATE_DIR");
+  GError *error = NULL;
+  GTimeSpan older_than = 0, wait_us = 0;
+  if (is_forget && older == NULL)
+    return usage_error (prog, "forget needs --older-than DURATION (e.g. 30d)");
+  if (older != NULL && !galley_parse_duration (older, &older_than, &error))
+    {
+      g_prefix_error (&error, "--older-than: ");
+      fprintf (stderr, "%s: %s\n", prog, error->message);
+      g_error_free (error);
+      return 64;
+    }
+  if (!galley_parse_duration (wait, &wait_us, &error))
+    {
+      fprintf (stderr, "%s: --wait: %s\n", prog, error->message);
+      g_error_free (error);
+      return 64;
+    }
+  g_autofree char *path = g_build_filename (dir, DEDUP_INDEX_FILE, NULL);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      fprintf (stderr, "%s: %s: no dedup index in this directory\n", prog, dir);
+      return 66;
+    }
+  int lock_fd = -1;
+  if (!is_stats && (lock_fd = dedup_lock_state_dir (dir, wait_us, &error)) < 0)
+    return command_fail (prog, error);
+  g_autoptr(DedupIndex) ix = dedup_index_open (dir, !is_stats, FALSE, NULL, &error);
+  int code = 0;
+  if (ix == NULL)
+    code = command_fail (prog, error);
+  else if (is_stats)
+    {
+      g_autoptr(GString) out = g_string_new (NULL);
+      if (dedup_index_stats (ix, out, json, &error))
+        fputs (out->str, stdout);
+      else
+        code = command_fail (prog, error);
+    }
+  else if (is_forget)
+    {
+      gint64 docs = 0, bands = 0;
+      gint64 before = g_get_real_time () / G_USEC_PER_SEC - older_than / G_USEC_PER_SEC;
+      if (dedup_index_forget (ix, before, &docs, &bands, &error))
+        printf ("forgot %" G_GINT64_FORMAT " documents (%" G_GINT64_FORMAT " band keys) seen before %s ago; "
+                "run 'galley dedup compact %s' to give the space back\n", docs, bands, older, dir);
+      else
+        code = command_fail (prog, error);
+    }
+  else
+    {
+      if (dedup_index_compact (ix, &error))
+        printf ("compacted %s\n", path);
+      else
+        code = command_fail (prog, error);
+    }
+  g_clear_pointer (&ix, dedup_index_close);
+  if (lock_fd >= 0)
+    close (lock_fd);
+  return code;
+}
+
+static const GalleyStageInfo dedup_info = {
+  .abi_major   = GALLEY_STAGE_ABI_MAJOR,
+  .abi_minor   = GALLEY_STAGE_ABI_MINOR,
+  .name        = "dedup",
+  .description = "Drop or mark exact and near-duplicate articles (MinHash LSH, persistent index) and repeated paragraphs",
+  .version     = "1.0.0",
+  .kind        = GALLEY_KIND_STAGE,
+  .flags       = GALLEY_STAGE_FLAGS_NONE,
+  .options     = dedup_options,
+  .init        = dedup_init,
+  .process     = dedup_process,
+  .finish      = dedup_finish,
+  .free        = dedup_free,
+};
+GALLEY_STAGE_DEFINE (dedup_info)
+GALLEY_COMMAND_DEFINE (dedup_command)
