@@ -163,10 +163,10 @@ test_lossy_thai (void)
   g_autoptr(GalleyHarness) h = harness (NULL);
   const char *damaged =
       "โWe will not give up,โ the spokesmanโs aide said on Monday. Talksโwhich began in 2019โhave stalled.\n"
-      "He called it โa first stepโ. The hospital โรงพยาบาล stays Thai.";
+      "He called it โa first stepโ. The hospital โรงพยาบาล stays Thai. Wait for itโฆ and โข items; โฆษณา stays.";
   const char *expected =
       "“We will not give up,” the spokesman’s aide said on Monday. Talks—which began in 2019—have stalled.\n"
-      "He called it “a first step”. The hospital โรงพยาบาล stays Thai.";
+      "He called it “a first step”. The hospital โรงพยาบาล stays Thai. Wait for it… and • items; โฆษณา stays.";
   GalleyDocument *doc = NULL;
   g_autofree char *fixed = repair_bytes (h, damaged, -1, NULL, GALLEY_CONTENT_TEXT, &doc);
   g_assert_cmpstr (fixed, ==, expected);
@@ -329,10 +329,12 @@ test_bad_option (void)
 static void
 test_long_line (void)
 {
-  /* a 20 MB line of mostly clean text with mojibake at both ends */
+  /* one line of mostly clean text with mojibake at both ends: 20 MB, or
+   * 100 MB in the slow suite */
   g_autoptr(GalleyHarness) h = harness (NULL);
   GString *in = g_string_new ("caf\xc3\x83\xc2\xa9 ");
-  while (in->len < 20u << 20)
+  gsize size = g_test_slow () ? 100u << 20 : 20u << 20;
+  while (in->len < size)
     g_string_append (in, "plain words in a very long line ");
   g_string_append (in, "caf\xc3\x83\xc2\xa9");
   g_autofree char *out = repair_text (h, in->str);

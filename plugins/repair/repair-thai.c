@@ -35,6 +35,12 @@ is_thai_consonant (gunichar c)
 }
 
 static gboolean
+is_thai (gunichar c)
+{
+  return c >= 0x0E00 && c <= 0x0E7F;
+}
+
+static gboolean
 is_word (gunichar c)
 {
   return c != 0 && g_unichar_isalnum (c) && c != 0x0E42;
@@ -182,6 +188,25 @@ thai_lossy_repair (const char *text, gsize len, RepairLog *log)
         }
       const char *after = hit + 3;
       gunichar next = after < end ? g_utf8_get_char (after) : 0;
+      gunichar prev0 = hit > text ? g_utf8_get_char (g_utf8_prev_char (hit)) : 0;
+      if (next >= 0x0E01 && next <= 0x0E1F && !is_thai (prev0))
+        {
+          /* E2 80 A1..BF: the last byte survived as a Thai letter, as in
+           * "โฆ" for an ellipsis or "โข" for a bullet; real Thai has Thai
+           * around it */
+          const char *after2 = g_utf8_next_char (after);
+          gunichar next2 = after2 < end ? g_utf8_get_char (after2) : 0;
+          if (!is_thai (next2))
+            {
+              g_string_append_len (out, copied, hit - copied);
+              g_string_append_unichar (out, 0x2021 + (next - 0x0E01));
+              copied = after2;
+              changed = TRUE;
+              repair_log_add (log, next == 0x0E06 ? "lossy-ellipsis-restored" : "lossy-punctuation-restored", 1);
+              hit = after2 - 3;
+              continue;
+            }
+        }
       if (is_thai_consonant (next))
         continue;   /* real Thai */
       gunichar prev = hit > text ? g_utf8_get_char (g_utf8_prev_char (hit)) : 0;
