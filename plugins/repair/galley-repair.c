@@ -170,7 +170,7 @@ repair_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GE
   /* until nothing changes: a repaired character can be one that
    * normalisation removes (a zero-width space), which changes the words
    * the mojibake step judges */
-  for (int round = 0; round < 4; round++)
+  for (int round = 0; round < 64; round++)
     {
       step (&text, &len, repair_normalize (&self->norm, text, len, &log));
       gboolean again = FALSE;

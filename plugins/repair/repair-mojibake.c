@@ -24,9 +24,10 @@
 #include <iconv.h>
 #include <string.h>
 
-/* Each pass replaces clusters of two or more characters by one, so passes
- * stop by themselves; the cap only bounds pathological input. */
-#define MAX_PASSES 16
+/* Each pass replaces clusters of two or more characters by one, so the
+ * passes stop by themselves (usually after one to three); the cap only
+ * bounds pathological input such as long chains of leads. */
+#define MAX_PASSES 4096
 
 typedef struct {
   const char *name;       /* kind suffix: mojibake:utf8-as-NAME */
