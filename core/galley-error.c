@@ -46,6 +46,8 @@ galley_error_to_exit_code (const GError *error)
         {
         case G_IO_ERROR_NOT_FOUND:
           return GALLEY_EXIT_NOINPUT;
+        case G_IO_ERROR_BUSY:
+          return GALLEY_EXIT_TEMPFAIL;   /* a lock is held: try again later */
         case G_IO_ERROR_PERMISSION_DENIED:
         case G_IO_ERROR_READ_ONLY:
         case G_IO_ERROR_EXISTS:

@@ -1033,6 +1033,8 @@ galley_pipeline_run (GalleyPipeline *pipeline, const GalleyRunOptions *opts, GEr
           if (r.fatal == NULL)
             r.fatal = g_steal_pointer (&local);
           g_mutex_unlock (&r.fail_lock);
+          /* free() callbacks see the run as failed */
+          g_atomic_int_set (&r.cancelled, 1);
         }
     }
   double seconds = (g_get_monotonic_time () - r.start_us) / 1e6;

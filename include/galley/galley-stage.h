@@ -152,7 +152,11 @@ GALLEY_API gboolean galley_stage_reject (GalleyStageContext *ctx, const char *so
  * dropped with @reason; @source is logged at debug level. */
 GALLEY_API void galley_stage_skip (GalleyStageContext *ctx, const char *source, const char *reason);
 
-/* TRUE once the run is stopping (a failure elsewhere); sources should return. */
+/* TRUE once the run is stopping because something failed: sources should
+ * return. Still valid in free(), where it tells a stage whether the run as
+ * a whole failed (a stage, a sink's finish()), so state can be committed
+ * only after a successful run. Report a held lock with G_IO_ERROR_BUSY
+ * (exit 75). */
 GALLEY_API gboolean galley_stage_is_cancelled (GalleyStageContext *ctx);
 
 G_END_DECLS

@@ -21,7 +21,8 @@ struct _DedupIndex {
   guint         k;
   gint64        n_docs;
   gboolean      in_txn;
-  sqlite3_stmt *sel_exact, *sel_band, *sel_doc, *sel_doc_sig, *ins_doc, *ins_band;
+  sqlite3_stmt *sel_exact, *sel_band, *sel_bands, *sel_doc, *sel_doc_sig, *ins_doc, *ins_band;
+  guint         n_keys;     /* placeholders of sel_bands */
 };
 
 static const char schema[] =
@@ -129,6 +130,18 @@ check_header (const char *path, GError **error)
   return TRUE;
 }
 
+/* One statement for all keys of a document: one VM run instead of one per key. */
+static gboolean
+prepare_bands (DedupIndex *ix, guint n, GError **error)
+{
+  g_autoptr(GString) sql = g_string_new ("SELECT doc FROM bands WHERE key IN (");
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (sql, "%s?%u", i ? "," : "", i + 1);
+  g_string_append (sql, ")");
+  ix->n_keys = n;
+  return prepare (ix, sql->str, &ix->sel_bands, error);
+}
+
 DedupIndex *
 dedup_index_open (const char *dir, gboolean writable, gboolean create, const DedupSigParams *params,
                   GError **error)
@@ -187,11 +200,13 @@ dedup_index_open (const char *dir, gboolean writable, gboolean create, const Ded
           return NULL;
         }
       g_autofree char *desc = dedup_params_describe (params);
-      g_autofree char *sql = sqlite3_mprintf ("BEGIN IMMEDIATE; %s"
+      char *sql = sqlite3_mprintf ("BEGIN IMMEDIATE; %s"
                                               "INSERT INTO meta VALUES ('format', '%d'), ('params', %Q),"
                                               " ('created', strftime('%%s','now')); COMMIT;",
                                               schema, DEDUP_INDEX_FORMAT, desc);
-      if (!exec (ix, sql, error))
+      gboolean ok = exec (ix, sql, error);
+      sqlite3_free (sql);
+      if (!ok)
         return NULL;
     }
   else
@@ -235,6 +250,7 @@ dedup_index_open (const char *dir, gboolean writable, gboolean create, const Ded
 
   if (!prepare (ix, "SELECT id FROM docs WHERE exact = ?1 AND seen >= ?2 ORDER BY id LIMIT 1", &ix->sel_exact, error)
       || !prepare (ix, "SELECT doc FROM bands WHERE key = ?1 LIMIT 256", &ix->sel_band, error)
+      || (params != NULL && !prepare_bands (ix, params->bands + 1, error))
       || !prepare (ix, "SELECT doc_id, cluster, seen, length, shingles FROM docs WHERE id = ?1", &ix->sel_doc, error)
       || !prepare (ix, "SELECT doc_id, cluster, seen, length, shingles, sig FROM docs WHERE id = ?1",
                    &ix->sel_doc_sig, error))
@@ -255,6 +271,7 @@ dedup_index_close (DedupIndex *ix)
     dedup_index_rollback (ix);
   sqlite3_finalize (ix->sel_exact);
   sqlite3_finalize (ix->sel_band);
+  sqlite3_finalize (ix->sel_bands);
   sqlite3_finalize (ix->sel_doc);
   sqlite3_finalize (ix->sel_doc_sig);
   sqlite3_finalize (ix->ins_doc);
@@ -307,6 +324,31 @@ dedup_index_band_lookup (DedupIndex *ix, guint64 key, GArray *out, GError **erro
 {
   sqlite3_stmt *st = ix->sel_band;
   sqlite3_bind_int64 (st, 1, (sqlite3_int64) key);
+  int rc;
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      gint64 doc = sqlite3_column_int64 (st, 0);
+      g_array_append_val (out, doc);
+    }
+  sqlite3_reset (st);
+  if (rc != SQLITE_DONE)
+    return db_error (ix, rc, "band lookup", error);
+  return TRUE;
+}
+
+gboolean
+dedup_index_bands_lookup (DedupIndex *ix, const guint64 *keys, guint n, GArray *out, GError **error)
+{
+  if (ix->sel_bands == NULL || n > ix->n_keys)
+    {
+      for (guint i = 0; i < n; i++)
+        if (!dedup_index_band_lookup (ix, keys[i], out, error))
+          return FALSE;
+      return TRUE;
+    }
+  sqlite3_stmt *st = ix->sel_bands;
+  for (guint i = 0; i < ix->n_keys; i++)
+    sqlite3_bind_int64 (st, i + 1, (sqlite3_int64) keys[MIN (i, n - 1)]);
   int rc;
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     {

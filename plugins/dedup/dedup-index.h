@@ -54,6 +54,8 @@ gboolean     dedup_index_find_exact (DedupIndex *ix, guint64 exact, gint64 min_s
                                      gboolean *found, GError **error);
 /* Appends the rowids stored under @key to @out (gint64). */
 gboolean     dedup_index_band_lookup (DedupIndex *ix, guint64 key, GArray *out, GError **error);
+/* The same for @n keys at once (one statement). */
+gboolean     dedup_index_bands_lookup (DedupIndex *ix, const guint64 *keys, guint n, GArray *out, GError **error);
 gboolean     dedup_index_get (DedupIndex *ix, gint64 rowid, gboolean with_sig, DedupStored *out,
                               gboolean *found, GError **error);
 

@@ -20,16 +20,19 @@
 
 struct _DedupScratch {
   DedupSigParams p;
-  GString  *norm;        /* normalised words, each followed by a space */
-  GArray   *thash;       /* guint64 per word */
-  GArray   *toff;        /* guint32 offset of each word in norm */
-  GArray   *tstop;       /* guint8: the word is a stop word */
+  char     *norm;        /* normalised words, each followed by a space */
+  gsize     norm_len, norm_cap;
+  guint64  *thash;       /* per word */
+  guint32  *toff;        /* offset of each word in norm */
+  guint8   *tstop;       /* the word is a stop word */
+  gsize     n_tok, tok_cap;
   GArray   *paras;       /* DedupParagraph */
+  GArray   *shingles;    /* guint64 scratch */
+  GPtrArray *bigrams;    /* per paragraph: sorted guint64 bigram hashes, or NULL */
+  GArray   *bigram_n;    /* guint */
   guint64  *mins;        /* k */
   guint8   *filled;      /* k */
   guint16  *sig;         /* k */
-  guint64  *set;         /* distinct shingle counting */
-  gsize     set_size;
   GString  *joined;      /* char shingles: the words joined by spaces */
   guint64   stop[STOP_SLOTS];
 };
@@ -39,6 +42,20 @@ static const char *const stop_words[] = {
   "be", "been", "has", "have", "had", "it", "its", "this", "that", "with", "by", "from", "as", "he",
   "she", "they", "we", "i", "you", "his", "her", "their", "our", "not", "said", "will", "would", "can",
   "could", "also", "than", "then", "there", "which", "who", "what", "when", NULL
+};
+
+/* ASCII letters and digits folded to lower case; 0 for everything else. */
+static const guchar ascii_fold[128] = {
+  ['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4', ['5'] = '5', ['6'] = '6', ['7'] = '7',
+  ['8'] = '8', ['9'] = '9',
+  ['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd', ['e'] = 'e', ['f'] = 'f', ['g'] = 'g', ['h'] = 'h',
+  ['i'] = 'i', ['j'] = 'j', ['k'] = 'k', ['l'] = 'l', ['m'] = 'm', ['n'] = 'n', ['o'] = 'o', ['p'] = 'p',
+  ['q'] = 'q', ['r'] = 'r', ['s'] = 's', ['t'] = 't', ['u'] = 'u', ['v'] = 'v', ['w'] = 'w', ['x'] = 'x',
+  ['y'] = 'y', ['z'] = 'z',
+  ['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd', ['E'] = 'e', ['F'] = 'f', ['G'] = 'g', ['H'] = 'h',
+  ['I'] = 'i', ['J'] = 'j', ['K'] = 'k', ['L'] = 'l', ['M'] = 'm', ['N'] = 'n', ['O'] = 'o', ['P'] = 'p',
+  ['Q'] = 'q', ['R'] = 'r', ['S'] = 's', ['T'] = 't', ['U'] = 'u', ['V'] = 'v', ['W'] = 'w', ['X'] = 'x',
+  ['Y'] = 'y', ['Z'] = 'z',
 };
 
 static inline guint64
@@ -75,18 +92,19 @@ dedup_scratch_new (const DedupSigParams *params)
 {
   DedupScratch *s = g_new0 (DedupScratch, 1);
   s->p = *params;
-  s->norm = g_string_sized_new (4096);
   s->joined = g_string_sized_new (4096);
-  s->thash = g_array_sized_new (FALSE, FALSE, sizeof (guint64), 1024);
-  s->toff = g_array_sized_new (FALSE, FALSE, sizeof (guint32), 1024);
-  s->tstop = g_array_sized_new (FALSE, FALSE, sizeof (guint8), 1024);
   s->paras = g_array_sized_new (FALSE, FALSE, sizeof (DedupParagraph), 64);
+  s->shingles = g_array_sized_new (FALSE, FALSE, sizeof (guint64), 1024);
+  s->bigrams = g_ptr_array_new_with_free_func (g_free);
+  s->bigram_n = g_array_new (FALSE, FALSE, sizeof (guint));
   s->mins = g_new (guint64, params->k);
   s->filled = g_new (guint8, params->k);
   s->sig = g_new (guint16, params->k);
   for (guint i = 0; stop_words[i] != NULL; i++)
     {
-      guint64 h = word_hash (stop_words[i], strlen (stop_words[i]));
+      char buf[16] = { 0 };
+      strncpy (buf, stop_words[i], sizeof buf - 1);
+      guint64 h = word_hash (buf, strlen (buf));
       guint j = h & (STOP_SLOTS - 1);
       while (s->stop[j] != 0)
         j = (j + 1) & (STOP_SLOTS - 1);
@@ -100,16 +118,18 @@ dedup_scratch_free (DedupScratch *s)
 {
   if (s == NULL)
     return;
-  g_string_free (s->norm, TRUE);
+  g_free (s->norm);
   g_string_free (s->joined, TRUE);
-  g_array_unref (s->thash);
-  g_array_unref (s->toff);
-  g_array_unref (s->tstop);
+  g_free (s->thash);
+  g_free (s->toff);
+  g_free (s->tstop);
   g_array_unref (s->paras);
+  g_array_unref (s->shingles);
+  g_ptr_array_unref (s->bigrams);
+  g_array_unref (s->bigram_n);
   g_free (s->mins);
   g_free (s->filled);
   g_free (s->sig);
-  g_free (s->set);
   g_free (s);
 }
 
@@ -184,40 +204,77 @@ undo_mojibake (gunichar lead, const char *p, const char *end, gsize lead_len, gs
   return u;
 }
 
-static inline void
-end_word (DedupScratch *s, gsize *word_start)
+static void
+grow_norm (DedupScratch *s, gsize need)
 {
-  if (*word_start == G_MAXSIZE)
+  while (s->norm_len + need > s->norm_cap)
+    s->norm_cap = MAX (4096, s->norm_cap * 2);
+  s->norm = g_realloc (s->norm, s->norm_cap);
+}
+
+static void
+grow_tokens (DedupScratch *s)
+{
+  s->tok_cap = MAX (1024, s->tok_cap * 2);
+  s->thash = g_renew (guint64, s->thash, s->tok_cap);
+  s->toff = g_renew (guint32, s->toff, s->tok_cap);
+  s->tstop = g_renew (guint8, s->tstop, s->tok_cap);
+}
+
+/* Ends the word that started at norm offset @start (G_MAXSIZE: none). */
+static inline void
+end_word (DedupScratch *s, gsize *start)
+{
+  if (*start == G_MAXSIZE)
     return;
-  gsize len = s->norm->len - *word_start;
-  guint64 h = word_hash (s->norm->str + *word_start, len);
-  guint32 off = *word_start;
-  guint8 stop = len <= 5 && stop_contains (s, h);
-  g_array_append_val (s->thash, h);
-  g_array_append_val (s->toff, off);
-  g_array_append_val (s->tstop, stop);
-  g_string_append_c (s->norm, ' ');
-  *word_start = G_MAXSIZE;
+  gsize len = s->norm_len - *start;
+  guint64 h = word_hash (s->norm + *start, len);
+  if (G_UNLIKELY (s->n_tok == s->tok_cap))
+    grow_tokens (s);
+  s->thash[s->n_tok] = h;
+  s->toff[s->n_tok] = (guint32) *start;
+  s->tstop[s->n_tok] = len <= 5 && stop_contains (s, h);
+  s->n_tok++;
+  s->norm[s->norm_len++] = ' ';
+  *start = G_MAXSIZE;
 }
 
 static void
 close_paragraph (DedupScratch *s, DedupParagraph *para, gsize next)
 {
   para->next = next;
-  para->n_tokens = s->thash->len - para->first_token;
+  para->n_tokens = s->n_tok - para->first_token;
   para->hash = para->n_tokens == 0 ? 0 :
-    XXH3_64bits (&g_array_index (s->thash, guint64, para->first_token), para->n_tokens * sizeof (guint64)) | 1;
+    XXH3_64bits (s->thash + para->first_token, para->n_tokens * sizeof (guint64)) | 1;
+  memset (para->bloom, 0, sizeof para->bloom);
+  for (guint i = 0; i < para->n_tokens; i++)
+    {
+      guint64 h = s->thash[para->first_token + i] >> 32;
+      para->bloom[(h >> 6) & 3] |= G_GUINT64_CONSTANT (1) << (h & 63);
+    }
   g_array_append_val (s->paras, *para);
 }
+
+/* A word character at @pos after a blank line starts a new paragraph. */
+#define MAYBE_NEW_PARAGRAPH(pos)                                                   \
+  do {                                                                             \
+    if (in_space && newlines >= 2 && s->n_tok > para.first_token)                  \
+      {                                                                            \
+        close_paragraph (s, &para, (pos));                                         \
+        para = (DedupParagraph) { .start = (pos), .first_token = s->n_tok };       \
+      }                                                                            \
+    in_space = FALSE;                                                              \
+    newlines = 0;                                                                  \
+  } while (0)
 
 void
 dedup_tokenize (DedupScratch *s, const char *text, gsize len)
 {
-  g_string_truncate (s->norm, 0);
-  g_array_set_size (s->thash, 0);
-  g_array_set_size (s->toff, 0);
-  g_array_set_size (s->tstop, 0);
+  s->norm_len = 0;
+  s->n_tok = 0;
   g_array_set_size (s->paras, 0);
+  g_ptr_array_set_size (s->bigrams, 0);
+  grow_norm (s, 2 * len + 16);   /* + slack: word_hash reads 8 bytes */   /* the ASCII path writes at most one byte per byte read */
 
   const char *p = text, *end = text + len;
   gsize word_start = G_MAXSIZE;
@@ -230,40 +287,41 @@ dedup_tokenize (DedupScratch *s, const char *text, gsize len)
       guchar c = (guchar) *p;
       if (c < 0x80)
         {
-          if (g_ascii_isalnum (c))
+          guchar f = ascii_fold[c];
+          if (f != 0)
             {
-              if (in_space && newlines >= 2 && s->thash->len + (word_start != G_MAXSIZE) > para.first_token)
-                {
-                  close_paragraph (s, &para, p - text);
-                  para = (DedupParagraph) { .start = p - text, .first_token = s->thash->len };
-                }
-              in_space = FALSE;
-              newlines = 0;
               if (word_start == G_MAXSIZE)
-                word_start = s->norm->len;
-              g_string_append_c (s->norm, g_ascii_tolower (c));
+                {
+                  MAYBE_NEW_PARAGRAPH (p - text);
+                  word_start = s->norm_len;
+                }
+              /* the rest of an ASCII run in a tight loop */
+              char *out = s->norm + s->norm_len;
+              do
+                {
+                  *out++ = f;
+                  if (++p == end)
+                    break;
+                  c = (guchar) *p;
+                  f = c < 0x80 ? ascii_fold[c] : 0;
+                }
+              while (f != 0);
+              s->norm_len = out - s->norm;
+              continue;
+            }
+          end_word (s, &word_start);
+          if (c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == '\v')
+            {
+              in_space = TRUE;
+              newlines += c == '\n';
             }
           else
-            {
-              end_word (s, &word_start);
-              if (c == '\n')
-                newlines++;
-              if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v')
-                in_space = TRUE;
-              else
-                {
-                  if (in_space && newlines >= 2 && s->thash->len > para.first_token)
-                    {
-                      close_paragraph (s, &para, p - text);
-                      para = (DedupParagraph) { .start = p - text, .first_token = s->thash->len };
-                    }
-                  in_space = FALSE;
-                  newlines = 0;
-                }
-            }
+            MAYBE_NEW_PARAGRAPH (p - text);
           p++;
           continue;
         }
+      if (G_UNLIKELY (s->norm_len + 8 > s->norm_cap))
+        grow_norm (s, 8 + 2 * (end - p));
       gsize n;
       gunichar u = decode_at (p, end, &n);
       if (u >= 0xC2 && u <= 0xF4)
@@ -278,21 +336,17 @@ dedup_tokenize (DedupScratch *s, const char *text, gsize len)
         }
       if (g_unichar_isalnum (u))
         {
-          if (in_space && newlines >= 2 && s->thash->len > para.first_token)
+          if (word_start == G_MAXSIZE)
             {
-              close_paragraph (s, &para, p - text);
-              para = (DedupParagraph) { .start = p - text, .first_token = s->thash->len };
+              MAYBE_NEW_PARAGRAPH (p - text);
+              word_start = s->norm_len;
             }
-          in_space = FALSE;
-          newlines = 0;
           u = g_unichar_tolower (u);
           gunichar d[4];
           gsize nd = g_unichar_fully_decompose (u, FALSE, d, G_N_ELEMENTS (d));
           if (nd > 0 && d[0] < 0x80 && g_ascii_isalnum (d[0]))
             u = d[0];
-          if (word_start == G_MAXSIZE)
-            word_start = s->norm->len;
-          g_string_append_unichar (s->norm, u);
+          s->norm_len += g_unichar_to_utf8 (u, s->norm + s->norm_len);
         }
       else
         {
@@ -300,10 +354,7 @@ dedup_tokenize (DedupScratch *s, const char *text, gsize len)
           if (g_unichar_isspace (u))
             in_space = TRUE;
           else
-            {
-              in_space = FALSE;
-              newlines = 0;
-            }
+            MAYBE_NEW_PARAGRAPH (p - text);
         }
       p += n;
     }
@@ -330,29 +381,53 @@ cmp_u64 (gconstpointer a, gconstpointer b)
   return x < y ? -1 : x > y;
 }
 
-static guint64 *
-paragraph_bigrams (DedupScratch *s, const DedupParagraph *para, guint *n)
+/* The sorted distinct word bigrams of paragraph @i, computed once per text. */
+static const guint64 *
+paragraph_bigrams (DedupScratch *s, guint i, guint *n)
 {
-  const guint64 *t = &g_array_index (s->thash, guint64, para->first_token);
-  guint m = para->n_tokens > 1 ? para->n_tokens - 1 : para->n_tokens;
-  guint64 *out = g_new (guint64, MAX (m, 1));
-  for (guint i = 0; i < m; i++)
-    out[i] = para->n_tokens > 1 ? fmix64 (t[i] * 31 + t[i + 1]) : t[i];
-  qsort (out, m, sizeof (guint64), cmp_u64);
-  guint w = 0;
-  for (guint i = 0; i < m; i++)
-    if (w == 0 || out[w - 1] != out[i])
-      out[w++] = out[i];
-  *n = w;
+  if (s->bigrams->len < s->paras->len)
+    {
+      g_ptr_array_set_size (s->bigrams, s->paras->len);
+      g_array_set_size (s->bigram_n, s->paras->len);
+    }
+  guint64 *out = g_ptr_array_index (s->bigrams, i);
+  if (out == NULL)
+    {
+      const DedupParagraph *para = dedup_paragraph (s, i);
+      const guint64 *t = s->thash + para->first_token;
+      guint m = para->n_tokens > 1 ? para->n_tokens - 1 : para->n_tokens;
+      out = g_new (guint64, MAX (m, 1));
+      for (guint j = 0; j < m; j++)
+        out[j] = para->n_tokens > 1 ? fmix64 (t[j] * 31 + t[j + 1]) : t[j];
+      qsort (out, m, sizeof (guint64), cmp_u64);
+      guint w = 0;
+      for (guint j = 0; j < m; j++)
+        if (w == 0 || out[w - 1] != out[j])
+          out[w++] = out[j];
+      g_ptr_array_index (s->bigrams, i) = out;
+      g_array_index (s->bigram_n, guint, i) = w;
+    }
+  *n = g_array_index (s->bigram_n, guint, i);
   return out;
 }
 
 double
-dedup_paragraph_similarity (DedupScratch *s, guint a, guint b)
+dedup_paragraph_similarity (DedupScratch *s, guint a, guint b, double at_least)
 {
+  const DedupParagraph *pa = dedup_paragraph (s, a), *pb = dedup_paragraph (s, b);
+  guint inter = 0, uni = 0;
+  for (guint i = 0; i < 4; i++)
+    {
+      inter += __builtin_popcountll (pa->bloom[i] & pb->bloom[i]);
+      uni += __builtin_popcountll (pa->bloom[i] | pb->bloom[i]);
+    }
+  /* bigram similarity t needs a word overlap of about 2t/(1+t) or more;
+   * the bloom overlap only overestimates it */
+  if (uni > 0 && inter < (2 * at_least / (1 + at_least)) * uni * 0.9)
+    return 0.0;
   guint na, nb;
-  g_autofree guint64 *x = paragraph_bigrams (s, dedup_paragraph (s, a), &na);
-  g_autofree guint64 *y = paragraph_bigrams (s, dedup_paragraph (s, b), &nb);
+  const guint64 *x = paragraph_bigrams (s, a, &na);
+  const guint64 *y = paragraph_bigrams (s, b, &nb);
   guint i = 0, j = 0, both = 0;
   while (i < na && j < nb)
     {
@@ -370,22 +445,20 @@ dedup_paragraph_similarity (DedupScratch *s, guint a, guint b)
 void
 dedup_remove_paragraphs (DedupScratch *s, const gboolean *remove)
 {
-  guint w = 0;
+  gsize w = 0;
   for (guint i = 0; i < s->paras->len; i++)
     {
-      DedupParagraph *para = &g_array_index (s->paras, DedupParagraph, i);
+      const DedupParagraph *para = dedup_paragraph (s, i);
       if (remove[i])
         continue;
       for (guint t = 0; t < para->n_tokens; t++, w++)
         {
-          g_array_index (s->thash, guint64, w) = g_array_index (s->thash, guint64, para->first_token + t);
-          g_array_index (s->toff, guint32, w) = g_array_index (s->toff, guint32, para->first_token + t);
-          g_array_index (s->tstop, guint8, w) = g_array_index (s->tstop, guint8, para->first_token + t);
+          s->thash[w] = s->thash[para->first_token + t];
+          s->toff[w] = s->toff[para->first_token + t];
+          s->tstop[w] = s->tstop[para->first_token + t];
         }
     }
-  g_array_set_size (s->thash, w);
-  g_array_set_size (s->toff, w);
-  g_array_set_size (s->tstop, w);
+  s->n_tok = w;
 }
 
 /* ---- signatures ----------------------------------------------------------- */
@@ -402,46 +475,13 @@ oph_add (DedupScratch *s, guint64 h)
     }
 }
 
-/* Counts distinct shingle hashes with a small open-addressing set. */
-static guint32
-count_distinct (DedupScratch *s, const guint64 *h, gsize n)
-{
-  gsize size = 64;
-  while (size < 2 * n)
-    size <<= 1;
-  if (size > s->set_size)
-    {
-      g_free (s->set);
-      s->set = g_new (guint64, size);
-      s->set_size = size;
-    }
-  memset (s->set, 0, size * sizeof (guint64));
-  guint32 distinct = 0;
-  for (gsize i = 0; i < n; i++)
-    {
-      guint64 v = h[i] | 1;
-      for (gsize j = fmix64 (v) & (size - 1);; j = (j + 1) & (size - 1))
-        {
-          if (s->set[j] == v)
-            break;
-          if (s->set[j] == 0)
-            {
-              s->set[j] = v;
-              distinct++;
-              break;
-            }
-        }
-    }
-  return distinct;
-}
-
 void
 dedup_signature (DedupScratch *s, DedupSignature *out)
 {
   const DedupSigParams *p = &s->p;
-  const guint64 *t = (const guint64 *) s->thash->data;
-  const guint8 *stop = (const guint8 *) s->tstop->data;
-  guint n = s->thash->len;
+  const guint64 *t = s->thash;
+  const guint8 *stop = s->tstop;
+  guint n = s->n_tok;
 
   XXH128_hash_t exact = XXH3_128bits (t, n * sizeof (guint64));
   out->exact_lo = exact.low64;
@@ -457,9 +497,13 @@ dedup_signature (DedupScratch *s, DedupSignature *out)
   memset (s->filled, 0, p->k);
 
   /* shingle hashes go into a scratch array first to count distinct ones */
-  g_autoptr(GArray) hs = g_array_sized_new (FALSE, FALSE, sizeof (guint64), n + 8);
+  GArray *hs = s->shingles;
+  gsize n_sh = 0;
+  guint64 *sh;
   if (p->kind == DEDUP_SHINGLE_WORD)
     {
+      g_array_set_size (hs, n + 1);
+      sh = (guint64 *) hs->data;
       guint g = MAX (p->ngram, 1);
       guint m = n >= g ? n - g + 1 : (n > 0 ? 1 : 0);
       for (guint i = 0; i < m; i++)
@@ -475,7 +519,7 @@ dedup_signature (DedupScratch *s, DedupSignature *out)
             }
           if (all_stop && n > len)
             continue;
-          g_array_append_val (hs, h);
+          sh[n_sh++] = h;
         }
     }
   else
@@ -483,27 +527,30 @@ dedup_signature (DedupScratch *s, DedupSignature *out)
       g_string_truncate (s->joined, 0);
       for (guint i = 0; i < n; i++)
         {
-          const char *w = s->norm->str + g_array_index (s->toff, guint32, i);
-          const char *e = strchr (w, ' ');
+          const char *w = s->norm + s->toff[i];
+          const char *e = memchr (w, ' ', s->norm_len - s->toff[i]);
           if (i > 0)
             g_string_append_c (s->joined, ' ');
           g_string_append_len (s->joined, w, e - w);
         }
       guint g = MAX (p->ngram, 1);
       gsize len = s->joined->len;
+      g_array_set_size (hs, len + 1);
+      sh = (guint64 *) hs->data;
       if (len > 0)
         for (gsize i = 0; i + g <= len || i == 0; i++)
           {
-            guint64 h = XXH3_64bits (s->joined->str + i, MIN (g, len - i));
-            g_array_append_val (hs, h);
+            sh[n_sh++] = XXH3_64bits (s->joined->str + i, MIN (g, len - i));
             if (i + g >= len)
               break;
           }
     }
-  const guint64 *sh = (const guint64 *) hs->data;
-  for (guint i = 0; i < hs->len; i++)
+  for (gsize i = 0; i < n_sh; i++)
     oph_add (s, sh[i]);
-  out->n_shingles = count_distinct (s, sh, hs->len);
+  /* occurrences, not distinct shingles: repeats are rare in prose after
+   * repeated paragraphs are gone, and counting them exactly costs more than
+   * the MinHash itself */
+  out->n_shingles = n_sh;
 
   guint filled = 0;
   for (guint i = 0; i < p->k; i++)

@@ -47,6 +47,7 @@ typedef struct {
   gsize    next;                /* where the next paragraph starts */
   guint    first_token, n_tokens;
   guint64  hash;                /* of its normalised words; 0 when it has none */
+  guint64  bloom[4];            /* 256-bit set of its words, a cheap similarity filter */
 } DedupParagraph;
 
 typedef struct _DedupScratch DedupScratch;
@@ -60,8 +61,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DedupScratch, dedup_scratch_free)
 void     dedup_tokenize          (DedupScratch *s, const char *text, gsize len);
 guint    dedup_n_paragraphs      (DedupScratch *s);
 const DedupParagraph *dedup_paragraph (DedupScratch *s, guint i);
-/* Jaccard similarity of the word-bigram sets of two paragraphs. */
-double   dedup_paragraph_similarity (DedupScratch *s, guint a, guint b);
+/* Jaccard similarity of the word-bigram sets of two paragraphs; 0 when
+ * their word sets are clearly too different to reach @at_least. */
+double   dedup_paragraph_similarity (DedupScratch *s, guint a, guint b, double at_least);
 /* Forgets the words of the paragraphs whose @remove flag is set. */
 void     dedup_remove_paragraphs (DedupScratch *s, const gboolean *remove);
 /* Computes the signature of the tokenized text; @out->sig points into @s. */

@@ -112,6 +112,7 @@ typedef struct {
   int             lock_fd;
   gboolean        commit_pending;
   char           *stage_id;
+  GalleyStageContext *ctx;      /* valid until after free() */
 } Dedup;
 
 static void
@@ -120,7 +121,10 @@ dedup_free (gpointer data)
   Dedup *self = data;
   if (self == NULL)
     return;
-  if (self->index != NULL && self->commit_pending)
+  if (self->index != NULL && self->commit_pending && self->ctx != NULL && galley_stage_is_cancelled (self->ctx))
+    g_warning ("stage '%s': the run failed; state-dir %s keeps the index it had before the run",
+               self->stage_id, self->state_dir);
+  else if (self->index != NULL && self->commit_pending)
     {
       /* after every finish(), so after the sinks have committed their output */
       g_autoptr(GError) error = NULL;
@@ -498,6 +502,7 @@ static gpointer
 dedup_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
 {
   g_autoptr(Dedup) self = g_new0 (Dedup, 1);
+  self->ctx = ctx;
   self->lock_fd = -1;
   self->stage_id = g_strdup (galley_stage_context_get_id (ctx));
   self->annotate = g_str_equal (galley_options_get_enum (opts, "mode"), "annotate");
@@ -568,7 +573,7 @@ remove_repeated_paragraphs (Dedup *self, GalleyDocument *doc, const char *text, 
             if (gone[j] || q->n_tokens < 8
                 || MIN (p->n_tokens, q->n_tokens) < self->para_threshold * MAX (p->n_tokens, q->n_tokens))
               continue;
-            gone[i] = dedup_paragraph_similarity (s, i, j) >= self->para_threshold;
+            gone[i] = dedup_paragraph_similarity (s, i, j, self->para_threshold) >= self->para_threshold;
           }
       if (gone[i])
         removed++;
@@ -612,6 +617,9 @@ gather_candidates (Dedup *self, const DedupSignature *sig, guint n_keys, GError 
 {
   g_array_set_size (self->cand, 0);
   self->stamp++;
+  if (self->bands_size > 0)
+    for (guint b = 0; b < n_keys; b++)
+      __builtin_prefetch (&self->bands[mix (band_fp (self->keys[b])) & (self->bands_size - 1)]);
   for (guint b = 0; b < n_keys; b++)
     {
       guint64 key = self->keys[b];
@@ -627,19 +635,19 @@ gather_candidates (Dedup *self, const DedupSignature *sig, guint n_keys, GError 
                 add_candidate (self, slot.idx);
             }
         }
-      if (self->index != NULL && dedup_index_n_docs (self->index) > 0)
+    }
+  if (n_keys > 0 && self->index != NULL && dedup_index_n_docs (self->index) > 0)
+    {
+      g_array_set_size (self->rowids, 0);
+      if (!dedup_index_bands_lookup (self->index, self->keys, n_keys, self->rowids, error))
+        return FALSE;
+      for (guint i = 0; i < self->rowids->len; i++)
         {
-          g_array_set_size (self->rowids, 0);
-          if (!dedup_index_band_lookup (self->index, key, self->rowids, error))
+          guint32 idx = external_entry (self, g_array_index (self->rowids, gint64, i), TRUE, error);
+          if (idx == NONE && error != NULL && *error != NULL)
             return FALSE;
-          for (guint i = 0; i < self->rowids->len; i++)
-            {
-              guint32 idx = external_entry (self, g_array_index (self->rowids, gint64, i), TRUE, error);
-              if (idx == NONE && error != NULL && *error != NULL)
-                return FALSE;
-              if (idx != NONE)
-                add_candidate (self, idx);
-            }
+          if (idx != NONE)
+            add_candidate (self, idx);
         }
     }
   return TRUE;
@@ -660,6 +668,15 @@ dedup_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GEr
     }
   DedupSignature sig;
   dedup_signature (self->scratch, &sig);
+  if (sig.n_tokens == 0)
+    {
+      /* no words: nothing to compare; dropping empty texts is another stage's job */
+      json_object *field = json_object_new_object ();
+      json_object_object_add (field, "cluster", json_object_new_string (galley_document_get_id (doc)));
+      galley_document_set_field (doc, "dedup", field);
+      galley_stage_count (ctx, "no-words", 1);
+      return GALLEY_VERDICT_KEEP;
+    }
 
   /* exact: this run, then earlier runs */
   guint32 match = exact_find (self, sig.exact_lo);
