@@ -334,6 +334,13 @@ pair_penalty (gunichar a, gunichar b)
     }
   if (kb == K_MARK && (ka == K_SPACE || ka == K_C1))
     p += 3;
+  if (kb == K_MARK && is_letter_k (ka))
+    {
+      /* a combining mark of another script than its base letter */
+      GUnicodeScript sm = g_unichar_get_script (b), sl = g_unichar_get_script (a);
+      if (sm != G_UNICODE_SCRIPT_INHERITED && sm != G_UNICODE_SCRIPT_COMMON && sm != sl)
+        p += 4;
+    }
   if (kb == K_FFFD && is_letter_k (ka) && a > 0x7F)
     p += 2;   /* "SlovenÄ�ina": a lead whose continuation was lost */
   if (kb == K_QUOTE && b > 0x7F && is_letter_k (ka) && b != 0x2019 && b != 0x201D)
@@ -554,7 +561,7 @@ token_penalty (gunichar before, const gunichar *t, guint n, gunichar after)
         scripts[n_scripts++] = sc;
     }
   if (n_scripts >= 3)
-    p += 4 * (n_scripts - 2);
+    p += 10 * (n_scripts - 2);
   /* a lone non-ASCII capital as a word ("Å veices") */
   if (n == 1 && t[0] > 0x7F && klass (t[0]) == K_UPPER && g_unichar_get_script (t[0]) == G_UNICODE_SCRIPT_LATIN
       && (before == 0 || klass (before) == K_SPACE)
