@@ -163,10 +163,12 @@ test_lossy_thai (void)
   g_autoptr(GalleyHarness) h = harness (NULL);
   const char *damaged =
       "โWe will not give up,โ the spokesmanโs aide said on Monday. Talksโwhich began in 2019โhave stalled.\n"
-      "He called it โa first stepโ. The hospital โรงพยาบาล stays Thai. Wait for itโฆ and โข items; โฆษณา stays.";
+      "He called it โa first stepโ. The hospital โรงพยาบาล stays Thai. Wait for itโฆ and โข items; โฆษณา stays.\n"
+      "เขา โต แล้ว";
   const char *expected =
       "“We will not give up,” the spokesman’s aide said on Monday. Talks—which began in 2019—have stalled.\n"
-      "He called it “a first step”. The hospital โรงพยาบาล stays Thai. Wait for it… and • items; โฆษณา stays.";
+      "He called it “a first step”. The hospital โรงพยาบาล stays Thai. Wait for it… and • items; โฆษณา stays.\n"
+      "เขา โต แล้ว";
   GalleyDocument *doc = NULL;
   g_autofree char *fixed = repair_bytes (h, damaged, -1, NULL, GALLEY_CONTENT_TEXT, &doc);
   g_assert_cmpstr (fixed, ==, expected);
@@ -233,6 +235,20 @@ test_decoding (void)
   g_assert_true (g_utf8_validate (unknown, -1, NULL));
   g_assert_cmpint (galley_document_get_repair (doc, "unknown-charset"), ==, 1);
   galley_document_free (doc);
+  /* the XML declaration */
+  g_autofree char *xml = repair_bytes (h, "<?xml version=\"1.0\" encoding=\"iso-8859-2\"?><p>Kraj\xf3w \xb1</p>", -1,
+                                       NULL, GALLEY_CONTENT_HTML, NULL);
+  g_assert_nonnull (strstr (xml, "Krajów ą"));
+  /* UTF-8 with one stray byte stays UTF-8: the byte becomes U+FFFD */
+  g_autofree char *stray = repair_bytes (h, "“Zürich” \x9d and “Genève”", -1, NULL, GALLEY_CONTENT_TEXT, &doc);
+  g_assert_cmpstr (stray, ==, "“Zürich” \xef\xbf\xbd and “Genève”");
+  g_assert_cmpstr (galley_document_get_encoding (doc), ==, "utf-8");
+  g_assert_cmpint (galley_document_get_repair (doc, "invalid-bytes"), ==, 1);
+  galley_document_free (doc);
+  /* valid UTF-8 starting with U+F8FF is not a BOM */
+  g_autofree char *pua = repair_bytes (h, "\xef\xa3\xbf ok", -1, NULL, GALLEY_CONTENT_TEXT, &doc);
+  g_assert_cmpstr (galley_document_get_encoding (doc), ==, "utf-8");
+  galley_document_free (doc);
   /* <meta charset> in an HTML page */
   g_autofree char *html = repair_bytes (h, "<html><head><meta charset=\"iso-8859-1\"></head><body>Z\xfcrich</body></html>", -1,
                                         NULL, GALLEY_CONTENT_HTML, NULL);
@@ -266,6 +282,8 @@ static void
 test_html_entities_plain_text_only (void)
 {
   g_autoptr(GalleyHarness) h = harness (NULL);
+  g_autofree char *deep = repair_bytes (h, "x &amp;amp;amp;lt; y", -1, NULL, GALLEY_CONTENT_TEXT, NULL);
+  g_assert_cmpstr (deep, ==, "x < y");
   const char *in = "Ben &amp; Jerry&#8217;s caf&eacute; said &amp;quot;no&amp;quot;.";
   g_autofree char *text = repair_bytes (h, in, -1, NULL, GALLEY_CONTENT_TEXT, NULL);
   g_assert_cmpstr (text, ==, "Ben & Jerry’s café said \"no\".");

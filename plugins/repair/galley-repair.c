@@ -1,9 +1,10 @@
 /* galley-repair.c: decode any input to clean UTF-8 and undo mojibake.
  *
  * Steps, each optional: decode raw bytes (BOM, declared charset, detection),
- * restore punctuation lost in the TIS-620 case, undo mojibake span by span,
- * decode HTML character references in plain text, normalise. Every change
- * is recorded in the document's `repairs`.
+ * decode HTML character references in plain text, normalise, undo mojibake
+ * word by word, restore punctuation lost in the TIS-620 case; the last
+ * three repeat while something changes. Every change is recorded in the
+ * document's `repairs`.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -16,12 +17,12 @@ static const GalleyOptionSpec repair_options[] = {
   { "use-declared", GALLEY_OPT_BOOL, "true", "Use a charset the source declared when the bytes decode cleanly with it", NULL },
   { "detect", GALLEY_OPT_BOOL, "true", "Detect undeclared legacy charsets with libuchardet", NULL },
   { "fallback-charset", GALLEY_OPT_STRING, "windows-1252", "Charset used when nothing else decides", NULL },
-  { "mojibake", GALLEY_OPT_BOOL, "true", "Undo UTF-8 decoded with a wrong code page (once or twice)", NULL },
-  { "lossy-thai", GALLEY_OPT_BOOL, "true", "Restore quotes, apostrophes and dashes lost as a lone Thai U+0E42", NULL },
+  { "mojibake", GALLEY_OPT_BOOL, "true", "Undo UTF-8 decoded with a wrong code page (any number of layers)", NULL },
+  { "lossy-thai", GALLEY_OPT_BOOL, "true", "Restore quotes, apostrophes, dashes, ellipses and bullets lost as a lone Thai U+0E42", NULL },
   { "html-entities", GALLEY_OPT_ENUM, "auto", "Decode &amp; &#8220; &eacute;: auto = in plain-text documents only", "auto|yes|no" },
   { "nfc", GALLEY_OPT_BOOL, "true", "Unicode NFC normalisation", NULL },
   { "newlines", GALLEY_OPT_BOOL, "true", "CRLF, CR, U+2028 and U+2029 to \\n", NULL },
-  { "controls", GALLEY_OPT_BOOL, "false", "Remove C0/C1 control characters other than tab and newline", NULL },
+  { "controls", GALLEY_OPT_BOOL, "false", "Remove C0 controls other than tab and newline, and C1 controls that are not cp1252 punctuation", NULL },
   { "zero-width", GALLEY_OPT_BOOL, "true", "Remove zero-width spaces and stray BOMs inside the text (joiners are kept)", NULL },
   { "spaces", GALLEY_OPT_ENUM, "keep", "No-break, narrow and other Unicode spaces: keep, or make them ASCII spaces", "keep|ascii" },
   { "quotes", GALLEY_OPT_ENUM, "keep", "Curly quotes: keep, or straighten to ' and \"", "keep|straight" },
@@ -142,7 +143,9 @@ repair_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GE
     {
       gsize raw_len = 0;
       const guint8 *data = g_bytes_get_data (raw, &raw_len);
-      if (!galley_utf8_validate ((const char *) data, raw_len, NULL) || (raw_len >= 2 && (data[0] == 0xFF || data[0] == 0xFE || data[0] == 0xEF)))
+      gboolean bom = raw_len >= 2 && ((data[0] == 0xFF && data[1] == 0xFE) || (data[0] == 0xFE && data[1] == 0xFF)
+                                      || (raw_len >= 3 && data[0] == 0xEF && data[1] == 0xBB && data[2] == 0xBF));
+      if (bom || !galley_utf8_validate ((const char *) data, raw_len, NULL))
         {
           const char *charset = NULL;
           text = repair_decode (data, raw_len, galley_document_get_declared_encoding (doc),

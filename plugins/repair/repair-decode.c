@@ -91,39 +91,73 @@ convert_lossy (const guint8 *in, gsize len, const char *charset, gsize *out_len,
   return g_string_free (out, FALSE);
 }
 
-/* Finds charset=... in <meta> or the XML declaration near the start. */
+/* Reads a charset name at @q: optional spaces, '=', optional quotes. */
+static char *
+read_charset_value (const char *q)
+{
+  while (*q == ' ' || *q == '\t')
+    q++;
+  if (*q != '=')
+    return NULL;
+  q++;
+  while (*q == ' ' || *q == '\t' || *q == '"' || *q == '\'')
+    q++;
+  const char *start = q;
+  while (g_ascii_isalnum (*q) || *q == '-' || *q == '_' || *q == ':' || *q == '.')
+    q++;
+  if (q > start && q - start < 40)
+    return g_strndup (start, q - start);
+  return NULL;
+}
+
+/* Finds the XML declaration's encoding= or charset=... in <meta> near the start. */
 static char *
 sniff_declared_charset (const guint8 *raw, gsize len)
 {
   gsize n = MIN (len, 8192);
   g_autofree char *head = g_ascii_strdown ((const char *) raw, n);
-  const char *p = head;
-  if (g_str_has_prefix (p, "<?xml"))
+  if (g_str_has_prefix (head, "<?xml"))
     {
-      const char *enc = strstr (p, "encoding");
-      const char *end = strstr (p, "?>");
+      const char *end = strstr (head, "?>");
+      const char *enc = strstr (head, "encoding");
       if (enc != NULL && (end == NULL || enc < end))
-        p = enc + strlen ("encoding") - strlen ("charset");
-    }
-  while ((p = strstr (p, "charset")) != NULL)
-    {
-      const char *q = p + strlen ("charset");
-      while (*q == ' ' || *q == '\t')
-        q++;
-      if (*q == '=')
         {
-          q++;
-          while (*q == ' ' || *q == '\t' || *q == '"' || *q == '\'')
-            q++;
-          const char *start = q;
-          while (g_ascii_isalnum (*q) || *q == '-' || *q == '_' || *q == ':' || *q == '.')
-            q++;
-          if (q > start && q - start < 40)
-            return g_strndup (start, q - start);
+          char *value = read_charset_value (enc + strlen ("encoding"));
+          if (value != NULL)
+            return value;
         }
-      p += strlen ("charset");
+    }
+  for (const char *p = head; (p = strstr (p, "charset")) != NULL; p += strlen ("charset"))
+    {
+      char *value = read_charset_value (p + strlen ("charset"));
+      if (value != NULL)
+        return value;
     }
   return NULL;
+}
+
+/* Mostly UTF-8 with a few stray bytes: at least as many valid multi-byte
+ * sequences as bad bytes. Legacy text rarely forms valid sequences (its
+ * accented letters are lone bytes among ASCII). NUL counts as ASCII here. */
+static gboolean
+mostly_utf8 (const guint8 *raw, gsize len)
+{
+  gsize good = 0, bad = 0;
+  const char *p = (const char *) raw, *end = p + len;
+  while (p < end)
+    {
+      const char *stop = NULL;
+      if (galley_utf8_validate (p, end - p, &stop))
+        stop = end;
+      for (const char *q = p; q < stop; q++)
+        good += ((guchar) *q & 0xC0) == 0xC0;
+      if (stop >= end)
+        break;
+      if (*stop != '\0')
+        bad++;
+      p = stop + 1;
+    }
+  return good > 0 && bad <= good;
 }
 
 /* UTF-16 without a BOM: every other byte NUL in ASCII-heavy text. */
@@ -187,11 +221,32 @@ repair_decode (const guint8 *raw, gsize len, const char *declared, gboolean is_h
         goto done;
       }
 
-  if (galley_utf8_validate ((const char *) raw, len, NULL))
+  if (galley_utf8_validate ((const char *) raw, len, NULL) || mostly_utf8 (raw, len))
     {
+      /* valid, or UTF-8 with a few stray bytes that become U+FFFD */
       *charset = "UTF-8";
-      *out_len = len;
-      return g_strndup ((const char *) raw, len);
+      GString *clean = g_string_sized_new (len + 16);
+      const char *p = (const char *) raw, *end = p + len;
+      while (p < end)
+        {
+          const char *stop = NULL;
+          if (galley_utf8_validate (p, end - p, &stop))
+            stop = end;
+          g_string_append_len (clean, p, stop - p);
+          if (stop >= end)
+            break;
+          if (*stop == '\0')
+            g_string_append_c (clean, '\0');   /* NULs are handled below */
+          else
+            {
+              g_string_append (clean, REPLACEMENT);
+              bad++;
+            }
+          p = stop + 1;
+        }
+      *out_len = clean->len;
+      out = g_string_free (clean, FALSE);
+      goto done;
     }
 
   const char *utf16 = sniff_utf16 (raw, len);

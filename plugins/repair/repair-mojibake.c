@@ -9,7 +9,7 @@
  * plausible than what is there, judged on the cluster and its neighbours.
  * So a foreign name or a trademark sign elsewhere in the article never
  * flips the whole text. Double encoding is undone by running the passes
- * again on the result (at most three layers).
+ * again on the result until nothing changes.
  *
  * Plausibility is a small penalty model over character classes (letters
  * by script and case, punctuation, Latin-1 symbols, controls, rare blocks)

@@ -131,17 +131,17 @@ repair_html_entities (const char *text, gsize len, RepairLog *log)
   if (once == NULL)
     return NULL;
   repair_log_add (log, "html-entities", n);
-  /* double-escaped: &amp;quot; became &quot; */
-  if (strstr (text, "&amp;") != NULL)
+  /* escaped more than once: &amp;quot; became &quot;, decode again while
+   * an &amp; was decoded (so the result no longer changes on a re-run) */
+  for (int round = 0; round < 16 && strstr (text, "&amp;") != NULL; round++)
     {
       gint64 n2 = 0;
-      char *twice = entities_pass (once, strlen (once), &n2);
-      if (twice != NULL)
-        {
-          repair_log_add (log, "html-entities-double", n2);
-          g_free (once);
-          return twice;
-        }
+      char *again = entities_pass (once, strlen (once), &n2);
+      if (again == NULL)
+        break;
+      repair_log_add (log, "html-entities-double", n2);
+      g_free (once);
+      once = again;
     }
   return once;
 }
@@ -208,7 +208,9 @@ repair_normalize (const NormalizeOptions *o, const char *text, gsize len, Repair
         }
       else if (o->newlines && (c == 0x2028 || c == 0x2029))
         replacement = "\n", counter = &n_newlines;
-      else if (o->controls && ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F || (c >= 0x80 && c <= 0x9F)))
+      /* C1 controls that are cp1252 punctuation are left for the mojibake step */
+      else if (o->controls && ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F
+                               || c == 0x81 || c == 0x8D || c == 0x8F || c == 0x90 || c == 0x9D))
         drop = TRUE, counter = &n_controls;
       else if (o->zero_width && (c == 0x200B || c == 0xFEFF || c == 0x2060 || c == 0x180E))
         drop = TRUE, counter = &n_zw;

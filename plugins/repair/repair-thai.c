@@ -196,7 +196,22 @@ thai_lossy_repair (const char *text, gsize len, RepairLog *log)
            * around it */
           const char *after2 = g_utf8_next_char (after);
           gunichar next2 = after2 < end ? g_utf8_get_char (after2) : 0;
-          if (!is_thai (next2))
+          /* the nearest non-space characters around it must not be Thai:
+           * a short Thai word between spaces (โต) stays */
+          const char *l = hit;
+          gunichar left = 0;
+          while (l > text)
+            {
+              l = g_utf8_prev_char (l);
+              left = g_utf8_get_char (l);
+              if (left != ' ')
+                break;
+            }
+          const char *r = after2;
+          gunichar right = 0;
+          while (r < end && (right = g_utf8_get_char (r)) == ' ')
+            r = g_utf8_next_char (r);
+          if (!is_thai (next2) && !is_thai (left) && !(r < end && is_thai (right)))
             {
               g_string_append_len (out, copied, hit - copied);
               g_string_append_unichar (out, 0x2021 + (next - 0x0E01));
