@@ -258,7 +258,7 @@ repair_decode (const guint8 *raw, gsize len, const char *declared, gboolean is_h
       goto done;
     }
 
-  if (declared == NULL && is_html)
+  if (declared == NULL && (is_html || (len >= 5 && memcmp (raw, "<?xml", 5) == 0)))
     declared = sniffed = sniff_declared_charset (raw, len);
   if (declared != NULL && opts->use_declared)
     {
