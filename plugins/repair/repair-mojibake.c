@@ -509,7 +509,9 @@ try_cluster (const CodePage *cp, const gunichar *u, guint n, guint i, gunichar p
   if (lost)
     {
       /* the byte is gone: the character cannot be known */
-      if (need == 2 && u[i + 1] == '?')
+      /* "Ã?": a two-byte character whose continuation became '?'; only
+       * for the leads that are almost never followed by '?' in real text */
+      if (need == 2 && u[i + 1] == '?' && !(g_str_equal (cp->name, "cp1252") && (u[i] == 0xC3 || u[i] == 0xC2)))
         return FALSE;
       d = 0xFFFD;
     }
