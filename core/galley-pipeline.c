@@ -220,7 +220,14 @@ fill_options (GalleyOptions *opts, const GalleyOptionSpec *specs, GKeyFile *kf, 
             }
           g_autoptr(GError) local = NULL;
           g_autofree char *value = g_key_file_get_string (kf, group, keys[i], &local);
-          if (value == NULL || !galley_options_set (opts, keys[i], value, &local))
+          if (local != NULL)
+            {
+              /* e.g. a bad escape such as \q: GLib returns a value and an error */
+              g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE, "%s", local->message);
+              prefix_location (error, idx, group, keys[i]);
+              return FALSE;
+            }
+          if (!galley_options_set (opts, keys[i], value, &local))
             {
               /* galley_options_set prefixes the key name; keep only the reason */
               const char *msg = local->message;
@@ -267,7 +274,17 @@ get_core_key (GKeyFile *kf, const char *group, const char *id, const char *key, 
   if (from_override)
     *from_override = FALSE;
   if (g_key_file_has_group (kf, group) && g_key_file_has_key (kf, group, key, NULL))
-    value = g_strstrip (g_key_file_get_string (kf, group, key, NULL));
+    {
+      g_autoptr(GError) local = NULL;
+      value = g_key_file_get_string (kf, group, key, &local);
+      if (local != NULL)
+        {
+          /* a bad escape: keep the raw text, which then fails validation */
+          g_free (value);
+          value = g_key_file_get_value (kf, group, key, NULL);
+        }
+      value = g_strstrip (value);
+    }
   for (guint i = 0; overrides != NULL && i < overrides->len; i++)
     {
       Override *o = g_ptr_array_index (overrides, i);

@@ -302,6 +302,8 @@ galley_stage_reject (GalleyStageContext *ctx, const char *source, gint64 line,
                      const char *raw, gssize raw_len, const GError *error)
 {
   g_return_val_if_fail (ctx != NULL && error != NULL, FALSE);
+  /* stages fail a document by returning GALLEY_VERDICT_ERROR instead */
+  g_return_val_if_fail (ctx->info->kind == GALLEY_KIND_SOURCE, FALSE);
   Runner *r = ctx->runner;
   g_mutex_lock (&ctx->lock);
   ctx->failed++;
@@ -666,6 +668,8 @@ run_sources (Runner *r)
               flow_acquire (r);
               b = batch_new (seq++);
               r->next_pos = b->seq * MAX_BATCH;
+              if (g_atomic_int_get (&r->cancelled))
+                break;   /* a failure while we waited for room */
             }
           GalleyDocument *doc = NULL;
           g_autoptr(GError) error = NULL;
@@ -869,7 +873,7 @@ write_stats (Runner *r, const char *path, json_object *stats, GError **error)
   g_autofree char *content = g_strconcat (text, "\n", NULL);
   if (!g_file_set_contents (path, content, -1, error))
     {
-      g_prefix_error (error, "stats file: ");
+      g_prefix_error (error, "%s: stats file %s: ", r->pipeline->path, path);
       return FALSE;
     }
   return TRUE;
@@ -1083,6 +1087,9 @@ galley_pipeline_run (GalleyPipeline *pipeline, const GalleyRunOptions *opts, GEr
              !r.rejects_failed && r.rejects_path && *r.rejects_path ? r.rejects_path : "stderr");
   if (r.fatal != NULL)
     g_propagate_error (error, g_steal_pointer (&r.fatal));
+  /* free() callbacks see a failed run, whatever failed */
+  if (code != GALLEY_EXIT_OK)
+    g_atomic_int_set (&r.cancelled, 1);
 
 out:
   free_states (&r);

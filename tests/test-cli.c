@@ -335,6 +335,23 @@ test_gzip_and_glob (Fixture *f, gconstpointer data)
   g_assert_cmpuint (recs->len, ==, 3);   /* one.txt.gz is matched by both patterns */
   g_assert_cmpstr (galley_test_get_string (g_ptr_array_index (recs, 0), "text"), ==, "gzipped article\n");
   g_assert_cmpstr (galley_test_get_string (g_ptr_array_index (recs, 1), "text"), ==, "plain");
+  /* a file of two gzip members (cat a.gz b.gz) is read whole */
+  static const guint8 gz2[] = {
+    0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x4b, 0xaf, 0xca, 0x2c, 0x28, 0x48,
+    0x4d, 0x51, 0x48, 0x2c, 0x2a, 0xc9, 0x4c, 0xce, 0x49, 0xe5, 0x02, 0x00, 0x4e, 0x2f, 0x3d, 0x7d,
+    0x10, 0x00, 0x00, 0x00,
+    0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x4b, 0xaf, 0xca, 0x2c, 0x28, 0x48,
+    0x4d, 0x51, 0x48, 0x2c, 0x2a, 0xc9, 0x4c, 0xce, 0x49, 0xe5, 0x02, 0x00, 0x4e, 0x2f, 0x3d, 0x7d,
+    0x10, 0x00, 0x00, 0x00,
+  };
+  galley_test_write (f->dir, "two/both.txt.gz", (const char *) gz2, sizeof gz2);
+  galley_test_write (f->dir, "two.pipeline",
+      "[pipeline]\nstages=in;out\nstats=\n[stage in]\nplugin=files\npaths=two\n"
+      "[stage out]\nplugin=export-jsonl\npath=two.jsonl\n", -1);
+  g_autoptr(RunResult) two = galley_test_run (f->dir, NULL, "run", "two.pipeline", NULL);
+  g_assert_cmpint (two->status, ==, 0);
+  g_autoptr(GPtrArray) both = read_output (f, "two.jsonl");
+  g_assert_cmpstr (galley_test_get_string (g_ptr_array_index (both, 0), "text"), ==, "gzipped article\ngzipped article\n");
   /* the corrupt gzip file is rejected, not lost */
   g_autoptr(GPtrArray) rejects = read_output (f, "run.rejects.jsonl");
   g_assert_cmpuint (rejects->len, ==, 1);
@@ -418,7 +435,7 @@ test_jsonl_bad_lines (Fixture *f, gconstpointer data)
       "{\"id\":\"d\",\"text\":42}\n"
       "{\"id\":\"e\",\"text\":\"Fifth\\u0000with NUL\",\"charset\":\"latin-1\"}\n"
       "{\"text\":\"no id\"} trailing\n"
-      "{\"text\":\"last, no id, no newline\"}", -1);
+      "{\"text\":\"last, no id, no newline\",\"title\":\"caf\xe9\"}", -1);
   galley_test_write (f->dir, "j.pipeline",
       "[pipeline]\nstages=in;out\nstats=run.stats.json\nrejects=run.rejects.jsonl\n"
       "[stage in]\nplugin=jsonl\npath=in.jsonl\non-error=skip\nencoding-field=charset\n"

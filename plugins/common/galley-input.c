@@ -186,8 +186,7 @@ GBytes *
 galley_input_gunzip (const guint8 *data, gsize len, guint64 max_size, GError **error)
 {
   g_autoptr(GInputStream) mem = g_memory_input_stream_new_from_data (data, len, NULL);
-  g_autoptr(GZlibDecompressor) dec = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
-  g_autoptr(GInputStream) in = g_converter_input_stream_new (mem, G_CONVERTER (dec));
+  g_autoptr(GInputStream) in = galley_gzip_input_stream_new (mem);
   GBytes *out = read_all (in, max_size, error);
   if (out == NULL)
     g_prefix_error (error, "gzip: ");
@@ -204,8 +203,7 @@ galley_input_read_stream (GInputStream *in, guint64 max_size, GError **error)
   const guint8 *peek = g_buffered_input_stream_peek_buffer (G_BUFFERED_INPUT_STREAM (buffered), &avail);
   if (galley_input_is_gzip (peek, avail))
     {
-      g_autoptr(GZlibDecompressor) dec = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
-      g_autoptr(GInputStream) conv = g_converter_input_stream_new (buffered, G_CONVERTER (dec));
+      g_autoptr(GInputStream) conv = galley_gzip_input_stream_new (buffered);
       return read_all (conv, max_size, error);
     }
   return read_all (buffered, max_size, error);
@@ -245,8 +243,7 @@ line_reader_open (const char *path, guint64 max_line, GError **error)
   LineReader *r = g_new0 (LineReader, 1);
   if (galley_input_is_gzip (peek, avail))
     {
-      g_autoptr(GZlibDecompressor) dec = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
-      r->in = g_converter_input_stream_new (buffered, G_CONVERTER (dec));
+      r->in = galley_gzip_input_stream_new (buffered);
     }
   else
     r->in = g_object_ref (buffered);
@@ -332,7 +329,7 @@ line_reader_next (LineReader *r, const char **line, gsize *len, gboolean *too_lo
       if (r->eof)
         return FALSE;
       scanned = r->end - r->start;
-      if (scanned > r->max_line)
+      if (scanned > r->max_line + 1)   /* + 1: a '\r' not yet stripped */
         {
           /* drop what we have of an over-long line and keep scanning for its end */
           skipping = TRUE;
@@ -439,6 +436,44 @@ is_mapped_root (const RecordMapping *m, const char *key)
   return FALSE;
 }
 
+/* A copy of @v whose strings and member names are valid UTF-8: input JSON
+ * may carry bytes of any charset, the output must not. */
+static json_object *
+clean_json (json_object *v)
+{
+  switch (json_object_get_type (v))
+    {
+    case json_type_string:
+      {
+        const char *str = json_object_get_string (v);
+        gsize len = json_object_get_string_len (v);
+        if (galley_utf8_validate (str, len, NULL))
+          return json_object_get (v);
+        g_autofree char *fixed = g_utf8_make_valid (str, len);
+        return json_object_new_string (fixed);
+      }
+    case json_type_array:
+      {
+        json_object *out = json_object_new_array ();
+        for (size_t i = 0; i < json_object_array_length (v); i++)
+          json_object_array_add (out, clean_json (json_object_array_get_idx (v, i)));
+        return out;
+      }
+    case json_type_object:
+      {
+        json_object *out = json_object_new_object ();
+        json_object_object_foreach (v, key, value)
+          {
+            g_autofree char *k = galley_utf8_validate (key, strlen (key), NULL) ? g_strdup (key) : g_utf8_make_valid (key, -1);
+            json_object_object_add (out, k, value ? clean_json (value) : NULL);
+          }
+        return out;
+      }
+    default:
+      return json_object_get (v);
+    }
+}
+
 GalleyDocument *
 record_to_document (const RecordMapping *m, json_tokener *tok, const char *line, gsize len,
                     const char *source, guint64 lineno, GError **error)
@@ -499,6 +534,12 @@ record_to_document (const RecordMapping *m, json_tokener *tok, const char *line,
       g_free (id);
       id = g_strdup_printf ("%s:%" G_GUINT64_FORMAT, source, lineno);
     }
+  else if (!galley_utf8_validate (id, strlen (id), NULL))
+    {
+      char *fixed = g_utf8_make_valid (id, -1);
+      g_free (id);
+      id = fixed;
+    }
   g_autofree char *where = g_strdup_printf ("%s:%" G_GUINT64_FORMAT, source, lineno);
   GalleyDocument *doc = galley_document_new (id, where);
   int tlen = json_object_get_string_len (text);
@@ -509,6 +550,9 @@ record_to_document (const RecordMapping *m, json_tokener *tok, const char *line,
   galley_document_set_raw (doc, bytes);
 
   json_object *enc = *m->encoding_field ? get_path (obj, m->encoding_field) : NULL;
+  if (enc != NULL && json_object_is_type (enc, json_type_string)
+      && !galley_utf8_validate (json_object_get_string (enc), json_object_get_string_len (enc), NULL))
+    enc = NULL;
   if (enc != NULL && json_object_is_type (enc, json_type_string))
     galley_document_set_declared_encoding (doc, json_object_get_string (enc));
 
@@ -517,7 +561,7 @@ record_to_document (const RecordMapping *m, json_tokener *tok, const char *line,
     {
       json_object *v = get_path (obj, m->meta_paths[i]);
       if (v != NULL && !json_object_is_type (v, json_type_null))
-        json_object_object_add (meta, m->meta_keys[i], json_object_get (v));
+        json_object_object_add (meta, m->meta_keys[i], clean_json (v));
     }
   if (m->keep_other)
     {
@@ -528,7 +572,8 @@ record_to_document (const RecordMapping *m, json_tokener *tok, const char *line,
               || is_mapped_root (m, key)
               || json_object_object_get_ex (meta, key, NULL))
             continue;
-          json_object_object_add (meta, key, json_object_get (value));
+          g_autofree char *k = galley_utf8_validate (key, strlen (key), NULL) ? g_strdup (key) : g_utf8_make_valid (key, -1);
+          json_object_object_add (meta, k, value ? clean_json (value) : NULL);
         }
     }
   set_content_type (doc, m->content_type, NULL);

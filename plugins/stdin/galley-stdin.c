@@ -48,6 +48,12 @@ stdin_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
   self->jsonl = g_str_equal (galley_options_get_enum (opts, "format"), "jsonl");
   self->id = g_strdup (galley_options_get_string (opts, "id"));
   self->max_size = galley_options_get_size (opts, "max-size");
+  if (self->jsonl && self->max_size > G_MAXINT - 1)
+    {
+      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+                   "max-size: at most 2GiB - 2 bytes for format=jsonl, got %" G_GUINT64_FORMAT, self->max_size);
+      return NULL;
+    }
   if (!record_mapping_init (&self->mapping, opts, error))
     return NULL;
   self->content_type = self->mapping.content_type;
