@@ -577,6 +577,41 @@ token_penalty (gunichar before, const gunichar *t, guint n, gunichar after)
 }
 
 
+/* The lowest penalty of @t read once more in any code page: a first
+ * reading may itself be mojibake of another layer ("prÐ“Â©sent" reads as
+ * "prГ©sent" in cp1252, which reads as "présent" in cp1251). */
+static int
+second_layer_penalty (const MojibakeTables *t, const gunichar *w, guint n, gunichar before, gunichar after)
+{
+  int best = G_MAXINT;
+  g_autoptr(GArray) trial = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), n);
+  for (guint p = 0; p < t->n_pages; p++)
+    {
+      g_array_set_size (trial, 0);
+      guint clusters = 0;
+      for (guint i = 0; i < n;)
+        {
+          Candidate cand;
+          gunichar prev = trial->len > 0 ? g_array_index (trial, gunichar, trial->len - 1) : before;
+          if (w[i] >= 0x80 && try_cluster (&t->pages[p], w, n, i, prev, &cand) && cand.out[0] != 0xFFFD)
+            {
+              g_array_append_vals (trial, cand.out, cand.n_out);
+              i += cand.len;
+              clusters++;
+            }
+          else
+            {
+              g_array_append_val (trial, w[i]);
+              i++;
+            }
+        }
+      if (clusters == 0)
+        continue;
+      best = MIN (best, token_penalty (before, (const gunichar *) trial->data, trial->len, after));
+    }
+  return best;
+}
+
 /* One pass over a line: each whitespace-separated token is decoded as a
  * whole in each code page, and the best reading replaces it when it is
  * clearly more plausible. */
@@ -652,7 +687,15 @@ repair_pass (const MojibakeTables *t, const gunichar *u, guint n, GArray *out, G
             continue;
           gunichar after_cp = end_cp < n ? u[end_cp] : 0;
           int base_cp = end_cp == e ? base : token_penalty (before, u + s, end_cp - s, after_cp);
-          int gain = base_cp - token_penalty (before, (const gunichar *) trial->data, trial->len, after_cp) + MIN (prior, 4);
+          int pen = token_penalty (before, (const gunichar *) trial->data, trial->len, after_cp);
+          if (pen > 0)
+            {
+              /* judge a reading by what a second layer would make of it */
+              int pen2 = second_layer_penalty (t, (const gunichar *) trial->data, trial->len, before, after_cp);
+              if (pen2 != G_MAXINT && pen2 + 2 < pen)
+                pen = pen2 + 2;
+            }
+          int gain = base_cp - pen + MIN (prior, 4);
           /* the same code page already fixed another word of this line */
           if (bonus & (1u << p))
             gain += 3;
