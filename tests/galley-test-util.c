@@ -96,6 +96,9 @@ galley_test_mkdtemp (void)
 void
 galley_test_rmdir (const char *dir)
 {
+  /* tests make read-only directories; make them writable to remove them */
+  if (g_file_test (dir, G_FILE_TEST_IS_DIR) && !g_file_test (dir, G_FILE_TEST_IS_SYMLINK))
+    g_chmod (dir, 0755);
   g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
   if (d == NULL)
     {
@@ -191,4 +194,17 @@ galley_test_srcpath (const char *first, ...)
   va_end (ap);
   g_ptr_array_add (parts, NULL);
   return g_build_filenamev ((char **) parts->pdata);
+}
+
+void
+galley_test_fixture_setup (Fixture *f, gconstpointer data)
+{
+  f->dir = galley_test_mkdtemp ();
+}
+
+void
+galley_test_fixture_teardown (Fixture *f, gconstpointer data)
+{
+  galley_test_rmdir (f->dir);
+  g_free (f->dir);
 }

@@ -33,5 +33,14 @@ GPtrArray *galley_test_read_jsonl (const char *path);
 /* The record's string member @key, or NULL. */
 const char *galley_test_get_string (json_object *obj, const char *key);
 
+/* A g_test_add fixture holding a fresh temporary directory. */
+typedef struct {
+  char *dir;
+} Fixture;
+void galley_test_fixture_setup    (Fixture *f, gconstpointer data);
+void galley_test_fixture_teardown (Fixture *f, gconstpointer data);
+#define ADD(path, func) \
+  g_test_add (path, Fixture, NULL, galley_test_fixture_setup, func, galley_test_fixture_teardown)
+
 /* Path of a file in the source tree. */
 char      *galley_test_srcpath (const char *first, ...) G_GNUC_NULL_TERMINATED;

@@ -8,25 +8,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-typedef struct {
-  char *dir;
-} Fixture;
-
-static void
-fixture_setup (Fixture *f, gconstpointer data)
-{
-  f->dir = galley_test_mkdtemp ();
-}
-
-static void
-fixture_teardown (Fixture *f, gconstpointer data)
-{
-  galley_test_rmdir (f->dir);
-  g_free (f->dir);
-}
-
-#define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
-
 /* Writes a files -> [extra stage] -> export-jsonl pipeline into the fixture. */
 static void
 write_pipeline (Fixture *f, const char *input, const char *extra_stage)

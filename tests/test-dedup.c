@@ -11,27 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-typedef struct {
-  char *dir;
-} Fixture;
-
-static void
-fixture_setup (Fixture *f, gconstpointer data)
-{
-  f->dir = galley_test_mkdtemp ();
-}
-
-static void
-fixture_teardown (Fixture *f, gconstpointer data)
-{
-  g_autofree char *cmd = g_strdup_printf ("chmod -R u+w '%s'", f->dir);
-  g_spawn_command_line_sync (cmd, NULL, NULL, NULL, NULL);
-  galley_test_rmdir (f->dir);
-  g_free (f->dir);
-}
-
-#define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
-
 static const char base_text[] =
   "Port workers walk out over pay\n\n"
   "Dock workers at the Port of Velmora began an indefinite strike on Monday after talks on a new "

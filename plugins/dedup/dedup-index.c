@@ -319,11 +319,10 @@ dedup_index_find_exact (DedupIndex *ix, guint64 exact, gint64 min_seen, gint64 *
   return TRUE;
 }
 
-gboolean
-dedup_index_band_lookup (DedupIndex *ix, guint64 key, GArray *out, GError **error)
+/* Steps a bound band query and appends the document rowids it yields. */
+static gboolean
+collect_rowids (DedupIndex *ix, sqlite3_stmt *st, GArray *out, GError **error)
 {
-  sqlite3_stmt *st = ix->sel_band;
-  sqlite3_bind_int64 (st, 1, (sqlite3_int64) key);
   int rc;
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     {
@@ -337,6 +336,13 @@ dedup_index_band_lookup (DedupIndex *ix, guint64 key, GArray *out, GError **erro
 }
 
 gboolean
+dedup_index_band_lookup (DedupIndex *ix, guint64 key, GArray *out, GError **error)
+{
+  sqlite3_bind_int64 (ix->sel_band, 1, (sqlite3_int64) key);
+  return collect_rowids (ix, ix->sel_band, out, error);
+}
+
+gboolean
 dedup_index_bands_lookup (DedupIndex *ix, const guint64 *keys, guint n, GArray *out, GError **error)
 {
   if (ix->sel_bands == NULL || n > ix->n_keys)
@@ -346,19 +352,9 @@ dedup_index_bands_lookup (DedupIndex *ix, const guint64 *keys, guint n, GArray *
           return FALSE;
       return TRUE;
     }
-  sqlite3_stmt *st = ix->sel_bands;
   for (guint i = 0; i < ix->n_keys; i++)
-    sqlite3_bind_int64 (st, i + 1, (sqlite3_int64) keys[MIN (i, n - 1)]);
-  int rc;
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
-    {
-      gint64 doc = sqlite3_column_int64 (st, 0);
-      g_array_append_val (out, doc);
-    }
-  sqlite3_reset (st);
-  if (rc != SQLITE_DONE)
-    return db_error (ix, rc, "band lookup", error);
-  return TRUE;
+    sqlite3_bind_int64 (ix->sel_bands, i + 1, (sqlite3_int64) keys[MIN (i, n - 1)]);
+  return collect_rowids (ix, ix->sel_bands, out, error);
 }
 
 gboolean
