@@ -787,26 +787,17 @@ repair_lone_a_grave (GArray *text)
 
 /* C1 controls left over: text that was Windows-1252 read as Latin-1. */
 static gint64
-fix_c1 (const MojibakeTables *t, GArray *text)
+fix_c1 (GArray *text)
 {
   gint64 n = 0;
-  const CodePage *cp1252 = &t->pages[0];
   for (guint i = 0; i < text->len; i++)
     {
       gunichar *c = &g_array_index (text, gunichar, i);
-      if (*c >= 0x80 && *c <= 0x9F)
+      gunichar fixed = repair_cp1252_c1 (*c);
+      if (fixed != *c)
         {
-          static const gunichar map[32] = {
-            0x20AC, 0, 0x201A, 0x192, 0x201E, 0x2026, 0x2020, 0x2021, 0x2C6, 0x2030, 0x160, 0x2039,
-            0x152, 0, 0x17D, 0, 0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
-            0x2DC, 0x2122, 0x161, 0x203A, 0x153, 0, 0x17E, 0x178,
-          };
-          (void) cp1252;
-          if (map[*c - 0x80] != 0)
-            {
-              *c = map[*c - 0x80];
-              n++;
-            }
+          *c = fixed;
+          n++;
         }
     }
   return n;
@@ -877,7 +868,7 @@ mojibake_repair (const MojibakeTables *t, const char *text, gsize len, RepairLog
                 }
               (*count)++;
             }
-          gint64 c1 = fix_c1 (t, cur);
+          gint64 c1 = fix_c1 (cur);
           if (c1 > 0)
             extra = TRUE, c1_total += c1;
           line_changed |= round_changed || extra;

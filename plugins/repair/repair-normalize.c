@@ -7,6 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+gunichar
+repair_cp1252_c1 (gunichar c)
+{
+  static const gunichar cp1252[32] = {
+    0x20AC, 0x81, 0x201A, 0x192, 0x201E, 0x2026, 0x2020, 0x2021, 0x2C6, 0x2030, 0x160, 0x2039,
+    0x152, 0x8D, 0x17D, 0x8F, 0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+    0x2DC, 0x2122, 0x161, 0x203A, 0x153, 0x9D, 0x17E, 0x178,
+  };
+  return c >= 0x80 && c <= 0x9F ? cp1252[c - 0x80] : c;
+}
+
 /* Named references that turn up in news text (the full HTML list has
  * over two thousand, mostly mathematical). */
 static const struct { const char *name; gunichar c; } entities[] = {
@@ -93,15 +104,8 @@ entities_pass (const char *text, gsize len, gint64 *n)
               ok = stop == semi && v > 0 && v <= 0x10FFFF && !(v >= 0xD800 && v <= 0xDFFF);
               c = (gunichar) v;
               /* browsers read &#150; and friends as Windows-1252 */
-              if (ok && c >= 0x80 && c <= 0x9F)
-                {
-                  static const gunichar cp1252[32] = {
-                    0x20AC, 0x81, 0x201A, 0x192, 0x201E, 0x2026, 0x2020, 0x2021, 0x2C6, 0x2030, 0x160, 0x2039,
-                    0x152, 0x8D, 0x17D, 0x8F, 0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
-                    0x2DC, 0x2122, 0x161, 0x203A, 0x153, 0x9D, 0x17E, 0x178,
-                  };
-                  c = cp1252[c - 0x80];
-                }
+              if (ok)
+                c = repair_cp1252_c1 (c);
             }
         }
       else
@@ -210,7 +214,7 @@ repair_normalize (const NormalizeOptions *o, const char *text, gsize len, Repair
         replacement = "\n", counter = &n_newlines;
       /* C1 controls that are cp1252 punctuation are left for the mojibake step */
       else if (o->controls && ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F
-                               || c == 0x81 || c == 0x8D || c == 0x8F || c == 0x90 || c == 0x9D))
+                               || (c >= 0x80 && c <= 0x9F && repair_cp1252_c1 (c) == c)))
         drop = TRUE, counter = &n_controls;
       else if (o->zero_width && (c == 0x200B || c == 0xFEFF || c == 0x2060 || c == 0x180E))
         drop = TRUE, counter = &n_zw;

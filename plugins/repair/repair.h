@@ -17,6 +17,10 @@ void repair_log_init  (RepairLog *log);
 void repair_log_add   (RepairLog *log, const char *kind, gint64 n);
 void repair_log_clear (RepairLog *log);
 
+/* The character Windows-1252 gives the C1 control @c (U+0080..U+009F), or
+ * @c itself for the five bytes it leaves undefined (81 8D 8F 90 9D). */
+gunichar repair_cp1252_c1 (gunichar c);
+
 /* ---- decoding bytes (repair-decode.c) ---- */
 
 typedef struct {
