@@ -117,15 +117,24 @@ repair_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
   return g_steal_pointer (&self);
 }
 
-/* Replaces *text with @next when a step changed something. */
+/* The text being repaired: the document's own (borrowed) until a step
+ * changes it, then a string of ours. Clean documents are never copied. */
+typedef struct {
+  const char *text;
+  gsize       len;
+  char       *owned;   /* == text once a step changed it */
+} Work;
+
+/* Moves on to @next when a step changed something (NULL: unchanged). */
 static void
-step (char **text, gsize *len, char *next)
+step (Work *w, char *next)
 {
   if (next == NULL)
     return;
-  g_free (*text);
-  *text = next;
-  *len = strlen (next);
+  g_free (w->owned);
+  w->owned = next;
+  w->text = next;
+  w->len = strlen (next);
 }
 
 static GalleyVerdict
@@ -134,9 +143,7 @@ repair_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GE
   Repair *self = state;
   RepairLog log;
   repair_log_init (&log);
-  char *text = NULL;
-  gsize len = 0;
-  gboolean decided = FALSE;
+  Work w = { NULL, 0, NULL };
 
   GBytes *raw = galley_document_get_raw (doc);
   if (self->decode && raw != NULL && !galley_document_has_text (doc))
@@ -148,52 +155,48 @@ repair_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GE
       if (bom || !galley_utf8_validate ((const char *) data, raw_len, NULL))
         {
           const char *charset = NULL;
-          text = repair_decode (data, raw_len, galley_document_get_declared_encoding (doc),
-                                galley_document_get_content_type (doc) == GALLEY_CONTENT_HTML,
-                                &self->decode_opts, &charset, &len, &log);
+          w.owned = repair_decode (data, raw_len, galley_document_get_declared_encoding (doc),
+                                   galley_document_get_content_type (doc) == GALLEY_CONTENT_HTML,
+                                   &self->decode_opts, &charset, &w.len, &log);
+          w.text = w.owned;
           if (!self->dry_run)
             galley_document_set_encoding (doc, charset);
-          decided = TRUE;
         }
       else if (!self->dry_run)
         galley_document_set_encoding (doc, "utf-8");
     }
-  if (text == NULL)
-    {
-      const char *cur = galley_document_get_text (doc, &len);
-      text = g_strndup (cur, len);
-    }
+  if (w.text == NULL)
+    w.text = galley_document_get_text (doc, &w.len);
 
   /* Order matters for idempotence: references can spell mojibake
    * (&Atilde;&copy;), NFC can compose a mojibake lead, undoing mojibake
    * can leave the lone U+0E42 that the lossy step restores. */
   gboolean plain = galley_document_get_content_type (doc) != GALLEY_CONTENT_HTML;
   if (self->html_entities == 1 || (self->html_entities == 0 && plain))
-    step (&text, &len, repair_html_entities (text, len, &log));
+    step (&w, repair_html_entities (w.text, w.len, &log));
   /* until nothing changes: a repaired character can be one that
    * normalisation removes (a zero-width space), which changes the words
    * the mojibake step judges */
   for (int round = 0; round < 64; round++)
     {
-      step (&text, &len, repair_normalize (&self->norm, text, len, &log));
+      step (&w, repair_normalize (&self->norm, w.text, w.len, &log));
       gboolean again = FALSE;
       if (self->mojibake)
         {
-          char *fixed = mojibake_repair (self->tables, text, len, &log);
+          char *fixed = mojibake_repair (self->tables, w.text, w.len, &log);
           again |= fixed != NULL;
-          step (&text, &len, fixed);
+          step (&w, fixed);
         }
       if (self->lossy_thai)
         {
-          char *fixed = thai_lossy_repair (text, len, &log);
+          char *fixed = thai_lossy_repair (w.text, w.len, &log);
           again |= fixed != NULL;
-          step (&text, &len, fixed);
+          step (&w, fixed);
         }
       if (!again)
         break;
     }
 
-  gboolean changed = decided || log.counts != NULL;
   if (log.counts != NULL)
     {
       g_autoptr(GList) kinds = g_hash_table_get_keys (log.counts);
@@ -201,13 +204,12 @@ repair_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GE
       for (GList *l = kinds; l != NULL; l = l->next)
         galley_document_add_repair (doc, l->data, *(gint64 *) g_hash_table_lookup (log.counts, l->data));
     }
-  if (changed && !self->dry_run)
+  if (w.owned != NULL && !self->dry_run)
     {
-      galley_document_take_text (doc, text, len);
+      galley_document_take_text (doc, g_steal_pointer (&w.owned), w.len);
       galley_stage_count (ctx, "documents-repaired", 1);
     }
-  else
-    g_free (text);
+  g_free (w.owned);
   repair_log_clear (&log);
   return GALLEY_VERDICT_KEEP;
 }
