@@ -1209,10 +1209,7 @@ galley_harness_free (GalleyHarness *h)
     {
       if (h->ctx->initialized && h->ctx->info->free != NULL)
         h->ctx->info->free (h->ctx->state);
-      g_clear_pointer (&h->ctx->dropped, g_hash_table_unref);
-      g_clear_pointer (&h->ctx->counters, g_hash_table_unref);
-      g_mutex_clear (&h->ctx->lock);
-      g_free (h->ctx);
+      context_free (h->ctx);
     }
   GalleyStageConfig *sc = h->pipeline->stages->len ? g_ptr_array_index (h->pipeline->stages, 0) : NULL;
   if (sc != NULL)
