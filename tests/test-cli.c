@@ -566,6 +566,19 @@ test_stage_fails_one_document_fail (Fixture *f, gconstpointer data)
 }
 
 static void
+test_reject_is_for_sources (Fixture *f, gconstpointer data)
+{
+  galley_test_write (f->dir, "in/a.txt", "x", -1);
+  write_pipeline (f, "in", "[stage mid]\nplugin=test-fail-on\nmisuse-reject=true\n\n");
+  g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  /* a programming error is reported, nothing is rejected, the run goes on */
+  g_assert_cmpint (r->status, ==, 0);
+  g_assert_nonnull (strstr (r->err, "GALLEY_KIND_SOURCE"));
+  g_autoptr(GPtrArray) recs = read_output (f, "out.jsonl");
+  g_assert_cmpuint (recs->len, ==, 1);
+}
+
+static void
 test_init_failure (Fixture *f, gconstpointer data)
 {
   galley_test_write (f->dir, "in/a.txt", "x", -1);
@@ -651,6 +664,10 @@ test_jsonl_max_line (Fixture *f, gconstpointer data)
   g_autoptr(GPtrArray) rejects = read_output (f, "run.rejects.jsonl");
   g_assert_cmpuint (rejects->len, ==, 1);
   g_assert_nonnull (strstr (galley_test_get_string (g_ptr_array_index (rejects, 0), "error"), "longer than max-line"));
+  /* json-c takes int lengths: a max-line past 2 GiB is refused up front */
+  g_autoptr(RunResult) big = galley_test_run (f->dir, NULL, "check", "j.pipeline", "--set", "in.max-line=3G", NULL);
+  g_assert_cmpint (big->status, ==, 78);
+  g_assert_nonnull (strstr (big->err, "max-line: at most 2GiB"));
 }
 
 static void
@@ -695,6 +712,7 @@ main (int argc, char **argv)
   ADD ("/stage/fails-one-document-skip", test_stage_fails_one_document_skip);
   ADD ("/stage/fails-one-document-fail", test_stage_fails_one_document_fail);
   ADD ("/stage/init-failure", test_init_failure);
+  ADD ("/stage/reject-is-for-sources", test_reject_is_for_sources);
   ADD ("/stage/wrong-abi", test_wrong_abi_in_pipeline);
   ADD ("/stage/crash-is-named", test_crashing_stage_is_named);
   return g_test_run ();

@@ -10,6 +10,7 @@ static const GalleyOptionSpec fail_on_options[] = {
   { "fail-on", GALLEY_OPT_STRING, "", "Fail documents whose text contains this marker", NULL },
   { "drop-on", GALLEY_OPT_STRING, "", "Drop documents whose text contains this marker (reason marked)", NULL },
   { "jitter", GALLEY_OPT_BOOL, "false", "Sleep a pseudo-random time per document", NULL },
+  { "misuse-reject", GALLEY_OPT_BOOL, "false", "Call galley_stage_reject(), which is for sources only", NULL },
   { NULL }
 };
 
@@ -17,6 +18,7 @@ typedef struct {
   char     *fail_on;
   char     *drop_on;
   gboolean  jitter;
+  gboolean  misuse_reject;
 } FailOn;
 
 static void
@@ -35,6 +37,7 @@ fail_on_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error
   self->fail_on = g_strdup (galley_options_get_string (opts, "fail-on"));
   self->drop_on = g_strdup (galley_options_get_string (opts, "drop-on"));
   self->jitter = galley_options_get_bool (opts, "jitter");
+  self->misuse_reject = galley_options_get_bool (opts, "misuse-reject");
   return self;
 }
 
@@ -46,6 +49,12 @@ fail_on_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, G
   if (self->jitter)
     g_usleep (g_str_hash (galley_document_get_id (doc)) % 2000);
   galley_stage_count (ctx, "seen", 1);
+  if (self->misuse_reject)
+    {
+      g_autoptr(GError) misuse = g_error_new_literal (GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_FAILED, "x");
+      if (galley_stage_reject (ctx, "somewhere", 0, NULL, 0, misuse))
+        return galley_stage_drop (ctx, "reject-accepted");
+    }
   if (*self->fail_on && strstr (text, self->fail_on))
     {
       g_set_error (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID,
