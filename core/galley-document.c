@@ -25,7 +25,14 @@ struct _GalleyDocument {
   json_object       *fields;        /* lazily created */
   GPtrArray         *annotations;   /* GalleyAnnotation*, lazily created */
   GArray            *repairs;       /* Repair, lazily created */
+  GArray            *stage_data;    /* StageData, lazily created */
 };
+
+typedef struct {
+  gconstpointer  key;
+  gpointer       data;
+  GDestroyNotify destroy;
+} StageData;
 
 static const char *const reserved_keys[] = {
   "id", "source", "text", "meta", "entities", "annotations", "repairs",
@@ -70,7 +77,73 @@ galley_document_free (GalleyDocument *doc)
   g_clear_pointer (&doc->fields, json_object_put);
   g_clear_pointer (&doc->annotations, g_ptr_array_unref);
   g_clear_pointer (&doc->repairs, g_array_unref);
+  if (doc->stage_data != NULL)
+    {
+      for (guint i = 0; i < doc->stage_data->len; i++)
+        {
+          StageData *sd = &g_array_index (doc->stage_data, StageData, i);
+          if (sd->destroy != NULL && sd->data != NULL)
+            sd->destroy (sd->data);
+        }
+      g_array_unref (doc->stage_data);
+    }
   g_free (doc);
+}
+
+static StageData *
+find_stage_data (GalleyDocument *doc, gconstpointer key)
+{
+  if (doc->stage_data == NULL)
+    return NULL;
+  for (guint i = 0; i < doc->stage_data->len; i++)
+    {
+      StageData *sd = &g_array_index (doc->stage_data, StageData, i);
+      if (sd->key == key)
+        return sd;
+    }
+  return NULL;
+}
+
+void
+galley_document_set_stage_data (GalleyDocument *doc, GalleyStageContext *ctx, gpointer data, GDestroyNotify destroy)
+{
+  g_return_if_fail (doc != NULL && ctx != NULL);
+  StageData *sd = find_stage_data (doc, ctx);
+  if (sd != NULL)
+    {
+      gpointer old = sd->data;
+      GDestroyNotify old_destroy = sd->destroy;
+      sd->data = data;
+      sd->destroy = destroy;
+      if (old_destroy != NULL && old != NULL && old != data)
+        old_destroy (old);
+      return;
+    }
+  if (doc->stage_data == NULL)
+    doc->stage_data = g_array_sized_new (FALSE, FALSE, sizeof (StageData), 1);
+  StageData add = { ctx, data, destroy };
+  g_array_append_val (doc->stage_data, add);
+}
+
+gpointer
+galley_document_get_stage_data (GalleyDocument *doc, GalleyStageContext *ctx)
+{
+  g_return_val_if_fail (doc != NULL && ctx != NULL, NULL);
+  StageData *sd = find_stage_data (doc, ctx);
+  return sd != NULL ? sd->data : NULL;
+}
+
+gpointer
+galley_document_steal_stage_data (GalleyDocument *doc, GalleyStageContext *ctx)
+{
+  g_return_val_if_fail (doc != NULL && ctx != NULL, NULL);
+  StageData *sd = find_stage_data (doc, ctx);
+  if (sd == NULL)
+    return NULL;
+  gpointer data = sd->data;
+  sd->data = NULL;
+  sd->destroy = NULL;
+  return data;
 }
 
 const char *

@@ -33,6 +33,7 @@ struct _GalleyStageContext {
   guint                    index;
   gpointer                 state;
   gboolean                 initialized;
+  gboolean                 prepared_ahead; /* prepare() runs in the segment before */
   char                    *crash_message;  /* preformatted for the signal handler */
 
   GMutex                   lock;           /* protects what follows */
@@ -65,6 +66,7 @@ struct _Segment {
   gint         active;      /* workers still running (parallel) */
   GMutex       reorder_lock;
   GHashTable  *pending;     /* seq -> Batch*, finished out of order */
+  gint         prepare;     /* stage whose prepare() runs here, or -1 */
   guint64      next_seq;
 };
 
@@ -435,15 +437,35 @@ runner_quark (void)
   return g_quark_from_static_string ("galley-runner");
 }
 
+/* prepare() exists since ABI 1.1; older plugins never set the slot, but
+ * only a plugin that says it knows the member is asked for it. */
+static GalleyVerdict (*stage_prepare (const GalleyStageInfo *info)) (gpointer, GalleyDocument *, GalleyStageContext *, GError **)
+{
+  return info->abi_minor >= 1 ? info->prepare : NULL;
+}
+
+/* What run_stage() calls for each live document. */
+typedef enum {
+  STEP_PROCESS,   /* process() only (prepare() ran in an earlier segment) */
+  STEP_PREPARE,   /* prepare() only, ahead of a serial segment */
+  STEP_BOTH,      /* prepare() when the stage has one, then process() */
+} Step;
+
 /* Runs one stage over the live documents of a batch. */
 static void
-run_stage (Runner *r, GalleyStageContext *ctx, Batch *b)
+run_stage (Runner *r, GalleyStageContext *ctx, Batch *b, Step step)
 {
   const GalleyStageInfo *info = ctx->info;
   guint64 abort_pos = get_abort_pos (r);
   gint64 in = 0, kept = 0, failed = 0;
   gint64 t0 = g_get_monotonic_time ();
 
+  if (stage_prepare (info) == NULL)
+    {
+      if (step == STEP_PREPARE)
+        return;
+      step = STEP_PROCESS;
+    }
   tls_current_stage = ctx;
   for (guint i = 0; i < b->n; i++)
     {
@@ -457,9 +479,17 @@ run_stage (Runner *r, GalleyStageContext *ctx, Batch *b)
         }
       GalleyDocument *doc = b->docs[i];
       g_autoptr(GError) error = NULL;
-      in++;
       tls_drop_reason = NULL;
-      GalleyVerdict verdict = info->process (ctx->state, doc, ctx, &error);
+      GalleyVerdict verdict = GALLEY_VERDICT_KEEP;
+      if (step != STEP_PROCESS)
+        verdict = info->prepare (ctx->state, doc, ctx, &error);
+      if (verdict == GALLEY_VERDICT_KEEP)
+        {
+          if (step == STEP_PREPARE)
+            continue;   /* counted when process() sees it */
+          verdict = info->process (ctx->state, doc, ctx, &error);
+        }
+      in++;
       switch (verdict)
         {
         case GALLEY_VERDICT_KEEP:
@@ -472,8 +502,8 @@ run_stage (Runner *r, GalleyStageContext *ctx, Batch *b)
         case GALLEY_VERDICT_ERROR:
         default:
           if (error == NULL)
-            g_set_error (&error, runner_quark (), 0,
-                         "process() failed without setting an error (a bug in plugin %s)", info->name);
+            g_set_error (&error, runner_quark (), 0, "%s() failed without setting an error (a bug in plugin %s)",
+                         step == STEP_PREPARE ? "prepare" : "process", info->name);
           failed++;
           b->status[i] = DOC_FAILED;
           const char *source = galley_document_get_source (doc);
@@ -506,7 +536,12 @@ process_batch (Segment *seg, Batch *b)
 {
   Runner *r = seg->runner;
   for (guint s = seg->first; s < seg->last; s++)
-    run_stage (r, g_ptr_array_index (r->stages, s), b);
+    {
+      GalleyStageContext *ctx = g_ptr_array_index (r->stages, s);
+      run_stage (r, ctx, b, ctx->prepared_ahead ? STEP_PROCESS : STEP_BOTH);
+    }
+  if (seg->prepare >= 0)
+    run_stage (r, g_ptr_array_index (r->stages, seg->prepare), b, STEP_PREPARE);
 }
 
 static gpointer
@@ -568,6 +603,24 @@ segment_free (gpointer data)
   g_free (seg);
 }
 
+static Segment *
+segment_new (Runner *r, Segment *prev, guint first, guint last, gboolean parallel)
+{
+  Segment *seg = g_new0 (Segment, 1);
+  seg->runner = r;
+  seg->first = first;
+  seg->last = last;
+  seg->parallel = parallel;
+  seg->prepare = -1;
+  seg->in = g_async_queue_new ();
+  g_mutex_init (&seg->reorder_lock);
+  seg->pending = g_hash_table_new (g_int64_hash, g_int64_equal);
+  if (prev != NULL)
+    prev->next = seg;
+  g_ptr_array_add (r->segments, seg);
+  return seg;
+}
+
 static void
 build_segments (Runner *r)
 {
@@ -582,23 +635,21 @@ build_segments (Runner *r)
         continue;
       gboolean parallel = (ctx->info->flags & GALLEY_STAGE_THREAD_SAFE) && ctx->info->kind == GALLEY_KIND_STAGE
                           && r->n_threads > 1;
-      if (prev != NULL && parallel && prev->parallel && prev->last == i)
+      if (prev != NULL && parallel && prev->parallel && prev->last == i && prev->prepare < 0)
         {
           prev->last = i + 1;
           continue;
         }
-      Segment *seg = g_new0 (Segment, 1);
-      seg->runner = r;
-      seg->first = i;
-      seg->last = i + 1;
-      seg->parallel = parallel;
-      seg->in = g_async_queue_new ();
-      g_mutex_init (&seg->reorder_lock);
-      seg->pending = g_hash_table_new (g_int64_hash, g_int64_equal);
-      if (prev != NULL)
-        prev->next = seg;
-      g_ptr_array_add (r->segments, seg);
-      prev = seg;
+      /* A serial stage's prepare() runs on the workers of the parallel
+       * segment before it, or of one made for it. */
+      if (!parallel && stage_prepare (ctx->info) != NULL && r->n_threads > 1)
+        {
+          if (prev == NULL || !prev->parallel || prev->last != i || prev->prepare >= 0)
+            prev = segment_new (r, prev, i, i, TRUE);
+          prev->prepare = i;
+          ctx->prepared_ahead = TRUE;
+        }
+      prev = segment_new (r, prev, i, i + 1, parallel);
     }
 }
 
@@ -1179,7 +1230,11 @@ galley_harness_process (GalleyHarness *h, GalleyDocument *doc, GError **error)
   g_return_val_if_fail (h != NULL && doc != NULL, GALLEY_VERDICT_ERROR);
   g_return_val_if_fail (h->ctx->info->process != NULL, GALLEY_VERDICT_ERROR);
   tls_drop_reason = NULL;
-  GalleyVerdict v = h->ctx->info->process (h->ctx->state, doc, h->ctx, error);
+  GalleyVerdict v = GALLEY_VERDICT_KEEP;
+  if (stage_prepare (h->ctx->info) != NULL)
+    v = h->ctx->info->prepare (h->ctx->state, doc, h->ctx, error);
+  if (v == GALLEY_VERDICT_KEEP)
+    v = h->ctx->info->process (h->ctx->state, doc, h->ctx, error);
   h->drop_reason = v == GALLEY_VERDICT_DROP ? (tls_drop_reason ? tls_drop_reason : "unspecified") : NULL;
   return v;
 }

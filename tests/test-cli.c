@@ -565,6 +565,75 @@ test_stage_fails_one_document_fail (Fixture *f, gconstpointer data)
   g_assert_true (json_object_object_get_ex (stats, "error", &v));
 }
 
+static gint64
+stats_counter (json_object *stats, guint stage, const char *name)
+{
+  json_object *stages = NULL, *counters = NULL, *v = NULL;
+  json_object_object_get_ex (stats, "stages", &stages);
+  json_object_object_get_ex (json_object_array_get_idx (stages, stage), "counters", &counters);
+  if (!json_object_object_get_ex (counters, name, &v))
+    return 0;
+  return json_object_get_int64 (v);
+}
+
+/* A serial stage's prepare() runs on the worker threads (after a parallel
+ * stage, or in a segment of its own right after the source), its process()
+ * still sees every document in input order with the data prepare() left,
+ * and drops and failures in prepare() count like those of process(). */
+static void
+test_prepare_runs_ahead (Fixture *f, gconstpointer data)
+{
+  const char *layouts[] = {
+    "stages=in;jitter;prep;out\n",   /* after a parallel segment */
+    "stages=in;prep;jitter;out\n",   /* right after the source */
+  };
+  make_numbered_inputs (f, 300, 150);
+  guint spam = 0;
+  for (guint i = 0; i < 300; i++)
+    if (i % 7 == 3 && i != 150)
+      spam++;
+  for (guint l = 0; l < G_N_ELEMENTS (layouts); l++)
+    for (guint threads = 1; threads <= 4; threads += 3)
+      {
+        g_autofree char *pipeline = g_strdup_printf (
+            "[pipeline]\n%sstats=run.stats.json\nrejects=run.rejects.jsonl\n\n"
+            "[stage in]\nplugin=files\npaths=in\n\n"
+            "[stage jitter]\nplugin=test-fail-on\njitter=true\n\n"
+            "[stage prep]\nplugin=test-prepare\ndrop-on=SPAM\nfail-on=POISON\non-error=skip\n\n"
+            "[stage out]\nplugin=export-jsonl\npath=out.jsonl\n", layouts[l]);
+        galley_test_write (f->dir, "test.pipeline", pipeline, -1);
+        g_autofree char *nthreads = g_strdup_printf ("%u", threads);
+        g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, "run", "test.pipeline", "--threads", nthreads, NULL);
+        g_assert_cmpint (r->status, ==, 0);
+        g_autoptr(GPtrArray) recs = read_output (f, "out.jsonl");
+        g_assert_cmpuint (recs->len, ==, 300 - spam - 1);
+        gint last = -1;
+        for (guint i = 0; i < recs->len; i++)
+          {
+            json_object *rec = g_ptr_array_index (recs, i), *v = NULL;
+            gint n = atoi (galley_test_get_string (rec, "id") + 3);
+            g_assert_cmpint (n, >, last);
+            last = n;
+            g_assert_true (json_object_object_get_ex (rec, "prepared", &v));
+            g_assert_cmpint (json_object_get_int64 (v), ==, strlen (galley_test_get_string (rec, "text")));
+          }
+        g_autoptr(json_object) stats = read_stats (f);
+        guint prep = l == 0 ? 2 : 1;
+        g_assert_cmpint (stats_stage_int (stats, prep, "in"), ==, 300);
+        g_assert_cmpint (stats_stage_int (stats, prep, "kept"), ==, 300 - spam - 1);
+        g_assert_cmpint (stats_stage_int (stats, prep, "failed"), ==, 1);
+        g_assert_cmpint (stats_dropped (stats, prep, "early"), ==, spam);
+        g_assert_cmpint (stats_counter (stats, prep, "out-of-order"), ==, 0);
+        /* one thread: prepare() runs just before process(); more: on the workers */
+        g_assert_cmpint (stats_counter (stats, prep, "prepared-elsewhere"), ==, threads == 1 ? 0 : 300 - spam - 1);
+        g_autoptr(GPtrArray) rejects = read_output (f, "run.rejects.jsonl");
+        g_assert_cmpuint (rejects->len, ==, 1);
+        g_assert_cmpstr (galley_test_get_string (g_ptr_array_index (rejects, 0), "error"), ==, "prepare found POISON");
+        g_autofree char *rej = g_build_filename (f->dir, "run.rejects.jsonl", NULL);
+        g_unlink (rej);
+      }
+}
+
 static void
 test_reject_is_for_sources (Fixture *f, gconstpointer data)
 {
@@ -693,6 +762,7 @@ main (int argc, char **argv)
   ADD ("/cli/shipped-pipelines-check", test_shipped_pipelines_check);
   ADD ("/cli/inspect", test_inspect);
   ADD ("/cli/plugin-command", test_plugin_command);
+  ADD ("/run/prepare-runs-ahead", test_prepare_runs_ahead);
   ADD ("/run/default-pipeline", test_default_pipeline_runs);
   ADD ("/run/dry-run-and-overrides", test_dry_run_and_overrides);
   ADD ("/run/unwritable-output", test_unwritable_output);

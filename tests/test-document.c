@@ -194,6 +194,40 @@ test_validator_agrees_with_glib (void)
   g_rand_free (rand);
 }
 
+static void
+count_destroy (gpointer data)
+{
+  (*(int *) data)++;
+}
+
+/* Stage data: one slot per stage, replaced values and the document's own
+ * end destroy it, stealing hands it back untouched; it never shows in the
+ * exported record. */
+static void
+test_stage_data (void)
+{
+  int a = 0, b = 0, c = 0;
+  GalleyStageContext *one = (GalleyStageContext *) &a, *two = (GalleyStageContext *) &b;
+  GalleyDocument *doc = galley_document_new ("d", NULL);
+  galley_document_set_text (doc, "hello", -1);
+  g_assert_null (galley_document_get_stage_data (doc, one));
+  galley_document_set_stage_data (doc, one, &a, count_destroy);
+  galley_document_set_stage_data (doc, two, &b, count_destroy);
+  g_assert_true (galley_document_get_stage_data (doc, one) == &a);
+  g_assert_true (galley_document_get_stage_data (doc, two) == &b);
+  galley_document_set_stage_data (doc, one, &c, count_destroy);   /* replaces: destroys a */
+  g_assert_cmpint (a, ==, 1);
+  g_assert_true (galley_document_get_stage_data (doc, one) == &c);
+  g_assert_true (galley_document_steal_stage_data (doc, two) == &b);
+  g_assert_null (galley_document_get_stage_data (doc, two));
+  g_autoptr(json_object) rec = galley_document_to_json (doc);
+  g_assert_cmpint (json_object_object_length (rec), ==, 2);     /* id, text (no source) */
+  galley_document_free (doc);
+  g_assert_cmpint (a, ==, 1);
+  g_assert_cmpint (b, ==, 0);   /* stolen */
+  g_assert_cmpint (c, ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -209,5 +243,6 @@ main (int argc, char **argv)
   g_test_add_func ("/document/record", test_record_shape);
   g_test_add_func ("/document/escape-invalid", test_escape_invalid_input);
   g_test_add_func ("/document/validator-agrees", test_validator_agrees_with_glib);
+  g_test_add_func ("/document/stage-data", test_stage_data);
   return g_test_run ();
 }

@@ -28,7 +28,7 @@ G_BEGIN_DECLS
 
 /* The stage ABI. A plugin is loaded when its major equals the core's and
  * its minor is not greater than the core's. */
-enum { GALLEY_STAGE_ABI_MAJOR = 1, GALLEY_STAGE_ABI_MINOR = 0 };
+enum { GALLEY_STAGE_ABI_MAJOR = 1, GALLEY_STAGE_ABI_MINOR = 1 };
 
 /* Name of the one symbol every plugin exports. */
 #define GALLEY_STAGE_QUERY_SYMBOL "galley_stage_query"
@@ -89,8 +89,17 @@ struct _GalleyStageInfo {
    * failed run or by `galley check`. May be NULL. */
   void          (*free)    (gpointer state);
 
+  /* Since ABI 1.1, optional, stages and sinks only. Work on one document
+   * that may run before process() on another thread, concurrently with
+   * prepare() of other documents and with process() of earlier ones, even
+   * when the stage is not GALLEY_STAGE_THREAD_SAFE: it must only read the
+   * state. Keep what process() needs with galley_document_set_stage_data().
+   * Returns a verdict like process(); DROP and ERROR mean process() is not
+   * called for this document. */
+  GalleyVerdict (*prepare) (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GError **error);
+
   /*< private >*/
-  gpointer      reserved[8];             /* new members land here (minor bump) */
+  gpointer      reserved[7];             /* new members land here (minor bump) */
 };
 
 /* Declares the plugin's query function. Use once per module. */
@@ -158,5 +167,15 @@ GALLEY_API void galley_stage_skip (GalleyStageContext *ctx, const char *source, 
  * only after a successful run. Report a held lock with G_IO_ERROR_BUSY
  * (exit 75). */
 GALLEY_API gboolean galley_stage_is_cancelled (GalleyStageContext *ctx);
+
+/* Since ABI 1.1: data a stage keeps on a document, typically from prepare()
+ * for process(). One slot per stage; setting it again destroys the old
+ * value; the value is destroyed with the document. */
+GALLEY_API void     galley_document_set_stage_data   (GalleyDocument *doc, GalleyStageContext *ctx,
+                                                      gpointer data, GDestroyNotify destroy);
+/* (transfer none) the stage's data, or NULL. */
+GALLEY_API gpointer galley_document_get_stage_data   (GalleyDocument *doc, GalleyStageContext *ctx);
+/* (transfer full) removes the stage's data without destroying it. */
+GALLEY_API gpointer galley_document_steal_stage_data (GalleyDocument *doc, GalleyStageContext *ctx);
 
 G_END_DECLS

@@ -42,7 +42,9 @@ broken_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GE
 # define ABI_MAJOR GALLEY_STAGE_ABI_MAJOR
 #endif
 #if BROKEN_KIND == NEWER_MINOR
-# define ABI_MINOR (GALLEY_STAGE_ABI_MINOR + 5)
+# define ABI_MINOR 99
+#elif BROKEN_KIND == WRONG_ABI
+# define ABI_MINOR 0
 #else
 # define ABI_MINOR GALLEY_STAGE_ABI_MINOR
 #endif
