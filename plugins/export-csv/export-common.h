@@ -1,0 +1,31 @@
+/* export-common.h: helpers shared by the export-csv and export-sqlite sinks
+ * (compiled into both modules, not part of the ABI).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <galley/galley-stage.h>
+
+G_BEGIN_DECLS
+
+/* Expands strftime patterns (%Y-%m-%d) of @pattern with the local time now.
+ * Returns NULL with a config error when it expands to nothing. */
+char    *export_expand_path (const char *pattern, GError **error);
+
+/* Checks, creating nothing, that a file @path can be created: not a
+ * directory, its directory exists (or may be created when @do_mkdir) and
+ * is writable. Errors are GALLEY_OUTPUT_ERROR_CREATE (exit 73). */
+gboolean export_check_target (const char *path, gboolean do_mkdir, GError **error);
+
+/* Creates the parent directory of @path when @do_mkdir. */
+gboolean export_make_parent (const char *path, gboolean do_mkdir, GError **error);
+
+/* fsyncs the directory holding @path (best effort). */
+void     export_fsync_parent (const char *path);
+
+/* Sets an output error "WHAT PATH: strerror(E)"; CREATE when @what starts
+ * with "cannot create", WRITE otherwise. Returns FALSE. */
+gboolean export_io_error (GError **error, int e, const char *what, const char *path);
+
+G_END_DECLS
