@@ -345,7 +345,7 @@ test_state_newer_format (Fixture *f, gconstpointer data)
       return;
     }
   g_autofree char *index = make_index (f);
-  g_autofree char *cmd = g_strdup_printf ("%s '%s' \"UPDATE meta SET value='2' WHERE key='format'\"", sqlite3, index);
+  g_autofree char *cmd = g_strdup_printf ("%s '%s' \"UPDATE meta SET value='3' WHERE key='format'\"", sqlite3, index);
   int status = 0;
   g_assert_true (g_spawn_command_line_sync (cmd, NULL, NULL, &status, NULL));
   g_assert_cmpint (status, ==, 0);
@@ -353,7 +353,7 @@ test_state_newer_format (Fixture *f, gconstpointer data)
   append_record (in, "b", base_text);
   g_autoptr(RunResult) r = run (f, in->str, NULL);
   g_assert_cmpint (r->status, ==, 78);
-  g_assert_nonnull (strstr (r->err, "index format 2, newer than the 1"));
+  g_assert_nonnull (strstr (r->err, "index format 3, newer than the 2"));
   g_autoptr(RunResult) s = galley_test_run (f->dir, NULL, "dedup", "stats", "state", NULL);
   g_assert_cmpint (s->status, ==, 78);
 }

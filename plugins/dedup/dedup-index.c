@@ -1,9 +1,11 @@
-/* dedup-index.c: SQLite storage of the dedup index.
+/* dedup-index.c: the dedup index: SQLite for documents, runs and
+ * settings, segment files for signatures and band keys.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <galley/galley-stage.h>
 #include "dedup-index.h"
+#include "dedup-segment.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,23 +19,25 @@
 
 struct _DedupIndex {
   sqlite3      *db;
-  char         *path;
+  char         *dir, *path;
   guint         k;
-  gint64        n_docs;
+  gboolean      has_docs;
   gboolean      in_txn;
-  sqlite3_stmt *sel_exact, *sel_band, *sel_bands, *sel_doc, *sel_doc_sig, *ins_doc, *ins_band;
-  guint         n_keys;     /* placeholders of sel_bands */
+  GPtrArray    *segs;       /* DedupSegment, in order of their first document */
+  sqlite3_stmt *sel_exact, *sel_doc, *ins_doc;
 };
 
 static const char schema[] =
   "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
   "CREATE TABLE docs (id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, cluster INTEGER NOT NULL,"
-  "  seen INTEGER NOT NULL, length INTEGER NOT NULL, shingles INTEGER NOT NULL,"
-  "  exact INTEGER NOT NULL, sig BLOB);"
-  "CREATE INDEX docs_exact ON docs (exact);"
-  "CREATE TABLE bands (key INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (key, doc)) WITHOUT ROWID;"
+  "  seen INTEGER NOT NULL, length INTEGER NOT NULL, shingles INTEGER NOT NULL, exact INTEGER NOT NULL);"
+  "CREATE TABLE segments (name TEXT PRIMARY KEY, first INTEGER NOT NULL, last INTEGER NOT NULL,"
+  "  docs INTEGER NOT NULL, records INTEGER NOT NULL);"
   "CREATE TABLE runs (id INTEGER PRIMARY KEY, started INTEGER NOT NULL, finished INTEGER NOT NULL,"
   "  docs INTEGER NOT NULL, duplicates INTEGER NOT NULL);";
+
+#define SEGMENT_PREFIX "seg-"
+#define SEGMENT_SUFFIX ".dd"
 
 void
 dedup_stored_clear (DedupStored *d)
@@ -130,16 +134,47 @@ check_header (const char *path, GError **error)
   return TRUE;
 }
 
-/* One statement for all keys of a document: one VM run instead of one per key. */
+/* Maps the registered segments; a writable open (which holds the lock)
+ * also removes segment files no transaction registered: the leftovers of
+ * a run killed before its COMMIT, or of a compaction. */
 static gboolean
-prepare_bands (DedupIndex *ix, guint n, GError **error)
+load_segments (DedupIndex *ix, gboolean writable, GError **error)
 {
-  g_autoptr(GString) sql = g_string_new ("SELECT doc FROM bands WHERE key IN (");
-  for (guint i = 0; i < n; i++)
-    g_string_append_printf (sql, "%s?%u", i ? "," : "", i + 1);
-  g_string_append (sql, ")");
-  ix->n_keys = n;
-  return prepare (ix, sql->str, &ix->sel_bands, error);
+  ix->segs = g_ptr_array_new_with_free_func ((GDestroyNotify) dedup_segment_close);
+  g_autoptr(GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2 (ix->db, "SELECT name FROM segments ORDER BY first", -1, &st, NULL);
+  while (rc == SQLITE_OK && (rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      const char *name = (const char *) sqlite3_column_text (st, 0);
+      g_autofree char *path = g_build_filename (ix->dir, name, NULL);
+      DedupSegment *seg = dedup_segment_open (path, ix->k, error);
+      if (seg == NULL)
+        {
+          sqlite3_finalize (st);
+          return FALSE;
+        }
+      g_ptr_array_add (ix->segs, seg);
+      g_hash_table_add (names, g_strdup (name));
+      rc = SQLITE_OK;
+    }
+  sqlite3_finalize (st);
+  if (rc != SQLITE_DONE)
+    return db_error (ix, rc, "reading the segments table", error);
+  if (!writable)
+    return TRUE;
+  g_autoptr(GDir) d = g_dir_open (ix->dir, 0, NULL);
+  const char *name;
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    if (((g_str_has_prefix (name, SEGMENT_PREFIX) && g_str_has_suffix (name, SEGMENT_SUFFIX))
+         || g_str_has_prefix (name, ".segment-"))
+        && !g_hash_table_contains (names, name))
+      {
+        g_autofree char *path = g_build_filename (ix->dir, name, NULL);
+        g_debug ("removing %s: no run registered it", path);
+        g_unlink (path);
+      }
+  return TRUE;
 }
 
 DedupIndex *
@@ -147,6 +182,7 @@ dedup_index_open (const char *dir, gboolean writable, gboolean create, const Ded
                   GError **error)
 {
   g_autoptr(DedupIndex) ix = g_new0 (DedupIndex, 1);
+  ix->dir = g_strdup (dir);
   ix->path = g_build_filename (dir, DEDUP_INDEX_FILE, NULL);
   ix->k = params ? params->k : 0;
   gboolean exists = g_file_test (ix->path, G_FILE_TEST_EXISTS);
@@ -219,15 +255,26 @@ dedup_index_open (const char *dir, gboolean writable, gboolean create, const Ded
                        "reads; upgrade galley, or use another state-dir", ix->path, version, DEDUP_INDEX_FORMAT);
           return NULL;
         }
+      if (version == 1)
+        {
+          g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+                       "%s has index format 1 of an earlier galley-dedup, which this one (format %d) "
+                       "does not read; move the state directory away to start a new index", ix->path,
+                       DEDUP_INDEX_FORMAT);
+          return NULL;
+        }
       if (version < 1)
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: invalid format '%s' in meta",
                        ix->path, format);
           return NULL;
         }
+      g_autofree char *stored = meta_get (ix, "params", &rc);
+      const char *k_str = stored ? strstr (stored, "hashes=") : NULL;
+      if (params == NULL && k_str != NULL)   /* maintenance: the signature size from meta */
+        ix->k = (guint) g_ascii_strtoull (k_str + strlen ("hashes="), NULL, 10);
       if (params != NULL)
         {
-          g_autofree char *stored = meta_get (ix, "params", &rc);
           g_autofree char *desc = dedup_params_describe (params);
           if (stored == NULL || !g_str_equal (stored, desc))
             {
@@ -240,24 +287,21 @@ dedup_index_open (const char *dir, gboolean writable, gboolean create, const Ded
         }
     }
 
+  /* two B-tree descents, whatever the size */
   sqlite3_stmt *st = NULL;
-  rc = sqlite3_prepare_v2 (ix->db, "SELECT count(*) FROM docs", -1, &st, NULL);
+  rc = sqlite3_prepare_v2 (ix->db, "SELECT coalesce(max(id), 0) > 0 FROM docs", -1, &st, NULL);
   if (rc == SQLITE_OK && (rc = sqlite3_step (st)) == SQLITE_ROW)
-    ix->n_docs = sqlite3_column_int64 (st, 0);
+    ix->has_docs = sqlite3_column_int (st, 0);
   sqlite3_finalize (st);
   if (rc != SQLITE_ROW)
     return db_error (ix, rc, "reading the docs table", error), NULL;
-
-  if (!prepare (ix, "SELECT id FROM docs WHERE exact = ?1 AND seen >= ?2 ORDER BY id LIMIT 1", &ix->sel_exact, error)
-      || !prepare (ix, "SELECT doc FROM bands WHERE key = ?1 LIMIT 256", &ix->sel_band, error)
-      || (params != NULL && !prepare_bands (ix, params->bands + 1, error))
-      || !prepare (ix, "SELECT doc_id, cluster, seen, length, shingles FROM docs WHERE id = ?1", &ix->sel_doc, error)
-      || !prepare (ix, "SELECT doc_id, cluster, seen, length, shingles, sig FROM docs WHERE id = ?1",
-                   &ix->sel_doc_sig, error))
+  if (ix->k > 0 && !load_segments (ix, writable, error))
     return NULL;
-  if (writable
-      && (!prepare (ix, "INSERT INTO docs VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &ix->ins_doc, error)
-          || !prepare (ix, "INSERT OR IGNORE INTO bands VALUES (?1, ?2)", &ix->ins_band, error)))
+
+  if (!prepare (ix, "SELECT exact, seen FROM docs WHERE id = ?1", &ix->sel_exact, error)
+      || !prepare (ix, "SELECT doc_id, cluster, seen, length, shingles FROM docs WHERE id = ?1", &ix->sel_doc, error))
+    return NULL;
+  if (writable && !prepare (ix, "INSERT INTO docs VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", &ix->ins_doc, error))
     return NULL;
   return g_steal_pointer (&ix);
 }
@@ -270,30 +314,37 @@ dedup_index_close (DedupIndex *ix)
   if (ix->in_txn)
     dedup_index_rollback (ix);
   sqlite3_finalize (ix->sel_exact);
-  sqlite3_finalize (ix->sel_band);
-  sqlite3_finalize (ix->sel_bands);
   sqlite3_finalize (ix->sel_doc);
-  sqlite3_finalize (ix->sel_doc_sig);
   sqlite3_finalize (ix->ins_doc);
-  sqlite3_finalize (ix->ins_band);
   if (ix->db != NULL)
     sqlite3_close_v2 (ix->db);
+  g_clear_pointer (&ix->segs, g_ptr_array_unref);
+  g_free (ix->dir);
   g_free (ix->path);
   g_free (ix);
 }
 
-gint64
-dedup_index_n_docs (DedupIndex *ix)
+gboolean
+dedup_index_has_docs (DedupIndex *ix)
 {
-  return ix->n_docs;
+  return ix->has_docs;
 }
 
+const char *
+dedup_index_dir (DedupIndex *ix)
+{
+  return ix->dir;
+}
+
+/* Never reuses a number a segment may still list (forgotten documents
+ * stay in segments until compact). */
 gint64
 dedup_index_max_rowid (DedupIndex *ix, GError **error)
 {
   sqlite3_stmt *st = NULL;
   gint64 max = -1;
-  int rc = sqlite3_prepare_v2 (ix->db, "SELECT coalesce(max(id), 0) FROM docs", -1, &st, NULL);
+  int rc = sqlite3_prepare_v2 (ix->db, "SELECT max((SELECT coalesce(max(id), 0) FROM docs),"
+                               " (SELECT coalesce(max(last), 0) FROM segments))", -1, &st, NULL);
   if (rc == SQLITE_OK && (rc = sqlite3_step (st)) == SQLITE_ROW)
     max = sqlite3_column_int64 (st, 0);
   sqlite3_finalize (st);
@@ -302,66 +353,62 @@ dedup_index_max_rowid (DedupIndex *ix, GError **error)
   return max;
 }
 
-gboolean
-dedup_index_find_exact (DedupIndex *ix, guint64 exact, gint64 min_seen, gint64 *rowid, gboolean *found,
-                        GError **error)
+void
+dedup_index_bands_lookup (DedupIndex *ix, const guint64 *keys, guint n, GArray *out)
 {
+  for (guint s = 0; s < ix->segs->len; s++)
+    for (guint i = 0; i < n; i++)
+      dedup_segment_lookup (g_ptr_array_index (ix->segs, s), keys[i], out);
+}
+
+gboolean
+dedup_index_find_exact (DedupIndex *ix, guint64 exact_key, guint64 exact, gint64 min_seen, gint64 *rowid,
+                        gboolean *found, GError **error)
+{
+  *found = FALSE;
+  g_autoptr(GArray) rows = g_array_new (FALSE, FALSE, sizeof (gint64));
+  dedup_index_bands_lookup (ix, &exact_key, 1, rows);
   sqlite3_stmt *st = ix->sel_exact;
-  sqlite3_bind_int64 (st, 1, (sqlite3_int64) exact);
-  sqlite3_bind_int64 (st, 2, min_seen);
-  int rc = sqlite3_step (st);
-  *found = rc == SQLITE_ROW;
-  if (*found)
-    *rowid = sqlite3_column_int64 (st, 0);
-  sqlite3_reset (st);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    return db_error (ix, rc, "exact lookup", error);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      gint64 r = g_array_index (rows, gint64, i);
+      if (*found && r >= *rowid)
+        continue;
+      sqlite3_bind_int64 (st, 1, r);
+      int rc = sqlite3_step (st);
+      if (rc == SQLITE_ROW && (guint64) sqlite3_column_int64 (st, 0) == exact
+          && sqlite3_column_int64 (st, 1) >= min_seen)
+        {
+          *found = TRUE;
+          *rowid = r;
+        }
+      sqlite3_reset (st);
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_error (ix, rc, "exact lookup", error);
+    }
   return TRUE;
 }
 
-/* Steps a bound band query and appends the document rowids it yields. */
-static gboolean
-collect_rowids (DedupIndex *ix, sqlite3_stmt *st, GArray *out, GError **error)
+/* The segment holding document @rowid, or NULL. */
+static const guint16 *
+find_sig (DedupIndex *ix, gint64 rowid)
 {
-  int rc;
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+  if (rowid <= 0 || rowid > G_MAXUINT32)
+    return NULL;
+  for (guint s = ix->segs->len; s-- > 0;)
     {
-      gint64 doc = sqlite3_column_int64 (st, 0);
-      g_array_append_val (out, doc);
+      const guint16 *sig = dedup_segment_sig (g_ptr_array_index (ix->segs, s), (guint32) rowid);
+      if (sig != NULL)
+        return sig;
     }
-  sqlite3_reset (st);
-  if (rc != SQLITE_DONE)
-    return db_error (ix, rc, "band lookup", error);
-  return TRUE;
-}
-
-gboolean
-dedup_index_band_lookup (DedupIndex *ix, guint64 key, GArray *out, GError **error)
-{
-  sqlite3_bind_int64 (ix->sel_band, 1, (sqlite3_int64) key);
-  return collect_rowids (ix, ix->sel_band, out, error);
-}
-
-gboolean
-dedup_index_bands_lookup (DedupIndex *ix, const guint64 *keys, guint n, GArray *out, GError **error)
-{
-  if (ix->sel_bands == NULL || n > ix->n_keys)
-    {
-      for (guint i = 0; i < n; i++)
-        if (!dedup_index_band_lookup (ix, keys[i], out, error))
-          return FALSE;
-      return TRUE;
-    }
-  for (guint i = 0; i < ix->n_keys; i++)
-    sqlite3_bind_int64 (ix->sel_bands, i + 1, (sqlite3_int64) keys[MIN (i, n - 1)]);
-  return collect_rowids (ix, ix->sel_bands, out, error);
+  return NULL;
 }
 
 gboolean
 dedup_index_get (DedupIndex *ix, gint64 rowid, gboolean with_sig, DedupStored *out, gboolean *found,
                  GError **error)
 {
-  sqlite3_stmt *st = with_sig ? ix->sel_doc_sig : ix->sel_doc;
+  sqlite3_stmt *st = ix->sel_doc;
   sqlite3_bind_int64 (st, 1, rowid);
   int rc = sqlite3_step (st);
   *found = rc == SQLITE_ROW;
@@ -374,14 +421,9 @@ dedup_index_get (DedupIndex *ix, gint64 rowid, gboolean with_sig, DedupStored *o
       out->length = sqlite3_column_int64 (st, 3);
       out->n_shingles = sqlite3_column_int64 (st, 4);
       out->sig = NULL;
-      if (with_sig)
-        {
-          const void *blob = sqlite3_column_blob (st, 5);
-          int n = sqlite3_column_bytes (st, 5);
-          out->sig = g_new0 (guint16, ix->k);
-          if (blob != NULL && n == (int) (ix->k * sizeof (guint16)))
-            memcpy (out->sig, blob, n);
-        }
+      const guint16 *sig = with_sig ? find_sig (ix, rowid) : NULL;
+      if (sig != NULL)
+        out->sig = g_memdup2 (sig, ix->k * sizeof (guint16));
     }
   sqlite3_reset (st);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -415,10 +457,6 @@ dedup_index_add_doc (DedupIndex *ix, const DedupStored *d, guint64 exact, GError
   sqlite3_bind_int64 (st, 5, d->length);
   sqlite3_bind_int64 (st, 6, d->n_shingles);
   sqlite3_bind_int64 (st, 7, (sqlite3_int64) exact);
-  if (d->sig != NULL)
-    sqlite3_bind_blob (st, 8, d->sig, ix->k * sizeof (guint16), SQLITE_STATIC);
-  else
-    sqlite3_bind_null (st, 8);
   int rc = sqlite3_step (st);
   sqlite3_reset (st);
   if (rc != SQLITE_DONE)
@@ -427,16 +465,14 @@ dedup_index_add_doc (DedupIndex *ix, const DedupStored *d, guint64 exact, GError
 }
 
 gboolean
-dedup_index_add_band (DedupIndex *ix, guint64 key, gint64 rowid, GError **error)
+dedup_index_add_segment (DedupIndex *ix, const char *name, gint64 first, gint64 last, gint64 docs,
+                         gint64 records, GError **error)
 {
-  sqlite3_stmt *st = ix->ins_band;
-  sqlite3_bind_int64 (st, 1, (sqlite3_int64) key);
-  sqlite3_bind_int64 (st, 2, rowid);
-  int rc = sqlite3_step (st);
-  sqlite3_reset (st);
-  if (rc != SQLITE_DONE)
-    return db_error (ix, rc, "adding a band key", error);
-  return TRUE;
+  char *sql = sqlite3_mprintf ("INSERT INTO segments VALUES (%Q, %lld, %lld, %lld, %lld)", name,
+                               (long long) first, (long long) last, (long long) docs, (long long) records);
+  gboolean ok = exec (ix, sql, error);
+  sqlite3_free (sql);
+  return ok;
 }
 
 gboolean
@@ -521,7 +557,8 @@ dedup_index_stats (DedupIndex *ix, GString *out, gboolean json, GError **error)
   GError *local = NULL;
   gint64 docs = query_int (ix, "SELECT count(*) FROM docs", &local);
   gint64 clusters = local ? 0 : query_int (ix, "SELECT count(*) FROM docs WHERE cluster = id", &local);
-  gint64 bands = local ? 0 : query_int (ix, "SELECT count(*) FROM bands", &local);
+  gint64 bands = local ? 0 : query_int (ix, "SELECT coalesce(sum(records), 0) FROM segments", &local);
+  gint64 n_segs = local ? 0 : query_int (ix, "SELECT count(*) FROM segments", &local);
   gint64 runs = local ? 0 : query_int (ix, "SELECT count(*) FROM runs", &local);
   gint64 oldest = local ? 0 : query_int (ix, "SELECT coalesce(min(seen), 0) FROM docs", &local);
   gint64 newest = local ? 0 : query_int (ix, "SELECT coalesce(max(seen), 0) FROM docs", &local);
@@ -536,6 +573,8 @@ dedup_index_stats (DedupIndex *ix, GString *out, gboolean json, GError **error)
   g_autofree char *format = meta_get (ix, "format", &rc);
   g_autofree char *wal = g_strconcat (ix->path, "-wal", NULL);
   gint64 bytes = file_size (ix->path) + file_size (wal);
+  for (guint i = 0; i < ix->segs->len; i++)
+    bytes += dedup_segment_bytes (g_ptr_array_index (ix->segs, i));
   g_autofree char *t_old = format_time (oldest), *t_new = format_time (newest), *t_run = format_time (last_run);
   if (json)
     {
@@ -546,6 +585,7 @@ dedup_index_stats (DedupIndex *ix, GString *out, gboolean json, GError **error)
       json_object_object_add (o, "documents", json_object_new_int64 (docs));
       json_object_object_add (o, "clusters", json_object_new_int64 (clusters));
       json_object_object_add (o, "band_keys", json_object_new_int64 (bands));
+      json_object_object_add (o, "segments", json_object_new_int64 (n_segs));
       json_object_object_add (o, "runs", json_object_new_int64 (runs));
       json_object_object_add (o, "oldest", json_object_new_string (t_old));
       json_object_object_add (o, "newest", json_object_new_string (t_new));
@@ -560,48 +600,99 @@ dedup_index_stats (DedupIndex *ix, GString *out, gboolean json, GError **error)
                           "index:        %s (format %s)\n"
                           "signatures:   %s\n"
                           "documents:    %" G_GINT64_FORMAT " in %" G_GINT64_FORMAT " clusters\n"
-                          "band keys:    %" G_GINT64_FORMAT "\n"
+                          "band keys:    %" G_GINT64_FORMAT " in %" G_GINT64_FORMAT " segment files\n"
                           "runs:         %" G_GINT64_FORMAT ", last finished %s\n"
                           "seen:         %s .. %s\n"
                           "size:         %.1f MB (%" G_GINT64_FORMAT " bytes per document)\n",
-                          ix->path, format ? format : "?", params ? params : "?", docs, clusters, bands, runs,
+                          ix->path, format ? format : "?", params ? params : "?", docs, clusters, bands, n_segs, runs,
                           t_run, t_old, t_new, bytes / 1e6, docs ? bytes / docs : 0);
   return TRUE;
 }
 
+/* Band keys of forgotten documents stay in the segments (lookups find no
+ * row for them) until compact rewrites the segments. */
 gboolean
-dedup_index_forget (DedupIndex *ix, gint64 before, gint64 *docs, gint64 *bands, GError **error)
+dedup_index_forget (DedupIndex *ix, gint64 before, gint64 *docs, GError **error)
 {
   if (!dedup_index_begin (ix, error))
     return FALSE;
-  g_autofree char *sql = g_strdup_printf ("CREATE TEMP TABLE gone AS SELECT id FROM docs WHERE seen < %"
-                                          G_GINT64_FORMAT ";", before);
+  g_autofree char *sql = g_strdup_printf ("DELETE FROM docs WHERE seen < %" G_GINT64_FORMAT, before);
   if (!exec (ix, sql, error))
-    goto fail;
-  *docs = query_int (ix, "SELECT count(*) FROM gone", error);
-  if (*docs < 0)
-    goto fail;
-  if (*docs > 0)
     {
-      if (!exec (ix, "DELETE FROM bands WHERE doc IN (SELECT id FROM gone)", error))
-        goto fail;
-      *bands = sqlite3_changes64 (ix->db);
-      if (!exec (ix, "DELETE FROM docs WHERE id IN (SELECT id FROM gone)", error))
-        goto fail;
+      dedup_index_rollback (ix);
+      return FALSE;
     }
-  else
-    *bands = 0;
-  if (!exec (ix, "DROP TABLE gone", error))
-    goto fail;
+  *docs = sqlite3_changes64 (ix->db);
   return dedup_index_commit (ix, error);
-fail:
-  dedup_index_rollback (ix);
-  return FALSE;
+}
+
+typedef struct { guint64 *bits; gint64 max; } LiveSet;
+
+static gboolean
+is_live (guint32 doc, gpointer data)
+{
+  const LiveSet *live = data;
+  return doc <= live->max && (live->bits[doc >> 6] >> (doc & 63) & 1);
 }
 
 gboolean
 dedup_index_compact (DedupIndex *ix, GError **error)
 {
+  if (ix->segs->len > 0)
+    {
+      /* the documents still in docs, as a bit set */
+      LiveSet live = { NULL, dedup_index_max_rowid (ix, error) };
+      if (live.max < 0)
+        return FALSE;
+      if (live.max > G_MAXUINT32)
+        live.max = G_MAXUINT32;
+      g_autofree guint64 *bits = live.bits = g_new0 (guint64, live.max / 64 + 1);
+      sqlite3_stmt *st = NULL;
+      int rc = sqlite3_prepare_v2 (ix->db, "SELECT id FROM docs", -1, &st, NULL);
+      while (rc == SQLITE_OK && (rc = sqlite3_step (st)) == SQLITE_ROW)
+        {
+          gint64 id = sqlite3_column_int64 (st, 0);
+          if (id > 0 && id <= live.max)
+            bits[id >> 6] |= G_GUINT64_CONSTANT (1) << (id & 63);
+          rc = SQLITE_OK;
+        }
+      sqlite3_finalize (st);
+      if (rc != SQLITE_DONE)
+        return db_error (ix, rc, "reading the docs table", error);
+
+      g_autofree char *name = g_strdup_printf (SEGMENT_PREFIX "%010" G_GINT64_FORMAT "-%08x" SEGMENT_SUFFIX,
+                                               live.max, g_random_int ());
+      guint64 n_docs = 0, n_recs = 0;
+      if (!dedup_segment_merge ((DedupSegment **) ix->segs->pdata, ix->segs->len, ix->k, ix->dir, name,
+                                is_live, &live, &n_docs, &n_recs, error))
+        return FALSE;
+      g_autofree char *path = g_build_filename (ix->dir, name, NULL);
+      /* the merged file replaces the others in one transaction; whichever
+       * side a crash leaves unregistered is removed at the next open */
+      if (!dedup_index_begin (ix, error)
+          || !exec (ix, "DELETE FROM segments", error)
+          || !dedup_index_add_segment (ix, name, 1, live.max, n_docs, n_recs, error)
+          || !dedup_index_commit (ix, error))
+        {
+          dedup_index_rollback (ix);
+          g_unlink (path);
+          return FALSE;
+        }
+      g_ptr_array_set_size (ix->segs, 0);
+      DedupSegment *seg = dedup_segment_open (path, ix->k, error);
+      if (seg == NULL)
+        return FALSE;
+      g_ptr_array_add (ix->segs, seg);
+      g_autoptr(GDir) d = g_dir_open (ix->dir, 0, NULL);
+      const char *entry;
+      while (d != NULL && (entry = g_dir_read_name (d)) != NULL)
+        if (g_str_has_prefix (entry, SEGMENT_PREFIX) && g_str_has_suffix (entry, SEGMENT_SUFFIX)
+            && !g_str_equal (entry, name))
+          {
+            g_autofree char *old = g_build_filename (ix->dir, entry, NULL);
+            g_unlink (old);
+          }
+    }
   return exec (ix, "VACUUM", error) && dedup_index_checkpoint (ix, error);
 }
 

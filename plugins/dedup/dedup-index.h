@@ -1,11 +1,13 @@
-/* dedup-index.h: the persistent index of the dedup stage, an SQLite
- * database in WAL mode inside the state directory.
+/* dedup-index.h: the persistent index of the dedup stage in the state
+ * directory: an SQLite database in WAL mode for documents, runs and
+ * settings, and immutable segment files (dedup-segment.h) for signatures
+ * and band keys.
  *
  * Tables: docs (one row per indexed document: id, cluster, time seen,
- * length, exact hash, signature), bands (key, doc) WITHOUT ROWID, sorted
- * by key so every lookup is one B-tree descent, runs and meta. Nothing is
- * loaded at open: lookups query by key, so opening costs the same for 1
- * or 10^8 documents.
+ * length, exact hash), segments (the segment files that belong to the
+ * index, registered in the same transaction as their documents), runs and
+ * meta. Opening maps the registered segments and reads nothing else, so
+ * it costs the same for 10^3 or 10^8 documents.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -16,7 +18,7 @@
 
 G_BEGIN_DECLS
 
-#define DEDUP_INDEX_FORMAT 1
+#define DEDUP_INDEX_FORMAT 2
 #define DEDUP_INDEX_FILE "index.sqlite"
 #define DEDUP_LOCK_FILE "lock"
 
@@ -46,23 +48,29 @@ DedupIndex  *dedup_index_open   (const char *dir, gboolean writable, gboolean cr
 void         dedup_index_close  (DedupIndex *ix);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DedupIndex, dedup_index_close)
 
-gint64       dedup_index_n_docs (DedupIndex *ix);
+/* FALSE when the index has no document (nothing to look up). */
+gboolean     dedup_index_has_docs (DedupIndex *ix);
 gint64       dedup_index_max_rowid (DedupIndex *ix, GError **error);
 
-/* Lookups. Return FALSE only on error; *found tells whether a row matched. */
-gboolean     dedup_index_find_exact (DedupIndex *ix, guint64 exact, gint64 min_seen, gint64 *rowid,
-                                     gboolean *found, GError **error);
-/* Appends the rowids stored under @key to @out (gint64). */
-gboolean     dedup_index_band_lookup (DedupIndex *ix, guint64 key, GArray *out, GError **error);
-/* The same for @n keys at once (one statement). */
-gboolean     dedup_index_bands_lookup (DedupIndex *ix, const guint64 *keys, guint n, GArray *out, GError **error);
+/* Lookups. Return FALSE only on error; *found tells whether a row matched.
+ * @exact_key is the exact hash's key (dedup_exact_key()), @exact the full
+ * hash it is checked against. */
+gboolean     dedup_index_find_exact (DedupIndex *ix, guint64 exact_key, guint64 exact, gint64 min_seen,
+                                     gint64 *rowid, gboolean *found, GError **error);
+/* Appends the rowids stored under @n keys to @out (gint64). Rows that
+ * were forgotten may still be listed: dedup_index_get() tells. */
+void         dedup_index_bands_lookup (DedupIndex *ix, const guint64 *keys, guint n, GArray *out);
 gboolean     dedup_index_get (DedupIndex *ix, gint64 rowid, gboolean with_sig, DedupStored *out,
                               gboolean *found, GError **error);
 
 /* Writing: begin, add, then commit or rollback. */
 gboolean     dedup_index_begin    (DedupIndex *ix, GError **error);
 gboolean     dedup_index_add_doc  (DedupIndex *ix, const DedupStored *d, guint64 exact, GError **error);
-gboolean     dedup_index_add_band (DedupIndex *ix, guint64 key, gint64 rowid, GError **error);
+/* Registers segment file DIR/@name (already written and synced) holding
+ * documents @first..@last. */
+gboolean     dedup_index_add_segment (DedupIndex *ix, const char *name, gint64 first, gint64 last,
+                                      gint64 docs, gint64 records, GError **error);
+const char  *dedup_index_dir      (DedupIndex *ix);
 gboolean     dedup_index_add_run  (DedupIndex *ix, gint64 started, gint64 docs, gint64 duplicates, GError **error);
 gboolean     dedup_index_commit   (DedupIndex *ix, GError **error);
 void         dedup_index_rollback (DedupIndex *ix);
@@ -70,7 +78,8 @@ gboolean     dedup_index_in_transaction (DedupIndex *ix);
 
 /* Maintenance. */
 gboolean     dedup_index_stats   (DedupIndex *ix, GString *out, gboolean json, GError **error);
-gboolean     dedup_index_forget  (DedupIndex *ix, gint64 before, gint64 *docs, gint64 *bands, GError **error);
+gboolean     dedup_index_forget  (DedupIndex *ix, gint64 before, gint64 *docs, GError **error);
+/* Merges the segments into one (dropping forgotten documents), then VACUUM. */
 gboolean     dedup_index_compact (DedupIndex *ix, GError **error);
 gboolean     dedup_index_checkpoint (DedupIndex *ix, GError **error);
 

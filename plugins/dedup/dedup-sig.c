@@ -581,6 +581,12 @@ dedup_signature (DedupScratch *s, DedupSignature *out)
   out->sig = s->sig;
 }
 
+guint64
+dedup_exact_key (const DedupSigParams *p, guint64 exact)
+{
+  return ((guint64) (p->bands + 1) << DEDUP_BAND_SHIFT) | (fmix64 (exact) >> (64 - DEDUP_BAND_SHIFT));
+}
+
 void
 dedup_band_keys (const DedupSigParams *p, const guint16 *sig, guint64 *keys)
 {

@@ -69,6 +69,8 @@ void     dedup_remove_paragraphs (DedupScratch *s, const gboolean *remove);
 /* Computes the signature of the tokenized text; @out->sig points into @s. */
 void     dedup_signature         (DedupScratch *s, DedupSignature *out);
 
+/* Key of an exact hash in the shared key space (band number bands + 1). */
+guint64  dedup_exact_key         (const DedupSigParams *p, guint64 exact);
 /* Band keys of a signature: @keys receives params->bands values. */
 void     dedup_band_keys         (const DedupSigParams *p, const guint16 *sig, guint64 *keys);
 /* Estimated Jaccard similarity of two signatures. */

@@ -18,6 +18,7 @@
 #include <galley/galley-stage.h>
 
 #include "dedup-index.h"
+#include "dedup-segment.h"
 #include "dedup-sig.h"
 
 #include <errno.h>
@@ -356,10 +357,7 @@ external_entry (Dedup *self, gint64 rowid, gboolean with_rep, GError **error)
   Entry *e = entry (self, idx);
   e->length = d.length;
   e->n_shingles = d.n_shingles;
-  gboolean has_sig = FALSE;
-  for (guint i = 0; i < self->params.k && !has_sig; i++)
-    has_sig = d.sig[i] != 0;
-  if (has_sig)
+  if (d.sig != NULL)
     entry (self, idx)->sig = sig_store (self, d.sig);
   g_hash_table_insert (self->external, GSIZE_TO_POINTER (rowid), GUINT_TO_POINTER (idx + 1));
   if (with_rep && d.cluster != rowid)
@@ -539,9 +537,9 @@ dedup_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
   self->rowids = g_array_new (FALSE, FALSE, sizeof (gint64));
   self->keys = g_new (guint64, self->params.bands + 1);
   g_autofree char *desc = dedup_params_describe (&self->params);
-  g_debug ("stage '%s': %s, threshold %g, containment %g, index %s (%" G_GINT64_FORMAT " documents)",
+  g_debug ("stage '%s': %s, threshold %g, containment %g, index %s (%s documents)",
            self->stage_id, desc, self->threshold, self->containment, self->state_dir ? self->state_dir : "none",
-           self->index ? dedup_index_n_docs (self->index) : 0);
+           self->index && dedup_index_has_docs (self->index) ? "some" : "no");
   return g_steal_pointer (&self);
 }
 
@@ -636,11 +634,10 @@ gather_candidates (Dedup *self, const DedupSignature *sig, guint n_keys, GError 
             }
         }
     }
-  if (n_keys > 0 && self->index != NULL && dedup_index_n_docs (self->index) > 0)
+  if (n_keys > 0 && self->index != NULL && dedup_index_has_docs (self->index))
     {
       g_array_set_size (self->rowids, 0);
-      if (!dedup_index_bands_lookup (self->index, self->keys, n_keys, self->rowids, error))
-        return FALSE;
+      dedup_index_bands_lookup (self->index, self->keys, n_keys, self->rowids);
       for (guint i = 0; i < self->rowids->len; i++)
         {
           guint32 idx = external_entry (self, g_array_index (self->rowids, gint64, i), TRUE, error);
@@ -680,11 +677,12 @@ dedup_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GEr
 
   /* exact: this run, then earlier runs */
   guint32 match = exact_find (self, sig.exact_lo);
-  if (match == NONE && self->index != NULL && dedup_index_n_docs (self->index) > 0)
+  if (match == NONE && self->index != NULL && dedup_index_has_docs (self->index))
     {
       gint64 rowid;
       gboolean found;
-      if (!dedup_index_find_exact (self->index, sig.exact_lo, self->min_seen, &rowid, &found, error))
+      if (!dedup_index_find_exact (self->index, dedup_exact_key (&self->params, sig.exact_lo), sig.exact_lo,
+                                   self->min_seen, &rowid, &found, error))
         return GALLEY_VERDICT_ERROR;
       if (found && (match = external_entry (self, rowid, TRUE, error)) == NONE && *error != NULL)
         return GALLEY_VERDICT_ERROR;
@@ -785,19 +783,48 @@ dedup_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GEr
   return GALLEY_VERDICT_KEEP;
 }
 
-/* ---- finish: write this run's documents into the open transaction ------------------------ */
+/* ---- finish: write this run's documents --------------------------------------------------- */
 
-typedef struct { guint64 key; gint64 rowid; } KeyRow;
-
-static int
-cmp_keyrow (gconstpointer a, gconstpointer b)
+/* The keys of keyspace @b (a band, the lede, or the exact hash) of this
+ * run's entries, sorted. */
+static void
+collect_keys (Dedup *self, guint b, GArray *recs)
 {
-  const KeyRow *x = a, *y = b;
-  if (x->key != y->key)
-    return x->key < y->key ? -1 : 1;
-  return x->rowid < y->rowid ? -1 : x->rowid > y->rowid;
+  g_array_set_size (recs, 0);
+  guint64 keys[MAX_BANDS];
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *e = entry (self, i);
+      if (e->external)
+        continue;
+      DedupRecord r = { 0, (guint32) e->rowid, 0 };
+      if (b < self->params.bands)
+        {
+          if (e->sig == NONE)
+            continue;
+          dedup_band_keys (&self->params, sig_at (self, e->sig), keys);
+          r.key = keys[b];
+        }
+      else if (b == self->params.bands)
+        {
+          if (e->sig == NONE || e->lede_key == 0)
+            continue;
+          r.key = e->lede_key;
+        }
+      else
+        {
+          if (e->exact_dup)
+            continue;
+          r.key = dedup_exact_key (&self->params, e->exact);
+        }
+      g_array_append_val (recs, r);
+    }
+  dedup_sort_records ((DedupRecord *) recs->data, recs->len);
 }
 
+/* Writes this run's signatures and keys as a new segment file (synced and
+ * renamed into place, not yet part of the index), then its documents and
+ * the segment into the open transaction. */
 static gboolean
 write_index (Dedup *self, GError **error)
 {
@@ -809,11 +836,51 @@ write_index (Dedup *self, GError **error)
     return FALSE;
   guint n = self->entries->len;
   gint64 next = base;
+  guint64 n_sigs = 0, n_recs = 0;
   for (guint i = 0; i < n; i++)
-    if (!entry (self, i)->external)
-      entry (self, i)->rowid = ++next;
+    {
+      Entry *e = entry (self, i);
+      if (e->external)
+        continue;
+      e->rowid = ++next;
+      n_sigs += e->sig != NONE;
+      n_recs += (e->sig != NONE ? self->params.bands + (e->lede_key != 0) : 0) + !e->exact_dup;
+    }
+  if (next > G_MAXUINT32)
+    {
+      g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_WRITE,
+                   "the index is full (%" G_GINT64_FORMAT " documents numbered); forget old ones and compact", next);
+      return FALSE;
+    }
 
-  g_autofree guint16 *zero = g_new0 (guint16, self->params.k);
+  g_autoptr(DedupSegmentWriter) w = dedup_segment_writer_new (dedup_index_dir (ix), self->params.k, n_sigs,
+                                                              n_recs, error);
+  if (w == NULL)
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    {
+      Entry *e = entry (self, i);
+      if (!e->external && e->sig != NONE
+          && !dedup_segment_writer_add_doc (w, (guint32) e->rowid, sig_at (self, e->sig), error))
+        return FALSE;
+    }
+  g_autoptr(GArray) recs = g_array_new (FALSE, FALSE, sizeof (DedupRecord));
+  for (guint b = 0; b <= self->params.bands + 1; b++)
+    {
+      collect_keys (self, b, recs);
+      for (guint i = 0; i < recs->len; i++)
+        {
+          const DedupRecord *r = &g_array_index (recs, DedupRecord, i);
+          if (!dedup_segment_writer_add_record (w, r->key, r->doc, error))
+            return FALSE;
+        }
+    }
+  g_array_set_size (recs, 0);
+  g_autofree char *name = g_strdup_printf ("seg-%010" G_GINT64_FORMAT "-%08x.dd", next, g_random_int ());
+  if (!dedup_segment_writer_commit (w, name, error))
+    return FALSE;
+  g_clear_pointer (&w, dedup_segment_writer_free);
+
   for (guint i = 0; i < n; i++)
     {
       Entry *e = entry (self, i);
@@ -821,45 +888,12 @@ write_index (Dedup *self, GError **error)
         continue;
       guint32 rep = entry (self, find_root (self, i))->rep;
       DedupStored d = { .rowid = e->rowid, .doc_id = (char *) e->id, .cluster = entry (self, rep)->rowid,
-                        .seen = self->started, .length = e->length, .n_shingles = e->n_shingles,
-                        .sig = e->sig != NONE ? sig_at (self, e->sig) : NULL };
+                        .seen = self->started, .length = e->length, .n_shingles = e->n_shingles };
       if (!dedup_index_add_doc (ix, &d, e->exact, error))
         return FALSE;
     }
-  /* one sorted pass per band: each band is its own key range */
-  g_autoptr(GArray) rows = g_array_new (FALSE, FALSE, sizeof (KeyRow));
-  g_autofree guint64 *keys = g_new (guint64, self->params.bands);
-  for (guint b = 0; b <= self->params.bands; b++)
-    {
-      g_array_set_size (rows, 0);
-      for (guint i = 0; i < n; i++)
-        {
-          Entry *e = entry (self, i);
-          if (e->external || e->sig == NONE)
-            continue;
-          KeyRow kr = { 0, e->rowid };
-          if (b == self->params.bands)
-            {
-              if (e->lede_key == 0)
-                continue;
-              kr.key = e->lede_key;
-            }
-          else
-            {
-              dedup_band_keys (&self->params, sig_at (self, e->sig), keys);
-              kr.key = keys[b];
-            }
-          g_array_append_val (rows, kr);
-        }
-      g_array_sort (rows, cmp_keyrow);
-      for (guint i = 0; i < rows->len; i++)
-        {
-          KeyRow *kr = &g_array_index (rows, KeyRow, i);
-          if (!dedup_index_add_band (ix, kr->key, kr->rowid, error))
-            return FALSE;
-        }
-    }
-  return dedup_index_add_run (ix, self->started, self->n_in_run, self->n_duplicates, error);
+  return dedup_index_add_segment (ix, name, base + 1, next, n_sigs, n_recs, error)
+         && dedup_index_add_run (ix, self->started, self->n_in_run, self->n_duplicates, error);
 }
 
 static gboolean
@@ -914,7 +948,8 @@ static const char command_help[] =
   "  stats      documents, clusters, band keys, runs, time span and size on disk\n"
   "  forget     remove documents indexed more than DURATION ago (30d, 12h, 1w):\n"
   "             later runs no longer treat their copies as duplicates\n"
-  "  compact    rebuild the database file to give freed space back (VACUUM)\n"
+  "  compact    merge the segment files into one, leaving out forgotten documents,\n"
+  "             and rebuild the database file to give freed space back (VACUUM)\n"
   "\n"
   "Options:\n"
   "  --json             stats: print one JSON object\n"
@@ -1045,11 +1080,11 @@ dedup_command (int argc, char **argv)
     }
   else if (is_forget)
     {
-      gint64 docs = 0, bands = 0;
+      gint64 docs = 0;
       gint64 before = g_get_real_time () / G_USEC_PER_SEC - older_than / G_USEC_PER_SEC;
-      if (dedup_index_forget (ix, before, &docs, &bands, &error))
-        printf ("forgot %" G_GINT64_FORMAT " documents (%" G_GINT64_FORMAT " band keys) seen before %s ago; "
-                "run 'galley dedup compact %s' to give the space back\n", docs, bands, older, dir);
+      if (dedup_index_forget (ix, before, &docs, &error))
+        printf ("forgot %" G_GINT64_FORMAT " documents seen before %s ago; run 'galley dedup compact %s' "
+                "to give the space back\n", docs, older, dir);
       else
         code = command_fail (prog, error);
     }
