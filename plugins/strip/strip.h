@@ -1,0 +1,75 @@
+/* strip.h: internal interface of the strip stage (not part of the ABI).
+ *
+ * galley-strip.c is the stage: options, dispatch on the document's content
+ * type, meta fields, counters and drop reasons. strip-text.c handles text
+ * already converted from web pages, strip-html.c raw HTML pages, and
+ * strip-lang.c the stopword lists both use for prose signals.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <galley/galley-stage.h>
+
+G_BEGIN_DECLS
+
+/* What a removed line or block was; counted per kind in the stats. */
+typedef enum {
+  STRIP_KIND_NAVIGATION,
+  STRIP_KIND_TITLE,
+  STRIP_KIND_DATELINE,
+  STRIP_KIND_BYLINE,
+  STRIP_KIND_CAPTION,
+  STRIP_KIND_NOTE,
+  STRIP_KIND_RELATED,
+  STRIP_KIND_SHARE,
+  STRIP_KIND_SOURCE,
+  STRIP_KIND_URL,
+  STRIP_KIND_MARKUP,
+  STRIP_KIND_REPEATED,
+  STRIP_KIND_OTHER,
+  STRIP_N_KINDS
+} StripKind;
+
+typedef struct {
+  int         aggressiveness; /* 0 favours recall, 1 balanced (default), 2 favours precision */
+  const char *language;       /* "auto" or one of strip_lang_codes */
+  gboolean    keep_captions;
+} StripConfig;
+
+typedef struct {
+  GString     *body;                   /* paragraphs separated by "\n\n" */
+  json_object *meta;                   /* title, author, date (ISO 8601), url, description, sources, ... */
+  gint64       removed[STRIP_N_KINDS]; /* lines/blocks removed, by kind */
+} StripResult;
+
+void        strip_result_init  (StripResult *res);
+void        strip_result_clear (StripResult *res);
+const char *strip_kind_name    (StripKind kind);   /* "navigation", "byline", ... */
+
+/* strip-text.c */
+gboolean strip_text (const char *text, gsize len, const StripConfig *cfg,
+                     StripResult *res, GError **error);
+
+/* strip-html.c: @html is UTF-8 (the repair stage or the source decoded it). */
+gboolean strip_html (const char *html, gsize len, const StripConfig *cfg,
+                     StripResult *res, GError **error);
+
+/* strip-lang.c */
+extern const char *const strip_lang_codes[];   /* NULL-terminated: "en", "de", ... */
+/* The language of @text among strip_lang_codes, by stopword hits; "en" when unsure. */
+const char *strip_lang_guess       (const char *text, gsize len);
+/* TRUE when the lower-cased UTF-8 @word (@len bytes) is a stopword of @lang. */
+gboolean    strip_lang_is_stopword (const char *lang, const char *word, gsize len);
+
+/* strip-text.c: strip_text() that also reports what it repaired in the
+ * kept text (for the document's `repairs`); @repairs may be NULL. */
+typedef struct {
+  gint64 markup_unwrapped;     /* inline tags, emphasis and links unwrapped */
+  gint64 paragraphs_rejoined;  /* paragraphs a blank line broke in mid-sentence */
+  gint64 lines_joined;         /* hard-wrapped lines joined into their paragraph */
+} StripTextRepairs;
+gboolean strip_text_ex (const char *text, gsize len, const StripConfig *cfg, StripResult *res,
+                        StripTextRepairs *repairs, GError **error);
+
+G_END_DECLS
