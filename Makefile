@@ -71,6 +71,7 @@ fuzz: $(BUILD_FUZZ)/build.ninja
 bench: build
 	bench/run.sh $(BUILD)
 	$(BUILD)/bench/repair-speed 200
+	@if [ -d ../shared/bench/boilerplate/html ]; then $(BUILD)/bench/strip-html-speed ../shared/bench/boilerplate/html; fi
 
 install: build
 	$(MESON) install -C $(BUILD)
