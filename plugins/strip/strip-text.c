@@ -226,10 +226,13 @@ static const char *const share_prefixes[] = {
   "поділитися", "підписатися", "підпишіться", "стежте за нами", "коментарі",
   NULL
 };
+static const char *const share_contains_label[] = {
+  "newsletter", "social media", "rss feed", NULL
+};
 static const char *const share_contains[] = {
-  "newsletter", "cookie", "all rights reserved", "\xc2\xa9", "alle rechte vorbehalten",
+  "cookie", "all rights reserved", "\xc2\xa9", "alle rechte vorbehalten",
   "tous droits réservés", "todos los derechos reservados", "todos os direitos reservados",
-  "все права защищены", "всі права захищені", "social media", "rss feed",
+  "все права защищены", "всі права захищені",
   NULL
 };
 static const char *const related_prefixes[] = {
@@ -1399,8 +1402,9 @@ classify_patterns (Work *w, Unit *u, gboolean *expect_url)
       u->kind = STRIP_KIND_RELATED;
       return;
     }
-  if (words <= 10 && (match_prefixes (lower, share_prefixes) || match_contains (lower, share_contains))
-      && (!terminal || words <= 6))
+  if ((words <= 10 && (match_prefixes (lower, share_prefixes) || match_contains (lower, share_contains_label))
+       && (!terminal || words <= 6))
+      || (words <= 14 && match_contains (lower, share_contains)))
     {
       u->kind = STRIP_KIND_SHARE;
       return;
