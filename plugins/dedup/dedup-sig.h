@@ -71,6 +71,8 @@ void     dedup_signature         (DedupScratch *s, DedupSignature *out);
 
 /* Key of an exact hash in the shared key space (band number bands + 1). */
 guint64  dedup_exact_key         (const DedupSigParams *p, guint64 exact);
+/* Key of band @b of a signature. */
+guint64  dedup_band_key          (const DedupSigParams *p, const guint16 *sig, guint b);
 /* Band keys of a signature: @keys receives params->bands values. */
 void     dedup_band_keys         (const DedupSigParams *p, const guint16 *sig, guint64 *keys);
 /* Estimated Jaccard similarity of two signatures. */

@@ -89,7 +89,8 @@ typedef struct {
   gboolean        dry_run;
 
   /* per-run state */
-  DedupScratch   *scratch;
+  DedupScratch   *scratch;      /* process() without an earlier prepare() */
+  GAsyncQueue    *pool;         /* DedupScratch for prepare() on the workers */
   GArray         *entries;      /* Entry */
   GStringChunk   *ids;
   GPtrArray      *sig_blocks;   /* guint16[SIGS_PER_BLOCK * k] */
@@ -101,7 +102,6 @@ typedef struct {
   GHashTable     *external;     /* rowid -> idx + 1 (0 marks "not usable") */
   GArray         *cand;         /* guint32 */
   GArray         *rowids;       /* gint64 */
-  guint64        *keys;
   guint32         stamp;
   gint64          started;      /* unix seconds */
   gint64          min_seen;
@@ -140,6 +140,7 @@ dedup_free (gpointer data)
   if (self->lock_fd >= 0)
     close (self->lock_fd);
   g_clear_pointer (&self->scratch, dedup_scratch_free);
+  g_clear_pointer (&self->pool, g_async_queue_unref);
   g_clear_pointer (&self->entries, g_array_unref);
   g_clear_pointer (&self->ids, g_string_chunk_free);
   g_clear_pointer (&self->sig_blocks, g_ptr_array_unref);
@@ -148,7 +149,6 @@ dedup_free (gpointer data)
   g_clear_pointer (&self->rowids, g_array_unref);
   g_free (self->bands);
   g_free (self->exact);
-  g_free (self->keys);
   g_free (self->state_dir);
   g_free (self->stage_id);
   g_free (self);
@@ -529,13 +529,13 @@ dedup_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
     return NULL;
 
   self->scratch = dedup_scratch_new (&self->params);
+  self->pool = g_async_queue_new_full ((GDestroyNotify) dedup_scratch_free);
   self->entries = g_array_sized_new (FALSE, FALSE, sizeof (Entry), 4096);
   self->ids = g_string_chunk_new (64 * 1024);
   self->sig_blocks = g_ptr_array_new_with_free_func (g_free);
   self->external = g_hash_table_new (g_direct_hash, g_direct_equal);
   self->cand = g_array_new (FALSE, FALSE, sizeof (guint32));
   self->rowids = g_array_new (FALSE, FALSE, sizeof (gint64));
-  self->keys = g_new (guint64, self->params.bands + 1);
   g_autofree char *desc = dedup_params_describe (&self->params);
   g_debug ("stage '%s': %s, threshold %g, containment %g, index %s (%s documents)",
            self->stage_id, desc, self->threshold, self->containment, self->state_dir ? self->state_dir : "none",
@@ -547,9 +547,8 @@ dedup_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
 
 /* Removes later copies of a paragraph; returns how many went. */
 static guint
-remove_repeated_paragraphs (Dedup *self, GalleyDocument *doc, const char *text, gsize len)
+remove_repeated_paragraphs (const Dedup *self, DedupScratch *s, GalleyDocument *doc, const char *text, gsize len)
 {
-  DedupScratch *s = self->scratch;
   guint n = dedup_n_paragraphs (s);
   if (n < 2)
     return 0;
@@ -611,16 +610,16 @@ add_candidate (Dedup *self, guint32 idx)
 }
 
 static gboolean
-gather_candidates (Dedup *self, const DedupSignature *sig, guint n_keys, GError **error)
+gather_candidates (Dedup *self, const guint64 *keys, guint n_keys, GError **error)
 {
   g_array_set_size (self->cand, 0);
   self->stamp++;
   if (self->bands_size > 0)
     for (guint b = 0; b < n_keys; b++)
-      __builtin_prefetch (&self->bands[mix (band_fp (self->keys[b])) & (self->bands_size - 1)]);
+      __builtin_prefetch (&self->bands[mix (band_fp (keys[b])) & (self->bands_size - 1)]);
   for (guint b = 0; b < n_keys; b++)
     {
-      guint64 key = self->keys[b];
+      guint64 key = keys[b];
       if (self->bands_size > 0)
         {
           guint32 fp = band_fp (key);
@@ -637,7 +636,7 @@ gather_candidates (Dedup *self, const DedupSignature *sig, guint n_keys, GError 
   if (n_keys > 0 && self->index != NULL && dedup_index_has_docs (self->index))
     {
       g_array_set_size (self->rowids, 0);
-      dedup_index_bands_lookup (self->index, self->keys, n_keys, self->rowids);
+      dedup_index_bands_lookup (self->index, keys, n_keys, self->rowids);
       for (guint i = 0; i < self->rowids->len; i++)
         {
           guint32 idx = external_entry (self, g_array_index (self->rowids, gint64, i), TRUE, error);
@@ -650,22 +649,66 @@ gather_candidates (Dedup *self, const DedupSignature *sig, guint n_keys, GError 
   return TRUE;
 }
 
+/* What prepare() computes for one document: a pure function of its text
+ * and the options, so it runs on any thread. */
+typedef struct {
+  DedupSignature sig;         /* sig.sig points at values */
+  guint          n_keys;      /* band keys, then the lede key; 0: not compared by similarity */
+  guint          removed;     /* repeated paragraphs taken out of the text */
+  guint64        keys[MAX_BANDS + 1];
+  guint16        values[];    /* k MinHash values */
+} Prepared;
+
+/* Tokenizes the text, removes repeated paragraphs (changing the document)
+ * and computes the signature and keys, with a scratch of the caller's. */
+static Prepared *
+prepare_document (const Dedup *self, DedupScratch *s, GalleyDocument *doc)
+{
+  gsize len;
+  const char *text = galley_document_get_text (doc, &len);
+  Prepared *p = g_malloc (sizeof (Prepared) + self->params.k * sizeof (guint16));
+  dedup_tokenize (s, text, len);
+  p->removed = self->paragraphs ? remove_repeated_paragraphs (self, s, doc, text, len) : 0;
+  dedup_signature (s, &p->sig);
+  memcpy (p->values, p->sig.sig, self->params.k * sizeof (guint16));
+  p->sig.sig = p->values;
+  p->n_keys = 0;
+  if (p->sig.n_tokens >= (guint64) self->min_words && p->sig.n_shingles > 0)
+    {
+      dedup_band_keys (&self->params, p->values, p->keys);
+      p->n_keys = self->params.bands;
+      if (p->sig.lede_key != 0)
+        p->keys[p->n_keys++] = p->sig.lede_key;
+    }
+  return p;
+}
+
+/* On the worker threads, ahead of process(): only reads the options; the
+ * scratch buffers come from a thread-safe pool. */
+static GalleyVerdict
+dedup_prepare (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GError **error)
+{
+  Dedup *self = state;
+  DedupScratch *s = g_async_queue_try_pop (self->pool);
+  if (s == NULL)
+    s = dedup_scratch_new (&self->params);
+  Prepared *p = prepare_document (self, s, doc);
+  g_async_queue_push (self->pool, s);
+  galley_document_set_stage_data (doc, ctx, p, g_free);
+  return GALLEY_VERDICT_KEEP;
+}
+
 static GalleyVerdict
 dedup_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GError **error)
 {
   Dedup *self = state;
-  gsize len;
-  const char *text = galley_document_get_text (doc, &len);
-  dedup_tokenize (self->scratch, text, len);
-  if (self->paragraphs)
-    {
-      guint removed = remove_repeated_paragraphs (self, doc, text, len);
-      if (removed > 0)
-        galley_stage_count (ctx, "repeated-paragraphs", removed);
-    }
-  DedupSignature sig;
-  dedup_signature (self->scratch, &sig);
-  if (sig.n_tokens == 0)
+  g_autofree Prepared *p = galley_document_steal_stage_data (doc, ctx);
+  if (p == NULL)
+    p = prepare_document (self, self->scratch, doc);
+  if (p->removed > 0)
+    galley_stage_count (ctx, "repeated-paragraphs", p->removed);
+  const DedupSignature *sig = &p->sig;
+  if (sig->n_tokens == 0)
     {
       /* no words: nothing to compare; dropping empty texts is another stage's job */
       json_object *field = json_object_new_object ();
@@ -676,12 +719,12 @@ dedup_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GEr
     }
 
   /* exact: this run, then earlier runs */
-  guint32 match = exact_find (self, sig.exact_lo);
+  guint32 match = exact_find (self, sig->exact_lo);
   if (match == NONE && self->index != NULL && dedup_index_has_docs (self->index))
     {
       gint64 rowid;
       gboolean found;
-      if (!dedup_index_find_exact (self->index, dedup_exact_key (&self->params, sig.exact_lo), sig.exact_lo,
+      if (!dedup_index_find_exact (self->index, dedup_exact_key (&self->params, sig->exact_lo), sig->exact_lo,
                                    self->min_seen, &rowid, &found, error))
         return GALLEY_VERDICT_ERROR;
       if (found && (match = external_entry (self, rowid, TRUE, error)) == NONE && *error != NULL)
@@ -689,27 +732,19 @@ dedup_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GEr
     }
   gboolean exact = match != NONE;
   double similarity = exact ? 1.0 : 0.0, best_containment = 0.0;
-  gboolean near_ok = !exact && sig.n_tokens >= (guint64) self->min_words && sig.n_shingles > 0;
-  guint n_keys = 0;
+  gboolean near_ok = !exact && p->n_keys > 0;
   g_array_set_size (self->cand, 0);
-  if (near_ok)
-    {
-      dedup_band_keys (&self->params, sig.sig, self->keys);
-      n_keys = self->params.bands;
-      if (sig.lede_key != 0)
-        self->keys[n_keys++] = sig.lede_key;
-      if (!gather_candidates (self, &sig, n_keys, error))
-        return GALLEY_VERDICT_ERROR;
-    }
+  if (near_ok && !gather_candidates (self, p->keys, p->n_keys, error))
+    return GALLEY_VERDICT_ERROR;
 
   /* the new entry, joined with every verified candidate */
   guint32 idx = add_entry (self, galley_document_get_id (doc), 0, FALSE);
   Entry *e = entry (self, idx);
-  e->length = sig.n_tokens;
-  e->n_shingles = sig.n_shingles;
-  e->exact = sig.exact_lo;
+  e->length = sig->n_tokens;
+  e->n_shingles = sig->n_shingles;
+  e->exact = sig->exact_lo;
   e->exact_dup = exact;
-  e->lede_key = sig.lede_key;
+  e->lede_key = sig->lede_key;
   if (exact)
     join (self, match, idx);
   guint32 best = match;
@@ -717,8 +752,8 @@ dedup_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GEr
     {
       guint32 c = g_array_index (self->cand, guint32, i);
       Entry *ce = entry (self, c);
-      double j = dedup_jaccard (sig.sig, sig_at (self, ce->sig), self->params.k);
-      double cont = self->containment > 0 ? dedup_containment (j, sig.n_shingles, ce->n_shingles) : 0.0;
+      double j = dedup_jaccard (sig->sig, sig_at (self, ce->sig), self->params.k);
+      double cont = self->containment > 0 ? dedup_containment (j, sig->n_shingles, ce->n_shingles) : 0.0;
       if (j >= self->threshold || (self->containment > 0 && cont >= self->containment))
         {
           if (best == NONE || j > similarity)
@@ -734,12 +769,12 @@ dedup_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GEr
   e = entry (self, idx);
   if (near_ok)
     {
-      e->sig = sig_store (self, sig.sig);
-      for (guint b = 0; b < n_keys; b++)
-        bands_add (self, self->keys[b], idx);
+      e->sig = sig_store (self, sig->sig);
+      for (guint b = 0; b < p->n_keys; b++)
+        bands_add (self, p->keys[b], idx);
     }
   if (!exact)
-    exact_add (self, sig.exact_lo, idx);
+    exact_add (self, sig->exact_lo, idx);
   self->n_in_run++;
 
   guint32 rep = entry (self, find_root (self, idx))->rep;
@@ -791,7 +826,6 @@ static void
 collect_keys (Dedup *self, guint b, GArray *recs)
 {
   g_array_set_size (recs, 0);
-  guint64 keys[MAX_BANDS];
   for (guint i = 0; i < self->entries->len; i++)
     {
       Entry *e = entry (self, i);
@@ -802,8 +836,7 @@ collect_keys (Dedup *self, guint b, GArray *recs)
         {
           if (e->sig == NONE)
             continue;
-          dedup_band_keys (&self->params, sig_at (self, e->sig), keys);
-          r.key = keys[b];
+          r.key = dedup_band_key (&self->params, sig_at (self, e->sig), b);
         }
       else if (b == self->params.bands)
         {
@@ -1112,6 +1145,7 @@ static const GalleyStageInfo dedup_info = {
   .options     = dedup_options,
   .init        = dedup_init,
   .process     = dedup_process,
+  .prepare     = dedup_prepare,
   .finish      = dedup_finish,
   .free        = dedup_free,
 };
