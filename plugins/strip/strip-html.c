@@ -109,7 +109,7 @@ tag_kind (const xmlNode *node)
 static gboolean
 tag_is_block (TagKind kind)
 {
-  return kind >= TAG_BLOCK && kind <= TAG_HEADER;
+  return kind >= TAG_CAPTION && kind <= TAG_HEADER;
 }
 
 /* ----------------------------------------------------------- class hints */
@@ -272,6 +272,7 @@ typedef struct {
   gint32  owner;      /* node index of the block-level element holding the text */
   guint32 start, len; /* bytes in the arena */
   guint32 chars, link;
+  guint32 time;       /* characters inside <time> */
   guint32 words, stops, commas;
   guint32 cjk;        /* CJK characters (prose without spaces) */
   guint8  tag;        /* TagKind of the owner */
@@ -285,11 +286,12 @@ typedef struct {
   GArray  *blocks;       /* Block */
   GString *arena;        /* block texts */
   GString *cur;          /* text of the block being built */
-  guint32  cur_chars, cur_link;
+  guint32  cur_chars, cur_link, cur_time;
   gint32   cur_owner;
   gint32   current;      /* innermost open element */
   gsize    page_text;    /* bytes of text in the page */
   int      in_link;
+  int      in_time;
   gboolean in_head;
   const char *lang;
   /* metadata, strongest source first */
@@ -354,6 +356,8 @@ walk_add_text (Walk *w, const char *text)
       w->cur_link += chars;
       n->link += chars;
     }
+  if (w->in_time > 0)
+    w->cur_time += chars;
 }
 
 static gboolean
@@ -381,6 +385,7 @@ walk_flush (Walk *w)
       b.len = end - start;
       b.chars = w->cur_chars;
       b.link = MIN (w->cur_link, w->cur_chars);
+      b.time = MIN (w->cur_time, w->cur_chars);
       b.tag = g_array_index (w->nodes, Node, w->cur_owner).tag;
       g_string_append_len (w->arena, cur->str + start, end - start);
       g_array_append_val (w->blocks, b);
@@ -388,6 +393,7 @@ walk_flush (Walk *w)
   g_string_truncate (cur, 0);
   w->cur_chars = 0;
   w->cur_link = 0;
+  w->cur_time = 0;
 }
 
 static void
@@ -679,6 +685,8 @@ walk_leave (Walk *w, xmlNode *node)
   Node *n = &g_array_index (w->nodes, Node, idx);
   if (n->tag == TAG_A && w->in_link > 0)
     w->in_link--;
+  if (n->tag == TAG_TIME && w->in_time > 0)
+    w->in_time--;
   if (n->tag == TAG_HEAD)
     w->in_head = FALSE;
   if (tag_is_block (n->tag) || n->tag == TAG_BR)
@@ -723,6 +731,8 @@ walk_tree (Walk *w, xmlNode *root)
                 }
               if (n->tag == TAG_A)
                 w->in_link++;
+              if (n->tag == TAG_TIME)
+                w->in_time++;
               w->current = idx;
               entered = TRUE;
             }
@@ -975,6 +985,8 @@ choose_article (Walk *w, gint32 top)
       gboolean keep = FALSE;
       if ((s->flags & NODE_CANDIDATE) && node_final (s) + bonus >= threshold)
         keep = TRUE;
+      else if (s->tag == TAG_CAPTION && w->cfg->keep_captions)
+        keep = TRUE;
       else if ((s->tag == TAG_P || s->tag == TAG_QUOTE || s->tag == TAG_PRE || s->tag == TAG_LIST)
                && s->text > 80 && node_link_density (s) < 0.25)
         keep = TRUE;
@@ -1045,6 +1057,8 @@ emit_article (Walk *w, GString *body, const char *const *titles, gboolean count)
         drop = kind[b->owner];
       else if (b->tag == TAG_H1)
         drop = STRIP_KIND_TITLE;
+      else if (b->time * 10 >= b->chars * 8)
+        drop = STRIP_KIND_DATELINE;
       else if (text_equal_title (text, b->len, titles[0]) || text_equal_title (text, b->len, titles[1])
                || text_equal_title (text, b->len, titles[2]))
         drop = STRIP_KIND_TITLE;
