@@ -1,0 +1,545 @@
+/* entities-train: trains the averaged-perceptron tagger of the entities
+ * stage and writes data/entities/model.bin and lowercase.txt.
+ *
+ *   entities-train DATA_DIR EWT_DIR [EXTRA_TEXT]
+ *
+ * Training material: the Universal NER English Web Treebank dev and test
+ * files (CC BY-SA 4.0) read in place from EWT_DIR, the hand-written
+ * sentences of EXTRA_TEXT (one per line, names marked "[PER Ada Lovelace]"),
+ * and sentences generated from templates with the shipped gazetteers. The
+ * run is deterministic: the same inputs give the same model.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "ner-private.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EPOCHS 12
+
+typedef struct {
+  char   *text;
+  GArray *spans;   /* guint32 triples: byte start, byte end, tag of B (NER_B_*) */
+} Example;
+
+static GPtrArray *examples;
+
+static void
+add_example (char *text, GArray *spans)
+{
+  Example *e = g_new0 (Example, 1);
+  e->text = text;
+  e->spans = spans;
+  g_ptr_array_add (examples, e);
+}
+
+static int
+type_tag (const char *t)
+{
+  if (g_str_has_suffix (t, "PER"))
+    return NER_B_PER;
+  if (g_str_has_suffix (t, "ORG"))
+    return NER_B_ORG;
+  if (g_str_has_suffix (t, "LOC"))
+    return NER_B_LOC;
+  return -1;
+}
+
+/* "# text = ..." and "ID TOKEN TAG ..." lines; token offsets found in the text. */
+static void
+read_iob2 (const char *path, GHashTable *lc, GHashTable *cap)
+{
+  g_autofree char *data = NULL;
+  if (!g_file_get_contents (path, &data, NULL, NULL))
+    {
+      fprintf (stderr, "entities-train: cannot read %s\n", path);
+      exit (66);
+    }
+  g_auto(GStrv) lines = g_strsplit (data, "\n", -1);
+  char *text = NULL;
+  GArray *spans = NULL;
+  gsize pos = 0;
+  gboolean bad = FALSE, first_tok = TRUE;
+  for (char **l = lines; ; l++)
+    {
+      if (*l == NULL || **l == '\0')
+        {
+          if (text != NULL && !bad)
+            add_example (text, spans);
+          else if (text != NULL)
+            {
+              g_free (text);
+              g_array_unref (spans);
+            }
+          text = NULL;
+          spans = NULL;
+          bad = FALSE;
+          if (*l == NULL)
+            break;
+          continue;
+        }
+      if (g_str_has_prefix (*l, "# text = "))
+        {
+          text = g_strdup (*l + 9);
+          spans = g_array_new (FALSE, FALSE, sizeof (guint32));
+          pos = 0;
+          first_tok = TRUE;
+          continue;
+        }
+      if (**l == '#' || text == NULL)
+        continue;
+      g_auto(GStrv) f = g_strsplit (*l, "\t", -1);
+      if (g_strv_length (f) < 3)
+        continue;
+      const char *tok = f[1], *tag = f[2];
+      char *at = strstr (text + pos, tok);
+      if (at == NULL)
+        {
+          bad = TRUE;
+          continue;
+        }
+      guint32 s = (guint32) (at - text), e = s + (guint32) strlen (tok);
+      pos = e;
+      if (tag[0] == 'B' && type_tag (tag) >= 0)
+        {
+          guint32 v[3] = { s, e, (guint32) type_tag (tag) };
+          g_array_append_vals (spans, v, 3);
+        }
+      else if (tag[0] == 'I' && spans->len >= 3)
+        g_array_index (spans, guint32, spans->len - 2) = e;
+      /* vocabulary: how often a word is written in lower case */
+      if (g_ascii_isalpha (tok[0]) && strlen (tok) > 1)
+        {
+          char *low = g_ascii_strdown (tok, -1);
+          GHashTable *t = g_ascii_islower (tok[0]) ? lc : (!first_tok && tag[0] == 'O' ? cap : NULL);
+          if (t != NULL)
+            g_hash_table_insert (t, g_strdup (low), GINT_TO_POINTER (GPOINTER_TO_INT (g_hash_table_lookup (t, low)) + 1));
+          g_free (low);
+        }
+      first_tok = FALSE;
+    }
+}
+
+/* One line with "[TYPE words]" marks into text and spans. */
+static void
+parse_marked (const char *line)
+{
+  GString *text = g_string_new (NULL);
+  GArray *spans = g_array_new (FALSE, FALSE, sizeof (guint32));
+  for (const char *p = line; *p;)
+    {
+      if (p[0] == '[' && (g_str_has_prefix (p + 1, "PER ") || g_str_has_prefix (p + 1, "ORG ")
+                          || g_str_has_prefix (p + 1, "LOC ")))
+        {
+          const char *close = strchr (p, ']');
+          if (close != NULL)
+            {
+              char type[4] = { p[1], p[2], p[3], 0 };
+              guint32 v[3] = { (guint32) text->len, 0, (guint32) type_tag (type) };
+              g_string_append_len (text, p + 5, close - (p + 5));
+              v[1] = (guint32) text->len;
+              g_array_append_vals (spans, v, 3);
+              p = close + 1;
+              continue;
+            }
+        }
+      g_string_append_c (text, *p++);
+    }
+  add_example (g_string_free (text, FALSE), spans);
+}
+
+/* ---- generated sentences ------------------------------------------- */
+
+static GPtrArray *
+read_names (const char *dir, const char *type)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+  while (d && (name = g_dir_read_name (d)))
+    g_ptr_array_add (files, g_strdup (name));
+  g_ptr_array_sort (files, (GCompareFunc) ner_strcmp_indirect);
+  for (guint i = 0; i < files->len; i++)
+    {
+      g_autofree char *path = g_build_filename (dir, files->pdata[i], NULL);
+      g_autofree char *data = NULL;
+      if (!g_file_get_contents (path, &data, NULL, NULL))
+        continue;
+      g_auto(GStrv) lines = g_strsplit (data, "\n", -1);
+      for (char **l = lines; *l; l++)
+        {
+          gsize tl = strlen (type);
+          if (strncmp (*l, type, tl) == 0 && (*l)[tl] == '\t')
+            {
+              char *v = g_strdup (*l + tl + 1);
+              char *tab = strchr (v, '\t');
+              if (tab)
+                *tab = '\0';
+              g_ptr_array_add (out, v);
+            }
+        }
+    }
+  return out;
+}
+
+static const char *
+pick (GRand *r, GPtrArray *a)
+{
+  return a->pdata[g_rand_int_range (r, 0, (gint32) a->len)];
+}
+
+static char *
+invented_name (GRand *r, gboolean cap)
+{
+  static const char *const syl[] = { "ka", "ro", "len", "mar", "ti", "vel", "dor", "an", "sk", "ov", "ich",
+    "ber", "gan", "li", "nes", "to", "ra", "mi", "zen", "ko", "har", "ul", "ste", "wick", "son", "ley", "field" };
+  GString *s = g_string_new (NULL);
+  int n = g_rand_int_range (r, 2, 4);
+  for (int i = 0; i < n; i++)
+    g_string_append (s, syl[g_rand_int_range (r, 0, G_N_ELEMENTS (syl))]);
+  if (cap)
+    s->str[0] = g_ascii_toupper (s->str[0]);
+  return g_string_free (s, FALSE);
+}
+
+static const char *const templates[] = {
+  "{DEMONYM} {TITLE} [PER {PER}] said on {DAY} that {LOC} would not accept the proposal.",
+  "\"We are ready,\" [PER {SUR}] told reporters in [LOC {CITY}].",
+  "[PER {PER}], the {title} of [ORG {ORG}], said the talks had failed.",
+  "[ORG {ORG}] said in a statement that it would open an office in [LOC {CITY}].",
+  "Talks between [LOC {COUNTRY}] and [LOC {COUNTRY}] will resume in [LOC {CITY}] next week.",
+  "[PER {PER}] met [PER {PER}] in [LOC {CITY}] on {DAY}.",
+  "According to [ORG {AGENCY}], [PER {SUR}] arrived in [LOC {COUNTRY}] late on {DAY}.",
+  "{TITLE} [PER {PER}] of [LOC {COUNTRY}] called for a ceasefire.",
+  "The {DEMONYM} government and [ORG {ORG}] signed the deal, [PER {SUR}] said.",
+  "[PER {PER}] ( [LOC {COUNTRY}] ) {NUM} {NUM} {NUM}",
+  "[ORG {CITY}] {SMALL} [ORG {CITY}] {SMALL}",
+  "[ORG {CITY}] beat [ORG {CITY}] {SMALL}-{SMALL} on {DAY}.",
+  "[PER {PER}] scored twice as [ORG {CITY}] won {SMALL}-{SMALL} at home.",
+  "{LOC} and {LOC} are expected to discuss trade, [ORG {AGENCY}] reported.",
+  "Shares in [ORG {ORG}] fell {NUM} percent in [LOC {CITY}] on {DAY}.",
+  "[PER {PER}], who heads the [ORG {ORG}], flew to [LOC {CITY}].",
+  "A spokesman for [ORG {ORG}] declined to comment.",
+  "[PER {SUR}]'s office said the visit to [LOC {COUNTRY}] was postponed.",
+  "Police in [LOC {CITY}] said [PER {PER}] was arrested on {DAY}.",
+  "[LOC {CITY}] , {DAY} ( [ORG {AGENCY}] ) - {DEMONYM} troops left the area.",
+  "{DEMONYM} officials told [ORG {AGENCY}] that [PER {PER}] would travel to [LOC {CITY}].",
+  "The [ORG {ORG}] in [LOC {CITY}] approved the plan on {DAY}.",
+  "[PER {PER}] won the final in [LOC {CITY}] after beating [PER {PER}].",
+  "[PER {GIVEN} {INVENT}] , a {title} in [LOC {CITY}] , said prices rose.",
+  "Mr [PER {INVENT}] said the [ORG {INVENTORG}] had no plans to leave [LOC {COUNTRY}].",
+  "The [ORG {INVENT} Bank] said profits rose in [LOC {COUNTRY}].",
+  "[PER {PER}] and [PER {PER}] spoke by phone, the [ORG {ORG}] said.",
+  "Fighting continued near [LOC {CITY}] , the [ORG {ORG}] said.",
+  "{title} [PER {SUR}] said the [ORG {ORG}] would meet in [LOC {CITY}] on {DAY}.",
+  "The [ORG {ORG}] has warned [LOC {COUNTRY}] against further strikes.",
+};
+
+static char *
+fill (GRand *r, const char *tmpl, GHashTable *lists)
+{
+  GString *out = g_string_new (NULL);
+  for (const char *p = tmpl; *p;)
+    {
+      if (*p != '{')
+        {
+          g_string_append_c (out, *p++);
+          continue;
+        }
+      const char *close = strchr (p, '}');
+      g_autofree char *slot = g_strndup (p + 1, close - p - 1);
+      p = close + 1;
+      if (strcmp (slot, "PER") == 0)
+        {
+          if (g_rand_int_range (r, 0, 4) == 0)
+            g_string_append (out, pick (r, g_hash_table_lookup (lists, "PER")));
+          else
+            {
+              g_string_append (out, pick (r, g_hash_table_lookup (lists, "GIVEN")));
+              g_string_append_c (out, ' ');
+              if (g_rand_int_range (r, 0, 3) == 0)
+                {
+                  g_autofree char *inv = invented_name (r, TRUE);
+                  g_string_append (out, inv);
+                }
+              else
+                g_string_append (out, pick (r, g_hash_table_lookup (lists, "SURNAME")));
+            }
+        }
+      else if (strcmp (slot, "SUR") == 0 || strcmp (slot, "INVENT") == 0)
+        {
+          if (strcmp (slot, "INVENT") == 0 || g_rand_int_range (r, 0, 3) == 0)
+            {
+              g_autofree char *inv = invented_name (r, TRUE);
+              g_string_append (out, inv);
+            }
+          else
+            g_string_append (out, pick (r, g_hash_table_lookup (lists, "SURNAME")));
+        }
+      else if (strcmp (slot, "INVENTORG") == 0)
+        {
+          g_autofree char *inv = invented_name (r, TRUE);
+          g_string_append_printf (out, "%s %s", inv, pick (r, g_hash_table_lookup (lists, "ORGWORD")));
+        }
+      else if (strcmp (slot, "LOC") == 0)
+        g_string_append_printf (out, "[LOC %s]", pick (r, g_hash_table_lookup (lists, g_rand_boolean (r) ? "COUNTRY" : "CITY")));
+      else if (strcmp (slot, "title") == 0)
+        {
+          g_autofree char *t = g_ascii_strdown (pick (r, g_hash_table_lookup (lists, "TITLE")), -1);
+          g_string_append (out, t);
+        }
+      else if (strcmp (slot, "NUM") == 0)
+        g_string_append_printf (out, "%d", g_rand_int_range (r, 1, 100));
+      else if (strcmp (slot, "SMALL") == 0)
+        g_string_append_printf (out, "%d", g_rand_int_range (r, 0, 5));
+      else if (strcmp (slot, "DAY") == 0)
+        {
+          static const char *const days[] = { "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday" };
+          g_string_append (out, days[g_rand_int_range (r, 0, 7)]);
+        }
+      else
+        g_string_append (out, pick (r, g_hash_table_lookup (lists, slot)));
+    }
+  return g_string_free (out, FALSE);
+}
+
+static void
+generate (const char *gazdir, int count)
+{
+  g_autoptr(GHashTable) lists = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) g_ptr_array_unref);
+  static const char *const types[] = { "PER", "GIVEN", "SURNAME", "ORG", "DEMONYM", "TITLE", "ORGWORD" };
+  for (gsize i = 0; i < G_N_ELEMENTS (types); i++)
+    g_hash_table_insert (lists, (gpointer) types[i], read_names (gazdir, types[i]));
+  /* countries and cities come from their own files */
+  g_autofree char *cdir = g_build_filename (gazdir, NULL);
+  GPtrArray *loc = read_names (cdir, "LOC");
+  GPtrArray *country = g_ptr_array_new (), *city = g_ptr_array_new ();
+  for (guint i = 0; i < loc->len; i++)
+    g_ptr_array_add (i < loc->len / 2 ? country : city, loc->pdata[i]);
+  g_hash_table_insert (lists, "LOCALL", loc);
+  g_hash_table_insert (lists, "COUNTRY", country);
+  g_hash_table_insert (lists, "CITY", city);
+  GPtrArray *agencies = g_ptr_array_new ();
+  static const char *const ag[] = { "Reuters", "AFP", "Interfax", "TASS", "Xinhua", "Bloomberg", "RIA", "Ukrinform", "Kyodo", "Anadolu" };
+  for (gsize i = 0; i < G_N_ELEMENTS (ag); i++)
+    g_ptr_array_add (agencies, (gpointer) ag[i]);
+  g_hash_table_insert (lists, "AGENCY", agencies);
+  GRand *r = g_rand_new_with_seed (20250721);
+  for (int i = 0; i < count; i++)
+    {
+      const char *tmpl = templates[g_rand_int_range (r, 0, G_N_ELEMENTS (templates))];
+      g_autofree char *line = fill (r, tmpl, lists);
+      parse_marked (line);
+    }
+  g_rand_free (r);
+}
+
+/* ---- training ------------------------------------------------------- */
+
+typedef struct {
+  char     *text;
+  guint     n;
+  NerToken *toks;
+  guint8   *gold;
+  guint32  *feats;   /* n * NER_MAX_FEATS */
+  guint8   *nfeats;
+} Prepared;
+
+int
+main (int argc, char **argv)
+{
+  if (argc < 3)
+    {
+      fprintf (stderr, "usage: entities-train DATA_DIR EWT_DIR [EXTRA_TEXT]\n");
+      return 64;
+    }
+  const char *data_dir = argv[1], *ewt = argv[2];
+  examples = g_ptr_array_new ();
+  g_autoptr(GHashTable) lc = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) cap = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  static const char *const files[] = { "en_ewt-ud-dev.iob2", "en_ewt-ud-test.iob2" };
+  for (gsize i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *p = g_build_filename (ewt, files[i], NULL);
+      read_iob2 (p, lc, cap);
+    }
+  guint n_ewt = examples->len;
+  if (argc > 3)
+    {
+      g_autofree char *data = NULL;
+      if (!g_file_get_contents (argv[3], &data, NULL, NULL))
+        {
+          fprintf (stderr, "entities-train: cannot read %s\n", argv[3]);
+          return 66;
+        }
+      g_auto(GStrv) lines = g_strsplit (data, "\n", -1);
+      for (char **l = lines; *l; l++)
+        if (**l && **l != '#')
+          {
+            parse_marked (*l);
+            /* the same words as a lower-case vocabulary source */
+            g_auto(GStrv) w = g_strsplit_set (*l, " ,.;:\"()[]", -1);
+            for (char **x = w; *x; x++)
+              if (g_ascii_islower (**x) && strlen (*x) > 1)
+                g_hash_table_insert (lc, g_strdup (*x), GINT_TO_POINTER (GPOINTER_TO_INT (g_hash_table_lookup (lc, *x)) + 2));
+          }
+    }
+  guint n_extra = examples->len - n_ewt;
+  g_autofree char *gazdir = g_build_filename (data_dir, "gazetteer", NULL);
+  generate (gazdir, 6000);
+
+  /* lower-case vocabulary */
+  {
+    g_autoptr(GPtrArray) words = g_ptr_array_new ();
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init (&it, lc);
+    while (g_hash_table_iter_next (&it, &k, &v))
+      {
+        int nl = GPOINTER_TO_INT (v), nc = GPOINTER_TO_INT (g_hash_table_lookup (cap, k));
+        if (nl >= 2 && nl >= 3 * nc)
+          g_ptr_array_add (words, k);
+      }
+    g_ptr_array_sort (words, (GCompareFunc) ner_strcmp_indirect);
+    GString *out = g_string_new ("# Words written in lower case in the training text (UNER English EWT,\n"
+                                 "# CC BY-SA 4.0, and data/entities/train-extra.txt). Generated by entities-train.\n");
+    for (guint i = 0; i < words->len; i++)
+      g_string_append_printf (out, "%s\n", (char *) words->pdata[i]);
+    g_autofree char *path = g_build_filename (data_dir, "lowercase.txt", NULL);
+    g_file_set_contents (path, out->str, out->len, NULL);
+    g_string_free (out, TRUE);
+    fprintf (stderr, "lowercase.txt: %u words\n", words->len);
+  }
+
+  g_autoptr(GError) error = NULL;
+  NerModel *model = ner_model_load (data_dir, NULL, FALSE, &error);
+  if (model == NULL)
+    {
+      fprintf (stderr, "entities-train: %s\n", error->message);
+      return 66;
+    }
+  NerScratch *s = ner_scratch_new ();
+
+  /* copies in capitals teach the headline features */
+  guint n_base = examples->len;
+  GRand *r = g_rand_new_with_seed (7);
+  for (guint i = 0; i < n_base; i++)
+    if (g_rand_int_range (r, 0, 10) == 0)
+      {
+        Example *e = examples->pdata[i];
+        GArray *sp = g_array_copy (e->spans);
+        add_example (g_utf8_strup (e->text, -1), sp);
+      }
+
+  GArray *prepared = g_array_new (FALSE, TRUE, sizeof (Prepared));
+  gsize total_tokens = 0;
+  for (guint i = 0; i < examples->len; i++)
+    {
+      Example *e = examples->pdata[i];
+      Prepared p = { 0 };
+      p.text = e->text;
+      guint n;
+      NerToken *toks = ner_tokenize (model, s, e->text, strlen (e->text), &n);
+      p.n = n;
+      p.toks = g_memdup2 (toks, sizeof (NerToken) * n);
+      p.gold = g_new0 (guint8, n);
+      for (guint k = 0; k + 2 < e->spans->len + 0u || k + 2 == e->spans->len - 0u; k += 3)
+        {
+          if (k + 2 >= e->spans->len)
+            break;
+          guint32 bs = g_array_index (e->spans, guint32, k), be = g_array_index (e->spans, guint32, k + 1);
+          int tag = g_array_index (e->spans, guint32, k + 2);
+          gboolean first = TRUE;
+          for (guint t = 0; t < n; t++)
+            if (p.toks[t].bstart >= bs && p.toks[t].bstart < be)
+              {
+                p.gold[t] = (guint8) (first ? tag : tag + 1);
+                first = FALSE;
+              }
+        }
+      p.feats = g_new (guint32, (gsize) n * NER_MAX_FEATS);
+      p.nfeats = g_new (guint8, n);
+      for (guint t = 0; t < n; t++)
+        p.nfeats[t] = (guint8) ner_features (model, p.toks, n, t, p.text, p.feats + (gsize) t * NER_MAX_FEATS);
+      total_tokens += n;
+      g_array_append_val (prepared, p);
+    }
+  fprintf (stderr, "examples: %u EWT, %u hand-written, %u generated, %u capitals; %zu tokens\n",
+           n_ewt, n_extra, n_base - n_ewt - n_extra, examples->len - n_base, total_tokens);
+
+  gsize size = (gsize) NER_N_BUCKETS * NER_TAG_STRIDE;
+  float *w = g_new0 (float, size), *u = g_new0 (float, size);
+  double c = 1;
+  guint *order = g_new (guint, prepared->len);
+  for (guint i = 0; i < prepared->len; i++)
+    order[i] = i;
+  for (int epoch = 0; epoch < EPOCHS; epoch++)
+    {
+      for (guint i = prepared->len - 1; i > 0; i--)
+        {
+          guint j = g_rand_int_range (r, 0, i + 1), t = order[i];
+          order[i] = order[j];
+          order[j] = t;
+        }
+      gsize errors = 0;
+      for (guint oi = 0; oi < prepared->len; oi++)
+        {
+          Prepared *p = &g_array_index (prepared, Prepared, order[oi]);
+          int prev = NER_O, prev2 = NER_O;
+          for (guint t = 0; t < p->n; t++)
+            {
+              guint32 f[NER_MAX_FEATS + 8];
+              guint k = p->nfeats[t];
+              memcpy (f, p->feats + (gsize) t * NER_MAX_FEATS, k * sizeof (guint32));
+              k += ner_tag_features (p->toks, t, prev, prev2, f + k);
+              int gold = p->gold[t];
+              int best = NER_O;
+              if ((p->toks[t].flags & NER_TOK_LETTER) || prev != NER_O)
+                {
+                  float sc[NER_TAG_STRIDE] = { 0 };
+                  for (guint j = 0; j < k; j++)
+                    for (int cc = 0; cc < NER_N_TAGS; cc++)
+                      sc[cc] += w[(gsize) f[j] * NER_TAG_STRIDE + cc];
+                  for (int cc = 1; cc < NER_N_TAGS; cc++)
+                    if (sc[cc] > sc[best] && ner_tag_allowed (&p->toks[t], prev, cc))
+                      best = cc;
+                  if (best != gold)
+                    {
+                      errors++;
+                      for (guint j = 0; j < k; j++)
+                        {
+                          gsize b = (gsize) f[j] * NER_TAG_STRIDE;
+                          w[b + gold] += 1;
+                          u[b + gold] += (float) c;
+                          w[b + best] -= 1;
+                          u[b + best] -= (float) c;
+                        }
+                    }
+                }
+              c++;
+              prev2 = prev;
+              prev = best;
+            }
+        }
+      fprintf (stderr, "epoch %d: %zu token errors\n", epoch + 1, errors);
+    }
+  float maxw = 0;
+  for (gsize i = 0; i < size; i++)
+    {
+      w[i] = w[i] - u[i] / (float) c;
+      maxw = MAX (maxw, fabsf (w[i]));
+    }
+  float scale = maxw > 0 ? 8000.0f / maxw : 1.0f;
+  g_autofree char *out = g_build_filename (data_dir, "model.bin", NULL);
+  if (!ner_model_save_weights (w, scale, out, &error))
+    {
+      fprintf (stderr, "entities-train: %s\n", error->message);
+      return 73;
+    }
+  fprintf (stderr, "wrote %s\n", out);
+  return 0;
+}

@@ -1,0 +1,294 @@
+/* galley-entities.c: stage that finds people, organisations, places,
+ * dates, amounts of money and percentages, and gives each a canonical
+ * form (see docs/entities.md).
+ *
+ * The model and the data files are loaded once in init() and only read
+ * afterwards, so process() runs on several threads; each call borrows a
+ * scratch buffer from a small pool.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <galley/galley-stage.h>
+
+#include "ner.h"
+
+#include <string.h>
+
+#ifndef GALLEY_ENTITIES_DATADIR
+# define GALLEY_ENTITIES_DATADIR "/usr/local/share/galley-1/entities"
+#endif
+
+static const GalleyOptionSpec entities_options[] = {
+  { "data-dir", GALLEY_OPT_STRING, "", "Directory of model.bin, gazetteer/*.tsv, aliases.tsv, lowercase.txt; empty: $GALLEY_DATA_DIR/entities, else the installed data", NULL },
+  { "aliases", GALLEY_OPT_STRING, "", "Extra alias file (variant<TAB>canonical per line), read after the shipped one", NULL },
+  { "types", GALLEY_OPT_STRV, "PER;ORG;LOC;DATE;MONEY;PERCENT", "Mention types to report", NULL },
+  { "reference-date", GALLEY_OPT_STRING, "today", "Day relative dates are resolved against when meta.date is missing or unreadable: YYYY-MM-DD, today, or none", NULL },
+  { "date-from-text", GALLEY_OPT_BOOL, "true", "Without a readable meta.date, take the first full date near the top of the text (a dateline) as the reference", NULL },
+  { "roles", GALLEY_OPT_BOOL, "true", "Record a person's title or role (\"President\", \"Kremlin spokesman\") as the mention's role", NULL },
+  { "top", GALLEY_OPT_INT, "10", "Write this many most mentioned people, organisations and places to meta.entities_top; 0: none", NULL },
+  { "max-mentions", GALLEY_OPT_INT, "5000", "Keep at most this many mentions per document (the first ones); the rest are counted as mentions-over-limit", NULL },
+  { NULL }
+};
+
+typedef struct {
+  NerModel  *model;
+  guint      types;
+  gboolean   roles;
+  gboolean   date_from_text;
+  int        ref_mode;     /* 0 fixed, 1 today, 2 none */
+  GDate      ref;
+  gint64     top;
+  gint64     max_mentions;
+  GMutex     lock;
+  GPtrArray *pool;         /* NerScratch */
+} Entities;
+
+static void
+entities_free (gpointer data)
+{
+  Entities *self = data;
+  if (self == NULL)
+    return;
+  ner_model_free (self->model);
+  if (self->pool)
+    g_ptr_array_unref (self->pool);
+  g_mutex_clear (&self->lock);
+  g_free (self);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Entities, entities_free)
+
+static char *
+default_data_dir (void)
+{
+  const char *env = g_getenv ("GALLEY_DATA_DIR");
+  if (env != NULL && *env != '\0')
+    return g_build_filename (env, "entities", NULL);
+  return g_strdup (GALLEY_ENTITIES_DATADIR);
+}
+
+static gpointer
+entities_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
+{
+  g_autoptr(Entities) self = g_new0 (Entities, 1);
+  g_mutex_init (&self->lock);
+  self->pool = g_ptr_array_new_with_free_func ((GDestroyNotify) ner_scratch_free);
+
+  const char *const *types = galley_options_get_strv (opts, "types");
+  for (gsize i = 0; types != NULL && types[i] != NULL; i++)
+    {
+      int found = -1;
+      for (int k = 0; k < NER_N_TYPES; k++)
+        if (g_ascii_strcasecmp (types[i], ner_type_names[k]) == 0)
+          found = k;
+      if (found < 0)
+        {
+          g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+                       "types: unknown type '%s' (PER, ORG, LOC, DATE, MONEY, PERCENT)", types[i]);
+          return NULL;
+        }
+      self->types |= 1u << found;
+    }
+
+  const char *ref = galley_options_get_string (opts, "reference-date");
+  g_date_clear (&self->ref, 1);
+  if (g_strcmp0 (ref, "today") == 0)
+    self->ref_mode = 1;
+  else if (g_strcmp0 (ref, "none") == 0 || ref == NULL || *ref == '\0')
+    self->ref_mode = 2;
+  else if (strlen (ref) == 10 && ner_parse_date (ref, &self->ref))
+    self->ref_mode = 0;
+  else
+    {
+      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+                   "reference-date: expected YYYY-MM-DD, today or none, got '%s'", ref);
+      return NULL;
+    }
+  self->date_from_text = galley_options_get_bool (opts, "date-from-text");
+  self->roles = galley_options_get_bool (opts, "roles");
+  self->top = galley_options_get_int (opts, "top");
+  self->max_mentions = galley_options_get_int (opts, "max-mentions");
+  if (self->top < 0 || self->top > 1000)
+    {
+      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+                   "top must be between 0 and 1000, got %" G_GINT64_FORMAT, self->top);
+      return NULL;
+    }
+  if (self->max_mentions < 0)
+    {
+      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+                   "max-mentions must be >= 0, got %" G_GINT64_FORMAT, self->max_mentions);
+      return NULL;
+    }
+
+  const char *dir = galley_options_get_string (opts, "data-dir");
+  g_autofree char *data_dir = (dir != NULL && *dir != '\0') ? g_strdup (dir) : default_data_dir ();
+  g_autoptr(GError) local = NULL;
+  self->model = ner_model_load (data_dir, galley_options_get_string (opts, "aliases"), TRUE, &local);
+  if (self->model == NULL)
+    {
+      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+                   "entities data: %s", local->message);
+      return NULL;
+    }
+  return g_steal_pointer (&self);
+}
+
+static NerScratch *
+pool_get (Entities *self)
+{
+  g_mutex_lock (&self->lock);
+  NerScratch *s = self->pool->len > 0 ? g_ptr_array_steal_index_fast (self->pool, self->pool->len - 1) : NULL;
+  g_mutex_unlock (&self->lock);
+  return s != NULL ? s : ner_scratch_new ();
+}
+
+static void
+pool_put (Entities *self, NerScratch *s)
+{
+  g_mutex_lock (&self->lock);
+  g_ptr_array_add (self->pool, s);
+  g_mutex_unlock (&self->lock);
+}
+
+typedef struct {
+  const char *canonical;
+  NerType     type;
+  gint64      count;
+  guint       first;
+} TopEntry;
+
+static int
+top_cmp (gconstpointer a, gconstpointer b)
+{
+  const TopEntry *x = a, *y = b;
+  if (x->count != y->count)
+    return x->count > y->count ? -1 : 1;
+  return x->first < y->first ? -1 : x->first > y->first;
+}
+
+static void
+write_top (Entities *self, GalleyDocument *doc, GArray *mentions)
+{
+  json_object *meta = galley_document_get_meta (doc);
+  if (self->top == 0)
+    return;
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GArray) top = g_array_new (FALSE, FALSE, sizeof (TopEntry));
+  for (guint i = 0; i < mentions->len; i++)
+    {
+      const NerMention *m = &g_array_index (mentions, NerMention, i);
+      if (m->type > NER_LOC || m->canonical == NULL)
+        continue;
+      char *key = g_strdup_printf ("%d\t%s", m->type, m->canonical);
+      gpointer idx;
+      if (g_hash_table_lookup_extended (seen, key, NULL, &idx))
+        {
+          g_array_index (top, TopEntry, GPOINTER_TO_UINT (idx)).count++;
+          g_free (key);
+          continue;
+        }
+      TopEntry e = { m->canonical, m->type, 1, i };
+      g_hash_table_insert (seen, key, GUINT_TO_POINTER (top->len));
+      g_array_append_val (top, e);
+    }
+  g_array_sort (top, top_cmp);
+  json_object *arr = json_object_new_array ();
+  for (guint i = 0; i < top->len && i < (guint) self->top; i++)
+    {
+      const TopEntry *e = &g_array_index (top, TopEntry, i);
+      json_object *o = json_object_new_object ();
+      json_object_object_add (o, "canonical", json_object_new_string (e->canonical));
+      json_object_object_add (o, "type", json_object_new_string (ner_type_names[e->type]));
+      json_object_object_add (o, "count", json_object_new_int64 (e->count));
+      json_object_array_add (arr, o);
+    }
+  json_object_object_add (meta, "entities_top", arr);
+}
+
+static GalleyVerdict
+entities_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GError **error)
+{
+  Entities *self = state;
+  gsize len;
+  const char *text = galley_document_get_text (doc, &len);
+  NerOptions o = { 0 };
+  o.types = self->types;
+  o.roles = self->roles;
+  o.date_from_text = self->date_from_text;
+  g_date_clear (&o.ref, 1);
+  const char *meta_date = galley_document_get_meta_string (doc, "date");
+  if (meta_date == NULL || !ner_parse_date (meta_date, &o.ref))
+    {
+      if (self->ref_mode == 0)
+        o.ref = self->ref;
+      else if (self->ref_mode == 1)
+        {
+          g_date_set_time_t (&o.ref, time (NULL));
+          /* a dateline in the text beats the run date */
+          if (self->date_from_text)
+            g_date_clear (&o.ref, 1);
+        }
+    }
+  NerScratch *s = pool_get (self);
+  GArray *mentions = ner_extract (self->model, s, text, len, &o);
+  if (!g_date_valid (&o.ref) && self->ref_mode == 1 && self->date_from_text)
+    {
+      /* no dateline either: run again against today */
+      gboolean relative_unresolved = FALSE;
+      for (guint i = 0; i < mentions->len && !relative_unresolved; i++)
+        {
+          const NerMention *m = &g_array_index (mentions, NerMention, i);
+          relative_unresolved = m->type == NER_DATE && m->canonical == NULL;
+        }
+      if (relative_unresolved)
+        {
+          g_date_set_time_t (&o.ref, time (NULL));
+          o.date_from_text = FALSE;
+          mentions = ner_extract (self->model, s, text, len, &o);
+        }
+    }
+  galley_document_clear_annotations (doc, "entities");
+  gint64 counts[NER_N_TYPES] = { 0 }, unresolved = 0, over = 0;
+  for (guint i = 0; i < mentions->len; i++)
+    {
+      const NerMention *m = &g_array_index (mentions, NerMention, i);
+      if ((gint64) i >= self->max_mentions)
+        {
+          over++;
+          continue;
+        }
+      GalleyAnnotation *a = galley_document_add_annotation (doc, "entities", ner_type_names[m->type],
+                                                            m->start, m->end, m->canonical);
+      if (a == NULL)
+        continue;
+      counts[m->type]++;
+      if (m->type == NER_DATE && m->canonical == NULL)
+        unresolved++;
+      if (m->role != NULL)
+        {
+          a->attrs = json_object_new_object ();
+          json_object_object_add (a->attrs, "role", json_object_new_string (m->role));
+        }
+    }
+  static const char *const counters[NER_N_TYPES] = { "per", "org", "loc", "date", "money", "percent" };
+  for (int k = 0; k < NER_N_TYPES; k++)
+    if (counts[k] > 0)
+      galley_stage_count (ctx, counters[k], counts[k]);
+  if (unresolved > 0)
+    galley_stage_count (ctx, "dates-unresolved", unresolved);
+  if (over > 0)
+    galley_stage_count (ctx, "mentions-over-limit", over);
+  write_top (self, doc, mentions);
+  pool_put (self, s);
+  return GALLEY_VERDICT_KEEP;
+}
+
+static const GalleyStageInfo entities_info = {
+  GALLEY_STAGE_ABI_MAJOR, GALLEY_STAGE_ABI_MINOR, "entities",
+  "People, organisations, places, dates, money and percentages, with canonical names", "1.0.0",
+  GALLEY_KIND_STAGE, GALLEY_STAGE_THREAD_SAFE,
+  entities_options, entities_init, entities_process, NULL, NULL, entities_free, NULL, { NULL },
+};
+
+GALLEY_STAGE_DEFINE (entities_info)

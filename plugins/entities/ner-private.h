@@ -1,0 +1,65 @@
+/* ner-private.h: internals shared by the files of the entity engine.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "ner.h"
+
+G_BEGIN_DECLS
+
+#define NER_NO_STRING 0u
+#define NER_SEQ_SEED 0x2545f4914f6cdd1dULL
+
+typedef struct {
+  guint32 bits;
+  guint32 canon;     /* offset into NerModel.strings, NER_NO_STRING if none */
+} NerEntry;
+
+typedef struct {
+  guint64  *keys;
+  NerEntry *vals;
+  guint     mask;
+  guint     used;
+} NerTable;
+
+struct _NerModel {
+  NerTable  gaz;       /* token-sequence hash -> gazetteer bits */
+  NerTable  aliases;   /* token-sequence hash -> canonical */
+  NerTable  vocab;     /* lower-case hash of common lower-case words */
+  guint     gaz_maxlen;
+  GString  *strings;
+  gint16   *w;         /* NER_N_BUCKETS x NER_TAG_STRIDE */
+};
+
+struct _NerScratch {
+  NerToken   *toks;
+  guint       toks_size;
+  GArray     *mentions;  /* NerMention */
+  NerScratch *sub;       /* for tokenizing names during resolution */
+  GString    *buf;
+};
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NerScratch, ner_scratch_free)
+
+const NerEntry *ner_table_get (const NerTable *t, guint64 key);
+guint64  ner_seq_step (guint64 h, guint64 tok);
+guint    ner_tokenize_raw (NerScratch *s, const char *text, gsize len, gint64 cbase);
+guint64  ner_name_key (NerScratch *s, const char *name, gsize len, guint *n_tokens);
+gboolean ner_tag_allowed (const NerToken *t, int prev, int tag);
+int      ner_strcmp_indirect (const void *a, const void *b);
+void     ner_mentions_clear (GArray *mentions);
+guint32  ner_intern (NerModel *model, const char *s, gssize len);
+
+static inline const char *
+ner_string (const NerModel *m, guint32 off)
+{
+  return off == NER_NO_STRING ? NULL : m->strings->str + off;
+}
+
+/* ner-dates.c: DATE, MONEY and PERCENT spans over the tokens of one chunk;
+ * appends NerMention with canonical set (or NULL). */
+void ner_find_dates (const NerModel *model, const char *text, const NerToken *toks, guint n,
+                     const NerOptions *opts, const GDate *ref, GArray *out);
+
+G_END_DECLS

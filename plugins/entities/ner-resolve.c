@@ -1,0 +1,347 @@
+/* ner-resolve.c: one document from text to mentions: chunking, tagging,
+ * gazetteer fallback, dates, roles and canonical names.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "ner-private.h"
+
+#include <string.h>
+
+#define CHUNK_BYTES 65536
+
+/* Where the chunk starting at @from ends: a line break, else a sentence
+ * end, else a space, else a character boundary. */
+static gsize
+chunk_end (const char *text, gsize len, gsize from)
+{
+  if (len - from <= CHUNK_BYTES)
+    return len;
+  gsize lim = from + CHUNK_BYTES;
+  for (gsize k = lim; k > from + CHUNK_BYTES / 2; k--)
+    if (text[k] == '\n')
+      return k + 1;
+  for (gsize k = lim; k > from + CHUNK_BYTES / 2; k--)
+    if (text[k] == ' ' && (text[k - 1] == '.' || text[k - 1] == '!' || text[k - 1] == '?'))
+      return k + 1;
+  for (gsize k = lim; k > from + CHUNK_BYTES / 2; k--)
+    if (text[k] == ' ')
+      return k + 1;
+  gsize k = lim;
+  while (k > from + 1 && ((guchar) text[k] & 0xc0) == 0x80)
+    k--;
+  return k;
+}
+
+static gboolean
+tok_is (const char *text, const NerToken *t, const char *word)
+{
+  gsize len = t->bend - t->bstart;
+  return strlen (word) == len && g_ascii_strncasecmp (text + t->bstart, word, len) == 0;
+}
+
+/* Role words right before token @first, or after ", a" following @last. */
+static char *
+find_role (const char *text, const NerToken *toks, guint n, guint first, guint last)
+{
+  guint j = first;
+  if (j > 0 && tok_is (text, &toks[j - 1], "]"))
+    j--;
+  if (j > 0 && (toks[j - 1].gaz & NER_GZ_TITLE))
+    {
+      guint end = j - 1, start = j - 1;
+      while (start > 0 && end - start < 5)
+        {
+          const NerToken *t = &toks[start - 1];
+          if (t->gaz & NER_GZ_DEMONYM || (t->flags & NER_TOK_NL_BEFORE && start - 1 != end) )
+            break;
+          if ((t->gaz & (NER_GZ_TITLE | NER_GZ_ORGWORD)) || ((t->flags & NER_TOK_UPPER1) && (t->flags & NER_TOK_LETTER) && !(t->flags & NER_TOK_SENT && t->flags & NER_TOK_COMMON)))
+            start--;
+          else
+            break;
+          if (toks[start].flags & NER_TOK_SENT)
+            break;
+        }
+      /* never start a role with a function word */
+      while (start < end && (toks[start].flags & NER_TOK_COMMON) && !(toks[start].gaz & (NER_GZ_TITLE | NER_GZ_ORGWORD)))
+        start++;
+      return g_strndup (text + toks[start].bstart, toks[end].bend - toks[start].bstart);
+    }
+  /* apposition: "Dmitry Peskov, a spokesperson for ..." */
+  guint k = last + 1;
+  if (k < n && tok_is (text, &toks[k], ","))
+    {
+      k++;
+      if (k < n && (tok_is (text, &toks[k], "a") || tok_is (text, &toks[k], "an") || tok_is (text, &toks[k], "the")))
+        k++;
+      guint start = k, end = k;
+      gboolean found = FALSE;
+      for (; end < n && end < start + 4; end++)
+        {
+          const NerToken *t = &toks[end];
+          if (t->gaz & NER_GZ_TITLE)
+            {
+              found = TRUE;
+              if (end + 1 < n && (toks[end + 1].gaz & NER_GZ_TITLE))
+                continue;
+              break;
+            }
+          if (!((t->flags & NER_TOK_UPPER1) || (t->gaz & NER_GZ_ORGWORD) || tok_is (text, t, "deputy") || tok_is (text, t, "former")))
+            break;
+        }
+      if (found && end < n)
+        return g_strndup (text + toks[start].bstart, toks[end].bend - toks[start].bstart);
+    }
+  return NULL;
+}
+
+/* Canonical of a name: the alias of the whole name, else each token's
+ * one-word alias, else its gazetteer display form, else the text. In a
+ * headline a capitalised word is title-cased. */
+static char *
+canonical_name (const NerModel *model, NerScratch *s, const char *name, gsize len, NerType type,
+                gboolean headline)
+{
+  if (s->sub == NULL)
+    s->sub = ner_scratch_new ();
+  NerScratch *sub = s->sub;
+  guint n = ner_tokenize_raw (sub, name, len, 0);
+  guint first = 0;
+  if (n > 1 && type != NER_PER && tok_is (name, &sub->toks[0], "the"))
+    first = 1;
+  guint64 h = NER_SEQ_SEED;
+  for (guint i = first; i < n; i++)
+    h = ner_seq_step (h, sub->toks[i].lower);
+  const NerEntry *e = ner_table_get (&model->aliases, h);
+  if (e != NULL)
+    {
+      /* one more hop: Zelenskyy -> Zelensky -> Volodymyr Zelensky */
+      const char *c1 = ner_string (model, e->canon);
+      guint64 h2 = ner_name_key (sub, c1, strlen (c1), NULL);
+      const NerEntry *e2 = h2 != h ? ner_table_get (&model->aliases, h2) : NULL;
+      return g_strdup (e2 != NULL ? ner_string (model, e2->canon) : c1);
+    }
+  e = ner_table_get (&model->gaz, h);
+  if (e != NULL && e->canon != NER_NO_STRING && (e->bits & (NER_GZ_PER | NER_GZ_ORG | NER_GZ_LOC)))
+    return g_strdup (ner_string (model, e->canon));
+  GString *out = g_string_new (NULL);
+  for (guint i = first; i < n; i++)
+    {
+      const NerToken *t = &sub->toks[i];
+      if (out->len > 0 && !(t->flags & NER_TOK_PUNCT && i > first && sub->toks[i - 1].bend == t->bstart)
+          && !(i > first && sub->toks[i - 1].bend == t->bstart))
+        g_string_append_c (out, ' ');
+      const NerEntry *a = ner_table_get (&model->aliases, ner_seq_step (NER_SEQ_SEED, t->lower));
+      const char *canon = a != NULL ? ner_string (model, a->canon) : NULL;
+      if (canon != NULL && strchr (canon, ' ') == NULL)
+        {
+          g_string_append (out, canon);
+          continue;
+        }
+      if (headline && (t->flags & NER_TOK_ALLUPPER) && t->bend - t->bstart > 4)
+        {
+          g_autofree char *lower = g_utf8_strdown (name + t->bstart, t->bend - t->bstart);
+          gunichar c0 = g_utf8_get_char (lower);
+          g_string_append_unichar (out, g_unichar_totitle (c0));
+          g_string_append (out, g_utf8_next_char (lower));
+          continue;
+        }
+      /* "Zelensky’s" never reaches here (the tokenizer splits 's) */
+      g_string_append_len (out, name + t->bstart, t->bend - t->bstart);
+    }
+  return g_string_free (out, FALSE);
+}
+
+static int
+mention_cmp (gconstpointer a, gconstpointer b)
+{
+  const NerMention *x = a, *y = b;
+  if (x->start != y->start)
+    return x->start < y->start ? -1 : 1;
+  return x->end > y->end ? -1 : x->end < y->end;
+}
+
+/* Entity spans of one tagged chunk. */
+static void
+collect_spans (const NerModel *model, NerScratch *s, const char *text, const NerToken *toks, guint n,
+               gsize boff, const NerOptions *opts, GArray *out)
+{
+  for (guint i = 0; i < n;)
+    {
+      int tag = toks[i].tag;
+      if (tag == NER_O || (tag != NER_B_PER && tag != NER_B_ORG && tag != NER_B_LOC))
+        {
+          /* gazetteer fallback: a known place or organisation the tagger left out */
+          const NerToken *t = &toks[i];
+          guint32 kind = t->gaz_span & (NER_GZ_LOC | NER_GZ_ORG | NER_GZ_PER);
+          if (tag == NER_O && t->gaz_pos == 1 && kind != 0 && (kind & (kind - 1)) == 0
+              && !(t->gaz_span & (NER_GZ_DEMONYM | NER_GZ_TITLE)) && !(t->flags & NER_TOK_CAPSLINE && t->flags & NER_TOK_COMMON))
+            {
+              guint j = i + 1;
+              gboolean clear = TRUE;
+              while (j < n && toks[j].gaz_pos == 2)
+                clear &= toks[j++].tag == NER_O;
+              if (clear && ((t->flags & NER_TOK_UPPER1) || (t->flags & NER_TOK_CAPSLINE)))
+                {
+                  NerType type = kind == NER_GZ_LOC ? NER_LOC : kind == NER_GZ_ORG ? NER_ORG : NER_PER;
+                  NerMention m = { type, toks[i].cstart, toks[j - 1].cend, (guint32) (boff + toks[i].bstart),
+                                   (guint32) (boff + toks[j - 1].bend), NULL, NULL };
+                  if (opts->types & (1u << type))
+                    g_array_append_val (out, m);
+                  i = j;
+                  continue;
+                }
+            }
+          i++;
+          continue;
+        }
+      guint j = i + 1;
+      while (j < n && toks[j].tag == tag + 1)
+        j++;
+      NerType type = tag == NER_B_PER ? NER_PER : tag == NER_B_ORG ? NER_ORG : NER_LOC;
+      guint a = i, b = j - 1;
+      /* titles in front of a person are its role, not its name */
+      while (type == NER_PER && a < b && (toks[a].gaz & NER_GZ_TITLE) && !(toks[a].gaz & (NER_GZ_GIVEN | NER_GZ_SURNAME)))
+        a++;
+      while (b > a && (toks[b].flags & NER_TOK_PUNCT))
+        b--;
+      if (opts->types & (1u << type) && !(toks[a].flags & NER_TOK_PUNCT))
+        {
+          NerMention m = { type, toks[a].cstart, toks[b].cend, (guint32) (boff + toks[a].bstart),
+                           (guint32) (boff + toks[b].bend), NULL, NULL };
+          if (type == NER_PER && opts->roles)
+            m.role = find_role (text, toks, n, a, b);
+          /* remember headline-ness in the canonical slot until resolution */
+          if (toks[a].flags & NER_TOK_CAPSLINE)
+            m.canonical = g_strdup ("\x01");
+          g_array_append_val (out, m);
+        }
+      i = j;
+    }
+  (void) model;
+  (void) s;
+}
+
+static char *
+last_word_key (const char *canon)
+{
+  const char *sp = strrchr (canon, ' ');
+  return g_utf8_casefold (sp ? sp + 1 : canon, -1);
+}
+
+GArray *
+ner_extract (const NerModel *model, NerScratch *s, const char *text, gsize len, const NerOptions *opts)
+{
+  GArray *out = s->mentions;
+  ner_mentions_clear (out);
+  g_autoptr(GArray) dates = g_array_new (FALSE, FALSE, sizeof (NerMention));
+  GDate ref = opts->ref;
+  gboolean ref_ok = g_date_valid (&ref);
+  gint64 cbase = 0;
+  for (gsize from = 0; from < len;)
+    {
+      gsize to = chunk_end (text, len, from);
+      const char *chunk = text + from;
+      guint n;
+      NerToken *toks = ner_tokenize (model, s, chunk, to - from, &n);
+      if (cbase != 0)
+        for (guint k = 0; k < n; k++)
+          toks[k].cstart += cbase, toks[k].cend += cbase;
+      if (from == 0 && !ref_ok && opts->date_from_text)
+        {
+          /* the dateline: the first full date among the first tokens */
+          g_autoptr(GArray) first = g_array_new (FALSE, FALSE, sizeof (NerMention));
+          NerOptions o = *opts;
+          o.types = 1u << NER_DATE;
+          ner_find_dates (model, chunk, toks, MIN (n, 80u), &o, NULL, first);
+          for (guint k = 0; k < first->len; k++)
+            {
+              NerMention *m = &g_array_index (first, NerMention, k);
+              if (!ref_ok && m->canonical && strlen (m->canonical) == 10 && m->canonical[0] != 'X')
+                ref_ok = ner_parse_date (m->canonical, &ref);
+            }
+          ner_mentions_clear (first);
+        }
+      ner_tag (model, s, chunk, toks, n);
+      guint before = dates->len;
+      ner_find_dates (model, chunk, toks, n, opts, ref_ok ? &ref : NULL, dates);
+      for (guint k = before; k < dates->len; k++)
+        {
+          NerMention *m = &g_array_index (dates, NerMention, k);
+          m->bstart += (guint32) from;
+          m->bend += (guint32) from;
+        }
+      collect_spans (model, s, chunk, toks, n, from, opts, out);
+      cbase += g_utf8_strlen (chunk, to - from);
+      from = to;
+    }
+
+  /* dates win over overlapping names ("May") */
+  if (dates->len > 0)
+    {
+      guint w = 0, d = 0;
+      for (guint k = 0; k < out->len; k++)
+        {
+          NerMention *m = &g_array_index (out, NerMention, k);
+          while (d < dates->len && g_array_index (dates, NerMention, d).end <= m->start)
+            d++;
+          gboolean overlap = d < dates->len && g_array_index (dates, NerMention, d).start < m->end;
+          if (overlap)
+            {
+              g_free (m->canonical);
+              g_free (m->role);
+              continue;
+            }
+          g_array_index (out, NerMention, w++) = *m;
+        }
+      g_array_set_size (out, w);
+    }
+
+  /* canonical names; persons: full names first, then short ones */
+  g_autoptr(GHashTable) surnames = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (int pass = 0; pass < 2; pass++)
+    for (guint k = 0; k < out->len; k++)
+      {
+        NerMention *m = &g_array_index (out, NerMention, k);
+        gboolean headline = m->canonical != NULL && m->canonical[0] == '\x01';
+        if (pass == 0)
+          {
+            g_clear_pointer (&m->canonical, g_free);
+            m->canonical = canonical_name (model, s, text + m->bstart, m->bend - m->bstart, m->type, headline);
+            if (m->type == NER_PER && strchr (m->canonical, ' ') != NULL)
+              {
+                char *key = last_word_key (m->canonical);
+                if (!g_hash_table_contains (surnames, key))
+                  g_hash_table_insert (surnames, key, m->canonical);
+                else
+                  g_free (key);
+              }
+          }
+        else if (m->type == NER_PER && strchr (m->canonical, ' ') == NULL)
+          {
+            g_autofree char *key = g_utf8_casefold (m->canonical, -1);
+            const char *full = g_hash_table_lookup (surnames, key);
+            if (full != NULL)
+              {
+                char *c = g_strdup (full);
+                g_free (m->canonical);
+                m->canonical = c;
+              }
+          }
+      }
+
+  /* merge the dates in, in text order */
+  for (guint k = 0; k < dates->len; k++)
+    {
+      NerMention *m = &g_array_index (dates, NerMention, k);
+      if (opts->types & (1u << m->type))
+        g_array_append_val (out, *m);
+      else
+        {
+          g_free (m->canonical);
+          g_free (m->role);
+        }
+    }
+  g_array_set_size (dates, 0);
+  g_array_sort (out, mention_cmp);
+  return out;
+}

@@ -1,0 +1,989 @@
+/* ner.c: tokenizer, gazetteers, aliases and the perceptron tagger of the
+ * entities stage. Dates, money and percentages are in ner-dates.c, the
+ * mention assembly and canonical names in ner-resolve.c.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "ner-private.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *const ner_type_names[NER_N_TYPES] = { "PER", "ORG", "LOC", "DATE", "MONEY", "PERCENT" };
+
+/* ---- hashing -------------------------------------------------------- */
+
+static inline guint64
+mix64 (guint64 x)
+{
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
+guint64
+ner_seq_step (guint64 h, guint64 tok)
+{
+  return mix64 (h + tok + 0x9e3779b97f4a7c15ULL);
+}
+
+static inline guint32
+feat (guint32 tmpl, guint64 value)
+{
+  return (guint32) (mix64 (value ^ ((guint64) tmpl << 56) ^ 0x51ed2701u) >> (64 - NER_HASH_BITS));
+}
+
+/* ---- hash sets (open addressing, 64-bit keys, 0 never a key) --------- */
+
+static void
+table_init (NerTable *t, guint bits)
+{
+  t->mask = (1u << bits) - 1;
+  t->keys = g_new0 (guint64, t->mask + 1);
+  t->vals = g_new0 (NerEntry, t->mask + 1);
+  t->used = 0;
+}
+
+static void
+table_clear (NerTable *t)
+{
+  g_clear_pointer (&t->keys, g_free);
+  g_clear_pointer (&t->vals, g_free);
+}
+
+static NerEntry *table_insert (NerTable *t, guint64 key);
+
+static void
+table_grow (NerTable *t)
+{
+  NerTable n;
+  guint bits = 1;
+  while ((1u << bits) <= (t->mask + 1) * 2)
+    bits++;
+  table_init (&n, bits);
+  for (guint i = 0; i <= t->mask; i++)
+    if (t->keys[i] != 0)
+      *table_insert (&n, t->keys[i]) = t->vals[i];
+  table_clear (t);
+  *t = n;
+}
+
+static NerEntry *
+table_insert (NerTable *t, guint64 key)
+{
+  if (key == 0)
+    key = 1;
+  if ((t->used + 1) * 2 > t->mask + 1)
+    table_grow (t);
+  guint i = (guint) key & t->mask;
+  while (t->keys[i] != 0 && t->keys[i] != key)
+    i = (i + 1) & t->mask;
+  if (t->keys[i] == 0)
+    {
+      t->keys[i] = key;
+      t->vals[i].bits = 0;
+      t->vals[i].canon = NER_NO_STRING;
+      t->used++;
+    }
+  return &t->vals[i];
+}
+
+const NerEntry *
+ner_table_get (const NerTable *t, guint64 key)
+{
+  if (t->keys == NULL)
+    return NULL;
+  if (key == 0)
+    key = 1;
+  guint i = (guint) key & t->mask;
+  while (t->keys[i] != 0)
+    {
+      if (t->keys[i] == key)
+        return &t->vals[i];
+      i = (i + 1) & t->mask;
+    }
+  return NULL;
+}
+
+/* ---- tokenizer ------------------------------------------------------ */
+
+static inline gboolean
+is_apostrophe (gunichar c)
+{
+  return c == '\'' || c == 0x2019;
+}
+
+static inline gboolean
+is_hyphen (gunichar c)
+{
+  return c == '-' || c == 0x2010 || c == 0x2011;
+}
+
+static inline gboolean
+is_alnum (gunichar c)
+{
+  if (c < 0x80)
+    return g_ascii_isalnum (c);
+  return g_unichar_isalnum (c) || g_unichar_ismark (c);
+}
+
+static inline gboolean
+is_latin (gunichar c)
+{
+  if (c < 0x250)
+    return TRUE;
+  if (g_unichar_ismark (c))
+    return TRUE;
+  GUnicodeScript sc = g_unichar_get_script (c);
+  return sc == G_UNICODE_SCRIPT_LATIN || sc == G_UNICODE_SCRIPT_COMMON || sc == G_UNICODE_SCRIPT_INHERITED;
+}
+
+static inline gunichar
+get_char (const char *p, const char *end, int *n)
+{
+  guchar c = (guchar) *p;
+  if (c < 0x80)
+    {
+      *n = 1;
+      return c;
+    }
+  gunichar u = g_utf8_get_char_validated (p, end - p);
+  if (u == (gunichar) -1 || u == (gunichar) -2)
+    {
+      *n = 1;
+      return 0xfffd;
+    }
+  *n = g_utf8_skip[c];
+  return u;
+}
+
+static inline gunichar
+peek (const char *p, const char *end)
+{
+  int n;
+  return p < end ? get_char (p, end, &n) : 0;
+}
+
+static inline const char *
+next_char (const char *p, const char *end)
+{
+  int n;
+  get_char (p, end, &n);
+  return p + n;
+}
+
+/* Lower-case hash, shape hash and flags of text[b..e). */
+static void
+token_props (NerToken *t, const char *text)
+{
+  const char *p = text + t->bstart, *end = text + t->bend;
+  guint64 h = 0xcbf29ce484222325ULL;
+  guint32 sh = 2166136261u;
+  int last_class = -1, shape_len = 0;
+  guint n_letters = 0, n_upper = 0;
+  gboolean first_letter = TRUE;
+  guint32 flags = 0;
+  while (p < end)
+    {
+      int n;
+      gunichar c = get_char (p, end, &n);
+      p += n;
+      gunichar l;
+      int cls;
+      if (c < 0x80)
+        {
+          if (c >= 'A' && c <= 'Z')
+            l = c + 32, cls = 'X';
+          else if (c >= 'a' && c <= 'z')
+            l = c, cls = 'x';
+          else if (c >= '0' && c <= '9')
+            l = c, cls = 'd';
+          else
+            l = c, cls = (int) c;
+        }
+      else if (g_unichar_isupper (c) || g_unichar_istitle (c))
+        l = g_unichar_tolower (c), cls = 'X';
+      else if (g_unichar_isalpha (c))
+        l = c, cls = 'x';
+      else if (g_unichar_isdigit (c))
+        l = c, cls = 'd';
+      else if (c == 0x2019)
+        l = '\'', cls = '\'';
+      else if (c == 0x2010 || c == 0x2011)
+        l = '-', cls = '-';
+      else
+        l = c, cls = 'o';
+      if (cls == 'X' || cls == 'x')
+        {
+          n_letters++;
+          if (cls == 'X')
+            n_upper++;
+          if (first_letter && cls == 'X')
+            flags |= NER_TOK_UPPER1;
+          first_letter = FALSE;
+          if (c >= 0x250 && !is_latin (c))
+            flags |= NER_TOK_NONLATIN;
+        }
+      else if (cls == 'd')
+        flags |= NER_TOK_DIGIT;
+      h = (h ^ l) * 0x100000001b3ULL;
+      if (cls != last_class && shape_len < 8)
+        {
+          sh = (sh ^ (guint32) cls) * 16777619u;
+          shape_len++;
+          last_class = cls;
+        }
+    }
+  if (n_letters > 0)
+    flags |= NER_TOK_LETTER;
+  if (n_letters > 0 && n_upper == n_letters)
+    flags |= NER_TOK_ALLUPPER;
+  if (n_letters == 0 && !(flags & NER_TOK_DIGIT))
+    flags |= NER_TOK_PUNCT;
+  if (t->bend - t->bstart > NER_MAX_TOKEN)
+    flags |= NER_TOK_LONG;
+  t->lower = h;
+  t->shape = sh;
+  t->flags |= flags;
+}
+
+static void
+tokens_reserve (NerScratch *s, guint n)
+{
+  if (n <= s->toks_size)
+    return;
+  s->toks_size = MAX (n, s->toks_size * 2);
+  s->toks = g_renew (NerToken, s->toks, s->toks_size);
+}
+
+/* Splits text[0..len) into tokens; offsets are relative to @text, code
+ * points start at @cbase. No model needed (used for gazetteer entries). */
+guint
+ner_tokenize_raw (NerScratch *s, const char *text, gsize len, gint64 cbase)
+{
+  const char *p = text, *end = text + len;
+  gint64 cp = cbase;
+  guint n = 0;
+  gboolean nl = TRUE;
+  while (p < end)
+    {
+      int w;
+      gunichar c = get_char (p, end, &w);
+      if (c == ' ' || c == '\n' || c == '\t' || c == '\r' || (c >= 0x80 && g_unichar_isspace (c)) || c == 0xa0)
+        {
+          if (c == '\n')
+            nl = TRUE;
+          p += w;
+          cp++;
+          continue;
+        }
+      tokens_reserve (s, n + 1);
+      NerToken *t = &s->toks[n++];
+      memset (t, 0, sizeof *t);
+      t->bstart = (guint32) (p - text);
+      t->cstart = cp;
+      if (nl)
+        t->flags |= NER_TOK_NL_BEFORE;
+      nl = FALSE;
+      if (is_alnum (c))
+        {
+          gboolean latin = c < 0x80 || is_latin (c);
+          gboolean digits_only = c < 0x80 ? g_ascii_isdigit (c) : g_unichar_isdigit (c);
+          gboolean upper_start = c < 0x80 ? g_ascii_isupper (c) : g_unichar_isupper (c);
+          guint ncp = 1;
+          p += w;
+          cp++;
+          while (p < end)
+            {
+              int w2;
+              gunichar d = get_char (p, end, &w2);
+              if (is_alnum (d))
+                {
+                  if (!g_unichar_ismark (d) && (d < 0x80 || is_latin (d)) != latin)
+                    break;
+                  if (digits_only && !(d < 0x80 ? g_ascii_isdigit (d) : g_unichar_isdigit (d)))
+                    digits_only = FALSE;
+                  p += w2;
+                  cp++;
+                  ncp++;
+                  continue;
+                }
+              const char *q = p + w2;
+              gunichar e = peek (q, end);
+              if (is_apostrophe (d) && is_alnum (e))
+                {
+                  /* possessive 's stays a token of its own */
+                  const char *r = next_char (q, end);
+                  if ((e == 's' || e == 'S') && (r >= end || !is_alnum (peek (r, end))))
+                    break;
+                }
+              else if (d == '.' && ncp == 1 && !digits_only && is_alnum (e) && !g_ascii_isdigit (e))
+                {
+                  /* U.S., U.N.: single letters with dots */
+                  const char *r = next_char (q, end);
+                  if (peek (r, end) != '.')
+                    break;
+                  while (p < end && peek (p, end) == '.' && is_alnum (peek (p + 1, end))
+                         && peek (next_char (p + 1, end), end) == '.')
+                    {
+                      p = next_char (p + 1, end);
+                      cp += 2;
+                    }
+                  p++;
+                  cp++;
+                  break;
+                }
+              else if ((d == '.' || d == ',' || d == ':' || d == '/') && digits_only && e < 0x80 && g_ascii_isdigit (e))
+                ;
+              else if (is_hyphen (d) && is_alnum (e))
+                {
+                  gboolean up = e < 0x80 ? g_ascii_isupper (e) : g_unichar_isupper (e);
+                  if (upper_start && up)
+                    break;
+                }
+              else
+                break;
+              p = q;
+              cp++;
+              ncp++;
+            }
+        }
+      else if (is_apostrophe (c) && (peek (p + w, end) == 's' || peek (p + w, end) == 'S')
+               && (p + w + 1 >= end || !is_alnum (peek (p + w + 1, end))))
+        {
+          p += w + 1;
+          cp += 2;
+        }
+      else
+        {
+          p += w;
+          cp++;
+        }
+      t->bend = (guint32) (p - text);
+      t->cend = cp;
+      token_props (t, text);
+    }
+  return n;
+}
+
+/* Sentence starts, headline lines and the common-word flag. */
+static void
+mark_context (const NerModel *model, const char *text, NerToken *toks, guint n)
+{
+  gboolean sent = TRUE;
+  for (guint i = 0; i < n; i++)
+    {
+      NerToken *t = &toks[i];
+      if (t->flags & NER_TOK_NL_BEFORE)
+        sent = TRUE;
+      if (sent)
+        t->flags |= NER_TOK_SENT;
+      const NerEntry *e = ner_table_get (&model->vocab, t->lower);
+      if (e != NULL)
+        t->flags |= NER_TOK_COMMON;
+      const NerEntry *g = ner_table_get (&model->gaz, ner_seq_step (NER_SEQ_SEED, t->lower));
+      t->gaz = g != NULL ? g->bits : 0;
+      if (t->flags & NER_TOK_PUNCT)
+        {
+          char c = text[t->bstart];
+          if (c == '.' || c == '!' || c == '?' || c == ':' || c == ';')
+            sent = TRUE;
+          else if (sent && (c == '"' || c == '(' || c == '[' || c == '\'' || (guchar) c >= 0x80 || c == '*' || c == '#' || c == '-'))
+            sent = TRUE;
+          else
+            sent = FALSE;
+        }
+      else
+        sent = FALSE;
+    }
+  /* lines in capitals or in title case: headlines */
+  guint line_start = 0;
+  for (guint i = 0; i <= n; i++)
+    {
+      if (i < n && (i == line_start || !(toks[i].flags & NER_TOK_NL_BEFORE)))
+        continue;
+      guint words = 0, allup = 0, up1 = 0, smallw = 0;
+      for (guint j = line_start; j < i; j++)
+        {
+          const NerToken *t = &toks[j];
+          if (!(t->flags & NER_TOK_LETTER) || t->bend - t->bstart < 2)
+            continue;
+          words++;
+          if (t->flags & NER_TOK_ALLUPPER)
+            allup++;
+          else if (t->flags & NER_TOK_UPPER1)
+            up1++;
+          else if (t->bend - t->bstart <= 4)
+            smallw++;
+        }
+      gboolean caps = (words >= 2 && allup * 10 >= words * 8)
+                      || (words >= 4 && (allup + up1) * 10 >= (words - smallw) * 9 && up1 + allup >= 4 && smallw * 3 <= words);
+      if (caps)
+        for (guint j = line_start; j < i; j++)
+          toks[j].flags |= NER_TOK_CAPSLINE;
+      line_start = i;
+    }
+}
+
+/* Longest gazetteer match starting at each capitalised token. */
+static void
+mark_gazetteer (const NerModel *model, NerToken *toks, guint n)
+{
+  for (guint i = 0; i < n;)
+    {
+      const NerToken *t = &toks[i];
+      gboolean cap = (t->flags & NER_TOK_UPPER1) || ((t->flags & NER_TOK_CAPSLINE) && (t->flags & NER_TOK_LETTER));
+      if (!cap || (t->flags & NER_TOK_LONG))
+        {
+          i++;
+          continue;
+        }
+      guint best = 0;
+      guint32 bits = 0;
+      guint64 h = NER_SEQ_SEED;
+      for (guint l = 1; l <= model->gaz_maxlen && i + l <= n; l++)
+        {
+          const NerToken *u = &toks[i + l - 1];
+          if (l > 1 && (u->flags & NER_TOK_NL_BEFORE))
+            break;
+          h = ner_seq_step (h, u->lower);
+          const NerEntry *e = ner_table_get (&model->gaz, h);
+          if (e != NULL && (e->bits & (NER_GZ_PER | NER_GZ_LOC | NER_GZ_ORG | NER_GZ_DEMONYM | NER_GZ_TITLE)))
+            {
+              best = l;
+              bits = e->bits;
+            }
+        }
+      if (best == 0)
+        {
+          i++;
+          continue;
+        }
+      for (guint l = 0; l < best; l++)
+        {
+          toks[i + l].gaz_span = bits;
+          toks[i + l].gaz_pos = l == 0 ? 1 : 2;
+        }
+      i += best;
+    }
+}
+
+NerToken *
+ner_tokenize (const NerModel *model, NerScratch *s, const char *text, gsize len, guint *n_tokens)
+{
+  guint n = ner_tokenize_raw (s, text, len, 0);
+  mark_context (model, text, s->toks, n);
+  mark_gazetteer (model, s->toks, n);
+  *n_tokens = n;
+  return s->toks;
+}
+
+/* ---- features ------------------------------------------------------- */
+
+#define BOS 0x1234567ULL
+#define EOS 0x7654321ULL
+
+/* The shape used by the features: in headlines a common word looks like
+ * lower case and any other word like a capitalised one. */
+static inline guint32
+eff_shape (const NerToken *t)
+{
+  if ((t->flags & (NER_TOK_CAPSLINE | NER_TOK_LETTER)) == (NER_TOK_CAPSLINE | NER_TOK_LETTER))
+    return (t->flags & NER_TOK_COMMON) ? 0x11u : 0x22u;
+  return t->shape;
+}
+
+static inline guint32
+eff_cap (const NerToken *t)
+{
+  if ((t->flags & (NER_TOK_CAPSLINE | NER_TOK_LETTER)) == (NER_TOK_CAPSLINE | NER_TOK_LETTER))
+    return (t->flags & NER_TOK_COMMON) ? 0 : 1;
+  return (t->flags & NER_TOK_UPPER1) ? ((t->flags & NER_TOK_ALLUPPER) ? 2 : 1) : 0;
+}
+
+static guint64
+affix (const char *text, const NerToken *t, int n, gboolean suffix)
+{
+  guint len = t->bend - t->bstart;
+  if (len > NER_MAX_TOKEN)
+    return 0;
+  guint take = MIN ((guint) n, len);
+  const char *p = text + (suffix ? t->bend - take : t->bstart);
+  guint64 v = (guint64) n << 40;
+  for (guint k = 0; k < take; k++)
+    v = v * 131 + (guchar) g_ascii_tolower (p[k]);
+  return v;
+}
+
+guint
+ner_features (const NerModel *model, const NerToken *toks, guint n, guint i, const char *text, guint32 *out)
+{
+  const NerToken *t = &toks[i];
+  const NerToken *p1 = i > 0 ? &toks[i - 1] : NULL;
+  const NerToken *p2 = i > 1 ? &toks[i - 2] : NULL;
+  const NerToken *n1 = i + 1 < n ? &toks[i + 1] : NULL;
+  const NerToken *n2 = i + 2 < n ? &toks[i + 2] : NULL;
+  guint64 w0 = (t->flags & NER_TOK_LONG) ? 1 : t->lower;
+  guint64 wp1 = p1 ? p1->lower : BOS, wp2 = p2 ? p2->lower : BOS;
+  guint64 wn1 = n1 ? n1->lower : EOS, wn2 = n2 ? n2->lower : EOS;
+  guint32 s0 = eff_shape (t), sp1 = p1 ? eff_shape (p1) : 1, sn1 = n1 ? eff_shape (n1) : 2;
+  guint64 g0 = ((guint64) t->gaz_span << 2) | t->gaz_pos;
+  guint64 gp = p1 ? (((guint64) p1->gaz_span << 2) | p1->gaz_pos) : 3;
+  guint64 gn = n1 ? (((guint64) n1->gaz_span << 2) | n1->gaz_pos) : 3;
+  guint cap = eff_cap (t);
+  guint k = 0;
+  out[k++] = feat (1, 0);
+  out[k++] = feat (2, w0);
+  out[k++] = feat (3, wp1);
+  out[k++] = feat (4, wn1);
+  out[k++] = feat (5, wp2);
+  out[k++] = feat (6, wn2);
+  out[k++] = feat (7, s0);
+  out[k++] = feat (8, sp1);
+  out[k++] = feat (9, sn1);
+  out[k++] = feat (10, affix (text, t, 3, TRUE));
+  out[k++] = feat (11, affix (text, t, 2, TRUE));
+  out[k++] = feat (12, affix (text, t, 3, FALSE));
+  out[k++] = feat (13, t->gaz);
+  out[k++] = feat (14, g0);
+  out[k++] = feat (15, p1 ? p1->gaz : 0xffff);
+  out[k++] = feat (16, n1 ? n1->gaz : 0xffff);
+  out[k++] = feat (17, gp);
+  out[k++] = feat (18, gn);
+  out[k++] = feat (19, ((t->flags & NER_TOK_SENT) ? 8 : 0) | cap | ((t->flags & NER_TOK_COMMON) ? 4 : 0));
+  out[k++] = feat (20, wp1 * 31 + s0);
+  out[k++] = feat (21, ((guint64) sp1 << 32 | s0) * 7 + sn1);
+  out[k++] = feat (22, (guint64) s0 << 1 | ((t->flags & NER_TOK_CAPSLINE) ? 1 : 0));
+  out[k++] = feat (23, w0 * 17 + wn1);
+  out[k++] = feat (24, wp1 * 13 + w0);
+  out[k++] = feat (25, g0 * 64 + gp * 8 + cap);
+  out[k++] = feat (26, (guint64) sn1 << 8 | cap | ((t->flags & NER_TOK_SENT) ? 16 : 0));
+  out[k++] = feat (27, wn1 * 31 + cap);
+  out[k++] = feat (28, t->gaz * 64ULL + (p1 ? eff_cap (p1) : 7) * 8 + (n1 ? eff_cap (n1) : 7));
+  (void) model;
+  return k;
+}
+
+guint
+ner_tag_features (const NerToken *toks, guint i, int prev, int prev2, guint32 *out)
+{
+  const NerToken *t = &toks[i];
+  guint k = 0;
+  out[k++] = feat (40, (guint64) prev);
+  out[k++] = feat (41, (guint64) prev * 16 + prev2);
+  out[k++] = feat (42, (guint64) eff_shape (t) * 16 + prev);
+  out[k++] = feat (43, t->lower * 16 + prev);
+  out[k++] = feat (44, ((guint64) t->gaz_span << 2 | t->gaz_pos) * 16 + prev);
+  return k;
+}
+
+gboolean
+ner_tag_allowed (const NerToken *t, int prev, int tag)
+{
+  if (tag == NER_O)
+    return TRUE;
+  if (t->flags & NER_TOK_LONG)
+    return FALSE;
+  gboolean inside = (tag == NER_I_PER || tag == NER_I_ORG || tag == NER_I_LOC);
+  if (inside)
+    return prev == tag || prev == tag - 1;
+  return (t->flags & (NER_TOK_LETTER | NER_TOK_DIGIT)) != 0 && (t->flags & NER_TOK_LETTER);
+}
+
+void
+ner_tag (const NerModel *model, NerScratch *s, const char *text, NerToken *toks, guint n)
+{
+  guint32 f[NER_MAX_FEATS + 8];
+  int prev = NER_O, prev2 = NER_O;
+  for (guint i = 0; i < n; i++)
+    {
+      NerToken *t = &toks[i];
+      if (!(t->flags & NER_TOK_LETTER) && prev == NER_O)
+        {
+          /* punctuation and numbers outside a name: nothing to decide */
+          t->tag = NER_O;
+          prev2 = prev;
+          prev = NER_O;
+          continue;
+        }
+      guint k = ner_features (model, toks, n, i, text, f);
+      k += ner_tag_features (toks, i, prev, prev2, f + k);
+      gint32 sc[NER_TAG_STRIDE] = { 0 };
+      for (guint j = 0; j < k; j++)
+        {
+          const gint16 *w = model->w + (gsize) f[j] * NER_TAG_STRIDE;
+          for (int c = 0; c < NER_TAG_STRIDE; c++)
+            sc[c] += w[c];
+        }
+      int best = NER_O;
+      for (int c = 1; c < NER_N_TAGS; c++)
+        if (sc[c] > sc[best] && ner_tag_allowed (t, prev, c))
+          best = c;
+      t->tag = (guint8) best;
+      prev2 = prev;
+      prev = best;
+    }
+  (void) s;
+}
+
+/* ---- loading -------------------------------------------------------- */
+
+static gboolean
+read_file (const char *path, char **contents, gsize *len, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  if (!g_file_get_contents (path, contents, len, &local))
+    {
+      g_set_error (error, G_FILE_ERROR, local->code, "%s: %s", path, local->message);
+      return FALSE;
+    }
+  if (!g_utf8_validate (*contents, *len, NULL))
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: not valid UTF-8", path);
+      g_clear_pointer (contents, g_free);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+guint32
+ner_intern (NerModel *model, const char *s, gssize len)
+{
+  if (len < 0)
+    len = strlen (s);
+  guint32 off = (guint32) model->strings->len;
+  g_string_append_len (model->strings, s, len);
+  g_string_append_c (model->strings, '\0');
+  return off;
+}
+
+/* Hash of the token sequence of @name, or 0 when it has no token. */
+guint64
+ner_name_key (NerScratch *s, const char *name, gsize len, guint *n_tokens)
+{
+  guint n = ner_tokenize_raw (s, name, len, 0);
+  guint64 h = NER_SEQ_SEED;
+  for (guint i = 0; i < n; i++)
+    h = ner_seq_step (h, s->toks[i].lower);
+  if (n_tokens)
+    *n_tokens = n;
+  return n > 0 ? h : 0;
+}
+
+static const struct { const char *name; guint32 bit; } gaz_types[] = {
+  { "PER", NER_GZ_PER }, { "GIVEN", NER_GZ_GIVEN }, { "SURNAME", NER_GZ_SURNAME },
+  { "LOC", NER_GZ_LOC }, { "ORG", NER_GZ_ORG }, { "DEMONYM", NER_GZ_DEMONYM },
+  { "TITLE", NER_GZ_TITLE }, { "ORGWORD", NER_GZ_ORGWORD }, { "LOCWORD", NER_GZ_LOCWORD },
+  { "MONTH", NER_GZ_MONTH }, { "WEEKDAY", NER_GZ_WEEKDAY }, { "NONAME", NER_GZ_NONAME },
+};
+
+/* Lines "TYPE<TAB>name[<TAB>canonical]"; '#' starts a comment line. */
+static gboolean
+load_gazetteer (NerModel *model, NerScratch *s, const char *path, GError **error)
+{
+  g_autofree char *data = NULL;
+  gsize len;
+  if (!read_file (path, &data, &len, error))
+    return FALSE;
+  guint lineno = 0;
+  for (char *line = data, *next; line != NULL && *line != '\0'; line = next)
+    {
+      lineno++;
+      next = strchr (line, '\n');
+      if (next != NULL)
+        *next++ = '\0';
+      g_strchomp (line);
+      if (*line == '\0' || *line == '#')
+        continue;
+      char **f = g_strsplit (line, "\t", 3);
+      guint32 bit = 0;
+      for (gsize k = 0; k < G_N_ELEMENTS (gaz_types) && f[0] != NULL; k++)
+        if (strcmp (f[0], gaz_types[k].name) == 0)
+          bit = gaz_types[k].bit;
+      if (bit == 0 || f[1] == NULL || *f[1] == '\0')
+        {
+          g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                       "%s:%u: expected TYPE<TAB>name with TYPE one of PER, GIVEN, SURNAME, LOC, ORG, "
+                       "DEMONYM, TITLE, ORGWORD, LOCWORD, MONTH, WEEKDAY, NONAME", path, lineno);
+          g_strfreev (f);
+          return FALSE;
+        }
+      guint nt;
+      guint64 key = ner_name_key (s, f[1], strlen (f[1]), &nt);
+      if (key != 0)
+        {
+          NerEntry *e = table_insert (&model->gaz, key);
+          e->bits |= bit;
+          if (f[2] != NULL && *f[2] != '\0')
+            e->canon = ner_intern (model, f[2], -1);
+          else if (e->canon == NER_NO_STRING && (bit & (NER_GZ_PER | NER_GZ_ORG | NER_GZ_LOC)))
+            e->canon = ner_intern (model, f[1], -1);
+          model->gaz_maxlen = MAX (model->gaz_maxlen, nt);
+        }
+      g_strfreev (f);
+    }
+  return TRUE;
+}
+
+/* Lines "variant<TAB>canonical". */
+static gboolean
+load_aliases (NerModel *model, NerScratch *s, const char *path, GError **error)
+{
+  g_autofree char *data = NULL;
+  gsize len;
+  if (!read_file (path, &data, &len, error))
+    return FALSE;
+  guint lineno = 0;
+  for (char *line = data, *next; line != NULL && *line != '\0'; line = next)
+    {
+      lineno++;
+      next = strchr (line, '\n');
+      if (next != NULL)
+        *next++ = '\0';
+      g_strchomp (line);
+      if (*line == '\0' || *line == '#')
+        continue;
+      char *tab = strchr (line, '\t');
+      if (tab == NULL || tab == line || tab[1] == '\0')
+        {
+          g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                       "%s:%u: expected variant<TAB>canonical", path, lineno);
+          return FALSE;
+        }
+      *tab = '\0';
+      guint64 key = ner_name_key (s, line, strlen (line), NULL);
+      if (key == 0)
+        continue;
+      NerEntry *e = table_insert (&model->aliases, key);
+      e->canon = ner_intern (model, tab + 1, -1);
+      e->bits = 1;
+    }
+  return TRUE;
+}
+
+static gboolean
+load_vocab (NerModel *model, NerScratch *s, const char *path, GError **error)
+{
+  g_autofree char *data = NULL;
+  gsize len;
+  if (!read_file (path, &data, &len, error))
+    return FALSE;
+  for (char *line = data, *next; line != NULL && *line != '\0'; line = next)
+    {
+      next = strchr (line, '\n');
+      if (next != NULL)
+        *next++ = '\0';
+      g_strchomp (line);
+      if (*line == '\0' || *line == '#')
+        continue;
+      guint n = ner_tokenize_raw (s, line, strlen (line), 0);
+      if (n == 1)
+        table_insert (&model->vocab, s->toks[0].lower)->bits = 1;
+    }
+  return TRUE;
+}
+
+#define MODEL_MAGIC "GALLEYNER"
+#define MODEL_VERSION 1
+
+/* Format: "GALLEYNER" NUL, u32 version, u32 hash bits, u32 tag stride,
+ * float scale, u32 rows, then rows of (u32 bucket, i16[stride]); all
+ * little-endian. */
+static gboolean
+load_weights (NerModel *model, const char *path, GError **error)
+{
+  g_autofree char *data = NULL;
+  gsize len;
+  g_autoptr(GError) local = NULL;
+  if (!g_file_get_contents (path, &data, &len, &local))
+    {
+      g_set_error (error, G_FILE_ERROR, local->code, "%s: %s", path, local->message);
+      return FALSE;
+    }
+  guint32 hdr[5];
+  gsize row = 4 + 2 * NER_TAG_STRIDE;
+  if (len < 10 + sizeof hdr || memcmp (data, MODEL_MAGIC, 10) != 0)
+    goto corrupt;
+  memcpy (hdr, data + 10, sizeof hdr);
+  if (GUINT32_FROM_LE (hdr[0]) != MODEL_VERSION || GUINT32_FROM_LE (hdr[1]) != NER_HASH_BITS
+      || GUINT32_FROM_LE (hdr[2]) != NER_TAG_STRIDE)
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                   "%s: model of another version or geometry (retrain it)", path);
+      return FALSE;
+    }
+  guint32 rows = GUINT32_FROM_LE (hdr[4]);
+  if ((len - 10 - sizeof hdr) != (gsize) rows * row)
+    goto corrupt;
+  model->w = g_new0 (gint16, (gsize) NER_N_BUCKETS * NER_TAG_STRIDE);
+  const char *p = data + 10 + sizeof hdr;
+  for (guint32 r = 0; r < rows; r++, p += row)
+    {
+      guint32 b;
+      memcpy (&b, p, 4);
+      b = GUINT32_FROM_LE (b);
+      if (b >= NER_N_BUCKETS)
+        goto corrupt;
+      for (int c = 0; c < NER_TAG_STRIDE; c++)
+        {
+          gint16 v;
+          memcpy (&v, p + 4 + 2 * c, 2);
+          model->w[(gsize) b * NER_TAG_STRIDE + c] = GINT16_FROM_LE (v);
+        }
+    }
+  return TRUE;
+corrupt:
+  g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: corrupt or truncated model file", path);
+  return FALSE;
+}
+
+gboolean
+ner_model_save_weights (const float *w, float scale, const char *path, GError **error)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+  g_string_append_len (out, MODEL_MAGIC, 10);
+  guint32 hdr[5] = { GUINT32_TO_LE (MODEL_VERSION), GUINT32_TO_LE (NER_HASH_BITS),
+                     GUINT32_TO_LE (NER_TAG_STRIDE), 0, 0 };
+  memcpy (&hdr[3], &scale, 4);
+  gsize hdr_at = out->len;
+  g_string_append_len (out, (const char *) hdr, sizeof hdr);
+  guint32 rows = 0;
+  for (guint32 b = 0; b < NER_N_BUCKETS; b++)
+    {
+      gint16 q[NER_TAG_STRIDE];
+      gboolean any = FALSE;
+      for (int c = 0; c < NER_TAG_STRIDE; c++)
+        {
+          float v = w[(gsize) b * NER_TAG_STRIDE + c] * scale;
+          v = CLAMP (v, -32767.0f, 32767.0f);
+          q[c] = (gint16) (v < 0 ? v - 0.5f : v + 0.5f);
+          any |= q[c] != 0;
+        }
+      if (!any)
+        continue;
+      guint32 le = GUINT32_TO_LE (b);
+      g_string_append_len (out, (const char *) &le, 4);
+      for (int c = 0; c < NER_TAG_STRIDE; c++)
+        {
+          gint16 v = GINT16_TO_LE (q[c]);
+          g_string_append_len (out, (const char *) &v, 2);
+        }
+      rows++;
+    }
+  hdr[4] = GUINT32_TO_LE (rows);
+  memcpy (out->str + hdr_at, hdr, sizeof hdr);
+  return g_file_set_contents (path, out->str, out->len, error);
+}
+
+NerModel *
+ner_model_load (const char *dir, const char *extra_aliases, gboolean need_weights, GError **error)
+{
+  NerModel *model = g_new0 (NerModel, 1);
+  g_autoptr(NerScratch) s = ner_scratch_new ();
+  model->strings = g_string_new (NULL);
+  g_string_append_c (model->strings, '\0');
+  table_init (&model->gaz, 14);
+  table_init (&model->aliases, 10);
+  table_init (&model->vocab, 14);
+
+  g_autofree char *gazdir = g_build_filename (dir, "gazetteer", NULL);
+  g_autofree char *aliases = g_build_filename (dir, "aliases.tsv", NULL);
+  g_autofree char *vocab = g_build_filename (dir, "lowercase.txt", NULL);
+  g_autofree char *weights = g_build_filename (dir, "model.bin", NULL);
+  g_autoptr(GError) local = NULL;
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GDir) d = g_dir_open (gazdir, 0, &local);
+  if (d == NULL)
+    {
+      g_set_error (error, G_FILE_ERROR, local->code, "%s: %s", gazdir, local->message);
+      goto fail;
+    }
+  for (const char *name; (name = g_dir_read_name (d)) != NULL;)
+    if (g_str_has_suffix (name, ".tsv"))
+      g_ptr_array_add (names, g_strdup (name));
+  if (names->len == 0)
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "%s: no gazetteer (*.tsv) files", gazdir);
+      goto fail;
+    }
+  g_ptr_array_sort (names, (GCompareFunc) ner_strcmp_indirect);
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *path = g_build_filename (gazdir, names->pdata[i], NULL);
+      if (!load_gazetteer (model, s, path, error))
+        goto fail;
+    }
+  if (!load_aliases (model, s, aliases, error))
+    goto fail;
+  if (extra_aliases != NULL && *extra_aliases != '\0' && !load_aliases (model, s, extra_aliases, error))
+    goto fail;
+  if (!load_vocab (model, s, vocab, error))
+    goto fail;
+  if (need_weights)
+    {
+      if (!load_weights (model, weights, error))
+        goto fail;
+    }
+  return model;
+fail:
+  ner_model_free (model);
+  return NULL;
+}
+
+int
+ner_strcmp_indirect (const void *a, const void *b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+void
+ner_model_free (NerModel *model)
+{
+  if (model == NULL)
+    return;
+  table_clear (&model->gaz);
+  table_clear (&model->aliases);
+  table_clear (&model->vocab);
+  if (model->strings)
+    g_string_free (model->strings, TRUE);
+  g_free (model->w);
+  g_free (model);
+}
+
+NerScratch *
+ner_scratch_new (void)
+{
+  NerScratch *s = g_new0 (NerScratch, 1);
+  s->mentions = g_array_new (FALSE, FALSE, sizeof (NerMention));
+  s->sub = NULL;
+  return s;
+}
+
+void
+ner_scratch_free (NerScratch *s)
+{
+  if (s == NULL)
+    return;
+  ner_mentions_clear (s->mentions);
+  g_array_unref (s->mentions);
+  g_free (s->toks);
+  if (s->sub)
+    ner_scratch_free (s->sub);
+  g_free (s);
+}
+
+void
+ner_mentions_clear (GArray *mentions)
+{
+  for (guint i = 0; i < mentions->len; i++)
+    {
+      NerMention *m = &g_array_index (mentions, NerMention, i);
+      g_free (m->canonical);
+      g_free (m->role);
+    }
+  g_array_set_size (mentions, 0);
+}
