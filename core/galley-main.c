@@ -7,6 +7,7 @@
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #define MAX_WARNINGS 50
@@ -92,6 +93,60 @@ usage_error (GOptionContext *context, const char *fmt, ...)
   return GALLEY_EXIT_USAGE;
 }
 
+static double opt_wait;
+static gboolean syslog_on;
+
+static gboolean
+parse_wait (const char *name, const char *value, gpointer data, GError **error)
+{
+  if (value == NULL)
+    {
+      opt_wait = 3600;
+      return TRUE;
+    }
+  char *end = NULL;
+  opt_wait = g_ascii_strtod (value, &end);
+  if (end == value || *end != '\0' || opt_wait < 0 || opt_wait > 7 * 86400)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--wait takes seconds between 0 and 604800, got '%s'", value);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* --log=syslog: GLib messages go to syslog (journald reads it too) with
+ * their priority; the summary line still goes to stderr and is logged. */
+static GLogWriterOutput
+syslog_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer data)
+{
+  const char *message = NULL, *domain = NULL;
+  for (gsize i = 0; i < n_fields; i++)
+    if (g_str_equal (fields[i].key, "MESSAGE"))
+      message = fields[i].value;
+    else if (g_str_equal (fields[i].key, "GLIB_DOMAIN"))
+      domain = fields[i].value;
+  if (message == NULL)
+    return G_LOG_WRITER_UNHANDLED;
+  if (g_log_writer_default_would_drop (level, domain))
+    return G_LOG_WRITER_HANDLED;
+  int priority = (level & G_LOG_LEVEL_ERROR) ? LOG_ERR
+               : (level & G_LOG_LEVEL_CRITICAL) ? LOG_CRIT
+               : (level & G_LOG_LEVEL_WARNING) ? LOG_WARNING
+               : (level & G_LOG_LEVEL_MESSAGE) ? LOG_NOTICE
+               : (level & G_LOG_LEVEL_INFO) ? LOG_INFO : LOG_DEBUG;
+  syslog (priority, "%s", message);
+  return G_LOG_WRITER_HANDLED;
+}
+
+static void
+use_syslog (void)
+{
+  openlog ("galley", LOG_PID, LOG_USER);
+  g_log_set_writer_func (syslog_writer, NULL, NULL);
+  syslog_on = TRUE;
+}
+
 static int
 report (GError *error, int code)
 {
@@ -105,9 +160,10 @@ static int
 cmd_run (int argc, char **argv, gboolean check)
 {
   g_auto(GStrv) sets = NULL;
-  gboolean dry_run = FALSE, no_progress = FALSE;
+  gboolean dry_run = FALSE, no_progress = FALSE, full = FALSE;
   gint threads = 0;
-  g_autofree char *stats = NULL, *rejects = NULL;
+  g_autofree char *stats = NULL, *rejects = NULL, *log_to = NULL;
+  opt_wait = 0;
   GOptionEntry entries[] = {
     { "set", 's', 0, G_OPTION_ARG_STRING_ARRAY, &sets, "Override an option (repeatable), e.g. --set output.path=out.jsonl", "ID.KEY=VALUE" },
     { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Read and process documents but run no sink", NULL },
@@ -118,6 +174,10 @@ cmd_run (int argc, char **argv, gboolean check)
     { "plugin-dir", 'P', 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_plugin_dirs, "Look for plugins in DIR first (repeatable)", "DIR" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Per-stage figures and info messages", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet, "No summary and no warnings; errors only", NULL },
+    { "full", 0, 0, G_OPTION_ARG_NONE, &full, "Read every input again, even those the state directory has seen", NULL },
+    { "wait", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK, parse_wait,
+      "If another run holds the state directory, wait for it (at most SECONDS; default 1 hour) instead of exiting 75", "SECONDS" },
+    { "log", 0, 0, G_OPTION_ARG_STRING, &log_to, "Where messages go: stderr (default) or syslog (also journald)", "stderr|syslog" },
     { NULL }
   };
   GOptionEntry check_entries[] = {
@@ -142,6 +202,10 @@ cmd_run (int argc, char **argv, gboolean check)
     return usage_error (context, "-v and -q exclude each other");
   if (threads < 0 || threads > 1024)
     return usage_error (context, "--threads must be between 0 and 1024");
+  if (log_to != NULL && !g_str_equal (log_to, "stderr") && !g_str_equal (log_to, "syslog"))
+    return usage_error (context, "--log must be stderr or syslog, got '%s'", log_to);
+  if (log_to != NULL && g_str_equal (log_to, "syslog"))
+    use_syslog ();
   add_plugin_dirs ();
 
   g_autoptr(GalleyPipeline) pipeline = galley_pipeline_load (argv[1], (const char *const *) sets, &error);
@@ -157,10 +221,18 @@ cmd_run (int argc, char **argv, gboolean check)
     .threads = threads,
     .stats_path = stats,
     .rejects_path = rejects,
+    .full = full,
+    .wait_seconds = opt_wait,
   };
   int code = galley_pipeline_run (pipeline, &opts, &error);
   if (code != GALLEY_EXIT_OK)
-    return report (error, code);
+    {
+      if (syslog_on)
+        syslog (LOG_ERR, "%s: failed with exit status %d: %s", argv[1], code, error->message);
+      return report (error, code);
+    }
+  if (syslog_on && !check)
+    syslog (LOG_INFO, "%s: run finished", argv[1]);
   if (check && !opt_quiet)
     {
       g_autoptr(GString) chain = g_string_new (NULL);

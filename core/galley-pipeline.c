@@ -22,6 +22,8 @@ static const GalleyOptionSpec pipeline_options[] = {
   { "batch-size", GALLEY_OPT_INT, "64", "Documents handed to a worker at a time (1-4096)" },
   { "stats", GALLEY_OPT_STRING, "%n.stats.json", "Stats JSON file written after the run; %n = pipeline name; empty = none" },
   { "rejects", GALLEY_OPT_STRING, "%n.rejects.jsonl", "JSONL file that receives failed inputs (appended); %n = pipeline name" },
+  { "state-dir", GALLEY_OPT_STRING, "", "Directory of the run state: lock, inputs already read, pending commits, run history; empty = none" },
+  { "metrics-file", GALLEY_OPT_STRING, "", "Prometheus textfile-collector file written after each run; %n = pipeline name; empty = none" },
   { NULL }
 };
 
@@ -154,6 +156,8 @@ galley_pipeline_free (GalleyPipeline *pipeline)
   g_clear_pointer (&pipeline->stages, g_ptr_array_unref);
   g_free (pipeline->stats_path);
   g_free (pipeline->rejects_path);
+  g_free (pipeline->state_dir);
+  g_free (pipeline->metrics_path);
   g_free (pipeline);
 }
 
@@ -395,6 +399,10 @@ galley_pipeline_load (const char *path, const char *const *overrides, GError **e
   pipeline->batch_size = batch;
   pipeline->stats_path = expand_name (galley_options_get_string (popts, "stats"), pipeline->name);
   pipeline->rejects_path = expand_name (galley_options_get_string (popts, "rejects"), pipeline->name);
+  const char *state_dir = galley_options_get_string (popts, "state-dir");
+  pipeline->state_dir = *state_dir ? g_strdup (state_dir) : NULL;
+  const char *metrics = galley_options_get_string (popts, "metrics-file");
+  pipeline->metrics_path = *metrics ? expand_name (metrics, pipeline->name) : NULL;
 
   const char *const *ids = galley_options_get_strv (popts, "stages");
   if (ids[0] == NULL)

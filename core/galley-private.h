@@ -83,6 +83,8 @@ typedef struct {
   guint64     batch_size;     /* documents per batch */
   char       *stats_path;     /* "" to disable */
   char       *rejects_path;
+  char       *state_dir;      /* NULL: no incremental state */
+  char       *metrics_path;   /* NULL: no Prometheus textfile */
 } GalleyPipeline;
 
 GALLEY_API GalleyPipeline *galley_pipeline_load (const char *path, const char *const *overrides, GError **error);
@@ -100,6 +102,8 @@ typedef struct {
   guint       threads;        /* overrides the pipeline when > 0 */
   const char *stats_path;     /* overrides the pipeline when non-NULL */
   const char *rejects_path;   /* overrides the pipeline when non-NULL */
+  gboolean    full;           /* ignore what the state directory remembers */
+  double      wait_seconds;   /* wait this long for the state lock */
 } GalleyRunOptions;
 
 /* Runs the pipeline. Returns a sysexits code; *error is set when it is not 0. */

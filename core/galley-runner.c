@@ -12,8 +12,10 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "galley-private.h"
+#include "galley-state.h"
 
 #include <errno.h>
+#include <glib/gstdio.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -104,11 +106,16 @@ struct _Runner {
   GCond                   monitor_cond;
   gboolean                monitor_stop;
   GThread                *monitor;
+
+  GalleyState            *state;            /* NULL without state-dir */
+  gint64                  run_id;
+  int                     stopped_by;       /* signal that stopped the sources, or 0 */
 };
 
 static _Thread_local const char *tls_drop_reason;
 static _Thread_local GalleyStageContext *tls_current_stage;
 static volatile sig_atomic_t snapshot_requested;
+static volatile sig_atomic_t stop_requested;
 
 /* ---- context API for plugins ------------------------------------------- */
 
@@ -145,6 +152,61 @@ galley_stage_is_cancelled (GalleyStageContext *ctx)
 {
   g_return_val_if_fail (ctx != NULL, TRUE);
   return g_atomic_int_get (&ctx->runner->cancelled) != 0;
+}
+
+gboolean
+galley_stage_is_incremental (GalleyStageContext *ctx)
+{
+  g_return_val_if_fail (ctx != NULL, FALSE);
+  return ctx->runner->state != NULL;
+}
+
+gboolean
+galley_stage_input_lookup (GalleyStageContext *ctx, const char *key, GalleyInputState *out)
+{
+  g_return_val_if_fail (ctx != NULL && key != NULL, FALSE);
+  if (ctx->runner->state == NULL)
+    return FALSE;
+  return galley_state_lookup_input (ctx->runner->state, ctx->config->id, key, out);
+}
+
+void
+galley_stage_input_done (GalleyStageContext *ctx, const char *key, const GalleyInputState *state)
+{
+  g_return_if_fail (ctx != NULL && key != NULL && state != NULL);
+  if (ctx->runner->state != NULL)
+    galley_state_record_input (ctx->runner->state, ctx->config->id, key, state);
+}
+
+gboolean
+galley_stage_commit_file (GalleyStageContext *ctx, const char *tmp_path, const char *path, GError **error)
+{
+  g_return_val_if_fail (ctx != NULL && tmp_path != NULL && path != NULL, FALSE);
+  return galley_state_commit_file (ctx->runner->state, tmp_path, path, error);
+}
+
+gint64
+galley_stage_committed_length (GalleyStageContext *ctx, const char *path)
+{
+  g_return_val_if_fail (ctx != NULL && path != NULL, -1);
+  if (ctx->runner->state == NULL)
+    return -1;
+  return galley_state_get_file_length (ctx->runner->state, path);
+}
+
+void
+galley_stage_set_committed_length (GalleyStageContext *ctx, const char *path, gint64 length)
+{
+  g_return_if_fail (ctx != NULL && path != NULL);
+  if (ctx->runner->state != NULL)
+    galley_state_set_file_length (ctx->runner->state, path, length);
+}
+
+gint64
+galley_stage_context_get_run_id (GalleyStageContext *ctx)
+{
+  g_return_val_if_fail (ctx != NULL, 0);
+  return ctx->runner->run_id;
 }
 
 static gboolean
@@ -355,6 +417,12 @@ snapshot_handler (int sig)
 }
 
 static void
+stop_handler (int sig)
+{
+  stop_requested = sig;
+}
+
+static void
 install_signal_handlers (void)
 {
   struct sigaction sa = { 0 };
@@ -371,6 +439,15 @@ install_signal_handlers (void)
   su.sa_flags = SA_RESTART;
   sigemptyset (&su.sa_mask);
   sigaction (SIGUSR1, &su, NULL);
+  /* SIGTERM/SIGINT: read no more input, finish and commit what is in
+   * flight; a second one ends the process at once. */
+  stop_requested = 0;
+  struct sigaction st = { 0 };
+  st.sa_handler = stop_handler;
+  st.sa_flags = SA_RESTART | SA_RESETHAND;
+  sigemptyset (&st.sa_mask);
+  sigaction (SIGTERM, &st, NULL);
+  sigaction (SIGINT, &st, NULL);
 }
 
 /* ---- batches and segments ------------------------------------------------ */
@@ -425,7 +502,10 @@ forward (Runner *r, Segment *seg, Batch *b)
   gint64 out = 0;
   for (guint i = 0; i < b->n; i++)
     if (b->status[i] == DOC_ALIVE)
-      out++;
+      {
+        out++;
+        galley_fault_point ("document");
+      }
   ATOMIC_ADD (&r->docs_out, out);
   batch_free (b);
   flow_release (r);
@@ -708,12 +788,17 @@ run_sources (Runner *r)
   for (guint s = 0; s < r->stages->len; s++)
     {
       GalleyStageContext *ctx = g_ptr_array_index (r->stages, s);
-      if (ctx->info->kind != GALLEY_KIND_SOURCE)
+      if (ctx->info->kind != GALLEY_KIND_SOURCE || r->stopped_by)
         break;
       for (;;)
         {
           if (g_atomic_int_get (&r->cancelled))
             break;
+          if (stop_requested)
+            {
+              r->stopped_by = stop_requested;
+              break;
+            }
           if (b == NULL)
             {
               flow_acquire (r);
@@ -887,6 +972,11 @@ stats_to_json (Runner *r, double seconds, int exit_code, const GError *error)
   if (error != NULL)
     json_object_object_add (root, "error", json_object_new_string (error->message));
   json_object_object_add (root, "dry_run", json_object_new_boolean (r->opts->dry_run));
+  json_object_object_add (root, "run_id", json_object_new_int64 (r->run_id));
+  if (r->state != NULL)
+    json_object_object_add (root, "state_dir", json_object_new_string (galley_state_get_dir (r->state)));
+  if (r->stopped_by)
+    json_object_object_add (root, "stopped_by", json_object_new_string (r->stopped_by == SIGINT ? "SIGINT" : "SIGTERM"));
   json_object_object_add (root, "threads", json_object_new_int (r->n_threads));
   json_object_object_add (root, "seconds", new_double (seconds));
   json_object_object_add (root, "documents_in", json_object_new_int64 (docs_in));
@@ -928,6 +1018,158 @@ write_stats (Runner *r, const char *path, json_object *stats, GError **error)
       return FALSE;
     }
   return TRUE;
+}
+
+static void
+prom_label (GString *out, const char *value)
+{
+  g_string_append_c (out, '"');
+  for (const char *p = value; *p; p++)
+    {
+      if (*p == '\\' || *p == '"')
+        g_string_append_c (out, '\\');
+      if (*p == '\n')
+        g_string_append (out, "\\n");
+      else
+        g_string_append_c (out, *p);
+    }
+  g_string_append_c (out, '"');
+}
+
+static double
+json_double (json_object *obj, const char *key)
+{
+  json_object *v = NULL;
+  return json_object_object_get_ex (obj, key, &v) ? json_object_get_double (v) : 0;
+}
+
+/* The last galley_last_success_timestamp_seconds of an earlier metrics file. */
+static double
+previous_success (const char *path)
+{
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return 0;
+  const char *p = strstr (text, "\ngalley_last_success_timestamp_seconds");
+  if (p == NULL || (p = strchr (p, '}')) == NULL)
+    return 0;
+  return g_ascii_strtod (p + 1, NULL);
+}
+
+static void
+write_metrics (Runner *r, json_object *stats, int code)
+{
+  const char *path = r->pipeline->metrics_path;
+  g_autoptr(GString) m = g_string_new (NULL);
+  g_autoptr(GString) pl = g_string_new ("pipeline=");
+  prom_label (pl, r->pipeline->name);
+  double now = g_get_real_time () / 1e6;
+  double last_ok = code == GALLEY_EXIT_OK ? now : previous_success (path);
+  g_string_append_printf (m,
+    "# HELP galley_run_success 1 when the last run succeeded, else 0.\n# TYPE galley_run_success gauge\n"
+    "galley_run_success{%s} %d\n"
+    "# HELP galley_run_exit_code Exit status of the last run.\n# TYPE galley_run_exit_code gauge\n"
+    "galley_run_exit_code{%s} %d\n"
+    "# HELP galley_run_timestamp_seconds When the last run ended.\n# TYPE galley_run_timestamp_seconds gauge\n"
+    "galley_run_timestamp_seconds{%s} %.3f\n"
+    "# HELP galley_last_success_timestamp_seconds When a run last succeeded (0: never).\n"
+    "# TYPE galley_last_success_timestamp_seconds gauge\n"
+    "galley_last_success_timestamp_seconds{%s} %.3f\n"
+    "# HELP galley_run_duration_seconds Wall time of the last run.\n# TYPE galley_run_duration_seconds gauge\n"
+    "galley_run_duration_seconds{%s} %.3f\n"
+    "# HELP galley_run_documents Documents of the last run.\n# TYPE galley_run_documents gauge\n"
+    "galley_run_documents{%s,state=\"in\"} %" G_GINT64_FORMAT "\n"
+    "galley_run_documents{%s,state=\"out\"} %" G_GINT64_FORMAT "\n"
+    "galley_run_documents{%s,state=\"rejected\"} %" G_GINT64_FORMAT "\n",
+    pl->str, code == GALLEY_EXIT_OK, pl->str, code, pl->str, now, pl->str, last_ok, pl->str,
+    json_double (stats, "seconds"), pl->str, ATOMIC_GET (&r->docs_in), pl->str, ATOMIC_GET (&r->docs_out),
+    pl->str, r->n_rejects);
+  g_string_append (m, "# HELP galley_stage_documents Documents per stage in the last run.\n"
+                      "# TYPE galley_stage_documents gauge\n");
+  g_autoptr(GString) rest = g_string_new ("# HELP galley_stage_seconds Time spent in the stage in the last run.\n"
+                                           "# TYPE galley_stage_seconds gauge\n");
+  g_autoptr(GString) counters = g_string_new ("# HELP galley_stage_counter Counters and drop reasons of stages.\n"
+                                               "# TYPE galley_stage_counter gauge\n");
+  for (guint i = 0; i < r->stages->len; i++)
+    {
+      GalleyStageContext *ctx = g_ptr_array_index (r->stages, i);
+      g_autoptr(GString) sl = g_string_new (pl->str);
+      g_string_append (sl, ",stage=");
+      prom_label (sl, ctx->config->id);
+      g_mutex_lock (&ctx->lock);
+      g_string_append_printf (m, "galley_stage_documents{%s,state=\"in\"} %" G_GINT64_FORMAT "\n"
+                                 "galley_stage_documents{%s,state=\"kept\"} %" G_GINT64_FORMAT "\n"
+                                 "galley_stage_documents{%s,state=\"dropped\"} %" G_GINT64_FORMAT "\n"
+                                 "galley_stage_documents{%s,state=\"failed\"} %" G_GINT64_FORMAT "\n",
+                              sl->str, ctx->in, sl->str, ctx->kept, sl->str, table_sum (ctx->dropped),
+                              sl->str, ctx->failed);
+      g_string_append_printf (rest, "galley_stage_seconds{%s} %.3f\n", sl->str, ctx->busy_us / 1e6);
+      GHashTable *tables[2] = { ctx->dropped, ctx->counters };
+      for (guint t = 0; t < 2; t++)
+        {
+          if (tables[t] == NULL)
+            continue;
+          GHashTableIter iter;
+          gpointer key, value;
+          g_hash_table_iter_init (&iter, tables[t]);
+          while (g_hash_table_iter_next (&iter, &key, &value))
+            {
+              g_string_append_printf (counters, "galley_stage_counter{%s,name=", sl->str);
+              g_autofree char *name = g_strconcat (t == 0 ? "dropped-" : "", key, NULL);
+              prom_label (counters, name);
+              g_string_append_printf (counters, "} %" G_GINT64_FORMAT "\n", *(gint64 *) value);
+            }
+        }
+      g_mutex_unlock (&ctx->lock);
+    }
+  g_string_append_len (m, rest->str, rest->len);
+  g_string_append_len (m, counters->str, counters->len);
+  g_autofree char *tmp = g_strconcat (path, ".tmp", NULL);
+  g_autoptr(GError) local = NULL;
+  if (!g_file_set_contents (tmp, m->str, m->len, &local) || g_rename (tmp, path) != 0)
+    g_warning ("metrics file %s: %s", path, local ? local->message : g_strerror (errno));
+}
+
+static gint
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* A copy of the stats of every run in STATE/runs (the newest 1000 kept),
+ * and the metrics file. */
+static void
+write_history_and_metrics (Runner *r, json_object *stats, int code)
+{
+  if (r->pipeline->metrics_path != NULL)
+    write_metrics (r, stats, code);
+  if (r->state == NULL)
+    return;
+  g_autofree char *dir = g_build_filename (galley_state_get_dir (r->state), "runs", NULL);
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *stamp = g_date_time_format (now, "%Y%m%dT%H%M%S");
+  g_autofree char *name = g_strdup_printf ("run-%08" G_GINT64_FORMAT "-%s-%d.json", r->run_id, stamp, (int) getpid ());
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_autoptr(GError) local = NULL;
+  if (g_mkdir_with_parents (dir, 0755) != 0 || !write_stats (r, path, stats, &local))
+    {
+      g_warning ("run history %s: %s", path, local ? local->message : g_strerror (errno));
+      return;
+    }
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  if (d == NULL)
+    return;
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *entry;
+  while ((entry = g_dir_read_name (d)) != NULL)
+    if (g_str_has_prefix (entry, "run-") && g_str_has_suffix (entry, ".json"))
+      g_ptr_array_add (names, g_strdup (entry));
+  g_ptr_array_sort (names, compare_strings);
+  for (guint i = 0; i + 1000 < names->len; i++)
+    {
+      g_autofree char *old = g_build_filename (dir, g_ptr_array_index (names, i), NULL);
+      g_unlink (old);
+    }
 }
 
 static void
@@ -1020,6 +1262,20 @@ galley_pipeline_run (GalleyPipeline *pipeline, const GalleyRunOptions *opts, GEr
   install_signal_handlers ();
 
   int code = GALLEY_EXIT_OK;
+  r.run_id = g_get_real_time () / G_USEC_PER_SEC;
+  if (pipeline->state_dir != NULL && !opts->check_only && !opts->dry_run)
+    {
+      g_autoptr(GError) local = NULL;
+      r.state = galley_state_open (pipeline->state_dir, opts->full, opts->wait_seconds, &local);
+      if (r.state == NULL)
+        {
+          code = galley_error_to_exit_code (local);
+          g_prefix_error (&local, "%s: ", pipeline->path);
+          g_propagate_error (error, g_steal_pointer (&local));
+        }
+      else
+        r.run_id = galley_state_get_run_id (r.state);
+    }
   for (guint i = 0; i < pipeline->stages->len; i++)
     {
       GalleyStageConfig *sc = g_ptr_array_index (pipeline->stages, i);
@@ -1073,6 +1329,7 @@ galley_pipeline_run (GalleyPipeline *pipeline, const GalleyRunOptions *opts, GEr
         continue;
       g_autoptr(GError) local = NULL;
       gint64 t0 = g_get_monotonic_time ();
+      galley_fault_point ("finish");
       tls_current_stage = ctx;
       gboolean ok = ctx->info->finish (ctx->state, ctx, &local);
       tls_current_stage = NULL;
@@ -1089,6 +1346,17 @@ galley_pipeline_run (GalleyPipeline *pipeline, const GalleyRunOptions *opts, GEr
             r.fatal = g_steal_pointer (&local);
           g_mutex_unlock (&r.fail_lock);
           /* free() callbacks see the run as failed */
+          g_atomic_int_set (&r.cancelled, 1);
+        }
+    }
+  /* outputs and what the sources read become visible together */
+  if (r.state != NULL && r.fatal == NULL && get_abort_pos (&r) == G_MAXUINT64)
+    {
+      g_autoptr(GError) local = NULL;
+      if (!galley_state_commit (r.state, r.docs_in, r.docs_out, &local))
+        {
+          g_prefix_error (&local, "commit: ");
+          r.fatal = g_steal_pointer (&local);
           g_atomic_int_set (&r.cancelled, 1);
         }
     }
@@ -1130,8 +1398,17 @@ galley_pipeline_run (GalleyPipeline *pipeline, const GalleyRunOptions *opts, GEr
             }
         }
     }
+  if (r.state != NULL || pipeline->metrics_path != NULL)
+    {
+      g_autoptr(json_object) stats = stats_to_json (&r, seconds, code, r.fatal);
+      write_history_and_metrics (&r, stats, code);
+    }
   if (!opts->quiet)
     print_summary (&r, seconds, opts->verbose);
+  if (r.stopped_by && !opts->quiet)
+    fprintf (stderr, "galley: %s: stopped by %s after %" G_GINT64_FORMAT " document%s;%s\n", pipeline->name,
+             g_strsignal (r.stopped_by), r.docs_in, r.docs_in == 1 ? "" : "s",
+             r.state != NULL ? " the rest is left for the next run" : " the rest was not read");
   if (r.n_rejects > 0 && !opts->quiet)
     fprintf (stderr, "galley: %s: %" G_GINT64_FORMAT " rejected input%s written to %s\n", pipeline->name,
              r.n_rejects, r.n_rejects == 1 ? "" : "s",
@@ -1144,6 +1421,7 @@ galley_pipeline_run (GalleyPipeline *pipeline, const GalleyRunOptions *opts, GEr
 
 out:
   free_states (&r);
+  g_clear_pointer (&r.state, galley_state_free);
   g_clear_pointer (&r.segments, g_ptr_array_unref);
   g_clear_pointer (&r.stages, g_ptr_array_unref);
   g_free (r.rejects_path);

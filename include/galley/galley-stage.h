@@ -168,6 +168,50 @@ GALLEY_API void galley_stage_skip (GalleyStageContext *ctx, const char *source, 
  * (exit 75). */
 GALLEY_API gboolean galley_stage_is_cancelled (GalleyStageContext *ctx);
 
+/* ---- incremental runs and exactly-once output (since ABI 1.1) ----
+ *
+ * With `state-dir` in [pipeline], what sources record with
+ * galley_stage_input_done() and the files sinks hand over with
+ * galley_stage_commit_file() are committed together at the end of a
+ * successful run; see the plugin guide. Without it, lookups find nothing,
+ * records are ignored and commit_file() renames at once. */
+typedef struct {
+  gint64  size;     /* bytes of the input when it was read */
+  gint64  mtime;    /* its modification time, microseconds since the epoch */
+  gint64  offset;   /* bytes consumed (a growing file resumes here), or -1 */
+  gint64  lines;    /* lines consumed up to offset, or -1 */
+  guint64 hash;     /* a fingerprint chosen by the source, or 0 */
+} GalleyInputState;
+
+/* TRUE when the run has a state directory: sources should then record what
+ * they read (also under --full, which only makes lookups find nothing). */
+GALLEY_API gboolean galley_stage_is_incremental (GalleyStageContext *ctx);
+/* Sources: what an earlier committed run recorded for @key (a path, a URL),
+ * or FALSE when it is new (always FALSE without a state directory or with
+ * --full). */
+GALLEY_API gboolean galley_stage_input_lookup   (GalleyStageContext *ctx, const char *key, GalleyInputState *out);
+/* Sources: @key was read completely (or up to state->offset); committed
+ * with the run's outputs. Calling it again for the same key replaces the
+ * record, so a source reading a long file can record after each document. */
+GALLEY_API void     galley_stage_input_done     (GalleyStageContext *ctx, const char *key,
+                                                 const GalleyInputState *state);
+/* Sinks, from finish(): puts the finished, fsynced @tmp_path in place as
+ * @path: at once without a state directory, else after the run commits
+ * (and, if the process dies in between, at the start of the next run). The
+ * sink must no longer touch or remove @tmp_path after a TRUE return. */
+GALLEY_API gboolean galley_stage_commit_file    (GalleyStageContext *ctx, const char *tmp_path, const char *path,
+                                                 GError **error);
+/* Sinks that append: the length of @path that the last committed run left,
+ * or -1 when unknown; a sink truncates a longer file to it before appending
+ * (the tail is from a run that never committed). */
+GALLEY_API gint64   galley_stage_committed_length (GalleyStageContext *ctx, const char *path);
+/* Sinks that append: records @path's length after this run's writes (fsync
+ * them first); committed with the run. */
+GALLEY_API void     galley_stage_set_committed_length (GalleyStageContext *ctx, const char *path, gint64 length);
+/* A number unique to this run: the run's number in the state directory, else
+ * the start time in seconds. Sinks use it in file names ({run}). */
+GALLEY_API gint64   galley_stage_context_get_run_id (GalleyStageContext *ctx);
+
 /* Since ABI 1.1: data a stage keeps on a document, typically from prepare()
  * for process(). One slot per stage; setting it again destroys the old
  * value; the value is destroyed with the document. */

@@ -5,6 +5,8 @@
  */
 #include "galley-input.h"
 
+#include <xxhash.h>
+
 #include <gio/gunixinputstream.h>
 #include <string.h>
 #include <unistd.h>
@@ -220,6 +222,11 @@ struct _LineReader {
   gboolean      eof;
   guint64       lineno;
   guint64       max_line;
+  guint64       consumed;        /* stream bytes up to the end of the last line returned */
+  gboolean      unterminated;    /* the last line returned had no newline */
+  guint8        prefix[LINE_READER_PREFIX];
+  gsize         prefix_len;      /* first bytes of the stream, for fingerprints */
+  guint64       read_total;
 };
 
 LineReader *
@@ -269,6 +276,51 @@ line_reader_lineno (const LineReader *r)
   return r->lineno;
 }
 
+static gssize fill (LineReader *r, GError **error);
+
+guint64
+line_reader_consumed (const LineReader *r)
+{
+  return r->consumed;
+}
+
+gboolean
+line_reader_last_unterminated (const LineReader *r)
+{
+  return r->unterminated;
+}
+
+guint64
+line_reader_fingerprint (const LineReader *r, guint64 upto)
+{
+  return XXH3_64bits (r->prefix, MIN ((guint64) r->prefix_len, upto));
+}
+
+gboolean
+line_reader_skip (LineReader *r, guint64 offset, guint64 lines, GError **error)
+{
+  while (r->consumed < offset)
+    {
+      if (r->end == r->start)
+        {
+          gssize n = fill (r, error);
+          if (n < 0)
+            return FALSE;
+          if (n == 0)
+            {
+              g_set_error (error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT, "shorter than the %" G_GUINT64_FORMAT
+                           " bytes read before", offset);
+              return FALSE;
+            }
+        }
+      gsize take = MIN ((guint64) (r->end - r->start), offset - r->consumed);
+      r->start += take;
+      r->consumed += take;
+    }
+  r->lineno = lines;
+  return TRUE;
+}
+
 /* Reads more data; returns bytes read, 0 at EOF, -1 on error. */
 static gssize
 fill (LineReader *r, GError **error)
@@ -286,7 +338,16 @@ fill (LineReader *r, GError **error)
     }
   gssize n = g_input_stream_read (r->in, r->buf + r->end, r->cap - r->end, NULL, error);
   if (n > 0)
-    r->end += n;
+    {
+      if (r->prefix_len < LINE_READER_PREFIX && r->read_total == r->prefix_len)
+        {
+          gsize take = MIN ((gsize) n, LINE_READER_PREFIX - r->prefix_len);
+          memcpy (r->prefix + r->prefix_len, r->buf + r->end, take);
+          r->prefix_len += take;
+        }
+      r->read_total += n;
+      r->end += n;
+    }
   return n;
 }
 
@@ -304,6 +365,8 @@ line_reader_next (LineReader *r, const char **line, gsize *len, gboolean *too_lo
           gsize l = nl ? (gsize) (nl - (r->buf + r->start)) : r->end - r->start;
           const char *p = (const char *) r->buf + r->start;
           r->start += l + (nl ? 1 : 0);
+          r->consumed += l + (nl ? 1 : 0);
+          r->unterminated = nl == NULL;
           r->lineno++;
           if (skipping)
             {
@@ -589,7 +652,49 @@ struct _RecordReader {
   LineReader   *reader;
   json_tokener *tok;
   gboolean      done;
+  gboolean      incremental;   /* an unterminated last line that does not parse is left for later */
+  guint64       start_offset;  /* resume here */
+  guint64       start_lines;
+  guint64       good_offset;   /* end of the last line fully handled */
+  guint64       good_lines;
 };
+
+void
+record_reader_resume (RecordReader *rr, gboolean incremental, guint64 offset, guint64 lines)
+{
+  rr->incremental = incremental;
+  rr->start_offset = rr->good_offset = offset;
+  rr->start_lines = rr->good_lines = lines;
+}
+
+guint64
+record_reader_fingerprint_of (RecordReader *rr, guint64 upto, GError **error)
+{
+  g_autoptr(LineReader) r = line_reader_open (rr->path, rr->max_line, error);
+  if (r == NULL)
+    return 0;
+  guint64 want = MIN (upto, (guint64) LINE_READER_PREFIX);
+  while (r->prefix_len < want)
+    {
+      gssize n = fill (r, error);
+      if (n <= 0)
+        {
+          if (n == 0)
+            g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT, "shorter than before");
+          return 0;
+        }
+      r->start = r->end;   /* only the prefix matters */
+    }
+  return line_reader_fingerprint (r, upto);
+}
+
+void
+record_reader_position (const RecordReader *rr, guint64 *offset, guint64 *lines, guint64 *fingerprint)
+{
+  *offset = rr->good_offset;
+  *lines = rr->good_lines;
+  *fingerprint = rr->reader ? line_reader_fingerprint (rr->reader, rr->good_offset) : 0;
+}
 
 RecordReader *
 record_reader_new (const char *path, guint64 max_line)
@@ -633,11 +738,20 @@ record_reader_next (RecordReader *rr, const RecordMapping *m, GalleyStageContext
           rr->done = TRUE;
           return FALSE;
         }
+      if (rr->start_offset > 0 && !line_reader_skip (rr->reader, rr->start_offset, rr->start_lines, &local))
+        {
+          g_set_error (error, GALLEY_SOURCE_ERROR, GALLEY_SOURCE_ERROR_READ, "%s: cannot resume: %s", rr->source,
+                       local->message);
+          rr->done = TRUE;
+          return FALSE;
+        }
     }
   for (;;)
     {
       if (galley_stage_is_cancelled (ctx))
         return FALSE;
+      rr->good_offset = line_reader_consumed (rr->reader);
+      rr->good_lines = line_reader_lineno (rr->reader);
       const char *line;
       gsize len;
       gboolean too_long;
@@ -665,12 +779,20 @@ record_reader_next (RecordReader *rr, const RecordMapping *m, GalleyStageContext
       if (i == len)
         continue;   /* blank lines separate nothing */
       GalleyDocument *doc = record_to_document (m, rr->tok, line, len, rr->source, lineno, &local);
+      if (doc == NULL && rr->incremental && line_reader_last_unterminated (rr->reader))
+        {
+          /* probably still being written: the next run reads it */
+          rr->done = TRUE;
+          return FALSE;
+        }
       if (doc == NULL)
         {
           if (!galley_stage_reject (ctx, rr->source, lineno, line, len, local))
             return FALSE;
           continue;
         }
+      rr->good_offset = line_reader_consumed (rr->reader);
+      rr->good_lines = lineno;
       *out = doc;
       return TRUE;
     }

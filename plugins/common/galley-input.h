@@ -49,6 +49,16 @@ LineReader *line_reader_open  (const char *path, guint64 max_line, GError **erro
  * longer than max_line sets *too_long and is skipped whole. */
 gboolean    line_reader_next  (LineReader *reader, const char **line, gsize *len, gboolean *too_long, GError **error);
 guint64     line_reader_lineno (const LineReader *reader);
+/* Incremental reading: bytes of the stream up to the end of the last line
+ * returned; whether that line lacked its newline (maybe still being
+ * written); a fingerprint of the first min(@upto, LINE_READER_PREFIX)
+ * bytes; and skipping to @offset (a line boundary of an earlier read),
+ * numbering the next line @lines + 1. */
+#define LINE_READER_PREFIX 4096
+guint64     line_reader_consumed (const LineReader *reader);
+gboolean    line_reader_last_unterminated (const LineReader *reader);
+guint64     line_reader_fingerprint (const LineReader *reader, guint64 upto);
+gboolean    line_reader_skip (LineReader *reader, guint64 offset, guint64 lines, GError **error);
 void        line_reader_free  (LineReader *reader);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LineReader, line_reader_free)
 
@@ -95,6 +105,14 @@ RecordReader *record_reader_new  (const char *path, guint64 max_line);
 gboolean      record_reader_next (RecordReader *rr, const RecordMapping *m, GalleyStageContext *ctx,
                                   GalleyDocument **out, GError **error);
 void          record_reader_free (RecordReader *rr);
+/* Before the first next(): start at @offset (line @lines), and with
+ * @incremental leave an unterminated, unparsable last line for a later run. */
+void          record_reader_resume   (RecordReader *rr, gboolean incremental, guint64 offset, guint64 lines);
+/* The end of the last line fully handled, its line number, and a
+ * fingerprint of the stream's first bytes up to there. */
+/* Opens the file again and fingerprints its first bytes up to @upto. */
+guint64       record_reader_fingerprint_of (RecordReader *rr, guint64 upto, GError **error);
+void          record_reader_position (const RecordReader *rr, guint64 *offset, guint64 *lines, guint64 *fingerprint);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RecordReader, record_reader_free)
 
 /* Applies the content-type option or sniffing to @doc. */

@@ -19,7 +19,7 @@
 #define FLUSH_AT (1 << 20)
 
 static const GalleyOptionSpec export_jsonl_options[] = {
-  { "path", GALLEY_OPT_STRING, NULL, "Output file; strftime patterns (%Y-%m-%d) expand at start; - writes standard output", NULL },
+  { "path", GALLEY_OPT_STRING, NULL, "Output file; strftime patterns (%Y-%m-%d) and {run} (the run's number) expand at start; - writes standard output", NULL },
   { "mkdir", GALLEY_OPT_BOOL, "true", "Create missing parent directories", NULL },
   { "fsync", GALLEY_OPT_BOOL, "true", "fsync the file and its directory before reporting success", NULL },
   { NULL }
@@ -34,6 +34,7 @@ typedef struct {
   GString  *buf;
   gint64    docs;
   gint64    bytes;
+  gboolean  per_run;     /* path has {run}: no file for a run without documents */
 } ExportJsonl;
 
 static void
@@ -100,7 +101,11 @@ export_jsonl_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **
       self->fd = STDOUT_FILENO;
       return g_steal_pointer (&self);
     }
-  self->path = expand_time (path, error);
+  self->per_run = strstr (path, "{run}") != NULL;
+  g_autofree char *run = g_strdup_printf ("%06" G_GINT64_FORMAT, galley_stage_context_get_run_id (ctx));
+  g_auto(GStrv) parts = g_strsplit (path, "{run}", -1);
+  g_autofree char *with_run = g_strjoinv (run, parts);
+  self->path = expand_time (with_run, error);
   if (self->path == NULL)
     return NULL;
   if (g_file_test (self->path, G_FILE_TEST_IS_DIR))
@@ -213,6 +218,8 @@ export_jsonl_finish (gpointer state, GalleyStageContext *ctx, GError **error)
       galley_stage_count (ctx, "bytes-written", self->bytes);
       return ok;
     }
+  if (self->docs == 0 && self->per_run && self->fd < 0)
+    return TRUE;   /* nothing new: no empty file per run */
   if (self->fd < 0 && !open_tmp (self, error))
     return FALSE;
   if (!flush_buffer (self, error))
@@ -225,19 +232,10 @@ export_jsonl_finish (gpointer state, GalleyStageContext *ctx, GError **error)
       return set_io_error (error, errno, "cannot close", self->tmp_path);
     }
   self->fd = -1;
-  if (g_rename (self->tmp_path, self->path) != 0)
-    return set_io_error (error, errno, "cannot rename temporary file to", self->path);
+  /* in place now, or with a state directory once the run has committed */
+  if (!galley_stage_commit_file (ctx, self->tmp_path, self->path, error))
+    return FALSE;
   g_clear_pointer (&self->tmp_path, g_free);
-  if (self->do_fsync)
-    {
-      g_autofree char *dir = g_path_get_dirname (self->path);
-      int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (dfd >= 0)
-        {
-          fsync (dfd);
-          close (dfd);
-        }
-    }
   galley_stage_count (ctx, "bytes-written", self->bytes);
   g_info ("stage '%s': wrote %" G_GINT64_FORMAT " records to %s", galley_stage_context_get_id (ctx),
           self->docs, self->path);

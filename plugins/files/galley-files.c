@@ -14,6 +14,8 @@
 
 #include "../common/galley-input.h"
 
+#include <xxhash.h>
+
 static const GalleyOptionSpec files_options[] = {
   { "paths", GALLEY_OPT_STRV, NULL, "Files, directories (read recursively) and glob patterns, ';'-separated", NULL },
   { "recursive", GALLEY_OPT_BOOL, "true", "Descend into subdirectories of a directory", NULL },
@@ -84,6 +86,8 @@ typedef struct {
   guint64          max_size;
   GalleyContentType content_type;
   GHashTable      *seen_dirs;   /* "dev:ino" of visited directories */
+  gboolean         incremental; /* the run has a state directory */
+  gint64           unchanged;   /* inputs an earlier run read, skipped */
 } Files;
 
 static void
@@ -137,6 +141,7 @@ files_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
   self->include = compile_patterns (galley_options_get_strv (opts, "include"));
   self->exclude = compile_patterns (galley_options_get_strv (opts, "exclude"));
   self->seen_dirs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->incremental = galley_stage_is_incremental (ctx);
   const char *ct = galley_options_get_enum (opts, "content-type");
   self->content_type = g_str_equal (ct, "text") ? GALLEY_CONTENT_TEXT
                      : g_str_equal (ct, "html") ? GALLEY_CONTENT_HTML : GALLEY_CONTENT_UNKNOWN;
@@ -357,16 +362,21 @@ files_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GErro
         return FALSE;
       Next next;
       if (!pop_next (self, &next))
-        return FALSE;
+        {
+          if (self->unchanged > 0)
+            galley_stage_count (ctx, "unchanged-inputs", self->unchanged);
+          self->unchanged = 0;
+          return FALSE;
+        }
       gboolean top = next.top;
       /* a regular file found in a directory listing needs no stat():
        * read_file() checks type and size on the open descriptor */
-      gboolean listed_file = !top && next.d_type == DT_REG;
+      gboolean listed_file = !top && next.d_type == DT_REG && !self->incremental;
       g_autofree char *path = next.path;
       struct stat st;
       if (listed_file)
         st.st_mode = S_IFREG, st.st_size = 0;
-      else if (stat (path, &st) != 0)
+      else if (fstatat (next.dirfd, path + next.name_offset, &st, 0) != 0)
         {
           int e = errno;
           g_autoptr(GError) local = g_error_new (GALLEY_SOURCE_ERROR,
@@ -401,11 +411,39 @@ files_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GErro
           galley_stage_skip (ctx, path, "too-large");
           continue;
         }
+      /* with a state directory: unchanged size and time means seen */
+      GalleyInputState seen = { 0 }, now = { 0 };
+      gboolean known = FALSE;
+      if (self->incremental)
+        {
+          now.size = st.st_size;
+          now.mtime = (gint64) st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000;
+          now.offset = now.lines = -1;
+          known = galley_stage_input_lookup (ctx, path, &seen);
+          if (known && seen.size == now.size && seen.mtime == now.mtime)
+            {
+              self->unchanged++;
+              continue;
+            }
+        }
       g_autoptr(GError) local = NULL;
       const char *skip = NULL;
       /* the frame of next.dirfd is still on the stack: it is popped only
        * when the next entry is asked for */
       g_autoptr(GBytes) bytes = read_file (next.dirfd, path + next.name_offset, self->max_size, &skip, &local);
+      if (self->incremental && bytes != NULL)
+        {
+          now.hash = XXH3_64bits (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+          if (known && seen.hash == now.hash)
+            {
+              /* touched, same content: remember the new time only */
+              galley_stage_input_done (ctx, path, &now);
+              self->unchanged++;
+              continue;
+            }
+        }
+      if (self->incremental && (bytes != NULL || skip != NULL))
+        galley_stage_input_done (ctx, path, &now);
       if (bytes == NULL && skip != NULL)
         {
           if (g_str_equal (skip, "too-large"))

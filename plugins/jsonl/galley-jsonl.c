@@ -6,6 +6,8 @@
 
 #include "../common/galley-input.h"
 
+#include <sys/stat.h>
+
 static const GalleyOptionSpec jsonl_options[] = {
   { "path", GALLEY_OPT_STRING, NULL, "JSONL file to read (gzip aware); - reads standard input", NULL },
   RECORD_MAPPING_OPTIONS,
@@ -18,6 +20,9 @@ typedef struct {
   guint64        max_line;
   RecordMapping  mapping;
   RecordReader  *reader;     /* created on the first next() */
+  gboolean       incremental;
+  GalleyInputState now;      /* size and time when the run started reading */
+  gboolean       finished;
 } Jsonl;
 
 static void
@@ -67,13 +72,82 @@ jsonl_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
   return g_steal_pointer (&self);
 }
 
+/* With a state directory: read only what was appended since the last
+ * committed run. Returns FALSE when there is nothing new. */
+static gboolean
+jsonl_start (Jsonl *self, GalleyStageContext *ctx)
+{
+  struct stat st;
+  if (stat (self->path, &st) != 0)
+    return TRUE;   /* the reader reports it */
+  self->now.size = st.st_size;
+  self->now.mtime = (gint64) st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000;
+  GalleyInputState seen;
+  if (!galley_stage_input_lookup (ctx, self->path, &seen))
+    {
+      record_reader_resume (self->reader, TRUE, 0, 0);
+      return TRUE;
+    }
+  if (seen.size == self->now.size && seen.mtime == self->now.mtime)
+    {
+      galley_stage_count (ctx, "unchanged-inputs", 1);
+      return FALSE;
+    }
+  if (seen.offset > 0 && self->now.size >= seen.offset)
+    {
+      /* check that the part read before is still the same */
+      g_autoptr(RecordReader) probe = record_reader_new (self->path, self->max_line);
+      g_autoptr(GError) local = NULL;
+      guint64 fp = record_reader_fingerprint_of (probe, (guint64) seen.offset, &local);
+      if (local == NULL && fp == seen.hash)
+        {
+          record_reader_resume (self->reader, TRUE, seen.offset, seen.lines);
+          galley_stage_count (ctx, "resumed-inputs", 1);
+          return TRUE;
+        }
+    }
+  g_warning ("stage '%s': %s changed since the last run (not only appended to); reading it again from the start",
+             galley_stage_context_get_id (ctx), self->path);
+  galley_stage_count (ctx, "rewritten-inputs", 1);
+  record_reader_resume (self->reader, TRUE, 0, 0);
+  return TRUE;
+}
+
+static void
+jsonl_record (Jsonl *self, GalleyStageContext *ctx)
+{
+  GalleyInputState done = self->now;
+  guint64 offset, lines, fp;
+  record_reader_position (self->reader, &offset, &lines, &fp);
+  done.offset = offset;
+  done.lines = lines;
+  done.hash = fp;
+  galley_stage_input_done (ctx, self->path, &done);
+}
+
 static gboolean
 jsonl_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GError **error)
 {
   Jsonl *self = state;
+  *out = NULL;
+  if (self->finished)
+    return FALSE;
   if (self->reader == NULL)
-    self->reader = record_reader_new (self->path, self->max_line);
-  return record_reader_next (self->reader, &self->mapping, ctx, out, error);
+    {
+      self->reader = record_reader_new (self->path, self->max_line);
+      self->incremental = galley_stage_is_incremental (ctx) && !g_str_equal (self->path, "-");
+      if (self->incremental && !jsonl_start (self, ctx))
+        {
+          self->finished = TRUE;
+          return FALSE;
+        }
+    }
+  gboolean more = record_reader_next (self->reader, &self->mapping, ctx, out, error);
+  if (self->incremental && (more || (error == NULL || *error == NULL)))
+    jsonl_record (self, ctx);
+  if (!more)
+    self->finished = TRUE;
+  return more;
 }
 
 static const GalleyStageInfo jsonl_info = {

@@ -1,0 +1,386 @@
+/* test-state.c: runs with a state directory: incremental sources, the
+ * lock, SIGTERM, metrics and history, and exactly-once output after a
+ * process killed at many points. */
+#include "galley-private.h"
+#include "galley-test-util.h"
+
+#include <fcntl.h>
+#include <utime.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+static void
+write_pipeline (Fixture *f, const char *source, const char *extra)
+{
+  g_autofree char *content = g_strdup_printf (
+      "[pipeline]\nstages=in;%sout\nstate-dir=state\nstats=run.stats.json\nrejects=run.rejects.jsonl\n"
+      "metrics-file=run.prom\nbatch-size=4\n\n"
+      "[stage in]\n%s\n\n%s"
+      "[stage out]\nplugin=export-jsonl\npath=out/batch-{run}.jsonl\n",
+      extra ? "mid;" : "", source, extra ? extra : "");
+  galley_test_write (f->dir, "test.pipeline", content, -1);
+}
+
+/* id -> number of times it was exported, over every output file. */
+static GHashTable *
+exported (Fixture *f)
+{
+  GHashTable *seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autofree char *dir = g_build_filename (f->dir, "out", NULL);
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      if (!g_str_has_prefix (name, "batch-") || !g_str_has_suffix (name, ".jsonl"))
+        continue;   /* temporary files of a killed run */
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_autoptr(GPtrArray) recs = galley_test_read_jsonl (path);
+      for (guint i = 0; i < recs->len; i++)
+        {
+          const char *id = galley_test_get_string (g_ptr_array_index (recs, i), "id");
+          guint n = GPOINTER_TO_UINT (g_hash_table_lookup (seen, id));
+          g_hash_table_replace (seen, g_strdup (id), GUINT_TO_POINTER (n + 1));
+        }
+    }
+  return seen;
+}
+
+static guint
+count_files (Fixture *f, const char *sub, const char *prefix)
+{
+  g_autofree char *dir = g_build_filename (f->dir, sub, NULL);
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+  const char *name;
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    if (g_str_has_prefix (name, prefix))
+      n++;
+  return n;
+}
+
+static void
+make_inputs (Fixture *f, guint from, guint to)
+{
+  for (guint i = from; i < to; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("in/%04u.txt", i);
+      g_autofree char *text = g_strdup_printf ("Article %u about the harbour, with enough words to be real.", i);
+      galley_test_write (f->dir, name, text, -1);
+    }
+}
+
+static void
+assert_exactly_once (Fixture *f, guint n)
+{
+  g_autoptr(GHashTable) seen = exported (f);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("in/%04u.txt", i);
+      guint times = GPOINTER_TO_UINT (g_hash_table_lookup (seen, id));
+      if (times != 1)
+        g_error ("%s exported %u times", id, times);
+    }
+  g_assert_cmpuint (g_hash_table_size (seen), ==, n);
+}
+
+/* New, touched, changed and forced (--full) inputs. */
+static void
+test_incremental_files (Fixture *f, gconstpointer data)
+{
+  make_inputs (f, 0, 5);
+  write_pipeline (f, "plugin=files\npaths=in", NULL);
+  g_autoptr(RunResult) r1 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r1->status, ==, 0);
+  assert_exactly_once (f, 5);
+  /* nothing new: no output file at all */
+  g_autoptr(RunResult) r2 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r2->status, ==, 0);
+  g_assert_cmpuint (count_files (f, "out", "batch-"), ==, 1);
+  /* two new files, one touched with the same content */
+  make_inputs (f, 5, 7);
+  g_autofree char *touched = g_build_filename (f->dir, "in/0001.txt", NULL);
+  g_assert_cmpint (g_utime (touched, NULL), ==, 0);
+  g_autoptr(RunResult) r3 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r3->status, ==, 0);
+  assert_exactly_once (f, 7);
+  /* a changed file is read again */
+  galley_test_write (f->dir, "in/0002.txt", "Article 2, corrected by the desk.", -1);
+  g_autoptr(RunResult) r4 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r4->status, ==, 0);
+  g_autoptr(GHashTable) seen = exported (f);
+  g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (seen, "in/0002.txt")), ==, 2);
+  g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (seen, "in/0003.txt")), ==, 1);
+  /* --full reads everything again */
+  g_autoptr(RunResult) r5 = galley_test_run (f->dir, NULL, "run", "test.pipeline", "--full", NULL);
+  g_assert_cmpint (r5->status, ==, 0);
+  g_autoptr(GHashTable) again = exported (f);
+  g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (again, "in/0004.txt")), ==, 2);
+  /* history: one stats file per run */
+  g_assert_cmpuint (count_files (f, "state/runs", "run-"), ==, 5);
+}
+
+/* A growing JSONL file is resumed after its last complete line; a line
+ * still being written waits; a rewritten file is read from the start. */
+static void
+test_incremental_jsonl (Fixture *f, gconstpointer data)
+{
+  galley_test_write (f->dir, "feed.jsonl", "{\"id\":\"a\",\"text\":\"one\"}\n{\"text\":\"no id\"}\n", -1);
+  write_pipeline (f, "plugin=jsonl\npath=feed.jsonl", NULL);
+  g_autoptr(RunResult) r1 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r1->status, ==, 0);
+  g_autofree char *feed = g_build_filename (f->dir, "feed.jsonl", NULL);
+  FILE *fp = fopen (feed, "a");
+  fputs ("{\"id\":\"c\",\"text\":\"three\"}\n{\"id\":\"d\",\"te", fp);
+  fclose (fp);
+  g_autoptr(RunResult) r2 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r2->status, ==, 0);
+  g_autofree char *rejects = g_build_filename (f->dir, "run.rejects.jsonl", NULL);
+  g_assert_false (g_file_test (rejects, G_FILE_TEST_EXISTS));   /* the half line is not an error */
+  fp = fopen (feed, "a");
+  fputs ("xt\":\"four\"}\n{\"text\":\"five\"}\n", fp);
+  fclose (fp);
+  g_autoptr(RunResult) r3 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r3->status, ==, 0);
+  g_autoptr(GHashTable) seen = exported (f);
+  const char *ids[] = { "a", "feed.jsonl:2", "c", "d", "feed.jsonl:5" };
+  for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
+    g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (seen, ids[i])), ==, 1);
+  g_assert_cmpuint (g_hash_table_size (seen), ==, 5);
+  /* replaced by a shorter file: read again, with a warning */
+  galley_test_write (f->dir, "feed.jsonl", "{\"id\":\"z\",\"text\":\"new\"}\n", -1);
+  g_autoptr(RunResult) r4 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r4->status, ==, 0);
+  g_assert_nonnull (strstr (r4->err, "changed since the last run"));
+  g_autoptr(GHashTable) seen2 = exported (f);
+  g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (seen2, "z")), ==, 1);
+}
+
+/* A second run exits 75 naming the holder; --wait gives up after its
+ * time; a lock file left by a dead process does not block. */
+static void
+test_lock (Fixture *f, gconstpointer data)
+{
+  make_inputs (f, 0, 3);
+  write_pipeline (f, "plugin=files\npaths=in", NULL);
+  galley_test_write (f->dir, "state/galley.lock", "pid 999999, started 2020-01-01T00:00:00Z\n", -1);
+  g_autoptr(RunResult) stale = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (stale->status, ==, 0);
+
+  g_autofree char *lock = g_build_filename (f->dir, "state/galley.lock", NULL);
+  int fd = open (lock, O_RDWR);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (flock (fd, LOCK_EX | LOCK_NB), ==, 0);
+  g_assert_cmpint (ftruncate (fd, 0), ==, 0);
+  g_assert_cmpint (pwrite (fd, "pid 4242, started now\n", 22, 0), ==, 22);
+  make_inputs (f, 3, 4);
+  g_autoptr(RunResult) busy = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (busy->status, ==, 75);
+  g_assert_nonnull (strstr (busy->err, "pid 4242"));
+  g_autoptr(RunResult) waited = galley_test_run (f->dir, NULL, "run", "test.pipeline", "--wait=0.3", NULL);
+  g_assert_cmpint (waited->status, ==, 75);
+  g_assert_nonnull (strstr (waited->err, "after waiting"));
+  close (fd);
+  g_autoptr(RunResult) free_again = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (free_again->status, ==, 0);
+  assert_exactly_once (f, 4);
+  g_autoptr(RunResult) bad = galley_test_run (f->dir, NULL, "run", "test.pipeline", "--wait=soon", NULL);
+  g_assert_cmpint (bad->status, ==, 64);
+}
+
+/* SIGTERM: no more input is read, what is in flight is exported and
+ * committed, and the next run exports the rest. */
+static void
+test_sigterm_stops_at_document_boundary (Fixture *f, gconstpointer data)
+{
+  const guint n = 400;
+  make_inputs (f, 0, n);
+  write_pipeline (f, "plugin=files\npaths=in", "[stage mid]\nplugin=test-fail-on\njitter=true\n\n");
+  const char *exe = g_getenv ("GALLEY_EXE");
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_set_cwd (launcher, f->dir);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) proc = g_subprocess_launcher_spawn (launcher, &error, exe, "run", "test.pipeline",
+                                                              "--threads", "2", NULL);
+  g_assert_no_error (error);
+  g_usleep (150 * 1000);
+  g_subprocess_send_signal (proc, SIGTERM);
+  g_autofree char *err = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (proc, NULL, NULL, NULL, &err, &error));
+  g_assert_true (g_subprocess_get_if_exited (proc));
+  g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, 0);
+  g_autoptr(GHashTable) first = exported (f);
+  guint done = g_hash_table_size (first);
+  if (done == n)
+    {
+      g_test_skip ("the run finished before the signal");
+      return;
+    }
+  g_assert_nonnull (strstr (err, "stopped by"));
+  /* a prefix of the input, each document whole */
+  for (guint i = 0; i < done; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("in/%04u.txt", i);
+      g_assert_true (g_hash_table_contains (first, id));
+    }
+  g_autoptr(RunResult) rest = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (rest->status, ==, 0);
+  assert_exactly_once (f, n);
+}
+
+/* Prometheus textfile: success, duration, per-stage figures; a failed
+ * run keeps the time of the last success. */
+static void
+test_metrics_file (Fixture *f, gconstpointer data)
+{
+  make_inputs (f, 0, 3);
+  write_pipeline (f, "plugin=files\npaths=in", "[stage mid]\nplugin=test-fail-on\nfail-on=POISON\n\n");
+  g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r->status, ==, 0);
+  g_autofree char *path = g_build_filename (f->dir, "run.prom", NULL);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_assert_nonnull (strstr (text, "galley_run_success{pipeline=\"test\"} 1\n"));
+  g_assert_nonnull (strstr (text, "galley_stage_documents{pipeline=\"test\",stage=\"mid\",state=\"in\"} 3\n"));
+  g_assert_nonnull (strstr (text, "galley_stage_counter{pipeline=\"test\",stage=\"mid\",name=\"seen\"} 3\n"));
+  const char *p = strstr (text, "\ngalley_last_success_timestamp_seconds{pipeline=\"test\"} ");
+  g_assert_nonnull (p);
+  double last_ok = g_ascii_strtod (strchr (p, '}') + 1, NULL);
+  g_assert_cmpfloat (last_ok, >, 1e9);
+
+  galley_test_write (f->dir, "in/bad.txt", "POISON", -1);
+  g_autoptr(RunResult) bad = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (bad->status, ==, 65);
+  g_autofree char *text2 = NULL;
+  g_assert_true (g_file_get_contents (path, &text2, NULL, NULL));
+  g_assert_nonnull (strstr (text2, "galley_run_success{pipeline=\"test\"} 0\n"));
+  g_assert_nonnull (strstr (text2, "galley_run_exit_code{pipeline=\"test\"} 65\n"));
+  p = strstr (text2, "\ngalley_last_success_timestamp_seconds{pipeline=\"test\"} ");
+  g_assert_cmpfloat (g_ascii_strtod (strchr (p, '}') + 1, NULL), ==, last_ok);
+  /* the failed run committed nothing and left no temporary file */
+  assert_exactly_once (f, 3);
+  g_assert_cmpuint (count_files (f, "out", ".batch-"), ==, 0);
+}
+
+static void
+test_newer_ledger_refused (Fixture *f, gconstpointer data)
+{
+  make_inputs (f, 0, 2);
+  write_pipeline (f, "plugin=files\npaths=in", NULL);
+  g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r->status, ==, 0);
+  g_autofree char *db = g_build_filename (f->dir, "state/ledger.sqlite", NULL);
+  g_autofree char *cmd = g_strdup_printf ("python3 -c \"import sqlite3; c=sqlite3.connect('%s'); "
+                                          "c.execute(\\\"UPDATE meta SET value='9' WHERE key='format'\\\"); c.commit()\"", db);
+  int status = system (cmd);
+  if (status != 0)
+    {
+      g_test_skip ("python3 with sqlite3 is needed to edit the ledger");
+      return;
+    }
+  g_autoptr(RunResult) r2 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r2->status, ==, 78);
+  g_assert_nonnull (strstr (r2->err, "written by a newer galley"));
+  galley_test_write (f->dir, "state/ledger.sqlite", "this is not a database, just bytes", -1);
+  g_autofree char *wal = g_build_filename (f->dir, "state/ledger.sqlite-wal", NULL);
+  g_unlink (wal);
+  g_autoptr(RunResult) r3 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r3->status, !=, 0);
+  g_assert_nonnull (strstr (r3->err, "ledger.sqlite"));
+}
+
+/* Kills the run (SIGKILL) at many points: while documents flow, before a
+ * stage's finish(), around the ledger COMMIT and between the renames; and
+ * at random times. After each, a normal run must leave every input exported
+ * exactly once, with jsonl and files sources. */
+static void
+test_killed_runs_export_exactly_once (Fixture *f, gconstpointer data)
+{
+  const char *points[] = { "document", "finish", "commit-begin", "commit-before-sql", "commit-after-sql",
+                           "commit-rename" };
+  guint kill_points = 0, total = 0;
+  GRand *rand = g_rand_new_with_seed (7);
+  write_pipeline (f, "plugin=files\npaths=in", NULL);
+  for (guint round = 0; round < 12; round++)
+    for (guint p = 0; p < G_N_ELEMENTS (points); p++)
+      {
+        /* a few new inputs before each killed run */
+        guint add = 1 + g_rand_int_range (rand, 0, 5);
+        make_inputs (f, total, total + add);
+        total += add;
+        guint nth = g_str_equal (points[p], "document") ? 1 + g_rand_int_range (rand, 0, add) : 1;
+        g_autofree char *spec = g_strdup_printf ("%s:%u", points[p], nth);
+        g_setenv ("GALLEY_FAULT", spec, TRUE);
+        g_autoptr(RunResult) killed = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+        g_unsetenv ("GALLEY_FAULT");
+        if (killed->status == 128 + SIGKILL)
+          kill_points++;
+        /* every few rounds the recovery run is skipped: the next killed run recovers */
+        if (round % 3 == 2)
+          continue;
+        g_autoptr(RunResult) again = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+        g_assert_cmpint (again->status, ==, 0);
+        assert_exactly_once (f, total);
+      }
+  g_autoptr(RunResult) last = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (last->status, ==, 0);
+  assert_exactly_once (f, total);
+  g_test_message ("%u runs killed at an injected point", kill_points);
+  g_assert_cmpuint (kill_points, >=, 50);
+  g_rand_free (rand);
+}
+
+/* The same with a JSONL feed that grows between runs, killed at random
+ * moments from outside. */
+static void
+test_killed_jsonl_at_random_times (Fixture *f, gconstpointer data)
+{
+  write_pipeline (f, "plugin=jsonl\npath=feed.jsonl", "[stage mid]\nplugin=test-fail-on\njitter=true\n\n");
+  g_autofree char *feed = g_build_filename (f->dir, "feed.jsonl", NULL);
+  const char *exe = g_getenv ("GALLEY_EXE");
+  GRand *rand = g_rand_new_with_seed (11);
+  guint total = 0, killed = 0;
+  for (guint round = 0; round < 10; round++)
+    {
+      FILE *fp = fopen (feed, "a");
+      for (guint i = 0; i < 40; i++, total++)
+        fprintf (fp, "{\"id\":\"in/%04u.txt\",\"text\":\"Line %u of the feed.\"}\n", total, total);
+      fclose (fp);
+      g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+      g_subprocess_launcher_set_cwd (launcher, f->dir);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GSubprocess) proc = g_subprocess_launcher_spawn (launcher, &error, exe, "run", "-q", "test.pipeline", NULL);
+      g_assert_no_error (error);
+      g_usleep (g_rand_int_range (rand, 0, 60000));
+      g_subprocess_force_exit (proc);
+      g_subprocess_wait (proc, NULL, NULL);
+      if (g_subprocess_get_if_signaled (proc))
+        killed++;
+      g_autoptr(RunResult) again = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+      g_assert_cmpint (again->status, ==, 0);
+      assert_exactly_once (f, total);
+    }
+  g_test_message ("%u of 10 runs killed before they ended", killed);
+  g_rand_free (rand);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  ADD ("/state/incremental-files", test_incremental_files);
+  ADD ("/state/incremental-jsonl", test_incremental_jsonl);
+  ADD ("/state/lock", test_lock);
+  ADD ("/state/sigterm", test_sigterm_stops_at_document_boundary);
+  ADD ("/state/metrics-file", test_metrics_file);
+  ADD ("/state/newer-ledger", test_newer_ledger_refused);
+  /* hundreds of runs: in the slow suite (not under valgrind) */
+  if (g_test_slow ())
+    {
+      ADD ("/state/killed-runs", test_killed_runs_export_exactly_once);
+      ADD ("/state/killed-jsonl", test_killed_jsonl_at_random_times);
+    }
+  return g_test_run ();
+}
