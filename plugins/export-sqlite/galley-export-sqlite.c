@@ -1,0 +1,704 @@
+/* galley-export-sqlite.c: sink that writes documents, entity mentions and
+ * duplicate clusters into a SQLite database, with a full-text index.
+ *
+ * Documents are upserted by id, so running the same input again replaces
+ * rows instead of adding copies. Writes go in one transaction per batch
+ * (batch-size documents); every row carries the run that last wrote it, and
+ * the `runs` table says whether that run committed. A run that dies leaves
+ * its earlier batches marked by a run whose status is not `committed`; the
+ * next run marks such runs `aborted` (see docs/export.md).
+ *
+ * One writer at a time: the run holds an flock on the database file from
+ * the first write to the end. SQLite's own locks (other readers and
+ * writers) are waited for up to busy-timeout; both give exit status 75.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "export-common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gio.h>
+#include <sqlite3.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+/* "GaLy": marks a database written by this sink. */
+#define APPLICATION_ID 0x47614c79
+#define SCHEMA_VERSION 1
+
+static const GalleyOptionSpec export_sqlite_options[] = {
+  { "path", GALLEY_OPT_STRING, NULL, "Database file; strftime patterns (%Y-%m-%d) expand at start", NULL },
+  { "mkdir", GALLEY_OPT_BOOL, "true", "Create missing parent directories", NULL },
+  { "batch-size", GALLEY_OPT_INT, "2000", "Documents per transaction (1..1000000)", NULL },
+  { "busy-timeout", GALLEY_OPT_DURATION, "5s", "Wait this long for another writer or a locking reader before failing (exit 75)", NULL },
+  { "fsync", GALLEY_OPT_BOOL, "true", "Sync each committed batch to disk (synchronous=FULL); false: synchronous=NORMAL", NULL },
+  { NULL }
+};
+
+/* Migrations: step i brings a database from version i to i + 1. */
+static const char *const migrations[SCHEMA_VERSION] = {
+  /* 0 -> 1 */
+  "CREATE TABLE runs ("
+  "  run_id INTEGER PRIMARY KEY,"
+  "  started TEXT NOT NULL,"
+  "  finished TEXT,"
+  "  status TEXT NOT NULL CHECK (status IN ('running', 'committed', 'aborted')),"
+  "  stage TEXT,"
+  "  documents INTEGER NOT NULL DEFAULT 0);"
+  "CREATE TABLE documents ("
+  "  doc_id INTEGER PRIMARY KEY,"
+  "  id TEXT NOT NULL UNIQUE,"
+  "  source TEXT,"
+  "  title TEXT,"
+  "  author TEXT,"
+  "  date TEXT,"
+  "  day TEXT,"
+  "  url TEXT,"
+  "  lang TEXT,"
+  "  text TEXT NOT NULL,"
+  "  meta TEXT,"
+  "  fields TEXT,"
+  "  encoding TEXT,"
+  "  content_type TEXT,"
+  "  run_id INTEGER NOT NULL REFERENCES runs (run_id));"
+  "CREATE INDEX documents_day ON documents (day);"
+  "CREATE INDEX documents_run ON documents (run_id);"
+  "CREATE TABLE entities ("
+  "  doc_id INTEGER NOT NULL REFERENCES documents (doc_id),"
+  "  seq INTEGER NOT NULL,"
+  "  type TEXT NOT NULL,"
+  "  text TEXT NOT NULL,"
+  "  canonical TEXT NOT NULL,"
+  "  char_start INTEGER NOT NULL,"
+  "  char_end INTEGER NOT NULL,"
+  "  role TEXT,"
+  "  PRIMARY KEY (doc_id, seq)) WITHOUT ROWID;"
+  "CREATE INDEX entities_canonical ON entities (canonical, type);"
+  "CREATE TABLE duplicates ("
+  "  doc_id INTEGER PRIMARY KEY REFERENCES documents (doc_id),"
+  "  cluster TEXT NOT NULL,"
+  "  duplicate_of TEXT,"
+  "  similarity REAL);"
+  "CREATE INDEX duplicates_cluster ON duplicates (cluster);"
+  "CREATE VIRTUAL TABLE documents_fts USING fts5 (title, text, content='documents', content_rowid='doc_id',"
+  "  tokenize='unicode61 remove_diacritics 2');"
+  "CREATE TRIGGER documents_ai AFTER INSERT ON documents BEGIN"
+  "  INSERT INTO documents_fts (rowid, title, text) VALUES (new.doc_id, new.title, new.text);"
+  " END;"
+  "CREATE TRIGGER documents_ad AFTER DELETE ON documents BEGIN"
+  "  INSERT INTO documents_fts (documents_fts, rowid, title, text) VALUES ('delete', old.doc_id, old.title, old.text);"
+  "  DELETE FROM entities WHERE doc_id = old.doc_id;"
+  "  DELETE FROM duplicates WHERE doc_id = old.doc_id;"
+  " END;"
+  "CREATE TRIGGER documents_au AFTER UPDATE OF title, text ON documents BEGIN"
+  "  INSERT INTO documents_fts (documents_fts, rowid, title, text) VALUES ('delete', old.doc_id, old.title, old.text);"
+  "  INSERT INTO documents_fts (rowid, title, text) VALUES (new.doc_id, new.title, new.text);"
+  " END;",
+};
+
+enum { ST_DOC, ST_DEL_ENTITIES, ST_ENTITY, ST_DUP, ST_DEL_DUP, ST_RUN_COUNT, N_STATEMENTS };
+
+static const char *const statements[N_STATEMENTS] = {
+  [ST_DOC] =
+    "INSERT INTO documents (id, source, title, author, date, day, url, lang, text, meta, fields,"
+    " encoding, content_type, run_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+    " ON CONFLICT (id) DO UPDATE SET source = excluded.source, title = excluded.title,"
+    " author = excluded.author, date = excluded.date, day = excluded.day, url = excluded.url,"
+    " lang = excluded.lang, text = excluded.text, meta = excluded.meta, fields = excluded.fields,"
+    " encoding = excluded.encoding, content_type = excluded.content_type, run_id = excluded.run_id"
+    " RETURNING doc_id",
+  [ST_DEL_ENTITIES] = "DELETE FROM entities WHERE doc_id = ?1",
+  [ST_ENTITY] =
+    "INSERT INTO entities (doc_id, seq, type, text, canonical, char_start, char_end, role)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+  [ST_DUP] =
+    "INSERT INTO duplicates (doc_id, cluster, duplicate_of, similarity) VALUES (?1, ?2, ?3, ?4)"
+    " ON CONFLICT (doc_id) DO UPDATE SET cluster = excluded.cluster, duplicate_of = excluded.duplicate_of,"
+    " similarity = excluded.similarity",
+  [ST_DEL_DUP] = "DELETE FROM duplicates WHERE doc_id = ?1",
+  [ST_RUN_COUNT] = "UPDATE runs SET documents = ?2 WHERE run_id = ?1",
+};
+
+typedef struct {
+  char         *path;
+  char         *stage_id;
+  gboolean      do_mkdir;
+  gboolean      do_fsync;
+  gint64        batch_size;
+  GTimeSpan     busy_timeout;
+  int           lock_fd;
+  sqlite3      *db;
+  sqlite3_stmt *st[N_STATEMENTS];
+  gint64        run_id;        /* 0 until the run is recorded */
+  gboolean      in_txn;
+  gboolean      finished;
+  gint64        in_batch;
+  gint64        docs;
+  gint64        entities;
+  gint64        batches;
+  GString      *scratch;       /* sanitised strings */
+} ExportSqlite;
+
+/* ---- errors ------------------------------------------------------------ */
+
+static gboolean
+db_error (ExportSqlite *self, GError **error, int rc, const char *what)
+{
+  const char *msg = self->db != NULL ? sqlite3_errmsg (self->db) : sqlite3_errstr (rc);
+  switch (rc & 0xff)
+    {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
+                   "%s is locked by another connection (waited %.1f s, see busy-timeout); try again later",
+                   self->path, self->busy_timeout / 1e6);
+      break;
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+      g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE, "%s: %s: %s", self->path, what, msg);
+      break;
+    case SQLITE_FULL:
+      g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_WRITE,
+                   "%s: %s: disk full; batches committed before are kept", self->path, what);
+      break;
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+      g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_WRITE,
+                   "%s is not a usable SQLite database (%s); it was not changed", self->path, msg);
+      break;
+    default:
+      g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_WRITE, "%s: %s: %s", self->path, what, msg);
+      break;
+    }
+  return FALSE;
+}
+
+static gboolean
+exec (ExportSqlite *self, const char *sql, GError **error)
+{
+  int rc = sqlite3_exec (self->db, sql, NULL, NULL, NULL);
+  if (rc != SQLITE_OK)
+    return db_error (self, error, rc, sql);
+  return TRUE;
+}
+
+static gint64
+pragma_int (ExportSqlite *self, const char *sql, int *rc)
+{
+  sqlite3_stmt *st = NULL;
+  gint64 v = 0;
+  *rc = sqlite3_prepare_v2 (self->db, sql, -1, &st, NULL);
+  if (*rc == SQLITE_OK)
+    {
+      *rc = sqlite3_step (st);
+      if (*rc == SQLITE_ROW)
+        {
+          v = sqlite3_column_int64 (st, 0);
+          *rc = SQLITE_OK;
+        }
+    }
+  sqlite3_finalize (st);
+  return v;
+}
+
+static char *
+now_iso8601 (void)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  return g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
+}
+
+/* ---- schema ------------------------------------------------------------ */
+
+/* Checks the schema of an open database. With @migrate, creates or
+ * upgrades it (inside the caller's write transaction). */
+static gboolean
+check_schema (ExportSqlite *self, gboolean migrate, GError **error)
+{
+  int rc;
+  gint64 app = pragma_int (self, "PRAGMA application_id", &rc);
+  if (rc != SQLITE_OK)
+    return db_error (self, error, rc, "cannot read the schema version");
+  gint64 version = pragma_int (self, "PRAGMA user_version", &rc);
+  if (rc != SQLITE_OK)
+    return db_error (self, error, rc, "cannot read the schema version");
+  gint64 objects = pragma_int (self, "SELECT count(*) FROM sqlite_schema", &rc);
+  if (rc != SQLITE_OK)
+    return db_error (self, error, rc, "cannot read the schema");
+  if (app != APPLICATION_ID && (objects > 0 || version != 0))
+    {
+      g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE,
+                   "%s is a SQLite database of another program (application id %" G_GINT64_FORMAT "); it was not changed",
+                   self->path, app);
+      return FALSE;
+    }
+  if (version > SCHEMA_VERSION)
+    {
+      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+                   "%s has schema version %" G_GINT64_FORMAT ", newer than the %d this galley-export-sqlite "
+                   "knows; use a newer galley or another file (it was not changed)",
+                   self->path, version, SCHEMA_VERSION);
+      return FALSE;
+    }
+  if (!migrate)
+    return TRUE;
+  for (gint64 v = version; v < SCHEMA_VERSION; v++)
+    {
+      if (!exec (self, migrations[v], error))
+        {
+          g_prefix_error (error, "migrating the schema from version %" G_GINT64_FORMAT ": ", v);
+          return FALSE;
+        }
+      g_autofree char *set = g_strdup_printf ("PRAGMA user_version = %" G_GINT64_FORMAT, v + 1);
+      if (!exec (self, set, error))
+        return FALSE;
+    }
+  if (app != APPLICATION_ID)
+    return exec (self, "PRAGMA application_id = " G_STRINGIFY (APPLICATION_ID), error);
+  return TRUE;
+}
+
+static gboolean
+open_db (ExportSqlite *self, int flags, GError **error)
+{
+  int rc = sqlite3_open_v2 (self->path, &self->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK)
+    return db_error (self, error, rc, "cannot open");
+  sqlite3_extended_result_codes (self->db, 1);
+  sqlite3_busy_timeout (self->db, (int) MIN (self->busy_timeout / 1000, G_MAXINT));
+  return TRUE;
+}
+
+static void
+close_db (ExportSqlite *self)
+{
+  for (guint i = 0; i < N_STATEMENTS; i++)
+    g_clear_pointer (&self->st[i], sqlite3_finalize);
+  if (self->db != NULL)
+    {
+      sqlite3_close (self->db);
+      self->db = NULL;
+    }
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+static void
+export_sqlite_free (gpointer data)
+{
+  ExportSqlite *self = data;
+  if (self == NULL)
+    return;
+  if (self->db != NULL && !self->finished)
+    {
+      if (self->in_txn)
+        sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+      if (self->run_id > 0)
+        {
+          sqlite3_stmt *st = NULL;
+          g_autofree char *now = now_iso8601 ();
+          if (sqlite3_prepare_v2 (self->db, "UPDATE runs SET status = 'aborted', finished = ?2 WHERE run_id = ?1",
+                                  -1, &st, NULL) == SQLITE_OK)
+            {
+              sqlite3_bind_int64 (st, 1, self->run_id);
+              sqlite3_bind_text (st, 2, now, -1, SQLITE_STATIC);
+              if (sqlite3_step (st) != SQLITE_DONE)
+                g_warning ("%s: cannot mark run %" G_GINT64_FORMAT " as aborted: %s", self->path, self->run_id,
+                           sqlite3_errmsg (self->db));
+            }
+          sqlite3_finalize (st);
+          if (self->batches > 0)
+            g_warning ("stage '%s': %s keeps %" G_GINT64_FORMAT " batches of the failed run %" G_GINT64_FORMAT
+                       " (its documents have runs.status 'aborted')", self->stage_id, self->path, self->batches,
+                       self->run_id);
+        }
+    }
+  close_db (self);
+  if (self->lock_fd >= 0)
+    close (self->lock_fd);   /* after sqlite3_close: closing drops this process's POSIX locks on the file */
+  g_free (self->path);
+  g_free (self->stage_id);
+  if (self->scratch)
+    g_string_free (self->scratch, TRUE);
+  g_free (self);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ExportSqlite, export_sqlite_free)
+
+static gpointer
+export_sqlite_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
+{
+  g_autoptr(ExportSqlite) self = g_new0 (ExportSqlite, 1);
+  self->lock_fd = -1;
+  self->stage_id = g_strdup (galley_stage_context_get_id (ctx));
+  self->do_mkdir = galley_options_get_bool (opts, "mkdir");
+  self->do_fsync = galley_options_get_bool (opts, "fsync");
+  self->batch_size = galley_options_get_int (opts, "batch-size");
+  self->busy_timeout = galley_options_get_duration (opts, "busy-timeout");
+  self->scratch = g_string_new (NULL);
+  if (self->batch_size < 1 || self->batch_size > 1000000)
+    {
+      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+                   "batch-size must be 1..1000000, got %" G_GINT64_FORMAT, self->batch_size);
+      return NULL;
+    }
+  if (self->busy_timeout < 0 || self->busy_timeout > G_TIME_SPAN_DAY)
+    {
+      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+                   "busy-timeout must be between 0 and 1d");
+      return NULL;
+    }
+  const char *path = galley_options_get_string (opts, "path");
+  if (*path == '\0' || g_str_equal (path, "-"))
+    {
+      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+                   "path: give a database file name (standard output is not possible)");
+      return NULL;
+    }
+  self->path = export_expand_path (path, error);
+  if (self->path == NULL || !export_check_target (self->path, self->do_mkdir, error))
+    return NULL;
+  if (g_file_test (self->path, G_FILE_TEST_EXISTS))
+    {
+      /* Refuse a newer or foreign database now (also under `galley check`);
+       * write nothing. */
+      if (access (self->path, R_OK | W_OK) != 0)
+        {
+          g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE, "path: cannot write %s: %s",
+                       self->path, g_strerror (errno));
+          return NULL;
+        }
+      gboolean ok = open_db (self, SQLITE_OPEN_READONLY, error) && check_schema (self, FALSE, error);
+      close_db (self);
+      if (!ok)
+        return NULL;
+    }
+  return g_steal_pointer (&self);
+}
+
+/* Takes the writer lock, waiting up to busy-timeout. */
+static gboolean
+lock_file (ExportSqlite *self, GError **error)
+{
+  int fd = open (self->path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  if (fd < 0)
+    return export_io_error (error, errno, errno == EACCES || errno == EROFS || errno == ENOENT ? "cannot create" : "cannot open",
+                            self->path);
+  gint64 deadline = g_get_monotonic_time () + self->busy_timeout;
+  while (flock (fd, LOCK_EX | LOCK_NB) != 0)
+    {
+      int e = errno;
+      if (e == EINTR)
+        continue;
+      if (e != EWOULDBLOCK || g_get_monotonic_time () >= deadline)
+        {
+          close (fd);
+          if (e == EWOULDBLOCK)
+            g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
+                         "%s is being written by another run (waited %.1f s, see busy-timeout); try again when it has finished",
+                         self->path, self->busy_timeout / 1e6);
+          else
+            export_io_error (error, e, "cannot lock", self->path);
+          return FALSE;
+        }
+      g_usleep (50 * 1000);
+    }
+  self->lock_fd = fd;
+  return TRUE;
+}
+
+static gboolean
+open_for_writing (ExportSqlite *self, GError **error)
+{
+  if (!export_make_parent (self->path, self->do_mkdir, error) || !lock_file (self, error))
+    return FALSE;
+  if (!open_db (self, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, error))
+    return FALSE;
+  if (!exec (self, "PRAGMA journal_mode = WAL", error)
+      || !exec (self, self->do_fsync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL", error)
+      || !exec (self, "PRAGMA cache_size = -65536", error)
+      || !exec (self, "PRAGMA temp_store = MEMORY", error))
+    return FALSE;
+  if (!exec (self, "BEGIN IMMEDIATE", error))
+    return FALSE;
+  self->in_txn = TRUE;
+  if (!check_schema (self, TRUE, error))
+    return FALSE;
+  /* We hold the writer lock, so a run still marked running is dead. */
+  g_autofree char *now = now_iso8601 ();
+  g_autofree char *sql = sqlite3_mprintf ("UPDATE runs SET status = 'aborted' WHERE status = 'running';"
+                                          "INSERT INTO runs (started, status, stage) VALUES (%Q, 'running', %Q)",
+                                          now, self->stage_id);
+  gboolean ok = exec (self, sql, error);
+  sqlite3_free (g_steal_pointer (&sql));
+  if (!ok)
+    return FALSE;
+  self->run_id = sqlite3_last_insert_rowid (self->db);
+  if (!exec (self, "COMMIT", error))
+    return FALSE;
+  self->in_txn = FALSE;
+  for (guint i = 0; i < N_STATEMENTS; i++)
+    {
+      int rc = sqlite3_prepare_v3 (self->db, statements[i], -1, SQLITE_PREPARE_PERSISTENT, &self->st[i], NULL);
+      if (rc != SQLITE_OK)
+        return db_error (self, error, rc, "cannot prepare a statement");
+    }
+  return TRUE;
+}
+
+/* ---- writing ----------------------------------------------------------- */
+
+/* Binds a string that may hold NULs or invalid UTF-8 (metadata); the text
+ * is copied when it has to be repaired. */
+static void
+bind_clean (ExportSqlite *self, sqlite3_stmt *st, int col, const char *s, gsize len)
+{
+  if (s == NULL)
+    {
+      sqlite3_bind_null (st, col);
+      return;
+    }
+  const char *end;
+  if (galley_utf8_validate (s, len, &end))
+    {
+      sqlite3_bind_text (st, col, s, (int) len, SQLITE_STATIC);
+      return;
+    }
+  g_string_truncate (self->scratch, 0);
+  while (len > 0 && !galley_utf8_validate (s, len, &end))
+    {
+      g_string_append_len (self->scratch, s, end - s);
+      g_string_append (self->scratch, "\xEF\xBF\xBD");
+      len -= (end - s) + 1;
+      s = end + 1;
+    }
+  g_string_append_len (self->scratch, s, len);
+  sqlite3_bind_text (st, col, self->scratch->str, (int) self->scratch->len, SQLITE_TRANSIENT);
+}
+
+static void
+bind_meta (ExportSqlite *self, sqlite3_stmt *st, int col, json_object *meta, const char *key)
+{
+  json_object *v = NULL;
+  if (json_object_object_get_ex (meta, key, &v) && json_object_is_type (v, json_type_string))
+    bind_clean (self, st, col, json_object_get_string (v), json_object_get_string_len (v));
+  else if (v != NULL && !json_object_is_type (v, json_type_null))
+    {
+      /* a number or a list (several authors): its JSON text */
+      const char *json = json_object_to_json_string_ext (v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+      sqlite3_bind_text (st, col, json, -1, SQLITE_TRANSIENT);
+    }
+  else
+    sqlite3_bind_null (st, col);
+}
+
+/* The calendar day of meta.date when it starts with YYYY-MM-DD. */
+static void
+bind_day (sqlite3_stmt *st, int col, json_object *meta)
+{
+  json_object *v = NULL;
+  const char *d;
+  if (json_object_object_get_ex (meta, "date", &v) && json_object_is_type (v, json_type_string)
+      && strlen (d = json_object_get_string (v)) >= 10
+      && g_ascii_isdigit (d[0]) && g_ascii_isdigit (d[1]) && g_ascii_isdigit (d[2]) && g_ascii_isdigit (d[3])
+      && d[4] == '-' && g_ascii_isdigit (d[5]) && g_ascii_isdigit (d[6]) && d[7] == '-'
+      && g_ascii_isdigit (d[8]) && g_ascii_isdigit (d[9]) && (d[10] == '\0' || !g_ascii_isdigit (d[10])))
+    sqlite3_bind_text (st, col, d, 10, SQLITE_STATIC);
+  else
+    sqlite3_bind_null (st, col);
+}
+
+static gboolean
+step_done (ExportSqlite *self, sqlite3_stmt *st, GError **error)
+{
+  int rc = sqlite3_step (st);
+  sqlite3_reset (st);
+  if (rc != SQLITE_DONE)
+    return db_error (self, error, rc, "cannot write");
+  return TRUE;
+}
+
+static gboolean
+commit_batch (ExportSqlite *self, gboolean last, GError **error)
+{
+  sqlite3_stmt *st = self->st[ST_RUN_COUNT];
+  sqlite3_bind_int64 (st, 1, self->run_id);
+  sqlite3_bind_int64 (st, 2, self->docs);
+  if (!step_done (self, st, error))
+    return FALSE;
+  if (last)
+    {
+      g_autofree char *now = now_iso8601 ();
+      g_autofree char *sql = sqlite3_mprintf ("UPDATE runs SET status = 'committed', finished = %Q WHERE run_id = %lld",
+                                              now, (long long) self->run_id);
+      gboolean ok = exec (self, sql, error);
+      sqlite3_free (g_steal_pointer (&sql));
+      if (!ok)
+        return FALSE;
+    }
+  if (!exec (self, "COMMIT", error))
+    return FALSE;
+  self->in_txn = FALSE;
+  self->in_batch = 0;
+  self->batches++;
+  return TRUE;
+}
+
+static gboolean
+write_document (ExportSqlite *self, GalleyDocument *doc, GError **error)
+{
+  json_object *meta = galley_document_get_meta (doc);
+  json_object *fields = galley_document_get_fields (doc);
+  sqlite3_stmt *st = self->st[ST_DOC];
+  gsize text_len;
+  const char *text = galley_document_get_text (doc, &text_len);
+  const char *id = galley_document_get_id (doc);
+  const char *source = galley_document_get_source (doc);
+  bind_clean (self, st, 1, id, strlen (id));
+  bind_clean (self, st, 2, source, source ? strlen (source) : 0);
+  bind_meta (self, st, 3, meta, "title");
+  bind_meta (self, st, 4, meta, "author");
+  bind_meta (self, st, 5, meta, "date");
+  bind_day (st, 6, meta);
+  bind_meta (self, st, 7, meta, "url");
+  bind_meta (self, st, 8, meta, "lang");
+  sqlite3_bind_text (st, 9, text, (int) text_len, SQLITE_STATIC);
+  if (json_object_object_length (meta) > 0)
+    sqlite3_bind_text (st, 10, json_object_to_json_string_ext (meta, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+                       -1, SQLITE_TRANSIENT);
+  else
+    sqlite3_bind_null (st, 10);
+  if (json_object_object_length (fields) > 0)
+    sqlite3_bind_text (st, 11, json_object_to_json_string_ext (fields, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+                       -1, SQLITE_TRANSIENT);
+  else
+    sqlite3_bind_null (st, 11);
+  const char *enc = galley_document_get_encoding (doc);
+  if (enc != NULL)
+    sqlite3_bind_text (st, 12, enc, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null (st, 12);
+  GalleyContentType ct = galley_document_get_content_type (doc);
+  if (ct != GALLEY_CONTENT_UNKNOWN)
+    sqlite3_bind_text (st, 13, galley_content_type_to_string (ct), -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null (st, 13);
+  sqlite3_bind_int64 (st, 14, self->run_id);
+  int rc = sqlite3_step (st);
+  gint64 doc_id = rc == SQLITE_ROW ? sqlite3_column_int64 (st, 0) : 0;
+  if (rc == SQLITE_ROW)
+    rc = sqlite3_step (st);
+  sqlite3_reset (st);
+  if (rc != SQLITE_DONE)
+    return db_error (self, error, rc, "cannot write a document");
+
+  st = self->st[ST_DEL_ENTITIES];
+  sqlite3_bind_int64 (st, 1, doc_id);
+  if (!step_done (self, st, error))
+    return FALSE;
+  guint n = galley_document_get_n_annotations (doc);
+  gint64 seq = 0;
+  st = self->st[ST_ENTITY];
+  for (guint i = 0; i < n; i++)
+    {
+      const GalleyAnnotation *a = galley_document_get_annotation (doc, i);
+      if (a->layer == NULL || !g_str_equal (a->layer, "entities") || a->type == NULL || a->text == NULL)
+        continue;
+      const char *canonical = a->canonical != NULL && *a->canonical ? a->canonical : a->text;
+      json_object *role = NULL;
+      sqlite3_bind_int64 (st, 1, doc_id);
+      sqlite3_bind_int64 (st, 2, seq++);
+      bind_clean (self, st, 3, a->type, strlen (a->type));
+      sqlite3_bind_text (st, 4, a->text, -1, SQLITE_STATIC);   /* copied from the text: valid UTF-8 */
+      if (canonical == a->text)
+        sqlite3_bind_text (st, 5, a->text, -1, SQLITE_STATIC);
+      else
+        bind_clean (self, st, 5, canonical, strlen (canonical));
+      sqlite3_bind_int64 (st, 6, a->start);
+      sqlite3_bind_int64 (st, 7, a->end);
+      if (a->attrs != NULL && json_object_object_get_ex (a->attrs, "role", &role)
+          && json_object_is_type (role, json_type_string))
+        bind_clean (self, st, 8, json_object_get_string (role), json_object_get_string_len (role));
+      else
+        sqlite3_bind_null (st, 8);
+      if (!step_done (self, st, error))
+        return FALSE;
+    }
+  self->entities += seq;
+
+  json_object *dedup = NULL, *cluster = NULL, *dup_of = NULL, *sim = NULL;
+  if (json_object_object_get_ex (fields, "dedup", &dedup) && json_object_is_type (dedup, json_type_object)
+      && json_object_object_get_ex (dedup, "cluster", &cluster) && !json_object_is_type (cluster, json_type_null))
+    {
+      st = self->st[ST_DUP];
+      sqlite3_bind_int64 (st, 1, doc_id);
+      bind_clean (self, st, 2, json_object_get_string (cluster), strlen (json_object_get_string (cluster)));
+      if (json_object_object_get_ex (dedup, "duplicate_of", &dup_of) && json_object_is_type (dup_of, json_type_string))
+        bind_clean (self, st, 3, json_object_get_string (dup_of), json_object_get_string_len (dup_of));
+      else
+        sqlite3_bind_null (st, 3);
+      if (json_object_object_get_ex (dedup, "similarity", &sim)
+          && (json_object_is_type (sim, json_type_double) || json_object_is_type (sim, json_type_int)))
+        sqlite3_bind_double (st, 4, json_object_get_double (sim));
+      else
+        sqlite3_bind_null (st, 4);
+    }
+  else
+    {
+      st = self->st[ST_DEL_DUP];
+      sqlite3_bind_int64 (st, 1, doc_id);
+    }
+  return step_done (self, st, error);
+}
+
+static GalleyVerdict
+export_sqlite_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GError **error)
+{
+  ExportSqlite *self = state;
+  if (self->db == NULL && !open_for_writing (self, error))
+    return GALLEY_VERDICT_ERROR;
+  if (!self->in_txn)
+    {
+      if (!exec (self, "BEGIN IMMEDIATE", error))
+        return GALLEY_VERDICT_ERROR;
+      self->in_txn = TRUE;
+    }
+  if (!write_document (self, doc, error))
+    return GALLEY_VERDICT_ERROR;
+  self->docs++;
+  if (++self->in_batch >= self->batch_size && !commit_batch (self, FALSE, error))
+    return GALLEY_VERDICT_ERROR;
+  return GALLEY_VERDICT_KEEP;
+}
+
+static gboolean
+export_sqlite_finish (gpointer state, GalleyStageContext *ctx, GError **error)
+{
+  ExportSqlite *self = state;
+  if (self->db == NULL && !open_for_writing (self, error))
+    return FALSE;
+  if (!self->in_txn)
+    {
+      if (!exec (self, "BEGIN IMMEDIATE", error))
+        return FALSE;
+      self->in_txn = TRUE;
+    }
+  if (!commit_batch (self, TRUE, error))
+    return FALSE;
+  self->finished = TRUE;
+  galley_stage_count (ctx, "entity-rows", self->entities);
+  galley_stage_count (ctx, "transactions", self->batches);
+  g_info ("stage '%s': wrote %" G_GINT64_FORMAT " documents (run %" G_GINT64_FORMAT ") to %s",
+          self->stage_id, self->docs, self->run_id, self->path);
+  return TRUE;
+}
+
+static const GalleyStageInfo export_sqlite_info = {
+  GALLEY_STAGE_ABI_MAJOR, GALLEY_STAGE_ABI_MINOR,
+  "export-sqlite", "Write documents, entity mentions and duplicate clusters to SQLite, with a full-text index", "1.0.0",
+  GALLEY_KIND_SINK, GALLEY_STAGE_FLAGS_NONE,
+  export_sqlite_options, export_sqlite_init, export_sqlite_process, NULL, export_sqlite_finish, export_sqlite_free,
+};
+GALLEY_STAGE_DEFINE (export_sqlite_info)
