@@ -432,6 +432,103 @@ test_failed_run_leaves_index (Fixture *f, gconstpointer data)
   g_assert_cmpint (json_object_get_int (docs), ==, 1);
 }
 
+/* The segment files (seg-*.dd) in DIR/state, sorted. */
+static GPtrArray *
+list_segments (Fixture *f)
+{
+  g_autofree char *state = g_build_filename (f->dir, "state", NULL);
+  g_autoptr(GDir) d = g_dir_open (state, 0, NULL);
+  g_assert_nonnull (d);
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+  while ((name = g_dir_read_name (d)) != NULL)
+    if (g_str_has_prefix (name, "seg-") || g_str_has_prefix (name, ".segment-"))
+      g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+  return names;
+}
+
+static gint64
+stats_number (Fixture *f, const char *key)
+{
+  g_autoptr(RunResult) s = galley_test_run (f->dir, NULL, "dedup", "stats", "--json", "state", NULL);
+  g_assert_cmpint (s->status, ==, 0);
+  g_autoptr(json_object) stats = json_tokener_parse (s->out);
+  json_object *v = NULL;
+  g_assert_true (json_object_object_get_ex (stats, key, &v));
+  return json_object_get_int64 (v);
+}
+
+static void
+test_segments (Fixture *f, gconstpointer data)
+{
+  g_autofree char *index = make_index (f);
+  g_autoptr(GPtrArray) one = list_segments (f);
+  g_assert_cmpuint (one->len, ==, 1);
+  /* a segment no transaction registered (a run killed before its COMMIT)
+   * is ignored, and removed by the next run */
+  galley_test_write (f->dir, "state/seg-0000000002-0badf00d.dd", "left over by a killed run", -1);
+  galley_test_write (f->dir, "state/.segment-Ab12Cd", "half written", -1);
+  g_autoptr(GString) in = g_string_new (NULL);
+  g_autofree char *edited = edit_words (base_text, 30);
+  append_record (in, "b", edited);
+  append_record (in, "c", "An unrelated article about the weather, which was sunny and warm for most "
+                 "of the week across the whole region according to forecasters.");
+  g_autoptr(RunResult) r = run (f, in->str, "dedup.mode=annotate", NULL);
+  g_assert_cmpint (r->status, ==, 0);
+  g_autoptr(GPtrArray) out = read_output (f);
+  g_assert_cmpuint (out->len, ==, 2);
+  g_assert_cmpstr (galley_test_get_string (dedup_field (out->pdata[0]), "duplicate_of"), ==, "a");
+  g_autoptr(GPtrArray) two = list_segments (f);
+  g_assert_cmpuint (two->len, ==, 2);
+  for (guint i = 0; i < two->len; i++)
+    g_assert_false (g_str_equal (two->pdata[i], "seg-0000000002-0badf00d.dd"));
+  g_assert_cmpint (stats_number (f, "segments"), ==, 2);
+  g_assert_cmpint (stats_number (f, "documents"), ==, 3);
+
+  /* compact merges them into one; copies are still found */
+  g_autoptr(RunResult) c = galley_test_run (f->dir, NULL, "dedup", "compact", "state", NULL);
+  g_assert_cmpint (c->status, ==, 0);
+  g_autoptr(GPtrArray) merged = list_segments (f);
+  g_assert_cmpuint (merged->len, ==, 1);
+  g_assert_cmpint (stats_number (f, "segments"), ==, 1);
+  g_autoptr(GString) in2 = g_string_new (NULL);
+  append_record (in2, "a-again", base_text);
+  append_record (in2, "b-again", edited);
+  g_autoptr(RunResult) r2 = run (f, in2->str, NULL);
+  g_assert_cmpint (r2->status, ==, 0);
+  g_autoptr(GPtrArray) out2 = read_output (f);
+  g_assert_cmpuint (out2->len, ==, 0);
+  g_assert_cmpint (stats_dropped (f, "duplicate"), ==, 2);
+}
+
+static void
+test_segment_damaged (Fixture *f, gconstpointer data)
+{
+  g_autofree char *index = make_index (f);
+  g_autoptr(GPtrArray) segs = list_segments (f);
+  g_assert_cmpuint (segs->len, ==, 1);
+  g_autofree char *path = g_build_filename (f->dir, "state", segs->pdata[0], NULL);
+  g_autofree char *content = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (path, &content, &len, NULL));
+  g_assert_true (g_file_set_contents (path, content, len / 2, NULL));    /* cut in half */
+  g_autoptr(GString) in = g_string_new (NULL);
+  append_record (in, "b", base_text);
+  g_autoptr(RunResult) r = run (f, in->str, NULL);
+  g_assert_cmpint (r->status, ==, 74);
+  g_assert_nonnull (strstr (r->err, "is damaged"));
+  gsize after = 0;
+  g_autofree char *kept = NULL;
+  g_assert_true (g_file_get_contents (path, &kept, &after, NULL));
+  g_assert_cmpuint (after, ==, len / 2);                                  /* never rewritten */
+  /* a registered segment that is missing */
+  g_assert_cmpint (g_unlink (path), ==, 0);
+  g_autoptr(RunResult) r2 = run (f, in->str, NULL);
+  g_assert_cmpint (r2->status, ==, 74);
+  g_assert_nonnull (strstr (r2->err, "missing"));
+}
+
 static void
 test_command (Fixture *f, gconstpointer data)
 {
@@ -501,6 +598,8 @@ main (int argc, char **argv)
   ADD ("/dedup/state/corrupt", test_state_corrupt);
   ADD ("/dedup/state/two-runs-at-once", test_two_runs_at_once);
   ADD ("/dedup/state/failed-run", test_failed_run_leaves_index);
+  ADD ("/dedup/state/segments", test_segments);
+  ADD ("/dedup/state/segment-damaged", test_segment_damaged);
   ADD ("/dedup/command", test_command);
   ADD ("/dedup/options", test_options_checked);
   return g_test_run ();

@@ -389,19 +389,15 @@ dedup_index_find_exact (DedupIndex *ix, guint64 exact_key, guint64 exact, gint64
   return TRUE;
 }
 
-/* The segment holding document @rowid, or NULL. */
-static const guint16 *
-find_sig (DedupIndex *ix, gint64 rowid)
+gboolean
+dedup_index_peek (DedupIndex *ix, gint64 rowid, const guint16 **sig, guint32 *n_shingles)
 {
   if (rowid <= 0 || rowid > G_MAXUINT32)
-    return NULL;
+    return FALSE;
   for (guint s = ix->segs->len; s-- > 0;)
-    {
-      const guint16 *sig = dedup_segment_sig (g_ptr_array_index (ix->segs, s), (guint32) rowid);
-      if (sig != NULL)
-        return sig;
-    }
-  return NULL;
+    if (dedup_segment_doc (g_ptr_array_index (ix->segs, s), (guint32) rowid, sig, n_shingles))
+      return TRUE;
+  return FALSE;
 }
 
 gboolean
@@ -421,8 +417,9 @@ dedup_index_get (DedupIndex *ix, gint64 rowid, gboolean with_sig, DedupStored *o
       out->length = sqlite3_column_int64 (st, 3);
       out->n_shingles = sqlite3_column_int64 (st, 4);
       out->sig = NULL;
-      const guint16 *sig = with_sig ? find_sig (ix, rowid) : NULL;
-      if (sig != NULL)
+      const guint16 *sig = NULL;
+      guint32 n_shingles;
+      if (with_sig && dedup_index_peek (ix, rowid, &sig, &n_shingles))
         out->sig = g_memdup2 (sig, ix->k * sizeof (guint16));
     }
   sqlite3_reset (st);

@@ -60,6 +60,10 @@ gboolean     dedup_index_find_exact (DedupIndex *ix, guint64 exact_key, guint64 
 /* Appends the rowids stored under @n keys to @out (gint64). Rows that
  * were forgotten may still be listed: dedup_index_get() tells. */
 void         dedup_index_bands_lookup (DedupIndex *ix, const guint64 *keys, guint n, GArray *out);
+/* The signature (in the mapping) and shingle count of @rowid from the
+ * segments, without SQLite; FALSE when it has none. The row itself may be
+ * forgotten: dedup_index_get() tells. */
+gboolean     dedup_index_peek (DedupIndex *ix, gint64 rowid, const guint16 **sig, guint32 *n_shingles);
 gboolean     dedup_index_get (DedupIndex *ix, gint64 rowid, gboolean with_sig, DedupStored *out,
                               gboolean *found, GError **error);
 

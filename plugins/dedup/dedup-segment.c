@@ -36,14 +36,15 @@ align8 (gsize n)
 }
 
 /* Section offsets of a segment with these counts. */
-typedef struct { gsize docs, sigs, keys, recdocs, end; } Layout;
+typedef struct { gsize docs, shingles, sigs, keys, recdocs, end; } Layout;
 
 static Layout
 layout_of (guint k, guint64 n_docs, guint64 n_recs)
 {
   Layout l;
   l.docs = HEADER_SIZE;
-  l.sigs = l.docs + align8 (n_docs * sizeof (guint32));
+  l.shingles = l.docs + align8 (n_docs * sizeof (guint32));
+  l.sigs = l.shingles + align8 (n_docs * sizeof (guint32));
   l.keys = l.sigs + align8 (n_docs * k * sizeof (guint16));
   l.recdocs = l.keys + n_recs * sizeof (guint64);
   l.end = l.recdocs + align8 (n_recs * sizeof (guint32));
@@ -66,7 +67,7 @@ struct _DedupSegmentWriter {
   guint64  n_docs, n_recs, docs_added, recs_added;
   guint32  first, last;
   guint64  last_key;
-  Stream   s_docs, s_sigs, s_keys, s_recdocs;
+  Stream   s_docs, s_shingles, s_sigs, s_keys, s_recdocs;
   gboolean failed;
 };
 
@@ -135,8 +136,8 @@ dedup_segment_writer_new (const char *dir, guint k, guint64 n_docs, guint64 n_re
   w->n_docs = n_docs;
   w->n_recs = n_recs;
   Layout l = layout_of (k, n_docs, n_recs);
-  Stream *streams[] = { &w->s_docs, &w->s_sigs, &w->s_keys, &w->s_recdocs };
-  gsize offsets[] = { l.docs, l.sigs, l.keys, l.recdocs };
+  Stream *streams[] = { &w->s_docs, &w->s_shingles, &w->s_sigs, &w->s_keys, &w->s_recdocs };
+  gsize offsets[] = { l.docs, l.shingles, l.sigs, l.keys, l.recdocs };
   for (guint i = 0; i < G_N_ELEMENTS (streams); i++)
     {
       streams[i]->offset = offsets[i];
@@ -151,7 +152,8 @@ dedup_segment_writer_new (const char *dir, guint k, guint64 n_docs, guint64 n_re
 }
 
 gboolean
-dedup_segment_writer_add_doc (DedupSegmentWriter *w, guint32 doc, const guint16 *sig, GError **error)
+dedup_segment_writer_add_doc (DedupSegmentWriter *w, guint32 doc, const guint16 *sig, guint32 n_shingles,
+                              GError **error)
 {
   g_return_val_if_fail (w->docs_added < w->n_docs, FALSE);
   g_return_val_if_fail (w->docs_added == 0 || doc > w->last, FALSE);
@@ -160,6 +162,7 @@ dedup_segment_writer_add_doc (DedupSegmentWriter *w, guint32 doc, const guint16 
   w->last = doc;
   w->docs_added++;
   return stream_put (w, &w->s_docs, &doc, sizeof doc, error)
+         && stream_put (w, &w->s_shingles, &n_shingles, sizeof n_shingles, error)
          && stream_put (w, &w->s_sigs, sig, w->k * sizeof (guint16), error);
 }
 
@@ -194,7 +197,8 @@ gboolean
 dedup_segment_writer_commit (DedupSegmentWriter *w, const char *name, GError **error)
 {
   g_return_val_if_fail (!w->failed && w->docs_added == w->n_docs && w->recs_added == w->n_recs, FALSE);
-  if (!stream_flush (w, &w->s_docs, error) || !stream_flush (w, &w->s_sigs, error)
+  if (!stream_flush (w, &w->s_docs, error) || !stream_flush (w, &w->s_shingles, error)
+      || !stream_flush (w, &w->s_sigs, error)
       || !stream_flush (w, &w->s_keys, error) || !stream_flush (w, &w->s_recdocs, error))
     return FALSE;
   Header h = { 0 };
@@ -228,6 +232,7 @@ dedup_segment_writer_free (DedupSegmentWriter *w)
   g_free (w->tmp);
   g_free (w->dir);
   g_free (w->s_docs.buf);
+  g_free (w->s_shingles.buf);
   g_free (w->s_sigs.buf);
   g_free (w->s_keys.buf);
   g_free (w->s_recdocs.buf);
@@ -242,6 +247,7 @@ struct _DedupSegment {
   gsize           size;
   const Header   *h;
   const guint32  *docs;
+  const guint32  *shingles;
   const guint16  *sigs;
   const guint64  *keys;
   const guint32  *recdocs;
@@ -314,6 +320,7 @@ dedup_segment_open (const char *path, guint k, GError **error)
   if (l.end != seg->size)
     return damaged (path, "wrong size", error), NULL;
   seg->docs = (const guint32 *) (seg->map + l.docs);
+  seg->shingles = (const guint32 *) (seg->map + l.shingles);
   seg->sigs = (const guint16 *) (seg->map + l.sigs);
   seg->keys = (const guint64 *) (seg->map + l.keys);
   seg->recdocs = (const guint32 *) (seg->map + l.recdocs);
@@ -378,12 +385,12 @@ dedup_segment_lookup (const DedupSegment *seg, guint64 key, GArray *out)
     }
 }
 
-const guint16 *
-dedup_segment_sig (const DedupSegment *seg, guint32 doc)
+gboolean
+dedup_segment_doc (const DedupSegment *seg, guint32 doc, const guint16 **sig, guint32 *n_shingles)
 {
   guint64 n = seg->h->n_docs;
   if (n == 0 || doc < seg->h->first || doc > seg->h->last)
-    return NULL;
+    return FALSE;
   /* documents are mostly consecutive: try the direct position first */
   guint64 i = doc - seg->h->first;
   if (i >= n || seg->docs[i] != doc)
@@ -398,10 +405,12 @@ dedup_segment_sig (const DedupSegment *seg, guint32 doc)
             hi = mid;
         }
       if (lo >= n || seg->docs[lo] != doc)
-        return NULL;
+        return FALSE;
       i = lo;
     }
-  return seg->sigs + i * seg->h->k;
+  *sig = seg->sigs + i * seg->h->k;
+  *n_shingles = seg->shingles[i];
+  return TRUE;
 }
 
 /* ---- sorting and merging ------------------------------------------------- */
@@ -466,7 +475,8 @@ dedup_segment_merge (DedupSegment **segs, guint n, guint k, const char *dir, con
   for (guint s = 0; s < n; s++)
     for (guint64 i = 0; i < order[s]->h->n_docs; i++)
       if (keep (order[s]->docs[i], data)
-          && !dedup_segment_writer_add_doc (w, order[s]->docs[i], order[s]->sigs + i * k, error))
+          && !dedup_segment_writer_add_doc (w, order[s]->docs[i], order[s]->sigs + i * k, order[s]->shingles[i],
+                                            error))
         return FALSE;
   /* records: an n-way merge by key */
   g_autofree guint64 *pos = g_new0 (guint64, n);

@@ -14,6 +14,7 @@
  *   header (64 bytes)  magic "GLYDDSEG", version, k, n_docs, n_recs,
  *                      first and last document number
  *   docs               guint32[n_docs], ascending document numbers
+ *   shingles           guint32[n_docs], shingles of each (for containment)
  *   sigs               guint16[n_docs * k], in the order of docs
  *   keys               guint64[n_recs], ascending (ties: by document)
  *   recdocs            guint32[n_recs], the document of each key
@@ -36,7 +37,7 @@ typedef struct _DedupSegmentWriter DedupSegmentWriter;
 DedupSegmentWriter *dedup_segment_writer_new (const char *dir, guint k, guint64 n_docs, guint64 n_recs,
                                               GError **error);
 gboolean  dedup_segment_writer_add_doc    (DedupSegmentWriter *w, guint32 doc, const guint16 *sig,
-                                           GError **error);
+                                           guint32 n_shingles, GError **error);
 gboolean  dedup_segment_writer_add_record (DedupSegmentWriter *w, guint64 key, guint32 doc, GError **error);
 /* Writes the header, fsyncs, renames to DIR/@name and fsyncs DIR. */
 gboolean  dedup_segment_writer_commit     (DedupSegmentWriter *w, const char *name, GError **error);
@@ -56,8 +57,9 @@ guint32  dedup_segment_last    (const DedupSegment *seg);
 gsize    dedup_segment_bytes   (const DedupSegment *seg);
 /* Appends the documents stored under @key to @out (gint64). */
 void     dedup_segment_lookup  (const DedupSegment *seg, guint64 key, GArray *out);
-/* The signature of document @doc (k values in the mapping), or NULL. */
-const guint16 *dedup_segment_sig (const DedupSegment *seg, guint32 doc);
+/* The signature of document @doc (k values in the mapping) and its number
+ * of shingles; FALSE when the segment does not hold it. */
+gboolean dedup_segment_doc     (const DedupSegment *seg, guint32 doc, const guint16 **sig, guint32 *n_shingles);
 
 /* Merges @n segments into one new file DIR/@name, keeping the documents
  * (and their records) for which @keep returns TRUE. */

@@ -47,7 +47,7 @@ static const GalleyOptionSpec dedup_options[] = {
   { "min-words", GALLEY_OPT_INT, "8", "Texts with fewer words are only compared exactly", NULL },
   { "paragraphs", GALLEY_OPT_BOOL, "true", "Remove repeated paragraphs inside a document, keeping the first (repair repeated-paragraph)", NULL },
   { "paragraph-threshold", GALLEY_OPT_DOUBLE, "0.9", "Word-bigram similarity from which a later paragraph counts as a repeat; 1: exact repeats only", NULL },
-  { "state-dir", GALLEY_OPT_STRING, "", "Directory of the persistent index (SQLite, WAL); empty: only within this run", NULL },
+  { "state-dir", GALLEY_OPT_STRING, "", "Directory of the persistent index (SQLite in WAL mode and segment files); empty: only within this run", NULL },
   { "mkdir", GALLEY_OPT_BOOL, "true", "Create a missing state-dir (with parents) when the run finishes", NULL },
   { "window", GALLEY_OPT_DURATION, "0", "Only compare with documents indexed within this span (e.g. 30d); 0: all", NULL },
   { "lock-timeout", GALLEY_OPT_DURATION, "0", "Wait this long for another run holding the state-dir lock; 0: fail at once", NULL },
@@ -103,6 +103,7 @@ typedef struct {
   GArray         *cand;         /* guint32 */
   GArray         *rowids;       /* gint64 */
   guint32         stamp;
+  guint           n_rejected;   /* index candidates this document failed to match */
   gint64          started;      /* unix seconds */
   gint64          min_seen;
   gint64          n_in_run;
@@ -609,8 +610,24 @@ add_candidate (Dedup *self, guint32 idx)
   g_array_append_val (self->cand, idx);
 }
 
+/* Whether a signature passes the similarity or the containment test. */
+static inline gboolean
+verified (const Dedup *self, const DedupSignature *sig, const guint16 *other, guint32 other_shingles)
+{
+  double j = dedup_jaccard (sig->sig, other, self->params.k);
+  return j >= self->threshold
+         || (self->containment > 0 && dedup_containment (j, sig->n_shingles, other_shingles) >= self->containment);
+}
+
+static int
+cmp_i64 (gconstpointer a, gconstpointer b)
+{
+  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+  return x < y ? -1 : x > y;
+}
+
 static gboolean
-gather_candidates (Dedup *self, const guint64 *keys, guint n_keys, GError **error)
+gather_candidates (Dedup *self, const DedupSignature *sig, const guint64 *keys, guint n_keys, GError **error)
 {
   g_array_set_size (self->cand, 0);
   self->stamp++;
@@ -637,9 +654,28 @@ gather_candidates (Dedup *self, const guint64 *keys, guint n_keys, GError **erro
     {
       g_array_set_size (self->rowids, 0);
       dedup_index_bands_lookup (self->index, keys, n_keys, self->rowids);
+      g_array_sort (self->rowids, cmp_i64);
       for (guint i = 0; i < self->rowids->len; i++)
         {
-          guint32 idx = external_entry (self, g_array_index (self->rowids, gint64, i), TRUE, error);
+          gint64 rowid = g_array_index (self->rowids, gint64, i);
+          if (i > 0 && rowid == g_array_index (self->rowids, gint64, i - 1))
+            continue;
+          /* loaded already, or checked against its signature in the
+           * segment first: SQLite only for the ones that match */
+          gpointer known = g_hash_table_lookup (self->external, GSIZE_TO_POINTER (rowid));
+          if (known == NULL)
+            {
+              const guint16 *other;
+              guint32 other_shingles;
+              if (!dedup_index_peek (self->index, rowid, &other, &other_shingles))
+                continue;
+              if (!verified (self, sig, other, other_shingles))
+                {
+                  self->n_rejected++;
+                  continue;
+                }
+            }
+          guint32 idx = external_entry (self, rowid, TRUE, error);
           if (idx == NONE && error != NULL && *error != NULL)
             return FALSE;
           if (idx != NONE)
@@ -734,7 +770,7 @@ dedup_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GEr
   double similarity = exact ? 1.0 : 0.0, best_containment = 0.0;
   gboolean near_ok = !exact && p->n_keys > 0;
   g_array_set_size (self->cand, 0);
-  if (near_ok && !gather_candidates (self, p->keys, p->n_keys, error))
+  if (near_ok && !gather_candidates (self, sig, p->keys, p->n_keys, error))
     return GALLEY_VERDICT_ERROR;
 
   /* the new entry, joined with every verified candidate */
@@ -765,7 +801,8 @@ dedup_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GEr
           join (self, c, idx);
         }
     }
-  galley_stage_count (ctx, "candidates", self->cand->len);
+  galley_stage_count (ctx, "candidates", self->cand->len + self->n_rejected);
+  self->n_rejected = 0;
   e = entry (self, idx);
   if (near_ok)
     {
@@ -894,7 +931,7 @@ write_index (Dedup *self, GError **error)
     {
       Entry *e = entry (self, i);
       if (!e->external && e->sig != NONE
-          && !dedup_segment_writer_add_doc (w, (guint32) e->rowid, sig_at (self, e->sig), error))
+          && !dedup_segment_writer_add_doc (w, (guint32) e->rowid, sig_at (self, e->sig), e->n_shingles, error))
         return FALSE;
     }
   g_autoptr(GArray) recs = g_array_new (FALSE, FALSE, sizeof (DedupRecord));
