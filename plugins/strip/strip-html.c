@@ -1064,8 +1064,6 @@ emit_article (Walk *w, GString *body, const char *const *titles, gboolean count)
         drop = STRIP_KIND_TITLE;
       else if (block_link_density (b) > max_ld)
         drop = b->tag == TAG_LI ? STRIP_KIND_RELATED : STRIP_KIND_NAVIGATION;
-      else if (w->cfg->aggressiveness >= 2 && b->chars < 30 && !b->end_punct && b->stops == 0 && b->tag != TAG_HEADING)
-        drop = STRIP_KIND_OTHER;
       if (drop != STRIP_N_KINDS)
         {
           if (count)
@@ -1315,6 +1313,14 @@ strip_html (const char *html, gsize len, const StripConfig *cfg, StripResult *re
 {
   g_return_val_if_fail (html != NULL || len == 0, FALSE);
   g_return_val_if_fail (cfg != NULL && res != NULL, FALSE);
+
+  /* libxml2 wants its global state set up once before threads parse */
+  static gsize parser_ready = 0;
+  if (g_once_init_enter (&parser_ready))
+    {
+      xmlInitParser ();
+      g_once_init_leave (&parser_ready, 1);
+    }
 
   if (res->meta == NULL)
     res->meta = json_object_new_object ();
