@@ -1,12 +1,13 @@
 /* export-sqlite-bench.c: throughput of the export-sqlite sink, in-process.
  *
- * Generates N synthetic articles (about 2.5 KB of text from a made-up
+ * Generates N synthetic articles (WORDS words, about 2.4 KB of text for 400, from a made-up
  * vocabulary, title, date, a dedup field, ENTITIES entity mentions taken
  * from a pool of names), pushes them through the sink into a new database
  * in a temporary directory and prints documents/s (time spent in the sink
  * only, generation excluded) and the peak RSS of the process.
  *
- * Usage: export-sqlite-bench [N [ENTITIES [fsync]]]   (defaults 200000 10)
+ * Usage: export-sqlite-bench [N [ENTITIES [WORDS [fsync]]]]
+ * (defaults: 200000 documents, 10 entities, 400 words, no fsync)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -52,10 +53,11 @@ main (int argc, char **argv)
 {
   gint64 n_docs = argc > 1 ? g_ascii_strtoll (argv[1], NULL, 10) : 200000;
   gint64 n_ent = argc > 2 ? g_ascii_strtoll (argv[2], NULL, 10) : 10;
-  gboolean do_fsync = argc > 3 && g_str_equal (argv[3], "fsync");
-  if (n_docs <= 0 || n_ent < 0)
+  gint64 n_words = argc > 3 ? g_ascii_strtoll (argv[3], NULL, 10) : 400;
+  gboolean do_fsync = argc > 4 && g_str_equal (argv[4], "fsync");
+  if (n_docs <= 0 || n_ent < 0 || n_words < 2 * (n_ent + 1))
     {
-      fprintf (stderr, "usage: export-sqlite-bench [N [ENTITIES [fsync]]]\n");
+      fprintf (stderr, "usage: export-sqlite-bench [N [ENTITIES [WORDS [fsync]]]]\n");
       return 64;
     }
   g_setenv ("GALLEY_PLUGIN_SYSTEM_PATH", "", TRUE);
@@ -95,9 +97,9 @@ main (int argc, char **argv)
     {
       g_string_truncate (text, 0);
       gint64 placed = 0;
-      for (guint w = 0; w < 400; w++)
+      for (gint64 w = 0; w < n_words; w++)
         {
-          if (placed < n_ent && w % (400 / (n_ent + 1)) == 5)
+          if (placed < n_ent && w % (n_words / (n_ent + 1)) == 1)
             {
               which[placed] = pick (r, names->len);
               starts[placed++] = text->len;
