@@ -69,7 +69,15 @@ typedef struct {
   guint8      exact_dup;  /* identical to an earlier document: no bands of its own */
 } Entry;
 
-typedef struct { guint32 fp, idx; } BandSlot;
+/* One hash table per band (and one for the lede key) of this run's
+ * documents. A slot is 4 bytes: the top 8 bits of the key's hash and the
+ * entry index; keys are not kept (a fingerprint match is a candidate, and
+ * every candidate is verified), and growing recomputes them from the
+ * stored signatures, in entry order. */
+#define SLOT_EMPTY G_MAXUINT32
+#define SLOT_IDX_BITS 24
+#define MAX_RUN_ENTRIES ((1u << SLOT_IDX_BITS) - 1)
+typedef struct { guint32 *slots; gsize size, used; } BandTable;
 typedef struct { guint64 key; guint32 idx, pad; } ExactSlot;
 
 typedef struct {
@@ -95,8 +103,7 @@ typedef struct {
   GStringChunk   *ids;
   GPtrArray      *sig_blocks;   /* guint16[SIGS_PER_BLOCK * k] */
   guint32         n_sigs;
-  BandSlot       *bands;
-  gsize           bands_size, bands_used;
+  BandTable       tables[MAX_BANDS + 1];
   ExactSlot      *exact;
   gsize           exact_size, exact_used;
   GHashTable     *external;     /* rowid -> idx + 1 (0 marks "not usable") */
@@ -148,7 +155,8 @@ dedup_free (gpointer data)
   g_clear_pointer (&self->external, g_hash_table_unref);
   g_clear_pointer (&self->cand, g_array_unref);
   g_clear_pointer (&self->rowids, g_array_unref);
-  g_free (self->bands);
+  for (guint b = 0; b <= MAX_BANDS; b++)
+    g_free (self->tables[b].slots);
   g_free (self->exact);
   g_free (self->state_dir);
   g_free (self->stage_id);
@@ -167,46 +175,55 @@ mix (guint64 h)
   return h;
 }
 
-static void
-bands_grow (Dedup *self)
-{
-  gsize size = self->bands_size ? self->bands_size * 2 : 1 << 16;
-  BandSlot *slots = g_new (BandSlot, size);
-  memset (slots, 0xff, size * sizeof (BandSlot));
-  for (gsize i = 0; i < self->bands_size; i++)
-    {
-      BandSlot s = self->bands[i];
-      if (s.idx == NONE)
-        continue;
-      /* fp is the key's low 32 bits; the position needs the key, which is
-       * not kept, so slots move by their fp alone */
-      gsize j = mix (s.fp) & (size - 1);
-      while (slots[j].idx != NONE)
-        j = (j + 1) & (size - 1);
-      slots[j] = s;
-    }
-  g_free (self->bands);
-  self->bands = slots;
-  self->bands_size = size;
-}
-
 static inline guint32
-band_fp (guint64 key)
+slot_of (guint64 h, guint32 idx)
 {
-  return (guint32) (key ^ (key >> 32) * 0x9e3779b1u);
+  return (guint32) (h >> 56) << SLOT_IDX_BITS | idx;
 }
 
 static void
-bands_add (Dedup *self, guint64 key, guint32 idx)
+table_put (BandTable *t, guint64 key, guint32 idx)
 {
-  if ((self->bands_used + 1) * 10 > self->bands_size * 7)
-    bands_grow (self);
-  guint32 fp = band_fp (key);
-  gsize j = mix (fp) & (self->bands_size - 1);
-  while (self->bands[j].idx != NONE)
-    j = (j + 1) & (self->bands_size - 1);
-  self->bands[j] = (BandSlot) { fp, idx };
-  self->bands_used++;
+  guint64 h = mix (key);
+  gsize j = h & (t->size - 1);
+  while (t->slots[j] != SLOT_EMPTY)
+    j = (j + 1) & (t->size - 1);
+  t->slots[j] = slot_of (h, idx);
+  t->used++;
+}
+
+static guint16 *sig_at (Dedup *self, guint32 slot);
+
+/* Doubles table @b, putting back the keys of entries 0..@limit-1. */
+static void
+table_grow (Dedup *self, guint b, guint32 limit)
+{
+  BandTable *t = &self->tables[b];
+  g_free (t->slots);
+  t->size = t->size ? t->size * 2 : 1 << 12;
+  t->slots = g_new (guint32, t->size);
+  memset (t->slots, 0xff, t->size * sizeof (guint32));
+  t->used = 0;
+  for (guint32 i = 0; i < limit; i++)
+    {
+      Entry *e = &g_array_index (self->entries, Entry, i);
+      if (e->external || e->sig == NONE)
+        continue;
+      if (b < self->params.bands)
+        table_put (t, dedup_band_key (&self->params, sig_at (self, e->sig), b), i);
+      else if (e->lede_key != 0)
+        table_put (t, e->lede_key, i);
+    }
+}
+
+/* Adds key @b of entry @idx, the newest entry in the table. */
+static void
+bands_add (Dedup *self, guint b, guint64 key, guint32 idx)
+{
+  BandTable *t = &self->tables[b];
+  if ((t->used + 1) * 10 > t->size * 7)
+    table_grow (self, b, idx);
+  table_put (t, key, idx);
 }
 
 static void
@@ -599,6 +616,14 @@ remove_repeated_paragraphs (const Dedup *self, DedupScratch *s, GalleyDocument *
   return removed;
 }
 
+/* The table of key @b of a document's @n_keys keys: the last is the lede
+ * key when there are more keys than bands. */
+static inline guint
+table_of (const Dedup *self, guint b, guint n_keys)
+{
+  return b < self->params.bands ? b : MAX_BANDS;
+}
+
 /* Adds @idx to the candidates unless it is there already. */
 static inline void
 add_candidate (Dedup *self, guint32 idx)
@@ -631,23 +656,27 @@ gather_candidates (Dedup *self, const DedupSignature *sig, const guint64 *keys, 
 {
   g_array_set_size (self->cand, 0);
   self->stamp++;
-  if (self->bands_size > 0)
-    for (guint b = 0; b < n_keys; b++)
-      __builtin_prefetch (&self->bands[mix (band_fp (keys[b])) & (self->bands_size - 1)]);
+  guint64 h[MAX_BANDS + 1];
   for (guint b = 0; b < n_keys; b++)
     {
-      guint64 key = keys[b];
-      if (self->bands_size > 0)
+      h[b] = mix (keys[b]);
+      const BandTable *t = &self->tables[table_of (self, b, n_keys)];
+      if (t->size > 0)
+        __builtin_prefetch (&t->slots[h[b] & (t->size - 1)]);
+    }
+  for (guint b = 0; b < n_keys; b++)
+    {
+      const BandTable *t = &self->tables[table_of (self, b, n_keys)];
+      if (t->size == 0)
+        continue;
+      guint32 fp = (guint32) (h[b] >> 56);
+      for (gsize j = h[b] & (t->size - 1);; j = (j + 1) & (t->size - 1))
         {
-          guint32 fp = band_fp (key);
-          for (gsize j = mix (fp) & (self->bands_size - 1);; j = (j + 1) & (self->bands_size - 1))
-            {
-              BandSlot slot = self->bands[j];
-              if (slot.idx == NONE)
-                break;
-              if (slot.fp == fp)
-                add_candidate (self, slot.idx);
-            }
+          guint32 slot = t->slots[j];
+          if (slot == SLOT_EMPTY)
+            break;
+          if (slot >> SLOT_IDX_BITS == fp)
+            add_candidate (self, slot & MAX_RUN_ENTRIES);
         }
     }
   if (n_keys > 0 && self->index != NULL && dedup_index_has_docs (self->index))
@@ -739,6 +768,7 @@ dedup_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GEr
 {
   Dedup *self = state;
   g_autofree Prepared *p = galley_document_steal_stage_data (doc, ctx);
+
   if (p == NULL)
     p = prepare_document (self, self->scratch, doc);
   if (p->removed > 0)
@@ -773,6 +803,13 @@ dedup_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GEr
   if (near_ok && !gather_candidates (self, sig, p->keys, p->n_keys, error))
     return GALLEY_VERDICT_ERROR;
 
+  if (G_UNLIKELY (self->entries->len >= MAX_RUN_ENTRIES))
+    {
+      g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_WRITE,
+                   "more than %u documents in one run (counting those of the index it matched); "
+                   "split the input into several runs", MAX_RUN_ENTRIES);
+      return GALLEY_VERDICT_ERROR;
+    }
   /* the new entry, joined with every verified candidate */
   guint32 idx = add_entry (self, galley_document_get_id (doc), 0, FALSE);
   Entry *e = entry (self, idx);
@@ -808,7 +845,7 @@ dedup_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GEr
     {
       e->sig = sig_store (self, sig->sig);
       for (guint b = 0; b < p->n_keys; b++)
-        bands_add (self, p->keys[b], idx);
+        bands_add (self, table_of (self, b, p->n_keys), p->keys[b], idx);
     }
   if (!exact)
     exact_add (self, sig->exact_lo, idx);
