@@ -71,6 +71,7 @@ fuzz: $(BUILD_FUZZ)/build.ninja
 bench: build
 	bench/run.sh $(BUILD)
 	$(BUILD)/bench/repair-speed 200
+	$(BUILD)/bench/strip-text-speed 64
 	$(BUILD)/bench/export-sqlite-bench 200000 10
 	@if [ -d ../shared/bench/boilerplate/html ]; then $(BUILD)/bench/strip-html-speed ../shared/bench/boilerplate/html; fi
 

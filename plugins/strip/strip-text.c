@@ -149,12 +149,13 @@ word_is_capitalised (const char *w, gsize len)
   return c != (gunichar) -1 && c != (gunichar) -2 && (g_unichar_isupper (c) || g_unichar_istitle (c));
 }
 
+/* Words (runs of non-spaces), counted up to 255: every threshold is lower. */
 static guint32
 count_words (const char *s, gsize len)
 {
   guint32 n = 0;
   gboolean in = FALSE;
-  for (gsize i = 0; i < len; i++)
+  for (gsize i = 0; i < len && n < 255; i++)
     {
       gboolean sp = s[i] == ' ';
       if (!sp && !in)
@@ -361,14 +362,50 @@ static const char *const date_labels[] = {
   "segunda-feira", "terça-feira", "quarta-feira", "quinta-feira", "sexta-feira",
   "понедельник", "вторник", "среда", "четверг", "пятница", "суббота", "воскресенье",
   "понеділок", "вівторок", "середа", "четвер", "пʼятниця", "п'ятниця", "субота", "неділя",
-  "gmt", "utc", "cet", "cest", "msk", "eet", "eest", "bst", "est", "edt", "pst", "pdt", "a.m.", "p.m.",
+  "gmt", "utc", "cet", "cest", "msk", "eet", "eest", "bst", "est", "edt", "pst", "pdt", "a.m.", "p.m.", "m",
   "am", "pm", "uhr", "h", "года", "г.", "г", "року", "р.", "de", "del", "of", "the", "th", "st", "nd", "rd",
   NULL
 };
 static const char *const updated_labels[] = {
-  "updated", "last updated", "modified", "aktualisiert", "stand", "mis à jour", "actualizado",
+  "updated", "modified", "aktualisiert", "stand", "mis", "actualizado",
   "atualizado", "обновлено", "оновлено", NULL
 };
+
+/* Every word of date_labels, split at spaces and dots. */
+static GHashTable *
+date_label_words (void)
+{
+  static gsize once = 0;
+  static GHashTable *table = NULL;
+  if (g_once_init_enter (&once))
+    {
+      GHashTable *t = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      for (const char *const *l = date_labels; *l; l++)
+        {
+          g_auto(GStrv) parts = g_strsplit_set (*l, " .", -1);
+          for (char **p = parts; *p; p++)
+            if (**p)
+              g_hash_table_add (t, g_strdup (*p));
+        }
+      table = t;
+      g_once_init_leave (&once, 1);
+    }
+  return table;
+}
+
+/* Four digits in a row: every dateline has a year. */
+static gboolean
+has_year (const char *s, gsize len)
+{
+  int run = 0;
+  for (gsize i = 0; i < len; i++)
+    {
+      run = g_ascii_isdigit (s[i]) ? run + 1 : 0;
+      if (run == 4)
+        return TRUE;
+    }
+  return FALSE;
+}
 
 typedef struct {
   const char *p;
@@ -611,6 +648,8 @@ date_iso (const DateVal *dv)
 static gboolean
 parse_dateline (const char *s, gsize len, char **published, char **updated)
 {
+  if (!has_year (s, len))
+    return FALSE;
   Cursor c = { s, s + len };
   gboolean any = FALSE, next_updated = FALSE, place_ok = TRUE;
   g_autofree char *pub = NULL, *upd = NULL;
@@ -618,7 +657,7 @@ parse_dateline (const char *s, gsize len, char **published, char **updated)
     {
       guchar ch = (guchar) *c.p;
       if (is_space (ch) || ch == ',' || ch == '|' || ch == ':' || ch == '-' || ch == '/' || ch == '(' || ch == ')'
-          || ch == '*' || ch == '_' || ch == '#')
+          || ch == '*' || ch == '_' || ch == '#' || ch == '.')
         {
           c.p++;
           continue;
@@ -654,31 +693,14 @@ parse_dateline (const char *s, gsize len, char **published, char **updated)
       gsize wl = word_len (c.p, c.end);
       if (wl == 0)
         return FALSE;
-      /* labels may be several words: try the longest first */
-      g_autofree char *rest = g_utf8_strdown (c.p, MIN ((gsize) (c.end - c.p), (gsize) 40));
-      gboolean label = FALSE;
-      gsize best = 0;
-      gboolean best_updated = FALSE;
-      for (const char *const *l = date_labels; *l; l++)
+      /* a label word (published, updated, am, um, года, ...) */
+      g_autofree char *word = g_utf8_strdown (c.p, wl);
+      gboolean label = g_hash_table_contains (date_label_words (), word);
+      if (label)
         {
-          gsize n = strlen (*l);
-          if (n > best && has_prefix_word (rest, *l))
-            {
-              best = n;
-              best_updated = match_equal (*l, updated_labels);
-            }
-        }
-      if (best > 0)
-        {
-          /* the lower-cased prefix has the same byte length for these words */
-          g_autofree char *orig_lower = g_utf8_strdown (c.p, MIN ((gsize) (c.end - c.p), best + 8));
-          if (strncmp (orig_lower, rest, best) == 0)
-            {
-              c.p += best <= (gsize) (c.end - c.p) ? best : (gsize) (c.end - c.p);
-              label = TRUE;
-              if (best_updated)
-                next_updated = TRUE;
-            }
+          c.p += wl;
+          if (match_equal (word, updated_labels))
+            next_updated = TRUE;
         }
       if (label)
         continue;
@@ -751,6 +773,11 @@ tag_len (const char *p, const char *end, gboolean *block)
   return close + 1 - p;
 }
 
+/* Bytes where unwrap_append() looks closer. */
+static const guint8 unwrap_special[256] = {
+  ['<'] = 1, ['*'] = 1, ['_'] = 1, ['['] = 1, ['!'] = 1,
+};
+
 static inline gboolean
 is_word_byte (guchar c)
 {
@@ -770,8 +797,13 @@ unwrap_append (GString *out, const char *s, gsize len)
   while (p < end)
     {
       /* copy the run without anything special in one go */
+      if (*p == ' ' && (out->len == start_len || out->str[out->len - 1] == ' '))
+        {
+          p++;
+          continue;
+        }
       const char *q = p;
-      while (q < end && *q != '<' && *q != '*' && *q != '_' && *q != '[' && *q != '!' && *q != ' ')
+      while (q < end && !unwrap_special[(guchar) *q])
         q++;
       if (q > p)
         {
@@ -932,8 +964,9 @@ arena_append (GString *arena, const char *s, gsize len)
   const char *p = s, *end = s + len;
   while (p < end)
     {
+      /* copy up to a tab, a CR or two spaces in one go */
       const char *q = p;
-      while (q < end && *q != ' ' && *q != '\t' && *q != '\r')
+      while (q < end && *q != '\t' && *q != '\r' && !(*q == ' ' && q + 1 < end && (q[1] == ' ' || q[1] == '\t')))
         q++;
       g_string_append_len (arena, p, q - p);
       if (q >= end)
@@ -1306,14 +1339,115 @@ is_breadcrumb (const char *plain, gsize len, guint32 words)
   return FALSE;
 }
 
+/* The first words of the note, related and source prefixes, lower case. */
+static GHashTable *
+label_first_words (void)
+{
+  static gsize once = 0;
+  static GHashTable *table = NULL;
+  if (g_once_init_enter (&once))
+    {
+      GHashTable *t = g_hash_table_new (g_str_hash, g_str_equal);
+      const char *const *lists[] = { note_prefixes, related_prefixes, source_prefixes };
+      for (gsize l = 0; l < G_N_ELEMENTS (lists); l++)
+        for (const char *const *p = lists[l]; *p; p++)
+          {
+            gsize n = strcspn (*p, " :");
+            g_hash_table_add (t, g_strndup (*p, n));
+          }
+      table = t;
+      g_once_init_leave (&once, 1);
+    }
+  return table;
+}
+
+/* The first words of every prefix list, lower case (full path). */
+static GHashTable *
+prefix_first_words (void)
+{
+  static gsize once = 0;
+  static GHashTable *table = NULL;
+  if (g_once_init_enter (&once))
+    {
+      GHashTable *t = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      const char *const *lists[] = { note_prefixes, related_prefixes, source_prefixes, url_prefixes,
+                                     share_prefixes, nav_prefixes, byline_prefixes };
+      for (gsize l = 0; l < G_N_ELEMENTS (lists); l++)
+        for (const char *const *p = lists[l]; *p; p++)
+          g_hash_table_add (t, g_strndup (*p, strcspn (*p, " :")));
+      table = t;
+      g_once_init_leave (&once, 1);
+    }
+  return table;
+}
+
+static gboolean
+first_word_is_prefix (const char *lower)
+{
+  gsize n = strcspn (lower, " :");
+  if (n == 0 || n > 40)
+    return FALSE;
+  char word[48];
+  memcpy (word, lower, n);
+  word[n] = '\0';
+  return g_hash_table_contains (prefix_first_words (), word);
+}
+
+/* Could a long sentence @s be a note, a related teaser or a source line?
+ * Only when its first word starts one of those prefixes (or it starts
+ * with markup). */
+static gboolean
+starts_like_label (const char *s, gsize len)
+{
+  if (len == 0 || !g_ascii_isalpha (s[0]))
+    return TRUE;
+  char word[32];
+  gsize n = 0;
+  while (n < len && n < sizeof word - 1 && s[n] != ' ' && s[n] != ':')
+    {
+      if ((guchar) s[n] >= 0x80)
+        return TRUE;   /* not ASCII: let the full check decide */
+      word[n] = g_ascii_tolower (s[n]);
+      n++;
+    }
+  word[n] = '\0';
+  return g_hash_table_contains (label_first_words (), word);
+}
+
 /* Pass 1: kinds that need no context. */
 static void
 classify_patterns (Work *w, Unit *u, gboolean *expect_url)
 {
   const char *s = w->arena->str + u->off;
   if (u->len > SHORT_UNIT)
+    return;
+  if (u->words > 16 && u->terminal)
     {
-      /* a long unit is body unless it is a long caption with a credit mark */
+      /* a sentence of some length: only a note, a related teaser or a
+       * source line can start like one; look at its first bytes */
+      if (!starts_like_label (s, u->len))
+        {
+          *expect_url = FALSE;
+          return;
+        }
+      gsize n = MIN (u->len, (gsize) 96);
+      while (n > 0 && n < u->len && ((guchar) s[n] & 0xC0) == 0x80)
+        n--;
+      g_autofree char *head = plain_text (s, n, NULL);
+      g_autofree char *lower = g_utf8_strdown (head, -1);
+      if (u->words <= 40 && match_prefixes (lower, note_prefixes) && !has_prefix_word (lower, "note"))
+        u->kind = STRIP_KIND_NOTE;
+      else if (u->words <= 30 && match_prefixes (lower, related_prefixes) && strchr (head, ':') != NULL)
+        u->kind = STRIP_KIND_RELATED;
+      else if (u->words <= 24 && match_prefixes (lower, source_prefixes))
+        {
+          g_autofree char *plain = plain_text (s, u->len, NULL);
+          const char *colon = strchr (plain, ':');
+          if (colon != NULL)
+            meta_add_sources (w, colon + 1);
+          u->kind = STRIP_KIND_SOURCE;
+        }
+      *expect_url = FALSE;
       return;
     }
   gint64 nmarks = 0;
@@ -1327,6 +1461,7 @@ classify_patterns (Work *w, Unit *u, gboolean *expect_url)
   g_autofree char *lower = g_utf8_strdown (plain, plen);
   guint32 words = count_words (plain, plen);
   gboolean terminal = ends_terminal (plain, plen);
+  gboolean pfx = first_word_is_prefix (lower);
 
   if (*expect_url && is_bare_url (plain))
     {
@@ -1336,7 +1471,7 @@ classify_patterns (Work *w, Unit *u, gboolean *expect_url)
       return;
     }
   *expect_url = FALSE;
-  if (words <= 16 && match_prefixes (lower, url_prefixes))
+  if (words <= 16 && pfx && match_prefixes (lower, url_prefixes))
     {
       gsize n;
       if (find_url (plain, &n) != NULL)
@@ -1367,7 +1502,7 @@ classify_patterns (Work *w, Unit *u, gboolean *expect_url)
       u->kind = STRIP_KIND_SOURCE;
       return;
     }
-  if (words <= 24 && match_prefixes (lower, source_prefixes))
+  if (words <= 24 && pfx && match_prefixes (lower, source_prefixes))
     {
       const char *colon = strchr (plain, ':');
       if (colon == NULL)
@@ -1390,26 +1525,26 @@ classify_patterns (Work *w, Unit *u, gboolean *expect_url)
           return;
         }
     }
-  if (words <= 40 && match_prefixes (lower, note_prefixes) && !has_prefix_word (lower, "note"))
+  if (words <= 40 && pfx && match_prefixes (lower, note_prefixes) && !has_prefix_word (lower, "note"))
     {
       u->kind = STRIP_KIND_NOTE;
       return;
     }
-  if (words <= 30 && match_prefixes (lower, related_prefixes)
+  if (words <= 30 && pfx && match_prefixes (lower, related_prefixes)
       && (!terminal || strchr (plain, ':') != NULL || words <= 4)
       && !(has_prefix_word (lower, "related") && words > 3 && strchr (plain, ':') == NULL))
     {
       u->kind = STRIP_KIND_RELATED;
       return;
     }
-  if ((words <= 10 && (match_prefixes (lower, share_prefixes) || match_contains (lower, share_contains_label))
+  if ((words <= 10 && ((pfx && match_prefixes (lower, share_prefixes)) || match_contains (lower, share_contains_label))
        && (!terminal || words <= 6))
       || (words <= 14 && match_contains (lower, share_contains)))
     {
       u->kind = STRIP_KIND_SHARE;
       return;
     }
-  if (words <= 16 && try_byline (w, plain, lower))
+  if (words <= 16 && pfx && try_byline (w, plain, lower))
     {
       u->kind = STRIP_KIND_BYLINE;
       return;
@@ -1430,7 +1565,7 @@ classify_patterns (Work *w, Unit *u, gboolean *expect_url)
     }
   if (words <= 6 && !terminal)
     {
-      if (match_equal (lower, nav_equal) || match_prefixes (lower, nav_prefixes))
+      if (match_equal (lower, nav_equal) || (pfx && match_prefixes (lower, nav_prefixes)))
         {
           u->kind = STRIP_KIND_NAVIGATION;
           return;
@@ -1626,6 +1761,24 @@ overlap (GArray *a, GArray *b)
   return small == 0 ? 0.0 : (double) common / small;
 }
 
+/* A 64-bit hash of a span, eight bytes at a time. */
+static guint64
+span_hash (const guchar *t, gsize len)
+{
+  guint64 h = 0x9E3779B97F4A7C15ull ^ len;
+  gsize k = 0;
+  for (; k + 8 <= len; k += 8)
+    {
+      guint64 v;
+      memcpy (&v, t + k, 8);
+      h = (h ^ v) * 0xFF51AFD7ED558CCDull;
+      h ^= h >> 29;
+    }
+  for (; k < len; k++)
+    h = (h ^ t[k]) * 0x100000001B3ull;
+  return h ^ (h >> 32);
+}
+
 static void
 classify_context (Work *w)
 {
@@ -1642,19 +1795,25 @@ classify_context (Work *w)
         units[i].kind = STRIP_KIND_CAPTION;
 
   /* exact repeats of a body paragraph: keep the first */
-  GHashTable *seen = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
+  g_autofree guint64 *hashes = g_new (guint64, n + 1);
+  GHashTable *seen = g_hash_table_new (g_int64_hash, g_int64_equal);
   for (guint i = 0; i < n; i++)
     {
       Unit *u = &units[i];
       if (u->kind != KIND_BODY || u->words < 8)
         continue;
-      char *key = g_strndup (w->arena->str + u->off, u->len);
-      g_ptr_array_add (keys, key);
-      if (g_hash_table_contains (seen, key))
-        u->kind = STRIP_KIND_REPEATED;
+      const guchar *t = (const guchar *) w->arena->str + u->off;
+      guint64 h = span_hash (t, u->len);
+      hashes[i] = h;
+      gpointer owner = NULL;
+      if (g_hash_table_lookup_extended (seen, &hashes[i], NULL, &owner))
+        {
+          const Unit *o = &units[GPOINTER_TO_UINT (owner)];
+          if (o->len == u->len && memcmp (w->arena->str + o->off, t, u->len) == 0)
+            u->kind = STRIP_KIND_REPEATED;
+        }
       else
-        g_hash_table_add (seen, key);
+        g_hash_table_insert (seen, &hashes[i], GUINT_TO_POINTER (i));
     }
   g_hash_table_unref (seen);
 
@@ -1678,7 +1837,9 @@ classify_context (Work *w)
             continue;
           looked++;
           guint ratio_ok = a->words * 10 >= b->words * 6 && b->words * 10 >= a->words * 6;
-          if (!ratio_ok)
+          /* a teaser and its paragraph open with the same words */
+          if (!ratio_ok || a->len < 40 || b->len < 40
+              || memcmp (w->arena->str + a->off, w->arena->str + b->off, 40) != 0)
             continue;
           g_autoptr(GArray) sb = word_set (w->arena->str + b->off, b->len);
           if (overlap (sa, sb) >= 0.7)
