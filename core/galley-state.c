@@ -51,6 +51,8 @@ struct _GalleyState {
 
   GMutex      lock;          /* protects what follows */
   GHashTable *known;         /* stage id -> GHashTable (guint64* -> KnownInput*) */
+  guint       point_lookups; /* answered by single queries before loading all */
+  sqlite3_stmt *lookup;
   GHashTable *done;          /* "stage\x1fkey" -> GalleyInputState* */
   GPtrArray  *renames;       /* char*: tmp, final, tmp, final, ... */
   GHashTable *lengths;       /* path -> gint64* committed by this run */
@@ -202,7 +204,7 @@ galley_state_open (const char *dir, gboolean full, double wait_seconds, GError *
       return NULL;
     }
   sqlite3_busy_timeout (st->db, 10000);
-  if (!db_exec (st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", error))
+  if (!db_exec (st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -65536;", error))
     {
       g_prefix_error (error, "not a galley ledger? ");
       return NULL;
@@ -254,6 +256,8 @@ galley_state_free (GalleyState *st)
   /* a run that did not commit: its finished temporary files go */
   for (guint i = 0; !st->committed && i + 1 < st->renames->len; i += 2)
     g_unlink (g_ptr_array_index (st->renames, i));
+  if (st->lookup != NULL)
+    sqlite3_finalize (st->lookup);
   if (st->db != NULL)
     sqlite3_close (st->db);
   if (st->lock_fd >= 0)
@@ -335,12 +339,45 @@ load_known (GalleyState *st, const char *stage)
   return table;
 }
 
+/* A few lookups (quick-dirs, one JSONL file) are single queries; past
+ * POINT_LOOKUPS the stage's whole record is loaded once instead. */
+#define POINT_LOOKUPS 256
+
+static gboolean
+point_lookup (GalleyState *st, const char *stage, const char *key, GalleyInputState *out)
+{
+  if (st->lookup == NULL
+      && sqlite3_prepare_v2 (st->db, "SELECT size, mtime, offset, lines, hash FROM inputs WHERE stage = ? AND key = ?",
+                             -1, &st->lookup, NULL) != SQLITE_OK)
+    return FALSE;
+  sqlite3_bind_text (st->lookup, 1, stage, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st->lookup, 2, key, -1, SQLITE_STATIC);
+  gboolean found = sqlite3_step (st->lookup) == SQLITE_ROW;
+  if (found && out != NULL)
+    {
+      out->size = sqlite3_column_int64 (st->lookup, 0);
+      out->mtime = sqlite3_column_int64 (st->lookup, 1);
+      out->offset = sqlite3_column_int64 (st->lookup, 2);
+      out->lines = sqlite3_column_int64 (st->lookup, 3);
+      out->hash = (guint64) sqlite3_column_int64 (st->lookup, 4);
+    }
+  sqlite3_reset (st->lookup);
+  return found;
+}
+
 gboolean
 galley_state_lookup_input (GalleyState *st, const char *stage, const char *key, GalleyInputState *out)
 {
   if (st->full)
     return FALSE;
   g_mutex_lock (&st->lock);
+  if (st->point_lookups < POINT_LOOKUPS && !g_hash_table_contains (st->known, stage))
+    {
+      st->point_lookups++;
+      gboolean found = point_lookup (st, stage, key, out);
+      g_mutex_unlock (&st->lock);
+      return found;
+    }
   GHashTable *table = load_known (st, stage);
   guint64 h = input_hash (key);
   KnownInput *k = g_hash_table_lookup (table, &h);
@@ -405,6 +442,12 @@ galley_state_set_file_length (GalleyState *st, const char *path, gint64 length)
 
 /* ---- commit -------------------------------------------------------------------- */
 
+static gint
+compare_keys (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
 gboolean
 galley_state_commit (GalleyState *st, gint64 docs_in, gint64 docs_out, GError **error)
 {
@@ -424,13 +467,18 @@ galley_state_commit (GalleyState *st, gint64 docs_in, gint64 docs_out, GError **
       db_error (st, error, "cannot prepare the commit");
       goto out;
     }
+  /* in key order: the B-tree then grows at its end instead of all over */
+  g_autoptr(GPtrArray) keys = g_ptr_array_sized_new (g_hash_table_size (st->done));
   GHashTableIter done_iter;
-  gpointer done_key, done_value;
+  gpointer done_key;
   g_hash_table_iter_init (&done_iter, st->done);
-  while (g_hash_table_iter_next (&done_iter, &done_key, &done_value))
+  while (g_hash_table_iter_next (&done_iter, &done_key, NULL))
+    g_ptr_array_add (keys, done_key);
+  g_ptr_array_sort (keys, compare_keys);
+  for (guint i = 0; i < keys->len; i++)
     {
-      const char *both = done_key, *sep = strchr (both, '\x1f');
-      const GalleyInputState *d = done_value;
+      const char *both = g_ptr_array_index (keys, i), *sep = strchr (both, '\x1f');
+      const GalleyInputState *d = g_hash_table_lookup (st->done, both);
       sqlite3_bind_text (ins, 1, both, sep - both, SQLITE_STATIC);
       sqlite3_bind_text (ins, 2, sep + 1, -1, SQLITE_STATIC);
       sqlite3_bind_int64 (ins, 3, d->size);

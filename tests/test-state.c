@@ -230,6 +230,28 @@ test_sigterm_stops_at_document_boundary (Fixture *f, gconstpointer data)
   assert_exactly_once (f, n);
 }
 
+/* quick-dirs: an unchanged directory is not listed again; adding a file
+ * changes its time, so the new file is found. */
+static void
+test_quick_dirs (Fixture *f, gconstpointer data)
+{
+  make_inputs (f, 0, 4);
+  write_pipeline (f, "plugin=files\npaths=in\nquick-dirs=true", NULL);
+  g_autoptr(RunResult) r1 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r1->status, ==, 0);
+  g_autoptr(RunResult) r2 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r2->status, ==, 0);
+  g_autofree char *stats_path = g_build_filename (f->dir, "run.stats.json", NULL);
+  g_autofree char *stats = NULL;
+  g_assert_true (g_file_get_contents (stats_path, &stats, NULL, NULL));
+  g_assert_nonnull (strstr (stats, "\"unchanged-directories\":1"));
+  g_usleep (20 * 1000);   /* a directory time that surely differs */
+  make_inputs (f, 4, 5);
+  g_autoptr(RunResult) r3 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r3->status, ==, 0);
+  assert_exactly_once (f, 5);
+}
+
 /* Prometheus textfile: success, duration, per-stage figures; a failed
  * run keeps the time of the last success. */
 static void
@@ -375,6 +397,7 @@ main (int argc, char **argv)
   ADD ("/state/lock", test_lock);
   ADD ("/state/sigterm", test_sigterm_stops_at_document_boundary);
   ADD ("/state/metrics-file", test_metrics_file);
+  ADD ("/state/quick-dirs", test_quick_dirs);
   ADD ("/state/newer-ledger", test_newer_ledger_refused);
   /* hundreds of runs: in the slow suite (not under valgrind) */
   if (g_test_slow ())

@@ -21,6 +21,7 @@ static const GalleyOptionSpec files_options[] = {
   { "recursive", GALLEY_OPT_BOOL, "true", "Descend into subdirectories of a directory", NULL },
   { "include", GALLEY_OPT_STRV, "*", "File name patterns to read inside directories", NULL },
   { "exclude", GALLEY_OPT_STRV, ".*;*~", "File name patterns to skip inside directories (hidden and backup files)", NULL },
+  { "quick-dirs", GALLEY_OPT_BOOL, "false", "With a state directory: skip a directory without subdirectories whose modification time has not changed since the last run, without looking at its files (adding, removing or renaming a file changes it; rewriting a file in place does not)", NULL },
   { "max-size", GALLEY_OPT_SIZE, "256MiB", "Larger files are skipped with reason too-large", NULL },
   { "content-type", GALLEY_OPT_ENUM, "auto", "Sniff text vs HTML, or force one", "auto|text|html" },
   { NULL }
@@ -63,6 +64,8 @@ typedef struct {
   GString *names;
   GArray  *items;   /* Item, sorted by name */
   guint    next;
+  gboolean record;  /* quick-dirs: remember it once all its files are handled */
+  GalleyInputState state;
 } Frame;
 
 static void
@@ -87,6 +90,8 @@ typedef struct {
   GalleyContentType content_type;
   GHashTable      *seen_dirs;   /* "dev:ino" of visited directories */
   gboolean         incremental; /* the run has a state directory */
+  gboolean         quick_dirs;
+  GalleyStageContext *ctx;
   gint64           unchanged;   /* inputs an earlier run read, skipped */
 } Files;
 
@@ -142,6 +147,7 @@ files_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
   self->exclude = compile_patterns (galley_options_get_strv (opts, "exclude"));
   self->seen_dirs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->incremental = galley_stage_is_incremental (ctx);
+  self->quick_dirs = galley_options_get_bool (opts, "quick-dirs");
   const char *ct = galley_options_get_enum (opts, "content-type");
   self->content_type = g_str_equal (ct, "text") ? GALLEY_CONTENT_TEXT
                      : g_str_equal (ct, "html") ? GALLEY_CONTENT_HTML : GALLEY_CONTENT_UNKNOWN;
@@ -226,11 +232,31 @@ expand_dir (Files *self, GalleyStageContext *ctx, const char *path, const struct
   f->items = g_array_new (FALSE, FALSE, sizeof (Item));
   gsize plen = strlen (path);
   f->path = plen > 1 && path[plen - 1] == '/' ? g_strndup (path, plen - 1) : g_strdup (path);
+  if (self->incremental && self->quick_dirs)
+    {
+      /* the time is taken before listing: a file added meanwhile makes
+       * the next run look again */
+      f->state.size = st->st_ino;
+      f->state.mtime = (gint64) st->st_mtim.tv_sec * G_USEC_PER_SEC + st->st_mtim.tv_nsec / 1000;
+      f->state.offset = f->state.lines = -1;
+      f->record = TRUE;
+      g_autofree char *dkey = g_strconcat (f->path, "/", NULL);
+      GalleyInputState seen;
+      if (galley_stage_input_lookup (ctx, dkey, &seen) && seen.size == f->state.size && seen.mtime == f->state.mtime)
+        {
+          galley_stage_count (ctx, "unchanged-directories", 1);
+          closedir (dir);
+          frame_free (f);
+          return TRUE;
+        }
+    }
   struct dirent *de;
   while ((de = readdir (dir)) != NULL)
     {
       if (g_str_equal (de->d_name, ".") || g_str_equal (de->d_name, ".."))
         continue;
+      if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN || de->d_type == DT_LNK)
+        f->record = FALSE;   /* what is below may change without touching it */
       Item item = { (guint32) f->names->len, de->d_type };
       g_string_append_len (f->names, de->d_name, strlen (de->d_name) + 1);
       g_array_append_val (f->items, item);
@@ -265,6 +291,11 @@ pop_next (Files *self, Next *next)
           next->dirfd = f->fd;
           next->name_offset = strlen (next->path) - strlen (f->names->str + item->offset);
           return TRUE;
+        }
+      if (f->record)
+        {
+          g_autofree char *dkey = g_strconcat (f->path, "/", NULL);
+          galley_stage_input_done (self->ctx, dkey, &f->state);
         }
       g_ptr_array_remove_index (self->stack, self->stack->len - 1);
     }
@@ -356,6 +387,7 @@ files_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GErro
 {
   Files *self = state;
   *out = NULL;
+  self->ctx = ctx;
   for (;;)
     {
       if (galley_stage_is_cancelled (ctx))
