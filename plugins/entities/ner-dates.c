@@ -368,8 +368,11 @@ ner_find_dates (const NerModel *model, const char *text, const NerToken *toks, g
                 "in", "since", "by", "until", "from", "early", "late", "mid", "of", "through", "last", "next", "this",
                 "during", "before", "after", "and", "or", "till",
               };
-              if (i > 0 && word_index (c, i - 1, preps, G_N_ELEMENTS (preps)) >= 0
-                  && t->bend - t->bstart > 3 && !(mo == 5 && !(t->flags & NER_TOK_UPPER1)))
+              gboolean full_name = word_index (c, i, months, 12) >= 0;
+              gboolean listed = i + 2 < n && (is (c, i + 1, "and") || is (c, i + 1, "or")) && month_of (c, i + 2) > 0;
+              if (full_name && (t->flags & NER_TOK_UPPER1)
+                  && ((i > 0 && word_index (c, i - 1, preps, G_N_ELEMENTS (preps)) >= 0) || listed
+                      || (mo != 5 && !(t->flags & NER_TOK_SENT))))
                 {
                   char *canon = NULL;
                   guint first = i;

@@ -52,7 +52,7 @@ find_role (const char *text, const NerToken *toks, guint n, guint first, guint l
       while (start > 0 && end - start < 5)
         {
           const NerToken *t = &toks[start - 1];
-          if (t->gaz & NER_GZ_DEMONYM || (t->flags & NER_TOK_NL_BEFORE && start - 1 != end) )
+          if (t->gaz & NER_GZ_DEMONYM || (toks[start].flags & NER_TOK_NL_BEFORE))
             break;
           if ((t->gaz & (NER_GZ_TITLE | NER_GZ_ORGWORD)) || ((t->flags & NER_TOK_UPPER1) && (t->flags & NER_TOK_LETTER) && !(t->flags & NER_TOK_SENT && t->flags & NER_TOK_COMMON)))
             start--;
@@ -62,7 +62,8 @@ find_role (const char *text, const NerToken *toks, guint n, guint first, guint l
             break;
         }
       /* never start a role with a function word */
-      while (start < end && (toks[start].flags & NER_TOK_COMMON) && !(toks[start].gaz & (NER_GZ_TITLE | NER_GZ_ORGWORD)))
+      while (start < end && ((!(toks[start].flags & NER_TOK_UPPER1) && !(toks[start].gaz & (NER_GZ_TITLE | NER_GZ_ORGWORD)))
+                             || tok_is (text, &toks[start], "the") || tok_is (text, &toks[start], "a")))
         start++;
       return g_strndup (text + toks[start].bstart, toks[end].bend - toks[start].bstart);
     }
@@ -195,15 +196,55 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
           continue;
         }
       guint j = i + 1;
-      while (j < n && toks[j].tag == tag + 1)
+      while (j < n && toks[j].tag == tag + 1 && !(toks[j].flags & NER_TOK_NL_BEFORE))
         j++;
       NerType type = tag == NER_B_PER ? NER_PER : tag == NER_B_ORG ? NER_ORG : NER_LOC;
       guint a = i, b = j - 1;
+      /* "Security Council Secretary Umerov": the title ends the
+       * organisation, and the capitalised words after it are a person */
+      if (type == NER_ORG && b > a && (toks[b].gaz & NER_GZ_TITLE) && !(toks[b].gaz & NER_GZ_ORGWORD))
+        {
+          while (b > a && (toks[b].gaz & NER_GZ_TITLE))
+            b--;
+          guint k = j;
+          while (k < n && k < j + 3 && toks[k].tag == NER_O && (toks[k].flags & NER_TOK_UPPER1)
+                 && !(toks[k].flags & (NER_TOK_NL_BEFORE | NER_TOK_COMMON)) && !(toks[k].gaz & NER_GZ_TITLE))
+            k++;
+          if (k > j && (opts->types & (1u << NER_PER)))
+            {
+              NerMention p = { NER_PER, toks[j].cstart, toks[k - 1].cend, (guint32) (boff + toks[j].bstart),
+                               (guint32) (boff + toks[k - 1].bend), NULL, NULL };
+              if (opts->roles)
+                p.role = find_role (text, toks, n, j, k - 1);
+              NerMention o = { NER_ORG, toks[a].cstart, toks[b].cend, (guint32) (boff + toks[a].bstart),
+                               (guint32) (boff + toks[b].bend), NULL, NULL };
+              if (opts->types & (1u << NER_ORG))
+                g_array_append_val (out, o);
+              g_array_append_val (out, p);
+              i = k;
+              continue;
+            }
+        }
+      /* a name starts with a capital (or sits in a headline); a lone
+       * sentence-initial common word is not a name */
+      if (!(toks[a].flags & (NER_TOK_UPPER1 | NER_TOK_CAPSLINE))
+          || (a == b && (toks[a].flags & NER_TOK_SENT) && (toks[a].flags & NER_TOK_COMMON) && !(toks[a].gaz_span & (NER_GZ_LOC | NER_GZ_ORG | NER_GZ_PER))))
+        {
+          i = j;
+          continue;
+        }
       /* titles in front of a person are its role, not its name */
       while (type == NER_PER && a < b && (toks[a].gaz & NER_GZ_TITLE) && !(toks[a].gaz & (NER_GZ_GIVEN | NER_GZ_SURNAME)))
         a++;
       while (b > a && (toks[b].flags & NER_TOK_PUNCT))
         b--;
+      /* a name the gazetteers know as exactly one kind keeps that kind,
+       * unless numbers around it make it a team in a results line */
+      guint32 kind = toks[a].gaz_span & (NER_GZ_LOC | NER_GZ_ORG | NER_GZ_PER);
+      if (toks[a].gaz_pos == 1 && (b + 1 >= n || toks[b + 1].gaz_pos != 2) && kind != 0 && (kind & (kind - 1)) == 0
+          && (a + 1 > b || toks[a + 1].gaz_pos == 2) && (b == a || toks[b].gaz_pos == 2)
+          && !(b + 1 < n && (toks[b + 1].flags & NER_TOK_DIGIT)) && !(a > 0 && (toks[a - 1].flags & NER_TOK_DIGIT)))
+        type = kind == NER_GZ_LOC ? NER_LOC : kind == NER_GZ_ORG ? NER_ORG : NER_PER;
       if (opts->types & (1u << type) && !(toks[a].flags & NER_TOK_PUNCT))
         {
           NerMention m = { type, toks[a].cstart, toks[b].cend, (guint32) (boff + toks[a].bstart),
@@ -316,11 +357,13 @@ ner_extract (const NerModel *model, NerScratch *s, const char *text, gsize len, 
                   g_free (key);
               }
           }
-        else if (m->type == NER_PER && strchr (m->canonical, ' ') == NULL)
+        else if (strchr (m->canonical, ' ') == NULL)
           {
             g_autofree char *key = g_utf8_casefold (m->canonical, -1);
             const char *full = g_hash_table_lookup (surnames, key);
-            if (full != NULL)
+            if (full != NULL && m->type == NER_ORG)
+              m->type = NER_PER;   /* "Zelenskyy" read as an organisation */
+            if (full != NULL && m->type == NER_PER)
               {
                 char *c = g_strdup (full);
                 g_free (m->canonical);
@@ -328,6 +371,24 @@ ner_extract (const NerModel *model, NerScratch *s, const char *text, gsize len, 
               }
           }
       }
+
+  /* one word read as an organisation that names a person of the article */
+  {
+    g_autoptr(GHashTable) people = g_hash_table_new (g_str_hash, g_str_equal);
+    for (guint k = 0; k < out->len; k++)
+      {
+        NerMention *m = &g_array_index (out, NerMention, k);
+        if (m->type == NER_PER && strchr (m->canonical, ' ') != NULL)
+          g_hash_table_add (people, m->canonical);
+      }
+    for (guint k = 0; k < out->len; k++)
+      {
+        NerMention *m = &g_array_index (out, NerMention, k);
+        if (m->type == NER_ORG && memchr (text + m->bstart, ' ', m->bend - m->bstart) == NULL
+            && g_hash_table_contains (people, m->canonical))
+          m->type = NER_PER;
+      }
+  }
 
   /* merge the dates in, in text order */
   for (guint k = 0; k < dates->len; k++)

@@ -590,7 +590,7 @@ ner_tag_allowed (const NerToken *t, int prev, int tag)
     return FALSE;
   gboolean inside = (tag == NER_I_PER || tag == NER_I_ORG || tag == NER_I_LOC);
   if (inside)
-    return prev == tag || prev == tag - 1;
+    return (prev == tag || prev == tag - 1) && !(t->flags & NER_TOK_NL_BEFORE);
   return (t->flags & (NER_TOK_LETTER | NER_TOK_DIGIT)) != 0 && (t->flags & NER_TOK_LETTER);
 }
 

@@ -1,0 +1,509 @@
+/* test-entities.c: the entities stage: mentions and offsets, canonical
+ * names and roles, dates against a reference day, the document summary,
+ * bad input, bad options and bad data files, and the five seed articles
+ * (when ../shared/seeds is present) against the gold in
+ * tests/data/entities-seeds.tsv. Sample sentences are written for these
+ * tests. */
+#include "galley-private.h"
+#include "galley-test-util.h"
+
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <string.h>
+
+static GalleyHarness *
+harness_v (const char *const *opts, GError **error)
+{
+  return galley_harness_new ("entities", opts, error);
+}
+
+static GalleyHarness *
+harness (const char *first_option, ...)
+{
+  g_autoptr(GPtrArray) opts = g_ptr_array_new ();
+  va_list ap;
+  va_start (ap, first_option);
+  for (const char *o = first_option; o != NULL; o = va_arg (ap, const char *))
+    g_ptr_array_add (opts, (gpointer) o);
+  va_end (ap);
+  g_ptr_array_add (opts, NULL);
+  g_autoptr(GError) error = NULL;
+  GalleyHarness *h = harness_v ((const char *const *) opts->pdata, &error);
+  g_assert_no_error (error);
+  return h;
+}
+
+static GalleyDocument *
+run_doc (GalleyHarness *h, const char *text, const char *date)
+{
+  GalleyDocument *doc = galley_document_new ("t", NULL);
+  galley_document_set_text (doc, text, -1);
+  if (date != NULL)
+    galley_document_set_meta_string (doc, "date", date);
+  g_autoptr(GError) error = NULL;
+  g_assert_cmpint (galley_harness_process (h, doc, &error), ==, GALLEY_VERDICT_KEEP);
+  g_assert_no_error (error);
+  return doc;
+}
+
+/* The first annotation with this text (and type, when not NULL). */
+static GalleyAnnotation *
+find (GalleyDocument *doc, const char *text, const char *type)
+{
+  for (guint i = 0; i < galley_document_get_n_annotations (doc); i++)
+    {
+      GalleyAnnotation *a = galley_document_get_annotation (doc, i);
+      if (strcmp (a->text, text) == 0 && (type == NULL || strcmp (a->type, type) == 0))
+        return a;
+    }
+  return NULL;
+}
+
+static void
+assert_mention (GalleyDocument *doc, const char *text, const char *type, const char *canonical)
+{
+  GalleyAnnotation *a = find (doc, text, NULL);
+  if (a == NULL)
+    g_error ("no mention '%s'", text);
+  g_assert_cmpstr (a->type, ==, type);
+  g_assert_cmpstr (a->layer, ==, "entities");
+  g_assert_cmpstr (a->canonical, ==, canonical);
+}
+
+static void
+test_people_places_organisations (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  const char *text =
+    "Ukrainian President Volodymyr Zelenskyy met NATO Secretary General Mark Rutte in Kiev on Tuesday.\n"
+    "Zelenskiy said the talks with the Kremlin would continue in Türkiye, and Rutte's team flew on to the U.S.\n"
+    "Kremlin spokesman Dmitry Peskov said nothing had changed. Peskov spoke to Reuters in Moscow.";
+  g_autoptr(GalleyDocument) doc = run_doc (h, text, "2025-07-21");
+  assert_mention (doc, "Volodymyr Zelenskyy", "PER", "Volodymyr Zelensky");
+  assert_mention (doc, "Zelenskiy", "PER", "Volodymyr Zelensky");
+  assert_mention (doc, "Mark Rutte", "PER", "Mark Rutte");
+  assert_mention (doc, "Rutte", "PER", "Mark Rutte");          /* "Rutte's": the name without 's */
+  assert_mention (doc, "Kiev", "LOC", "Kyiv");
+  assert_mention (doc, "Türkiye", "LOC", "Turkey");
+  assert_mention (doc, "U.S.", "LOC", "United States");
+  assert_mention (doc, "Kremlin", "ORG", "Kremlin");
+  assert_mention (doc, "Dmitry Peskov", "PER", "Dmitry Peskov");
+  assert_mention (doc, "Peskov", "PER", "Dmitry Peskov");
+  assert_mention (doc, "Moscow", "LOC", "Moscow");
+  assert_mention (doc, "Reuters", "ORG", "Reuters");
+
+  /* offsets are code points of the final text */
+  GalleyAnnotation *a = find (doc, "Türkiye", NULL);
+  const char *p = g_utf8_offset_to_pointer (text, a->start);
+  g_assert_true (g_str_has_prefix (p, "Türkiye,"));
+  g_assert_cmpint (a->end - a->start, ==, 7);
+
+  /* roles */
+  a = find (doc, "Volodymyr Zelenskyy", NULL);
+  json_object *role;
+  g_assert_nonnull (a->attrs);
+  g_assert_true (json_object_object_get_ex (a->attrs, "role", &role));
+  g_assert_cmpstr (json_object_get_string (role), ==, "President");
+  a = find (doc, "Dmitry Peskov", NULL);
+  g_assert_true (a->attrs != NULL && json_object_object_get_ex (a->attrs, "role", &role));
+  g_assert_cmpstr (json_object_get_string (role), ==, "Kremlin spokesman");
+
+  /* the summary */
+  json_object *top;
+  g_assert_true (json_object_object_get_ex (galley_document_get_meta (doc), "entities_top", &top));
+  g_assert_cmpint (json_object_array_length (top), >=, 3);
+  json_object *first = json_object_array_get_idx (top, 0), *v;
+  g_assert_true (json_object_object_get_ex (first, "count", &v));
+  g_assert_cmpint (json_object_get_int (v), >=, 2);
+
+  /* the exported record carries the spans */
+  g_autoptr(json_object) rec = galley_document_to_json (doc);
+  json_object *ents;
+  g_assert_true (json_object_object_get_ex (rec, "entities", &ents));
+  g_assert_cmpint (json_object_array_length (ents), ==, galley_document_get_n_annotations (doc));
+}
+
+static void
+test_dates (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  const char *text =
+    "The talks will take place on Wednesday, officials said on Monday.\n"
+    "The first round was held on May 16 and the second on 2 June 2025.\n"
+    "Meetings held last month failed; another is planned for next week.\n"
+    "The report, dated 22.07.2025, cites a decree of 2025-07-01 and a war that began on February 24, 2022.\n"
+    "Prices rose 15 percent to $5.2 million two days ago.";
+  g_autoptr(GalleyDocument) doc = run_doc (h, text, "2025-07-21T09:30:00Z");
+  assert_mention (doc, "Wednesday", "DATE", "2025-07-23");
+  assert_mention (doc, "Monday", "DATE", "2025-07-21");
+  assert_mention (doc, "May 16", "DATE", "2025-05-16");
+  assert_mention (doc, "2 June 2025", "DATE", "2025-06-02");
+  assert_mention (doc, "last month", "DATE", "2025-06");
+  assert_mention (doc, "next week", "DATE", "2025-W31");
+  assert_mention (doc, "22.07.2025", "DATE", "2025-07-22");
+  assert_mention (doc, "2025-07-01", "DATE", "2025-07-01");
+  assert_mention (doc, "February 24, 2022", "DATE", "2022-02-24");
+  assert_mention (doc, "two days ago", "DATE", "2025-07-19");
+  assert_mention (doc, "15 percent", "PERCENT", "15%");
+  assert_mention (doc, "$5.2 million", "MONEY", "5200000 USD");
+}
+
+static void
+test_reference_date (void)
+{
+  const char *text = "Officials said on Friday that talks would resume tomorrow.";
+  g_autoptr(GalleyHarness) fixed = harness ("reference-date=2025-07-21", NULL);
+  g_autoptr(GalleyDocument) a = run_doc (fixed, text, NULL);
+  assert_mention (a, "Friday", "DATE", "2025-07-18");
+  assert_mention (a, "tomorrow", "DATE", "2025-07-22");
+  /* meta.date wins over the option */
+  g_autoptr(GalleyDocument) b = run_doc (fixed, text, "2025-01-06");
+  assert_mention (b, "tomorrow", "DATE", "2025-01-07");
+  /* a dateline in the text when there is no meta.date */
+  g_autoptr(GalleyHarness) none = harness ("reference-date=none", NULL);
+  g_autoptr(GalleyDocument) c = run_doc (none, "March 3, 2024\n\nThe minister resigned on Friday.", NULL);
+  assert_mention (c, "Friday", "DATE", "2024-03-01");
+  /* nothing to resolve against: a DATE without canonical */
+  g_autoptr(GalleyHarness) bare = harness ("reference-date=none", "date-from-text=false", NULL);
+  g_autoptr(GalleyDocument) d = run_doc (bare, text, NULL);
+  assert_mention (d, "Friday", "DATE", NULL);
+}
+
+static void
+test_options (void)
+{
+  g_autoptr(GalleyHarness) h = harness ("types=PER", "top=0", "roles=false", NULL);
+  g_autoptr(GalleyDocument) doc = run_doc (h, "President Emmanuel Macron visited Berlin on Monday.", NULL);
+  g_assert_cmpuint (galley_document_get_n_annotations (doc), ==, 1);
+  GalleyAnnotation *a = galley_document_get_annotation (doc, 0);
+  g_assert_cmpstr (a->text, ==, "Emmanuel Macron");
+  g_assert_null (a->attrs);
+  g_assert_false (json_object_object_get_ex (galley_document_get_meta (doc), "entities_top", NULL));
+
+  /* a user alias file */
+  g_autofree char *dir = galley_test_mkdtemp ();
+  g_autofree char *path = galley_test_write_path (dir, "mine.tsv", "# mine\nVelmora Port Authority\tPort of Velmora\n", -1);
+  g_autofree char *opt = g_strdup_printf ("aliases=%s", path);
+  g_autoptr(GalleyHarness) h2 = harness (opt, NULL);
+  g_autoptr(GalleyDocument) d2 = run_doc (h2, "The Velmora Port Authority said on Monday it would appeal.", NULL);
+  GalleyAnnotation *b = find (d2, "Velmora Port Authority", NULL);
+  if (b != NULL)
+    g_assert_cmpstr (b->canonical, ==, "Port of Velmora");
+  galley_test_rmdir (dir);
+
+  /* running twice does not duplicate the spans */
+  GalleyDocument *again = run_doc (h, "Emmanuel Macron spoke.", NULL);
+  guint n = galley_document_get_n_annotations (again);
+  g_autoptr(GError) error = NULL;
+  galley_harness_process (h, again, &error);
+  g_assert_cmpuint (galley_document_get_n_annotations (again), ==, n);
+  galley_document_free (again);
+}
+
+static void
+test_bad_options (void)
+{
+  static const char *const bad[][2] = {
+    { "types=PER;WEAPON", "WEAPON" },
+    { "reference-date=yesterday", "reference-date" },
+    { "reference-date=2025-13-40", "reference-date" },
+    { "top=-1", "top" },
+    { "max-mentions=-5", "max-mentions" },
+    { "data-dir=/nonexistent/galley-data", "/nonexistent/galley-data" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      const char *opts[] = { bad[i][0], NULL };
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GalleyHarness) h = harness_v (opts, &error);
+      g_assert_null (h);
+      g_assert_nonnull (error);
+      if (strstr (error->message, bad[i][1]) == NULL)
+        g_error ("%s: message '%s' does not name %s", bad[i][0], error->message, bad[i][1]);
+    }
+}
+
+/* Copies the shipped data directory into @dir/entities. */
+static char *
+copy_data (const char *dir)
+{
+  g_autofree char *src = galley_test_srcpath ("data", "entities", NULL);
+  char *dst = g_build_filename (dir, "entities", NULL);
+  static const char *const files[] = {
+    "model.bin", "aliases.tsv", "lowercase.txt", "gazetteer/countries.tsv", "gazetteer/titles.tsv",
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *from = g_build_filename (src, files[i], NULL);
+      g_autofree char *to = g_build_filename (dst, files[i], NULL);
+      g_autofree char *content = NULL;
+      gsize len;
+      g_assert_true (g_file_get_contents (from, &content, &len, NULL));
+      galley_test_write (dst, files[i], content, (gssize) len);
+      (void) to;
+    }
+  return dst;
+}
+
+static void
+expect_init_error (const char *data_dir, const char *needle)
+{
+  g_autofree char *opt = g_strdup_printf ("data-dir=%s", data_dir);
+  const char *opts[] = { opt, NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GalleyHarness) h = harness_v (opts, &error);
+  g_assert_null (h);
+  g_assert_nonnull (error);
+  if (strstr (error->message, needle) == NULL)
+    g_error ("message '%s' does not name %s", error->message, needle);
+}
+
+static void
+test_bad_data_files (Fixture *f, gconstpointer data)
+{
+  g_autofree char *d = copy_data (f->dir);
+  /* the copy works */
+  g_autofree char *opt = g_strdup_printf ("data-dir=%s", d);
+  g_autoptr(GalleyHarness) ok = harness (opt, NULL);
+  g_assert_nonnull (ok);
+
+  g_autofree char *model = g_build_filename (d, "model.bin", NULL);
+  g_autofree char *content = NULL;
+  gsize len;
+  g_assert_true (g_file_get_contents (model, &content, &len, NULL));
+  g_assert_true (g_file_set_contents (model, content, (gssize) len / 2, NULL));
+  expect_init_error (d, "model.bin");
+  g_assert_true (g_file_set_contents (model, "not a model", -1, NULL));
+  expect_init_error (d, "model.bin");
+  g_assert_cmpint (g_unlink (model), ==, 0);
+  expect_init_error (d, "model.bin");
+  g_assert_true (g_file_set_contents (model, content, (gssize) len, NULL));
+
+  g_autofree char *gaz = g_build_filename (d, "gazetteer", "titles.tsv", NULL);
+  g_assert_true (g_file_set_contents (gaz, "TITLE\tPresident\nWEAPON\tRifle\n", -1, NULL));
+  expect_init_error (d, "titles.tsv:2");
+  g_assert_true (g_file_set_contents (gaz, "TITLE\tPres\xffident\n", -1, NULL));
+  expect_init_error (d, "titles.tsv");
+  g_assert_true (g_file_set_contents (gaz, "TITLE\tPresident\n", -1, NULL));
+
+  g_autofree char *aliases = g_build_filename (d, "aliases.tsv", NULL);
+  g_assert_true (g_file_set_contents (aliases, "Kiev Kyiv\n", -1, NULL));
+  expect_init_error (d, "aliases.tsv:1");
+  g_assert_cmpint (g_unlink (aliases), ==, 0);
+  expect_init_error (d, "aliases.tsv");
+}
+
+static void
+test_bad_input (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  /* empty */
+  g_autoptr(GalleyDocument) e = run_doc (h, "", NULL);
+  g_assert_cmpuint (galley_document_get_n_annotations (e), ==, 0);
+  /* no capital letters: no crash, few or no names */
+  g_autoptr(GalleyDocument) lc = run_doc (h, "the minister said on monday that talks in geneva would go on.", NULL);
+  (void) lc;
+  /* capitals only: a headline */
+  g_autoptr(GalleyDocument) caps = run_doc (h, "ZELENSKY AND PUTIN TO MEET IN ISTANBUL, KREMLIN SAYS\n\nThe talks open on Monday.", NULL);
+  GalleyAnnotation *a = find (caps, "ISTANBUL", NULL);
+  g_assert_nonnull (a);
+  g_assert_cmpstr (a->type, ==, "LOC");
+  g_assert_cmpstr (a->canonical, ==, "Istanbul");
+  /* Cyrillic and Thai: nothing found is fine, offsets stay valid */
+  g_autoptr(GalleyDocument) cyr = run_doc (h, "Президент Владимир Зеленский встретился с Путиным в Стамбуле. "
+                                              "นายกรัฐมนตรีเดินทางไปกรุงเทพฯ เมื่อวันจันทร์ Moscow", NULL);
+  a = find (cyr, "Moscow", NULL);
+  if (a != NULL)
+    g_assert_cmpint (a->end, ==, galley_document_get_length (cyr));
+  /* invalid UTF-8 and NUL bytes reach the stage as U+FFFD */
+  GalleyDocument *raw = galley_document_new ("raw", NULL);
+  static const char bytes[] = "Talks in Kyiv\xff\xfe on Monday\0 with Emmanuel Macron\xc3";
+  g_autoptr(GBytes) b = g_bytes_new (bytes, sizeof bytes - 1);
+  galley_document_set_raw (raw, b);
+  g_autoptr(GError) error = NULL;
+  g_assert_cmpint (galley_harness_process (h, raw, &error), ==, GALLEY_VERDICT_KEEP);
+  g_assert_nonnull (find (raw, "Kyiv", "LOC"));
+  galley_document_free (raw);
+  /* very long tokens */
+  GString *s = g_string_new ("Officials in Berlin said ");
+  for (int i = 0; i < 100000; i++)
+    g_string_append_c (s, "Abcdefghij"[i % 10]);
+  g_string_append (s, " on Monday.");
+  g_autoptr(GalleyDocument) longtok = run_doc (h, s->str, NULL);
+  g_assert_nonnull (find (longtok, "Berlin", "LOC"));
+  g_string_free (s, TRUE);
+}
+
+static void
+test_large_document (void)
+{
+  g_autoptr(GalleyHarness) h = harness ("max-mentions=2000", NULL);
+  GString *s = g_string_new (NULL);
+  const char *para = "Foreign Minister Anna Kowalska flew from Warsaw to Kyiv on Monday, the ministry said. "
+                     "She met officials for talks about grain exports and energy.\n";
+  gsize target = g_test_slow () ? 10u << 20 : 1u << 20;
+  while (s->len < target)
+    g_string_append (s, para);
+  g_autoptr(GalleyDocument) doc = run_doc (h, s->str, "2025-07-21");
+  g_assert_cmpuint (galley_document_get_n_annotations (doc), ==, 2000);
+  GalleyAnnotation *last = galley_document_get_annotation (doc, 1999);
+  const char *p = g_utf8_offset_to_pointer (s->str, last->start);
+  g_assert_true (strncmp (p, last->text, strlen (last->text)) == 0);
+  g_string_free (s, TRUE);
+}
+
+/* ---- the seed articles ----------------------------------------------- */
+
+typedef struct {
+  const char *prefix;
+  const char *option;   /* reference date */
+} Seed;
+
+static const Seed seeds[] = {
+  { "000_", "reference-date=2025-07-21" },
+  { "001_", "reference-date=2025-07-21" },
+  { "002_", "reference-date=2025-07-19" },
+  { "003_", "reference-date=none" },     /* dateline 22.07.2025 */
+  { "004_", "reference-date=none" },     /* dateline July 21, 2025 */
+};
+
+static char *
+seed_path (const char *prefix)
+{
+  g_autofree char *dir = galley_test_srcpath ("..", "shared", "seeds", NULL);
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  if (d == NULL)
+    return NULL;
+  for (const char *name; (name = g_dir_read_name (d)) != NULL;)
+    if (g_str_has_prefix (name, prefix) && g_str_has_suffix (name, ".txt"))
+      return g_build_filename (dir, name, NULL);
+  return NULL;
+}
+
+static void
+test_seeds (void)
+{
+  g_autofree char *probe = seed_path ("000_");
+  if (probe == NULL)
+    {
+      g_test_skip ("../shared/seeds not present");
+      return;
+    }
+  g_autofree char *gold_path = galley_test_srcpath ("tests", "data", "entities-seeds.tsv", NULL);
+  g_autofree char *gold_text = NULL;
+  g_assert_true (g_file_get_contents (gold_path, &gold_text, NULL, NULL));
+  g_auto(GStrv) gold_lines = g_strsplit (gold_text, "\n", -1);
+  gboolean dump = g_getenv ("GALLEY_ENTITIES_DUMP") != NULL;
+  g_autoptr(GalleyHarness) repair = NULL;
+  {
+    const char *none[] = { NULL };
+    g_autoptr(GError) error = NULL;
+    repair = galley_harness_new ("repair", none, &error);
+    g_assert_no_error (error);
+  }
+  gint64 tp = 0, fp = 0, fn = 0, surnames = 0, surnames_ok = 0;
+  for (gsize i = 0; i < G_N_ELEMENTS (seeds); i++)
+    {
+      g_autofree char *path = seed_path (seeds[i].prefix);
+      g_assert_nonnull (path);
+      g_autofree char *content = NULL;
+      gsize len;
+      g_assert_true (g_file_get_contents (path, &content, &len, NULL));
+      g_autoptr(GalleyDocument) doc = galley_document_new (seeds[i].prefix, NULL);
+      g_autoptr(GBytes) b = g_bytes_new (content, len);
+      galley_document_set_raw (doc, b);
+      g_autoptr(GError) error = NULL;
+      g_assert_cmpint (galley_harness_process (repair, doc, &error), ==, GALLEY_VERDICT_KEEP);
+      const char *opts[] = { seeds[i].option, NULL };
+      g_autoptr(GalleyHarness) h = harness_v (opts, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (galley_harness_process (h, doc, &error), ==, GALLEY_VERDICT_KEEP);
+
+      /* gold: prefix TAB type TAB text TAB canonical, in text order */
+      g_autoptr(GPtrArray) gold = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+      for (char **l = gold_lines; *l; l++)
+        if (g_str_has_prefix (*l, seeds[i].prefix))
+          g_ptr_array_add (gold, g_strsplit (*l, "\t", 4));
+      g_autoptr(GHashTable) used = g_hash_table_new (NULL, NULL);
+      for (guint k = 0; k < galley_document_get_n_annotations (doc); k++)
+        {
+          GalleyAnnotation *a = galley_document_get_annotation (doc, k);
+          if (strcmp (a->type, "MONEY") == 0 || strcmp (a->type, "PERCENT") == 0)
+            continue;
+          if (dump)
+            printf ("%s\t%s\t%s\t%s\n", seeds[i].prefix, a->type, a->text, a->canonical ? a->canonical : "");
+          gboolean hit = FALSE;
+          for (guint g = 0; g < gold->len && !hit; g++)
+            {
+              char **gl = gold->pdata[g];
+              if (g_hash_table_contains (used, GUINT_TO_POINTER (g + 1)) || g_strv_length (gl) < 4)
+                continue;
+              if (strcmp (gl[1], a->type) == 0 && strcmp (gl[2], a->text) == 0
+                  && g_strcmp0 (gl[3], a->canonical ? a->canonical : "") == 0)
+                {
+                  hit = TRUE;
+                  g_hash_table_add (used, GUINT_TO_POINTER (g + 1));
+                }
+            }
+          if (strcmp (a->type, "PER") == 0 && strchr (a->text, ' ') == NULL)
+            {
+              /* a surname alone: the gold names the person it stands for */
+              for (guint g = 0; g < gold->len; g++)
+                {
+                  char **gl = gold->pdata[g];
+                  if (g_strv_length (gl) == 4 && strcmp (gl[2], a->text) == 0 && strcmp (gl[1], "PER") == 0)
+                    {
+                      surnames++;
+                      surnames_ok += g_strcmp0 (gl[3], a->canonical) == 0;
+                      break;
+                    }
+                }
+            }
+          if (hit)
+            tp++;
+          else
+            {
+              fp++;
+              g_test_message ("%s: extra or wrong %s '%s' -> %s", seeds[i].prefix, a->type, a->text, a->canonical);
+            }
+        }
+      for (guint g = 0; g < gold->len; g++)
+        {
+          char **gl = gold->pdata[g];
+          if (g_strv_length (gl) < 4)
+            continue;
+          gboolean found = g_hash_table_contains (used, GUINT_TO_POINTER (g + 1));
+          if (!found)
+            {
+              fn++;
+              g_test_message ("%s: missed %s '%s' -> %s", seeds[i].prefix, gl[1], gl[2], gl[3]);
+            }
+        }
+    }
+  double p = tp + fp > 0 ? (double) tp / (tp + fp) : 0, r = tp + fn > 0 ? (double) tp / (tp + fn) : 0;
+  double f1 = p + r > 0 ? 2 * p * r / (p + r) : 0;
+  g_test_message ("seeds: tp %" G_GINT64_FORMAT " fp %" G_GINT64_FORMAT " fn %" G_GINT64_FORMAT
+                  ", F1 %.1f; surname-only mentions resolved %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT,
+                  tp, fp, fn, 100 * f1, surnames_ok, surnames);
+  if (!dump)
+    {
+      g_assert_cmpfloat (f1, >=, 0.95);
+      g_assert_cmpint (surnames_ok, ==, surnames);
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/entities/people-places-organisations", test_people_places_organisations);
+  g_test_add_func ("/entities/dates", test_dates);
+  g_test_add_func ("/entities/reference-date", test_reference_date);
+  g_test_add_func ("/entities/options", test_options);
+  g_test_add_func ("/entities/bad-options", test_bad_options);
+  ADD ("/entities/bad-data-files", test_bad_data_files);
+  g_test_add_func ("/entities/bad-input", test_bad_input);
+  g_test_add_func ("/entities/large-document", test_large_document);
+  g_test_add_func ("/entities/seeds", test_seeds);
+  return g_test_run ();
+}
