@@ -73,7 +73,9 @@ bench: build
 	$(BUILD)/bench/repair-speed 200
 	$(BUILD)/bench/strip-text-speed 64
 	$(BUILD)/bench/export-sqlite-bench 200000 10
+	bench/entities/speed.sh $(BUILD)
 	@if [ -d ../shared/bench/boilerplate/html ]; then $(BUILD)/bench/strip-html-speed ../shared/bench/boilerplate/html; fi
+	BENCH_FILES=$${BENCH_FILES:-100000} bench/incremental-bench.sh $(BUILD)
 
 install: build
 	$(MESON) install -C $(BUILD)

@@ -64,6 +64,12 @@ default_data_dir (void)
   const char *env = g_getenv ("GALLEY_DATA_DIR");
   if (env != NULL && *env != '\0')
     return g_build_filename (env, "entities", NULL);
+#ifdef GALLEY_ENTITIES_SRCDATADIR
+  /* an uninstalled build (make run) reads the data from the source tree */
+  g_autofree char *installed = g_build_filename (GALLEY_ENTITIES_DATADIR, "model.bin", NULL);
+  if (!g_file_test (installed, G_FILE_TEST_EXISTS))
+    return g_strdup (GALLEY_ENTITIES_SRCDATADIR);
+#endif
   return g_strdup (GALLEY_ENTITIES_DATADIR);
 }
 
