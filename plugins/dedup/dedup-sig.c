@@ -658,8 +658,16 @@ dedup_band_keys (const DedupSigParams *p, const guint16 *sig, guint64 *keys)
 double
 dedup_jaccard (const guint16 *a, const guint16 *b, guint k)
 {
-  guint same = 0;
-  for (guint i = 0; i < k; i++)
+  guint same = 0, i = 0;
+#ifdef __SSE2__
+  for (; i + 8 <= k; i += 8)
+    {
+      __m128i eq = _mm_cmpeq_epi16 (_mm_loadu_si128 ((const __m128i *) (a + i)),
+                                    _mm_loadu_si128 ((const __m128i *) (b + i)));
+      same += __builtin_popcount (_mm_movemask_epi8 (eq)) / 2;
+    }
+#endif
+  for (; i < k; i++)
     same += a[i] == b[i];
   return (double) same / k;
 }

@@ -2,16 +2,18 @@
  * within a run and against every earlier run, and removes repeated
  * paragraphs inside an article.
  *
- * Per document: tokenize (dedup-sig.c), drop repeated paragraphs, compute
- * the exact hash and the MinHash signature, look the exact hash up, then
- * the LSH band keys (this run: hash tables in memory; earlier runs: the
- * SQLite index, by key), verify candidates by estimated Jaccard
- * similarity or containment, and join clusters with union-find. The
- * documents of the run are written to the index in one transaction at the
- * end (see "Crash safety" in docs/dedup.md).
+ * Per document, in prepare() on the worker threads (a pure function of
+ * the text): tokenize (dedup-sig.c), drop repeated paragraphs, compute the
+ * exact hash, the MinHash signature and the LSH band keys. Then in
+ * process(): look the exact hash up, then the band keys (this run: hash
+ * tables in memory; earlier runs: the segment files of the index,
+ * dedup-index.c), verify candidates by estimated Jaccard similarity or
+ * containment, and join clusters with union-find. The run's documents go
+ * to the index at the end: a new segment file plus one SQLite transaction
+ * (see "Crash safety" in docs/dedup.md).
  *
- * Not thread-safe: the runner calls process() from one thread, in input
- * order, which is what makes "first seen" well defined.
+ * process() is not thread-safe: the runner calls it from one thread, in
+ * input order, which is what makes "first seen" well defined.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -633,6 +635,10 @@ add_candidate (Dedup *self, guint32 idx)
     return;
   e->stamp = self->stamp;
   g_array_append_val (self->cand, idx);
+  /* the signature is read when the candidate is verified: start loading it */
+  const char *sig = (const char *) sig_at (self, e->sig);
+  for (guint off = 0; off < self->params.k * sizeof (guint16); off += 64)
+    __builtin_prefetch (sig + off);
 }
 
 /* Whether a signature passes the similarity or the containment test. */
