@@ -335,6 +335,27 @@ test_stdout (Fixture *f, gconstpointer data)
   g_assert_cmpstr (r->out, ==, "id,text\none,\"say \"\"hi\"\"\"\n");
 }
 
+/* With a state directory the append length is kept in the run ledger and
+ * the replaced file is renamed when the run commits. */
+static void
+test_state_dir (Fixture *f, gconstpointer data)
+{
+  galley_test_write (f->dir, "t.pipeline",
+                     "[pipeline]\nstages=in;out;all\nstats=\nrejects=\nstate-dir=state\n\n[stage in]\nplugin=stdin\nid=one\n\n"
+                     "[stage out]\nplugin=export-csv\npath=out.csv\ncolumns=id;text\nappend=true\n\n"
+                     "[stage all]\nplugin=export-csv\npath=all.csv\ncolumns=id\n", -1);
+  g_autoptr(RunResult) r1 = galley_test_run (f->dir, "first", "run", "-q", "t.pipeline", NULL);
+  g_assert_cmpint (r1->status, ==, 0);
+  g_autoptr(RunResult) r2 = galley_test_run (f->dir, "second", "run", "-q", "t.pipeline", NULL);
+  g_assert_cmpint (r2->status, ==, 0);
+  g_autofree char *out = read_file (f->dir, "out.csv", NULL);
+  g_assert_cmpstr (out, ==, "id,text\r\none,first\r\none,second\r\n");
+  g_autofree char *all = read_file (f->dir, "all.csv", NULL);
+  g_assert_cmpstr (all, ==, "id\r\none\r\n");
+  g_autofree char *side = g_build_filename (f->dir, ".out.csv.committed", NULL);
+  g_assert_false (g_file_test (side, G_FILE_TEST_EXISTS));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -351,5 +372,6 @@ main (int argc, char **argv)
   g_test_add ("/export-csv/disk-full/append", Fixture, GINT_TO_POINTER (TRUE), galley_test_fixture_setup,
               test_disk_full, galley_test_fixture_teardown);
   ADD ("/export-csv/stdout", test_stdout);
+  ADD ("/export-csv/state-dir", test_state_dir);
   return g_test_run ();
 }

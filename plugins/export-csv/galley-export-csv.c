@@ -69,6 +69,7 @@ typedef struct {
   gboolean    do_fsync;
   gboolean    do_mkdir;
   gboolean    append;
+  gboolean    incremental;   /* the run has a state directory */
   gboolean    header;
   gboolean    bom;
   gboolean    quote_all;
@@ -201,6 +202,7 @@ export_csv_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **er
   self->do_fsync = galley_options_get_bool (opts, "fsync");
   self->do_mkdir = galley_options_get_bool (opts, "mkdir");
   self->append = galley_options_get_bool (opts, "append");
+  self->incremental = galley_stage_is_incremental (ctx);
   self->header = galley_options_get_bool (opts, "header");
   self->bom = galley_options_get_bool (opts, "bom");
   self->quote_all = g_str_equal (galley_options_get_enum (opts, "quote"), "all");
@@ -363,7 +365,13 @@ open_append (ExportCsv *self, GalleyStageContext *ctx, GError **error)
   if (fstat (fd, &st) != 0)
     return export_io_error (error, errno, "cannot stat", self->path);
   off_t committed = st.st_size;
-  if (read_committed (self, &committed))
+  gint64 ledger = self->incremental ? galley_stage_committed_length (ctx, self->path) : -1;
+  gboolean known = ledger >= 0;
+  if (known)
+    committed = (off_t) ledger;
+  else if (!self->incremental)
+    known = read_committed (self, &committed);
+  if (known)
     {
       if (st.st_size > committed)
         {
@@ -381,8 +389,8 @@ open_append (ExportCsv *self, GalleyStageContext *ctx, GError **error)
         }
     }
   /* Record the starting point before writing anything, so that even a first
-   * run that dies can be cut back. */
-  if (!write_committed (self, committed, error))
+   * run that dies can be cut back (the run ledger does this itself). */
+  if (!self->incremental && !write_committed (self, committed, error))
     return FALSE;
   self->committed = committed;
   if (lseek (fd, committed, SEEK_SET) < 0)
@@ -659,8 +667,11 @@ export_csv_finish (gpointer state, GalleyStageContext *ctx, GError **error)
     return export_io_error (error, errno, "cannot fsync", self->tmp_path ? self->tmp_path : self->path);
   if (self->append)
     {
-      /* the commit: the new length is recorded */
-      if (!write_committed (self, self->committed + self->bytes, error))
+      /* the commit: the new length is recorded, in the run ledger with the
+       * sources' state when the run has a state directory */
+      if (self->incremental)
+        galley_stage_set_committed_length (ctx, self->path, self->committed + self->bytes);
+      else if (!write_committed (self, self->committed + self->bytes, error))
         return FALSE;
       self->committed += self->bytes;
       self->finished = TRUE;
@@ -673,11 +684,10 @@ export_csv_finish (gpointer state, GalleyStageContext *ctx, GError **error)
           return export_io_error (error, errno, "cannot close", self->tmp_path);
         }
       self->fd = -1;
-      if (g_rename (self->tmp_path, self->path) != 0)
-        return export_io_error (error, errno, "cannot rename temporary file to", self->path);
+      /* renamed now, or after the run commits when it has a state directory */
+      if (!galley_stage_commit_file (ctx, self->tmp_path, self->path, error))
+        return FALSE;
       g_clear_pointer (&self->tmp_path, g_free);
-      if (self->do_fsync)
-        export_fsync_parent (self->path);
     }
   g_info ("stage '%s': wrote %" G_GINT64_FORMAT " rows to %s", galley_stage_context_get_id (ctx), self->rows, self->path);
   return TRUE;
