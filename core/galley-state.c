@@ -341,7 +341,7 @@ load_known (GalleyState *st, const char *stage)
 
 /* A few lookups (quick-dirs, one JSONL file) are single queries; past
  * POINT_LOOKUPS the stage's whole record is loaded once instead. */
-#define POINT_LOOKUPS 256
+#define POINT_LOOKUPS 4096
 
 static gboolean
 point_lookup (GalleyState *st, const char *stage, const char *key, GalleyInputState *out)
