@@ -371,26 +371,85 @@ static const char *const updated_labels[] = {
   "atualizado", "обновлено", "оновлено", NULL
 };
 
+/* A set of words pointing into the static word lists (no copies, no heap):
+ * a word ends at a space, a dot, a colon or the end of the string. Filled
+ * once, read-only afterwards. */
+#define WORD_SLOTS 1024
+typedef struct {
+  const char *slot[WORD_SLOTS];
+} WordIndex;
+
+static inline gboolean
+word_end (char c)
+{
+  return c == '\0' || c == ' ' || c == '.' || c == ':';
+}
+
+static guint
+word_key_hash (const char *w)
+{
+  guint h = 5381;
+  for (; !word_end (*w); w++)
+    h = h * 33 + (guchar) *w;
+  return h;
+}
+
+static gboolean
+word_key_equal (const char *a, const char *b)
+{
+  for (; !word_end (*a) && !word_end (*b); a++, b++)
+    if (*a != *b)
+      return FALSE;
+  return word_end (*a) && word_end (*b);
+}
+
+static void
+word_index_add (WordIndex *ix, const char *w)
+{
+  if (word_end (*w))
+    return;
+  guint h = word_key_hash (w) & (WORD_SLOTS - 1);
+  for (guint probe = 0; probe < WORD_SLOTS; probe++, h = (h + 1) & (WORD_SLOTS - 1))
+    {
+      if (ix->slot[h] == NULL)
+        {
+          ix->slot[h] = w;
+          return;
+        }
+      if (word_key_equal (ix->slot[h], w))
+        return;
+    }
+}
+
+static gboolean
+word_index_has (const WordIndex *ix, const char *w)
+{
+  guint h = word_key_hash (w) & (WORD_SLOTS - 1);
+  for (guint probe = 0; probe < WORD_SLOTS; probe++, h = (h + 1) & (WORD_SLOTS - 1))
+    {
+      if (ix->slot[h] == NULL)
+        return FALSE;
+      if (word_key_equal (ix->slot[h], w))
+        return TRUE;
+    }
+  return FALSE;
+}
+
 /* Every word of date_labels, split at spaces and dots. */
-static GHashTable *
+static const WordIndex *
 date_label_words (void)
 {
   static gsize once = 0;
-  static GHashTable *table = NULL;
+  static WordIndex ix;
   if (g_once_init_enter (&once))
     {
-      GHashTable *t = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
       for (const char *const *l = date_labels; *l; l++)
-        {
-          g_auto(GStrv) parts = g_strsplit_set (*l, " .", -1);
-          for (char **p = parts; *p; p++)
-            if (**p)
-              g_hash_table_add (t, g_strdup (*p));
-        }
-      table = t;
+        for (const char *p = *l; *p; p++)
+          if ((p == *l || p[-1] == ' ' || p[-1] == '.') && !word_end (*p))
+            word_index_add (&ix, p);
       g_once_init_leave (&once, 1);
     }
-  return table;
+  return &ix;
 }
 
 /* Four digits in a row: every dateline has a year. */
@@ -695,7 +754,7 @@ parse_dateline (const char *s, gsize len, char **published, char **updated)
         return FALSE;
       /* a label word (published, updated, am, um, года, ...) */
       g_autofree char *word = g_utf8_strdown (c.p, wl);
-      gboolean label = g_hash_table_contains (date_label_words (), word);
+      gboolean label = word_index_has (date_label_words (), word);
       if (label)
         {
           c.p += wl;
@@ -1340,57 +1399,44 @@ is_breadcrumb (const char *plain, gsize len, guint32 words)
 }
 
 /* The first words of the note, related and source prefixes, lower case. */
-static GHashTable *
+static const WordIndex *
 label_first_words (void)
 {
   static gsize once = 0;
-  static GHashTable *table = NULL;
+  static WordIndex ix;
   if (g_once_init_enter (&once))
     {
-      GHashTable *t = g_hash_table_new (g_str_hash, g_str_equal);
       const char *const *lists[] = { note_prefixes, related_prefixes, source_prefixes };
       for (gsize l = 0; l < G_N_ELEMENTS (lists); l++)
         for (const char *const *p = lists[l]; *p; p++)
-          {
-            gsize n = strcspn (*p, " :");
-            g_hash_table_add (t, g_strndup (*p, n));
-          }
-      table = t;
+          word_index_add (&ix, *p);
       g_once_init_leave (&once, 1);
     }
-  return table;
+  return &ix;
 }
 
 /* The first words of every prefix list, lower case (full path). */
-static GHashTable *
+static const WordIndex *
 prefix_first_words (void)
 {
   static gsize once = 0;
-  static GHashTable *table = NULL;
+  static WordIndex ix;
   if (g_once_init_enter (&once))
     {
-      GHashTable *t = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
       const char *const *lists[] = { note_prefixes, related_prefixes, source_prefixes, url_prefixes,
                                      share_prefixes, nav_prefixes, byline_prefixes };
       for (gsize l = 0; l < G_N_ELEMENTS (lists); l++)
         for (const char *const *p = lists[l]; *p; p++)
-          g_hash_table_add (t, g_strndup (*p, strcspn (*p, " :")));
-      table = t;
+          word_index_add (&ix, *p);
       g_once_init_leave (&once, 1);
     }
-  return table;
+  return &ix;
 }
 
 static gboolean
 first_word_is_prefix (const char *lower)
 {
-  gsize n = strcspn (lower, " :");
-  if (n == 0 || n > 40)
-    return FALSE;
-  char word[48];
-  memcpy (word, lower, n);
-  word[n] = '\0';
-  return g_hash_table_contains (prefix_first_words (), word);
+  return word_index_has (prefix_first_words (), lower);
 }
 
 /* Could a long sentence @s be a note, a related teaser or a source line?
@@ -1411,7 +1457,7 @@ starts_like_label (const char *s, gsize len)
       n++;
     }
   word[n] = '\0';
-  return g_hash_table_contains (label_first_words (), word);
+  return word_index_has (label_first_words (), word);
 }
 
 /* Pass 1: kinds that need no context. */
