@@ -452,6 +452,7 @@ gboolean
 galley_state_commit (GalleyState *st, gint64 docs_in, gint64 docs_out, GError **error)
 {
   sqlite3_stmt *ins = NULL, *ren = NULL, *len = NULL, *run = NULL;
+  g_autoptr(GPtrArray) keys = NULL;   /* before any goto */
   gboolean ok = FALSE;
 
   galley_fault_point ("commit-begin");
@@ -468,7 +469,7 @@ galley_state_commit (GalleyState *st, gint64 docs_in, gint64 docs_out, GError **
       goto out;
     }
   /* in key order: the B-tree then grows at its end instead of all over */
-  g_autoptr(GPtrArray) keys = g_ptr_array_sized_new (g_hash_table_size (st->done));
+  keys = g_ptr_array_sized_new (g_hash_table_size (st->done));
   GHashTableIter done_iter;
   gpointer done_key;
   g_hash_table_iter_init (&done_iter, st->done);
