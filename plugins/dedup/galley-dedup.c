@@ -572,8 +572,12 @@ remove_repeated_paragraphs (const Dedup *self, DedupScratch *s, GalleyDocument *
   guint n = dedup_n_paragraphs (s);
   if (n < 2)
     return 0;
-  g_autofree gboolean *gone = g_new0 (gboolean, n);
-  g_autoptr(GHashTable) seen = g_hash_table_new (g_int64_hash, g_int64_equal);
+  /* most texts have a few dozen paragraphs: scan the earlier ones, and
+   * only allocate for long texts */
+  gboolean gone_small[64] = { FALSE };
+  g_autofree gboolean *gone_big = n > G_N_ELEMENTS (gone_small) ? g_new0 (gboolean, n) : NULL;
+  gboolean *gone = gone_big ? gone_big : gone_small;
+  g_autoptr(GHashTable) seen = n > 256 ? g_hash_table_new (g_int64_hash, g_int64_equal) : NULL;
   gboolean near = self->para_threshold < 1.0 && n <= 256;
   guint removed = 0;
   for (guint i = 0; i < n; i++)
@@ -581,7 +585,13 @@ remove_repeated_paragraphs (const Dedup *self, DedupScratch *s, GalleyDocument *
       const DedupParagraph *p = dedup_paragraph (s, i);
       if (p->hash == 0)
         continue;
-      if (g_hash_table_contains (seen, &p->hash))
+      gboolean repeat = FALSE;
+      if (seen != NULL)
+        repeat = g_hash_table_contains (seen, &p->hash);
+      else
+        for (guint j = 0; j < i && !repeat; j++)
+          repeat = !gone[j] && dedup_paragraph (s, j)->hash == p->hash;
+      if (repeat)
         gone[i] = TRUE;
       else if (near && p->n_tokens >= 8)
         for (guint j = 0; j < i && !gone[i]; j++)
@@ -594,7 +604,7 @@ remove_repeated_paragraphs (const Dedup *self, DedupScratch *s, GalleyDocument *
           }
       if (gone[i])
         removed++;
-      else
+      else if (seen != NULL)
         g_hash_table_add (seen, (gpointer) &p->hash);
     }
   if (removed == 0)
