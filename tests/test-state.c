@@ -230,6 +230,46 @@ test_sigterm_stops_at_document_boundary (Fixture *f, gconstpointer data)
   assert_exactly_once (f, n);
 }
 
+/* Files deleted between listing and reading are skipped ("vanished"),
+ * not errors: a spool is emptied by other programs too. */
+static void
+test_vanished_files (Fixture *f, gconstpointer data)
+{
+  const guint n = 600;
+  make_inputs (f, 0, n);
+  write_pipeline (f, "plugin=files\npaths=in", "[stage mid]\nplugin=test-fail-on\njitter=true\n\n");
+  const char *exe = g_getenv ("GALLEY_EXE");
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_set_cwd (launcher, f->dir);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) proc = g_subprocess_launcher_spawn (launcher, &error, exe, "run", "test.pipeline",
+                                                              "--threads", "2", NULL);
+  g_assert_no_error (error);
+  g_usleep (100 * 1000);
+  for (guint i = n - 200; i < n; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("%s/in/%04u.txt", f->dir, i);
+      g_unlink (path);
+    }
+  g_autofree char *err = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (proc, NULL, NULL, NULL, &err, &error));
+  g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, 0);
+  g_autoptr(GHashTable) seen = exported (f);
+  guint got = g_hash_table_size (seen);
+  if (got >= n)
+    {
+      g_test_skip ("the run read every file before they were deleted");
+      return;
+    }
+  g_assert_cmpuint (got, >=, n - 200);
+  g_autofree char *stats_path = g_build_filename (f->dir, "run.stats.json", NULL);
+  g_autofree char *stats = NULL;
+  g_assert_true (g_file_get_contents (stats_path, &stats, NULL, NULL));
+  g_assert_nonnull (strstr (stats, "\"vanished\""));
+  g_autofree char *rejects = g_build_filename (f->dir, "run.rejects.jsonl", NULL);
+  g_assert_false (g_file_test (rejects, G_FILE_TEST_EXISTS));
+}
+
 /* quick-dirs: an unchanged directory is not listed again; adding a file
  * changes its time, so the new file is found. */
 static void
@@ -398,6 +438,7 @@ main (int argc, char **argv)
   ADD ("/state/sigterm", test_sigterm_stops_at_document_boundary);
   ADD ("/state/metrics-file", test_metrics_file);
   ADD ("/state/quick-dirs", test_quick_dirs);
+  ADD ("/state/vanished-files", test_vanished_files);
   ADD ("/state/newer-ledger", test_newer_ledger_refused);
   /* hundreds of runs: in the slow suite (not under valgrind) */
   if (g_test_slow ())

@@ -314,10 +314,17 @@ pop_next (Files *self, Next *next)
 /* Returns the content, or NULL with *skip set to a skip reason, or NULL
  * with *error set. */
 static GBytes *
-read_file (int dirfd, const char *path, guint64 max_size, const char **skip, GError **error)
+read_file (int dirfd, const char *path, guint64 max_size, const char **skip, gboolean *changed, GError **error)
 {
   *skip = NULL;
+  *changed = FALSE;
   int fd = openat (dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  struct stat lst;
+  if (fd < 0 && errno == ENOENT && fstatat (dirfd, path, &lst, AT_SYMLINK_NOFOLLOW) != 0)
+    {
+      *skip = "vanished";   /* gone, not a dangling link */
+      return NULL;
+    }
   if (fd < 0)
     {
       int e = errno;
@@ -377,6 +384,11 @@ read_file (int dirfd, const char *path, guint64 max_size, const char **skip, GEr
       if (S_ISREG (st.st_mode) && len < cap)
         break;
     }
+  /* a writer still at work: size or time moved while we read */
+  struct stat after;
+  if (fstat (fd, &after) == 0)
+    *changed = after.st_size != st.st_size || after.st_mtim.tv_sec != st.st_mtim.tv_sec
+               || after.st_mtim.tv_nsec != st.st_mtim.tv_nsec || (gsize) after.st_size != len;
   close (fd);
   buf[len] = 0;
   return g_bytes_new_take (buf, len);
@@ -411,6 +423,12 @@ files_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GErro
       else if (fstatat (next.dirfd, path + next.name_offset, &st, 0) != 0)
         {
           int e = errno;
+          struct stat lst;
+          if (e == ENOENT && !top && fstatat (next.dirfd, path + next.name_offset, &lst, AT_SYMLINK_NOFOLLOW) != 0)
+            {
+              galley_stage_skip (ctx, path, "vanished");   /* listed, then deleted */
+              continue;
+            }
           g_autoptr(GError) local = g_error_new (GALLEY_SOURCE_ERROR,
                                                  e == ENOENT || e == EACCES ? GALLEY_SOURCE_ERROR_NO_INPUT
                                                  : GALLEY_SOURCE_ERROR_READ, "%s", g_strerror (e));
@@ -462,7 +480,25 @@ files_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GErro
       const char *skip = NULL;
       /* the frame of next.dirfd is still on the stack: it is popped only
        * when the next entry is asked for */
-      g_autoptr(GBytes) bytes = read_file (next.dirfd, path + next.name_offset, self->max_size, &skip, &local);
+      gboolean changed = FALSE;
+      g_autoptr(GBytes) bytes = read_file (next.dirfd, path + next.name_offset, self->max_size, &skip, &changed, &local);
+      if (bytes == NULL && skip != NULL && g_str_equal (skip, "vanished"))
+        {
+          /* listed, then moved away or deleted before we got to it */
+          galley_stage_skip (ctx, path, skip);
+          continue;
+        }
+      if (bytes != NULL && changed)
+        {
+          if (self->incremental)
+            {
+              /* not recorded: the next run reads it once it is complete */
+              galley_stage_skip (ctx, path, "changed-while-reading");
+              continue;
+            }
+          g_warning ("stage '%s': %s changed while it was read; the document may be incomplete",
+                     galley_stage_context_get_id (ctx), path);
+        }
       if (self->incremental && bytes != NULL)
         {
           now.hash = XXH3_64bits (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
