@@ -8,6 +8,7 @@
 #include <utime.h>
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -353,10 +354,45 @@ test_newer_ledger_refused (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (r3->err, "ledger.sqlite"));
 }
 
+/* The CSV (appended) and SQLite sinks of the crash pipeline hold every
+ * input exactly once too. */
+static void
+assert_other_sinks (Fixture *f, guint n)
+{
+  g_autofree char *csv_path = g_build_filename (f->dir, "out", "all.csv", NULL);
+  g_autofree char *csv = NULL;
+  g_assert_true (g_file_get_contents (csv_path, &csv, NULL, NULL));
+  g_auto(GStrv) lines = g_strsplit (csv, "\n", -1);
+  g_autoptr(GHashTable) rows = g_hash_table_new (g_str_hash, g_str_equal);
+  guint count = 0;
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      if (*lines[i] == '\0')
+        continue;
+      if (!g_hash_table_add (rows, lines[i]))
+        g_error ("CSV: %s twice", lines[i]);
+      count++;
+    }
+  g_assert_cmpuint (count, ==, n);
+
+  g_autofree char *db_path = g_build_filename (f->dir, "out", "all.sqlite", NULL);
+  sqlite3 *db = NULL;
+  g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  sqlite3_stmt *stmt = NULL;
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT count(*), count(DISTINCT id) FROM documents", -1, &stmt, NULL), ==,
+                   SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  g_assert_cmpint (sqlite3_column_int (stmt, 0), ==, n);
+  g_assert_cmpint (sqlite3_column_int (stmt, 1), ==, n);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+}
+
 /* Kills the run (SIGKILL) at many points: while documents flow, before a
- * stage's finish(), around the ledger COMMIT and between the renames; and
- * at random times. After each, a normal run must leave every input exported
- * exactly once, with jsonl and files sources. */
+ * sink's finish(), around the ledger COMMIT and between the renames. After
+ * each (or after the next killed run), a normal run must leave every input
+ * exported exactly once in all three sinks: JSONL files per run, a CSV file
+ * appended to, and SQLite. */
 static void
 test_killed_runs_export_exactly_once (Fixture *f, gconstpointer data)
 {
@@ -364,7 +400,12 @@ test_killed_runs_export_exactly_once (Fixture *f, gconstpointer data)
                            "commit-rename" };
   guint kill_points = 0, total = 0;
   GRand *rand = g_rand_new_with_seed (7);
-  write_pipeline (f, "plugin=files\npaths=in", NULL);
+  galley_test_write (f->dir, "test.pipeline",
+      "[pipeline]\nstages=in;out;csv;db\nstate-dir=state\nrejects=run.rejects.jsonl\nbatch-size=4\n\n"
+      "[stage in]\nplugin=files\npaths=in\n\n"
+      "[stage out]\nplugin=export-jsonl\npath=out/batch-{run}.jsonl\n\n"
+      "[stage csv]\nplugin=export-csv\npath=out/all.csv\nappend=true\nheader=false\ncolumns=id\nnewline=lf\n\n"
+      "[stage db]\nplugin=export-sqlite\npath=out/all.sqlite\nbatch-size=3\n", -1);
   for (guint round = 0; round < 12; round++)
     for (guint p = 0; p < G_N_ELEMENTS (points); p++)
       {
@@ -372,7 +413,9 @@ test_killed_runs_export_exactly_once (Fixture *f, gconstpointer data)
         guint add = 1 + g_rand_int_range (rand, 0, 5);
         make_inputs (f, total, total + add);
         total += add;
-        guint nth = g_str_equal (points[p], "document") ? 1 + g_rand_int_range (rand, 0, add) : 1;
+        /* "document": the Nth document retired; "finish": before the Nth sink's finish() */
+        guint nth = g_str_equal (points[p], "document") ? 1 + g_rand_int_range (rand, 0, add)
+                  : g_str_equal (points[p], "finish") ? 1 + g_rand_int_range (rand, 0, 3) : 1;
         g_autofree char *spec = g_strdup_printf ("%s:%u", points[p], nth);
         g_setenv ("GALLEY_FAULT", spec, TRUE);
         g_autoptr(RunResult) killed = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
@@ -385,10 +428,12 @@ test_killed_runs_export_exactly_once (Fixture *f, gconstpointer data)
         g_autoptr(RunResult) again = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
         g_assert_cmpint (again->status, ==, 0);
         assert_exactly_once (f, total);
+        assert_other_sinks (f, total);
       }
   g_autoptr(RunResult) last = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
   g_assert_cmpint (last->status, ==, 0);
   assert_exactly_once (f, total);
+  assert_other_sinks (f, total);
   g_test_message ("%u runs killed at an injected point", kill_points);
   g_assert_cmpuint (kill_points, >=, 50);
   g_rand_free (rand);
