@@ -22,10 +22,12 @@
 
 typedef struct {
   char   *text;
+  float   weight;  /* learning rate of its updates */
   GArray *spans;   /* guint32 triples: byte start, byte end, tag of B (NER_B_*) */
 } Example;
 
 static GPtrArray *examples;
+static float example_weight = 1.0f;
 
 static void
 add_example (char *text, GArray *spans)
@@ -33,6 +35,7 @@ add_example (char *text, GArray *spans)
   Example *e = g_new0 (Example, 1);
   e->text = text;
   e->spans = spans;
+  e->weight = example_weight;
   g_ptr_array_add (examples, e);
 }
 
@@ -340,8 +343,30 @@ generate (const char *gazdir, int count)
 
 /* ---- training ------------------------------------------------------- */
 
+/* Perceptron step: features @f reward tag @good and penalise tag @bad
+ * (-1: none); @u accumulates the step times the clock for averaging. */
+static void
+update (float *w, float *u, const guint32 *f, guint k, int good, int bad, float lr, double c)
+{
+  for (guint j = 0; j < k; j++)
+    {
+      gsize b = (gsize) f[j] * NER_TAG_STRIDE;
+      if (good >= 0)
+        {
+          w[b + good] += lr;
+          u[b + good] += lr * (float) c;
+        }
+      if (bad >= 0)
+        {
+          w[b + bad] -= lr;
+          u[b + bad] -= lr * (float) c;
+        }
+    }
+}
+
 typedef struct {
   char     *text;
+  float     weight;
   guint     n;
   NerToken *toks;
   guint8   *gold;
@@ -433,6 +458,7 @@ main (int argc, char **argv)
         Example *e = examples->pdata[i];
         GArray *sp = g_array_copy (e->spans);
         add_example (g_utf8_strup (e->text, -1), sp);
+        ((Example *) examples->pdata[examples->len - 1])->weight = e->weight;
       }
 
   GArray *prepared = g_array_new (FALSE, TRUE, sizeof (Prepared));
@@ -442,6 +468,7 @@ main (int argc, char **argv)
       Example *e = examples->pdata[i];
       Prepared p = { 0 };
       p.text = e->text;
+      p.weight = e->weight;
       guint n;
       NerToken *toks = ner_tokenize (model, s, e->text, strlen (e->text), &n);
       p.n = n;
@@ -475,6 +502,9 @@ main (int argc, char **argv)
   float *w = g_new0 (float, size), *u = g_new0 (float, size);
   double c = 1;
   guint *order = g_new (guint, prepared->len);
+  guint vit_n = 0;
+  float *emit = NULL, *pair = NULL, *score = NULL;
+  guint8 *back = NULL, *pred = NULL;
   for (guint i = 0; i < prepared->len; i++)
     order[i] = i;
   for (int epoch = 0; epoch < EPOCHS; epoch++)
@@ -489,41 +519,58 @@ main (int argc, char **argv)
       for (guint oi = 0; oi < prepared->len; oi++)
         {
           Prepared *p = &g_array_index (prepared, Prepared, order[oi]);
-          int prev = NER_O, prev2 = NER_O;
+          if (p->n == 0)
+            continue;
+          if (p->n > vit_n)
+            {
+              vit_n = p->n * 2;
+              emit = g_renew (float, emit, (gsize) vit_n * NER_TAG_STRIDE);
+              pair = g_renew (float, pair, (gsize) vit_n * NER_N_TAGS * NER_TAG_STRIDE);
+              score = g_renew (float, score, (gsize) vit_n * NER_TAG_STRIDE);
+              back = g_renew (guint8, back, (gsize) vit_n * NER_TAG_STRIDE);
+              pred = g_renew (guint8, pred, vit_n);
+            }
           for (guint t = 0; t < p->n; t++)
             {
-              guint32 f[NER_MAX_FEATS + 8];
-              guint k = p->nfeats[t];
-              memcpy (f, p->feats + (gsize) t * NER_MAX_FEATS, k * sizeof (guint32));
-              k += ner_tag_features (p->toks, t, prev, prev2, f + k);
-              int gold = p->gold[t];
-              int best = NER_O;
-              if ((p->toks[t].flags & NER_TOK_LETTER) || prev != NER_O)
+              const guint32 *f = p->feats + (gsize) t * NER_MAX_FEATS;
+              float *e = emit + (gsize) t * NER_TAG_STRIDE;
+              memset (e, 0, sizeof (float) * NER_TAG_STRIDE);
+              for (guint j = 0; j < p->nfeats[t]; j++)
+                for (int cc = 0; cc < NER_N_TAGS; cc++)
+                  e[cc] += w[(gsize) f[j] * NER_TAG_STRIDE + cc];
+              for (int pv = 0; pv < NER_N_TAGS; pv++)
                 {
-                  float sc[NER_TAG_STRIDE] = { 0 };
+                  guint32 pf[NER_MAX_PAIR_FEATS];
+                  guint k = ner_pair_features (p->toks, t, pv, pf);
+                  float *q = pair + ((gsize) t * NER_N_TAGS + pv) * NER_TAG_STRIDE;
+                  memset (q, 0, sizeof (float) * NER_TAG_STRIDE);
                   for (guint j = 0; j < k; j++)
                     for (int cc = 0; cc < NER_N_TAGS; cc++)
-                      sc[cc] += w[(gsize) f[j] * NER_TAG_STRIDE + cc];
-                  for (int cc = 1; cc < NER_N_TAGS; cc++)
-                    if (sc[cc] > sc[best] && ner_tag_allowed (&p->toks[t], prev, cc))
-                      best = cc;
-                  if (best != gold)
-                    {
-                      errors++;
-                      for (guint j = 0; j < k; j++)
-                        {
-                          gsize b = (gsize) f[j] * NER_TAG_STRIDE;
-                          w[b + gold] += 1;
-                          u[b + gold] += (float) c;
-                          w[b + best] -= 1;
-                          u[b + best] -= (float) c;
-                        }
-                    }
+                      q[cc] += w[(gsize) pf[j] * NER_TAG_STRIDE + cc];
                 }
-              c++;
-              prev2 = prev;
-              prev = best;
             }
+          ner_viterbi (p->toks, p->n, emit, pair, score, back, pred);
+          gboolean wrong = FALSE;
+          for (guint t = 0; t < p->n; t++)
+            if (pred[t] != p->gold[t])
+              wrong = TRUE, errors++;
+          if (wrong)
+            for (guint t = 0; t < p->n; t++)
+              {
+                int gp = t > 0 ? p->gold[t - 1] : NER_O, pp = t > 0 ? pred[t - 1] : NER_O;
+                int g = p->gold[t], b = pred[t];
+                if (g == b && gp == pp)
+                  continue;
+                float lr = p->weight;
+                if (g != b)
+                  update (w, u, p->feats + (gsize) t * NER_MAX_FEATS, p->nfeats[t], g, b, lr, c);
+                guint32 fg[NER_MAX_PAIR_FEATS], fb[NER_MAX_PAIR_FEATS];
+                guint kg = ner_pair_features (p->toks, t, gp, fg);
+                guint kb = ner_pair_features (p->toks, t, pp, fb);
+                update (w, u, fg, kg, g, -1, lr, c);
+                update (w, u, fb, kb, -1, b, lr, c);
+              }
+          c++;
         }
       fprintf (stderr, "epoch %d: %zu token errors\n", epoch + 1, errors);
     }

@@ -20,4 +20,4 @@ for i in range(50):
         print(json.dumps({'id': '%d-%d' % (i, k), 'text': t}))
 PY
 echo "entities (one thread, examples/articles x 50):"
-"$build/plugins/entities/entities-tag" "$root/data/entities" --speed 5 < "$tmp"
+"$build/plugins/entities/entities-tag" "${GALLEY_ENTITIES_DATA:-$root/data/entities}" --speed 5 < "$tmp"

@@ -38,6 +38,10 @@ struct _NerScratch {
   GArray     *mentions;  /* NerMention */
   NerScratch *sub;       /* for tokenizing names during resolution */
   GString    *buf;
+  /* decoder buffers (ner_tag) */
+  guint       vit_size;
+  float      *emit, *pair, *score;
+  guint8     *back, *tags;
 };
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NerScratch, ner_scratch_free)

@@ -7,6 +7,7 @@
 #include "ner-private.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -569,12 +570,11 @@ ner_features (const NerModel *model, const NerToken *toks, guint n, guint i, con
 }
 
 guint
-ner_tag_features (const NerToken *toks, guint i, int prev, int prev2, guint32 *out)
+ner_pair_features (const NerToken *toks, guint i, int prev, guint32 *out)
 {
   const NerToken *t = &toks[i];
   guint k = 0;
   out[k++] = feat (40, (guint64) prev);
-  out[k++] = feat (41, (guint64) prev * 16 + prev2);
   out[k++] = feat (42, (guint64) eff_shape (t) * 16 + prev);
   out[k++] = feat (43, t->lower * 16 + prev);
   out[k++] = feat (44, ((guint64) t->gaz_span << 2 | t->gaz_pos) * 16 + prev);
@@ -591,43 +591,119 @@ ner_tag_allowed (const NerToken *t, int prev, int tag)
   gboolean inside = (tag == NER_I_PER || tag == NER_I_ORG || tag == NER_I_LOC);
   if (inside)
     return (prev == tag || prev == tag - 1) && !(t->flags & NER_TOK_NL_BEFORE);
-  return (t->flags & (NER_TOK_LETTER | NER_TOK_DIGIT)) != 0 && (t->flags & NER_TOK_LETTER);
+  return (t->flags & NER_TOK_LETTER) != 0;
 }
 
+void
+ner_viterbi (const NerToken *toks, guint n, const float *emit, const float *pair, float *score, guint8 *back,
+             guint8 *out)
+{
+  if (n == 0)
+    return;
+  for (int c = 0; c < NER_N_TAGS; c++)
+    score[c] = ner_tag_allowed (&toks[0], NER_O, c) ? emit[c] + pair[NER_O * NER_TAG_STRIDE + c] : -INFINITY;
+  for (guint i = 1; i < n; i++)
+    {
+      const float *prev_sc = score + (gsize) (i - 1) * NER_TAG_STRIDE;
+      float *cur = score + (gsize) i * NER_TAG_STRIDE;
+      const float *pi = pair + (gsize) i * NER_N_TAGS * NER_TAG_STRIDE;
+      for (int c = 0; c < NER_N_TAGS; c++)
+        {
+          float best = -INFINITY;
+          int arg = NER_O;
+          for (int p = 0; p < NER_N_TAGS; p++)
+            {
+              if (prev_sc[p] == -INFINITY || !ner_tag_allowed (&toks[i], p, c))
+                continue;
+              float v = prev_sc[p] + pi[p * NER_TAG_STRIDE + c];
+              if (v > best)
+                best = v, arg = p;
+            }
+          cur[c] = best == -INFINITY ? best : best + emit[(gsize) i * NER_TAG_STRIDE + c];
+          back[(gsize) i * NER_TAG_STRIDE + c] = (guint8) arg;
+        }
+    }
+  const float *last = score + (gsize) (n - 1) * NER_TAG_STRIDE;
+  int c = NER_O;
+  for (int k = 1; k < NER_N_TAGS; k++)
+    if (last[k] > last[c])
+      c = k;
+  for (guint i = n; i-- > 0;)
+    {
+      out[i] = (guint8) c;
+      if (i > 0)
+        c = back[(gsize) i * NER_TAG_STRIDE + c];
+    }
+}
+
+/* Scratch buffers of the decoder for @n tokens. */
+static void
+viterbi_reserve (NerScratch *s, guint n)
+{
+  if (n <= s->vit_size)
+    return;
+  s->vit_size = MAX (n, s->vit_size * 2);
+  s->emit = g_renew (float, s->emit, (gsize) s->vit_size * NER_TAG_STRIDE);
+  s->pair = g_renew (float, s->pair, (gsize) s->vit_size * NER_N_TAGS * NER_TAG_STRIDE);
+  s->score = g_renew (float, s->score, (gsize) s->vit_size * NER_TAG_STRIDE);
+  s->back = g_renew (guint8, s->back, (gsize) s->vit_size * NER_TAG_STRIDE);
+  s->tags = g_renew (guint8, s->tags, s->vit_size);
+}
+
+static inline void
+add_rows (const gint16 *w, const guint32 *f, guint k, float *out)
+{
+  gint32 sc[NER_TAG_STRIDE] = { 0 };
+  for (guint j = 0; j < k; j++)
+    {
+      const gint16 *r = w + (gsize) f[j] * NER_TAG_STRIDE;
+      for (int c = 0; c < NER_TAG_STRIDE; c++)
+        sc[c] += r[c];
+    }
+  for (int c = 0; c < NER_TAG_STRIDE; c++)
+    out[c] = (float) sc[c];
+}
+
+/* Viterbi decoding of the whole chunk: a line break ends every name, so
+ * each line is decoded on its own. */
 void
 ner_tag (const NerModel *model, NerScratch *s, const char *text, NerToken *toks, guint n)
 {
   guint32 f[NER_MAX_FEATS + 8];
-  int prev = NER_O, prev2 = NER_O;
-  for (guint i = 0; i < n; i++)
+  for (guint a = 0; a < n;)
     {
-      NerToken *t = &toks[i];
-      if (!(t->flags & NER_TOK_LETTER) && prev == NER_O)
+      guint b = a + 1;
+      while (b < n && !(toks[b].flags & NER_TOK_NL_BEFORE))
+        b++;
+      guint len = b - a;
+      gboolean any = FALSE;
+      for (guint i = a; i < b && !any; i++)
+        any = (toks[i].flags & NER_TOK_LETTER) && !(toks[i].flags & NER_TOK_LONG);
+      if (!any)
         {
-          /* punctuation and numbers outside a name: nothing to decide */
-          t->tag = NER_O;
-          prev2 = prev;
-          prev = NER_O;
+          for (guint i = a; i < b; i++)
+            toks[i].tag = NER_O;
+          a = b;
           continue;
         }
-      guint k = ner_features (model, toks, n, i, text, f);
-      k += ner_tag_features (toks, i, prev, prev2, f + k);
-      gint32 sc[NER_TAG_STRIDE] = { 0 };
-      for (guint j = 0; j < k; j++)
+      viterbi_reserve (s, len);
+      const NerToken *lt = toks + a;
+      for (guint i = 0; i < len; i++)
         {
-          const gint16 *w = model->w + (gsize) f[j] * NER_TAG_STRIDE;
-          for (int c = 0; c < NER_TAG_STRIDE; c++)
-            sc[c] += w[c];
+          guint k = ner_features (model, toks + a, len, i, text, f);
+          add_rows (model->w, f, k, s->emit + (gsize) i * NER_TAG_STRIDE);
+          float *pi = s->pair + (gsize) i * NER_N_TAGS * NER_TAG_STRIDE;
+          for (int p = 0; p < NER_N_TAGS; p++)
+            {
+              k = ner_pair_features (lt, i, p, f);
+              add_rows (model->w, f, k, pi + p * NER_TAG_STRIDE);
+            }
         }
-      int best = NER_O;
-      for (int c = 1; c < NER_N_TAGS; c++)
-        if (sc[c] > sc[best] && ner_tag_allowed (t, prev, c))
-          best = c;
-      t->tag = (guint8) best;
-      prev2 = prev;
-      prev = best;
+      ner_viterbi (lt, len, s->emit, s->pair, s->score, s->back, s->tags);
+      for (guint i = 0; i < len; i++)
+        toks[a + i].tag = s->tags[i];
+      a = b;
     }
-  (void) s;
 }
 
 /* ---- loading -------------------------------------------------------- */
@@ -971,6 +1047,11 @@ ner_scratch_free (NerScratch *s)
   ner_mentions_clear (s->mentions);
   g_array_unref (s->mentions);
   g_free (s->toks);
+  g_free (s->emit);
+  g_free (s->pair);
+  g_free (s->score);
+  g_free (s->back);
+  g_free (s->tags);
   if (s->sub)
     ner_scratch_free (s->sub);
   g_free (s);

@@ -106,8 +106,14 @@ NerToken *ner_tokenize (const NerModel *model, NerScratch *s, const char *text, 
 #define NER_MAX_FEATS 40
 guint     ner_features (const NerModel *model, const NerToken *toks, guint n, guint i,
                         const char *text, guint32 *out);
-/* Features that depend on the two previous tags. */
-guint     ner_tag_features (const NerToken *toks, guint i, int prev, int prev2, guint32 *out);
+/* Features that depend on the previous tag (transition features). */
+#define NER_MAX_PAIR_FEATS 4
+guint     ner_pair_features (const NerToken *toks, guint i, int prev, guint32 *out);
+/* First-order Viterbi over NER_N_TAGS tags: @emit is n x NER_TAG_STRIDE,
+ * @pair n x NER_N_TAGS (previous tag) x NER_TAG_STRIDE; @score and @back are
+ * n x NER_TAG_STRIDE work space; the best allowed tag sequence goes to @out. */
+void      ner_viterbi (const NerToken *toks, guint n, const float *emit, const float *pair, float *score,
+                       guint8 *back, guint8 *out);
 void      ner_tag (const NerModel *model, NerScratch *s, const char *text, NerToken *toks, guint n);
 
 /* Weight table geometry and model I/O for the trainer. */
