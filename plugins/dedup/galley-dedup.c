@@ -139,12 +139,13 @@ dedup_free (gpointer data)
     {
       /* after every finish(), so after the sinks have committed their output */
       g_autoptr(GError) error = NULL;
+      gint64 t0 = g_get_monotonic_time ();
       if (!dedup_index_commit (self->index, &error) || !dedup_index_checkpoint (self->index, &error))
         g_warning ("stage '%s': state-dir %s: the index was NOT updated: %s; later runs will not know "
                    "this run's documents", self->stage_id, self->state_dir, error->message);
       else
-        g_info ("stage '%s': indexed %" G_GINT64_FORMAT " documents in %s", self->stage_id, self->n_in_run,
-                self->state_dir);
+        g_info ("stage '%s': indexed %" G_GINT64_FORMAT " documents in %s (commit %.2f s)", self->stage_id,
+                self->n_in_run, self->state_dir, (g_get_monotonic_time () - t0) / 1e6);
     }
   g_clear_pointer (&self->index, dedup_index_close);
   if (self->lock_fd >= 0)
@@ -1046,12 +1047,15 @@ dedup_finish (gpointer state, GalleyStageContext *ctx, GError **error)
       if (self->index == NULL)
         return FALSE;
     }
+  gint64 t0 = g_get_monotonic_time ();
   if (!write_index (self, error))
     {
       dedup_index_rollback (self->index);
       g_prefix_error (error, "state-dir %s: index not updated: ", self->state_dir);
       return FALSE;
     }
+  g_debug ("stage '%s': wrote %" G_GINT64_FORMAT " documents to the index in %.2f s (commit follows)",
+           self->stage_id, self->n_in_run, (g_get_monotonic_time () - t0) / 1e6);
   galley_stage_count (ctx, "indexed", self->n_in_run);
   self->commit_pending = TRUE;    /* COMMIT in free(), after the sinks' finish() */
   return TRUE;
