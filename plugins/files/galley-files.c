@@ -314,10 +314,12 @@ pop_next (Files *self, Next *next)
 /* Returns the content, or NULL with *skip set to a skip reason, or NULL
  * with *error set. */
 static GBytes *
-read_file (int dirfd, const char *path, guint64 max_size, const char **skip, gboolean *changed, GError **error)
+read_file (int dirfd, const char *path, guint64 max_size, const char **skip, gboolean *changed,
+           struct stat *out_st, gboolean check_changed, GError **error)
 {
   *skip = NULL;
   *changed = FALSE;
+  memset (out_st, 0, sizeof *out_st);
   int fd = openat (dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   struct stat lst;
   if (fd < 0 && errno == ENOENT && fstatat (dirfd, path, &lst, AT_SYMLINK_NOFOLLOW) != 0)
@@ -340,6 +342,7 @@ read_file (int dirfd, const char *path, guint64 max_size, const char **skip, gbo
       g_set_error (error, GALLEY_SOURCE_ERROR, GALLEY_SOURCE_ERROR_READ, "cannot stat: %s", g_strerror (e));
       return NULL;
     }
+  *out_st = st;
   if (!S_ISREG (st.st_mode) || (guint64) st.st_size > max_size)
     {
       close (fd);
@@ -384,9 +387,10 @@ read_file (int dirfd, const char *path, guint64 max_size, const char **skip, gbo
       if (S_ISREG (st.st_mode) && len < cap)
         break;
     }
-  /* a writer still at work: size or time moved while we read */
+  /* with a state directory: a writer still at work? (size or time moved
+   * while we read; one more fstat per file, so only when it matters) */
   struct stat after;
-  if (fstat (fd, &after) == 0)
+  if (check_changed && fstat (fd, &after) == 0)
     *changed = after.st_size != st.st_size || after.st_mtim.tv_sec != st.st_mtim.tv_sec
                || after.st_mtim.tv_nsec != st.st_mtim.tv_nsec || (gsize) after.st_size != len;
   close (fd);
@@ -415,8 +419,14 @@ files_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GErro
       gboolean top = next.top;
       /* a regular file found in a directory listing needs no stat():
        * read_file() checks type and size on the open descriptor */
-      gboolean listed_file = !top && next.d_type == DT_REG && !self->incremental;
       g_autofree char *path = next.path;
+      /* with a state directory, a listed file the ledger does not know is
+       * new: no stat() either (size and time come from the descriptor) */
+      GalleyInputState seen = { 0 }, now = { 0 };
+      gboolean known = FALSE;
+      if (self->incremental && !top && next.d_type == DT_REG)
+        known = galley_stage_input_lookup (ctx, path, &seen);
+      gboolean listed_file = !top && next.d_type == DT_REG && !known;
       struct stat st;
       if (listed_file)
         st.st_mode = S_IFREG, st.st_size = 0;
@@ -462,14 +472,13 @@ files_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GErro
           continue;
         }
       /* with a state directory: unchanged size and time means seen */
-      GalleyInputState seen = { 0 }, now = { 0 };
-      gboolean known = FALSE;
-      if (self->incremental)
+      if (self->incremental && !listed_file)
         {
           now.size = st.st_size;
           now.mtime = (gint64) st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000;
           now.offset = now.lines = -1;
-          known = galley_stage_input_lookup (ctx, path, &seen);
+          if (top || next.d_type != DT_REG)
+            known = galley_stage_input_lookup (ctx, path, &seen);
           if (known && seen.size == now.size && seen.mtime == now.mtime)
             {
               self->unchanged++;
@@ -481,7 +490,15 @@ files_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GErro
       /* the frame of next.dirfd is still on the stack: it is popped only
        * when the next entry is asked for */
       gboolean changed = FALSE;
-      g_autoptr(GBytes) bytes = read_file (next.dirfd, path + next.name_offset, self->max_size, &skip, &changed, &local);
+      struct stat rst;
+      g_autoptr(GBytes) bytes = read_file (next.dirfd, path + next.name_offset, self->max_size, &skip, &changed,
+                                           &rst, self->incremental, &local);
+      if (self->incremental && listed_file && (bytes != NULL || skip != NULL))
+        {
+          now.size = rst.st_size;
+          now.mtime = (gint64) rst.st_mtim.tv_sec * G_USEC_PER_SEC + rst.st_mtim.tv_nsec / 1000;
+          now.offset = now.lines = -1;
+        }
       if (bytes == NULL && skip != NULL && g_str_equal (skip, "vanished"))
         {
           /* listed, then moved away or deleted before we got to it */
@@ -490,14 +507,9 @@ files_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GErro
         }
       if (bytes != NULL && changed)
         {
-          if (self->incremental)
-            {
-              /* not recorded: the next run reads it once it is complete */
-              galley_stage_skip (ctx, path, "changed-while-reading");
-              continue;
-            }
-          g_warning ("stage '%s': %s changed while it was read; the document may be incomplete",
-                     galley_stage_context_get_id (ctx), path);
+          /* not recorded: the next run reads it once it is complete */
+          galley_stage_skip (ctx, path, "changed-while-reading");
+          continue;
         }
       if (self->incremental && bytes != NULL)
         {
