@@ -34,6 +34,8 @@ static const GalleyOptionSpec export_sqlite_options[] = {
   { "batch-size", GALLEY_OPT_INT, "2000", "Documents per transaction (1..1000000)", NULL },
   { "busy-timeout", GALLEY_OPT_DURATION, "5s", "Wait this long for another writer or a locking reader before failing (exit 75)", NULL },
   { "fsync", GALLEY_OPT_BOOL, "true", "Sync each committed batch to disk (synchronous=FULL); false: synchronous=NORMAL", NULL },
+  { "fts", GALLEY_OPT_ENUM, "full", "Full-text index: full (phrase queries), column (words per column, no phrases), "
+    "none (words only), off", "full|column|none|off" },
   { NULL }
 };
 
@@ -82,44 +84,40 @@ static const char *const migrations[SCHEMA_VERSION] = {
   "  duplicate_of TEXT,"
   "  similarity REAL);"
   "CREATE INDEX duplicates_cluster ON duplicates (cluster);"
-  "CREATE VIRTUAL TABLE documents_fts USING fts5 (title, text, content='documents', content_rowid='doc_id',"
-  "  tokenize='unicode61 remove_diacritics 2');"
-  "CREATE TRIGGER documents_ai AFTER INSERT ON documents BEGIN"
-  "  INSERT INTO documents_fts (rowid, title, text) VALUES (new.doc_id, new.title, new.text);"
-  " END;"
+  /* the full-text index and the triggers come from fts_schema () */
   "CREATE TRIGGER documents_ad AFTER DELETE ON documents BEGIN"
-  "  INSERT INTO documents_fts (documents_fts, rowid, title, text) VALUES ('delete', old.doc_id, old.title, old.text);"
   "  DELETE FROM entities WHERE doc_id = old.doc_id;"
   "  DELETE FROM duplicates WHERE doc_id = old.doc_id;"
-  " END;"
-  "CREATE TRIGGER documents_au AFTER UPDATE OF title, text ON documents BEGIN"
-  "  INSERT INTO documents_fts (documents_fts, rowid, title, text) VALUES ('delete', old.doc_id, old.title, old.text);"
-  "  INSERT INTO documents_fts (rowid, title, text) VALUES (new.doc_id, new.title, new.text);"
   " END;",
 };
 
-enum { ST_DOC, ST_DEL_ENTITIES, ST_ENTITY, ST_DUP, ST_DEL_DUP, ST_RUN_COUNT, N_STATEMENTS };
+enum { ST_FIND, ST_INSERT_DOC, ST_UPDATE_DOC, ST_FTS_INSERT, ST_FTS_DELETE, ST_DEL_ENTITIES, ST_ENTITY, ST_DEL_DUP,
+       ST_DUP, ST_RUN_COUNT, N_STATEMENTS };
 
+/* Parameters ?1..?13 are the columns in the order of the COL_ enum below,
+ * ?14 the run, ?15 the row to update. */
 static const char *const statements[N_STATEMENTS] = {
-  [ST_DOC] =
+  [ST_FIND] = "SELECT doc_id, title, text FROM documents WHERE id = ?1",
+  [ST_INSERT_DOC] =
     "INSERT INTO documents (id, source, title, author, date, day, url, lang, text, meta, fields,"
-    " encoding, content_type, run_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
-    " ON CONFLICT (id) DO UPDATE SET source = excluded.source, title = excluded.title,"
-    " author = excluded.author, date = excluded.date, day = excluded.day, url = excluded.url,"
-    " lang = excluded.lang, text = excluded.text, meta = excluded.meta, fields = excluded.fields,"
-    " encoding = excluded.encoding, content_type = excluded.content_type, run_id = excluded.run_id"
-    " RETURNING doc_id",
+    " encoding, content_type, run_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+  [ST_UPDATE_DOC] =
+    "UPDATE documents SET source = ?2, title = ?3, author = ?4, date = ?5, day = ?6, url = ?7, lang = ?8,"
+    " text = ?9, meta = ?10, fields = ?11, encoding = ?12, content_type = ?13, run_id = ?14 WHERE doc_id = ?15",
+  [ST_FTS_INSERT] = "INSERT INTO documents_fts (rowid, title, text) VALUES (?1, ?2, ?3)",
+  [ST_FTS_DELETE] = "INSERT INTO documents_fts (documents_fts, rowid, title, text) VALUES ('delete', ?1, ?2, ?3)",
   [ST_DEL_ENTITIES] = "DELETE FROM entities WHERE doc_id = ?1",
   [ST_ENTITY] =
     "INSERT INTO entities (doc_id, seq, type, text, canonical, char_start, char_end, role)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-  [ST_DUP] =
-    "INSERT INTO duplicates (doc_id, cluster, duplicate_of, similarity) VALUES (?1, ?2, ?3, ?4)"
-    " ON CONFLICT (doc_id) DO UPDATE SET cluster = excluded.cluster, duplicate_of = excluded.duplicate_of,"
-    " similarity = excluded.similarity",
   [ST_DEL_DUP] = "DELETE FROM duplicates WHERE doc_id = ?1",
+  [ST_DUP] = "INSERT INTO duplicates (doc_id, cluster, duplicate_of, similarity) VALUES (?1, ?2, ?3, ?4)",
   [ST_RUN_COUNT] = "UPDATE runs SET documents = ?2 WHERE run_id = ?1",
 };
+
+/* The fts option: what the full-text index keeps. */
+typedef enum { FTS_FULL, FTS_COLUMN, FTS_NONE, FTS_OFF } FtsMode;
+static const char *const fts_names[] = { "full", "column", "none", "off" };
 
 typedef struct {
   char         *path;
@@ -138,7 +136,7 @@ typedef struct {
   gint64        docs;
   gint64        entities;
   gint64        batches;
-  GString      *scratch;       /* sanitised strings */
+  FtsMode       fts;
 } ExportSqlite;
 
 /* ---- errors ------------------------------------------------------------ */
@@ -261,6 +259,76 @@ check_schema (ExportSqlite *self, gboolean migrate, GError **error)
   return TRUE;
 }
 
+/* The full-text index of @mode and the triggers that keep it in step for
+ * programs other than this sink (which writes it itself, see
+ * write_document ()). */
+static char *
+fts_schema (FtsMode mode)
+{
+  GString *sql = g_string_new ("DROP TRIGGER IF EXISTS documents_ai; DROP TRIGGER IF EXISTS documents_au;"
+                               "DROP TRIGGER IF EXISTS documents_ad; DROP TABLE IF EXISTS documents_fts;");
+  if (mode != FTS_OFF)
+    g_string_append_printf (sql,
+                            "CREATE VIRTUAL TABLE documents_fts USING fts5 (title, text, content='documents',"
+                            " content_rowid='doc_id', tokenize='unicode61 remove_diacritics 2'%s);"
+                            "CREATE TRIGGER documents_ai AFTER INSERT ON documents BEGIN"
+                            "  INSERT INTO documents_fts (rowid, title, text) VALUES (new.doc_id, new.title, new.text);"
+                            " END;"
+                            "CREATE TRIGGER documents_au AFTER UPDATE OF title, text ON documents BEGIN"
+                            "  INSERT INTO documents_fts (documents_fts, rowid, title, text)"
+                            " VALUES ('delete', old.doc_id, old.title, old.text);"
+                            "  INSERT INTO documents_fts (rowid, title, text) VALUES (new.doc_id, new.title, new.text);"
+                            " END;",
+                            mode == FTS_COLUMN ? ", detail=column" : mode == FTS_NONE ? ", detail=none" : "");
+  g_string_append (sql, "CREATE TRIGGER documents_ad AFTER DELETE ON documents BEGIN");
+  if (mode != FTS_OFF)
+    g_string_append (sql, "  INSERT INTO documents_fts (documents_fts, rowid, title, text)"
+                          " VALUES ('delete', old.doc_id, old.title, old.text);");
+  g_string_append (sql, "  DELETE FROM entities WHERE doc_id = old.doc_id;"
+                        "  DELETE FROM duplicates WHERE doc_id = old.doc_id;"
+                        " END;");
+  if (mode != FTS_OFF)
+    g_string_append (sql, "INSERT INTO documents_fts (documents_fts) VALUES ('rebuild');");
+  return g_string_free (sql, FALSE);
+}
+
+/* Makes the database's full-text index the one the fts option asks for
+ * (inside the caller's write transaction); a change rebuilds it from the
+ * stored texts. */
+static gboolean
+sync_fts (ExportSqlite *self, GError **error)
+{
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2 (self->db, "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'documents_fts'",
+                               -1, &st, NULL);
+  FtsMode have = FTS_OFF;
+  if (rc == SQLITE_OK && (rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      const char *sql = (const char *) sqlite3_column_text (st, 0);
+      have = sql == NULL ? FTS_FULL : strstr (sql, "detail=column") ? FTS_COLUMN
+             : strstr (sql, "detail=none") ? FTS_NONE : FTS_FULL;
+      rc = SQLITE_DONE;
+    }
+  sqlite3_finalize (st);
+  if (rc != SQLITE_DONE)
+    return db_error (self, error, rc, "cannot read the schema");
+  if (have == self->fts)
+    return TRUE;
+  gint64 docs = pragma_int (self, "SELECT count(*) FROM documents", &rc);
+  if (rc != SQLITE_OK)
+    return db_error (self, error, rc, "cannot read the schema");
+  if (docs > 0)
+    g_message ("stage '%s': %s: changing the full-text index from fts=%s to fts=%s for %" G_GINT64_FORMAT " documents",
+               self->stage_id, self->path, fts_names[have], fts_names[self->fts], docs);
+  g_autofree char *sql = fts_schema (self->fts);
+  if (!exec (self, sql, error))
+    {
+      g_prefix_error (error, "changing the full-text index: ");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 open_db (ExportSqlite *self, int flags, GError **error)
 {
@@ -268,6 +336,8 @@ open_db (ExportSqlite *self, int flags, GError **error)
   if (rc != SQLITE_OK)
     return db_error (self, error, rc, "cannot open");
   sqlite3_extended_result_codes (self->db, 1);
+  /* This connection writes index entries and child rows itself. */
+  sqlite3_db_config (self->db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL);
   sqlite3_busy_timeout (self->db, (int) MIN (self->busy_timeout / 1000, G_MAXINT));
   return TRUE;
 }
@@ -321,8 +391,6 @@ export_sqlite_free (gpointer data)
     close (self->lock_fd);   /* after sqlite3_close: closing drops this process's POSIX locks on the file */
   g_free (self->path);
   g_free (self->stage_id);
-  if (self->scratch)
-    g_string_free (self->scratch, TRUE);
   g_free (self);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ExportSqlite, export_sqlite_free)
@@ -337,7 +405,9 @@ export_sqlite_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError *
   self->do_fsync = galley_options_get_bool (opts, "fsync");
   self->batch_size = galley_options_get_int (opts, "batch-size");
   self->busy_timeout = galley_options_get_duration (opts, "busy-timeout");
-  self->scratch = g_string_new (NULL);
+  const char *fts = galley_options_get_enum (opts, "fts");
+  for (self->fts = FTS_FULL; self->fts < FTS_OFF && !g_str_equal (fts, fts_names[self->fts]); self->fts++)
+    ;
   if (self->batch_size < 1 || self->batch_size > 1000000)
     {
       g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
@@ -424,7 +494,7 @@ open_for_writing (ExportSqlite *self, GError **error)
   if (!exec (self, "BEGIN IMMEDIATE", error))
     return FALSE;
   self->in_txn = TRUE;
-  if (!check_schema (self, TRUE, error))
+  if (!check_schema (self, TRUE, error) || !sync_fts (self, error))
     return FALSE;
   /* We hold the writer lock, so a run still marked running is dead. */
   g_autofree char *now = now_iso8601 ();
@@ -441,6 +511,8 @@ open_for_writing (ExportSqlite *self, GError **error)
   self->in_txn = FALSE;
   for (guint i = 0; i < N_STATEMENTS; i++)
     {
+      if (self->fts == FTS_OFF && (i == ST_FTS_INSERT || i == ST_FTS_DELETE))
+        continue;
       int rc = sqlite3_prepare_v3 (self->db, statements[i], -1, SQLITE_PREPARE_PERSISTENT, &self->st[i], NULL);
       if (rc != SQLITE_OK)
         return db_error (self, error, rc, "cannot prepare a statement");
@@ -450,64 +522,200 @@ open_for_writing (ExportSqlite *self, GError **error)
 
 /* ---- writing ----------------------------------------------------------- */
 
-/* Binds a string that may hold NULs or invalid UTF-8 (metadata); the text
- * is copied when it has to be repaired. */
+/* What process() writes for one document, made by prepare() on a worker
+ * thread: every string is valid UTF-8 without NUL (repaired copies where
+ * needed), JSON already serialised, entities flattened. Strings point into
+ * the document, which nothing changes between prepare() and process(), or
+ * into @owned. */
+typedef struct {
+  const char *s;   /* NULL: SQL NULL */
+  int         len;
+} Str;
+
+enum { COL_ID, COL_SOURCE, COL_TITLE, COL_AUTHOR, COL_DATE, COL_DAY, COL_URL, COL_LANG, COL_TEXT, COL_META,
+       COL_FIELDS, COL_ENCODING, COL_CONTENT_TYPE, N_COLS };
+
+typedef struct {
+  Str    type, text, canonical, role;
+  gint64 start, end;
+} EntityRow;
+
+typedef struct {
+  Str        col[N_COLS];
+  EntityRow *entities;
+  guint      n_entities;
+  gboolean   has_cluster;
+  Str        cluster, duplicate_of;
+  gboolean   has_similarity;
+  double     similarity;
+  GPtrArray *owned;       /* repaired strings and JSON texts; NULL until needed */
+} DocRow;
+
 static void
-bind_clean (ExportSqlite *self, sqlite3_stmt *st, int col, const char *s, gsize len)
+doc_row_free (gpointer data)
+{
+  DocRow *row = data;
+  g_free (row->entities);
+  if (row->owned != NULL)
+    g_ptr_array_unref (row->owned);
+  g_free (row);
+}
+
+static char *
+doc_row_own (DocRow *row, char *s)
+{
+  if (row->owned == NULL)
+    row->owned = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (row->owned, s);
+  return s;
+}
+
+/* A string that may hold NULs or invalid UTF-8 (metadata, annotation
+ * attributes): as it is, or a copy with U+FFFD for each bad byte. */
+static Str
+clean_str (DocRow *row, const char *s, gsize len)
 {
   if (s == NULL)
-    {
-      sqlite3_bind_null (st, col);
-      return;
-    }
+    return (Str) { NULL, 0 };
   const char *end;
+  if (len > G_MAXINT / 3)
+    len = G_MAXINT / 3;
   if (galley_utf8_validate (s, len, &end))
-    {
-      sqlite3_bind_text (st, col, s, (int) len, SQLITE_STATIC);
-      return;
-    }
-  g_string_truncate (self->scratch, 0);
+    return (Str) { s, (int) len };
+  GString *out = g_string_sized_new (len + 8);
   while (len > 0 && !galley_utf8_validate (s, len, &end))
     {
-      g_string_append_len (self->scratch, s, end - s);
-      g_string_append (self->scratch, "\xEF\xBF\xBD");
+      g_string_append_len (out, s, end - s);
+      g_string_append (out, "\xEF\xBF\xBD");
       len -= (end - s) + 1;
       s = end + 1;
     }
-  g_string_append_len (self->scratch, s, len);
-  sqlite3_bind_text (st, col, self->scratch->str, (int) self->scratch->len, SQLITE_TRANSIENT);
+  g_string_append_len (out, s, len);
+  Str r = { NULL, (int) out->len };
+  r.s = doc_row_own (row, g_string_free (out, FALSE));
+  return r;
 }
 
-static void
-bind_meta (ExportSqlite *self, sqlite3_stmt *st, int col, json_object *meta, const char *key)
+static Str
+json_str (DocRow *row, json_object *v)
+{
+  const char *json = json_object_to_json_string_ext (v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+  char *copy = doc_row_own (row, g_strdup (json));
+  return (Str) { copy, (int) strlen (copy) };
+}
+
+/* meta[key]: a string as it is; a number or a list (several authors) as
+ * its JSON text; NULL when missing or null. */
+static Str
+meta_str (DocRow *row, json_object *meta, const char *key)
 {
   json_object *v = NULL;
-  if (json_object_object_get_ex (meta, key, &v) && json_object_is_type (v, json_type_string))
-    bind_clean (self, st, col, json_object_get_string (v), json_object_get_string_len (v));
-  else if (v != NULL && !json_object_is_type (v, json_type_null))
-    {
-      /* a number or a list (several authors): its JSON text */
-      const char *json = json_object_to_json_string_ext (v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-      sqlite3_bind_text (st, col, json, -1, SQLITE_TRANSIENT);
-    }
-  else
-    sqlite3_bind_null (st, col);
+  if (!json_object_object_get_ex (meta, key, &v) || v == NULL)
+    return (Str) { NULL, 0 };
+  if (json_object_is_type (v, json_type_string))
+    return clean_str (row, json_object_get_string (v), json_object_get_string_len (v));
+  return json_str (row, v);
 }
 
 /* The calendar day of meta.date when it starts with YYYY-MM-DD. */
-static void
-bind_day (sqlite3_stmt *st, int col, json_object *meta)
+static Str
+day_str (json_object *meta)
 {
   json_object *v = NULL;
   const char *d;
   if (json_object_object_get_ex (meta, "date", &v) && json_object_is_type (v, json_type_string)
-      && strlen (d = json_object_get_string (v)) >= 10
+      && json_object_get_string_len (v) >= 10 && (d = json_object_get_string (v)) != NULL
       && g_ascii_isdigit (d[0]) && g_ascii_isdigit (d[1]) && g_ascii_isdigit (d[2]) && g_ascii_isdigit (d[3])
       && d[4] == '-' && g_ascii_isdigit (d[5]) && g_ascii_isdigit (d[6]) && d[7] == '-'
       && g_ascii_isdigit (d[8]) && g_ascii_isdigit (d[9]) && (d[10] == '\0' || !g_ascii_isdigit (d[10])))
-    sqlite3_bind_text (st, col, d, 10, SQLITE_STATIC);
-  else
+    return (Str) { d, 10 };
+  return (Str) { NULL, 0 };
+}
+
+/* Runs on worker threads: reads nothing of the state but constants. */
+static GalleyVerdict
+export_sqlite_prepare (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GError **error)
+{
+  DocRow *row = g_new0 (DocRow, 1);
+  json_object *meta = galley_document_get_meta (doc);
+  json_object *fields = galley_document_get_fields (doc);
+  const char *id = galley_document_get_id (doc);
+  const char *source = galley_document_get_source (doc);
+  gsize text_len;
+  const char *text = galley_document_get_text (doc, &text_len);   /* valid UTF-8 without NUL */
+  row->col[COL_ID] = clean_str (row, id, strlen (id));
+  row->col[COL_SOURCE] = clean_str (row, source, source ? strlen (source) : 0);
+  row->col[COL_TITLE] = meta_str (row, meta, "title");
+  row->col[COL_AUTHOR] = meta_str (row, meta, "author");
+  row->col[COL_DATE] = meta_str (row, meta, "date");
+  row->col[COL_DAY] = day_str (meta);
+  row->col[COL_URL] = meta_str (row, meta, "url");
+  row->col[COL_LANG] = meta_str (row, meta, "lang");
+  row->col[COL_TEXT] = (Str) { text, (int) MIN (text_len, (gsize) G_MAXINT) };
+  if (json_object_object_length (meta) > 0)
+    row->col[COL_META] = json_str (row, meta);
+  if (json_object_object_length (fields) > 0)
+    row->col[COL_FIELDS] = json_str (row, fields);
+  const char *enc = galley_document_get_encoding (doc);
+  if (enc != NULL)
+    row->col[COL_ENCODING] = clean_str (row, enc, strlen (enc));
+  GalleyContentType ct = galley_document_get_content_type (doc);
+  if (ct != GALLEY_CONTENT_UNKNOWN)
+    {
+      const char *cts = galley_content_type_to_string (ct);
+      row->col[COL_CONTENT_TYPE] = (Str) { cts, (int) strlen (cts) };
+    }
+
+  guint n = galley_document_get_n_annotations (doc);
+  row->entities = n > 0 ? g_new (EntityRow, n) : NULL;
+  for (guint i = 0; i < n; i++)
+    {
+      const GalleyAnnotation *a = galley_document_get_annotation (doc, i);
+      if (a->layer == NULL || !g_str_equal (a->layer, "entities") || a->type == NULL || a->text == NULL)
+        continue;
+      EntityRow *e = &row->entities[row->n_entities++];
+      json_object *role = NULL;
+      e->type = clean_str (row, a->type, strlen (a->type));
+      e->text = (Str) { a->text, (int) strlen (a->text) };   /* copied from the text: valid UTF-8 */
+      e->canonical = a->canonical != NULL && *a->canonical ? clean_str (row, a->canonical, strlen (a->canonical)) : e->text;
+      e->start = a->start;
+      e->end = a->end;
+      if (a->attrs != NULL && json_object_object_get_ex (a->attrs, "role", &role)
+          && json_object_is_type (role, json_type_string))
+        e->role = clean_str (row, json_object_get_string (role), json_object_get_string_len (role));
+      else
+        e->role = (Str) { NULL, 0 };
+    }
+
+  json_object *dedup = NULL, *cluster = NULL, *dup_of = NULL, *sim = NULL;
+  if (json_object_object_get_ex (fields, "dedup", &dedup) && json_object_is_type (dedup, json_type_object)
+      && json_object_object_get_ex (dedup, "cluster", &cluster) && !json_object_is_type (cluster, json_type_null))
+    {
+      row->has_cluster = TRUE;
+      if (json_object_is_type (cluster, json_type_string))
+        row->cluster = clean_str (row, json_object_get_string (cluster), json_object_get_string_len (cluster));
+      else
+        row->cluster = json_str (row, cluster);
+      if (json_object_object_get_ex (dedup, "duplicate_of", &dup_of) && json_object_is_type (dup_of, json_type_string))
+        row->duplicate_of = clean_str (row, json_object_get_string (dup_of), json_object_get_string_len (dup_of));
+      if (json_object_object_get_ex (dedup, "similarity", &sim)
+          && (json_object_is_type (sim, json_type_double) || json_object_is_type (sim, json_type_int)))
+        {
+          row->has_similarity = TRUE;
+          row->similarity = json_object_get_double (sim);
+        }
+    }
+  galley_document_set_stage_data (doc, ctx, row, doc_row_free);
+  return GALLEY_VERDICT_KEEP;
+}
+
+static void
+bind_str (sqlite3_stmt *st, int col, Str s)
+{
+  if (s.s == NULL)
     sqlite3_bind_null (st, col);
+  else
+    sqlite3_bind_text (st, col, s.s, s.len, SQLITE_STATIC);
 }
 
 static gboolean
@@ -546,111 +754,101 @@ commit_batch (ExportSqlite *self, gboolean last, GError **error)
   return TRUE;
 }
 
+/* Writes one document. Triggers are off on this connection (they would
+ * make SQLite wrap every statement in a savepoint, and FTS5 writes its
+ * pending index data at each savepoint): the index entries and child rows
+ * are written here, as the triggers would for other programs. */
 static gboolean
-write_document (ExportSqlite *self, GalleyDocument *doc, GError **error)
+write_document (ExportSqlite *self, const DocRow *row, GError **error)
 {
-  json_object *meta = galley_document_get_meta (doc);
-  json_object *fields = galley_document_get_fields (doc);
-  sqlite3_stmt *st = self->st[ST_DOC];
-  gsize text_len;
-  const char *text = galley_document_get_text (doc, &text_len);
-  const char *id = galley_document_get_id (doc);
-  const char *source = galley_document_get_source (doc);
-  bind_clean (self, st, 1, id, strlen (id));
-  bind_clean (self, st, 2, source, source ? strlen (source) : 0);
-  bind_meta (self, st, 3, meta, "title");
-  bind_meta (self, st, 4, meta, "author");
-  bind_meta (self, st, 5, meta, "date");
-  bind_day (st, 6, meta);
-  bind_meta (self, st, 7, meta, "url");
-  bind_meta (self, st, 8, meta, "lang");
-  sqlite3_bind_text (st, 9, text, (int) text_len, SQLITE_STATIC);
-  if (json_object_object_length (meta) > 0)
-    sqlite3_bind_text (st, 10, json_object_to_json_string_ext (meta, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
-                       -1, SQLITE_TRANSIENT);
-  else
-    sqlite3_bind_null (st, 10);
-  if (json_object_object_length (fields) > 0)
-    sqlite3_bind_text (st, 11, json_object_to_json_string_ext (fields, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
-                       -1, SQLITE_TRANSIENT);
-  else
-    sqlite3_bind_null (st, 11);
-  const char *enc = galley_document_get_encoding (doc);
-  if (enc != NULL)
-    sqlite3_bind_text (st, 12, enc, -1, SQLITE_STATIC);
-  else
-    sqlite3_bind_null (st, 12);
-  GalleyContentType ct = galley_document_get_content_type (doc);
-  if (ct != GALLEY_CONTENT_UNKNOWN)
-    sqlite3_bind_text (st, 13, galley_content_type_to_string (ct), -1, SQLITE_STATIC);
-  else
-    sqlite3_bind_null (st, 13);
-  sqlite3_bind_int64 (st, 14, self->run_id);
+  sqlite3_stmt *st = self->st[ST_FIND];
+  gint64 doc_id = 0;
+  bind_str (st, 1, row->col[COL_ID]);
   int rc = sqlite3_step (st);
-  gint64 doc_id = rc == SQLITE_ROW ? sqlite3_column_int64 (st, 0) : 0;
   if (rc == SQLITE_ROW)
-    rc = sqlite3_step (st);
+    {
+      /* sent again: take the old text out of the index first */
+      doc_id = sqlite3_column_int64 (st, 0);
+      if (self->fts != FTS_OFF)
+        {
+          sqlite3_stmt *del = self->st[ST_FTS_DELETE];
+          sqlite3_bind_int64 (del, 1, doc_id);
+          sqlite3_bind_value (del, 2, sqlite3_column_value (st, 1));
+          sqlite3_bind_value (del, 3, sqlite3_column_value (st, 2));
+          rc = sqlite3_step (del);
+          sqlite3_reset (del);
+          if (rc != SQLITE_DONE)
+            {
+              sqlite3_reset (st);
+              return db_error (self, error, rc, "cannot update the full-text index");
+            }
+        }
+      rc = SQLITE_DONE;
+    }
   sqlite3_reset (st);
   if (rc != SQLITE_DONE)
-    return db_error (self, error, rc, "cannot write a document");
+    return db_error (self, error, rc, "cannot read a document");
+
+  st = self->st[doc_id > 0 ? ST_UPDATE_DOC : ST_INSERT_DOC];
+  for (int c = 0; c < N_COLS; c++)
+    bind_str (st, c + 1, row->col[c]);
+  sqlite3_bind_int64 (st, N_COLS + 1, self->run_id);
+  if (doc_id > 0)
+    sqlite3_bind_int64 (st, N_COLS + 2, doc_id);
+  if (!step_done (self, st, error))
+    return FALSE;
+  if (doc_id == 0)
+    doc_id = sqlite3_last_insert_rowid (self->db);
+
+  if (self->fts != FTS_OFF)
+    {
+      st = self->st[ST_FTS_INSERT];
+      sqlite3_bind_int64 (st, 1, doc_id);
+      bind_str (st, 2, row->col[COL_TITLE]);
+      bind_str (st, 3, row->col[COL_TEXT]);
+      if (!step_done (self, st, error))
+        return FALSE;
+    }
 
   st = self->st[ST_DEL_ENTITIES];
   sqlite3_bind_int64 (st, 1, doc_id);
   if (!step_done (self, st, error))
     return FALSE;
-  guint n = galley_document_get_n_annotations (doc);
-  gint64 seq = 0;
   st = self->st[ST_ENTITY];
-  for (guint i = 0; i < n; i++)
+  for (guint i = 0; i < row->n_entities; i++)
     {
-      const GalleyAnnotation *a = galley_document_get_annotation (doc, i);
-      if (a->layer == NULL || !g_str_equal (a->layer, "entities") || a->type == NULL || a->text == NULL)
-        continue;
-      const char *canonical = a->canonical != NULL && *a->canonical ? a->canonical : a->text;
-      json_object *role = NULL;
+      const EntityRow *e = &row->entities[i];
       sqlite3_bind_int64 (st, 1, doc_id);
-      sqlite3_bind_int64 (st, 2, seq++);
-      bind_clean (self, st, 3, a->type, strlen (a->type));
-      sqlite3_bind_text (st, 4, a->text, -1, SQLITE_STATIC);   /* copied from the text: valid UTF-8 */
-      if (canonical == a->text)
-        sqlite3_bind_text (st, 5, a->text, -1, SQLITE_STATIC);
-      else
-        bind_clean (self, st, 5, canonical, strlen (canonical));
-      sqlite3_bind_int64 (st, 6, a->start);
-      sqlite3_bind_int64 (st, 7, a->end);
-      if (a->attrs != NULL && json_object_object_get_ex (a->attrs, "role", &role)
-          && json_object_is_type (role, json_type_string))
-        bind_clean (self, st, 8, json_object_get_string (role), json_object_get_string_len (role));
-      else
-        sqlite3_bind_null (st, 8);
+      sqlite3_bind_int64 (st, 2, i);
+      bind_str (st, 3, e->type);
+      bind_str (st, 4, e->text);
+      bind_str (st, 5, e->canonical);
+      sqlite3_bind_int64 (st, 6, e->start);
+      sqlite3_bind_int64 (st, 7, e->end);
+      bind_str (st, 8, e->role);
       if (!step_done (self, st, error))
         return FALSE;
     }
-  self->entities += seq;
+  self->entities += row->n_entities;
 
-  json_object *dedup = NULL, *cluster = NULL, *dup_of = NULL, *sim = NULL;
-  if (json_object_object_get_ex (fields, "dedup", &dedup) && json_object_is_type (dedup, json_type_object)
-      && json_object_object_get_ex (dedup, "cluster", &cluster) && !json_object_is_type (cluster, json_type_null))
+  st = self->st[ST_DEL_DUP];
+  sqlite3_bind_int64 (st, 1, doc_id);
+  if (!step_done (self, st, error))
+    return FALSE;
+  if (row->has_cluster)
     {
       st = self->st[ST_DUP];
       sqlite3_bind_int64 (st, 1, doc_id);
-      bind_clean (self, st, 2, json_object_get_string (cluster), strlen (json_object_get_string (cluster)));
-      if (json_object_object_get_ex (dedup, "duplicate_of", &dup_of) && json_object_is_type (dup_of, json_type_string))
-        bind_clean (self, st, 3, json_object_get_string (dup_of), json_object_get_string_len (dup_of));
-      else
-        sqlite3_bind_null (st, 3);
-      if (json_object_object_get_ex (dedup, "similarity", &sim)
-          && (json_object_is_type (sim, json_type_double) || json_object_is_type (sim, json_type_int)))
-        sqlite3_bind_double (st, 4, json_object_get_double (sim));
+      bind_str (st, 2, row->cluster);
+      bind_str (st, 3, row->duplicate_of);
+      if (row->has_similarity)
+        sqlite3_bind_double (st, 4, row->similarity);
       else
         sqlite3_bind_null (st, 4);
+      if (!step_done (self, st, error))
+        return FALSE;
     }
-  else
-    {
-      st = self->st[ST_DEL_DUP];
-      sqlite3_bind_int64 (st, 1, doc_id);
-    }
-  return step_done (self, st, error);
+  return TRUE;
 }
 
 static GalleyVerdict
@@ -665,8 +863,17 @@ export_sqlite_process (gpointer state, GalleyDocument *doc, GalleyStageContext *
         return GALLEY_VERDICT_ERROR;
       self->in_txn = TRUE;
     }
-  if (!write_document (self, doc, error))
+  DocRow *row = galley_document_get_stage_data (doc, ctx);
+  if (row == NULL)
+    {
+      /* an older core that does not call prepare() */
+      if (export_sqlite_prepare (self, doc, ctx, error) != GALLEY_VERDICT_KEEP)
+        return GALLEY_VERDICT_ERROR;
+      row = galley_document_get_stage_data (doc, ctx);
+    }
+  if (!write_document (self, row, error))
     return GALLEY_VERDICT_ERROR;
+  galley_document_set_stage_data (doc, ctx, NULL, NULL);
   self->docs++;
   if (++self->in_batch >= self->batch_size && !commit_batch (self, FALSE, error))
     return GALLEY_VERDICT_ERROR;
@@ -700,5 +907,6 @@ static const GalleyStageInfo export_sqlite_info = {
   "export-sqlite", "Write documents, entity mentions and duplicate clusters to SQLite, with a full-text index", "1.0.0",
   GALLEY_KIND_SINK, GALLEY_STAGE_FLAGS_NONE,
   export_sqlite_options, export_sqlite_init, export_sqlite_process, NULL, export_sqlite_finish, export_sqlite_free,
+  export_sqlite_prepare,
 };
 GALLEY_STAGE_DEFINE (export_sqlite_info)
