@@ -117,6 +117,30 @@ test_double_encoding (void)
   g_assert_cmpstr (fixed, ==, text);
 }
 
+/* Mojibake lower-cased after the damage: most clusters are broken ("ã¢â"
+ * has lost the capital Ã that made it a pair), so rebuilding bytes only
+ * makes new noise; the line stays as it is. */
+static void
+test_broken_clusters_left (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  static const char *const texts[] = {
+    "Ærø — Ølstykke, “Æ’” —",
+    "Ça s’écrit « Œuvre » à Zürich.",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    {
+      g_autofree char *once = garble (texts[i], "WINDOWS-1252");
+      g_autofree char *twice = garble (once, "WINDOWS-1252");
+      g_autofree char *lower = g_utf8_strdown (twice, -1);
+      g_autofree char *out = repair_text (h, lower);
+      g_assert_cmpstr (out, ==, lower);
+      /* the same damage, not lower-cased, is still undone */
+      g_autofree char *fixed = repair_text (h, twice);
+      g_assert_cmpstr (fixed, ==, texts[i]);
+    }
+}
+
 static void
 test_mixed_document_per_span (void)
 {
@@ -372,6 +396,7 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/repair/double-encoding", test_double_encoding);
   g_test_add_func ("/repair/mixed-per-span", test_mixed_document_per_span);
+  g_test_add_func ("/repair/broken-clusters-left", test_broken_clusters_left);
   g_test_add_func ("/repair/clean-untouched", test_clean_text_untouched);
   g_test_add_func ("/repair/lossy-thai", test_lossy_thai);
   g_test_add_func ("/repair/seed-001", test_seed_001);

@@ -612,12 +612,80 @@ second_layer_penalty (const MojibakeTables *t, const gunichar *w, guint n, gunic
   return best;
 }
 
+/* Code pages whose readings of the line are not to be trusted. A broken
+ * cluster is a lead followed by fewer continuations than it needs, then
+ * something else ("ã†â" in cp1252: E3 86 E2). Text damaged by a code
+ * page consists of complete clusters (or clusters that lost a byte to
+ * U+FFFD or '?'); when most of them are broken, the text was changed after
+ * the damage (lower-cased, cut, retyped), or the characters were never
+ * mojibake in that code page, and rebuilding bytes from it only makes new
+ * noise. That page is left out for the line; and when its broken clusters
+ * outnumber the complete ones of every other page, the other pages only
+ * explain the same characters by chance, and the whole line is left. */
+static guint32
+broken_pages (const MojibakeTables *t, const gunichar *u, guint n)
+{
+  guint32 veto = 0;
+  guint most_broken = 0, most_complete = 0;
+  for (guint p = 0; p < t->n_pages; p++)
+    {
+      const CodePage *cp = &t->pages[p];
+      guint complete = 0, broken = 0;
+      for (guint i = 0; i < n; i++)
+        {
+          if (u[i] < 0x80)
+            continue;
+          guint b0 = enc_byte (cp, u[i]);
+          int need = b0 != 0 ? utf8_sequence_length (b0 - 1) : 0;
+          if (need == 0)
+            continue;
+          guint8 bytes[4] = { (guint8) (b0 - 1) };
+          gboolean lost = FALSE;
+          int k = 1;
+          while (k < need && i + k < n)
+            {
+              gunichar c = u[i + k];
+              guint b = enc_byte (cp, c);
+              if (b != 0 && b - 1 >= 0x80 && b - 1 <= 0xBF)
+                bytes[k] = (guint8) (b - 1);
+              else if (c == 0xFFFD || (c == '?' && need > 2 && k > 1))
+                lost = TRUE;
+              else
+                break;
+              k++;
+            }
+          if (k == need)
+            {
+              /* complete, and decodes to a character text has: C1
+               * controls and rare letters are chance */
+              gboolean surrogate;
+              gunichar d = lost ? 0xFFFD : decode_utf8 (bytes, need, &surrogate);
+              if (d != 0 && (surrogate || char_penalty (d) == 0))
+                complete++;
+              i += k - 1;
+            }
+          else if (k > 1)
+            broken++, i += k - 1;
+        }
+      if (broken >= 3 && broken > complete)
+        {
+          veto |= 1u << p;
+          most_broken = MAX (most_broken, broken);
+        }
+      else
+        most_complete = MAX (most_complete, complete);
+    }
+  if (most_broken > most_complete)
+    veto = ~0u;
+  return veto;
+}
+
 /* One pass over a line: each whitespace-separated token is decoded as a
  * whole in each code page, and the best reading replaces it when it is
  * clearly more plausible. */
 static gboolean
 repair_pass (const MojibakeTables *t, const gunichar *u, guint n, GArray *out, GHashTable *kinds,
-             guint32 *confident, guint32 bonus)
+             guint32 *confident, guint32 bonus, guint32 veto)
 {
   gboolean changed = FALSE;
   /* raw C1 controls in the line: the decoder was ISO-8859-x, not Windows */
@@ -654,6 +722,8 @@ repair_pass (const MojibakeTables *t, const gunichar *u, guint n, GArray *out, G
       for (guint p = 0; p < t->n_pages; p++)
         {
           const CodePage *cp = &t->pages[p];
+          if (veto & (1u << p))
+            continue;
           g_array_set_size (trial, 0);
           guint clusters = 0;
           int prior = 0;
@@ -836,6 +906,8 @@ mojibake_repair (const MojibakeTables *t, const char *text, gsize len, RepairLog
       g_autoptr(GArray) cur = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), n);
       g_array_append_vals (cur, u, n);
       gboolean line_changed = FALSE;
+      /* judged on the line as it came: later passes see half-repaired text */
+      guint32 veto = broken_pages (t, u, n);
       /* passes until nothing changes; the lone-à and C1 rules can expose
        * new clusters, so they are part of the loop */
       for (int round = 0; round < MAX_PASSES; round++)
@@ -849,8 +921,8 @@ mojibake_repair (const MojibakeTables *t, const char *text, gsize len, RepairLog
               guint32 confident = 0;
               g_autoptr(GHashTable) scratch = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
               g_autoptr(GArray) probe = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), cur->len);
-              repair_pass (t, (const gunichar *) cur->data, cur->len, probe, scratch, &confident, 0);
-              if (!repair_pass (t, (const gunichar *) cur->data, cur->len, next, kinds, NULL, confident))
+              repair_pass (t, (const gunichar *) cur->data, cur->len, probe, scratch, &confident, 0, veto);
+              if (!repair_pass (t, (const gunichar *) cur->data, cur->len, next, kinds, NULL, confident, veto))
                 break;
               round_changed = TRUE;
               g_array_unref (cur);
