@@ -141,6 +141,21 @@ test_broken_clusters_left (void)
     }
 }
 
+/* An intact dash that cp1252 would have turned into "â€“" says the line
+ * was not decoded with cp1252: a single cluster in it is taken for a real
+ * word. Two clusters, or the dash damaged too, are repaired. */
+static void
+test_intact_witness (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  g_autofree char *one = repair_text (h, "Rapport annuel – GarÃ§on");
+  g_assert_cmpstr (one, ==, "Rapport annuel – GarÃ§on");
+  g_autofree char *dash = repair_text (h, "Rapport annuel â€“ GarÃ§on");
+  g_assert_cmpstr (dash, ==, "Rapport annuel – Garçon");
+  g_autofree char *two = repair_text (h, "Le rapport – MÃ©lanie et RenÃ© sont là");
+  g_assert_cmpstr (two, ==, "Le rapport – Mélanie et René sont là");
+}
+
 static void
 test_mixed_document_per_span (void)
 {
@@ -397,6 +412,7 @@ main (int argc, char **argv)
   g_test_add_func ("/repair/double-encoding", test_double_encoding);
   g_test_add_func ("/repair/mixed-per-span", test_mixed_document_per_span);
   g_test_add_func ("/repair/broken-clusters-left", test_broken_clusters_left);
+  g_test_add_func ("/repair/intact-witness", test_intact_witness);
   g_test_add_func ("/repair/clean-untouched", test_clean_text_untouched);
   g_test_add_func ("/repair/lossy-thai", test_lossy_thai);
   g_test_add_func ("/repair/seed-001", test_seed_001);

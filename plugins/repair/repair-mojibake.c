@@ -612,6 +612,30 @@ second_layer_penalty (const MojibakeTables *t, const gunichar *w, guint n, gunic
   return best;
 }
 
+/* TRUE when the line holds a punctuation mark or symbol of three or more
+ * UTF-8 bytes, between ASCII characters, whose bytes @cp all defines: had
+ * the line been decoded with @cp, it would be a cluster. */
+static gboolean
+has_witness (const CodePage *cp, const gunichar *u, guint n)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      if (u[i] < 0x800 || (i > 0 && u[i - 1] >= 0x80) || (i + 1 < n && u[i + 1] >= 0x80))
+        continue;
+      Klass kc = klass (u[i]);
+      if (kc != K_PUNCT && kc != K_QUOTE && kc != K_SYMBOL)
+        continue;
+      char buf[6];
+      int len = g_unichar_to_utf8 (u[i], buf);
+      gboolean all = TRUE;
+      for (int k = 0; k < len && all; k++)
+        all = cp->dec[(guchar) buf[k]] > 0x9F;   /* defined, not a C1 control passed through */
+      if (all)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 /* Code pages whose readings of the line are not to be trusted. A broken
  * cluster is a lead followed by fewer continuations than it needs, then
  * something else ("ã†â" in cp1252: E3 86 E2). Text damaged by a code
@@ -667,6 +691,11 @@ broken_pages (const MojibakeTables *t, const gunichar *u, guint n)
           else if (k > 1)
             broken++, i += k - 1;
         }
+      /* an intact character that this page would have turned into three
+       * or four characters ("–" for "â€“"), and a single cluster: the
+       * line is not damaged text, the cluster is a real word */
+      if (complete == 1 && broken == 0 && has_witness (cp, u, n))
+        veto |= 1u << p;
       if (broken >= 3 && broken > complete)
         {
           veto |= 1u << p;
