@@ -156,6 +156,19 @@ test_intact_witness (void)
   g_assert_cmpstr (two, ==, "Le rapport – Mélanie et René sont là");
 }
 
+/* A no-break space byte in the middle of a three-byte character that
+ * became a plain space: "â € " is U+2800 (E2 A0 80) when the line is
+ * surely cp1252 mojibake; "à € 10" in clean French stays. */
+static void
+test_nbsp_middle_byte (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  g_autofree char *fixed = repair_text (h, "â € OlÃ¡, meu amigo! EstÃ¡ tudo bem?");
+  g_assert_cmpstr (fixed, ==, "\u2800 Olá, meu amigo! Está tudo bem?");
+  g_autofree char *clean = repair_text (h, "Le billet est vendu à € 10 à Paris.");
+  g_assert_cmpstr (clean, ==, "Le billet est vendu à € 10 à Paris.");
+}
+
 static void
 test_mixed_document_per_span (void)
 {
@@ -413,6 +426,7 @@ main (int argc, char **argv)
   g_test_add_func ("/repair/mixed-per-span", test_mixed_document_per_span);
   g_test_add_func ("/repair/broken-clusters-left", test_broken_clusters_left);
   g_test_add_func ("/repair/intact-witness", test_intact_witness);
+  g_test_add_func ("/repair/nbsp-middle-byte", test_nbsp_middle_byte);
   g_test_add_func ("/repair/clean-untouched", test_clean_text_untouched);
   g_test_add_func ("/repair/lossy-thai", test_lossy_thai);
   g_test_add_func ("/repair/seed-001", test_seed_001);

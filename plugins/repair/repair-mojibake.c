@@ -471,6 +471,17 @@ try_cluster (const CodePage *cp, const gunichar *u, guint n, guint i, gunichar p
         /* a no-break space that became a space: "Å veices" (Š), "namedÂ „" (no-break
          * space); not "Ã " (à), which the lone-à rule handles */
         bytes[got] = 0xA0;
+      else if (c == ' ' && cp->nbsp_a0 && need == 3 && got == 1 && i + 2 < n
+               && (i == 0 || is_token_space (u[i - 1])))
+        {
+          /* the middle byte of a three-byte character was the no-break
+           * space: "â € " for U+2800, a lead alone between spaces and a
+           * continuation after it */
+          guint b2 = enc_byte (cp, u[i + 2]);
+          if (b2 == 0 || b2 - 1 < 0x80 || b2 - 1 > 0xBF)
+            break;
+          bytes[got] = 0xA0;
+        }
       else if ((c == 0xFFFD || c == '?') && got >= 1)
         {
           lost = TRUE;
