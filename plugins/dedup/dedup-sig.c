@@ -19,7 +19,7 @@
 #include <emmintrin.h>
 #endif
 
-#define STOP_SLOTS 512
+#define STOP_SLOTS 128     /* stop words by their bytes (at most 5), packed in a guint64 */
 
 struct _DedupScratch {
   DedupSigParams p;
@@ -95,14 +95,31 @@ word_hash (const char *w, gsize len)
   return XXH3_64bits (w, len) | 1;   /* never 0, the empty-slot marker */
 }
 
-static gboolean
-stop_contains (const DedupScratch *s, guint64 h)
+/* The first @len (<= 8) bytes at @w as a number; reads 8 bytes. */
+static inline guint64
+packed (const char *w, gsize len)
 {
-  for (guint i = h & (STOP_SLOTS - 1);; i = (i + 1) & (STOP_SLOTS - 1))
+  guint64 v;
+  memcpy (&v, w, 8);
+  return len >= 8 ? v : v & ((G_GUINT64_CONSTANT (1) << (8 * len)) - 1);
+}
+
+static inline guint
+stop_slot (guint64 v)
+{
+  return (guint) ((v * G_GUINT64_CONSTANT (0x9e3779b97f4a7c15)) >> 57);
+}
+
+/* Whether the word (at most 5 bytes, packed) is a stop word: no hash to
+ * wait for, so it overlaps with the word's hash. */
+static gboolean
+stop_contains (const DedupScratch *s, guint64 v)
+{
+  for (guint i = stop_slot (v);; i = (i + 1) & (STOP_SLOTS - 1))
     {
       if (s->stop[i] == 0)
         return FALSE;
-      if (s->stop[i] == h)
+      if (s->stop[i] == v)
         return TRUE;
     }
 }
@@ -123,11 +140,11 @@ dedup_scratch_new (const DedupSigParams *params)
     {
       char buf[16] = { 0 };
       strncpy (buf, stop_words[i], sizeof buf - 1);
-      guint64 h = word_hash (buf, strlen (buf));
-      guint j = h & (STOP_SLOTS - 1);
+      guint64 v = packed (buf, strlen (buf));
+      guint j = stop_slot (v);
       while (s->stop[j] != 0)
         j = (j + 1) & (STOP_SLOTS - 1);
-      s->stop[j] = h;
+      s->stop[j] = v;
     }
   return s;
 }
@@ -251,7 +268,7 @@ end_word (DedupScratch *s, gsize *start)
     grow_tokens (s);
   s->thash[s->n_tok] = h;
   s->toff[s->n_tok] = (guint32) *start;
-  s->tstop[s->n_tok] = len <= 5 && stop_contains (s, h);
+  s->tstop[s->n_tok] = len <= 5 && stop_contains (s, packed (s->norm + *start, len));
   s->n_tok++;
   s->norm[s->norm_len++] = ' ';
   *start = G_MAXSIZE;
@@ -328,7 +345,7 @@ dedup_tokenize (DedupScratch *s, const char *text, gsize len)
                   out += run;
                   p += run;
                   if (run < 16)
-                    break;
+                    goto word_copied;
                 }
 #endif
               while (p < end && (f = ascii_fold[(guchar) *p]) != 0)
@@ -336,6 +353,9 @@ dedup_tokenize (DedupScratch *s, const char *text, gsize len)
                   *out++ = f;
                   p++;
                 }
+#ifdef __SSE2__
+            word_copied:
+#endif
               s->norm_len = out - s->norm;
               continue;
             }
