@@ -169,6 +169,40 @@ test_nbsp_middle_byte (void)
   g_assert_cmpstr (clean, ==, "Le billet est vendu à € 10 à Paris.");
 }
 
+/* C1 controls between lower-case letters that Windows-1252 would make a
+ * symbol, or an apostrophe no contraction or elision explains, are Mac
+ * Roman read as Latin-1; the others stay Windows-1252. */
+static void
+test_c1_mac_roman (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  GalleyDocument *doc = NULL;
+  g_autofree char *out = repair_bytes (h, "Una idea b\xc2\x87sica, ella perd\xc2\x92" "a, l\xc2\x92" "autre don\xc2\x92t", -1,
+                                       NULL, GALLEY_CONTENT_TEXT, &doc);
+  g_assert_cmpstr (out, ==, "Una idea básica, ella perdía, l’autre don’t");
+  g_assert_cmpint (galley_document_get_repair (doc, "c1-as-mac-roman"), ==, 2);
+  g_assert_cmpint (galley_document_get_repair (doc, "c1-as-cp1252"), ==, 2);
+  galley_document_free (doc);
+  g_autofree char *dash = repair_text (h, "one\xc2\x97two and \xc2\x93quoted\xc2\x94");
+  g_assert_cmpstr (dash, ==, "one—two and “quoted”");
+}
+
+/* "Â" + no-break space after a capital is a word ending in Â unless the
+ * line shows cp1252 damage elsewhere; ¿ and ¡ before a letter are
+ * punctuation, so "┬┐" (cp437 for ¿) is repaired. */
+static void
+test_capital_a_circumflex_and_inverted_marks (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  g_autofree char *kept = repair_text (h, "PORTÂ\u00a0NORTE");
+  g_assert_cmpstr (kept, ==, "PORTÂ\u00a0NORTE");
+  g_autofree char *fixed = repair_text (h, "TITLEÂ\u00a0PAGE: the ministerâ€™s speech");
+  g_assert_cmpstr (fixed, ==, "TITLE\u00a0PAGE: the minister’s speech");
+  g_autofree char *garbled = garble ("¿Dónde está?", "IBM437");
+  g_autofree char *spanish = repair_text (h, garbled);
+  g_assert_cmpstr (spanish, ==, "¿Dónde está?");
+}
+
 static void
 test_mixed_document_per_span (void)
 {
@@ -427,6 +461,8 @@ main (int argc, char **argv)
   g_test_add_func ("/repair/broken-clusters-left", test_broken_clusters_left);
   g_test_add_func ("/repair/intact-witness", test_intact_witness);
   g_test_add_func ("/repair/nbsp-middle-byte", test_nbsp_middle_byte);
+  g_test_add_func ("/repair/c1-mac-roman", test_c1_mac_roman);
+  g_test_add_func ("/repair/capital-a-circumflex", test_capital_a_circumflex_and_inverted_marks);
   g_test_add_func ("/repair/clean-untouched", test_clean_text_untouched);
   g_test_add_func ("/repair/lossy-thai", test_lossy_thai);
   g_test_add_func ("/repair/seed-001", test_seed_001);

@@ -306,7 +306,8 @@ pair_penalty (gunichar a, gunichar b)
   int p = 0;
   if (is_letter_k (ka) && is_symbolish (b, kb))
     p += 2;
-  if (is_symbolish (a, ka) && is_letter_k (kb)
+  /* Spanish ¿ and ¡ open a sentence: before a letter they are punctuation */
+  if (is_symbolish (a, ka) && is_letter_k (kb) && a != 0xBF && a != 0xA1
       && (ka != K_SYMBOL || b < 0x80 || g_unichar_get_script (b) == G_UNICODE_SCRIPT_LATIN))
     p += 2;
   if (is_symbolish (a, ka) && is_symbolish (b, kb))
@@ -778,6 +779,11 @@ repair_pass (const MojibakeTables *t, const gunichar *u, guint n, GArray *out, G
                   gboolean lost_byte = cand.out[0] == 0xFFFD && cand.len > 1 && (u[i + 1] == 0xFFFD || u[i + 1] == '?'
                                                                                  || (cand.len > 2 && (u[i + 2] == 0xFFFD || u[i + 2] == '?')));
                   prior += lead_prior (cp, u[i], i + 1 < e ? u[i + 1] : 0) - (lost_byte ? 1 : 0);
+                  /* "Â" + no-break space after a capital: "Â" ends upper-case
+                   * words (Portuguese, Romanian); mojibake there needs the
+                   * evidence of the rest of the line */
+                  if (u[i] == 0xC2 && cand.len == 2 && klass (u[i + 1]) == K_SPACE && i > 0 && klass (u[i - 1]) == K_UPPER)
+                    prior -= 2;
                   i += cand.len;
                   clusters++;
                   if (i > end_cp)
@@ -895,18 +901,82 @@ repair_lone_a_grave (GArray *text)
   return changed;
 }
 
-/* C1 controls left over: text that was Windows-1252 read as Latin-1. */
-static gint64
-fix_c1 (GArray *text)
+/* TRUE when the ASCII letters from u[at] going back (@dir -1) or forward
+ * (+1), lower-cased, form one of the words of @list and are not followed
+ * by a non-ASCII letter. */
+static gboolean
+word_is (const gunichar *u, guint n, guint at, int dir, const char *const *list)
 {
+  char w[8];
+  guint len = 0;
+  gint64 i = at;
+  for (; i >= 0 && i < n && g_ascii_isalpha (u[i]); i += dir)
+    {
+      if (len + 1 >= sizeof w)
+        return FALSE;
+      w[len++] = (char) g_ascii_tolower (u[i]);
+    }
+  if (len == 0 || (i >= 0 && i < n && g_unichar_isalpha (u[i])))
+    return FALSE;
+  if (dir < 0)
+    for (guint k = 0; k < len / 2; k++)
+      {
+        char c = w[k];
+        w[k] = w[len - 1 - k];
+        w[len - 1 - k] = c;
+      }
+  w[len] = '\0';
+  for (guint k = 0; list[k] != NULL; k++)
+    if (strcmp (list[k], w) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* TRUE when an apostrophe between u[i - 1] and u[i + 1] is plausible: an
+ * English contraction or a French or Italian elision. */
+static gboolean
+apostrophe_context (const gunichar *u, guint n, guint i)
+{
+  static const char *const suffixes[] = { "s", "t", "re", "ve", "ll", "d", "m", NULL };
+  static const char *const elisions[] = { "l", "d", "j", "m", "n", "s", "t", "c", "qu", "lorsqu", "jusqu",
+                                          "puisqu", "quoiqu", "dell", "nell", "all", "sull", "dall", "coll",
+                                          "quell", "bell", "un", "po", "tutt", "sant", "anch", NULL };
+  return word_is (u, n, i + 1, 1, suffixes) || word_is (u, n, i - 1, -1, elisions);
+}
+
+/* C1 controls left over: text that was Windows-1252 read as Latin-1, or
+ * (between two lower-case letters, where the Windows-1252 character is a
+ * symbol or an apostrophe no contraction explains) Mac Roman read as
+ * Latin-1, whose bytes 80-9F are all accented letters: "tur\x92stico" is
+ * "turístico". */
+static gint64
+fix_c1 (const MojibakeTables *t, GArray *text, gint64 *as_mac)
+{
+  const CodePage *mac = NULL;
+  for (guint p = 0; p < t->n_pages; p++)
+    if (g_str_equal (t->pages[p].name, "mac-roman"))
+      mac = &t->pages[p];
   gint64 n = 0;
+  gunichar *u = (gunichar *) text->data;
   for (guint i = 0; i < text->len; i++)
     {
-      gunichar *c = &g_array_index (text, gunichar, i);
-      gunichar fixed = repair_cp1252_c1 (*c);
-      if (fixed != *c)
+      gunichar c = u[i];
+      if (c < 0x80 || c > 0x9F)
+        continue;
+      gunichar fixed = repair_cp1252_c1 (c);
+      if (mac != NULL && i > 0 && i + 1 < text->len && klass (u[i - 1]) == K_LOWER && klass (u[i + 1]) == K_LOWER
+          && g_unichar_get_script (u[i - 1]) == G_UNICODE_SCRIPT_LATIN
+          && g_unichar_get_script (u[i + 1]) == G_UNICODE_SCRIPT_LATIN
+          && !is_letter_k (klass (fixed)) && fixed != 0x2013 && fixed != 0x2014
+          && (fixed != 0x2019 || !apostrophe_context (u, text->len, i)))
         {
-          *c = fixed;
+          u[i] = mac->dec[c];
+          (*as_mac)++;
+          continue;
+        }
+      if (fixed != c)
+        {
+          u[i] = fixed;
           n++;
         }
     }
@@ -928,7 +998,7 @@ mojibake_repair (const MojibakeTables *t, const char *text, gsize len, RepairLog
   GString *result = g_string_sized_new (len);
   g_autoptr(GHashTable) kinds = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   gboolean any = FALSE;
-  gint64 c1_total = 0;
+  gint64 c1_total = 0, c1_mac = 0;
   const char *end = text + len;
   const char *line = text;
   while (line < end)
@@ -980,8 +1050,9 @@ mojibake_repair (const MojibakeTables *t, const char *text, gsize len, RepairLog
                 }
               (*count)++;
             }
-          gint64 c1 = fix_c1 (cur);
-          if (c1 > 0)
+          gint64 mac_before = c1_mac;
+          gint64 c1 = fix_c1 (t, cur, &c1_mac);
+          if (c1 > 0 || c1_mac > mac_before)
             extra = TRUE, c1_total += c1;
           line_changed |= round_changed || extra;
           if (!extra)
@@ -1011,5 +1082,7 @@ mojibake_repair (const MojibakeTables *t, const char *text, gsize len, RepairLog
     }
   if (c1_total > 0)
     repair_log_add (log, "c1-as-cp1252", c1_total);
+  if (c1_mac > 0)
+    repair_log_add (log, "c1-as-mac-roman", c1_mac);
   return g_string_free (result, FALSE);
 }
