@@ -680,12 +680,16 @@ dedup_jaccard (const guint16 *a, const guint16 *b, guint k)
 {
   guint same = 0, i = 0;
 #ifdef __SSE2__
+  /* equal lanes are -1: subtracting counts them, 8 lanes at a time (k <=
+   * 1024, so a lane never passes 128) */
+  __m128i acc = _mm_setzero_si128 ();
   for (; i + 8 <= k; i += 8)
-    {
-      __m128i eq = _mm_cmpeq_epi16 (_mm_loadu_si128 ((const __m128i *) (a + i)),
-                                    _mm_loadu_si128 ((const __m128i *) (b + i)));
-      same += __builtin_popcount (_mm_movemask_epi8 (eq)) / 2;
-    }
+    acc = _mm_sub_epi16 (acc, _mm_cmpeq_epi16 (_mm_loadu_si128 ((const __m128i *) (a + i)),
+                                               _mm_loadu_si128 ((const __m128i *) (b + i))));
+  guint16 lanes[8];
+  _mm_storeu_si128 ((__m128i *) lanes, acc);
+  for (guint l = 0; l < 8; l++)
+    same += lanes[l];
 #endif
   for (; i < k; i++)
     same += a[i] == b[i];
