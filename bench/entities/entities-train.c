@@ -156,15 +156,22 @@ parse_marked (const char *line)
 
 /* ---- generated sentences ------------------------------------------- */
 
+/* Names of gazetteer type @type from the files whose names start with one
+ * of @prefixes ("" for every file), in file order. */
 static GPtrArray *
-read_names (const char *dir, const char *type)
+read_names (const char *dir, const char *type, const char *const *prefixes)
 {
   GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
   const char *name;
   g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
   while (d && (name = g_dir_read_name (d)))
-    g_ptr_array_add (files, g_strdup (name));
+    for (const char *const *pre = prefixes; *pre; pre++)
+      if (g_str_has_prefix (name, *pre) && g_str_has_suffix (name, ".tsv"))
+        {
+          g_ptr_array_add (files, g_strdup (name));
+          break;
+        }
   g_ptr_array_sort (files, (GCompareFunc) ner_strcmp_indirect);
   for (guint i = 0; i < files->len; i++)
     {
@@ -186,6 +193,8 @@ read_names (const char *dir, const char *type)
             }
         }
     }
+  if (out->len == 0)
+    g_ptr_array_add (out, g_strdup ("Xyz"));
   return out;
 }
 
@@ -199,7 +208,8 @@ static char *
 invented_name (GRand *r, gboolean cap)
 {
   static const char *const syl[] = { "ka", "ro", "len", "mar", "ti", "vel", "dor", "an", "sk", "ov", "ich",
-    "ber", "gan", "li", "nes", "to", "ra", "mi", "zen", "ko", "har", "ul", "ste", "wick", "son", "ley", "field" };
+    "ber", "gan", "li", "nes", "to", "ra", "mi", "zen", "ko", "har", "ul", "ste", "wick", "son", "ley", "field",
+    "bu", "ze", "os", "ia", "ham", "ton", "ski", "ez", "oro", "ba", "du", "ke", "lo", "ny", "sa", "vic", "ma" };
   GString *s = g_string_new (NULL);
   int n = g_rand_int_range (r, 2, 4);
   for (int i = 0; i < n; i++)
@@ -209,134 +219,174 @@ invented_name (GRand *r, gboolean cap)
   return g_string_free (s, FALSE);
 }
 
-static const char *const templates[] = {
-  "{DEMONYM} {TITLE} [PER {PER}] said on {DAY} that {LOC} would not accept the proposal.",
-  "\"We are ready,\" [PER {SUR}] told reporters in [LOC {CITY}].",
-  "[PER {PER}], the {title} of [ORG {ORG}], said the talks had failed.",
-  "[ORG {ORG}] said in a statement that it would open an office in [LOC {CITY}].",
-  "Talks between [LOC {COUNTRY}] and [LOC {COUNTRY}] will resume in [LOC {CITY}] next week.",
-  "[PER {PER}] met [PER {PER}] in [LOC {CITY}] on {DAY}.",
-  "According to [ORG {AGENCY}], [PER {SUR}] arrived in [LOC {COUNTRY}] late on {DAY}.",
-  "{TITLE} [PER {PER}] of [LOC {COUNTRY}] called for a ceasefire.",
-  "The {DEMONYM} government and [ORG {ORG}] signed the deal, [PER {SUR}] said.",
-  "[PER {PER}] ( [LOC {COUNTRY}] ) {NUM} {NUM} {NUM}",
-  "[ORG {CITY}] {SMALL} [ORG {CITY}] {SMALL}",
-  "[ORG {CITY}] beat [ORG {CITY}] {SMALL}-{SMALL} on {DAY}.",
-  "[PER {PER}] scored twice as [ORG {CITY}] won {SMALL}-{SMALL} at home.",
-  "{LOC} and {LOC} are expected to discuss trade, [ORG {AGENCY}] reported.",
-  "Shares in [ORG {ORG}] fell {NUM} percent in [LOC {CITY}] on {DAY}.",
-  "[PER {PER}], who heads the [ORG {ORG}], flew to [LOC {CITY}].",
-  "A spokesman for [ORG {ORG}] declined to comment.",
-  "[PER {SUR}]'s office said the visit to [LOC {COUNTRY}] was postponed.",
-  "Police in [LOC {CITY}] said [PER {PER}] was arrested on {DAY}.",
-  "[LOC {CITY}] , {DAY} ( [ORG {AGENCY}] ) - {DEMONYM} troops left the area.",
-  "{DEMONYM} officials told [ORG {AGENCY}] that [PER {PER}] would travel to [LOC {CITY}].",
-  "The [ORG {ORG}] in [LOC {CITY}] approved the plan on {DAY}.",
-  "[PER {PER}] won the final in [LOC {CITY}] after beating [PER {PER}].",
-  "[PER {GIVEN} {INVENT}] , a {title} in [LOC {CITY}] , said prices rose.",
-  "Mr [PER {INVENT}] said the [ORG {INVENTORG}] had no plans to leave [LOC {COUNTRY}].",
-  "The [ORG {INVENT} Bank] said profits rose in [LOC {COUNTRY}].",
-  "[PER {PER}] and [PER {PER}] spoke by phone, the [ORG {ORG}] said.",
-  "Fighting continued near [LOC {CITY}] , the [ORG {ORG}] said.",
-  "{title} [PER {SUR}] said the [ORG {ORG}] would meet in [LOC {CITY}] on {DAY}.",
-  "The [ORG {ORG}] has warned [LOC {COUNTRY}] against further strikes.",
-};
+static void
+append_surname (GRand *r, GHashTable *lists, GString *out)
+{
+  if (g_rand_int_range (r, 0, 3) == 0)
+    {
+      g_autofree char *inv = invented_name (r, TRUE);
+      g_string_append (out, inv);
+    }
+  else
+    g_string_append (out, pick (r, g_hash_table_lookup (lists, "SURNAME")));
+}
+
+static void
+append_person (GRand *r, GHashTable *lists, GString *out)
+{
+  int k = g_rand_int_range (r, 0, 20);
+  if (k < 3)
+    g_string_append (out, pick (r, g_hash_table_lookup (lists, "PER")));
+  else if (k < 5)
+    {
+      /* an initial: "P. Simmons" */
+      g_string_append_printf (out, "%c. ", 'A' + g_rand_int_range (r, 0, 26));
+      append_surname (r, lists, out);
+    }
+  else
+    {
+      g_string_append (out, pick (r, g_hash_table_lookup (lists, "GIVEN")));
+      g_string_append_c (out, ' ');
+      append_surname (r, lists, out);
+    }
+}
 
 static char *
-fill (GRand *r, const char *tmpl, GHashTable *lists)
+fill (GRand *r, const char *tmpl, GHashTable *lists, gboolean *headline)
 {
+  static const char *const days[] = { "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday" };
+  static const char *const months[] = { "January", "February", "March", "April", "May", "June", "July", "August",
+                                        "September", "October", "November", "December" };
   GString *out = g_string_new (NULL);
+  *headline = FALSE;
   for (const char *p = tmpl; *p;)
     {
-      if (*p != '{')
+      const char *close = *p == '{' ? strchr (p, '}') : NULL;
+      if (close == NULL)
         {
           g_string_append_c (out, *p++);
           continue;
         }
-      const char *close = strchr (p, '}');
       g_autofree char *slot = g_strndup (p + 1, close - p - 1);
       p = close + 1;
-      if (strcmp (slot, "PER") == 0)
+      if (strcmp (slot, "HEAD") == 0)
         {
-          if (g_rand_int_range (r, 0, 4) == 0)
-            g_string_append (out, pick (r, g_hash_table_lookup (lists, "PER")));
-          else
-            {
-              g_string_append (out, pick (r, g_hash_table_lookup (lists, "GIVEN")));
-              g_string_append_c (out, ' ');
-              if (g_rand_int_range (r, 0, 3) == 0)
-                {
-                  g_autofree char *inv = invented_name (r, TRUE);
-                  g_string_append (out, inv);
-                }
-              else
-                g_string_append (out, pick (r, g_hash_table_lookup (lists, "SURNAME")));
-            }
+          *headline = TRUE;
+          while (*p == ' ')
+            p++;
         }
-      else if (strcmp (slot, "SUR") == 0 || strcmp (slot, "INVENT") == 0)
+      else if (strcmp (slot, "PER") == 0)
+        append_person (r, lists, out);
+      else if (strcmp (slot, "SUR") == 0)
+        append_surname (r, lists, out);
+      else if (strcmp (slot, "INVENT") == 0)
         {
-          if (strcmp (slot, "INVENT") == 0 || g_rand_int_range (r, 0, 3) == 0)
-            {
-              g_autofree char *inv = invented_name (r, TRUE);
-              g_string_append (out, inv);
-            }
-          else
-            g_string_append (out, pick (r, g_hash_table_lookup (lists, "SURNAME")));
+          g_autofree char *inv = invented_name (r, TRUE);
+          g_string_append (out, inv);
         }
       else if (strcmp (slot, "INVENTORG") == 0)
         {
           g_autofree char *inv = invented_name (r, TRUE);
           g_string_append_printf (out, "%s %s", inv, pick (r, g_hash_table_lookup (lists, "ORGWORD")));
         }
-      else if (strcmp (slot, "LOC") == 0)
-        g_string_append_printf (out, "[LOC %s]", pick (r, g_hash_table_lookup (lists, g_rand_boolean (r) ? "COUNTRY" : "CITY")));
       else if (strcmp (slot, "title") == 0)
         {
           g_autofree char *t = g_ascii_strdown (pick (r, g_hash_table_lookup (lists, "TITLE")), -1);
           g_string_append (out, t);
         }
       else if (strcmp (slot, "NUM") == 0)
-        g_string_append_printf (out, "%d", g_rand_int_range (r, 1, 100));
+        g_string_append_printf (out, "%d", g_rand_int_range (r, 1, g_rand_boolean (r) ? 100 : 1000));
       else if (strcmp (slot, "SMALL") == 0)
-        g_string_append_printf (out, "%d", g_rand_int_range (r, 0, 5));
+        g_string_append_printf (out, "%d", g_rand_int_range (r, 0, 7));
+      else if (strcmp (slot, "MIN") == 0)
+        g_string_append_printf (out, "%d", g_rand_int_range (r, 1, 91));
+      else if (strcmp (slot, "DNUM") == 0)
+        g_string_append_printf (out, "%d", g_rand_int_range (r, 1, 29));
+      else if (strcmp (slot, "YEAR") == 0)
+        g_string_append_printf (out, "%d", g_rand_int_range (r, 1900, 2026));
+      else if (strcmp (slot, "DATE") == 0)
+        g_string_append_printf (out, "%d-%02d-%02d", g_rand_int_range (r, 1990, 2026), g_rand_int_range (r, 1, 13),
+                                g_rand_int_range (r, 1, 29));
+      else if (strcmp (slot, "TIME") == 0)
+        g_string_append_printf (out, g_rand_boolean (r) ? "%d:%02d.%02d" : "%d.%02d", g_rand_int_range (r, 1, 60),
+                                g_rand_int_range (r, 0, 60), g_rand_int_range (r, 0, 100));
       else if (strcmp (slot, "DAY") == 0)
-        {
-          static const char *const days[] = { "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday" };
-          g_string_append (out, days[g_rand_int_range (r, 0, 7)]);
-        }
-      else
+        g_string_append (out, days[g_rand_int_range (r, 0, 7)]);
+      else if (strcmp (slot, "MONTH") == 0)
+        g_string_append (out, months[g_rand_int_range (r, 0, 12)]);
+      else if (g_hash_table_contains (lists, slot))
         g_string_append (out, pick (r, g_hash_table_lookup (lists, slot)));
+      else
+        {
+          fprintf (stderr, "entities-train: unknown slot {%s} in \"%s\"\n", slot, tmpl);
+          exit (65);
+        }
+    }
+  /* half of the lines as running text rather than tokens: "Smith, 34," */
+  if (g_rand_boolean (r))
+    {
+      GString *t = g_string_new (NULL);
+      for (gsize i = 0; i < out->len; i++)
+        {
+          char c = out->str[i], n = out->str[i + 1];
+          if (c == ' ' && (n == ',' || n == '.' || n == ')' || n == ':' || n == ';' || n == '?'
+                           || (n == '\'' && out->str[i + 2] == 's')))
+            continue;
+          if (c == ' ' && n == ']' )
+            continue;
+          g_string_append_c (t, c);
+          if (c == '(' && n == ' ')
+            i++;
+        }
+      g_string_free (out, TRUE);
+      out = t;
     }
   return g_string_free (out, FALSE);
 }
 
+/* Sentences generated from the patterns of @tmpl_path (one a line) with
+ * names from the gazetteers of @gazdir. */
 static void
-generate (const char *gazdir, int count)
+generate (const char *gazdir, const char *tmpl_path, int count)
 {
+  g_autofree char *tdata = NULL;
+  if (!g_file_get_contents (tmpl_path, &tdata, NULL, NULL))
+    {
+      fprintf (stderr, "entities-train: cannot read %s\n", tmpl_path);
+      exit (66);
+    }
+  g_autoptr(GPtrArray) templates = g_ptr_array_new ();
+  g_auto(GStrv) tl = g_strsplit (tdata, "\n", -1);
+  for (char **l = tl; *l; l++)
+    if (**l != '\0' && !g_str_has_prefix (*l, "# "))
+      g_ptr_array_add (templates, *l);
   g_autoptr(GHashTable) lists = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) g_ptr_array_unref);
-  static const char *const types[] = { "PER", "GIVEN", "SURNAME", "ORG", "DEMONYM", "TITLE", "ORGWORD" };
-  for (gsize i = 0; i < G_N_ELEMENTS (types); i++)
-    g_hash_table_insert (lists, (gpointer) types[i], read_names (gazdir, types[i]));
-  /* countries and cities come from their own files */
-  g_autofree char *cdir = g_build_filename (gazdir, NULL);
-  GPtrArray *loc = read_names (cdir, "LOC");
-  GPtrArray *country = g_ptr_array_new (), *city = g_ptr_array_new ();
-  for (guint i = 0; i < loc->len; i++)
-    g_ptr_array_add (i < loc->len / 2 ? country : city, loc->pdata[i]);
-  g_hash_table_insert (lists, "LOCALL", loc);
-  g_hash_table_insert (lists, "COUNTRY", country);
-  g_hash_table_insert (lists, "CITY", city);
-  GPtrArray *agencies = g_ptr_array_new ();
-  static const char *const ag[] = { "Reuters", "AFP", "Interfax", "TASS", "Xinhua", "Bloomberg", "RIA", "Ukrinform", "Kyodo", "Anadolu" };
-  for (gsize i = 0; i < G_N_ELEMENTS (ag); i++)
-    g_ptr_array_add (agencies, (gpointer) ag[i]);
-  g_hash_table_insert (lists, "AGENCY", agencies);
+  static const char *const all[] = { "", NULL };
+  static const char *const countries[] = { "countries", NULL }, *const cities[] = { "cities", "places", NULL };
+  static const char *const clubs[] = { "clubs", NULL }, *const companies[] = { "companies", NULL };
+  static const char *const media[] = { "media", NULL }, *const bodies[] = { "bodies", "organisations", NULL };
+  static const struct { const char *slot, *type; const char *const *files; } slots[] = {
+    { "PER", "PER", all }, { "GIVEN", "GIVEN", all }, { "SURNAME", "SURNAME", all }, { "ORG", "ORG", all },
+    { "DEMONYM", "DEMONYM", all }, { "TITLE", "TITLE", all }, { "ORGWORD", "ORGWORD", all },
+    { "PLACE", "LOC", all }, { "COUNTRY", "LOC", countries }, { "CITY", "LOC", cities }, { "CLUB", "ORG", clubs },
+    { "COMPANY", "ORG", companies }, { "MEDIA", "ORG", media }, { "BODY", "ORG", bodies },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (slots); i++)
+    g_hash_table_insert (lists, (gpointer) slots[i].slot, read_names (gazdir, slots[i].type, slots[i].files));
   GRand *r = g_rand_new_with_seed (20250721);
   for (int i = 0; i < count; i++)
     {
-      const char *tmpl = templates[g_rand_int_range (r, 0, G_N_ELEMENTS (templates))];
-      g_autofree char *line = fill (r, tmpl, lists);
+      const char *tmpl = templates->pdata[g_rand_int_range (r, 0, (gint32) templates->len)];
+      gboolean headline;
+      g_autofree char *line = fill (r, tmpl, lists, &headline);
       parse_marked (line);
+      if (headline && g_rand_int_range (r, 0, 4) != 0)
+        {
+          /* ASCII capitals keep the byte offsets of the spans */
+          Example *e = examples->pdata[examples->len - 1];
+          for (char *c = e->text; *c; c++)
+            *c = g_ascii_toupper (*c);
+        }
     }
   g_rand_free (r);
 }
@@ -383,6 +433,11 @@ main (int argc, char **argv)
       return 64;
     }
   const char *data_dir = argv[1], *ewt = argv[2];
+  /* knobs for experiments; the shipped model uses the defaults */
+  int gen_count = g_getenv ("NER_GEN") ? atoi (g_getenv ("NER_GEN")) : 12000;
+  float gen_weight = g_getenv ("NER_GEN_WEIGHT") ? (float) g_ascii_strtod (g_getenv ("NER_GEN_WEIGHT"), NULL) : 1.0f;
+  double gaz_drop = g_getenv ("NER_GAZ_DROP") ? g_ascii_strtod (g_getenv ("NER_GAZ_DROP"), NULL) : 0.3;
+  int epochs = g_getenv ("NER_EPOCHS") ? atoi (g_getenv ("NER_EPOCHS")) : EPOCHS;
   examples = g_ptr_array_new ();
   g_autoptr(GHashTable) lc = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr(GHashTable) cap = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -414,8 +469,28 @@ main (int argc, char **argv)
           }
     }
   guint n_extra = examples->len - n_ewt;
+  /* hand-written common words that start sentences and headings */
+  {
+    g_autofree char *path = g_build_filename (data_dir, "common-words.txt", NULL);
+    g_autofree char *data = NULL;
+    if (g_file_get_contents (path, &data, NULL, NULL))
+      {
+        g_auto(GStrv) lines = g_strsplit (data, "\n", -1);
+        for (char **l = lines; *l; l++)
+          if (**l != '#')
+            {
+              g_auto(GStrv) w = g_strsplit_set (*l, " \t", -1);
+              for (char **x = w; *x; x++)
+                if (**x)
+                  g_hash_table_insert (lc, g_strdup (*x), GINT_TO_POINTER (GPOINTER_TO_INT (g_hash_table_lookup (lc, *x)) + 1000));
+            }
+      }
+  }
   g_autofree char *gazdir = g_build_filename (data_dir, "gazetteer", NULL);
-  generate (gazdir, 6000);
+  g_autofree char *tmpl_path = g_build_filename (data_dir, "templates.txt", NULL);
+  example_weight = gen_weight;
+  generate (gazdir, tmpl_path, gen_count);
+  example_weight = 1.0f;
 
   /* lower-case vocabulary */
   {
@@ -431,7 +506,7 @@ main (int argc, char **argv)
       }
     g_ptr_array_sort (words, (GCompareFunc) ner_strcmp_indirect);
     GString *out = g_string_new ("# Words written in lower case in the training text (UNER English EWT,\n"
-                                 "# CC BY-SA 4.0, and data/entities/train-extra.txt). Generated by entities-train.\n");
+                                 "# CC BY-SA 4.0, data/entities/train-extra.txt and common-words.txt). Generated by entities-train.\n");
     for (guint i = 0; i < words->len; i++)
       g_string_append_printf (out, "%s\n", (char *) words->pdata[i]);
     g_autofree char *path = g_build_filename (data_dir, "lowercase.txt", NULL);
@@ -488,6 +563,18 @@ main (int argc, char **argv)
                 first = FALSE;
               }
         }
+      /* some sentences without the gazetteers: the context and the shape
+       * of a name must carry it too (most names are in no list) */
+      if (g_rand_double (r) < gaz_drop)
+        for (guint t = 0; t < n; t++)
+          {
+            p.toks[t].gaz &= ~(guint32) (NER_GZ_PER | NER_GZ_GIVEN | NER_GZ_SURNAME | NER_GZ_LOC | NER_GZ_ORG);
+            if (p.toks[t].gaz_span & (NER_GZ_PER | NER_GZ_LOC | NER_GZ_ORG))
+              {
+                p.toks[t].gaz_span = 0;
+                p.toks[t].gaz_pos = 0;
+              }
+          }
       p.feats = g_new (guint32, (gsize) n * NER_MAX_FEATS);
       p.nfeats = g_new (guint8, n);
       for (guint t = 0; t < n; t++)
@@ -507,7 +594,7 @@ main (int argc, char **argv)
   guint8 *back = NULL, *pred = NULL;
   for (guint i = 0; i < prepared->len; i++)
     order[i] = i;
-  for (int epoch = 0; epoch < EPOCHS; epoch++)
+  for (int epoch = 0; epoch < epochs; epoch++)
     {
       for (guint i = prepared->len - 1; i > 0; i--)
         {

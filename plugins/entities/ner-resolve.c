@@ -236,6 +236,11 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
       /* titles in front of a person are its role, not its name */
       while (type == NER_PER && a < b && (toks[a].gaz & NER_GZ_TITLE) && !(toks[a].gaz & (NER_GZ_GIVEN | NER_GZ_SURNAME)))
         a++;
+      /* "While Zelenskyy ...": a common word opening the sentence is not
+       * part of the name after it (but "The Hague", "The Times" are) */
+      while (a < b && (toks[a].flags & NER_TOK_SENT) && (toks[a].flags & NER_TOK_COMMON) && toks[a].gaz_span == 0
+             && !(toks[a].gaz & (NER_GZ_GIVEN | NER_GZ_SURNAME | NER_GZ_TITLE)) && !tok_is (text, &toks[a], "the"))
+        a++;
       while (b > a && (toks[b].flags & NER_TOK_PUNCT))
         b--;
       /* a name the gazetteers know as exactly one kind keeps that kind,

@@ -244,7 +244,13 @@ token_props (NerToken *t, const char *text)
   if (n_letters > 0 && n_upper == n_letters)
     flags |= NER_TOK_ALLUPPER;
   if (n_letters == 0 && !(flags & NER_TOK_DIGIT))
-    flags |= NER_TOK_PUNCT;
+    {
+      flags |= NER_TOK_PUNCT;
+      /* separators that never sit inside a name: "Zelensky–Putin talks" */
+      guchar c0 = (guchar) text[t->bstart];
+      if (c0 >= 0x80 || strchr (",;:()[]\"?!|", c0) != NULL)
+        flags |= NER_TOK_NOJOIN;
+    }
   if (t->bend - t->bstart > NER_MAX_TOKEN)
     flags |= NER_TOK_LONG;
   t->lower = h;
@@ -590,7 +596,7 @@ ner_tag_allowed (const NerToken *t, int prev, int tag)
     return FALSE;
   gboolean inside = (tag == NER_I_PER || tag == NER_I_ORG || tag == NER_I_LOC);
   if (inside)
-    return (prev == tag || prev == tag - 1) && !(t->flags & NER_TOK_NL_BEFORE);
+    return (prev == tag || prev == tag - 1) && !(t->flags & (NER_TOK_NL_BEFORE | NER_TOK_NOJOIN));
   return (t->flags & NER_TOK_LETTER) != 0;
 }
 

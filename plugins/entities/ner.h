@@ -36,6 +36,7 @@ enum {
   NER_TOK_COMMON   = 1 << 8,   /* lower-case form is a common word */
   NER_TOK_NONLATIN = 1 << 9,   /* letters outside the Latin script */
   NER_TOK_NL_BEFORE = 1 << 10, /* a line break precedes it */
+  NER_TOK_NOJOIN   = 1 << 11,  /* punctuation that never sits inside a name */
 };
 #define NER_MAX_TOKEN 64
 
