@@ -257,6 +257,14 @@ fill (GRand *r, const char *tmpl, GHashTable *lists, gboolean *headline)
   static const char *const days[] = { "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday" };
   static const char *const months[] = { "January", "February", "March", "April", "May", "June", "July", "August",
                                         "September", "October", "November", "December" };
+  static const char *const corp[] = { "Inc", "Inc.", "Corp", "Corp.", "Corporation", "Co", "Ltd", "Plc", "PLC", "AG",
+                                      "SA", "NV", "SpA", "AB", "ASA", "Group", "Holdings", "Bank", "Industries", "International" };
+  static const char *const ofhead[] = { "Bank", "University", "Central Bank", "National Bank", "Supreme Court", "Ministry",
+                                        "Academy", "Museum", "Church", "Federation", "Association", "Chamber of Commerce",
+                                        "Institute", "Council", "Parliament", "Government", "Football Association", "Port Authority" };
+  static const char *const locof[] = { "Kingdom", "Republic", "Province", "Gulf", "Bay", "Isle", "County", "Duchy",
+                                       "Principality", "State", "City", "Sea", "Lake", "Region", "Community" };
+  static const char *const roman[] = { "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII", "XIII", "XIV", "XVI" };
   GString *out = g_string_new (NULL);
   *headline = FALSE;
   for (const char *p = tmpl; *p;)
@@ -314,6 +322,16 @@ fill (GRand *r, const char *tmpl, GHashTable *lists, gboolean *headline)
         g_string_append (out, days[g_rand_int_range (r, 0, 7)]);
       else if (strcmp (slot, "MONTH") == 0)
         g_string_append (out, months[g_rand_int_range (r, 0, 12)]);
+      else if (strcmp (slot, "CORP") == 0)
+        g_string_append (out, corp[g_rand_int_range (r, 0, G_N_ELEMENTS (corp))]);
+      else if (strcmp (slot, "OFHEAD") == 0)
+        g_string_append (out, ofhead[g_rand_int_range (r, 0, G_N_ELEMENTS (ofhead))]);
+      else if (strcmp (slot, "LOCOF") == 0)
+        g_string_append (out, locof[g_rand_int_range (r, 0, G_N_ELEMENTS (locof))]);
+      else if (strcmp (slot, "SUFFIX") == 0)
+        g_string_append (out, g_rand_boolean (r) ? "Jr." : "Sr.");
+      else if (strcmp (slot, "ROMAN") == 0)
+        g_string_append (out, roman[g_rand_int_range (r, 0, G_N_ELEMENTS (roman))]);
       else if (g_hash_table_contains (lists, slot))
         g_string_append (out, pick (r, g_hash_table_lookup (lists, slot)));
       else
@@ -367,7 +385,7 @@ generate (const char *gazdir, const char *tmpl_path, int count)
   static const char *const media[] = { "media", NULL }, *const bodies[] = { "bodies", "organisations", NULL };
   static const struct { const char *slot, *type; const char *const *files; } slots[] = {
     { "PER", "PER", all }, { "GIVEN", "GIVEN", all }, { "SURNAME", "SURNAME", all }, { "ORG", "ORG", all },
-    { "DEMONYM", "DEMONYM", all }, { "TITLE", "TITLE", all }, { "ORGWORD", "ORGWORD", all },
+    { "DEMONYM", "DEMONYM", all }, { "TITLE", "TITLE", all }, { "ORGWORD", "ORGWORD", all }, { "LOCWORD", "LOCWORD", all },
     { "PLACE", "LOC", all }, { "COUNTRY", "LOC", countries }, { "CITY", "LOC", cities }, { "CLUB", "ORG", clubs },
     { "COMPANY", "ORG", companies }, { "MEDIA", "ORG", media }, { "BODY", "ORG", bodies },
   };

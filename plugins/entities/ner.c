@@ -571,6 +571,21 @@ ner_features (const NerModel *model, const NerToken *toks, guint n, guint i, con
   out[k++] = feat (26, (guint64) sn1 << 8 | cap | ((t->flags & NER_TOK_SENT) ? 16 : 0));
   out[k++] = feat (27, wn1 * 31 + cap);
   out[k++] = feat (28, t->gaz * 64ULL + (p1 ? eff_cap (p1) : 7) * 8 + (n1 ? eff_cap (n1) : 7));
+  out[k++] = feat (29, affix (text, t, 4, TRUE));
+  out[k++] = feat (30, affix (text, t, 2, FALSE));
+  out[k++] = feat (31, affix (text, t, 4, FALSE));
+  /* neighbours: capitalised or not, common word or not */
+  out[k++] = feat (32, (p1 ? (eff_cap (p1) * 2 + !!(p1->flags & NER_TOK_COMMON)) : 15) * 16
+                   + (n1 ? (eff_cap (n1) * 2 + !!(n1->flags & NER_TOK_COMMON)) : 15));
+  out[k++] = feat (33, (guint64) MIN (t->cend - t->cstart, 12) * 4 + cap);
+  out[k++] = feat (34, n2 ? eff_shape (n2) : 3);
+  out[k++] = feat (35, p2 ? eff_shape (p2) : 3);
+  /* results lines: "Barcelona 3 Valencia 1" (clubs) against "Germany 2 Italy 1" */
+  guint dig = (n1 && (n1->flags & NER_TOK_DIGIT) ? 1 : 0) | (p1 && (p1->flags & NER_TOK_DIGIT) ? 2 : 0)
+              | (n2 && (n2->flags & NER_TOK_DIGIT) ? 4 : 0);
+  out[k++] = feat (36, g0 * 8 + dig);
+  out[k++] = feat (37, (guint64) t->gaz * 8 + dig);
+  out[k++] = feat (38, w0 * 8 + dig);
   (void) model;
   return k;
 }
