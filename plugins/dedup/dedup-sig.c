@@ -332,31 +332,41 @@ dedup_tokenize (DedupScratch *s, const char *text, gsize len)
                   MAYBE_NEW_PARAGRAPH (p - text);
                   word_start = s->norm_len;
                 }
-              /* the rest of an ASCII run: 16 bytes at a time, then a tight loop */
-              char *out = s->norm + s->norm_len;
+              for (;;)
+                {
+                  /* the rest of an ASCII run: 16 bytes at a time, then a tight loop */
+                  char *out = s->norm + s->norm_len;
 #ifdef __SSE2__
-              const char *limit = s->norm + s->norm_cap - 16;
-              while (end - p >= 16 && out <= limit)
-                {
-                  __m128i v = _mm_loadu_si128 ((const __m128i *) p);
-                  guint run = __builtin_ctz (~ascii_word_mask (v));
-                  /* lower case: letters and digits all have bit 0x20 set */
-                  _mm_storeu_si128 ((__m128i *) out, _mm_or_si128 (v, _mm_set1_epi8 (0x20)));
-                  out += run;
-                  p += run;
-                  if (run < 16)
-                    goto word_copied;
-                }
+                  const char *limit = s->norm + s->norm_cap - 16;
+                  while (end - p >= 16 && out <= limit)
+                    {
+                      __m128i v = _mm_loadu_si128 ((const __m128i *) p);
+                      guint run = __builtin_ctz (~ascii_word_mask (v));
+                      /* lower case: letters and digits all have bit 0x20 set */
+                      _mm_storeu_si128 ((__m128i *) out, _mm_or_si128 (v, _mm_set1_epi8 (0x20)));
+                      out += run;
+                      p += run;
+                      if (run < 16)
+                        goto word_copied;
+                    }
 #endif
-              while (p < end && (f = ascii_fold[(guchar) *p]) != 0)
-                {
-                  *out++ = f;
+                  while (p < end && (f = ascii_fold[(guchar) *p]) != 0)
+                    {
+                      *out++ = f;
+                      p++;
+                    }
+#ifdef __SSE2__
+                word_copied:
+#endif
+                  s->norm_len = out - s->norm;
+                  if (end - p < 2 || p[0] != ' ' || ascii_fold[(guchar) p[1]] == 0)
+                    break;
+                  /* one space, then the next word (the common case): straight
+                   * on; a single space never starts a paragraph */
+                  end_word (s, &word_start);
                   p++;
+                  word_start = s->norm_len;
                 }
-#ifdef __SSE2__
-            word_copied:
-#endif
-              s->norm_len = out - s->norm;
               continue;
             }
           end_word (s, &word_start);
