@@ -264,6 +264,10 @@ fill (GRand *r, const char *tmpl, GHashTable *lists, gboolean *headline)
                                         "Institute", "Council", "Parliament", "Government", "Football Association", "Port Authority" };
   static const char *const locof[] = { "Kingdom", "Republic", "Province", "Gulf", "Bay", "Isle", "County", "Duchy",
                                        "Principality", "State", "City", "Sea", "Lake", "Region", "Community" };
+  static const char *const verbs[] = { "said", "says", "told reporters", "added", "wrote", "argued", "believed",
+                                       "warned", "insisted", "denied", "admitted", "explained", "recalled", "died",
+                                       "resigned", "was elected", "returned", "left", "refused", "rejected", "accepted",
+                                       "announced", "confirmed", "suggested", "claimed", "noted", "replied" };
   static const char *const roman[] = { "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII", "XIII", "XIV", "XVI" };
   GString *out = g_string_new (NULL);
   *headline = FALSE;
@@ -328,6 +332,8 @@ fill (GRand *r, const char *tmpl, GHashTable *lists, gboolean *headline)
         g_string_append (out, ofhead[g_rand_int_range (r, 0, G_N_ELEMENTS (ofhead))]);
       else if (strcmp (slot, "LOCOF") == 0)
         g_string_append (out, locof[g_rand_int_range (r, 0, G_N_ELEMENTS (locof))]);
+      else if (strcmp (slot, "VERB") == 0)
+        g_string_append (out, verbs[g_rand_int_range (r, 0, G_N_ELEMENTS (verbs))]);
       else if (strcmp (slot, "SUFFIX") == 0)
         g_string_append (out, g_rand_boolean (r) ? "Jr." : "Sr.");
       else if (strcmp (slot, "ROMAN") == 0)
