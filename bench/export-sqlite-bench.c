@@ -6,8 +6,9 @@
  * in a temporary directory and prints documents/s (time spent in the sink
  * only, generation excluded) and the peak RSS of the process.
  *
- * Usage: export-sqlite-bench [N [ENTITIES [WORDS [fsync]]]]
- * (defaults: 200000 documents, 10 entities, 400 words, no fsync)
+ * Usage: export-sqlite-bench [N [ENTITIES [WORDS [fsync]]]] [OPTION=VALUE...]
+ * (defaults: 200000 documents, 10 entities, 400 words, no fsync; options
+ * such as fts=none or batch-size=10000 go to the sink)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -51,13 +52,21 @@ make_word (GRand *r)
 int
 main (int argc, char **argv)
 {
-  gint64 n_docs = argc > 1 ? g_ascii_strtoll (argv[1], NULL, 10) : 200000;
-  gint64 n_ent = argc > 2 ? g_ascii_strtoll (argv[2], NULL, 10) : 10;
-  gint64 n_words = argc > 3 ? g_ascii_strtoll (argv[3], NULL, 10) : 400;
-  gboolean do_fsync = argc > 4 && g_str_equal (argv[4], "fsync");
+  g_autoptr(GPtrArray) opts = g_ptr_array_new ();
+  const char *pos[4] = { "200000", "10", "400", "" };
+  guint n_pos = 0;
+  for (int i = 1; i < argc; i++)
+    if (strchr (argv[i], '=') != NULL)
+      g_ptr_array_add (opts, argv[i]);
+    else if (n_pos < G_N_ELEMENTS (pos))
+      pos[n_pos++] = argv[i];
+  gint64 n_docs = g_ascii_strtoll (pos[0], NULL, 10);
+  gint64 n_ent = g_ascii_strtoll (pos[1], NULL, 10);
+  gint64 n_words = g_ascii_strtoll (pos[2], NULL, 10);
+  gboolean do_fsync = g_str_equal (pos[3], "fsync");
   if (n_docs <= 0 || n_ent < 0 || n_words < 2 * (n_ent + 1))
     {
-      fprintf (stderr, "usage: export-sqlite-bench [N [ENTITIES [WORDS [fsync]]]]\n");
+      fprintf (stderr, "usage: export-sqlite-bench [N [ENTITIES [WORDS [fsync]]]] [OPTION=VALUE...]\n");
       return 64;
     }
   g_setenv ("GALLEY_PLUGIN_SYSTEM_PATH", "", TRUE);
@@ -80,9 +89,11 @@ main (int argc, char **argv)
   g_autofree char *dir = g_dir_make_tmp ("galley-bench-XXXXXX", NULL);
   g_autofree char *db = g_build_filename (dir, "bench.sqlite", NULL);
   g_autofree char *path_opt = g_strconcat ("path=", db, NULL);
-  const char *opts[] = { path_opt, do_fsync ? "fsync=true" : "fsync=false", NULL };
+  g_ptr_array_insert (opts, 0, path_opt);
+  g_ptr_array_insert (opts, 1, do_fsync ? "fsync=true" : "fsync=false");
+  g_ptr_array_add (opts, NULL);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GalleyHarness) h = galley_harness_new ("export-sqlite", opts, &error);
+  g_autoptr(GalleyHarness) h = galley_harness_new ("export-sqlite", (const char *const *) opts->pdata, &error);
   if (h == NULL)
     {
       fprintf (stderr, "export-sqlite-bench: %s\n", error->message);
