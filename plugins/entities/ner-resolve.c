@@ -241,8 +241,18 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
       while (a < b && (toks[a].flags & NER_TOK_SENT) && (toks[a].flags & NER_TOK_COMMON) && toks[a].gaz_span == 0
              && !(toks[a].gaz & (NER_GZ_GIVEN | NER_GZ_SURNAME | NER_GZ_TITLE)) && !tok_is (text, &toks[a], "the"))
         a++;
-      while (b > a && (toks[b].flags & NER_TOK_PUNCT))
+      /* a name does not end in a lower-case word ("the West increases") */
+      while (b > a && ((toks[b].flags & NER_TOK_PUNCT)
+                       || ((toks[b].flags & NER_TOK_LETTER) && !(toks[b].flags & (NER_TOK_UPPER1 | NER_TOK_CAPSLINE | NER_TOK_DIGIT)))))
         b--;
+      /* "the West", "the East": not a name of its own */
+      if (a == b && a > 0 && tok_is (text, &toks[a - 1], "the")
+          && (tok_is (text, &toks[a], "West") || tok_is (text, &toks[a], "East") || tok_is (text, &toks[a], "North")
+              || tok_is (text, &toks[a], "South")))
+        {
+          i = j;
+          continue;
+        }
       /* a name the gazetteers know as exactly one kind keeps that kind,
        * unless numbers around it make it a team in a results line */
       guint32 kind = toks[a].gaz_span & (NER_GZ_LOC | NER_GZ_ORG | NER_GZ_PER);
@@ -272,6 +282,130 @@ last_word_key (const char *canon)
 {
   const char *sp = strrchr (canon, ' ');
   return g_utf8_casefold (sp ? sp + 1 : canon, -1);
+}
+
+/* Token-sequence key of text[b..e) (case-insensitive), 0 if none. */
+static guint64
+span_key (NerScratch *s, const char *text, guint32 b, guint32 e, guint *n_tokens)
+{
+  if (s->sub == NULL)
+    s->sub = ner_scratch_new ();
+  return ner_name_key (s->sub, text + b, e - b, n_tokens);
+}
+
+#define DOC_MAX_LEN 4
+
+/* Document-level consistency of PER/ORG/LOC mentions: a name keeps the
+ * type it has most often in the document, and a later (or earlier)
+ * capitalised occurrence of a name tagged elsewhere in the document is
+ * tagged too. */
+static void
+document_consistency (const NerModel *model, NerScratch *s, const char *text, gsize len, const NerOptions *opts,
+                      GArray *out)
+{
+  if (out->len == 0)
+    return;
+  /* key -> votes per type (3 x 16 bits) */
+  g_autoptr(GHashTable) votes = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+  g_autofree guint64 *keys = g_new0 (guint64, out->len);
+  for (guint k = 0; k < out->len; k++)
+    {
+      NerMention *m = &g_array_index (out, NerMention, k);
+      guint nt;
+      guint64 key = span_key (s, text, m->bstart, m->bend, &nt);
+      if (key == 0 || nt > DOC_MAX_LEN || m->type > NER_LOC)
+        continue;
+      keys[k] = key;
+      guint *v = g_hash_table_lookup (votes, &key);
+      if (v == NULL)
+        {
+          guint64 *kp = g_new (guint64, 1);
+          *kp = key;
+          v = g_new0 (guint, 4);
+          v[3] = nt;
+          g_hash_table_insert (votes, kp, v);
+        }
+      v[m->type]++;
+    }
+  /* the majority type wins (ties keep each mention's own) */
+  for (guint k = 0; k < out->len; k++)
+    {
+      NerMention *m = &g_array_index (out, NerMention, k);
+      if (keys[k] == 0)
+        continue;
+      const guint *v = g_hash_table_lookup (votes, &keys[k]);
+      for (int t = NER_PER; t <= NER_LOC; t++)
+        if (v[t] > v[m->type] && v[t] >= 2)
+          {
+            m->type = (NerType) t;
+            g_clear_pointer (&m->role, g_free);
+          }
+    }
+  /* untagged repeats */
+  g_autoptr(GArray) added = g_array_new (FALSE, FALSE, sizeof (NerMention));
+  guint next = 0;
+  gint64 cbase = 0;
+  g_array_sort (out, mention_cmp);
+  for (gsize from = 0; from < len;)
+    {
+      gsize to = chunk_end (text, len, from);
+      guint n;
+      NerToken *toks = ner_tokenize (model, s, text + from, to - from, &n);
+      for (guint i = 0; i < n; i++)
+        {
+          const NerToken *t = &toks[i];
+          guint32 bs = (guint32) (from + t->bstart);
+          while (next < out->len && g_array_index (out, NerMention, next).bend <= bs)
+            next++;
+          if (next < out->len && g_array_index (out, NerMention, next).bstart <= bs)
+            continue;   /* inside a mention */
+          if (!(t->flags & NER_TOK_UPPER1) || (t->flags & NER_TOK_LONG))
+            continue;
+          guint64 h = NER_SEQ_SEED;
+          guint best = 0;
+          const guint *bv = NULL;
+          for (guint l = 1; l <= DOC_MAX_LEN && i + l <= n; l++)
+            {
+              const NerToken *u = &toks[i + l - 1];
+              if (l > 1 && (u->flags & NER_TOK_NL_BEFORE))
+                break;
+              h = ner_seq_step (h, u->lower);
+              const guint *v = g_hash_table_lookup (votes, &h);
+              if (v != NULL && v[3] == l)
+                best = l, bv = v;
+            }
+          if (best == 0)
+            continue;
+          const NerToken *last = &toks[i + best - 1];
+          guint32 be = (guint32) (from + last->bend);
+          if (next < out->len && g_array_index (out, NerMention, next).bstart < be)
+            continue;   /* would overlap the next mention */
+          if (best == 1 && (t->flags & (NER_TOK_SENT | NER_TOK_CAPSLINE)) && (t->flags & NER_TOK_COMMON))
+            continue;   /* "May" opening a sentence */
+          if (i + best < n && (toks[i + best].flags & NER_TOK_UPPER1) && !(toks[i + best].flags & NER_TOK_NL_BEFORE))
+            continue;   /* part of a longer capitalised name */
+          if (i > 0 && (toks[i - 1].flags & NER_TOK_UPPER1) && !(t->flags & (NER_TOK_NL_BEFORE | NER_TOK_SENT)))
+            continue;
+          int type = NER_PER;
+          for (int c = NER_ORG; c <= NER_LOC; c++)
+            if (bv[c] > bv[type])
+              type = c;
+          if (!(opts->types & (1u << type)))
+            continue;
+          NerMention m = { (NerType) type, cbase + t->cstart, cbase + last->cend, bs, be, NULL, NULL };
+          if (t->flags & NER_TOK_CAPSLINE)
+            m.canonical = g_strdup ("\x01");
+          g_array_append_val (added, m);
+          i += best - 1;
+        }
+      cbase += g_utf8_strlen (text + from, to - from);
+      from = to;
+    }
+  if (added->len > 0)
+    {
+      g_array_append_vals (out, added->data, added->len);
+      g_array_sort (out, mention_cmp);
+    }
 }
 
 GArray *
@@ -320,6 +454,8 @@ ner_extract (const NerModel *model, NerScratch *s, const char *text, gsize len, 
       cbase += g_utf8_strlen (chunk, to - from);
       from = to;
     }
+
+  document_consistency (model, s, text, len, opts, out);
 
   /* dates win over overlapping names ("May") */
   if (dates->len > 0)
