@@ -460,6 +460,7 @@ main (int argc, char **argv)
   /* knobs for experiments; the shipped model uses the defaults */
   int gen_count = g_getenv ("NER_GEN") ? atoi (g_getenv ("NER_GEN")) : 12000;
   float gen_weight = g_getenv ("NER_GEN_WEIGHT") ? (float) g_ascii_strtod (g_getenv ("NER_GEN_WEIGHT"), NULL) : 1.0f;
+  float extra_weight = g_getenv ("NER_EXTRA_WEIGHT") ? (float) g_ascii_strtod (g_getenv ("NER_EXTRA_WEIGHT"), NULL) : 3.0f;
   double gaz_drop = g_getenv ("NER_GAZ_DROP") ? g_ascii_strtod (g_getenv ("NER_GAZ_DROP"), NULL) : 0.3;
   int epochs = g_getenv ("NER_EPOCHS") ? atoi (g_getenv ("NER_EPOCHS")) : EPOCHS;
   examples = g_ptr_array_new ();
@@ -481,6 +482,7 @@ main (int argc, char **argv)
           return 66;
         }
       g_auto(GStrv) lines = g_strsplit (data, "\n", -1);
+      example_weight = extra_weight;
       for (char **l = lines; *l; l++)
         if (**l && **l != '#')
           {
@@ -492,6 +494,7 @@ main (int argc, char **argv)
                 g_hash_table_insert (lc, g_strdup (*x), GINT_TO_POINTER (GPOINTER_TO_INT (g_hash_table_lookup (lc, *x)) + 2));
           }
     }
+  example_weight = 1.0f;
   guint n_extra = examples->len - n_ewt;
   /* hand-written common words that start sentences and headings */
   {

@@ -39,6 +39,16 @@ tok_is (const char *text, const NerToken *t, const char *word)
   return strlen (word) == len && g_ascii_strncasecmp (text + t->bstart, word, len) == 0;
 }
 
+static gboolean
+is_quote (const char *text, const NerToken *t)
+{
+  const char *p = text + t->bstart;
+  gsize len = t->bend - t->bstart;
+  return (len == 1 && *p == '"') || (len == 3 && (memcmp (p, "\xe2\x80\x9c", 3) == 0 || memcmp (p, "\xe2\x80\x9d", 3) == 0
+                                                 || memcmp (p, "\xc2\xab", 2) == 0))
+         || (len == 2 && (memcmp (p, "\xc2\xab", 2) == 0 || memcmp (p, "\xc2\xbb", 2) == 0));
+}
+
 /* Role words right before token @first, or after ", a" following @last. */
 static char *
 find_role (const char *text, const NerToken *toks, guint n, guint first, guint last)
@@ -245,6 +255,14 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
       while (b > a && ((toks[b].flags & NER_TOK_PUNCT)
                        || ((toks[b].flags & NER_TOK_LETTER) && !(toks[b].flags & (NER_TOK_UPPER1 | NER_TOK_CAPSLINE | NER_TOK_DIGIT)))))
         b--;
+      /* a quoted title: "Shaky Ground", “Zettel’s Traum” (not a known name) */
+      if (a > 0 && b + 1 < n && is_quote (text, &toks[a - 1]) && toks[a].gaz_span == 0
+          && (is_quote (text, &toks[b + 1])
+              || (b + 2 < n && (toks[b + 1].flags & NER_TOK_PUNCT) && is_quote (text, &toks[b + 2]))))
+        {
+          i = j;
+          continue;
+        }
       /* "the West", "the East": not a name of its own */
       if (a == b && a > 0 && tok_is (text, &toks[a - 1], "the")
           && (tok_is (text, &toks[a], "West") || tok_is (text, &toks[a], "East") || tok_is (text, &toks[a], "North")
