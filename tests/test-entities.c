@@ -123,6 +123,65 @@ test_people_places_organisations (void)
   g_assert_cmpint (json_object_array_length (ents), ==, galley_document_get_n_annotations (doc));
 }
 
+/* No mention with this text (of any type). */
+static void
+assert_no_mention (GalleyDocument *doc, const char *text)
+{
+  if (find (doc, text, NULL) != NULL)
+    g_error ("unexpected mention '%s'", text);
+}
+
+static void
+test_news_conventions (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  /* a wire dateline, a headline in capitals and a results line */
+  g_autoptr(GalleyDocument) a = run_doc (h,
+    "LONDON 1996-08-22\nSOCCER - ENGLISH LEAGUE RESULTS .\n"
+    "Arsenal 2 ( Wright 34 , Bergkamp 67 ) Chelsea 1 ( Zola 12 )", NULL);
+  assert_mention (a, "LONDON", "LOC", "London");
+  assert_mention (a, "Arsenal", "ORG", "Arsenal");
+  assert_mention (a, "Chelsea", "ORG", "Chelsea");
+  assert_mention (a, "Wright", "PER", "Wright");
+  assert_mention (a, "Zola", "PER", "Zola");
+  assert_no_mention (a, "ENGLISH");
+
+  /* "the West" is no organisation; a quoted title is no name */
+  g_autoptr(GalleyDocument) b = run_doc (h,
+    "Turkey will host the talks as the West increases pressure on the Kremlin.\n"
+    "Her single \"Shaky Ground\" reached the top 50 in Canada.", NULL);
+  assert_mention (b, "Turkey", "LOC", "Turkey");
+  assert_mention (b, "Kremlin", "ORG", "Kremlin");
+  assert_mention (b, "Canada", "LOC", "Canada");
+  assert_no_mention (b, "West");
+  assert_no_mention (b, "West increases");
+  assert_no_mention (b, "Shaky Ground");
+
+  /* a dash between two names separates them */
+  g_autoptr(GalleyDocument) c = run_doc (h, "Officials prepared for the Zelensky\u2013Putin talks in Istanbul.", NULL);
+  assert_mention (c, "Putin", "PER", "Vladimir Putin");
+  assert_mention (c, "Istanbul", "LOC", "Istanbul");
+  for (guint i = 0; i < galley_document_get_n_annotations (c); i++)
+    g_assert_null (strstr (galley_document_get_annotation (c, i)->text, "\u2013"));
+
+  /* one name, one type through the document, the headline included */
+  g_autoptr(GalleyDocument) d = run_doc (h,
+    "Orvane won the vote in Kestrel County. Later that year Orvane moved to Lisbon.\n"
+    "ORVANE VISITS LISBON\nVoters said Orvane had promised new roads.", NULL);
+  guint n_orvane = 0;
+  for (guint i = 0; i < galley_document_get_n_annotations (d); i++)
+    {
+      GalleyAnnotation *x = galley_document_get_annotation (d, i);
+      if (g_ascii_strcasecmp (x->text, "Orvane") == 0)
+        {
+          g_assert_cmpstr (x->type, ==, "PER");
+          n_orvane++;
+        }
+    }
+  g_assert_cmpuint (n_orvane, ==, 4);
+  assert_mention (d, "Lisbon", "LOC", "Lisbon");
+}
+
 static void
 test_dates (void)
 {
@@ -497,6 +556,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/entities/people-places-organisations", test_people_places_organisations);
+  g_test_add_func ("/entities/news-conventions", test_news_conventions);
   g_test_add_func ("/entities/dates", test_dates);
   g_test_add_func ("/entities/reference-date", test_reference_date);
   g_test_add_func ("/entities/options", test_options);
