@@ -240,6 +240,9 @@ test_upsert_and_runs (Fixture *f, gconstpointer data)
   g_assert_cmpstr (now, ==, "2\n");
   g_autofree char *runs = query (db, "SELECT run_id, status, documents FROM runs ORDER BY run_id", NULL);
   g_assert_cmpstr (runs, ==, "1|committed|5\n2|committed|1\n");
+  /* the index matches the stored texts after the replacement */
+  g_assert_cmpint (sqlite3_exec (db, "INSERT INTO documents_fts (documents_fts) VALUES ('integrity-check')", NULL, NULL, NULL),
+                   ==, SQLITE_OK);
   /* deleting a document takes its entities, duplicate row and index entry along */
   g_assert_cmpint (sqlite3_exec (db, "DELETE FROM documents WHERE id = 'a'", NULL, NULL, NULL), ==, SQLITE_OK);
   g_autofree char *left = query (db, "SELECT (SELECT count(*) FROM entities), (SELECT count(*) FROM duplicates),"
@@ -570,6 +573,134 @@ test_options_and_dirs (Fixture *f, gconstpointer data)
   g_chmod (dir, 0755);
 }
 
+/* SQLITE_OK when @q is a valid search in this index, else the error. */
+static int
+match_rc (sqlite3 *db, const char *q)
+{
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2 (db, "SELECT count(*) FROM documents_fts WHERE documents_fts MATCH ?1", -1, &st, NULL);
+  if (rc == SQLITE_OK)
+    {
+      sqlite3_bind_text (st, 1, q, -1, SQLITE_STATIC);
+      rc = sqlite3_step (st) == SQLITE_ROW ? SQLITE_OK : sqlite3_errcode (db);
+    }
+  sqlite3_finalize (st);
+  return rc;
+}
+
+static void
+export_one (const char *dir, const char *id, const char *text, const char *fts)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *opt = g_strconcat ("fts=", fts, NULL);
+  g_autoptr(GalleyHarness) h = harness (dir, &error, opt, NULL);
+  g_assert_no_error (error);
+  g_autoptr(GalleyDocument) doc = news (id, "2024-04-01", "Later", text);
+  add_entity (doc, "PER", "Ana Ruiz", NULL, NULL);
+  push (h, doc);
+  finish (h);
+}
+
+static void
+test_fts_modes (Fixture *f, gconstpointer data)
+{
+  export_corpus (f->dir);
+  sqlite3 *db = open_db (f->dir);
+  g_autofree char *phrase = query (db, "SELECT rowid FROM documents_fts WHERE documents_fts MATCH '\"strike would\"'", NULL);
+  g_assert_cmpstr (phrase, ==, "1\n");
+  sqlite3_close (db);
+
+  /* fts=none on an existing database: the index is rebuilt without positions */
+  g_test_expect_message ("galley-export-sqlite", G_LOG_LEVEL_MESSAGE, "*from fts=full to fts=none for 5 documents*");
+  export_one (f->dir, "f", "Ana Ruiz opened the new strike fund.", "none");
+  g_test_assert_expected_messages ();
+  db = open_db (f->dir);
+  g_autofree char *words = query (db, "SELECT group_concat(id, ' ') FROM (SELECT d.id FROM documents_fts"
+                                      " JOIN documents d ON d.doc_id = documents_fts.rowid"
+                                      " WHERE documents_fts MATCH 'strike' ORDER BY d.id)", NULL);
+  g_assert_cmpstr (words, ==, "a b f\n");
+  g_assert_cmpint (match_rc (db, "\"strike would\""), !=, SQLITE_OK);   /* phrases need fts=full */
+  g_assert_cmpint (match_rc (db, "title:strike"), !=, SQLITE_OK);       /* columns need fts=column */
+  sqlite3_close (db);
+
+  /* fts=column: column filters, no phrases */
+  g_test_expect_message ("galley-export-sqlite", G_LOG_LEVEL_MESSAGE, "*from fts=none to fts=column*");
+  export_one (f->dir, "f", "Ana Ruiz closed the strike fund.", "column");
+  g_test_assert_expected_messages ();
+  db = open_db (f->dir);
+  g_autofree char *title = query (db, "SELECT rowid FROM documents_fts WHERE documents_fts MATCH 'title:strike' ORDER BY rowid",
+                                  NULL);
+  g_assert_cmpstr (title, ==, "1\n2\n");
+  g_assert_cmpint (match_rc (db, "\"strike fund\""), !=, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "INSERT INTO documents_fts (documents_fts) VALUES ('integrity-check')", NULL, NULL, NULL),
+                   ==, SQLITE_OK);
+  sqlite3_close (db);
+
+  /* fts=off drops the index; deleting a document still takes its rows along */
+  g_test_expect_message ("galley-export-sqlite", G_LOG_LEVEL_MESSAGE, "*from fts=column to fts=off*");
+  export_one (f->dir, "g", "Ana Ruiz: no index for this one.", "off");
+  g_test_assert_expected_messages ();
+  db = open_db (f->dir);
+  g_autofree char *tables = query (db, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'documents_fts%'", NULL);
+  g_assert_cmpstr (tables, ==, "0\n");
+  g_assert_cmpint (sqlite3_exec (db, "DELETE FROM documents WHERE id = 'f'", NULL, NULL, NULL), ==, SQLITE_OK);
+  g_autofree char *ents = query (db, "SELECT count(*) FROM entities JOIN documents USING (doc_id)", NULL);
+  g_autofree char *all = query (db, "SELECT count(*) FROM entities", NULL);
+  g_assert_cmpstr (ents, ==, all);
+  sqlite3_close (db);
+
+  /* back to full: everything is searchable again, phrases too */
+  g_test_expect_message ("galley-export-sqlite", G_LOG_LEVEL_MESSAGE, "*from fts=off to fts=full for 6 documents*");
+  export_one (f->dir, "h", "Ana Ruiz: the harbour strike fund is empty.", "full");
+  g_test_assert_expected_messages ();
+  db = open_db (f->dir);
+  g_autofree char *again = query (db, "SELECT group_concat(id, ' ') FROM (SELECT d.id FROM documents_fts"
+                                      " JOIN documents d ON d.doc_id = documents_fts.rowid"
+                                      " WHERE documents_fts MATCH '\"strike fund\" OR index' ORDER BY d.id)", NULL);
+  g_assert_cmpstr (again, ==, "g h\n");
+  /* other programs that write documents keep the index in step through the triggers */
+  g_assert_cmpint (sqlite3_exec (db, "INSERT INTO documents (id, title, text, run_id) VALUES ('z', 'Zeppelin', 'A zeppelin"
+                                     " over the bay.', 1); UPDATE documents SET text = 'A balloon over the bay.'"
+                                     " WHERE id = 'g'", NULL, NULL, NULL), ==, SQLITE_OK);
+  g_autofree char *other = query (db, "SELECT group_concat(id, ' ') FROM (SELECT d.id FROM documents_fts"
+                                      " JOIN documents d ON d.doc_id = documents_fts.rowid"
+                                      " WHERE documents_fts MATCH 'zeppelin OR balloon OR index' ORDER BY d.id)", NULL);
+  g_assert_cmpstr (other, ==, "g z\n");
+  g_assert_cmpint (sqlite3_exec (db, "INSERT INTO documents_fts (documents_fts) VALUES ('integrity-check')", NULL, NULL, NULL),
+                   ==, SQLITE_OK);
+  sqlite3_close (db);
+
+  g_autoptr(GError) error = NULL;
+  g_assert_null (harness (f->dir, &error, "fts=yes", NULL));
+  g_assert_true (error->domain == GALLEY_CONFIG_ERROR);
+}
+
+/* A real run with two threads: prepare() runs on the workers, the rows
+ * still come out complete and in input order. */
+static void
+test_threads (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GString) in = g_string_new (NULL);
+  for (int i = 0; i < 500; i++)
+    g_string_append_printf (in, "{\"id\":\"n%03d\",\"title\":\"T\\u00e9 %d\",\"date\":\"2024-05-%02d\","
+                                "\"text\":\"Report %d about the harbour strike, number %d.\"}\n",
+                            i, i, i % 28 + 1, i, i);
+  galley_test_write (f->dir, "in.jsonl", in->str, in->len);
+  galley_test_write (f->dir, "t.pipeline",
+                     "[pipeline]\nstages=in;out\nstats=\nrejects=\nthreads=2\n\n[stage in]\nplugin=jsonl\npath=in.jsonl\n\n"
+                     "[stage out]\nplugin=export-sqlite\npath=out.sqlite\nfsync=false\nbatch-size=64\n", -1);
+  g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, "run", "-q", "-j", "2", "t.pipeline", NULL);
+  g_assert_cmpint (r->status, ==, 0);
+  sqlite3 *db = open_db (f->dir);
+  g_autofree char *rows = query (db, "SELECT count(*), sum(doc_id = CAST(substr(id, 2) AS INTEGER) + 1),"
+                                     " sum(title = 'Té ' || CAST(substr(id, 2) AS INTEGER)), count(DISTINCT day),"
+                                     " sum(meta LIKE '{%}') FROM documents", NULL);
+  g_assert_cmpstr (rows, ==, "500|500|500|28|500\n");
+  g_autofree char *hits = query (db, "SELECT count(*) FROM documents_fts WHERE documents_fts MATCH '\"harbour strike\"'", NULL);
+  g_assert_cmpstr (hits, ==, "500\n");
+  sqlite3_close (db);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -585,5 +716,7 @@ main (int argc, char **argv)
   ADD ("/export-sqlite/locked", test_locked);
   ADD ("/export-sqlite/disk-full", test_disk_full);
   ADD ("/export-sqlite/options-and-dirs", test_options_and_dirs);
+  ADD ("/export-sqlite/fts-modes", test_fts_modes);
+  ADD ("/export-sqlite/threads", test_threads);
   return g_test_run ();
 }

@@ -91,8 +91,8 @@ static const char *const migrations[SCHEMA_VERSION] = {
   " END;",
 };
 
-enum { ST_FIND, ST_INSERT_DOC, ST_UPDATE_DOC, ST_FTS_INSERT, ST_FTS_DELETE, ST_DEL_ENTITIES, ST_ENTITY, ST_DEL_DUP,
-       ST_DUP, ST_RUN_COUNT, N_STATEMENTS };
+enum { ST_FIND, ST_INSERT_DOC, ST_UPDATE_DOC, ST_FTS_INSERT, ST_FTS_DELETE, ST_DEL_ENTITIES, ST_DEL_DUP, ST_DUP,
+       ST_RUN_COUNT, N_STATEMENTS };
 
 /* Parameters ?1..?13 are the columns in the order of the COL_ enum below,
  * ?14 the run, ?15 the row to update. */
@@ -107,13 +107,18 @@ static const char *const statements[N_STATEMENTS] = {
   [ST_FTS_INSERT] = "INSERT INTO documents_fts (rowid, title, text) VALUES (?1, ?2, ?3)",
   [ST_FTS_DELETE] = "INSERT INTO documents_fts (documents_fts, rowid, title, text) VALUES ('delete', ?1, ?2, ?3)",
   [ST_DEL_ENTITIES] = "DELETE FROM entities WHERE doc_id = ?1",
-  [ST_ENTITY] =
-    "INSERT INTO entities (doc_id, seq, type, text, canonical, char_start, char_end, role)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
   [ST_DEL_DUP] = "DELETE FROM duplicates WHERE doc_id = ?1",
   [ST_DUP] = "INSERT INTO duplicates (doc_id, cluster, duplicate_of, similarity) VALUES (?1, ?2, ?3, ?4)",
   [ST_RUN_COUNT] = "UPDATE runs SET documents = ?2 WHERE run_id = ?1",
 };
+
+/* Entity rows go in with one statement per ENTITY_ROWS rows. OR IGNORE
+ * keeps the statement free of a statement journal: a statement that may
+ * abort halfway through several rows opens a savepoint, and FTS5 writes
+ * its pending entries at every savepoint. Nothing is ignored in practice:
+ * the values are never NULL and the (doc_id, seq) rows were deleted. */
+#define ENTITY_ROWS 16
+#define ENTITY_COLS 8
 
 /* The fts option: what the full-text index keeps. */
 typedef enum { FTS_FULL, FTS_COLUMN, FTS_NONE, FTS_OFF } FtsMode;
@@ -129,6 +134,7 @@ typedef struct {
   int           lock_fd;
   sqlite3      *db;
   sqlite3_stmt *st[N_STATEMENTS];
+  sqlite3_stmt *entity_st[ENTITY_ROWS + 1];   /* [k]: insert k entity rows, made when first needed */
   gint64        run_id;        /* 0 until the run is recorded */
   gboolean      in_txn;
   gboolean      finished;
@@ -362,6 +368,8 @@ close_db (ExportSqlite *self)
 {
   for (guint i = 0; i < N_STATEMENTS; i++)
     g_clear_pointer (&self->st[i], sqlite3_finalize);
+  for (guint i = 0; i <= ENTITY_ROWS; i++)
+    g_clear_pointer (&self->entity_st[i], sqlite3_finalize);
   if (self->db != NULL)
     {
       sqlite3_close (self->db);
@@ -777,6 +785,24 @@ commit_batch (ExportSqlite *self, gboolean last, GError **error)
   return TRUE;
 }
 
+static sqlite3_stmt *
+entity_statement (ExportSqlite *self, guint k, GError **error)
+{
+  if (self->entity_st[k] != NULL)
+    return self->entity_st[k];
+  g_autoptr(GString) sql = g_string_new ("INSERT OR IGNORE INTO entities (doc_id, seq, type, text, canonical, char_start,"
+                                         " char_end, role) VALUES ");
+  for (guint j = 0; j < k; j++)
+    g_string_append (sql, j == 0 ? "(?, ?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?, ?)");
+  int rc = sqlite3_prepare_v3 (self->db, sql->str, -1, SQLITE_PREPARE_PERSISTENT, &self->entity_st[k], NULL);
+  if (rc != SQLITE_OK)
+    {
+      db_error (self, error, rc, "cannot prepare a statement");
+      return NULL;
+    }
+  return self->entity_st[k];
+}
+
 /* Writes one document. Triggers are off on this connection (they would
  * make SQLite wrap every statement in a savepoint, and FTS5 writes its
  * pending index data at each savepoint): the index entries and child rows
@@ -847,18 +873,24 @@ write_document (ExportSqlite *self, const DocRow *row, GError **error)
       if (!step_done (self, st, error))
         return FALSE;
     }
-  st = self->st[ST_ENTITY];
-  for (guint i = 0; i < row->n_entities; i++)
+  for (guint i = 0; i < row->n_entities; i += ENTITY_ROWS)
     {
-      const EntityRow *e = &row->entities[i];
-      sqlite3_bind_int64 (st, 1, doc_id);
-      sqlite3_bind_int64 (st, 2, i);
-      bind_str (st, 3, e->type);
-      bind_str (st, 4, e->text);
-      bind_str (st, 5, e->canonical);
-      sqlite3_bind_int64 (st, 6, e->start);
-      sqlite3_bind_int64 (st, 7, e->end);
-      bind_str (st, 8, e->role);
+      guint k = MIN (row->n_entities - i, ENTITY_ROWS);
+      if (!(st = entity_statement (self, k, error)))
+        return FALSE;
+      for (guint j = 0; j < k; j++)
+        {
+          const EntityRow *e = &row->entities[i + j];
+          int p = j * ENTITY_COLS;
+          sqlite3_bind_int64 (st, p + 1, doc_id);
+          sqlite3_bind_int64 (st, p + 2, i + j);
+          bind_str (st, p + 3, e->type);
+          bind_str (st, p + 4, e->text);
+          bind_str (st, p + 5, e->canonical);
+          sqlite3_bind_int64 (st, p + 6, e->start);
+          sqlite3_bind_int64 (st, p + 7, e->end);
+          bind_str (st, p + 8, e->role);
+        }
       if (!step_done (self, st, error))
         return FALSE;
     }
