@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "galley-private.h"
+#include "galley-plan.h"
 
 #include <locale.h>
 #include <stdio.h>
@@ -22,6 +23,9 @@ static const char *const summary_text =
   "  run FILE        run the pipeline in FILE\n"
   "  check FILE      validate FILE and initialise every stage, read nothing\n"
   "  inspect [NAME]  list plugins, or show one plugin's options\n"
+  "  shard merge|init FILE --work DIR\n"
+  "                  steps of a sharded run (docs/scale-out.md)\n"
+  "  plan slurm FILE --shards N  print a Slurm job chain for the shard steps\n"
   "  PLUGIN ...      a plugin's own command, e.g. 'galley dedup stats DIR'\n"
   "\n"
   "Run 'galley COMMAND --help' for the options of a command.\n"
@@ -156,10 +160,29 @@ report (GError *error, int code)
 
 /* ---- run / check ------------------------------------------------------- */
 
+static gboolean
+parse_shard (const char *text, guint *index, guint *count)
+{
+  guint64 i, n;
+  char *end = NULL;
+  if (text == NULL || !g_ascii_isdigit (*text))
+    return FALSE;
+  i = g_ascii_strtoull (text, &end, 10);
+  if (*end != '/' || !g_ascii_isdigit (end[1]))
+    return FALSE;
+  n = g_ascii_strtoull (end + 1, &end, 10);
+  if (*end != '\0' || n == 0 || n > 1000000 || i >= n)
+    return FALSE;
+  *index = i;
+  *count = n;
+  return TRUE;
+}
+
 static int
-cmd_run (int argc, char **argv, gboolean check)
+cmd_run (int argc, char **argv, gboolean check, const char *shard_step)
 {
   g_auto(GStrv) sets = NULL;
+  g_autofree char *shard = NULL, *work = NULL;
   gboolean dry_run = FALSE, no_progress = FALSE, full = FALSE;
   gint threads = 0;
   g_autofree char *stats = NULL, *rejects = NULL, *log_to = NULL;
@@ -178,6 +201,8 @@ cmd_run (int argc, char **argv, gboolean check)
     { "wait", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK, parse_wait,
       "If another run holds the state directory, wait for it (at most SECONDS; default 1 hour) instead of exiting 75", "SECONDS" },
     { "log", 0, 0, G_OPTION_ARG_STRING, &log_to, "Where messages go: stderr (default) or syslog (also journald)", "stderr|syslog" },
+    { "shard", 0, 0, G_OPTION_ARG_STRING, &shard, "Run the map step of shard I of N (needs --work; docs/scale-out.md)", "I/N" },
+    { "work", 0, 0, G_OPTION_ARG_FILENAME, &work, "Shared work directory of a sharded run", "DIR" },
     { NULL }
   };
   GOptionEntry check_entries[] = {
@@ -207,6 +232,28 @@ cmd_run (int argc, char **argv, gboolean check)
   if (log_to != NULL && g_str_equal (log_to, "syslog"))
     use_syslog ();
   add_plugin_dirs ();
+
+  guint shard_index = 0, shard_count = 0;
+  if (shard_step != NULL && (shard == NULL || work == NULL))
+    return usage_error (context, "needs --shard I/N and --work DIR");
+  if ((shard != NULL) != (work != NULL))
+    return usage_error (context, "--shard and --work go together");
+  if (shard != NULL && !parse_shard (shard, &shard_index, &shard_count))
+    return usage_error (context, "--shard takes I/N with 0 <= I < N, got '%s'", shard);
+  if (shard != NULL && (sets != NULL || dry_run))
+    return usage_error (context, "--set and --dry-run cannot be used with --shard (every step reads the same file)");
+  if (shard != NULL)
+    {
+      GalleyRunOptions sopts = {
+        .quiet = opt_quiet, .verbose = opt_verbose, .threads = threads, .stats_path = stats,
+        .rejects_path = rejects, .progress = !opt_quiet && !no_progress && isatty (STDERR_FILENO),
+      };
+      int code = galley_shard_run (argv[1], shard_step ? shard_step : "map", shard_index, shard_count, work,
+                                   &sopts, &error);
+      if (code != GALLEY_EXIT_OK)
+        return report (error, code);
+      return GALLEY_EXIT_OK;
+    }
 
   g_autoptr(GalleyPipeline) pipeline = galley_pipeline_load (argv[1], (const char *const *) sets, &error);
   if (pipeline == NULL)
@@ -369,6 +416,41 @@ cmd_inspect (int argc, char **argv)
   return code;
 }
 
+/* ---- shard steps ------------------------------------------------------------- */
+
+static int
+cmd_shard (int argc, char **argv)
+{
+  g_autofree char *work = NULL;
+  gint shards = 0;
+  GOptionEntry entries[] = {
+    { "work", 0, 0, G_OPTION_ARG_FILENAME, &work, "Shared work directory", "DIR" },
+    { "shards", 0, 0, G_OPTION_ARG_INT, &shards, "init: the number of shards N", "N" },
+    { "plugin-dir", 'P', 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_plugin_dirs, "Look for plugins in DIR first (repeatable)", "DIR" },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Info messages", NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("merge|init FILE --work DIR - steps of a sharded run");
+  g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_set_summary (context,
+    "merge: after every filter step (or every map step without dedup), puts each\n"
+    "sink's part files together, in shard order, into its target.\n"
+    "init: writes DIR/work.json for N shards (the first map step does it too).");
+  g_autoptr(GError) error = NULL;
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return usage_error (context, "%s", error->message);
+  if (argc != 3 || (!g_str_equal (argv[1], "merge") && !g_str_equal (argv[1], "init")))
+    return usage_error (context, "expected merge or init, then the pipeline FILE");
+  if (work == NULL)
+    return usage_error (context, "missing --work DIR");
+  add_plugin_dirs ();
+  int code = g_str_equal (argv[1], "merge") ? galley_shard_merge (argv[2], work, &error)
+             : galley_shard_init (argv[2], work, shards < 0 ? 0 : shards, &error);
+  if (code != GALLEY_EXIT_OK)
+    return report (error, code);
+  return GALLEY_EXIT_OK;
+}
+
 /* ---- plugin commands ------------------------------------------------------- */
 
 /* `galley NAME ...` runs the command a plugin exports, e.g. `galley dedup stats`. */
@@ -423,11 +505,21 @@ main (int argc, char **argv)
   int sub_argc = argc - 1;
   int code;
   if (g_str_equal (cmd, "run"))
-    code = cmd_run (sub_argc, sub_argv, FALSE);
+    code = cmd_run (sub_argc, sub_argv, FALSE, NULL);
   else if (g_str_equal (cmd, "check"))
-    code = cmd_run (sub_argc, sub_argv, TRUE);
+    code = cmd_run (sub_argc, sub_argv, TRUE, NULL);
+  else if (g_str_equal (cmd, "shard"))
+    code = cmd_shard (sub_argc, sub_argv);
+  else if (g_str_equal (cmd, "dedup") && sub_argc >= 2 && g_str_equal (sub_argv[1], "filter"))
+    {
+      /* the filter step is a run of the stages from dedup on */
+      sub_argv[1] = sub_argv[0];
+      code = cmd_run (sub_argc - 1, sub_argv + 1, FALSE, "filter");
+    }
   else if (g_str_equal (cmd, "inspect"))
     code = cmd_inspect (sub_argc, sub_argv);
+  else if (g_str_equal (cmd, "plan"))
+    code = galley_plan_command (sub_argc, sub_argv);
   else
     code = cmd_plugin (cmd, sub_argc, sub_argv);
   g_free (sub_argv[0]);
