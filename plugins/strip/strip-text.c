@@ -149,6 +149,34 @@ word_is_capitalised (const char *w, gsize len)
   return c != (gunichar) -1 && c != (gunichar) -2 && (g_unichar_isupper (c) || g_unichar_istitle (c));
 }
 
+/* g_ascii_tolower() inline: it is called for every byte hashed. */
+static inline guchar
+ascii_lower (guchar c)
+{
+  return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+/* g_utf8_strdown(), without its per-character work for plain ASCII (the
+ * usual case). ASCII with an 'I' still goes through GLib: a Turkish or
+ * Azerbaijani locale lowers it to a dotless i. */
+static char *
+lower_dup (const char *s, gssize len)
+{
+  gsize n = 0;
+  while ((len < 0 || (gsize) len > n) && s[n] != '\0')
+    {
+      guchar c = (guchar) s[n];
+      if (c >= 0x80 || c == 'I')
+        return g_utf8_strdown (s, len);
+      n++;
+    }
+  char *out = g_malloc (n + 1);
+  for (gsize i = 0; i < n; i++)
+    out[i] = (char) ascii_lower ((guchar) s[i]);
+  out[n] = '\0';
+  return out;
+}
+
 /* Words (runs of non-spaces), counted up to 255: every threshold is lower. */
 static guint32
 count_words (const char *s, gsize len)
@@ -184,28 +212,10 @@ has_prefix_word (const char *lower, const char *prefix)
 }
 
 static gboolean
-match_prefixes (const char *lower, const char *const *list)
-{
-  for (const char *const *p = list; *p; p++)
-    if (has_prefix_word (lower, *p))
-      return TRUE;
-  return FALSE;
-}
-
-static gboolean
 match_equal (const char *lower, const char *const *list)
 {
   for (const char *const *p = list; *p; p++)
     if (strcmp (lower, *p) == 0)
-      return TRUE;
-  return FALSE;
-}
-
-static gboolean
-match_contains (const char *lower, const char *const *list)
-{
-  for (const char *const *p = list; *p; p++)
-    if (strstr (lower, *p) != NULL)
       return TRUE;
   return FALSE;
 }
@@ -312,6 +322,123 @@ static const char *const name_connectors[] = {
   "and", "und", "et", "y", "e", "и", "і", "та", "de", "da", "do", "dos", "van", "von", "der", "den",
   "di", "la", "le", "du", "del", "bin", "al", "&", NULL
 };
+
+/* ---- lookups in the word lists ------------------------------------------
+ *
+ * The prefix lists are grouped by first byte, so a unit is compared only
+ * with the prefixes that start like it; the lists searched anywhere in a
+ * unit are looked for only where one of their first bytes occurs. Both
+ * are built once and read-only afterwards, inside static storage. */
+
+enum { PFX_NOTE, PFX_RELATED, PFX_SOURCE, PFX_URL, PFX_SHARE, PFX_NAV, N_PFX_LISTS };
+enum { IN_SHARE_LABEL, IN_SHARE, IN_CAPTION, N_IN_LISTS };
+#define LIST_MAX 96
+
+G_STATIC_ASSERT (G_N_ELEMENTS (note_prefixes) <= LIST_MAX && G_N_ELEMENTS (related_prefixes) <= LIST_MAX
+                 && G_N_ELEMENTS (source_prefixes) <= LIST_MAX && G_N_ELEMENTS (url_prefixes) <= LIST_MAX
+                 && G_N_ELEMENTS (share_prefixes) <= LIST_MAX && G_N_ELEMENTS (nav_prefixes) <= LIST_MAX
+                 && G_N_ELEMENTS (share_contains_label) <= LIST_MAX
+                 && G_N_ELEMENTS (share_contains) <= LIST_MAX && G_N_ELEMENTS (caption_marks) <= LIST_MAX);
+
+typedef struct {
+  const char *word;
+  guint8      len;
+  guint8      open_end;   /* ends in a letter or digit: the unit must not go on with one */
+} ListWord;
+
+typedef struct {
+  ListWord item[LIST_MAX];   /* grouped by first byte */
+  guint8   start[257];       /* the words starting with byte b: item[start[b]] to item[start[b + 1]] */
+} ListIndex;
+
+static void
+list_index_build (ListIndex *ix, const char *const *list)
+{
+  guint count[256] = { 0 };
+  guint n = 0;
+  for (const char *const *p = list; *p; p++, n++)
+    count[(guchar) **p]++;
+  guint at = 0;
+  for (guint b = 0; b < 256; b++)
+    {
+      ix->start[b] = (guint8) at;
+      at += count[b];
+    }
+  ix->start[256] = (guint8) at;
+  guint fill[256];
+  for (guint b = 0; b < 256; b++)
+    fill[b] = ix->start[b];
+  for (const char *const *p = list; *p; p++)
+    {
+      gsize len = strlen (*p);
+      gunichar last = g_utf8_get_char (g_utf8_prev_char (*p + len));
+      ix->item[fill[(guchar) **p]++] = (ListWord) { *p, (guint8) len, (guint8) g_unichar_isalnum (last) };
+    }
+}
+
+typedef struct {
+  ListIndex prefix[N_PFX_LISTS];
+  ListIndex in[N_IN_LISTS];
+} ListIndexes;
+
+static const ListIndexes *
+list_indexes (void)
+{
+  static gsize once = 0;
+  static ListIndexes ix;
+  if (g_once_init_enter (&once))
+    {
+      const char *const *prefix[N_PFX_LISTS] = {
+        [PFX_NOTE] = note_prefixes, [PFX_RELATED] = related_prefixes, [PFX_SOURCE] = source_prefixes,
+        [PFX_URL] = url_prefixes, [PFX_SHARE] = share_prefixes, [PFX_NAV] = nav_prefixes,
+      };
+      const char *const *in[N_IN_LISTS] = {
+        [IN_SHARE_LABEL] = share_contains_label, [IN_SHARE] = share_contains, [IN_CAPTION] = caption_marks,
+      };
+      for (guint l = 0; l < N_PFX_LISTS; l++)
+        list_index_build (&ix.prefix[l], prefix[l]);
+      for (guint l = 0; l < N_IN_LISTS; l++)
+        list_index_build (&ix.in[l], in[l]);
+      g_once_init_leave (&once, 1);
+    }
+  return &ix;
+}
+
+/* Does @lower start with a prefix of the list, followed by a non-letter
+ * (see has_prefix_word())? */
+static gboolean
+match_prefixes (const char *lower, guint list)
+{
+  const ListIndex *ix = &list_indexes ()->prefix[list];
+  guchar b = (guchar) lower[0];
+  for (guint i = ix->start[b]; i < ix->start[b + 1]; i++)
+    {
+      const ListWord *p = &ix->item[i];
+      if (strncmp (lower, p->word, p->len) != 0)
+        continue;
+      if (lower[p->len] == '\0' || !p->open_end)
+        return TRUE;
+      gunichar c = g_utf8_get_char_validated (lower + p->len, -1);
+      if (!(c != (gunichar) -1 && c != (gunichar) -2 && g_unichar_isalnum (c)))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Does one word of the list occur in @s (NUL-terminated)? */
+static gboolean
+match_contains (const char *s, guint list)
+{
+  const ListIndex *ix = &list_indexes ()->in[list];
+  for (const char *p = s; *p; p++)
+    {
+      guchar b = (guchar) *p;
+      for (guint i = ix->start[b]; i < ix->start[b + 1]; i++)
+        if (strncmp (p, ix->item[i].word, ix->item[i].len) == 0)
+          return TRUE;
+    }
+  return FALSE;
+}
 
 /* ---- dates -------------------------------------------------------------- */
 
@@ -514,7 +641,7 @@ month_of (const char *w, gsize len)
 {
   if (len == 0 || len > 40)
     return 0;
-  g_autofree char *lower = g_utf8_strdown (w, len);
+  g_autofree char *lower = lower_dup (w, len);
   for (gsize i = 0; i < G_N_ELEMENTS (month_names); i++)
     if (strcmp (lower, month_names[i].word) == 0)
       return month_names[i].month;
@@ -531,7 +658,7 @@ read_time (Cursor *c, DateVal *dv)
   gsize wl = word_len (t.p, t.end);
   if (wl > 0 && wl <= 8)
     {
-      g_autofree char *w = g_utf8_strdown (t.p, wl);
+      g_autofree char *w = lower_dup (t.p, wl);
       static const char *const at[] = { "at", "um", "à", "a", "às", "в", "о", "kl", NULL };
       if (match_equal (w, at))
         {
@@ -753,7 +880,7 @@ parse_dateline (const char *s, gsize len, char **published, char **updated)
       if (wl == 0)
         return FALSE;
       /* a label word (published, updated, am, um, года, ...) */
-      g_autofree char *word = g_utf8_strdown (c.p, wl);
+      g_autofree char *word = lower_dup (c.p, wl);
       gboolean label = word_index_has (date_label_words (), word);
       if (label)
         {
@@ -1330,7 +1457,7 @@ try_byline (Work *w, const char *plain, const char *lower)
     {
       if (**wd == '\0')
         continue;
-      g_autofree char *lw = g_utf8_strdown (*wd, -1);
+      g_autofree char *lw = lower_dup (*wd, -1);
       if (!word_is_capitalised (*wd, strlen (*wd)) && !match_equal (lw, name_connectors))
         ok = FALSE;
     }
@@ -1480,12 +1607,12 @@ classify_patterns (Work *w, Unit *u, gboolean *expect_url)
       while (n > 0 && n < u->len && ((guchar) s[n] & 0xC0) == 0x80)
         n--;
       g_autofree char *head = plain_text (s, n, NULL);
-      g_autofree char *lower = g_utf8_strdown (head, -1);
-      if (u->words <= 40 && match_prefixes (lower, note_prefixes) && !has_prefix_word (lower, "note"))
+      g_autofree char *lower = lower_dup (head, -1);
+      if (u->words <= 40 && match_prefixes (lower, PFX_NOTE) && !has_prefix_word (lower, "note"))
         u->kind = STRIP_KIND_NOTE;
-      else if (u->words <= 30 && match_prefixes (lower, related_prefixes) && strchr (head, ':') != NULL)
+      else if (u->words <= 30 && match_prefixes (lower, PFX_RELATED) && strchr (head, ':') != NULL)
         u->kind = STRIP_KIND_RELATED;
-      else if (u->words <= 24 && match_prefixes (lower, source_prefixes))
+      else if (u->words <= 24 && match_prefixes (lower, PFX_SOURCE))
         {
           g_autofree char *plain = plain_text (s, u->len, NULL);
           const char *colon = strchr (plain, ':');
@@ -1504,7 +1631,7 @@ classify_patterns (Work *w, Unit *u, gboolean *expect_url)
       u->kind = STRIP_KIND_MARKUP;
       return;
     }
-  g_autofree char *lower = g_utf8_strdown (plain, plen);
+  g_autofree char *lower = lower_dup (plain, plen);
   guint32 words = count_words (plain, plen);
   gboolean terminal = ends_terminal (plain, plen);
   gboolean pfx = first_word_is_prefix (lower);
@@ -1517,7 +1644,7 @@ classify_patterns (Work *w, Unit *u, gboolean *expect_url)
       return;
     }
   *expect_url = FALSE;
-  if (words <= 16 && pfx && match_prefixes (lower, url_prefixes))
+  if (words <= 16 && pfx && match_prefixes (lower, PFX_URL))
     {
       gsize n;
       if (find_url (plain, &n) != NULL)
@@ -1548,7 +1675,7 @@ classify_patterns (Work *w, Unit *u, gboolean *expect_url)
       u->kind = STRIP_KIND_SOURCE;
       return;
     }
-  if (words <= 24 && pfx && match_prefixes (lower, source_prefixes))
+  if (words <= 24 && pfx && match_prefixes (lower, PFX_SOURCE))
     {
       const char *colon = strchr (plain, ':');
       if (colon == NULL)
@@ -1571,21 +1698,21 @@ classify_patterns (Work *w, Unit *u, gboolean *expect_url)
           return;
         }
     }
-  if (words <= 40 && pfx && match_prefixes (lower, note_prefixes) && !has_prefix_word (lower, "note"))
+  if (words <= 40 && pfx && match_prefixes (lower, PFX_NOTE) && !has_prefix_word (lower, "note"))
     {
       u->kind = STRIP_KIND_NOTE;
       return;
     }
-  if (words <= 30 && pfx && match_prefixes (lower, related_prefixes)
+  if (words <= 30 && pfx && match_prefixes (lower, PFX_RELATED)
       && (!terminal || strchr (plain, ':') != NULL || words <= 4)
       && !(has_prefix_word (lower, "related") && words > 3 && strchr (plain, ':') == NULL))
     {
       u->kind = STRIP_KIND_RELATED;
       return;
     }
-  if ((words <= 10 && ((pfx && match_prefixes (lower, share_prefixes)) || match_contains (lower, share_contains_label))
+  if ((words <= 10 && ((pfx && match_prefixes (lower, PFX_SHARE)) || match_contains (lower, IN_SHARE_LABEL))
        && (!terminal || words <= 6))
-      || (words <= 14 && match_contains (lower, share_contains)))
+      || (words <= 14 && match_contains (lower, IN_SHARE)))
     {
       u->kind = STRIP_KIND_SHARE;
       return;
@@ -1597,12 +1724,11 @@ classify_patterns (Work *w, Unit *u, gboolean *expect_url)
     }
   if (words <= 50)
     {
-      for (const char *const *m = caption_marks; *m; m++)
-        if (strstr (plain, *m) != NULL)
-          {
-            u->kind = STRIP_KIND_CAPTION;
-            return;
-          }
+      if (match_contains (plain, IN_CAPTION))
+        {
+          u->kind = STRIP_KIND_CAPTION;
+          return;
+        }
       if (!terminal && words <= 45 && ends_with_credit (plain, plen))
         {
           u->kind = STRIP_KIND_CAPTION;
@@ -1611,7 +1737,7 @@ classify_patterns (Work *w, Unit *u, gboolean *expect_url)
     }
   if (words <= 6 && !terminal)
     {
-      if (match_equal (lower, nav_equal) || (pfx && match_prefixes (lower, nav_prefixes)))
+      if (match_equal (lower, nav_equal) || (pfx && match_prefixes (lower, PFX_NAV)))
         {
           u->kind = STRIP_KIND_NAVIGATION;
           return;
@@ -1698,7 +1824,7 @@ classify_positions (Work *w)
       if (u->kind != KIND_BODY || u->len > SHORT_UNIT)
         continue;
       g_autofree char *plain = unit_plain (w, u);
-      g_autofree char *lower = g_utf8_strdown (plain, -1);
+      g_autofree char *lower = lower_dup (plain, -1);
       gsize plen = strlen (plain);
       gboolean terminal = ends_terminal (plain, plen);
       gboolean full_stop = plen > 0 && plain[plen - 1] == '.';
@@ -1744,26 +1870,46 @@ classify_positions (Work *w)
 }
 
 /* Pass 3: alt text in front of its caption, repeated ledes. */
+
 static guint32
 word_hash (const char *p, gsize len)
 {
   guint32 h = 2166136261u;
   for (gsize i = 0; i < len; i++)
-    h = (h ^ (guchar) g_ascii_tolower (p[i])) * 16777619u;
+    h = (h ^ ascii_lower ((guchar) p[i])) * 16777619u;
   return h;
 }
 
-static int
-cmp_u32 (gconstpointer a, gconstpointer b)
+/* The distinct word hashes of a unit, sorted. */
+typedef struct {
+  guint32 *v;
+  guint    len;
+} WordSet;
+
+static void
+sort_u32 (guint32 *v, guint n)
 {
-  guint32 x = *(const guint32 *) a, y = *(const guint32 *) b;
-  return x < y ? -1 : x > y;
+  /* shell sort (Ciura's gaps): no callback, and a unit has few words */
+  static const guint gaps[] = { 701, 301, 132, 57, 23, 10, 4, 1 };
+  for (gsize g = 0; g < G_N_ELEMENTS (gaps); g++)
+    {
+      guint gap = gaps[g];
+      for (guint i = gap; i < n; i++)
+        {
+          guint32 x = v[i];
+          guint j = i;
+          for (; j >= gap && v[j - gap] > x; j -= gap)
+            v[j] = v[j - gap];
+          v[j] = x;
+        }
+    }
 }
 
-static GArray *
-word_set (const char *s, gsize len)
+static void
+word_set (WordSet *set, const char *s, gsize len)
 {
-  GArray *set = g_array_new (FALSE, FALSE, sizeof (guint32));
+  set->v = g_new (guint32, len / 2 + 1);   /* a word and a separator per two bytes at most */
+  guint n = 0;
   const char *p = s, *end = s + len;
   while (p < end)
     {
@@ -1773,29 +1919,25 @@ word_set (const char *s, gsize len)
       while (q < end && is_word_byte ((guchar) *q))
         q++;
       if (q > p)
-        {
-          guint32 h = word_hash (p, q - p);
-          g_array_append_val (set, h);
-        }
+        set->v[n++] = word_hash (p, q - p);
       p = q;
     }
-  g_array_sort (set, cmp_u32);
+  sort_u32 (set->v, n);
   guint k = 0;
-  for (guint i = 0; i < set->len; i++)
-    if (k == 0 || g_array_index (set, guint32, i) != g_array_index (set, guint32, k - 1))
-      g_array_index (set, guint32, k++) = g_array_index (set, guint32, i);
-  g_array_set_size (set, k);
-  return set;
+  for (guint i = 0; i < n; i++)
+    if (k == 0 || set->v[i] != set->v[k - 1])
+      set->v[k++] = set->v[i];
+  set->len = k;
 }
 
 /* Shared words over the words of the smaller set. */
 static double
-overlap (GArray *a, GArray *b)
+overlap (const WordSet *a, const WordSet *b)
 {
   guint i = 0, j = 0, common = 0;
   while (i < a->len && j < b->len)
     {
-      guint32 x = g_array_index (a, guint32, i), y = g_array_index (b, guint32, j);
+      guint32 x = a->v[i], y = b->v[j];
       if (x == y)
         common++, i++, j++;
       else if (x < y)
@@ -1874,7 +2016,7 @@ classify_context (Work *w)
       if (a->kind != KIND_BODY || a->words < 8)
         continue;
       checked++;
-      g_autoptr(GArray) sa = word_set (w->arena->str + a->off, a->len);
+      WordSet sa = { NULL, 0 };   /* filled when a paragraph opens like @a */
       guint looked = 0;
       for (guint j = i + 1; j < n && looked < 6; j++)
         {
@@ -1887,13 +2029,19 @@ classify_context (Work *w)
           if (!ratio_ok || a->len < 40 || b->len < 40
               || memcmp (w->arena->str + a->off, w->arena->str + b->off, 40) != 0)
             continue;
-          g_autoptr(GArray) sb = word_set (w->arena->str + b->off, b->len);
-          if (overlap (sa, sb) >= 0.7)
+          if (sa.v == NULL)
+            word_set (&sa, w->arena->str + a->off, a->len);
+          WordSet sb;
+          word_set (&sb, w->arena->str + b->off, b->len);
+          gboolean same = overlap (&sa, &sb) >= 0.7;
+          g_free (sb.v);
+          if (same)
             {
               a->kind = STRIP_KIND_REPEATED;
               break;
             }
         }
+      g_free (sa.v);
     }
 }
 
@@ -1913,7 +2061,7 @@ stopword_share (Work *w, const char *plain)
       if (q > p)
         {
           words++;
-          g_autofree char *lw = g_utf8_strdown (p, q - p);
+          g_autofree char *lw = lower_dup (p, q - p);
           if (strip_lang_is_stopword (w->lang, lw, strlen (lw)))
             stop++;
         }
