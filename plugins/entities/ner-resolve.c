@@ -339,25 +339,29 @@ document_consistency (const NerModel *model, NerScratch *s, const char *text, gs
         {
           guint64 *kp = g_new (guint64, 1);
           *kp = key;
-          v = g_new0 (guint, 4);
+          v = g_new0 (guint, 5);
           v[3] = nt;
+          v[4] = m->type;   /* the first seen breaks ties */
           g_hash_table_insert (votes, kp, v);
         }
       v[m->type]++;
     }
-  /* the majority type wins (ties keep each mention's own) */
+  /* the majority type wins; on a tie, the type of the first mention */
   for (guint k = 0; k < out->len; k++)
     {
       NerMention *m = &g_array_index (out, NerMention, k);
       if (keys[k] == 0)
         continue;
       const guint *v = g_hash_table_lookup (votes, &keys[k]);
+      NerType best = (NerType) v[4];
       for (int t = NER_PER; t <= NER_LOC; t++)
-        if (v[t] > v[m->type] && v[t] >= 2)
-          {
-            m->type = (NerType) t;
-            g_clear_pointer (&m->role, g_free);
-          }
+        if (v[t] > v[best])
+          best = (NerType) t;
+      if (best != m->type)
+        {
+          m->type = best;
+          g_clear_pointer (&m->role, g_free);
+        }
     }
   /* untagged repeats */
   g_autoptr(GArray) added = g_array_new (FALSE, FALSE, sizeof (NerMention));
@@ -404,8 +408,8 @@ document_consistency (const NerModel *model, NerScratch *s, const char *text, gs
             continue;   /* part of a longer capitalised name */
           if (i > 0 && (toks[i - 1].flags & NER_TOK_UPPER1) && !(t->flags & (NER_TOK_NL_BEFORE | NER_TOK_SENT)))
             continue;
-          int type = NER_PER;
-          for (int c = NER_ORG; c <= NER_LOC; c++)
+          int type = (int) bv[4];
+          for (int c = NER_PER; c <= NER_LOC; c++)
             if (bv[c] > bv[type])
               type = c;
           if (!(opts->types & (1u << type)))

@@ -377,6 +377,26 @@ ner_tokenize_raw (NerScratch *s, const char *text, gsize len, gint64 cbase)
   return n;
 }
 
+/* An ASCII word ending in "s" whose stem is a common word ("VISITS",
+ * "Bananas"): same hash as token_props over the lower-cased stem. */
+static gboolean
+common_stem (const NerModel *model, const char *text, const NerToken *t)
+{
+  guint len = t->bend - t->bstart;
+  const char *p = text + t->bstart;
+  if (len < 4 || len > NER_MAX_TOKEN || (p[len - 1] != 's' && p[len - 1] != 'S'))
+    return FALSE;
+  guint64 h = 0xcbf29ce484222325ULL;
+  for (guint k = 0; k + 1 < len; k++)
+    {
+      guchar c = (guchar) p[k];
+      if (c >= 0x80 || !g_ascii_isalpha (c))
+        return FALSE;
+      h = (h ^ (guint64) g_ascii_tolower (c)) * 0x100000001b3ULL;
+    }
+  return ner_table_get (&model->vocab, h) != NULL;
+}
+
 /* Sentence starts, headline lines and the common-word flag. */
 static void
 mark_context (const NerModel *model, const char *text, NerToken *toks, guint n)
@@ -390,7 +410,7 @@ mark_context (const NerModel *model, const char *text, NerToken *toks, guint n)
       if (sent)
         t->flags |= NER_TOK_SENT;
       const NerEntry *e = ner_table_get (&model->vocab, t->lower);
-      if (e != NULL)
+      if (e != NULL || common_stem (model, text, t))
         t->flags |= NER_TOK_COMMON;
       const NerEntry *g = ner_table_get (&model->gaz, ner_seq_step (NER_SEQ_SEED, t->lower));
       t->gaz = g != NULL ? g->bits : 0;
