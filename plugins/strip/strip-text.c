@@ -28,6 +28,9 @@
 #include "strip.h"
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define KIND_BODY (-1)
 /* Units longer than this (bytes) are never matched against word lists. */
@@ -177,20 +180,34 @@ lower_dup (const char *s, gssize len)
   return out;
 }
 
-/* Words (runs of non-spaces), counted up to 255: every threshold is lower. */
+/* Words (runs of non-spaces), counted up to 255: every threshold is lower.
+ * A word starts at a non-space that is first or follows a space. */
 static guint32
 count_words (const char *s, gsize len)
 {
-  guint32 n = 0;
-  gboolean in = FALSE;
-  for (gsize i = 0; i < len && n < 255; i++)
+  if (len == 0)
+    return 0;
+  guint32 n = s[0] != ' ';
+  gsize i = 1;
+#ifdef __SSE2__
+  const __m128i space = _mm_set1_epi8 (' '), zero = _mm_setzero_si128 ();
+  while (i + 16 <= len && n < 255)
     {
-      gboolean sp = s[i] == ' ';
-      if (!sp && !in)
-        n++;
-      in = !sp;
+      /* up to 8 blocks of 16 bytes: each byte lane counts at most 8 starts */
+      __m128i acc = zero;
+      for (int k = 0; k < 8 && i + 16 <= len; k++, i += 16)
+        {
+          __m128i sp = _mm_cmpeq_epi8 (_mm_loadu_si128 ((const __m128i *) (s + i)), space);
+          __m128i prev = _mm_cmpeq_epi8 (_mm_loadu_si128 ((const __m128i *) (s + i - 1)), space);
+          acc = _mm_sub_epi8 (acc, _mm_andnot_si128 (sp, prev));   /* +1 per word start */
+        }
+      __m128i sums = _mm_sad_epu8 (acc, zero);
+      n += (guint32) (_mm_cvtsi128_si32 (sums) + _mm_cvtsi128_si32 (_mm_unpackhi_epi64 (sums, sums)));
     }
-  return n;
+#endif
+  for (; i < len && n < 255; i++)
+    n += s[i] != ' ' && s[i - 1] == ' ';
+  return MIN (n, 255);
 }
 
 /* Does @lower (lower-case) start with @prefix followed by a non-letter? */
@@ -1143,6 +1160,30 @@ trim (const char *p, gsize len)
   return (Span) { p, len };
 }
 
+/* The first tab, CR, or space before a space or a tab in [@q, @end). */
+static const char *
+find_space_run (const char *q, const char *end)
+{
+#ifdef __SSE2__
+  const __m128i tab = _mm_set1_epi8 ('\t'), cr = _mm_set1_epi8 ('\r'), space = _mm_set1_epi8 (' ');
+  while (q + 17 <= end)
+    {
+      __m128i v = _mm_loadu_si128 ((const __m128i *) q);
+      __m128i next = _mm_loadu_si128 ((const __m128i *) (q + 1));
+      __m128i hit = _mm_or_si128 (_mm_cmpeq_epi8 (v, tab), _mm_cmpeq_epi8 (v, cr));
+      __m128i next_blank = _mm_or_si128 (_mm_cmpeq_epi8 (next, space), _mm_cmpeq_epi8 (next, tab));
+      hit = _mm_or_si128 (hit, _mm_and_si128 (_mm_cmpeq_epi8 (v, space), next_blank));
+      int mask = _mm_movemask_epi8 (hit);
+      if (mask != 0)
+        return q + __builtin_ctz ((unsigned) mask);
+      q += 16;
+    }
+#endif
+  while (q < end && *q != '\t' && *q != '\r' && !(*q == ' ' && q + 1 < end && (q[1] == ' ' || q[1] == '\t')))
+    q++;
+  return q;
+}
+
 /* Appends @s to the arena with runs of spaces and tabs collapsed. */
 static void
 arena_append (GString *arena, const char *s, gsize len)
@@ -1151,9 +1192,7 @@ arena_append (GString *arena, const char *s, gsize len)
   while (p < end)
     {
       /* copy up to a tab, a CR or two spaces in one go */
-      const char *q = p;
-      while (q < end && *q != '\t' && *q != '\r' && !(*q == ' ' && q + 1 < end && (q[1] == ' ' || q[1] == '\t')))
-        q++;
+      const char *q = find_space_run (p, end);
       g_string_append_len (arena, p, q - p);
       if (q >= end)
         break;
