@@ -44,8 +44,8 @@ is_quote (const char *text, const NerToken *t)
 {
   const char *p = text + t->bstart;
   gsize len = t->bend - t->bstart;
-  return (len == 1 && *p == '"') || (len == 3 && (memcmp (p, "\xe2\x80\x9c", 3) == 0 || memcmp (p, "\xe2\x80\x9d", 3) == 0
-                                                 || memcmp (p, "\xc2\xab", 2) == 0))
+  /* " “ ” « » */
+  return (len == 1 && *p == '"') || (len == 3 && (memcmp (p, "\xe2\x80\x9c", 3) == 0 || memcmp (p, "\xe2\x80\x9d", 3) == 0))
          || (len == 2 && (memcmp (p, "\xc2\xab", 2) == 0 || memcmp (p, "\xc2\xbb", 2) == 0));
 }
 
