@@ -981,6 +981,29 @@ static const guint8 unwrap_special[256] = {
   ['<'] = 1, ['*'] = 1, ['_'] = 1, ['['] = 1, ['!'] = 1,
 };
 
+/* The first byte in [@q, @end) that unwrap_append() looks closer at. */
+static const char *
+find_special (const char *q, const char *end)
+{
+#ifdef __SSE2__
+  const __m128i lt = _mm_set1_epi8 ('<'), star = _mm_set1_epi8 ('*'), under = _mm_set1_epi8 ('_');
+  const __m128i bracket = _mm_set1_epi8 ('['), bang = _mm_set1_epi8 ('!');
+  while (q + 16 <= end)
+    {
+      __m128i v = _mm_loadu_si128 ((const __m128i *) q);
+      __m128i hit = _mm_or_si128 (_mm_or_si128 (_mm_cmpeq_epi8 (v, lt), _mm_cmpeq_epi8 (v, star)),
+                                  _mm_or_si128 (_mm_cmpeq_epi8 (v, under), _mm_cmpeq_epi8 (v, bracket)));
+      int mask = _mm_movemask_epi8 (_mm_or_si128 (hit, _mm_cmpeq_epi8 (v, bang)));
+      if (mask != 0)
+        return q + __builtin_ctz ((unsigned) mask);
+      q += 16;
+    }
+#endif
+  while (q < end && !unwrap_special[(guchar) *q])
+    q++;
+  return q;
+}
+
 static inline gboolean
 is_word_byte (guchar c)
 {
@@ -1005,9 +1028,7 @@ unwrap_append (GString *out, const char *s, gsize len)
           p++;
           continue;
         }
-      const char *q = p;
-      while (q < end && !unwrap_special[(guchar) *q])
-        q++;
+      const char *q = find_special (p, end);
       if (q > p)
         {
           g_string_append_len (out, p, q - p);
@@ -2181,6 +2202,17 @@ write_body (Work *w)
   GString *body = w->res->body;
   gboolean keep_captions = w->cfg->keep_captions;
   gssize prev = -1;   /* index of the last unit written */
+  /* the kept units and their separators bound the body: grow it once */
+  gsize bound = body->len;
+  for (guint i = 0; i < n; i++)
+    if (units[i].kind == KIND_BODY || (keep_captions && units[i].kind == STRIP_KIND_CAPTION))
+      bound += units[i].len + 2;
+  if (body->allocated_len <= bound)
+    {
+      gsize at = body->len;
+      g_string_set_size (body, bound);
+      g_string_truncate (body, at);
+    }
   for (guint i = 0; i < n; i++)
     {
       Unit *u = &units[i];
