@@ -866,3 +866,124 @@ galley_document_to_json (GalleyDocument *doc)
   galley_document_write_json (doc, out);
   return json_tokener_parse (out->str);
 }
+
+/* ---- JSON input ----------------------------------------------------------- */
+
+static gboolean
+read_annotations (GalleyDocument *doc, const char *layer, json_object *arr, GError **error)
+{
+  if (!json_object_is_type (arr, json_type_array))
+    {
+      g_set_error (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID, "%s: not an array", layer);
+      return FALSE;
+    }
+  for (size_t i = 0; i < json_object_array_length (arr); i++)
+    {
+      json_object *o = json_object_array_get_idx (arr, i), *type, *start, *end, *canonical = NULL;
+      if (!json_object_is_type (o, json_type_object) || !json_object_object_get_ex (o, "type", &type)
+          || !json_object_object_get_ex (o, "start", &start) || !json_object_object_get_ex (o, "end", &end))
+        {
+          g_set_error (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID,
+                       "%s: an annotation without type, start or end", layer);
+          return FALSE;
+        }
+      json_object_object_get_ex (o, "canonical", &canonical);
+      GalleyAnnotation *a = galley_document_add_annotation (doc, layer, json_object_get_string (type),
+                                                            json_object_get_int64 (start), json_object_get_int64 (end),
+                                                            canonical ? json_object_get_string (canonical) : NULL);
+      if (a == NULL)
+        {
+          g_set_error (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID,
+                       "%s: an annotation outside the text", layer);
+          return FALSE;
+        }
+      json_object_object_foreach (o, key, value)
+        {
+          if (g_str_equal (key, "type") || g_str_equal (key, "text") || g_str_equal (key, "canonical")
+              || g_str_equal (key, "start") || g_str_equal (key, "end"))
+            continue;
+          if (a->attrs == NULL)
+            a->attrs = json_object_new_object ();
+          json_object_object_add (a->attrs, key, json_object_get (value));
+        }
+    }
+  return TRUE;
+}
+
+GalleyDocument *
+galley_document_read_json (const char *line, gsize len, GError **error)
+{
+  g_return_val_if_fail (line != NULL, NULL);
+  g_autoptr(json_tokener) tok = json_tokener_new ();
+  g_autoptr(json_object) root = json_tokener_parse_ex (tok, line, (int) MIN (len, (gsize) G_MAXINT));
+  json_object *v;
+  if (root == NULL || !json_object_is_type (root, json_type_object) || tok->char_offset != (int) len
+      || !json_object_object_get_ex (root, "id", &v) || !json_object_is_type (v, json_type_string))
+    {
+      g_set_error (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID,
+                   "not a document record (JSON object with an id)");
+      return NULL;
+    }
+  json_object *source = NULL, *text = NULL;
+  json_object_object_get_ex (root, "source", &source);
+  g_autoptr(GalleyDocument) doc = galley_document_new (json_object_get_string (v),
+                                                       source ? json_object_get_string (source) : NULL);
+  if (!json_object_object_get_ex (root, "text", &text) || !json_object_is_type (text, json_type_string))
+    {
+      g_set_error (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID, "record without text");
+      return NULL;
+    }
+  doc->text = g_strndup (json_object_get_string (text), json_object_get_string_len (text));
+  doc->text_len = json_object_get_string_len (text);
+  doc->n_chars = -1;
+  json_object_object_foreach (root, key, value)
+    {
+      if (g_str_equal (key, "id") || g_str_equal (key, "source") || g_str_equal (key, "text"))
+        continue;
+      if (g_str_equal (key, "meta"))
+        {
+          if (json_object_is_type (value, json_type_object))
+            {
+              json_object_put (doc->meta);
+              doc->meta = json_object_get (value);
+            }
+        }
+      else if (g_str_equal (key, "entities"))
+        {
+          if (!read_annotations (doc, "entities", value, error))
+            return NULL;
+        }
+      else if (g_str_equal (key, "annotations"))
+        {
+          if (!json_object_is_type (value, json_type_object))
+            {
+              g_set_error (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID, "annotations: not an object");
+              return NULL;
+            }
+          json_object_object_foreach (value, layer, arr)
+            if (!read_annotations (doc, layer, arr, error))
+              return NULL;
+        }
+      else if (g_str_equal (key, "repairs"))
+        {
+          for (size_t i = 0; json_object_is_type (value, json_type_array) && i < json_object_array_length (value); i++)
+            {
+              json_object *r = json_object_array_get_idx (value, i), *kind, *count;
+              if (json_object_object_get_ex (r, "kind", &kind) && json_object_object_get_ex (r, "count", &count))
+                galley_document_add_repair (doc, json_object_get_string (kind), json_object_get_int64 (count));
+            }
+        }
+      else if (g_str_equal (key, "encoding"))
+        galley_document_set_encoding (doc, json_object_get_string (value));
+      else if (g_str_equal (key, "content_type"))
+        {
+          const char *ct = json_object_get_string (value);
+          galley_document_set_content_type (doc, g_strcmp0 (ct, "html") == 0 ? GALLEY_CONTENT_HTML
+                                                 : g_strcmp0 (ct, "text") == 0 ? GALLEY_CONTENT_TEXT
+                                                 : GALLEY_CONTENT_UNKNOWN);
+        }
+      else
+        galley_document_set_field (doc, key, json_object_get (value));
+    }
+  return g_steal_pointer (&doc);
+}

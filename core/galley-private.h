@@ -104,6 +104,11 @@ typedef struct {
   const char *rejects_path;   /* overrides the pipeline when non-NULL */
   gboolean    full;           /* ignore what the state directory remembers */
   double      wait_seconds;   /* wait this long for the state lock */
+  /* shard mode (galley-shard.c): NULL work_dir outside it */
+  const char *work_dir;
+  const char *shard_step;     /* "map" or "filter" */
+  guint       shard_index;
+  guint       shard_count;
 } GalleyRunOptions;
 
 /* Runs the pipeline. Returns a sysexits code; *error is set when it is not 0. */
@@ -111,6 +116,16 @@ GALLEY_API int galley_pipeline_run (GalleyPipeline *pipeline, const GalleyRunOpt
 
 /* Maps an error to its sysexits code. */
 GALLEY_API int galley_error_to_exit_code (const GError *error);
+
+/* galley-shard.c: the shard protocol (docs/scale-out.md). @step is "map"
+ * (galley run --shard) or "filter" (galley dedup filter). */
+GALLEY_API int galley_shard_run   (const char *pipeline_file, const char *step, guint index, guint count,
+                                   const char *work_dir, GalleyRunOptions *opts, GError **error);
+GALLEY_API int galley_shard_merge (const char *pipeline_file, const char *work_dir, GError **error);
+GALLEY_API int galley_shard_init  (const char *pipeline_file, const char *work_dir, guint count, GError **error);
+/* Moves a sink's finished file to its part file in shard mode. */
+gboolean galley_shard_commit_part (const char *work_dir, const char *stage_id, guint index, const char *tmp_path,
+                                   const char *path, GError **error);
 
 /* ---- test harness ----------------------------------------------------- */
 

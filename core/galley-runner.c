@@ -182,6 +182,9 @@ gboolean
 galley_stage_commit_file (GalleyStageContext *ctx, const char *tmp_path, const char *path, GError **error)
 {
   g_return_val_if_fail (ctx != NULL && tmp_path != NULL && path != NULL, FALSE);
+  if (ctx->runner->opts->work_dir != NULL && ctx->info->kind == GALLEY_KIND_SINK)
+    return galley_shard_commit_part (ctx->runner->opts->work_dir, ctx->config->id, ctx->runner->opts->shard_index,
+                                     tmp_path, path, error);
   return galley_state_commit_file (ctx->runner->state, tmp_path, path, error);
 }
 
@@ -200,6 +203,44 @@ galley_stage_set_committed_length (GalleyStageContext *ctx, const char *path, gi
   g_return_if_fail (ctx != NULL && path != NULL);
   if (ctx->runner->state != NULL)
     galley_state_set_file_length (ctx->runner->state, path, length);
+}
+
+gboolean
+galley_stage_context_get_shard (GalleyStageContext *ctx, guint *index, guint *count)
+{
+  g_return_val_if_fail (ctx != NULL, FALSE);
+  const GalleyRunOptions *o = ctx->runner->opts;
+  gboolean on = o->work_dir != NULL;
+  if (index != NULL)
+    *index = on ? o->shard_index : 0;
+  if (count != NULL)
+    *count = on ? o->shard_count : 1;
+  return on;
+}
+
+const char *
+galley_stage_context_get_shard_step (GalleyStageContext *ctx)
+{
+  g_return_val_if_fail (ctx != NULL, NULL);
+  return ctx->runner->opts->work_dir != NULL ? ctx->runner->opts->shard_step : NULL;
+}
+
+const char *
+galley_stage_context_get_work_dir (GalleyStageContext *ctx)
+{
+  g_return_val_if_fail (ctx != NULL, NULL);
+  return ctx->runner->opts->work_dir;
+}
+
+void
+galley_stage_shard_range (GalleyStageContext *ctx, gint64 total, gint64 *first, gint64 *end)
+{
+  g_return_if_fail (ctx != NULL && first != NULL && end != NULL);
+  guint i = 0, n = 1;
+  galley_stage_context_get_shard (ctx, &i, &n);
+  /* 128-bit products: floor(I*T/N) without overflow */
+  *first = (gint64) ((unsigned __int128) i * (guint64) total / n);
+  *end = (gint64) ((unsigned __int128) (i + 1) * (guint64) total / n);
 }
 
 gint64
@@ -1263,7 +1304,7 @@ galley_pipeline_run (GalleyPipeline *pipeline, const GalleyRunOptions *opts, GEr
 
   int code = GALLEY_EXIT_OK;
   r.run_id = g_get_real_time () / G_USEC_PER_SEC;
-  if (pipeline->state_dir != NULL && !opts->check_only && !opts->dry_run)
+  if (pipeline->state_dir != NULL && !opts->check_only && !opts->dry_run && opts->work_dir == NULL)
     {
       g_autoptr(GError) local = NULL;
       r.state = galley_state_open (pipeline->state_dir, opts->full, opts->wait_seconds, &local);

@@ -182,4 +182,17 @@ GALLEY_API json_object *galley_document_to_json    (GalleyDocument *doc);
  * Same content as galley_document_to_json(), written without building a tree. */
 GALLEY_API void         galley_document_write_json (GalleyDocument *doc, GString *out);
 
+/**
+ * galley_document_read_json:
+ * @line: one record as galley_document_write_json() writes it
+ *
+ * Since ABI 1.2: builds the document back (id, source, text, meta, fields,
+ * entities and other annotations, repairs, encoding, content type). The
+ * raw bytes and the declared encoding are not part of the record.
+ *
+ * Returns: (transfer full): the document, or %NULL with @error set
+ * (GALLEY_DOCUMENT_ERROR) when @line is not such a record.
+ */
+GALLEY_API GalleyDocument *galley_document_read_json (const char *line, gsize len, GError **error);
+
 G_END_DECLS

@@ -28,7 +28,7 @@ G_BEGIN_DECLS
 
 /* The stage ABI. A plugin is loaded when its major equals the core's and
  * its minor is not greater than the core's. */
-enum { GALLEY_STAGE_ABI_MAJOR = 1, GALLEY_STAGE_ABI_MINOR = 1 };
+enum { GALLEY_STAGE_ABI_MAJOR = 1, GALLEY_STAGE_ABI_MINOR = 2 };
 
 /* Name of the one symbol every plugin exports. */
 #define GALLEY_STAGE_QUERY_SYMBOL "galley_stage_query"
@@ -221,5 +221,53 @@ GALLEY_API void     galley_document_set_stage_data   (GalleyDocument *doc, Galle
 GALLEY_API gpointer galley_document_get_stage_data   (GalleyDocument *doc, GalleyStageContext *ctx);
 /* (transfer full) removes the stage's data without destroying it. */
 GALLEY_API gpointer galley_document_steal_stage_data (GalleyDocument *doc, GalleyStageContext *ctx);
+
+/* ---- shard mode (since ABI 1.2) ----------------------------------------------
+ *
+ * `galley run FILE --shard I/N --work DIR` and the steps after it run one
+ * part of a pipeline on one part of the input; see docs/scale-out.md. */
+
+/* TRUE in shard mode, with the shard's number (0..N-1) and N. Outside shard
+ * mode FALSE, with 0 and 1. */
+GALLEY_API gboolean    galley_stage_context_get_shard      (GalleyStageContext *ctx, guint *index, guint *count);
+/* The shard step running ("map" or "filter"), or NULL outside shard mode. */
+GALLEY_API const char *galley_stage_context_get_shard_step (GalleyStageContext *ctx);
+/* The shared work directory, or NULL outside shard mode. */
+GALLEY_API const char *galley_stage_context_get_work_dir   (GalleyStageContext *ctx);
+/* Sources: the items [*first, *end) of @total (files, records, in their
+ * sorted order) that this shard reads: the I-th of N contiguous ranges,
+ * [floor(I*T/N), floor((I+1)*T/N)). Outside shard mode [0, @total). */
+GALLEY_API void        galley_stage_shard_range            (GalleyStageContext *ctx, gint64 total,
+                                                            gint64 *first, gint64 *end);
+
+/* Plugin commands that are steps of the shard protocol (`galley dedup
+ * bucket`): the core checks the work directory and takes the step's lock
+ * in begin(), checks the markers the step needs with need(), and writes
+ * the step's completion marker in done(). */
+typedef struct _GalleyShardStep GalleyShardStep;
+/* @step: the marker name ("bucket-3"); @plugin: the stage whose options
+ * are returned by get_options() (the first of that plugin in the file).
+ * Errors: GALLEY_CONFIG_ERROR for a foreign or uninitialised work
+ * directory (exit 78), G_IO_ERROR_BUSY when another instance runs (75). */
+GALLEY_API GalleyShardStep     *galley_shard_step_begin       (const char *pipeline_file, const char *work_dir,
+                                                               const char *step, const char *plugin,
+                                                               GError **error);
+GALLEY_API const GalleyOptions *galley_shard_step_get_options (GalleyShardStep *step);
+GALLEY_API const char          *galley_shard_step_get_stage_id (GalleyShardStep *step);
+GALLEY_API guint                galley_shard_step_get_shards  (GalleyShardStep *step);
+GALLEY_API const char          *galley_shard_step_get_work_dir (GalleyShardStep *step);
+/* Fails (G_IO_ERROR_NOT_FOUND, exit 66) when marker @name is missing or a
+ * file it lists is missing or has another size. */
+GALLEY_API gboolean             galley_shard_step_need        (GalleyShardStep *step, const char *name, GError **error);
+/* Writes the marker, listing @outputs (paths relative to the work dir,
+ * NULL-terminated, may be NULL) with their sizes. */
+GALLEY_API gboolean             galley_shard_step_done        (GalleyShardStep *step, const char *const *outputs,
+                                                               GError **error);
+/* Releases the lock. */
+GALLEY_API void                 galley_shard_step_free        (GalleyShardStep *step);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GalleyShardStep, galley_shard_step_free)
+/* Writes @len bytes to @path atomically (temp file, fsync, rename). */
+GALLEY_API gboolean             galley_shard_write_file       (const char *path, const char *data, gsize len,
+                                                               GError **error);
 
 G_END_DECLS

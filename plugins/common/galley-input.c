@@ -657,7 +657,14 @@ struct _RecordReader {
   guint64       start_lines;
   guint64       good_offset;   /* end of the last line fully handled */
   guint64       good_lines;
+  guint64       end_lines;     /* stop before line end_lines + 1 (shard mode) */
 };
+
+void
+record_reader_set_end (RecordReader *rr, guint64 lines)
+{
+  rr->end_lines = lines;
+}
 
 void
 record_reader_resume (RecordReader *rr, gboolean incremental, guint64 offset, guint64 lines)
@@ -750,6 +757,11 @@ record_reader_next (RecordReader *rr, const RecordMapping *m, GalleyStageContext
     {
       if (galley_stage_is_cancelled (ctx))
         return FALSE;
+      if (rr->end_lines > 0 && line_reader_lineno (rr->reader) >= rr->end_lines)
+        {
+          rr->done = TRUE;
+          return FALSE;
+        }
       rr->good_offset = line_reader_consumed (rr->reader);
       rr->good_lines = line_reader_lineno (rr->reader);
       const char *line;

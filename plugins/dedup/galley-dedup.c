@@ -24,12 +24,14 @@
 #include "dedup-sig.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #define NONE G_MAXUINT32
 #define SIGS_PER_BLOCK 4096
@@ -124,7 +126,20 @@ typedef struct {
   gboolean        commit_pending;
   char           *stage_id;
   GalleyStageContext *ctx;      /* valid until after free() */
+
+  /* shard mode (docs/scale-out.md) */
+  int             shard_mode;   /* SHARD_NONE, SHARD_MAP, SHARD_FILTER */
+  guint           shard_index;
+  char           *work_dir;
+  guint32         local_seq;    /* documents this stage saw, in order */
+  struct ShardWriter *sig_out;  /* map: signatures */
+  GArray         *brecs[MAX_BANDS + 2]; /* map: DedupRecord of each band, the lede, the exact hash */
+  GMappedFile    *decisions;    /* filter */
+  const guint8   *dnext, *dend;
 } Dedup;
+
+enum { SHARD_NONE, SHARD_MAP, SHARD_FILTER };
+static void shard_writer_abort (struct ShardWriter *w);
 
 static void
 dedup_free (gpointer data)
@@ -163,6 +178,12 @@ dedup_free (gpointer data)
   g_free (self->exact);
   g_free (self->state_dir);
   g_free (self->stage_id);
+  if (self->sig_out != NULL)
+    shard_writer_abort (self->sig_out);
+  for (guint b = 0; b < MAX_BANDS + 2; b++)
+    g_clear_pointer (&self->brecs[b], g_array_unref);
+  g_clear_pointer (&self->decisions, g_mapped_file_unref);
+  g_free (self->work_dir);
   g_free (self);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Dedup, dedup_free)
@@ -427,6 +448,8 @@ external_entry (Dedup *self, gint64 rowid, gboolean with_rep, GError **error)
 
 /* ---- init ------------------------------------------------------------------------------ */
 
+static gboolean shard_setup (Dedup *self, GalleyStageContext *ctx, const char *step, GError **error);
+
 static gboolean
 invalid (GError **error, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
 
@@ -546,13 +569,10 @@ open_state (Dedup *self, GError **error)
   return TRUE;
 }
 
-static gpointer
-dedup_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
+/* The options of @opts into @self, checked. */
+static gboolean
+read_options (Dedup *self, const GalleyOptions *opts, GError **error)
 {
-  g_autoptr(Dedup) self = g_new0 (Dedup, 1);
-  self->ctx = ctx;
-  self->lock_fd = -1;
-  self->stage_id = g_strdup (galley_stage_context_get_id (ctx));
   self->annotate = g_str_equal (galley_options_get_enum (opts, "mode"), "annotate");
   self->longest = g_str_equal (galley_options_get_enum (opts, "policy"), "longest");
   self->threshold = galley_options_get_double (opts, "threshold");
@@ -567,8 +587,22 @@ dedup_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
   self->params.kind = g_str_equal (galley_options_get_enum (opts, "shingle"), "char")
                       ? DEDUP_SHINGLE_CHAR : DEDUP_SHINGLE_WORD;
   self->params.skip_stopwords = galley_options_get_bool (opts, "stopwords");
+  return check_options (self, opts, error);
+}
+
+static gpointer
+dedup_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
+{
+  g_autoptr(Dedup) self = g_new0 (Dedup, 1);
+  self->ctx = ctx;
+  self->lock_fd = -1;
+  self->stage_id = g_strdup (galley_stage_context_get_id (ctx));
   self->dry_run = galley_stage_context_is_dry_run (ctx);
-  if (!check_options (self, opts, error))
+  if (!read_options (self, opts, error))
+    return NULL;
+
+  const char *step = galley_stage_context_get_shard_step (ctx);
+  if (step != NULL && !shard_setup (self, ctx, step, error))
     return NULL;
 
   self->started = g_get_real_time () / G_USEC_PER_SEC;
@@ -689,6 +723,27 @@ cmp_i64 (gconstpointer a, gconstpointer b)
   return x < y ? -1 : x > y;
 }
 
+/* Whether entry @idx has key @key in keyspace @b: a fingerprint match is
+ * only a candidate when the key itself is shared, so the candidates do not
+ * depend on the tables' sizes and a sharded run finds the same ones. */
+static inline gboolean
+has_key (Dedup *self, guint32 idx, guint b, guint n_keys, guint64 key)
+{
+  Entry *e = entry (self, idx);
+  if (e->sig == NONE)
+    return FALSE;
+  if (b < self->params.bands)
+    return dedup_band_key (&self->params, sig_at (self, e->sig), b) == key;
+  return e->lede_key == key;
+}
+
+static gint
+cmp_order (gconstpointer a, gconstpointer b, gpointer data)
+{
+  gint64 x = order_of (data, *(const guint32 *) a), y = order_of (data, *(const guint32 *) b);
+  return x < y ? -1 : x > y;
+}
+
 static gboolean
 gather_candidates (Dedup *self, const DedupSignature *sig, const guint64 *keys, guint n_keys, GError **error)
 {
@@ -713,7 +768,7 @@ gather_candidates (Dedup *self, const DedupSignature *sig, const guint64 *keys, 
           guint32 slot = t->slots[j];
           if (slot == SLOT_EMPTY)
             break;
-          if (slot >> SLOT_IDX_BITS == fp)
+          if (slot >> SLOT_IDX_BITS == fp && has_key (self, slot & MAX_RUN_ENTRIES, b, n_keys, keys[b]))
             add_candidate (self, slot & MAX_RUN_ENTRIES);
         }
     }
@@ -749,6 +804,8 @@ gather_candidates (Dedup *self, const DedupSignature *sig, const guint64 *keys, 
             add_candidate (self, idx);
         }
     }
+  /* verified in document order: the most similar, then the earliest, is the match */
+  g_array_sort_with_data (self->cand, cmp_order, self);
   return TRUE;
 }
 
@@ -792,6 +849,8 @@ static GalleyVerdict
 dedup_prepare (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GError **error)
 {
   Dedup *self = state;
+  if (self->shard_mode == SHARD_FILTER)
+    return GALLEY_VERDICT_KEEP;
   DedupScratch *s = g_async_queue_try_pop (self->pool);
   if (s == NULL)
     s = dedup_scratch_new (&self->params);
@@ -801,10 +860,421 @@ dedup_prepare (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GEr
   return GALLEY_VERDICT_KEEP;
 }
 
+/* What the stage decides for one document; a sharded run's cluster step
+ * computes the same (see "Shard mode" in docs/dedup.md). */
+typedef enum { DECISION_NONE, DECISION_REPLACES, DECISION_EXACT, DECISION_NEAR } DecisionKind;
+typedef struct {
+  DecisionKind kind;
+  double       similarity;
+  double       containment;
+  const char  *rep_id;     /* DECISION_EXACT, DECISION_NEAR */
+  const char  *best_id;    /* the closest match, when it is not rep_id; or the replaced one */
+} Decision;
+
+static guint32
+new_entry (Dedup *self, const char *id, const DedupSignature *sig, gboolean exact)
+{
+  guint32 idx = add_entry (self, id, 0, FALSE);
+  Entry *e = entry (self, idx);
+  e->length = sig->n_tokens;
+  e->n_shingles = sig->n_shingles;
+  e->exact = sig->exact_lo;
+  e->exact_dup = exact;
+  e->lede_key = sig->lede_key;
+  return idx;
+}
+
+/* Joins entry @idx with its exact @match (or NONE) and every candidate in
+ * self->cand (in document order) that passes the tests, and says what
+ * becomes of it. */
+static void
+decide (Dedup *self, guint32 idx, guint32 match, const guint16 *values, guint32 n_shingles, Decision *out)
+{
+  gboolean exact = match != NONE;
+  double similarity = exact ? 1.0 : 0.0, best_containment = 0.0;
+  if (exact)
+    join (self, match, idx);
+  guint32 best = match;
+  for (guint i = 0; i < self->cand->len; i++)
+    {
+      guint32 c = g_array_index (self->cand, guint32, i);
+      Entry *ce = entry (self, c);
+      double j = dedup_jaccard (values, sig_at (self, ce->sig), self->params.k);
+      double cont = self->containment > 0 ? dedup_containment (j, n_shingles, ce->n_shingles) : 0.0;
+      if (j >= self->threshold || (self->containment > 0 && cont >= self->containment))
+        {
+          if (best == NONE || j > similarity)
+            {
+              best = c;
+              similarity = j;
+              best_containment = cont;
+            }
+          join (self, c, idx);
+        }
+    }
+  guint32 rep = entry (self, find_root (self, idx))->rep;
+  memset (out, 0, sizeof *out);
+  out->similarity = similarity;
+  out->containment = best_containment;
+  if (rep == idx)
+    {
+      out->kind = best != NONE ? DECISION_REPLACES : DECISION_NONE;
+      out->best_id = best != NONE ? entry (self, best)->id : NULL;
+      return;
+    }
+  out->kind = exact ? DECISION_EXACT : DECISION_NEAR;
+  out->rep_id = entry (self, rep)->id;
+  out->best_id = best != rep ? entry (self, best)->id : NULL;
+}
+
+/* Sets the document's dedup field, or drops it, as @d says. */
+static GalleyVerdict
+apply_decision (Dedup *self, GalleyDocument *doc, GalleyStageContext *ctx, const Decision *d)
+{
+  json_object *field = json_object_new_object ();
+  if (d->kind == DECISION_NONE || d->kind == DECISION_REPLACES)
+    {
+      json_object_object_add (field, "cluster", json_object_new_string (galley_document_get_id (doc)));
+      if (d->kind == DECISION_REPLACES)
+        {
+          /* policy=longest: this longer copy takes over the cluster */
+          json_object_object_add (field, "replaces", json_object_new_string (d->best_id));
+          galley_stage_count (ctx, "replaced", 1);
+        }
+      galley_document_set_field (doc, "dedup", field);
+      return GALLEY_VERDICT_KEEP;
+    }
+  gboolean exact = d->kind == DECISION_EXACT;
+  galley_stage_count (ctx, exact ? "exact-duplicates" : "near-duplicates", 1);
+  g_debug ("document '%s': %s of '%s' (similarity %.3f, containment %.3f, matched '%s')",
+           galley_document_get_id (doc), exact ? "duplicate" : "near duplicate", d->rep_id, d->similarity,
+           d->containment, d->best_id ? d->best_id : d->rep_id);
+  if (!self->annotate)
+    {
+      json_object_put (field);
+      return galley_stage_drop (ctx, exact ? "duplicate" : "near-duplicate");
+    }
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  g_ascii_formatd (buf, sizeof buf, "%.3f", d->similarity);
+  json_object_object_add (field, "cluster", json_object_new_string (d->rep_id));
+  json_object_object_add (field, "duplicate_of", json_object_new_string (d->rep_id));
+  json_object_object_add (field, "similarity", json_object_new_double_s (d->similarity, buf));
+  if (!exact && d->similarity < self->threshold)
+    {
+      g_ascii_formatd (buf, sizeof buf, "%.3f", d->containment);
+      json_object_object_add (field, "containment", json_object_new_double_s (d->containment, buf));
+    }
+  if (d->best_id != NULL)
+    json_object_object_add (field, "match", json_object_new_string (d->best_id));
+  galley_document_set_field (doc, "dedup", field);
+  return GALLEY_VERDICT_KEEP;
+}
+
+/* ---- shard mode: files in the work directory ----------------------------------------------- */
+
+/* Every file starts with a header (magic, kind, payload length) and ends
+ * with an XXH3 of the payload, so a truncated or damaged file is found
+ * before it is used. */
+#define SHARD_MAGIC "GLYDDSH1"
+enum { KIND_SIGS = 1, KIND_BAND = 2, KIND_GROUPS = 3, KIND_DECISIONS = 4 };
+
+struct ShardWriter {
+  int           fd;
+  char         *path;
+  char         *tmp;
+  XXH3_state_t *hash;
+  guint64       len;
+  GString      *buf;
+};
+typedef struct ShardWriter ShardWriter;
+
+static void
+shard_writer_abort (ShardWriter *w)
+{
+  if (w == NULL)
+    return;
+  if (w->fd >= 0)
+    {
+      close (w->fd);
+      g_unlink (w->tmp);
+    }
+  XXH3_freeState (w->hash);
+  g_string_free (w->buf, TRUE);
+  g_free (w->path);
+  g_free (w->tmp);
+  g_free (w);
+}
+
+static gboolean
+write_all (int fd, const void *data, gsize len, const char *path, GError **error)
+{
+  for (gsize done = 0; done < len;)
+    {
+      ssize_t n = write (fd, (const char *) data + done, len - done);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int e = errno;
+          g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_WRITE, "%s: %s", path, g_strerror (e));
+          return FALSE;
+        }
+      done += n;
+    }
+  return TRUE;
+}
+
+static ShardWriter *
+shard_writer_new (const char *path, guint32 kind, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_mkdir_with_parents (dir, 0755);
+  ShardWriter *w = g_new0 (ShardWriter, 1);
+  w->path = g_strdup (path);
+  w->tmp = g_strdup_printf ("%s.tmp-%d", path, (int) getpid ());
+  w->hash = XXH3_createState ();
+  XXH3_64bits_reset (w->hash);
+  w->buf = g_string_sized_new (1 << 20);
+  w->fd = open (w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (w->fd < 0)
+    {
+      int e = errno;
+      g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE, "cannot create %s: %s", w->tmp, g_strerror (e));
+      shard_writer_abort (w);
+      return NULL;
+    }
+  guint8 header[24] = { 0 };
+  memcpy (header, SHARD_MAGIC, 8);
+  memcpy (header + 8, &kind, 4);
+  g_string_append_len (w->buf, (const char *) header, sizeof header);
+  return w;
+}
+
+static gboolean
+shard_writer_flush (ShardWriter *w, GError **error)
+{
+  if (!write_all (w->fd, w->buf->str, w->buf->len, w->tmp, error))
+    return FALSE;
+  g_string_truncate (w->buf, 0);
+  return TRUE;
+}
+
+static gboolean
+shard_writer_add (ShardWriter *w, const void *data, gsize len, GError **error)
+{
+  XXH3_64bits_update (w->hash, data, len);
+  w->len += len;
+  g_string_append_len (w->buf, data, len);
+  return w->buf->len < (1 << 20) || shard_writer_flush (w, error);
+}
+
+/* Writes the trailer and the length, syncs and renames; frees @w. */
+static gboolean
+shard_writer_commit (ShardWriter *w, GError **error)
+{
+  guint64 h = XXH3_64bits_digest (w->hash);
+  g_string_append_len (w->buf, (const char *) &h, 8);
+  gboolean ok = shard_writer_flush (w, error);
+  if (ok && (pwrite (w->fd, &w->len, 8, 16) != 8 || fsync (w->fd) != 0 || close (w->fd) != 0
+             || rename (w->tmp, w->path) != 0))
+    {
+      int e = errno;
+      g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_WRITE, "%s: %s", w->path, g_strerror (e));
+      ok = FALSE;
+      g_unlink (w->tmp);
+      w->fd = -1;
+    }
+  else if (ok)
+    w->fd = -1;
+  shard_writer_abort (w);
+  return ok;
+}
+
+/* Maps @path and checks it; *payload and *len describe its content. */
+static GMappedFile *
+shard_file_open (const char *path, guint32 kind, const guint8 **payload, gsize *len, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  g_autoptr(GMappedFile) m = g_mapped_file_new (path, FALSE, &local);
+  if (m == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s", local->message);
+      return NULL;
+    }
+  const guint8 *data = (const guint8 *) g_mapped_file_get_contents (m);
+  gsize size = g_mapped_file_get_length (m);
+  guint32 k = 0;
+  guint64 n = 0, h = 0;
+  if (size >= 32)
+    {
+      memcpy (&k, data + 8, 4);
+      memcpy (&n, data + 16, 8);
+      memcpy (&h, data + size - 8, 8);
+    }
+  if (size < 32 || memcmp (data, SHARD_MAGIC, 8) != 0 || k != kind || n != size - 32
+      || XXH3_64bits (data + 24, n) != h)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "%s is truncated or damaged (bad header, length or checksum): run the step that wrote it again",
+                   path);
+      return NULL;
+    }
+  *payload = data + 24;
+  *len = n;
+  return g_steal_pointer (&m);
+}
+
+static char *
+band_path (const char *work, guint b, guint shard)
+{
+  g_autofree char *dir = g_strdup_printf ("band-%u", b);
+  g_autofree char *name = g_strdup_printf ("shard-%u", shard);
+  return g_build_filename (work, "dedup", dir, name, NULL);
+}
+
+/* DIR/dedup/PREFIX-N */
+static char *
+work_file (const char *work, const char *prefix, guint n)
+{
+  g_autofree char *name = g_strdup_printf ("%s-%u", prefix, n);
+  return g_build_filename (work, "dedup", name, NULL);
+}
+
+static gboolean
+shard_setup (Dedup *self, GalleyStageContext *ctx, const char *step, GError **error)
+{
+  self->work_dir = g_strdup (galley_stage_context_get_work_dir (ctx));
+  galley_stage_context_get_shard (ctx, &self->shard_index, NULL);
+  if (g_str_equal (step, "filter"))
+    {
+      self->shard_mode = SHARD_FILTER;
+      g_autofree char *path = work_file (self->work_dir, "decisions", self->shard_index);
+      gsize len;
+      self->decisions = shard_file_open (path, KIND_DECISIONS, &self->dnext, &len, error);
+      if (self->decisions == NULL)
+        return FALSE;
+      self->dend = self->dnext + len;
+      return TRUE;
+    }
+  self->shard_mode = SHARD_MAP;
+  g_autofree char *path = work_file (self->work_dir, "sigs", self->shard_index);
+  self->sig_out = shard_writer_new (path, KIND_SIGS, error);
+  if (self->sig_out == NULL)
+    return FALSE;
+  for (guint b = 0; b < self->params.bands + 2; b++)
+    self->brecs[b] = g_array_new (FALSE, FALSE, sizeof (DedupRecord));
+  return TRUE;
+}
+
+/* One signature record: seq, length, shingles, near flag, exact hash, id
+ * length, id bytes, then k values when near. */
+typedef struct {
+  guint32 seq, length, n_shingles, near;
+  guint64 exact;
+  guint32 id_len, pad;
+} SigHead;
+
+static GalleyVerdict
+shard_map_process (Dedup *self, GalleyDocument *doc, const Prepared *p, GError **error)
+{
+  guint32 seq = self->local_seq++;
+  const DedupSignature *sig = &p->sig;
+  if (sig->n_tokens == 0)
+    return GALLEY_VERDICT_KEEP;
+  const char *id = galley_document_get_id (doc);
+  SigHead h = { seq, sig->n_tokens, sig->n_shingles, p->n_keys > 0, sig->exact_lo, strlen (id), 0 };
+  if (!shard_writer_add (self->sig_out, &h, sizeof h, error) || !shard_writer_add (self->sig_out, id, h.id_len, error)
+      || (h.near && !shard_writer_add (self->sig_out, p->values, self->params.k * sizeof (guint16), error)))
+    return GALLEY_VERDICT_ERROR;
+  for (guint b = 0; b < p->n_keys; b++)
+    {
+      DedupRecord r = { p->keys[b], seq, 0 };
+      g_array_append_val (self->brecs[b], r);
+    }
+  DedupRecord r = { sig->exact_lo, seq, 0 };
+  g_array_append_val (self->brecs[self->params.bands + 1], r);
+  return GALLEY_VERDICT_KEEP;
+}
+
+static int
+cmp_record (const void *a, const void *b)
+{
+  const DedupRecord *x = a, *y = b;
+  if (x->key != y->key)
+    return x->key < y->key ? -1 : 1;
+  return x->doc < y->doc ? -1 : x->doc > y->doc;
+}
+
+static gboolean
+shard_map_finish (Dedup *self, GError **error)
+{
+  ShardWriter *w = g_steal_pointer (&self->sig_out);
+  if (!shard_writer_commit (w, error))
+    return FALSE;
+  g_autoptr(GString) list = g_string_new (NULL);
+  g_string_append_printf (list, "dedup/sigs-%u\n", self->shard_index);
+  for (guint b = 0; b < self->params.bands + 2; b++)
+    {
+      GArray *recs = self->brecs[b];
+      qsort (recs->data, recs->len, sizeof (DedupRecord), cmp_record);
+      g_autofree char *path = band_path (self->work_dir, b, self->shard_index);
+      ShardWriter *bw = shard_writer_new (path, KIND_BAND, error);
+      if (bw == NULL || !shard_writer_add (bw, recs->data, (gsize) recs->len * sizeof (DedupRecord), error)
+          || !shard_writer_commit (bw, error))
+        return FALSE;
+      g_string_append_printf (list, "dedup/band-%u/shard-%u\n", b, self->shard_index);
+      g_clear_pointer (&self->brecs[b], g_array_unref);
+    }
+  g_autofree char *path = work_file (self->work_dir, "outputs", self->shard_index);
+  return galley_shard_write_file (path, list->str, list->len, error);
+}
+
+/* One decision record: seq, kind, similarity, containment, then the
+ * lengths and bytes of the representative's and the match's ids. */
+typedef struct {
+  guint32 seq, kind;
+  double  similarity, containment;
+  guint32 rep_len, best_len;
+} DecisionHead;
+
+static GalleyVerdict
+shard_filter_process (Dedup *self, GalleyDocument *doc, GalleyStageContext *ctx, GError **error)
+{
+  guint32 seq = self->local_seq++;
+  Decision d = { DECISION_NONE, 0, 0, NULL, NULL };
+  g_autofree char *rep = NULL, *best = NULL;
+  DecisionHead h;
+  if (self->dend - self->dnext >= (gssize) sizeof h)
+    {
+      memcpy (&h, self->dnext, sizeof h);
+      if (h.seq == seq)
+        {
+          const guint8 *q = self->dnext + sizeof h;
+          if (q + h.rep_len + h.best_len > self->dend)
+            {
+              g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "decisions of shard %u: bad record",
+                           self->shard_index);
+              return GALLEY_VERDICT_ERROR;
+            }
+          rep = h.rep_len ? g_strndup ((const char *) q, h.rep_len) : NULL;
+          best = h.best_len ? g_strndup ((const char *) q + h.rep_len, h.best_len) : NULL;
+          self->dnext = q + h.rep_len + h.best_len;
+          d.kind = h.kind;
+          d.similarity = h.similarity;
+          d.containment = h.containment;
+          d.rep_id = rep;
+          d.best_id = best;
+        }
+    }
+  return apply_decision (self, doc, ctx, &d);
+}
+
 static GalleyVerdict
 dedup_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GError **error)
 {
   Dedup *self = state;
+  if (self->shard_mode == SHARD_FILTER)
+    return shard_filter_process (self, doc, ctx, error);
   g_autofree Prepared *p = galley_document_steal_stage_data (doc, ctx);
 
   if (p == NULL)
@@ -812,6 +1282,8 @@ dedup_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GEr
   if (p->removed > 0)
     galley_stage_count (ctx, "repeated-paragraphs", p->removed);
   const DedupSignature *sig = &p->sig;
+  if (self->shard_mode == SHARD_MAP)
+    return shard_map_process (self, doc, p, error);
   if (sig->n_tokens == 0)
     {
       /* no words: nothing to compare; dropping empty texts is another stage's job */
@@ -835,7 +1307,6 @@ dedup_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GEr
         return GALLEY_VERDICT_ERROR;
     }
   gboolean exact = match != NONE;
-  double similarity = exact ? 1.0 : 0.0, best_containment = 0.0;
   gboolean near_ok = !exact && p->n_keys > 0;
   g_array_set_size (self->cand, 0);
   if (near_ok && !gather_candidates (self, sig, p->keys, p->n_keys, error))
@@ -849,33 +1320,10 @@ dedup_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GEr
       return GALLEY_VERDICT_ERROR;
     }
   /* the new entry, joined with every verified candidate */
-  guint32 idx = add_entry (self, galley_document_get_id (doc), 0, FALSE);
-  Entry *e = entry (self, idx);
-  e->length = sig->n_tokens;
-  e->n_shingles = sig->n_shingles;
-  e->exact = sig->exact_lo;
-  e->exact_dup = exact;
-  e->lede_key = sig->lede_key;
-  if (exact)
-    join (self, match, idx);
-  guint32 best = match;
-  for (guint i = 0; i < self->cand->len; i++)
-    {
-      guint32 c = g_array_index (self->cand, guint32, i);
-      Entry *ce = entry (self, c);
-      double j = dedup_jaccard (sig->sig, sig_at (self, ce->sig), self->params.k);
-      double cont = self->containment > 0 ? dedup_containment (j, sig->n_shingles, ce->n_shingles) : 0.0;
-      if (j >= self->threshold || (self->containment > 0 && cont >= self->containment))
-        {
-          if (best == NONE || j > similarity)
-            {
-              best = c;
-              similarity = j;
-              best_containment = cont;
-            }
-          join (self, c, idx);
-        }
-    }
+  Entry *e;
+  guint32 idx = new_entry (self, galley_document_get_id (doc), sig, exact);
+  Decision d;
+  decide (self, idx, match, sig->sig, sig->n_shingles, &d);
   galley_stage_count (ctx, "candidates", self->cand->len + self->n_rejected);
   self->n_rejected = 0;
   e = entry (self, idx);
@@ -887,46 +1335,9 @@ dedup_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GEr
   if (!exact)
     exact_add (self, sig->exact_lo, idx);
   self->n_in_run++;
-
-  guint32 rep = entry (self, find_root (self, idx))->rep;
-  json_object *field = json_object_new_object ();
-  if (rep == idx)
-    {
-      json_object_object_add (field, "cluster", json_object_new_string (galley_document_get_id (doc)));
-      if (best != NONE)
-        {
-          /* policy=longest: this longer copy takes over the cluster */
-          json_object_object_add (field, "replaces", json_object_new_string (entry (self, best)->id));
-          galley_stage_count (ctx, "replaced", 1);
-        }
-      galley_document_set_field (doc, "dedup", field);
-      return GALLEY_VERDICT_KEEP;
-    }
-  const char *rep_id = entry (self, rep)->id;
-  self->n_duplicates++;
-  galley_stage_count (ctx, exact ? "exact-duplicates" : "near-duplicates", 1);
-  g_debug ("document '%s': %s of '%s' (similarity %.3f, containment %.3f, matched '%s')",
-           galley_document_get_id (doc), exact ? "duplicate" : "near duplicate", rep_id, similarity,
-           best_containment, entry (self, best)->id);
-  if (!self->annotate)
-    {
-      json_object_put (field);
-      return galley_stage_drop (ctx, exact ? "duplicate" : "near-duplicate");
-    }
-  char buf[G_ASCII_DTOSTR_BUF_SIZE];
-  g_ascii_formatd (buf, sizeof buf, "%.3f", similarity);
-  json_object_object_add (field, "cluster", json_object_new_string (rep_id));
-  json_object_object_add (field, "duplicate_of", json_object_new_string (rep_id));
-  json_object_object_add (field, "similarity", json_object_new_double_s (similarity, buf));
-  if (!exact && similarity < self->threshold)
-    {
-      g_ascii_formatd (buf, sizeof buf, "%.3f", best_containment);
-      json_object_object_add (field, "containment", json_object_new_double_s (best_containment, buf));
-    }
-  if (best != rep)
-    json_object_object_add (field, "match", json_object_new_string (entry (self, best)->id));
-  galley_document_set_field (doc, "dedup", field);
-  return GALLEY_VERDICT_KEEP;
+  if (d.kind != DECISION_NONE && d.kind != DECISION_REPLACES)
+    self->n_duplicates++;
+  return apply_decision (self, doc, ctx, &d);
 }
 
 /* ---- finish: write this run's documents --------------------------------------------------- */
@@ -1044,6 +1455,8 @@ static gboolean
 dedup_finish (gpointer state, GalleyStageContext *ctx, GError **error)
 {
   Dedup *self = state;
+  if (self->shard_mode == SHARD_MAP)
+    return galley_stage_is_cancelled (ctx) || shard_map_finish (self, error);
   if (self->state_dir == NULL || self->dry_run || self->n_in_run == 0)
     return TRUE;
   if (galley_stage_is_cancelled (ctx))
@@ -1088,6 +1501,7 @@ static const char command_help[] =
   "  galley dedup stats [--json] STATE_DIR\n"
   "  galley dedup forget --older-than DURATION STATE_DIR\n"
   "  galley dedup compact STATE_DIR\n"
+  "  galley dedup bands|bucket|cluster|filter FILE ... (sharded runs: galley dedup bands --help)\n"
   "\n"
   "Maintain the index a dedup stage keeps in its state-dir.\n"
   "\n"
@@ -1139,10 +1553,441 @@ usage_error (const char *prog, const char *msg)
   return 64;
 }
 
+/* ---- galley dedup bands|bucket|cluster: steps of a sharded run ------------------------------- */
+
+typedef struct {
+  guint64  gseq;        /* shard << 32 | position in the shard */
+  guint64  exact_first; /* the first document with the same exact hash, or G_MAXUINT64 */
+  GArray  *groups;      /* guint32: candidate groups (band keys) it is in */
+  guint32  idx;         /* entry in the replay */
+  gboolean have;        /* its signature record was read */
+  gboolean near;
+  guint32  length, n_shingles, sig;
+  char    *id;
+} Involved;
+
+static void
+involved_free (gpointer data)
+{
+  Involved *v = data;
+  g_clear_pointer (&v->groups, g_array_unref);
+  g_free (v->id);
+  g_free (v);
+}
+
+typedef struct { guint64 key, gseq; } KeyDoc;
+
+static int
+cmp_keydoc (const void *a, const void *b)
+{
+  const KeyDoc *x = a, *y = b;
+  if (x->key != y->key)
+    return x->key < y->key ? -1 : 1;
+  return x->gseq < y->gseq ? -1 : x->gseq > y->gseq;
+}
+
+/* Band @band of every shard: groups of two or more documents that share a
+ * key, written as count, then the documents in order. */
+static gboolean
+shard_bucket (GalleyShardStep *step, Dedup *self, guint band, GError **error)
+{
+  const char *work = galley_shard_step_get_work_dir (step);
+  guint n = galley_shard_step_get_shards (step);
+  g_autoptr(GArray) all = g_array_new (FALSE, FALSE, sizeof (KeyDoc));
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *path = band_path (work, band, i);
+      const guint8 *data;
+      gsize len;
+      g_autoptr(GMappedFile) m = shard_file_open (path, KIND_BAND, &data, &len, error);
+      if (m == NULL)
+        return FALSE;
+      for (gsize off = 0; off + sizeof (DedupRecord) <= len; off += sizeof (DedupRecord))
+        {
+          DedupRecord r;
+          memcpy (&r, data + off, sizeof r);
+          KeyDoc kd = { r.key, (guint64) i << 32 | r.doc };
+          g_array_append_val (all, kd);
+        }
+    }
+  qsort (all->data, all->len, sizeof (KeyDoc), cmp_keydoc);
+  g_autofree char *out = work_file (work, "groups", band);
+  ShardWriter *w = shard_writer_new (out, KIND_GROUPS, error);
+  if (w == NULL)
+    return FALSE;
+  guint64 groups = 0;
+  for (guint i = 0; i < all->len;)
+    {
+      guint j = i + 1;
+      while (j < all->len && g_array_index (all, KeyDoc, j).key == g_array_index (all, KeyDoc, i).key)
+        j++;
+      if (j - i >= 2)
+        {
+          guint64 count = j - i;
+          if (!shard_writer_add (w, &count, 8, error))
+            {
+              shard_writer_abort (w);
+              return FALSE;
+            }
+          for (guint k = i; k < j; k++)
+            if (!shard_writer_add (w, &g_array_index (all, KeyDoc, k).gseq, 8, error))
+              {
+                shard_writer_abort (w);
+                return FALSE;
+              }
+          groups++;
+        }
+      i = j;
+    }
+  if (!shard_writer_commit (w, error))
+    return FALSE;
+  g_autofree char *rel = g_strdup_printf ("dedup/groups-%u", band);
+  const char *outputs[] = { rel, NULL };
+  g_info ("band %u: %u keys, %" G_GUINT64_FORMAT " groups", band, all->len, groups);
+  return galley_shard_step_done (step, outputs, error);
+}
+
+static Involved *
+involve (GHashTable *inv, guint64 gseq)
+{
+  Involved *v = g_hash_table_lookup (inv, &gseq);
+  if (v == NULL)
+    {
+      v = g_new0 (Involved, 1);
+      v->gseq = gseq;
+      v->exact_first = G_MAXUINT64;
+      g_hash_table_insert (inv, &v->gseq, v);
+    }
+  return v;
+}
+
+static int
+cmp_involved (const void *a, const void *b)
+{
+  const Involved *x = *(Involved *const *) a, *y = *(Involved *const *) b;
+  return x->gseq < y->gseq ? -1 : x->gseq > y->gseq;
+}
+
+/* The one global step: replays the stage's decisions for the documents
+ * that share a key with another, in document order. */
+static gboolean
+shard_cluster (GalleyShardStep *step, Dedup *self, GError **error)
+{
+  const char *work = galley_shard_step_get_work_dir (step);
+  guint n = galley_shard_step_get_shards (step);
+  guint nb = self->params.bands + 2;
+  g_autoptr(GHashTable) inv = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, involved_free);
+  g_autoptr(GArray) members = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autoptr(GArray) starts = g_array_new (FALSE, FALSE, sizeof (guint64));
+  for (guint b = 0; b < nb; b++)
+    {
+      g_autofree char *path = work_file (work, "groups", b);
+      const guint8 *data;
+      gsize len;
+      g_autoptr(GMappedFile) m = shard_file_open (path, KIND_GROUPS, &data, &len, error);
+      if (m == NULL)
+        return FALSE;
+      for (gsize off = 0; off + 8 <= len;)
+        {
+          guint64 count;
+          memcpy (&count, data + off, 8);
+          off += 8;
+          if (count < 2 || count > (len - off) / 8)
+            {
+              g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: bad group", path);
+              return FALSE;
+            }
+          const guint8 *g = data + off;
+          off += count * 8;
+          guint64 first;
+          memcpy (&first, g, 8);
+          if (b == nb - 1)
+            {
+              involve (inv, first);
+              for (guint64 k = 1; k < count; k++)
+                {
+                  guint64 gs;
+                  memcpy (&gs, g + k * 8, 8);
+                  involve (inv, gs)->exact_first = first;
+                }
+              continue;
+            }
+          guint32 gid = starts->len;
+          guint64 start = members->len;
+          g_array_append_val (starts, start);
+          for (guint64 k = 0; k < count; k++)
+            {
+              guint64 gs;
+              memcpy (&gs, g + k * 8, 8);
+              g_array_append_val (members, gs);
+              Involved *v = involve (inv, gs);
+              if (v->groups == NULL)
+                v->groups = g_array_new (FALSE, FALSE, sizeof (guint32));
+              g_array_append_val (v->groups, gid);
+            }
+        }
+    }
+  guint64 end = members->len;
+  g_array_append_val (starts, end);
+
+  /* the signatures of the documents involved */
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *path = work_file (work, "sigs", i);
+      const guint8 *data;
+      gsize len;
+      g_autoptr(GMappedFile) m = shard_file_open (path, KIND_SIGS, &data, &len, error);
+      if (m == NULL)
+        return FALSE;
+      for (gsize off = 0; off < len;)
+        {
+          SigHead h;
+          if (len - off < sizeof h)
+            goto bad;
+          memcpy (&h, data + off, sizeof h);
+          off += sizeof h;
+          gsize vlen = h.near ? self->params.k * sizeof (guint16) : 0;
+          if (len - off < (gsize) h.id_len + vlen)
+            goto bad;
+          guint64 gs = (guint64) i << 32 | h.seq;
+          Involved *v = g_hash_table_lookup (inv, &gs);
+          if (v != NULL)
+            {
+              v->have = TRUE;
+              v->near = h.near;
+              v->length = h.length;
+              v->n_shingles = h.n_shingles;
+              v->id = g_strndup ((const char *) data + off, h.id_len);
+              v->sig = NONE;
+              if (h.near)
+                {
+                  g_autofree guint16 *vals = g_memdup2 (data + off + h.id_len, vlen);
+                  v->sig = sig_store (self, vals);
+                }
+            }
+          off += h.id_len + vlen;
+          continue;
+        bad:
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: bad record", path);
+          return FALSE;
+        }
+    }
+
+  /* replay in document order */
+  g_autoptr(GPtrArray) order = g_ptr_array_sized_new (g_hash_table_size (inv));
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init (&it, inv);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    g_ptr_array_add (order, value);
+  qsort (order->pdata, order->len, sizeof (gpointer), cmp_involved);
+  g_autoptr(GPtrArray) outs = g_ptr_array_new ();
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *path = work_file (work, "decisions", i);
+      ShardWriter *w = shard_writer_new (path, KIND_DECISIONS, error);
+      if (w == NULL)
+        {
+          for (guint j = 0; j < outs->len; j++)
+            shard_writer_abort (g_ptr_array_index (outs, j));
+          return FALSE;
+        }
+      g_ptr_array_add (outs, w);
+    }
+  gboolean ok = TRUE;
+  guint64 decided = 0;
+  g_autofree guint16 *values = g_new (guint16, self->params.k);
+  for (guint i = 0; i < order->len && ok; i++)
+    {
+      Involved *v = g_ptr_array_index (order, i);
+      if (!v->have)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       "document %u of shard %u is in a band file but not in its signature file",
+                       (guint) (v->gseq & G_MAXUINT32), (guint) (v->gseq >> 32));
+          ok = FALSE;
+          break;
+        }
+      guint32 match = NONE;
+      if (v->exact_first != G_MAXUINT64)
+        match = ((Involved *) g_hash_table_lookup (inv, &v->exact_first))->idx;
+      gboolean exact = match != NONE;
+      g_array_set_size (self->cand, 0);
+      self->stamp++;
+      if (!exact && v->near && v->groups != NULL)
+        {
+          for (guint g = 0; g < v->groups->len; g++)
+            {
+              guint32 gid = g_array_index (v->groups, guint32, g);
+              for (guint64 k = g_array_index (starts, guint64, gid); k < g_array_index (starts, guint64, gid + 1); k++)
+                {
+                  guint64 other = g_array_index (members, guint64, k);
+                  if (other >= v->gseq)
+                    break;
+                  add_candidate (self, ((Involved *) g_hash_table_lookup (inv, &other))->idx);
+                }
+            }
+          g_array_sort_with_data (self->cand, cmp_order, self);
+        }
+      guint32 idx = add_entry (self, v->id, 0, FALSE);
+      v->idx = idx;
+      Entry *e = entry (self, idx);
+      e->length = v->length;
+      e->n_shingles = v->n_shingles;
+      e->exact_dup = exact;
+      Decision d;
+      if (v->sig != NONE)
+        memcpy (values, sig_at (self, v->sig), self->params.k * sizeof (guint16));
+      decide (self, idx, match, values, v->n_shingles, &d);
+      if (v->near && !exact)
+        entry (self, idx)->sig = v->sig;
+      if (d.kind == DECISION_NONE)
+        continue;
+      DecisionHead h = { (guint32) (v->gseq & G_MAXUINT32), d.kind, d.similarity, d.containment,
+                         d.rep_id ? strlen (d.rep_id) : 0, d.best_id ? strlen (d.best_id) : 0 };
+      ShardWriter *w = g_ptr_array_index (outs, v->gseq >> 32);
+      ok = shard_writer_add (w, &h, sizeof h, error) && shard_writer_add (w, d.rep_id, h.rep_len, error)
+           && shard_writer_add (w, d.best_id, h.best_len, error);
+      decided++;
+    }
+  g_autoptr(GPtrArray) rels = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < n; i++)
+    {
+      ShardWriter *w = g_ptr_array_index (outs, i);
+      if (!ok)
+        shard_writer_abort (w);
+      else
+        ok = shard_writer_commit (w, error);
+      g_ptr_array_add (rels, g_strdup_printf ("dedup/decisions-%u", i));
+    }
+  g_ptr_array_add (rels, NULL);
+  if (!ok)
+    return FALSE;
+  g_info ("cluster: %u documents share a key with another, %" G_GUINT64_FORMAT " decisions", order->len, decided);
+  return galley_shard_step_done (step, (const char *const *) rels->pdata, error);
+}
+
+static const char shard_help[] =
+  "Usage:\n"
+  "  galley dedup bands FILE\n"
+  "  galley dedup bucket FILE --band B --work DIR\n"
+  "  galley dedup cluster FILE --work DIR\n"
+  "  galley dedup filter FILE --shard I/N --work DIR\n"
+  "\n"
+  "Steps of a sharded run (docs/scale-out.md): bands prints how many bucket steps\n"
+  "there are (B from 0 to that number - 1); bucket finds the documents of all\n"
+  "shards that share key B; cluster decides, for the whole corpus, what the dedup\n"
+  "stage of a single run would; filter applies it to shard I and runs the rest.\n";
+
+static int
+shard_command (const char *prog, const char *sub, int argc, char **argv)
+{
+  const char *file = NULL, *work = NULL, *band_text = NULL;
+  for (int i = 1; i < argc; i++)
+    {
+      const char *a = argv[i];
+      if ((g_str_equal (a, "--plugin-dir") || g_str_equal (a, "-P")) && i + 1 < argc)
+        i++;
+      else if ((g_str_equal (a, "--work") || g_str_equal (a, "--band")) && i + 1 < argc)
+        *(g_str_equal (a, "--work") ? &work : &band_text) = argv[++i];
+      else if (g_str_has_prefix (a, "--work="))
+        work = a + strlen ("--work=");
+      else if (g_str_has_prefix (a, "--band="))
+        band_text = a + strlen ("--band=");
+      else if (g_str_equal (a, "-h") || g_str_equal (a, "--help"))
+        {
+          fputs (shard_help, stdout);
+          return 0;
+        }
+      else if (a[0] == '-')
+        return usage_error (prog, "unknown option");
+      else if (g_str_equal (a, sub))
+        continue;
+      else if (file == NULL)
+        file = a;
+      else
+        return usage_error (prog, "too many arguments");
+    }
+  gboolean bands = g_str_equal (sub, "bands"), bucket = g_str_equal (sub, "bucket");
+  if (file == NULL)
+    return usage_error (prog, "missing the pipeline FILE");
+  if (!bands && work == NULL)
+    return usage_error (prog, "missing --work DIR");
+  if (bucket && band_text == NULL)
+    return usage_error (prog, "missing --band B");
+  guint64 band = 0;
+  if (band_text != NULL && !g_ascii_string_to_unsigned (band_text, 10, 0, MAX_BANDS + 1, &band, NULL))
+    return usage_error (prog, "--band takes a number from 0 to the count 'galley dedup bands FILE' prints, minus 1");
+  g_autofree char *step_name = bucket ? g_strdup_printf ("bucket-%u", (guint) band) : g_strdup (sub);
+  GError *error = NULL;
+  g_autoptr(GalleyShardStep) step = galley_shard_step_begin (file, bands ? NULL : work, step_name, "dedup", &error);
+  if (step == NULL)
+    return command_fail (prog, error);
+  g_autoptr(Dedup) self = g_new0 (Dedup, 1);
+  self->lock_fd = -1;
+  if (!read_options (self, galley_shard_step_get_options (step), &error))
+    return command_fail (prog, error);
+  guint nb = self->params.bands + 2;
+  if (bands)
+    {
+      printf ("%u\n", nb);
+      return 0;
+    }
+  if (bucket && band >= nb)
+    return usage_error (prog, "--band is past the last band (see 'galley dedup bands FILE')");
+  gboolean ok = TRUE;
+  if (bucket)
+    {
+      for (guint i = 0; i < galley_shard_step_get_shards (step) && ok; i++)
+        {
+          g_autofree char *need = g_strdup_printf ("map-%u", i);
+          ok = galley_shard_step_need (step, need, &error);
+        }
+      ok = ok && shard_bucket (step, self, band, &error);
+    }
+  else
+    {
+      for (guint i = 0; i < galley_shard_step_get_shards (step) && ok; i++)
+        {
+          g_autofree char *need = g_strdup_printf ("map-%u", i);
+          ok = galley_shard_step_need (step, need, &error);
+        }
+      for (guint b = 0; b < nb && ok; b++)
+        {
+          g_autofree char *need = g_strdup_printf ("bucket-%u", b);
+          ok = galley_shard_step_need (step, need, &error);
+        }
+      if (ok)
+        {
+          self->entries = g_array_sized_new (FALSE, FALSE, sizeof (Entry), 4096);
+          self->ids = g_string_chunk_new (64 * 1024);
+          self->sig_blocks = g_ptr_array_new_with_free_func (g_free);
+          self->cand = g_array_new (FALSE, FALSE, sizeof (guint32));
+          ok = shard_cluster (step, self, &error);
+        }
+    }
+  if (!ok)
+    return command_fail (prog, error);
+  return 0;
+}
+
 static int
 dedup_command (int argc, char **argv)
 {
   const char *prog = argc > 0 ? argv[0] : "galley dedup";
+  for (int i = 1; i < argc; i++)
+    {
+      if ((g_str_equal (argv[i], "--plugin-dir") || g_str_equal (argv[i], "-P")) && i + 1 < argc)
+        {
+          i++;
+          continue;
+        }
+      if (argv[i][0] == '-')
+        continue;
+      if (g_str_equal (argv[i], "bands") || g_str_equal (argv[i], "bucket") || g_str_equal (argv[i], "cluster"))
+        return shard_command (prog, argv[i], argc, argv);
+      break;
+    }
   const char *sub = NULL, *dir = NULL, *older = NULL, *wait = "0";
   gboolean json = FALSE;
   for (int i = 1; i < argc; i++)

@@ -93,6 +93,11 @@ typedef struct {
   gboolean         quick_dirs;
   GalleyStageContext *ctx;
   gint64           unchanged;   /* inputs an earlier run read, skipped */
+  /* shard mode: files reaching the read step are numbered in walk order;
+   * a first pass counts them, the second reads [first, end) */
+  gboolean         counting;
+  gboolean         ranged;
+  gint64           pos, first, end;
 } Files;
 
 static void
@@ -398,10 +403,39 @@ read_file (int dirfd, const char *path, guint64 max_size, const char **skip, gbo
   return g_bytes_new_take (buf, len);
 }
 
+static gboolean files_walk (Files *self, GalleyDocument **out, GalleyStageContext *ctx, GError **error);
+
 static gboolean
 files_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GError **error)
 {
   Files *self = state;
+  *out = NULL;
+  if (!self->ranged && galley_stage_context_get_shard (ctx, NULL, NULL))
+    {
+      /* count the whole sorted walk once, then walk again for this shard's range */
+      self->ranged = TRUE;
+      g_autoptr(GPtrArray) saved = g_ptr_array_new_with_free_func (g_free);
+      for (GList *l = self->pending->head; l != NULL; l = l->next)
+        g_ptr_array_add (saved, g_strdup (((Entry *) l->data)->path));
+      self->counting = TRUE;
+      self->pos = 0;
+      gboolean more = files_walk (self, out, ctx, error);
+      self->counting = FALSE;
+      if (more || (error != NULL && *error != NULL) || galley_stage_is_cancelled (ctx))
+        return FALSE;
+      galley_stage_shard_range (ctx, self->pos, &self->first, &self->end);
+      self->pos = 0;
+      g_ptr_array_set_size (self->stack, 0);
+      g_hash_table_remove_all (self->seen_dirs);
+      for (guint i = 0; i < saved->len; i++)
+        g_queue_push_tail (self->pending, entry_new (g_strdup (g_ptr_array_index (saved, i))));
+    }
+  return files_walk (self, out, ctx, error);
+}
+
+static gboolean
+files_walk (Files *self, GalleyDocument **out, GalleyStageContext *ctx, GError **error)
+{
   *out = NULL;
   self->ctx = ctx;
   for (;;)
@@ -484,6 +518,14 @@ files_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GErro
               self->unchanged++;
               continue;
             }
+        }
+      if (self->ranged)
+        {
+          gint64 pos = self->pos++;
+          if (self->counting || pos < self->first)
+            continue;
+          if (pos >= self->end)
+            return FALSE;
         }
       g_autoptr(GError) local = NULL;
       const char *skip = NULL;

@@ -4,6 +4,8 @@
  */
 #include <galley/galley-stage.h>
 
+#include <string.h>
+
 #include "../common/galley-input.h"
 
 #include <sys/stat.h>
@@ -125,6 +127,46 @@ jsonl_record (Jsonl *self, GalleyStageContext *ctx)
   galley_stage_input_done (ctx, self->path, &done);
 }
 
+/* Shard mode: reads only this shard's range of the file's lines. */
+static gboolean
+jsonl_shard_start (Jsonl *self, GalleyStageContext *ctx, GError **error)
+{
+  if (g_str_equal (self->path, "-"))
+    {
+      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+                   "path: standard input cannot be split into shards; give a file");
+      return FALSE;
+    }
+  g_autoptr(GMappedFile) m = g_mapped_file_new (self->path, FALSE, error);
+  if (m == NULL)
+    return FALSE;
+  const char *data = g_mapped_file_get_contents (m);
+  gsize len = g_mapped_file_get_length (m);
+  if (len >= 2 && (guchar) data[0] == 0x1f && (guchar) data[1] == 0x8b)
+    {
+      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+                   "path: %s is gzip-compressed; shard mode needs the plain file", self->path);
+      return FALSE;
+    }
+  gint64 total = 0;
+  for (const char *p = data; p != NULL && p < data + len; total++)
+    {
+      p = memchr (p, '\n', data + len - p);
+      if (p != NULL)
+        p++;
+    }
+  gint64 first, end;
+  galley_stage_shard_range (ctx, total, &first, &end);
+  gint64 offset = 0;
+  for (gint64 line = 0; line < first; line++)
+    offset = (const char *) memchr (data + offset, '\n', len - offset) - data + 1;
+  record_reader_resume (self->reader, FALSE, offset, first);
+  record_reader_set_end (self->reader, end);
+  if (first == end)
+    self->finished = TRUE;
+  return TRUE;
+}
+
 static gboolean
 jsonl_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GError **error)
 {
@@ -136,6 +178,17 @@ jsonl_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GErro
     {
       self->reader = record_reader_new (self->path, self->max_line);
       self->incremental = galley_stage_is_incremental (ctx) && !g_str_equal (self->path, "-");
+      if (galley_stage_context_get_shard (ctx, NULL, NULL))
+        {
+          self->incremental = FALSE;
+          if (!jsonl_shard_start (self, ctx, error))
+            {
+              self->finished = TRUE;
+              return FALSE;
+            }
+          if (self->finished)
+            return FALSE;
+        }
       if (self->incremental && !jsonl_start (self, ctx))
         {
           self->finished = TRUE;
