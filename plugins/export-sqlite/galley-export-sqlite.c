@@ -12,6 +12,12 @@
  * the first write to the end. SQLite's own locks (other readers and
  * writers) are waited for up to busy-timeout; both give exit status 75.
  *
+ * Speed: prepare() turns a document into bound-ready strings on the worker
+ * threads; process() only runs prepared statements. Triggers are off on
+ * the sink's connection and the full-text index is written directly: a
+ * trigger makes SQLite open a savepoint per statement, and FTS5 flushes
+ * its pending entries at every savepoint (one index segment per document).
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "export-common.h"
@@ -34,8 +40,8 @@ static const GalleyOptionSpec export_sqlite_options[] = {
   { "batch-size", GALLEY_OPT_INT, "10000", "Documents per transaction (1..1000000)", NULL },
   { "busy-timeout", GALLEY_OPT_DURATION, "5s", "Wait this long for another writer or a locking reader before failing (exit 75)", NULL },
   { "fsync", GALLEY_OPT_BOOL, "true", "Sync each committed batch to disk (synchronous=FULL); false: synchronous=NORMAL", NULL },
-  { "fts", GALLEY_OPT_ENUM, "full", "Full-text index: full (phrase queries), column (words per column, no phrases), "
-    "none (words only), off", "full|column|none|off" },
+  { "fts", GALLEY_OPT_ENUM, "full", "What the full-text index keeps: full (phrase searches too), column (words per "
+    "column), none (words only), off (no index)", "full|column|none|off" },
   { NULL }
 };
 
@@ -965,7 +971,7 @@ export_sqlite_finish (gpointer state, GalleyStageContext *ctx, GError **error)
 
 static const GalleyStageInfo export_sqlite_info = {
   GALLEY_STAGE_ABI_MAJOR, GALLEY_STAGE_ABI_MINOR,
-  "export-sqlite", "Write documents, entity mentions and duplicate clusters to SQLite, with a full-text index", "1.0.0",
+  "export-sqlite", "Write documents, entity mentions and duplicate clusters to SQLite, with a full-text index", "1.1.0",
   GALLEY_KIND_SINK, GALLEY_STAGE_FLAGS_NONE,
   export_sqlite_options, export_sqlite_init, export_sqlite_process, NULL, export_sqlite_finish, export_sqlite_free,
   export_sqlite_prepare,
