@@ -397,6 +397,42 @@ test_bad_input (void)
   g_string_free (s, TRUE);
 }
 
+/* The model is English: German or Russian articles are left alone unless
+ * asked (languages=any), and meta.lang decides when a source gave it. */
+static void
+test_languages (void)
+{
+  static const char german[] =
+    "Der Stadtrat von Bergheim hat am Mittwoch nach langer Debatte den neuen Haushalt beschlossen. "
+    "Die Mehrheit der Fraktionen stimmte für die Pläne des Bürgermeisters Jonas Keller, der die Ausgaben "
+    "für Schulen und Straßen erhöhen will. Die Opposition kritisierte, dass die Gebühren für die "
+    "Bibliothek steigen sollen und die Schwimmhalle im Winter geschlossen bleibt.";
+  static const char english[] =
+    "The city council of Bergheim approved the new budget on Wednesday after a long debate. "
+    "Most groups in the council voted for the plans of the mayor, Jonas Keller, who wants to spend "
+    "more on schools and roads. The opposition said that library fees would rise and that the "
+    "swimming hall would stay closed in the winter.";
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  g_autoptr(GalleyDocument) de = run_doc (h, german, NULL);
+  g_assert_cmpuint (galley_document_get_n_annotations (de), ==, 0);
+  g_autoptr(GalleyDocument) ru = run_doc (h, "Вчера в Москве мэр города Сергей Собянин открыл новую станцию метро.", NULL);
+  g_assert_cmpuint (galley_document_get_n_annotations (ru), ==, 0);
+  g_autoptr(GalleyDocument) en = run_doc (h, english, NULL);
+  g_assert_nonnull (find (en, "Jonas Keller", "PER"));
+  /* meta.lang wins over the guess */
+  GalleyDocument *tagged = galley_document_new ("t", NULL);
+  galley_document_set_text (tagged, english, -1);
+  galley_document_set_meta_string (tagged, "lang", "de");
+  g_autoptr(GError) error = NULL;
+  g_assert_cmpint (galley_harness_process (h, tagged, &error), ==, GALLEY_VERDICT_KEEP);
+  g_assert_cmpuint (galley_document_get_n_annotations (tagged), ==, 0);
+  galley_document_free (tagged);
+  /* languages=any tags everything */
+  g_autoptr(GalleyHarness) any = harness ("languages=any", NULL);
+  g_autoptr(GalleyDocument) de2 = run_doc (any, german, NULL);
+  g_assert_cmpuint (galley_document_get_n_annotations (de2), >, 0);
+}
+
 static void
 test_large_document (void)
 {
@@ -568,6 +604,7 @@ main (int argc, char **argv)
   ADD ("/entities/bad-data-files", test_bad_data_files);
   g_test_add_func ("/entities/bad-input", test_bad_input);
   g_test_add_func ("/entities/large-document", test_large_document);
+  g_test_add_func ("/entities/languages", test_languages);
   g_test_add_func ("/entities/seeds", test_seeds);
   return g_test_run ();
 }

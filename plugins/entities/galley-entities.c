@@ -26,6 +26,7 @@ static const GalleyOptionSpec entities_options[] = {
   { "date-from-text", GALLEY_OPT_BOOL, "true", "Without a readable meta.date, take the first full date near the top of the text (a dateline) as the reference", NULL },
   { "roles", GALLEY_OPT_BOOL, "true", "Record a person's title or role (\"President\", \"Kremlin spokesman\") as the mention's role", NULL },
   { "top", GALLEY_OPT_INT, "10", "Write this many most mentioned people, organisations and places to meta.entities_top; 0: none", NULL },
+  { "languages", GALLEY_OPT_STRV, "en", "Only tag documents in these languages (meta.lang, else a guess from the text: English function words, Latin script); 'any': every document. The model is English.", NULL },
   { "max-mentions", GALLEY_OPT_INT, "5000", "Keep at most this many mentions per document (the first ones); the rest are counted as mentions-over-limit", NULL },
   { NULL }
 };
@@ -39,6 +40,7 @@ typedef struct {
   GDate      ref;
   gint64     top;
   gint64     max_mentions;
+  char     **languages;    /* NULL: any */
   GMutex     lock;
   GPtrArray *pool;         /* NerScratch */
 } Entities;
@@ -53,6 +55,7 @@ entities_free (gpointer data)
   if (self->pool)
     g_ptr_array_unref (self->pool);
   g_mutex_clear (&self->lock);
+  g_strfreev (self->languages);
   g_free (self);
 }
 
@@ -114,6 +117,13 @@ entities_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **erro
   self->roles = galley_options_get_bool (opts, "roles");
   self->top = galley_options_get_int (opts, "top");
   self->max_mentions = galley_options_get_int (opts, "max-mentions");
+  const char *const *langs = galley_options_get_strv (opts, "languages");
+  if (langs[0] != NULL && !g_strv_contains (langs, "any"))
+    {
+      self->languages = g_new0 (char *, g_strv_length ((char **) langs) + 1);
+      for (guint i = 0; langs[i] != NULL; i++)
+        self->languages[i] = g_ascii_strdown (langs[i], -1);
+    }
   if (self->top < 0 || self->top > 1000)
     {
       g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
@@ -212,12 +222,99 @@ write_top (Entities *self, GalleyDocument *doc, GArray *mentions)
   json_object_object_add (meta, "entities_top", arr);
 }
 
+/* A cheap guess whether @text is English: mostly Latin letters, and
+ * enough of its words are English function words (they make up a third or
+ * more of running English text and a few percent of other Latin-script
+ * languages). Too short to tell: yes. */
+static gboolean
+looks_english (const char *text, gsize len)
+{
+  static const char *const function_words[] = {
+    "the", "of", "and", "to", "a", "in", "is", "that", "for", "on", "was", "with", "as", "by", "at", "it",
+    "he", "she", "said", "from", "his", "her", "be", "are", "have", "has", "an", "not", "but", "they",
+    "this", "were", "had", "which", "will", "their", "who", "been", "after", "its", "would", "there", NULL
+  };
+  gint64 words = 0, hits = 0, latin = 0, other = 0;
+  const char *p = text, *end = text + MIN (len, (gsize) 20000);
+  while (p < end)
+    {
+      unsigned char c = (unsigned char) *p;
+      if (g_ascii_isalpha (c))
+        {
+          const char *w = p;
+          while (p < end && g_ascii_isalpha (*p))
+            p++;
+          gsize n = p - w;
+          latin += n;
+          words++;
+          if (n <= 5)
+            {
+              char lower[6];
+              for (gsize i = 0; i < n; i++)
+                lower[i] = g_ascii_tolower (w[i]);
+              lower[n] = '\0';
+              for (guint i = 0; function_words[i] != NULL; i++)
+                if (strcmp (lower, function_words[i]) == 0)
+                  {
+                    hits++;
+                    break;
+                  }
+            }
+          continue;
+        }
+      if (c >= 0x80)
+        {
+          gunichar u = g_utf8_get_char_validated (p, end - p);
+          if (u != (gunichar) -1 && u != (gunichar) -2 && g_unichar_isalpha (u))
+            {
+              if (u < 0x250)
+                latin++;
+              else
+                other++;
+            }
+          const char *next = g_utf8_find_next_char (p, end);
+          p = next != NULL ? next : end;
+          continue;
+        }
+      p++;
+    }
+  if (latin + other == 0)
+    return TRUE;
+  if (other * 5 > latin + other)
+    return FALSE;               /* mostly another script */
+  if (words < 25)
+    return TRUE;
+  return hits * 100 >= words * 12;
+}
+
+static gboolean
+wanted_language (Entities *self, GalleyDocument *doc, const char *text, gsize len)
+{
+  if (self->languages == NULL)
+    return TRUE;
+  const char *lang = galley_document_get_meta_string (doc, "lang");
+  if (lang == NULL)
+    lang = galley_document_get_meta_string (doc, "language");
+  if (lang != NULL && strlen (lang) >= 2)
+    {
+      char code[3] = { g_ascii_tolower (lang[0]), g_ascii_tolower (lang[1]), 0 };
+      return g_strv_contains ((const char *const *) self->languages, code);
+    }
+  return g_strv_contains ((const char *const *) self->languages, "en") && looks_english (text, len);
+}
+
 static GalleyVerdict
 entities_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GError **error)
 {
   Entities *self = state;
   gsize len;
   const char *text = galley_document_get_text (doc, &len);
+  if (!wanted_language (self, doc, text, len))
+    {
+      /* the model is English: on other languages it finds noise */
+      galley_stage_count (ctx, "other-language", 1);
+      return GALLEY_VERDICT_KEEP;
+    }
   NerOptions o = { 0 };
   o.types = self->types;
   o.roles = self->roles;
