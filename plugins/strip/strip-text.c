@@ -161,7 +161,9 @@ ascii_lower (guchar c)
 
 /* g_utf8_strdown(), without its per-character work for plain ASCII (the
  * usual case). ASCII with an 'I' still goes through GLib: a Turkish or
- * Azerbaijani locale lowers it to a dotless i. */
+ * Azerbaijani locale lowers it to a dotless i. Documents reach the stage
+ * as valid UTF-8; a direct caller's broken sequence becomes U+FFFD first,
+ * as g_utf8_strdown() may read past the end of one. */
 static char *
 lower_dup (const char *s, gssize len)
 {
@@ -170,7 +172,13 @@ lower_dup (const char *s, gssize len)
     {
       guchar c = (guchar) s[n];
       if (c >= 0x80 || c == 'I')
-        return g_utf8_strdown (s, len);
+        {
+          gsize all = len < 0 ? strlen (s) : strnlen (s, (gsize) len);
+          if (g_utf8_validate_len (s, all, NULL))
+            return g_utf8_strdown (s, (gssize) all);
+          g_autofree char *valid = g_utf8_make_valid (s, (gssize) all);
+          return g_utf8_strdown (valid, -1);
+        }
       n++;
     }
   char *out = g_malloc (n + 1);
