@@ -72,6 +72,7 @@ bench: build
 	bench/run.sh $(BUILD)
 	$(BUILD)/bench/repair-speed 200
 	$(BUILD)/bench/strip-text-speed 64
+	$(BUILD)/bench/strip-text-speed --check
 	$(BUILD)/bench/export-sqlite-bench 200000 10
 	bench/entities/speed.sh $(BUILD)
 	@if [ -d ../shared/bench/boilerplate/html ]; then $(BUILD)/bench/strip-html-speed ../shared/bench/boilerplate/html; fi
