@@ -7,6 +7,8 @@
 # scores the dedup.cluster of every record with score.py: pair precision,
 # recall, F1, adjusted Rand index and recall per variant kind. Extra
 # arguments go to `galley run` (e.g. --set dedup.threshold=0.5).
+# DEDUP_PIPELINE=default puts the default pipeline's stages before dedup
+# (repair, then strip, with their default options), as `make run` has them.
 #
 # Environment:
 #   DEDUP_DATA=../shared/bench/dedup   where neardup-5k.jsonl and score.py are
@@ -29,10 +31,23 @@ out=${DEDUP_OUT:-/tmp/galley-dedup-eval.$$}
 mkdir -p "$out"
 trap 'rm -rf "$out"' EXIT INT TERM
 
+before=""
+before_groups=""
+if [ "${DEDUP_PIPELINE:-stage}" = default ]; then
+  before="repair;strip;"
+  before_groups="[stage repair]
+plugin=repair
+
+[stage strip]
+plugin=strip
+
+"
+fi
+
 cat > "$out/eval.pipeline" <<PIPE
 [pipeline]
-description=dedup stage alone on neardup-5k, annotate mode
-stages=feed;dedup;output
+description=dedup on neardup-5k, annotate mode
+stages=feed;${before}dedup;output
 stats=$out/stats.json
 rejects=$out/rejects.jsonl
 
@@ -43,6 +58,7 @@ meta-fields=
 keep-other-fields=false
 content-type=text
 
+$before_groups
 [stage dedup]
 plugin=dedup
 mode=annotate
