@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages galley needs to build, test and benchmark.
 # Run as root to install; as another user it only reports what is missing.
-# Usage: scripts/install-deps.sh [--sanitizers] [--valgrind] [--fuzz]
+# Usage: scripts/install-deps.sh [--sanitizers] [--valgrind] [--fuzz] [--slurm]
 set -eu
 
 packages="build-essential meson ninja-build pkgconf libglib2.0-dev libjson-c-dev libltdl-dev libuchardet-dev libxxhash-dev libsqlite3-dev zlib1g-dev libxml2-dev python3"
@@ -10,6 +10,7 @@ for arg in "$@"; do
     --sanitizers) packages="$packages libasan8 libubsan1" ;;
     --valgrind) packages="$packages valgrind" ;;
     --fuzz) packages="$packages clang libclang-rt-dev" ;;
+    --slurm) packages="$packages slurm-wlm munge" ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 64 ;;
   esac
 done
