@@ -415,7 +415,7 @@ test_bad_input (Fixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  g_test_init (&argc, &argv, NULL);
   ADD ("/plan/slurm/dedup-chain", test_dedup_chain);
   ADD ("/plan/slurm/plain-chain", test_plain_chain);
   ADD ("/plan/slurm/resume", test_resume);
