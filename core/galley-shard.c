@@ -70,6 +70,16 @@ galley_shard_write_file (const char *path, const char *data, gsize len, GError *
   return TRUE;
 }
 
+/* Exit codes of the steps: as a run's, except that a damaged or truncated
+ * file of the work directory is bad data (65), as in the dedup steps. */
+static int
+step_exit_code (const GError *error)
+{
+  if (error != NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA))
+    return GALLEY_EXIT_DATAERR;
+  return galley_error_to_exit_code (error);
+}
+
 static int
 lock_file (const char *path, const char *what, GError **error)
 {
@@ -160,6 +170,11 @@ out:
   return ok;
 }
 
+static gboolean check_shardable (GalleyPipeline *p, GError **error);
+
+/* Loads the pipeline, checks the work directory and takes the step's lock.
+ * @count > 0 (map, filter, init): the pipeline is checked for what shard
+ * mode cannot do first, so a refused pipeline leaves no work directory. */
 static GalleyShardStep *
 shard_begin (const char *pipeline_file, const char *work_dir, const char *step, guint count, GError **error)
 {
@@ -170,6 +185,8 @@ shard_begin (const char *pipeline_file, const char *work_dir, const char *step, 
   s->pipeline_file = g_strdup (pipeline_file);
   s->pipeline = galley_pipeline_load (pipeline_file, NULL, error);
   if (s->pipeline == NULL)
+    return NULL;
+  if (count > 0 && !check_shardable (s->pipeline, error))
     return NULL;
   s->hash = hash_file (pipeline_file, error);
   if (s->hash == NULL)
@@ -659,10 +676,8 @@ galley_shard_run (const char *pipeline_file, const char *step, guint index, guin
     }
   g_autoptr(GalleyShardStep) s = shard_begin (pipeline_file, work_dir, name, count, error);
   if (s == NULL)
-    return galley_error_to_exit_code (*error);
+    return step_exit_code (*error);
   GalleyPipeline *p = s->pipeline;
-  if (!check_shardable (p, error))
-    return GALLEY_EXIT_CONFIG;
   gint dedup = first_dedup (p);
   if (!map && dedup < 0)
     {
@@ -673,7 +688,7 @@ galley_shard_run (const char *pipeline_file, const char *step, guint index, guin
     }
   g_autofree char *map_name = g_strdup_printf ("map-%u", index);
   if (!map && (!galley_shard_step_need (s, "cluster", error) || !galley_shard_step_need (s, map_name, error)))
-    return galley_error_to_exit_code (*error);
+    return step_exit_code (*error);
 
   /* the stages this step runs */
   GPtrArray *all = p->stages;
@@ -732,7 +747,7 @@ galley_shard_run (const char *pipeline_file, const char *step, guint index, guin
     }
   g_ptr_array_add (outputs, NULL);
   if (!galley_shard_step_done (s, (const char *const *) outputs->pdata, error))
-    return galley_error_to_exit_code (*error);
+    return step_exit_code (*error);
   return GALLEY_EXIT_OK;
 }
 
@@ -746,11 +761,9 @@ galley_shard_init (const char *pipeline_file, const char *work_dir, guint count,
     }
   g_autoptr(GalleyShardStep) s = shard_begin (pipeline_file, work_dir, "init", count, error);
   if (s == NULL)
-    return galley_error_to_exit_code (*error);
-  if (!check_shardable (s->pipeline, error))
-    return GALLEY_EXIT_CONFIG;
+    return step_exit_code (*error);
   if (!galley_shard_step_done (s, NULL, error))
-    return galley_error_to_exit_code (*error);
+    return step_exit_code (*error);
   return GALLEY_EXIT_OK;
 }
 
@@ -856,21 +869,21 @@ galley_shard_merge (const char *pipeline_file, const char *work_dir, GError **er
 {
   g_autoptr(GalleyShardStep) s = shard_begin (pipeline_file, work_dir, "merge", 0, error);
   if (s == NULL)
-    return galley_error_to_exit_code (*error);
+    return step_exit_code (*error);
   const char *before = first_dedup (s->pipeline) >= 0 ? "filter" : "map";
   for (guint i = 0; i < s->count; i++)
     {
       g_autofree char *need = g_strdup_printf ("%s-%u", before, i);
       if (!galley_shard_step_need (s, need, error))
-        return galley_error_to_exit_code (*error);
+        return step_exit_code (*error);
     }
   for (guint i = 0; i < s->pipeline->stages->len; i++)
     {
       GalleyStageConfig *sc = g_ptr_array_index (s->pipeline->stages, i);
       if (sc->plugin->info->kind == GALLEY_KIND_SINK && !merge_sink (s, sc, error))
-        return galley_error_to_exit_code (*error);
+        return step_exit_code (*error);
     }
   if (!galley_shard_step_done (s, NULL, error))
-    return galley_error_to_exit_code (*error);
+    return step_exit_code (*error);
   return GALLEY_EXIT_OK;
 }

@@ -481,6 +481,25 @@ dedup_index_add_run (DedupIndex *ix, gint64 started, gint64 docs, gint64 duplica
   return exec (ix, sql, error);
 }
 
+char *
+dedup_index_get_meta (DedupIndex *ix, const char *key, GError **error)
+{
+  int rc = SQLITE_OK;
+  char *value = meta_get (ix, key, &rc);
+  if (rc != SQLITE_OK)
+    db_error (ix, rc, "reading meta", error);
+  return value;
+}
+
+gboolean
+dedup_index_set_meta (DedupIndex *ix, const char *key, const char *value, GError **error)
+{
+  char *sql = sqlite3_mprintf ("INSERT OR REPLACE INTO meta VALUES (%Q, %Q)", key, value);
+  gboolean ok = exec (ix, sql, error);
+  sqlite3_free (sql);
+  return ok;
+}
+
 gboolean
 dedup_index_commit (DedupIndex *ix, GError **error)
 {

@@ -76,6 +76,11 @@ gboolean     dedup_index_add_segment (DedupIndex *ix, const char *name, gint64 f
                                       gint64 docs, gint64 records, GError **error);
 const char  *dedup_index_dir      (DedupIndex *ix);
 gboolean     dedup_index_add_run  (DedupIndex *ix, gint64 started, gint64 docs, gint64 duplicates, GError **error);
+/* A value of the meta table (NULL when absent), and setting one inside
+ * the open transaction: `galley dedup index merge` records there which
+ * backfills it added. */
+char        *dedup_index_get_meta (DedupIndex *ix, const char *key, GError **error);
+gboolean     dedup_index_set_meta (DedupIndex *ix, const char *key, const char *value, GError **error);
 gboolean     dedup_index_commit   (DedupIndex *ix, GError **error);
 void         dedup_index_rollback (DedupIndex *ix);
 gboolean     dedup_index_in_transaction (DedupIndex *ix);

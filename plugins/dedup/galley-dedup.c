@@ -976,7 +976,7 @@ apply_decision (Dedup *self, GalleyDocument *doc, GalleyStageContext *ctx, const
  * with an XXH3 of the payload, so a truncated or damaged file is found
  * before it is used. */
 #define SHARD_MAGIC "GLYDDSH1"
-enum { KIND_SIGS = 1, KIND_BAND = 2, KIND_GROUPS = 3, KIND_DECISIONS = 4 };
+enum { KIND_SIGS = 1, KIND_BAND = 2, KIND_GROUPS = 3, KIND_DECISIONS = 4, KIND_CLUSTERS = 5 };
 
 struct ShardWriter {
   int           fd;
@@ -1502,6 +1502,7 @@ static const char command_help[] =
   "  galley dedup forget --older-than DURATION STATE_DIR\n"
   "  galley dedup compact STATE_DIR\n"
   "  galley dedup bands|bucket|cluster|filter FILE ... (sharded runs: galley dedup bands --help)\n"
+  "  galley dedup index merge FILE --work DIR --state-dir STATE (galley dedup index --help)\n"
   "\n"
   "Maintain the index a dedup stage keeps in its state-dir.\n"
   "\n"
@@ -1563,8 +1564,17 @@ typedef struct {
   gboolean have;        /* its signature record was read */
   gboolean near;
   guint32  length, n_shingles, sig;
+  guint32  kind;        /* its decision (DecisionKind) */
   char    *id;
 } Involved;
+
+/* One record of dedup/clusters, for `galley dedup index merge`: a document
+ * that shares a key with another, its cluster's final representative and
+ * its decision; exact: it is an exact copy (no bands of its own). */
+typedef struct {
+  guint64 gseq, rep;
+  guint32 kind, exact;
+} ClusterRec;
 
 static void
 involved_free (gpointer data)
@@ -1841,6 +1851,7 @@ shard_cluster (GalleyShardStep *step, Dedup *self, GError **error)
       decide (self, idx, match, values, v->n_shingles, &d);
       if (v->near && !exact)
         entry (self, idx)->sig = v->sig;
+      v->kind = d.kind;
       if (d.kind == DECISION_NONE)
         continue;
       DecisionHead h = { (guint32) (v->gseq & G_MAXUINT32), d.kind, d.similarity, d.containment,
@@ -1860,11 +1871,412 @@ shard_cluster (GalleyShardStep *step, Dedup *self, GError **error)
         ok = shard_writer_commit (w, error);
       g_ptr_array_add (rels, g_strdup_printf ("dedup/decisions-%u", i));
     }
-  g_ptr_array_add (rels, NULL);
   if (!ok)
     return FALSE;
+  /* the final clusters (entries were added in the order of @order) */
+  g_autofree char *cpath = g_build_filename (work, "dedup", "clusters", NULL);
+  ShardWriter *cw = shard_writer_new (cpath, KIND_CLUSTERS, error);
+  if (cw == NULL)
+    return FALSE;
+  for (guint i = 0; i < order->len && ok; i++)
+    {
+      Involved *v = g_ptr_array_index (order, i);
+      const Involved *r = g_ptr_array_index (order, entry (self, find_root (self, v->idx))->rep);
+      ClusterRec c = { v->gseq, r->gseq, v->kind, v->exact_first != G_MAXUINT64 };
+      ok = shard_writer_add (cw, &c, sizeof c, error);
+    }
+  if (!ok)
+    {
+      shard_writer_abort (cw);
+      return FALSE;
+    }
+  if (!shard_writer_commit (cw, error))
+    return FALSE;
+  g_ptr_array_add (rels, g_strdup ("dedup/clusters"));
+  g_ptr_array_add (rels, NULL);
   g_info ("cluster: %u documents share a key with another, %" G_GUINT64_FORMAT " decisions", order->len, decided);
   return galley_shard_step_done (step, (const char *const *) rels->pdata, error);
+}
+
+/* ---- galley dedup index merge: a sharded run's documents into a state-dir ------------------ */
+
+/* What identifies a backfill: the pipeline and the signature files of its
+ * map steps (their checksums), so merging the same one twice adds nothing. */
+static char *
+backfill_key (const char *work, guint n, GError **error)
+{
+  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autofree char *wpath = g_build_filename (work, "work.json", NULL);
+  g_autofree char *wdata = NULL;
+  if (!g_file_get_contents (wpath, &wdata, NULL, error))
+    return NULL;
+  g_checksum_update (sum, (const guchar *) wdata, -1);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *path = work_file (work, "sigs", i);
+      const guint8 *data;
+      gsize len;
+      g_autoptr(GMappedFile) m = shard_file_open (path, KIND_SIGS, &data, &len, error);
+      if (m == NULL)
+        return NULL;
+      g_checksum_update (sum, data - 24, 24);                          /* header */
+      g_checksum_update (sum, data + len, 8);                          /* XXH3 of the payload */
+    }
+  return g_strconcat ("backfill:", g_checksum_get_string (sum), NULL);
+}
+
+typedef struct {
+  GArray *seqs;        /* guint32: the documents of the shard with a signature record, in order */
+  gint64  base;        /* rowid of the first, minus one */
+} ShardDocs;
+
+/* The rowid the merge gives document @gseq, or 0 when it has none. */
+static gint64
+rowid_of (const ShardDocs *sd, guint n, guint64 gseq)
+{
+  guint shard = gseq >> 32;
+  guint32 seq = gseq & G_MAXUINT32;
+  if (shard >= n)
+    return 0;
+  const GArray *a = sd[shard].seqs;
+  guint lo = 0, hi = a->len;
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+      if (g_array_index (a, guint32, mid) < seq)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return lo < a->len && g_array_index (a, guint32, lo) == seq ? sd[shard].base + 1 + lo : 0;
+}
+
+static gboolean
+bad_sigs (const char *path, GError **error)
+{
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: bad record", path);
+  return FALSE;
+}
+
+/* Adds every document of the sharded run to the index in @state_dir, as
+ * the dedup stage of a plain run with that state-dir would at its end:
+ * one segment file with the signatures and keys, and the documents with
+ * their final clusters in one transaction. */
+static gboolean
+shard_index_merge (GalleyShardStep *step, Dedup *self, const char *state_dir, GError **error)
+{
+  const char *work = galley_shard_step_get_work_dir (step);
+  guint n = galley_shard_step_get_shards (step);
+  guint k = self->params.k, nb = self->params.bands + 2;
+  g_autofree char *key = backfill_key (work, n, error);
+  if (key == NULL)
+    return FALSE;
+
+  /* the clusters the cluster step decided */
+  g_autofree char *cpath = g_build_filename (work, "dedup", "clusters", NULL);
+  const guint8 *cdata;
+  gsize clen;
+  g_autoptr(GMappedFile) cm = shard_file_open (cpath, KIND_CLUSTERS, &cdata, &clen, error);
+  if (cm == NULL)
+    return FALSE;
+  if (clen % sizeof (ClusterRec) != 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: bad length", cpath);
+      return FALSE;
+    }
+  const ClusterRec *crecs = (const ClusterRec *) cdata;
+  gsize n_crecs = clen / sizeof (ClusterRec);
+  g_autoptr(GHashTable) clusters = g_hash_table_new (g_int64_hash, g_int64_equal);
+  gint64 duplicates = 0;
+  for (gsize i = 0; i < n_crecs; i++)
+    {
+      g_hash_table_insert (clusters, (gpointer) &crecs[i].gseq, (gpointer) &crecs[i]);
+      duplicates += crecs[i].kind == DECISION_EXACT || crecs[i].kind == DECISION_NEAR;
+    }
+
+  /* the documents: rowids in shard order */
+  if (g_mkdir_with_parents (state_dir, 0777) != 0)
+    {
+      int e = errno;
+      g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE, "state-dir: cannot create %s: %s",
+                   state_dir, g_strerror (e));
+      return FALSE;
+    }
+  self->lock_fd = dedup_lock_state_dir (state_dir, self->lock_timeout, error);
+  if (self->lock_fd < 0)
+    return FALSE;
+  self->index = dedup_index_open (state_dir, TRUE, TRUE, &self->params, error);
+  if (self->index == NULL)
+    return FALSE;
+  DedupIndex *ix = self->index;
+  g_autofree char *done = dedup_index_get_meta (ix, key, error);
+  if (done != NULL)
+    {
+      g_print ("%s: this backfill was added on %s; nothing to do\n", state_dir, done);
+      return TRUE;
+    }
+  if (error != NULL && *error != NULL)
+    return FALSE;
+  if (!dedup_index_begin (ix, error))
+    return FALSE;
+  gint64 base = dedup_index_max_rowid (ix, error);
+  if (base < 0)
+    return FALSE;
+  g_autofree ShardDocs *sd = g_new0 (ShardDocs, n);
+  g_autoptr(GPtrArray) maps = g_ptr_array_new_with_free_func ((GDestroyNotify) g_mapped_file_unref);
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  gint64 next = base;
+  guint64 n_sigs = 0;
+  gboolean ok = TRUE;
+  for (guint i = 0; i < n && ok; i++)
+    {
+      char *path = work_file (work, "sigs", i);
+      g_ptr_array_add (paths, path);
+      const guint8 *data;
+      gsize len;
+      GMappedFile *m = shard_file_open (path, KIND_SIGS, &data, &len, error);
+      if (m == NULL)
+        {
+          ok = FALSE;
+          break;
+        }
+      g_ptr_array_add (maps, m);
+      sd[i].seqs = g_array_new (FALSE, FALSE, sizeof (guint32));
+      sd[i].base = next;
+      for (gsize off = 0; off < len;)
+        {
+          SigHead h;
+          if (len - off < sizeof h)
+            {
+              ok = bad_sigs (path, error);
+              break;
+            }
+          memcpy (&h, data + off, sizeof h);
+          gsize vlen = h.near ? k * sizeof (guint16) : 0;
+          if (len - off - sizeof h < (gsize) h.id_len + vlen
+              || (sd[i].seqs->len > 0 && g_array_index (sd[i].seqs, guint32, sd[i].seqs->len - 1) >= h.seq))
+            {
+              ok = bad_sigs (path, error);
+              break;
+            }
+          off += sizeof h + h.id_len + vlen;
+          g_array_append_val (sd[i].seqs, h.seq);
+          guint64 gs = (guint64) i << 32 | h.seq;
+          const ClusterRec *c = g_hash_table_lookup (clusters, &gs);
+          n_sigs += h.near && !(c != NULL && c->exact);
+        }
+      next += sd[i].seqs->len;
+    }
+  if (ok && next > G_MAXUINT32)
+    {
+      g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_WRITE,
+                   "the index would hold more than %u document numbers; merge fewer documents", G_MAXUINT32);
+      ok = FALSE;
+    }
+
+  /* the keys of each keyspace, from every shard's band file, without
+   * exact copies (as a plain run leaves them out) */
+  g_autoptr(GArray) recs = g_array_new (FALSE, FALSE, sizeof (DedupRecord));
+  guint64 n_recs = 0;
+  for (guint pass = 0; pass < 2 && ok; pass++)
+    {
+      g_autoptr(DedupSegmentWriter) w = NULL;
+      if (pass == 1)
+        {
+          w = dedup_segment_writer_new (dedup_index_dir (ix), k, n_sigs, n_recs, error);
+          if (w == NULL)
+            {
+              ok = FALSE;
+              break;
+            }
+          for (guint i = 0; i < n && ok; i++)
+            {
+              const guint8 *data = (const guint8 *) g_mapped_file_get_contents (g_ptr_array_index (maps, i)) + 24;
+              gsize len = g_mapped_file_get_length (g_ptr_array_index (maps, i)) - 32;
+              for (gsize off = 0, j = 0; off < len && ok; j++)
+                {
+                  SigHead h;
+                  memcpy (&h, data + off, sizeof h);
+                  gsize vlen = h.near ? k * sizeof (guint16) : 0;
+                  guint64 gs = (guint64) i << 32 | h.seq;
+                  const ClusterRec *c = g_hash_table_lookup (clusters, &gs);
+                  if (h.near && !(c != NULL && c->exact))
+                    {
+                      g_autofree guint16 *sig = g_memdup2 (data + off + sizeof h + h.id_len, vlen);
+                      ok = dedup_segment_writer_add_doc (w, (guint32) (sd[i].base + 1 + j), sig, h.n_shingles, error);
+                    }
+                  off += sizeof h + h.id_len + vlen;
+                }
+            }
+        }
+      for (guint b = 0; b < nb && ok; b++)
+        {
+          g_array_set_size (recs, 0);
+          for (guint i = 0; i < n && ok; i++)
+            {
+              g_autofree char *path = band_path (work, b, i);
+              const guint8 *data;
+              gsize len;
+              g_autoptr(GMappedFile) m = shard_file_open (path, KIND_BAND, &data, &len, error);
+              if (m == NULL)
+                {
+                  ok = FALSE;
+                  break;
+                }
+              for (gsize off = 0; off + sizeof (DedupRecord) <= len; off += sizeof (DedupRecord))
+                {
+                  DedupRecord r;
+                  memcpy (&r, data + off, sizeof r);
+                  guint64 gs = (guint64) i << 32 | r.doc;
+                  const ClusterRec *c = g_hash_table_lookup (clusters, &gs);
+                  if (c != NULL && c->exact)
+                    continue;
+                  gint64 rowid = rowid_of (sd, n, gs);
+                  if (rowid == 0)
+                    {
+                      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                                   "%s: document %u is not in the signature file of shard %u", path, r.doc, i);
+                      ok = FALSE;
+                      break;
+                    }
+                  DedupRecord out = { b == nb - 1 ? dedup_exact_key (&self->params, r.key) : r.key, (guint32) rowid, 0 };
+                  g_array_append_val (recs, out);
+                }
+            }
+          if (!ok)
+            break;
+          if (pass == 0)
+            {
+              n_recs += recs->len;
+              continue;
+            }
+          dedup_sort_records ((DedupRecord *) recs->data, recs->len);
+          for (guint j = 0; j < recs->len && ok; j++)
+            {
+              const DedupRecord *r = &g_array_index (recs, DedupRecord, j);
+              ok = dedup_segment_writer_add_record (w, r->key, r->doc, error);
+            }
+        }
+      if (pass == 1 && ok)
+        {
+          g_autofree char *name = g_strdup_printf ("seg-%010" G_GINT64_FORMAT "-%08x.dd", next, g_random_int ());
+          ok = dedup_segment_writer_commit (w, name, error)
+               && dedup_index_add_segment (ix, name, base + 1, next, n_sigs, n_recs, error);
+        }
+    }
+
+  /* the documents, with their clusters */
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  for (guint i = 0; i < n && ok; i++)
+    {
+      const guint8 *data = (const guint8 *) g_mapped_file_get_contents (g_ptr_array_index (maps, i)) + 24;
+      gsize len = g_mapped_file_get_length (g_ptr_array_index (maps, i)) - 32;
+      for (gsize off = 0, j = 0; off < len && ok; j++)
+        {
+          SigHead h;
+          memcpy (&h, data + off, sizeof h);
+          gsize vlen = h.near ? k * sizeof (guint16) : 0;
+          g_autofree char *id = g_strndup ((const char *) data + off + sizeof h, h.id_len);
+          guint64 gs = (guint64) i << 32 | h.seq;
+          const ClusterRec *c = g_hash_table_lookup (clusters, &gs);
+          gint64 rowid = sd[i].base + 1 + j;
+          gint64 cluster = c != NULL ? rowid_of (sd, n, c->rep) : rowid;
+          DedupStored d = { .rowid = rowid, .doc_id = id, .cluster = cluster ? cluster : rowid, .seen = now,
+                            .length = h.length, .n_shingles = h.n_shingles };
+          ok = dedup_index_add_doc (ix, &d, h.exact, error);
+          off += sizeof h + h.id_len + vlen;
+        }
+    }
+  g_autoptr(GDateTime) t = g_date_time_new_now_utc ();
+  g_autofree char *when = g_date_time_format_iso8601 (t);
+  ok = ok && dedup_index_add_run (ix, now, next - base, duplicates, error) && dedup_index_set_meta (ix, key, when, error)
+       && dedup_index_commit (ix, error);
+  for (guint i = 0; i < n; i++)
+    if (sd[i].seqs != NULL)
+      g_array_unref (sd[i].seqs);
+  if (!ok)
+    {
+      dedup_index_rollback (ix);
+      g_prefix_error (error, "state-dir %s: index not updated: ", state_dir);
+      return FALSE;
+    }
+  g_print ("added %" G_GINT64_FORMAT " documents (%" G_GINT64_FORMAT " duplicates) to the index in %s\n", next - base,
+           duplicates, state_dir);
+  return TRUE;
+}
+
+static const char index_help[] =
+  "Usage:\n"
+  "  galley dedup index merge FILE --work DIR --state-dir STATE\n"
+  "\n"
+  "Adds the documents of a finished sharded run (after 'galley dedup cluster') to\n"
+  "the persistent index in STATE, as a plain run of FILE with state-dir=STATE would:\n"
+  "later runs with that state-dir find duplicates of them. Merging the same run\n"
+  "twice adds nothing. The signature options of FILE's dedup stage must match the\n"
+  "index's.\n";
+
+static int
+index_command (const char *prog, int argc, char **argv)
+{
+  const char *file = NULL, *work = NULL, *state = NULL;
+  gboolean merge = FALSE;
+  for (int i = 1; i < argc; i++)
+    {
+      const char *a = argv[i];
+      if ((g_str_equal (a, "--plugin-dir") || g_str_equal (a, "-P")) && i + 1 < argc)
+        i++;
+      else if ((g_str_equal (a, "--work") || g_str_equal (a, "--state-dir")) && i + 1 < argc)
+        *(g_str_equal (a, "--work") ? &work : &state) = argv[++i];
+      else if (g_str_has_prefix (a, "--work="))
+        work = a + strlen ("--work=");
+      else if (g_str_has_prefix (a, "--state-dir="))
+        state = a + strlen ("--state-dir=");
+      else if (g_str_equal (a, "-h") || g_str_equal (a, "--help"))
+        {
+          fputs (index_help, stdout);
+          return 0;
+        }
+      else if (a[0] == '-')
+        return usage_error (prog, "unknown option");
+      else if (g_str_equal (a, "index"))
+        continue;
+      else if (!merge && g_str_equal (a, "merge"))
+        merge = TRUE;
+      else if (merge && file == NULL)
+        file = a;
+      else
+        return usage_error (prog, merge ? "too many arguments" : "unknown index command (merge)");
+    }
+  if (!merge)
+    return usage_error (prog, "missing the index command (merge)");
+  if (file == NULL)
+    return usage_error (prog, "missing the pipeline FILE");
+  if (work == NULL || state == NULL || *state == '\0')
+    return usage_error (prog, "index merge needs --work DIR and --state-dir STATE");
+  GError *error = NULL;
+  g_autoptr(GalleyShardStep) step = galley_shard_step_begin (file, work, "index-merge", "dedup", &error);
+  if (step == NULL)
+    return command_fail (prog, error);
+  g_autoptr(Dedup) self = g_new0 (Dedup, 1);
+  self->lock_fd = -1;
+  if (!read_options (self, galley_shard_step_get_options (step), &error))
+    return command_fail (prog, error);
+  gboolean ok = TRUE;
+  for (guint i = 0; i < galley_shard_step_get_shards (step) && ok; i++)
+    {
+      g_autofree char *need = g_strdup_printf ("map-%u", i);
+      ok = galley_shard_step_need (step, need, &error);
+    }
+  for (guint b = 0; b < self->params.bands + 2 && ok; b++)
+    {
+      g_autofree char *need = g_strdup_printf ("bucket-%u", b);
+      ok = galley_shard_step_need (step, need, &error);
+    }
+  ok = ok && galley_shard_step_need (step, "cluster", &error) && shard_index_merge (step, self, state, &error)
+       && galley_shard_step_done (step, NULL, &error);
+  if (!ok)
+    return command_fail (prog, error);
+  return 0;
 }
 
 static const char shard_help[] =
@@ -1986,6 +2398,8 @@ dedup_command (int argc, char **argv)
         continue;
       if (g_str_equal (argv[i], "bands") || g_str_equal (argv[i], "bucket") || g_str_equal (argv[i], "cluster"))
         return shard_command (prog, argv[i], argc, argv);
+      if (g_str_equal (argv[i], "index"))
+        return index_command (prog, argc, argv);
       break;
     }
   const char *sub = NULL, *dir = NULL, *older = NULL, *wait = "0";

@@ -97,8 +97,23 @@ typedef struct {
    * a first pass counts them, the second reads [first, end) */
   gboolean         counting;
   gboolean         ranged;
+  gboolean         last_shard;
   gint64           pos, first, end;
 } Files;
+
+/* Whether a skipped or rejected path found now is this step's to report:
+ * not in the counting pass, and in the read pass only between this
+ * shard's first file and the next shard's (after the last file: the last
+ * shard), so that every shard's stats together count each path once. */
+static gboolean
+reports_here (const Files *self)
+{
+  if (!self->ranged)
+    return TRUE;
+  if (self->counting)
+    return FALSE;
+  return self->pos >= self->first && (self->pos < self->end || self->last_shard);
+}
 
 static void
 files_free (gpointer data)
@@ -212,7 +227,8 @@ expand_dir (Files *self, GalleyStageContext *ctx, const char *path, const struct
   g_autofree char *key = g_strdup_printf ("%ju:%ju", (uintmax_t) st->st_dev, (uintmax_t) st->st_ino);
   if (!g_hash_table_add (self->seen_dirs, g_steal_pointer (&key)))
     {
-      galley_stage_skip (ctx, path, "directory-loop");
+      if (reports_here (self))
+        galley_stage_skip (ctx, path, "directory-loop");
       return TRUE;
     }
   int dfd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -229,7 +245,7 @@ expand_dir (Files *self, GalleyStageContext *ctx, const char *path, const struct
                                              e == ENOENT || e == EACCES ? GALLEY_SOURCE_ERROR_NO_INPUT
                                              : GALLEY_SOURCE_ERROR_READ,
                                              "cannot open directory: %s", g_strerror (e));
-      return galley_stage_reject (ctx, path, 0, NULL, 0, error);
+      return !reports_here (self) || galley_stage_reject (ctx, path, 0, NULL, 0, error);
     }
   Frame *f = g_new0 (Frame, 1);
   f->fd = dfd;
@@ -424,6 +440,9 @@ files_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GErro
       if (more || (error != NULL && *error != NULL) || galley_stage_is_cancelled (ctx))
         return FALSE;
       galley_stage_shard_range (ctx, self->pos, &self->first, &self->end);
+      guint index = 0, count = 1;
+      galley_stage_context_get_shard (ctx, &index, &count);
+      self->last_shard = index + 1 == count;
       self->pos = 0;
       g_ptr_array_set_size (self->stack, 0);
       g_hash_table_remove_all (self->seen_dirs);
@@ -470,13 +489,14 @@ files_walk (Files *self, GalleyDocument **out, GalleyStageContext *ctx, GError *
           struct stat lst;
           if (e == ENOENT && !top && fstatat (next.dirfd, path + next.name_offset, &lst, AT_SYMLINK_NOFOLLOW) != 0)
             {
-              galley_stage_skip (ctx, path, "vanished");   /* listed, then deleted */
+              if (reports_here (self))
+                galley_stage_skip (ctx, path, "vanished");   /* listed, then deleted */
               continue;
             }
           g_autoptr(GError) local = g_error_new (GALLEY_SOURCE_ERROR,
                                                  e == ENOENT || e == EACCES ? GALLEY_SOURCE_ERROR_NO_INPUT
                                                  : GALLEY_SOURCE_ERROR_READ, "%s", g_strerror (e));
-          if (!galley_stage_reject (ctx, path, 0, NULL, 0, local))
+          if (reports_here (self) && !galley_stage_reject (ctx, path, 0, NULL, 0, local))
             return FALSE;
           continue;
         }
@@ -492,7 +512,8 @@ files_walk (Files *self, GalleyDocument **out, GalleyStageContext *ctx, GError *
         }
       if (!S_ISREG (st.st_mode))
         {
-          galley_stage_skip (ctx, path, "not-a-regular-file");
+          if (reports_here (self))
+            galley_stage_skip (ctx, path, "not-a-regular-file");
           continue;
         }
       g_autofree char *base = g_path_get_basename (path);
@@ -500,6 +521,8 @@ files_walk (Files *self, GalleyDocument **out, GalleyStageContext *ctx, GError *
         continue;
       if ((guint64) st.st_size > self->max_size)
         {
+          if (!reports_here (self))
+            continue;
           g_warning ("stage '%s': %s: %" G_GINT64_FORMAT " bytes is over max-size; skipped",
                      galley_stage_context_get_id (ctx), path, (gint64) st.st_size);
           galley_stage_skip (ctx, path, "too-large");
