@@ -228,6 +228,105 @@ test_stage_data (void)
   g_assert_cmpint (c, ==, 1);
 }
 
+/* galley_document_read_json() builds back what write_json() wrote: the
+ * record written again is the same bytes (the shard steps store documents
+ * this way between steps). */
+static void
+test_read_json_round_trip (void)
+{
+  const char raw[] = "Caf\xe9 \xc3\x9c" "ber Kyiv\0 \"quoted\" \\ tab\tand \xf0\x9f\x93\xb0 news\r\nline \x80" " end";
+  g_autoptr(GalleyDocument) doc = doc_from_bytes (raw, sizeof raw - 1);
+  galley_document_set_id (doc, "id/with \"quotes\" and \xc3\xa9");
+  const char *text = galley_document_get_text (doc, NULL);
+  g_assert_nonnull (text);
+  g_assert_cmpint (galley_document_get_repair (doc, "nul-byte"), ==, 1);
+  galley_document_add_repair (doc, "mojibake", 3);
+  galley_document_set_meta_string (doc, "title", "T\xc3\xadtulo \"x\"");
+  galley_document_set_meta_string (doc, "empty", "");
+  galley_document_set_encoding (doc, "windows-1252");
+  galley_document_set_content_type (doc, GALLEY_CONTENT_HTML);
+  json_object *field = json_object_new_object ();
+  json_object_object_add (field, "cluster", json_object_new_string ("c1"));
+  json_object_object_add (field, "similarity", json_object_new_double_s (0.875, "0.875"));
+  json_object_object_add (field, "n", json_object_new_int64 (-12));
+  json_object_object_add (field, "ok", json_object_new_boolean (TRUE));
+  json_object_object_add (field, "none", NULL);
+  json_object *list = json_object_new_array ();
+  json_object_array_add (list, json_object_new_string ("a"));
+  json_object_array_add (list, json_object_new_int (2));
+  json_object_object_add (field, "list", list);
+  galley_document_set_field (doc, "dedup", field);
+  /* code point offsets after multi-byte characters */
+  gint64 n = galley_document_get_length (doc);
+  GalleyAnnotation *a = galley_document_add_annotation (doc, NULL, "LOC", 10, 14, "Kyiv");
+  g_assert_nonnull (a);
+  g_assert_cmpstr (a->text, ==, "Kyiv");
+  a->attrs = json_object_new_object ();
+  json_object_object_add (a->attrs, "country", json_object_new_string ("UA"));
+  g_assert_nonnull (galley_document_add_annotation (doc, "sentences", "S", 0, n, NULL));
+
+  g_autoptr(GString) first = g_string_new (NULL);
+  galley_document_write_json (doc, first);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GalleyDocument) back = galley_document_read_json (first->str, first->len, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (back);
+  g_autoptr(GString) second = g_string_new (NULL);
+  galley_document_write_json (back, second);
+  g_assert_cmpstr (second->str, ==, first->str);
+
+  g_assert_cmpstr (galley_document_get_id (back), ==, galley_document_get_id (doc));
+  g_assert_cmpstr (galley_document_get_text (back, NULL), ==, text);
+  g_assert_cmpint (galley_document_get_length (back), ==, n);
+  g_assert_cmpint (galley_document_get_repair (back, "mojibake"), ==, 3);
+  g_assert_cmpint (galley_document_get_repair (back, "nul-byte"), ==, 1);
+  g_assert_cmpstr (galley_document_get_meta_string (back, "title"), ==, "T\xc3\xadtulo \"x\"");
+  g_assert_cmpint (galley_document_get_content_type (back), ==, GALLEY_CONTENT_HTML);
+  g_assert_cmpstr (galley_document_get_encoding (back), ==, "windows-1252");
+  g_assert_cmpuint (galley_document_get_n_annotations (back), ==, 2);
+  GalleyAnnotation *b = galley_document_get_annotation (back, 0);
+  g_assert_cmpint (b->start, ==, 10);
+  g_assert_cmpint (b->end, ==, 14);
+  g_assert_cmpstr (b->text, ==, "Kyiv");
+  /* not kept: the raw bytes */
+  g_assert_null (galley_document_get_raw (back));
+
+  /* an empty document */
+  g_autoptr(GalleyDocument) empty = galley_document_new ("e", NULL);
+  galley_document_set_text (empty, "", 0);
+  g_autoptr(GString) e1 = g_string_new (NULL);
+  galley_document_write_json (empty, e1);
+  g_autoptr(GalleyDocument) eback = galley_document_read_json (e1->str, e1->len, &error);
+  g_assert_no_error (error);
+  g_autoptr(GString) e2 = g_string_new (NULL);
+  galley_document_write_json (eback, e2);
+  g_assert_cmpstr (e2->str, ==, e1->str);
+}
+
+static void
+test_read_json_rejects (void)
+{
+  static const char *const bad[] = {
+    "", "{", "[]", "null", "{\"text\":\"no id\"}", "{\"id\":5,\"text\":\"x\"}", "{\"id\":\"a\",\"text\":7}",
+    "{\"id\":\"a\",\"text\":\"x\"} trailing", "{\"id\":\"a\",\"text\":\"x\",\"entities\":\"no\"}",
+    "{\"id\":\"a\",\"text\":\"x\",\"entities\":[{\"type\":\"PER\",\"start\":0,\"end\":99}]}",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GalleyDocument) doc = galley_document_read_json (bad[i], strlen (bad[i]), &error);
+      if (doc != NULL)
+        g_printerr ("accepted: %s\n", bad[i]);
+      g_assert_null (doc);
+      g_assert_error (error, GALLEY_DOCUMENT_ERROR, error->code);
+    }
+  /* a NUL inside the line is not a record */
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GalleyDocument) doc = galley_document_read_json ("{\"id\":\"a\",\0\"text\":\"x\"}", 19, &error);
+  g_assert_null (doc);
+  g_assert_nonnull (error);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -244,5 +343,7 @@ main (int argc, char **argv)
   g_test_add_func ("/document/escape-invalid", test_escape_invalid_input);
   g_test_add_func ("/document/validator-agrees", test_validator_agrees_with_glib);
   g_test_add_func ("/document/stage-data", test_stage_data);
+  g_test_add_func ("/document/read-json-round-trip", test_read_json_round_trip);
+  g_test_add_func ("/document/read-json-rejects", test_read_json_rejects);
   return g_test_run ();
 }
