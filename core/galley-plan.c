@@ -26,6 +26,7 @@ typedef struct {
   char  *partition;
   char  *time_limit;
   char  *mem;
+  char  *cluster_mem;  /* the cluster step's, when it needs more */
   char  *galley;
   char **plugin_dirs;
 } PlanOptions;
@@ -37,6 +38,7 @@ plan_options_clear (PlanOptions *o)
   g_free (o->partition);
   g_free (o->time_limit);
   g_free (o->mem);
+  g_free (o->cluster_mem);
   g_free (o->galley);
   g_strfreev (o->plugin_dirs);
 }
@@ -108,9 +110,11 @@ ask_band_count (const char *galley, const char *pipeline, GError **error)
 /* One job script, submitted through a quoted here-document: the values are
  * quoted here, once, and nothing in it is expanded at submission time. */
 static void
-append_job (GString *s, const char *step, gboolean array, const char *command)
+append_job (GString *s, const char *step, gboolean array, const char *extra, const char *command)
 {
-  g_string_append_printf (s, "submit %s %s <<'GALLEY_JOB'\n", step, array ? (g_str_equal (step, "bucket") ? "\"$bands\"" : "\"$shards\"") : "0");
+  g_string_append_printf (s, "submit %s %s%s%s <<'GALLEY_JOB'\n", step,
+                          array ? (g_str_equal (step, "bucket") ? "\"$bands\"" : "\"$shards\"") : "0",
+                          extra != NULL ? " " : "", extra != NULL ? extra : "");
   g_string_append (s, "#!/bin/bash\n");
   g_string_append_printf (s, "exec %s\n", command);
   g_string_append (s, "GALLEY_JOB\n");
@@ -174,8 +178,9 @@ plan_slurm_script (const PlanOptions *o, const char *pipeline, gboolean dedup)
     "  *) echo \"usage: $0 [--resume]\" >&2; exit 64 ;;\n"
     "esac\n"
     "mkdir -p \"$work/logs\"\n\n"
-    "# submit STEP COUNT < JOB: submits the job script on stdin as an array of\n"
-    "# COUNT tasks (0: a single job) that starts after the last job submitted.\n"
+    "# submit STEP COUNT [SBATCH-OPTION...] < JOB: submits the job script on\n"
+    "# stdin as an array of COUNT tasks (0: a single job) that starts after the\n"
+    "# last job submitted; the options come last and override the common ones.\n"
     "last=\n"
     "submit() {\n"
     "  local step=$1 count=$2 tasks= i id\n"
@@ -192,6 +197,7 @@ plan_slurm_script (const PlanOptions *o, const char *pipeline, gboolean dedup)
     "    args+=(--array=\"$tasks\" --output=\"$work/logs/$step-%A_%a.log\")\n"
     "  fi\n"
     "  if [ -n \"$last\" ]; then args+=(--dependency=\"afterok:$last\"); fi\n"
+    "  args+=(\"${@:3}\")\n"
     "  id=$(sbatch \"${args[@]}\")\n"
     "  last=${id%%;*}\n"
     "  echo \"galley: $step: job $last\" >&2\n"
@@ -199,7 +205,7 @@ plan_slurm_script (const PlanOptions *o, const char *pipeline, gboolean dedup)
 
   g_autofree char *map = g_strdup_printf ("%s run %s --shard \"$SLURM_ARRAY_TASK_ID/%d\" --work %s",
                                           q_galley, q_pipeline, o->shards, q_work);
-  append_job (s, "map", TRUE, map);
+  append_job (s, "map", TRUE, NULL, map);
   if (dedup)
     {
       g_autofree char *bucket = g_strdup_printf ("%s dedup bucket %s --band \"$SLURM_ARRAY_TASK_ID\" --work %s",
@@ -207,12 +213,14 @@ plan_slurm_script (const PlanOptions *o, const char *pipeline, gboolean dedup)
       g_autofree char *cluster = g_strdup_printf ("%s dedup cluster %s --work %s", q_galley, q_pipeline, q_work);
       g_autofree char *filter = g_strdup_printf ("%s dedup filter %s --shard \"$SLURM_ARRAY_TASK_ID/%d\" --work %s",
                                                  q_galley, q_pipeline, o->shards, q_work);
-      append_job (s, "bucket", TRUE, bucket);
-      append_job (s, "cluster", FALSE, cluster);
-      append_job (s, "filter", TRUE, filter);
+      append_job (s, "bucket", TRUE, NULL, bucket);
+      g_autofree char *cluster_mem = o->cluster_mem != NULL ? g_strconcat ("--mem=", o->cluster_mem, NULL) : NULL;
+      g_autofree char *q_cluster_mem = cluster_mem != NULL ? g_shell_quote (cluster_mem) : NULL;
+      append_job (s, "cluster", FALSE, q_cluster_mem, cluster);
+      append_job (s, "filter", TRUE, NULL, filter);
     }
   g_autofree char *merge = g_strdup_printf ("%s shard merge %s --work %s", q_galley, q_pipeline, q_work);
-  append_job (s, "merge", FALSE, merge);
+  append_job (s, "merge", FALSE, NULL, merge);
   g_string_append (s,
     "\nif [ -z \"$last\" ]; then\n"
     "  echo \"galley: every step has its completion marker; nothing to submit\" >&2\n"
@@ -232,6 +240,7 @@ plan_slurm (int argc, char **argv)
     { "partition", 'p', 0, G_OPTION_ARG_STRING, &o.partition, "Slurm partition (default: the cluster's default)", "P" },
     { "time", 't', 0, G_OPTION_ARG_STRING, &o.time_limit, "Time limit of each job, in Slurm's format, e.g. 2:00:00 (default: the partition's)", "T" },
     { "mem", 'm', 0, G_OPTION_ARG_STRING, &o.mem, "Memory per task, e.g. 4G (default: the partition's)", "M" },
+    { "cluster-mem", 0, 0, G_OPTION_ARG_STRING, &o.cluster_mem, "Memory of the one cluster job, when it needs more than --mem (default: --mem)", "M" },
     { "galley", 0, 0, G_OPTION_ARG_FILENAME, &o.galley, "The galley command on the compute nodes (default: this one)", "PATH" },
     { "bands", 'b', 0, G_OPTION_ARG_INT, &o.bands, "Band count of the dedup stage (default: ask 'galley dedup bands FILE')", "B" },
     { "plugin-dir", 'P', 0, G_OPTION_ARG_FILENAME_ARRAY, &o.plugin_dirs, "Look for plugins in DIR first (repeatable)", "DIR" },
@@ -260,6 +269,8 @@ plan_slurm (int argc, char **argv)
     return plan_usage (NULL, "--time: '%s' is not a Slurm time (MINUTES, HH:MM:SS, D-HH:MM:SS...)", o.time_limit);
   if (o.mem != NULL && !matches ("^[0-9]+[KMGT]?$", o.mem))
     return plan_usage (NULL, "--mem: '%s' is not a Slurm size (e.g. 4000, 4G)", o.mem);
+  if (o.cluster_mem != NULL && !matches ("^[0-9]+[KMGT]?$", o.cluster_mem))
+    return plan_usage (NULL, "--cluster-mem: '%s' is not a Slurm size (e.g. 64G)", o.cluster_mem);
   for (guint i = 0; o.plugin_dirs != NULL && o.plugin_dirs[i] != NULL; i++)
     galley_plugin_add_search_dir (o.plugin_dirs[i]);
 

@@ -254,6 +254,34 @@ test_plain_chain (Fixture *f, gconstpointer data)
 }
 
 static void
+test_cluster_mem (Fixture *f, gconstpointer data)
+{
+  galley_test_write (f->dir, "p.pipeline", dedup_pipeline, -1);
+  const char *args[] = { "plan", "slurm", "p.pipeline", "--shards", "2", "--bands", "2",
+                         "--mem", "2G", "--cluster-mem", "64G", NULL };
+  g_autofree char *script = plan_ok (f->dir, args);
+  int status = -1;
+  g_autoptr(GPtrArray) subs = run_script (f->dir, script, NULL, 0, &status, NULL);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_cmpuint (subs->len, ==, 5);
+  for (guint i = 0; i < subs->len; i++)
+    {
+      const Submission *s = g_ptr_array_index (subs, i);
+      g_assert_true (has_arg (s, "--mem=2G"));
+      if (i != 2)
+        g_assert_false (has_arg (s, "--mem=64G"));
+    }
+  /* sbatch takes the last --mem: the cluster job's comes after the common one */
+  const Submission *cluster = g_ptr_array_index (subs, 2);
+  g_assert_true (has_arg (cluster, "--job-name=galley-cluster"));
+  const char *common = strstr (cluster->args, "--mem=2G\n");
+  const char *own = strstr (cluster->args, "--mem=64G\n");
+  g_assert_nonnull (common);
+  g_assert_nonnull (own);
+  g_assert_true (own > common);
+}
+
+static void
 touch_marker (const char *dir, const char *name)
 {
   g_autofree char *rel = g_strconcat ("p.work/markers/", name, NULL);
@@ -368,6 +396,8 @@ test_bad_input (Fixture *f, gconstpointer data)
   expect_fail (f->dir, 64, "*--time: '1 hour' is not a Slurm time*", time_limit);
   const char *const mem[] = { "plan", "slurm", "p.pipeline", "--shards", "2", "--mem", "4G; rm -rf /", NULL };
   expect_fail (f->dir, 64, "*--mem:*is not a Slurm size*", mem);
+  const char *const cluster_mem[] = { "plan", "slurm", "p.pipeline", "--shards", "2", "--cluster-mem", "lots", NULL };
+  expect_fail (f->dir, 64, "*--cluster-mem: 'lots'*", cluster_mem);
   const char *const partition[] = { "plan", "slurm", "p.pipeline", "--shards", "2", "--partition", "a'b", NULL };
   expect_fail (f->dir, 64, "*--partition:*", partition);
   const char *const no_file[] = { "plan", "slurm", "--shards", "2", NULL };
@@ -418,6 +448,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   ADD ("/plan/slurm/dedup-chain", test_dedup_chain);
   ADD ("/plan/slurm/plain-chain", test_plain_chain);
+  ADD ("/plan/slurm/cluster-mem", test_cluster_mem);
   ADD ("/plan/slurm/resume", test_resume);
   ADD ("/plan/slurm/sbatch-failure", test_sbatch_failure_stops);
   ADD ("/plan/slurm/bands-from-dedup", test_bands_from_dedup);

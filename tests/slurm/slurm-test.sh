@@ -55,7 +55,7 @@ write_log() {
 
 skip_all() {
   local reason=$1 i
-  for i in cluster-starts chain-completed output-identical duplicates-gone failure-cancels-chain resume-completes; do
+  for i in cluster-starts chain-completed cluster-mem-applied output-identical duplicates-gone failure-cancels-chain resume-completes; do
     skip "$i" "$reason"
   done
   write_log
@@ -193,7 +193,7 @@ if [ "$idle" = 1 ]; then
 else
   not_ok "cluster-starts"
   tail -n 20 "$tmp"/*.out "$tmp"/*.log 2>/dev/null | sed 's/^/# /'
-  for i in chain-completed output-identical duplicates-gone failure-cancels-chain resume-completes; do
+  for i in chain-completed cluster-mem-applied output-identical duplicates-gone failure-cancels-chain resume-completes; do
     skip "$i" "the cluster did not start"
   done
   write_log
@@ -310,7 +310,7 @@ if ! timeout 20 "$galley" run --help 2>/dev/null | grep -q -- '--shard' \
   say "# the shard protocol (run --shard, dedup bands, shard merge) is missing in this build"
 fi
 if [ "$protocol" = 0 ]; then
-  for i in chain-completed output-identical duplicates-gone failure-cancels-chain resume-completes; do
+  for i in chain-completed cluster-mem-applied output-identical duplicates-gone failure-cancels-chain resume-completes; do
     skip "$i" "the shard protocol commands are not in this build"
   done
   write_log
@@ -325,7 +325,7 @@ dump_logs() { # the job logs of a work directory, as TAP comments
 }
 
 timeout 60 "$galley" plan slurm news.pipeline --shards 3 --work "$tmp/work" \
-  --partition galleyci --time 10 --mem 256M > "$tmp/chain.sh" 2>"$tmp/plan.err"
+  --partition galleyci --time 10 --mem 256M --cluster-mem 300M > "$tmp/chain.sh" 2>"$tmp/plan.err"
 final=$(timeout 60 bash "$tmp/chain.sh" 2>"$tmp/submit.err")
 state=$( [ -n "$final" ] && wait_job "$final" 240 || echo NOT-SUBMITTED)
 say "# final job $final: $state after ${SECONDS}s"
@@ -336,6 +336,11 @@ else
   sed 's/^/# /' "$tmp/plan.err" "$tmp/submit.err"
   dump_logs "$tmp/work"
 fi
+# the cluster job's own --mem comes after the common one, and wins
+cluster_mem=$(timeout 10 scontrol -o show job 2>/dev/null | grep ' JobName=galley-cluster ' | head -n 1 \
+  | tr ' ' '\n' | sed -n 's/^MinMemoryNode=//p')
+say "# cluster job memory: $cluster_mem"
+check "cluster-mem-applied" test "$cluster_mem" = 300M
 check "output-identical" cmp -s "$tmp/plain.jsonl" out/news.jsonl
 
 duplicates_gone() {
