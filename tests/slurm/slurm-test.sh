@@ -326,9 +326,10 @@ dump_logs() { # the job logs of a work directory, as TAP comments
 
 timeout 60 "$galley" plan slurm news.pipeline --shards 3 --work "$tmp/work" \
   --partition galleyci --time 10 --mem 256M --cluster-mem 300M > "$tmp/chain.sh" 2>"$tmp/plan.err"
+started=$SECONDS
 final=$(timeout 60 bash "$tmp/chain.sh" 2>"$tmp/submit.err")
 state=$( [ -n "$final" ] && wait_job "$final" 240 || echo NOT-SUBMITTED)
-say "# final job $final: $state after ${SECONDS}s"
+say "# final job $final: $state, $((SECONDS - started)) s after submission"
 if [ "$state" = COMPLETED ] && queue_empty; then
   ok "chain-completed"
 else
