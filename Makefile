@@ -77,6 +77,7 @@ bench: build
 	bench/entities/speed.sh $(BUILD)
 	@if [ -d ../shared/bench/boilerplate/html ]; then $(BUILD)/bench/strip-html-speed ../shared/bench/boilerplate/html; fi
 	BENCH_FILES=$${BENCH_FILES:-100000} bench/incremental-bench.sh $(BUILD)
+	BENCH_DOCS=$${BENCH_SHARD_DOCS:-200000} bench/shard-bench.sh $(BUILD)
 
 install: build
 	$(MESON) install -C $(BUILD)
