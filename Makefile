@@ -78,6 +78,7 @@ bench: build
 	@if [ -d ../shared/bench/boilerplate/html ]; then $(BUILD)/bench/strip-html-speed ../shared/bench/boilerplate/html; fi
 	BENCH_FILES=$${BENCH_FILES:-100000} bench/incremental-bench.sh $(BUILD)
 	BENCH_DOCS=$${BENCH_SHARD_DOCS:-200000} bench/shard-bench.sh $(BUILD)
+	@if [ -f ../shared/bench/dedup/make_neardup.py ]; then BENCH_DOCS=$${BENCH_DEDUP_DOCS:-1000000} bench/dedup-bench.sh $(BUILD); fi
 
 install: build
 	$(MESON) install -C $(BUILD)
