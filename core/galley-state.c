@@ -212,6 +212,23 @@ galley_state_open (const char *dir, gboolean full, double wait_seconds, GError *
       g_prefix_error (error, "not a galley ledger? ");
       return NULL;
     }
+  /* a ledger of another format is refused before anything is written to it */
+  sqlite3_stmt *stmt = NULL;
+  gint64 format = 0;
+  gboolean fresh = TRUE;
+  if (sqlite3_prepare_v2 (st->db, "SELECT value FROM meta WHERE key = 'format'", -1, &stmt, NULL) == SQLITE_OK)
+    {
+      fresh = FALSE;
+      format = sqlite3_step (stmt) == SQLITE_ROW ? sqlite3_column_int64 (stmt, 0) : 0;
+    }
+  sqlite3_finalize (stmt);
+  if (!fresh && format != LEDGER_FORMAT)
+    {
+      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+                   "%s: ledger format %" G_GINT64_FORMAT " %s; this galley reads format %d", path, format,
+                   format > LEDGER_FORMAT ? "was written by a newer galley" : "is unknown", LEDGER_FORMAT);
+      return NULL;
+    }
   if (!db_exec (st,
                 "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
                 "CREATE TABLE IF NOT EXISTS inputs (stage TEXT NOT NULL, key TEXT NOT NULL, size INTEGER,"
@@ -223,22 +240,6 @@ galley_state_open (const char *dir, gboolean full, double wait_seconds, GError *
                 "INSERT OR IGNORE INTO meta VALUES ('format', '1');",
                 error))
     return NULL;
-
-  sqlite3_stmt *stmt = NULL;
-  if (sqlite3_prepare_v2 (st->db, "SELECT value FROM meta WHERE key = 'format'", -1, &stmt, NULL) != SQLITE_OK)
-    {
-      db_error (st, error, "cannot read the format");
-      return NULL;
-    }
-  gint64 format = sqlite3_step (stmt) == SQLITE_ROW ? sqlite3_column_int64 (stmt, 0) : 0;
-  sqlite3_finalize (stmt);
-  if (format != LEDGER_FORMAT)
-    {
-      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
-                   "%s: ledger format %" G_GINT64_FORMAT " %s; this galley reads format %d", path, format,
-                   format > LEDGER_FORMAT ? "was written by a newer galley" : "is unknown", LEDGER_FORMAT);
-      return NULL;
-    }
   if (!recover (st, error))
     return NULL;
   if (sqlite3_prepare_v2 (st->db, "SELECT COALESCE(MAX(id), 0) + 1 FROM runs", -1, &stmt, NULL) != SQLITE_OK)

@@ -343,9 +343,15 @@ test_newer_ledger_refused (Fixture *f, gconstpointer data)
       g_test_skip ("python3 with sqlite3 is needed to edit the ledger");
       return;
     }
+  g_autofree char *before = NULL, *after = NULL;
+  gsize before_len = 0, after_len = 0;
+  g_assert_true (g_file_get_contents (db, &before, &before_len, NULL));
   g_autoptr(RunResult) r2 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
   g_assert_cmpint (r2->status, ==, 78);
   g_assert_nonnull (strstr (r2->err, "written by a newer galley"));
+  /* refused before anything was written to it */
+  g_assert_true (g_file_get_contents (db, &after, &after_len, NULL));
+  g_assert_cmpmem (before, before_len, after, after_len);
   galley_test_write (f->dir, "state/ledger.sqlite", "this is not a database, just bytes", -1);
   g_autofree char *wal = g_build_filename (f->dir, "state/ledger.sqlite-wal", NULL);
   g_unlink (wal);
