@@ -13,7 +13,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "export-common.h"
+#include "../common/export-common.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +28,7 @@
 #define COMMITTED_MAGIC "galley-export-csv committed-length "
 
 static const GalleyOptionSpec export_csv_options[] = {
-  { "path", GALLEY_OPT_STRING, NULL, "Output file; strftime patterns (%Y-%m-%d) expand at start; - writes standard output", NULL },
+  { "path", GALLEY_OPT_STRING, NULL, "Output file; strftime patterns (%Y-%m-%d) and {run} (the run's number) expand at start; - writes standard output", NULL },
   { "columns", GALLEY_OPT_STRV, "id;source;meta.title;meta.date;text",
     "Columns in order: id, source, text, encoding, content_type, meta.KEY, entities, entities.TYPE, or a plugin field (dedup.cluster)", NULL },
   { "header", GALLEY_OPT_BOOL, "true", "Write a header row with the column names (in append mode only into an empty file)", NULL },
@@ -248,7 +248,7 @@ export_csv_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **er
       self->fd = STDOUT_FILENO;
       return g_steal_pointer (&self);
     }
-  self->path = export_expand_path (path, error);
+  self->path = export_expand_path (path, galley_stage_context_get_run_id (ctx), error);
   if (self->path == NULL || !export_check_target (self->path, self->do_mkdir, error))
     return NULL;
   if (self->append)

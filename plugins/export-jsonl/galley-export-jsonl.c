@@ -8,12 +8,13 @@
  */
 #include <galley/galley-stage.h>
 
+#include "../common/export-common.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define FLUSH_AT (1 << 20)
@@ -58,29 +59,6 @@ export_jsonl_free (gpointer data)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ExportJsonl, export_jsonl_free)
 
-static char *
-expand_time (const char *pattern, GError **error)
-{
-  if (strchr (pattern, '%') == NULL)
-    return g_strdup (pattern);
-  time_t now = time (NULL);
-  struct tm tm;
-  localtime_r (&now, &tm);
-  char buf[4096];
-  /* the pattern is the user's on purpose */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-  size_t n = strftime (buf, sizeof buf, pattern, &tm);
-#pragma GCC diagnostic pop
-  if (n == 0)
-    {
-      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
-                   "path: '%s' expands to nothing", pattern);
-      return NULL;
-    }
-  return g_strndup (buf, n);
-}
-
 static gpointer
 export_jsonl_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
 {
@@ -102,67 +80,23 @@ export_jsonl_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **
       return g_steal_pointer (&self);
     }
   self->per_run = strstr (path, "{run}") != NULL;
-  g_autofree char *run = g_strdup_printf ("%06" G_GINT64_FORMAT, galley_stage_context_get_run_id (ctx));
-  g_auto(GStrv) parts = g_strsplit (path, "{run}", -1);
-  g_autofree char *with_run = g_strjoinv (run, parts);
-  self->path = expand_time (with_run, error);
-  if (self->path == NULL)
+  self->path = export_expand_path (path, galley_stage_context_get_run_id (ctx), error);
+  if (self->path == NULL || !export_check_target (self->path, self->do_mkdir, error))
     return NULL;
-  if (g_file_test (self->path, G_FILE_TEST_IS_DIR))
-    {
-      g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE, "path: %s is a directory", self->path);
-      return NULL;
-    }
-  /* Check now that the directory can take the file; create nothing yet. */
-  g_autofree char *dir = g_path_get_dirname (self->path);
-  g_autofree char *probe = g_strdup (dir);
-  while (!g_file_test (probe, G_FILE_TEST_EXISTS))
-    {
-      char *parent = g_path_get_dirname (probe);
-      if (g_str_equal (parent, probe))
-        {
-          g_free (parent);
-          break;
-        }
-      g_free (probe);
-      probe = parent;
-    }
-  if (!g_str_equal (probe, dir) && !self->do_mkdir)
-    {
-      g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE,
-                   "path: directory %s does not exist (set mkdir=true to create it)", dir);
-      return NULL;
-    }
-  if (!g_file_test (probe, G_FILE_TEST_IS_DIR) || access (probe, W_OK | X_OK) != 0)
-    {
-      g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE,
-                   "path: cannot create files in %s: %s", probe,
-                   g_file_test (probe, G_FILE_TEST_IS_DIR) ? g_strerror (errno) : "not a directory");
-      return NULL;
-    }
   return g_steal_pointer (&self);
-}
-
-static gboolean
-set_io_error (GError **error, int e, const char *what, const char *path)
-{
-  gboolean create = g_str_has_prefix (what, "cannot create");
-  g_set_error (error, GALLEY_OUTPUT_ERROR, create ? GALLEY_OUTPUT_ERROR_CREATE : GALLEY_OUTPUT_ERROR_WRITE,
-               "%s %s: %s", what, path, g_strerror (e));
-  return FALSE;
 }
 
 static gboolean
 open_tmp (ExportJsonl *self, GError **error)
 {
+  if (!export_make_parent (self->path, self->do_mkdir, error))
+    return FALSE;
   g_autofree char *dir = g_path_get_dirname (self->path);
-  if (self->do_mkdir && g_mkdir_with_parents (dir, 0777) != 0)
-    return set_io_error (error, errno, "cannot create directory", dir);
   g_autofree char *base = g_path_get_basename (self->path);
   g_autofree char *tmpl = g_strdup_printf ("%s/.%s.tmp-XXXXXX", dir, base);
   int fd = g_mkstemp_full (tmpl, O_WRONLY | O_CLOEXEC, 0666 & ~0);
   if (fd < 0)
-    return set_io_error (error, errno, "cannot create", tmpl);
+    return export_io_error (error, errno, "cannot create", tmpl);
   /* mkstemp uses 0600; give the file the permissions a plain create would */
   mode_t mask = umask (0);
   umask (mask);
@@ -184,7 +118,7 @@ flush_buffer (ExportJsonl *self, GError **error)
         {
           if (errno == EINTR)
             continue;
-          return set_io_error (error, errno, "cannot write", self->tmp_path ? self->tmp_path : "standard output");
+          return export_io_error (error, errno, "cannot write", self->tmp_path ? self->tmp_path : "standard output");
         }
       p += n;
       left -= n;
@@ -225,11 +159,11 @@ export_jsonl_finish (gpointer state, GalleyStageContext *ctx, GError **error)
   if (!flush_buffer (self, error))
     return FALSE;
   if (self->do_fsync && fsync (self->fd) != 0)
-    return set_io_error (error, errno, "cannot fsync", self->tmp_path);
+    return export_io_error (error, errno, "cannot fsync", self->tmp_path);
   if (close (self->fd) != 0)
     {
       self->fd = -1;
-      return set_io_error (error, errno, "cannot close", self->tmp_path);
+      return export_io_error (error, errno, "cannot close", self->tmp_path);
     }
   self->fd = -1;
   /* in place now, or with a state directory once the run has committed */

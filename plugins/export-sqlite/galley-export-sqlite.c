@@ -20,7 +20,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "export-common.h"
+#include "../common/export-common.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,7 +35,7 @@
 #define SCHEMA_VERSION 1
 
 static const GalleyOptionSpec export_sqlite_options[] = {
-  { "path", GALLEY_OPT_STRING, NULL, "Database file; strftime patterns (%Y-%m-%d) expand at start", NULL },
+  { "path", GALLEY_OPT_STRING, NULL, "Database file; strftime patterns (%Y-%m-%d) and {run} (the run's number) expand at start", NULL },
   { "mkdir", GALLEY_OPT_BOOL, "true", "Create missing parent directories", NULL },
   { "batch-size", GALLEY_OPT_INT, "10000", "Documents per transaction (1..1000000)", NULL },
   { "busy-timeout", GALLEY_OPT_DURATION, "5s", "Wait this long for another writer or a locking reader before failing (exit 75)", NULL },
@@ -456,7 +456,7 @@ export_sqlite_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError *
                    "path: give a database file name (standard output is not possible)");
       return NULL;
     }
-  self->path = export_expand_path (path, error);
+  self->path = export_expand_path (path, galley_stage_context_get_run_id (ctx), error);
   if (self->path == NULL || !export_check_target (self->path, self->do_mkdir, error))
     return NULL;
   if (g_file_test (self->path, G_FILE_TEST_EXISTS))

@@ -11,8 +11,12 @@
 #include <unistd.h>
 
 char *
-export_expand_path (const char *pattern, GError **error)
+export_expand_path (const char *pattern, gint64 run_id, GError **error)
 {
+  g_autofree char *run = g_strdup_printf ("%06" G_GINT64_FORMAT, run_id);
+  g_auto(GStrv) parts = g_strsplit (pattern, "{run}", -1);
+  g_autofree char *with_run = g_strjoinv (run, parts);
+  pattern = with_run;
   if (strchr (pattern, '%') == NULL)
     return g_strdup (pattern);
   time_t now = time (NULL);

@@ -1,4 +1,4 @@
-/* export-common.h: helpers shared by the export-csv and export-sqlite sinks
+/* export-common.h: helpers shared by the export sinks (jsonl, csv, sqlite)
  * (compiled into both modules, not part of the ABI).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -9,9 +9,9 @@
 
 G_BEGIN_DECLS
 
-/* Expands strftime patterns (%Y-%m-%d) of @pattern with the local time now.
- * Returns NULL with a config error when it expands to nothing. */
-char    *export_expand_path (const char *pattern, GError **error);
+/* Expands {run} in @pattern to @run_id (six digits at least), then strftime
+ * patterns (%Y-%m-%d) with the local time now. */
+char    *export_expand_path (const char *pattern, gint64 run_id, GError **error);
 
 /* Checks, creating nothing, that a file @path can be created: not a
  * directory, its directory exists (or may be created when @do_mkdir) and
