@@ -189,6 +189,10 @@ test_lock (Fixture *f, gconstpointer data)
   assert_exactly_once (f, 4);
   g_autoptr(RunResult) bad = galley_test_run (f->dir, NULL, "run", "test.pipeline", "--wait=soon", NULL);
   g_assert_cmpint (bad->status, ==, 64);
+  g_assert_nonnull (strstr (bad->err, "--wait takes seconds"));
+  g_autoptr(RunResult) bad_log = galley_test_run (f->dir, NULL, "run", "test.pipeline", "--log=mail", NULL);
+  g_assert_cmpint (bad_log->status, ==, 64);
+  g_assert_nonnull (strstr (bad_log->err, "--log must be stderr or syslog, got 'mail'"));
 }
 
 /* SIGTERM: no more input is read, what is in flight is exported and
