@@ -65,35 +65,17 @@ skip_all() {
 if [ "$(id -u)" -ne 0 ]; then
   skip_all "needs root (slurmd runs jobs as root here)"
 fi
-for tool in munged mungekey slurmctld slurmd sbatch scontrol sinfo squeue; do
-  if ! command -v "$tool" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$tool" ]; then
-    skip_all "$tool not installed (scripts/install-deps.sh --slurm)"
-  fi
-done
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/slurm/slurm-cluster.sh
+. "$here/slurm-cluster.sh"
+missing=$(slurm_tools_missing) && skip_all "$missing not installed (scripts/install-deps.sh --slurm)"
 export PATH=$PATH:/usr/sbin
 
 # ---- a private cluster -----------------------------------------------------------
 
 tmp=$(mktemp -d /tmp/galley-slurm-XXXXXX)
-# munged wants its socket's directory searchable by everyone
-chmod 0711 "$tmp"
-pids=()
-added_lo=""
 cleanup() {
-  local pid i
-  for pid in "${pids[@]}"; do
-    kill "$pid" 2>/dev/null
-  done
-  for pid in "${pids[@]}"; do
-    for i in $(seq 50); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -9 "$pid" 2>/dev/null
-  done
-  if [ -n "$added_lo" ]; then
-    ip addr del "$added_lo" dev lo 2>/dev/null
-  fi
+  slurm_cluster_stop
   if [ "${SLURM_TEST_KEEP:-0}" = 1 ]; then
     echo "# kept $tmp" >&2
   else
@@ -104,90 +86,10 @@ trap cleanup EXIT
 # stopped by a time limit: one failure, and the log still written
 trap 'not_ok "stopped before the end (signal)"; write_log; exit 130' INT TERM
 
-# In an isolated network namespace (only lo), Slurm resolves the host only
-# once a second loopback address exists.
-if command -v ip >/dev/null 2>&1 && [ "$(ip -o link show | wc -l)" -eq 1 ] \
-   && ! ip -o addr show dev lo | grep -q ' 127\.0\.0\.2/'; then
-  ip link set lo up 2>/dev/null
-  if ip addr add 127.0.0.2/8 dev lo 2>/dev/null; then
-    added_lo=127.0.0.2/8
-  fi
-fi
-
-free_ports() { # two free TCP ports on loopback
-  python3 -c '
-import socket
-socks = [socket.socket() for _ in range(2)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))'
-}
-read -r ctld_port slurmd_port < <(free_ports)
-
-mkdir -p "$tmp/state" "$tmp/spool"
-dd if=/dev/urandom of="$tmp/munge.key" bs=1024 count=1 status=none
-chmod 0400 "$tmp/munge.key"
-munged --foreground --socket="$tmp/munge.sock" --key-file="$tmp/munge.key" \
-  --pid-file="$tmp/munged.pid" --log-file="$tmp/munged.log" --seed-file="$tmp/munged.seed" \
-  </dev/null >"$tmp/munged.out" 2>&1 &
-pids+=($!)
-
-cpus=$(nproc)
-mem_mb=$(awk '/^MemTotal:/ { print int($2 / 1024 * 0.9) }' /proc/meminfo)
-cat > "$tmp/slurm.conf" <<EOF
-ClusterName=galleyci
-SlurmctldHost=localhost
-SlurmUser=root
-SlurmdUser=root
-SlurmctldPort=$ctld_port
-SlurmdPort=$slurmd_port
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=socket=$tmp/munge.sock
-MpiDefault=none
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core_Memory
-DefMemPerCPU=256
-ReturnToService=2
-MinJobAge=3600
-StateSaveLocation=$tmp/state
-SlurmdSpoolDir=$tmp/spool
-SlurmctldPidFile=$tmp/slurmctld.pid
-SlurmdPidFile=$tmp/slurmd.pid
-SlurmctldLogFile=$tmp/slurmctld.log
-SlurmdLogFile=$tmp/slurmd.log
-AccountingStorageType=accounting_storage/none
-JobAcctGatherType=jobacct_gather/none
-JobCompType=jobcomp/none
-# short scheduler cycles: dependent jobs start within seconds
-SchedulerType=sched/backfill
-SchedulerParameters=sched_interval=2,bf_interval=1
-NodeName=localhost CPUs=$cpus RealMemory=$mem_mb State=UNKNOWN
-PartitionName=galleyci Nodes=localhost Default=YES MaxTime=INFINITE State=UP
-EOF
-export SLURM_CONF=$tmp/slurm.conf
-
-# munged creates its socket shortly after starting
-for _ in $(seq 50); do
-  [ -S "$tmp/munge.sock" ] && break
-  sleep 0.1
-done
-slurmctld -D -f "$tmp/slurm.conf" </dev/null >"$tmp/slurmctld.out" 2>&1 &
-pids+=($!)
-slurmd -D -N localhost -f "$tmp/slurm.conf" </dev/null >"$tmp/slurmd.out" 2>&1 &
-pids+=($!)
-
 idle=0
-deadline=$((SECONDS + 30))
-while [ "$SECONDS" -lt "$deadline" ] && [ -S "$tmp/munge.sock" ]; do
-  if [ "$(timeout 5 sinfo -h -N -o %t 2>/dev/null)" = idle ]; then
-    idle=1
-    break
-  fi
-  sleep 0.1
-done
+if slurm_cluster_start "$tmp"; then
+  idle=1
+fi
 if [ "$idle" = 1 ]; then
   ok "cluster-starts"
 else
@@ -202,27 +104,9 @@ fi
 
 # ---- helpers ---------------------------------------------------------------------
 
-job_field() { # job_field ID FIELD: a field of `scontrol show job`, first array task for arrays
-  timeout 10 scontrol -o show job "$1" 2>/dev/null | head -n 1 | tr ' ' '\n' | sed -n "s/^$2=//p"
-}
-
-# wait_job ID SECONDS: waits until the job (all its array tasks) has ended;
-# prints its state. sbatch --wait is no help: it returns 0 for a cancelled job.
-wait_job() {
-  local id=$1 states state deadline=$((SECONDS + $2))
-  while [ "$SECONDS" -lt "$deadline" ]; do
-    states=$(timeout 10 scontrol -o show job "$id" 2>/dev/null | tr ' ' '\n' | sed -n 's/^JobState=//p' | sort -u)
-    if [ -n "$states" ] && ! grep -qE '^(PENDING|RUNNING|CONFIGURING|COMPLETING|SUSPENDED|REQUEUED|RESIZING)$' <<<"$states"; then
-      state=$(tr '\n' ',' <<<"$states")
-      echo "${state%,}"
-      return 0
-    fi
-    sleep 0.5
-  done
-  echo TIMEOUT
-}
-
-queue_empty() { [ -z "$(timeout 10 squeue -h 2>/dev/null)" ]; }
+job_field() { slurm_job_field "$@"; }
+wait_job() { slurm_wait_job "$@"; }
+queue_empty() { slurm_queue_empty; }
 
 # ---- a corpus with planted duplicates ------------------------------------------
 
