@@ -28,6 +28,7 @@ typedef struct {
 
 static GPtrArray *examples;
 static float example_weight = 1.0f;
+static guint32 seed_offset;   /* NER_SEED: another order and draw of the examples */
 
 static void
 add_example (char *text, GArray *spans)
@@ -397,7 +398,7 @@ generate (const char *gazdir, const char *tmpl_path, int count)
   };
   for (gsize i = 0; i < G_N_ELEMENTS (slots); i++)
     g_hash_table_insert (lists, (gpointer) slots[i].slot, read_names (gazdir, slots[i].type, slots[i].files));
-  GRand *r = g_rand_new_with_seed (20250721);
+  GRand *r = g_rand_new_with_seed (20250721 + seed_offset);
   for (int i = 0; i < count; i++)
     {
       const char *tmpl = templates->pdata[g_rand_int_range (r, 0, (gint32) templates->len)];
@@ -463,6 +464,7 @@ main (int argc, char **argv)
   float extra_weight = g_getenv ("NER_EXTRA_WEIGHT") ? (float) g_ascii_strtod (g_getenv ("NER_EXTRA_WEIGHT"), NULL) : 3.0f;
   double gaz_drop = g_getenv ("NER_GAZ_DROP") ? g_ascii_strtod (g_getenv ("NER_GAZ_DROP"), NULL) : 0.3;
   int epochs = g_getenv ("NER_EPOCHS") ? atoi (g_getenv ("NER_EPOCHS")) : EPOCHS;
+  seed_offset = g_getenv ("NER_SEED") ? (guint32) atoi (g_getenv ("NER_SEED")) : 0;
   examples = g_ptr_array_new ();
   g_autoptr(GHashTable) lc = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr(GHashTable) cap = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -553,7 +555,7 @@ main (int argc, char **argv)
 
   /* copies in capitals teach the headline features */
   guint n_base = examples->len;
-  GRand *r = g_rand_new_with_seed (7);
+  GRand *r = g_rand_new_with_seed (7 + seed_offset);
   for (guint i = 0; i < n_base; i++)
     if (g_rand_int_range (r, 0, 10) == 0)
       {

@@ -546,6 +546,66 @@ affix (const char *text, const NerToken *t, int n, gboolean suffix)
   return v;
 }
 
+static inline gboolean
+run_cap (const NerToken *t)
+{
+  return (t->flags & NER_TOK_LETTER) && eff_cap (t) > 0
+         && (t->flags & (NER_TOK_SENT | NER_TOK_COMMON)) != (NER_TOK_SENT | NER_TOK_COMMON);
+}
+
+/* Small lower-case words inside names: "Bank of England", "Isabella of
+ * France", "Ludwig van Beethoven". */
+static gboolean
+run_connector (const char *text, const NerToken *t)
+{
+  static const char *const words[] = { "of", "de", "del", "della", "di", "da", "du", "la", "le", "von", "van",
+                                       "der", "den", "and", "&", "for", "the", "on", "upon" };
+  guint len = t->bend - t->bstart;
+  if (len > 5)
+    return FALSE;
+  for (gsize k = 0; k < G_N_ELEMENTS (words); k++)
+    if (strlen (words[k]) == len && memcmp (text + t->bstart, words[k], len) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* The run of capitalised words (with connectors) around token @i:
+ * [*a, *b]; FALSE when @i is in none. */
+static gboolean
+cap_run (const NerToken *toks, guint n, guint i, const char *text, guint *a, guint *b)
+{
+  if (!run_cap (&toks[i]))
+    {
+      if (i == 0 || i + 1 >= n || !run_connector (text, &toks[i]) || !run_cap (&toks[i - 1]) || !run_cap (&toks[i + 1])
+          || (toks[i + 1].flags & NER_TOK_NL_BEFORE))
+        return FALSE;
+    }
+  guint x = i, y = i;
+  for (int steps = 0; steps < 8 && x > 0 && !(toks[x].flags & NER_TOK_NL_BEFORE); steps++)
+    {
+      if (run_cap (&toks[x - 1]))
+        x--;
+      else if (x >= 2 && run_connector (text, &toks[x - 1]) && run_cap (&toks[x - 2])
+               && !(toks[x - 1].flags & NER_TOK_NL_BEFORE))
+        x -= 2;
+      else
+        break;
+    }
+  for (int steps = 0; steps < 8 && y + 1 < n && !(toks[y + 1].flags & NER_TOK_NL_BEFORE); steps++)
+    {
+      if (run_cap (&toks[y + 1]))
+        y++;
+      else if (y + 2 < n && run_connector (text, &toks[y + 1]) && run_cap (&toks[y + 2])
+               && !(toks[y + 2].flags & NER_TOK_NL_BEFORE))
+        y += 2;
+      else
+        break;
+    }
+  *a = x;
+  *b = y;
+  return TRUE;
+}
+
 guint
 ner_features (const NerModel *model, const NerToken *toks, guint n, guint i, const char *text, guint32 *out)
 {
@@ -606,6 +666,22 @@ ner_features (const NerModel *model, const NerToken *toks, guint n, guint i, con
   out[k++] = feat (36, g0 * 8 + dig);
   out[k++] = feat (37, (guint64) t->gaz * 8 + dig);
   out[k++] = feat (38, w0 * 8 + dig);
+  /* the run of capitalised words the token is in: its first and last
+   * word (the head: "... Park", "University of ..."), the words around it */
+  guint ra, rb;
+  if (cap_run (toks, n, i, text, &ra, &rb))
+    {
+      guint64 pos = (i == ra ? 1 : 0) | (i == rb ? 2 : 0);
+      const NerToken *last = &toks[rb];
+      out[k++] = feat (50, ((last->flags & NER_TOK_LONG) ? 1 : last->lower) * 4 + pos);
+      out[k++] = feat (51, ((toks[ra].flags & NER_TOK_LONG) ? 1 : toks[ra].lower) * 4 + pos);
+      out[k++] = feat (52, (ra > 0 ? toks[ra - 1].lower : BOS) * 4 + pos);
+      out[k++] = feat (53, (rb + 1 < n ? toks[rb + 1].lower : EOS) * 4 + pos);
+      out[k++] = feat (54, ((guint64) last->gaz * 8 + MIN (rb - ra + 1, 5)) * 4 + pos);
+      out[k++] = feat (55, affix (text, last, 3, TRUE) * 4 + pos);
+    }
+  else
+    out[k++] = feat (50, 0);
   (void) model;
   return k;
 }

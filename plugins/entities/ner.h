@@ -104,7 +104,7 @@ GArray *ner_extract (const NerModel *model, NerScratch *s, const char *text, gsi
 /* Lower level, for training and evaluation. */
 NerToken *ner_tokenize (const NerModel *model, NerScratch *s, const char *text, gsize len, guint *n_tokens);
 /* Static feature buckets of token @i: writes up to NER_MAX_FEATS, returns the count. */
-#define NER_MAX_FEATS 40
+#define NER_MAX_FEATS 48
 guint     ner_features (const NerModel *model, const NerToken *toks, guint n, guint i,
                         const char *text, guint32 *out);
 /* Features that depend on the previous tag (transition features). */
