@@ -1556,16 +1556,16 @@ usage_error (const char *prog, const char *msg)
 
 /* ---- galley dedup bands|bucket|cluster: steps of a sharded run ------------------------------- */
 
+/* A document that shares a key with another, in the cluster step. They
+ * are kept in an array sorted by gseq, and a document's position in it (its
+ * rank) is also its entry in the replay. */
 typedef struct {
   guint64  gseq;        /* shard << 32 | position in the shard */
-  guint64  exact_first; /* the first document with the same exact hash, or G_MAXUINT64 */
-  GArray  *groups;      /* guint32: candidate groups (band keys) it is in */
-  guint32  idx;         /* entry in the replay */
-  gboolean have;        /* its signature record was read */
-  gboolean near;
-  guint32  length, n_shingles, sig;
+  guint32  exact_first; /* rank of the first document with the same exact hash, or NONE */
+  guint32  sig;         /* slot in the signature store, or NONE */
   guint32  kind;        /* its decision (DecisionKind) */
-  char    *id;
+  guint8   have;        /* its signature record was read */
+  guint8   near;
 } Involved;
 
 /* One record of dedup/clusters, for `galley dedup index merge`: a document
@@ -1575,15 +1575,6 @@ typedef struct {
   guint64 gseq, rep;
   guint32 kind, exact;
 } ClusterRec;
-
-static void
-involved_free (gpointer data)
-{
-  Involved *v = data;
-  g_clear_pointer (&v->groups, g_array_unref);
-  g_free (v->id);
-  g_free (v);
-}
 
 typedef struct { guint64 key, gseq; } KeyDoc;
 
@@ -1657,25 +1648,62 @@ shard_bucket (GalleyShardStep *step, Dedup *self, guint band, GError **error)
   return galley_shard_step_done (step, outputs, error);
 }
 
-static Involved *
-involve (GHashTable *inv, guint64 gseq)
+/* gseq -> rank of the documents the cluster step holds: open addressing
+ * on a mix of the whole key (shard and position). */
+#define GSEQ_EMPTY G_MAXUINT64
+typedef struct {
+  guint64 *keys;
+  guint32 *vals;
+  gsize    size, used;
+} GseqMap;
+
+static void
+gseq_map_clear (GseqMap *m)
 {
-  Involved *v = g_hash_table_lookup (inv, &gseq);
-  if (v == NULL)
-    {
-      v = g_new0 (Involved, 1);
-      v->gseq = gseq;
-      v->exact_first = G_MAXUINT64;
-      g_hash_table_insert (inv, &v->gseq, v);
-    }
-  return v;
+  g_clear_pointer (&m->keys, g_free);
+  g_clear_pointer (&m->vals, g_free);
+  m->size = m->used = 0;
 }
 
-static int
-cmp_involved (const void *a, const void *b)
+static gsize
+gseq_map_slot (const GseqMap *m, guint64 gseq)
 {
-  const Involved *x = *(Involved *const *) a, *y = *(Involved *const *) b;
-  return x->gseq < y->gseq ? -1 : x->gseq > y->gseq;
+  gsize j = mix (gseq) & (m->size - 1);
+  while (m->keys[j] != GSEQ_EMPTY && m->keys[j] != gseq)
+    j = (j + 1) & (m->size - 1);
+  return j;
+}
+
+static void
+gseq_map_add (GseqMap *m, guint64 gseq)
+{
+  if ((m->used + 1) * 2 > m->size)
+    {
+      GseqMap old = *m;
+      m->size = MAX (old.size * 2, 1024);
+      m->keys = g_new (guint64, m->size);
+      m->vals = g_new0 (guint32, m->size);
+      memset (m->keys, 0xff, m->size * sizeof (guint64));
+      for (gsize i = 0; i < old.size; i++)
+        if (old.keys[i] != GSEQ_EMPTY)
+          m->keys[gseq_map_slot (m, old.keys[i])] = old.keys[i];
+      gseq_map_clear (&old);
+    }
+  gsize j = gseq_map_slot (m, gseq);
+  if (m->keys[j] == GSEQ_EMPTY)
+    {
+      m->keys[j] = gseq;
+      m->used++;
+    }
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (GseqMap, gseq_map_clear)
+
+static int
+cmp_u64 (const void *a, const void *b)
+{
+  guint64 x = *(const guint64 *) a, y = *(const guint64 *) b;
+  return x < y ? -1 : x > y;
 }
 
 /* The one global step: replays the stage's decisions for the documents
@@ -1686,9 +1714,13 @@ shard_cluster (GalleyShardStep *step, Dedup *self, GError **error)
   const char *work = galley_shard_step_get_work_dir (step);
   guint n = galley_shard_step_get_shards (step);
   guint nb = self->params.bands + 2;
-  g_autoptr(GHashTable) inv = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, involved_free);
+  g_auto(GseqMap) map = { 0 };
+  /* the band and lede groups: group g's members are
+   * members[starts[g]..starts[g + 1]), in gseq order */
   g_autoptr(GArray) members = g_array_new (FALSE, FALSE, sizeof (guint64));
-  g_autoptr(GArray) starts = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autoptr(GArray) starts = g_array_new (FALSE, FALSE, sizeof (guint32));
+  /* the exact groups: (document, first document of its group) */
+  g_autoptr(GArray) exacts = g_array_new (FALSE, FALSE, sizeof (guint64));
   for (guint b = 0; b < nb; b++)
     {
       g_autofree char *path = work_file (work, "groups", b);
@@ -1713,34 +1745,80 @@ shard_cluster (GalleyShardStep *step, Dedup *self, GError **error)
           memcpy (&first, g, 8);
           if (b == nb - 1)
             {
-              involve (inv, first);
+              gseq_map_add (&map, first);
               for (guint64 k = 1; k < count; k++)
                 {
                   guint64 gs;
                   memcpy (&gs, g + k * 8, 8);
-                  involve (inv, gs)->exact_first = first;
+                  gseq_map_add (&map, gs);
+                  g_array_append_val (exacts, gs);
+                  g_array_append_val (exacts, first);
                 }
               continue;
             }
-          guint32 gid = starts->len;
-          guint64 start = members->len;
+          if (members->len + count >= G_MAXUINT32)
+            {
+              g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: more than 2^32 group members", path);
+              return FALSE;
+            }
+          guint32 start = members->len;
           g_array_append_val (starts, start);
           for (guint64 k = 0; k < count; k++)
             {
               guint64 gs;
               memcpy (&gs, g + k * 8, 8);
               g_array_append_val (members, gs);
-              Involved *v = involve (inv, gs);
-              if (v->groups == NULL)
-                v->groups = g_array_new (FALSE, FALSE, sizeof (guint32));
-              g_array_append_val (v->groups, gid);
+              gseq_map_add (&map, gs);
             }
         }
     }
-  guint64 end = members->len;
+  guint32 n_groups = starts->len;
+  guint32 end = members->len;
   g_array_append_val (starts, end);
 
-  /* the signatures of the documents involved */
+  /* the documents in gseq order: their ranks */
+  guint32 n_inv = map.used;
+  g_autofree Involved *inv = g_new0 (Involved, MAX (n_inv, 1));
+  {
+    g_autofree guint64 *sorted = g_new (guint64, MAX (n_inv, 1));
+    guint32 k = 0;
+    for (gsize j = 0; j < map.size; j++)
+      if (map.keys[j] != GSEQ_EMPTY)
+        sorted[k++] = map.keys[j];
+    qsort (sorted, n_inv, sizeof (guint64), cmp_u64);
+    for (guint32 r = 0; r < n_inv; r++)
+      {
+        inv[r] = (Involved) { .gseq = sorted[r], .exact_first = NONE, .sig = NONE };
+        map.vals[gseq_map_slot (&map, sorted[r])] = r;
+      }
+  }
+#define RANK(gs) (map.vals[gseq_map_slot (&map, (gs))])
+  for (guint i = 0; i < exacts->len; i += 2)
+    inv[RANK (g_array_index (exacts, guint64, i))].exact_first = RANK (g_array_index (exacts, guint64, i + 1));
+  /* members as ranks, in place (a rank takes half a gseq's room), and
+   * each document's groups (CSR: gof[gstart[r]..gstart[r + 1])) */
+  guint32 *mrank = (guint32 *) members->data;
+  for (guint32 k = 0; k < end; k++)
+    mrank[k] = RANK (g_array_index (members, guint64, k));
+#undef RANK
+  gseq_map_clear (&map);
+  g_autofree guint32 *gstart = g_new0 (guint32, (gsize) n_inv + 1);
+  for (guint32 k = 0; k < end; k++)
+    gstart[mrank[k] + 1]++;
+  for (guint32 r = 0; r < n_inv; r++)
+    gstart[r + 1] += gstart[r];
+  g_autofree guint32 *gof = g_new (guint32, MAX (end, 1));
+  {
+    g_autofree guint32 *fill = g_memdup2 (gstart, ((gsize) n_inv + 1) * sizeof (guint32));
+    for (guint32 g = 0; g < n_groups; g++)
+      for (guint32 k = g_array_index (starts, guint32, g); k < g_array_index (starts, guint32, g + 1); k++)
+        gof[fill[mrank[k]]++] = g;
+  }
+
+  /* the signatures of the documents involved, in gseq order (shard by
+   * shard, each file in document order): they become the replay's entries */
+  g_autofree guint16 *values = g_new (guint16, self->params.k);
+  guint32 next = 0;
   for (guint i = 0; i < n; i++)
     {
       g_autofree char *path = work_file (work, "sigs", i);
@@ -1760,20 +1838,25 @@ shard_cluster (GalleyShardStep *step, Dedup *self, GError **error)
           if (len - off < (gsize) h.id_len + vlen)
             goto bad;
           guint64 gs = (guint64) i << 32 | h.seq;
-          Involved *v = g_hash_table_lookup (inv, &gs);
-          if (v != NULL)
+          if (next < n_inv && inv[next].gseq < gs)
+            goto missing;
+          if (next < n_inv && inv[next].gseq == gs)
             {
+              Involved *v = &inv[next];
               v->have = TRUE;
               v->near = h.near;
-              v->length = h.length;
-              v->n_shingles = h.n_shingles;
-              v->id = g_strndup ((const char *) data + off, h.id_len);
-              v->sig = NONE;
+              g_autofree char *id = g_strndup ((const char *) data + off, h.id_len);
+              guint32 idx = add_entry (self, id, 0, FALSE);
+              g_assert (idx == next);
+              Entry *e = entry (self, idx);
+              e->length = h.length;
+              e->n_shingles = h.n_shingles;
               if (h.near)
                 {
-                  g_autofree guint16 *vals = g_memdup2 (data + off + h.id_len, vlen);
-                  v->sig = sig_store (self, vals);
+                  memcpy (values, data + off + h.id_len, vlen);
+                  v->sig = sig_store (self, values);
                 }
+              next++;
             }
           off += h.id_len + vlen;
           continue;
@@ -1781,16 +1864,19 @@ shard_cluster (GalleyShardStep *step, Dedup *self, GError **error)
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: bad record", path);
           return FALSE;
         }
+      if (next < n_inv && inv[next].gseq >> 32 == i)
+        goto missing;
+    }
+  if (next < n_inv)
+    {
+    missing:
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "document %u of shard %u is in a band file but not in its signature file",
+                   (guint) (inv[next].gseq & G_MAXUINT32), (guint) (inv[next].gseq >> 32));
+      return FALSE;
     }
 
   /* replay in document order */
-  g_autoptr(GPtrArray) order = g_ptr_array_sized_new (g_hash_table_size (inv));
-  GHashTableIter it;
-  gpointer value;
-  g_hash_table_iter_init (&it, inv);
-  while (g_hash_table_iter_next (&it, NULL, &value))
-    g_ptr_array_add (order, value);
-  qsort (order->pdata, order->len, sizeof (gpointer), cmp_involved);
   g_autoptr(GPtrArray) outs = g_ptr_array_new ();
   for (guint i = 0; i < n; i++)
     {
@@ -1806,51 +1892,37 @@ shard_cluster (GalleyShardStep *step, Dedup *self, GError **error)
     }
   gboolean ok = TRUE;
   guint64 decided = 0;
-  g_autofree guint16 *values = g_new (guint16, self->params.k);
-  for (guint i = 0; i < order->len && ok; i++)
+  for (guint32 r = 0; r < n_inv && ok; r++)
     {
-      Involved *v = g_ptr_array_index (order, i);
-      if (!v->have)
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                       "document %u of shard %u is in a band file but not in its signature file",
-                       (guint) (v->gseq & G_MAXUINT32), (guint) (v->gseq >> 32));
-          ok = FALSE;
-          break;
-        }
-      guint32 match = NONE;
-      if (v->exact_first != G_MAXUINT64)
-        match = ((Involved *) g_hash_table_lookup (inv, &v->exact_first))->idx;
+      Involved *v = &inv[r];
+      guint32 match = v->exact_first;
       gboolean exact = match != NONE;
       g_array_set_size (self->cand, 0);
       self->stamp++;
-      if (!exact && v->near && v->groups != NULL)
+      if (!exact && v->near)
         {
-          for (guint g = 0; g < v->groups->len; g++)
+          for (guint32 gi = gstart[r]; gi < gstart[r + 1]; gi++)
             {
-              guint32 gid = g_array_index (v->groups, guint32, g);
-              for (guint64 k = g_array_index (starts, guint64, gid); k < g_array_index (starts, guint64, gid + 1); k++)
+              guint32 g = gof[gi];
+              /* members in document order: the earlier ones */
+              for (guint32 k = g_array_index (starts, guint32, g); k < g_array_index (starts, guint32, g + 1); k++)
                 {
-                  guint64 other = g_array_index (members, guint64, k);
-                  if (other >= v->gseq)
+                  guint32 other = mrank[k];
+                  if (other >= r)
                     break;
-                  add_candidate (self, ((Involved *) g_hash_table_lookup (inv, &other))->idx);
+                  add_candidate (self, other);
                 }
             }
           g_array_sort_with_data (self->cand, cmp_order, self);
         }
-      guint32 idx = add_entry (self, v->id, 0, FALSE);
-      v->idx = idx;
-      Entry *e = entry (self, idx);
-      e->length = v->length;
-      e->n_shingles = v->n_shingles;
+      Entry *e = entry (self, r);
       e->exact_dup = exact;
       Decision d;
       if (v->sig != NONE)
         memcpy (values, sig_at (self, v->sig), self->params.k * sizeof (guint16));
-      decide (self, idx, match, values, v->n_shingles, &d);
+      decide (self, r, match, values, e->n_shingles, &d);
       if (v->near && !exact)
-        entry (self, idx)->sig = v->sig;
+        entry (self, r)->sig = v->sig;
       v->kind = d.kind;
       if (d.kind == DECISION_NONE)
         continue;
@@ -1873,16 +1945,15 @@ shard_cluster (GalleyShardStep *step, Dedup *self, GError **error)
     }
   if (!ok)
     return FALSE;
-  /* the final clusters (entries were added in the order of @order) */
+  /* the final clusters (entry r is the document of rank r) */
   g_autofree char *cpath = g_build_filename (work, "dedup", "clusters", NULL);
   ShardWriter *cw = shard_writer_new (cpath, KIND_CLUSTERS, error);
   if (cw == NULL)
     return FALSE;
-  for (guint i = 0; i < order->len && ok; i++)
+  for (guint32 r = 0; r < n_inv && ok; r++)
     {
-      Involved *v = g_ptr_array_index (order, i);
-      const Involved *r = g_ptr_array_index (order, entry (self, find_root (self, v->idx))->rep);
-      ClusterRec c = { v->gseq, r->gseq, v->kind, v->exact_first != G_MAXUINT64 };
+      const Involved *v = &inv[r];
+      ClusterRec c = { v->gseq, inv[entry (self, find_root (self, r))->rep].gseq, v->kind, v->exact_first != NONE };
       ok = shard_writer_add (cw, &c, sizeof c, error);
     }
   if (!ok)
@@ -1894,7 +1965,7 @@ shard_cluster (GalleyShardStep *step, Dedup *self, GError **error)
     return FALSE;
   g_ptr_array_add (rels, g_strdup ("dedup/clusters"));
   g_ptr_array_add (rels, NULL);
-  g_info ("cluster: %u documents share a key with another, %" G_GUINT64_FORMAT " decisions", order->len, decided);
+  g_info ("cluster: %u documents share a key with another, %" G_GUINT64_FORMAT " decisions", n_inv, decided);
   return galley_shard_step_done (step, (const char *const *) rels->pdata, error);
 }
 
