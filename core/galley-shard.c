@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define WORK_FORMAT 1
@@ -767,28 +768,69 @@ galley_shard_init (const char *pipeline_file, const char *work_dir, guint count,
   return GALLEY_EXIT_OK;
 }
 
-/* Appends @path's bytes from @skip on to @fd. */
+/* Appends @path's bytes from @skip on to @fd: copy_file_range() (the
+ * kernel copies, or shares the blocks where the file system can), else
+ * read() and write(). */
 static gboolean
 append_file (int fd, const char *path, gsize skip, GError **error)
 {
-  g_autoptr(GMappedFile) m = g_mapped_file_new (path, FALSE, error);
-  if (m == NULL)
-    return FALSE;
-  const char *data = g_mapped_file_get_contents (m);
-  gsize len = g_mapped_file_get_length (m);
-  for (gsize done = MIN (skip, len); done < len;)
+  int in = open (path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (in < 0 || fstat (in, &st) != 0)
     {
-      ssize_t n = write (fd, data + done, len - done);
+      int e = errno;
+      if (in >= 0)
+        close (in);
+      g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_WRITE, "%s: %s", path, g_strerror (e));
+      return FALSE;
+    }
+  off_t off = MIN ((off_t) skip, st.st_size);
+  gboolean kernel = TRUE;
+  g_autofree char *buf = NULL;
+  while (off < st.st_size)
+    {
+      ssize_t n;
+      if (kernel)
+        {
+          n = copy_file_range (in, &off, fd, NULL, st.st_size - off, 0);
+          if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP))
+            {
+              kernel = FALSE;
+              continue;
+            }
+        }
+      else
+        {
+          if (buf == NULL)
+            buf = g_malloc (1 << 20);
+          n = pread (in, buf, MIN ((off_t) (1 << 20), st.st_size - off), off);
+          for (ssize_t done = 0; n > 0 && done < n;)
+            {
+              ssize_t w = write (fd, buf + done, n - done);
+              if (w < 0 && errno == EINTR)
+                continue;
+              if (w < 0)
+                {
+                  n = -1;
+                  break;
+                }
+              done += w;
+            }
+          if (n > 0)
+            off += n;
+        }
       if (n < 0 && errno == EINTR)
         continue;
-      if (n < 0)
+      if (n <= 0)
         {
-          int e = errno;
-          g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_WRITE, "write: %s", g_strerror (e));
+          int e = n < 0 ? errno : EIO;
+          close (in);
+          g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_WRITE, "%s: %s", path,
+                       n < 0 ? g_strerror (e) : "shorter than it was");
           return FALSE;
         }
-      done += n;
     }
+  close (in);
   return TRUE;
 }
 
@@ -848,7 +890,9 @@ merge_sink (GalleyShardStep *s, GalleyStageConfig *sc, GError **error)
       g_autofree char *ppath = g_build_filename (dir, pname, NULL);
       ok = append_file (fd, ppath, i == 0 ? 0 : skip, error);
     }
-  if (ok && (fsync (fd) != 0 || close (fd) != 0 || rename (tmp, target) != 0))
+  /* the sink's own fsync option, as a plain run's sink would do */
+  gboolean sync = galley_options_get_bool (sc->options, "fsync");
+  if (ok && ((sync && fsync (fd) != 0) || close (fd) != 0 || rename (tmp, target) != 0))
     {
       int e = errno;
       g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_WRITE, "%s: %s", target, g_strerror (e));
