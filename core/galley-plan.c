@@ -108,16 +108,24 @@ ask_band_count (const char *galley, const char *pipeline, GError **error)
 }
 
 /* One job script, submitted through a quoted here-document: the values are
- * quoted here, once, and nothing in it is expanded at submission time. */
+ * quoted here, once, and nothing in it is expanded at submission time.
+ * @body: the script after its first line. */
 static void
-append_job (GString *s, const char *step, gboolean array, const char *extra, const char *command)
+append_job (GString *s, const char *step, gboolean array, const char *extra, const char *body)
 {
   g_string_append_printf (s, "submit %s %s%s%s <<'GALLEY_JOB'\n", step,
-                          array ? (g_str_equal (step, "bucket") ? "\"$bands\"" : "\"$shards\"") : "0",
+                          array ? (g_str_equal (step, "bucket") ? "\"$bucket_tasks\"" : "\"$shards\"") : "0",
                           extra != NULL ? " " : "", extra != NULL ? extra : "");
   g_string_append (s, "#!/bin/bash\n");
-  g_string_append_printf (s, "exec %s\n", command);
+  g_string_append (s, body);
   g_string_append (s, "GALLEY_JOB\n");
+}
+
+/* Bucket tasks: one per shard, at most one per band. */
+static gint
+bucket_tasks (const PlanOptions *o)
+{
+  return MIN (o->bands, o->shards);
 }
 
 static char *
@@ -134,8 +142,8 @@ plan_slurm_script (const PlanOptions *o, const char *pipeline, gboolean dedup)
   g_string_append (s, "#!/bin/bash\n");
   g_string_append_printf (s, "# Slurm jobs for the galley pipeline %s, printed by 'galley plan slurm'.\n", pipeline);
   if (dedup)
-    g_string_append_printf (s, "# Chain: map (%d tasks) -> bucket (%d bands) -> cluster -> filter (%d tasks) -> merge.\n",
-                            o->shards, o->bands, o->shards);
+    g_string_append_printf (s, "# Chain: map (%d tasks) -> bucket (%d bands in %d tasks) -> cluster -> filter (%d tasks)"
+                            " -> merge.\n", o->shards, o->bands, bucket_tasks (o), o->shards);
   else
     g_string_append_printf (s, "# Chain: map (%d tasks) -> merge (the pipeline has no dedup stage).\n", o->shards);
   g_string_append (s,
@@ -147,7 +155,7 @@ plan_slurm_script (const PlanOptions *o, const char *pipeline, gboolean dedup)
   g_string_append_printf (s, "work=%s\n", q_work);
   g_string_append_printf (s, "shards=%d\n", o->shards);
   if (dedup)
-    g_string_append_printf (s, "bands=%d\n", o->bands);
+    g_string_append_printf (s, "bands=%d\nbucket_tasks=%d\n", o->bands, bucket_tasks (o));
   g_string_append (s, "common=(--parsable --kill-on-invalid-dep=yes ");
   g_string_append (s, q_chdir);
   if (o->partition != NULL)
@@ -181,7 +189,23 @@ plan_slurm_script (const PlanOptions *o, const char *pipeline, gboolean dedup)
     "# submit STEP COUNT [SBATCH-OPTION...] < JOB: submits the job script on\n"
     "# stdin as an array of COUNT tasks (0: a single job) that starts after the\n"
     "# last job submitted; the options come last and override the common ones.\n"
-    "last=\n"
+    "last=\n");
+  if (dedup)
+    g_string_append (s,
+      "# done_task STEP I: whether task I of STEP has its completion marker (a\n"
+      "# bucket task, one for each of its bands)\n"
+      "done_task() {\n"
+      "  local band\n"
+      "  if [ \"$1\" != bucket ]; then [ -e \"$work/markers/$1-$2.done\" ]; return; fi\n"
+      "  for ((band = $2; band < bands; band += bucket_tasks)); do\n"
+      "    [ -e \"$work/markers/bucket-$band.done\" ] || return 1\n"
+      "  done\n"
+      "}\n");
+  else
+    g_string_append (s,
+      "# done_task STEP I: whether task I of STEP has its completion marker\n"
+      "done_task() { [ -e \"$work/markers/$1-$2.done\" ]; }\n");
+  g_string_append (s,
     "submit() {\n"
     "  local step=$1 count=$2 tasks= i id\n"
     "  local args=(\"${common[@]}\" --job-name=\"galley-$step\")\n"
@@ -190,7 +214,7 @@ plan_slurm_script (const PlanOptions *o, const char *pipeline, gboolean dedup)
     "    args+=(--output=\"$work/logs/$step-%j.log\")\n"
     "  else\n"
     "    for ((i = 0; i < count; i++)); do\n"
-    "      if [ \"$resume\" = 0 ] || [ ! -e \"$work/markers/$step-$i.done\" ]; then tasks+=${tasks:+,}$i; fi\n"
+    "      if [ \"$resume\" = 0 ] || ! done_task \"$step\" \"$i\"; then tasks+=${tasks:+,}$i; fi\n"
     "    done\n"
     "    if [ -z \"$tasks\" ]; then cat >/dev/null; return 0; fi\n"
     "    if [ \"$resume\" = 0 ]; then tasks=0-$((count - 1)); fi\n"
@@ -203,15 +227,20 @@ plan_slurm_script (const PlanOptions *o, const char *pipeline, gboolean dedup)
     "  echo \"galley: $step: job $last\" >&2\n"
     "}\n\n");
 
-  g_autofree char *map = g_strdup_printf ("%s run %s --shard \"$SLURM_ARRAY_TASK_ID/%d\" --work %s",
+  g_autofree char *map = g_strdup_printf ("exec %s run %s --shard \"$SLURM_ARRAY_TASK_ID/%d\" --work %s\n",
                                           q_galley, q_pipeline, o->shards, q_work);
   append_job (s, "map", TRUE, NULL, map);
   if (dedup)
     {
-      g_autofree char *bucket = g_strdup_printf ("%s dedup bucket %s --band \"$SLURM_ARRAY_TASK_ID\" --work %s",
-                                                 q_galley, q_pipeline, q_work);
-      g_autofree char *cluster = g_strdup_printf ("%s dedup cluster %s --work %s", q_galley, q_pipeline, q_work);
-      g_autofree char *filter = g_strdup_printf ("%s dedup filter %s --shard \"$SLURM_ARRAY_TASK_ID/%d\" --work %s",
+      /* bucket task T runs bands T, T + tasks, T + 2 tasks...: a few jobs
+       * rather than one per band (each band's run is short, and each job
+       * costs the scheduler seconds) */
+      g_autofree char *bucket = g_strdup_printf ("for ((band = SLURM_ARRAY_TASK_ID; band < %d; band += %d)); do\n"
+                                                 "  %s dedup bucket %s --band \"$band\" --work %s || exit\n"
+                                                 "done\n",
+                                                 o->bands, bucket_tasks (o), q_galley, q_pipeline, q_work);
+      g_autofree char *cluster = g_strdup_printf ("exec %s dedup cluster %s --work %s\n", q_galley, q_pipeline, q_work);
+      g_autofree char *filter = g_strdup_printf ("exec %s dedup filter %s --shard \"$SLURM_ARRAY_TASK_ID/%d\" --work %s\n",
                                                  q_galley, q_pipeline, o->shards, q_work);
       append_job (s, "bucket", TRUE, NULL, bucket);
       g_autofree char *cluster_mem = o->cluster_mem != NULL ? g_strconcat ("--mem=", o->cluster_mem, NULL) : NULL;
@@ -219,7 +248,7 @@ plan_slurm_script (const PlanOptions *o, const char *pipeline, gboolean dedup)
       append_job (s, "cluster", FALSE, q_cluster_mem, cluster);
       append_job (s, "filter", TRUE, NULL, filter);
     }
-  g_autofree char *merge = g_strdup_printf ("%s shard merge %s --work %s", q_galley, q_pipeline, q_work);
+  g_autofree char *merge = g_strdup_printf ("exec %s shard merge %s --work %s\n", q_galley, q_pipeline, q_work);
   append_job (s, "merge", FALSE, NULL, merge);
   g_string_append (s,
     "\nif [ -z \"$last\" ]; then\n"

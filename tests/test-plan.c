@@ -175,7 +175,8 @@ test_dedup_chain (Fixture *f, gconstpointer data)
   g_assert_cmpstr (out, ==, "1005\n");
 
   const char *steps[] = { "map", "bucket", "cluster", "filter", "merge" };
-  const char *arrays[] = { "--array=0-2", "--array=0-3", NULL, "--array=0-2", NULL };
+  /* 4 bands in 3 bucket tasks (at most one per shard) */
+  const char *arrays[] = { "--array=0-2", "--array=0-2", NULL, "--array=0-2", NULL };
   for (guint i = 0; i < subs->len; i++)
     {
       const Submission *s = g_ptr_array_index (subs, i);
@@ -209,7 +210,9 @@ test_dedup_chain (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (map->job, "--shard \"$SLURM_ARRAY_TASK_ID/3\""));
   const Submission *bucket = g_ptr_array_index (subs, 1);
   g_assert_nonnull (strstr (bucket->job, " dedup bucket '"));
-  g_assert_nonnull (strstr (bucket->job, "--band \"$SLURM_ARRAY_TASK_ID\""));
+  g_assert_nonnull (strstr (bucket->job, "for ((band = SLURM_ARRAY_TASK_ID; band < 4; band += 3)); do\n"));
+  g_assert_nonnull (strstr (bucket->job, "--band \"$band\""));
+  g_assert_nonnull (strstr (bucket->job, " || exit\ndone\n"));
   const Submission *cluster = g_ptr_array_index (subs, 2);
   g_assert_nonnull (strstr (cluster->job, " dedup cluster '"));
   const Submission *filter = g_ptr_array_index (subs, 3);
@@ -335,6 +338,38 @@ test_resume (Fixture *f, gconstpointer data)
   g_assert_cmpuint (subs->len, ==, 0);
 }
 
+/* Bucket tasks run several bands: --resume submits a task again unless
+ * every one of its bands has its marker. */
+static void
+test_resume_bucket_bands (Fixture *f, gconstpointer data)
+{
+  galley_test_write (f->dir, "p.pipeline", dedup_pipeline, -1);
+  const char *args[] = { "plan", "slurm", "p.pipeline", "--shards", "2", "--bands", "5", NULL };
+  g_autofree char *script = plan_ok (f->dir, args);
+  g_assert_nonnull (strstr (script, "bucket (5 bands in 2 tasks)"));
+  /* task 0 has bands 0, 2, 4 (all done), task 1 bands 1 and 3 (3 missing) */
+  const char *done[] = { "map-0.done", "map-1.done", "bucket-0.done", "bucket-1.done", "bucket-2.done",
+                         "bucket-4.done" };
+  for (guint i = 0; i < G_N_ELEMENTS (done); i++)
+    touch_marker (f->dir, done[i]);
+  int status = -1;
+  g_autoptr(GPtrArray) subs = run_script (f->dir, script, "--resume", 0, &status, NULL);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_cmpuint (subs->len, ==, 4);
+  const Submission *bucket = g_ptr_array_index (subs, 0);
+  g_assert_true (has_arg (bucket, "--job-name=galley-bucket"));
+  g_assert_true (has_arg (bucket, "--array=1"));
+  g_assert_nonnull (strstr (bucket->job, "band < 5; band += 2"));
+
+  /* every band done: the bucket step is left out */
+  touch_marker (f->dir, "bucket-3.done");
+  g_clear_pointer (&subs, g_ptr_array_unref);
+  subs = run_script (f->dir, script, "--resume", 0, &status, NULL);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_cmpuint (subs->len, ==, 3);
+  g_assert_true (has_arg (g_ptr_array_index (subs, 0), "--job-name=galley-cluster"));
+}
+
 static void
 test_sbatch_failure_stops (Fixture *f, gconstpointer data)
 {
@@ -450,6 +485,7 @@ main (int argc, char **argv)
   ADD ("/plan/slurm/plain-chain", test_plain_chain);
   ADD ("/plan/slurm/cluster-mem", test_cluster_mem);
   ADD ("/plan/slurm/resume", test_resume);
+  ADD ("/plan/slurm/resume-bucket-bands", test_resume_bucket_bands);
   ADD ("/plan/slurm/sbatch-failure", test_sbatch_failure_stops);
   ADD ("/plan/slurm/bands-from-dedup", test_bands_from_dedup);
   ADD ("/plan/slurm/bad-input", test_bad_input);
