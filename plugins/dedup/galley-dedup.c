@@ -1196,13 +1196,67 @@ shard_map_process (Dedup *self, GalleyDocument *doc, const Prepared *p, GError *
   return GALLEY_VERDICT_KEEP;
 }
 
-static int
-cmp_record (const void *a, const void *b)
+/* Sorts 16-byte records that start with a 64-bit key by key, stably:
+ * least significant digit first, 16 bits a pass, leaving out the passes in
+ * which every key has the same digit (band keys are 41 bits). Records with
+ * the same key keep their order, so records appended in document order come
+ * out as (key, document). */
+typedef struct { guint64 key, rest; } KeyRec;
+G_STATIC_ASSERT (sizeof (KeyRec) == 16);
+
+typedef struct {
+  KeyRec *tmp;
+  gsize   cap;
+  gsize  *count;
+} SortScratch;
+
+static void
+sort_scratch_clear (SortScratch *s)
 {
-  const DedupRecord *x = a, *y = b;
-  if (x->key != y->key)
-    return x->key < y->key ? -1 : 1;
-  return x->doc < y->doc ? -1 : x->doc > y->doc;
+  g_clear_pointer (&s->tmp, g_free);
+  g_clear_pointer (&s->count, g_free);
+  s->cap = 0;
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SortScratch, sort_scratch_clear)
+
+/* @s: buffers kept from one call to the next */
+static void
+sort_by_key (KeyRec *recs, gsize n, SortScratch *s)
+{
+  if (n < 2)
+    return;
+  if (s->cap < n)
+    {
+      g_free (s->tmp);
+      s->tmp = g_new (KeyRec, n);
+      s->cap = n;
+    }
+  if (s->count == NULL)
+    s->count = g_new (gsize, 1 << 16);
+  gsize *count = s->count;
+  KeyRec *from = recs, *to = s->tmp;
+  for (guint shift = 0; shift < 64; shift += 16)
+    {
+      memset (count, 0, sizeof (gsize) << 16);
+      for (gsize i = 0; i < n; i++)
+        count[(from[i].key >> shift) & 0xffff]++;
+      if (count[(from[0].key >> shift) & 0xffff] == n)
+        continue;
+      gsize sum = 0;
+      for (guint b = 0; b < (1 << 16); b++)
+        {
+          gsize c = count[b];
+          count[b] = sum;
+          sum += c;
+        }
+      for (gsize i = 0; i < n; i++)
+        to[count[(from[i].key >> shift) & 0xffff]++] = from[i];
+      KeyRec *t = from;
+      from = to;
+      to = t;
+    }
+  if (from != recs)
+    memcpy (recs, from, n * sizeof (KeyRec));
 }
 
 static gboolean
@@ -1212,11 +1266,14 @@ shard_map_finish (Dedup *self, GError **error)
   if (!shard_writer_commit (w, error))
     return FALSE;
   g_autoptr(GString) list = g_string_new (NULL);
+  g_auto(SortScratch) scratch = { 0 };
   g_string_append_printf (list, "dedup/sigs-%u\n", self->shard_index);
   for (guint b = 0; b < self->params.bands + 2; b++)
     {
       GArray *recs = self->brecs[b];
-      qsort (recs->data, recs->len, sizeof (DedupRecord), cmp_record);
+      /* appended in document order: sorted by (key, document) */
+      G_STATIC_ASSERT (sizeof (DedupRecord) == sizeof (KeyRec) && G_STRUCT_OFFSET (DedupRecord, key) == 0);
+      sort_by_key ((KeyRec *) recs->data, recs->len, &scratch);
       g_autofree char *path = band_path (self->work_dir, b, self->shard_index);
       ShardWriter *bw = shard_writer_new (path, KIND_BAND, error);
       if (bw == NULL || !shard_writer_add (bw, recs->data, (gsize) recs->len * sizeof (DedupRecord), error)
@@ -1578,15 +1635,6 @@ typedef struct {
 
 typedef struct { guint64 key, gseq; } KeyDoc;
 
-static int
-cmp_keydoc (const void *a, const void *b)
-{
-  const KeyDoc *x = a, *y = b;
-  if (x->key != y->key)
-    return x->key < y->key ? -1 : 1;
-  return x->gseq < y->gseq ? -1 : x->gseq > y->gseq;
-}
-
 /* Band @band of every shard: groups of two or more documents that share a
  * key, written as count, then the documents in order. */
 static gboolean
@@ -1611,7 +1659,10 @@ shard_bucket (GalleyShardStep *step, Dedup *self, guint band, GError **error)
           g_array_append_val (all, kd);
         }
     }
-  qsort (all->data, all->len, sizeof (KeyDoc), cmp_keydoc);
+  /* shard by shard, each sorted by (key, document): sorted by (key, gseq) */
+  G_STATIC_ASSERT (sizeof (KeyDoc) == sizeof (KeyRec) && G_STRUCT_OFFSET (KeyDoc, key) == 0);
+  g_auto(SortScratch) scratch = { 0 };
+  sort_by_key ((KeyRec *) all->data, all->len, &scratch);
   g_autofree char *out = work_file (work, "groups", band);
   ShardWriter *w = shard_writer_new (out, KIND_GROUPS, error);
   if (w == NULL)
