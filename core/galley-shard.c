@@ -428,7 +428,7 @@ store_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
   self->buf = g_string_sized_new (1 << 20);
   g_autofree char *dir = g_build_filename (galley_stage_context_get_work_dir (ctx), "docs", NULL);
   g_mkdir_with_parents (dir, 0755);
-  g_autofree char *name = g_strdup_printf ("shard-%u.jsonl", index);
+  g_autofree char *name = g_strdup_printf ("shard-%u.docs", index);
   self->path = g_build_filename (dir, name, NULL);
   self->tmp = g_strdup_printf ("%s.tmp-%d", self->path, (int) getpid ());
   self->fd = open (self->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -446,10 +446,29 @@ store_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
   return self;
 }
 
+/* A stored document is its text's length in bytes, a line break, the text
+ * as it is (valid UTF-8, so nothing is lost), a line break, then the rest
+ * of the document as JSON (galley_document_write_json() with an empty
+ * text) on one line: the filter step reads the text without parsing it as
+ * a JSON string. A document with annotations (their offsets are checked
+ * against the text when it is read) is "-", a line break and the whole
+ * document as JSON. The store is the map step's last stage, so the
+ * document may be emptied. */
 static GalleyVerdict
 store_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GError **error)
 {
   Store *self = state;
+  if (galley_document_get_n_annotations (doc) == 0)
+    {
+      gsize len;
+      const char *text = galley_document_get_text (doc, &len);
+      g_string_append_printf (self->buf, "%" G_GSIZE_FORMAT "\n", len);
+      g_string_append_len (self->buf, text, len);
+      g_string_append_c (self->buf, '\n');
+      galley_document_take_text (doc, g_strdup (""), 0);
+    }
+  else
+    g_string_append (self->buf, "-\n");
   galley_document_write_json (doc, self->buf);
   g_string_append_c (self->buf, '\n');
   self->docs++;
@@ -513,7 +532,7 @@ load_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
   guint index = 0;
   galley_stage_context_get_shard (ctx, &index, NULL);
   Load *self = g_new0 (Load, 1);
-  g_autofree char *name = g_strdup_printf ("shard-%u.jsonl", index);
+  g_autofree char *name = g_strdup_printf ("shard-%u.docs", index);
   self->path = g_build_filename (galley_stage_context_get_work_dir (ctx), "docs", name, NULL);
   self->in = fopen (self->path, "re");
   if (self->in == NULL)
@@ -528,6 +547,16 @@ load_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
 }
 
 static gboolean
+load_truncated (Load *self, GError **error)
+{
+  g_set_error (error, GALLEY_SOURCE_ERROR, GALLEY_SOURCE_ERROR_READ,
+               "%s: document %" G_GINT64_FORMAT ": truncated record: run the map step of this shard again", self->path,
+               self->n);
+  return FALSE;
+}
+
+/* Reads one document in the store's format (see store_process()). */
+static gboolean
 load_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GError **error)
 {
   Load *self = state;
@@ -538,18 +567,41 @@ load_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GError
   if (n < 0)
     return FALSE;
   self->n++;
-  if (n == 0 || self->line[n - 1] != '\n')
+  if (self->line[n - 1] != '\n')
+    return load_truncated (self, error);
+  char *text = NULL;
+  guint64 text_len = 0;
+  if (!(n == 2 && self->line[0] == '-'))
     {
-      g_set_error (error, GALLEY_SOURCE_ERROR, GALLEY_SOURCE_ERROR_READ,
-                   "%s:%" G_GINT64_FORMAT ": truncated record: run the map step of this shard again", self->path, self->n);
-      return FALSE;
+      self->line[n - 1] = '\0';
+      if (!g_ascii_string_to_unsigned (self->line, 10, 0, G_MAXSIZE - 1, &text_len, NULL))
+        {
+          g_set_error (error, GALLEY_SOURCE_ERROR, GALLEY_SOURCE_ERROR_READ,
+                       "%s: document %" G_GINT64_FORMAT ": not a stored document", self->path, self->n);
+          return FALSE;
+        }
+      text = g_malloc (text_len + 1);
+      if (fread (text, 1, text_len + 1, self->in) != text_len + 1 || text[text_len] != '\n')
+        {
+          g_free (text);
+          return load_truncated (self, error);
+        }
+    }
+  n = getline (&self->line, &self->cap, self->in);
+  if (n <= 0 || self->line[n - 1] != '\n')
+    {
+      g_free (text);
+      return load_truncated (self, error);
     }
   *out = galley_document_read_json (self->line, n - 1, error);
   if (*out == NULL)
     {
-      g_prefix_error (error, "%s:%" G_GINT64_FORMAT ": ", self->path, self->n);
+      g_free (text);
+      g_prefix_error (error, "%s: document %" G_GINT64_FORMAT ": ", self->path, self->n);
       return FALSE;
     }
+  if (text != NULL)
+    galley_document_take_text (*out, text, text_len);
   return TRUE;
 }
 
@@ -724,7 +776,7 @@ galley_shard_run (const char *pipeline_file, const char *step, guint index, guin
   /* the marker lists what the next steps read */
   g_autoptr(GPtrArray) outputs = g_ptr_array_new_with_free_func (g_free);
   if (map && dedup >= 0)
-    g_ptr_array_add (outputs, g_strdup_printf ("docs/shard-%u.jsonl", index));
+    g_ptr_array_add (outputs, g_strdup_printf ("docs/shard-%u.docs", index));
   if (!map || dedup < 0)
     for (guint i = 0; i < p->stages->len; i++)
       {

@@ -388,6 +388,52 @@ test_identical_jsonl (Fixture *f, gconstpointer data)
   check_identical (f, TRUE, "mode=annotate\npolicy=longest", ns, G_N_ELEMENTS (ns), 200);
 }
 
+/* Stages before dedup that annotate: the stored documents with annotations
+ * (kept whole as JSON) and without (text stored apart) both come back as
+ * they were. */
+static void
+test_identical_annotations (Fixture *f, gconstpointer data)
+{
+  write_corpus (f->dir, 40, 5);
+  static const char *const named[] = {
+    "Angela Merkel met Emmanuel Macron in Paris on Monday to discuss the budget of the European Union.\n",
+    "The Bank of England raised rates by 0.25% on Thursday, Andrew Bailey said in London.\n",
+    "Angela Merkel met Emmanuel Macron in Paris on Monday to discuss the budget of the European Union.\n",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (named); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("in/b/named-%u.txt", i);
+      galley_test_write (f->dir, name, named[i], -1);
+    }
+  galley_test_write (f->dir, "t.pipeline",
+                     "[pipeline]\nstages=in;entities;dedup;out;csv\nstats=\nrejects=\nthreads=2\n\n"
+                     "[stage in]\nplugin=files\npaths=in\nmax-size=4KiB\n\n"
+                     "[stage entities]\nplugin=entities\n\n"
+                     "[stage dedup]\nplugin=dedup\nmode=annotate\nbands=4\n\n"
+                     "[stage out]\nplugin=export-jsonl\npath=out/all.jsonl\nfsync=false\n\n"
+                     "[stage csv]\nplugin=export-csv\npath=out/all.csv\nfsync=false\n", -1);
+  plain_run (f->dir, "t.pipeline");
+  g_autofree char *plain = read_file (f->dir, "plain.jsonl", NULL);
+  g_assert_nonnull (strstr (plain, "\"entities\":[{"));
+  map_steps (f->dir, "t.pipeline", "work", 2);
+  /* both kinds of record are in the store */
+  gsize l0, l1;
+  g_autofree char *s0 = read_file (f->dir, "work/docs/shard-0.docs", &l0);
+  g_autofree char *s1 = read_file (f->dir, "work/docs/shard-1.docs", &l1);
+  g_autofree char *all = g_strconcat ("\n", s0, s1, NULL);
+  g_assert_nonnull (strstr (all, "\n-\n{"));
+  g_assert_nonnull (strstr (all, "\"text\":\"\""));
+  bucket_steps (f->dir, "t.pipeline", "work");
+  RUN_OK (f->dir, "dedup", "cluster", "t.pipeline", "--work", "work");
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *shard = g_strdup_printf ("%u/2", i);
+      RUN_OK (f->dir, "dedup", "filter", "t.pipeline", "--shard", shard, "--work", "work", "-q");
+    }
+  RUN_OK (f->dir, "shard", "merge", "t.pipeline", "--work", "work");
+  assert_same_as_plain (f->dir);
+}
+
 /* No dedup stage: the map steps run the whole pipeline. */
 static void
 test_no_dedup (Fixture *f, gconstpointer data)
@@ -599,7 +645,7 @@ test_damaged_files (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (no_filter->err, "filter-0"));
 
   /* a truncated store of documents, a missing group file */
-  truncate_file (f->dir, "work/docs/shard-1.jsonl", 30);
+  truncate_file (f->dir, "work/docs/shard-1.docs", 30);
   g_autoptr(RunResult) docs = expect_run (f->dir, 65, "dedup", "filter", "t.pipeline", "--shard", "1/2", "--work",
                                           "work", NULL);
   RUN_OK (f->dir, "run", "t.pipeline", "--shard", "1/2", "--work", "work", "-q");
@@ -739,6 +785,7 @@ main (int argc, char **argv)
   ADD ("/shard/identical/annotate", test_identical_annotate);
   ADD ("/shard/identical/drop-longest", test_identical_drop);
   ADD ("/shard/identical/jsonl", test_identical_jsonl);
+  ADD ("/shard/identical/annotations", test_identical_annotations);
   ADD ("/shard/no-dedup", test_no_dedup);
   ADD ("/shard/skip-counted-once", test_skip_counted_once);
   ADD ("/shard/killed-and-rerun", test_killed_and_rerun);
