@@ -29,15 +29,32 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <xxhash.h>
 
-#define LEDGER_FORMAT 1
+/* 1: a row per input (read and converted to 2 when opened); 2: a row per
+ * directory of inputs */
+#define LEDGER_FORMAT 2
+
+typedef struct _LedgerGroup LedgerGroup;
+#define GROUP_CACHE 4
+static void group_free (LedgerGroup *g);
+
+/* What a run read, per stage and directory, in the order it was recorded. */
+typedef struct {
+  const char       *name;   /* in DoneSet.names */
+  GalleyInputState  state;
+} NewInput;
 
 typedef struct {
-  guint64           key;       /* xxh64 of stage id + NUL + input key */
-  GalleyInputState  state;
-} KnownInput;
+  GHashTable   *groups;     /* "stage\x1fdir" -> GArray of NewInput */
+  const char   *last_key;   /* the group recorded into last */
+  GArray       *last;
+  GStringChunk *names;
+} DoneSet;
 
+static DoneSet *done_set_new (void);
+static void done_set_free (DoneSet *set);
+static void done_set_add (DoneSet *set, const char *stage, const char *key, const GalleyInputState *state);
+static gboolean write_inputs (GalleyState *st, DoneSet *done, gint64 *n_inputs, GError **error);
 
 struct _GalleyState {
   char       *dir;
@@ -50,10 +67,9 @@ struct _GalleyState {
   gboolean    committed;
 
   GMutex      lock;          /* protects what follows */
-  GHashTable *known;         /* stage id -> GHashTable (guint64* -> KnownInput*) */
-  guint       point_lookups; /* answered by single queries before loading all */
-  sqlite3_stmt *lookup;
-  GHashTable *done;          /* "stage\x1fkey" -> GalleyInputState* */
+  LedgerGroup *groups[GROUP_CACHE]; /* recently read input groups, most recent first */
+  sqlite3_stmt *group_stmt;
+  DoneSet    *done;          /* inputs this run read */
   GPtrArray  *renames;       /* char*: tmp, final, tmp, final, ... */
   GHashTable *lengths;       /* path -> gint64* committed by this run */
 };
@@ -170,6 +186,42 @@ recover (GalleyState *st, GError **error)
   return db_exec (st, "DELETE FROM pending; UPDATE runs SET state = 'published' WHERE state = 'committed';", error);
 }
 
+/* Format 1 kept a row per input; its rows become groups, in one
+ * transaction (a run killed meanwhile leaves format 1 as it was). */
+static gboolean
+convert_format_1 (GalleyState *st, GError **error)
+{
+  if (!db_exec (st, "BEGIN IMMEDIATE", error))
+    return FALSE;
+  DoneSet *done = done_set_new ();
+  gint64 n_inputs = 0;
+  sqlite3_stmt *stmt = NULL;
+  gboolean ok = sqlite3_prepare_v2 (st->db, "SELECT stage, key, size, mtime, offset, lines, hash FROM inputs", -1,
+                                    &stmt, NULL) == SQLITE_OK;
+  int rc = SQLITE_DONE;
+  while (ok && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      GalleyInputState s = { sqlite3_column_int64 (stmt, 2), sqlite3_column_int64 (stmt, 3),
+                             sqlite3_column_int64 (stmt, 4), sqlite3_column_int64 (stmt, 5),
+                             (guint64) sqlite3_column_int64 (stmt, 6) };
+      done_set_add (done, (const char *) sqlite3_column_text (stmt, 0), (const char *) sqlite3_column_text (stmt, 1),
+                    &s);
+    }
+  ok = ok && rc == SQLITE_DONE;
+  sqlite3_finalize (stmt);
+  if (!ok)
+    db_error (st, error, "cannot read the inputs of format 1");
+  ok = ok && write_inputs (st, done, &n_inputs, error)
+       && db_exec (st, "DROP TABLE inputs; UPDATE meta SET value = '2' WHERE key = 'format'; COMMIT;", error);
+  if (!ok)
+    sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
+  else
+    g_message ("%s/ledger.sqlite: converted to format %d (%" G_GINT64_FORMAT " inputs)", st->dir, LEDGER_FORMAT,
+               n_inputs);
+  done_set_free (done);
+  return ok;
+}
+
 GalleyState *
 galley_state_open (const char *dir, gboolean full, double wait_seconds, GError **error)
 {
@@ -178,8 +230,7 @@ galley_state_open (const char *dir, gboolean full, double wait_seconds, GError *
   st->lock_fd = -1;
   st->full = full;
   g_mutex_init (&st->lock);
-  st->known = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_hash_table_unref);
-  st->done = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  st->done = done_set_new ();
   st->renames = g_ptr_array_new_with_free_func (g_free);
   st->lengths = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr(GDateTime) now = g_date_time_new_now_local ();
@@ -222,7 +273,7 @@ galley_state_open (const char *dir, gboolean full, double wait_seconds, GError *
       format = sqlite3_step (stmt) == SQLITE_ROW ? sqlite3_column_int64 (stmt, 0) : 0;
     }
   sqlite3_finalize (stmt);
-  if (!fresh && format != LEDGER_FORMAT)
+  if (!fresh && format != LEDGER_FORMAT && format != 1)
     {
       g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
                    "%s: ledger format %" G_GINT64_FORMAT " %s; this galley reads format %d", path, format,
@@ -231,15 +282,20 @@ galley_state_open (const char *dir, gboolean full, double wait_seconds, GError *
     }
   if (!db_exec (st,
                 "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-                "CREATE TABLE IF NOT EXISTS inputs (stage TEXT NOT NULL, key TEXT NOT NULL, size INTEGER,"
-                "  mtime INTEGER, offset INTEGER, lines INTEGER, hash INTEGER, run INTEGER, PRIMARY KEY (stage, key)) WITHOUT ROWID;"
+                "CREATE TABLE IF NOT EXISTS input_groups (stage TEXT NOT NULL, dir TEXT NOT NULL, part INTEGER NOT NULL,"
+                "  count INTEGER NOT NULL, entries BLOB NOT NULL, run INTEGER, PRIMARY KEY (stage, dir, part));"
                 "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, length INTEGER NOT NULL, run INTEGER);"
                 "CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, started TEXT, finished TEXT,"
                 "  state TEXT, docs_in INTEGER, docs_out INTEGER, inputs INTEGER);"
                 "CREATE TABLE IF NOT EXISTS pending (run INTEGER, tmp TEXT, final TEXT);"
-                "INSERT OR IGNORE INTO meta VALUES ('format', '1');",
+                "INSERT OR IGNORE INTO meta VALUES ('format', '2');",
                 error))
     return NULL;
+  if (format == 1 && !convert_format_1 (st, error))
+    {
+      g_prefix_error (error, "%s: converting the ledger to format %d: ", path, LEDGER_FORMAT);
+      return NULL;
+    }
   if (!recover (st, error))
     return NULL;
   if (sqlite3_prepare_v2 (st->db, "SELECT COALESCE(MAX(id), 0) + 1 FROM runs", -1, &stmt, NULL) != SQLITE_OK)
@@ -260,15 +316,16 @@ galley_state_free (GalleyState *st)
   /* a run that did not commit: its finished temporary files go */
   for (guint i = 0; !st->committed && i + 1 < st->renames->len; i += 2)
     g_unlink (g_ptr_array_index (st->renames, i));
-  if (st->lookup != NULL)
-    sqlite3_finalize (st->lookup);
+  for (guint i = 0; i < GROUP_CACHE; i++)
+    group_free (st->groups[i]);
+  if (st->group_stmt != NULL)
+    sqlite3_finalize (st->group_stmt);
   if (st->db != NULL)
     sqlite3_close (st->db);
   if (st->lock_fd >= 0)
     close (st->lock_fd);   /* releases the flock */
-  g_hash_table_unref (st->done);
+  done_set_free (st->done);
   g_ptr_array_unref (st->renames);
-  g_hash_table_unref (st->known);
   g_hash_table_unref (st->lengths);
   g_mutex_clear (&st->lock);
   g_free (st->dir);
@@ -291,82 +348,165 @@ galley_state_get_dir (GalleyState *st)
 
 /* ---- inputs ------------------------------------------------------------------ */
 
-static guint64
-input_hash (const char *key)
+/* The inputs are kept per directory: one row of `input_groups` holds, for a
+ * stage and a key prefix up to its last '/', the sorted entries of up to
+ * GROUP_PART_ENTRIES inputs packed in a blob. A run that finds nothing new
+ * in a directory of a thousand files reads one row instead of a thousand,
+ * and a run that reads a thousand new files writes one. Entry layout:
+ * u32 name length (LE), the name and a NUL, then size, mtime, offset, lines
+ * and hash as 64-bit little-endian integers. */
+#define GROUP_PART_ENTRIES 65536
+#define ENTRY_FIXED (4 + 1 + 5 * 8)
+
+struct _LedgerGroup {
+  char     *stage;
+  char     *dir;
+  guint8   *data;
+  gsize     len;
+  guint32  *offsets;   /* of each entry in data, in name order */
+  guint     n;
+};
+
+static void
+group_free (LedgerGroup *g)
 {
-  return XXH3_64bits (key, strlen (key));
+  if (g == NULL)
+    return;
+  g_free (g->stage);
+  g_free (g->dir);
+  g_free (g->data);
+  g_free (g->offsets);
+  g_free (g);
 }
 
-static guint
-u64_hash (gconstpointer p)
+/* The part of @key up to and with its last '/' ("" without one). */
+static gsize
+key_dir_len (const char *key)
 {
-  guint64 v = *(const guint64 *) p;
-  return (guint) (v ^ (v >> 32));
+  const char *slash = strrchr (key, '/');
+  return slash != NULL ? (gsize) (slash - key) + 1 : 0;
+}
+
+static gint64
+get_le64 (const guint8 *p)
+{
+  guint64 v;
+  memcpy (&v, p, 8);
+  return (gint64) GUINT64_FROM_LE (v);
+}
+
+static void
+put_le64 (GByteArray *out, gint64 v)
+{
+  guint64 le = GUINT64_TO_LE ((guint64) v);
+  g_byte_array_append (out, (const guint8 *) &le, 8);
+}
+
+static const char *
+entry_name (const LedgerGroup *g, guint i)
+{
+  return (const char *) g->data + g->offsets[i] + 4;
+}
+
+static void
+entry_state (const LedgerGroup *g, guint i, GalleyInputState *out)
+{
+  guint32 name_len;
+  memcpy (&name_len, g->data + g->offsets[i], 4);
+  const guint8 *p = g->data + g->offsets[i] + 4 + GUINT32_FROM_LE (name_len) + 1;
+  out->size = get_le64 (p);
+  out->mtime = get_le64 (p + 8);
+  out->offset = get_le64 (p + 16);
+  out->lines = get_le64 (p + 24);
+  out->hash = (guint64) get_le64 (p + 32);
+}
+
+/* Reads the group of @stage and @dir (all its parts). Returns NULL on a
+ * database error or a damaged entry, with @error set; a group nobody
+ * recorded is an empty group. */
+static LedgerGroup *
+group_load (GalleyState *st, const char *stage, const char *dir, gsize dir_len, GError **error)
+{
+  if (st->group_stmt == NULL
+      && sqlite3_prepare_v2 (st->db, "SELECT entries FROM input_groups WHERE stage = ? AND dir = ? ORDER BY part", -1,
+                             &st->group_stmt, NULL) != SQLITE_OK)
+    {
+      db_error (st, error, "cannot read inputs");
+      return NULL;
+    }
+  LedgerGroup *g = g_new0 (LedgerGroup, 1);
+  g->stage = g_strdup (stage);
+  g->dir = g_strndup (dir, dir_len);
+  GByteArray *data = g_byte_array_new ();
+  sqlite3_bind_text (st->group_stmt, 1, stage, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st->group_stmt, 2, dir, (int) dir_len, SQLITE_STATIC);
+  int rc;
+  while ((rc = sqlite3_step (st->group_stmt)) == SQLITE_ROW)
+    g_byte_array_append (data, sqlite3_column_blob (st->group_stmt, 0),
+                         (guint) sqlite3_column_bytes (st->group_stmt, 0));
+  sqlite3_reset (st->group_stmt);
+  g->len = data->len;
+  g->data = g_byte_array_free (data, FALSE);
+  if (rc != SQLITE_DONE)
+    {
+      db_error (st, error, "cannot read inputs");
+      group_free (g);
+      return NULL;
+    }
+  GArray *offsets = g_array_new (FALSE, FALSE, sizeof (guint32));
+  gsize pos = 0;
+  const char *prev = NULL;
+  while (pos < g->len)
+    {
+      guint32 name_len;
+      if (g->len - pos < ENTRY_FIXED || g->len > G_MAXUINT32)
+        break;
+      memcpy (&name_len, g->data + pos, 4);
+      name_len = GUINT32_FROM_LE (name_len);
+      if (g->len - pos - ENTRY_FIXED < name_len || g->data[pos + 4 + name_len] != '\0'
+          || memchr (g->data + pos + 4, '\0', name_len) != NULL)
+        break;
+      const char *name = (const char *) g->data + pos + 4;
+      if (prev != NULL && strcmp (prev, name) >= 0)
+        break;
+      prev = name;
+      guint32 off = (guint32) pos;
+      g_array_append_val (offsets, off);
+      pos += ENTRY_FIXED + name_len;
+    }
+  g->n = offsets->len;
+  g->offsets = (guint32 *) g_array_free (offsets, FALSE);
+  if (pos != g->len)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "%s/ledger.sqlite: the inputs recorded for stage '%s' under '%s' are damaged", st->dir, stage,
+                   g->dir);
+      group_free (g);
+      return NULL;
+    }
+  return g;
 }
 
 static gboolean
-u64_equal (gconstpointer a, gconstpointer b)
+group_find (const LedgerGroup *g, const char *name, guint *index)
 {
-  return *(const guint64 *) a == *(const guint64 *) b;
-}
-
-/* Loads what earlier runs recorded for @stage: one pass over its rows, so a
- * spool of a million inputs costs one scan, not a million queries. */
-static GHashTable *
-load_known (GalleyState *st, const char *stage)
-{
-  GHashTable *table = g_hash_table_lookup (st->known, stage);
-  if (table != NULL)
-    return table;
-  table = g_hash_table_new_full (u64_hash, u64_equal, NULL, g_free);
-  g_hash_table_insert (st->known, g_strdup (stage), table);
-  sqlite3_stmt *stmt = NULL;
-  if (sqlite3_prepare_v2 (st->db, "SELECT key, size, mtime, offset, lines, hash FROM inputs WHERE stage = ?", -1, &stmt,
-                          NULL) != SQLITE_OK)
+  guint lo = 0, hi = g->n;
+  while (lo < hi)
     {
-      g_warning ("%s/ledger.sqlite: %s", st->dir, sqlite3_errmsg (st->db));
-      return table;
+      guint mid = lo + (hi - lo) / 2;
+      int c = strcmp (entry_name (g, mid), name);
+      if (c == 0)
+        {
+          *index = mid;
+          return TRUE;
+        }
+      if (c < 0)
+        lo = mid + 1;
+      else
+        hi = mid;
     }
-  sqlite3_bind_text (stmt, 1, stage, -1, SQLITE_STATIC);
-  while (sqlite3_step (stmt) == SQLITE_ROW)
-    {
-      KnownInput *k = g_new (KnownInput, 1);
-      k->key = input_hash ((const char *) sqlite3_column_text (stmt, 0));
-      k->state.size = sqlite3_column_int64 (stmt, 1);
-      k->state.mtime = sqlite3_column_int64 (stmt, 2);
-      k->state.offset = sqlite3_column_int64 (stmt, 3);
-      k->state.lines = sqlite3_column_int64 (stmt, 4);
-      k->state.hash = (guint64) sqlite3_column_int64 (stmt, 5);
-      g_hash_table_replace (table, &k->key, k);
-    }
-  sqlite3_finalize (stmt);
-  return table;
-}
-
-/* A few lookups (quick-dirs, one JSONL file) are single queries; past
- * POINT_LOOKUPS the stage's whole record is loaded once instead. */
-#define POINT_LOOKUPS 4096
-
-static gboolean
-point_lookup (GalleyState *st, const char *stage, const char *key, GalleyInputState *out)
-{
-  if (st->lookup == NULL
-      && sqlite3_prepare_v2 (st->db, "SELECT size, mtime, offset, lines, hash FROM inputs WHERE stage = ? AND key = ?",
-                             -1, &st->lookup, NULL) != SQLITE_OK)
-    return FALSE;
-  sqlite3_bind_text (st->lookup, 1, stage, -1, SQLITE_STATIC);
-  sqlite3_bind_text (st->lookup, 2, key, -1, SQLITE_STATIC);
-  gboolean found = sqlite3_step (st->lookup) == SQLITE_ROW;
-  if (found && out != NULL)
-    {
-      out->size = sqlite3_column_int64 (st->lookup, 0);
-      out->mtime = sqlite3_column_int64 (st->lookup, 1);
-      out->offset = sqlite3_column_int64 (st->lookup, 2);
-      out->lines = sqlite3_column_int64 (st->lookup, 3);
-      out->hash = (guint64) sqlite3_column_int64 (st->lookup, 4);
-    }
-  sqlite3_reset (st->lookup);
-  return found;
+  *index = lo;
+  return FALSE;
 }
 
 gboolean
@@ -374,35 +514,100 @@ galley_state_lookup_input (GalleyState *st, const char *stage, const char *key, 
 {
   if (st->full)
     return FALSE;
+  gsize dir_len = key_dir_len (key);
   g_mutex_lock (&st->lock);
-  if (st->point_lookups < POINT_LOOKUPS && !g_hash_table_contains (st->known, stage))
+  LedgerGroup *g = NULL;
+  guint slot;
+  for (slot = 0; slot < GROUP_CACHE && st->groups[slot] != NULL; slot++)
     {
-      st->point_lookups++;
-      gboolean found = point_lookup (st, stage, key, out);
-      g_mutex_unlock (&st->lock);
-      return found;
+      LedgerGroup *c = st->groups[slot];
+      if (strncmp (c->dir, key, dir_len) == 0 && c->dir[dir_len] == '\0' && strcmp (c->stage, stage) == 0)
+        {
+          g = c;
+          break;
+        }
     }
-  GHashTable *table = load_known (st, stage);
-  guint64 h = input_hash (key);
-  KnownInput *k = g_hash_table_lookup (table, &h);
-  if (k != NULL && out != NULL)
-    *out = k->state;
+  if (g == NULL)
+    {
+      g_autoptr(GError) local = NULL;
+      g = group_load (st, stage, key, dir_len, &local);
+      if (g == NULL)
+        {
+          /* read as new: a damaged ledger must not hide inputs */
+          g_warning ("%s", local->message);
+          g_mutex_unlock (&st->lock);
+          return FALSE;
+        }
+      slot = MIN (slot, GROUP_CACHE - 1);
+      group_free (st->groups[slot]);
+    }
+  /* most recently used first */
+  memmove (st->groups + 1, st->groups, slot * sizeof st->groups[0]);
+  st->groups[0] = g;
+  guint i;
+  gboolean found = group_find (g, key + dir_len, &i);
+  if (found && out != NULL)
+    entry_state (g, i, out);
   g_mutex_unlock (&st->lock);
-  return k != NULL;
+  return found;
+}
+
+static DoneSet *
+done_set_new (void)
+{
+  DoneSet *set = g_new0 (DoneSet, 1);
+  set->groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_array_unref);
+  set->names = g_string_chunk_new (64 * 1024);
+  return set;
+}
+
+static void
+done_set_free (DoneSet *set)
+{
+  g_hash_table_unref (set->groups);
+  g_string_chunk_free (set->names);
+  g_free (set);
+}
+
+static void
+done_set_add (DoneSet *set, const char *stage, const char *key, const GalleyInputState *state)
+{
+  gsize dir_len = key_dir_len (key), stage_len = strlen (stage);
+  const char *k = set->last_key;
+  if (k == NULL || strncmp (k, stage, stage_len) != 0 || k[stage_len] != '\x1f'
+      || strncmp (k + stage_len + 1, key, dir_len) != 0 || k[stage_len + 1 + dir_len] != '\0')
+    {
+      g_autofree char *group = g_strdup_printf ("%s\x1f%.*s", stage, (int) dir_len, key);
+      gpointer orig = NULL, news = NULL;
+      if (!g_hash_table_lookup_extended (set->groups, group, &orig, &news))
+        {
+          news = g_array_new (FALSE, FALSE, sizeof (NewInput));
+          orig = group;
+          g_hash_table_insert (set->groups, g_steal_pointer (&group), news);
+        }
+      set->last_key = orig;
+      set->last = news;
+    }
+  /* a source that records its progress on one input (a JSONL file after
+   * each line) replaces its own last record */
+  if (set->last->len > 0)
+    {
+      NewInput *prev = &g_array_index (set->last, NewInput, set->last->len - 1);
+      if (strcmp (prev->name, key + dir_len) == 0)
+        {
+          prev->state = *state;
+          return;
+        }
+    }
+  NewInput n = { g_string_chunk_insert (set->names, key + dir_len), *state };
+  g_array_append_val (set->last, n);
 }
 
 void
 galley_state_record_input (GalleyState *st, const char *stage, const char *key, const GalleyInputState *state)
 {
-  g_autofree char *both = g_strconcat (stage, "\x1f", key, NULL);
   g_mutex_lock (&st->lock);
-  GalleyInputState *s = g_hash_table_lookup (st->done, both);
-  if (s == NULL)
-    {
-      s = g_new (GalleyInputState, 1);
-      g_hash_table_insert (st->done, g_steal_pointer (&both), s);
-    }
-  *s = *state;
+  done_set_add (st->done, stage, key, state);
   g_mutex_unlock (&st->lock);
 }
 
@@ -444,7 +649,7 @@ galley_state_set_file_length (GalleyState *st, const char *path, gint64 length)
   g_mutex_unlock (&st->lock);
 }
 
-/* ---- commit -------------------------------------------------------------------- */
+/* ---- writing inputs -------------------------------------------------------------- */
 
 static gint
 compare_keys (gconstpointer a, gconstpointer b)
@@ -452,19 +657,165 @@ compare_keys (gconstpointer a, gconstpointer b)
   return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
+
+static gint
+compare_new_inputs (gconstpointer a, gconstpointer b)
+{
+  return strcmp (((const NewInput *) a)->name, ((const NewInput *) b)->name);
+}
+
+static void
+append_entry (GByteArray *out, const char *name, const GalleyInputState *s)
+{
+  gsize len = strlen (name);
+  guint32 le = GUINT32_TO_LE ((guint32) len);
+  g_byte_array_append (out, (const guint8 *) &le, 4);
+  g_byte_array_append (out, (const guint8 *) name, (guint) len + 1);
+  put_le64 (out, s->size);
+  put_le64 (out, s->mtime);
+  put_le64 (out, s->offset);
+  put_le64 (out, s->lines);
+  put_le64 (out, (gint64) s->hash);
+}
+
+typedef struct {
+  GalleyState  *st;
+  sqlite3_stmt *del, *ins;
+  const char   *stage, *dir;
+  GByteArray   *part;
+  guint         in_part, part_no;
+} GroupWriter;
+
+static gboolean
+flush_part (GroupWriter *w, GError **error)
+{
+  if (w->in_part == 0)
+    return TRUE;
+  sqlite3_bind_text (w->ins, 1, w->stage, -1, SQLITE_STATIC);
+  sqlite3_bind_text (w->ins, 2, w->dir, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (w->ins, 3, w->part_no++);
+  sqlite3_bind_int64 (w->ins, 4, w->in_part);
+  sqlite3_bind_blob (w->ins, 5, w->part->data, (int) w->part->len, SQLITE_STATIC);
+  sqlite3_bind_int64 (w->ins, 6, w->st->run_id);
+  gboolean ok = sqlite3_step (w->ins) == SQLITE_DONE;
+  sqlite3_reset (w->ins);
+  g_byte_array_set_size (w->part, 0);
+  w->in_part = 0;
+  return ok || db_error (w->st, error, "cannot record inputs");
+}
+
+static gboolean
+emit (GroupWriter *w, const char *name, const GalleyInputState *s, GError **error)
+{
+  append_entry (w->part, name, s);
+  return ++w->in_part < GROUP_PART_ENTRIES || flush_part (w, error);
+}
+
+/* Merges @news (sorted by name; they replace recorded entries of the same
+ * name) into the recorded group of @stage and @dir and writes it back. */
+static gboolean
+group_write (GroupWriter *w, GArray *news, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  LedgerGroup *old = group_load (w->st, w->stage, w->dir, strlen (w->dir), &local);
+  if (old == NULL && !g_error_matches (local, G_IO_ERROR, G_IO_ERROR_INVALID_DATA))
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  if (old == NULL)
+    g_warning ("%s; replaced by what this run read", local->message);
+  sqlite3_bind_text (w->del, 1, w->stage, -1, SQLITE_STATIC);
+  sqlite3_bind_text (w->del, 2, w->dir, -1, SQLITE_STATIC);
+  gboolean ok = sqlite3_step (w->del) == SQLITE_DONE;
+  sqlite3_reset (w->del);
+  if (!ok)
+    {
+      group_free (old);
+      return db_error (w->st, error, "cannot record inputs");
+    }
+  w->in_part = w->part_no = 0;
+  guint i = 0, j = 0, n_old = old != NULL ? old->n : 0;
+  while (ok && (i < n_old || j < news->len))
+    {
+      const NewInput *nw = j < news->len ? &g_array_index (news, NewInput, j) : NULL;
+      int c = i == n_old ? 1 : nw == NULL ? -1 : strcmp (entry_name (old, i), nw->name);
+      if (c < 0)
+        {
+          GalleyInputState s;
+          entry_state (old, i, &s);
+          ok = emit (w, entry_name (old, i), &s, error);
+          i++;
+        }
+      else
+        {
+          ok = emit (w, nw->name, &nw->state, error);
+          i += c == 0;
+          j++;
+        }
+    }
+  group_free (old);
+  return ok && flush_part (w, error);
+}
+
+/* Writes what @done holds into the ledger, inside the caller's transaction;
+ * *@n_inputs: how many inputs that was. */
+static gboolean
+write_inputs (GalleyState *st, DoneSet *done, gint64 *n_inputs, GError **error)
+{
+  GHashTable *groups = done->groups;
+  *n_inputs = 0;
+  /* in order: the table grows at its end */
+  g_autofree gpointer *names = g_hash_table_get_keys_as_array (groups, NULL);
+  guint n_groups = g_hash_table_size (groups);
+  qsort (names, n_groups, sizeof (gpointer), compare_keys);
+  GroupWriter w = { st, NULL, NULL, NULL, NULL, g_byte_array_new (), 0, 0 };
+  gboolean ok = sqlite3_prepare_v2 (st->db, "DELETE FROM input_groups WHERE stage = ? AND dir = ?", -1, &w.del, NULL)
+                  == SQLITE_OK
+                && sqlite3_prepare_v2 (st->db, "INSERT INTO input_groups VALUES (?, ?, ?, ?, ?, ?)", -1, &w.ins, NULL)
+                  == SQLITE_OK;
+  if (!ok)
+    db_error (st, error, "cannot prepare the commit");
+  for (guint g = 0; ok && g < n_groups; g++)
+    {
+      const char *group = names[g], *sep = strchr (group, '\x1f');
+      GArray *news = g_hash_table_lookup (groups, group);
+      g_autofree char *stage = g_strndup (group, sep - group);
+      w.stage = stage;
+      w.dir = sep + 1;
+      /* stable: of an input recorded twice, the later record wins */
+      g_array_sort (news, compare_new_inputs);
+      guint kept = 0;
+      for (guint i = 0; i < news->len; i++)
+        {
+          if (kept > 0 && strcmp (g_array_index (news, NewInput, kept - 1).name,
+                                  g_array_index (news, NewInput, i).name) == 0)
+            kept--;
+          g_array_index (news, NewInput, kept++) = g_array_index (news, NewInput, i);
+        }
+      g_array_set_size (news, kept);
+      *n_inputs += kept;
+      ok = group_write (&w, news, error);
+    }
+  sqlite3_finalize (w.del);
+  sqlite3_finalize (w.ins);
+  g_byte_array_unref (w.part);
+  return ok;
+}
+
+/* ---- commit -------------------------------------------------------------------- */
+
+
 gboolean
 galley_state_commit (GalleyState *st, gint64 docs_in, gint64 docs_out, GError **error)
 {
-  sqlite3_stmt *ins = NULL, *ren = NULL, *len = NULL, *run = NULL;
-  g_autoptr(GPtrArray) keys = NULL;   /* before any goto */
+  sqlite3_stmt *ren = NULL, *len = NULL, *run = NULL;
   gboolean ok = FALSE;
 
   galley_fault_point ("commit-begin");
   if (!db_exec (st, "BEGIN IMMEDIATE", error))
     return FALSE;
-  if (sqlite3_prepare_v2 (st->db, "INSERT OR REPLACE INTO inputs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", -1, &ins, NULL)
-        != SQLITE_OK
-      || sqlite3_prepare_v2 (st->db, "INSERT INTO pending VALUES (?, ?, ?)", -1, &ren, NULL) != SQLITE_OK
+  if (sqlite3_prepare_v2 (st->db, "INSERT INTO pending VALUES (?, ?, ?)", -1, &ren, NULL) != SQLITE_OK
       || sqlite3_prepare_v2 (st->db, "INSERT OR REPLACE INTO files VALUES (?, ?, ?)", -1, &len, NULL) != SQLITE_OK
       || sqlite3_prepare_v2 (st->db, "INSERT INTO runs VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'),"
                                      " 'committed', ?, ?, ?)", -1, &run, NULL) != SQLITE_OK)
@@ -472,33 +823,9 @@ galley_state_commit (GalleyState *st, gint64 docs_in, gint64 docs_out, GError **
       db_error (st, error, "cannot prepare the commit");
       goto out;
     }
-  /* in key order: the B-tree then grows at its end instead of all over */
-  keys = g_ptr_array_sized_new (g_hash_table_size (st->done));
-  GHashTableIter done_iter;
-  gpointer done_key;
-  g_hash_table_iter_init (&done_iter, st->done);
-  while (g_hash_table_iter_next (&done_iter, &done_key, NULL))
-    g_ptr_array_add (keys, done_key);
-  g_ptr_array_sort (keys, compare_keys);
-  for (guint i = 0; i < keys->len; i++)
-    {
-      const char *both = g_ptr_array_index (keys, i), *sep = strchr (both, '\x1f');
-      const GalleyInputState *d = g_hash_table_lookup (st->done, both);
-      sqlite3_bind_text (ins, 1, both, sep - both, SQLITE_STATIC);
-      sqlite3_bind_text (ins, 2, sep + 1, -1, SQLITE_STATIC);
-      sqlite3_bind_int64 (ins, 3, d->size);
-      sqlite3_bind_int64 (ins, 4, d->mtime);
-      sqlite3_bind_int64 (ins, 5, d->offset);
-      sqlite3_bind_int64 (ins, 6, d->lines);
-      sqlite3_bind_int64 (ins, 7, (sqlite3_int64) d->hash);
-      sqlite3_bind_int64 (ins, 8, st->run_id);
-      if (sqlite3_step (ins) != SQLITE_DONE)
-        {
-          db_error (st, error, "cannot record an input");
-          goto out;
-        }
-      sqlite3_reset (ins);
-    }
+  gint64 n_inputs = 0;
+  if (!write_inputs (st, st->done, &n_inputs, error))
+    goto out;
   for (guint i = 0; i + 1 < st->renames->len; i += 2)
     {
       sqlite3_bind_int64 (ren, 1, st->run_id);
@@ -530,7 +857,7 @@ galley_state_commit (GalleyState *st, gint64 docs_in, gint64 docs_out, GError **
   sqlite3_bind_text (run, 2, st->started, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (run, 3, docs_in);
   sqlite3_bind_int64 (run, 4, docs_out);
-  sqlite3_bind_int64 (run, 5, g_hash_table_size (st->done));
+  sqlite3_bind_int64 (run, 5, n_inputs);
   if (sqlite3_step (run) != SQLITE_DONE)
     {
       db_error (st, error, "cannot record the run");
@@ -542,7 +869,6 @@ galley_state_commit (GalleyState *st, gint64 docs_in, gint64 docs_out, GError **
   ok = TRUE;
 
 out:
-  sqlite3_finalize (ins);
   sqlite3_finalize (ren);
   sqlite3_finalize (len);
   sqlite3_finalize (run);

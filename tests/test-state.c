@@ -483,6 +483,118 @@ test_killed_jsonl_at_random_times (Fixture *f, gconstpointer data)
   g_rand_free (rand);
 }
 
+/* A directory of more files than the listing stats on one thread: the
+ * files it knows are stat()ed ahead (on two threads), and changed, touched,
+ * new and deleted files are still told apart. */
+static void
+test_incremental_large_dir (Fixture *f, gconstpointer data)
+{
+  make_inputs (f, 0, 300);
+  write_pipeline (f, "plugin=files\npaths=in", NULL);
+  g_autoptr(RunResult) r1 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r1->status, ==, 0);
+  assert_exactly_once (f, 300);
+  /* three rewritten with other sizes, one touched with the same content,
+   * one deleted, two new */
+  for (guint i = 10; i < 300; i += 100)
+    {
+      g_autofree char *name = g_strdup_printf ("in/%04u.txt", i);
+      galley_test_write (f->dir, name, "Rewritten by the desk, a little longer than before it was.", -1);
+    }
+  g_autofree char *touched = g_build_filename (f->dir, "in/0150.txt", NULL);
+  g_assert_cmpint (g_utime (touched, NULL), ==, 0);
+  g_autofree char *gone = g_build_filename (f->dir, "in/0151.txt", NULL);
+  g_assert_cmpint (g_unlink (gone), ==, 0);
+  make_inputs (f, 300, 302);
+  g_autoptr(RunResult) r2 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r2->status, ==, 0);
+  g_autoptr(GHashTable) seen = exported (f);
+  g_assert_cmpuint (g_hash_table_size (seen), ==, 302);
+  for (guint i = 0; i < 302; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("in/%04u.txt", i);
+      guint want = i % 100 == 10 ? 2 : 1;
+      g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (seen, id)), ==, want);
+    }
+  /* and nothing the next time */
+  g_autoptr(RunResult) r3 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r3->status, ==, 0);
+  g_autoptr(GHashTable) again = exported (f);
+  g_assert_cmpuint (g_hash_table_size (again), ==, 302);
+  g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (again, "in/0010.txt")), ==, 2);
+  g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (again, "in/0011.txt")), ==, 1);
+}
+
+/* A ledger of format 1 (a row per input) is converted when opened: the
+ * inputs it knows are not read again, and a damaged group of inputs is
+ * read again with a warning instead of being trusted. */
+static void
+test_ledger_format_1 (Fixture *f, gconstpointer data)
+{
+  make_inputs (f, 0, 4);
+  write_pipeline (f, "plugin=files\npaths=in", NULL);
+  g_autofree char *state = g_build_filename (f->dir, "state", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (state, 0755), ==, 0);
+  g_autofree char *db_path = g_build_filename (state, "ledger.sqlite", NULL);
+  sqlite3 *db = NULL;
+  g_assert_cmpint (sqlite3_open (db_path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db,
+                     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                     "CREATE TABLE inputs (stage TEXT NOT NULL, key TEXT NOT NULL, size INTEGER, mtime INTEGER,"
+                     " offset INTEGER, lines INTEGER, hash INTEGER, run INTEGER, PRIMARY KEY (stage, key)) WITHOUT ROWID;"
+                     "CREATE TABLE files (path TEXT PRIMARY KEY, length INTEGER NOT NULL, run INTEGER);"
+                     "CREATE TABLE runs (id INTEGER PRIMARY KEY, started TEXT, finished TEXT, state TEXT,"
+                     " docs_in INTEGER, docs_out INTEGER, inputs INTEGER);"
+                     "CREATE TABLE pending (run INTEGER, tmp TEXT, final TEXT);"
+                     "INSERT INTO meta VALUES ('format', '1');"
+                     "INSERT INTO runs VALUES (1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:01Z', 'published', 3, 3, 3);",
+                     NULL, NULL, NULL), ==, SQLITE_OK);
+  /* format 1 knew inputs 0 to 2 as they are now (size and time) */
+  sqlite3_stmt *ins = NULL;
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "INSERT INTO inputs VALUES ('in', ?, ?, ?, -1, -1, 0, 1)", -1, &ins, NULL),
+                   ==, SQLITE_OK);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("in/%04u.txt", i);
+      g_autofree char *path = g_build_filename (f->dir, key, NULL);
+      struct stat full;
+      g_assert_cmpint (stat (path, &full), ==, 0);
+      sqlite3_bind_text (ins, 1, key, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64 (ins, 2, full.st_size);
+      sqlite3_bind_int64 (ins, 3, (gint64) full.st_mtim.tv_sec * G_USEC_PER_SEC + full.st_mtim.tv_nsec / 1000);
+      g_assert_cmpint (sqlite3_step (ins), ==, SQLITE_DONE);
+      sqlite3_reset (ins);
+    }
+  sqlite3_finalize (ins);
+  sqlite3_close (db);
+
+  g_autoptr(RunResult) r1 = galley_test_run (f->dir, NULL, "run", "-v", "test.pipeline", NULL);
+  g_assert_cmpint (r1->status, ==, 0);
+  g_assert_nonnull (strstr (r1->err, "converted to format 2 (3 inputs)"));
+  g_autoptr(GHashTable) seen = exported (f);
+  g_assert_cmpuint (g_hash_table_size (seen), ==, 1);   /* only the one format 1 did not know */
+  g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (seen, "in/0003.txt")), ==, 1);
+
+  /* damage the group of in/: its inputs are read again, with a warning */
+  g_assert_cmpint (sqlite3_open (db_path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "UPDATE input_groups SET entries = x'0500000041' WHERE dir LIKE '%in/'",
+                                 NULL, NULL, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_changes (db), ==, 1);
+  sqlite3_close (db);
+  g_autoptr(RunResult) r2 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r2->status, ==, 0);
+  g_assert_nonnull (strstr (r2->err, "are damaged"));
+  g_autoptr(GHashTable) again = exported (f);
+  g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (again, "in/0000.txt")), ==, 1);
+  g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (again, "in/0003.txt")), ==, 2);
+  /* the group was written anew: the run after that reads nothing */
+  g_autoptr(RunResult) r3 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r3->status, ==, 0);
+  g_assert_null (strstr (r3->err, "damaged"));
+  g_autoptr(GHashTable) last = exported (f);
+  g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (last, "in/0003.txt")), ==, 2);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -495,6 +607,8 @@ main (int argc, char **argv)
   ADD ("/state/quick-dirs", test_quick_dirs);
   ADD ("/state/vanished-files", test_vanished_files);
   ADD ("/state/newer-ledger", test_newer_ledger_refused);
+  ADD ("/state/incremental-large-dir", test_incremental_large_dir);
+  ADD ("/state/ledger-format-1", test_ledger_format_1);
   /* hundreds of runs: in the slow suite (not under valgrind) */
   if (g_test_slow ())
     {

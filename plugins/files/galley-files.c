@@ -58,11 +58,23 @@ typedef struct {
   guint8  d_type;   /* from readdir(); DT_UNKNOWN: stat() it */
 } Item;
 
+/* With a state directory, the files of a directory that the ledger knows
+ * are stat()ed when it is listed, shared between this thread and a helper:
+ * a run that finds nothing new is mostly these calls. */
+typedef struct {
+  gint64           size;
+  struct timespec  mtim;
+  guint8           known;   /* the ledger knows the file: seen holds its record */
+  guint8           stated;  /* size and mtim are set (else stat it again to report why) */
+  GalleyInputState seen;
+} Prefetch;
+
 typedef struct {
   char    *path;
   int      fd;
   GString *names;
   GArray  *items;   /* Item, sorted by name */
+  Prefetch *prefetch; /* per item, or NULL */
   guint    next;
   gboolean record;  /* quick-dirs: remember it once all its files are handled */
   GalleyInputState state;
@@ -77,6 +89,7 @@ frame_free (gpointer data)
   g_free (f->path);
   g_string_free (f->names, TRUE);
   g_array_unref (f->items);
+  g_free (f->prefetch);
   g_free (f);
 }
 
@@ -91,6 +104,7 @@ typedef struct {
   GHashTable      *seen_dirs;   /* "dev:ino" of visited directories */
   gboolean         incremental; /* the run has a state directory */
   gboolean         quick_dirs;
+  GThreadPool     *stat_pool;   /* the helper for Prefetch, or NULL */
   GalleyStageContext *ctx;
   gint64           unchanged;   /* inputs an earlier run read, skipped */
   /* shard mode: files reaching the read step are numbered in walk order;
@@ -124,6 +138,8 @@ files_free (gpointer data)
   if (self->pending)
     g_queue_free_full (self->pending, entry_free);
   g_clear_pointer (&self->stack, g_ptr_array_unref);
+  if (self->stat_pool != NULL)
+    g_thread_pool_free (self->stat_pool, TRUE, TRUE);
   g_clear_pointer (&self->include, g_ptr_array_unref);
   g_clear_pointer (&self->exclude, g_ptr_array_unref);
   g_clear_pointer (&self->seen_dirs, g_hash_table_unref);
@@ -220,6 +236,99 @@ compare_items (gconstpointer a, gconstpointer b, gpointer names)
   return strcmp ((const char *) names + ((const Item *) a)->offset, (const char *) names + ((const Item *) b)->offset);
 }
 
+typedef struct {
+  const Frame  *frame;
+  const guint  *which;      /* items to stat */
+  guint         from, to;
+  GMutex        lock;
+  GCond         cond;
+  gboolean      done;
+} StatTask;
+
+static void
+stat_items (const StatTask *task)
+{
+  const Frame *f = task->frame;
+  for (guint i = task->from; i < task->to; i++)
+    {
+      guint item = task->which[i];
+      Prefetch *p = &f->prefetch[item];
+      struct stat st;
+      const char *name = f->names->str + g_array_index (f->items, Item, item).offset;
+      if (fstatat (f->fd, name, &st, 0) == 0 && S_ISREG (st.st_mode))
+        {
+          p->size = st.st_size;
+          p->mtim = st.st_mtim;
+          p->stated = TRUE;
+        }
+    }
+}
+
+static void
+stat_worker (gpointer data, gpointer user_data)
+{
+  (void) user_data;
+  StatTask *task = data;
+  stat_items (task);
+  g_mutex_lock (&task->lock);
+  task->done = TRUE;
+  g_cond_signal (&task->cond);
+  g_mutex_unlock (&task->lock);
+}
+
+#define PREFETCH_MIN 64   /* fewer known files: not worth waking the helper */
+
+/* Looks up the regular files of @f in the ledger and stats the known ones,
+ * most of them on the helper thread. */
+static void
+prefetch_dir (Files *self, GalleyStageContext *ctx, Frame *f)
+{
+  guint n = f->items->len;
+  f->prefetch = g_new0 (Prefetch, n);
+  g_autoptr(GArray) which = g_array_new (FALSE, FALSE, sizeof (guint));
+  GString *path = g_string_new (f->path);
+  if (strcmp (f->path, "/") != 0)
+    g_string_append_c (path, '/');
+  gsize dir_len = path->len;
+  for (guint i = 0; i < n; i++)
+    {
+      const Item *item = &g_array_index (f->items, Item, i);
+      if (item->d_type != DT_REG)
+        continue;
+      g_string_truncate (path, dir_len);
+      g_string_append (path, f->names->str + item->offset);
+      Prefetch *p = &f->prefetch[i];
+      if (galley_stage_input_lookup (ctx, path->str, &p->seen))
+        {
+          p->known = TRUE;
+          g_array_append_val (which, i);
+        }
+    }
+  g_string_free (path, TRUE);
+  StatTask task = { f, (const guint *) which->data, 0, which->len, { 0 }, { 0 }, FALSE };
+  if (which->len >= PREFETCH_MIN && self->stat_pool == NULL && g_get_num_processors () > 1)
+    self->stat_pool = g_thread_pool_new (stat_worker, NULL, 1, FALSE, NULL);
+  if (which->len < PREFETCH_MIN || self->stat_pool == NULL)
+    {
+      stat_items (&task);
+      return;
+    }
+  g_mutex_init (&task.lock);
+  g_cond_init (&task.cond);
+  StatTask mine = task;
+  /* this thread also lists, sorts and looks up: the helper takes 2/3 */
+  task.from = which->len / 3;
+  mine.to = task.from;
+  g_thread_pool_push (self->stat_pool, &task, NULL);
+  stat_items (&mine);
+  g_mutex_lock (&task.lock);
+  while (!task.done)
+    g_cond_wait (&task.cond, &task.lock);
+  g_mutex_unlock (&task.lock);
+  g_mutex_clear (&task.lock);
+  g_cond_clear (&task.cond);
+}
+
 /* Lists directory @path, sorted, as the new innermost frame. */
 static gboolean
 expand_dir (Files *self, GalleyStageContext *ctx, const char *path, const struct stat *st)
@@ -284,6 +393,8 @@ expand_dir (Files *self, GalleyStageContext *ctx, const char *path, const struct
     }
   closedir (dir);
   g_array_sort_with_data (f->items, compare_items, f->names->str);
+  if (self->incremental)
+    prefetch_dir (self, ctx, f);
   g_ptr_array_add (self->stack, f);
   return TRUE;
 }
@@ -295,6 +406,7 @@ typedef struct {
   guint8    d_type;
   int       dirfd;        /* AT_FDCWD, or the directory it was listed in */
   gsize     name_offset;  /* path + name_offset is relative to dirfd */
+  const Prefetch *prefetch; /* what the listing found out already, or NULL */
 } Next;
 
 static gboolean
@@ -311,6 +423,7 @@ pop_next (Files *self, Next *next)
           next->d_type = item->d_type;
           next->dirfd = f->fd;
           next->name_offset = strlen (next->path) - strlen (f->names->str + item->offset);
+          next->prefetch = f->prefetch != NULL ? &f->prefetch[f->next - 1] : NULL;
           return TRUE;
         }
       if (f->record)
@@ -328,6 +441,7 @@ pop_next (Files *self, Next *next)
   next->d_type = DT_UNKNOWN;
   next->dirfd = AT_FDCWD;
   next->name_offset = 0;
+  next->prefetch = NULL;
   entry_free (e);
   return TRUE;
 }
@@ -408,12 +522,10 @@ read_file (int dirfd, const char *path, guint64 max_size, const char **skip, gbo
       if (S_ISREG (st.st_mode) && len < cap)
         break;
     }
-  /* with a state directory: a writer still at work? (size or time moved
-   * while we read; one more fstat per file, so only when it matters) */
-  struct stat after;
-  if (check_changed && fstat (fd, &after) == 0)
-    *changed = after.st_size != st.st_size || after.st_mtim.tv_sec != st.st_mtim.tv_sec
-               || after.st_mtim.tv_nsec != st.st_mtim.tv_nsec || (gsize) after.st_size != len;
+  /* with a state directory: a writer still at work? The file grew or
+   * shrank while we read it (the buffer has room for one byte more than
+   * fstat() announced, so growth shows without another system call) */
+  *changed = check_changed && (gsize) st.st_size != len;
   close (fd);
   buf[len] = 0;
   return g_bytes_new_take (buf, len);
@@ -477,12 +589,19 @@ files_walk (Files *self, GalleyDocument **out, GalleyStageContext *ctx, GError *
        * new: no stat() either (size and time come from the descriptor) */
       GalleyInputState seen = { 0 }, now = { 0 };
       gboolean known = FALSE;
+      const Prefetch *pre = next.prefetch;
       if (self->incremental && !top && next.d_type == DT_REG)
-        known = galley_stage_input_lookup (ctx, path, &seen);
+        {
+          known = pre != NULL ? pre->known : galley_stage_input_lookup (ctx, path, &seen);
+          if (pre != NULL && known)
+            seen = pre->seen;
+        }
       gboolean listed_file = !top && next.d_type == DT_REG && !known;
       struct stat st;
       if (listed_file)
         st.st_mode = S_IFREG, st.st_size = 0;
+      else if (known && pre != NULL && pre->stated)
+        st.st_mode = S_IFREG, st.st_size = pre->size, st.st_mtim = pre->mtim;
       else if (fstatat (next.dirfd, path + next.name_offset, &st, 0) != 0)
         {
           int e = errno;
