@@ -546,6 +546,12 @@ affix (const char *text, const NerToken *t, int n, gboolean suffix)
   return v;
 }
 
+guint32
+ner_unknown_word_feature (void)
+{
+  return feat (60, 0);
+}
+
 static inline gboolean
 run_cap (const NerToken *t)
 {
@@ -682,6 +688,11 @@ ner_features (const NerModel *model, const NerToken *toks, guint n, guint i, con
     }
   else
     out[k++] = feat (50, 0);
+  /* a capitalised word that no list knows; entities-train adds to its
+   * weights a prior measured on held-out text (see NER_UNK_* there) */
+  if ((t->flags & NER_TOK_UPPER1) && !(t->flags & (NER_TOK_ALLUPPER | NER_TOK_COMMON)) && t->gaz == 0
+      && t->gaz_span == 0)
+    out[k++] = ner_unknown_word_feature ();
   (void) model;
   return k;
 }
