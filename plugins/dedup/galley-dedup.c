@@ -1633,69 +1633,141 @@ typedef struct {
   guint32 kind, exact;
 } ClusterRec;
 
-typedef struct { guint64 key, gseq; } KeyDoc;
+/* One shard's band file in the bucket step's merge. */
+typedef struct {
+  const guint8 *data;
+  gsize         n, next;   /* records, the next one */
+  guint         shard;
+  GMappedFile  *m;
+} BandRun;
+
+static inline guint64
+band_run_key (const BandRun *r)
+{
+  guint64 key;
+  memcpy (&key, r->data + r->next * sizeof (DedupRecord), 8);
+  return key;
+}
+
+/* Whether run @a's next record comes before run @b's: by key, then shard. */
+static inline gboolean
+band_run_before (const BandRun *a, const BandRun *b)
+{
+  guint64 ka = band_run_key (a), kb = band_run_key (b);
+  return ka < kb || (ka == kb && a->shard < b->shard);
+}
+
+static void
+band_heap_down (BandRun **heap, guint n, guint i)
+{
+  for (;;)
+    {
+      guint l = 2 * i + 1, best = i;
+      if (l < n && band_run_before (heap[l], heap[best]))
+        best = l;
+      if (l + 1 < n && band_run_before (heap[l + 1], heap[best]))
+        best = l + 1;
+      if (best == i)
+        return;
+      BandRun *t = heap[i];
+      heap[i] = heap[best];
+      heap[best] = t;
+      i = best;
+    }
+}
 
 /* Band @band of every shard: groups of two or more documents that share a
- * key, written as count, then the documents in order. */
+ * key, written as count, then the documents in gseq order. Each shard's
+ * band file is sorted by (key, document); they are merged as they are
+ * read (a heap of the shards, the earlier shard first on equal keys). */
 static gboolean
 shard_bucket (GalleyShardStep *step, Dedup *self, guint band, GError **error)
 {
   const char *work = galley_shard_step_get_work_dir (step);
   guint n = galley_shard_step_get_shards (step);
-  g_autoptr(GArray) all = g_array_new (FALSE, FALSE, sizeof (KeyDoc));
-  for (guint i = 0; i < n; i++)
+  g_autofree BandRun *runs = g_new0 (BandRun, MAX (n, 1));
+  g_autofree BandRun **heap = g_new (BandRun *, MAX (n, 1));
+  guint nh = 0;
+  gboolean ok = TRUE;
+  guint64 total = 0;
+  for (guint i = 0; i < n && ok; i++)
     {
       g_autofree char *path = band_path (work, band, i);
-      const guint8 *data;
       gsize len;
-      g_autoptr(GMappedFile) m = shard_file_open (path, KIND_BAND, &data, &len, error);
-      if (m == NULL)
-        return FALSE;
-      for (gsize off = 0; off + sizeof (DedupRecord) <= len; off += sizeof (DedupRecord))
+      runs[i].shard = i;
+      runs[i].m = shard_file_open (path, KIND_BAND, &runs[i].data, &len, error);
+      if (runs[i].m == NULL)
         {
-          DedupRecord r;
-          memcpy (&r, data + off, sizeof r);
-          KeyDoc kd = { r.key, (guint64) i << 32 | r.doc };
-          g_array_append_val (all, kd);
+          ok = FALSE;
+          break;
         }
-    }
-  /* shard by shard, each sorted by (key, document): sorted by (key, gseq) */
-  G_STATIC_ASSERT (sizeof (KeyDoc) == sizeof (KeyRec) && G_STRUCT_OFFSET (KeyDoc, key) == 0);
-  g_auto(SortScratch) scratch = { 0 };
-  sort_by_key ((KeyRec *) all->data, all->len, &scratch);
-  g_autofree char *out = work_file (work, "groups", band);
-  ShardWriter *w = shard_writer_new (out, KIND_GROUPS, error);
-  if (w == NULL)
-    return FALSE;
-  guint64 groups = 0;
-  for (guint i = 0; i < all->len;)
-    {
-      guint j = i + 1;
-      while (j < all->len && g_array_index (all, KeyDoc, j).key == g_array_index (all, KeyDoc, i).key)
-        j++;
-      if (j - i >= 2)
+      runs[i].n = len / sizeof (DedupRecord);
+      total += runs[i].n;
+      /* the merge needs each file sorted */
+      for (gsize j = 1; j < runs[i].n; j++)
         {
-          guint64 count = j - i;
-          if (!shard_writer_add (w, &count, 8, error))
+          DedupRecord x, y;
+          memcpy (&x, runs[i].data + (j - 1) * sizeof (DedupRecord), sizeof x);
+          memcpy (&y, runs[i].data + j * sizeof (DedupRecord), sizeof y);
+          if (y.key < x.key || (y.key == x.key && y.doc <= x.doc))
             {
-              shard_writer_abort (w);
-              return FALSE;
+              g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "%s is not sorted: run the map step of shard %u again", path, i);
+              ok = FALSE;
+              break;
             }
-          for (guint k = i; k < j; k++)
-            if (!shard_writer_add (w, &g_array_index (all, KeyDoc, k).gseq, 8, error))
-              {
-                shard_writer_abort (w);
-                return FALSE;
-              }
-          groups++;
         }
-      i = j;
+      if (runs[i].n > 0)
+        heap[nh++] = &runs[i];
+    }
+  ShardWriter *w = NULL;
+  g_autofree char *out = work_file (work, "groups", band);
+  if (ok)
+    ok = (w = shard_writer_new (out, KIND_GROUPS, error)) != NULL;
+  for (guint i = nh; ok && i-- > 0;)
+    band_heap_down (heap, nh, i);
+  g_autoptr(GArray) group = g_array_new (FALSE, FALSE, sizeof (guint64));
+  guint64 groups = 0, key = 0;
+  while (ok && (nh > 0 || group->len > 0))
+    {
+      gboolean more = nh > 0;
+      guint64 k = more ? band_run_key (heap[0]) : 0;
+      if (group->len > 0 && (!more || k != key))
+        {
+          /* the group of @key is complete */
+          if (group->len >= 2)
+            {
+              guint64 count = group->len;
+              ok = shard_writer_add (w, &count, 8, error)
+                   && shard_writer_add (w, group->data, (gsize) group->len * 8, error);
+              groups++;
+            }
+          g_array_set_size (group, 0);
+        }
+      if (!more)
+        break;
+      BandRun *r = heap[0];
+      DedupRecord rec;
+      memcpy (&rec, r->data + r->next * sizeof (DedupRecord), sizeof rec);
+      guint64 gseq = (guint64) r->shard << 32 | rec.doc;
+      g_array_append_val (group, gseq);
+      key = k;
+      if (++r->next == r->n)
+        heap[0] = heap[--nh];
+      band_heap_down (heap, nh, 0);
+    }
+  for (guint i = 0; i < n; i++)
+    g_clear_pointer (&runs[i].m, g_mapped_file_unref);
+  if (!ok)
+    {
+      shard_writer_abort (w);
+      return FALSE;
     }
   if (!shard_writer_commit (w, error))
     return FALSE;
   g_autofree char *rel = g_strdup_printf ("dedup/groups-%u", band);
   const char *outputs[] = { rel, NULL };
-  g_info ("band %u: %u keys, %" G_GUINT64_FORMAT " groups", band, all->len, groups);
+  g_info ("band %u: %" G_GUINT64_FORMAT " keys, %" G_GUINT64_FORMAT " groups", band, total, groups);
   return galley_shard_step_done (step, outputs, error);
 }
 
