@@ -2,7 +2,8 @@
  * that submits the steps of the shard protocol to Slurm as a chain of
  * dependent jobs (see docs/scale-out.md).
  *
- *   map array (N) -> bucket array (B) -> cluster -> filter array (N) -> merge
+ *   map array (N) -> bucket array (min(B, N), each task some of the B
+ *   bands) -> cluster -> filter array (N) -> merge
  *
  * or map array -> merge for a pipeline without a dedup stage. Every job is
  * submitted with --kill-on-invalid-dep=yes: without it, a job whose
