@@ -595,6 +595,63 @@ test_ledger_format_1 (Fixture *f, gconstpointer data)
   g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (last, "in/0003.txt")), ==, 2);
 }
 
+/* A file that grows while it is read (a writer still at work, played by
+ * an LD_PRELOAD shim that appends to it at every read()) is skipped and
+ * not recorded; the next run reads it whole, once. */
+static void
+test_changed_while_reading (Fixture *f, gconstpointer data)
+{
+  make_inputs (f, 0, 3);
+  write_pipeline (f, "plugin=files\npaths=in", NULL);
+  const char *shim = g_getenv ("GALLEY_TEST_GROW_SHIM");
+  g_assert_nonnull (shim);
+  g_autofree char *asan = g_strconcat (g_getenv ("ASAN_OPTIONS") ? g_getenv ("ASAN_OPTIONS") : "",
+                                       ":verify_asan_link_order=0", NULL);
+  g_autofree char *old_asan = g_strdup (g_getenv ("ASAN_OPTIONS"));
+  g_setenv ("ASAN_OPTIONS", asan, TRUE);
+  g_setenv ("LD_PRELOAD", shim, TRUE);
+  g_setenv ("GROW_ON_READ", "in/0001.txt", TRUE);
+  g_autoptr(RunResult) r1 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_unsetenv ("LD_PRELOAD");
+  g_unsetenv ("GROW_ON_READ");
+  if (old_asan != NULL)
+    g_setenv ("ASAN_OPTIONS", old_asan, TRUE);
+  else
+    g_unsetenv ("ASAN_OPTIONS");
+  g_assert_cmpint (r1->status, ==, 0);
+  g_autoptr(GHashTable) seen = exported (f);
+  g_assert_cmpuint (g_hash_table_size (seen), ==, 2);
+  g_assert_false (g_hash_table_contains (seen, "in/0001.txt"));
+  g_autofree char *stats = NULL;
+  g_autofree char *stats_path = g_build_filename (f->dir, "run.stats.json", NULL);
+  g_assert_true (g_file_get_contents (stats_path, &stats, NULL, NULL));
+  g_assert_nonnull (strstr (stats, "changed-while-reading"));
+
+  /* the writer is done: read whole, once */
+  g_autoptr(RunResult) r2 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r2->status, ==, 0);
+  g_autoptr(RunResult) r3 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r3->status, ==, 0);
+  assert_exactly_once (f, 3);
+  g_autofree char *out = g_build_filename (f->dir, "out", NULL);
+  g_autoptr(GDir) d = g_dir_open (out, 0, NULL);
+  const char *name;
+  gboolean found = FALSE;
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (out, name, NULL);
+      g_autoptr(GPtrArray) recs = galley_test_read_jsonl (path);
+      for (guint i = 0; i < recs->len; i++)
+        if (g_str_equal (galley_test_get_string (g_ptr_array_index (recs, i), "id"), "in/0001.txt"))
+          {
+            found = TRUE;
+            g_assert_true (g_str_has_suffix (galley_test_get_string (g_ptr_array_index (recs, i), "text"),
+                                             "more words more words"));
+          }
+    }
+  g_assert_true (found);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -609,6 +666,7 @@ main (int argc, char **argv)
   ADD ("/state/newer-ledger", test_newer_ledger_refused);
   ADD ("/state/incremental-large-dir", test_incremental_large_dir);
   ADD ("/state/ledger-format-1", test_ledger_format_1);
+  ADD ("/state/changed-while-reading", test_changed_while_reading);
   /* hundreds of runs: in the slow suite (not under valgrind) */
   if (g_test_slow ())
     {
