@@ -379,12 +379,19 @@ group_free (LedgerGroup *g)
   g_free (g);
 }
 
-/* The part of @key up to and with its last '/' ("" without one). */
+/* The part of @key up to and with its last '/' ("" without one); a
+ * trailing '/' (a directory's own record, quick-dirs) does not count, so
+ * the records of sibling directories share their parent's group instead
+ * of each sitting with the files it holds. */
 static gsize
 key_dir_len (const char *key)
 {
-  const char *slash = strrchr (key, '/');
-  return slash != NULL ? (gsize) (slash - key) + 1 : 0;
+  gsize len = strlen (key);
+  if (len > 0 && key[len - 1] == '/')
+    len--;
+  while (len > 0 && key[len - 1] != '/')
+    len--;
+  return len;
 }
 
 static gint64
