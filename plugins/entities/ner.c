@@ -688,11 +688,12 @@ ner_features (const NerModel *model, const NerToken *toks, guint n, guint i, con
     }
   else
     out[k++] = feat (50, 0);
-  /* a capitalised word that no list knows; entities-train adds to its
-   * weights a prior measured on held-out text (see NER_UNK_* there) */
+  /* a capitalised word that no list knows (apart at the start of a
+   * sentence, where common words are capitalised too); entities-train adds
+   * to the weights of the other a prior measured on held-out text */
   if ((t->flags & NER_TOK_UPPER1) && !(t->flags & (NER_TOK_ALLUPPER | NER_TOK_COMMON)) && t->gaz == 0
       && t->gaz_span == 0)
-    out[k++] = ner_unknown_word_feature ();
+    out[k++] = (t->flags & NER_TOK_SENT) ? feat (60, 1) : ner_unknown_word_feature ();
   (void) model;
   return k;
 }
