@@ -469,6 +469,7 @@ main (int argc, char **argv)
   double unk_per = g_getenv ("NER_UNK_PER") ? g_ascii_strtod (g_getenv ("NER_UNK_PER"), NULL) : 0.25;
   double unk_org = g_getenv ("NER_UNK_ORG") ? g_ascii_strtod (g_getenv ("NER_UNK_ORG"), NULL) : -0.06;
   double unk_loc = g_getenv ("NER_UNK_LOC") ? g_ascii_strtod (g_getenv ("NER_UNK_LOC"), NULL) : 0.0;
+  double unk_acronym_org = g_getenv ("NER_UNK_ACRONYM_ORG") ? g_ascii_strtod (g_getenv ("NER_UNK_ACRONYM_ORG"), NULL) : 0.5;
   seed_offset = g_getenv ("NER_SEED") ? (guint32) atoi (g_getenv ("NER_SEED")) : 0;
   examples = g_ptr_array_new ();
   g_autoptr(GHashTable) lc = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -705,12 +706,15 @@ main (int argc, char **argv)
    * tagger reads too few of them as persons in new text; the shares of the
    * largest weight added here were chosen on CoNLL++ dev */
   {
-    gsize b = (gsize) ner_unknown_word_feature () * NER_TAG_STRIDE;
-    w[b + NER_B_PER] += (float) unk_per * maxw;
-    w[b + NER_B_ORG] += (float) unk_org * maxw;
-    w[b + NER_B_LOC] += (float) unk_loc * maxw;
+    gsize b = (gsize) ner_unknown_word_feature (FALSE) * NER_TAG_STRIDE;
+    gsize a = (gsize) ner_unknown_word_feature (TRUE) * NER_TAG_STRIDE;
+    float m = maxw;
+    w[b + NER_B_PER] += (float) unk_per * m;
+    w[b + NER_B_ORG] += (float) unk_org * m;
+    w[b + NER_B_LOC] += (float) unk_loc * m;
+    w[a + NER_B_ORG] += (float) unk_acronym_org * m;
     for (int cc = 0; cc < NER_TAG_STRIDE; cc++)
-      maxw = MAX (maxw, fabsf (w[b + cc]));
+      maxw = MAX (maxw, MAX (fabsf (w[b + cc]), fabsf (w[a + cc])));
   }
   float scale = maxw > 0 ? 8000.0f / maxw : 1.0f;
   g_autofree char *out = g_build_filename (data_dir, "model.bin", NULL);

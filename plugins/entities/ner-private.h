@@ -54,7 +54,7 @@ gboolean ner_tag_allowed (const NerToken *t, int prev, int tag);
 int      ner_strcmp_indirect (const void *a, const void *b);
 void     ner_mentions_clear (GArray *mentions);
 guint32  ner_intern (NerModel *model, const char *s, gssize len);
-guint32  ner_unknown_word_feature (void);
+guint32  ner_unknown_word_feature (gboolean acronym);
 
 static inline const char *
 ner_string (const NerModel *m, guint32 off)

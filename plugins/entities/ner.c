@@ -547,9 +547,9 @@ affix (const char *text, const NerToken *t, int n, gboolean suffix)
 }
 
 guint32
-ner_unknown_word_feature (void)
+ner_unknown_word_feature (gboolean acronym)
 {
-  return feat (60, 0);
+  return acronym ? feat (61, 0) : feat (60, 0);
 }
 
 static inline gboolean
@@ -693,7 +693,12 @@ ner_features (const NerModel *model, const NerToken *toks, guint n, guint i, con
    * to the weights of the other a prior measured on held-out text */
   if ((t->flags & NER_TOK_UPPER1) && !(t->flags & (NER_TOK_ALLUPPER | NER_TOK_COMMON)) && t->gaz == 0
       && t->gaz_span == 0)
-    out[k++] = (t->flags & NER_TOK_SENT) ? feat (60, 1) : ner_unknown_word_feature ();
+    out[k++] = (t->flags & NER_TOK_SENT) ? feat (60, 1) : ner_unknown_word_feature (FALSE);
+  /* the same for an acronym ("FOMC", "LIFFE") outside headlines */
+  if ((t->flags & (NER_TOK_ALLUPPER | NER_TOK_LETTER)) == (NER_TOK_ALLUPPER | NER_TOK_LETTER)
+      && !(t->flags & (NER_TOK_COMMON | NER_TOK_CAPSLINE)) && t->gaz == 0 && t->gaz_span == 0
+      && t->bend - t->bstart >= 2 && t->bend - t->bstart <= 6)
+    out[k++] = ner_unknown_word_feature (TRUE);
   (void) model;
   return k;
 }
