@@ -263,7 +263,7 @@ fill (GRand *r, const char *tmpl, GHashTable *lists, gboolean *headline)
   static const char *const corp[] = { "Inc", "Inc.", "Corp", "Corp.", "Corporation", "Co", "Ltd", "Plc", "PLC", "AG",
                                       "SA", "NV", "SpA", "AB", "ASA", "Group", "Holdings", "Bank", "Industries", "International" };
   static const char *const ofhead[] = { "Bank", "University", "Central Bank", "National Bank", "Supreme Court", "Ministry",
-                                        "Academy", "Museum", "Church", "Federation", "Association", "Chamber of Commerce",
+                                        "Academy", "Church", "Federation", "Association", "Chamber of Commerce",
                                         "Institute", "Council", "Parliament", "Government", "Football Association", "Port Authority" };
   static const char *const locof[] = { "Kingdom", "Republic", "Province", "Gulf", "Bay", "Isle", "County", "Duchy",
                                        "Principality", "State", "City", "Sea", "Lake", "Region", "Community" };
