@@ -694,7 +694,7 @@ ner_features (const NerModel *model, const NerToken *toks, guint n, guint i, con
   if ((t->flags & NER_TOK_UPPER1) && !(t->flags & (NER_TOK_ALLUPPER | NER_TOK_COMMON)) && t->gaz == 0
       && t->gaz_span == 0)
     out[k++] = (t->flags & NER_TOK_SENT) ? feat (60, 1) : ner_unknown_word_feature (FALSE);
-  /* the same for an acronym ("FOMC", "LIFFE") outside headlines */
+  /* the same for an acronym in no list, outside headlines */
   if ((t->flags & (NER_TOK_ALLUPPER | NER_TOK_LETTER)) == (NER_TOK_ALLUPPER | NER_TOK_LETTER)
       && !(t->flags & (NER_TOK_COMMON | NER_TOK_CAPSLINE)) && t->gaz == 0 && t->gaz_span == 0
       && t->bend - t->bstart >= 2 && t->bend - t->bstart <= 6)
