@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -1920,11 +1921,14 @@ shard_cluster (GalleyShardStep *step, Dedup *self, GError **error)
     inv[RANK (g_array_index (exacts, guint64, i))].exact_first = RANK (g_array_index (exacts, guint64, i + 1));
   /* members as ranks, in place (a rank takes half a gseq's room), and
    * each document's groups (CSR: gof[gstart[r]..gstart[r + 1])) */
-  guint32 *mrank = (guint32 *) members->data;
+  guint32 *m32 = (guint32 *) members->data;
   for (guint32 k = 0; k < end; k++)
-    mrank[k] = RANK (g_array_index (members, guint64, k));
+    m32[k] = RANK (g_array_index (members, guint64, k));
 #undef RANK
   gseq_map_clear (&map);
+  /* the half of the room the gseqs took back */
+  g_autofree guint32 *mrank = g_realloc (g_array_free (g_steal_pointer (&members), FALSE),
+                                         MAX (end, 1) * sizeof (guint32));
   g_autofree guint32 *gstart = g_new0 (guint32, (gsize) n_inv + 1);
   for (guint32 k = 0; k < end; k++)
     gstart[mrank[k] + 1]++;
@@ -1950,9 +1954,21 @@ shard_cluster (GalleyShardStep *step, Dedup *self, GError **error)
       g_autoptr(GMappedFile) m = shard_file_open (path, KIND_SIGS, &data, &len, error);
       if (m == NULL)
         return FALSE;
+      /* the file is read once, front to back: its pages are let go behind
+       * the reader (the checksum read them all), so that the step's memory
+       * is the documents with a candidate, not a shard's signatures */
+      guint8 *base = (guint8 *) g_mapped_file_get_contents (m);
+      gsize page = sysconf (_SC_PAGESIZE), kept = 0;
+      madvise (base, len + 32, MADV_DONTNEED);
       for (gsize off = 0; off < len;)
         {
           SigHead h;
+          if (off - kept >= (8u << 20))
+            {
+              gsize upto = (gsize) (data + off - base) / page * page;
+              madvise (base, upto, MADV_DONTNEED);
+              kept = off;
+            }
           if (len - off < sizeof h)
             goto bad;
           memcpy (&h, data + off, sizeof h);
