@@ -565,19 +565,41 @@ test_ledger_format_1 (Fixture *f, gconstpointer data)
       g_assert_cmpint (sqlite3_step (ins), ==, SQLITE_DONE);
       sqlite3_reset (ins);
     }
+  /* and 70,000 files gone since: more than one row of the new format holds */
+  g_assert_cmpint (sqlite3_exec (db, "BEGIN", NULL, NULL, NULL), ==, SQLITE_OK);
+  for (guint i = 0; i < 70000; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("in/old-%06u.txt", i);
+      sqlite3_bind_text (ins, 1, key, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64 (ins, 2, 10);
+      sqlite3_bind_int64 (ins, 3, 1);
+      g_assert_cmpint (sqlite3_step (ins), ==, SQLITE_DONE);
+      sqlite3_reset (ins);
+    }
+  g_assert_cmpint (sqlite3_exec (db, "COMMIT", NULL, NULL, NULL), ==, SQLITE_OK);
   sqlite3_finalize (ins);
   sqlite3_close (db);
 
   g_autoptr(RunResult) r1 = galley_test_run (f->dir, NULL, "run", "-v", "test.pipeline", NULL);
   g_assert_cmpint (r1->status, ==, 0);
-  g_assert_nonnull (strstr (r1->err, "converted to format 2 (3 inputs)"));
+  g_assert_nonnull (strstr (r1->err, "converted to format 2 (70003 inputs)"));
   g_autoptr(GHashTable) seen = exported (f);
   g_assert_cmpuint (g_hash_table_size (seen), ==, 1);   /* only the one format 1 did not know */
   g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (seen, "in/0003.txt")), ==, 1);
+  /* 70,004 inputs of in/ now, in two rows */
+  g_assert_cmpint (sqlite3_open (db_path, &db), ==, SQLITE_OK);
+  sqlite3_stmt *q = NULL;
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT count(*), sum(count) FROM input_groups WHERE dir LIKE '%in/'", -1,
+                                       &q, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (q), ==, SQLITE_ROW);
+  g_assert_cmpint (sqlite3_column_int64 (q, 0), ==, 2);
+  g_assert_cmpint (sqlite3_column_int64 (q, 1), ==, 70004);
+  sqlite3_finalize (q);
+  sqlite3_close (db);
 
   /* damage the group of in/: its inputs are read again, with a warning */
   g_assert_cmpint (sqlite3_open (db_path, &db), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_exec (db, "UPDATE input_groups SET entries = x'0500000041' WHERE dir LIKE '%in/'",
+  g_assert_cmpint (sqlite3_exec (db, "UPDATE input_groups SET entries = x'0500000041' WHERE dir LIKE '%in/' AND part = 0",
                                  NULL, NULL, NULL), ==, SQLITE_OK);
   g_assert_cmpint (sqlite3_changes (db), ==, 1);
   sqlite3_close (db);
