@@ -122,7 +122,11 @@ content-type=text
 PIPE
     if [ "$name" = full ]; then
       printf '[stage repair]\nplugin=repair\n\n[stage strip]\nplugin=strip\n\n'
-      printf '[stage dedup]\nplugin=dedup\nmode=annotate\n\n[stage entities]\nplugin=entities\n\n'
+      printf '[stage dedup]\nplugin=dedup\nmode=annotate\n\n[stage entities]\nplugin=entities\n'
+      # a copy of the model taken now, and a fixed day for relative dates:
+      # the plain run and the jobs must see the same data, even if the
+      # source tree's data/entities changes meanwhile or midnight passes
+      printf 'data-dir=%s\nreference-date=2026-01-01\n\n' "$run/entities-data"
     else
       printf '[stage dedup]\nplugin=dedup\nmode=drop\n\n'
     fi
@@ -133,6 +137,9 @@ path=$run/out.jsonl
 fsync=false
 PIPE
   } > "$p"
+  if [ "$name" = full ]; then
+    cp -r "$root/data/entities" "$run/entities-data"
+  fi
 
   echo "slurm-bench: $name: plain run of $docs documents (-j $cores) ..." >&2
   /usr/bin/time -f "%e %U %S %M" -o "$run/times/plain" "$galley" run -q -j "$cores" "$p"
