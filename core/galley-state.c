@@ -255,10 +255,12 @@ galley_state_open (const char *dir, gboolean full, double wait_seconds, GError *
       return NULL;
     }
   sqlite3_busy_timeout (st->db, 10000);
-  /* big pages: a commit of a million inputs is a few hundred writes, not
-   * tens of thousands; exclusive locking: galley.lock already keeps
-   * everyone else out, so no lock syscalls per statement */
-  if (!db_exec (st, "PRAGMA page_size = 65536; PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -65536;", error))
+  /* 8 KB pages: a directory's record (about 35 KB for a thousand files)
+   * fills its overflow pages, where with 64 KB pages each took one whole
+   * (a ledger made by an older galley keeps its size); exclusive locking:
+   * galley.lock already keeps everyone else out, so no lock syscalls per
+   * statement */
+  if (!db_exec (st, "PRAGMA page_size = 8192; PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -65536;", error))
     {
       g_prefix_error (error, "not a galley ledger? ");
       return NULL;
@@ -352,18 +354,18 @@ galley_state_get_dir (GalleyState *st)
  * stage and a key prefix up to its last '/', the sorted entries of up to
  * GROUP_PART_ENTRIES inputs packed in a blob. A run that finds nothing new
  * in a directory of a thousand files reads one row instead of a thousand,
- * and a run that reads a thousand new files writes one. Entry layout:
- * u32 name length (LE), the name and a NUL, then size, mtime, offset, lines
- * and hash as 64-bit little-endian integers. */
+ * and a run that reads a thousand new files writes one. Entry layout: the
+ * name's length (a LEB128 varint), the name and a NUL, then size, mtime,
+ * offset and lines as zigzag LEB128 varints and the hash as a 64-bit
+ * little-endian integer: about 35 bytes for a spool file. */
 #define GROUP_PART_ENTRIES 65536
-#define ENTRY_FIXED (4 + 1 + 5 * 8)
 
 struct _LedgerGroup {
   char     *stage;
   char     *dir;
   guint8   *data;
   gsize     len;
-  guint32  *offsets;   /* of each entry in data, in name order */
+  guint32  *offsets;   /* of each entry's name in data, in name order */
   guint     n;
 };
 
@@ -394,38 +396,82 @@ key_dir_len (const char *key)
   return len;
 }
 
-static gint64
-get_le64 (const guint8 *p)
+static void
+put_varint (GByteArray *out, guint64 v)
 {
-  guint64 v;
-  memcpy (&v, p, 8);
-  return (gint64) GUINT64_FROM_LE (v);
+  guint8 buf[10];
+  guint n = 0;
+  do
+    {
+      buf[n] = v & 0x7f;
+      v >>= 7;
+      buf[n++] |= v != 0 ? 0x80 : 0;
+    }
+  while (v != 0);
+  g_byte_array_append (out, buf, n);
 }
 
 static void
-put_le64 (GByteArray *out, gint64 v)
+put_zigzag (GByteArray *out, gint64 v)
 {
-  guint64 le = GUINT64_TO_LE ((guint64) v);
-  g_byte_array_append (out, (const guint8 *) &le, 8);
+  put_varint (out, ((guint64) v << 1) ^ (guint64) (v >> 63));
+}
+
+/* Reads a varint at *p (before @end); FALSE if it is cut or too long. */
+static gboolean
+get_varint (const guint8 **p, const guint8 *end, guint64 *v)
+{
+  *v = 0;
+  for (guint shift = 0; *p < end && shift < 64; shift += 7)
+    {
+      guint8 b = *(*p)++;
+      *v |= (guint64) (b & 0x7f) << shift;
+      if ((b & 0x80) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static gint64
+unzigzag (guint64 v)
+{
+  return (gint64) (v >> 1) ^ -(gint64) (v & 1);
+}
+
+/* Parses the numbers after an entry's name at @p; FALSE if they are cut. */
+static gboolean
+entry_numbers (const guint8 *p, const guint8 *end, GalleyInputState *out, const guint8 **next)
+{
+  guint64 v[4];
+  for (guint i = 0; i < 4; i++)
+    if (!get_varint (&p, end, &v[i]))
+      return FALSE;
+  if (end - p < 8)
+    return FALSE;
+  guint64 hash;
+  memcpy (&hash, p, 8);
+  out->size = unzigzag (v[0]);
+  out->mtime = unzigzag (v[1]);
+  out->offset = unzigzag (v[2]);
+  out->lines = unzigzag (v[3]);
+  out->hash = GUINT64_FROM_LE (hash);
+  *next = p + 8;
+  return TRUE;
 }
 
 static const char *
 entry_name (const LedgerGroup *g, guint i)
 {
-  return (const char *) g->data + g->offsets[i] + 4;
+  return (const char *) g->data + g->offsets[i];
 }
 
 static void
 entry_state (const LedgerGroup *g, guint i, GalleyInputState *out)
 {
-  guint32 name_len;
-  memcpy (&name_len, g->data + g->offsets[i], 4);
-  const guint8 *p = g->data + g->offsets[i] + 4 + GUINT32_FROM_LE (name_len) + 1;
-  out->size = get_le64 (p);
-  out->mtime = get_le64 (p + 8);
-  out->offset = get_le64 (p + 16);
-  out->lines = get_le64 (p + 24);
-  out->hash = (guint64) get_le64 (p + 32);
+  const char *name = entry_name (g, i);
+  const guint8 *next;
+  /* checked when the group was read */
+  entry_numbers ((const guint8 *) name + strlen (name) + 1, g->data + g->len, out, &next);
 }
 
 /* Reads the group of @stage and @dir (all its parts). Returns NULL on a
@@ -461,29 +507,27 @@ group_load (GalleyState *st, const char *stage, const char *dir, gsize dir_len, 
       return NULL;
     }
   GArray *offsets = g_array_new (FALSE, FALSE, sizeof (guint32));
-  gsize pos = 0;
+  const guint8 *p = g->data, *end = g->data + g->len;
   const char *prev = NULL;
-  while (pos < g->len)
+  while (p < end && g->len <= G_MAXUINT32)
     {
-      guint32 name_len;
-      if (g->len - pos < ENTRY_FIXED || g->len > G_MAXUINT32)
+      const guint8 *q = p;
+      guint64 name_len;
+      GalleyInputState s;
+      if (!get_varint (&q, end, &name_len) || name_len >= (guint64) (end - q) || q[name_len] != '\0'
+          || memchr (q, '\0', name_len) != NULL)
         break;
-      memcpy (&name_len, g->data + pos, 4);
-      name_len = GUINT32_FROM_LE (name_len);
-      if (g->len - pos - ENTRY_FIXED < name_len || g->data[pos + 4 + name_len] != '\0'
-          || memchr (g->data + pos + 4, '\0', name_len) != NULL)
-        break;
-      const char *name = (const char *) g->data + pos + 4;
-      if (prev != NULL && strcmp (prev, name) >= 0)
+      const char *name = (const char *) q;
+      if ((prev != NULL && strcmp (prev, name) >= 0) || !entry_numbers (q + name_len + 1, end, &s, &q))
         break;
       prev = name;
-      guint32 off = (guint32) pos;
+      guint32 off = (guint32) ((const guint8 *) name - g->data);
       g_array_append_val (offsets, off);
-      pos += ENTRY_FIXED + name_len;
+      p = q;
     }
   g->n = offsets->len;
   g->offsets = (guint32 *) g_array_free (offsets, FALSE);
-  if (pos != g->len)
+  if (p != end)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                    "%s/ledger.sqlite: the inputs recorded for stage '%s' under '%s' are damaged", st->dir, stage,
@@ -675,14 +719,14 @@ static void
 append_entry (GByteArray *out, const char *name, const GalleyInputState *s)
 {
   gsize len = strlen (name);
-  guint32 le = GUINT32_TO_LE ((guint32) len);
-  g_byte_array_append (out, (const guint8 *) &le, 4);
+  put_varint (out, len);
   g_byte_array_append (out, (const guint8 *) name, (guint) len + 1);
-  put_le64 (out, s->size);
-  put_le64 (out, s->mtime);
-  put_le64 (out, s->offset);
-  put_le64 (out, s->lines);
-  put_le64 (out, (gint64) s->hash);
+  put_zigzag (out, s->size);
+  put_zigzag (out, s->mtime);
+  put_zigzag (out, s->offset);
+  put_zigzag (out, s->lines);
+  guint64 le = GUINT64_TO_LE (s->hash);
+  g_byte_array_append (out, (const guint8 *) &le, 8);
 }
 
 typedef struct {
@@ -790,8 +834,13 @@ write_inputs (GalleyState *st, DoneSet *done, gint64 *n_inputs, GError **error)
       g_autofree char *stage = g_strndup (group, sep - group);
       w.stage = stage;
       w.dir = sep + 1;
-      /* stable: of an input recorded twice, the later record wins */
-      g_array_sort (news, compare_new_inputs);
+      /* stable: of an input recorded twice, the later record wins; a
+       * directory's files usually come in name order already */
+      gboolean sorted = TRUE;
+      for (guint i = 1; sorted && i < news->len; i++)
+        sorted = strcmp (g_array_index (news, NewInput, i - 1).name, g_array_index (news, NewInput, i).name) < 0;
+      if (!sorted)
+        g_array_sort (news, compare_new_inputs);
       guint kept = 0;
       for (guint i = 0; i < news->len; i++)
         {
