@@ -69,6 +69,7 @@ input=$dir/synth-$docs.jsonl
 mkdir -p "$dir"
 cluster_dir=$(mktemp -d /tmp/galley-slurm-bench-cluster-XXXXXX)
 cleanup() {
+  set +e # stopping a daemon that has already exited is no error here
   slurm_cluster_stop
   rm -rf "$cluster_dir" "$dir/run"
   if [ "$keep" != 1 ]; then
