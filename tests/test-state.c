@@ -490,10 +490,19 @@ static void
 test_incremental_large_dir (Fixture *f, gconstpointer data)
 {
   make_inputs (f, 0, 300);
+  /* a second directory, listed after in/'s files: once they are known,
+   * its files are stat()ed before they are looked up */
+  for (guint i = 0; i < 100; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("in/more/m%03u.txt", i);
+      g_autofree char *text = g_strdup_printf ("Another article %u, in a directory of its own.", i);
+      galley_test_write (f->dir, name, text, -1);
+    }
   write_pipeline (f, "plugin=files\npaths=in", NULL);
   g_autoptr(RunResult) r1 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
   g_assert_cmpint (r1->status, ==, 0);
-  assert_exactly_once (f, 300);
+  g_autoptr(GHashTable) first = exported (f);
+  g_assert_cmpuint (g_hash_table_size (first), ==, 400);
   /* three rewritten with other sizes, one touched with the same content,
    * one deleted, two new */
   for (guint i = 10; i < 300; i += 100)
@@ -506,10 +515,16 @@ test_incremental_large_dir (Fixture *f, gconstpointer data)
   g_autofree char *gone = g_build_filename (f->dir, "in/0151.txt", NULL);
   g_assert_cmpint (g_unlink (gone), ==, 0);
   make_inputs (f, 300, 302);
+  galley_test_write (f->dir, "in/more/m050.txt", "Another article, rewritten at greater length by the desk.", -1);
+  g_autofree char *touched2 = g_build_filename (f->dir, "in/more/m060.txt", NULL);
+  g_assert_cmpint (g_utime (touched2, NULL), ==, 0);
   g_autoptr(RunResult) r2 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
   g_assert_cmpint (r2->status, ==, 0);
   g_autoptr(GHashTable) seen = exported (f);
-  g_assert_cmpuint (g_hash_table_size (seen), ==, 302);
+  g_assert_cmpuint (g_hash_table_size (seen), ==, 402);
+  g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (seen, "in/more/m050.txt")), ==, 2);
+  g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (seen, "in/more/m060.txt")), ==, 1);
+  g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (seen, "in/more/m099.txt")), ==, 1);
   for (guint i = 0; i < 302; i++)
     {
       g_autofree char *id = g_strdup_printf ("in/%04u.txt", i);
@@ -520,7 +535,8 @@ test_incremental_large_dir (Fixture *f, gconstpointer data)
   g_autoptr(RunResult) r3 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
   g_assert_cmpint (r3->status, ==, 0);
   g_autoptr(GHashTable) again = exported (f);
-  g_assert_cmpuint (g_hash_table_size (again), ==, 302);
+  g_assert_cmpuint (g_hash_table_size (again), ==, 402);
+  g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (again, "in/more/m050.txt")), ==, 2);
   g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (again, "in/0010.txt")), ==, 2);
   g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (again, "in/0011.txt")), ==, 1);
 }

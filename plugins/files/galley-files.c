@@ -58,16 +58,23 @@ typedef struct {
   guint8  d_type;   /* from readdir(); DT_UNKNOWN: stat() it */
 } Item;
 
-/* With a state directory, the files of a directory that the ledger knows
- * are stat()ed when it is listed, shared between this thread and a helper:
- * a run that finds nothing new is mostly these calls. */
+/* With a state directory, each file of a directory is looked up in the
+ * ledger and, if known, stat()ed: a run that finds nothing new is mostly
+ * these calls. A helper thread does them from the directory's last file
+ * backwards while the walk does them from the first forwards; each file is
+ * claimed by whoever gets to it first, and they meet in the middle. */
+enum { CLAIM_NONE, CLAIM_WALK, CLAIM_HELPER, CLAIM_HELPER_DONE };
+
 typedef struct {
   gint64           size;
   struct timespec  mtim;
+  gint             claim;   /* CLAIM_*, atomic */
   guint8           known;   /* the ledger knows the file: seen holds its record */
   guint8           stated;  /* size and mtim are set (else stat it again to report why) */
   GalleyInputState seen;
 } Prefetch;
+
+typedef struct _StatTask StatTask;
 
 typedef struct {
   char    *path;
@@ -75,15 +82,20 @@ typedef struct {
   GString *names;
   GArray  *items;   /* Item, sorted by name */
   Prefetch *prefetch; /* per item, or NULL */
+  StatTask *task;     /* the helper's share, while it runs */
   guint    next;
   gboolean record;  /* quick-dirs: remember it once all its files are handled */
   GalleyInputState state;
 } Frame;
 
+static void task_finish (StatTask *task);
+
 static void
 frame_free (gpointer data)
 {
   Frame *f = data;
+  if (f->task != NULL)
+    task_finish (f->task);   /* before the descriptor and names go */
   if (f->fd >= 0)
     close (f->fd);
   g_free (f->path);
@@ -105,6 +117,7 @@ typedef struct {
   gboolean         incremental; /* the run has a state directory */
   gboolean         quick_dirs;
   GThreadPool     *stat_pool;   /* the helper for Prefetch, or NULL */
+  gboolean         mostly_known; /* of the last directory's files */
   GalleyStageContext *ctx;
   gint64           unchanged;   /* inputs an earlier run read, skipped */
   /* shard mode: files reaching the read step are numbered in walk order;
@@ -137,7 +150,7 @@ files_free (gpointer data)
     return;
   if (self->pending)
     g_queue_free_full (self->pending, entry_free);
-  g_clear_pointer (&self->stack, g_ptr_array_unref);
+  g_clear_pointer (&self->stack, g_ptr_array_unref);   /* waits for the helper's tasks */
   if (self->stat_pool != NULL)
     g_thread_pool_free (self->stat_pool, TRUE, TRUE);
   g_clear_pointer (&self->include, g_ptr_array_unref);
@@ -236,31 +249,28 @@ compare_items (gconstpointer a, gconstpointer b, gpointer names)
   return strcmp ((const char *) names + ((const Item *) a)->offset, (const char *) names + ((const Item *) b)->offset);
 }
 
-typedef struct {
-  const Frame  *frame;
-  const guint  *which;      /* items to stat */
-  guint         from, to;
-  GMutex        lock;
-  GCond         cond;
-  gboolean      done;
-} StatTask;
+struct _StatTask {
+  Frame              *frame;
+  gboolean            speculative;  /* started before the lookups: stats every file */
+  GMutex              lock;
+  GCond               cond;
+  gboolean            done;
+};
 
+/* Stats file @i of @f if the ledger knows it (or if @anyway). */
 static void
-stat_items (const StatTask *task)
+prefetch_item (Frame *f, guint i, gboolean anyway)
 {
-  const Frame *f = task->frame;
-  for (guint i = task->from; i < task->to; i++)
+  const Item *item = &g_array_index (f->items, Item, i);
+  Prefetch *p = &f->prefetch[i];
+  if (!anyway && !p->known)
+    return;
+  struct stat st;
+  if (fstatat (f->fd, f->names->str + item->offset, &st, 0) == 0 && S_ISREG (st.st_mode))
     {
-      guint item = task->which[i];
-      Prefetch *p = &f->prefetch[item];
-      struct stat st;
-      const char *name = f->names->str + g_array_index (f->items, Item, item).offset;
-      if (fstatat (f->fd, name, &st, 0) == 0 && S_ISREG (st.st_mode))
-        {
-          p->size = st.st_size;
-          p->mtim = st.st_mtim;
-          p->stated = TRUE;
-        }
+      p->size = st.st_size;
+      p->mtim = st.st_mtim;
+      p->stated = TRUE;
     }
 }
 
@@ -269,23 +279,68 @@ stat_worker (gpointer data, gpointer user_data)
 {
   (void) user_data;
   StatTask *task = data;
-  stat_items (task);
+  Frame *f = task->frame;
+  for (guint i = f->items->len; i-- > 0;)
+    {
+      /* speculating, the helper does not read what the lookups write */
+      if (g_array_index (f->items, Item, i).d_type != DT_REG || (!task->speculative && !f->prefetch[i].known))
+        continue;
+      if (!g_atomic_int_compare_and_exchange (&f->prefetch[i].claim, CLAIM_NONE, CLAIM_HELPER))
+        break;   /* the walk got here: the rest is its */
+      prefetch_item (f, i, task->speculative);
+      g_atomic_int_set (&f->prefetch[i].claim, CLAIM_HELPER_DONE);
+    }
   g_mutex_lock (&task->lock);
   task->done = TRUE;
   g_cond_signal (&task->cond);
   g_mutex_unlock (&task->lock);
 }
 
-#define PREFETCH_MIN 64   /* fewer known files: not worth waking the helper */
+static void
+task_finish (StatTask *task)
+{
+  g_mutex_lock (&task->lock);
+  while (!task->done)
+    g_cond_wait (&task->cond, &task->lock);
+  g_mutex_unlock (&task->lock);
+  g_mutex_clear (&task->lock);
+  g_cond_clear (&task->cond);
+  task->frame->task = NULL;
+  g_free (task);
+}
 
-/* Looks up the regular files of @f in the ledger and stats the known ones,
- * most of them on the helper thread. */
+#define PREFETCH_MIN 64   /* fewer files: not worth waking the helper */
+
+static void
+start_task (Files *self, Frame *f, gboolean speculative)
+{
+  if (self->stat_pool == NULL)
+    self->stat_pool = g_thread_pool_new (stat_worker, NULL, 1, FALSE, NULL);
+  if (self->stat_pool == NULL)
+    return;
+  StatTask *task = g_new0 (StatTask, 1);
+  task->frame = f;
+  task->speculative = speculative;
+  g_mutex_init (&task->lock);
+  g_cond_init (&task->cond);
+  f->task = task;
+  g_thread_pool_push (self->stat_pool, task, NULL);
+}
+
+/* Looks the files of @f up in the ledger; the helper starts on the
+ * stat() calls if there are many known ones: at once, before the
+ * lookups, when most files of the directory before were known (a run
+ * finding little new), else after them for the known files only (a first
+ * run stats nothing more than it must). */
 static void
 prefetch_dir (Files *self, GalleyStageContext *ctx, Frame *f)
 {
-  guint n = f->items->len;
+  guint n = f->items->len, known = 0, regular = 0;
   f->prefetch = g_new0 (Prefetch, n);
-  g_autoptr(GArray) which = g_array_new (FALSE, FALSE, sizeof (guint));
+  gboolean helper = n >= PREFETCH_MIN && g_get_num_processors () > 1;
+  gboolean speculative = helper && self->mostly_known;
+  if (speculative)
+    start_task (self, f, TRUE);
   GString *path = g_string_new (f->path);
   if (strcmp (f->path, "/") != 0)
     g_string_append_c (path, '/');
@@ -298,35 +353,31 @@ prefetch_dir (Files *self, GalleyStageContext *ctx, Frame *f)
       g_string_truncate (path, dir_len);
       g_string_append (path, f->names->str + item->offset);
       Prefetch *p = &f->prefetch[i];
-      if (galley_stage_input_lookup (ctx, path->str, &p->seen))
-        {
-          p->known = TRUE;
-          g_array_append_val (which, i);
-        }
+      p->known = galley_stage_input_lookup (ctx, path->str, &p->seen);
+      known += p->known;
+      regular++;
     }
   g_string_free (path, TRUE);
-  StatTask task = { f, (const guint *) which->data, 0, which->len, { 0 }, { 0 }, FALSE };
-  if (which->len >= PREFETCH_MIN && self->stat_pool == NULL && g_get_num_processors () > 1)
-    self->stat_pool = g_thread_pool_new (stat_worker, NULL, 1, FALSE, NULL);
-  if (which->len < PREFETCH_MIN || self->stat_pool == NULL)
+  if (regular > 0)
+    self->mostly_known = known * 2 >= regular;
+  if (!speculative && helper && known >= PREFETCH_MIN)
+    start_task (self, f, FALSE);
+}
+
+/* What the walk knows of file @i of @f once this returns. */
+static const Prefetch *
+prefetch_get (Frame *f, guint i)
+{
+  Prefetch *p = &f->prefetch[i];
+  if (g_atomic_int_compare_and_exchange (&p->claim, CLAIM_NONE, CLAIM_WALK))
     {
-      stat_items (&task);
-      return;
+      prefetch_item (f, i, FALSE);
+      return p;
     }
-  g_mutex_init (&task.lock);
-  g_cond_init (&task.cond);
-  StatTask mine = task;
-  /* this thread also lists, sorts and looks up: the helper takes 2/3 */
-  task.from = which->len / 3;
-  mine.to = task.from;
-  g_thread_pool_push (self->stat_pool, &task, NULL);
-  stat_items (&mine);
-  g_mutex_lock (&task.lock);
-  while (!task.done)
-    g_cond_wait (&task.cond, &task.lock);
-  g_mutex_unlock (&task.lock);
-  g_mutex_clear (&task.lock);
-  g_cond_clear (&task.cond);
+  /* the helper has it: a stat() away at most */
+  while (g_atomic_int_get (&p->claim) != CLAIM_HELPER_DONE && g_atomic_int_get (&p->claim) != CLAIM_WALK)
+    g_thread_yield ();
+  return p;
 }
 
 /* Lists directory @path, sorted, as the new innermost frame. */
@@ -415,15 +466,29 @@ pop_next (Files *self, Next *next)
   while (self->stack->len > 0)
     {
       Frame *f = g_ptr_array_index (self->stack, self->stack->len - 1);
-      if (f->next < f->items->len)
+      while (f->next < f->items->len)
         {
           const Item *item = &g_array_index (f->items, Item, f->next++);
-          next->path = g_strconcat (f->path, strcmp (f->path, "/") ? "/" : "", f->names->str + item->offset, NULL);
+          const char *name = f->names->str + item->offset;
+          const Prefetch *pre = f->prefetch != NULL && item->d_type == DT_REG ? prefetch_get (f, f->next - 1) : NULL;
+          /* the common case of a run that finds little new: a known file
+           * with its recorded size and time, passed over without building
+           * its path (files_walk() decides the same way; the patterns are
+           * not asked again: the file passed them when it was recorded, and
+           * a file excluded since is not read either way) */
+          if (pre != NULL && pre->known && pre->stated && (guint64) pre->size <= self->max_size
+              && pre->size == pre->seen.size
+              && (gint64) pre->mtim.tv_sec * G_USEC_PER_SEC + pre->mtim.tv_nsec / 1000 == pre->seen.mtime)
+            {
+              self->unchanged++;
+              continue;
+            }
+          next->path = g_strconcat (f->path, strcmp (f->path, "/") ? "/" : "", name, NULL);
           next->top = FALSE;
           next->d_type = item->d_type;
           next->dirfd = f->fd;
-          next->name_offset = strlen (next->path) - strlen (f->names->str + item->offset);
-          next->prefetch = f->prefetch != NULL ? &f->prefetch[f->next - 1] : NULL;
+          next->name_offset = strlen (next->path) - strlen (name);
+          next->prefetch = pre;
           return TRUE;
         }
       if (f->record)
