@@ -164,7 +164,7 @@ echo "\$start \$(date +%s.%N) \${SLURM_JOB_ID:-}" > "\$rec.span"
 exit \$rc
 EOF
   chmod 0755 "$run/galley-timed"
-  "$galley" plan slurm "$p" --shards "$shards" --work "$run/work" --galley "$run/galley-timed" \
+  "$galley" plan slurm "$p" --shards "$shards" --work "$run/chain" --galley "$run/galley-timed" \
     --time 120 --mem 3G --cluster-mem 6G > "$run/chain.sh"
 
   echo "slurm-bench: $name: the chain (N=$shards) under Slurm ..." >&2
@@ -181,12 +181,12 @@ EOF
   done
   if [ "$state" != COMPLETED ] || [ "$bad" = 1 ]; then
     echo "slurm-bench: $name: the chain did not complete (last job $final: $state)" >&2
-    tail -n 5 "$run"/work/logs/*.log >&2 2>/dev/null
+    tail -n 5 "$run"/chain/logs/*.log >&2 2>/dev/null
     return 1
   fi
   local same=DIFFERENT
   cmp -s "$run/out.jsonl" "$run/plain.jsonl" && same=identical
-  local involved=$(( ($(stat -c %s "$run/work/dedup/clusters") - 32) / 24 ))
+  local involved=$(( ($(stat -c %s "$run/chain/dedup/clusters") - 32) / 24 ))
 
   python3 - "$run" "$name" "$docs" "$shards" "$cores" "$t0" "$t1" "$same" "$involved" <<'PY'
 import glob, os, sys
