@@ -654,12 +654,13 @@ files_walk (Files *self, GalleyDocument **out, GalleyStageContext *ctx, GError *
        * new: no stat() either (size and time come from the descriptor) */
       GalleyInputState seen = { 0 }, now = { 0 };
       gboolean known = FALSE;
+      /* with a state directory every listed regular file was looked up
+       * when its directory was listed */
       const Prefetch *pre = next.prefetch;
-      if (self->incremental && !top && next.d_type == DT_REG)
+      if (pre != NULL && pre->known)
         {
-          known = pre != NULL ? pre->known : galley_stage_input_lookup (ctx, path, &seen);
-          if (pre != NULL && known)
-            seen = pre->seen;
+          known = TRUE;
+          seen = pre->seen;
         }
       gboolean listed_file = !top && next.d_type == DT_REG && !known;
       struct stat st;
