@@ -633,6 +633,60 @@ test_ledger_format_1 (Fixture *f, gconstpointer data)
   g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (last, "in/0003.txt")), ==, 2);
 }
 
+/* A ledger that an earlier version kept in WAL mode, with a commit still
+ * in its -wal file (a run killed before SQLite copied it back): the
+ * commit counts, and the ledger is switched to a rollback journal. */
+static void
+copy_file (const char *from, const char *to)
+{
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (from, &data, &len, NULL));
+  g_assert_true (g_file_set_contents (to, data, (gssize) len, NULL));
+}
+
+static void
+test_ledger_from_wal (Fixture *f, gconstpointer data)
+{
+  make_inputs (f, 0, 2);
+  write_pipeline (f, "plugin=files\npaths=in", NULL);
+  g_autoptr(RunResult) r1 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r1->status, ==, 0);
+  g_autofree char *db_path = g_build_filename (f->dir, "state", "ledger.sqlite", NULL);
+  g_autofree char *wal_path = g_strconcat (db_path, "-wal", NULL);
+  g_autofree char *db_copy = g_strconcat (db_path, ".copy", NULL);
+  g_autofree char *wal_copy = g_strconcat (wal_path, ".copy", NULL);
+  sqlite3 *db = NULL;
+  g_assert_cmpint (sqlite3_open (db_path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0;"
+                                     "INSERT INTO meta VALUES ('probe', 'in the wal');", NULL, NULL, NULL), ==, SQLITE_OK);
+  /* the files as a killed process leaves them: the commit only in -wal */
+  copy_file (db_path, db_copy);
+  copy_file (wal_path, wal_copy);
+  sqlite3_close (db);
+  g_assert_cmpint (g_rename (db_copy, db_path), ==, 0);
+  g_assert_cmpint (g_rename (wal_copy, wal_path), ==, 0);
+
+  make_inputs (f, 2, 3);
+  g_autoptr(RunResult) r2 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r2->status, ==, 0);
+  assert_exactly_once (f, 3);
+  g_assert_false (g_file_test (wal_path, G_FILE_TEST_EXISTS));
+  g_autofree char *header = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (db_path, &header, &len, NULL));
+  g_assert_cmpuint (len, >, 20);
+  g_assert_cmpint (header[18], ==, 1);   /* file format 1: rollback journal, 2 would be WAL */
+  g_assert_cmpint (header[19], ==, 1);
+  g_assert_cmpint (sqlite3_open (db_path, &db), ==, SQLITE_OK);
+  sqlite3_stmt *q = NULL;
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT value FROM meta WHERE key = 'probe'", -1, &q, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (q), ==, SQLITE_ROW);
+  g_assert_cmpstr ((const char *) sqlite3_column_text (q, 0), ==, "in the wal");
+  sqlite3_finalize (q);
+  sqlite3_close (db);
+}
+
 /* A file that grows while it is read (a writer still at work, played by
  * an LD_PRELOAD shim that appends to it at every read()) is skipped and
  * not recorded; the next run reads it whole, once. */
@@ -704,6 +758,7 @@ main (int argc, char **argv)
   ADD ("/state/newer-ledger", test_newer_ledger_refused);
   ADD ("/state/incremental-large-dir", test_incremental_large_dir);
   ADD ("/state/ledger-format-1", test_ledger_format_1);
+  ADD ("/state/ledger-from-wal", test_ledger_from_wal);
   ADD ("/state/changed-while-reading", test_changed_while_reading);
   /* hundreds of runs: in the slow suite (not under valgrind) */
   if (g_test_slow ())
