@@ -293,7 +293,7 @@ copy_data (const char *dir)
   g_autofree char *src = galley_test_srcpath ("data", "entities", NULL);
   char *dst = g_build_filename (dir, "entities", NULL);
   static const char *const files[] = {
-    "model.bin", "aliases.tsv", "lowercase.txt", "gazetteer/countries.tsv", "gazetteer/titles.tsv",
+    "model.bin", "aliases.tsv", "lowercase.txt", "dictionary.txt", "gazetteer/countries.tsv", "gazetteer/titles.tsv",
   };
   for (gsize i = 0; i < G_N_ELEMENTS (files); i++)
     {
@@ -341,6 +341,12 @@ test_bad_data_files (Fixture *f, gconstpointer data)
   g_assert_cmpint (g_unlink (model), ==, 0);
   expect_init_error (d, "model.bin");
   g_assert_true (g_file_set_contents (model, content, (gssize) len, NULL));
+
+  g_autofree char *dict = g_build_filename (d, "dictionary.txt", NULL);
+  g_autofree char *dict_off = g_build_filename (d, "dictionary.off", NULL);
+  g_assert_cmpint (g_rename (dict, dict_off), ==, 0);
+  expect_init_error (d, "dictionary.txt");
+  g_assert_cmpint (g_rename (dict_off, dict), ==, 0);
 
   g_autofree char *gaz = g_build_filename (d, "gazetteer", "titles.tsv", NULL);
   g_assert_true (g_file_set_contents (gaz, "TITLE\tPresident\nWEAPON\tRifle\n", -1, NULL));

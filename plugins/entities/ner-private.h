@@ -10,6 +10,8 @@ G_BEGIN_DECLS
 
 #define NER_NO_STRING 0u
 #define NER_SEQ_SEED 0x2545f4914f6cdd1dULL
+#define NER_DICT_LOWER 1u   /* the dictionary lists the word in lower case */
+#define NER_DICT_CAP   2u   /* ... and/or capitalised */
 
 typedef struct {
   guint32 bits;
@@ -27,6 +29,8 @@ struct _NerModel {
   NerTable  gaz;       /* token-sequence hash -> gazetteer bits */
   NerTable  aliases;   /* token-sequence hash -> canonical */
   NerTable  vocab;     /* lower-case hash of common lower-case words */
+  guint32  *dict;      /* English dictionary: see dict_lookup () in ner.c */
+  guint     dict_mask;
   guint     gaz_maxlen;
   GString  *strings;
   gint16   *w;         /* NER_N_BUCKETS x NER_TAG_STRIDE */

@@ -397,6 +397,64 @@ common_stem (const NerModel *model, const char *text, const NerToken *t)
   return ner_table_get (&model->vocab, h) != NULL;
 }
 
+/* Lower-case hash of the word text[p..end), the same as token_props
+ * gives the token. */
+static guint64
+word_hash (const char *p, const char *end)
+{
+  guint64 h = 0xcbf29ce484222325ULL;
+  while (p < end)
+    {
+      int n;
+      gunichar c = get_char (p, end, &n), l;
+      p += n;
+      if (c < 0x80)
+        l = (c >= 'A' && c <= 'Z') ? c + 32 : c;
+      else if (g_unichar_isupper (c) || g_unichar_istitle (c))
+        l = g_unichar_tolower (c);
+      else if (c == 0x2019)
+        l = '\'';
+      else if (c == 0x2010 || c == 0x2011)
+        l = '-';
+      else
+        l = c;
+      h = (h ^ l) * 0x100000001b3ULL;
+    }
+  return h;
+}
+
+/* The dictionary is a set of 32-bit entries: a fingerprint of the
+ * lower-case hash (its low 32 bits, never 0) with the NER_DICT_* bits in
+ * the lowest two, at a slot taken from its high bits. */
+static inline guint
+dict_slot (guint64 h, guint mask)
+{
+  return (guint) (h >> 40) & mask;
+}
+
+static inline guint32
+dict_key (guint64 h)
+{
+  return ((guint32) h & ~3u) | 4u;
+}
+
+/* NER_DICT_* bits of the word with lower-case hash @h (0: not listed). */
+static guint
+dict_lookup (const NerModel *model, guint64 h)
+{
+  if (model->dict == NULL)
+    return 0;
+  guint32 key = dict_key (h);
+  for (guint i = dict_slot (h, model->dict_mask);; i = (i + 1) & model->dict_mask)
+    {
+      guint32 k = model->dict[i];
+      if (k == 0)
+        return 0;
+      if ((k & ~3u) == key)
+        return k & 3u;
+    }
+}
+
 /* Sentence starts, headline lines and the common-word flag. */
 static void
 mark_context (const NerModel *model, const char *text, NerToken *toks, guint n)
@@ -412,6 +470,11 @@ mark_context (const NerModel *model, const char *text, NerToken *toks, guint n)
       const NerEntry *e = ner_table_get (&model->vocab, t->lower);
       if (e != NULL || common_stem (model, text, t))
         t->flags |= NER_TOK_COMMON;
+      if ((t->flags & (NER_TOK_LETTER | NER_TOK_LONG)) == NER_TOK_LETTER)
+        {
+          guint dc = dict_lookup (model, t->lower);
+          t->flags |= ((dc & NER_DICT_LOWER) ? NER_TOK_DICT_LOWER : 0) | ((dc & NER_DICT_CAP) ? NER_TOK_DICT_CAP : 0);
+        }
       const NerEntry *g = ner_table_get (&model->gaz, ner_seq_step (NER_SEQ_SEED, t->lower));
       t->gaz = g != NULL ? g->bits : 0;
       if (t->flags & NER_TOK_PUNCT)
@@ -612,6 +675,12 @@ cap_run (const NerToken *toks, guint n, guint i, const char *text, guint *a, gui
   return TRUE;
 }
 
+static inline guint64
+dict_class (const NerToken *t)
+{
+  return (t->flags & (NER_TOK_DICT_LOWER | NER_TOK_DICT_CAP)) >> 12;
+}
+
 guint
 ner_features (const NerModel *model, const NerToken *toks, guint n, guint i, const char *text, guint32 *out)
 {
@@ -699,6 +768,12 @@ ner_features (const NerModel *model, const NerToken *toks, guint n, guint i, con
       && !(t->flags & (NER_TOK_COMMON | NER_TOK_CAPSLINE)) && t->gaz == 0 && t->gaz_span == 0
       && t->bend - t->bstart >= 2 && t->bend - t->bstart <= 6)
     out[k++] = ner_unknown_word_feature (TRUE);
+  /* the English dictionary: an ordinary word, a word only written
+   * capitalised (a proper noun), both or neither; for the neighbours too */
+  out[k++] = feat (62, (guint64) dict_class (t) << 8 | cap << 4 | (t->flags & NER_TOK_SENT ? 2 : 0)
+                   | (t->flags & NER_TOK_COMMON ? 1 : 0));
+  out[k++] = feat (63, (guint64) (p1 ? dict_class (p1) * 4 + eff_cap (p1) : 31) << 8
+                   | (n1 ? dict_class (n1) * 4 + eff_cap (n1) : 31));
   (void) model;
   return k;
 }
@@ -997,6 +1072,73 @@ load_vocab (NerModel *model, NerScratch *s, const char *path, GError **error)
   return TRUE;
 }
 
+static inline void
+dict_insert (NerModel *model, guint64 h)
+{
+  guint32 key = dict_key (h);
+  guint i = dict_slot (h, model->dict_mask);
+  while (model->dict[i] != 0 && (model->dict[i] & ~3u) != key)
+    i = (i + 1) & model->dict_mask;
+  model->dict[i] |= key | (guint32) (h & 3);
+}
+
+/* The English dictionary (dictionary.txt): one word a line as the
+ * dictionary writes it, capitalised when it is a proper noun. The file is
+ * mapped, not copied, and not checked for UTF-8: a line that is no word
+ * only fills a slot that no token matches. */
+static gboolean
+load_dict (NerModel *model, const char *path, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  g_autoptr(GMappedFile) mf = g_mapped_file_new (path, FALSE, &local);
+  if (mf == NULL)
+    {
+      g_set_error (error, G_FILE_ERROR, local->code, "%s: %s", path, local->message);
+      return FALSE;
+    }
+  const char *data = g_mapped_file_get_contents (mf);
+  gsize len = g_mapped_file_get_length (mf);
+  if (data == NULL || len == 0)
+    return TRUE;
+  const char *end = data + len;
+  guint lines = 1;
+  for (const char *p = data; p < end && (p = memchr (p, '\n', end - p)) != NULL; p++)
+    lines++;
+  guint bits = 4;
+  while ((1u << bits) * 5 < lines * 9)
+    bits++;
+  model->dict_mask = (1u << bits) - 1;
+  model->dict = g_new0 (guint32, model->dict_mask + 1);
+  /* the table is larger than the caches: a word's slot is fetched while
+   * the next words are read, and the word is inserted AHEAD words later */
+  enum { AHEAD = 16 };
+  guint64 ring[AHEAD];
+  guint count = 0;
+  for (const char *line = data, *next; line < end; line = next)
+    {
+      const char *nl = memchr (line, '\n', end - line);
+      next = nl != NULL ? nl + 1 : end;
+      const char *e = nl != NULL ? nl : end;
+      while (e > line && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+      if (e == line || *line == '#' || e - line > NER_MAX_TOKEN)
+        continue;
+      gunichar c0 = (guchar) *line < 0x80 ? (gunichar) (guchar) *line : g_utf8_get_char_validated (line, e - line);
+      gboolean cap = c0 < 0x80 ? g_ascii_isupper ((char) c0) : (g_unichar_isupper (c0) || g_unichar_istitle (c0));
+      guint64 h = (word_hash (line, e) & ~(guint64) 3) | (cap ? NER_DICT_CAP : NER_DICT_LOWER);
+#if defined(__GNUC__)
+      __builtin_prefetch (&model->dict[dict_slot (h, model->dict_mask)], 1);
+#endif
+      if (count >= AHEAD)
+        dict_insert (model, ring[count % AHEAD]);
+      ring[count % AHEAD] = h;
+      count++;
+    }
+  for (guint k = count > AHEAD ? count - AHEAD : 0; k < count; k++)
+    dict_insert (model, ring[k % AHEAD]);
+  return TRUE;
+}
+
 #define MODEL_MAGIC "GALLEYNER"
 #define MODEL_VERSION 1
 
@@ -1103,6 +1245,7 @@ ner_model_load (const char *dir, const char *extra_aliases, gboolean need_weight
   g_autofree char *gazdir = g_build_filename (dir, "gazetteer", NULL);
   g_autofree char *aliases = g_build_filename (dir, "aliases.tsv", NULL);
   g_autofree char *vocab = g_build_filename (dir, "lowercase.txt", NULL);
+  g_autofree char *dict = g_build_filename (dir, "dictionary.txt", NULL);
   g_autofree char *weights = g_build_filename (dir, "model.bin", NULL);
   g_autoptr(GError) local = NULL;
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
@@ -1133,6 +1276,8 @@ ner_model_load (const char *dir, const char *extra_aliases, gboolean need_weight
     goto fail;
   if (!load_vocab (model, s, vocab, error))
     goto fail;
+  if (!load_dict (model, dict, error))
+    goto fail;
   if (need_weights)
     {
       if (!load_weights (model, weights, error))
@@ -1158,6 +1303,7 @@ ner_model_free (NerModel *model)
   table_clear (&model->gaz);
   table_clear (&model->aliases);
   table_clear (&model->vocab);
+  g_free (model->dict);
   if (model->strings)
     g_string_free (model->strings, TRUE);
   g_free (model->w);

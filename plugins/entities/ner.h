@@ -37,6 +37,8 @@ enum {
   NER_TOK_NONLATIN = 1 << 9,   /* letters outside the Latin script */
   NER_TOK_NL_BEFORE = 1 << 10, /* a line break precedes it */
   NER_TOK_NOJOIN   = 1 << 11,  /* punctuation that never sits inside a name */
+  NER_TOK_DICT_LOWER = 1 << 12, /* the dictionary has its lower-case form */
+  NER_TOK_DICT_CAP = 1 << 13,  /* the dictionary has it capitalised (a proper noun) */
 };
 #define NER_MAX_TOKEN 64
 
@@ -80,7 +82,7 @@ typedef struct _NerModel NerModel;
 typedef struct _NerScratch NerScratch;
 
 /* Loads the data files from @dir (model.bin, gazetteer/NAME.tsv, aliases.tsv,
- * lowercase.txt); @extra_aliases (nullable) is a further alias file. A
+ * lowercase.txt, dictionary.txt); @extra_aliases (nullable) is a further alias file. A
  * missing or corrupt file fails with a message naming it. */
 NerModel *ner_model_load (const char *dir, const char *extra_aliases, gboolean need_weights, GError **error);
 void      ner_model_free (NerModel *model);
@@ -104,7 +106,7 @@ GArray *ner_extract (const NerModel *model, NerScratch *s, const char *text, gsi
 /* Lower level, for training and evaluation. */
 NerToken *ner_tokenize (const NerModel *model, NerScratch *s, const char *text, gsize len, guint *n_tokens);
 /* Static feature buckets of token @i: writes up to NER_MAX_FEATS, returns the count. */
-#define NER_MAX_FEATS 48
+#define NER_MAX_FEATS 56
 guint     ner_features (const NerModel *model, const NerToken *toks, guint n, guint i,
                         const char *text, guint32 *out);
 /* Features that depend on the previous tag (transition features). */
