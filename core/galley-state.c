@@ -49,12 +49,29 @@ typedef struct {
   const char   *last_key;   /* the group recorded into last */
   GArray       *last;
   GStringChunk *names;
+  char         *left_key;   /* a group recording just left with at least */
+  GArray       *left;       /* EARLY_ENTRIES inputs, taken out for writing */
 } DoneSet;
+
+/* A group that recording has left with this many inputs is written into
+ * the ledger's open transaction by a thread of its own while the run goes
+ * on, so the commit has little left to do. A group recorded into again
+ * later is merged again: a parent directory whose records alternate with
+ * its subdirectories' files is written every EARLY_ENTRIES records at
+ * most, not at every switch. */
+#define EARLY_ENTRIES 256
+
+typedef struct {
+  char   *key;
+  GArray *news;
+} EarlyGroup;
 
 static DoneSet *done_set_new (void);
 static void done_set_free (DoneSet *set);
 static void done_set_add (DoneSet *set, const char *stage, const char *key, const GalleyInputState *state);
 static gboolean write_inputs (GalleyState *st, DoneSet *done, gint64 *n_inputs, GError **error);
+static gboolean write_group (GalleyState *st, const char *group, GArray *news, gint64 *n_inputs, GError **error);
+static void stop_early_writer (GalleyState *st);
 
 struct _GalleyState {
   char       *dir;
@@ -66,9 +83,17 @@ struct _GalleyState {
   char       *started;       /* ISO 8601 */
   gboolean    committed;
 
-  GMutex      lock;          /* protects what follows */
+  GMutex      db_lock;       /* protects db and what follows */
   LedgerGroup *groups[GROUP_CACHE]; /* recently read input groups, most recent first */
   sqlite3_stmt *group_stmt;
+  gboolean    in_transaction; /* begun by the early writer */
+  gint64      n_early;       /* inputs it wrote */
+  GError     *early_error;   /* its first error, reported by the commit */
+
+  GThread    *early_thread;  /* writes groups while the run goes on */
+  GAsyncQueue *early_queue;  /* of EarlyGroup; early_end stops the thread */
+
+  GMutex      lock;          /* protects what follows */
   DoneSet    *done;          /* inputs this run read */
   GPtrArray  *renames;       /* char*: tmp, final, tmp, final, ... */
   GHashTable *lengths;       /* path -> gint64* committed by this run */
@@ -230,6 +255,7 @@ galley_state_open (const char *dir, gboolean full, double wait_seconds, GError *
   st->lock_fd = -1;
   st->full = full;
   g_mutex_init (&st->lock);
+  g_mutex_init (&st->db_lock);
   st->done = done_set_new ();
   st->renames = g_ptr_array_new_with_free_func (g_free);
   st->lengths = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
@@ -325,7 +351,10 @@ galley_state_free (GalleyState *st)
 {
   if (st == NULL)
     return;
-  /* a run that did not commit: its finished temporary files go */
+  stop_early_writer (st);
+  g_clear_error (&st->early_error);
+  /* a run that did not commit: its finished temporary files go (closing
+   * the database rolls back what the early writer wrote) */
   for (guint i = 0; !st->committed && i + 1 < st->renames->len; i += 2)
     g_unlink (g_ptr_array_index (st->renames, i));
   for (guint i = 0; i < GROUP_CACHE; i++)
@@ -340,6 +369,7 @@ galley_state_free (GalleyState *st)
   g_ptr_array_unref (st->renames);
   g_hash_table_unref (st->lengths);
   g_mutex_clear (&st->lock);
+  g_mutex_clear (&st->db_lock);
   g_free (st->dir);
   g_free (st->lock_path);
   g_free (st->started);
@@ -404,27 +434,6 @@ key_dir_len (const char *key)
   while (len > 0 && key[len - 1] != '/')
     len--;
   return len;
-}
-
-static void
-put_varint (GByteArray *out, guint64 v)
-{
-  guint8 buf[10];
-  guint n = 0;
-  do
-    {
-      buf[n] = v & 0x7f;
-      v >>= 7;
-      buf[n++] |= v != 0 ? 0x80 : 0;
-    }
-  while (v != 0);
-  g_byte_array_append (out, buf, n);
-}
-
-static void
-put_zigzag (GByteArray *out, gint64 v)
-{
-  put_varint (out, ((guint64) v << 1) ^ (guint64) (v >> 63));
 }
 
 /* Reads a varint at *p (before @end); FALSE if it is cut or too long. */
@@ -576,7 +585,7 @@ galley_state_lookup_input (GalleyState *st, const char *stage, const char *key, 
   if (st->full)
     return FALSE;
   gsize dir_len = key_dir_len (key);
-  g_mutex_lock (&st->lock);
+  g_mutex_lock (&st->db_lock);
   LedgerGroup *g = NULL;
   guint slot;
   for (slot = 0; slot < GROUP_CACHE && st->groups[slot] != NULL; slot++)
@@ -596,7 +605,7 @@ galley_state_lookup_input (GalleyState *st, const char *stage, const char *key, 
         {
           /* read as new: a damaged ledger must not hide inputs */
           g_warning ("%s", local->message);
-          g_mutex_unlock (&st->lock);
+          g_mutex_unlock (&st->db_lock);
           return FALSE;
         }
       slot = MIN (slot, GROUP_CACHE - 1);
@@ -609,7 +618,7 @@ galley_state_lookup_input (GalleyState *st, const char *stage, const char *key, 
   gboolean found = group_find (g, key + dir_len, &i);
   if (found && out != NULL)
     entry_state (g, i, out);
-  g_mutex_unlock (&st->lock);
+  g_mutex_unlock (&st->db_lock);
   return found;
 }
 
@@ -627,6 +636,9 @@ done_set_free (DoneSet *set)
 {
   g_hash_table_unref (set->groups);
   g_string_chunk_free (set->names);
+  g_free (set->left_key);
+  if (set->left != NULL)
+    g_array_unref (set->left);
   g_free (set);
 }
 
@@ -646,6 +658,17 @@ done_set_add (DoneSet *set, const char *stage, const char *key, const GalleyInpu
           orig = group;
           g_hash_table_insert (set->groups, g_steal_pointer (&group), news);
         }
+      /* leaving a group with many inputs: it can be written now */
+      if (set->last != NULL && set->last->len >= EARLY_ENTRIES && set->left == NULL)
+        {
+          gpointer left_key = NULL, left = NULL;
+          if (g_hash_table_steal_extended (set->groups, set->last_key, &left_key, &left))
+            {
+              set->left_key = g_strdup (left_key);
+              set->left = left;
+              g_hash_table_insert (set->groups, left_key, g_array_new (FALSE, FALSE, sizeof (NewInput)));
+            }
+        }
       set->last_key = orig;
       set->last = news;
     }
@@ -664,11 +687,59 @@ done_set_add (DoneSet *set, const char *stage, const char *key, const GalleyInpu
   g_array_append_val (set->last, n);
 }
 
+static EarlyGroup early_end;
+
+/* The early writer's thread: each group it is handed goes into the
+ * ledger's transaction, begun at the first. */
+static gpointer
+early_writer (gpointer data)
+{
+  GalleyState *st = data;
+  EarlyGroup *e;
+  while ((e = g_async_queue_pop (st->early_queue)) != &early_end)
+    {
+      g_mutex_lock (&st->db_lock);
+      if (st->early_error == NULL && !st->in_transaction)
+        st->in_transaction = db_exec (st, "BEGIN IMMEDIATE", &st->early_error);
+      if (st->early_error == NULL)
+        write_group (st, e->key, e->news, &st->n_early, &st->early_error);
+      g_mutex_unlock (&st->db_lock);
+      galley_fault_point ("ledger-early");
+      g_free (e->key);
+      g_array_unref (e->news);
+      g_free (e);
+    }
+  return NULL;
+}
+
+static void
+stop_early_writer (GalleyState *st)
+{
+  if (st->early_thread == NULL)
+    return;
+  g_async_queue_push (st->early_queue, &early_end);
+  g_thread_join (g_steal_pointer (&st->early_thread));
+  g_async_queue_unref (g_steal_pointer (&st->early_queue));
+}
+
 void
 galley_state_record_input (GalleyState *st, const char *stage, const char *key, const GalleyInputState *state)
 {
   g_mutex_lock (&st->lock);
   done_set_add (st->done, stage, key, state);
+  EarlyGroup *e = NULL;
+  if (st->done->left != NULL)
+    {
+      e = g_new (EarlyGroup, 1);
+      e->key = g_steal_pointer (&st->done->left_key);
+      e->news = g_steal_pointer (&st->done->left);
+      if (st->early_thread == NULL)
+        {
+          st->early_queue = g_async_queue_new ();
+          st->early_thread = g_thread_new ("galley-ledger", early_writer, st);
+        }
+      g_async_queue_push (st->early_queue, e);
+    }
   g_mutex_unlock (&st->lock);
 }
 
@@ -687,7 +758,7 @@ gint64
 galley_state_get_file_length (GalleyState *st, const char *path)
 {
   gint64 len = -1;
-  g_mutex_lock (&st->lock);
+  g_mutex_lock (&st->db_lock);
   sqlite3_stmt *stmt = NULL;
   if (sqlite3_prepare_v2 (st->db, "SELECT length FROM files WHERE path = ?", -1, &stmt, NULL) == SQLITE_OK)
     {
@@ -696,7 +767,7 @@ galley_state_get_file_length (GalleyState *st, const char *path)
         len = sqlite3_column_int64 (stmt, 0);
       sqlite3_finalize (stmt);
     }
-  g_mutex_unlock (&st->lock);
+  g_mutex_unlock (&st->db_lock);
   return len;
 }
 
@@ -725,18 +796,41 @@ compare_new_inputs (gconstpointer a, gconstpointer b)
   return strcmp (((const NewInput *) a)->name, ((const NewInput *) b)->name);
 }
 
+static guint8 *
+varint_to (guint8 *p, guint64 v)
+{
+  while (v >= 0x80)
+    {
+      *p++ = (guint8) (v | 0x80);
+      v >>= 7;
+    }
+  *p++ = (guint8) v;
+  return p;
+}
+
+static guint64
+zigzag (gint64 v)
+{
+  return ((guint64) v << 1) ^ (guint64) (v >> 63);
+}
+
+/* One entry, encoded in place at the end of @out (a million of them at a
+ * first run over a big spool: no call per field). */
 static void
 append_entry (GByteArray *out, const char *name, const GalleyInputState *s)
 {
-  gsize len = strlen (name);
-  put_varint (out, len);
-  g_byte_array_append (out, (const guint8 *) name, (guint) len + 1);
-  put_zigzag (out, s->size);
-  put_zigzag (out, s->mtime);
-  put_zigzag (out, s->offset);
-  put_zigzag (out, s->lines);
+  gsize len = strlen (name), at = out->len;
+  g_byte_array_set_size (out, (guint) (at + len + 1 + 5 * 10 + 8));
+  guint8 *p = varint_to (out->data + at, len);
+  memcpy (p, name, len + 1);
+  p += len + 1;
+  p = varint_to (p, zigzag (s->size));
+  p = varint_to (p, zigzag (s->mtime));
+  p = varint_to (p, zigzag (s->offset));
+  p = varint_to (p, zigzag (s->lines));
   guint64 le = GUINT64_TO_LE (s->hash);
-  g_byte_array_append (out, (const guint8 *) &le, 8);
+  memcpy (p, &le, 8);
+  g_byte_array_set_size (out, (guint) (p + 8 - out->data));
 }
 
 typedef struct {
@@ -819,53 +913,74 @@ group_write (GroupWriter *w, GArray *news, GError **error)
   return ok && flush_part (w, error);
 }
 
+/* Writes the inputs of @group ("stage\x1fdir") that a run read, @news,
+ * into the ledger, merged with what it holds, inside the caller's
+ * transaction; adds their number to *@n_inputs. Sorts @news. */
+static gboolean
+write_group (GalleyState *st, const char *group, GArray *news, gint64 *n_inputs, GError **error)
+{
+  GroupWriter w = { st, NULL, NULL, NULL, NULL, NULL, 0, 0 };
+  if (sqlite3_prepare_v2 (st->db, "DELETE FROM input_groups WHERE stage = ? AND dir = ?", -1, &w.del, NULL) != SQLITE_OK
+      || sqlite3_prepare_v2 (st->db, "INSERT INTO input_groups VALUES (?, ?, ?, ?, ?, ?)", -1, &w.ins, NULL)
+           != SQLITE_OK)
+    {
+      sqlite3_finalize (w.del);
+      return db_error (st, error, "cannot prepare the commit");
+    }
+  const char *sep = strchr (group, '\x1f');
+  g_autofree char *stage = g_strndup (group, sep - group);
+  w.stage = stage;
+  w.dir = sep + 1;
+  w.part = g_byte_array_new ();
+  /* stable: of an input recorded twice, the later record wins; a
+   * directory's files usually come in name order already */
+  gboolean sorted = TRUE;
+  for (guint i = 1; sorted && i < news->len; i++)
+    sorted = strcmp (g_array_index (news, NewInput, i - 1).name, g_array_index (news, NewInput, i).name) < 0;
+  if (!sorted)
+    g_array_sort (news, compare_new_inputs);
+  guint kept = 0;
+  for (guint i = 0; i < news->len; i++)
+    {
+      if (kept > 0 && strcmp (g_array_index (news, NewInput, kept - 1).name, g_array_index (news, NewInput, i).name) == 0)
+        kept--;
+      g_array_index (news, NewInput, kept++) = g_array_index (news, NewInput, i);
+    }
+  g_array_set_size (news, kept);
+  *n_inputs += kept;
+  gboolean ok = group_write (&w, news, error);
+  sqlite3_finalize (w.del);
+  sqlite3_finalize (w.ins);
+  g_byte_array_unref (w.part);
+  /* a cached copy of the group is out of date now */
+  for (guint i = 0; i < GROUP_CACHE && st->groups[i] != NULL; i++)
+    if (strcmp (st->groups[i]->stage, stage) == 0 && strcmp (st->groups[i]->dir, w.dir) == 0)
+      {
+        group_free (st->groups[i]);
+        memmove (st->groups + i, st->groups + i + 1, (GROUP_CACHE - i - 1) * sizeof st->groups[0]);
+        st->groups[GROUP_CACHE - 1] = NULL;
+        break;
+      }
+  return ok;
+}
+
 /* Writes what @done holds into the ledger, inside the caller's transaction;
  * *@n_inputs: how many inputs that was. */
 static gboolean
 write_inputs (GalleyState *st, DoneSet *done, gint64 *n_inputs, GError **error)
 {
   GHashTable *groups = done->groups;
-  *n_inputs = 0;
   /* in order: the table grows at its end */
   g_autofree gpointer *names = g_hash_table_get_keys_as_array (groups, NULL);
   guint n_groups = g_hash_table_size (groups);
   qsort (names, n_groups, sizeof (gpointer), compare_keys);
-  GroupWriter w = { st, NULL, NULL, NULL, NULL, g_byte_array_new (), 0, 0 };
-  gboolean ok = sqlite3_prepare_v2 (st->db, "DELETE FROM input_groups WHERE stage = ? AND dir = ?", -1, &w.del, NULL)
-                  == SQLITE_OK
-                && sqlite3_prepare_v2 (st->db, "INSERT INTO input_groups VALUES (?, ?, ?, ?, ?, ?)", -1, &w.ins, NULL)
-                  == SQLITE_OK;
-  if (!ok)
-    db_error (st, error, "cannot prepare the commit");
+  gboolean ok = TRUE;
   for (guint g = 0; ok && g < n_groups; g++)
     {
-      const char *group = names[g], *sep = strchr (group, '\x1f');
-      GArray *news = g_hash_table_lookup (groups, group);
-      g_autofree char *stage = g_strndup (group, sep - group);
-      w.stage = stage;
-      w.dir = sep + 1;
-      /* stable: of an input recorded twice, the later record wins; a
-       * directory's files usually come in name order already */
-      gboolean sorted = TRUE;
-      for (guint i = 1; sorted && i < news->len; i++)
-        sorted = strcmp (g_array_index (news, NewInput, i - 1).name, g_array_index (news, NewInput, i).name) < 0;
-      if (!sorted)
-        g_array_sort (news, compare_new_inputs);
-      guint kept = 0;
-      for (guint i = 0; i < news->len; i++)
-        {
-          if (kept > 0 && strcmp (g_array_index (news, NewInput, kept - 1).name,
-                                  g_array_index (news, NewInput, i).name) == 0)
-            kept--;
-          g_array_index (news, NewInput, kept++) = g_array_index (news, NewInput, i);
-        }
-      g_array_set_size (news, kept);
-      *n_inputs += kept;
-      ok = group_write (&w, news, error);
+      GArray *news = g_hash_table_lookup (groups, names[g]);
+      if (news->len > 0)   /* not all written early */
+        ok = write_group (st, names[g], news, n_inputs, error);
     }
-  sqlite3_finalize (w.del);
-  sqlite3_finalize (w.ins);
-  g_byte_array_unref (w.part);
   return ok;
 }
 
@@ -878,9 +993,18 @@ galley_state_commit (GalleyState *st, gint64 docs_in, gint64 docs_out, GError **
   sqlite3_stmt *ren = NULL, *len = NULL, *run = NULL;
   gboolean ok = FALSE;
 
+  stop_early_writer (st);
+  if (st->early_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&st->early_error));
+      sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
+      st->in_transaction = FALSE;
+      return FALSE;
+    }
   galley_fault_point ("commit-begin");
-  if (!db_exec (st, "BEGIN IMMEDIATE", error))
+  if (!st->in_transaction && !db_exec (st, "BEGIN IMMEDIATE", error))
     return FALSE;
+  st->in_transaction = TRUE;
   if (sqlite3_prepare_v2 (st->db, "INSERT INTO pending VALUES (?, ?, ?)", -1, &ren, NULL) != SQLITE_OK
       || sqlite3_prepare_v2 (st->db, "INSERT OR REPLACE INTO files VALUES (?, ?, ?)", -1, &len, NULL) != SQLITE_OK
       || sqlite3_prepare_v2 (st->db, "INSERT INTO runs VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'),"
@@ -889,7 +1013,7 @@ galley_state_commit (GalleyState *st, gint64 docs_in, gint64 docs_out, GError **
       db_error (st, error, "cannot prepare the commit");
       goto out;
     }
-  gint64 n_inputs = 0;
+  gint64 n_inputs = st->n_early;
   if (!write_inputs (st, st->done, &n_inputs, error))
     goto out;
   for (guint i = 0; i + 1 < st->renames->len; i += 2)
@@ -938,6 +1062,7 @@ out:
   sqlite3_finalize (ren);
   sqlite3_finalize (len);
   sqlite3_finalize (run);
+  st->in_transaction = FALSE;
   if (!ok)
     {
       sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);

@@ -633,6 +633,50 @@ test_ledger_format_1 (Fixture *f, gconstpointer data)
   g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (last, "in/0003.txt")), ==, 2);
 }
 
+/* Directories of 256 files or more have their ledger records written
+ * while the run goes on, into a transaction that only the commit ends: a
+ * run killed after such a write, or at a document later on, leaves the
+ * ledger as it was, and the next run exports those files once. */
+static void
+test_killed_after_early_writes (Fixture *f, gconstpointer data)
+{
+  const char *kills[] = { "ledger-early:1", "ledger-early:2", "document:450", "document:800" };
+  guint total = 0;
+  write_pipeline (f, "plugin=files\npaths=in", NULL);
+  for (guint k = 0; k < G_N_ELEMENTS (kills); k++)
+    {
+      /* three new directories of 300 files each round */
+      for (guint d = 0; d < 3; d++)
+        for (guint i = 0; i < 300; i++)
+          {
+            g_autofree char *name = g_strdup_printf ("in/d%u-%u/%04u.txt", k, d, total + 300 * d + i);
+            g_autofree char *text = g_strdup_printf ("Article %u about the harbour, with enough words to be real.",
+                                                     total + 300 * d + i);
+            galley_test_write (f->dir, name, text, -1);
+          }
+      total += 900;
+      g_setenv ("GALLEY_FAULT", kills[k], TRUE);
+      g_autoptr(RunResult) killed = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+      g_unsetenv ("GALLEY_FAULT");
+      g_assert_cmpint (killed->status, ==, 128 + SIGKILL);
+      g_autoptr(RunResult) again = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+      g_assert_cmpint (again->status, ==, 0);
+      g_autoptr(GHashTable) seen = exported (f);
+      g_assert_cmpuint (g_hash_table_size (seen), ==, total);
+      GHashTableIter iter;
+      gpointer id, times;
+      g_hash_table_iter_init (&iter, seen);
+      while (g_hash_table_iter_next (&iter, &id, &times))
+        if (GPOINTER_TO_UINT (times) != 1)
+          g_error ("%s exported %u times", (const char *) id, GPOINTER_TO_UINT (times));
+    }
+  /* and all of them are known: a last run reads nothing */
+  g_autoptr(RunResult) last = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (last->status, ==, 0);
+  g_autoptr(GHashTable) seen = exported (f);
+  g_assert_cmpuint (g_hash_table_size (seen), ==, total);
+}
+
 /* A ledger that an earlier version kept in WAL mode, with a commit still
  * in its -wal file (a run killed before SQLite copied it back): the
  * commit counts, and the ledger is switched to a rollback journal. */
@@ -759,6 +803,7 @@ main (int argc, char **argv)
   ADD ("/state/incremental-large-dir", test_incremental_large_dir);
   ADD ("/state/ledger-format-1", test_ledger_format_1);
   ADD ("/state/ledger-from-wal", test_ledger_from_wal);
+  ADD ("/state/killed-after-early-writes", test_killed_after_early_writes);
   ADD ("/state/changed-while-reading", test_changed_while_reading);
   /* hundreds of runs: in the slow suite (not under valgrind) */
   if (g_test_slow ())

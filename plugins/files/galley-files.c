@@ -14,6 +14,9 @@
 
 #include "../common/galley-input.h"
 
+/* inlined: 11 million fewer instructions per 50,000 small files than
+ * through the shared library */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 static const GalleyOptionSpec files_options[] = {
