@@ -49,16 +49,18 @@ typedef struct {
   const char   *last_key;   /* the group recorded into last */
   GArray       *last;
   GStringChunk *names;
-  char         *left_key;   /* a group recording just left with at least */
-  GArray       *left;       /* EARLY_ENTRIES inputs, taken out for writing */
+  char         *left_key;   /* a group recording just left with enough */
+  GArray       *left;       /* inputs, taken out for writing */
+  GHashTable   *written;    /* group key (of groups) -> inputs taken out before */
 } DoneSet;
 
 /* A group that recording has left with this many inputs is written into
  * the ledger's open transaction by a thread of its own while the run goes
  * on, so the commit has little left to do. A group recorded into again
- * later is merged again: a parent directory whose records alternate with
- * its subdirectories' files is written every EARLY_ENTRIES records at
- * most, not at every switch. */
+ * later (a directory whose files alternate with its subdirectories') is
+ * merged again, once it has as many new inputs as were written before:
+ * each write at least doubles the group, so a group is written about
+ * twice its size in all, not once per switch. */
 #define EARLY_ENTRIES 256
 
 typedef struct {
@@ -628,12 +630,14 @@ done_set_new (void)
   DoneSet *set = g_new0 (DoneSet, 1);
   set->groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_array_unref);
   set->names = g_string_chunk_new (64 * 1024);
+  set->written = g_hash_table_new (g_str_hash, g_str_equal);
   return set;
 }
 
 static void
 done_set_free (DoneSet *set)
 {
+  g_hash_table_unref (set->written);
   g_hash_table_unref (set->groups);
   g_string_chunk_free (set->names);
   g_free (set->left_key);
@@ -659,7 +663,8 @@ done_set_add (DoneSet *set, const char *stage, const char *key, const GalleyInpu
           g_hash_table_insert (set->groups, g_steal_pointer (&group), news);
         }
       /* leaving a group with many inputs: it can be written now */
-      if (set->last != NULL && set->last->len >= EARLY_ENTRIES && set->left == NULL)
+      guint before = set->last != NULL ? GPOINTER_TO_UINT (g_hash_table_lookup (set->written, set->last_key)) : 0;
+      if (set->last != NULL && set->last->len >= MAX (EARLY_ENTRIES, before) && set->left == NULL)
         {
           gpointer left_key = NULL, left = NULL;
           if (g_hash_table_steal_extended (set->groups, set->last_key, &left_key, &left))
@@ -667,6 +672,7 @@ done_set_add (DoneSet *set, const char *stage, const char *key, const GalleyInpu
               set->left_key = g_strdup (left_key);
               set->left = left;
               g_hash_table_insert (set->groups, left_key, g_array_new (FALSE, FALSE, sizeof (NewInput)));
+              g_hash_table_insert (set->written, left_key, GUINT_TO_POINTER (before + set->left->len));
             }
         }
       set->last_key = orig;

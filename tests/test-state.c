@@ -670,11 +670,47 @@ test_killed_after_early_writes (Fixture *f, gconstpointer data)
         if (GPOINTER_TO_UINT (times) != 1)
           g_error ("%s exported %u times", (const char *) id, GPOINTER_TO_UINT (times));
     }
+  /* a directory whose 1,000 files come between its ten subdirectories
+   * (walked in name order): its record is merged again several times in
+   * the one transaction; killed after the twelfth early write */
+  for (guint d = 0; d < 10; d++)
+    {
+      for (guint i = 0; i < 260; i++)
+        {
+          g_autofree char *name = g_strdup_printf ("in/mix/s%u/%04u.txt", d, total + i);
+          g_autofree char *text = g_strdup_printf ("Article %u about the harbour, with enough words to be real.",
+                                                   total + i);
+          galley_test_write (f->dir, name, text, -1);
+        }
+      total += 260;
+      for (guint i = 0; i < 100; i++)
+        {
+          g_autofree char *name = g_strdup_printf ("in/mix/s%u-%04u.txt", d, total + i);
+          g_autofree char *text = g_strdup_printf ("Article %u about the harbour, with enough words to be real.",
+                                                   total + i);
+          galley_test_write (f->dir, name, text, -1);
+        }
+      total += 100;
+    }
+  g_setenv ("GALLEY_FAULT", "ledger-early:12", TRUE);
+  g_autoptr(RunResult) mixed = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_unsetenv ("GALLEY_FAULT");
+  g_assert_cmpint (mixed->status, ==, 128 + SIGKILL);
+  g_autoptr(RunResult) recovered = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (recovered->status, ==, 0);
+  g_autoptr(GHashTable) after = exported (f);
+  g_assert_cmpuint (g_hash_table_size (after), ==, total);
   /* and all of them are known: a last run reads nothing */
   g_autoptr(RunResult) last = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
   g_assert_cmpint (last->status, ==, 0);
   g_autoptr(GHashTable) seen = exported (f);
   g_assert_cmpuint (g_hash_table_size (seen), ==, total);
+  GHashTableIter iter;
+  gpointer id, times;
+  g_hash_table_iter_init (&iter, seen);
+  while (g_hash_table_iter_next (&iter, &id, &times))
+    if (GPOINTER_TO_UINT (times) != 1)
+      g_error ("%s exported %u times", (const char *) id, GPOINTER_TO_UINT (times));
 }
 
 /* A ledger that an earlier version kept in WAL mode, with a commit still
