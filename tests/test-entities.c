@@ -293,7 +293,8 @@ copy_data (const char *dir)
   g_autofree char *src = galley_test_srcpath ("data", "entities", NULL);
   char *dst = g_build_filename (dir, "entities", NULL);
   static const char *const files[] = {
-    "model.bin", "aliases.tsv", "lowercase.txt", "dictionary.txt", "gazetteer/countries.tsv", "gazetteer/titles.tsv",
+    "model.bin", "aliases.tsv", "lowercase.txt", "dictionary.txt", "wordnet.tsv", "gazetteer/countries.tsv",
+    "gazetteer/titles.tsv",
   };
   for (gsize i = 0; i < G_N_ELEMENTS (files); i++)
     {
@@ -347,6 +348,17 @@ test_bad_data_files (Fixture *f, gconstpointer data)
   g_assert_cmpint (g_rename (dict, dict_off), ==, 0);
   expect_init_error (d, "dictionary.txt");
   g_assert_cmpint (g_rename (dict_off, dict), ==, 0);
+
+  g_autofree char *wn = g_build_filename (d, "wordnet.tsv", NULL);
+  g_autofree char *wn_content = NULL;
+  g_assert_true (g_file_get_contents (wn, &wn_content, &len, NULL));
+  g_assert_true (g_file_set_contents (wn, "# comment\nPER\tEinstein\nSHIP\tTitanic\n", -1, NULL));
+  expect_init_error (d, "wordnet.tsv:3");
+  g_assert_true (g_file_set_contents (wn, "place\n", -1, NULL));
+  expect_init_error (d, "wordnet.tsv:1");
+  g_assert_cmpint (g_unlink (wn), ==, 0);
+  expect_init_error (d, "wordnet.tsv");
+  g_assert_true (g_file_set_contents (wn, wn_content, (gssize) len, NULL));
 
   g_autofree char *gaz = g_build_filename (d, "gazetteer", "titles.tsv", NULL);
   g_assert_true (g_file_set_contents (gaz, "TITLE\tPresident\nWEAPON\tRifle\n", -1, NULL));

@@ -1,5 +1,6 @@
 /* entities-train: trains the averaged-perceptron tagger of the entities
- * stage and writes data/entities/model.bin, lowercase.txt and dictionary.txt.
+ * stage and writes data/entities/model.bin, lowercase.txt, dictionary.txt
+ * and wordnet.tsv.
  *
  *   entities-train DATA_DIR EWT_DIR [EXTRA_TEXT]
  *
@@ -524,6 +525,235 @@ write_dictionary (const char *data_dir)
     }
 }
 
+/* ---- WordNet ------------------------------------------------------ */
+
+/* Synsets of WordNet's data.noun: lexicographer file, the hypernyms
+ * (instance hypernyms too) and the lemmas. */
+typedef struct {
+  guint32  offset;
+  guint8   lex;
+  gboolean instance;
+  guint8   anc;        /* WN_A_* of it and its ancestors, once known */
+  gboolean done;
+  GArray  *hyp;        /* guint32 offsets */
+  char   **lemmas;
+} WnSynset;
+
+enum { WN_A_PERSON = 1, WN_A_LOCATION = 2, WN_A_ORGANIZATION = 4, WN_A_STRUCTURE = 8, WN_A_CELESTIAL = 16,
+       WN_A_PEOPLE = 32, WN_A_NONORG = 64 };
+/* WordNet 3.0 offsets of person.n.01, location.n.01, organization.n.01,
+ * structure.n.01 (buildings, bridges), celestial_body.n.01; groups that
+ * are no organisations: people.n.01, ethnic_group.n.01, race.n.01,
+ * citizenry.n.01 (peoples), mythology.n.01, set.n.01 (mathematics),
+ * culture.n.01 (civilisations) */
+static const struct { guint32 offset; guint8 bit; } wn_roots[] = {
+  { 7846, WN_A_PERSON }, { 27167, WN_A_LOCATION }, { 8008335, WN_A_ORGANIZATION },
+  { 4341686, WN_A_STRUCTURE }, { 9239740, WN_A_CELESTIAL }, { 7942152, WN_A_PEOPLE }, { 7967382, WN_A_PEOPLE },
+  { 7967982, WN_A_PEOPLE }, { 8160276, WN_A_PEOPLE }, { 7978423, WN_A_NONORG }, { 7996689, WN_A_NONORG },
+  { 8287844, WN_A_NONORG },
+};
+enum { WN_LEX_ANIMAL = 5, WN_LEX_ARTIFACT = 6, WN_LEX_GROUP = 14, WN_LEX_LOCATION = 15, WN_LEX_OBJECT = 17,
+       WN_LEX_PERSON = 18, WN_LEX_PLANT = 20 };
+
+static guint8
+wn_ancestors (GHashTable *by_offset, WnSynset *s, int depth)
+{
+  if (s->done || depth > 40)
+    return s->anc;
+  guint8 a = 0;
+  for (gsize k = 0; k < G_N_ELEMENTS (wn_roots); k++)
+    if (s->offset == wn_roots[k].offset)
+      a |= wn_roots[k].bit;
+  for (guint k = 0; k < s->hyp->len; k++)
+    {
+      WnSynset *h = g_hash_table_lookup (by_offset, GUINT_TO_POINTER (g_array_index (s->hyp, guint32, k)));
+      if (h != NULL)
+        a |= wn_ancestors (by_offset, h, depth + 1);
+    }
+  s->anc = a;
+  s->done = TRUE;
+  return a;
+}
+
+/* The kind of a capitalised lemma of @s, or NULL. */
+static const char *
+wn_name_type (const WnSynset *s)
+{
+  if (s->lex == WN_LEX_GROUP && (s->anc & WN_A_PEOPLE))
+    return "PEOPLE";
+  if (s->lex == WN_LEX_GROUP && (s->anc & WN_A_NONORG))
+    return "MISC";
+  if (s->anc & WN_A_ORGANIZATION || s->lex == WN_LEX_GROUP)
+    return "ORG";   /* also legislatures, courts, dynasties, armed groups */
+  if (s->instance)
+    {
+      if (s->anc & WN_A_PERSON || s->lex == WN_LEX_PERSON)
+        return "PER";
+      if (s->anc & WN_A_LOCATION || s->lex == WN_LEX_LOCATION || (s->lex == WN_LEX_OBJECT && !(s->anc & WN_A_CELESTIAL))
+          || (s->lex == WN_LEX_ARTIFACT && (s->anc & WN_A_STRUCTURE)))
+        return "LOC";
+      return "MISC";
+    }
+  if (s->lex == WN_LEX_PERSON)
+    return "PEOPLE";
+  if (s->lex == WN_LEX_ANIMAL || s->lex == WN_LEX_PLANT)
+    return NULL;   /* taxa: Plantae, Bryophyta */
+  return "MISC";
+}
+
+/* wordnet.tsv from WordNet 3.0 (Debian's wordnet-base, /usr/share/wordnet
+ * or NER_WORDNET): the capitalised noun lemmas of data.noun by kind (an
+ * instance of a person, a place, a natural feature or a building; an
+ * organisation; a capitalised kind of person or a people; anything else
+ * but plant and animal taxa; NER_WN_MISC=0 leaves out the last two), and
+ * beside it wordnet-copyright.txt, the package's copyright file with the
+ * WordNet licence. Without WordNet the shipped files stay as they are. */
+static void
+write_wordnet (const char *data_dir)
+{
+  const char *dir = g_getenv ("NER_WORDNET") ? g_getenv ("NER_WORDNET") : "/usr/share/wordnet";
+  gboolean misc = !g_getenv ("NER_WN_MISC") || atoi (g_getenv ("NER_WN_MISC")) != 0;
+  g_autofree char *dpath = g_build_filename (dir, "data.noun", NULL);
+  g_autofree char *data = NULL;
+  if (!g_file_get_contents (dpath, &data, NULL, NULL))
+    {
+      fprintf (stderr, "wordnet.tsv: no WordNet in %s, kept as it is\n", dir);
+      return;
+    }
+  g_autoptr(GHashTable) by_offset = g_hash_table_new (NULL, NULL);
+  g_autoptr(GPtrArray) synsets = g_ptr_array_new ();
+  g_auto(GStrv) lines = g_strsplit (data, "\n", -1);
+  for (char **l = lines; *l; l++)
+    {
+      if (**l == ' ' || **l == '\0')
+        continue;
+      char *bar = strstr (*l, " | ");
+      if (bar != NULL)
+        *bar = '\0';
+      g_auto(GStrv) f = g_strsplit (*l, " ", -1);
+      guint nf = g_strv_length (f);
+      if (nf < 6)
+        continue;
+      WnSynset *s = g_new0 (WnSynset, 1);
+      s->offset = (guint32) strtoul (f[0], NULL, 10);
+      s->lex = (guint8) atoi (f[1]);
+      guint nw = (guint) strtoul (f[3], NULL, 16), p = 4 + 2 * nw;
+      s->lemmas = g_new0 (char *, nw + 1);
+      for (guint k = 0; k < nw && 4 + 2 * k < nf; k++)
+        s->lemmas[k] = g_strdup (f[4 + 2 * k]);
+      s->hyp = g_array_new (FALSE, FALSE, sizeof (guint32));
+      guint np = p < nf ? (guint) atoi (f[p]) : 0;
+      p++;
+      for (guint k = 0; k < np && p + 3 < nf; k++, p += 4)
+        if ((strcmp (f[p], "@") == 0 || strcmp (f[p], "@i") == 0) && strcmp (f[p + 2], "n") == 0)
+          {
+            guint32 o = (guint32) strtoul (f[p + 1], NULL, 10);
+            g_array_append_val (s->hyp, o);
+            if (f[p][1] == 'i')
+              s->instance = TRUE;
+          }
+      g_ptr_array_add (synsets, s);
+      g_hash_table_insert (by_offset, GUINT_TO_POINTER (s->offset), s);
+    }
+  /* short acronyms that are common words in lower case ("IN", "OR", "ME":
+   * states) are left out: the names are matched in any case */
+  g_autoptr(GHashTable) lower_words = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  {
+    g_autofree char *dict_path = g_build_filename (data_dir, "dictionary.txt", NULL);
+    g_autofree char *dict = NULL;
+    if (g_file_get_contents (dict_path, &dict, NULL, NULL))
+      {
+        g_auto(GStrv) words = g_strsplit (dict, "\n", -1);
+        for (char **w = words; *w; w++)
+          if (g_ascii_islower (**w))
+            g_hash_table_add (lower_words, g_strdup (*w));
+      }
+  }
+  g_autoptr(GHashTable) out_lines = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; i < synsets->len; i++)
+    {
+      WnSynset *s = synsets->pdata[i];
+      wn_ancestors (by_offset, s, 0);
+      const char *type = wn_name_type (s);
+      if (!misc && type != NULL && (strcmp (type, "MISC") == 0 || strcmp (type, "PEOPLE") == 0))
+        type = NULL;
+      for (char **lm = s->lemmas; type != NULL && *lm; lm++)
+        {
+          if (!g_ascii_isupper (**lm) || strlen (*lm) < 2)
+            continue;
+          gboolean acronym = strlen (*lm) <= 4;
+          for (const char *c = *lm; *c && acronym; c++)
+            acronym = g_ascii_isupper (*c);
+          g_autofree char *low = g_ascii_strdown (*lm, -1);
+          if (acronym && g_hash_table_contains (lower_words, low))
+            continue;
+          g_autofree char *name = g_strdup (*lm);
+          g_strdelimit (name, "_", ' ');
+          g_hash_table_add (out_lines, g_strdup_printf ("%s\t%s", type, name));
+        }
+    }
+  g_autofree gpointer *sorted = (gpointer *) g_hash_table_get_keys_as_array (out_lines, NULL);
+  guint n = g_hash_table_size (out_lines);
+  qsort (sorted, n, sizeof (gpointer), ner_strcmp_indirect);
+  GString *out = g_string_new (
+    "# WordNet 3.0 (Princeton University), as packaged by Debian in wordnet-base 1:3.0-37: the\n"
+    "# capitalised noun lemmas of data.noun by kind (PER, LOC: instances of persons, of places,\n"
+    "# natural features and buildings; ORG: organisations and other named groups; PEOPLE:\n"
+    "# capitalised kinds of person and peoples; MISC: other capitalised nouns, no plant or animal\n"
+    "# taxa). Generated by entities-train. The WordNet licence (also in wordnet-copyright.txt, the\n"
+    "# package's copyright file):\n"
+    "#\n"
+    "# This software and database is being provided to you, the LICENSEE, by\n"
+    "# Princeton University under the following license.  By obtaining, using\n"
+    "# and/or copying this software and database, you agree that you have\n"
+    "# read, understood, and will comply with these terms and conditions.:\n"
+    "#\n"
+    "# Permission to use, copy, modify and distribute this software and\n"
+    "# database and its documentation for any purpose and without fee or\n"
+    "# royalty is hereby granted, provided that you agree to comply with\n"
+    "# the following copyright notice and statements, including the disclaimer,\n"
+    "# and that the same appear on ALL copies of the software, database and\n"
+    "# documentation, including modifications that you make for internal\n"
+    "# use or for distribution.\n"
+    "#\n"
+    "# WordNet 3.0 Copyright 2006 by Princeton University.  All rights reserved.\n"
+    "#\n"
+    "# THIS SOFTWARE AND DATABASE IS PROVIDED \"AS IS\" AND PRINCETON\n"
+    "# UNIVERSITY MAKES NO REPRESENTATIONS OR WARRANTIES, EXPRESS OR\n"
+    "# IMPLIED.  BY WAY OF EXAMPLE, BUT NOT LIMITATION, PRINCETON\n"
+    "# UNIVERSITY MAKES NO REPRESENTATIONS OR WARRANTIES OF MERCHANT-\n"
+    "# ABILITY OR FITNESS FOR ANY PARTICULAR PURPOSE OR THAT THE USE\n"
+    "# OF THE LICENSED SOFTWARE, DATABASE OR DOCUMENTATION WILL NOT\n"
+    "# INFRINGE ANY THIRD PARTY PATENTS, COPYRIGHTS, TRADEMARKS OR\n"
+    "# OTHER RIGHTS.\n"
+    "#\n"
+    "# The name of Princeton University or Princeton may not be used in\n"
+    "# advertising or publicity pertaining to distribution of the software\n"
+    "# and/or database.  Title to copyright in this software, database and\n"
+    "# any associated documentation shall at all times remain with\n"
+    "# Princeton University and LICENSEE agrees to preserve same.\n");
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (out, "%s\n", (char *) sorted[i]);
+  g_autofree char *path = g_build_filename (data_dir, "wordnet.tsv", NULL);
+  g_file_set_contents (path, out->str, out->len, NULL);
+  g_string_free (out, TRUE);
+  fprintf (stderr, "wordnet.tsv: %u entries from %u synsets\n", n, synsets->len);
+  for (guint i = 0; i < synsets->len; i++)
+    {
+      WnSynset *s = synsets->pdata[i];
+      g_array_unref (s->hyp);
+      g_strfreev (s->lemmas);
+      g_free (s);
+    }
+  g_autofree char *notice = NULL;
+  gsize notice_len;
+  if (g_file_get_contents ("/usr/share/doc/wordnet-base/copyright", &notice, &notice_len, NULL))
+    {
+      g_autofree char *cpath = g_build_filename (data_dir, "wordnet-copyright.txt", NULL);
+      g_file_set_contents (cpath, notice, (gssize) notice_len, NULL);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -543,6 +773,7 @@ main (int argc, char **argv)
   double unk_org = g_getenv ("NER_UNK_ORG") ? g_ascii_strtod (g_getenv ("NER_UNK_ORG"), NULL) : -0.06;
   double unk_loc = g_getenv ("NER_UNK_LOC") ? g_ascii_strtod (g_getenv ("NER_UNK_LOC"), NULL) : 0.0;
   double unk_acronym_org = g_getenv ("NER_UNK_ACRONYM_ORG") ? g_ascii_strtod (g_getenv ("NER_UNK_ACRONYM_ORG"), NULL) : 0.5;
+  gboolean wn_drop = !g_getenv ("NER_WN_DROP") || atoi (g_getenv ("NER_WN_DROP")) != 0;
   seed_offset = g_getenv ("NER_SEED") ? (guint32) atoi (g_getenv ("NER_SEED")) : 0;
   examples = g_ptr_array_new ();
   g_autoptr(GHashTable) lc = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -601,6 +832,7 @@ main (int argc, char **argv)
   example_weight = 1.0f;
 
   write_dictionary (data_dir);
+  write_wordnet (data_dir);
 
   /* lower-case vocabulary */
   {
@@ -673,8 +905,9 @@ main (int argc, char **argv)
                 first = FALSE;
               }
         }
-      /* some sentences without the gazetteers: the context and the shape
-       * of a name must carry it too (most names are in no list) */
+      /* some sentences without the gazetteers and WordNet (NER_WN_DROP=0:
+       * WordNet kept): the context and the shape of a name must carry it
+       * too (most names are in no list) */
       if (g_rand_double (r) < gaz_drop)
         for (guint t = 0; t < n; t++)
           {
@@ -683,6 +916,12 @@ main (int argc, char **argv)
               {
                 p.toks[t].gaz_span = 0;
                 p.toks[t].gaz_pos = 0;
+              }
+            if (wn_drop)
+              {
+                p.toks[t].wn = 0;
+                p.toks[t].wn_span = 0;
+                p.toks[t].wn_pos = 0;
               }
           }
       p.feats = g_new (guint32, (gsize) n * NER_MAX_FEATS);

@@ -32,6 +32,8 @@ struct _NerModel {
   guint32  *dict;      /* English dictionary: see dict_lookup () in ner.c */
   guint     dict_mask;
   guint     gaz_maxlen;
+  NerTable  wn;        /* token-sequence hash -> NER_WN_* bits (wordnet.tsv) */
+  guint     wn_maxlen;
   GString  *strings;
   gint16   *w;         /* NER_N_BUCKETS x NER_TAG_STRIDE */
 };

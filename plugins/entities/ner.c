@@ -475,8 +475,11 @@ mark_context (const NerModel *model, const char *text, NerToken *toks, guint n)
           guint dc = dict_lookup (model, t->lower);
           t->flags |= ((dc & NER_DICT_LOWER) ? NER_TOK_DICT_LOWER : 0) | ((dc & NER_DICT_CAP) ? NER_TOK_DICT_CAP : 0);
         }
-      const NerEntry *g = ner_table_get (&model->gaz, ner_seq_step (NER_SEQ_SEED, t->lower));
+      guint64 one = ner_seq_step (NER_SEQ_SEED, t->lower);
+      const NerEntry *g = ner_table_get (&model->gaz, one);
       t->gaz = g != NULL ? g->bits : 0;
+      const NerEntry *wn = ner_table_get (&model->wn, one);
+      t->wn = wn != NULL ? (guint8) wn->bits : 0;
       if (t->flags & NER_TOK_PUNCT)
         {
           char c = text[t->bstart];
@@ -562,12 +565,56 @@ mark_gazetteer (const NerModel *model, NerToken *toks, guint n)
     }
 }
 
+/* Longest WordNet name starting at each capitalised token. */
+static void
+mark_wordnet (const NerModel *model, NerToken *toks, guint n)
+{
+  for (guint i = 0; i < n;)
+    {
+      const NerToken *t = &toks[i];
+      gboolean cap = (t->flags & NER_TOK_UPPER1) || ((t->flags & NER_TOK_CAPSLINE) && (t->flags & NER_TOK_LETTER));
+      if (!cap || (t->flags & NER_TOK_LONG))
+        {
+          i++;
+          continue;
+        }
+      guint best = 0;
+      guint32 bits = 0;
+      guint64 h = NER_SEQ_SEED;
+      for (guint l = 1; l <= model->wn_maxlen && i + l <= n; l++)
+        {
+          const NerToken *u = &toks[i + l - 1];
+          if (l > 1 && (u->flags & NER_TOK_NL_BEFORE))
+            break;
+          h = ner_seq_step (h, u->lower);
+          const NerEntry *e = ner_table_get (&model->wn, h);
+          if (e != NULL)
+            {
+              best = l;
+              bits = e->bits;
+            }
+        }
+      if (best == 0)
+        {
+          i++;
+          continue;
+        }
+      for (guint l = 0; l < best; l++)
+        {
+          toks[i + l].wn_span = (guint8) bits;
+          toks[i + l].wn_pos = l == 0 ? 1 : 2;
+        }
+      i += best;
+    }
+}
+
 NerToken *
 ner_tokenize (const NerModel *model, NerScratch *s, const char *text, gsize len, guint *n_tokens)
 {
   guint n = ner_tokenize_raw (s, text, len, 0);
   mark_context (model, text, s->toks, n);
   mark_gazetteer (model, s->toks, n);
+  mark_wordnet (model, s->toks, n);
   *n_tokens = n;
   return s->toks;
 }
@@ -681,6 +728,14 @@ dict_class (const NerToken *t)
   return (t->flags & (NER_TOK_DICT_LOWER | NER_TOK_DICT_CAP)) >> 12;
 }
 
+/* WordNet knows the word only as a capitalised noun that is no person,
+ * organisation or place: "Renaissance", "Democrat", "GDP". */
+static inline gboolean
+wn_other (const NerToken *t)
+{
+  return (t->wn_span & (NER_WN_MISC | NER_WN_PEOPLE)) && !(t->wn_span & (NER_WN_PER | NER_WN_ORG | NER_WN_LOC));
+}
+
 guint
 ner_features (const NerModel *model, const NerToken *toks, guint n, guint i, const char *text, guint32 *out)
 {
@@ -761,7 +816,7 @@ ner_features (const NerModel *model, const NerToken *toks, guint n, guint i, con
    * sentence, where common words are capitalised too); entities-train adds
    * to the weights of the other a prior measured on held-out text */
   if ((t->flags & NER_TOK_UPPER1) && !(t->flags & (NER_TOK_ALLUPPER | NER_TOK_COMMON)) && t->gaz == 0
-      && t->gaz_span == 0)
+      && t->gaz_span == 0 && !wn_other (t))
     out[k++] = (t->flags & NER_TOK_SENT) ? feat (60, 1) : ner_unknown_word_feature (FALSE);
   /* the same for an acronym in no list, outside headlines */
   if ((t->flags & (NER_TOK_ALLUPPER | NER_TOK_LETTER)) == (NER_TOK_ALLUPPER | NER_TOK_LETTER)
@@ -774,6 +829,12 @@ ner_features (const NerModel *model, const NerToken *toks, guint n, guint i, con
                    | (t->flags & NER_TOK_COMMON ? 1 : 0));
   out[k++] = feat (63, (guint64) (p1 ? dict_class (p1) * 4 + eff_cap (p1) : 31) << 8
                    | (n1 ? dict_class (n1) * 4 + eff_cap (n1) : 31));
+  /* WordNet: the kinds of the longest name covering the token (person,
+   * organisation, place, another capitalised noun), of the token alone
+   * with its case, and of its two neighbours alone */
+  out[k++] = feat (64, ((guint64) t->wn_span << 2 | t->wn_pos) * 4 + cap);
+  out[k++] = feat (65, ((guint64) t->wn << 4) | cap << 1 | (t->flags & NER_TOK_SENT ? 1 : 0));
+  out[k++] = feat (66, (guint64) (p1 ? p1->wn : 0x1ff) << 9 | (n1 ? n1->wn : 0x1ff));
   (void) model;
   return k;
 }
@@ -1014,6 +1075,57 @@ load_gazetteer (NerModel *model, NerScratch *s, const char *path, GError **error
   return TRUE;
 }
 
+/* wordnet.tsv: lines "TYPE<TAB>name" with TYPE one of PER, ORG, LOC, MISC,
+ * PEOPLE; a table of its own, read by the features only (no canonical
+ * names, no rules). */
+static gboolean
+load_wordnet (NerModel *model, NerScratch *s, const char *path, GError **error)
+{
+  static const struct { const char *name; guint32 bit; } types[] = {
+    { "PER", NER_WN_PER }, { "ORG", NER_WN_ORG }, { "LOC", NER_WN_LOC }, { "MISC", NER_WN_MISC },
+    { "PEOPLE", NER_WN_PEOPLE },
+  };
+  g_autofree char *data = NULL;
+  gsize len;
+  if (!read_file (path, &data, &len, error))
+    return FALSE;
+  guint lineno = 0;
+  for (char *line = data, *next; line != NULL && *line != '\0'; line = next)
+    {
+      lineno++;
+      next = strchr (line, '\n');
+      if (next != NULL)
+        *next++ = '\0';
+      g_strchomp (line);
+      if (*line == '\0' || *line == '#')
+        continue;
+      char *tab = strchr (line, '\t');
+      guint32 bit = 0;
+      if (tab != NULL)
+        {
+          *tab = '\0';
+          for (gsize k = 0; k < G_N_ELEMENTS (types); k++)
+            if (strcmp (line, types[k].name) == 0)
+              bit = types[k].bit;
+        }
+      if (bit == 0 || tab[1] == '\0')
+        {
+          g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                       "%s:%u: expected TYPE<TAB>name with TYPE one of PER, ORG, LOC, MISC, PEOPLE",
+                       path, lineno);
+          return FALSE;
+        }
+      guint nt;
+      guint64 key = ner_name_key (s, tab + 1, strlen (tab + 1), &nt);
+      if (key != 0 && nt <= 8)
+        {
+          table_insert (&model->wn, key)->bits |= bit;
+          model->wn_maxlen = MAX (model->wn_maxlen, nt);
+        }
+    }
+  return TRUE;
+}
+
 /* Lines "variant<TAB>canonical". */
 static gboolean
 load_aliases (NerModel *model, NerScratch *s, const char *path, GError **error)
@@ -1241,11 +1353,13 @@ ner_model_load (const char *dir, const char *extra_aliases, gboolean need_weight
   table_init (&model->gaz, 14);
   table_init (&model->aliases, 10);
   table_init (&model->vocab, 14);
+  table_init (&model->wn, 16);
 
   g_autofree char *gazdir = g_build_filename (dir, "gazetteer", NULL);
   g_autofree char *aliases = g_build_filename (dir, "aliases.tsv", NULL);
   g_autofree char *vocab = g_build_filename (dir, "lowercase.txt", NULL);
   g_autofree char *dict = g_build_filename (dir, "dictionary.txt", NULL);
+  g_autofree char *wordnet = g_build_filename (dir, "wordnet.tsv", NULL);
   g_autofree char *weights = g_build_filename (dir, "model.bin", NULL);
   g_autoptr(GError) local = NULL;
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
@@ -1278,6 +1392,8 @@ ner_model_load (const char *dir, const char *extra_aliases, gboolean need_weight
     goto fail;
   if (!load_dict (model, dict, error))
     goto fail;
+  if (!load_wordnet (model, s, wordnet, error))
+    goto fail;
   if (need_weights)
     {
       if (!load_weights (model, weights, error))
@@ -1303,6 +1419,7 @@ ner_model_free (NerModel *model)
   table_clear (&model->gaz);
   table_clear (&model->aliases);
   table_clear (&model->vocab);
+  table_clear (&model->wn);
   g_free (model->dict);
   if (model->strings)
     g_string_free (model->strings, TRUE);

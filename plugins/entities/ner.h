@@ -52,6 +52,9 @@ typedef struct {
   guint32 gaz_span;           /* type bits of the longest gazetteer match covering it */
   guint8  gaz_pos;            /* 0 none, 1 first token of that match, 2 inside */
   guint8  tag;                /* tagger output */
+  guint8  wn;                 /* WordNet bits (NER_WN_*) of the token alone */
+  guint8  wn_span;            /* WordNet bits of the longest WordNet match covering it */
+  guint8  wn_pos;             /* 0 none, 1 first token of that match, 2 inside */
 } NerToken;
 
 /* Gazetteer bits. */
@@ -70,6 +73,15 @@ enum {
   NER_GZ_NONAME   = 1 << 11,  /* capitalised but never a name on its own */
 };
 
+/* WordNet bits (wordnet.tsv): the kinds of a capitalised noun. */
+enum {
+  NER_WN_PER    = 1 << 0,     /* an instance of a person: Einstein */
+  NER_WN_ORG    = 1 << 1,     /* an organisation: Red Cross, NATO, Congress */
+  NER_WN_LOC    = 1 << 2,     /* an instance of a place, a natural feature or a building: Nile */
+  NER_WN_MISC   = 1 << 3,     /* another capitalised noun: events, works, periods */
+  NER_WN_PEOPLE = 1 << 4,     /* a capitalised kind of person or a people: Democrat, Tajik */
+};
+
 typedef struct {
   NerType  type;
   gint64   start, end;        /* code points */
@@ -82,7 +94,7 @@ typedef struct _NerModel NerModel;
 typedef struct _NerScratch NerScratch;
 
 /* Loads the data files from @dir (model.bin, gazetteer/NAME.tsv, aliases.tsv,
- * lowercase.txt, dictionary.txt); @extra_aliases (nullable) is a further alias file. A
+ * lowercase.txt, dictionary.txt, wordnet.tsv); @extra_aliases (nullable) is a further alias file. A
  * missing or corrupt file fails with a message naming it. */
 NerModel *ner_model_load (const char *dir, const char *extra_aliases, gboolean need_weights, GError **error);
 void      ner_model_free (NerModel *model);
