@@ -296,6 +296,95 @@ test_nul_bytes_and_invalid_utf8 (Fixture *f, gconstpointer data)
   g_assert_cmpstr (json_object_get_string (kind), ==, "nul-byte");
 }
 
+/* A directory of many files is read by a helper thread ahead of the
+ * walk: the output, its order and the stats are those of a walk reading
+ * every file itself (read-ahead=0), whatever the directory holds: empty,
+ * gzip, broken gzip, binary and excluded files, a subdirectory among the
+ * files (the walk goes into it and comes back), files over max-size. */
+static void
+test_read_ahead_same_output (Fixture *f, gconstpointer data)
+{
+  static const guint8 gz[] = {
+    0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x4b, 0xaf, 0xca, 0x2c, 0x28, 0x48,
+    0x4d, 0x51, 0x48, 0x2c, 0x2a, 0xc9, 0x4c, 0xce, 0x49, 0xe5, 0x02, 0x00, 0x4e, 0x2f, 0x3d, 0x7d,
+    0x10, 0x00, 0x00, 0x00,
+  };
+  static const char binary[] = "\x7f" "ELF\0\0\0\1\2\3\0\0binary";
+  for (guint i = 0; i < 300; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("in/a/%03u.txt", i);
+      g_autofree char *text = g_strdup_printf ("Article %u of the spool, about the harbour and its ferries.", i);
+      switch (i % 50)
+        {
+        case 7: galley_test_write (f->dir, name, "", 0); break;
+        case 11: galley_test_write (f->dir, name, (const char *) gz, sizeof gz); break;
+        case 13: galley_test_write (f->dir, name, "\x1f\x8b\x08\0garbage", 12); break;
+        case 17: galley_test_write (f->dir, name, binary, sizeof binary - 1); break;
+        case 19:
+          {
+            g_autofree char *big = g_strnfill (3000, 'x');
+            galley_test_write (f->dir, name, big, -1);
+            break;
+          }
+        default: galley_test_write (f->dir, name, text, -1);
+        }
+      if (i % 60 == 5)
+        {
+          g_autofree char *hidden = g_strdup_printf ("in/a/.%03u.txt", i);
+          galley_test_write (f->dir, hidden, "hidden: excluded", -1);
+        }
+    }
+  /* a subdirectory whose name sorts among the files */
+  for (guint i = 0; i < 40; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("in/a/150-sub/%02u.txt", i);
+      g_autofree char *text = g_strdup_printf ("Nested article %u.", i);
+      galley_test_write (f->dir, name, text, -1);
+    }
+  for (guint i = 0; i < 20; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("in/b/%02u.txt", i);
+      galley_test_write (f->dir, name, "Small directory article.", -1);
+    }
+  char *outputs[2] = { NULL, NULL };
+  json_object *stats[2] = { NULL, NULL };
+  for (guint pass = 0; pass < 2; pass++)
+    {
+      g_autofree char *pipeline = g_strdup_printf (
+          "[pipeline]\nstages=in;out\nstats=run.stats.json\nrejects=\n\n"
+          "[stage in]\nplugin=files\npaths=in\non-error=skip\nmax-size=2KiB\nread-ahead=%s\n\n"
+          "[stage out]\nplugin=export-jsonl\npath=out.jsonl\n", pass == 0 ? "0" : "8");
+      galley_test_write (f->dir, "ahead.pipeline", pipeline, -1);
+      g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, "run", "ahead.pipeline", NULL);
+      g_assert_cmpint (r->status, ==, 0);
+      g_autofree char *out = g_build_filename (f->dir, "out.jsonl", NULL);
+      g_assert_true (g_file_get_contents (out, &outputs[pass], NULL, NULL));
+      stats[pass] = read_stats (f);
+    }
+  g_assert_cmpstr (outputs[1], ==, outputs[0]);
+  g_autoptr(GPtrArray) recs = read_output (f, "out.jsonl");
+  /* 300 - 6 broken gzip - 6 binary - 6 too large (empty files are read) + 40 + 20 */
+  g_assert_cmpuint (recs->len, ==, 342);
+  /* the source's counts (documents, skips by reason, failures, counters)
+   * and the run's rejects are the same too */
+  for (guint pass = 0; pass < 2; pass++)
+    json_object_object_del (json_object_array_get_idx (json_object_object_get (stats[pass], "stages"), 0), "seconds");
+  json_object *in0 = json_object_array_get_idx (json_object_object_get (stats[0], "stages"), 0);
+  json_object *in1 = json_object_array_get_idx (json_object_object_get (stats[1], "stages"), 0);
+  json_object *dropped = json_object_object_get (in0, "dropped");
+  g_assert_cmpint (json_object_get_int (json_object_object_get (dropped, "binary-file")), ==, 6);
+  g_assert_cmpint (json_object_get_int (json_object_object_get (dropped, "too-large")), ==, 6);
+  g_assert_cmpint (json_object_get_int (json_object_object_get (in0, "failed")), ==, 6);
+  g_assert_cmpstr (json_object_to_json_string (in1), ==, json_object_to_json_string (in0));
+  g_assert_cmpint (json_object_get_int64 (json_object_object_get (stats[1], "rejects")), ==,
+                   json_object_get_int64 (json_object_object_get (stats[0], "rejects")));
+  for (guint pass = 0; pass < 2; pass++)
+    {
+      g_free (outputs[pass]);
+      json_object_put (stats[pass]);
+    }
+}
+
 static void
 test_gzip_and_glob (Fixture *f, gconstpointer data)
 {
@@ -774,6 +863,7 @@ main (int argc, char **argv)
   ADD ("/files/empty-file", test_empty_file);
   ADD ("/files/nul-and-invalid-utf8", test_nul_bytes_and_invalid_utf8);
   ADD ("/files/gzip-and-glob", test_gzip_and_glob);
+  ADD ("/files/read-ahead-same-output", test_read_ahead_same_output);
   ADD ("/files/unreadable-entry", test_unreadable_entry);
   if (g_test_slow () || g_getenv ("GALLEY_TEST_HUGE") != NULL)
     ADD ("/files/huge-file", test_huge_file);

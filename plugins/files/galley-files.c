@@ -26,6 +26,7 @@ static const GalleyOptionSpec files_options[] = {
   { "exclude", GALLEY_OPT_STRV, ".*;*~", "File name patterns to skip inside directories (hidden and backup files)", NULL },
   { "quick-dirs", GALLEY_OPT_BOOL, "false", "With a state directory: skip a directory without subdirectories whose modification time has not changed since the last run, without looking at its files (adding, removing or renaming a file changes it; rewriting a file in place does not)", NULL },
   { "max-size", GALLEY_OPT_SIZE, "256MiB", "Larger files are skipped with reason too-large", NULL },
+  { "read-ahead", GALLEY_OPT_INT, "64", "Files of a directory a helper thread reads ahead of the walk (open, read, close and, with a state directory, the content hash); 0: the walk reads each file itself", NULL },
   { "content-type", GALLEY_OPT_ENUM, "auto", "Sniff text vs HTML, or force one", "auto|text|html" },
   { NULL }
 };
@@ -66,7 +67,7 @@ typedef struct {
  * these calls. A helper thread does them from the directory's last file
  * backwards while the walk does them from the first forwards; each file is
  * claimed by whoever gets to it first, and they meet in the middle. */
-enum { CLAIM_NONE, CLAIM_WALK, CLAIM_HELPER, CLAIM_HELPER_DONE };
+enum { CLAIM_NONE, CLAIM_WALK, CLAIM_HELPER, CLAIM_HELPER_DONE, CLAIM_WALK_AHEAD };
 
 typedef struct {
   gint64           size;
@@ -79,6 +80,19 @@ typedef struct {
 
 typedef struct _StatTask StatTask;
 
+/* A file the read-ahead helper read for the walk: what read_file() says. */
+typedef struct {
+  gint        item;     /* atomic: the item whose result this is; -1: none yet */
+  GBytes     *bytes;
+  const char *skip;
+  gboolean    changed;
+  struct stat st;
+  GError     *error;
+  guint64     hash;
+} Ahead;
+
+typedef struct _ReadTask ReadTask;
+
 typedef struct {
   char    *path;
   int      fd;
@@ -86,12 +100,25 @@ typedef struct {
   GArray  *items;   /* Item, sorted by name */
   Prefetch *prefetch; /* per item, or NULL */
   StatTask *task;     /* the helper's share, while it runs */
+  /* read-ahead: files the helper reads before the walk gets to them. Each
+   * is claimed by the helper or the walk, whoever comes first; the helper
+   * works between READ_AHEAD_GAP and n_ahead items ahead of the one the
+   * walk is at (consumed), so that the walk reads the files right in
+   * front of it itself instead of waiting for the helper to finish them */
+  Ahead   *ahead;       /* n_ahead slots, item i in ahead[i % n_ahead] */
+  guint    n_ahead;
+  gint    *claims;      /* per item, atomic: CLAIM_NONE, CLAIM_WALK (reads it when it gets there),
+                         * CLAIM_HELPER or CLAIM_WALK_AHEAD (read into its slot) */
+  gint     consumed;    /* atomic */
+  gint     stop_reading; /* atomic: the walk went into a subdirectory, or the frame goes */
+  ReadTask *read_task;
   guint    next;
   gboolean record;  /* quick-dirs: remember it once all its files are handled */
   GalleyInputState state;
 } Frame;
 
 static void task_finish (StatTask *task);
+static void read_task_finish (Frame *f);
 
 static void
 frame_free (gpointer data)
@@ -99,6 +126,14 @@ frame_free (gpointer data)
   Frame *f = data;
   if (f->task != NULL)
     task_finish (f->task);   /* before the descriptor and names go */
+  read_task_finish (f);
+  for (guint i = 0; i < f->n_ahead; i++)
+    {
+      g_clear_pointer (&f->ahead[i].bytes, g_bytes_unref);
+      g_clear_error (&f->ahead[i].error);
+    }
+  g_free (f->ahead);
+  g_free (f->claims);
   if (f->fd >= 0)
     close (f->fd);
   g_free (f->path);
@@ -120,6 +155,8 @@ typedef struct {
   gboolean         incremental; /* the run has a state directory */
   gboolean         quick_dirs;
   GThreadPool     *stat_pool;   /* the helper for Prefetch, or NULL */
+  GThreadPool     *read_pool;   /* the read-ahead helper, or NULL */
+  guint            read_ahead;
   gboolean         mostly_known; /* of the last directory's files */
   GalleyStageContext *ctx;
   gint64           unchanged;   /* inputs an earlier run read, skipped */
@@ -156,6 +193,8 @@ files_free (gpointer data)
   g_clear_pointer (&self->stack, g_ptr_array_unref);   /* waits for the helper's tasks */
   if (self->stat_pool != NULL)
     g_thread_pool_free (self->stat_pool, TRUE, TRUE);
+  if (self->read_pool != NULL)
+    g_thread_pool_free (self->read_pool, TRUE, TRUE);
   g_clear_pointer (&self->include, g_ptr_array_unref);
   g_clear_pointer (&self->exclude, g_ptr_array_unref);
   g_clear_pointer (&self->seen_dirs, g_hash_table_unref);
@@ -200,6 +239,14 @@ files_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
   self->seen_dirs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->incremental = galley_stage_is_incremental (ctx);
   self->quick_dirs = galley_options_get_bool (opts, "quick-dirs");
+  gint64 ahead = galley_options_get_int (opts, "read-ahead");
+  if (ahead < 0 || ahead > 65536)
+    {
+      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+                   "read-ahead: %" G_GINT64_FORMAT " is out of range; give 0 (off) to 65536 files", ahead);
+      return NULL;
+    }
+  self->read_ahead = (guint) ahead;
   const char *ct = galley_options_get_enum (opts, "content-type");
   self->content_type = g_str_equal (ct, "text") ? GALLEY_CONTENT_TEXT
                      : g_str_equal (ct, "html") ? GALLEY_CONTENT_HTML : GALLEY_CONTENT_UNKNOWN;
@@ -383,6 +430,170 @@ prefetch_get (Frame *f, guint i)
   return p;
 }
 
+/* ---- read-ahead ---- */
+
+static GBytes *read_file (int dirfd, const char *path, guint64 max_size, const char **skip, gboolean *changed,
+                          struct stat *out_st, gboolean check_changed, GError **error);
+
+struct _ReadTask {
+  Files   *files;
+  Frame   *frame;
+  GMutex   lock;
+  GCond    cond;
+  gboolean done;   /* atomic for the walk's look, under lock for the wait */
+};
+
+#define READ_AHEAD_MIN 16   /* files in a directory for the helper to read ahead */
+#define READ_AHEAD_GAP 2    /* the next file(s) after the walk's: the walk's */
+
+/* Whether the walk reads item @i of @f as a new file (so the helper may
+ * read it first): a listed regular file that passes the patterns and,
+ * with a state directory, is not in the ledger. files_walk() reads
+ * exactly these through read_ahead_take(). */
+static gboolean
+read_ahead_wanted (Files *self, Frame *f, guint i)
+{
+  const Item *item = &g_array_index (f->items, Item, i);
+  const char *name = f->names->str + item->offset;
+  return item->d_type == DT_REG && (f->prefetch == NULL || !f->prefetch[i].known)
+         && !matches_any (self->exclude, name) && matches_any (self->include, name);
+}
+
+/* Reads item @j of @f into its slot (claimed by the caller). */
+static void
+read_into_slot (Files *self, Frame *f, gint j)
+{
+  Ahead *a = &f->ahead[j % f->n_ahead];
+  g_clear_pointer (&a->bytes, g_bytes_unref);
+  g_clear_error (&a->error);
+  const Item *item = &g_array_index (f->items, Item, j);
+  a->bytes = read_file (f->fd, f->names->str + item->offset, self->max_size, &a->skip, &a->changed, &a->st,
+                        self->incremental, &a->error);
+  if (self->incremental && a->bytes != NULL && !a->changed)
+    a->hash = XXH3_64bits (g_bytes_get_data (a->bytes, NULL), g_bytes_get_size (a->bytes));
+  g_atomic_int_set (&a->item, j);
+}
+
+static void
+read_worker (gpointer data, gpointer user_data)
+{
+  (void) user_data;
+  ReadTask *task = data;
+  Files *self = task->files;
+  Frame *f = task->frame;
+  gint n = (gint) f->items->len;
+  for (gint j = 0; j < n && !g_atomic_int_get (&f->stop_reading); j++)
+    {
+      gint at = g_atomic_int_get (&f->consumed);
+      if (j < at + READ_AHEAD_GAP)
+        j = at + READ_AHEAD_GAP;   /* the walk caught up: on ahead of it */
+      if (j >= n)
+        break;
+      if (j >= at + (gint) f->n_ahead)
+        {
+          g_usleep (50);   /* far enough ahead of the walk */
+          j--;
+          continue;
+        }
+      if (read_ahead_wanted (self, f, j) && g_atomic_int_compare_and_exchange (&f->claims[j], CLAIM_NONE, CLAIM_HELPER))
+        read_into_slot (self, f, j);
+    }
+  g_mutex_lock (&task->lock);
+  g_atomic_int_set (&task->done, TRUE);
+  g_cond_signal (&task->cond);
+  g_mutex_unlock (&task->lock);
+}
+
+/* Stops @f's read-ahead and waits for the helper to let go of it. */
+static void
+read_task_finish (Frame *f)
+{
+  ReadTask *task = f->read_task;
+  if (task == NULL)
+    return;
+  g_atomic_int_set (&f->stop_reading, TRUE);
+  g_mutex_lock (&task->lock);
+  while (!g_atomic_int_get (&task->done))
+    g_cond_wait (&task->cond, &task->lock);
+  g_mutex_unlock (&task->lock);
+  g_mutex_clear (&task->lock);
+  g_cond_clear (&task->cond);
+  f->read_task = NULL;
+  g_free (task);
+}
+
+/* Starts the helper reading @f's new files ahead of the walk, if there
+ * are enough of them. */
+static void
+read_ahead_start (Files *self, Frame *f)
+{
+  if (self->read_ahead == 0 || self->ranged || g_get_num_processors () < 2)
+    return;
+  guint wanted = 0;
+  for (guint i = 0; i < f->items->len && wanted < READ_AHEAD_MIN; i++)
+    wanted += read_ahead_wanted (self, f, i);
+  if (wanted < READ_AHEAD_MIN)
+    return;
+  if (self->read_pool == NULL)
+    self->read_pool = g_thread_pool_new (read_worker, NULL, 1, FALSE, NULL);
+  if (self->read_pool == NULL)
+    return;
+  f->n_ahead = self->read_ahead;
+  f->ahead = g_new0 (Ahead, f->n_ahead);
+  f->claims = g_new0 (gint, f->items->len);
+  for (guint i = 0; i < f->n_ahead; i++)
+    f->ahead[i].item = -1;
+  ReadTask *task = g_new0 (ReadTask, 1);
+  task->files = self;
+  task->frame = f;
+  g_mutex_init (&task->lock);
+  g_cond_init (&task->cond);
+  f->read_task = task;
+  g_thread_pool_push (self->read_pool, task, NULL);
+}
+
+/* Item @i of @f, a file read_ahead_wanted() says yes to: takes the
+ * helper's result if it read the file (also after the helper stopped),
+ * else claims and reads it here. */
+static GBytes *
+read_ahead_take (Files *self, Frame *f, guint i, const char **skip, gboolean *changed, struct stat *rst,
+                 guint64 *hash, gboolean *hashed, GError **error)
+{
+  *hashed = FALSE;
+  Ahead *a = &f->ahead[i % f->n_ahead];
+  if (!g_atomic_int_compare_and_exchange (&f->claims[i], CLAIM_NONE, CLAIM_WALK))
+    {
+      /* the helper has it (a read away at most) or the walk read it ahead
+       * already; waiting for the helper, the walk reads the next files
+       * nobody took yet into their slots instead of idling */
+      gint n = (gint) f->items->len, end = MIN (n, (gint) i + (gint) f->n_ahead);
+      while (g_atomic_int_get (&a->item) != (gint) i && f->read_task != NULL && !g_atomic_int_get (&f->read_task->done))
+        {
+          gint j = (gint) i + 1;
+          while (j < end && (g_atomic_int_get (&f->claims[j]) != CLAIM_NONE || !read_ahead_wanted (self, f, j)
+                             || !g_atomic_int_compare_and_exchange (&f->claims[j], CLAIM_NONE, CLAIM_WALK_AHEAD)))
+            j++;
+          if (j < end)
+            read_into_slot (self, f, j);
+          else
+            g_thread_yield ();
+        }
+      if (g_atomic_int_get (&a->item) == (gint) i)
+        {
+          *skip = a->skip;
+          *changed = a->changed;
+          *rst = a->st;
+          if (a->error != NULL)
+            g_propagate_error (error, g_steal_pointer (&a->error));
+          *hash = a->hash;
+          *hashed = self->incremental && a->bytes != NULL && !a->changed;
+          return g_steal_pointer (&a->bytes);
+        }
+    }
+  const Item *item = &g_array_index (f->items, Item, i);
+  return read_file (f->fd, f->names->str + item->offset, self->max_size, skip, changed, rst, self->incremental, error);
+}
+
 /* Lists directory @path, sorted, as the new innermost frame. */
 static gboolean
 expand_dir (Files *self, GalleyStageContext *ctx, const char *path, const struct stat *st)
@@ -449,6 +660,11 @@ expand_dir (Files *self, GalleyStageContext *ctx, const char *path, const struct
   g_array_sort_with_data (f->items, compare_items, f->names->str);
   if (self->incremental)
     prefetch_dir (self, ctx, f);
+  /* the directory the walk leaves for this one: its helper stops (the
+   * walk reads the rest of it itself) */
+  if (self->stack->len > 0)
+    read_task_finish (g_ptr_array_index (self->stack, self->stack->len - 1));
+  read_ahead_start (self, f);
   g_ptr_array_add (self->stack, f);
   return TRUE;
 }
@@ -461,6 +677,8 @@ typedef struct {
   int       dirfd;        /* AT_FDCWD, or the directory it was listed in */
   gsize     name_offset;  /* path + name_offset is relative to dirfd */
   const Prefetch *prefetch; /* what the listing found out already, or NULL */
+  Frame    *frame;        /* the directory it was listed in (still on the stack), or NULL */
+  guint     index;        /* its item there */
 } Next;
 
 static gboolean
@@ -473,6 +691,8 @@ pop_next (Files *self, Next *next)
         {
           const Item *item = &g_array_index (f->items, Item, f->next++);
           const char *name = f->names->str + item->offset;
+          if (f->ahead != NULL)
+            g_atomic_int_set (&f->consumed, (gint) f->next - 1);
           const Prefetch *pre = f->prefetch != NULL && item->d_type == DT_REG ? prefetch_get (f, f->next - 1) : NULL;
           /* the common case of a run that finds little new: a known file
            * with its recorded size and time, passed over without building
@@ -492,6 +712,8 @@ pop_next (Files *self, Next *next)
           next->dirfd = f->fd;
           next->name_offset = strlen (next->path) - strlen (name);
           next->prefetch = pre;
+          next->frame = f;
+          next->index = f->next - 1;
           return TRUE;
         }
       if (f->record)
@@ -510,6 +732,8 @@ pop_next (Files *self, Next *next)
   next->dirfd = AT_FDCWD;
   next->name_offset = 0;
   next->prefetch = NULL;
+  next->frame = NULL;
+  next->index = 0;
   entry_free (e);
   return TRUE;
 }
@@ -742,10 +966,13 @@ files_walk (Files *self, GalleyDocument **out, GalleyStageContext *ctx, GError *
       const char *skip = NULL;
       /* the frame of next.dirfd is still on the stack: it is popped only
        * when the next entry is asked for */
-      gboolean changed = FALSE;
+      gboolean changed = FALSE, hashed = FALSE;
       struct stat rst;
-      g_autoptr(GBytes) bytes = read_file (next.dirfd, path + next.name_offset, self->max_size, &skip, &changed,
-                                           &rst, self->incremental, &local);
+      guint64 hash = 0;
+      g_autoptr(GBytes) bytes = listed_file && next.frame != NULL && next.frame->ahead != NULL
+        ? read_ahead_take (self, next.frame, next.index, &skip, &changed, &rst, &hash, &hashed, &local)
+        : read_file (next.dirfd, path + next.name_offset, self->max_size, &skip, &changed, &rst, self->incremental,
+                     &local);
       if (self->incremental && listed_file && (bytes != NULL || skip != NULL))
         {
           now.size = rst.st_size;
@@ -766,7 +993,7 @@ files_walk (Files *self, GalleyDocument **out, GalleyStageContext *ctx, GError *
         }
       if (self->incremental && bytes != NULL)
         {
-          now.hash = XXH3_64bits (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+          now.hash = hashed ? hash : XXH3_64bits (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
           if (known && seen.hash == now.hash)
             {
               /* touched, same content: remember the new time only */
