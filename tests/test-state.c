@@ -767,6 +767,55 @@ test_ledger_from_wal (Fixture *f, gconstpointer data)
   sqlite3_close (db);
 }
 
+/* A run of test.pipeline in which the file whose path contains @target
+ * grows at every read() (the LD_PRELOAD shim tests/plugins/grow-on-read.c). */
+static RunResult *
+run_with_grow_shim (Fixture *f, const char *target)
+{
+  const char *shim = g_getenv ("GALLEY_TEST_GROW_SHIM");
+  g_assert_nonnull (shim);
+  g_autofree char *asan = g_strconcat (g_getenv ("ASAN_OPTIONS") ? g_getenv ("ASAN_OPTIONS") : "",
+                                       ":verify_asan_link_order=0", NULL);
+  g_autofree char *old_asan = g_strdup (g_getenv ("ASAN_OPTIONS"));
+  g_setenv ("ASAN_OPTIONS", asan, TRUE);
+  g_setenv ("LD_PRELOAD", shim, TRUE);
+  g_setenv ("GROW_ON_READ", target, TRUE);
+  RunResult *r = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_unsetenv ("LD_PRELOAD");
+  g_unsetenv ("GROW_ON_READ");
+  if (old_asan != NULL)
+    g_setenv ("ASAN_OPTIONS", old_asan, TRUE);
+  else
+    g_unsetenv ("ASAN_OPTIONS");
+  return r;
+}
+
+/* With quick-dirs, a directory is passed over while its time stays the
+ * same; a file in it that grew while it was read (its directory's time
+ * does not change) must not let the directory be recorded, or the next
+ * run would never read that file. */
+static void
+test_quick_dirs_changed_while_reading (Fixture *f, gconstpointer data)
+{
+  make_inputs (f, 0, 3);
+  write_pipeline (f, "plugin=files\npaths=in\nquick-dirs=true", NULL);
+  g_autoptr(RunResult) r1 = run_with_grow_shim (f, "in/0001.txt");
+  g_assert_cmpint (r1->status, ==, 0);
+  g_autoptr(GHashTable) first = exported (f);
+  g_assert_cmpuint (g_hash_table_size (first), ==, 2);
+  g_autoptr(RunResult) r2 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r2->status, ==, 0);
+  assert_exactly_once (f, 3);
+  /* now the directory is recorded: passed over */
+  g_autoptr(RunResult) r3 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r3->status, ==, 0);
+  assert_exactly_once (f, 3);
+  g_autofree char *stats = NULL;
+  g_autofree char *stats_path = g_build_filename (f->dir, "run.stats.json", NULL);
+  g_assert_true (g_file_get_contents (stats_path, &stats, NULL, NULL));
+  g_assert_nonnull (strstr (stats, "unchanged-directories"));
+}
+
 /* A file that grows while it is read (a writer still at work, played by
  * an LD_PRELOAD shim that appends to it at every read()) is skipped and
  * not recorded; the next run reads it whole, once. */
@@ -776,21 +825,7 @@ test_changed_while_reading (Fixture *f, gconstpointer data)
   /* 40 files: a helper thread reads them ahead of the walk */
   make_inputs (f, 0, 40);
   write_pipeline (f, "plugin=files\npaths=in", NULL);
-  const char *shim = g_getenv ("GALLEY_TEST_GROW_SHIM");
-  g_assert_nonnull (shim);
-  g_autofree char *asan = g_strconcat (g_getenv ("ASAN_OPTIONS") ? g_getenv ("ASAN_OPTIONS") : "",
-                                       ":verify_asan_link_order=0", NULL);
-  g_autofree char *old_asan = g_strdup (g_getenv ("ASAN_OPTIONS"));
-  g_setenv ("ASAN_OPTIONS", asan, TRUE);
-  g_setenv ("LD_PRELOAD", shim, TRUE);
-  g_setenv ("GROW_ON_READ", "in/0021.txt", TRUE);
-  g_autoptr(RunResult) r1 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
-  g_unsetenv ("LD_PRELOAD");
-  g_unsetenv ("GROW_ON_READ");
-  if (old_asan != NULL)
-    g_setenv ("ASAN_OPTIONS", old_asan, TRUE);
-  else
-    g_unsetenv ("ASAN_OPTIONS");
+  g_autoptr(RunResult) r1 = run_with_grow_shim (f, "in/0021.txt");
   g_assert_cmpint (r1->status, ==, 0);
   g_autoptr(GHashTable) seen = exported (f);
   g_assert_cmpuint (g_hash_table_size (seen), ==, 39);
@@ -842,6 +877,7 @@ main (int argc, char **argv)
   ADD ("/state/ledger-from-wal", test_ledger_from_wal);
   ADD ("/state/killed-after-early-writes", test_killed_after_early_writes);
   ADD ("/state/changed-while-reading", test_changed_while_reading);
+  ADD ("/state/quick-dirs-changed-while-reading", test_quick_dirs_changed_while_reading);
   /* hundreds of runs: in the slow suite (not under valgrind) */
   if (g_test_slow ())
     {

@@ -825,6 +825,17 @@ read_file (int dirfd, const char *path, guint64 max_size, const char **skip, gbo
 
 static gboolean files_walk (Files *self, GalleyDocument **out, GalleyStageContext *ctx, GError **error);
 
+/* A file of directory @f (or NULL: named in paths=) that this run leaves
+ * for the next one (changed while read, unreadable): with quick-dirs the
+ * directory is not recorded either, or the next run would pass it over
+ * (its time does not change when a file in it grows). */
+static void
+not_recorded (Frame *f)
+{
+  if (f != NULL)
+    f->record = FALSE;
+}
+
 static gboolean
 files_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GError **error)
 {
@@ -908,6 +919,7 @@ files_walk (Files *self, GalleyDocument **out, GalleyStageContext *ctx, GError *
           g_autoptr(GError) local = g_error_new (GALLEY_SOURCE_ERROR,
                                                  e == ENOENT || e == EACCES ? GALLEY_SOURCE_ERROR_NO_INPUT
                                                  : GALLEY_SOURCE_ERROR_READ, "%s", g_strerror (e));
+          not_recorded (next.frame);
           if (reports_here (self) && !galley_stage_reject (ctx, path, 0, NULL, 0, local))
             return FALSE;
           continue;
@@ -988,6 +1000,7 @@ files_walk (Files *self, GalleyDocument **out, GalleyStageContext *ctx, GError *
       if (bytes != NULL && changed)
         {
           /* not recorded: the next run reads it once it is complete */
+          not_recorded (next.frame);
           galley_stage_skip (ctx, path, "changed-while-reading");
           continue;
         }
@@ -1013,6 +1026,7 @@ files_walk (Files *self, GalleyDocument **out, GalleyStageContext *ctx, GError *
         }
       if (bytes == NULL)
         {
+          not_recorded (next.frame);   /* tried again next run */
           if (!galley_stage_reject (ctx, path, 0, NULL, 0, local))
             return FALSE;
           continue;
