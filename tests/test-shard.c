@@ -388,6 +388,38 @@ test_identical_jsonl (Fixture *f, gconstpointer data)
   check_identical (f, TRUE, "mode=annotate\npolicy=longest", ns, G_N_ELEMENTS (ns), 200);
 }
 
+/* A JSONL file of several mebibytes (its lines are counted a mebibyte at a
+ * time) whose last line has no newline, split three ways. */
+static void
+test_identical_jsonl_big (Fixture *f, gconstpointer data)
+{
+  static const guint ns[] = { 3 };
+  g_autoptr(GString) out = g_string_new (NULL);
+  for (guint i = 0; i < 3600; i++)
+    {
+      g_string_append_printf (out, "{\"id\":\"r%05u\",\"text\":\"Record %u of the feed.", i, i);
+      for (guint w = 0; w < 120; w++)
+        g_string_append_printf (out, " w%u", (i * 7 + w * 13) % 997);
+      g_string_append (out, i + 1 < 3600 ? "\"}\n" : "\"}");
+    }
+  g_assert_cmpuint (out->len, >, 2 << 20);
+  galley_test_write (f->dir, "in.jsonl", out->str, out->len);
+  write_pipeline (f->dir, "t.pipeline", TRUE, "mode=annotate\npolicy=longest");
+  plain_run (f->dir, "t.pipeline");
+  gsize len;
+  g_autofree char *plain = read_file (f->dir, "plain.jsonl", &len);
+  guint docs = 0;
+  for (const char *p = plain; (p = strchr (p, '\n')) != NULL; p++)
+    docs++;
+  g_assert_cmpuint (docs, ==, 3600);
+  for (guint i = 0; i < G_N_ELEMENTS (ns); i++)
+    {
+      g_autofree char *work = g_strdup_printf ("work-%u", ns[i]);
+      run_chain (f->dir, "t.pipeline", work, ns[i]);
+      assert_same_as_plain (f->dir);
+    }
+}
+
 /* Stages before dedup that annotate: the stored documents with annotations
  * (kept whole as JSON) and without (text stored apart) both come back as
  * they were. */
@@ -785,6 +817,7 @@ main (int argc, char **argv)
   ADD ("/shard/identical/annotate", test_identical_annotate);
   ADD ("/shard/identical/drop-longest", test_identical_drop);
   ADD ("/shard/identical/jsonl", test_identical_jsonl);
+  ADD ("/shard/identical/jsonl-big", test_identical_jsonl_big);
   ADD ("/shard/identical/annotations", test_identical_annotations);
   ADD ("/shard/no-dedup", test_no_dedup);
   ADD ("/shard/skip-counted-once", test_skip_counted_once);

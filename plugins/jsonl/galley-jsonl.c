@@ -8,7 +8,11 @@
 
 #include "../common/galley-input.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const GalleyOptionSpec jsonl_options[] = {
   { "path", GALLEY_OPT_STRING, NULL, "JSONL file to read (gzip aware); - reads standard input", NULL },
@@ -127,6 +131,52 @@ jsonl_record (Jsonl *self, GalleyStageContext *ctx)
   galley_stage_input_done (ctx, self->path, &done);
 }
 
+/* Reads @fd from its start a mebibyte at a time: *@lines gets the number
+ * of lines (a last one without a newline counts), or, with @stop >= 0,
+ * stops after @stop lines and *@offset gets where the next one starts.
+ * (Read, not mapped: a map step over a big file would otherwise hold all
+ * of it in its resident memory.) */
+static gboolean
+scan_lines (int fd, gint64 stop, gint64 *lines, gint64 *offset, GError **error)
+{
+  g_autofree char *buf = g_malloc (1 << 20);
+  gint64 n = 0, pos = 0;
+  char last = '\n';
+  for (;;)
+    {
+      ssize_t got = pread (fd, buf, 1 << 20, pos);
+      if (got < 0 && errno == EINTR)
+        continue;
+      if (got < 0)
+        {
+          int e = errno;
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "read failed: %s", g_strerror (e));
+          return FALSE;
+        }
+      if (got == 0)
+        break;
+      for (const char *p = buf, *end = buf + got; p < end;)
+        {
+          const char *nl = memchr (p, '\n', end - p);
+          if (nl == NULL)
+            break;
+          n++;
+          p = nl + 1;
+          if (n == stop)
+            {
+              *offset = pos + (p - buf);
+              *lines = n;
+              return TRUE;
+            }
+        }
+      last = buf[got - 1];
+      pos += got;
+    }
+  *lines = n + (last != '\n');
+  *offset = pos;
+  return TRUE;
+}
+
 /* Shard mode: reads only this shard's range of the file's lines. */
 static gboolean
 jsonl_shard_start (Jsonl *self, GalleyStageContext *ctx, GError **error)
@@ -137,29 +187,36 @@ jsonl_shard_start (Jsonl *self, GalleyStageContext *ctx, GError **error)
                    "path: standard input cannot be split into shards; give a file");
       return FALSE;
     }
-  g_autoptr(GMappedFile) m = g_mapped_file_new (self->path, FALSE, error);
-  if (m == NULL)
-    return FALSE;
-  const char *data = g_mapped_file_get_contents (m);
-  gsize len = g_mapped_file_get_length (m);
-  if (len >= 2 && (guchar) data[0] == 0x1f && (guchar) data[1] == 0x8b)
+  int fd = open (self->path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
     {
+      int e = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "path: cannot open %s: %s",
+                   self->path, g_strerror (e));
+      return FALSE;
+    }
+  guint8 magic[2];
+  if (pread (fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+    {
+      close (fd);
       g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
                    "path: %s is gzip-compressed; shard mode needs the plain file", self->path);
       return FALSE;
     }
-  gint64 total = 0;
-  for (const char *p = data; p != NULL && p < data + len; total++)
+  gint64 total = 0, first, end, offset = 0, skipped = 0;
+  gboolean ok = scan_lines (fd, -1, &total, &offset, error);
+  if (ok)
     {
-      p = memchr (p, '\n', data + len - p);
-      if (p != NULL)
-        p++;
+      galley_stage_shard_range (ctx, total, &first, &end);
+      offset = 0;
+      ok = first == 0 || scan_lines (fd, first, &skipped, &offset, error);
     }
-  gint64 first, end;
-  galley_stage_shard_range (ctx, total, &first, &end);
-  gint64 offset = 0;
-  for (gint64 line = 0; line < first; line++)
-    offset = (const char *) memchr (data + offset, '\n', len - offset) - data + 1;
+  close (fd);
+  if (!ok)
+    {
+      g_prefix_error (error, "path: %s: ", self->path);
+      return FALSE;
+    }
   record_reader_resume (self->reader, FALSE, offset, first);
   record_reader_set_end (self->reader, end);
   if (first == end)
