@@ -110,6 +110,7 @@ typedef struct {
   gint    *claims;      /* per item, atomic: CLAIM_NONE, CLAIM_WALK (reads it when it gets there),
                          * CLAIM_HELPER or CLAIM_WALK_AHEAD (read into its slot) */
   gint     consumed;    /* atomic */
+  gint     ahead_kib;   /* atomic: size of the files read into slots and not taken yet */
   gint     stop_reading; /* atomic: the walk went into a subdirectory, or the frame goes */
   ReadTask *read_task;
   guint    next;
@@ -445,6 +446,7 @@ struct _ReadTask {
 
 #define READ_AHEAD_MIN 16   /* files in a directory for the helper to read ahead */
 #define READ_AHEAD_GAP 2    /* the next file(s) after the walk's: the walk's */
+#define READ_AHEAD_KIB (64 * 1024)   /* no more read ahead while the slots hold this much */
 
 /* Whether the walk reads item @i of @f as a new file (so the helper may
  * read it first): a listed regular file that passes the patterns and,
@@ -471,6 +473,8 @@ read_into_slot (Files *self, Frame *f, gint j)
                         self->incremental, &a->error);
   if (self->incremental && a->bytes != NULL && !a->changed)
     a->hash = XXH3_64bits (g_bytes_get_data (a->bytes, NULL), g_bytes_get_size (a->bytes));
+  if (a->bytes != NULL)
+    g_atomic_int_add (&f->ahead_kib, (gint) ((g_bytes_get_size (a->bytes) + 1023) / 1024));
   g_atomic_int_set (&a->item, j);
 }
 
@@ -489,9 +493,9 @@ read_worker (gpointer data, gpointer user_data)
         j = at + READ_AHEAD_GAP;   /* the walk caught up: on ahead of it */
       if (j >= n)
         break;
-      if (j >= at + (gint) f->n_ahead)
+      if (j >= at + (gint) f->n_ahead || g_atomic_int_get (&f->ahead_kib) >= READ_AHEAD_KIB)
         {
-          g_usleep (50);   /* far enough ahead of the walk */
+          g_usleep (50);   /* far enough ahead of the walk, or enough held */
           j--;
           continue;
         }
@@ -569,7 +573,7 @@ read_ahead_take (Files *self, Frame *f, guint i, const char **skip, gboolean *ch
       gint n = (gint) f->items->len, end = MIN (n, (gint) i + (gint) f->n_ahead);
       while (g_atomic_int_get (&a->item) != (gint) i && f->read_task != NULL && !g_atomic_int_get (&f->read_task->done))
         {
-          gint j = (gint) i + 1;
+          gint j = g_atomic_int_get (&f->ahead_kib) < READ_AHEAD_KIB ? (gint) i + 1 : end;
           while (j < end && (g_atomic_int_get (&f->claims[j]) != CLAIM_NONE || !read_ahead_wanted (self, f, j)
                              || !g_atomic_int_compare_and_exchange (&f->claims[j], CLAIM_NONE, CLAIM_WALK_AHEAD)))
             j++;
@@ -587,6 +591,8 @@ read_ahead_take (Files *self, Frame *f, guint i, const char **skip, gboolean *ch
             g_propagate_error (error, g_steal_pointer (&a->error));
           *hash = a->hash;
           *hashed = self->incremental && a->bytes != NULL && !a->changed;
+          if (a->bytes != NULL)
+            g_atomic_int_add (&f->ahead_kib, -(gint) ((g_bytes_get_size (a->bytes) + 1023) / 1024));
           return g_steal_pointer (&a->bytes);
         }
     }
