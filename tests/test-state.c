@@ -87,6 +87,20 @@ assert_exactly_once (Fixture *f, guint n)
   g_assert_cmpuint (g_hash_table_size (seen), ==, n);
 }
 
+/* @n inputs exported, whatever their names, each exactly once. */
+static void
+assert_all_once (Fixture *f, guint n)
+{
+  g_autoptr(GHashTable) seen = exported (f);
+  GHashTableIter iter;
+  gpointer id, times;
+  g_hash_table_iter_init (&iter, seen);
+  while (g_hash_table_iter_next (&iter, &id, &times))
+    if (GPOINTER_TO_UINT (times) != 1)
+      g_error ("%s exported %u times", (const char *) id, GPOINTER_TO_UINT (times));
+  g_assert_cmpuint (g_hash_table_size (seen), ==, n);
+}
+
 /* New, touched, changed and forced (--full) inputs. */
 static void
 test_incremental_files (Fixture *f, gconstpointer data)
@@ -661,14 +675,7 @@ test_killed_after_early_writes (Fixture *f, gconstpointer data)
       g_assert_cmpint (killed->status, ==, 128 + SIGKILL);
       g_autoptr(RunResult) again = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
       g_assert_cmpint (again->status, ==, 0);
-      g_autoptr(GHashTable) seen = exported (f);
-      g_assert_cmpuint (g_hash_table_size (seen), ==, total);
-      GHashTableIter iter;
-      gpointer id, times;
-      g_hash_table_iter_init (&iter, seen);
-      while (g_hash_table_iter_next (&iter, &id, &times))
-        if (GPOINTER_TO_UINT (times) != 1)
-          g_error ("%s exported %u times", (const char *) id, GPOINTER_TO_UINT (times));
+      assert_all_once (f, total);
     }
   /* a directory whose 1,000 files come between its ten subdirectories
    * (walked in name order): its record is merged again several times in
@@ -698,19 +705,11 @@ test_killed_after_early_writes (Fixture *f, gconstpointer data)
   g_assert_cmpint (mixed->status, ==, 128 + SIGKILL);
   g_autoptr(RunResult) recovered = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
   g_assert_cmpint (recovered->status, ==, 0);
-  g_autoptr(GHashTable) after = exported (f);
-  g_assert_cmpuint (g_hash_table_size (after), ==, total);
+  assert_all_once (f, total);
   /* and all of them are known: a last run reads nothing */
   g_autoptr(RunResult) last = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
   g_assert_cmpint (last->status, ==, 0);
-  g_autoptr(GHashTable) seen = exported (f);
-  g_assert_cmpuint (g_hash_table_size (seen), ==, total);
-  GHashTableIter iter;
-  gpointer id, times;
-  g_hash_table_iter_init (&iter, seen);
-  while (g_hash_table_iter_next (&iter, &id, &times))
-    if (GPOINTER_TO_UINT (times) != 1)
-      g_error ("%s exported %u times", (const char *) id, GPOINTER_TO_UINT (times));
+  assert_all_once (f, total);
 }
 
 /* A ledger that an earlier version kept in WAL mode, with a commit still

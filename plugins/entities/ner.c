@@ -522,46 +522,50 @@ mark_context (const NerModel *model, const char *text, NerToken *toks, guint n)
     }
 }
 
+/* The length of the longest name of @table (at most @maxlen tokens) that
+ * starts at capitalised token @i and has one of the bits of @mask (0:
+ * any), with its bits in *@bits; 0 if none. */
+static guint
+longest_name (const NerTable *table, guint maxlen, guint32 mask, const NerToken *toks, guint n, guint i,
+              guint32 *bits)
+{
+  const NerToken *t = &toks[i];
+  gboolean cap = (t->flags & NER_TOK_UPPER1) || ((t->flags & NER_TOK_CAPSLINE) && (t->flags & NER_TOK_LETTER));
+  if (!cap || (t->flags & NER_TOK_LONG))
+    return 0;
+  guint best = 0;
+  guint64 h = NER_SEQ_SEED;
+  for (guint l = 1; l <= maxlen && i + l <= n; l++)
+    {
+      const NerToken *u = &toks[i + l - 1];
+      if (l > 1 && (u->flags & NER_TOK_NL_BEFORE))
+        break;
+      h = ner_seq_step (h, u->lower);
+      const NerEntry *e = ner_table_get (table, h);
+      if (e != NULL && (mask == 0 || (e->bits & mask)))
+        {
+          best = l;
+          *bits = e->bits;
+        }
+    }
+  return best;
+}
+
 /* Longest gazetteer match starting at each capitalised token. */
 static void
 mark_gazetteer (const NerModel *model, NerToken *toks, guint n)
 {
   for (guint i = 0; i < n;)
     {
-      const NerToken *t = &toks[i];
-      gboolean cap = (t->flags & NER_TOK_UPPER1) || ((t->flags & NER_TOK_CAPSLINE) && (t->flags & NER_TOK_LETTER));
-      if (!cap || (t->flags & NER_TOK_LONG))
-        {
-          i++;
-          continue;
-        }
-      guint best = 0;
       guint32 bits = 0;
-      guint64 h = NER_SEQ_SEED;
-      for (guint l = 1; l <= model->gaz_maxlen && i + l <= n; l++)
-        {
-          const NerToken *u = &toks[i + l - 1];
-          if (l > 1 && (u->flags & NER_TOK_NL_BEFORE))
-            break;
-          h = ner_seq_step (h, u->lower);
-          const NerEntry *e = ner_table_get (&model->gaz, h);
-          if (e != NULL && (e->bits & (NER_GZ_PER | NER_GZ_LOC | NER_GZ_ORG | NER_GZ_DEMONYM | NER_GZ_TITLE)))
-            {
-              best = l;
-              bits = e->bits;
-            }
-        }
-      if (best == 0)
-        {
-          i++;
-          continue;
-        }
+      guint best = longest_name (&model->gaz, model->gaz_maxlen,
+                                 NER_GZ_PER | NER_GZ_LOC | NER_GZ_ORG | NER_GZ_DEMONYM | NER_GZ_TITLE, toks, n, i, &bits);
       for (guint l = 0; l < best; l++)
         {
           toks[i + l].gaz_span = bits;
           toks[i + l].gaz_pos = l == 0 ? 1 : 2;
         }
-      i += best;
+      i += MAX (best, 1);
     }
 }
 
@@ -571,40 +575,14 @@ mark_wordnet (const NerModel *model, NerToken *toks, guint n)
 {
   for (guint i = 0; i < n;)
     {
-      const NerToken *t = &toks[i];
-      gboolean cap = (t->flags & NER_TOK_UPPER1) || ((t->flags & NER_TOK_CAPSLINE) && (t->flags & NER_TOK_LETTER));
-      if (!cap || (t->flags & NER_TOK_LONG))
-        {
-          i++;
-          continue;
-        }
-      guint best = 0;
       guint32 bits = 0;
-      guint64 h = NER_SEQ_SEED;
-      for (guint l = 1; l <= model->wn_maxlen && i + l <= n; l++)
-        {
-          const NerToken *u = &toks[i + l - 1];
-          if (l > 1 && (u->flags & NER_TOK_NL_BEFORE))
-            break;
-          h = ner_seq_step (h, u->lower);
-          const NerEntry *e = ner_table_get (&model->wn, h);
-          if (e != NULL)
-            {
-              best = l;
-              bits = e->bits;
-            }
-        }
-      if (best == 0)
-        {
-          i++;
-          continue;
-        }
+      guint best = longest_name (&model->wn, model->wn_maxlen, 0, toks, n, i, &bits);
       for (guint l = 0; l < best; l++)
         {
           toks[i + l].wn_span = (guint8) bits;
           toks[i + l].wn_pos = l == 0 ? 1 : 2;
         }
-      i += best;
+      i += MAX (best, 1);
     }
 }
 
