@@ -1005,6 +1005,26 @@ static const struct { const char *name; guint32 bit; } gaz_types[] = {
   { "MONTH", NER_GZ_MONTH }, { "WEEKDAY", NER_GZ_WEEKDAY }, { "NONAME", NER_GZ_NONAME },
 };
 
+/* The next line of a data file at *@cursor (cut off in place, trailing
+ * blanks removed) that is neither empty nor a '#' comment; NULL at the
+ * end. *@lineno counts the lines passed, for messages. */
+static char *
+next_data_line (char **cursor, guint *lineno)
+{
+  while (*cursor != NULL && **cursor != '\0')
+    {
+      char *line = *cursor, *nl = strchr (line, '\n');
+      (*lineno)++;
+      if (nl != NULL)
+        *nl = '\0';
+      *cursor = nl != NULL ? nl + 1 : NULL;
+      g_strchomp (line);
+      if (*line != '\0' && *line != '#')
+        return line;
+    }
+  return NULL;
+}
+
 /* Lines "TYPE<TAB>name[<TAB>canonical]"; '#' starts a comment line. */
 static gboolean
 load_gazetteer (NerModel *model, NerScratch *s, const char *path, GError **error)
@@ -1014,15 +1034,9 @@ load_gazetteer (NerModel *model, NerScratch *s, const char *path, GError **error
   if (!read_file (path, &data, &len, error))
     return FALSE;
   guint lineno = 0;
-  for (char *line = data, *next; line != NULL && *line != '\0'; line = next)
+  char *cursor = data;
+  for (char *line; (line = next_data_line (&cursor, &lineno)) != NULL;)
     {
-      lineno++;
-      next = strchr (line, '\n');
-      if (next != NULL)
-        *next++ = '\0';
-      g_strchomp (line);
-      if (*line == '\0' || *line == '#')
-        continue;
       char **f = g_strsplit (line, "\t", 3);
       guint32 bit = 0;
       for (gsize k = 0; k < G_N_ELEMENTS (gaz_types) && f[0] != NULL; k++)
@@ -1068,15 +1082,9 @@ load_wordnet (NerModel *model, NerScratch *s, const char *path, GError **error)
   if (!read_file (path, &data, &len, error))
     return FALSE;
   guint lineno = 0;
-  for (char *line = data, *next; line != NULL && *line != '\0'; line = next)
+  char *cursor = data;
+  for (char *line; (line = next_data_line (&cursor, &lineno)) != NULL;)
     {
-      lineno++;
-      next = strchr (line, '\n');
-      if (next != NULL)
-        *next++ = '\0';
-      g_strchomp (line);
-      if (*line == '\0' || *line == '#')
-        continue;
       char *tab = strchr (line, '\t');
       guint32 bit = 0;
       if (tab != NULL)
@@ -1113,15 +1121,9 @@ load_aliases (NerModel *model, NerScratch *s, const char *path, GError **error)
   if (!read_file (path, &data, &len, error))
     return FALSE;
   guint lineno = 0;
-  for (char *line = data, *next; line != NULL && *line != '\0'; line = next)
+  char *cursor = data;
+  for (char *line; (line = next_data_line (&cursor, &lineno)) != NULL;)
     {
-      lineno++;
-      next = strchr (line, '\n');
-      if (next != NULL)
-        *next++ = '\0';
-      g_strchomp (line);
-      if (*line == '\0' || *line == '#')
-        continue;
       char *tab = strchr (line, '\t');
       if (tab == NULL || tab == line || tab[1] == '\0')
         {
@@ -1147,14 +1149,10 @@ load_vocab (NerModel *model, NerScratch *s, const char *path, GError **error)
   gsize len;
   if (!read_file (path, &data, &len, error))
     return FALSE;
-  for (char *line = data, *next; line != NULL && *line != '\0'; line = next)
+  guint lineno = 0;
+  char *cursor = data;
+  for (char *line; (line = next_data_line (&cursor, &lineno)) != NULL;)
     {
-      next = strchr (line, '\n');
-      if (next != NULL)
-        *next++ = '\0';
-      g_strchomp (line);
-      if (*line == '\0' || *line == '#')
-        continue;
       guint n = ner_tokenize_raw (s, line, strlen (line), 0);
       if (n == 1)
         table_insert (&model->vocab, s->toks[0].lower)->bits = 1;
