@@ -300,12 +300,46 @@ compare_items (gconstpointer a, gconstpointer b, gpointer names)
   return strcmp ((const char *) names + ((const Item *) a)->offset, (const char *) names + ((const Item *) b)->offset);
 }
 
+/* The end of a helper's task, which the walk waits for. */
+typedef struct {
+  GMutex lock;
+  GCond  cond;
+  gint   done;   /* atomic: the walk may look without waiting */
+} TaskEnd;
+
+static void
+task_end_init (TaskEnd *end)
+{
+  g_mutex_init (&end->lock);
+  g_cond_init (&end->cond);
+  end->done = FALSE;
+}
+
+/* The helper is done with the task (the last thing it does with it). */
+static void
+task_end_signal (TaskEnd *end)
+{
+  g_mutex_lock (&end->lock);
+  g_atomic_int_set (&end->done, TRUE);
+  g_cond_signal (&end->cond);
+  g_mutex_unlock (&end->lock);
+}
+
+static void
+task_end_wait_clear (TaskEnd *end)
+{
+  g_mutex_lock (&end->lock);
+  while (!g_atomic_int_get (&end->done))
+    g_cond_wait (&end->cond, &end->lock);
+  g_mutex_unlock (&end->lock);
+  g_mutex_clear (&end->lock);
+  g_cond_clear (&end->cond);
+}
+
 struct _StatTask {
   Frame              *frame;
   gboolean            speculative;  /* started before the lookups: stats every file */
-  GMutex              lock;
-  GCond               cond;
-  gboolean            done;
+  TaskEnd             end;
 };
 
 /* Stats file @i of @f if the ledger knows it (or if @anyway). */
@@ -341,21 +375,13 @@ stat_worker (gpointer data, gpointer user_data)
       prefetch_item (f, i, task->speculative);
       g_atomic_int_set (&f->prefetch[i].claim, CLAIM_HELPER_DONE);
     }
-  g_mutex_lock (&task->lock);
-  task->done = TRUE;
-  g_cond_signal (&task->cond);
-  g_mutex_unlock (&task->lock);
+  task_end_signal (&task->end);
 }
 
 static void
 task_finish (StatTask *task)
 {
-  g_mutex_lock (&task->lock);
-  while (!task->done)
-    g_cond_wait (&task->cond, &task->lock);
-  g_mutex_unlock (&task->lock);
-  g_mutex_clear (&task->lock);
-  g_cond_clear (&task->cond);
+  task_end_wait_clear (&task->end);
   task->frame->task = NULL;
   g_free (task);
 }
@@ -372,8 +398,7 @@ start_task (Files *self, Frame *f, gboolean speculative)
   StatTask *task = g_new0 (StatTask, 1);
   task->frame = f;
   task->speculative = speculative;
-  g_mutex_init (&task->lock);
-  g_cond_init (&task->cond);
+  task_end_init (&task->end);
   f->task = task;
   g_thread_pool_push (self->stat_pool, task, NULL);
 }
@@ -439,9 +464,7 @@ static GBytes *read_file (int dirfd, const char *path, guint64 max_size, const c
 struct _ReadTask {
   Files   *files;
   Frame   *frame;
-  GMutex   lock;
-  GCond    cond;
-  gboolean done;   /* atomic for the walk's look, under lock for the wait */
+  TaskEnd  end;
 };
 
 #define READ_AHEAD_MIN 16   /* files in a directory for the helper to read ahead */
@@ -502,10 +525,7 @@ read_worker (gpointer data, gpointer user_data)
       if (read_ahead_wanted (self, f, j) && g_atomic_int_compare_and_exchange (&f->claims[j], CLAIM_NONE, CLAIM_HELPER))
         read_into_slot (self, f, j);
     }
-  g_mutex_lock (&task->lock);
-  g_atomic_int_set (&task->done, TRUE);
-  g_cond_signal (&task->cond);
-  g_mutex_unlock (&task->lock);
+  task_end_signal (&task->end);
 }
 
 /* Stops @f's read-ahead and waits for the helper to let go of it. */
@@ -516,12 +536,7 @@ read_task_finish (Frame *f)
   if (task == NULL)
     return;
   g_atomic_int_set (&f->stop_reading, TRUE);
-  g_mutex_lock (&task->lock);
-  while (!g_atomic_int_get (&task->done))
-    g_cond_wait (&task->cond, &task->lock);
-  g_mutex_unlock (&task->lock);
-  g_mutex_clear (&task->lock);
-  g_cond_clear (&task->cond);
+  task_end_wait_clear (&task->end);
   f->read_task = NULL;
   g_free (task);
 }
@@ -550,8 +565,7 @@ read_ahead_start (Files *self, Frame *f)
   ReadTask *task = g_new0 (ReadTask, 1);
   task->files = self;
   task->frame = f;
-  g_mutex_init (&task->lock);
-  g_cond_init (&task->cond);
+  task_end_init (&task->end);
   f->read_task = task;
   g_thread_pool_push (self->read_pool, task, NULL);
 }
@@ -571,7 +585,7 @@ read_ahead_take (Files *self, Frame *f, guint i, const char **skip, gboolean *ch
        * already; waiting for the helper, the walk reads the next files
        * nobody took yet into their slots instead of idling */
       gint n = (gint) f->items->len, end = MIN (n, (gint) i + (gint) f->n_ahead);
-      while (g_atomic_int_get (&a->item) != (gint) i && f->read_task != NULL && !g_atomic_int_get (&f->read_task->done))
+      while (g_atomic_int_get (&a->item) != (gint) i && f->read_task != NULL && !g_atomic_int_get (&f->read_task->end.done))
         {
           gint j = g_atomic_int_get (&f->ahead_kib) < READ_AHEAD_KIB ? (gint) i + 1 : end;
           while (j < end && (g_atomic_int_get (&f->claims[j]) != CLAIM_NONE || !read_ahead_wanted (self, f, j)
