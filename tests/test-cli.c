@@ -385,6 +385,12 @@ test_read_ahead_same_output (Fixture *f, gconstpointer data)
       g_free (outputs[pass]);
       json_object_put (stats[pass]);
     }
+  /* a value out of range is refused before anything is read */
+  galley_test_write (f->dir, "bad.pipeline",
+                     "[pipeline]\nstages=in\n[stage in]\nplugin=files\npaths=in\nread-ahead=-1\n", -1);
+  g_autoptr(RunResult) bad = galley_test_run (f->dir, NULL, "check", "bad.pipeline", NULL);
+  g_assert_cmpint (bad->status, ==, 78);
+  g_assert_nonnull (strstr (bad->err, "read-ahead: -1 is out of range; give 0 (off) to 65536 files"));
 }
 
 static void
