@@ -507,7 +507,7 @@ test_jsonl_bad_lines (Fixture *f, gconstpointer data)
       "{\"id\":\"d\",\"text\":42}\n"
       "{\"id\":\"e\",\"text\":\"Fifth\\u0000with NUL\",\"charset\":\"latin-1\"}\n"
       "{\"text\":\"no id\"} trailing\n"
-      "{\"text\":\"last, no id, no newline\",\"title\":\"caf\xe9\"}", -1);
+      "{\"text\":\"last, no id, no newline\",\"title\":\"caf\xe9\",\"tags\":{\"ok\":[\"x\"],\"bad\":[1,\"caf\xe9\"]}}", -1);
   galley_test_write (f->dir, "j.pipeline",
       "[pipeline]\nstages=in;out\nstats=run.stats.json\nrejects=run.rejects.jsonl\n"
       "[stage in]\nplugin=jsonl\npath=in.jsonl\non-error=skip\nencoding-field=charset\n"
@@ -525,6 +525,16 @@ test_jsonl_bad_lines (Fixture *f, gconstpointer data)
   g_assert_cmpstr (galley_test_get_string (meta, "section"), ==, "world");
   g_assert_cmpstr (galley_test_get_string (g_ptr_array_index (recs, 1), "text"), ==, "Fifth\xef\xbf\xbdwith NUL");
   g_assert_cmpstr (galley_test_get_string (g_ptr_array_index (recs, 2), "id"), ==, "in.jsonl:9");
+  /* invalid UTF-8 in meta values, nested ones too, becomes U+FFFD; valid
+   * parts next to it are kept as they were */
+  json_object *last_meta = NULL, *tags = NULL, *ok = NULL, *bad = NULL;
+  g_assert_true (json_object_object_get_ex (g_ptr_array_index (recs, 2), "meta", &last_meta));
+  g_assert_cmpstr (galley_test_get_string (last_meta, "title"), ==, "caf\xef\xbf\xbd");
+  g_assert_true (json_object_object_get_ex (last_meta, "tags", &tags));
+  g_assert_true (json_object_object_get_ex (tags, "ok", &ok) && json_object_object_get_ex (tags, "bad", &bad));
+  g_assert_cmpstr (json_object_get_string (json_object_array_get_idx (ok, 0)), ==, "x");
+  g_assert_cmpint (json_object_get_int (json_object_array_get_idx (bad, 0)), ==, 1);
+  g_assert_cmpstr (json_object_get_string (json_object_array_get_idx (bad, 1)), ==, "caf\xef\xbf\xbd");
 
   g_autoptr(GPtrArray) rejects = read_output (f, "run.rejects.jsonl");
   g_assert_cmpuint (rejects->len, ==, 5);

@@ -499,20 +499,46 @@ is_mapped_root (const RecordMapping *m, const char *key)
   return FALSE;
 }
 
-/* A copy of @v whose strings and member names are valid UTF-8: input JSON
- * may carry bytes of any charset, the output must not. */
-static json_object *
-clean_json (json_object *v)
+/* TRUE if every string and member name in @v is valid UTF-8. */
+static gboolean
+json_is_clean (json_object *v)
 {
   switch (json_object_get_type (v))
     {
     case json_type_string:
+      return galley_utf8_validate (json_object_get_string (v), json_object_get_string_len (v), NULL);
+    case json_type_array:
+      for (size_t i = 0; i < json_object_array_length (v); i++)
+        if (!json_is_clean (json_object_array_get_idx (v, i)))
+          return FALSE;
+      return TRUE;
+    case json_type_object:
       {
-        const char *str = json_object_get_string (v);
-        gsize len = json_object_get_string_len (v);
-        if (galley_utf8_validate (str, len, NULL))
-          return json_object_get (v);
-        g_autofree char *fixed = g_utf8_make_valid (str, len);
+        json_object_object_foreach (v, key, value)
+          if (!galley_utf8_validate (key, strlen (key), NULL) || (value != NULL && !json_is_clean (value)))
+            return FALSE;
+        return TRUE;
+      }
+    default:
+      return TRUE;
+    }
+}
+
+/* @v itself (a new reference) when its strings and member names are valid
+ * UTF-8, else a copy in which they are made valid: input JSON may carry
+ * bytes of any charset, the output must not. Sharing instead of copying
+ * matters for records that carry big nested values (a previous run's
+ * entities): a copy costs a hash table per object. */
+static json_object *
+clean_json (json_object *v)
+{
+  if (json_is_clean (v))
+    return json_object_get (v);
+  switch (json_object_get_type (v))
+    {
+    case json_type_string:
+      {
+        g_autofree char *fixed = g_utf8_make_valid (json_object_get_string (v), json_object_get_string_len (v));
         return json_object_new_string (fixed);
       }
     case json_type_array:
