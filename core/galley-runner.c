@@ -49,12 +49,14 @@ struct _GalleyStageContext {
 
 enum { DOC_ALIVE, DOC_DROPPED, DOC_FAILED, DOC_ABORTED };
 
-typedef struct {
+typedef struct _Batch Batch;
+struct _Batch {
   guint64    seq;
+  Batch     *retired_next;  /* on Runner.retired */
   guint      n;
   GalleyDocument *docs[MAX_BATCH];
   guint8     status[MAX_BATCH];
-} Batch;
+};
 
 typedef struct _Segment Segment;
 struct _Segment {
@@ -84,6 +86,7 @@ struct _Runner {
   GCond                   flow_cond;
   guint                   in_flight;
   guint                   max_in_flight;
+  Batch                  *retired;          /* done, to be freed by the source thread */
 
   GMutex                  fail_lock;
   guint64                 abort_pos;        /* G_MAXUINT64: no failure */
@@ -520,12 +523,43 @@ flow_release (Runner *r)
 }
 
 static void
+batch_free_list (Batch *b)
+{
+  while (b != NULL)
+    {
+      Batch *next = b->retired_next;
+      batch_free (b);
+      b = next;
+    }
+}
+
+/* Waits for room for one more batch. Batches retired since the last call
+ * are freed here, on the thread that made their documents: glibc's malloc
+ * serves a thread from its own arena, and frees coming from another
+ * thread take that arena's lock, which the sources would then contend
+ * for on every allocation (a record with nested JSON makes hundreds). */
+static void
 flow_acquire (Runner *r)
 {
   g_mutex_lock (&r->flow_lock);
   while (r->in_flight >= r->max_in_flight)
     g_cond_wait (&r->flow_cond, &r->flow_lock);
   r->in_flight++;
+  Batch *retired = g_steal_pointer (&r->retired);
+  g_mutex_unlock (&r->flow_lock);
+  batch_free_list (retired);
+}
+
+/* Ends a batch's life: it no longer counts against max_in_flight and waits
+ * on the retired list for flow_acquire() (or the end of the run). */
+static void
+retire (Runner *r, Batch *b)
+{
+  g_mutex_lock (&r->flow_lock);
+  b->retired_next = r->retired;
+  r->retired = b;
+  r->in_flight--;
+  g_cond_signal (&r->flow_cond);
   g_mutex_unlock (&r->flow_lock);
 }
 
@@ -548,8 +582,7 @@ forward (Runner *r, Segment *seg, Batch *b)
         galley_fault_point ("document");
       }
   ATOMIC_ADD (&r->docs_out, out);
-  batch_free (b);
-  flow_release (r);
+  retire (r, b);
 }
 
 static GQuark
@@ -1360,6 +1393,7 @@ galley_pipeline_run (GalleyPipeline *pipeline, const GalleyRunOptions *opts, GEr
   start_segments (&r);
   run_sources (&r);
   join_segments (&r);
+  batch_free_list (g_steal_pointer (&r.retired));
 
   /* finish every stage in order, also after a failure: sinks then commit
    * exactly the documents that came before the failing one */
