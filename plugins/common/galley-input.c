@@ -227,6 +227,8 @@ struct _LineReader {
   guint8        prefix[LINE_READER_PREFIX];
   gsize         prefix_len;      /* first bytes of the stream, for fingerprints */
   guint64       read_total;
+  gsize         fp_len;          /* the last fingerprint: of this many bytes, */
+  guint64       fp;              /* this value (a source asks after every line) */
 };
 
 LineReader *
@@ -291,9 +293,15 @@ line_reader_last_unterminated (const LineReader *r)
 }
 
 guint64
-line_reader_fingerprint (const LineReader *r, guint64 upto)
+line_reader_fingerprint (LineReader *r, guint64 upto)
 {
-  return XXH3_64bits (r->prefix, MIN ((guint64) r->prefix_len, upto));
+  gsize len = (gsize) MIN ((guint64) r->prefix_len, upto);
+  if (len != r->fp_len || len == 0)
+    {
+      r->fp = XXH3_64bits (r->prefix, len);
+      r->fp_len = len;
+    }
+  return r->fp;
 }
 
 gboolean

@@ -57,7 +57,7 @@ guint64     line_reader_lineno (const LineReader *reader);
 #define LINE_READER_PREFIX 4096
 guint64     line_reader_consumed (const LineReader *reader);
 gboolean    line_reader_last_unterminated (const LineReader *reader);
-guint64     line_reader_fingerprint (const LineReader *reader, guint64 upto);
+guint64     line_reader_fingerprint (LineReader *reader, guint64 upto);
 gboolean    line_reader_skip (LineReader *reader, guint64 offset, guint64 lines, GError **error);
 void        line_reader_free  (LineReader *reader);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LineReader, line_reader_free)
