@@ -18,6 +18,26 @@
  * through the shared library */
 #define XXH_INLINE_ALL
 #include <xxhash.h>
+#if defined(__x86_64__) || defined(__i386__)
+/* from libxxhash (xxh_x86dispatch.h, which XXH_INLINE_ALL would make static) */
+extern XXH64_hash_t XXH3_64bits_dispatch (const void *input, size_t len);
+#endif
+
+/* The content hash of a file (XXH3, 64 bits). Inputs longer than 240
+ * bytes go through libxxhash's dispatcher on x86, which uses AVX2 or
+ * AVX-512 when the CPU has them (the inlined code is SSE2 only): about
+ * half the instructions for a 420-byte article. Same value either way. */
+static inline guint64
+content_hash (GBytes *bytes)
+{
+  gsize len = 0;
+  const void *data = g_bytes_get_data (bytes, &len);
+#if defined(__x86_64__) || defined(__i386__)
+  if (len > 240)
+    return XXH3_64bits_dispatch (data, len);
+#endif
+  return XXH3_64bits (data, len);
+}
 
 static const GalleyOptionSpec files_options[] = {
   { "paths", GALLEY_OPT_STRV, NULL, "Files, directories (read recursively) and glob patterns, ';'-separated", NULL },
@@ -495,7 +515,7 @@ read_into_slot (Files *self, Frame *f, gint j)
   a->bytes = read_file (f->fd, f->names->str + item->offset, self->max_size, &a->skip, &a->changed, &a->st,
                         self->incremental, &a->error);
   if (self->incremental && a->bytes != NULL && !a->changed)
-    a->hash = XXH3_64bits (g_bytes_get_data (a->bytes, NULL), g_bytes_get_size (a->bytes));
+    a->hash = content_hash (a->bytes);
   if (a->bytes != NULL)
     g_atomic_int_add (&f->ahead_kib, (gint) ((g_bytes_get_size (a->bytes) + 1023) / 1024));
   g_atomic_int_set (&a->item, j);
@@ -1026,7 +1046,7 @@ files_walk (Files *self, GalleyDocument **out, GalleyStageContext *ctx, GError *
         }
       if (self->incremental && bytes != NULL)
         {
-          now.hash = hashed ? hash : XXH3_64bits (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+          now.hash = hashed ? hash : content_hash (bytes);
           if (known && seen.hash == now.hash)
             {
               /* touched, same content: remember the new time only */
