@@ -89,6 +89,40 @@ test_count_words (void)
   g_assert_cmpint (galley_document_count_words (doc), ==, 8);
 }
 
+/* Spans added in any order (forwards, backwards, shuffled, overlapping)
+ * cover the right text, also after the text was replaced. */
+static void
+test_annotations_any_order (void)
+{
+  g_autoptr(GalleyDocument) doc = galley_document_new ("d", NULL);
+  g_autoptr(GString) text = g_string_new (NULL);
+  for (guint i = 0; i < 40; i++)
+    g_string_append_printf (text, "K\xc3\xa4se%u \xe2\x82\xac \xf0\x9d\x84\x9e x ", i);
+  galley_document_set_text (doc, text->str, -1);
+  glong n = g_utf8_strlen (text->str, -1);
+  g_assert_cmpint (galley_document_get_length (doc), ==, n);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (11);
+  for (guint round = 0; round < 3; round++)
+    for (guint k = 0; k < 300; k++)
+      {
+        glong start = round == 0 ? (glong) k % (n - 5) : round == 1 ? n - 5 - (glong) k % (n - 5)
+                                                       : g_rand_int_range (rand, 0, n - 5);
+        glong end = start + 1 + g_rand_int_range (rand, 0, 5);
+        GalleyAnnotation *a = galley_document_add_annotation (doc, "test", "X", start, end, NULL);
+        g_assert_nonnull (a);
+        g_autofree char *want = g_utf8_substring (text->str, start, end);
+        g_assert_cmpstr (a->text, ==, want);
+      }
+  /* a new text: spans are counted in it, not from where the last span
+   * of the old one ended (3 code points, 4 bytes into the old text) */
+  g_assert_nonnull (galley_document_add_annotation (doc, "test", "X", 2, 3, NULL));
+  galley_document_set_text (doc, "\xe2\x82\xac\xe2\x82\xac ab", -1);
+  GalleyAnnotation *a = galley_document_add_annotation (doc, "test", "X", 3, 5, NULL);
+  g_assert_nonnull (a);
+  g_assert_cmpstr (a->text, ==, "ab");
+  g_assert_null (galley_document_add_annotation (doc, "test", "X", 4, 7, NULL));
+}
+
 static void
 test_annotations_use_code_points (void)
 {
@@ -339,6 +373,7 @@ main (int argc, char **argv)
   g_test_add_func ("/document/set-text-sanitizes", test_set_text_sanitizes);
   g_test_add_func ("/document/count-words", test_count_words);
   g_test_add_func ("/document/annotations", test_annotations_use_code_points);
+  g_test_add_func ("/document/annotations-any-order", test_annotations_any_order);
   g_test_add_func ("/document/record", test_record_shape);
   g_test_add_func ("/document/escape-invalid", test_escape_invalid_input);
   g_test_add_func ("/document/validator-agrees", test_validator_agrees_with_glib);
