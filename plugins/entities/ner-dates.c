@@ -30,13 +30,20 @@ typedef struct {
   guint           n;
 } Ctx;
 
-static gboolean
+static inline gboolean
 is (const Ctx *c, guint i, const char *word)
 {
   if (i >= c->n)
     return FALSE;
   gsize len = c->toks[i].bend - c->toks[i].bstart;
-  return strlen (word) == len && g_ascii_strncasecmp (c->text + c->toks[i].bstart, word, len) == 0;
+  const char *t = c->text + c->toks[i].bstart;
+  /* called for every token against the month and weekday lists: the
+   * first byte rejects most pairs (bytes that differ in more than the
+   * ASCII case bit cannot match); strncasecmp stops at the end of a
+   * shorter @word, and word[len] checks that it is not longer */
+  if (len == 0 || ((*t ^ *word) & ~0x20) != 0)
+    return len == 0 && *word == '\0';
+  return g_ascii_strncasecmp (t, word, len) == 0 && word[len] == '\0';
 }
 
 static int
