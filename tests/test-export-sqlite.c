@@ -208,7 +208,7 @@ test_tables (Fixture *f, gconstpointer data)
   g_assert_cmpstr (meta, ==, "{\"date\":\"2024-03-04\",\"title\":\"Strike at Velmora port\"}|"
                              "{\"dedup\":{\"cluster\":\"a\",\"duplicate_of\":\"a\",\"similarity\":0.62}}\n");
   g_autofree char *version = query (db, "PRAGMA user_version", NULL);
-  g_assert_cmpstr (version, ==, "1\n");
+  g_assert_cmpstr (version, ==, "2\n");
   g_autofree char *mode = query (db, "PRAGMA journal_mode", NULL);
   g_assert_cmpstr (mode, ==, "wal\n");
   g_autofree char *fts = query (db, "SELECT rowid FROM documents_fts WHERE documents_fts MATCH 'zoe' ORDER BY rowid", NULL);
@@ -387,6 +387,79 @@ test_bad_content (Fixture *f, gconstpointer data)
   sqlite3_close (db);
 }
 
+/* A database of schema version 1 (entity rows with their canonical name
+ * in each row, as the first version of the sink wrote them) is migrated
+ * in the next run's first transaction: its mentions keep their names, each
+ * name is stored once, and the delete trigger follows the new tables. */
+static void
+test_migrate_from_v1 (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "out.sqlite", NULL);
+  sqlite3 *db = NULL;
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  const char *v1 =
+    "PRAGMA application_id = 1197558905; PRAGMA user_version = 1; PRAGMA journal_mode = WAL;"
+    "CREATE TABLE runs (run_id INTEGER PRIMARY KEY, started TEXT NOT NULL, finished TEXT, status TEXT NOT NULL"
+    "  CHECK (status IN ('running', 'committed', 'aborted')), stage TEXT, documents INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE documents (doc_id INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, source TEXT, title TEXT,"
+    "  author TEXT, date TEXT, day TEXT, url TEXT, lang TEXT, text TEXT NOT NULL, meta TEXT, fields TEXT,"
+    "  encoding TEXT, content_type TEXT, run_id INTEGER NOT NULL REFERENCES runs (run_id));"
+    "CREATE INDEX documents_day ON documents (day); CREATE INDEX documents_run ON documents (run_id);"
+    "CREATE TABLE entities (doc_id INTEGER NOT NULL REFERENCES documents (doc_id), seq INTEGER NOT NULL,"
+    "  type TEXT NOT NULL, text TEXT NOT NULL, canonical TEXT NOT NULL, char_start INTEGER NOT NULL,"
+    "  char_end INTEGER NOT NULL, role TEXT, PRIMARY KEY (doc_id, seq)) WITHOUT ROWID;"
+    "CREATE INDEX entities_canonical ON entities (canonical, type);"
+    "CREATE TABLE duplicates (doc_id INTEGER PRIMARY KEY REFERENCES documents (doc_id), cluster TEXT NOT NULL,"
+    "  duplicate_of TEXT, similarity REAL);"
+    "CREATE INDEX duplicates_cluster ON duplicates (cluster);"
+    "CREATE VIRTUAL TABLE documents_fts USING fts5 (title, text, content='documents', content_rowid='doc_id',"
+    "  tokenize='unicode61 remove_diacritics 2');"
+    "CREATE TRIGGER documents_ad AFTER DELETE ON documents BEGIN"
+    "  INSERT INTO documents_fts (documents_fts, rowid, title, text) VALUES ('delete', old.doc_id, old.title, old.text);"
+    "  DELETE FROM entities WHERE doc_id = old.doc_id; DELETE FROM duplicates WHERE doc_id = old.doc_id; END;"
+    "INSERT INTO runs VALUES (1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:01Z', 'committed', 'out', 1);"
+    "INSERT INTO documents (doc_id, id, title, text, run_id) VALUES (1, 'old', 'Talks', 'Kiev talks: Zelensky met Erdogan.', 1);"
+    "INSERT INTO documents_fts (rowid, title, text) VALUES (1, 'Talks', 'Kiev talks: Zelensky met Erdogan.');"
+    "INSERT INTO entities VALUES (1, 0, 'LOC', 'Kiev', 'Kyiv', 0, 4, NULL),"
+    "  (1, 1, 'PER', 'Zelensky', 'Volodymyr Zelensky', 12, 20, 'President'),"
+    "  (1, 2, 'PER', 'Erdogan', 'Recep Tayyip Erdogan', 25, 32, NULL);";
+  g_assert_cmpint (sqlite3_exec (db, v1, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GalleyHarness) h = harness (f->dir, &error, NULL);
+    g_assert_no_error (error);
+    g_autoptr(GalleyDocument) doc = news ("new", NULL, "Kyiv", "In Kyiv, Volodymyr Zelensky spoke.");
+    add_entity (doc, "LOC", "Kyiv", "Kyiv", NULL);
+    add_entity (doc, "PER", "Volodymyr Zelensky", "Volodymyr Zelensky", NULL);
+    push (h, doc);
+    finish (h);
+  }
+  db = open_db (f->dir);
+  g_autofree char *version = query (db, "PRAGMA user_version", NULL);
+  g_assert_cmpstr (version, ==, "2\n");
+  g_autofree char *rows = query (db, "SELECT id, seq, type, e.text, canonical, char_start, char_end, role"
+                                     " FROM entities e JOIN documents USING (doc_id) ORDER BY id, seq", NULL);
+  g_assert_cmpstr (rows, ==, "new|0|LOC|Kyiv|Kyiv|3|7|NULL\n"
+                             "new|1|PER|Volodymyr Zelensky|Volodymyr Zelensky|9|27|NULL\n"
+                             "old|0|LOC|Kiev|Kyiv|0|4|NULL\n"
+                             "old|1|PER|Zelensky|Volodymyr Zelensky|12|20|President\n"
+                             "old|2|PER|Erdogan|Recep Tayyip Erdogan|25|32|NULL\n");
+  /* each (type, canonical) once; a name found by it leads to both articles */
+  g_autofree char *names = query (db, "SELECT count(*) FROM names", NULL);
+  g_assert_cmpstr (names, ==, "3\n");
+  g_autofree char *both = query (db, "SELECT group_concat(id, ',') FROM (SELECT DISTINCT id FROM entities"
+                                     " JOIN documents USING (doc_id) WHERE canonical = 'Kyiv' ORDER BY id)", NULL);
+  g_assert_cmpstr (both, ==, "new,old\n");
+  /* the old trigger named the entities table, now a view: deleting works */
+  g_assert_cmpint (sqlite3_exec (db, "DELETE FROM documents WHERE id = 'old'", NULL, NULL, NULL), ==, SQLITE_OK);
+  g_autofree char *left = query (db, "SELECT (SELECT count(*) FROM mentions),"
+                                     " (SELECT count(*) FROM documents_fts WHERE documents_fts MATCH 'erdogan')", NULL);
+  g_assert_cmpstr (left, ==, "2|0\n");
+  sqlite3_close (db);
+}
+
 static void
 test_newer_schema (Fixture *f, gconstpointer data)
 {
@@ -402,7 +475,7 @@ test_newer_schema (Fixture *f, gconstpointer data)
   g_autoptr(GalleyHarness) h = harness (f->dir, &error, NULL);
   g_assert_null (h);
   g_assert_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE);
-  g_assert_nonnull (strstr (error->message, "schema version 99, newer than the 1"));
+  g_assert_nonnull (strstr (error->message, "schema version 99, newer than the 2"));
 
   galley_test_write (f->dir, "t.pipeline",
                      "[pipeline]\nstages=in;out\nstats=\nrejects=\n\n[stage in]\nplugin=stdin\n\n"
@@ -712,6 +785,7 @@ main (int argc, char **argv)
   ADD ("/export-sqlite/documented-queries", test_documented_queries);
   ADD ("/export-sqlite/bad-content", test_bad_content);
   ADD ("/export-sqlite/newer-schema", test_newer_schema);
+  ADD ("/export-sqlite/migrate-from-v1", test_migrate_from_v1);
   ADD ("/export-sqlite/foreign-database", test_foreign_database);
   ADD ("/export-sqlite/locked", test_locked);
   ADD ("/export-sqlite/disk-full", test_disk_full);
