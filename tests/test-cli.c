@@ -559,6 +559,88 @@ test_jsonl_bad_lines (Fixture *f, gconstpointer data)
   g_assert_cmpuint (partial->len, ==, 1);
 }
 
+/* records=galley reads export-jsonl's records back into the documents
+ * they came from: writing them out again gives the same bytes, spans,
+ * plugin fields, repairs and all. Records that are not galley records are
+ * rejects with the reason. */
+static void
+test_jsonl_galley_records (Fixture *f, gconstpointer data)
+{
+  galley_test_write (f->dir, "in.jsonl",
+      "{\"id\":\"a\",\"title\":\"Talks\",\"date\":\"2025-07-23\",\"text\":\"Zo\u00eb Brandt met President "
+      "Volodymyr Zelensky in Kyiv on Wednesday. Zelensky said the talks in Istanbul would go on.\"}\n"
+      "{\"id\":\"b\",\"text\":\"The ministry in Kiev said on 22.07.2025 that Zelenskyy had left \u201cearly\u201d.\"}\n"
+      "{\"id\":\"c\",\"text\":\"Zo\u00eb Brandt met President Volodymyr Zelensky in Kyiv on Wednesday. "
+      "Zelensky said the talks in Istanbul would go on.\"}\n", -1);
+  galley_test_write (f->dir, "first.pipeline",
+      "[pipeline]\nstages=in;repair;dedup;entities;out\nstats=\nrejects=\n"
+      "[stage in]\nplugin=jsonl\npath=in.jsonl\n[stage repair]\nplugin=repair\n[stage dedup]\nplugin=dedup\n"
+      "[stage entities]\nplugin=entities\n[stage out]\nplugin=export-jsonl\npath=out1.jsonl\n", -1);
+  galley_test_write (f->dir, "again.pipeline",
+      "[pipeline]\nstages=in;out\nstats=\nrejects=\n"
+      "[stage in]\nplugin=jsonl\npath=out1.jsonl\nrecords=galley\n"
+      "[stage out]\nplugin=export-jsonl\npath=out2.jsonl\n", -1);
+  g_autoptr(RunResult) r1 = galley_test_run (f->dir, NULL, "run", "-q", "first.pipeline", NULL);
+  g_assert_cmpint (r1->status, ==, 0);
+  g_autoptr(RunResult) r2 = galley_test_run (f->dir, NULL, "run", "-q", "again.pipeline", NULL);
+  g_assert_cmpint (r2->status, ==, 0);
+  g_autofree char *p1 = g_build_filename (f->dir, "out1.jsonl", NULL);
+  g_autofree char *p2 = g_build_filename (f->dir, "out2.jsonl", NULL);
+  g_autofree char *out1 = NULL, *out2 = NULL;
+  g_assert_true (g_file_get_contents (p1, &out1, NULL, NULL));
+  g_assert_true (g_file_get_contents (p2, &out2, NULL, NULL));
+  /* the first run's records carry what is to be kept */
+  g_assert_nonnull (strstr (out1, "\"entities\":[{\"type\":\"PER\""));
+  g_assert_nonnull (strstr (out1, "\"canonical\":\"Volodymyr Zelensky\""));
+  g_assert_nonnull (strstr (out1, "\"dedup\":{"));
+  g_assert_nonnull (strstr (out1, "\"entities_top\""));
+  g_assert_cmpstr (out2, ==, out1);
+
+  /* without records=galley the same file is plain JSON: the entities are
+   * a meta member, not spans */
+  galley_test_write (f->dir, "plain.pipeline",
+      "[pipeline]\nstages=in;out\nstats=\nrejects=\n"
+      "[stage in]\nplugin=jsonl\npath=out1.jsonl\n[stage out]\nplugin=export-jsonl\npath=out3.jsonl\n", -1);
+  g_autoptr(RunResult) r3 = galley_test_run (f->dir, NULL, "run", "-q", "plain.pipeline", NULL);
+  g_assert_cmpint (r3->status, ==, 0);
+  g_autoptr(GPtrArray) plain = read_output (f, "out3.jsonl");
+  json_object *meta = NULL, *ents = NULL;
+  g_assert_true (json_object_object_get_ex (g_ptr_array_index (plain, 0), "meta", &meta));
+  g_assert_true (json_object_object_get_ex (meta, "entities", &ents));
+  g_assert_false (json_object_object_get_ex (g_ptr_array_index (plain, 0), "entities", NULL));
+
+  galley_test_write (f->dir, "bad.jsonl",
+      "{\"text\":\"no id\"}\n"
+      "{\"id\":\"x\",\"text\":\"Kyiv\",\"entities\":{\"type\":\"LOC\"}}\n"
+      "{\"id\":\"y\",\"text\":\"Kyiv\",\"entities\":[{\"type\":\"LOC\",\"start\":0,\"end\":9}]}\n"
+      "{\"id\":\"z\",\"text\":\"Kyiv\",\"annotations\":{\"s\":[{\"type\":\"S\",\"start\":\"0\",\"end\":4}]}}\n"
+      "{\"id\":\"ok\",\"text\":\"Kyiv\",\"entities\":[{\"type\":\"LOC\",\"start\":0,\"end\":4,\"wikidata\":\"Q1899\"}]}\n",
+      -1);
+  galley_test_write (f->dir, "bad.pipeline",
+      "[pipeline]\nstages=in;out\nstats=\nrejects=bad.rejects.jsonl\n"
+      "[stage in]\nplugin=jsonl\npath=bad.jsonl\nrecords=galley\non-error=skip\n"
+      "[stage out]\nplugin=export-jsonl\npath=bad.out.jsonl\n", -1);
+  g_autoptr(RunResult) rb = galley_test_run (f->dir, NULL, "run", "-q", "bad.pipeline", NULL);
+  g_assert_cmpint (rb->status, ==, 0);
+  g_autoptr(GPtrArray) good = read_output (f, "bad.out.jsonl");
+  g_assert_cmpuint (good->len, ==, 1);
+  g_autofree char *good_json = g_strdup (json_object_to_json_string_ext (g_ptr_array_index (good, 0),
+                                                                         JSON_C_TO_STRING_PLAIN));
+  g_assert_nonnull (strstr (good_json, "\"entities\":[{\"type\":\"LOC\",\"text\":\"Kyiv\",\"start\":0,\"end\":4,"
+                                       "\"wikidata\":\"Q1899\"}]"));
+  g_autoptr(GPtrArray) rejects = read_output (f, "bad.rejects.jsonl");
+  g_assert_cmpuint (rejects->len, ==, 4);
+  const char *why[] = { "no id", "entities: expected an array of spans, got object",
+                        "entities[0]: span 0..9 is not inside the text (4 code points)",
+                        "annotations.s[0]: expected an object with type (a string), start and end (integers)" };
+  for (guint i = 0; i < 4; i++)
+    {
+      const char *msg = galley_test_get_string (g_ptr_array_index (rejects, i), "error");
+      if (strstr (msg, why[i]) == NULL)
+        g_error ("reject %u: '%s' does not say '%s'", i, msg, why[i]);
+    }
+}
+
 static void
 test_stdin_to_stdout (Fixture *f, gconstpointer data)
 {
@@ -880,6 +962,7 @@ main (int argc, char **argv)
   if (g_test_slow () || g_getenv ("GALLEY_TEST_HUGE") != NULL)
     ADD ("/files/huge-file", test_huge_file);
   ADD ("/jsonl/bad-lines", test_jsonl_bad_lines);
+  ADD ("/jsonl/galley-records", test_jsonl_galley_records);
   ADD ("/stdin/to-stdout", test_stdin_to_stdout);
   ADD ("/stage/fails-one-document-skip", test_stage_fails_one_document_skip);
   ADD ("/stage/fails-one-document-fail", test_stage_fails_one_document_fail);

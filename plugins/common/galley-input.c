@@ -435,6 +435,7 @@ record_mapping_init (RecordMapping *m, const GalleyOptions *opts, GError **error
   m->text_field = g_strdup (galley_options_get_string (opts, "text-field"));
   m->encoding_field = g_strdup (galley_options_get_string (opts, "encoding-field"));
   m->keep_other = galley_options_get_bool (opts, "keep-other-fields");
+  m->galley_records = g_str_equal (galley_options_get_enum (opts, "records"), "galley");
   const char *ct = galley_options_get_enum (opts, "content-type");
   m->content_type = g_str_equal (ct, "text") ? GALLEY_CONTENT_TEXT
                   : g_str_equal (ct, "html") ? GALLEY_CONTENT_HTML : GALLEY_CONTENT_UNKNOWN;
@@ -571,6 +572,163 @@ clean_json (json_object *v)
     }
 }
 
+/* The spans of @layer in @arr (an "entities" array or an "annotations"
+ * member of an output record). */
+static gboolean
+read_spans (GalleyDocument *doc, const char *layer, json_object *arr, const char *where, GError **error)
+{
+  if (!json_object_is_type (arr, json_type_array))
+    {
+      g_set_error (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID, "%s: expected an array of spans, got %s",
+                   where, json_type_to_name (json_object_get_type (arr)));
+      return FALSE;
+    }
+  for (size_t i = 0; i < json_object_array_length (arr); i++)
+    {
+      json_object *o = json_object_array_get_idx (arr, i), *type = NULL, *start = NULL, *end = NULL, *canonical = NULL;
+      if (!json_object_is_type (o, json_type_object) || !json_object_object_get_ex (o, "type", &type)
+          || !json_object_is_type (type, json_type_string) || !json_object_object_get_ex (o, "start", &start)
+          || !json_object_is_type (start, json_type_int) || !json_object_object_get_ex (o, "end", &end)
+          || !json_object_is_type (end, json_type_int))
+        {
+          g_set_error (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID,
+                       "%s[%zu]: expected an object with type (a string), start and end (integers)", where, i);
+          return FALSE;
+        }
+      if (json_object_object_get_ex (o, "canonical", &canonical) && !json_object_is_type (canonical, json_type_string))
+        canonical = NULL;
+      g_autoptr(json_object) type_c = clean_json (type);
+      g_autoptr(json_object) canonical_c = canonical ? clean_json (canonical) : NULL;
+      GalleyAnnotation *a = galley_document_add_annotation (doc, layer, json_object_get_string (type_c),
+                                                            json_object_get_int64 (start), json_object_get_int64 (end),
+                                                            canonical_c ? json_object_get_string (canonical_c) : NULL);
+      if (a == NULL)
+        {
+          g_set_error (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID,
+                       "%s[%zu]: span %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT " is not inside the text (%" G_GINT64_FORMAT
+                       " code points)", where, i, json_object_get_int64 (start), json_object_get_int64 (end),
+                       galley_document_get_length (doc));
+          return FALSE;
+        }
+      json_object_object_foreach (o, key, value)
+        {
+          if (g_str_equal (key, "type") || g_str_equal (key, "text") || g_str_equal (key, "canonical")
+              || g_str_equal (key, "start") || g_str_equal (key, "end"))
+            continue;
+          if (a->attrs == NULL)
+            a->attrs = json_object_new_object ();
+          g_autofree char *k = galley_utf8_validate (key, strlen (key), NULL) ? g_strdup (key) : g_utf8_make_valid (key, -1);
+          json_object_object_add (a->attrs, k, value ? clean_json (value) : NULL);
+        }
+    }
+  return TRUE;
+}
+
+/* records=galley: a record as export-jsonl writes it (see "Output
+ * records" in the user guide) becomes the document it was made from. */
+static GalleyDocument *
+galley_record_to_document (json_object *obj, const char *source, guint64 lineno, GError **error)
+{
+  json_object *id = NULL, *text = NULL, *src = NULL;
+  if (!json_object_object_get_ex (obj, "id", &id) || !json_object_is_type (id, json_type_string)
+      || json_object_get_string_len (id) == 0)
+    {
+      g_set_error_literal (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID,
+                           "not a galley record: no id (a non-empty string)");
+      return NULL;
+    }
+  if (!json_object_object_get_ex (obj, "text", &text) || !json_object_is_type (text, json_type_string))
+    {
+      g_set_error_literal (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID,
+                           "not a galley record: no text (a string)");
+      return NULL;
+    }
+  g_autoptr(json_object) id_c = clean_json (id);
+  g_autofree char *where = g_strdup_printf ("%s:%" G_GUINT64_FORMAT, source, lineno);
+  g_autoptr(json_object) src_c = json_object_object_get_ex (obj, "source", &src) && json_object_is_type (src, json_type_string)
+                                 ? clean_json (src) : NULL;
+  g_autoptr(GalleyDocument) doc = galley_document_new (json_object_get_string (id_c),
+                                                       src_c ? json_object_get_string (src_c) : where);
+  int tlen = json_object_get_string_len (text);
+  guint8 *copy = g_malloc (tlen + 1);
+  memcpy (copy, json_object_get_string (text), tlen);
+  copy[tlen] = 0;
+  g_autoptr(GBytes) bytes = g_bytes_new_take (copy, tlen);
+  galley_document_set_raw (doc, bytes);
+  GalleyContentType ct = GALLEY_CONTENT_UNKNOWN;
+  json_object_object_foreach (obj, key, value)
+    {
+      if (g_str_equal (key, "id") || g_str_equal (key, "text") || g_str_equal (key, "source"))
+        continue;
+      if (g_str_equal (key, "meta"))
+        {
+          if (!json_object_is_type (value, json_type_object))
+            {
+              g_set_error_literal (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID, "meta: expected an object");
+              return NULL;
+            }
+          json_object *meta = galley_document_get_meta (doc);
+          json_object_object_foreach (value, mk, mv)
+            {
+              g_autofree char *k = galley_utf8_validate (mk, strlen (mk), NULL) ? g_strdup (mk) : g_utf8_make_valid (mk, -1);
+              json_object_object_add (meta, k, mv ? clean_json (mv) : NULL);
+            }
+        }
+      else if (g_str_equal (key, "entities"))
+        {
+          if (!read_spans (doc, "entities", value, "entities", error))
+            return NULL;
+        }
+      else if (g_str_equal (key, "annotations"))
+        {
+          if (!json_object_is_type (value, json_type_object))
+            {
+              g_set_error_literal (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID,
+                                   "annotations: expected an object of span arrays");
+              return NULL;
+            }
+          json_object_object_foreach (value, layer, spans)
+            {
+              g_autofree char *l = galley_utf8_validate (layer, strlen (layer), NULL) ? g_strdup (layer)
+                                   : g_utf8_make_valid (layer, -1);
+              g_autofree char *at = g_strdup_printf ("annotations.%s", l);
+              if (!read_spans (doc, l, spans, at, error))
+                return NULL;
+            }
+        }
+      else if (g_str_equal (key, "repairs"))
+        {
+          for (size_t i = 0; json_object_is_type (value, json_type_array) && i < json_object_array_length (value); i++)
+            {
+              json_object *r = json_object_array_get_idx (value, i), *kind = NULL, *count = NULL;
+              if (json_object_object_get_ex (r, "kind", &kind) && json_object_is_type (kind, json_type_string)
+                  && json_object_object_get_ex (r, "count", &count) && json_object_is_type (count, json_type_int)
+                  && galley_utf8_validate (json_object_get_string (kind), json_object_get_string_len (kind), NULL))
+                galley_document_add_repair (doc, json_object_get_string (kind), json_object_get_int64 (count));
+            }
+        }
+      else if (g_str_equal (key, "encoding"))
+        {
+          if (json_object_is_type (value, json_type_string)
+              && galley_utf8_validate (json_object_get_string (value), json_object_get_string_len (value), NULL))
+            galley_document_set_encoding (doc, json_object_get_string (value));
+        }
+      else if (g_str_equal (key, "content_type"))
+        {
+          const char *v = json_object_is_type (value, json_type_string) ? json_object_get_string (value) : "";
+          ct = g_str_equal (v, "html") ? GALLEY_CONTENT_HTML : g_str_equal (v, "text") ? GALLEY_CONTENT_TEXT : ct;
+        }
+      else
+        {
+          g_autofree char *k = galley_utf8_validate (key, strlen (key), NULL) ? g_strdup (key) : g_utf8_make_valid (key, -1);
+          galley_document_set_field (doc, k, value ? clean_json (value) : NULL);
+        }
+    }
+  if (ct != GALLEY_CONTENT_UNKNOWN)
+    galley_document_set_content_type (doc, ct);
+  return g_steal_pointer (&doc);
+}
+
 GalleyDocument *
 record_to_document (const RecordMapping *m, json_tokener *tok, const char *line, gsize len,
                     const char *source, guint64 lineno, GError **error)
@@ -601,6 +759,8 @@ record_to_document (const RecordMapping *m, json_tokener *tok, const char *line,
                    "expected a JSON object, got %s", json_type_to_name (json_object_get_type (obj)));
       return NULL;
     }
+  if (m->galley_records)
+    return galley_record_to_document (obj, source, lineno, error);
   json_object *text = get_path (obj, m->text_field);
   if (text == NULL || !json_object_is_type (text, json_type_string))
     {

@@ -72,6 +72,7 @@ typedef struct {
   char  **meta_paths;       /* dotted JSON path of each mapped field */
   gboolean keep_other;      /* unmapped fields go to meta */
   GalleyContentType content_type;  /* UNKNOWN = sniff */
+  gboolean galley_records;  /* records=galley: lines are galley output records */
 } RecordMapping;
 
 /* Options shared by the jsonl and stdin sources. */
@@ -82,7 +83,10 @@ typedef struct {
   { "meta-fields", GALLEY_OPT_STRV, "title;author;date;url;lang;sources",                              \
     "Fields copied to meta; KEY=PATH maps a dotted path to another meta key", NULL },                 \
   { "keep-other-fields", GALLEY_OPT_BOOL, "true", "Copy fields not mapped above into meta too", NULL }, \
-  { "content-type", GALLEY_OPT_ENUM, "auto", "How to treat the text: sniff it, or force text or html", "auto|text|html" }
+  { "content-type", GALLEY_OPT_ENUM, "auto", "How to treat the text: sniff it, or force text or html", "auto|text|html" }, \
+  { "records", GALLEY_OPT_ENUM, "plain", "plain: any JSON objects, read through the field options above; galley: "  \
+    "output records of export-jsonl, read back whole (source, meta, entities and other spans, plugin fields, "     \
+    "repairs, encoding, content type), the field options unused", "plain|galley" }
 
 gboolean record_mapping_init  (RecordMapping *m, const GalleyOptions *opts, GError **error);
 void     record_mapping_clear (RecordMapping *m);
