@@ -6,6 +6,9 @@
 #include "galley-plan.h"
 
 #include <locale.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -483,6 +486,17 @@ cmd_plugin (const char *name, int argc, char **argv)
 int
 main (int argc, char **argv)
 {
+#ifdef __GLIBC__
+  /* Documents are made on one thread (a source, the read-ahead helper)
+   * and freed a batch at a time on another. With glibc's defaults each
+   * batch freed gave the helper's heap back to the kernel (madvise) and
+   * the next batch faulted it in again: files -> jsonl ran 1.35 s instead
+   * of 1.11 s (median of 6) on the 256 MiB benchmark corpus. Keep up to
+   * 64 MiB of free heap, and serve blocks under 4 MiB (any article) from
+   * the heap rather than from mmap(). */
+  mallopt (M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+  mallopt (M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+#endif
   setlocale (LC_ALL, "");
   g_log_set_default_handler (log_handler, NULL);
 
