@@ -433,9 +433,8 @@ key_dir_len (const char *key)
   gsize len = strlen (key);
   if (len > 0 && key[len - 1] == '/')
     len--;
-  while (len > 0 && key[len - 1] != '/')
-    len--;
-  return len;
+  const char *slash = memrchr (key, '/', len);
+  return slash != NULL ? (gsize) (slash - key) + 1 : 0;
 }
 
 /* Reads a varint at *p (before @end); FALSE if it is cut or too long. */
