@@ -572,6 +572,19 @@ clean_json (json_object *v)
     }
 }
 
+/* The raw bytes of @doc: a copy of the JSON string @text (JSON escapes
+ * already decoded; a NUL in it is replaced when the text is made). */
+static void
+set_raw_from_json (GalleyDocument *doc, json_object *text)
+{
+  int len = json_object_get_string_len (text);
+  guint8 *copy = g_malloc (len + 1);
+  memcpy (copy, json_object_get_string (text), len);
+  copy[len] = 0;
+  g_autoptr(GBytes) bytes = g_bytes_new_take (copy, len);
+  galley_document_set_raw (doc, bytes);
+}
+
 /* The spans of @layer in @arr (an "entities" array or an "annotations"
  * member of an output record). */
 static gboolean
@@ -649,12 +662,7 @@ galley_record_to_document (json_object *obj, const char *source, guint64 lineno,
                                  ? clean_json (src) : NULL;
   g_autoptr(GalleyDocument) doc = galley_document_new (json_object_get_string (id_c),
                                                        src_c ? json_object_get_string (src_c) : where);
-  int tlen = json_object_get_string_len (text);
-  guint8 *copy = g_malloc (tlen + 1);
-  memcpy (copy, json_object_get_string (text), tlen);
-  copy[tlen] = 0;
-  g_autoptr(GBytes) bytes = g_bytes_new_take (copy, tlen);
-  galley_document_set_raw (doc, bytes);
+  set_raw_from_json (doc, text);
   GalleyContentType ct = GALLEY_CONTENT_UNKNOWN;
   json_object_object_foreach (obj, key, value)
     {
@@ -799,12 +807,7 @@ record_to_document (const RecordMapping *m, json_tokener *tok, const char *line,
     }
   g_autofree char *where = g_strdup_printf ("%s:%" G_GUINT64_FORMAT, source, lineno);
   GalleyDocument *doc = galley_document_new (id, where);
-  int tlen = json_object_get_string_len (text);
-  guint8 *copy = g_malloc (tlen + 1);
-  memcpy (copy, json_object_get_string (text), tlen);
-  copy[tlen] = 0;
-  g_autoptr(GBytes) bytes = g_bytes_new_take (copy, tlen);
-  galley_document_set_raw (doc, bytes);
+  set_raw_from_json (doc, text);
 
   json_object *enc = *m->encoding_field ? get_path (obj, m->encoding_field) : NULL;
   if (enc != NULL && json_object_is_type (enc, json_type_string)
