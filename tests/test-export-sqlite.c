@@ -387,6 +387,30 @@ test_bad_content (Fixture *f, gconstpointer data)
   sqlite3_close (db);
 }
 
+/* Names are told apart by type and canonical name whatever characters
+ * they hold: a control character in a type does not make two names one. */
+static void
+test_names_kept_apart (Fixture *f, gconstpointer data)
+{
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GalleyHarness) h = harness (f->dir, &error, NULL);
+    g_assert_no_error (error);
+    g_autoptr(GalleyDocument) doc = news ("n", NULL, NULL, "Ada met Bo and Cy.");
+    add_entity (doc, "A\x1f" "B", "Ada", "C", NULL);
+    add_entity (doc, "A", "Bo", "B\x1f" "C", NULL);
+    add_entity (doc, "PER", "Cy", "C", NULL);
+    push (h, doc);
+    finish (h);
+  }
+  sqlite3 *db = open_db (f->dir);
+  g_autofree char *rows = query (db, "SELECT seq, hex(type), hex(canonical) FROM entities ORDER BY seq", NULL);
+  g_assert_cmpstr (rows, ==, "0|411F42|43\n1|41|421F43\n2|504552|43\n");
+  g_autofree char *names = query (db, "SELECT count(*) FROM names", NULL);
+  g_assert_cmpstr (names, ==, "3\n");
+  sqlite3_close (db);
+}
+
 /* A database of schema version 1 (entity rows with their canonical name
  * in each row, as the first version of the sink wrote them) is migrated
  * in the next run's first transaction: its mentions keep their names, each
@@ -786,6 +810,7 @@ main (int argc, char **argv)
   ADD ("/export-sqlite/bad-content", test_bad_content);
   ADD ("/export-sqlite/newer-schema", test_newer_schema);
   ADD ("/export-sqlite/migrate-from-v1", test_migrate_from_v1);
+  ADD ("/export-sqlite/names-kept-apart", test_names_kept_apart);
   ADD ("/export-sqlite/foreign-database", test_foreign_database);
   ADD ("/export-sqlite/locked", test_locked);
   ADD ("/export-sqlite/disk-full", test_disk_full);

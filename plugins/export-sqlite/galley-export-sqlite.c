@@ -178,7 +178,7 @@ typedef struct {
   gint64        entities;
   gint64        batches;
   FtsMode       fts;
-  GHashTable   *names;         /* "TYPE\x1fcanonical" -> name_id (gint64 *) */
+  GHashTable   *names;         /* see name_id (): type, canonical -> name_id (gint64 *) */
   GString      *name_key;
 } ExportSqlite;
 
@@ -859,11 +859,15 @@ entity_statement (ExportSqlite *self, guint k, GError **error)
 static gboolean
 name_id (ExportSqlite *self, Str type, Str canonical, gint64 *id, GError **error)
 {
+  /* the key: the type's length + 1 in one byte, the type, the name (no
+   * separator a type could contain); a type of 255 bytes or more is not
+   * cached */
+  gboolean cache = type.len < 255;
   g_string_truncate (self->name_key, 0);
+  g_string_append_c (self->name_key, (char) (type.len + 1));
   g_string_append_len (self->name_key, type.s, type.len);
-  g_string_append_c (self->name_key, '\x1f');
   g_string_append_len (self->name_key, canonical.s, canonical.len);
-  gint64 *cached = g_hash_table_lookup (self->names, self->name_key->str);
+  gint64 *cached = cache ? g_hash_table_lookup (self->names, self->name_key->str) : NULL;
   if (cached != NULL)
     {
       *id = *cached;
@@ -887,6 +891,8 @@ name_id (ExportSqlite *self, Str type, Str canonical, gint64 *id, GError **error
     }
   else if (rc != SQLITE_ROW)
     return db_error (self, error, rc, "cannot read a name");
+  if (!cache)
+    return TRUE;
   if (g_hash_table_size (self->names) >= MAX_CACHED_NAMES)
     g_hash_table_remove_all (self->names);
   g_hash_table_insert (self->names, g_strdup (self->name_key->str), g_memdup2 (id, sizeof *id));
