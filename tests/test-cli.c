@@ -559,6 +559,16 @@ test_jsonl_bad_lines (Fixture *f, gconstpointer data)
   g_assert_cmpuint (partial->len, ==, 1);
 }
 
+/* Writes pipeline @name with @content and runs it; the run must succeed. */
+static void
+run_pipeline_ok (Fixture *f, const char *name, const char *content)
+{
+  galley_test_write (f->dir, name, content, -1);
+  g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, "run", "-q", name, NULL);
+  if (r->status != 0)
+    g_error ("%s: exit %d: %s", name, r->status, r->err);
+}
+
 /* records=galley reads export-jsonl's records back into the documents
  * they came from: writing them out again gives the same bytes, spans,
  * plugin fields, repairs and all. Records that are not galley records are
@@ -572,18 +582,14 @@ test_jsonl_galley_records (Fixture *f, gconstpointer data)
       "{\"id\":\"b\",\"text\":\"The ministry in Kiev said on 22.07.2025 that Zelenskyy had left \u201cearly\u201d.\"}\n"
       "{\"id\":\"c\",\"text\":\"Zo\u00eb Brandt met President Volodymyr Zelensky in Kyiv on Wednesday. "
       "Zelensky said the talks in Istanbul would go on.\"}\n", -1);
-  galley_test_write (f->dir, "first.pipeline",
+  run_pipeline_ok (f, "first.pipeline",
       "[pipeline]\nstages=in;repair;dedup;entities;out\nstats=\nrejects=\n"
       "[stage in]\nplugin=jsonl\npath=in.jsonl\n[stage repair]\nplugin=repair\n[stage dedup]\nplugin=dedup\n"
-      "[stage entities]\nplugin=entities\n[stage out]\nplugin=export-jsonl\npath=out1.jsonl\n", -1);
-  galley_test_write (f->dir, "again.pipeline",
+      "[stage entities]\nplugin=entities\n[stage out]\nplugin=export-jsonl\npath=out1.jsonl\n");
+  run_pipeline_ok (f, "again.pipeline",
       "[pipeline]\nstages=in;out\nstats=\nrejects=\n"
       "[stage in]\nplugin=jsonl\npath=out1.jsonl\nrecords=galley\n"
-      "[stage out]\nplugin=export-jsonl\npath=out2.jsonl\n", -1);
-  g_autoptr(RunResult) r1 = galley_test_run (f->dir, NULL, "run", "-q", "first.pipeline", NULL);
-  g_assert_cmpint (r1->status, ==, 0);
-  g_autoptr(RunResult) r2 = galley_test_run (f->dir, NULL, "run", "-q", "again.pipeline", NULL);
-  g_assert_cmpint (r2->status, ==, 0);
+      "[stage out]\nplugin=export-jsonl\npath=out2.jsonl\n");
   g_autofree char *p1 = g_build_filename (f->dir, "out1.jsonl", NULL);
   g_autofree char *p2 = g_build_filename (f->dir, "out2.jsonl", NULL);
   g_autofree char *out1 = NULL, *out2 = NULL;
@@ -598,11 +604,9 @@ test_jsonl_galley_records (Fixture *f, gconstpointer data)
 
   /* without records=galley the same file is plain JSON: the entities are
    * a meta member, not spans */
-  galley_test_write (f->dir, "plain.pipeline",
+  run_pipeline_ok (f, "plain.pipeline",
       "[pipeline]\nstages=in;out\nstats=\nrejects=\n"
-      "[stage in]\nplugin=jsonl\npath=out1.jsonl\n[stage out]\nplugin=export-jsonl\npath=out3.jsonl\n", -1);
-  g_autoptr(RunResult) r3 = galley_test_run (f->dir, NULL, "run", "-q", "plain.pipeline", NULL);
-  g_assert_cmpint (r3->status, ==, 0);
+      "[stage in]\nplugin=jsonl\npath=out1.jsonl\n[stage out]\nplugin=export-jsonl\npath=out3.jsonl\n");
   g_autoptr(GPtrArray) plain = read_output (f, "out3.jsonl");
   json_object *meta = NULL, *ents = NULL;
   g_assert_true (json_object_object_get_ex (g_ptr_array_index (plain, 0), "meta", &meta));
@@ -616,12 +620,10 @@ test_jsonl_galley_records (Fixture *f, gconstpointer data)
       "{\"id\":\"z\",\"text\":\"Kyiv\",\"annotations\":{\"s\":[{\"type\":\"S\",\"start\":\"0\",\"end\":4}]}}\n"
       "{\"id\":\"ok\",\"text\":\"Kyiv\",\"entities\":[{\"type\":\"LOC\",\"start\":0,\"end\":4,\"wikidata\":\"Q1899\"}]}\n",
       -1);
-  galley_test_write (f->dir, "bad.pipeline",
+  run_pipeline_ok (f, "bad.pipeline",
       "[pipeline]\nstages=in;out\nstats=\nrejects=bad.rejects.jsonl\n"
       "[stage in]\nplugin=jsonl\npath=bad.jsonl\nrecords=galley\non-error=skip\n"
-      "[stage out]\nplugin=export-jsonl\npath=bad.out.jsonl\n", -1);
-  g_autoptr(RunResult) rb = galley_test_run (f->dir, NULL, "run", "-q", "bad.pipeline", NULL);
-  g_assert_cmpint (rb->status, ==, 0);
+      "[stage out]\nplugin=export-jsonl\npath=bad.out.jsonl\n");
   g_autoptr(GPtrArray) good = read_output (f, "bad.out.jsonl");
   g_assert_cmpuint (good->len, ==, 1);
   g_autofree char *good_json = g_strdup (json_object_to_json_string_ext (g_ptr_array_index (good, 0),
