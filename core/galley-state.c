@@ -44,13 +44,47 @@ typedef struct {
   GalleyInputState  state;
 } NewInput;
 
+/* A growing list of them (a million appends at a first run over a big
+ * spool: no call per append, unlike GArray). */
 typedef struct {
-  GHashTable   *groups;     /* "stage\x1fdir" -> GArray of NewInput */
+  NewInput *v;
+  guint     len, cap;
+} InputList;
+
+static InputList *
+input_list_new (void)
+{
+  return g_new0 (InputList, 1);
+}
+
+static void
+input_list_free (InputList *l)
+{
+  g_free (l->v);
+  g_free (l);
+}
+
+static inline void
+input_list_append (InputList *l, const char *name, const GalleyInputState *state)
+{
+  if (l->len == l->cap)
+    {
+      l->cap = MAX (64, l->cap * 2);
+      l->v = g_renew (NewInput, l->v, l->cap);
+    }
+  l->v[l->len].name = name;
+  l->v[l->len++].state = *state;
+}
+
+typedef struct {
+  GHashTable   *groups;     /* "stage\x1fdir" -> InputList */
   const char   *last_key;   /* the group recorded into last */
-  GArray       *last;
+  const char   *last_stage; /* the stage name given with it */
+  gsize         last_stage_len, last_dir_len; /* of last_key's two parts */
+  InputList    *last;
   GStringChunk *names;
   char         *left_key;   /* a group recording just left with enough */
-  GArray       *left;       /* inputs, taken out for writing */
+  InputList    *left;       /* inputs, taken out for writing */
   GHashTable   *written;    /* group key (of groups) -> inputs taken out before */
 } DoneSet;
 
@@ -64,15 +98,15 @@ typedef struct {
 #define EARLY_ENTRIES 256
 
 typedef struct {
-  char   *key;
-  GArray *news;
+  char      *key;
+  InputList *news;
 } EarlyGroup;
 
 static DoneSet *done_set_new (void);
 static void done_set_free (DoneSet *set);
 static void done_set_add (DoneSet *set, const char *stage, const char *key, const GalleyInputState *state);
 static gboolean write_inputs (GalleyState *st, DoneSet *done, gint64 *n_inputs, GError **error);
-static gboolean write_group (GalleyState *st, const char *group, GArray *news, gint64 *n_inputs, GError **error);
+static gboolean write_group (GalleyState *st, const char *group, InputList *news, gint64 *n_inputs, GError **error);
 static void stop_early_writer (GalleyState *st);
 
 struct _GalleyState {
@@ -405,6 +439,7 @@ galley_state_get_dir (GalleyState *st)
 struct _LedgerGroup {
   char     *stage;
   char     *dir;
+  gsize     dir_len;
   guint8   *data;
   gsize     len;
   guint32  *offsets;   /* of each entry's name in data, in name order */
@@ -435,6 +470,15 @@ key_dir_len (const char *key)
     len--;
   const char *slash = memrchr (key, '/', len);
   return slash != NULL ? (gsize) (slash - key) + 1 : 0;
+}
+
+/* TRUE when key_dir_len (@key) would be @dir_len with @dir as that part:
+ * the usual case of a key in the same directory as the one before it,
+ * found without measuring the whole key. */
+static inline gboolean
+key_in_dir (const char *key, const char *dir, gsize dir_len)
+{
+  return strncmp (key, dir, dir_len) == 0 && key[dir_len] != '\0' && strchr (key + dir_len, '/') == NULL;
 }
 
 /* Reads a varint at *p (before @end); FALSE if it is cut or too long. */
@@ -510,6 +554,7 @@ group_load (GalleyState *st, const char *stage, const char *dir, gsize dir_len, 
   LedgerGroup *g = g_new0 (LedgerGroup, 1);
   g->stage = g_strdup (stage);
   g->dir = g_strndup (dir, dir_len);
+  g->dir_len = dir_len;
   GByteArray *data = g_byte_array_new ();
   sqlite3_bind_text (st->group_stmt, 1, stage, -1, SQLITE_STATIC);
   sqlite3_bind_text (st->group_stmt, 2, dir, (int) dir_len, SQLITE_STATIC);
@@ -585,10 +630,13 @@ galley_state_lookup_input (GalleyState *st, const char *stage, const char *key, 
 {
   if (st->full)
     return FALSE;
-  gsize dir_len = key_dir_len (key);
   g_mutex_lock (&st->db_lock);
-  LedgerGroup *g = NULL;
-  guint slot;
+  LedgerGroup *g = st->groups[0];
+  guint slot = 0;
+  if (g != NULL && strcmp (g->stage, stage) == 0 && key_in_dir (key, g->dir, g->dir_len))
+    goto have_group;   /* the directory of the key before */
+  g = NULL;
+  gsize dir_len = key_dir_len (key);
   for (slot = 0; slot < GROUP_CACHE && st->groups[slot] != NULL; slot++)
     {
       LedgerGroup *c = st->groups[slot];
@@ -615,8 +663,9 @@ galley_state_lookup_input (GalleyState *st, const char *stage, const char *key, 
   /* most recently used first */
   memmove (st->groups + 1, st->groups, slot * sizeof st->groups[0]);
   st->groups[0] = g;
+have_group:;
   guint i;
-  gboolean found = group_find (g, key + dir_len, &i);
+  gboolean found = group_find (g, key + g->dir_len, &i);
   if (found && out != NULL)
     entry_state (g, i, out);
   g_mutex_unlock (&st->db_lock);
@@ -627,7 +676,7 @@ static DoneSet *
 done_set_new (void)
 {
   DoneSet *set = g_new0 (DoneSet, 1);
-  set->groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_array_unref);
+  set->groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) input_list_free);
   set->names = g_string_chunk_new (64 * 1024);
   set->written = g_hash_table_new (g_str_hash, g_str_equal);
   return set;
@@ -641,23 +690,28 @@ done_set_free (DoneSet *set)
   g_string_chunk_free (set->names);
   g_free (set->left_key);
   if (set->left != NULL)
-    g_array_unref (set->left);
+    input_list_free (set->left);
   g_free (set);
 }
 
 static void
 done_set_add (DoneSet *set, const char *stage, const char *key, const GalleyInputState *state)
 {
-  gsize dir_len = key_dir_len (key), stage_len = strlen (stage);
   const char *k = set->last_key;
-  if (k == NULL || strncmp (k, stage, stage_len) != 0 || k[stage_len] != '\x1f'
-      || strncmp (k + stage_len + 1, key, dir_len) != 0 || k[stage_len + 1 + dir_len] != '\0')
+  gsize dir_len;
+  if (k != NULL
+      && (stage == set->last_stage
+          || (strncmp (k, stage, set->last_stage_len) == 0 && stage[set->last_stage_len] == '\0'))
+      && key_in_dir (key, k + set->last_stage_len + 1, set->last_dir_len))
+    dir_len = set->last_dir_len;
+  else
     {
+      dir_len = key_dir_len (key);
       g_autofree char *group = g_strdup_printf ("%s\x1f%.*s", stage, (int) dir_len, key);
       gpointer orig = NULL, news = NULL;
       if (!g_hash_table_lookup_extended (set->groups, group, &orig, &news))
         {
-          news = g_array_new (FALSE, FALSE, sizeof (NewInput));
+          news = input_list_new ();
           orig = group;
           g_hash_table_insert (set->groups, g_steal_pointer (&group), news);
         }
@@ -670,26 +724,28 @@ done_set_add (DoneSet *set, const char *stage, const char *key, const GalleyInpu
             {
               set->left_key = g_strdup (left_key);
               set->left = left;
-              g_hash_table_insert (set->groups, left_key, g_array_new (FALSE, FALSE, sizeof (NewInput)));
+              g_hash_table_insert (set->groups, left_key, input_list_new ());
               g_hash_table_insert (set->written, left_key, GUINT_TO_POINTER (before + set->left->len));
             }
         }
       set->last_key = orig;
+      set->last_stage = stage;
+      set->last_stage_len = strlen (stage);
+      set->last_dir_len = dir_len;
       set->last = news;
     }
   /* a source that records its progress on one input (a JSONL file after
    * each line) replaces its own last record */
   if (set->last->len > 0)
     {
-      NewInput *prev = &g_array_index (set->last, NewInput, set->last->len - 1);
+      NewInput *prev = &set->last->v[set->last->len - 1];
       if (strcmp (prev->name, key + dir_len) == 0)
         {
           prev->state = *state;
           return;
         }
     }
-  NewInput n = { g_string_chunk_insert (set->names, key + dir_len), *state };
-  g_array_append_val (set->last, n);
+  input_list_append (set->last, g_string_chunk_insert (set->names, key + dir_len), state);
 }
 
 static EarlyGroup early_end;
@@ -711,7 +767,7 @@ early_writer (gpointer data)
       g_mutex_unlock (&st->db_lock);
       galley_fault_point ("ledger-early");
       g_free (e->key);
-      g_array_unref (e->news);
+      input_list_free (e->news);
       g_free (e);
     }
   return NULL;
@@ -796,7 +852,7 @@ compare_keys (gconstpointer a, gconstpointer b)
 
 
 static gint
-compare_new_inputs (gconstpointer a, gconstpointer b)
+compare_new_inputs (gconstpointer a, gconstpointer b, gpointer user_data G_GNUC_UNUSED)
 {
   return strcmp (((const NewInput *) a)->name, ((const NewInput *) b)->name);
 }
@@ -819,14 +875,24 @@ zigzag (gint64 v)
   return ((guint64) v << 1) ^ (guint64) (v >> 63);
 }
 
+/* The bytes of a part being written. */
+typedef struct {
+  guint8 *data;
+  gsize   len, cap;
+} PartBuffer;
+
 /* One entry, encoded in place at the end of @out (a million of them at a
  * first run over a big spool: no call per field). */
 static void
-append_entry (GByteArray *out, const char *name, const GalleyInputState *s)
+append_entry (PartBuffer *out, const char *name, const GalleyInputState *s)
 {
-  gsize len = strlen (name), at = out->len;
-  g_byte_array_set_size (out, (guint) (at + len + 1 + 5 * 10 + 8));
-  guint8 *p = varint_to (out->data + at, len);
+  gsize len = strlen (name), need = out->len + 10 + len + 1 + 4 * 10 + 8;
+  if (need > out->cap)
+    {
+      out->cap = MAX (need, out->cap * 2);
+      out->data = g_realloc (out->data, out->cap);
+    }
+  guint8 *p = varint_to (out->data + out->len, len);
   memcpy (p, name, len + 1);
   p += len + 1;
   p = varint_to (p, zigzag (s->size));
@@ -835,14 +901,14 @@ append_entry (GByteArray *out, const char *name, const GalleyInputState *s)
   p = varint_to (p, zigzag (s->lines));
   guint64 le = GUINT64_TO_LE (s->hash);
   memcpy (p, &le, 8);
-  g_byte_array_set_size (out, (guint) (p + 8 - out->data));
+  out->len = (gsize) (p + 8 - out->data);
 }
 
 typedef struct {
   GalleyState  *st;
   sqlite3_stmt *del, *ins;
   const char   *stage, *dir;
-  GByteArray   *part;
+  PartBuffer    part;
   guint         in_part, part_no;
 } GroupWriter;
 
@@ -855,11 +921,11 @@ flush_part (GroupWriter *w, GError **error)
   sqlite3_bind_text (w->ins, 2, w->dir, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (w->ins, 3, w->part_no++);
   sqlite3_bind_int64 (w->ins, 4, w->in_part);
-  sqlite3_bind_blob (w->ins, 5, w->part->data, (int) w->part->len, SQLITE_STATIC);
+  sqlite3_bind_blob (w->ins, 5, w->part.data, (int) w->part.len, SQLITE_STATIC);
   sqlite3_bind_int64 (w->ins, 6, w->st->run_id);
   gboolean ok = sqlite3_step (w->ins) == SQLITE_DONE;
   sqlite3_reset (w->ins);
-  g_byte_array_set_size (w->part, 0);
+  w->part.len = 0;
   w->in_part = 0;
   return ok || db_error (w->st, error, "cannot record inputs");
 }
@@ -867,14 +933,14 @@ flush_part (GroupWriter *w, GError **error)
 static gboolean
 emit (GroupWriter *w, const char *name, const GalleyInputState *s, GError **error)
 {
-  append_entry (w->part, name, s);
+  append_entry (&w->part, name, s);
   return ++w->in_part < GROUP_PART_ENTRIES || flush_part (w, error);
 }
 
 /* Merges @news (sorted by name; they replace recorded entries of the same
  * name) into the recorded group of @stage and @dir and writes it back. */
 static gboolean
-group_write (GroupWriter *w, GArray *news, GError **error)
+group_write (GroupWriter *w, InputList *news, GError **error)
 {
   g_autoptr(GError) local = NULL;
   LedgerGroup *old = group_load (w->st, w->stage, w->dir, strlen (w->dir), &local);
@@ -898,7 +964,7 @@ group_write (GroupWriter *w, GArray *news, GError **error)
   guint i = 0, j = 0, n_old = old != NULL ? old->n : 0;
   while (ok && (i < n_old || j < news->len))
     {
-      const NewInput *nw = j < news->len ? &g_array_index (news, NewInput, j) : NULL;
+      const NewInput *nw = j < news->len ? &news->v[j] : NULL;
       int c = i == n_old ? 1 : nw == NULL ? -1 : strcmp (entry_name (old, i), nw->name);
       if (c < 0)
         {
@@ -922,9 +988,9 @@ group_write (GroupWriter *w, GArray *news, GError **error)
  * into the ledger, merged with what it holds, inside the caller's
  * transaction; adds their number to *@n_inputs. Sorts @news. */
 static gboolean
-write_group (GalleyState *st, const char *group, GArray *news, gint64 *n_inputs, GError **error)
+write_group (GalleyState *st, const char *group, InputList *news, gint64 *n_inputs, GError **error)
 {
-  GroupWriter w = { st, NULL, NULL, NULL, NULL, NULL, 0, 0 };
+  GroupWriter w = { .st = st };
   if (sqlite3_prepare_v2 (st->db, "DELETE FROM input_groups WHERE stage = ? AND dir = ?", -1, &w.del, NULL) != SQLITE_OK
       || sqlite3_prepare_v2 (st->db, "INSERT INTO input_groups VALUES (?, ?, ?, ?, ?, ?)", -1, &w.ins, NULL)
            != SQLITE_OK)
@@ -936,27 +1002,29 @@ write_group (GalleyState *st, const char *group, GArray *news, gint64 *n_inputs,
   g_autofree char *stage = g_strndup (group, sep - group);
   w.stage = stage;
   w.dir = sep + 1;
-  w.part = g_byte_array_new ();
   /* stable: of an input recorded twice, the later record wins; a
    * directory's files usually come in name order already */
-  gboolean sorted = TRUE;
-  for (guint i = 1; sorted && i < news->len; i++)
-    sorted = strcmp (g_array_index (news, NewInput, i - 1).name, g_array_index (news, NewInput, i).name) < 0;
-  if (!sorted)
-    g_array_sort (news, compare_new_inputs);
-  guint kept = 0;
-  for (guint i = 0; i < news->len; i++)
+  gboolean increasing = TRUE;
+  for (guint i = 1; increasing && i < news->len; i++)
+    increasing = strcmp (news->v[i - 1].name, news->v[i].name) < 0;
+  guint kept = news->len;
+  if (!increasing)
     {
-      if (kept > 0 && strcmp (g_array_index (news, NewInput, kept - 1).name, g_array_index (news, NewInput, i).name) == 0)
-        kept--;
-      g_array_index (news, NewInput, kept++) = g_array_index (news, NewInput, i);
+      g_qsort_with_data (news->v, (gint) news->len, sizeof (NewInput), compare_new_inputs, NULL);   /* stable */
+      kept = 0;
+      for (guint i = 0; i < news->len; i++)
+        {
+          if (kept > 0 && strcmp (news->v[kept - 1].name, news->v[i].name) == 0)
+            kept--;
+          news->v[kept++] = news->v[i];
+        }
+      news->len = kept;
     }
-  g_array_set_size (news, kept);
   *n_inputs += kept;
   gboolean ok = group_write (&w, news, error);
   sqlite3_finalize (w.del);
   sqlite3_finalize (w.ins);
-  g_byte_array_unref (w.part);
+  g_free (w.part.data);
   /* a cached copy of the group is out of date now */
   for (guint i = 0; i < GROUP_CACHE && st->groups[i] != NULL; i++)
     if (strcmp (st->groups[i]->stage, stage) == 0 && strcmp (st->groups[i]->dir, w.dir) == 0)
@@ -982,7 +1050,7 @@ write_inputs (GalleyState *st, DoneSet *done, gint64 *n_inputs, GError **error)
   gboolean ok = TRUE;
   for (guint g = 0; ok && g < n_groups; g++)
     {
-      GArray *news = g_hash_table_lookup (groups, names[g]);
+      InputList *news = g_hash_table_lookup (groups, names[g]);
       if (news->len > 0)   /* not all written early */
         ok = write_group (st, names[g], news, n_inputs, error);
     }
