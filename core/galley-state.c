@@ -443,7 +443,9 @@ struct _LedgerGroup {
   guint8   *data;
   gsize     len;
   guint32  *offsets;   /* of each entry's name in data, in name order */
+  GalleyInputState *states; /* each entry's numbers, parsed */
   guint     n;
+  guint     next;      /* the entry after the one found last (lookups come in name order) */
 };
 
 static void
@@ -455,6 +457,7 @@ group_free (LedgerGroup *g)
   g_free (g->dir);
   g_free (g->data);
   g_free (g->offsets);
+  g_free (g->states);
   g_free (g);
 }
 
@@ -532,10 +535,7 @@ entry_name (const LedgerGroup *g, guint i)
 static void
 entry_state (const LedgerGroup *g, guint i, GalleyInputState *out)
 {
-  const char *name = entry_name (g, i);
-  const guint8 *next;
-  /* checked when the group was read */
-  entry_numbers ((const guint8 *) name + strlen (name) + 1, g->data + g->len, out, &next);
+  *out = g->states[i];
 }
 
 /* Reads the group of @stage and @dir (all its parts). Returns NULL on a
@@ -571,7 +571,11 @@ group_load (GalleyState *st, const char *stage, const char *dir, gsize dir_len, 
       group_free (g);
       return NULL;
     }
-  GArray *offsets = g_array_new (FALSE, FALSE, sizeof (guint32));
+  /* an entry takes 14 bytes at least (name length, the name's NUL, four
+   * one-byte numbers, the 8-byte hash); the arrays are cut to size after */
+  gsize most = g->len / 14 + 1;
+  g->offsets = g_new (guint32, most);
+  g->states = g_new (GalleyInputState, most);
   const guint8 *p = g->data, *end = g->data + g->len;
   const char *prev = NULL;
   while (p < end && g->len <= G_MAXUINT32)
@@ -586,12 +590,15 @@ group_load (GalleyState *st, const char *stage, const char *dir, gsize dir_len, 
       if ((prev != NULL && strcmp (prev, name) >= 0) || !entry_numbers (q + name_len + 1, end, &s, &q))
         break;
       prev = name;
-      guint32 off = (guint32) ((const guint8 *) name - g->data);
-      g_array_append_val (offsets, off);
+      g->offsets[g->n] = (guint32) ((const guint8 *) name - g->data);
+      g->states[g->n++] = s;
       p = q;
     }
-  g->n = offsets->len;
-  g->offsets = (guint32 *) g_array_free (offsets, FALSE);
+  if (g->n + 64 < most)
+    {
+      g->offsets = g_renew (guint32, g->offsets, g->n + 1);
+      g->states = g_renew (GalleyInputState, g->states, g->n + 1);
+    }
   if (p != end)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
@@ -604,8 +611,15 @@ group_load (GalleyState *st, const char *stage, const char *dir, gsize dir_len, 
 }
 
 static gboolean
-group_find (const LedgerGroup *g, const char *name, guint *index)
+group_find (LedgerGroup *g, const char *name, guint *index)
 {
+  /* a directory's files are looked up in name order: try the entry after
+   * the last one found before searching */
+  if (g->next < g->n && strcmp (entry_name (g, g->next), name) == 0)
+    {
+      *index = g->next++;
+      return TRUE;
+    }
   guint lo = 0, hi = g->n;
   while (lo < hi)
     {
@@ -614,6 +628,7 @@ group_find (const LedgerGroup *g, const char *name, guint *index)
       if (c == 0)
         {
           *index = mid;
+          g->next = mid + 1;
           return TRUE;
         }
       if (c < 0)
