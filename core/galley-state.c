@@ -573,7 +573,7 @@ group_load (GalleyState *st, const char *stage, const char *dir, gsize dir_len, 
     }
   /* an entry takes 14 bytes at least (name length, the name's NUL, four
    * one-byte numbers, the 8-byte hash); the arrays are cut to size after */
-  gsize most = g->len / 14 + 1;
+  gsize most = g->len <= G_MAXUINT32 ? g->len / 14 + 1 : 1;   /* larger: damaged, below */
   g->offsets = g_new (guint32, most);
   g->states = g_new (GalleyInputState, most);
   const guint8 *p = g->data, *end = g->data + g->len;
