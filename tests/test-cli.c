@@ -303,6 +303,36 @@ static const guint8 gz[] = {
   0x10, 0x00, 0x00, 0x00,
 };
 
+/* Without HTML at the top of the text, the file name decides: an .htm,
+ * .html or .xhtml name in any case, also before .gz, makes an HTML
+ * document; the name's other endings do not. */
+static void
+test_content_type_by_name (Fixture *f, gconstpointer data)
+{
+  const char *text = "Harbour council meets on Tuesday; the ferry timetable is on the agenda.";
+  galley_test_write (f->dir, "in/a.HTM", text, -1);
+  galley_test_write (f->dir, "in/b.Html.GZ", (const char *) gz, sizeof gz);
+  galley_test_write (f->dir, "in/c.html.txt", text, -1);
+  galley_test_write (f->dir, "in/d.xhtml", text, -1);
+  galley_test_write (f->dir, "in/e.gz.html", text, -1);
+  galley_test_write (f->dir, "in/f.htmx", text, -1);
+  galley_test_write (f->dir, "in/html", text, -1);
+  write_pipeline (f, "in", NULL);
+  g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r->status, ==, 0);
+  g_autoptr(GPtrArray) recs = read_output (f, "out.jsonl");
+  static const struct { const char *id, *type; } want[] = {
+    { "in/a.HTM", "html" }, { "in/b.Html.GZ", "html" }, { "in/c.html.txt", "text" }, { "in/d.xhtml", "html" },
+    { "in/e.gz.html", "html" }, { "in/f.htmx", "text" }, { "in/html", "text" },
+  };
+  g_assert_cmpuint (recs->len, ==, G_N_ELEMENTS (want));
+  for (guint i = 0; i < G_N_ELEMENTS (want); i++)
+    {
+      g_assert_cmpstr (galley_test_get_string (g_ptr_array_index (recs, i), "id"), ==, want[i].id);
+      g_assert_cmpstr (galley_test_get_string (g_ptr_array_index (recs, i), "content_type"), ==, want[i].type);
+    }
+}
+
 /* A directory of many files is read by a helper thread ahead of the
  * walk: the output, its order and the stats are those of a walk reading
  * every file itself (read-ahead=0), whatever the directory holds: empty,
@@ -956,6 +986,7 @@ main (int argc, char **argv)
   ADD ("/jsonl/max-line", test_jsonl_max_line);
   ADD ("/files/missing-input-path", test_missing_input_path);
   ADD ("/files/mixed-binary-and-text", test_mixed_binary_and_text_dir);
+  ADD ("/files/content-type-by-name", test_content_type_by_name);
   ADD ("/files/empty-file", test_empty_file);
   ADD ("/files/nul-and-invalid-utf8", test_nul_bytes_and_invalid_utf8);
   ADD ("/files/gzip-and-glob", test_gzip_and_glob);

@@ -32,6 +32,14 @@ ascii_prefix_ci (const guint8 *p, gsize len, const char *word)
   return len >= n && g_ascii_strncasecmp ((const char *) p, word, n) == 0;
 }
 
+/* TRUE if @name (of @len bytes) ends with @suffix, ignoring ASCII case. */
+static gboolean
+ascii_suffix_ci (const char *name, gsize len, const char *suffix)
+{
+  gsize n = strlen (suffix);
+  return len >= n && g_ascii_strncasecmp (name + len - n, suffix, n) == 0;
+}
+
 /* TRUE if one of the tags starts within the first @len bytes of @p. */
 static gboolean
 contains_html_tag (const guint8 *p, gsize len)
@@ -115,10 +123,12 @@ galley_input_sniff (const guint8 *data, gsize len, const char *name, const char 
     return INPUT_KIND_TEXT;   /* UTF-16/32 text; HTML in them is rare enough */
   if (name != NULL)
     {
-      g_autofree char *lower = g_ascii_strdown (name, -1);
-      if (g_str_has_suffix (lower, ".gz"))
-        lower[strlen (lower) - 3] = '\0';
-      if (g_str_has_suffix (lower, ".html") || g_str_has_suffix (lower, ".htm") || g_str_has_suffix (lower, ".xhtml"))
+      /* no copy of the name (a path) per file */
+      gsize name_len = strlen (name);
+      if (ascii_suffix_ci (name, name_len, ".gz"))
+        name_len -= 3;
+      if (ascii_suffix_ci (name, name_len, ".html") || ascii_suffix_ci (name, name_len, ".htm")
+          || ascii_suffix_ci (name, name_len, ".xhtml"))
         return INPUT_KIND_HTML;
     }
   const guint8 *p = data;
