@@ -133,6 +133,7 @@ struct _GalleyState {
   DoneSet    *done;          /* inputs this run read */
   GPtrArray  *renames;       /* char*: tmp, final, tmp, final, ... */
   GHashTable *lengths;       /* path -> gint64* committed by this run */
+  GPtrArray *marks;          /* first-length marks to remove after the commit */
 };
 
 static gboolean
@@ -295,6 +296,7 @@ galley_state_open (const char *dir, gboolean full, double wait_seconds, GError *
   st->done = done_set_new ();
   st->renames = g_ptr_array_new_with_free_func (g_free);
   st->lengths = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  st->marks = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GDateTime) now = g_date_time_new_now_local ();
   st->started = g_date_time_format_iso8601 (now);
 
@@ -331,10 +333,14 @@ galley_state_open (const char *dir, gboolean full, double wait_seconds, GError *
   sqlite3_stmt *stmt = NULL;
   gint64 format = 0;
   gboolean fresh = TRUE;
-  if (sqlite3_prepare_v2 (st->db, "SELECT value FROM meta WHERE key = 'format'", -1, &stmt, NULL) == SQLITE_OK)
+  /* a meta table without a format row is a creation killed before its
+   * end (earlier builds created the tables one statement at a time):
+   * nothing was recorded in it, so it is completed as a new ledger */
+  if (sqlite3_prepare_v2 (st->db, "SELECT value FROM meta WHERE key = 'format'", -1, &stmt, NULL) == SQLITE_OK
+      && sqlite3_step (stmt) == SQLITE_ROW)
     {
       fresh = FALSE;
-      format = sqlite3_step (stmt) == SQLITE_ROW ? sqlite3_column_int64 (stmt, 0) : 0;
+      format = sqlite3_column_int64 (stmt, 0);
     }
   sqlite3_finalize (stmt);
   if (!fresh && format != LEDGER_FORMAT && format != 1)
@@ -354,7 +360,10 @@ galley_state_open (const char *dir, gboolean full, double wait_seconds, GError *
    * version. */
   if (!db_exec (st, "PRAGMA journal_mode = TRUNCATE", error))
     return NULL;
+  /* one transaction: a run killed while it creates the ledger leaves
+   * either no tables or all of them, with the format row */
   if (!db_exec (st,
+                "BEGIN IMMEDIATE;"
                 "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
                 "CREATE TABLE IF NOT EXISTS input_groups (stage TEXT NOT NULL, dir TEXT NOT NULL, part INTEGER NOT NULL,"
                 "  count INTEGER NOT NULL, entries BLOB NOT NULL, run INTEGER, PRIMARY KEY (stage, dir, part));"
@@ -362,9 +371,13 @@ galley_state_open (const char *dir, gboolean full, double wait_seconds, GError *
                 "CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, started TEXT, finished TEXT,"
                 "  state TEXT, docs_in INTEGER, docs_out INTEGER, inputs INTEGER);"
                 "CREATE TABLE IF NOT EXISTS pending (run INTEGER, tmp TEXT, final TEXT);"
-                "INSERT OR IGNORE INTO meta VALUES ('format', '2');",
+                "INSERT OR IGNORE INTO meta VALUES ('format', '2');"
+                "COMMIT;",
                 error))
-    return NULL;
+    {
+      sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
+      return NULL;
+    }
   if (format == 1 && !convert_format_1 (st, error))
     {
       g_prefix_error (error, "%s: converting the ledger to format %d: ", path, LEDGER_FORMAT);
@@ -404,6 +417,7 @@ galley_state_free (GalleyState *st)
   done_set_free (st->done);
   g_ptr_array_unref (st->renames);
   g_hash_table_unref (st->lengths);
+  g_ptr_array_unref (st->marks);
   g_mutex_clear (&st->lock);
   g_mutex_clear (&st->db_lock);
   g_free (st->dir);
@@ -830,6 +844,57 @@ galley_state_defer_rename (GalleyState *st, const char *tmp, const char *final)
   g_mutex_unlock (&st->lock);
 }
 
+/* A file a sink appends to that the ledger does not know yet (the first
+ * run that writes it): the length it had when this run first met it is
+ * kept in a small file of the state directory, synced before the sink
+ * writes anything. A run killed before its commit leaves the mark and the
+ * next run cuts the file back to it; the commit records the length in the
+ * ledger and removes the mark. */
+static char *
+mark_path (GalleyState *st, const char *path)
+{
+  g_autofree char *sum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, path, -1);
+  return g_strdup_printf ("%s/appending-%.16s", st->dir, sum);
+}
+
+/* "LENGTH\tPATH\n", or -1 when @mark is missing, unreadable or of
+ * another path */
+static gint64
+read_mark (const char *mark, const char *path)
+{
+  g_autofree char *content = NULL;
+  gsize n = 0;
+  if (!g_file_get_contents (mark, &content, &n, NULL))
+    return -1;
+  char *end = NULL;
+  gint64 v = g_ascii_strtoll (content, &end, 10);
+  gsize plen = strlen (path);
+  if (end == content || v < 0 || *end != '\t' || n != (gsize) (end - content) + plen + 2
+      || memcmp (end + 1, path, plen) != 0 || end[1 + plen] != '\n')
+    return -1;
+  return v;
+}
+
+static gboolean
+write_mark (const char *mark, const char *path, gint64 length)
+{
+  g_autofree char *content = g_strdup_printf ("%" G_GINT64_FORMAT "\t%s\n", length, path);
+  g_autofree char *tmp = g_strconcat (mark, ".tmp", NULL);
+  gsize len = strlen (content);
+  int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return FALSE;
+  gboolean ok = write (fd, content, len) == (ssize_t) len && fsync (fd) == 0;
+  ok = close (fd) == 0 && ok;
+  if (!ok || g_rename (tmp, mark) != 0)
+    {
+      g_unlink (tmp);
+      return FALSE;
+    }
+  fsync_dir_of (mark);
+  return TRUE;
+}
+
 gint64
 galley_state_get_file_length (GalleyState *st, const char *path)
 {
@@ -844,6 +909,29 @@ galley_state_get_file_length (GalleyState *st, const char *path)
       sqlite3_finalize (stmt);
     }
   g_mutex_unlock (&st->db_lock);
+  g_autofree char *mark = mark_path (st, path);
+  if (len >= 0)
+    {
+      g_unlink (mark);   /* left by a run killed after its commit */
+      return len;
+    }
+  len = read_mark (mark, path);
+  if (len < 0)
+    {
+      struct stat sb;
+      if (stat (path, &sb) != 0)
+        return -1;
+      if (!write_mark (mark, path, sb.st_size))
+        {
+          g_warning ("%s: cannot write %s: %s; a run killed before its end may leave rows in it twice", path, mark,
+                     g_strerror (errno));
+          return -1;
+        }
+      len = sb.st_size;
+    }
+  g_mutex_lock (&st->lock);
+  g_ptr_array_add (st->marks, g_steal_pointer (&mark));
+  g_mutex_unlock (&st->lock);
   return len;
 }
 
@@ -1160,6 +1248,8 @@ out:
   /* Committed: from here on a crash is finished by the next run. */
   st->committed = TRUE;
   galley_fault_point ("commit-after-sql");
+  for (guint i = 0; i < st->marks->len; i++)
+    g_unlink (g_ptr_array_index (st->marks, i));
   for (guint i = 0; i + 1 < st->renames->len; i += 2)
     {
       const char *tmp = g_ptr_array_index (st->renames, i), *final = g_ptr_array_index (st->renames, i + 1);

@@ -463,6 +463,45 @@ test_killed_runs_export_exactly_once (Fixture *f, gconstpointer data)
   g_rand_free (rand);
 }
 
+/* The first runs that append to a CSV file, killed after the CSV was
+ * written and synced but before the ledger commit: the ledger does not
+ * know the file yet, and the next run must still cut it back to what it
+ * held before (here a line written by someone else, which stays). */
+static void
+test_killed_first_append (Fixture *f, gconstpointer data)
+{
+  galley_test_write (f->dir, "test.pipeline",
+      "[pipeline]\nstages=in;out;csv;db\nstate-dir=state\n\n"
+      "[stage in]\nplugin=files\npaths=in\n\n"
+      "[stage out]\nplugin=export-jsonl\npath=out/batch-{run}.jsonl\n\n"
+      "[stage csv]\nplugin=export-csv\npath=out/all.csv\nappend=true\nheader=false\ncolumns=id\nnewline=lf\n\n"
+      "[stage db]\nplugin=export-sqlite\npath=out/all.sqlite\n", -1);
+  galley_test_write (f->dir, "out/all.csv", "written before\n", -1);
+  make_inputs (f, 0, 5);
+  for (guint killed_runs = 0; killed_runs < 2; killed_runs++)
+    {
+      /* the third sink's finish(): after the CSV's */
+      g_setenv ("GALLEY_FAULT", "finish:3", TRUE);
+      g_autoptr(RunResult) killed = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+      g_unsetenv ("GALLEY_FAULT");
+      g_assert_cmpint (killed->status, ==, 128 + SIGKILL);
+      g_autofree char *path = g_build_filename (f->dir, "out", "all.csv", NULL);
+      g_autofree char *csv = NULL;
+      g_assert_true (g_file_get_contents (path, &csv, NULL, NULL));
+      /* the killed run did write its rows */
+      g_assert_nonnull (strstr (csv, "in/0004.txt\n"));
+    }
+  g_autoptr(RunResult) again = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (again->status, ==, 0);
+  assert_exactly_once (f, 5);
+  g_autofree char *path = g_build_filename (f->dir, "out", "all.csv", NULL);
+  g_autofree char *csv = NULL;
+  g_assert_true (g_file_get_contents (path, &csv, NULL, NULL));
+  g_assert_cmpstr (csv, ==, "written before\nin/0000.txt\nin/0001.txt\nin/0002.txt\nin/0003.txt\nin/0004.txt\n");
+  /* the committed run left no mark behind */
+  g_assert_cmpuint (count_files (f, "state", "appending-"), ==, 0);
+}
+
 /* The same with a JSONL feed that grows between runs, killed at random
  * moments from outside. */
 static void
@@ -490,6 +529,8 @@ test_killed_jsonl_at_random_times (Fixture *f, gconstpointer data)
       if (g_subprocess_get_if_signaled (proc))
         killed++;
       g_autoptr(RunResult) again = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+      if (again->status != 0)
+        g_test_message ("round %u, the run after the kill: %s", round, again->err);
       g_assert_cmpint (again->status, ==, 0);
       assert_exactly_once (f, total);
     }
@@ -553,6 +594,32 @@ test_incremental_large_dir (Fixture *f, gconstpointer data)
   g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (again, "in/more/m050.txt")), ==, 2);
   g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (again, "in/0010.txt")), ==, 2);
   g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (again, "in/0011.txt")), ==, 1);
+}
+
+/* A run killed while it created the ledger, as earlier builds could leave
+ * it: the meta table exists, without its format row. The next run
+ * completes the ledger instead of refusing it as of an unknown format. */
+static void
+test_ledger_interrupted_creation (Fixture *f, gconstpointer data)
+{
+  make_inputs (f, 0, 3);
+  write_pipeline (f, "plugin=files\npaths=in", NULL);
+  g_autofree char *state = g_build_filename (f->dir, "state", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (state, 0755), ==, 0);
+  g_autofree char *db_path = g_build_filename (state, "ledger.sqlite", NULL);
+  sqlite3 *db = NULL;
+  g_assert_cmpint (sqlite3_open (db_path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);", NULL, NULL,
+                                 NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+  g_autoptr(RunResult) r1 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r1->status, ==, 0);
+  g_assert_null (strstr (r1->err, "ledger"));
+  assert_exactly_once (f, 3);
+  /* and it is a working ledger: the next run finds nothing new */
+  g_autoptr(RunResult) r2 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r2->status, ==, 0);
+  assert_exactly_once (f, 3);
 }
 
 /* A ledger of format 1 (a row per input) is converted when opened: the
@@ -873,8 +940,10 @@ main (int argc, char **argv)
   ADD ("/state/newer-ledger", test_newer_ledger_refused);
   ADD ("/state/incremental-large-dir", test_incremental_large_dir);
   ADD ("/state/ledger-format-1", test_ledger_format_1);
+  ADD ("/state/ledger-interrupted-creation", test_ledger_interrupted_creation);
   ADD ("/state/ledger-from-wal", test_ledger_from_wal);
   ADD ("/state/killed-after-early-writes", test_killed_after_early_writes);
+  ADD ("/state/killed-first-append", test_killed_first_append);
   ADD ("/state/changed-while-reading", test_changed_while_reading);
   ADD ("/state/quick-dirs-changed-while-reading", test_quick_dirs_changed_while_reading);
   /* hundreds of runs: in the slow suite (not under valgrind) */
