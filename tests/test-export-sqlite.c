@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static GalleyHarness *
@@ -292,6 +293,48 @@ test_aborted_run (Fixture *f, gconstpointer data)
   g_autofree char *stale = query (db, "SELECT count(*) FROM documents WHERE run_id IN"
                                       " (SELECT run_id FROM runs WHERE status != 'committed')", NULL);
   g_assert_cmpstr (stale, ==, "0\n");
+  sqlite3_close (db);
+}
+
+/* A writer killed in the middle of a transaction, before the database was
+ * in WAL mode (a new file), leaves a journal that a read-only connection
+ * cannot roll back. The next run rolls it back and writes. */
+static void
+test_killed_writer_journal (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "out.sqlite", NULL);
+  pid_t pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    {
+      sqlite3 *db = NULL;
+      if (sqlite3_open (path, &db) != SQLITE_OK
+          || sqlite3_exec (db, "PRAGMA cache_size = 10; BEGIN; CREATE TABLE half (x); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000)"
+                               " INSERT INTO half SELECT printf('%200d', i) FROM n;", NULL, NULL, NULL) != SQLITE_OK)
+        _exit (1);
+      _exit (0);   /* no COMMIT, no close: the journal stays */
+    }
+  int status = 0;
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  g_autofree char *journal = g_strconcat (path, "-journal", NULL);
+  g_assert_true (g_file_test (journal, G_FILE_TEST_EXISTS));
+
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GalleyHarness) h = harness (f->dir, &error, NULL);
+    g_assert_no_error (error);
+    g_assert_nonnull (h);
+    g_autoptr(GalleyDocument) doc = news ("after", "2024-01-01", "After the kill", "text");
+    push (h, doc);
+    finish (h);
+  }
+  sqlite3 *db = open_db (f->dir);
+  g_autofree char *rows = query (db, "SELECT id FROM documents", NULL);
+  g_assert_cmpstr (rows, ==, "after\n");
+  /* the killed transaction was rolled back: its table is gone */
+  g_autofree char *half = query (db, "SELECT count(*) FROM sqlite_schema WHERE name = 'half'", NULL);
+  g_assert_cmpstr (half, ==, "0\n");
   sqlite3_close (db);
 }
 
@@ -806,6 +849,7 @@ main (int argc, char **argv)
   ADD ("/export-sqlite/tables", test_tables);
   ADD ("/export-sqlite/upsert-and-runs", test_upsert_and_runs);
   ADD ("/export-sqlite/aborted-run", test_aborted_run);
+  ADD ("/export-sqlite/killed-writer-journal", test_killed_writer_journal);
   ADD ("/export-sqlite/documented-queries", test_documented_queries);
   ADD ("/export-sqlite/bad-content", test_bad_content);
   ADD ("/export-sqlite/newer-schema", test_newer_schema);

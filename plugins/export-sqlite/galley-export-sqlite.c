@@ -515,10 +515,20 @@ export_sqlite_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError *
                        self->path, g_strerror (errno));
           return NULL;
         }
-      gboolean ok = open_db (self, SQLITE_OPEN_READONLY, error) && check_schema (self, FALSE, error);
+      GError *local = NULL;
+      gboolean ok = open_db (self, SQLITE_OPEN_READONLY, &local) && check_schema (self, FALSE, &local);
+      int xrc = self->db != NULL ? sqlite3_extended_errcode (self->db) : SQLITE_OK;
       close_db (self);
-      if (!ok)
-        return NULL;
+      /* A run killed while it wrote left a journal that only a writer
+       * can roll back: the check is made when the run opens the database
+       * for writing, after the rollback. */
+      if (!ok && (xrc == SQLITE_READONLY_ROLLBACK || xrc == SQLITE_READONLY_RECOVERY))
+        g_clear_error (&local);
+      else if (!ok)
+        {
+          g_propagate_error (error, local);
+          return NULL;
+        }
     }
   return g_steal_pointer (&self);
 }
@@ -559,7 +569,9 @@ open_for_writing (ExportSqlite *self, GError **error)
 {
   if (!export_make_parent (self->path, self->do_mkdir, error) || !lock_file (self, error))
     return FALSE;
-  if (!open_db (self, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, error))
+  /* checked before anything is set: a database refused (another
+   * program's, or a newer schema) is left as it was */
+  if (!open_db (self, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, error) || !check_schema (self, FALSE, error))
     return FALSE;
   /* Larger pages for a new database: a 2-3 KB text fits in a 16 KB page
    * instead of spilling into an overflow page, and fewer pages go through
