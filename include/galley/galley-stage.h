@@ -201,9 +201,12 @@ GALLEY_API void     galley_stage_input_done     (GalleyStageContext *ctx, const 
  * sink must no longer touch or remove @tmp_path after a TRUE return. */
 GALLEY_API gboolean galley_stage_commit_file    (GalleyStageContext *ctx, const char *tmp_path, const char *path,
                                                  GError **error);
-/* Sinks that append: the length of @path that the last committed run left,
- * or -1 when unknown; a sink truncates a longer file to it before appending
- * (the tail is from a run that never committed). */
+/* Sinks that append, after creating and locking @path: the length of @path
+ * that the last committed run left, or -1 when unknown (no state
+ * directory); a sink truncates a longer file to it before appending (the
+ * tail is from a run that never committed). For a file the ledger does not
+ * know yet, the length it has now, kept durably until the run commits, so
+ * that a first run killed before its commit is cut back too. */
 GALLEY_API gint64   galley_stage_committed_length (GalleyStageContext *ctx, const char *path);
 /* Sinks that append: records @path's length after this run's writes (fsync
  * them first); committed with the run. */
