@@ -538,6 +538,52 @@ test_killed_jsonl_at_random_times (Fixture *f, gconstpointer data)
   g_rand_free (rand);
 }
 
+/* First runs killed from outside at a random moment of their first
+ * quarter second (about the time a whole run takes), each from an empty
+ * state directory and no output: while the ledger, the outputs and their
+ * databases are being created, while the sinks finish, or not at all. The
+ * run after each must work and export every input exactly once in all
+ * three sinks. */
+static void
+test_killed_first_runs (Fixture *f, gconstpointer data)
+{
+  galley_test_write (f->dir, "test.pipeline",
+      "[pipeline]\nstages=in;out;csv;db\nstate-dir=state\nbatch-size=4\n\n"
+      "[stage in]\nplugin=files\npaths=in\n\n"
+      "[stage out]\nplugin=export-jsonl\npath=out/batch-{run}.jsonl\n\n"
+      "[stage csv]\nplugin=export-csv\npath=out/all.csv\nappend=true\nheader=false\ncolumns=id\nnewline=lf\n\n"
+      "[stage db]\nplugin=export-sqlite\npath=out/all.sqlite\nbatch-size=3\n", -1);
+  make_inputs (f, 0, 12);
+  const char *exe = g_getenv ("GALLEY_EXE");
+  g_autofree char *state = g_build_filename (f->dir, "state", NULL);
+  g_autofree char *out = g_build_filename (f->dir, "out", NULL);
+  GRand *rand = g_rand_new_with_seed (5);
+  guint killed = 0;
+  for (guint round = 0; round < 60; round++)
+    {
+      galley_test_rmdir (state);
+      galley_test_rmdir (out);
+      g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+      g_subprocess_launcher_set_cwd (launcher, f->dir);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GSubprocess) proc = g_subprocess_launcher_spawn (launcher, &error, exe, "run", "-q", "test.pipeline", NULL);
+      g_assert_no_error (error);
+      g_usleep (g_rand_int_range (rand, 0, 250000));
+      g_subprocess_force_exit (proc);
+      g_subprocess_wait (proc, NULL, NULL);
+      if (g_subprocess_get_if_signaled (proc))
+        killed++;
+      g_autoptr(RunResult) again = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+      if (again->status != 0)
+        g_test_message ("round %u, the run after the kill: %s", round, again->err);
+      g_assert_cmpint (again->status, ==, 0);
+      assert_exactly_once (f, 12);
+      assert_other_sinks (f, 12);
+    }
+  g_test_message ("%u of 60 runs killed before they ended", killed);
+  g_rand_free (rand);
+}
+
 /* A directory of more files than the listing stats on one thread: the
  * files it knows are stat()ed ahead (on two threads), and changed, touched,
  * new and deleted files are still told apart. */
@@ -951,6 +997,7 @@ main (int argc, char **argv)
     {
       ADD ("/state/killed-runs", test_killed_runs_export_exactly_once);
       ADD ("/state/killed-jsonl", test_killed_jsonl_at_random_times);
+      ADD ("/state/killed-first-runs", test_killed_first_runs);
     }
   return g_test_run ();
 }
