@@ -303,6 +303,30 @@ test_state_dir_created_and_remembered (Fixture *f, gconstpointer data)
   g_assert_false (g_file_test (other, G_FILE_TEST_EXISTS));
 }
 
+/* An empty index file, as a first run killed while it opened the index
+ * leaves: a dry run treats it as no index, a real run makes it one. */
+static void
+test_state_dir_empty_index (Fixture *f, gconstpointer data)
+{
+  write_pipeline (f, "state-dir=state");
+  galley_test_write (f->dir, "state/index.sqlite", "", 0);
+  g_autoptr(GString) in = g_string_new (NULL);
+  append_record (in, "a", base_text);
+  g_autoptr(RunResult) r0 = galley_test_run (f->dir, in->str, "run", "-q", "--dry-run", "t.pipeline", NULL);
+  g_assert_cmpint (r0->status, ==, 0);
+  g_assert_true (r0->err == NULL || strstr (r0->err, "index") == NULL);
+  g_autoptr(RunResult) r1 = run (f, in->str, NULL);
+  g_assert_cmpint (r1->status, ==, 0);
+  g_autoptr(GString) in2 = g_string_new (NULL);
+  append_record (in2, "b", base_text);
+  g_autoptr(RunResult) r2 = run (f, in2->str, "dedup.mode=annotate", NULL);
+  g_assert_cmpint (r2->status, ==, 0);
+  g_autoptr(GPtrArray) out = read_output (f);
+  g_assert_cmpuint (out->len, ==, 1);
+  /* the second run knows "a" from the first: the index works */
+  g_assert_cmpstr (galley_test_get_string (dedup_field (out->pdata[0]), "duplicate_of"), ==, "a");
+}
+
 static void
 test_state_dir_read_only (Fixture *f, gconstpointer data)
 {
@@ -594,6 +618,7 @@ main (int argc, char **argv)
   ADD ("/dedup/huge-document", test_huge_document);
   ADD ("/dedup/state/created-and-remembered", test_state_dir_created_and_remembered);
   ADD ("/dedup/state/read-only", test_state_dir_read_only);
+  ADD ("/dedup/state/empty-index", test_state_dir_empty_index);
   ADD ("/dedup/state/newer-format", test_state_newer_format);
   ADD ("/dedup/state/corrupt", test_state_corrupt);
   ADD ("/dedup/state/two-runs-at-once", test_two_runs_at_once);

@@ -561,9 +561,18 @@ open_state (Dedup *self, GError **error)
   g_autofree char *path = g_build_filename (dir, DEDUP_INDEX_FILE, NULL);
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     return TRUE;
-  self->index = dedup_index_open (dir, !self->dry_run, FALSE, &self->params, error);
+  GError *local = NULL;
+  self->index = dedup_index_open (dir, !self->dry_run, FALSE, &self->params, &local);
+  /* a dry run meets an index file that a first run killed at its start
+   * left empty: as if there were none */
+  if (self->index == NULL && self->dry_run && g_error_matches (local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    {
+      g_clear_error (&local);
+      return TRUE;
+    }
   if (self->index == NULL)
     {
+      g_propagate_error (error, local);
       g_prefix_error (error, "state-dir: ");
       return FALSE;
     }
