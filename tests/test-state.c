@@ -463,6 +463,34 @@ test_killed_runs_export_exactly_once (Fixture *f, gconstpointer data)
   g_rand_free (rand);
 }
 
+/* Starts `galley run test.pipeline` in f->dir and kills it from outside
+ * after a random time below @max_us; TRUE if it was killed before it
+ * ended. */
+static gboolean
+run_killed_at_random (Fixture *f, GRand *rand, gint32 max_us)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_subprocess_launcher_set_cwd (launcher, f->dir);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) proc = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("GALLEY_EXE"), "run", "-q",
+                                                             "test.pipeline", NULL);
+  g_assert_no_error (error);
+  g_usleep (g_rand_int_range (rand, 0, max_us));
+  g_subprocess_force_exit (proc);
+  g_subprocess_wait (proc, NULL, NULL);
+  return g_subprocess_get_if_signaled (proc);
+}
+
+/* The run after a killed one, which must succeed. */
+static void
+run_after_kill (Fixture *f, guint round)
+{
+  g_autoptr(RunResult) again = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  if (again->status != 0)
+    g_test_message ("round %u, the run after the kill: %s", round, again->err);
+  g_assert_cmpint (again->status, ==, 0);
+}
+
 /* The first runs that append to a CSV file, killed after the CSV was
  * written and synced but before the ledger commit: the ledger does not
  * know the file yet, and the next run must still cut it back to what it
@@ -509,7 +537,6 @@ test_killed_jsonl_at_random_times (Fixture *f, gconstpointer data)
 {
   write_pipeline (f, "plugin=jsonl\npath=feed.jsonl", "[stage mid]\nplugin=test-fail-on\njitter=true\n\n");
   g_autofree char *feed = g_build_filename (f->dir, "feed.jsonl", NULL);
-  const char *exe = g_getenv ("GALLEY_EXE");
   GRand *rand = g_rand_new_with_seed (11);
   guint total = 0, killed = 0;
   for (guint round = 0; round < 10; round++)
@@ -518,20 +545,9 @@ test_killed_jsonl_at_random_times (Fixture *f, gconstpointer data)
       for (guint i = 0; i < 40; i++, total++)
         fprintf (fp, "{\"id\":\"in/%04u.txt\",\"text\":\"Line %u of the feed.\"}\n", total, total);
       fclose (fp);
-      g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_SILENCE);
-      g_subprocess_launcher_set_cwd (launcher, f->dir);
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GSubprocess) proc = g_subprocess_launcher_spawn (launcher, &error, exe, "run", "-q", "test.pipeline", NULL);
-      g_assert_no_error (error);
-      g_usleep (g_rand_int_range (rand, 0, 60000));
-      g_subprocess_force_exit (proc);
-      g_subprocess_wait (proc, NULL, NULL);
-      if (g_subprocess_get_if_signaled (proc))
+      if (run_killed_at_random (f, rand, 60000))
         killed++;
-      g_autoptr(RunResult) again = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
-      if (again->status != 0)
-        g_test_message ("round %u, the run after the kill: %s", round, again->err);
-      g_assert_cmpint (again->status, ==, 0);
+      run_after_kill (f, round);
       assert_exactly_once (f, total);
     }
   g_test_message ("%u of 10 runs killed before they ended", killed);
@@ -554,7 +570,6 @@ test_killed_first_runs (Fixture *f, gconstpointer data)
       "[stage csv]\nplugin=export-csv\npath=out/all.csv\nappend=true\nheader=false\ncolumns=id\nnewline=lf\n\n"
       "[stage db]\nplugin=export-sqlite\npath=out/all.sqlite\nbatch-size=3\n", -1);
   make_inputs (f, 0, 12);
-  const char *exe = g_getenv ("GALLEY_EXE");
   g_autofree char *state = g_build_filename (f->dir, "state", NULL);
   g_autofree char *out = g_build_filename (f->dir, "out", NULL);
   GRand *rand = g_rand_new_with_seed (5);
@@ -563,20 +578,9 @@ test_killed_first_runs (Fixture *f, gconstpointer data)
     {
       galley_test_rmdir (state);
       galley_test_rmdir (out);
-      g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_SILENCE);
-      g_subprocess_launcher_set_cwd (launcher, f->dir);
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GSubprocess) proc = g_subprocess_launcher_spawn (launcher, &error, exe, "run", "-q", "test.pipeline", NULL);
-      g_assert_no_error (error);
-      g_usleep (g_rand_int_range (rand, 0, 250000));
-      g_subprocess_force_exit (proc);
-      g_subprocess_wait (proc, NULL, NULL);
-      if (g_subprocess_get_if_signaled (proc))
+      if (run_killed_at_random (f, rand, 250000))
         killed++;
-      g_autoptr(RunResult) again = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
-      if (again->status != 0)
-        g_test_message ("round %u, the run after the kill: %s", round, again->err);
-      g_assert_cmpint (again->status, ==, 0);
+      run_after_kill (f, round);
       assert_exactly_once (f, 12);
       assert_other_sinks (f, 12);
     }
