@@ -646,6 +646,22 @@ test_incremental_large_dir (Fixture *f, gconstpointer data)
   g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (again, "in/0011.txt")), ==, 1);
 }
 
+/* Makes f->dir/state/ledger.sqlite by hand with @sql; returns it open, and
+ * its path in @db_path unless NULL. */
+static sqlite3 *
+ledger_by_hand (Fixture *f, const char *sql, char **db_path)
+{
+  g_autofree char *state = g_build_filename (f->dir, "state", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (state, 0755), ==, 0);
+  g_autofree char *path = g_build_filename (state, "ledger.sqlite", NULL);
+  sqlite3 *db = NULL;
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  if (db_path != NULL)
+    *db_path = g_steal_pointer (&path);
+  return db;
+}
+
 /* A run killed while it created the ledger, as earlier builds could leave
  * it: the meta table exists, without its format row. The next run
  * completes the ledger instead of refusing it as of an unknown format. */
@@ -654,14 +670,7 @@ test_ledger_interrupted_creation (Fixture *f, gconstpointer data)
 {
   make_inputs (f, 0, 3);
   write_pipeline (f, "plugin=files\npaths=in", NULL);
-  g_autofree char *state = g_build_filename (f->dir, "state", NULL);
-  g_assert_cmpint (g_mkdir_with_parents (state, 0755), ==, 0);
-  g_autofree char *db_path = g_build_filename (state, "ledger.sqlite", NULL);
-  sqlite3 *db = NULL;
-  g_assert_cmpint (sqlite3_open (db_path, &db), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_exec (db, "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);", NULL, NULL,
-                                 NULL), ==, SQLITE_OK);
-  sqlite3_close (db);
+  sqlite3_close (ledger_by_hand (f, "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);", NULL));
   g_autoptr(RunResult) r1 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
   g_assert_cmpint (r1->status, ==, 0);
   g_assert_null (strstr (r1->err, "ledger"));
@@ -680,12 +689,8 @@ test_ledger_format_1 (Fixture *f, gconstpointer data)
 {
   make_inputs (f, 0, 4);
   write_pipeline (f, "plugin=files\npaths=in", NULL);
-  g_autofree char *state = g_build_filename (f->dir, "state", NULL);
-  g_assert_cmpint (g_mkdir_with_parents (state, 0755), ==, 0);
-  g_autofree char *db_path = g_build_filename (state, "ledger.sqlite", NULL);
-  sqlite3 *db = NULL;
-  g_assert_cmpint (sqlite3_open (db_path, &db), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_exec (db,
+  g_autofree char *db_path = NULL;
+  sqlite3 *db = ledger_by_hand (f,
                      "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
                      "CREATE TABLE inputs (stage TEXT NOT NULL, key TEXT NOT NULL, size INTEGER, mtime INTEGER,"
                      " offset INTEGER, lines INTEGER, hash INTEGER, run INTEGER, PRIMARY KEY (stage, key)) WITHOUT ROWID;"
@@ -695,7 +700,7 @@ test_ledger_format_1 (Fixture *f, gconstpointer data)
                      "CREATE TABLE pending (run INTEGER, tmp TEXT, final TEXT);"
                      "INSERT INTO meta VALUES ('format', '1');"
                      "INSERT INTO runs VALUES (1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:01Z', 'published', 3, 3, 3);",
-                     NULL, NULL, NULL), ==, SQLITE_OK);
+                     &db_path);
   /* format 1 knew inputs 0 to 2 as they are now (size and time) */
   sqlite3_stmt *ins = NULL;
   g_assert_cmpint (sqlite3_prepare_v2 (db, "INSERT INTO inputs VALUES ('in', ?, ?, ?, -1, -1, 0, 1)", -1, &ins, NULL),
