@@ -518,6 +518,8 @@ main (int argc, char **argv)
   char **sub_argv = argv + 1;
   int sub_argc = argc - 1;
   int code;
+  if (g_str_equal (cmd, "run") || g_str_equal (cmd, "shard") || g_str_equal (cmd, "dedup"))
+    galley_runner_catch_stop_signals ();
   if (g_str_equal (cmd, "run"))
     code = cmd_run (sub_argc, sub_argv, FALSE, NULL);
   else if (g_str_equal (cmd, "check"))

@@ -111,6 +111,10 @@ typedef struct {
   guint       shard_count;
 } GalleyRunOptions;
 
+/* Makes SIGTERM and SIGINT stop a run cleanly (read no more, commit what
+ * is in flight) from now on; galley_pipeline_run() does it too. */
+GALLEY_API void galley_runner_catch_stop_signals (void);
+
 /* Runs the pipeline. Returns a sysexits code; *error is set when it is not 0. */
 GALLEY_API int galley_pipeline_run (GalleyPipeline *pipeline, const GalleyRunOptions *options, GError **error);
 

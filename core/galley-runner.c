@@ -113,6 +113,7 @@ struct _Runner {
   GalleyState            *state;            /* NULL without state-dir */
   gint64                  run_id;
   int                     stopped_by;       /* signal that stopped the sources, or 0 */
+  GCancellable           *stop;             /* cancelled on SIGTERM/SIGINT or a failure */
 };
 
 static _Thread_local const char *tls_drop_reason;
@@ -155,6 +156,13 @@ galley_stage_is_cancelled (GalleyStageContext *ctx)
 {
   g_return_val_if_fail (ctx != NULL, TRUE);
   return g_atomic_int_get (&ctx->runner->cancelled) != 0;
+}
+
+GCancellable *
+galley_stage_context_get_cancellable (GalleyStageContext *ctx)
+{
+  g_return_val_if_fail (ctx != NULL, NULL);
+  return ctx->runner->stop;
 }
 
 gboolean
@@ -394,6 +402,7 @@ set_abort (Runner *r, guint64 pos, GError *error)
   g_mutex_unlock (&r->fail_lock);
   g_clear_error (&error);
   g_atomic_int_set (&r->cancelled, 1);
+  g_cancellable_cancel (r->stop);
 }
 
 static guint64
@@ -483,9 +492,20 @@ install_signal_handlers (void)
   su.sa_flags = SA_RESTART;
   sigemptyset (&su.sa_mask);
   sigaction (SIGUSR1, &su, NULL);
-  /* SIGTERM/SIGINT: read no more input, finish and commit what is in
-   * flight; a second one ends the process at once. */
-  stop_requested = 0;
+  galley_runner_catch_stop_signals ();
+}
+
+/* SIGTERM/SIGINT: read no more input, finish and commit what is in
+ * flight; a second one ends the process at once. The runner's main()
+ * calls this first thing, so that a stop during start-up (loading the
+ * plugins, waiting for the lock) is a clean stop too; installing it again
+ * keeps a signal already received. */
+void
+galley_runner_catch_stop_signals (void)
+{
+  struct sigaction old;
+  if (stop_requested || (sigaction (SIGTERM, NULL, &old) == 0 && old.sa_handler == stop_handler))
+    return;   /* a second signal must still end the process */
   struct sigaction st = { 0 };
   st.sa_handler = stop_handler;
   st.sa_flags = SA_RESTART | SA_RESETHAND;
@@ -896,6 +916,13 @@ run_sources (Runner *r)
           if (!more)
             {
               g_clear_pointer (&doc, galley_document_free);
+              /* a source woken by the stop (its read cancelled) ends
+               * cleanly: the stop is not a failure */
+              if (stop_requested && (error == NULL || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)))
+                {
+                  g_clear_error (&error);
+                  r->stopped_by = stop_requested;
+                }
               if (error != NULL)
                 {
                   g_prefix_error (&error, "stage '%s': ", ctx->config->id);
@@ -963,6 +990,9 @@ monitor_thread (gpointer data)
       g_cond_wait_until (&r->monitor_cond, &r->monitor_lock, g_get_monotonic_time () + 100 * G_TIME_SPAN_MILLISECOND);
       if (r->monitor_stop)
         break;
+      /* wakes a source blocked on input (a pipe, a FIFO) */
+      if (stop_requested && !g_cancellable_is_cancelled (r->stop))
+        g_cancellable_cancel (r->stop);
       gint64 now = g_get_monotonic_time ();
       if (snapshot_requested)
         {
@@ -1333,6 +1363,7 @@ galley_pipeline_run (GalleyPipeline *pipeline, const GalleyRunOptions *opts, GEr
   g_mutex_init (&r.rejects_lock);
   g_mutex_init (&r.monitor_lock);
   g_cond_init (&r.monitor_cond);
+  r.stop = g_cancellable_new ();
   install_signal_handlers ();
 
   int code = GALLEY_EXIT_OK;
@@ -1506,6 +1537,7 @@ out:
   g_mutex_clear (&r.rejects_lock);
   g_mutex_clear (&r.monitor_lock);
   g_cond_clear (&r.monitor_cond);
+  g_clear_object (&r.stop);
   return code;
 }
 
@@ -1558,6 +1590,7 @@ galley_harness_new (const char *plugin_name, const char *const *options, GError 
   h->runner.opts = &h->opts;
   h->runner.n_threads = 1;
   h->runner.abort_pos = G_MAXUINT64;
+  h->runner.stop = g_cancellable_new ();
   g_mutex_init (&h->runner.fail_lock);
   g_mutex_init (&h->runner.rejects_lock);
   h->ctx = g_new0 (GalleyStageContext, 1);
@@ -1631,6 +1664,7 @@ galley_harness_free (GalleyHarness *h)
   galley_pipeline_free (h->pipeline);
   if (h->runner.rejects != NULL)
     fclose (h->runner.rejects);
+  g_clear_object (&h->runner.stop);
   g_mutex_clear (&h->runner.fail_lock);
   g_mutex_clear (&h->runner.rejects_lock);
   g_free (h);

@@ -18,6 +18,8 @@
 #include <galley/galley-json.h>
 #include <galley/galley-options.h>
 #include <galley/galley-document.h>
+#include <galley/galley-version.h>
+#include <gio/gio.h>
 
 #ifdef GALLEY_STAGE_H_DEFINED_INSIDE
 # undef GALLEY_INSIDE
@@ -28,7 +30,10 @@ G_BEGIN_DECLS
 
 /* The stage ABI. A plugin is loaded when its major equals the core's and
  * its minor is not greater than the core's. */
-enum { GALLEY_STAGE_ABI_MAJOR = 1, GALLEY_STAGE_ABI_MINOR = 2 };
+enum {
+  GALLEY_STAGE_ABI_MAJOR = GALLEY_STAGE_ABI_MAJOR_VERSION,
+  GALLEY_STAGE_ABI_MINOR = GALLEY_STAGE_ABI_MINOR_VERSION
+};
 
 /* Name of the one symbol every plugin exports. */
 #define GALLEY_STAGE_QUERY_SYMBOL "galley_stage_query"
@@ -167,6 +172,12 @@ GALLEY_API void galley_stage_skip (GalleyStageContext *ctx, const char *source, 
  * only after a successful run. Report a held lock with G_IO_ERROR_BUSY
  * (exit 75). */
 GALLEY_API gboolean galley_stage_is_cancelled (GalleyStageContext *ctx);
+/* Since ABI 1.3: (transfer none) cancelled when the run is asked to stop
+ * (SIGTERM, SIGINT) or fails. Sources pass it to reads that can block (a
+ * pipe, a FIFO, a socket) so that a stop wakes them; a read cancelled by
+ * a stop may end the source without an error (or with
+ * G_IO_ERROR_CANCELLED, which the core then treats as the stop). */
+GALLEY_API GCancellable *galley_stage_context_get_cancellable (GalleyStageContext *ctx);
 
 /* ---- incremental runs and exactly-once output (since ABI 1.1) ----
  *

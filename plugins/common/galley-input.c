@@ -7,7 +7,10 @@
 
 #include <xxhash.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <gio/gunixinputstream.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -165,7 +168,7 @@ set_content_type (GalleyDocument *doc, GalleyContentType forced, const char *nam
 
 /* Reads @in to the end into a buffer with a NUL after the data. */
 static GBytes *
-read_all (GInputStream *in, guint64 max_size, GError **error)
+read_all (GInputStream *in, guint64 max_size, GCancellable *cancellable, GError **error)
 {
   /* the buffer never grows past max_size + 1: one byte over is enough to know */
   gsize cap = MIN ((guint64) 64 * 1024, max_size + 1), len = 0;
@@ -183,7 +186,7 @@ read_all (GInputStream *in, guint64 max_size, GError **error)
           cap = MIN ((guint64) cap * 2, max_size + 1);
           buf = g_realloc (buf, cap + 1);
         }
-      gssize n = g_input_stream_read (in, buf + len, cap - len, NULL, error);
+      gssize n = g_input_stream_read (in, buf + len, cap - len, cancellable, error);
       if (n < 0)
         return NULL;
       if (n == 0)
@@ -199,26 +202,26 @@ galley_input_gunzip (const guint8 *data, gsize len, guint64 max_size, GError **e
 {
   g_autoptr(GInputStream) mem = g_memory_input_stream_new_from_data (data, len, NULL);
   g_autoptr(GInputStream) in = galley_gzip_input_stream_new (mem);
-  GBytes *out = read_all (in, max_size, error);
+  GBytes *out = read_all (in, max_size, NULL, error);
   if (out == NULL)
     g_prefix_error (error, "gzip: ");
   return out;
 }
 
 GBytes *
-galley_input_read_stream (GInputStream *in, guint64 max_size, GError **error)
+galley_input_read_stream (GInputStream *in, guint64 max_size, GCancellable *cancellable, GError **error)
 {
   g_autoptr(GInputStream) buffered = g_buffered_input_stream_new (in);
-  if (g_buffered_input_stream_fill (G_BUFFERED_INPUT_STREAM (buffered), 2, NULL, error) < 0)
+  if (g_buffered_input_stream_fill (G_BUFFERED_INPUT_STREAM (buffered), 2, cancellable, error) < 0)
     return NULL;
   gsize avail = 0;
   const guint8 *peek = g_buffered_input_stream_peek_buffer (G_BUFFERED_INPUT_STREAM (buffered), &avail);
   if (galley_input_is_gzip (peek, avail))
     {
       g_autoptr(GInputStream) conv = galley_gzip_input_stream_new (buffered);
-      return read_all (conv, max_size, error);
+      return read_all (conv, max_size, cancellable, error);
     }
-  return read_all (buffered, max_size, error);
+  return read_all (buffered, max_size, cancellable, error);
 }
 
 /* ---- line reader ---------------------------------------------------------- */
@@ -239,14 +242,37 @@ struct _LineReader {
   guint64       read_total;
   gsize         fp_len;          /* the last fingerprint: of this many bytes, */
   guint64       fp;              /* this value (a source asks after every line) */
+  GCancellable *cancellable;     /* wakes a read that waits on a pipe or a FIFO */
 };
 
+/* A FIFO is opened without waiting for a writer (open() would block
+ * where no stop can wake it); the reads then wait, cancellably. */
+static GInputStream *
+open_fifo (const char *path, GError **error)
+{
+  int fd = open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    {
+      int e = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s", g_strerror (e));
+      return NULL;
+    }
+  return g_unix_input_stream_new (fd, TRUE);
+}
+
 LineReader *
-line_reader_open (const char *path, guint64 max_line, GError **error)
+line_reader_open (const char *path, guint64 max_line, GCancellable *cancellable, GError **error)
 {
   g_autoptr(GInputStream) raw = NULL;
+  struct stat st;
   if (g_str_equal (path, "-"))
     raw = g_unix_input_stream_new (STDIN_FILENO, FALSE);
+  else if (stat (path, &st) == 0 && S_ISFIFO (st.st_mode))
+    {
+      raw = open_fifo (path, error);
+      if (raw == NULL)
+        return NULL;
+    }
   else
     {
       g_autoptr(GFile) file = g_file_new_for_path (path);
@@ -255,11 +281,12 @@ line_reader_open (const char *path, guint64 max_line, GError **error)
         return NULL;
     }
   g_autoptr(GInputStream) buffered = g_buffered_input_stream_new (raw);
-  if (g_buffered_input_stream_fill (G_BUFFERED_INPUT_STREAM (buffered), 2, NULL, error) < 0)
+  if (g_buffered_input_stream_fill (G_BUFFERED_INPUT_STREAM (buffered), 2, cancellable, error) < 0)
     return NULL;
   gsize avail = 0;
   const guint8 *peek = g_buffered_input_stream_peek_buffer (G_BUFFERED_INPUT_STREAM (buffered), &avail);
   LineReader *r = g_new0 (LineReader, 1);
+  r->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
   if (galley_input_is_gzip (peek, avail))
     {
       r->in = galley_gzip_input_stream_new (buffered);
@@ -278,6 +305,7 @@ line_reader_free (LineReader *r)
   if (r == NULL)
     return;
   g_clear_object (&r->in);
+  g_clear_object (&r->cancellable);
   g_free (r->buf);
   g_free (r);
 }
@@ -354,7 +382,7 @@ fill (LineReader *r, GError **error)
       r->cap *= 2;
       r->buf = g_realloc (r->buf, r->cap + 1);
     }
-  gssize n = g_input_stream_read (r->in, r->buf + r->end, r->cap - r->end, NULL, error);
+  gssize n = g_input_stream_read (r->in, r->buf + r->end, r->cap - r->end, r->cancellable, error);
   if (n > 0)
     {
       if (r->prefix_len < LINE_READER_PREFIX && r->read_total == r->prefix_len)
@@ -884,7 +912,7 @@ record_reader_resume (RecordReader *rr, gboolean incremental, guint64 offset, gu
 guint64
 record_reader_fingerprint_of (RecordReader *rr, guint64 upto, GError **error)
 {
-  g_autoptr(LineReader) r = line_reader_open (rr->path, rr->max_line, error);
+  g_autoptr(LineReader) r = line_reader_open (rr->path, rr->max_line, NULL, error);
   if (r == NULL)
     return 0;
   guint64 want = MIN (upto, (guint64) LINE_READER_PREFIX);
@@ -908,6 +936,13 @@ record_reader_position (const RecordReader *rr, guint64 *offset, guint64 *lines,
   *offset = rr->good_offset;
   *lines = rr->good_lines;
   *fingerprint = rr->reader ? line_reader_fingerprint (rr->reader, rr->good_offset) : 0;
+}
+
+gboolean
+record_reader_at_end (const RecordReader *rr)
+{
+  const LineReader *r = rr->reader;
+  return r != NULL && r->eof && r->start == r->end && rr->good_offset == r->consumed;
 }
 
 RecordReader *
@@ -942,7 +977,12 @@ record_reader_next (RecordReader *rr, const RecordMapping *m, GalleyStageContext
   if (rr->reader == NULL)
     {
       g_autoptr(GError) local = NULL;
-      rr->reader = line_reader_open (rr->path, rr->max_line, &local);
+      rr->reader = line_reader_open (rr->path, rr->max_line, galley_stage_context_get_cancellable (ctx), &local);
+      if (rr->reader == NULL && g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          rr->done = TRUE;   /* stopped while waiting for the first bytes */
+          return FALSE;
+        }
       if (rr->reader == NULL)
         {
           gboolean no_input = local->domain == G_IO_ERROR && (local->code == G_IO_ERROR_NOT_FOUND
@@ -978,7 +1018,8 @@ record_reader_next (RecordReader *rr, const RecordMapping *m, GalleyStageContext
       if (!line_reader_next (rr->reader, &line, &len, &too_long, &local))
         {
           rr->done = TRUE;
-          if (local != NULL)
+          /* stopped while waiting for more: what was handled stays handled */
+          if (local != NULL && !g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
             g_set_error (error, GALLEY_SOURCE_ERROR, GALLEY_SOURCE_ERROR_READ, "%s:%" G_GUINT64_FORMAT ": %s",
                          rr->source, line_reader_lineno (rr->reader) + 1, local->message);
           return FALSE;

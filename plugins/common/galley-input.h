@@ -35,15 +35,17 @@ gboolean  galley_input_is_gzip (const guint8 *data, gsize len);
 GBytes   *galley_input_gunzip (const guint8 *data, gsize len, guint64 max_size, GError **error);
 
 /* Reads a whole stream (gunzipping when it starts with the gzip magic). */
-GBytes   *galley_input_read_stream (GInputStream *in, guint64 max_size, GError **error);
+GBytes   *galley_input_read_stream (GInputStream *in, guint64 max_size, GCancellable *cancellable, GError **error);
 
 /* ---- line reader ---- */
 
 typedef struct _LineReader LineReader;
 
 /* Opens @path ("-" for stdin), gunzipping when the data starts with the
- * gzip magic. */
-LineReader *line_reader_open  (const char *path, guint64 max_line, GError **error);
+ * gzip magic. A FIFO is opened without waiting for its writer. Reads that
+ * wait (a pipe, a FIFO) end with G_IO_ERROR_CANCELLED when @cancellable
+ * (may be NULL) is cancelled. */
+LineReader *line_reader_open  (const char *path, guint64 max_line, GCancellable *cancellable, GError **error);
 /* Returns TRUE with the next line (without \n or \r\n) in *line and *len, or
  * FALSE at the end (error unset) or on a read error (error set). A line
  * longer than max_line sets *too_long and is skipped whole. */
@@ -119,6 +121,9 @@ void          record_reader_set_end  (RecordReader *rr, guint64 lines);
 /* Opens the file again and fingerprints its first bytes up to @upto. */
 guint64       record_reader_fingerprint_of (RecordReader *rr, guint64 upto, GError **error);
 void          record_reader_position (const RecordReader *rr, guint64 *offset, guint64 *lines, guint64 *fingerprint);
+/* TRUE when the input was read to its end and every line was handled (none
+ * left for a later run, no stop before the end). */
+gboolean      record_reader_at_end   (const RecordReader *rr);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RecordReader, record_reader_free)
 
 /* Applies the content-type option or sniffing to @doc. */

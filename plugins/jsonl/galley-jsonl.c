@@ -78,6 +78,18 @@ jsonl_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
   return g_steal_pointer (&self);
 }
 
+static gboolean
+file_is_gzip (const char *path)
+{
+  guint8 magic[2];
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0)
+    return FALSE;
+  gboolean gz = pread (fd, magic, 2, 0) == 2 && galley_input_is_gzip (magic, 2);
+  close (fd);
+  return gz;
+}
+
 /* With a state directory: read only what was appended since the last
  * committed run. Returns FALSE when there is nothing new. */
 static gboolean
@@ -94,12 +106,19 @@ jsonl_start (Jsonl *self, GalleyStageContext *ctx)
       record_reader_resume (self->reader, TRUE, 0, 0);
       return TRUE;
     }
-  if (seen.size == self->now.size && seen.mtime == self->now.mtime)
+  /* A record made before the end of the file (a run stopped by a signal,
+   * or after every document so far) has a negative size: -1 - size. */
+  gboolean complete = seen.size >= 0;
+  gint64 seen_size = complete ? seen.size : -1 - seen.size;
+  if (complete && seen_size == self->now.size && seen.mtime == self->now.mtime)
     {
       galley_stage_count (ctx, "unchanged-inputs", 1);
       return FALSE;
     }
-  if (seen.offset > 0 && self->now.size >= seen.offset)
+  gboolean same_file = seen_size == self->now.size && seen.mtime == self->now.mtime;
+  /* the offset counts bytes after gunzipping: compare it with the size
+   * only for a plain file */
+  if (seen.offset > 0 && (same_file || file_is_gzip (self->path) || self->now.size >= seen.offset))
     {
       /* check that the part read before is still the same */
       g_autoptr(RecordReader) probe = record_reader_new (self->path, self->max_line);
@@ -119,11 +138,16 @@ jsonl_start (Jsonl *self, GalleyStageContext *ctx)
   return TRUE;
 }
 
+/* Records how far the file was read; @complete when to its end, else the
+ * size is stored as -1 - size so that the next run resumes even when the
+ * file did not change. */
 static void
-jsonl_record (Jsonl *self, GalleyStageContext *ctx)
+jsonl_record (Jsonl *self, GalleyStageContext *ctx, gboolean complete)
 {
   GalleyInputState done = self->now;
   guint64 offset, lines, fp;
+  if (!complete)
+    done.size = -1 - done.size;
   record_reader_position (self->reader, &offset, &lines, &fp);
   done.offset = offset;
   done.lines = lines;
@@ -254,7 +278,7 @@ jsonl_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GErro
     }
   gboolean more = record_reader_next (self->reader, &self->mapping, ctx, out, error);
   if (self->incremental && (more || (error == NULL || *error == NULL)))
-    jsonl_record (self, ctx);
+    jsonl_record (self, ctx, !more && record_reader_at_end (self->reader));
   if (!more)
     self->finished = TRUE;
   return more;

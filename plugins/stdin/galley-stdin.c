@@ -77,7 +77,10 @@ stdin_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GErro
       self->done = TRUE;
       g_autoptr(GInputStream) in = g_unix_input_stream_new (STDIN_FILENO, FALSE);
       g_autoptr(GError) local = NULL;
-      g_autoptr(GBytes) bytes = galley_input_read_stream (in, self->max_size, &local);
+      g_autoptr(GBytes) bytes = galley_input_read_stream (in, self->max_size,
+                                                          galley_stage_context_get_cancellable (ctx), &local);
+      if (bytes == NULL && g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return FALSE;   /* stopped before the end: a part is no article */
       if (bytes == NULL)
         {
           galley_stage_reject (ctx, "stdin", 0, NULL, 0, local);
