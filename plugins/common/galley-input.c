@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "galley-input.h"
+#include "galley-json-number.h"
 
 #include <xxhash.h>
 
@@ -777,6 +778,7 @@ record_to_document (const RecordMapping *m, json_tokener *tok, const char *line,
                    "expected a JSON object, got %s", json_type_to_name (json_object_get_type (obj)));
       return NULL;
     }
+  galley_json_keep_big_integers (obj, line, len);
   if (m->galley_records)
     return galley_record_to_document (obj, source, lineno, error);
   json_object *text = get_path (obj, m->text_field);

