@@ -84,11 +84,45 @@ test_big_integers_read_back (void)
   g_assert_nonnull (strstr (out->str, "\"k\":{\"a\":[-99999999999999999999]}"));
 }
 
+/* An id with a NUL is rejected, not cut at the NUL (which made three
+ * different ids one). */
+static void
+test_nul_in_id (Fixture *f, gconstpointer data)
+{
+  galley_test_write (f->dir, "in.jsonl",
+      "{\"id\":\"nul\\u0000one\",\"text\":\"One\"}\n"
+      "{\"id\":\"nul\\u0000two\",\"text\":\"Two\"}\n"
+      "{\"id\":\"nul\",\"text\":\"Three\"}\n", -1);
+  write_pipeline (f, "plugin=jsonl\npath=in.jsonl", NULL);
+  g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, "run", "p.pipeline", NULL);
+  g_assert_cmpint (r->status, ==, 0);
+  g_autoptr(GPtrArray) recs = read_output (f, "out.jsonl");
+  g_autofree char *ids = ids_of (recs);
+  g_assert_cmpstr (ids, ==, "nul");
+  g_autoptr(GPtrArray) rejects = read_output (f, "run.rejects.jsonl");
+  g_assert_cmpuint (rejects->len, ==, 2);
+  for (guint i = 0; i < 2; i++)
+    g_assert_nonnull (strstr (galley_test_get_string (g_ptr_array_index (rejects, i), "error"),
+                              "id field 'id' contains a NUL character"));
+  g_assert_nonnull (strstr (r->err, "in.jsonl:1: id field 'id' contains a NUL character"));
+  g_assert_nonnull (strstr (r->err, "in.jsonl:2: id field 'id' contains a NUL character"));
+
+  /* records=galley too */
+  write_pipeline (f, "plugin=jsonl\npath=in.jsonl\nrecords=galley", NULL);
+  g_autoptr(RunResult) g = galley_test_run (f->dir, NULL, "run", "p.pipeline", NULL);
+  g_assert_cmpint (g->status, ==, 0);
+  g_autoptr(GPtrArray) grecs = read_output (f, "out.jsonl");
+  g_autofree char *gids = ids_of (grecs);
+  g_assert_cmpstr (gids, ==, "nul");
+  g_assert_nonnull (strstr (g->err, "in.jsonl:2: id contains a NUL character"));
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   ADD ("/records/big-integers", test_big_integers);
   g_test_add_func ("/records/big-integers-read-back", test_big_integers_read_back);
+  ADD ("/records/nul-in-id", test_nul_in_id);
   return g_test_run ();
 }

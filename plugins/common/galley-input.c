@@ -502,6 +502,14 @@ get_path (json_object *obj, const char *path)
   return cur;
 }
 
+/* TRUE if the JSON string @v has a NUL (\u0000) in it. */
+static gboolean
+string_has_nul (json_object *v)
+{
+  return json_object_is_type (v, json_type_string)
+         && memchr (json_object_get_string (v), '\0', json_object_get_string_len (v)) != NULL;
+}
+
 /* TRUE if @key is a mapped field or the first part of a mapped dotted path. */
 static gboolean
 is_mapped_root (const RecordMapping *m, const char *key)
@@ -661,6 +669,12 @@ galley_record_to_document (json_object *obj, const char *source, guint64 lineno,
                            "not a galley record: no id (a non-empty string)");
       return NULL;
     }
+  if (string_has_nul (id))
+    {
+      g_set_error_literal (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID,
+                           "id contains a NUL character (\\u0000); ids must not");
+      return NULL;
+    }
   if (!json_object_object_get_ex (obj, "text", &text) || !json_object_is_type (text, json_type_string))
     {
       g_set_error_literal (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID,
@@ -803,6 +817,13 @@ record_to_document (const RecordMapping *m, json_tokener *tok, const char *line,
 
   g_autofree char *id = NULL;
   json_object *idv = *m->id_field ? get_path (obj, m->id_field) : NULL;
+  if (string_has_nul (idv))
+    {
+      /* cut at the NUL, "a\u0000b" and "a" would be one document */
+      g_set_error (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID,
+                   "id field '%s' contains a NUL character (\\u0000); ids must not", m->id_field);
+      return NULL;
+    }
   if (idv != NULL && !json_object_is_type (idv, json_type_null) && !json_object_is_type (idv, json_type_object)
       && !json_object_is_type (idv, json_type_array))
     id = g_strdup (json_object_get_string (idv));
