@@ -117,6 +117,34 @@ test_nul_in_id (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (g->err, "in.jsonl:2: id contains a NUL character"));
 }
 
+/* File names that are not UTF-8 give distinct ids, escaped reversibly:
+ * each invalid byte as \xHH, a backslash as \\. The state ledger still
+ * knows the files on the next run. */
+static void
+test_file_names_not_utf8 (Fixture *f, gconstpointer data)
+{
+  galley_test_write (f->dir, "in/caf\xe9.txt", "Latin-1 name", -1);
+  galley_test_write (f->dir, "in/caf\xe8.txt", "Another Latin-1 name", -1);
+  galley_test_write (f->dir, "in/caf\\xE9.txt", "A backslash in the name", -1);
+  galley_test_write (f->dir, "in/plain.txt", "A plain name", -1);
+  write_pipeline (f, "plugin=files\npaths=in", "state-dir=state");
+  g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, "run", "p.pipeline", NULL);
+  g_assert_cmpint (r->status, ==, 0);
+  g_autoptr(GPtrArray) recs = read_output (f, "out.jsonl");
+  g_autofree char *ids = ids_of (recs);
+  g_assert_cmpstr (ids, ==, "in/caf\\\\xE9.txt|in/caf\\xE8.txt|in/caf\\xE9.txt|in/plain.txt");
+
+  /* nothing changed: nothing read again */
+  g_autofree char *out = g_build_filename (f->dir, "out.jsonl", NULL);
+  g_assert_cmpint (g_unlink (out), ==, 0);
+  g_autoptr(RunResult) again = galley_test_run (f->dir, NULL, "run", "p.pipeline", NULL);
+  g_assert_cmpint (again->status, ==, 0);
+  g_autoptr(GPtrArray) none = read_output (f, "out.jsonl");
+  g_assert_cmpuint (none->len, ==, 0);
+}
+
+/* ---- byte order mark ---- */
+
 int
 main (int argc, char **argv)
 {
@@ -124,5 +152,6 @@ main (int argc, char **argv)
   ADD ("/records/big-integers", test_big_integers);
   g_test_add_func ("/records/big-integers-read-back", test_big_integers_read_back);
   ADD ("/records/nul-in-id", test_nul_in_id);
+  ADD ("/records/file-names-not-utf8", test_file_names_not_utf8);
   return g_test_run ();
 }
