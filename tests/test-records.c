@@ -145,6 +145,46 @@ test_file_names_not_utf8 (Fixture *f, gconstpointer data)
 
 /* ---- byte order mark ---- */
 
+static void
+test_bom (Fixture *f, gconstpointer data)
+{
+  const char *lines = "\xEF\xBB\xBF{\"id\":\"a\",\"text\":\"First\"}\n{\"id\":\"b\",\"text\":\"Second\"}\n";
+  galley_test_write (f->dir, "in.jsonl", lines, -1);
+  write_pipeline (f, "plugin=jsonl\npath=in.jsonl", NULL);
+  g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, "run", "p.pipeline", NULL);
+  g_assert_cmpint (r->status, ==, 0);
+  g_autoptr(GPtrArray) recs = read_output (f, "out.jsonl");
+  g_autofree char *ids = ids_of (recs);
+  g_assert_cmpstr (ids, ==, "a|b");
+  g_autoptr(GPtrArray) rejects = read_output (f, "run.rejects.jsonl");
+  g_assert_cmpuint (rejects->len, ==, 0);
+
+  /* stdin */
+  write_pipeline (f, "plugin=stdin\nformat=jsonl", NULL);
+  g_autoptr(RunResult) s = galley_test_run (f->dir, lines, "run", "p.pipeline", NULL);
+  g_assert_cmpint (s->status, ==, 0);
+  g_autoptr(GPtrArray) srecs = read_output (f, "out.jsonl");
+  g_autofree char *sids = ids_of (srecs);
+  g_assert_cmpstr (sids, ==, "a|b");
+
+  /* read incrementally: the next run starts after line 2, numbering right */
+  write_pipeline (f, "plugin=jsonl\npath=in.jsonl", "state-dir=state");
+  g_autoptr(RunResult) i1 = galley_test_run (f->dir, NULL, "run", "p.pipeline", NULL);
+  g_assert_cmpint (i1->status, ==, 0);
+  g_autoptr(GPtrArray) first = read_output (f, "out.jsonl");
+  g_autofree char *first_ids = ids_of (first);
+  g_assert_cmpstr (first_ids, ==, "a|b");
+  g_autofree char *more = g_strconcat (lines, "{\"text\":\"Third\"}\n", NULL);
+  galley_test_write (f->dir, "in.jsonl", more, -1);
+  g_autoptr(RunResult) i2 = galley_test_run (f->dir, NULL, "run", "p.pipeline", NULL);
+  g_assert_cmpint (i2->status, ==, 0);
+  g_autoptr(GPtrArray) second = read_output (f, "out.jsonl");
+  g_autofree char *second_ids = ids_of (second);
+  g_assert_cmpstr (second_ids, ==, "in.jsonl:3");
+}
+
+/* ---- messages ---- */
+
 int
 main (int argc, char **argv)
 {
@@ -153,5 +193,6 @@ main (int argc, char **argv)
   g_test_add_func ("/records/big-integers-read-back", test_big_integers_read_back);
   ADD ("/records/nul-in-id", test_nul_in_id);
   ADD ("/records/file-names-not-utf8", test_file_names_not_utf8);
+  ADD ("/records/bom", test_bom);
   return g_test_run ();
 }

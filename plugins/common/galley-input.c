@@ -1015,6 +1015,12 @@ record_reader_next (RecordReader *rr, const RecordMapping *m, GalleyStageContext
             return FALSE;
           continue;
         }
+      if (lineno == 1 && len >= 3 && memcmp (line, "\xEF\xBB\xBF", 3) == 0)
+        {
+          /* a UTF-8 byte order mark; offsets still count its bytes */
+          line += 3;
+          len -= 3;
+        }
       gsize i = 0;
       while (i < len && g_ascii_isspace (line[i]))
         i++;
