@@ -185,6 +185,28 @@ test_bom (Fixture *f, gconstpointer data)
 
 /* ---- messages ---- */
 
+/* A line that is JSON but not an object, and a null text, say so. */
+static void
+test_json_messages (Fixture *f, gconstpointer data)
+{
+  galley_test_write (f->dir, "in.jsonl",
+      "42\n"
+      "null\n"
+      "{\"id\":\"x\",\"text\":null}\n"
+      "{\"id\":\"y\",\"text\":\"fine\"}\n"
+      "{\"id\":\"z\",\"text\":\"cut\n", -1);
+  write_pipeline (f, "plugin=jsonl\npath=in.jsonl", NULL);
+  g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, "run", "p.pipeline", NULL);
+  g_assert_cmpint (r->status, ==, 0);
+  g_autoptr(GPtrArray) recs = read_output (f, "out.jsonl");
+  g_autofree char *ids = ids_of (recs);
+  g_assert_cmpstr (ids, ==, "y");
+  g_assert_nonnull (strstr (r->err, "in.jsonl:1: expected a JSON object, got int"));
+  g_assert_nonnull (strstr (r->err, "in.jsonl:2: expected a JSON object, got null"));
+  g_assert_nonnull (strstr (r->err, "in.jsonl:3: text field 'text' is null, expected a string"));
+  g_assert_nonnull (strstr (r->err, "in.jsonl:5: not valid JSON: unexpected end of line"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -194,5 +216,6 @@ main (int argc, char **argv)
   ADD ("/records/nul-in-id", test_nul_in_id);
   ADD ("/records/file-names-not-utf8", test_file_names_not_utf8);
   ADD ("/records/bom", test_bom);
+  ADD ("/records/json-messages", test_json_messages);
   return g_test_run ();
 }

@@ -486,20 +486,30 @@ record_mapping_clear (RecordMapping *m)
   memset (m, 0, sizeof *m);
 }
 
+/* The value at the dotted @path of @obj in *out (NULL for a JSON null);
+ * FALSE if there is none. */
+static gboolean
+find_path (json_object *obj, const char *path, json_object **out)
+{
+  *out = NULL;
+  if (json_object_object_get_ex (obj, path, out))
+    return TRUE;
+  if (strchr (path, '.') == NULL)
+    return FALSE;
+  g_auto(GStrv) parts = g_strsplit (path, ".", -1);
+  json_object *cur = obj;
+  for (guint i = 0; parts[i] != NULL; i++)
+    if (!json_object_is_type (cur, json_type_object) || !json_object_object_get_ex (cur, parts[i], &cur))
+      return FALSE;
+  *out = cur;
+  return TRUE;
+}
+
 static json_object *
 get_path (json_object *obj, const char *path)
 {
-  json_object *cur = obj;
-  if (json_object_object_get_ex (obj, path, &cur))
-    return cur;
-  if (strchr (path, '.') == NULL)
-    return NULL;
-  g_auto(GStrv) parts = g_strsplit (path, ".", -1);
-  cur = obj;
-  for (guint i = 0; parts[i] != NULL; i++)
-    if (!json_object_is_type (cur, json_type_object) || !json_object_object_get_ex (cur, parts[i], &cur))
-      return NULL;
-  return cur;
+  json_object *v;
+  return find_path (obj, path, &v) ? v : NULL;
 }
 
 /* TRUE if the JSON string @v has a NUL (\u0000) in it. */
@@ -769,15 +779,23 @@ record_to_document (const RecordMapping *m, json_tokener *tok, const char *line,
   json_tokener_reset (tok);
   g_autoptr(json_object) obj = json_tokener_parse_ex (tok, line, (int) len);
   enum json_tokener_error jerr = json_tokener_get_error (tok);
-  if (obj == NULL || jerr != json_tokener_success)
+  gsize end = json_tokener_get_parse_end (tok);
+  gboolean at_end = jerr == json_tokener_continue && end == len;
+  if (at_end)
+    {
+      /* a number or literal at the end of the line (42, null) ends only
+       * where the input ends: say so with a NUL */
+      obj = json_tokener_parse_ex (tok, "", 1);
+      jerr = json_tokener_get_error (tok);
+    }
+  if (jerr != json_tokener_success)
     {
       g_set_error (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID,
                    "not valid JSON: %s at byte %zu",
-                   jerr == json_tokener_continue ? "unexpected end of line" : json_tokener_error_desc (jerr),
-                   json_tokener_get_parse_end (tok));
+                   jerr == json_tokener_continue || at_end ? "unexpected end of line"
+                   : json_tokener_error_desc (jerr), end);
       return NULL;
     }
-  gsize end = json_tokener_get_parse_end (tok);
   while (end < len && g_ascii_isspace (line[end]))
     end++;
   if (end < len)
@@ -795,7 +813,8 @@ record_to_document (const RecordMapping *m, json_tokener *tok, const char *line,
   galley_json_keep_big_integers (obj, line, len);
   if (m->galley_records)
     return galley_record_to_document (obj, source, lineno, error);
-  json_object *text = get_path (obj, m->text_field);
+  json_object *text = NULL;
+  gboolean has_text = find_path (obj, m->text_field, &text);
   if (text == NULL || !json_object_is_type (text, json_type_string))
     {
       g_autoptr(GString) present = g_string_new (NULL);
@@ -804,7 +823,7 @@ record_to_document (const RecordMapping *m, json_tokener *tok, const char *line,
           (void) value;
           g_string_append_printf (present, "%s%s", present->len ? ", " : "", key);
         }
-      if (text == NULL)
+      if (!has_text)
         g_set_error (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID,
                      "no text field '%s' (fields: %s); set text-field", m->text_field,
                      present->len ? present->str : "none");
