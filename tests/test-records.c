@@ -207,6 +207,26 @@ test_json_messages (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (r->err, "in.jsonl:5: not valid JSON: unexpected end of line"));
 }
 
+/* Group headers GKeyFile does not take are reported with their line. */
+static void
+test_pipeline_headers (Fixture *f, gconstpointer data)
+{
+  const struct { const char *text; const char *expected; } cases[] = {
+    { "[[pipeline]]\nstages=in\n", "bad.pipeline:1: expected a group header '[NAME]'" },
+    { "# comment\n[pipeline] \\\nstages=in\n", "bad.pipeline:2: expected a group header '[NAME]'" },
+    { "[pipeline]\nstages=in\n\n[]\nx=1\n", "bad.pipeline:4: expected a group header '[NAME]'" },
+    { "[pipeline]\nstag]es=in\n", "bad.pipeline:2: [pipeline] 'stag]es' is not a key name" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      galley_test_write (f->dir, "bad.pipeline", cases[i].text, -1);
+      g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, "check", "bad.pipeline", NULL);
+      g_assert_cmpint (r->status, ==, 78);
+      if (strstr (r->err, cases[i].expected) == NULL)
+        g_error ("case %u: expected '%s' in: %s", i, cases[i].expected, r->err);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -217,5 +237,6 @@ main (int argc, char **argv)
   ADD ("/records/file-names-not-utf8", test_file_names_not_utf8);
   ADD ("/records/bom", test_bom);
   ADD ("/records/json-messages", test_json_messages);
+  ADD ("/records/pipeline-headers", test_pipeline_headers);
   return g_test_run ();
 }
