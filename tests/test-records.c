@@ -227,6 +227,23 @@ test_pipeline_headers (Fixture *f, gconstpointer data)
     }
 }
 
+/* --wait takes a finite number of seconds. */
+static void
+test_wait_values (Fixture *f, gconstpointer data)
+{
+  write_pipeline (f, "plugin=stdin", NULL);
+  const char *bad[] = { "--wait=nan", "--wait=-nan", "--wait=inf", "--wait=-1", "--wait=" };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(RunResult) r = galley_test_run (f->dir, "x", "run", bad[i], "p.pipeline", NULL);
+      g_assert_cmpint (r->status, ==, 64);
+      if (strstr (r->err, "--wait takes seconds between 0 and 604800") == NULL)
+        g_error ("%s: %s", bad[i], r->err);
+    }
+  g_autoptr(RunResult) ok = galley_test_run (f->dir, "x", "run", "--wait=2.5", "p.pipeline", NULL);
+  g_assert_cmpint (ok->status, ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -238,5 +255,6 @@ main (int argc, char **argv)
   ADD ("/records/bom", test_bom);
   ADD ("/records/json-messages", test_json_messages);
   ADD ("/records/pipeline-headers", test_pipeline_headers);
+  ADD ("/records/wait-values", test_wait_values);
   return g_test_run ();
 }
