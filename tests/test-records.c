@@ -244,6 +244,33 @@ test_wait_values (Fixture *f, gconstpointer data)
   g_assert_cmpint (ok->status, ==, 0);
 }
 
+/* inspect lists what the loader would load: a galley-x.so in an unrelated
+ * subdirectory of a plugin directory is not a plugin x. */
+static void
+test_inspect_subdirectories (Fixture *f, gconstpointer data)
+{
+  /* the in-tree plugins only (the test plugins include broken ones) */
+  g_autofree char *saved = g_strdup (g_getenv ("GALLEY_PLUGIN_PATH"));
+  g_assert_nonnull (saved);
+  g_auto(GStrv) dirs = g_strsplit (saved, ":", 2);
+  g_setenv ("GALLEY_PLUGIN_PATH", dirs[0], TRUE);
+  galley_test_write (f->dir, "plugins/other/galley-x.so", "not a module", -1);
+  g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, "inspect", "--plugin-dir", "plugins", NULL);
+  g_assert_cmpint (r->status, ==, 0);
+  g_assert_false (g_str_has_prefix (r->out, "x ") || strstr (r->out, "\nx ") != NULL);
+  g_assert_nonnull (strstr (r->out, "jsonl "));
+  g_assert_true (r->err == NULL || *r->err == '\0');
+
+  /* one a run would try to load is reported, with its path and the reason,
+   * and the others are still listed */
+  galley_test_write (f->dir, "plugins/y/galley-y.so", "not a module", -1);
+  g_autoptr(RunResult) broken = galley_test_run (f->dir, NULL, "inspect", "--plugin-dir", "plugins", NULL);
+  g_assert_cmpint (broken->status, ==, 78);
+  g_assert_nonnull (strstr (broken->err, "plugins/y/galley-y.so: cannot load"));
+  g_assert_nonnull (strstr (broken->out, "jsonl "));
+  g_setenv ("GALLEY_PLUGIN_PATH", saved, TRUE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -256,5 +283,6 @@ main (int argc, char **argv)
   ADD ("/records/json-messages", test_json_messages);
   ADD ("/records/pipeline-headers", test_pipeline_headers);
   ADD ("/records/wait-values", test_wait_values);
+  ADD ("/records/inspect-subdirectories", test_inspect_subdirectories);
   return g_test_run ();
 }
