@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "galley-private.h"
+#include "galley-json-number.h"
 
 #include <string.h>
 
@@ -937,6 +938,7 @@ galley_document_read_json (const char *line, gsize len, GError **error)
                    "not a document record (JSON object with an id)");
       return NULL;
     }
+  galley_json_keep_big_integers (root, line, len);
   json_object *source = NULL, *text = NULL;
   json_object_object_get_ex (root, "source", &source);
   g_autoptr(GalleyDocument) doc = galley_document_new (json_object_get_string (v),

@@ -9,6 +9,7 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -113,7 +114,8 @@ parse_wait (const char *name, const char *value, gpointer data, GError **error)
     }
   char *end = NULL;
   opt_wait = g_ascii_strtod (value, &end);
-  if (end == value || *end != '\0' || opt_wait < 0 || opt_wait > 7 * 86400)
+  /* NaN compares false with everything: test for it first */
+  if (end == value || *end != '\0' || !isfinite (opt_wait) || opt_wait < 0 || opt_wait > 7 * 86400)
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                    "--wait takes seconds between 0 and 604800, got '%s'", value);

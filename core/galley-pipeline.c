@@ -77,6 +77,17 @@ scan_file (const char *contents, FileIndex *idx, GError **error)
                            "%s:%u: group header without ']'", idx->path, lineno);
               return FALSE;
             }
+          /* what GKeyFile takes for a group: [NAME], nothing after the ']' */
+          gboolean name_ok = close > line + 1 && close[1] == '\0';
+          for (const char *c = line + 1; name_ok && c < close; c++)
+            name_ok = *c != '[' && !g_ascii_iscntrl (*c);
+          if (!name_ok)
+            {
+              g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_PARSE,
+                           "%s:%u: expected a group header '[NAME]' (a non-empty name without '[' or ']', "
+                           "nothing after the ']'), got '%s'", idx->path, lineno, line);
+              return FALSE;
+            }
           g_free (group);
           group = g_strndup (line + 1, close - line - 1);
           guint seen = index_line (idx, group, NULL);
@@ -105,7 +116,7 @@ scan_file (const char *contents, FileIndex *idx, GError **error)
           return FALSE;
         }
       g_autofree char *key = g_strstrip (g_strndup (line, eq - line));
-      if (strchr (key, '[') != NULL || *key == '\0')
+      if (strchr (key, '[') != NULL || strchr (key, ']') != NULL || *key == '\0')
         {
           g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_PARSE,
                        "%s:%u: [%s] '%s' is not a key name (localized keys are not supported)",

@@ -332,8 +332,11 @@ galley_plugin_load (const char *name, GError **error)
   return NULL;
 }
 
+/* Adds the NAME of each galley-NAME.so in @dir to @names; with @only, just
+ * that NAME (in a subdirectory: the loader looks for DIR/NAME/galley-NAME.so
+ * only, so a module of another name there is not one it would load). */
 static void
-collect_names (const char *dir, GHashTable *names, int depth)
+collect_names (const char *dir, GHashTable *names, const char *only)
 {
   g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
   const char *entry;
@@ -345,16 +348,16 @@ collect_names (const char *dir, GHashTable *names, int depth)
         {
           char *name = g_strndup (entry + strlen (PLUGIN_PREFIX),
                                   strlen (entry) - strlen (PLUGIN_PREFIX) - strlen (PLUGIN_SUFFIX));
-          if (is_valid_plugin_name (name))
+          if (is_valid_plugin_name (name) && (only == NULL || g_str_equal (name, only)))
             g_hash_table_add (names, name);
           else
             g_free (name);
         }
-      else if (depth == 0)
+      else if (only == NULL && is_valid_plugin_name (entry))
         {
           g_autofree char *sub = g_build_filename (dir, entry, NULL);
           if (g_file_test (sub, G_FILE_TEST_IS_DIR))
-            collect_names (sub, names, depth + 1);
+            collect_names (sub, names, entry);
         }
     }
 }
@@ -371,7 +374,7 @@ galley_plugin_list_available (void)
   g_autoptr(GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_auto(GStrv) dirs = galley_plugin_get_search_path ();
   for (guint i = 0; dirs[i] != NULL; i++)
-    collect_names (dirs[i], names, 0);
+    collect_names (dirs[i], names, NULL);
   guint n = 0;
   char **out = (char **) g_hash_table_get_keys_as_array (names, &n);
   g_hash_table_steal_all (names);

@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "galley-input.h"
+#include "galley-json-number.h"
 
 #include <xxhash.h>
 
@@ -513,20 +514,38 @@ record_mapping_clear (RecordMapping *m)
   memset (m, 0, sizeof *m);
 }
 
+/* The value at the dotted @path of @obj in *out (NULL for a JSON null);
+ * FALSE if there is none. */
+static gboolean
+find_path (json_object *obj, const char *path, json_object **out)
+{
+  *out = NULL;
+  if (json_object_object_get_ex (obj, path, out))
+    return TRUE;
+  if (strchr (path, '.') == NULL)
+    return FALSE;
+  g_auto(GStrv) parts = g_strsplit (path, ".", -1);
+  json_object *cur = obj;
+  for (guint i = 0; parts[i] != NULL; i++)
+    if (!json_object_is_type (cur, json_type_object) || !json_object_object_get_ex (cur, parts[i], &cur))
+      return FALSE;
+  *out = cur;
+  return TRUE;
+}
+
 static json_object *
 get_path (json_object *obj, const char *path)
 {
-  json_object *cur = obj;
-  if (json_object_object_get_ex (obj, path, &cur))
-    return cur;
-  if (strchr (path, '.') == NULL)
-    return NULL;
-  g_auto(GStrv) parts = g_strsplit (path, ".", -1);
-  cur = obj;
-  for (guint i = 0; parts[i] != NULL; i++)
-    if (!json_object_is_type (cur, json_type_object) || !json_object_object_get_ex (cur, parts[i], &cur))
-      return NULL;
-  return cur;
+  json_object *v;
+  return find_path (obj, path, &v) ? v : NULL;
+}
+
+/* TRUE if the JSON string @v has a NUL (\u0000) in it. */
+static gboolean
+string_has_nul (json_object *v)
+{
+  return json_object_is_type (v, json_type_string)
+         && memchr (json_object_get_string (v), '\0', json_object_get_string_len (v)) != NULL;
 }
 
 /* TRUE if @key is a mapped field or the first part of a mapped dotted path. */
@@ -688,6 +707,12 @@ galley_record_to_document (json_object *obj, const char *source, guint64 lineno,
                            "not a galley record: no id (a non-empty string)");
       return NULL;
     }
+  if (string_has_nul (id))
+    {
+      g_set_error_literal (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID,
+                           "id contains a NUL character (\\u0000); ids must not");
+      return NULL;
+    }
   if (!json_object_object_get_ex (obj, "text", &text) || !json_object_is_type (text, json_type_string))
     {
       g_set_error_literal (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID,
@@ -782,15 +807,23 @@ record_to_document (const RecordMapping *m, json_tokener *tok, const char *line,
   json_tokener_reset (tok);
   g_autoptr(json_object) obj = json_tokener_parse_ex (tok, line, (int) len);
   enum json_tokener_error jerr = json_tokener_get_error (tok);
-  if (obj == NULL || jerr != json_tokener_success)
+  gsize end = json_tokener_get_parse_end (tok);
+  gboolean at_end = jerr == json_tokener_continue && end == len;
+  if (at_end)
+    {
+      /* a number or literal at the end of the line (42, null) ends only
+       * where the input ends: say so with a NUL */
+      obj = json_tokener_parse_ex (tok, "", 1);
+      jerr = json_tokener_get_error (tok);
+    }
+  if (jerr != json_tokener_success)
     {
       g_set_error (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID,
                    "not valid JSON: %s at byte %zu",
-                   jerr == json_tokener_continue ? "unexpected end of line" : json_tokener_error_desc (jerr),
-                   json_tokener_get_parse_end (tok));
+                   jerr == json_tokener_continue || at_end ? "unexpected end of line"
+                   : json_tokener_error_desc (jerr), end);
       return NULL;
     }
-  gsize end = json_tokener_get_parse_end (tok);
   while (end < len && g_ascii_isspace (line[end]))
     end++;
   if (end < len)
@@ -805,9 +838,11 @@ record_to_document (const RecordMapping *m, json_tokener *tok, const char *line,
                    "expected a JSON object, got %s", json_type_to_name (json_object_get_type (obj)));
       return NULL;
     }
+  galley_json_keep_big_integers (obj, line, len);
   if (m->galley_records)
     return galley_record_to_document (obj, source, lineno, error);
-  json_object *text = get_path (obj, m->text_field);
+  json_object *text = NULL;
+  gboolean has_text = find_path (obj, m->text_field, &text);
   if (text == NULL || !json_object_is_type (text, json_type_string))
     {
       g_autoptr(GString) present = g_string_new (NULL);
@@ -816,7 +851,7 @@ record_to_document (const RecordMapping *m, json_tokener *tok, const char *line,
           (void) value;
           g_string_append_printf (present, "%s%s", present->len ? ", " : "", key);
         }
-      if (text == NULL)
+      if (!has_text)
         g_set_error (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID,
                      "no text field '%s' (fields: %s); set text-field", m->text_field,
                      present->len ? present->str : "none");
@@ -829,6 +864,13 @@ record_to_document (const RecordMapping *m, json_tokener *tok, const char *line,
 
   g_autofree char *id = NULL;
   json_object *idv = *m->id_field ? get_path (obj, m->id_field) : NULL;
+  if (string_has_nul (idv))
+    {
+      /* cut at the NUL, "a\u0000b" and "a" would be one document */
+      g_set_error (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID,
+                   "id field '%s' contains a NUL character (\\u0000); ids must not", m->id_field);
+      return NULL;
+    }
   if (idv != NULL && !json_object_is_type (idv, json_type_null) && !json_object_is_type (idv, json_type_object)
       && !json_object_is_type (idv, json_type_array))
     id = g_strdup (json_object_get_string (idv));
@@ -1032,6 +1074,12 @@ record_reader_next (RecordReader *rr, const RecordMapping *m, GalleyStageContext
           if (!galley_stage_reject (ctx, rr->source, lineno, NULL, 0, local))
             return FALSE;
           continue;
+        }
+      if (lineno == 1 && len >= 3 && memcmp (line, "\xEF\xBB\xBF", 3) == 0)
+        {
+          /* a UTF-8 byte order mark; offsets still count its bytes */
+          line += 3;
+          len -= 3;
         }
       gsize i = 0;
       while (i < len && g_ascii_isspace (line[i]))

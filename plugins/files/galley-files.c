@@ -39,6 +39,40 @@ content_hash (GBytes *bytes)
   return XXH3_64bits (data, len);
 }
 
+/* The document id of the file at @path: the path itself when it is valid
+ * UTF-8 without a backslash (NULL is returned then), else a copy in which
+ * each byte that is not part of valid UTF-8 is written \xHH (two upper-case
+ * hex digits) and each backslash \\, so two names never give one id and
+ * the name can be read back from the id. */
+static char *
+path_to_id (const char *path)
+{
+  gsize len = strlen (path);
+  if (galley_utf8_validate (path, len, NULL) && memchr (path, '\\', len) == NULL)
+    return NULL;
+  GString *id = g_string_sized_new (len + 8);
+  const char *p = path, *end = path + len;
+  while (p < end)
+    {
+      const char *valid_end = NULL;
+      galley_utf8_validate (p, end - p, &valid_end);
+      for (const char *q = p; q < valid_end; q++)
+        {
+          if (*q == '\\')
+            g_string_append (id, "\\\\");
+          else
+            g_string_append_c (id, *q);
+        }
+      p = valid_end;
+      if (p < end)
+        {
+          g_string_append_printf (id, "\\x%02X", (guint) (guchar) *p);
+          p++;
+        }
+    }
+  return g_string_free (id, FALSE);
+}
+
 static const GalleyOptionSpec files_options[] = {
   { "paths", GALLEY_OPT_STRV, NULL, "Files, directories (read recursively) and glob patterns, ';'-separated", NULL },
   { "recursive", GALLEY_OPT_BOOL, "true", "Descend into subdirectories of a directory", NULL },
@@ -1096,7 +1130,8 @@ files_walk (Files *self, GalleyDocument **out, GalleyStageContext *ctx, GError *
         }
       if (len == 0)
         galley_stage_count (ctx, "empty-files", 1);
-      GalleyDocument *doc = galley_document_new (path, path);
+      g_autofree char *escaped = path_to_id (path);
+      GalleyDocument *doc = galley_document_new (escaped ? escaped : path, path);
       galley_document_set_raw (doc, bytes);
       if (bom != NULL)
         galley_document_set_declared_encoding (doc, bom);
