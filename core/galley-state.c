@@ -215,17 +215,70 @@ take_lock (GalleyState *st, double wait_seconds, GError **error)
 
 /* ---- opening and recovery -------------------------------------------------- */
 
+/* TRUE when @tmp is named as the sinks name their temporary files,
+ * ".NAME.tmp-XXXXXX" (six letters or digits, as g_mkstemp makes them) in
+ * the directory of @final, NAME being @final's base name. */
+static gboolean
+is_temp_name_of (const char *tmp, const char *final)
+{
+  g_autofree char *tmp_dir = g_path_get_dirname (tmp);
+  g_autofree char *final_dir = g_path_get_dirname (final);
+  g_autofree char *tmp_base = g_path_get_basename (tmp);
+  g_autofree char *final_base = g_path_get_basename (final);
+  if (strcmp (tmp_dir, final_dir) != 0 || strcmp (final_base, ".") == 0 || strcmp (final_base, "..") == 0
+      || strchr (final_base, '/') != NULL)
+    return FALSE;
+  g_autofree char *prefix = g_strdup_printf (".%s.tmp-", final_base);
+  if (!g_str_has_prefix (tmp_base, prefix) || strlen (tmp_base) != strlen (prefix) + 6)
+    return FALSE;
+  for (const char *p = tmp_base + strlen (prefix); *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p))
+      return FALSE;
+  return TRUE;
+}
+
+/* Why the pending rename of @tmp to @final is not one a run of this ledger
+ * asked for, or NULL when it may be done: a temporary file named as the
+ * sinks name theirs, beside its target, a regular file (not a link), and
+ * the target a regular file or absent. A row added by hand must not
+ * move an arbitrary file. */
+static const char *
+pending_rename_refused (const char *tmp, const char *final)
+{
+  if (!is_temp_name_of (tmp, final))
+    return "not a temporary file of a sink beside its target";
+  struct stat sb;
+  if (lstat (tmp, &sb) == 0 && !S_ISREG (sb.st_mode))
+    return "the temporary file is not a regular file";
+  if (lstat (final, &sb) == 0 && !S_ISREG (sb.st_mode))
+    return "the target is not a regular file";
+  return NULL;
+}
+
 static gboolean
 recover (GalleyState *st, GError **error)
 {
   sqlite3_stmt *stmt = NULL;
-  if (sqlite3_prepare_v2 (st->db, "SELECT tmp, final FROM pending ORDER BY rowid", -1, &stmt, NULL) != SQLITE_OK)
+  /* pending renames belong to a run that committed and had not yet put
+   * its files in place */
+  if (sqlite3_prepare_v2 (st->db,
+                          "SELECT tmp, final, run IN (SELECT id FROM runs WHERE state = 'committed') FROM pending"
+                          " ORDER BY rowid", -1, &stmt, NULL) != SQLITE_OK)
     return db_error (st, error, "cannot read pending renames");
   guint n = 0;
   while (sqlite3_step (stmt) == SQLITE_ROW)
     {
       const char *tmp = (const char *) sqlite3_column_text (stmt, 0);
       const char *final = (const char *) sqlite3_column_text (stmt, 1);
+      const char *why = tmp == NULL || final == NULL ? "a row without its paths"
+                        : !sqlite3_column_int (stmt, 2) ? "no committed run of this ledger asked for it"
+                        : pending_rename_refused (tmp, final);
+      if (why != NULL)
+        {
+          g_warning ("%s/ledger.sqlite: dropping the pending rename of %s to %s: %s", st->dir,
+                     tmp != NULL ? tmp : "(null)", final != NULL ? final : "(null)", why);
+          continue;
+        }
       if (g_file_test (tmp, G_FILE_TEST_EXISTS))
         {
           if (g_rename (tmp, final) != 0)
@@ -1271,6 +1324,15 @@ galley_state_commit_file (GalleyState *st, const char *tmp, const char *final, G
 {
   if (st != NULL)
     {
+      /* the next run renames only files named so, if this one dies after
+       * its commit */
+      if (!is_temp_name_of (tmp, final))
+        {
+          g_set_error (error, GALLEY_PLUGIN_ERROR, GALLEY_PLUGIN_ERROR_INVALID,
+                       "cannot commit %s as %s: a temporary file must be named .NAME.tmp-XXXXXX (g_mkstemp) "
+                       "beside its target NAME (a bug in the plugin)", tmp, final);
+          return FALSE;
+        }
       galley_state_defer_rename (st, tmp, final);
       return TRUE;
     }

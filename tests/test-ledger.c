@@ -1,0 +1,129 @@
+/* test-ledger.c: the state directory and the files sinks append to or
+ * number by run: a file owned by another state directory, the rows of a
+ * failed run, numbering after a reset state directory, and the ledger's
+ * pending renames checked before they are done. */
+#include "galley-private.h"
+#include "galley-test-util.h"
+
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A pipeline @name.pipeline: files from @in_dir, then @sinks (stage
+ * groups, listed in @stages after "in"), with state directory @state. */
+static void
+write_pipeline (Fixture *f, const char *name, const char *state, const char *in_dir, const char *stages,
+                const char *sinks)
+{
+  g_autofree char *file = g_strdup_printf ("%s.pipeline", name);
+  g_autofree char *content = g_strdup_printf ("[pipeline]\nstages=in;%s\nstate-dir=%s\n\n"
+                                              "[stage in]\nplugin=files\npaths=%s\n\n%s",
+                                              stages, state, in_dir, sinks);
+  galley_test_write (f->dir, file, content, -1);
+}
+
+#define CSV_SINK "[stage csv]\nplugin=export-csv\npath=out.csv\nappend=true\ncolumns=id\nnewline=lf\n\n"
+#define JSONL_SINK "[stage jsonl]\nplugin=export-jsonl\npath=out/news-{run}.jsonl\n\n"
+
+static void
+make_input (Fixture *f, const char *name)
+{
+  g_autofree char *text = g_strdup_printf ("Article %s about the harbour, with enough words to be real.", name);
+  galley_test_write (f->dir, name, text, -1);
+}
+
+static char *
+read_file (Fixture *f, const char *name)
+{
+  g_autofree char *path = g_build_filename (f->dir, name, NULL);
+  char *content = NULL;
+  if (!g_file_get_contents (path, &content, NULL, NULL))
+    return NULL;
+  return content;
+}
+
+static RunResult *
+run (Fixture *f, const char *name)
+{
+  g_autofree char *file = g_strdup_printf ("%s.pipeline", name);
+  return galley_test_run (f->dir, NULL, "run", file, NULL);
+}
+
+static gboolean
+exists (Fixture *f, const char *name)
+{
+  g_autofree char *path = g_build_filename (f->dir, name, NULL);
+  return g_file_test (path, G_FILE_TEST_EXISTS);
+}
+
+static void
+ledger_exec (Fixture *f, const char *sql)
+{
+  g_autofree char *path = g_build_filename (f->dir, "state", "ledger.sqlite", NULL);
+  sqlite3 *db = NULL;
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  char *msg = NULL;
+  if (sqlite3_exec (db, sql, NULL, NULL, &msg) != SQLITE_OK)
+    g_error ("%s: %s: %s", path, sql, msg);
+  sqlite3_close (db);
+}
+
+/* Rows added by hand to the ledger's pending renames: only a temporary
+ * file named as the sinks name theirs, beside its target, a regular file
+ * over a regular file or nothing, is renamed; the others are dropped with
+ * a warning and their files stay where they are. */
+static void
+test_forged_pending_renames (Fixture *f, gconstpointer data)
+{
+  make_input (f, "in/0.txt");
+  write_pipeline (f, "p", "state", "in", "jsonl", JSONL_SINK);
+  g_autoptr(RunResult) r1 = run (f, "p");
+  g_assert_cmpint (r1->status, ==, 0);
+
+  galley_test_write (f->dir, "secret.txt", "keep me here", -1);
+  galley_test_write (f->dir, "out/.x.jsonl.tmp-ABCDEF", "{}\n", -1);
+  galley_test_write (f->dir, "out/.link.jsonl.tmp-ABC123", "{}\n", -1);
+  galley_test_write (f->dir, "out/.good.jsonl.tmp-Abc123", "{\"id\":\"good\"}\n", -1);
+  g_autofree char *secret = g_build_filename (f->dir, "secret.txt", NULL);
+  g_autofree char *link = g_build_filename (f->dir, "out/link.jsonl", NULL);
+  g_assert_cmpint (symlink (secret, link), ==, 0);
+  g_autofree char *tmp_link = g_build_filename (f->dir, "out/.s.jsonl.tmp-QWERTY", NULL);
+  g_assert_cmpint (symlink (secret, tmp_link), ==, 0);
+  g_autofree char *moved = g_build_filename (f->dir, "moved.txt", NULL);
+  g_autofree char *sql = g_strdup_printf (
+      "UPDATE runs SET state = 'committed';"
+      "INSERT INTO pending VALUES (1, '%s', '%s');"            /* any file, any name */
+      "INSERT INTO pending VALUES (1, 'out/.x.jsonl.tmp-ABCDEF', 'x.jsonl');"   /* another directory */
+      "INSERT INTO pending VALUES (1, 'out/.link.jsonl.tmp-ABC123', 'out/link.jsonl');"   /* over a symlink */
+      "INSERT INTO pending VALUES (1, 'out/.s.jsonl.tmp-QWERTY', 'out/s.jsonl');"   /* a symlink */
+      "INSERT INTO pending VALUES (1, 'out/.good.jsonl.tmp-Abc123', 'out/good.jsonl');",
+      secret, moved);
+  ledger_exec (f, sql);
+
+  g_autoptr(RunResult) r2 = run (f, "p");
+  g_assert_cmpint (r2->status, ==, 0);
+  g_autofree char *content = read_file (f, "secret.txt");
+  g_assert_cmpstr (content, ==, "keep me here");
+  g_assert_nonnull (strstr (r2->err, secret));
+  g_assert_false (exists (f, "moved.txt"));
+  g_assert_false (exists (f, "x.jsonl"));
+  g_assert_true (exists (f, "out/.x.jsonl.tmp-ABCDEF"));
+  g_assert_true (g_file_test (link, G_FILE_TEST_IS_SYMLINK));
+  g_assert_false (exists (f, "out/s.jsonl"));
+  /* the one a sink could have made is put in place */
+  g_autofree char *good = read_file (f, "out/good.jsonl");
+  g_assert_cmpstr (good, ==, "{\"id\":\"good\"}\n");
+  /* and the rows are gone: the run after warns no more */
+  g_autoptr(RunResult) r3 = run (f, "p");
+  g_assert_cmpint (r3->status, ==, 0);
+  g_assert_null (strstr (r3->err, secret));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  ADD ("/ledger/forged-pending-renames", test_forged_pending_renames);
+  return g_test_run ();
+}
