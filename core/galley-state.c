@@ -108,6 +108,7 @@ static void done_set_add (DoneSet *set, const char *stage, const char *key, cons
 static gboolean write_inputs (GalleyState *st, DoneSet *done, gint64 *n_inputs, GError **error);
 static gboolean write_group (GalleyState *st, const char *group, InputList *news, gint64 *n_inputs, GError **error);
 static void stop_early_writer (GalleyState *st);
+static void cut_back_appends (GalleyState *st);
 
 struct _GalleyState {
   char       *dir;
@@ -133,6 +134,7 @@ struct _GalleyState {
   DoneSet    *done;          /* inputs this run read */
   GPtrArray  *renames;       /* char*: tmp, final, tmp, final, ... */
   GHashTable *lengths;       /* path -> gint64* committed by this run */
+  GHashTable *starts;        /* path -> gint64*: where this run began to append */
   GPtrArray *marks;          /* first-length marks to remove after the commit */
 };
 
@@ -349,6 +351,7 @@ galley_state_open (const char *dir, gboolean full, double wait_seconds, GError *
   st->done = done_set_new ();
   st->renames = g_ptr_array_new_with_free_func (g_free);
   st->lengths = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  st->starts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   st->marks = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GDateTime) now = g_date_time_new_now_local ();
   st->started = g_date_time_format_iso8601 (now);
@@ -459,6 +462,8 @@ galley_state_free (GalleyState *st)
    * the database rolls back what the early writer wrote) */
   for (guint i = 0; !st->committed && i + 1 < st->renames->len; i += 2)
     g_unlink (g_ptr_array_index (st->renames, i));
+  if (!st->committed)
+    cut_back_appends (st);
   for (guint i = 0; i < GROUP_CACHE; i++)
     group_free (st->groups[i]);
   if (st->group_stmt != NULL)
@@ -470,6 +475,7 @@ galley_state_free (GalleyState *st)
   done_set_free (st->done);
   g_ptr_array_unref (st->renames);
   g_hash_table_unref (st->lengths);
+  g_hash_table_unref (st->starts);
   g_ptr_array_unref (st->marks);
   g_mutex_clear (&st->lock);
   g_mutex_clear (&st->db_lock);
@@ -948,6 +954,51 @@ write_mark (const char *mark, const char *path, gint64 length)
   return TRUE;
 }
 
+/* Where a sink given @committed for @path begins to append: there, or at
+ * the end of a file shorter than that (changed by hand). Kept for
+ * cut_back_appends(). */
+static void
+remember_start (GalleyState *st, const char *path, gint64 committed)
+{
+  struct stat sb;
+  gint64 *start = g_new (gint64, 1);
+  *start = stat (path, &sb) == 0 ? MIN (committed, (gint64) sb.st_size) : committed;
+  g_mutex_lock (&st->lock);
+  if (!g_hash_table_contains (st->starts, path))
+    g_hash_table_insert (st->starts, g_strdup (path), g_steal_pointer (&start));
+  g_mutex_unlock (&st->lock);
+  g_free (start);
+}
+
+/* A run that does not commit: what its sinks appended is cut off now, so
+ * that its rows are not seen until the next run would cut them. */
+static void
+cut_back_appends (GalleyState *st)
+{
+  GHashTableIter iter;
+  gpointer path, start;
+  g_hash_table_iter_init (&iter, st->starts);
+  while (g_hash_table_iter_next (&iter, &path, &start))
+    {
+      gint64 len = *(gint64 *) start;
+      int fd = open (path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+      struct stat sb;
+      if (fd < 0 || fstat (fd, &sb) != 0 || !S_ISREG (sb.st_mode) || sb.st_size <= len)
+        {
+          if (fd >= 0)
+            close (fd);
+          continue;
+        }
+      if (ftruncate (fd, len) != 0 || fsync (fd) != 0)
+        g_warning ("%s: cannot cut off the %" G_GINT64_FORMAT " bytes of this failed run: %s; the next run will",
+                   (const char *) path, (gint64) sb.st_size - len, g_strerror (errno));
+      else
+        g_message ("%s: removed the %" G_GINT64_FORMAT " bytes this run appended, as it did not commit",
+                   (const char *) path, (gint64) sb.st_size - len);
+      close (fd);
+    }
+}
+
 gint64
 galley_state_get_file_length (GalleyState *st, const char *path)
 {
@@ -966,6 +1017,7 @@ galley_state_get_file_length (GalleyState *st, const char *path)
   if (len >= 0)
     {
       g_unlink (mark);   /* left by a run killed after its commit */
+      remember_start (st, path, len);
       return len;
     }
   len = read_mark (mark, path);
@@ -982,6 +1034,7 @@ galley_state_get_file_length (GalleyState *st, const char *path)
         }
       len = sb.st_size;
     }
+  remember_start (st, path, len);
   g_mutex_lock (&st->lock);
   g_ptr_array_add (st->marks, g_steal_pointer (&mark));
   g_mutex_unlock (&st->lock);

@@ -57,6 +57,39 @@ exists (Fixture *f, const char *name)
   return g_file_test (path, G_FILE_TEST_EXISTS);
 }
 
+/* A sink after the CSV fails in finish() (a full disk): the run exits 74
+ * and the rows it appended are gone at once, not only when the next run
+ * cuts them off. */
+static void
+test_failed_run_leaves_no_rows (Fixture *f, gconstpointer data)
+{
+  make_input (f, "in/0.txt");
+  make_input (f, "in/1.txt");
+  write_pipeline (f, "good", "state", "in", "csv", CSV_SINK);
+  write_pipeline (f, "bad", "state", "in", "csv;full", CSV_SINK "[stage full]\nplugin=test-fail-finish\n\n");
+  /* a first run that fails leaves no rows either */
+  g_autoptr(RunResult) r0 = run (f, "bad");
+  g_assert_cmpint (r0->status, ==, 74);
+  g_autofree char *after_r0 = read_file (f, "out.csv");
+  g_assert_true (after_r0 == NULL || *after_r0 == '\0');
+
+  g_autoptr(RunResult) r1 = run (f, "good");
+  g_assert_cmpint (r1->status, ==, 0);
+  make_input (f, "in/2.txt");
+  make_input (f, "in/3.txt");
+  g_autoptr(RunResult) r2 = run (f, "bad");
+  g_assert_cmpint (r2->status, ==, 74);
+  g_assert_nonnull (strstr (r2->err, "No space left on device"));
+  g_autofree char *after_r2 = read_file (f, "out.csv");
+  g_assert_cmpstr (after_r2, ==, "id\nin/0.txt\nin/1.txt\n");
+
+  g_autoptr(RunResult) r3 = run (f, "good");
+  g_assert_cmpint (r3->status, ==, 0);
+  g_assert_null (strstr (r3->err, "removing"));
+  g_autofree char *after_r3 = read_file (f, "out.csv");
+  g_assert_cmpstr (after_r3, ==, "id\nin/0.txt\nin/1.txt\nin/2.txt\nin/3.txt\n");
+}
+
 static void
 ledger_exec (Fixture *f, const char *sql)
 {
@@ -124,6 +157,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  ADD ("/ledger/failed-run-leaves-no-rows", test_failed_run_leaves_no_rows);
   ADD ("/ledger/forged-pending-renames", test_forged_pending_renames);
   return g_test_run ();
 }

@@ -209,7 +209,8 @@ GALLEY_API gboolean galley_stage_commit_file    (GalleyStageContext *ctx, const 
  * that a first run killed before its commit is cut back too. */
 GALLEY_API gint64   galley_stage_committed_length (GalleyStageContext *ctx, const char *path);
 /* Sinks that append: records @path's length after this run's writes (fsync
- * them first); committed with the run. */
+ * them first); committed with the run. A run that does not commit cuts
+ * @path back to where it began to append before it exits. */
 GALLEY_API void     galley_stage_set_committed_length (GalleyStageContext *ctx, const char *path, gint64 length);
 /* A number unique to this run: the run's number in the state directory, else
  * the start time in seconds. Sinks use it in file names ({run}). */
