@@ -90,6 +90,45 @@ test_failed_run_leaves_no_rows (Fixture *f, gconstpointer data)
   g_assert_cmpstr (after_r3, ==, "id\nin/0.txt\nin/1.txt\nin/2.txt\nin/3.txt\n");
 }
 
+/* The state directory removed, as cron.md allows: the next run exports
+ * everything again into a new file numbered after the existing ones,
+ * replacing none of them. */
+static void
+test_reset_state_dir_keeps_numbered_files (Fixture *f, gconstpointer data)
+{
+  make_input (f, "in/0.txt");
+  write_pipeline (f, "p", "state", "in", "jsonl", JSONL_SINK);
+  g_autoptr(RunResult) r1 = run (f, "p");
+  g_assert_cmpint (r1->status, ==, 0);
+  make_input (f, "in/1.txt");
+  g_autoptr(RunResult) r2 = run (f, "p");
+  g_assert_cmpint (r2->status, ==, 0);
+  g_autofree char *first = read_file (f, "out/news-000001.jsonl");
+  g_autofree char *second = read_file (f, "out/news-000002.jsonl");
+  g_assert_nonnull (first);
+  g_assert_nonnull (second);
+
+  g_autofree char *state = g_build_filename (f->dir, "state", NULL);
+  galley_test_rmdir (state);
+  g_autoptr(RunResult) r3 = run (f, "p");
+  g_assert_cmpint (r3->status, ==, 0);
+  g_autofree char *first_after = read_file (f, "out/news-000001.jsonl");
+  g_autofree char *second_after = read_file (f, "out/news-000002.jsonl");
+  g_assert_cmpstr (first_after, ==, first);
+  g_assert_cmpstr (second_after, ==, second);
+  g_autofree char *news3 = g_build_filename (f->dir, "out/news-000003.jsonl", NULL);
+  g_autoptr(GPtrArray) recs = galley_test_read_jsonl (news3);
+  g_assert_cmpuint (recs->len, ==, 2);
+
+  /* and the numbering goes on from there */
+  make_input (f, "in/2.txt");
+  g_autoptr(RunResult) r4 = run (f, "p");
+  g_assert_cmpint (r4->status, ==, 0);
+  g_assert_true (exists (f, "out/news-000004.jsonl"));
+  g_autofree char *third_after = read_file (f, "out/news-000003.jsonl");
+  g_assert_nonnull (strstr (third_after, "in/0.txt"));
+}
+
 static void
 ledger_exec (Fixture *f, const char *sql)
 {
@@ -158,6 +197,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   ADD ("/ledger/failed-run-leaves-no-rows", test_failed_run_leaves_no_rows);
+  ADD ("/ledger/reset-state-dir-keeps-numbered-files", test_reset_state_dir_keeps_numbered_files);
   ADD ("/ledger/forged-pending-renames", test_forged_pending_renames);
   return g_test_run ();
 }

@@ -28,7 +28,7 @@
 #define COMMITTED_MAGIC "galley-export-csv committed-length "
 
 static const GalleyOptionSpec export_csv_options[] = {
-  { "path", GALLEY_OPT_STRING, NULL, "Output file; strftime patterns (%Y-%m-%d) and {run} (the run's number) expand at start; - writes standard output", NULL },
+  { "path", GALLEY_OPT_STRING, NULL, "Output file; strftime patterns (%Y-%m-%d) and {run} (the run's number, after the highest existing file's) expand at start; - writes standard output", NULL },
   { "columns", GALLEY_OPT_STRV, "id;source;meta.title;meta.date;text",
     "Columns in order: id, source, text, encoding, content_type, meta.KEY, entities, entities.TYPE, or a plugin field (dedup.cluster)", NULL },
   { "header", GALLEY_OPT_BOOL, "true", "Write a header row with the column names (in append mode only into an empty file)", NULL },

@@ -20,7 +20,7 @@
 #define FLUSH_AT (1 << 20)
 
 static const GalleyOptionSpec export_jsonl_options[] = {
-  { "path", GALLEY_OPT_STRING, NULL, "Output file; strftime patterns (%Y-%m-%d) and {run} (the run's number) expand at start; - writes standard output", NULL },
+  { "path", GALLEY_OPT_STRING, NULL, "Output file; strftime patterns (%Y-%m-%d) and {run} (the run's number, after the highest existing file's) expand at start; - writes standard output", NULL },
   { "mkdir", GALLEY_OPT_BOOL, "true", "Create missing parent directories", NULL },
   { "fsync", GALLEY_OPT_BOOL, "true", "fsync the file and its directory before reporting success", NULL },
   { NULL }
