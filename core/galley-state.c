@@ -25,6 +25,7 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <sqlite3.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -112,6 +113,8 @@ static void cut_back_appends (GalleyState *st);
 
 struct _GalleyState {
   char       *dir;
+  char       *real_dir;      /* canonical, for owner marks */
+  char       *id;            /* the ledger's, for owner marks */
   char       *lock_path;
   int         lock_fd;
   sqlite3    *db;
@@ -363,6 +366,9 @@ galley_state_open (const char *dir, gboolean full, double wait_seconds, GError *
       return NULL;
     }
   st->lock_path = g_build_filename (dir, "galley.lock", NULL);
+  char *real = realpath (dir, NULL);
+  st->real_dir = real != NULL ? g_strdup (real) : g_canonicalize_filename (dir, NULL);
+  free (real);
   if (!take_lock (st, wait_seconds, error))
     return NULL;
 
@@ -418,7 +424,10 @@ galley_state_open (const char *dir, gboolean full, double wait_seconds, GError *
     return NULL;
   /* one transaction: a run killed while it creates the ledger leaves
    * either no tables or all of them, with the format row */
-  if (!db_exec (st,
+  /* the ledger's identity, which owner marks name (a ledger made by an
+   * older galley gets one now) */
+  g_autofree char *new_id = g_uuid_string_random ();
+  g_autofree char *create = g_strdup_printf (
                 "BEGIN IMMEDIATE;"
                 "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
                 "CREATE TABLE IF NOT EXISTS input_groups (stage TEXT NOT NULL, dir TEXT NOT NULL, part INTEGER NOT NULL,"
@@ -428,8 +437,9 @@ galley_state_open (const char *dir, gboolean full, double wait_seconds, GError *
                 "  state TEXT, docs_in INTEGER, docs_out INTEGER, inputs INTEGER);"
                 "CREATE TABLE IF NOT EXISTS pending (run INTEGER, tmp TEXT, final TEXT);"
                 "INSERT OR IGNORE INTO meta VALUES ('format', '2');"
-                "COMMIT;",
-                error))
+                "INSERT OR IGNORE INTO meta VALUES ('id', '%s');"
+                "COMMIT;", new_id);
+  if (!db_exec (st, create, error))
     {
       sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
       return NULL;
@@ -439,6 +449,15 @@ galley_state_open (const char *dir, gboolean full, double wait_seconds, GError *
       g_prefix_error (error, "%s: converting the ledger to format %d: ", path, LEDGER_FORMAT);
       return NULL;
     }
+  if (sqlite3_prepare_v2 (st->db, "SELECT value FROM meta WHERE key = 'id'", -1, &stmt, NULL) != SQLITE_OK
+      || sqlite3_step (stmt) != SQLITE_ROW)
+    {
+      sqlite3_finalize (stmt);
+      db_error (st, error, "cannot read the ledger's id");
+      return NULL;
+    }
+  st->id = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  sqlite3_finalize (stmt);
   if (!recover (st, error))
     return NULL;
   if (sqlite3_prepare_v2 (st->db, "SELECT COALESCE(MAX(id), 0) + 1 FROM runs", -1, &stmt, NULL) != SQLITE_OK)
@@ -480,6 +499,8 @@ galley_state_free (GalleyState *st)
   g_mutex_clear (&st->lock);
   g_mutex_clear (&st->db_lock);
   g_free (st->dir);
+  g_free (st->real_dir);
+  g_free (st->id);
   g_free (st->lock_path);
   g_free (st->started);
   g_free (st);
@@ -1398,6 +1419,159 @@ galley_state_commit_file (GalleyState *st, const char *tmp, const char *final, G
     }
   fsync_dir_of (final);
   return TRUE;
+}
+
+/* ---- owner marks ---------------------------------------------------------------- */
+
+/* A file that a sink appends to, or a family of files numbered by run
+ * (out/news-{run}.jsonl), belongs to one state directory: the ledger of
+ * another would take what the first wrote for the tail of an unfinished
+ * run and cut it off, or number its files over the first's. The owner is
+ * named in .NAME.galley-owner beside it:
+ *
+ *   galley-owner 1
+ *   ledger ID
+ *   state-dir /canonical/path/of/the/state/directory
+ *
+ * A mark of the same ledger, or of the same state directory (removed and
+ * made again: a new ledger), is this state directory's; another one's is
+ * refused. Removing the mark hands the file over to the next state
+ * directory that claims it. */
+#define OWNER_MAGIC "galley-owner 1\n"
+
+static char *
+owner_mark_path (const char *path)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *name = g_strdup_printf (".%s.galley-owner", base);
+  return g_build_filename (dir, name, NULL);
+}
+
+/* Parses @content into the ledger id and state directory (owned by the
+ * content); FALSE when it is not an owner mark. */
+static gboolean
+parse_owner_mark (char *content, char **id, char **dir)
+{
+  if (!g_str_has_prefix (content, OWNER_MAGIC))
+    return FALSE;
+  *id = *dir = NULL;
+  g_auto(GStrv) lines = g_strsplit (content + strlen (OWNER_MAGIC), "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      if (g_str_has_prefix (lines[i], "ledger ") && *id == NULL)
+        *id = g_strdup (lines[i] + strlen ("ledger "));
+      else if (g_str_has_prefix (lines[i], "state-dir ") && *dir == NULL)
+        *dir = g_strdup (lines[i] + strlen ("state-dir "));
+    }
+  if (*id != NULL && *dir != NULL && **id != '\0' && **dir != '\0')
+    return TRUE;
+  g_clear_pointer (id, g_free);
+  g_clear_pointer (dir, g_free);
+  return FALSE;
+}
+
+/* Writes this state directory's mark to @mark: in place of an old one
+ * when @replace, else only if there is none (FALSE with errno EEXIST
+ * then). */
+static gboolean
+write_owner_mark (GalleyState *st, const char *mark, gboolean replace)
+{
+  g_autofree char *content = g_strdup_printf (OWNER_MAGIC "ledger %s\nstate-dir %s\n", st->id, st->real_dir);
+  g_autofree char *tmpl = g_strconcat (mark, ".tmp-XXXXXX", NULL);
+  int fd = g_mkstemp_full (tmpl, O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return FALSE;
+  gsize len = strlen (content);
+  int e = 0;
+  if (write (fd, content, len) != (ssize_t) len || fchmod (fd, 0644) != 0 || fsync (fd) != 0)
+    e = errno != 0 ? errno : EIO;
+  if (close (fd) != 0 && e == 0)
+    e = errno;
+  /* link() fails when another run made a mark meanwhile */
+  if (e == 0 && (replace ? g_rename (tmpl, mark) : link (tmpl, mark)) != 0)
+    e = errno;
+  g_unlink (tmpl);
+  if (e != 0)
+    {
+      errno = e;
+      return FALSE;
+    }
+  fsync_dir_of (mark);
+  return TRUE;
+}
+
+gboolean
+galley_state_claim_file (GalleyState *st, const char *path, GError **error)
+{
+  g_autofree char *mark = owner_mark_path (path);
+  g_autofree char *dir = g_path_get_dirname (mark);
+  if (g_mkdir_with_parents (dir, 0777) != 0)
+    {
+      int e = errno;
+      g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE, "path: cannot create directory %s: %s",
+                   dir, g_strerror (e));
+      return FALSE;
+    }
+  for (guint attempt = 0; attempt < 3; attempt++)
+    {
+      g_autofree char *content = NULL;
+      g_autoptr(GError) local = NULL;
+      if (!g_file_get_contents (mark, &content, NULL, &local))
+        {
+          if (!g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+            {
+              g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE, "path: cannot read %s: %s", mark,
+                           local->message);
+              return FALSE;
+            }
+          if (write_owner_mark (st, mark, FALSE))
+            return TRUE;
+          if (errno == EEXIST)
+            continue;   /* another run claimed it first: read its mark */
+          int e = errno;
+          g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE, "path: cannot write %s: %s", mark,
+                       g_strerror (e));
+          return FALSE;
+        }
+      g_autofree char *id = NULL, *owner = NULL;
+      if (!parse_owner_mark (content, &id, &owner))
+        {
+          g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE,
+                       "path: %s is not a galley owner mark; remove it to let the state directory %s own %s", mark,
+                       st->real_dir, path);
+          return FALSE;
+        }
+      gboolean same_ledger = strcmp (id, st->id) == 0, same_dir = strcmp (owner, st->real_dir) == 0;
+      if (same_ledger && same_dir)
+        return TRUE;
+      /* the same ledger in two places: a copy of the state directory,
+       * not a move, while the first is still there */
+      g_autofree char *owner_ledger = g_build_filename (owner, "ledger.sqlite", NULL);
+      if (!same_dir && (!same_ledger || g_file_test (owner_ledger, G_FILE_TEST_EXISTS)))
+        {
+          g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE,
+                       "path: %s belongs to the state directory %s, and this pipeline's is %s: the runs of one would "
+                       "cut off or replace what the other wrote. Give each pipeline its own file, or hand this one "
+                       "over by removing %s", path, owner, st->real_dir, mark);
+          return FALSE;
+        }
+      /* the state directory was moved, or removed and made again (the
+       * new ledger takes over) */
+      if (!write_owner_mark (st, mark, TRUE))
+        {
+          int e = errno;
+          g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE, "path: cannot write %s: %s", mark,
+                       g_strerror (e));
+          return FALSE;
+        }
+      if (!same_ledger)
+        g_message ("%s: now owned by the new ledger of %s", path, st->real_dir);
+      return TRUE;
+    }
+  g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE, "path: cannot claim %s: %s keeps changing",
+               path, mark);
+  return FALSE;
 }
 
 /* ---- fault injection ------------------------------------------------------------ */

@@ -57,6 +57,69 @@ exists (Fixture *f, const char *name)
   return g_file_test (path, G_FILE_TEST_EXISTS);
 }
 
+/* Two pipelines with their own state directories append to one CSV file:
+ * the second is refused (exit 73) instead of having its rows cut off
+ * later by the first as the tail of an unfinished run; the owner mark,
+ * removed by hand, hands the file over. */
+static void
+test_csv_owned_by_another_state_dir (Fixture *f, gconstpointer data)
+{
+  make_input (f, "inA/a0.txt");
+  make_input (f, "inA/a1.txt");
+  make_input (f, "inB/b0.txt");
+  make_input (f, "inB/b1.txt");
+  write_pipeline (f, "a", "stateA", "inA", "csv", CSV_SINK);
+  write_pipeline (f, "b", "stateB", "inB", "csv", CSV_SINK);
+
+  g_autoptr(RunResult) a1 = run (f, "a");
+  g_assert_cmpint (a1->status, ==, 0);
+  g_autoptr(RunResult) b1 = run (f, "b");
+  g_assert_cmpint (b1->status, ==, 73);
+  g_assert_nonnull (strstr (b1->err, "out.csv"));
+  g_assert_nonnull (strstr (b1->err, "stateA"));
+  g_assert_nonnull (strstr (b1->err, ".out.csv.galley-owner"));
+  g_autofree char *after_b = read_file (f, "out.csv");
+  g_assert_cmpstr (after_b, ==, "id\ninA/a0.txt\ninA/a1.txt\n");
+
+  make_input (f, "inA/a2.txt");
+  g_autoptr(RunResult) a2 = run (f, "a");
+  g_assert_cmpint (a2->status, ==, 0);
+  g_assert_null (strstr (a2->err, "removing"));
+  g_autofree char *after_a2 = read_file (f, "out.csv");
+  g_assert_cmpstr (after_a2, ==, "id\ninA/a0.txt\ninA/a1.txt\ninA/a2.txt\n");
+
+  /* handed over: B appends, and now A is the one refused */
+  g_autofree char *mark = g_build_filename (f->dir, ".out.csv.galley-owner", NULL);
+  g_assert_cmpint (g_unlink (mark), ==, 0);
+  g_autoptr(RunResult) b2 = run (f, "b");
+  g_assert_cmpint (b2->status, ==, 0);
+  make_input (f, "inA/a3.txt");
+  g_autoptr(RunResult) a3 = run (f, "a");
+  g_assert_cmpint (a3->status, ==, 73);
+  g_autofree char *after_a3 = read_file (f, "out.csv");
+  g_assert_cmpstr (after_a3, ==, "id\ninA/a0.txt\ninA/a1.txt\ninA/a2.txt\ninB/b0.txt\ninB/b1.txt\n");
+}
+
+/* The same for files numbered by run in one directory. */
+static void
+test_jsonl_owned_by_another_state_dir (Fixture *f, gconstpointer data)
+{
+  make_input (f, "inA/a0.txt");
+  make_input (f, "inB/b0.txt");
+  write_pipeline (f, "a", "stateA", "inA", "jsonl", JSONL_SINK);
+  write_pipeline (f, "b", "stateB", "inB", "jsonl", JSONL_SINK);
+  g_autoptr(RunResult) a1 = run (f, "a");
+  g_assert_cmpint (a1->status, ==, 0);
+  g_autoptr(RunResult) b1 = run (f, "b");
+  g_assert_cmpint (b1->status, ==, 73);
+  g_assert_nonnull (strstr (b1->err, "stateA"));
+  g_autofree char *news1 = g_build_filename (f->dir, "out/news-000001.jsonl", NULL);
+  g_autoptr(GPtrArray) recs = galley_test_read_jsonl (news1);
+  g_assert_cmpuint (recs->len, ==, 1);
+  g_assert_cmpstr (galley_test_get_string (g_ptr_array_index (recs, 0), "id"), ==, "inA/a0.txt");
+  g_assert_false (exists (f, "out/news-000002.jsonl"));
+}
+
 /* A sink after the CSV fails in finish() (a full disk): the run exits 74
  * and the rows it appended are gone at once, not only when the next run
  * cuts them off. */
@@ -196,6 +259,8 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  ADD ("/ledger/csv-owned-by-another-state-dir", test_csv_owned_by_another_state_dir);
+  ADD ("/ledger/jsonl-owned-by-another-state-dir", test_jsonl_owned_by_another_state_dir);
   ADD ("/ledger/failed-run-leaves-no-rows", test_failed_run_leaves_no_rows);
   ADD ("/ledger/reset-state-dir-keeps-numbered-files", test_reset_state_dir_keeps_numbered_files);
   ADD ("/ledger/forged-pending-renames", test_forged_pending_renames);

@@ -251,6 +251,13 @@ export_csv_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **er
   self->path = export_expand_path (path, galley_stage_context_get_run_id (ctx), error);
   if (self->path == NULL || !export_check_target (self->path, self->do_mkdir, error))
     return NULL;
+  /* a file appended to, or numbered by run, is one state directory's */
+  if (self->append || strstr (path, "{run}") != NULL)
+    {
+      g_autofree char *family = export_expand_family (path, error);
+      if (family == NULL || !galley_stage_claim_file (ctx, family, error))
+        return NULL;
+    }
   if (self->append)
     {
       g_autofree char *dir = g_path_get_dirname (self->path);

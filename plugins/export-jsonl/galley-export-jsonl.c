@@ -83,6 +83,13 @@ export_jsonl_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **
   self->path = export_expand_path (path, galley_stage_context_get_run_id (ctx), error);
   if (self->path == NULL || !export_check_target (self->path, self->do_mkdir, error))
     return NULL;
+  /* files numbered by run are one state directory's */
+  if (self->per_run)
+    {
+      g_autofree char *family = export_expand_family (path, error);
+      if (family == NULL || !galley_stage_claim_file (ctx, family, error))
+        return NULL;
+    }
   return g_steal_pointer (&self);
 }
 
