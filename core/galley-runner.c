@@ -199,6 +199,15 @@ galley_stage_commit_file (GalleyStageContext *ctx, const char *tmp_path, const c
   return galley_state_commit_file (ctx->runner->state, tmp_path, path, error);
 }
 
+gboolean
+galley_stage_claim_file (GalleyStageContext *ctx, const char *path, GError **error)
+{
+  g_return_val_if_fail (ctx != NULL && path != NULL, FALSE);
+  if (ctx->runner->state == NULL)
+    return TRUE;
+  return galley_state_claim_file (ctx->runner->state, path, error);
+}
+
 gint64
 galley_stage_committed_length (GalleyStageContext *ctx, const char *path)
 {

@@ -25,6 +25,7 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <sqlite3.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -108,9 +109,12 @@ static void done_set_add (DoneSet *set, const char *stage, const char *key, cons
 static gboolean write_inputs (GalleyState *st, DoneSet *done, gint64 *n_inputs, GError **error);
 static gboolean write_group (GalleyState *st, const char *group, InputList *news, gint64 *n_inputs, GError **error);
 static void stop_early_writer (GalleyState *st);
+static void cut_back_appends (GalleyState *st);
 
 struct _GalleyState {
   char       *dir;
+  char       *real_dir;      /* canonical, for owner marks */
+  char       *id;            /* the ledger's, for owner marks */
   char       *lock_path;
   int         lock_fd;
   sqlite3    *db;
@@ -133,6 +137,7 @@ struct _GalleyState {
   DoneSet    *done;          /* inputs this run read */
   GPtrArray  *renames;       /* char*: tmp, final, tmp, final, ... */
   GHashTable *lengths;       /* path -> gint64* committed by this run */
+  GHashTable *starts;        /* path -> gint64*: where this run began to append */
   GPtrArray *marks;          /* first-length marks to remove after the commit */
 };
 
@@ -215,17 +220,70 @@ take_lock (GalleyState *st, double wait_seconds, GError **error)
 
 /* ---- opening and recovery -------------------------------------------------- */
 
+/* TRUE when @tmp is named as the sinks name their temporary files,
+ * ".NAME.tmp-XXXXXX" (six letters or digits, as g_mkstemp makes them) in
+ * the directory of @final, NAME being @final's base name. */
+static gboolean
+is_temp_name_of (const char *tmp, const char *final)
+{
+  g_autofree char *tmp_dir = g_path_get_dirname (tmp);
+  g_autofree char *final_dir = g_path_get_dirname (final);
+  g_autofree char *tmp_base = g_path_get_basename (tmp);
+  g_autofree char *final_base = g_path_get_basename (final);
+  if (strcmp (tmp_dir, final_dir) != 0 || strcmp (final_base, ".") == 0 || strcmp (final_base, "..") == 0
+      || strchr (final_base, '/') != NULL)
+    return FALSE;
+  g_autofree char *prefix = g_strdup_printf (".%s.tmp-", final_base);
+  if (!g_str_has_prefix (tmp_base, prefix) || strlen (tmp_base) != strlen (prefix) + 6)
+    return FALSE;
+  for (const char *p = tmp_base + strlen (prefix); *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p))
+      return FALSE;
+  return TRUE;
+}
+
+/* Why the pending rename of @tmp to @final is not one a run of this ledger
+ * asked for, or NULL when it may be done: a temporary file named as the
+ * sinks name theirs, beside its target, a regular file (not a link), and
+ * the target a regular file or absent. A row added by hand must not
+ * move an arbitrary file. */
+static const char *
+pending_rename_refused (const char *tmp, const char *final)
+{
+  if (!is_temp_name_of (tmp, final))
+    return "not a temporary file of a sink beside its target";
+  struct stat sb;
+  if (lstat (tmp, &sb) == 0 && !S_ISREG (sb.st_mode))
+    return "the temporary file is not a regular file";
+  if (lstat (final, &sb) == 0 && !S_ISREG (sb.st_mode))
+    return "the target is not a regular file";
+  return NULL;
+}
+
 static gboolean
 recover (GalleyState *st, GError **error)
 {
   sqlite3_stmt *stmt = NULL;
-  if (sqlite3_prepare_v2 (st->db, "SELECT tmp, final FROM pending ORDER BY rowid", -1, &stmt, NULL) != SQLITE_OK)
+  /* pending renames belong to a run that committed and had not yet put
+   * its files in place */
+  if (sqlite3_prepare_v2 (st->db,
+                          "SELECT tmp, final, run IN (SELECT id FROM runs WHERE state = 'committed') FROM pending"
+                          " ORDER BY rowid", -1, &stmt, NULL) != SQLITE_OK)
     return db_error (st, error, "cannot read pending renames");
   guint n = 0;
   while (sqlite3_step (stmt) == SQLITE_ROW)
     {
       const char *tmp = (const char *) sqlite3_column_text (stmt, 0);
       const char *final = (const char *) sqlite3_column_text (stmt, 1);
+      const char *why = tmp == NULL || final == NULL ? "a row without its paths"
+                        : !sqlite3_column_int (stmt, 2) ? "no committed run of this ledger asked for it"
+                        : pending_rename_refused (tmp, final);
+      if (why != NULL)
+        {
+          g_warning ("%s/ledger.sqlite: dropping the pending rename of %s to %s: %s", st->dir,
+                     tmp != NULL ? tmp : "(null)", final != NULL ? final : "(null)", why);
+          continue;
+        }
       if (g_file_test (tmp, G_FILE_TEST_EXISTS))
         {
           if (g_rename (tmp, final) != 0)
@@ -296,6 +354,7 @@ galley_state_open (const char *dir, gboolean full, double wait_seconds, GError *
   st->done = done_set_new ();
   st->renames = g_ptr_array_new_with_free_func (g_free);
   st->lengths = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  st->starts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   st->marks = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GDateTime) now = g_date_time_new_now_local ();
   st->started = g_date_time_format_iso8601 (now);
@@ -307,6 +366,9 @@ galley_state_open (const char *dir, gboolean full, double wait_seconds, GError *
       return NULL;
     }
   st->lock_path = g_build_filename (dir, "galley.lock", NULL);
+  char *real = realpath (dir, NULL);
+  st->real_dir = real != NULL ? g_strdup (real) : g_canonicalize_filename (dir, NULL);
+  free (real);
   if (!take_lock (st, wait_seconds, error))
     return NULL;
 
@@ -362,7 +424,10 @@ galley_state_open (const char *dir, gboolean full, double wait_seconds, GError *
     return NULL;
   /* one transaction: a run killed while it creates the ledger leaves
    * either no tables or all of them, with the format row */
-  if (!db_exec (st,
+  /* the ledger's identity, which owner marks name (a ledger made by an
+   * older galley gets one now) */
+  g_autofree char *new_id = g_uuid_string_random ();
+  g_autofree char *create = g_strdup_printf (
                 "BEGIN IMMEDIATE;"
                 "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
                 "CREATE TABLE IF NOT EXISTS input_groups (stage TEXT NOT NULL, dir TEXT NOT NULL, part INTEGER NOT NULL,"
@@ -372,8 +437,9 @@ galley_state_open (const char *dir, gboolean full, double wait_seconds, GError *
                 "  state TEXT, docs_in INTEGER, docs_out INTEGER, inputs INTEGER);"
                 "CREATE TABLE IF NOT EXISTS pending (run INTEGER, tmp TEXT, final TEXT);"
                 "INSERT OR IGNORE INTO meta VALUES ('format', '2');"
-                "COMMIT;",
-                error))
+                "INSERT OR IGNORE INTO meta VALUES ('id', '%s');"
+                "COMMIT;", new_id);
+  if (!db_exec (st, create, error))
     {
       sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
       return NULL;
@@ -383,6 +449,15 @@ galley_state_open (const char *dir, gboolean full, double wait_seconds, GError *
       g_prefix_error (error, "%s: converting the ledger to format %d: ", path, LEDGER_FORMAT);
       return NULL;
     }
+  if (sqlite3_prepare_v2 (st->db, "SELECT value FROM meta WHERE key = 'id'", -1, &stmt, NULL) != SQLITE_OK
+      || sqlite3_step (stmt) != SQLITE_ROW)
+    {
+      sqlite3_finalize (stmt);
+      db_error (st, error, "cannot read the ledger's id");
+      return NULL;
+    }
+  st->id = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  sqlite3_finalize (stmt);
   if (!recover (st, error))
     return NULL;
   if (sqlite3_prepare_v2 (st->db, "SELECT COALESCE(MAX(id), 0) + 1 FROM runs", -1, &stmt, NULL) != SQLITE_OK)
@@ -406,6 +481,8 @@ galley_state_free (GalleyState *st)
    * the database rolls back what the early writer wrote) */
   for (guint i = 0; !st->committed && i + 1 < st->renames->len; i += 2)
     g_unlink (g_ptr_array_index (st->renames, i));
+  if (!st->committed)
+    cut_back_appends (st);
   for (guint i = 0; i < GROUP_CACHE; i++)
     group_free (st->groups[i]);
   if (st->group_stmt != NULL)
@@ -417,10 +494,13 @@ galley_state_free (GalleyState *st)
   done_set_free (st->done);
   g_ptr_array_unref (st->renames);
   g_hash_table_unref (st->lengths);
+  g_hash_table_unref (st->starts);
   g_ptr_array_unref (st->marks);
   g_mutex_clear (&st->lock);
   g_mutex_clear (&st->db_lock);
   g_free (st->dir);
+  g_free (st->real_dir);
+  g_free (st->id);
   g_free (st->lock_path);
   g_free (st->started);
   g_free (st);
@@ -895,6 +975,51 @@ write_mark (const char *mark, const char *path, gint64 length)
   return TRUE;
 }
 
+/* Where a sink given @committed for @path begins to append: there, or at
+ * the end of a file shorter than that (changed by hand). Kept for
+ * cut_back_appends(). */
+static void
+remember_start (GalleyState *st, const char *path, gint64 committed)
+{
+  struct stat sb;
+  gint64 *start = g_new (gint64, 1);
+  *start = stat (path, &sb) == 0 ? MIN (committed, (gint64) sb.st_size) : committed;
+  g_mutex_lock (&st->lock);
+  if (!g_hash_table_contains (st->starts, path))
+    g_hash_table_insert (st->starts, g_strdup (path), g_steal_pointer (&start));
+  g_mutex_unlock (&st->lock);
+  g_free (start);
+}
+
+/* A run that does not commit: what its sinks appended is cut off now, so
+ * that its rows are not seen until the next run would cut them. */
+static void
+cut_back_appends (GalleyState *st)
+{
+  GHashTableIter iter;
+  gpointer path, start;
+  g_hash_table_iter_init (&iter, st->starts);
+  while (g_hash_table_iter_next (&iter, &path, &start))
+    {
+      gint64 len = *(gint64 *) start;
+      int fd = open (path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+      struct stat sb;
+      if (fd < 0 || fstat (fd, &sb) != 0 || !S_ISREG (sb.st_mode) || sb.st_size <= len)
+        {
+          if (fd >= 0)
+            close (fd);
+          continue;
+        }
+      if (ftruncate (fd, len) != 0 || fsync (fd) != 0)
+        g_warning ("%s: cannot cut off the %" G_GINT64_FORMAT " bytes of this failed run: %s; the next run will",
+                   (const char *) path, (gint64) sb.st_size - len, g_strerror (errno));
+      else
+        g_message ("%s: removed the %" G_GINT64_FORMAT " bytes this run appended, as it did not commit",
+                   (const char *) path, (gint64) sb.st_size - len);
+      close (fd);
+    }
+}
+
 gint64
 galley_state_get_file_length (GalleyState *st, const char *path)
 {
@@ -913,6 +1038,7 @@ galley_state_get_file_length (GalleyState *st, const char *path)
   if (len >= 0)
     {
       g_unlink (mark);   /* left by a run killed after its commit */
+      remember_start (st, path, len);
       return len;
     }
   len = read_mark (mark, path);
@@ -929,6 +1055,7 @@ galley_state_get_file_length (GalleyState *st, const char *path)
         }
       len = sb.st_size;
     }
+  remember_start (st, path, len);
   g_mutex_lock (&st->lock);
   g_ptr_array_add (st->marks, g_steal_pointer (&mark));
   g_mutex_unlock (&st->lock);
@@ -1271,6 +1398,15 @@ galley_state_commit_file (GalleyState *st, const char *tmp, const char *final, G
 {
   if (st != NULL)
     {
+      /* the next run renames only files named so, if this one dies after
+       * its commit */
+      if (!is_temp_name_of (tmp, final))
+        {
+          g_set_error (error, GALLEY_PLUGIN_ERROR, GALLEY_PLUGIN_ERROR_INVALID,
+                       "cannot commit %s as %s: a temporary file must be named .NAME.tmp-XXXXXX (g_mkstemp) "
+                       "beside its target NAME (a bug in the plugin)", tmp, final);
+          return FALSE;
+        }
       galley_state_defer_rename (st, tmp, final);
       return TRUE;
     }
@@ -1283,6 +1419,159 @@ galley_state_commit_file (GalleyState *st, const char *tmp, const char *final, G
     }
   fsync_dir_of (final);
   return TRUE;
+}
+
+/* ---- owner marks ---------------------------------------------------------------- */
+
+/* A file that a sink appends to, or a family of files numbered by run
+ * (out/news-{run}.jsonl), belongs to one state directory: the ledger of
+ * another would take what the first wrote for the tail of an unfinished
+ * run and cut it off, or number its files over the first's. The owner is
+ * named in .NAME.galley-owner beside it:
+ *
+ *   galley-owner 1
+ *   ledger ID
+ *   state-dir /canonical/path/of/the/state/directory
+ *
+ * A mark of the same ledger, or of the same state directory (removed and
+ * made again: a new ledger), is this state directory's; another one's is
+ * refused. Removing the mark hands the file over to the next state
+ * directory that claims it. */
+#define OWNER_MAGIC "galley-owner 1\n"
+
+static char *
+owner_mark_path (const char *path)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *name = g_strdup_printf (".%s.galley-owner", base);
+  return g_build_filename (dir, name, NULL);
+}
+
+/* Parses @content into the ledger id and state directory (owned by the
+ * content); FALSE when it is not an owner mark. */
+static gboolean
+parse_owner_mark (char *content, char **id, char **dir)
+{
+  if (!g_str_has_prefix (content, OWNER_MAGIC))
+    return FALSE;
+  *id = *dir = NULL;
+  g_auto(GStrv) lines = g_strsplit (content + strlen (OWNER_MAGIC), "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      if (g_str_has_prefix (lines[i], "ledger ") && *id == NULL)
+        *id = g_strdup (lines[i] + strlen ("ledger "));
+      else if (g_str_has_prefix (lines[i], "state-dir ") && *dir == NULL)
+        *dir = g_strdup (lines[i] + strlen ("state-dir "));
+    }
+  if (*id != NULL && *dir != NULL && **id != '\0' && **dir != '\0')
+    return TRUE;
+  g_clear_pointer (id, g_free);
+  g_clear_pointer (dir, g_free);
+  return FALSE;
+}
+
+/* Writes this state directory's mark to @mark: in place of an old one
+ * when @replace, else only if there is none (FALSE with errno EEXIST
+ * then). */
+static gboolean
+write_owner_mark (GalleyState *st, const char *mark, gboolean replace)
+{
+  g_autofree char *content = g_strdup_printf (OWNER_MAGIC "ledger %s\nstate-dir %s\n", st->id, st->real_dir);
+  g_autofree char *tmpl = g_strconcat (mark, ".tmp-XXXXXX", NULL);
+  int fd = g_mkstemp_full (tmpl, O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return FALSE;
+  gsize len = strlen (content);
+  int e = 0;
+  if (write (fd, content, len) != (ssize_t) len || fchmod (fd, 0644) != 0 || fsync (fd) != 0)
+    e = errno != 0 ? errno : EIO;
+  if (close (fd) != 0 && e == 0)
+    e = errno;
+  /* link() fails when another run made a mark meanwhile */
+  if (e == 0 && (replace ? g_rename (tmpl, mark) : link (tmpl, mark)) != 0)
+    e = errno;
+  g_unlink (tmpl);
+  if (e != 0)
+    {
+      errno = e;
+      return FALSE;
+    }
+  fsync_dir_of (mark);
+  return TRUE;
+}
+
+gboolean
+galley_state_claim_file (GalleyState *st, const char *path, GError **error)
+{
+  g_autofree char *mark = owner_mark_path (path);
+  g_autofree char *dir = g_path_get_dirname (mark);
+  if (g_mkdir_with_parents (dir, 0777) != 0)
+    {
+      int e = errno;
+      g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE, "path: cannot create directory %s: %s",
+                   dir, g_strerror (e));
+      return FALSE;
+    }
+  for (guint attempt = 0; attempt < 3; attempt++)
+    {
+      g_autofree char *content = NULL;
+      g_autoptr(GError) local = NULL;
+      if (!g_file_get_contents (mark, &content, NULL, &local))
+        {
+          if (!g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+            {
+              g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE, "path: cannot read %s: %s", mark,
+                           local->message);
+              return FALSE;
+            }
+          if (write_owner_mark (st, mark, FALSE))
+            return TRUE;
+          if (errno == EEXIST)
+            continue;   /* another run claimed it first: read its mark */
+          int e = errno;
+          g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE, "path: cannot write %s: %s", mark,
+                       g_strerror (e));
+          return FALSE;
+        }
+      g_autofree char *id = NULL, *owner = NULL;
+      if (!parse_owner_mark (content, &id, &owner))
+        {
+          g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE,
+                       "path: %s is not a galley owner mark; remove it to let the state directory %s own %s", mark,
+                       st->real_dir, path);
+          return FALSE;
+        }
+      gboolean same_ledger = strcmp (id, st->id) == 0, same_dir = strcmp (owner, st->real_dir) == 0;
+      if (same_ledger && same_dir)
+        return TRUE;
+      /* the same ledger in two places: a copy of the state directory,
+       * not a move, while the first is still there */
+      g_autofree char *owner_ledger = g_build_filename (owner, "ledger.sqlite", NULL);
+      if (!same_dir && (!same_ledger || g_file_test (owner_ledger, G_FILE_TEST_EXISTS)))
+        {
+          g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE,
+                       "path: %s belongs to the state directory %s, and this pipeline's is %s: the runs of one would "
+                       "cut off or replace what the other wrote. Give each pipeline its own file, or hand this one "
+                       "over by removing %s", path, owner, st->real_dir, mark);
+          return FALSE;
+        }
+      /* the state directory was moved, or removed and made again (the
+       * new ledger takes over) */
+      if (!write_owner_mark (st, mark, TRUE))
+        {
+          int e = errno;
+          g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE, "path: cannot write %s: %s", mark,
+                       g_strerror (e));
+          return FALSE;
+        }
+      if (!same_ledger)
+        g_message ("%s: now owned by the new ledger of %s", path, st->real_dir);
+      return TRUE;
+    }
+  g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE, "path: cannot claim %s: %s keeps changing",
+               path, mark);
+  return FALSE;
 }
 
 /* ---- fault injection ------------------------------------------------------------ */

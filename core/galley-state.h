@@ -27,6 +27,10 @@ gint64       galley_state_get_file_length (GalleyState *st, const char *path);
 void         galley_state_set_file_length (GalleyState *st, const char *path, gint64 length);
 /* Renames now when @st is NULL, else at the commit. */
 gboolean     galley_state_commit_file     (GalleyState *st, const char *tmp, const char *final, GError **error);
+/* Makes @path (a file appended to, or a family of numbered files with
+ * {run} in it) this state directory's, with an owner mark beside it;
+ * GALLEY_OUTPUT_ERROR_CREATE when another state directory owns it. */
+gboolean     galley_state_claim_file      (GalleyState *st, const char *path, GError **error);
 /* One transaction with the inputs, file lengths and renames, then the renames. */
 gboolean     galley_state_commit          (GalleyState *st, gint64 docs_in, gint64 docs_out, GError **error);
 

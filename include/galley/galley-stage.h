@@ -220,8 +220,18 @@ GALLEY_API gboolean galley_stage_commit_file    (GalleyStageContext *ctx, const 
  * that a first run killed before its commit is cut back too. */
 GALLEY_API gint64   galley_stage_committed_length (GalleyStageContext *ctx, const char *path);
 /* Sinks that append: records @path's length after this run's writes (fsync
- * them first); committed with the run. */
+ * them first); committed with the run. A run that does not commit cuts
+ * @path back to where it began to append before it exits. */
 GALLEY_API void     galley_stage_set_committed_length (GalleyStageContext *ctx, const char *path, gint64 length);
+/* Since ABI 1.3. Sinks that append to @path, or write a file per run
+ * (@path with {run} left in it: out/news-{run}.jsonl), from init(): with a
+ * state directory, makes @path that state directory's with a mark
+ * .NAME.galley-owner beside it (creating missing parent directories), and
+ * fails with GALLEY_OUTPUT_ERROR_CREATE (exit 73) when the mark names
+ * another state directory, whose committed output this run would cut off
+ * or replace. TRUE without a state directory, under `galley check` and
+ * --dry-run. */
+GALLEY_API gboolean galley_stage_claim_file     (GalleyStageContext *ctx, const char *path, GError **error);
 /* A number unique to this run: the run's number in the state directory, else
  * the start time in seconds. Sinks use it in file names ({run}). */
 GALLEY_API gint64   galley_stage_context_get_run_id (GalleyStageContext *ctx);

@@ -9,9 +9,17 @@
 
 G_BEGIN_DECLS
 
-/* Expands {run} in @pattern to @run_id (six digits at least), then strftime
- * patterns (%Y-%m-%d) with the local time now. */
+/* Expands strftime patterns (%Y-%m-%d) in @pattern with the local time
+ * now, then {run} to @run_id (six digits at least), or, when a file with
+ * {run} as a higher number exists in the directory ({run} once in the
+ * base name), to one more than the highest: an earlier run's output is
+ * never replaced, also when the state directory was reset. With {run}
+ * elsewhere, an existing file is an error (GALLEY_OUTPUT_ERROR_CREATE). */
 char    *export_expand_path (const char *pattern, gint64 run_id, GError **error);
+
+/* The same without the run: {run} is left as it is (the name of the
+ * family of files numbered by run). */
+char    *export_expand_family (const char *pattern, GError **error);
 
 /* Checks, creating nothing, that a file @path can be created: not a
  * directory, its directory exists (or may be created when @do_mkdir) and

@@ -28,7 +28,7 @@
 #define COMMITTED_MAGIC "galley-export-csv committed-length "
 
 static const GalleyOptionSpec export_csv_options[] = {
-  { "path", GALLEY_OPT_STRING, NULL, "Output file; strftime patterns (%Y-%m-%d) and {run} (the run's number) expand at start; - writes standard output", NULL },
+  { "path", GALLEY_OPT_STRING, NULL, "Output file; strftime patterns (%Y-%m-%d) and {run} (the run's number, after the highest existing file's) expand at start; - writes standard output", NULL },
   { "columns", GALLEY_OPT_STRV, "id;source;meta.title;meta.date;text",
     "Columns in order: id, source, text, encoding, content_type, meta.KEY, entities, entities.TYPE, or a plugin field (dedup.cluster)", NULL },
   { "header", GALLEY_OPT_BOOL, "true", "Write a header row with the column names (in append mode only into an empty file)", NULL },
@@ -251,6 +251,13 @@ export_csv_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **er
   self->path = export_expand_path (path, galley_stage_context_get_run_id (ctx), error);
   if (self->path == NULL || !export_check_target (self->path, self->do_mkdir, error))
     return NULL;
+  /* a file appended to, or numbered by run, is one state directory's */
+  if (self->append || strstr (path, "{run}") != NULL)
+    {
+      g_autofree char *family = export_expand_family (path, error);
+      if (family == NULL || !galley_stage_claim_file (ctx, family, error))
+        return NULL;
+    }
   if (self->append)
     {
       g_autofree char *dir = g_path_get_dirname (self->path);

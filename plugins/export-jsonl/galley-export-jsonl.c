@@ -20,7 +20,7 @@
 #define FLUSH_AT (1 << 20)
 
 static const GalleyOptionSpec export_jsonl_options[] = {
-  { "path", GALLEY_OPT_STRING, NULL, "Output file; strftime patterns (%Y-%m-%d) and {run} (the run's number) expand at start; - writes standard output", NULL },
+  { "path", GALLEY_OPT_STRING, NULL, "Output file; strftime patterns (%Y-%m-%d) and {run} (the run's number, after the highest existing file's) expand at start; - writes standard output", NULL },
   { "mkdir", GALLEY_OPT_BOOL, "true", "Create missing parent directories", NULL },
   { "fsync", GALLEY_OPT_BOOL, "true", "fsync the file and its directory before reporting success", NULL },
   { NULL }
@@ -83,6 +83,13 @@ export_jsonl_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **
   self->path = export_expand_path (path, galley_stage_context_get_run_id (ctx), error);
   if (self->path == NULL || !export_check_target (self->path, self->do_mkdir, error))
     return NULL;
+  /* files numbered by run are one state directory's */
+  if (self->per_run)
+    {
+      g_autofree char *family = export_expand_family (path, error);
+      if (family == NULL || !galley_stage_claim_file (ctx, family, error))
+        return NULL;
+    }
   return g_steal_pointer (&self);
 }
 

@@ -35,7 +35,7 @@
 #define SCHEMA_VERSION 2
 
 static const GalleyOptionSpec export_sqlite_options[] = {
-  { "path", GALLEY_OPT_STRING, NULL, "Database file; strftime patterns (%Y-%m-%d) and {run} (the run's number) expand at start", NULL },
+  { "path", GALLEY_OPT_STRING, NULL, "Database file; strftime patterns (%Y-%m-%d) and {run} (the run's number, after the highest existing file's) expand at start", NULL },
   { "mkdir", GALLEY_OPT_BOOL, "true", "Create missing parent directories", NULL },
   { "batch-size", GALLEY_OPT_INT, "10000", "Documents per transaction (1..1000000)", NULL },
   { "busy-timeout", GALLEY_OPT_DURATION, "5s", "Wait this long for another writer or a locking reader before failing (exit 75)", NULL },
