@@ -55,18 +55,18 @@ test-valgrind: build example
 
 BUILD_FUZZ   ?= build-fuzz
 FUZZ_RUNS    ?= 20000
+FUZZ_TARGETS ?=
 
 $(BUILD_FUZZ)/build.ninja:
 	@scripts/install-deps.sh --fuzz
 	CC=clang $(MESON) setup $(BUILD_FUZZ) -Dfuzzing=true -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized
 
-# Each libFuzzer target runs FUZZ_RUNS inputs from a fixed seed on its
-# corpus, so a run is repeatable (raise FUZZ_RUNS for a longer search).
+# Every libFuzzer target (tests/fuzz) runs FUZZ_RUNS inputs from a fixed
+# seed on its corpus, so a run is repeatable (raise FUZZ_RUNS for a longer
+# search; FUZZ_TARGETS="records shard" runs only those).
 fuzz: $(BUILD_FUZZ)/build.ninja
 	$(MESON) compile -C $(BUILD_FUZZ)
-	rm -rf $(BUILD_FUZZ)/corpus-repair && mkdir -p $(BUILD_FUZZ)/corpus-repair
-	ASAN_OPTIONS=detect_leaks=1 $(BUILD_FUZZ)/tests/fuzz/fuzz-repair -seed=1 -max_len=8192 -timeout=10 \
-	  -runs=$(FUZZ_RUNS) -print_final_stats=1 $(BUILD_FUZZ)/corpus-repair tests/fuzz/corpus-repair
+	scripts/fuzz.sh $(BUILD_FUZZ) $(FUZZ_RUNS) $(FUZZ_TARGETS)
 
 bench: build
 	bench/run.sh $(BUILD)

@@ -895,13 +895,15 @@ read_annotations (GalleyDocument *doc, const char *layer, json_object *arr, GErr
     {
       json_object *o = json_object_array_get_idx (arr, i), *type, *start, *end, *canonical = NULL;
       if (!json_object_is_type (o, json_type_object) || !json_object_object_get_ex (o, "type", &type)
+          || !json_object_is_type (type, json_type_string)
           || !json_object_object_get_ex (o, "start", &start) || !json_object_object_get_ex (o, "end", &end))
         {
           g_set_error (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID,
                        "%s: an annotation without type, start or end", layer);
           return FALSE;
         }
-      json_object_object_get_ex (o, "canonical", &canonical);
+      if (json_object_object_get_ex (o, "canonical", &canonical) && !json_object_is_type (canonical, json_type_string))
+        canonical = NULL;
       GalleyAnnotation *a = galley_document_add_annotation (doc, layer, json_object_get_string (type),
                                                             json_object_get_int64 (start), json_object_get_int64 (end),
                                                             canonical ? json_object_get_string (canonical) : NULL);
@@ -928,6 +930,13 @@ GalleyDocument *
 galley_document_read_json (const char *line, gsize len, GError **error)
 {
   g_return_val_if_fail (line != NULL, NULL);
+  /* the writer writes valid UTF-8 only: other bytes are damage */
+  if (!utf8_validate_len (line, len, NULL))
+    {
+      g_set_error (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID,
+                   "not a document record (not valid UTF-8)");
+      return NULL;
+    }
   g_autoptr(json_tokener) tok = json_tokener_new ();
   g_autoptr(json_object) root = json_tokener_parse_ex (tok, line, (int) MIN (len, (gsize) G_MAXINT));
   json_object *v;
@@ -948,11 +957,9 @@ galley_document_read_json (const char *line, gsize len, GError **error)
       g_set_error (error, GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID, "record without text");
       return NULL;
     }
-  doc->text = g_strndup (json_object_get_string (text), json_object_get_string_len (text));
-  doc->text_len = json_object_get_string_len (text);
-  doc->n_chars = -1;
-  doc->mark_chars = 0;
-  doc->mark_bytes = 0;
+  /* a \u0000 in the text becomes U+FFFD, as in any text set */
+  galley_document_set_text (doc, json_object_get_string (text), json_object_get_string_len (text));
+  g_clear_pointer (&doc->repairs, g_array_unref);
   json_object_object_foreach (root, key, value)
     {
       if (g_str_equal (key, "id") || g_str_equal (key, "source") || g_str_equal (key, "text"))
@@ -986,7 +993,8 @@ galley_document_read_json (const char *line, gsize len, GError **error)
           for (size_t i = 0; json_object_is_type (value, json_type_array) && i < json_object_array_length (value); i++)
             {
               json_object *r = json_object_array_get_idx (value, i), *kind, *count;
-              if (json_object_object_get_ex (r, "kind", &kind) && json_object_object_get_ex (r, "count", &count))
+              if (json_object_object_get_ex (r, "kind", &kind) && json_object_is_type (kind, json_type_string)
+                  && json_object_object_get_ex (r, "count", &count))
                 galley_document_add_repair (doc, json_object_get_string (kind), json_object_get_int64 (count));
             }
         }

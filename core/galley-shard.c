@@ -280,7 +280,7 @@ galley_shard_step_need (GalleyShardStep *step, const char *name, GError **error)
     }
   g_autoptr(json_object) o = json_tokener_parse (data);
   json_object *outputs = NULL;
-  if (o == NULL || !json_object_object_get_ex (o, "outputs", &outputs))
+  if (o == NULL || !json_object_object_get_ex (o, "outputs", &outputs) || !json_object_is_type (outputs, json_type_object))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s is damaged: run step '%s' again", path, name);
       return FALSE;
@@ -557,12 +557,9 @@ load_truncated (Load *self, GError **error)
 
 /* Reads one document in the store's format (see store_process()). */
 static gboolean
-load_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GError **error)
+load_record (Load *self, GalleyDocument **out, GError **error)
 {
-  Load *self = state;
   *out = NULL;
-  if (galley_stage_is_cancelled (ctx))
-    return FALSE;
   ssize_t n = getline (&self->line, &self->cap, self->in);
   if (n < 0)
     return FALSE;
@@ -580,8 +577,23 @@ load_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GError
                        "%s: document %" G_GINT64_FORMAT ": not a stored document", self->path, self->n);
           return FALSE;
         }
-      text = g_malloc (text_len + 1);
-      if (fread (text, 1, text_len + 1, self->in) != text_len + 1 || text[text_len] != '\n')
+      /* the buffer grows with what is read: a damaged length must not
+       * allocate more than the file holds */
+      gsize want = text_len + 1, got = 0, cap = MIN (want, (gsize) 1 << 20);
+      text = g_malloc (cap);
+      while (got < want)
+        {
+          if (got == cap)
+            {
+              cap = cap > want / 2 ? want : cap * 2;
+              text = g_realloc (text, cap);
+            }
+          gsize r = fread (text + got, 1, cap - got, self->in);
+          if (r == 0)
+            break;
+          got += r;
+        }
+      if (got != want || text[text_len] != '\n')
         {
           g_free (text);
           return load_truncated (self, error);
@@ -603,6 +615,15 @@ load_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GError
   if (text != NULL)
     galley_document_take_text (*out, text, text_len);
   return TRUE;
+}
+
+static gboolean
+load_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GError **error)
+{
+  *out = NULL;
+  if (galley_stage_is_cancelled (ctx))
+    return FALSE;
+  return load_record (state, out, error);
 }
 
 static void

@@ -632,6 +632,43 @@ entry_state (const LedgerGroup *g, guint i, GalleyInputState *out)
   *out = g->states[i];
 }
 
+/* Parses the entries of @g's data into its offsets and states. FALSE when
+ * the data is damaged (a cut or unordered entry, or too large). */
+static gboolean
+group_parse (LedgerGroup *g)
+{
+  /* an entry takes 14 bytes at least (name length, the name's NUL, four
+   * one-byte numbers, the 8-byte hash); the arrays are cut to size after */
+  gsize most = g->len <= G_MAXUINT32 ? g->len / 14 + 1 : 1;   /* larger: damaged, below */
+  g->offsets = g_new (guint32, most);
+  g->states = g_new (GalleyInputState, most);
+  /* an empty group has no data at all (no offset on NULL) */
+  const guint8 *p = g->data, *end = g->data != NULL ? g->data + g->len : g->data;
+  const char *prev = NULL;
+  while (p < end && g->len <= G_MAXUINT32)
+    {
+      const guint8 *q = p;
+      guint64 name_len;
+      GalleyInputState s;
+      if (!get_varint (&q, end, &name_len) || name_len >= (guint64) (end - q) || q[name_len] != '\0'
+          || memchr (q, '\0', name_len) != NULL)
+        break;
+      const char *name = (const char *) q;
+      if ((prev != NULL && strcmp (prev, name) >= 0) || !entry_numbers (q + name_len + 1, end, &s, &q))
+        break;
+      prev = name;
+      g->offsets[g->n] = (guint32) ((const guint8 *) name - g->data);
+      g->states[g->n++] = s;
+      p = q;
+    }
+  if (g->n + 64 < most)
+    {
+      g->offsets = g_renew (guint32, g->offsets, g->n + 1);
+      g->states = g_renew (GalleyInputState, g->states, g->n + 1);
+    }
+  return p == end;
+}
+
 /* Reads the group of @stage and @dir (all its parts). Returns NULL on a
  * database error or a damaged entry, with @error set; a group nobody
  * recorded is an empty group. */
@@ -665,35 +702,7 @@ group_load (GalleyState *st, const char *stage, const char *dir, gsize dir_len, 
       group_free (g);
       return NULL;
     }
-  /* an entry takes 14 bytes at least (name length, the name's NUL, four
-   * one-byte numbers, the 8-byte hash); the arrays are cut to size after */
-  gsize most = g->len <= G_MAXUINT32 ? g->len / 14 + 1 : 1;   /* larger: damaged, below */
-  g->offsets = g_new (guint32, most);
-  g->states = g_new (GalleyInputState, most);
-  const guint8 *p = g->data, *end = g->data + g->len;
-  const char *prev = NULL;
-  while (p < end && g->len <= G_MAXUINT32)
-    {
-      const guint8 *q = p;
-      guint64 name_len;
-      GalleyInputState s;
-      if (!get_varint (&q, end, &name_len) || name_len >= (guint64) (end - q) || q[name_len] != '\0'
-          || memchr (q, '\0', name_len) != NULL)
-        break;
-      const char *name = (const char *) q;
-      if ((prev != NULL && strcmp (prev, name) >= 0) || !entry_numbers (q + name_len + 1, end, &s, &q))
-        break;
-      prev = name;
-      g->offsets[g->n] = (guint32) ((const guint8 *) name - g->data);
-      g->states[g->n++] = s;
-      p = q;
-    }
-  if (g->n + 64 < most)
-    {
-      g->offsets = g_renew (guint32, g->offsets, g->n + 1);
-      g->states = g_renew (GalleyInputState, g->states, g->n + 1);
-    }
-  if (p != end)
+  if (!group_parse (g))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                    "%s/ledger.sqlite: the inputs recorded for stage '%s' under '%s' are damaged", st->dir, stage,

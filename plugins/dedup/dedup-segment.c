@@ -326,7 +326,12 @@ dedup_segment_open (const char *path, guint k, GError **error)
   seg->recdocs = (const guint32 *) (seg->map + l.recdocs);
   madvise ((void *) seg->map, seg->size, MADV_RANDOM);
   for (guint b = 0; b <= N_BANDS; b++)
-    seg->band_start[b] = lower_bound_plain (seg->keys, 0, seg->h->n_recs, (guint64) b << DEDUP_BAND_SHIFT);
+    {
+      seg->band_start[b] = lower_bound_plain (seg->keys, 0, seg->h->n_recs, (guint64) b << DEDUP_BAND_SHIFT);
+      /* keys out of order put a band before the one below it */
+      if (b > 0 && seg->band_start[b] < seg->band_start[b - 1])
+        return damaged (path, "keys out of order", error), NULL;
+    }
   return g_steal_pointer (&seg);
 }
 
@@ -472,14 +477,23 @@ dedup_segment_merge (DedupSegment **segs, guint n, guint k, const char *dir, con
         order[j] = order[j - 1];
         order[j - 1] = t;
       }
+  gint64 prev_doc = -1;
   for (guint s = 0; s < n; s++)
     for (guint64 i = 0; i < order[s]->h->n_docs; i++)
-      if (keep (order[s]->docs[i], data)
-          && !dedup_segment_writer_add_doc (w, order[s]->docs[i], order[s]->sigs + i * k, order[s]->shingles[i],
-                                            error))
-        return FALSE;
+      if (keep (order[s]->docs[i], data))
+        {
+          /* documents ascend in a segment and do not overlap across them */
+          if ((gint64) order[s]->docs[i] <= prev_doc)
+            return damaged (order[s]->path, "documents out of order", error);
+          prev_doc = order[s]->docs[i];
+          if (!dedup_segment_writer_add_doc (w, order[s]->docs[i], order[s]->sigs + i * k, order[s]->shingles[i],
+                                             error))
+            return FALSE;
+        }
   /* records: an n-way merge by key */
   g_autofree guint64 *pos = g_new0 (guint64, n);
+  guint64 prev_key = 0;
+  gboolean have_key = FALSE;
   for (;;)
     {
       guint best = G_MAXUINT;
@@ -490,8 +504,14 @@ dedup_segment_merge (DedupSegment **segs, guint n, guint k, const char *dir, con
       if (best == G_MAXUINT)
         break;
       guint64 i = pos[best]++;
-      if (keep (segs[best]->recdocs[i], data)
-          && !dedup_segment_writer_add_record (w, segs[best]->keys[i], segs[best]->recdocs[i], error))
+      if (!keep (segs[best]->recdocs[i], data))
+        continue;
+      /* the keys of each segment ascend, so the merged ones do */
+      if (have_key && segs[best]->keys[i] < prev_key)
+        return damaged (segs[best]->path, "keys out of order", error);
+      prev_key = segs[best]->keys[i];
+      have_key = TRUE;
+      if (!dedup_segment_writer_add_record (w, segs[best]->keys[i], segs[best]->recdocs[i], error))
         return FALSE;
     }
   if (!dedup_segment_writer_commit (w, name, error))
