@@ -111,6 +111,14 @@ typedef struct {
   guint       shard_count;
 } GalleyRunOptions;
 
+/* The stage's shard capabilities, or NULL: read only from plugins built for
+ * ABI 1.3 or later (older ones have a reserved slot there). */
+static inline const GalleyShardInfo *
+galley_stage_info_get_shard (const GalleyStageInfo *info)
+{
+  return info->abi_minor >= 3 ? info->shard : NULL;
+}
+
 /* Makes SIGTERM and SIGINT stop a run cleanly (read no more, commit what
  * is in flight) from now on; galley_pipeline_run() does it too. */
 GALLEY_API void galley_runner_catch_stop_signals (void);

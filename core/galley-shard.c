@@ -694,6 +694,25 @@ refuse (GError **error, const char *fmt, ...)
   return FALSE;
 }
 
+/* Names the sources that split their input and the sinks that merge
+ * parts, for the messages below. */
+static char *
+capable_plugins (GalleyShardCaps cap)
+{
+  GString *out = g_string_new (NULL);
+  g_auto(GStrv) names = galley_plugin_list_available ();
+  for (guint i = 0; names != NULL && names[i] != NULL; i++)
+    {
+      const GalleyPlugin *plugin = galley_plugin_load (names[i], NULL);
+      const GalleyShardInfo *shard = plugin ? galley_stage_info_get_shard (plugin->info) : NULL;
+      if (shard != NULL && (shard->caps & cap) != 0)
+        g_string_append_printf (out, "%s%s", out->len ? ", " : "", plugin->name);
+    }
+  if (out->len == 0)
+    g_string_append (out, "none is installed");
+  return g_string_free (out, FALSE);
+}
+
 /* What shard mode cannot do, refused before anything is read. */
 static gboolean
 check_shardable (GalleyPipeline *p, GError **error)
@@ -704,21 +723,25 @@ check_shardable (GalleyPipeline *p, GError **error)
       GalleyStageConfig *sc = g_ptr_array_index (p->stages, i);
       const char *name = sc->plugin->name;
       GalleyStageKind kind = sc->plugin->info->kind;
+      const GalleyShardInfo *shard = galley_stage_info_get_shard (sc->plugin->info);
       if (kind == GALLEY_KIND_SOURCE)
         {
           sources++;
-          if (!g_str_equal (name, "files") && !g_str_equal (name, "jsonl"))
-            return refuse (error, "source '%s' (plugin %s) cannot read a shard's range; use files or jsonl", sc->id, name);
+          if (shard == NULL || (shard->caps & GALLEY_SHARD_SPLITS_INPUT) == 0)
+            {
+              g_autofree char *able = capable_plugins (GALLEY_SHARD_SPLITS_INPUT);
+              return refuse (error, "source '%s' (plugin %s) cannot read a shard's range; use one that can (%s)",
+                             sc->id, name, able);
+            }
         }
       else if (kind == GALLEY_KIND_SINK)
         {
-          if (!g_str_equal (name, "export-jsonl") && !g_str_equal (name, "export-csv"))
-            return refuse (error, "sink '%s' (plugin %s) cannot merge per-shard part files; "
-                           "use export-jsonl or export-csv and load the merged file afterwards", sc->id, name);
-          if (g_str_equal (galley_options_get_string (sc->options, "path"), "-"))
-            return refuse (error, "sink '%s' writes standard output; give it a file", sc->id);
-          if (g_str_equal (name, "export-csv") && galley_options_get_bool (sc->options, "append"))
-            return refuse (error, "sink '%s' appends; the merge step replaces its target", sc->id);
+          if (shard == NULL || (shard->caps & GALLEY_SHARD_MERGES_PARTS) == 0)
+            {
+              g_autofree char *able = capable_plugins (GALLEY_SHARD_MERGES_PARTS);
+              return refuse (error, "sink '%s' (plugin %s) cannot merge per-shard part files; "
+                             "use one that can (%s) and load the merged file afterwards", sc->id, name, able);
+            }
         }
       else if (g_str_equal (name, "dedup"))
         {
@@ -727,6 +750,15 @@ check_shardable (GalleyPipeline *p, GError **error)
             return refuse (error, "stage '%s': state-dir is not read in shard mode; remove it and add the "
                            "documents with 'galley dedup index merge FILE --work DIR --state-dir DIR'", sc->id);
         }
+    }
+  for (guint i = 0; i < p->stages->len; i++)
+    {
+      GalleyStageConfig *sc = g_ptr_array_index (p->stages, i);
+      const GalleyShardInfo *shard = galley_stage_info_get_shard (sc->plugin->info);
+      g_autoptr(GError) local = NULL;
+      if (shard != NULL && shard->check != NULL && !shard->check (sc->options, &local))
+        return refuse (error, "%s '%s' (plugin %s): %s", sc->plugin->info->kind == GALLEY_KIND_SINK ? "sink" : "stage",
+                       sc->id, sc->plugin->name, local ? local->message : "refused without a message");
     }
   if (sources > 1)
     return refuse (error, "%u sources; shard mode splits one source (put the inputs in one files or jsonl source)",
@@ -907,22 +939,6 @@ append_file (int fd, const char *path, gsize skip, GError **error)
   return TRUE;
 }
 
-/* Bytes a CSV part starts with that only the first part keeps: the byte
- * order mark and the header row. */
-static gsize
-csv_prefix (GalleyStageConfig *sc, const char *part0, GError **error)
-{
-  gsize prefix = galley_options_get_bool (sc->options, "bom") ? 3 : 0;
-  if (!galley_options_get_bool (sc->options, "header"))
-    return prefix;
-  g_autofree char *data = NULL;
-  gsize len = 0;
-  if (!g_file_get_contents (part0, &data, &len, error))
-    return G_MAXSIZE;
-  const char *nl = memchr (data + MIN (prefix, len), '\n', len - MIN (prefix, len));
-  return nl ? (gsize) (nl - data) + 1 : len;
-}
-
 static gboolean
 merge_sink (GalleyShardStep *s, GalleyStageConfig *sc, GError **error)
 {
@@ -944,10 +960,7 @@ merge_sink (GalleyShardStep *s, GalleyStageConfig *sc, GError **error)
       if (target == NULL)
         target = g_steal_pointer (&t);
     }
-  g_autofree char *part0 = g_build_filename (dir, "part-0", NULL);
-  gsize skip = g_str_equal (sc->plugin->name, "export-csv") ? csv_prefix (sc, part0, error) : 0;
-  if (skip == G_MAXSIZE)
-    return FALSE;
+  const GalleyShardInfo *shard = galley_stage_info_get_shard (sc->plugin->info);
   g_autofree char *tmp = g_strdup_printf ("%s.merge-%d", target, (int) getpid ());
   int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
@@ -961,10 +974,25 @@ merge_sink (GalleyShardStep *s, GalleyStageConfig *sc, GError **error)
     {
       g_autofree char *pname = g_strdup_printf ("part-%u", i);
       g_autofree char *ppath = g_build_filename (dir, pname, NULL);
-      ok = append_file (fd, ppath, i == 0 ? 0 : skip, error);
+      /* a later part's header (the sink says how long it is) is the
+       * first part's again */
+      gssize skip = 0;
+      if (i > 0 && shard != NULL && shard->part_header != NULL)
+        {
+          skip = shard->part_header (sc->options, ppath, error);
+          if (skip < 0)
+            {
+              if (error != NULL && *error == NULL)
+                g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_WRITE, "sink '%s': %s: cannot read "
+                             "its header (plugin %s gave no reason)", sc->id, ppath, sc->plugin->name);
+              ok = FALSE;
+              break;
+            }
+        }
+      ok = append_file (fd, ppath, skip, error);
     }
-  /* the sink's own fsync option, as a plain run's sink would do */
-  gboolean sync = galley_options_get_bool (sc->options, "fsync");
+  /* synced as a plain run's sink would (its answer, else always) */
+  gboolean sync = shard == NULL || shard->merge_syncs == NULL || shard->merge_syncs (sc->options);
   if (ok && ((sync && fsync (fd) != 0) || close (fd) != 0 || rename (tmp, target) != 0))
     {
       int e = errno;

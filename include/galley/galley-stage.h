@@ -65,6 +65,41 @@ typedef enum {
  */
 typedef struct _GalleyStageContext GalleyStageContext;
 
+/* ---- shard mode capabilities (since ABI 1.3) ----------------------------------
+ *
+ * In shard mode (docs/scale-out.md) the core asks each stage what it can do
+ * instead of knowing plugins by name. A pipeline is shardable when its one
+ * source splits its input and every sink merges parts. */
+typedef enum {
+  GALLEY_SHARD_CAPS_NONE = 0,
+  /* Sources: in shard mode, reads only the items [first, end) that
+   * galley_stage_shard_range() gives, so the N shards read every item once. */
+  GALLEY_SHARD_SPLITS_INPUT = 1 << 0,
+  /* Sinks: in shard mode, hands its finished output to
+   * galley_stage_commit_file() (the core keeps it as the shard's part
+   * file); the parts concatenated in shard order, less each later part's
+   * header (part_header below), are byte for byte a plain run's output. */
+  GALLEY_SHARD_MERGES_PARTS = 1 << 1,
+} GalleyShardCaps;
+
+typedef struct {
+  GalleyShardCaps caps;
+  /* Optional: refuses options shard mode cannot honour (a sink writing
+   * standard output, a file appended to), before anything is read, with
+   * GALLEY_CONFIG_ERROR. @opts are the stage's parsed options. */
+  gboolean (*check)       (const GalleyOptions *opts, GError **error);
+  /* Sinks, optional: the number of bytes at the start of @part (a byte
+   * order mark, a header row) that only the first part keeps; the merge
+   * leaves them out of the later parts. NULL: none. -1 with *error set
+   * when @part cannot be read. */
+  gssize   (*part_header) (const GalleyOptions *opts, const char *part, GError **error);
+  /* Sinks, optional: whether the merged target is synced to disk before it
+   * replaces the old one (a sink's own `fsync` option); NULL: it is. */
+  gboolean (*merge_syncs) (const GalleyOptions *opts);
+  /*< private >*/
+  gpointer reserved[8];
+} GalleyShardInfo;
+
 typedef struct _GalleyStageInfo GalleyStageInfo;
 struct _GalleyStageInfo {
   guint16                 abi_major;
@@ -103,8 +138,13 @@ struct _GalleyStageInfo {
    * called for this document. */
   GalleyVerdict (*prepare) (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GError **error);
 
+  /* Since ABI 1.3, optional: what the stage can do in shard mode; NULL:
+   * a pipeline with this stage cannot be sharded (stages without barrier
+   * steps are always fine). */
+  const GalleyShardInfo *shard;
+
   /*< private >*/
-  gpointer      reserved[7];             /* new members land here (minor bump) */
+  gpointer      reserved[6];             /* new members land here (minor bump) */
 };
 
 /* Declares the plugin's query function. Use once per module. */

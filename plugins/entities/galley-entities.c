@@ -391,7 +391,7 @@ static const GalleyStageInfo entities_info = {
   GALLEY_STAGE_ABI_MAJOR, GALLEY_STAGE_ABI_MINOR, "entities",
   "People, organisations, places, dates, money and percentages, with canonical names", "1.0.0",
   GALLEY_KIND_STAGE, GALLEY_STAGE_THREAD_SAFE,
-  entities_options, entities_init, entities_process, NULL, NULL, entities_free, NULL, { NULL },
+  entities_options, entities_init, entities_process, NULL, NULL, entities_free, NULL,
 };
 
 GALLEY_STAGE_DEFINE (entities_info)

@@ -700,10 +700,88 @@ export_csv_finish (gpointer state, GalleyStageContext *ctx, GError **error)
   return TRUE;
 }
 
+/* ---- shard mode ---- */
+
+static gboolean
+export_csv_shard_check (const GalleyOptions *opts, GError **error)
+{
+  if (g_str_equal (galley_options_get_string (opts, "path"), "-"))
+    {
+      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+                   "writes standard output; give it a file");
+      return FALSE;
+    }
+  if (galley_options_get_bool (opts, "append"))
+    {
+      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+                   "appends; the merge step replaces its target");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Every part starts with the byte order mark and the header row (when
+ * the options ask for them); only the first part keeps them. */
+static gssize
+export_csv_part_header (const GalleyOptions *opts, const char *part, GError **error)
+{
+  gsize prefix = galley_options_get_bool (opts, "bom") ? 3 : 0;
+  if (!galley_options_get_bool (opts, "header"))
+    return prefix;
+  int fd = open (part, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    {
+      export_io_error (error, errno, "cannot open", part);
+      return -1;
+    }
+  /* the header row ends at the first line break after the mark */
+  char buf[16 * 1024];
+  gsize pos = 0;
+  for (;;)
+    {
+      ssize_t n = pread (fd, buf, sizeof buf, pos);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int e = errno;
+          close (fd);
+          export_io_error (error, e, "cannot read", part);
+          return -1;
+        }
+      if (n == 0)
+        break;
+      gsize from = pos < prefix ? MIN (prefix - pos, (gsize) n) : 0;
+      const char *nl = memchr (buf + from, '\n', n - from);
+      if (nl != NULL)
+        {
+          close (fd);
+          return pos + (nl - buf) + 1;
+        }
+      pos += n;
+    }
+  close (fd);
+  return pos;   /* a part that is all header */
+}
+
+static gboolean
+export_csv_merge_syncs (const GalleyOptions *opts)
+{
+  return galley_options_get_bool (opts, "fsync");
+}
+
+static const GalleyShardInfo export_csv_shard = {
+  .caps = GALLEY_SHARD_MERGES_PARTS,
+  .check = export_csv_shard_check,
+  .part_header = export_csv_part_header,
+  .merge_syncs = export_csv_merge_syncs,
+};
+
 static const GalleyStageInfo export_csv_info = {
   GALLEY_STAGE_ABI_MAJOR, GALLEY_STAGE_ABI_MINOR,
   "export-csv", "Write one CSV row per document (RFC 4180), replacing the file atomically or appending", "1.0.0",
   GALLEY_KIND_SINK, GALLEY_STAGE_FLAGS_NONE,
   export_csv_options, export_csv_init, export_csv_process, NULL, export_csv_finish, export_csv_free,
+  .shard = &export_csv_shard,
 };
 GALLEY_STAGE_DEFINE (export_csv_info)

@@ -183,10 +183,36 @@ export_jsonl_finish (gpointer state, GalleyStageContext *ctx, GError **error)
   return TRUE;
 }
 
+/* Shard mode: the parts are plain runs of records, concatenated as they are. */
+static gboolean
+export_jsonl_shard_check (const GalleyOptions *opts, GError **error)
+{
+  if (g_str_equal (galley_options_get_string (opts, "path"), "-"))
+    {
+      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+                   "writes standard output; give it a file");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+export_jsonl_merge_syncs (const GalleyOptions *opts)
+{
+  return galley_options_get_bool (opts, "fsync");
+}
+
+static const GalleyShardInfo export_jsonl_shard = {
+  .caps = GALLEY_SHARD_MERGES_PARTS,
+  .check = export_jsonl_shard_check,
+  .merge_syncs = export_jsonl_merge_syncs,
+};
+
 static const GalleyStageInfo export_jsonl_info = {
   GALLEY_STAGE_ABI_MAJOR, GALLEY_STAGE_ABI_MINOR,
   "export-jsonl", "Write output records as JSON Lines, atomically (temp file, fsync, rename)", "1.0.0",
   GALLEY_KIND_SINK, GALLEY_STAGE_FLAGS_NONE,
   export_jsonl_options, export_jsonl_init, export_jsonl_process, NULL, export_jsonl_finish, export_jsonl_free,
+  .shard = &export_jsonl_shard,
 };
 GALLEY_STAGE_DEFINE (export_jsonl_info)

@@ -1144,10 +1144,14 @@ files_walk (Files *self, GalleyDocument **out, GalleyStageContext *ctx, GError *
     }
 }
 
+/* Shard mode: each shard reads its range of the complete sorted walk. */
+static const GalleyShardInfo files_shard = { .caps = GALLEY_SHARD_SPLITS_INPUT };
+
 static const GalleyStageInfo files_info = {
   GALLEY_STAGE_ABI_MAJOR, GALLEY_STAGE_ABI_MINOR,
   "files", "Read article files, directories and globs (gzip aware, binary files skipped)", "1.0.0",
   GALLEY_KIND_SOURCE, GALLEY_STAGE_FLAGS_NONE,
   files_options, files_init, NULL, files_next, NULL, files_free,
+  .shard = &files_shard,
 };
 GALLEY_STAGE_DEFINE (files_info)

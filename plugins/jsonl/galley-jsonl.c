@@ -284,10 +284,14 @@ jsonl_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GErro
   return more;
 }
 
+/* Shard mode: each shard reads its range of the file's lines. */
+static const GalleyShardInfo jsonl_shard = { .caps = GALLEY_SHARD_SPLITS_INPUT };
+
 static const GalleyStageInfo jsonl_info = {
   GALLEY_STAGE_ABI_MAJOR, GALLEY_STAGE_ABI_MINOR,
   "jsonl", "Read articles from a JSON Lines file (one object per line, gzip aware)", "1.0.0",
   GALLEY_KIND_SOURCE, GALLEY_STAGE_FLAGS_NONE,
   jsonl_options, jsonl_init, NULL, jsonl_next, NULL, jsonl_free,
+  .shard = &jsonl_shard,
 };
 GALLEY_STAGE_DEFINE (jsonl_info)
