@@ -161,6 +161,9 @@ gboolean
 galley_stage_is_incremental (GalleyStageContext *ctx)
 {
   g_return_val_if_fail (ctx != NULL, FALSE);
+  /* `galley check` opens no state, but init() should judge as in the run */
+  if (ctx->runner->opts->check_only)
+    return ctx->runner->pipeline->state_dir != NULL;
   return ctx->runner->state != NULL;
 }
 
@@ -1086,7 +1089,7 @@ write_stats (Runner *r, const char *path, json_object *stats, GError **error)
 {
   const char *text = json_object_to_json_string_ext (stats, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
   g_autofree char *content = g_strconcat (text, "\n", NULL);
-  if (!g_file_set_contents (path, content, -1, error))
+  if (!galley_output_set_contents (path, content, -1, GALLEY_OUTPUT_FLAGS_NONE, error))
     {
       g_prefix_error (error, "%s: stats file %s: ", r->pipeline->path, path);
       return FALSE;
@@ -1198,10 +1201,9 @@ write_metrics (Runner *r, json_object *stats, int code)
     }
   g_string_append_len (m, rest->str, rest->len);
   g_string_append_len (m, counters->str, counters->len);
-  g_autofree char *tmp = g_strconcat (path, ".tmp", NULL);
   g_autoptr(GError) local = NULL;
-  if (!g_file_set_contents (tmp, m->str, m->len, &local) || g_rename (tmp, path) != 0)
-    g_warning ("metrics file %s: %s", path, local ? local->message : g_strerror (errno));
+  if (!galley_output_set_contents (path, m->str, m->len, GALLEY_OUTPUT_FLAGS_NONE, &local))
+    g_warning ("metrics file %s: %s", path, local->message);
 }
 
 static gint

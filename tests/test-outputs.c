@@ -64,10 +64,283 @@ test_gzip_two_sources (Fixture *f, gconstpointer data)
   g_assert_true (g_hash_table_contains (texts, "record two"));
 }
 
+/* ---- output files ---- */
+
+#define FEED "{\"id\":\"a\",\"text\":\"one\"}\nnot json\n{\"id\":\"b\",\"text\":\"two\"}\n"
+
+/* A jsonl source (two records and one bad line, a reject) to one sink:
+ * @pipeline_keys go into [pipeline] (stats=, rejects=, ...), @sink is the
+ * whole [stage out] group's body. */
+static void
+write_pipeline (Fixture *f, const char *pipeline_keys, const char *sink)
+{
+  galley_test_write (f->dir, "feed.jsonl", FEED, -1);
+  g_autofree char *text = g_strdup_printf ("[pipeline]\nstages=feed;out\n%s\n\n"
+                                           "[stage feed]\nplugin=jsonl\npath=feed.jsonl\non-error=skip\n\n"
+                                           "[stage out]\n%s\n", pipeline_keys, sink);
+  galley_test_write (f->dir, "p.pipeline", text, -1);
+}
+
+static char *
+read_text (const char *dir, const char *name)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  char *text = NULL;
+  g_autoptr(GError) error = NULL;
+  g_file_get_contents (path, &text, NULL, &error);
+  g_assert_no_error (error);
+  return text;
+}
+
+static void
+assert_symlink (const char *dir, const char *name, const char *to)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  struct stat st;
+  g_assert_cmpint (lstat (path, &st), ==, 0);
+  if (!S_ISLNK (st.st_mode))
+    g_error ("%s: expected a symbolic link to %s, found %s", path, to, galley_output_describe_mode (st.st_mode));
+  g_autofree char *link = g_file_read_link (path, NULL);
+  g_assert_cmpstr (link, ==, to);
+}
+
+static void
+make_link (const char *dir, const char *name, const char *to)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_assert_cmpint (symlink (to, path), ==, 0);
+}
+
+static int
+mode_of (const char *dir, const char *name)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  struct stat st;
+  g_assert_cmpint (stat (path, &st), ==, 0);
+  return st.st_mode & 07777;
+}
+
+/* Every file a run writes, given as a symbolic link (relative or
+ * absolute, to an existing file or to a missing one in an existing
+ * directory): the file the link points to gets the content, the link
+ * stays a link. */
+static void
+test_symlink_targets (Fixture *f, gconstpointer data)
+{
+  galley_test_write (f->dir, "real/old.jsonl", "old\n", -1);
+  galley_test_write (f->dir, "real/stats.json", "{}", -1);
+  g_autofree char *abs_metrics = g_build_filename (f->dir, "real", "m.prom", NULL);
+  make_link (f->dir, "out.jsonl", "real/old.jsonl");          /* to an existing file */
+  make_link (f->dir, "stats.json", "real/stats.json");
+  make_link (f->dir, "m.prom", abs_metrics);                   /* absolute, to a missing file */
+  make_link (f->dir, "rejects.jsonl", "real/rejects.jsonl");   /* appended through */
+  make_link (f->dir, "hop.jsonl", "out.jsonl");                /* a link to a link */
+  write_pipeline (f, "stats=stats.json\nrejects=rejects.jsonl\nmetrics-file=m.prom",
+                  "plugin=export-jsonl\npath=hop.jsonl");
+  g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, "run", "-q", "p.pipeline", NULL);
+  g_assert_cmpint (r->status, ==, 0);
+  assert_symlink (f->dir, "hop.jsonl", "out.jsonl");
+  assert_symlink (f->dir, "out.jsonl", "real/old.jsonl");
+  assert_symlink (f->dir, "stats.json", "real/stats.json");
+  assert_symlink (f->dir, "m.prom", abs_metrics);
+  assert_symlink (f->dir, "rejects.jsonl", "real/rejects.jsonl");
+  g_autofree char *out = g_build_filename (f->dir, "real", "old.jsonl", NULL);
+  g_autoptr(GPtrArray) recs = galley_test_read_jsonl (out);
+  g_assert_cmpuint (recs->len, ==, 2);
+  g_autofree char *stats = read_text (f->dir, "real/stats.json");
+  g_assert_nonnull (strstr (stats, "\"rejects\":1"));
+  g_autofree char *metrics = read_text (f->dir, "real/m.prom");
+  g_assert_nonnull (strstr (metrics, "galley_run_success{pipeline=\"p\"} 1"));
+  g_autofree char *rejects = read_text (f->dir, "real/rejects.jsonl");
+  g_assert_nonnull (strstr (rejects, "not json"));
+  /* no temporary file is left beside the link or the target */
+  g_autoptr(GDir) d = g_dir_open (f->dir, 0, NULL);
+  for (const char *name; (name = g_dir_read_name (d)) != NULL;)
+    g_assert_false (g_str_has_prefix (name, "."));
+
+  /* export-csv in replace mode the same */
+  galley_test_write (f->dir, "real/rows.csv", "old\n", -1);
+  make_link (f->dir, "rows.csv", "real/rows.csv");
+  write_pipeline (f, "stats=", "plugin=export-csv\npath=rows.csv\ncolumns=id;text");
+  g_autoptr(RunResult) r2 = galley_test_run (f->dir, NULL, "run", "-q", "p.pipeline", NULL);
+  g_assert_cmpint (r2->status, ==, 0);
+  assert_symlink (f->dir, "rows.csv", "real/rows.csv");
+  g_autofree char *csv = read_text (f->dir, "real/rows.csv");
+  g_assert_cmpstr (csv, ==, "id,text\r\na,one\r\nb,two\r\n");
+}
+
+/* Opens the FIFO @name for reading without blocking: the run can open it
+ * for writing, and what it writes waits in the pipe. */
+static int
+open_fifo (const char *dir, const char *name)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_assert_cmpint (mkfifo (path, 0600), ==, 0);
+  int fd = open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+  return fd;
+}
+
+static char *
+drain_fifo (int fd)
+{
+  GString *s = g_string_new (NULL);
+  char buf[4096];
+  ssize_t n;
+  while ((n = read (fd, buf, sizeof buf)) > 0)
+    g_string_append_len (s, buf, n);
+  close (fd);
+  return g_string_free (s, FALSE);
+}
+
+static void
+assert_fifo (const char *dir, const char *name)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  struct stat st;
+  g_assert_cmpint (lstat (path, &st), ==, 0);
+  if (!S_ISFIFO (st.st_mode))
+    g_error ("%s: expected the FIFO to stay, found %s", path, galley_output_describe_mode (st.st_mode));
+}
+
+/* FIFOs (as /dev/stdout or /dev/null would be) are written through, never
+ * replaced by a regular file: stats, metrics, export-jsonl, export-csv,
+ * also through a symbolic link. */
+static void
+test_fifo_targets (Fixture *f, gconstpointer data)
+{
+  int stats_fd = open_fifo (f->dir, "stats.fifo");
+  int metrics_fd = open_fifo (f->dir, "metrics.fifo");
+  int out_fd = open_fifo (f->dir, "out.fifo");
+  make_link (f->dir, "out.link", "out.fifo");
+  write_pipeline (f, "stats=stats.fifo\nrejects=\nmetrics-file=metrics.fifo",
+                  "plugin=export-jsonl\npath=out.link");
+  g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, "run", "-q", "p.pipeline", NULL);
+  g_assert_cmpint (r->status, ==, 0);
+  assert_fifo (f->dir, "stats.fifo");
+  assert_fifo (f->dir, "metrics.fifo");
+  assert_fifo (f->dir, "out.fifo");
+  assert_symlink (f->dir, "out.link", "out.fifo");
+  g_autofree char *stats = drain_fifo (stats_fd);
+  g_assert_nonnull (strstr (stats, "\"rejects\":1"));
+  g_autofree char *metrics = drain_fifo (metrics_fd);
+  g_assert_nonnull (strstr (metrics, "galley_run_success{pipeline=\"p\"} 1"));
+  g_autofree char *out = drain_fifo (out_fd);
+  g_assert_nonnull (strstr (out, "\"text\":\"one\""));
+  g_assert_nonnull (strstr (out, "\"text\":\"two\""));
+  /* nothing else appeared in the directory */
+  g_autoptr(GDir) d = g_dir_open (f->dir, 0, NULL);
+  for (const char *name; (name = g_dir_read_name (d)) != NULL;)
+    g_assert_false (g_str_has_prefix (name, "."));
+
+  /* export-csv (replace mode) and the stats given with --stats */
+  int csv_fd = open_fifo (f->dir, "rows.fifo");
+  int stats2_fd = open_fifo (f->dir, "stats2.fifo");
+  write_pipeline (f, "rejects=", "plugin=export-csv\npath=rows.fifo\ncolumns=id");
+  g_autoptr(RunResult) r2 = galley_test_run (f->dir, NULL, "run", "-q", "--stats", "stats2.fifo", "p.pipeline", NULL);
+  g_assert_cmpint (r2->status, ==, 0);
+  assert_fifo (f->dir, "rows.fifo");
+  assert_fifo (f->dir, "stats2.fifo");
+  g_autofree char *csv = drain_fifo (csv_fd);
+  g_assert_cmpstr (csv, ==, "id\r\na\r\nb\r\n");
+  g_autofree char *stats2 = drain_fifo (stats2_fd);
+  g_assert_nonnull (strstr (stats2, "\"pipeline\""));
+}
+
+/* Where a stream cannot be written sensibly (a sink with exactly-once
+ * commits under a state directory, a database, an append with a
+ * committed length), the run refuses with exit 73 before it reads
+ * anything, and the FIFO stays. */
+static void
+test_fifo_refused (Fixture *f, gconstpointer data)
+{
+  const struct {
+    const char *keys;
+    const char *sink;
+    const char *message;
+  } cases[] = {
+    { "stats=\nstate-dir=state", "plugin=export-jsonl\npath=out.fifo", "state directory" },
+    { "stats=\nstate-dir=state", "plugin=export-csv\npath=out.fifo", "state directory" },
+    { "stats=", "plugin=export-csv\npath=out.fifo\nappend=true", "append" },
+    { "stats=", "plugin=export-sqlite\npath=out.fifo", "regular file" },
+  };
+  int fd = open_fifo (f->dir, "out.fifo");
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      write_pipeline (f, cases[i].keys, cases[i].sink);
+      g_autoptr(RunResult) check = galley_test_run (f->dir, NULL, "check", "p.pipeline", NULL);
+      g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, "run", "-q", "p.pipeline", NULL);
+      if (r->status != 73 || check->status != 73)
+        g_error ("case %u (%s): expected exit 73 from check and run, got %d and %d", i, cases[i].sink,
+                 check->status, r->status);
+      g_assert_nonnull (strstr (r->err, "out.fifo"));
+      g_assert_nonnull (strstr (r->err, "FIFO"));
+      g_assert_nonnull (strstr (r->err, cases[i].message));
+      assert_fifo (f->dir, "out.fifo");
+      g_autofree char *rejects = g_build_filename (f->dir, "p.rejects.jsonl", NULL);
+      g_assert_false (g_file_test (rejects, G_FILE_TEST_EXISTS));   /* nothing was read */
+    }
+  g_autofree char *left = drain_fifo (fd);
+  g_assert_cmpstr (left, ==, "");
+}
+
+/* Output files get mode 0666 less the process umask, as any new file. */
+static void
+test_umask_modes (Fixture *f, gconstpointer data)
+{
+  const struct { mode_t mask; int mode; } cases[] = { { 022, 0644 }, { 077, 0600 }, { 002, 0664 } };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      write_pipeline (f, "stats=stats.json\nrejects=rejects.jsonl\nmetrics-file=m.prom",
+                      "plugin=export-jsonl\npath=out.jsonl");
+      mode_t old = umask (cases[i].mask);
+      g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, "run", "-q", "p.pipeline", NULL);
+      write_pipeline (f, "stats=", "plugin=export-csv\npath=rows.csv");
+      g_autoptr(RunResult) r2 = galley_test_run (f->dir, NULL, "run", "-q", "p.pipeline", NULL);
+      umask (old);
+      g_assert_cmpint (r->status, ==, 0);
+      g_assert_cmpint (r2->status, ==, 0);
+      const char *files[] = { "out.jsonl", "rows.csv", "stats.json", "m.prom" };
+      for (guint j = 0; j < G_N_ELEMENTS (files); j++)
+        if (mode_of (f->dir, files[j]) != cases[i].mode)
+          g_error ("%s with umask %03o: mode %04o, expected %04o", files[j], (unsigned) cases[i].mask,
+                   mode_of (f->dir, files[j]), cases[i].mode);
+      /* the rejects file is new only the first time */
+      if (i == 0)
+        g_assert_cmpint (mode_of (f->dir, "rejects.jsonl"), ==, 0644);
+      g_autofree char *rejects = g_build_filename (f->dir, "rejects.jsonl", NULL);
+      g_unlink (rejects);
+    }
+}
+
+/* umask() is process-wide: changing it on a worker thread races with
+ * every file another thread creates. Only main() may call it. */
+static void
+test_no_umask_calls (Fixture *f, gconstpointer data)
+{
+  const char *root = g_getenv ("GALLEY_SOURCE_ROOT");
+  g_assert_nonnull (root);
+  const char *dirs[] = { "core", "plugins" };
+  for (guint i = 0; i < G_N_ELEMENTS (dirs); i++)
+    {
+      g_autofree char *cmd = g_strdup_printf ("grep -rn --include=*.c 'umask *(' %s/%s", root, dirs[i]);
+      g_autofree char *out = NULL;
+      int status = 0;
+      g_assert_true (g_spawn_command_line_sync (cmd, &out, NULL, &status, NULL));
+      if (out != NULL && *out != '\0')
+        g_error ("umask() called outside main():\n%s", out);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   ADD ("/outputs/gzip-two-sources", test_gzip_two_sources);
+  ADD ("/outputs/symlink-targets", test_symlink_targets);
+  ADD ("/outputs/fifo-targets", test_fifo_targets);
+  ADD ("/outputs/fifo-refused", test_fifo_refused);
+  ADD ("/outputs/umask-modes", test_umask_modes);
+  ADD ("/outputs/no-umask-calls", test_no_umask_calls);
   return g_test_run ();
 }
