@@ -332,6 +332,84 @@ test_no_umask_calls (Fixture *f, gconstpointer data)
     }
 }
 
+/* A missing directory for stats=, rejects= or metrics-file= fails `galley
+ * check` and the run before it reads anything, naming the option, the
+ * path and the problem. */
+static void
+test_missing_directories (Fixture *f, gconstpointer data)
+{
+  const struct {
+    const char *keys;
+    const char *option;
+    const char *path;
+  } cases[] = {
+    { "stats=nodir/stats.json\nrejects=", "stats", "nodir/stats.json" },
+    { "stats=\nrejects=nodir/rejects.jsonl", "rejects", "nodir/rejects.jsonl" },
+    { "stats=\nrejects=\nmetrics-file=nodir/m.prom", "metrics-file", "nodir/m.prom" },
+    { "stats=file.txt/stats.json\nrejects=", "stats", "file.txt/stats.json" },
+  };
+  galley_test_write (f->dir, "file.txt", "a file, not a directory\n", -1);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      write_pipeline (f, cases[i].keys, "plugin=export-jsonl\npath=out.jsonl");
+      for (guint step = 0; step < 2; step++)
+        {
+          g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, step == 0 ? "check" : "run", "p.pipeline", NULL);
+          if (r->status != 73)
+            g_error ("%s with %s: exit %d, expected 73", step == 0 ? "check" : "run", cases[i].keys, r->status);
+          g_autofree char *expect = g_strdup_printf ("%s: %s", cases[i].option, cases[i].path);
+          if (strstr (r->err, expect) == NULL || strstr (r->err, ".tmp") != NULL)
+            g_error ("expected a message naming '%s' and no temporary file, got: %s", expect, r->err);
+          g_assert_true (strstr (r->err, "does not exist") != NULL || strstr (r->err, "not a directory") != NULL);
+        }
+      /* nothing read, nothing written */
+      g_autofree char *out = g_build_filename (f->dir, "out.jsonl", NULL);
+      g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+    }
+  /* the same for the command-line overrides */
+  write_pipeline (f, "stats=\nrejects=", "plugin=export-jsonl\npath=out.jsonl");
+  g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, "run", "--stats", "gone/s.json", "p.pipeline", NULL);
+  g_assert_cmpint (r->status, ==, 73);
+  g_assert_nonnull (strstr (r->err, "stats: gone/s.json: directory gone does not exist"));
+  g_autoptr(RunResult) r2 = galley_test_run (f->dir, NULL, "run", "--rejects", "gone/r.jsonl", "p.pipeline", NULL);
+  g_assert_cmpint (r2->status, ==, 73);
+  g_assert_nonnull (strstr (r2->err, "rejects: gone/r.jsonl: directory gone does not exist"));
+  g_autofree char *out = g_build_filename (f->dir, "out.jsonl", NULL);
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  /* a read-only directory too */
+  if (geteuid () != 0)
+    {
+      g_autofree char *ro = g_build_filename (f->dir, "ro", NULL);
+      g_assert_cmpint (g_mkdir (ro, 0555), ==, 0);
+      g_autoptr(RunResult) r3 = galley_test_run (f->dir, NULL, "check", "--set", "pipeline.stats=ro/s.json",
+                                                 "p.pipeline", NULL);
+      g_assert_cmpint (r3->status, ==, 73);
+      g_assert_nonnull (strstr (r3->err, "stats: ro/s.json: cannot create files in ro"));
+    }
+}
+
+/* Stats, rejects and metrics files directly in the state directory are
+ * fine before the first run: the run creates that directory. */
+static void
+test_outputs_in_state_dir (Fixture *f, gconstpointer data)
+{
+  write_pipeline (f, "state-dir=state/p\nstats=state/p/last.stats.json\nrejects=state/p/rejects.jsonl\n"
+                     "metrics-file=state/p/galley.prom", "plugin=export-jsonl\npath=out.jsonl");
+  g_autoptr(RunResult) check = galley_test_run (f->dir, NULL, "check", "-q", "p.pipeline", NULL);
+  g_assert_cmpint (check->status, ==, 0);
+  g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, "run", "-q", "p.pipeline", NULL);
+  g_assert_cmpint (r->status, ==, 0);
+  g_autofree char *stats = read_text (f->dir, "state/p/last.stats.json");
+  g_assert_nonnull (strstr (stats, "\"rejects\":1"));
+  g_autofree char *metrics = read_text (f->dir, "state/p/galley.prom");
+  g_assert_nonnull (strstr (metrics, "galley_run_success{pipeline=\"p\"} 1"));
+  /* a directory below it is not made */
+  write_pipeline (f, "state-dir=state/q\nstats=state/q/sub/last.stats.json", "plugin=export-jsonl\npath=out.jsonl");
+  g_autoptr(RunResult) r2 = galley_test_run (f->dir, NULL, "run", "-q", "p.pipeline", NULL);
+  g_assert_cmpint (r2->status, ==, 73);
+  g_assert_nonnull (strstr (r2->err, "stats: state/q/sub/last.stats.json: directory state/q/sub does not exist"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -342,5 +420,7 @@ main (int argc, char **argv)
   ADD ("/outputs/fifo-refused", test_fifo_refused);
   ADD ("/outputs/umask-modes", test_umask_modes);
   ADD ("/outputs/no-umask-calls", test_no_umask_calls);
+  ADD ("/outputs/missing-directories", test_missing_directories);
+  ADD ("/outputs/outputs-in-state-dir", test_outputs_in_state_dir);
   return g_test_run ();
 }
