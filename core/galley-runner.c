@@ -169,6 +169,9 @@ gboolean
 galley_stage_is_incremental (GalleyStageContext *ctx)
 {
   g_return_val_if_fail (ctx != NULL, FALSE);
+  /* `galley check` opens no state, but init() should judge as in the run */
+  if (ctx->runner->opts->check_only)
+    return ctx->runner->pipeline->state_dir != NULL;
   return ctx->runner->state != NULL;
 }
 
@@ -1125,7 +1128,7 @@ write_stats (Runner *r, const char *path, json_object *stats, GError **error)
 {
   const char *text = json_object_to_json_string_ext (stats, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
   g_autofree char *content = g_strconcat (text, "\n", NULL);
-  if (!g_file_set_contents (path, content, -1, error))
+  if (!galley_output_set_contents (path, content, -1, GALLEY_OUTPUT_FLAGS_NONE, error))
     {
       g_prefix_error (error, "%s: stats file %s: ", r->pipeline->path, path);
       return FALSE;
@@ -1237,10 +1240,9 @@ write_metrics (Runner *r, json_object *stats, int code)
     }
   g_string_append_len (m, rest->str, rest->len);
   g_string_append_len (m, counters->str, counters->len);
-  g_autofree char *tmp = g_strconcat (path, ".tmp", NULL);
   g_autoptr(GError) local = NULL;
-  if (!g_file_set_contents (tmp, m->str, m->len, &local) || g_rename (tmp, path) != 0)
-    g_warning ("metrics file %s: %s", path, local ? local->message : g_strerror (errno));
+  if (!galley_output_set_contents (path, m->str, m->len, GALLEY_OUTPUT_FLAGS_NONE, &local))
+    g_warning ("metrics file %s: %s", path, local->message);
 }
 
 static gint
@@ -1354,6 +1356,58 @@ free_states (Runner *r)
     }
 }
 
+/* TRUE if @path is a file directly in the state directory, which the run
+ * creates when it opens the state (not under --dry-run). */
+static gboolean
+in_state_dir (Runner *r, const char *path)
+{
+  if (r->pipeline->state_dir == NULL || r->opts->dry_run || r->opts->work_dir != NULL)
+    return FALSE;
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *a = g_canonicalize_filename (dir, NULL);
+  g_autofree char *b = g_canonicalize_filename (r->pipeline->state_dir, NULL);
+  return g_str_equal (a, b);
+}
+
+/* Every file the run writes itself (stats, rejects, metrics) can be
+ * written: checked at `galley check` and before a run reads anything, so
+ * that a run does not fail at its end, after its outputs were committed. */
+static gboolean
+check_outputs (Runner *r, const char *stats_path, GError **error)
+{
+  const struct {
+    const char *option;
+    const char *path;
+  } outputs[] = {
+    { "stats", stats_path },
+    { "rejects", r->rejects_path },
+    { "metrics-file", r->pipeline->metrics_path },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (outputs); i++)
+    {
+      const char *path = outputs[i].path;
+      if (path == NULL || *path == '\0')
+        continue;
+      GalleyOutputKind kind;
+      g_autofree char *target = NULL;
+      GalleyOutputFlags flags = in_state_dir (r, path) ? GALLEY_OUTPUT_MKDIR : GALLEY_OUTPUT_FLAGS_NONE;
+      if (!galley_output_check (path, flags, &kind, &target, error))
+        {
+          g_prefix_error (error, "%s: ", outputs[i].option);
+          return FALSE;
+        }
+      /* rejects are appended to the file itself */
+      if (i == 1 && kind == GALLEY_OUTPUT_KIND_REGULAR && access (target, W_OK) != 0)
+        {
+          int e = errno;
+          g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE, "%s: %s: cannot append: %s",
+                       outputs[i].option, path, g_strerror (e));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 int
 galley_pipeline_run (GalleyPipeline *pipeline, const GalleyRunOptions *opts, GError **error)
 {
@@ -1377,7 +1431,18 @@ galley_pipeline_run (GalleyPipeline *pipeline, const GalleyRunOptions *opts, GEr
 
   int code = GALLEY_EXIT_OK;
   r.run_id = g_get_real_time () / G_USEC_PER_SEC;
-  if (pipeline->state_dir != NULL && !opts->check_only && !opts->dry_run && opts->work_dir == NULL)
+  const char *stats_path = opts->stats_path ? opts->stats_path : pipeline->stats_path;
+  {
+    g_autoptr(GError) local = NULL;
+    if (!check_outputs (&r, stats_path, &local))
+      {
+        code = galley_error_to_exit_code (local);
+        g_prefix_error (&local, "%s: ", pipeline->path);
+        g_propagate_error (error, g_steal_pointer (&local));
+      }
+  }
+  if (code == GALLEY_EXIT_OK && pipeline->state_dir != NULL && !opts->check_only && !opts->dry_run
+      && opts->work_dir == NULL)
     {
       g_autoptr(GError) local = NULL;
       r.state = galley_state_open (pipeline->state_dir, opts->full, opts->wait_seconds, &local);
@@ -1498,7 +1563,6 @@ galley_pipeline_run (GalleyPipeline *pipeline, const GalleyRunOptions *opts, GEr
       fclose (r.rejects);
       r.rejects = NULL;
     }
-  const char *stats_path = opts->stats_path ? opts->stats_path : pipeline->stats_path;
   if (stats_path != NULL && *stats_path != '\0')
     {
       g_autoptr(json_object) stats = stats_to_json (&r, seconds, code, r.fatal);

@@ -235,7 +235,9 @@ typedef struct {
 } GalleyInputState;
 
 /* TRUE when the run has a state directory: sources should then record what
- * they read (also under --full, which only makes lookups find nothing). */
+ * they read (also under --full, which only makes lookups find nothing).
+ * Under `galley check`, which opens no state, TRUE when the pipeline names
+ * one, so that init() judges its options as in the run. */
 GALLEY_API gboolean galley_stage_is_incremental (GalleyStageContext *ctx);
 /* Sources: what an earlier committed run recorded for @key (a path, a URL),
  * or FALSE when it is new (always FALSE without a state directory or with

@@ -9,6 +9,7 @@
 #include <galley/galley-error.h>
 #include <galley/galley-json.h>
 #include <galley/galley-options.h>
+#include <galley/galley-output.h>
 #include <galley/galley-document.h>
 #include <galley/galley-stage.h>
 #include <galley/galley-version.h>

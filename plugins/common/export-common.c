@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -103,39 +104,44 @@ export_expand_family (const char *pattern, GError **error)
 }
 
 gboolean
-export_check_target (const char *path, gboolean do_mkdir, GError **error)
+export_check_target (GalleyStageContext *ctx, const char *path, gboolean do_mkdir, ExportStreams streams,
+                     GalleyOutputKind *kind, GError **error)
 {
-  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+  GalleyOutputKind k;
+  if (!galley_output_check (path, do_mkdir ? GALLEY_OUTPUT_MKDIR : GALLEY_OUTPUT_FLAGS_NONE, &k, NULL, error))
     {
-      g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE, "path: %s is a directory", path);
-      return FALSE;
-    }
-  g_autofree char *dir = g_path_get_dirname (path);
-  g_autofree char *probe = g_strdup (dir);
-  while (!g_file_test (probe, G_FILE_TEST_EXISTS))
-    {
-      char *parent = g_path_get_dirname (probe);
-      if (g_str_equal (parent, probe))
+      g_prefix_error (error, "path: ");
+      if (!do_mkdir && strstr ((*error)->message, "does not exist") != NULL)
         {
-          g_free (parent);
-          break;
+          char *m = g_strconcat ((*error)->message, " (set mkdir=true to create it)", NULL);
+          g_free ((*error)->message);
+          (*error)->message = m;
         }
-      g_free (probe);
-      probe = parent;
-    }
-  if (!g_str_equal (probe, dir) && !do_mkdir)
-    {
-      g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE,
-                   "path: directory %s does not exist (set mkdir=true to create it)", dir);
       return FALSE;
     }
-  if (!g_file_test (probe, G_FILE_TEST_IS_DIR) || access (probe, W_OK | X_OK) != 0)
+  if (k == GALLEY_OUTPUT_KIND_STREAM)
     {
-      g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE,
-                   "path: cannot create files in %s: %s", probe,
-                   g_file_test (probe, G_FILE_TEST_IS_DIR) ? g_strerror (errno) : "not a directory");
-      return FALSE;
+      struct stat st;
+      guint mode = stat (path, &st) == 0 ? st.st_mode : 0;
+      const char *why = NULL;
+      if (streams == EXPORT_STREAMS_NEVER)
+        why = "a database must be a regular file";
+      else if (streams == EXPORT_STREAMS_NO_APPEND)
+        why = "append=true needs a regular file (a run that fails is cut back to the last committed length)";
+      else if (galley_stage_is_incremental (ctx))
+        why = "with a state directory the output is committed exactly once, by renaming a finished file, "
+              "which a stream cannot be";
+      else if (galley_stage_context_get_work_dir (ctx) != NULL)
+        why = "a sharded run merges its parts into a regular file";
+      if (why != NULL)
+        {
+          g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE,
+                       "path: %s is %s, not a regular file; %s", path, galley_output_describe_mode (mode), why);
+          return FALSE;
+        }
     }
+  if (kind != NULL)
+    *kind = k;
   return TRUE;
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <galley/galley-stage.h>
+#include <galley/galley-output.h>
 
 G_BEGIN_DECLS
 
@@ -21,10 +22,20 @@ char    *export_expand_path (const char *pattern, gint64 run_id, GError **error)
  * family of files numbered by run). */
 char    *export_expand_family (const char *pattern, GError **error);
 
-/* Checks, creating nothing, that a file @path can be created: not a
- * directory, its directory exists (or may be created when @do_mkdir) and
- * is writable. Errors are GALLEY_OUTPUT_ERROR_CREATE (exit 73). */
-gboolean export_check_target (const char *path, gboolean do_mkdir, GError **error);
+/* Which stream targets (a character device, FIFO or socket, also behind
+ * a symbolic link) a sink can write through. */
+typedef enum {
+  EXPORT_STREAMS_UNLESS_COMMITTED,  /* yes, unless the run has a state directory or is sharded */
+  EXPORT_STREAMS_NO_APPEND,         /* never: append mode needs a file it can cut back */
+  EXPORT_STREAMS_NEVER,             /* never: the sink needs a regular file (a database) */
+} ExportStreams;
+
+/* Checks, creating nothing, that @path can be written (galley_output_check()):
+ * not a directory, its directory exists (or may be created when @do_mkdir)
+ * and is writable, and a stream only where @streams allows it. Errors are
+ * GALLEY_OUTPUT_ERROR_CREATE (exit 73), starting "path: ". */
+gboolean export_check_target (GalleyStageContext *ctx, const char *path, gboolean do_mkdir, ExportStreams streams,
+                              GalleyOutputKind *kind, GError **error);
 
 /* Creates the parent directory of @path when @do_mkdir. */
 gboolean export_make_parent (const char *path, gboolean do_mkdir, GError **error);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <galley/galley-stage.h>
+#include <galley/galley-input.h>
 #include <gio/gio.h>
 
 G_BEGIN_DECLS
@@ -22,11 +23,6 @@ typedef enum {
  * whether it is text, HTML or binary. *bom_charset is set to the charset a
  * byte order mark declares, or NULL. */
 InputKind galley_input_sniff (const guint8 *data, gsize len, const char *name, const char **bom_charset);
-
-/* A stream that inflates every member of gzip data read from @base. */
-#define GALLEY_TYPE_GZIP_INPUT_STREAM (galley_gzip_input_stream_get_type ())
-G_DECLARE_FINAL_TYPE (GalleyGzipInputStream, galley_gzip_input_stream, GALLEY, GZIP_INPUT_STREAM, GInputStream)
-GInputStream *galley_gzip_input_stream_new (GInputStream *base);
 
 /* TRUE if @data starts with the gzip magic. */
 gboolean  galley_input_is_gzip (const guint8 *data, gsize len);

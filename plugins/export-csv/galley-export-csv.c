@@ -5,7 +5,9 @@
  * valid UTF-8: invalid bytes and NULs (possible in metadata) become U+FFFD.
  *
  * Replace mode (the default) writes a temporary file that is fsynced and
- * renamed over the target in finish(). Append mode writes at the end of the
+ * renamed over the target in finish() (through a symbolic link, the file
+ * it points to; a FIFO or character device is written through, except
+ * with a state directory or in a sharded run). Append mode writes at the end of the
  * target and records the committed length in a small file beside it
  * (.NAME.committed), replaced atomically in finish(); a run that dies
  * leaves a tail past that length, which the next run cuts off before it
@@ -63,7 +65,7 @@ typedef struct {
 
 typedef struct {
   char       *path;          /* expanded target, NULL for stdout */
-  char       *tmp_path;      /* replace mode, while writing */
+  GalleyOutputFile *out;     /* replace mode, while writing to a file */
   char       *committed_path;/* append mode: .NAME.committed beside the target */
   int         fd;
   gboolean    do_fsync;
@@ -102,12 +104,10 @@ export_csv_free (gpointer data)
   ExportCsv *self = data;
   if (self == NULL)
     return;
-  if (self->tmp_path != NULL)
+  if (self->out != NULL)
     {
       /* not finished: the target keeps its previous content */
-      if (self->fd >= 0)
-        close (self->fd);
-      g_unlink (self->tmp_path);
+      g_clear_pointer (&self->out, galley_output_file_free);
     }
   else if (self->append && self->fd >= 0)
     {
@@ -116,7 +116,6 @@ export_csv_free (gpointer data)
       close (self->fd);   /* also drops the lock */
     }
   g_free (self->path);
-  g_free (self->tmp_path);
   g_free (self->committed_path);
   g_free (self->list_sep);
   if (self->columns)
@@ -249,7 +248,9 @@ export_csv_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **er
       return g_steal_pointer (&self);
     }
   self->path = export_expand_path (path, galley_stage_context_get_run_id (ctx), error);
-  if (self->path == NULL || !export_check_target (self->path, self->do_mkdir, error))
+  if (self->path == NULL
+      || !export_check_target (ctx, self->path, self->do_mkdir,
+                               self->append ? EXPORT_STREAMS_NO_APPEND : EXPORT_STREAMS_UNLESS_COMMITTED, NULL, error))
     return NULL;
   /* a file appended to, or numbered by run, is one state directory's */
   if (self->append || strstr (path, "{run}") != NULL)
@@ -275,24 +276,26 @@ export_csv_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **er
 
 /* ---- output file ------------------------------------------------------- */
 
+/* Replace mode: a temporary file beside the target, or the stream itself. */
 static gboolean
-open_tmp (ExportCsv *self, GError **error)
+open_output (ExportCsv *self, GError **error)
 {
-  if (!export_make_parent (self->path, self->do_mkdir, error))
+  self->out = galley_output_file_open (self->path, self->do_mkdir ? GALLEY_OUTPUT_MKDIR : GALLEY_OUTPUT_FLAGS_NONE,
+                                       error);
+  if (self->out == NULL)
     return FALSE;
-  g_autofree char *dir = g_path_get_dirname (self->path);
-  g_autofree char *base = g_path_get_basename (self->path);
-  g_autofree char *tmpl = g_strdup_printf ("%s/.%s.tmp-XXXXXX", dir, base);
-  int fd = g_mkstemp_full (tmpl, O_WRONLY | O_CLOEXEC, 0666);
-  if (fd < 0)
-    return export_io_error (error, errno, "cannot create", tmpl);
-  /* mkstemp uses 0600; give the file the permissions a plain create would */
-  mode_t mask = umask (0);
-  umask (mask);
-  fchmod (fd, 0666 & ~mask);
-  self->fd = fd;
-  self->tmp_path = g_steal_pointer (&tmpl);
+  self->fd = galley_output_file_get_fd (self->out);
   return TRUE;
+}
+
+/* The file being written, for messages. */
+static const char *
+written_path (ExportCsv *self)
+{
+  if (self->out != NULL)
+    return galley_output_file_get_tmp_path (self->out) ? galley_output_file_get_tmp_path (self->out)
+                                                       : galley_output_file_get_target (self->out);
+  return self->path ? self->path : "standard output";
 }
 
 /* Replaces the committed-length file atomically. */
@@ -417,8 +420,7 @@ flush_buffer (ExportCsv *self, GError **error)
         {
           if (errno == EINTR)
             continue;
-          const char *where = self->tmp_path ? self->tmp_path : self->path ? self->path : "standard output";
-          return export_io_error (error, errno, "cannot write", where);
+          return export_io_error (error, errno, "cannot write", written_path (self));
         }
       p += n;
       left -= n;
@@ -587,7 +589,7 @@ ensure_open (ExportCsv *self, GalleyStageContext *ctx, GError **error)
     return TRUE;
   if (self->path != NULL)
     {
-      if (self->append ? !open_append (self, ctx, error) : !open_tmp (self, error))
+      if (self->append ? !open_append (self, ctx, error) : !open_output (self, error))
         return FALSE;
     }
   self->opened = TRUE;
@@ -670,10 +672,10 @@ export_csv_finish (gpointer state, GalleyStageContext *ctx, GError **error)
     galley_stage_count (ctx, "cells-repaired", self->repaired);
   if (self->path == NULL)
     return TRUE;
-  if (self->do_fsync && fsync (self->fd) != 0)
-    return export_io_error (error, errno, "cannot fsync", self->tmp_path ? self->tmp_path : self->path);
   if (self->append)
     {
+      if (self->do_fsync && fsync (self->fd) != 0)
+        return export_io_error (error, errno, "cannot fsync", self->path);
       /* the commit: the new length is recorded, in the run ledger with the
        * sources' state when the run has a state directory */
       if (self->incremental)
@@ -685,16 +687,18 @@ export_csv_finish (gpointer state, GalleyStageContext *ctx, GError **error)
     }
   else
     {
-      if (close (self->fd) != 0)
-        {
-          self->fd = -1;
-          return export_io_error (error, errno, "cannot close", self->tmp_path);
-        }
       self->fd = -1;
-      /* renamed now, or after the run commits when it has a state directory */
-      if (!galley_stage_commit_file (ctx, self->tmp_path, self->path, error))
+      if (!galley_output_file_close (self->out, self->do_fsync, error))
         return FALSE;
-      g_clear_pointer (&self->tmp_path, g_free);
+      /* renamed now, or after the run commits when it has a state
+       * directory; a stream has nothing to rename */
+      const char *tmp = galley_output_file_get_tmp_path (self->out);
+      if (tmp != NULL)
+        {
+          if (!galley_stage_commit_file (ctx, tmp, galley_output_file_get_target (self->out), error))
+            return FALSE;
+          galley_output_file_release_tmp (self->out);
+        }
     }
   g_info ("stage '%s': wrote %" G_GINT64_FORMAT " rows to %s", galley_stage_context_get_id (ctx), self->rows, self->path);
   return TRUE;

@@ -2,7 +2,11 @@
  *
  * The file appears atomically: records go to a temporary file in the same
  * directory, which is flushed, fsynced and renamed over the target when the
- * run finishes. Readers never see a half-written file.
+ * run finishes. Readers never see a half-written file. A symbolic link is
+ * followed (the file it points to is replaced, the link stays); a FIFO or
+ * character device is written through, except where the run commits its
+ * outputs exactly once (a state directory, a sharded run): see
+ * galley-output.h and docs/export.md.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -28,7 +32,7 @@ static const GalleyOptionSpec export_jsonl_options[] = {
 
 typedef struct {
   char     *path;        /* expanded target, NULL for stdout */
-  char     *tmp_path;    /* while writing */
+  GalleyOutputFile *out; /* while writing to a file */
   int       fd;
   gboolean  do_fsync;
   gboolean  do_mkdir;
@@ -44,15 +48,9 @@ export_jsonl_free (gpointer data)
   ExportJsonl *self = data;
   if (self == NULL)
     return;
-  if (self->tmp_path != NULL)
-    {
-      /* not finished: the target keeps its previous content */
-      if (self->fd >= 0)
-        close (self->fd);
-      g_unlink (self->tmp_path);
-    }
+  /* not finished: the target keeps its previous content */
+  g_clear_pointer (&self->out, galley_output_file_free);
   g_free (self->path);
-  g_free (self->tmp_path);
   if (self->buf)
     g_string_free (self->buf, TRUE);
   g_free (self);
@@ -81,7 +79,8 @@ export_jsonl_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **
     }
   self->per_run = strstr (path, "{run}") != NULL;
   self->path = export_expand_path (path, galley_stage_context_get_run_id (ctx), error);
-  if (self->path == NULL || !export_check_target (self->path, self->do_mkdir, error))
+  if (self->path == NULL
+      || !export_check_target (ctx, self->path, self->do_mkdir, EXPORT_STREAMS_UNLESS_COMMITTED, NULL, error))
     return NULL;
   /* files numbered by run are one state directory's */
   if (self->per_run)
@@ -93,23 +92,15 @@ export_jsonl_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **
   return g_steal_pointer (&self);
 }
 
+/* A temporary file beside the target, or the stream itself. */
 static gboolean
-open_tmp (ExportJsonl *self, GError **error)
+open_output (ExportJsonl *self, GError **error)
 {
-  if (!export_make_parent (self->path, self->do_mkdir, error))
+  self->out = galley_output_file_open (self->path, self->do_mkdir ? GALLEY_OUTPUT_MKDIR : GALLEY_OUTPUT_FLAGS_NONE,
+                                       error);
+  if (self->out == NULL)
     return FALSE;
-  g_autofree char *dir = g_path_get_dirname (self->path);
-  g_autofree char *base = g_path_get_basename (self->path);
-  g_autofree char *tmpl = g_strdup_printf ("%s/.%s.tmp-XXXXXX", dir, base);
-  int fd = g_mkstemp_full (tmpl, O_WRONLY | O_CLOEXEC, 0666 & ~0);
-  if (fd < 0)
-    return export_io_error (error, errno, "cannot create", tmpl);
-  /* mkstemp uses 0600; give the file the permissions a plain create would */
-  mode_t mask = umask (0);
-  umask (mask);
-  fchmod (fd, 0666 & ~mask);
-  self->fd = fd;
-  self->tmp_path = g_steal_pointer (&tmpl);
+  self->fd = galley_output_file_get_fd (self->out);
   return TRUE;
 }
 
@@ -125,7 +116,10 @@ flush_buffer (ExportJsonl *self, GError **error)
         {
           if (errno == EINTR)
             continue;
-          return export_io_error (error, errno, "cannot write", self->tmp_path ? self->tmp_path : "standard output");
+          const char *where = self->out == NULL ? "standard output"
+                              : galley_output_file_get_tmp_path (self->out) ? galley_output_file_get_tmp_path (self->out)
+                              : galley_output_file_get_target (self->out);
+          return export_io_error (error, errno, "cannot write", where);
         }
       p += n;
       left -= n;
@@ -139,7 +133,7 @@ static GalleyVerdict
 export_jsonl_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GError **error)
 {
   ExportJsonl *self = state;
-  if (self->fd < 0 && !open_tmp (self, error))
+  if (self->fd < 0 && !open_output (self, error))
     return GALLEY_VERDICT_ERROR;
   galley_document_write_json (doc, self->buf);
   g_string_append_c (self->buf, '\n');
@@ -161,22 +155,22 @@ export_jsonl_finish (gpointer state, GalleyStageContext *ctx, GError **error)
     }
   if (self->docs == 0 && self->per_run && self->fd < 0)
     return TRUE;   /* nothing new: no empty file per run */
-  if (self->fd < 0 && !open_tmp (self, error))
+  if (self->fd < 0 && !open_output (self, error))
     return FALSE;
   if (!flush_buffer (self, error))
     return FALSE;
-  if (self->do_fsync && fsync (self->fd) != 0)
-    return export_io_error (error, errno, "cannot fsync", self->tmp_path);
-  if (close (self->fd) != 0)
-    {
-      self->fd = -1;
-      return export_io_error (error, errno, "cannot close", self->tmp_path);
-    }
   self->fd = -1;
-  /* in place now, or with a state directory once the run has committed */
-  if (!galley_stage_commit_file (ctx, self->tmp_path, self->path, error))
+  if (!galley_output_file_close (self->out, self->do_fsync, error))
     return FALSE;
-  g_clear_pointer (&self->tmp_path, g_free);
+  /* in place now, or with a state directory once the run has committed;
+   * a stream has nothing to rename */
+  const char *tmp = galley_output_file_get_tmp_path (self->out);
+  if (tmp != NULL)
+    {
+      if (!galley_stage_commit_file (ctx, tmp, galley_output_file_get_target (self->out), error))
+        return FALSE;
+      galley_output_file_release_tmp (self->out);
+    }
   galley_stage_count (ctx, "bytes-written", self->bytes);
   g_info ("stage '%s': wrote %" G_GINT64_FORMAT " records to %s", galley_stage_context_get_id (ctx),
           self->docs, self->path);

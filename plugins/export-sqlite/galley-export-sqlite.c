@@ -503,7 +503,10 @@ export_sqlite_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError *
       return NULL;
     }
   self->path = export_expand_path (path, galley_stage_context_get_run_id (ctx), error);
-  if (self->path == NULL || !export_check_target (self->path, self->do_mkdir, error))
+  /* a database is a regular file: a FIFO or device is refused, a symbolic
+   * link to a database is followed */
+  if (self->path == NULL
+      || !export_check_target (ctx, self->path, self->do_mkdir, EXPORT_STREAMS_NEVER, NULL, error))
     return NULL;
   if (g_file_test (self->path, G_FILE_TEST_EXISTS))
     {

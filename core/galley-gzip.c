@@ -5,9 +5,12 @@
  * an error. This stream starts over after each member while input remains,
  * as gzip(1) does, and reports truncated or corrupt data as an error.
  *
+ * It is part of libgalley-1, not of each source plugin: a GType can be
+ * registered once per process, and several modules read gzip.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "galley-input.h"
+#include <galley/galley-input.h>
 
 #include <zlib.h>
 
