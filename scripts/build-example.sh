@@ -1,7 +1,8 @@
 #!/bin/sh
-# Builds examples/wordcount the way a plugin author would: against the
-# headers and galley-1.pc of an installed galley (here a staged install made
-# with `meson install --destdir`).
+# Builds the example plugins in examples/ (wordcount, tsv) the way a plugin
+# author would: each against the headers and galley-1.pc of an installed
+# galley (here a staged install made with `meson install --destdir`). The
+# modules end up side by side in BUILD_DIR, for one --plugin-dir.
 # Usage: scripts/build-example.sh STAGE_DIR BUILD_DIR
 set -eu
 stage=$(cd "$1" && pwd)
@@ -14,6 +15,10 @@ trap 'rm -rf "$pcdir"' EXIT
 sed "s|^prefix=\(.*\)|prefix=$stage\1|" "$pc" > "$pcdir/galley-1.pc"
 export PKG_CONFIG_PATH="$pcdir"
 rm -rf "$out"
-meson setup "$out" examples/wordcount -Dwerror=true >/dev/null
-meson compile -C "$out" >/dev/null
-echo "build-example: built $(ls "$out"/galley-*.so) against the installed galley-1.pc"
+mkdir -p "$out"
+for example in wordcount tsv; do
+  meson setup "$out/build-$example" "examples/$example" -Dwerror=true >/dev/null
+  meson compile -C "$out/build-$example" >/dev/null
+  cp "$out/build-$example/galley-$example.so" "$out/"
+  echo "build-example: built galley-$example.so against the installed galley-1.pc"
+done

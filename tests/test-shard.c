@@ -484,6 +484,65 @@ test_no_dedup (Fixture *f, gconstpointer data)
   assert_same_as_plain (f->dir);
 }
 
+/* The example plugins' directory: the out-of-tree build of `make test`,
+ * else the in-tree one. */
+static const char *
+example_plugin_dir (void)
+{
+  const char *dir = g_getenv ("GALLEY_EXAMPLE_PLUGIN_DIR");
+  if (dir == NULL || !g_file_test (dir, G_FILE_TEST_IS_DIR))
+    dir = g_getenv ("GALLEY_EXAMPLE_INTREE_DIR");
+  return dir;
+}
+
+/* An out-of-tree sink (examples/tsv) that declares it merges parts: the
+ * chain's merged file is byte for byte a plain run's, for N = 1, 3 and 4,
+ * with and without a dedup stage before it. */
+static void
+test_out_of_tree_sink (Fixture *f, gconstpointer data)
+{
+  gboolean dedup = GPOINTER_TO_INT (data);
+  const char *plugins = example_plugin_dir ();
+  g_assert_nonnull (plugins);
+  g_autofree char *path = g_strdup_printf ("%s:%s", plugins, g_getenv ("GALLEY_PLUGIN_PATH"));
+  g_setenv ("GALLEY_PLUGIN_PATH", path, TRUE);
+  write_corpus (f->dir, 40, 11);
+  g_autofree char *text = g_strdup_printf (
+      "[pipeline]\nstages=in;%sstrip;out\nstats=\nrejects=\nthreads=2\n\n"
+      "[stage in]\nplugin=files\npaths=in\nmax-size=4KiB\n\n%s"
+      "[stage strip]\nplugin=strip\n\n"
+      "[stage out]\nplugin=tsv\npath=out/all.tsv\n",
+      dedup ? "dedup;" : "", dedup ? "[stage dedup]\nplugin=dedup\nmode=drop\nbands=8\n\n" : "");
+  galley_test_write (f->dir, "t.pipeline", text, -1);
+  RUN_OK (f->dir, "run", "t.pipeline", "-q");
+  rename_in (f->dir, "out/all.tsv", "plain.tsv");
+  gsize len;
+  g_autofree char *plain = read_file (f->dir, "plain.tsv", &len);
+  g_assert_true (g_str_has_prefix (plain, "id\twords\ttitle\n"));
+  const guint ns[] = { 1, 3, 4 };
+  for (guint i = 0; i < G_N_ELEMENTS (ns); i++)
+    {
+      g_autofree char *work = g_strdup_printf ("work-%u", ns[i]);
+      if (dedup)
+        run_chain (f->dir, "t.pipeline", work, ns[i]);
+      else
+        {
+          map_steps (f->dir, "t.pipeline", work, ns[i]);
+          RUN_OK (f->dir, "shard", "merge", "t.pipeline", "--work", work);
+        }
+      assert_same_file (f->dir, "out/all.tsv", "plain.tsv");
+      g_autofree char *merged = g_build_filename (f->dir, "out", "all.tsv", NULL);
+      g_assert_cmpint (g_unlink (merged), ==, 0);
+    }
+  /* a source that cannot split its input is refused, naming those that can */
+  galley_test_write (f->dir, "stdin.pipeline",
+                     "[pipeline]\nstages=in;out\n[stage in]\nplugin=stdin\n[stage out]\nplugin=tsv\npath=o.tsv\n", -1);
+  g_autoptr(RunResult) r = expect_run (f->dir, 78, "run", "stdin.pipeline", "--shard", "0/2", "--work", "w2", NULL);
+  g_assert_nonnull (strstr (r->err, "cannot read a shard's range"));
+  g_assert_nonnull (strstr (r->err, "files"));
+  g_assert_nonnull (strstr (r->err, "jsonl"));
+}
+
 /* A skipped file (too large, binary) is counted by one map step only. */
 static void
 test_skip_counted_once (Fixture *f, gconstpointer data)
@@ -827,5 +886,9 @@ main (int argc, char **argv)
   ADD ("/shard/damaged-files", test_damaged_files);
   ADD ("/shard/refusals", test_refusals);
   ADD ("/shard/index-merge", test_index_merge);
+  g_test_add ("/shard/out-of-tree-sink", Fixture, GINT_TO_POINTER (FALSE), galley_test_fixture_setup,
+              test_out_of_tree_sink, galley_test_fixture_teardown);
+  g_test_add ("/shard/out-of-tree-sink-dedup", Fixture, GINT_TO_POINTER (TRUE), galley_test_fixture_setup,
+              test_out_of_tree_sink, galley_test_fixture_teardown);
   return g_test_run ();
 }
