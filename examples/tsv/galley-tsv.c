@@ -6,6 +6,9 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+/* fsync(), O_CLOEXEC: the build is strict C11 */
+#define _POSIX_C_SOURCE 200809L
+
 #include <galley/galley.h>
 
 #include <errno.h>
