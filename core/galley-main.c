@@ -486,7 +486,7 @@ cmd_plugin (const char *name, int argc, char **argv)
 /* ---- main ------------------------------------------------------------------ */
 
 int
-main (int argc, char **argv)
+galley_runner_main (int argc, char **argv)
 {
 #ifdef __GLIBC__
   /* Documents are made on one thread (a source, the read-ahead helper)

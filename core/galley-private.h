@@ -6,6 +6,7 @@
 #pragma once
 
 #include <galley/galley.h>
+#include <galley/galley-runner.h>
 
 G_BEGIN_DECLS
 
@@ -24,19 +25,19 @@ enum {
 
 /* ---- options ---------------------------------------------------------- */
 
-GALLEY_API GalleyOptions *galley_options_new  (const GalleyOptionSpec *specs);
-GALLEY_API void           galley_options_free (GalleyOptions *opts);
+GalleyOptions *galley_options_new  (const GalleyOptionSpec *specs);
+void           galley_options_free (GalleyOptions *opts);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GalleyOptions, galley_options_free)
 /* Parses @value for option @name; errors name the option but not the file. */
-GALLEY_API gboolean galley_options_set (GalleyOptions *opts, const char *name, const char *value, GError **error);
+gboolean galley_options_set (GalleyOptions *opts, const char *name, const char *value, GError **error);
 /* Applies defaults; fails on a missing required option. */
-GALLEY_API gboolean galley_options_finalize (GalleyOptions *opts, GError **error);
+gboolean galley_options_finalize (GalleyOptions *opts, GError **error);
 /* Parses every default of a table; the loader refuses a plugin whose defaults do not parse. */
-GALLEY_API gboolean galley_option_specs_check_defaults (const GalleyOptionSpec *specs, GError **error);
-GALLEY_API const GalleyOptionSpec *galley_option_spec_find (const GalleyOptionSpec *specs, const char *name);
-GALLEY_API const char *galley_opt_type_to_string (GalleyOptType type);
+gboolean galley_option_specs_check_defaults (const GalleyOptionSpec *specs, GError **error);
+const GalleyOptionSpec *galley_option_spec_find (const GalleyOptionSpec *specs, const char *name);
+const char *galley_opt_type_to_string (GalleyOptType type);
 /* Comma-separated list of the option names, for error messages. */
-GALLEY_API char *galley_option_specs_list_names (const GalleyOptionSpec *specs, const char *const *extra);
+char *galley_option_specs_list_names (const GalleyOptionSpec *specs, const char *const *extra);
 
 /* ---- plugins ---------------------------------------------------------- */
 
@@ -50,15 +51,15 @@ typedef struct {
 /* Search path, in order: --plugin-dir entries, GALLEY_PLUGIN_PATH, the
  * build tree when the runner runs uninstalled, then the install dir
  * (replaced by GALLEY_PLUGIN_SYSTEM_PATH when that is set, even empty). */
-GALLEY_API void                galley_plugin_add_search_dir (const char *dir);
-GALLEY_API char              **galley_plugin_get_search_path (void);
+void                galley_plugin_add_search_dir (const char *dir);
+char              **galley_plugin_get_search_path (void);
 /* Loads (once) and checks galley-NAME. The result lives until exit. */
-GALLEY_API const GalleyPlugin *galley_plugin_load (const char *name, GError **error);
+const GalleyPlugin *galley_plugin_load (const char *name, GError **error);
 /* Loads the module at @path and checks it (used by inspect and tests). */
-GALLEY_API const GalleyPlugin *galley_plugin_load_file (const char *path, const char *expected_name, GError **error);
+const GalleyPlugin *galley_plugin_load_file (const char *path, const char *expected_name, GError **error);
 /* Names of all galley-*.so modules found in the search path, sorted. */
-GALLEY_API char              **galley_plugin_list_available (void);
-GALLEY_API const char         *galley_stage_kind_to_string (GalleyStageKind kind);
+char              **galley_plugin_list_available (void);
+const char         *galley_stage_kind_to_string (GalleyStageKind kind);
 
 /* ---- pipeline --------------------------------------------------------- */
 
@@ -87,8 +88,8 @@ typedef struct {
   char       *metrics_path;   /* NULL: no Prometheus textfile */
 } GalleyPipeline;
 
-GALLEY_API GalleyPipeline *galley_pipeline_load (const char *path, const char *const *overrides, GError **error);
-GALLEY_API void            galley_pipeline_free (GalleyPipeline *pipeline);
+GalleyPipeline *galley_pipeline_load (const char *path, const char *const *overrides, GError **error);
+void            galley_pipeline_free (GalleyPipeline *pipeline);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GalleyPipeline, galley_pipeline_free)
 
 /* ---- runner ----------------------------------------------------------- */
@@ -121,39 +122,26 @@ galley_stage_info_get_shard (const GalleyStageInfo *info)
 
 /* Makes SIGTERM and SIGINT stop a run cleanly (read no more, commit what
  * is in flight) from now on; galley_pipeline_run() does it too. */
-GALLEY_API void galley_runner_catch_stop_signals (void);
+void galley_runner_catch_stop_signals (void);
 
 /* Runs the pipeline. Returns a sysexits code; *error is set when it is not 0. */
-GALLEY_API int galley_pipeline_run (GalleyPipeline *pipeline, const GalleyRunOptions *options, GError **error);
+int galley_pipeline_run (GalleyPipeline *pipeline, const GalleyRunOptions *options, GError **error);
 
 /* Maps an error to its sysexits code. */
-GALLEY_API int galley_error_to_exit_code (const GError *error);
+int galley_error_to_exit_code (const GError *error);
 
 /* galley-shard.c: the shard protocol (docs/scale-out.md). @step is "map"
  * (galley run --shard) or "filter" (galley dedup filter). */
-GALLEY_API int galley_shard_run   (const char *pipeline_file, const char *step, guint index, guint count,
+int galley_shard_run   (const char *pipeline_file, const char *step, guint index, guint count,
                                    const char *work_dir, GalleyRunOptions *opts, GError **error);
-GALLEY_API int galley_shard_merge (const char *pipeline_file, const char *work_dir, GError **error);
-GALLEY_API int galley_shard_init  (const char *pipeline_file, const char *work_dir, guint count, GError **error);
+int galley_shard_merge (const char *pipeline_file, const char *work_dir, GError **error);
+int galley_shard_init  (const char *pipeline_file, const char *work_dir, guint count, GError **error);
 /* Moves a sink's finished file to its part file in shard mode. */
 gboolean galley_shard_commit_part (const char *work_dir, const char *stage_id, guint index, const char *tmp_path,
                                    const char *path, GError **error);
 
-/* ---- test harness ----------------------------------------------------- */
-
-/* Runs one stage in-process, outside any pipeline: for unit tests and fuzz
- * targets. @options are "key=value" strings. */
-typedef struct _GalleyHarness GalleyHarness;
-GALLEY_API GalleyHarness *galley_harness_new     (const char *plugin, const char *const *options, GError **error);
-GALLEY_API GalleyVerdict  galley_harness_process (GalleyHarness *h, GalleyDocument *doc, GError **error);
-/* The reason of the last drop, or NULL. */
-GALLEY_API const char    *galley_harness_get_drop_reason (GalleyHarness *h);
-GALLEY_API gboolean       galley_harness_finish  (GalleyHarness *h, GError **error);
-GALLEY_API void           galley_harness_free    (GalleyHarness *h);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (GalleyHarness, galley_harness_free)
-
 /* ---- documents -------------------------------------------------------- */
 /* Repairs recorded on the document, as a JSON array, or NULL. */
-GALLEY_API json_object *galley_document_repairs_to_json (const GalleyDocument *doc);
+json_object *galley_document_repairs_to_json (const GalleyDocument *doc);
 
 G_END_DECLS

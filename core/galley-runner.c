@@ -1628,7 +1628,25 @@ GalleyHarness *
 galley_harness_new (const char *plugin_name, const char *const *options, GError **error)
 {
   g_return_val_if_fail (plugin_name != NULL, NULL);
-  const GalleyPlugin *plugin = galley_plugin_load (plugin_name, error);
+  const GalleyPlugin *plugin;
+  if (strchr (plugin_name, '/') != NULL)
+    {
+      /* a module file: galley-NAME.so must declare NAME */
+      g_autofree char *base = g_path_get_basename (plugin_name);
+      g_autofree char *name = NULL;
+      if (g_str_has_prefix (base, "galley-") && g_str_has_suffix (base, ".so"))
+        name = g_strndup (base + 7, strlen (base) - 7 - 3);
+      if (name == NULL || *name == '\0')
+        {
+          g_set_error (error, GALLEY_PLUGIN_ERROR, GALLEY_PLUGIN_ERROR_NOT_FOUND,
+                       "%s: a plugin module is named galley-NAME.so", plugin_name);
+          return NULL;
+        }
+      plugin = galley_plugin_load_file (plugin_name, name, error);
+      plugin_name = plugin ? plugin->name : plugin_name;
+    }
+  else
+    plugin = galley_plugin_load (plugin_name, error);
   if (plugin == NULL)
     return NULL;
   g_autoptr(GalleyOptions) opts = galley_options_new (plugin->info->options);

@@ -19,6 +19,9 @@ mkdir -p "$out"
 for example in wordcount tsv; do
   meson setup "$out/build-$example" "examples/$example" -Dwerror=true >/dev/null
   meson compile -C "$out/build-$example" >/dev/null
+  # its own unit tests, against the installed library
+  LD_LIBRARY_PATH="$(dirname "$(find "$stage" -name 'libgalley-1.so' | head -n 1)")" \
+    meson test -C "$out/build-$example" --print-errorlogs >/dev/null
   cp "$out/build-$example/galley-$example.so" "$out/"
-  echo "build-example: built galley-$example.so against the installed galley-1.pc"
+  echo "build-example: built galley-$example.so against the installed galley-1.pc, its tests pass"
 done

@@ -12,5 +12,6 @@
 #include <galley/galley-output.h>
 #include <galley/galley-document.h>
 #include <galley/galley-stage.h>
+#include <galley/galley-harness.h>
 #include <galley/galley-version.h>
 #undef GALLEY_INSIDE
