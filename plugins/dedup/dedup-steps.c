@@ -225,21 +225,45 @@ cmp_u64 (const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
-/* The one global step: replays the stage's decisions for the documents
- * that share a key with another, in document order. */
-gboolean
-dedup_step_cluster (GalleyShardStep *step, Dedup *self, GError **error)
-{
-  const char *work = galley_shard_step_get_work_dir (step);
-  guint n = galley_shard_step_get_shards (step);
-  guint nb = self->params.bands + 2;
-  g_auto(GseqMap) map = { 0 };
+/* What the cluster step holds between its phases. */
+typedef struct {
+  GseqMap   map;        /* gseq -> rank, until the groups are ranks */
   /* the band and lede groups: group g's members are
    * members[starts[g]..starts[g + 1]), in gseq order */
-  g_autoptr(GArray) members = g_array_new (FALSE, FALSE, sizeof (guint64));
-  g_autoptr(GArray) starts = g_array_new (FALSE, FALSE, sizeof (guint32));
+  GArray   *members;    /* guint64 gseqs */
+  GArray   *starts;     /* guint32 */
   /* the exact groups: (document, first document of its group) */
-  g_autoptr(GArray) exacts = g_array_new (FALSE, FALSE, sizeof (guint64));
+  GArray   *exacts;     /* guint64 pairs */
+  guint32   n_inv;      /* documents that share a key with another */
+  Involved *inv;        /* by rank */
+  guint32  *mrank;      /* the members as ranks */
+  guint32  *gstart;     /* each document's groups: gof[gstart[r]..gstart[r + 1]) */
+  guint32  *gof;
+  guint16  *values;     /* a signature */
+} ClusterWork;
+
+static void
+cluster_work_clear (ClusterWork *cw)
+{
+  gseq_map_clear (&cw->map);
+  g_clear_pointer (&cw->members, g_array_unref);
+  g_clear_pointer (&cw->starts, g_array_unref);
+  g_clear_pointer (&cw->exacts, g_array_unref);
+  g_clear_pointer (&cw->inv, g_free);
+  g_clear_pointer (&cw->mrank, g_free);
+  g_clear_pointer (&cw->gstart, g_free);
+  g_clear_pointer (&cw->gof, g_free);
+  g_clear_pointer (&cw->values, g_free);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ClusterWork, cluster_work_clear)
+
+/* Reads the groups of the @nb bucket steps: the last band is the exact hash. */
+static gboolean
+read_groups (const char *work, guint nb, ClusterWork *cw, GError **error)
+{
+  cw->members = g_array_new (FALSE, FALSE, sizeof (guint64));
+  cw->starts = g_array_new (FALSE, FALSE, sizeof (guint32));
+  cw->exacts = g_array_new (FALSE, FALSE, sizeof (guint64));
   for (guint b = 0; b < nb; b++)
     {
       g_autofree char *path = dedup_shard_work_file (work, "groups", b);
@@ -264,82 +288,93 @@ dedup_step_cluster (GalleyShardStep *step, Dedup *self, GError **error)
           memcpy (&first, g, 8);
           if (b == nb - 1)
             {
-              gseq_map_add (&map, first);
+              gseq_map_add (&cw->map, first);
               for (guint64 k = 1; k < count; k++)
                 {
                   guint64 gs;
                   memcpy (&gs, g + k * 8, 8);
-                  gseq_map_add (&map, gs);
-                  g_array_append_val (exacts, gs);
-                  g_array_append_val (exacts, first);
+                  gseq_map_add (&cw->map, gs);
+                  g_array_append_val (cw->exacts, gs);
+                  g_array_append_val (cw->exacts, first);
                 }
               continue;
             }
-          if (members->len + count >= G_MAXUINT32)
+          if (cw->members->len + count >= G_MAXUINT32)
             {
               g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: more than 2^32 group members", path);
               return FALSE;
             }
-          guint32 start = members->len;
-          g_array_append_val (starts, start);
+          guint32 start = cw->members->len;
+          g_array_append_val (cw->starts, start);
           for (guint64 k = 0; k < count; k++)
             {
               guint64 gs;
               memcpy (&gs, g + k * 8, 8);
-              g_array_append_val (members, gs);
-              gseq_map_add (&map, gs);
+              g_array_append_val (cw->members, gs);
+              gseq_map_add (&cw->map, gs);
             }
         }
     }
-  guint32 n_groups = starts->len;
-  guint32 end = members->len;
-  g_array_append_val (starts, end);
+  guint32 end = cw->members->len;
+  g_array_append_val (cw->starts, end);
+  return TRUE;
+}
 
-  /* the documents in gseq order: their ranks */
-  guint32 n_inv = map.used;
-  g_autofree Involved *inv = g_new0 (Involved, MAX (n_inv, 1));
+/* Ranks the documents in gseq order, and turns the groups into ranks. */
+static void
+rank_documents (ClusterWork *cw)
+{
+  GseqMap *map = &cw->map;
+  guint32 n_groups = cw->starts->len - 1;
+  guint32 end = cw->members->len;
+  guint32 n_inv = cw->n_inv = map->used;
+  Involved *inv = cw->inv = g_new0 (Involved, MAX (n_inv, 1));
   {
     g_autofree guint64 *sorted = g_new (guint64, MAX (n_inv, 1));
     guint32 k = 0;
-    for (gsize j = 0; j < map.size; j++)
-      if (map.keys[j] != GSEQ_EMPTY)
-        sorted[k++] = map.keys[j];
+    for (gsize j = 0; j < map->size; j++)
+      if (map->keys[j] != GSEQ_EMPTY)
+        sorted[k++] = map->keys[j];
     qsort (sorted, n_inv, sizeof (guint64), cmp_u64);
     for (guint32 r = 0; r < n_inv; r++)
       {
         inv[r] = (Involved) { .gseq = sorted[r], .exact_first = NONE, .sig = NONE };
-        map.vals[gseq_map_slot (&map, sorted[r])] = r;
+        map->vals[gseq_map_slot (map, sorted[r])] = r;
       }
   }
-#define RANK(gs) (map.vals[gseq_map_slot (&map, (gs))])
-  for (guint i = 0; i < exacts->len; i += 2)
-    inv[RANK (g_array_index (exacts, guint64, i))].exact_first = RANK (g_array_index (exacts, guint64, i + 1));
+#define RANK(gs) (map->vals[gseq_map_slot (map, (gs))])
+  for (guint i = 0; i < cw->exacts->len; i += 2)
+    inv[RANK (g_array_index (cw->exacts, guint64, i))].exact_first = RANK (g_array_index (cw->exacts, guint64, i + 1));
   /* members as ranks, in place (a rank takes half a gseq's room), and
    * each document's groups (CSR: gof[gstart[r]..gstart[r + 1])) */
-  guint32 *m32 = (guint32 *) members->data;
+  guint32 *m32 = (guint32 *) cw->members->data;
   for (guint32 k = 0; k < end; k++)
-    m32[k] = RANK (g_array_index (members, guint64, k));
+    m32[k] = RANK (g_array_index (cw->members, guint64, k));
 #undef RANK
-  gseq_map_clear (&map);
+  gseq_map_clear (map);
   /* the half of the room the gseqs took back */
-  g_autofree guint32 *mrank = g_realloc (g_array_free (g_steal_pointer (&members), FALSE),
-                                         MAX (end, 1) * sizeof (guint32));
-  g_autofree guint32 *gstart = g_new0 (guint32, (gsize) n_inv + 1);
+  guint32 *mrank = cw->mrank = g_realloc (g_array_free (g_steal_pointer (&cw->members), FALSE),
+                                          MAX (end, 1) * sizeof (guint32));
+  guint32 *gstart = cw->gstart = g_new0 (guint32, (gsize) n_inv + 1);
   for (guint32 k = 0; k < end; k++)
     gstart[mrank[k] + 1]++;
   for (guint32 r = 0; r < n_inv; r++)
     gstart[r + 1] += gstart[r];
-  g_autofree guint32 *gof = g_new (guint32, MAX (end, 1));
-  {
-    g_autofree guint32 *fill = g_memdup2 (gstart, ((gsize) n_inv + 1) * sizeof (guint32));
-    for (guint32 g = 0; g < n_groups; g++)
-      for (guint32 k = g_array_index (starts, guint32, g); k < g_array_index (starts, guint32, g + 1); k++)
-        gof[fill[mrank[k]]++] = g;
-  }
+  cw->gof = g_new (guint32, MAX (end, 1));
+  g_autofree guint32 *fill = g_memdup2 (gstart, ((gsize) n_inv + 1) * sizeof (guint32));
+  for (guint32 g = 0; g < n_groups; g++)
+    for (guint32 k = g_array_index (cw->starts, guint32, g); k < g_array_index (cw->starts, guint32, g + 1); k++)
+      cw->gof[fill[mrank[k]]++] = g;
+}
 
-  /* the signatures of the documents involved, in gseq order (shard by
-   * shard, each file in document order): they become the replay's entries */
-  g_autofree guint16 *values = g_new (guint16, self->params.k);
+/* Reads the signatures of the documents involved, in gseq order (shard by
+ * shard, each file in document order): they become the replay's entries. */
+static gboolean
+read_signatures (Dedup *self, const char *work, guint n, ClusterWork *cw, GError **error)
+{
+  Involved *inv = cw->inv;
+  guint32 n_inv = cw->n_inv;
+  guint16 *values = cw->values;
   guint32 next = 0;
   for (guint i = 0; i < n; i++)
     {
@@ -409,8 +444,16 @@ dedup_step_cluster (GalleyShardStep *step, Dedup *self, GError **error)
                    (guint) (inv[next].gseq & G_MAXUINT32), (guint) (inv[next].gseq >> 32));
       return FALSE;
     }
+  return TRUE;
+}
 
-  /* replay in document order */
+/* Replays the stage's decision for each document involved, in document
+ * order, and writes the decisions of each of the @n shards. */
+static gboolean
+replay (Dedup *self, const char *work, guint n, ClusterWork *cw, guint64 *decided, GError **error)
+{
+  Involved *inv = cw->inv;
+  guint16 *values = cw->values;
   g_autoptr(GPtrArray) outs = g_ptr_array_new ();
   for (guint i = 0; i < n; i++)
     {
@@ -425,8 +468,7 @@ dedup_step_cluster (GalleyShardStep *step, Dedup *self, GError **error)
       g_ptr_array_add (outs, w);
     }
   gboolean ok = TRUE;
-  guint64 decided = 0;
-  for (guint32 r = 0; r < n_inv && ok; r++)
+  for (guint32 r = 0; r < cw->n_inv && ok; r++)
     {
       Involved *v = &inv[r];
       guint32 match = v->exact_first;
@@ -435,13 +477,14 @@ dedup_step_cluster (GalleyShardStep *step, Dedup *self, GError **error)
       self->stamp++;
       if (!exact && v->near)
         {
-          for (guint32 gi = gstart[r]; gi < gstart[r + 1]; gi++)
+          for (guint32 gi = cw->gstart[r]; gi < cw->gstart[r + 1]; gi++)
             {
-              guint32 g = gof[gi];
+              guint32 g = cw->gof[gi];
               /* members in document order: the earlier ones */
-              for (guint32 k = g_array_index (starts, guint32, g); k < g_array_index (starts, guint32, g + 1); k++)
+              for (guint32 k = g_array_index (cw->starts, guint32, g); k < g_array_index (cw->starts, guint32, g + 1);
+                   k++)
                 {
-                  guint32 other = mrank[k];
+                  guint32 other = cw->mrank[k];
                   if (other >= r)
                     break;
                   dedup_add_candidate (self, other);
@@ -465,9 +508,8 @@ dedup_step_cluster (GalleyShardStep *step, Dedup *self, GError **error)
       DedupShardWriter *w = g_ptr_array_index (outs, v->gseq >> 32);
       ok = dedup_shard_writer_add (w, &h, sizeof h, error) && dedup_shard_writer_add (w, d.rep_id, h.rep_len, error)
            && dedup_shard_writer_add (w, d.best_id, h.best_len, error);
-      decided++;
+      (*decided)++;
     }
-  g_autoptr(GPtrArray) rels = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; i < n; i++)
     {
       DedupShardWriter *w = g_ptr_array_index (outs, i);
@@ -475,31 +517,58 @@ dedup_step_cluster (GalleyShardStep *step, Dedup *self, GError **error)
         dedup_shard_writer_abort (w);
       else
         ok = dedup_shard_writer_commit (w, error);
-      g_ptr_array_add (rels, g_strdup_printf ("dedup/decisions-%u", i));
     }
-  if (!ok)
-    return FALSE;
-  /* the final clusters (entry r is the document of rank r) */
+  return ok;
+}
+
+/* Writes dedup/clusters: the final cluster of each document involved
+ * (entry r is the document of rank r). */
+static gboolean
+write_clusters (Dedup *self, const char *work, const ClusterWork *cw, GError **error)
+{
+  const Involved *inv = cw->inv;
   g_autofree char *cpath = g_build_filename (work, "dedup", "clusters", NULL);
-  DedupShardWriter *cw = dedup_shard_writer_new (cpath, DEDUP_SHARD_CLUSTERS, error);
-  if (cw == NULL)
+  DedupShardWriter *w = dedup_shard_writer_new (cpath, DEDUP_SHARD_CLUSTERS, error);
+  if (w == NULL)
     return FALSE;
-  for (guint32 r = 0; r < n_inv && ok; r++)
+  gboolean ok = TRUE;
+  for (guint32 r = 0; r < cw->n_inv && ok; r++)
     {
       const Involved *v = &inv[r];
-      DedupClusterRec c = { v->gseq, inv[dedup_entry (self, dedup_find_root (self, r))->rep].gseq, v->kind, v->exact_first != NONE };
-      ok = dedup_shard_writer_add (cw, &c, sizeof c, error);
+      DedupClusterRec c = { v->gseq, inv[dedup_entry (self, dedup_find_root (self, r))->rep].gseq, v->kind,
+                            v->exact_first != NONE };
+      ok = dedup_shard_writer_add (w, &c, sizeof c, error);
     }
   if (!ok)
     {
-      dedup_shard_writer_abort (cw);
+      dedup_shard_writer_abort (w);
       return FALSE;
     }
-  if (!dedup_shard_writer_commit (cw, error))
+  return dedup_shard_writer_commit (w, error);
+}
+
+/* The one global step: replays the stage's decisions for the documents
+ * that share a key with another, in document order. */
+gboolean
+dedup_step_cluster (GalleyShardStep *step, Dedup *self, GError **error)
+{
+  const char *work = galley_shard_step_get_work_dir (step);
+  guint n = galley_shard_step_get_shards (step);
+  g_auto(ClusterWork) cw = { 0 };
+  guint64 decided = 0;
+  if (!read_groups (work, self->params.bands + 2, &cw, error))
     return FALSE;
+  rank_documents (&cw);
+  cw.values = g_new (guint16, self->params.k);
+  if (!read_signatures (self, work, n, &cw, error) || !replay (self, work, n, &cw, &decided, error)
+      || !write_clusters (self, work, &cw, error))
+    return FALSE;
+  g_autoptr(GPtrArray) rels = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < n; i++)
+    g_ptr_array_add (rels, g_strdup_printf ("dedup/decisions-%u", i));
   g_ptr_array_add (rels, g_strdup ("dedup/clusters"));
   g_ptr_array_add (rels, NULL);
-  g_info ("cluster: %u documents share a key with another, %" G_GUINT64_FORMAT " decisions", n_inv, decided);
+  g_info ("cluster: %u documents share a key with another, %" G_GUINT64_FORMAT " decisions", cw.n_inv, decided);
   return galley_shard_step_done (step, (const char *const *) rels->pdata, error);
 }
 
