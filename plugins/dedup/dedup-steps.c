@@ -632,26 +632,42 @@ bad_sigs (const char *path, GError **error)
   return FALSE;
 }
 
-/* Adds every document of the sharded run to the index in @state_dir, as
- * the dedup stage of a plain run with that state-dir would at its end:
- * one segment file with the signatures and keys, and the documents with
- * their final clusters in one transaction. */
-gboolean
-dedup_step_index_merge (GalleyShardStep *step, Dedup *self, const char *state_dir, GError **error)
-{
-  const char *work = galley_shard_step_get_work_dir (step);
-  guint n = galley_shard_step_get_shards (step);
-  guint k = self->params.k, nb = self->params.bands + 2;
-  g_autofree char *key = backfill_key (work, n, error);
-  if (key == NULL)
-    return FALSE;
+/* What index merge holds between its phases. */
+typedef struct {
+  guint         n, k, nb;     /* shards, MinHash values, keyspaces */
+  GMappedFile  *cm;           /* dedup/clusters */
+  GHashTable   *clusters;     /* gseq -> its DedupClusterRec in cm */
+  gint64        duplicates;
+  ShardDocs    *sd;           /* [n] */
+  GPtrArray    *maps;         /* GMappedFile: the signature file of each shard */
+  GPtrArray    *paths;        /* their paths */
+  gint64        base, next;   /* rowids: the last before the merge, the last of it */
+  guint64       n_sigs;
+} MergeWork;
 
-  /* the clusters the cluster step decided */
+static void
+merge_work_clear (MergeWork *mw)
+{
+  for (guint i = 0; mw->sd != NULL && i < mw->n; i++)
+    if (mw->sd[i].seqs != NULL)
+      g_array_unref (mw->sd[i].seqs);
+  g_clear_pointer (&mw->sd, g_free);
+  g_clear_pointer (&mw->clusters, g_hash_table_unref);
+  g_clear_pointer (&mw->cm, g_mapped_file_unref);
+  g_clear_pointer (&mw->maps, g_ptr_array_unref);
+  g_clear_pointer (&mw->paths, g_ptr_array_unref);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (MergeWork, merge_work_clear)
+
+/* Reads the clusters the cluster step decided. */
+static gboolean
+read_clusters (const char *work, MergeWork *mw, GError **error)
+{
   g_autofree char *cpath = g_build_filename (work, "dedup", "clusters", NULL);
   const guint8 *cdata;
   gsize clen;
-  g_autoptr(GMappedFile) cm = dedup_shard_file_open (cpath, DEDUP_SHARD_CLUSTERS, &cdata, &clen, error);
-  if (cm == NULL)
+  mw->cm = dedup_shard_file_open (cpath, DEDUP_SHARD_CLUSTERS, &cdata, &clen, error);
+  if (mw->cm == NULL)
     return FALSE;
   if (clen % sizeof (DedupClusterRec) != 0)
     {
@@ -660,46 +676,26 @@ dedup_step_index_merge (GalleyShardStep *step, Dedup *self, const char *state_di
     }
   const DedupClusterRec *crecs = (const DedupClusterRec *) cdata;
   gsize n_crecs = clen / sizeof (DedupClusterRec);
-  g_autoptr(GHashTable) clusters = g_hash_table_new (g_int64_hash, g_int64_equal);
-  gint64 duplicates = 0;
+  mw->clusters = g_hash_table_new (g_int64_hash, g_int64_equal);
   for (gsize i = 0; i < n_crecs; i++)
     {
-      g_hash_table_insert (clusters, (gpointer) &crecs[i].gseq, (gpointer) &crecs[i]);
-      duplicates += crecs[i].kind == DECISION_EXACT || crecs[i].kind == DECISION_NEAR;
+      g_hash_table_insert (mw->clusters, (gpointer) &crecs[i].gseq, (gpointer) &crecs[i]);
+      mw->duplicates += crecs[i].kind == DECISION_EXACT || crecs[i].kind == DECISION_NEAR;
     }
+  return TRUE;
+}
 
-  /* the documents: rowids in shard order */
-  if (g_mkdir_with_parents (state_dir, 0777) != 0)
-    {
-      int e = errno;
-      g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE, "state-dir: cannot create %s: %s",
-                   state_dir, g_strerror (e));
-      return FALSE;
-    }
-  self->lock_fd = dedup_lock_state_dir (state_dir, self->lock_timeout, error);
-  if (self->lock_fd < 0)
-    return FALSE;
-  self->index = dedup_index_open (state_dir, TRUE, TRUE, &self->params, error);
-  if (self->index == NULL)
-    return FALSE;
-  DedupIndex *ix = self->index;
-  g_autofree char *done = dedup_index_get_meta (ix, key, error);
-  if (done != NULL)
-    {
-      g_print ("%s: this backfill was added on %s; nothing to do\n", state_dir, done);
-      return TRUE;
-    }
-  if (error != NULL && *error != NULL)
-    return FALSE;
-  if (!dedup_index_begin (ix, error))
-    return FALSE;
-  gint64 base = dedup_index_max_rowid (ix, error);
-  if (base < 0)
-    return FALSE;
-  g_autofree ShardDocs *sd = g_new0 (ShardDocs, n);
-  g_autoptr(GPtrArray) maps = g_ptr_array_new_with_free_func ((GDestroyNotify) g_mapped_file_unref);
-  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
-  gint64 next = base;
+/* Numbers the documents of every shard's signature file, in shard order,
+ * after mw->base, and counts the signatures the segment takes. */
+static gboolean
+number_documents (const char *work, MergeWork *mw, GError **error)
+{
+  guint n = mw->n, k = mw->k;
+  GHashTable *clusters = mw->clusters;
+  ShardDocs *sd = mw->sd = g_new0 (ShardDocs, n);
+  GPtrArray *maps = mw->maps = g_ptr_array_new_with_free_func ((GDestroyNotify) g_mapped_file_unref);
+  GPtrArray *paths = mw->paths = g_ptr_array_new_with_free_func (g_free);
+  gint64 next = mw->base;
   guint64 n_sigs = 0;
   gboolean ok = TRUE;
   for (guint i = 0; i < n && ok; i++)
@@ -747,9 +743,24 @@ dedup_step_index_merge (GalleyShardStep *step, Dedup *self, const char *state_di
                    "the index would hold more than %u document numbers; merge fewer documents", G_MAXUINT32);
       ok = FALSE;
     }
+  mw->next = next;
+  mw->n_sigs = n_sigs;
+  return ok;
+}
 
-  /* the keys of each keyspace, from every shard's band file, without
-   * exact copies (as a plain run leaves them out) */
+/* Writes one segment file with the signatures and the keys of each
+ * keyspace, from every shard's band file, without exact copies (as a plain
+ * run leaves them out), and adds it to the index. */
+static gboolean
+write_segment (Dedup *self, DedupIndex *ix, const char *work, MergeWork *mw, GError **error)
+{
+  guint n = mw->n, k = mw->k, nb = mw->nb;
+  GHashTable *clusters = mw->clusters;
+  const ShardDocs *sd = mw->sd;
+  GPtrArray *maps = mw->maps;
+  gint64 base = mw->base, next = mw->next;
+  guint64 n_sigs = mw->n_sigs;
+  gboolean ok = TRUE;
   g_autoptr(GArray) recs = g_array_new (FALSE, FALSE, sizeof (DedupRecord));
   guint64 n_recs = 0;
   for (guint pass = 0; pass < 2 && ok; pass++)
@@ -838,9 +849,18 @@ dedup_step_index_merge (GalleyShardStep *step, Dedup *self, const char *state_di
                && dedup_index_add_segment (ix, name, base + 1, next, n_sigs, n_recs, error);
         }
     }
+  return ok;
+}
 
-  /* the documents, with their clusters */
-  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+/* Adds the documents, with their clusters, seen at @now. */
+static gboolean
+add_documents (DedupIndex *ix, const MergeWork *mw, gint64 now, GError **error)
+{
+  guint n = mw->n, k = mw->k;
+  GHashTable *clusters = mw->clusters;
+  const ShardDocs *sd = mw->sd;
+  GPtrArray *maps = mw->maps;
+  gboolean ok = TRUE;
   for (guint i = 0; i < n && ok; i++)
     {
       const guint8 *data = (const guint8 *) g_mapped_file_get_contents (g_ptr_array_index (maps, i)) + 24;
@@ -861,21 +881,68 @@ dedup_step_index_merge (GalleyShardStep *step, Dedup *self, const char *state_di
           off += sizeof h + h.id_len + vlen;
         }
     }
+  return ok;
+}
+
+/* Adds every document of the sharded run to the index in @state_dir, as
+ * the dedup stage of a plain run with that state-dir would at its end:
+ * one segment file with the signatures and keys, and the documents with
+ * their final clusters in one transaction. */
+gboolean
+dedup_step_index_merge (GalleyShardStep *step, Dedup *self, const char *state_dir, GError **error)
+{
+  const char *work = galley_shard_step_get_work_dir (step);
+  g_auto(MergeWork) mw = { 0 };
+  mw.n = galley_shard_step_get_shards (step);
+  mw.k = self->params.k;
+  mw.nb = self->params.bands + 2;
+  g_autofree char *key = backfill_key (work, mw.n, error);
+  if (key == NULL || !read_clusters (work, &mw, error))
+    return FALSE;
+
+  /* the index in the state-dir, locked, in a transaction */
+  if (g_mkdir_with_parents (state_dir, 0777) != 0)
+    {
+      int e = errno;
+      g_set_error (error, GALLEY_OUTPUT_ERROR, GALLEY_OUTPUT_ERROR_CREATE, "state-dir: cannot create %s: %s",
+                   state_dir, g_strerror (e));
+      return FALSE;
+    }
+  self->lock_fd = dedup_lock_state_dir (state_dir, self->lock_timeout, error);
+  if (self->lock_fd < 0)
+    return FALSE;
+  self->index = dedup_index_open (state_dir, TRUE, TRUE, &self->params, error);
+  if (self->index == NULL)
+    return FALSE;
+  DedupIndex *ix = self->index;
+  g_autofree char *done = dedup_index_get_meta (ix, key, error);
+  if (done != NULL)
+    {
+      g_print ("%s: this backfill was added on %s; nothing to do\n", state_dir, done);
+      return TRUE;
+    }
+  if (error != NULL && *error != NULL)
+    return FALSE;
+  if (!dedup_index_begin (ix, error))
+    return FALSE;
+  mw.base = dedup_index_max_rowid (ix, error);
+  if (mw.base < 0)
+    return FALSE;
+  gboolean ok = number_documents (work, &mw, error) && write_segment (self, ix, work, &mw, error);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  ok = ok && add_documents (ix, &mw, now, error);
   g_autoptr(GDateTime) t = g_date_time_new_now_utc ();
   g_autofree char *when = g_date_time_format_iso8601 (t);
-  ok = ok && dedup_index_add_run (ix, now, next - base, duplicates, error) && dedup_index_set_meta (ix, key, when, error)
-       && dedup_index_commit (ix, error);
-  for (guint i = 0; i < n; i++)
-    if (sd[i].seqs != NULL)
-      g_array_unref (sd[i].seqs);
+  ok = ok && dedup_index_add_run (ix, now, mw.next - mw.base, mw.duplicates, error)
+       && dedup_index_set_meta (ix, key, when, error) && dedup_index_commit (ix, error);
   if (!ok)
     {
       dedup_index_rollback (ix);
       g_prefix_error (error, "state-dir %s: index not updated: ", state_dir);
       return FALSE;
     }
-  g_print ("added %" G_GINT64_FORMAT " documents (%" G_GINT64_FORMAT " duplicates) to the index in %s\n", next - base,
-           duplicates, state_dir);
+  g_print ("added %" G_GINT64_FORMAT " documents (%" G_GINT64_FORMAT " duplicates) to the index in %s\n",
+           mw.next - mw.base, mw.duplicates, state_dir);
   return TRUE;
 }
 
