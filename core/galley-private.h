@@ -10,18 +10,9 @@
 
 G_BEGIN_DECLS
 
-/* sysexits(3) codes used by the runner */
-enum {
-  GALLEY_EXIT_OK          = 0,
-  GALLEY_EXIT_USAGE       = 64,
-  GALLEY_EXIT_DATAERR     = 65,
-  GALLEY_EXIT_NOINPUT     = 66,
-  GALLEY_EXIT_SOFTWARE    = 70,
-  GALLEY_EXIT_CANTCREAT   = 73,
-  GALLEY_EXIT_IOERR       = 74,
-  GALLEY_EXIT_TEMPFAIL    = 75,
-  GALLEY_EXIT_CONFIG      = 78,
-};
+/* The exit codes (GalleyExitCode) and galley_error_to_exit_code() are
+ * public: <galley/galley-exit.h>. */
+#include <galley/galley-exit.h>
 
 /* ---- options ---------------------------------------------------------- */
 
@@ -127,8 +118,6 @@ void galley_runner_catch_stop_signals (void);
 /* Runs the pipeline. Returns a sysexits code; *error is set when it is not 0. */
 int galley_pipeline_run (GalleyPipeline *pipeline, const GalleyRunOptions *options, GError **error);
 
-/* Maps an error to its sysexits code. */
-int galley_error_to_exit_code (const GError *error);
 
 /* galley-shard.c: the shard protocol (docs/scale-out.md). @step is "map"
  * (galley run --shard) or "filter" (galley dedup filter). */

@@ -15,6 +15,7 @@
 
 #include <galley/galley-macros.h>
 #include <galley/galley-error.h>
+#include <galley/galley-exit.h>
 #include <galley/galley-json.h>
 #include <galley/galley-options.h>
 #include <galley/galley-document.h>

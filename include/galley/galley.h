@@ -7,6 +7,7 @@
 #define GALLEY_INSIDE
 #include <galley/galley-macros.h>
 #include <galley/galley-error.h>
+#include <galley/galley-exit.h>
 #include <galley/galley-json.h>
 #include <galley/galley-options.h>
 #include <galley/galley-output.h>
