@@ -146,6 +146,14 @@ gboolean galley_shard_commit_part (const char *work_dir, const char *stage_id, g
 typedef struct _GalleyHarness GalleyHarness;
 GALLEY_API GalleyHarness *galley_harness_new     (const char *plugin, const char *const *options, GError **error);
 GALLEY_API GalleyVerdict  galley_harness_process (GalleyHarness *h, GalleyDocument *doc, GError **error);
+/* Sources: the next document, or FALSE at the end (*error set when the
+ * source stopped on a failure). Inputs rejected go to stderr. */
+GALLEY_API gboolean       galley_harness_next    (GalleyHarness *h, GalleyDocument **out, GError **error);
+/* What the stage reported so far: inputs skipped for @reason, counter
+ * @name (galley_stage_count), inputs rejected (galley_stage_reject). */
+GALLEY_API gint64         galley_harness_get_skipped  (GalleyHarness *h, const char *reason);
+GALLEY_API gint64         galley_harness_get_counter  (GalleyHarness *h, const char *name);
+GALLEY_API gint64         galley_harness_get_rejected (GalleyHarness *h);
 /* The reason of the last drop, or NULL. */
 GALLEY_API const char    *galley_harness_get_drop_reason (GalleyHarness *h);
 GALLEY_API gboolean       galley_harness_finish  (GalleyHarness *h, GError **error);

@@ -208,3 +208,39 @@ galley_test_fixture_teardown (Fixture *f, gconstpointer data)
   galley_test_rmdir (f->dir);
   g_free (f->dir);
 }
+
+static GString *captured_logs;
+static GMutex   captured_lock;
+
+static void
+capture_log (const char *domain, GLogLevelFlags level, const char *message, gpointer data)
+{
+  if ((level & (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE)) == 0)
+    {
+      g_log_default_handler (domain, level, message, data);
+      return;
+    }
+  g_mutex_lock (&captured_lock);
+  g_string_append_printf (captured_logs, "%s: %s\n", domain ? domain : "", message);
+  g_mutex_unlock (&captured_lock);
+}
+
+void
+galley_test_capture_logs (void)
+{
+  if (captured_logs == NULL)
+    captured_logs = g_string_new (NULL);
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+  g_log_set_default_handler (capture_log, NULL);
+}
+
+char *
+galley_test_take_logs (void)
+{
+  g_assert_nonnull (captured_logs);
+  g_mutex_lock (&captured_lock);
+  char *out = g_strdup (captured_logs->str);
+  g_string_truncate (captured_logs, 0);
+  g_mutex_unlock (&captured_lock);
+  return out;
+}

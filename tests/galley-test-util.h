@@ -44,3 +44,9 @@ void galley_test_fixture_teardown (Fixture *f, gconstpointer data);
 
 /* Path of a file in the source tree. */
 char      *galley_test_srcpath (const char *first, ...) G_GNUC_NULL_TERMINATED;
+
+/* From now on warnings and messages are collected instead of printed
+ * (and are no longer fatal); galley_test_take_logs() returns them, one
+ * "domain: message" a line, and starts over. */
+void       galley_test_capture_logs (void);
+char      *galley_test_take_logs (void);
