@@ -212,6 +212,7 @@ test_bom_and_charsets (Fixture *f, gconstpointer data)
     { "in/b-utf16le.txt", "\xFF\xFEZ\0\xFC\0r\0i\0c\0h\0", 14, "utf-16le" },
     { "in/c-utf16be.txt", "\xFE\xFF\0Z\0\xFC\0r\0i\0c\0h", 14, "utf-16be" },
     { "in/d-utf32le.txt", "\xFF\xFE\0\0Z\0\0\0", 8, "utf-32le" },
+    { "in/e-utf16le-no-mark.txt", "Z\0\xFC\0r\0i\0c\0h\0 \0Z\0\xFC\0r\0i\0c\0h\0", 26, NULL },
     { "in/f-html.txt", "\xEF\xBB\xBF  <!DOCTYPE html><p>x</p>", 29, "utf-8" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (files); i++)
@@ -220,7 +221,7 @@ test_bom_and_charsets (Fixture *f, gconstpointer data)
   g_autoptr(GalleyHarness) h = files_new (f, "in", NULL);
   g_autofree char *ids = read_ids (f, h, &docs);
   g_assert_cmpstr (ids, ==, "in/a-utf8.txt|in/b-utf16le.txt|in/c-utf16be.txt|in/d-utf32le.txt"
-                            "|in/f-html.txt");
+                            "|in/e-utf16le-no-mark.txt|in/f-html.txt");
   for (guint i = 0; i < G_N_ELEMENTS (files); i++)
     {
       GalleyDocument *doc = g_ptr_array_index (docs, i);
@@ -228,7 +229,7 @@ test_bom_and_charsets (Fixture *f, gconstpointer data)
       gsize len = 0;
       const void *raw = g_bytes_get_data (galley_document_get_raw (doc), &len);
       g_assert_cmpmem (raw, len, files[i].bytes, files[i].len);
-      GalleyContentType want = i == 4 ? GALLEY_CONTENT_HTML : GALLEY_CONTENT_TEXT;
+      GalleyContentType want = i == 5 ? GALLEY_CONTENT_HTML : GALLEY_CONTENT_TEXT;
       if (galley_document_get_content_type (doc) != want)
         g_error ("%s: content type %d, expected %d", files[i].name, galley_document_get_content_type (doc), want);
     }

@@ -115,8 +115,11 @@ galley_input_sniff (const guint8 *data, gsize len, const char *name, const char 
           ctrl += is_ctrl[data[i]];
         }
       gsize half = MAX (n / 2, 1);
-      gboolean utf16 = (nul_odd > half * 3 / 10 && nul_even < half / 20)
-                       || (nul_even > half * 3 / 10 && nul_odd < half / 20);
+      /* at most one NUL in twenty in the other half; in text shorter
+       * than 80 bytes that is none (not fewer than none) */
+      gsize stray = MAX (half / 20, 1);
+      gboolean utf16 = (nul_odd > half * 3 / 10 && nul_even < stray)
+                       || (nul_even > half * 3 / 10 && nul_odd < stray);
       /* a few stray NULs do not make a text file binary */
       if (!utf16 && (ctrl * 20 > n || (nul_even + nul_odd) > n / 100 + 2))
         return INPUT_KIND_BINARY;
