@@ -157,7 +157,8 @@ test_gzip_input (Fixture *f, gconstpointer data)
   g_assert_cmpstr (galley_test_get_string (g_ptr_array_index (trecs, 0), "text"), ==, plain);
 }
 
-/* jsonl: max-size is the exact line limit. */
+/* jsonl: max-size is the exact line limit, and the message names that
+ * option (the stdin source has no max-line). */
 static void
 test_jsonl_max_size (Fixture *f, gconstpointer data)
 {
@@ -170,6 +171,9 @@ test_jsonl_max_size (Fixture *f, gconstpointer data)
   g_assert_cmpstr (galley_test_get_string (g_ptr_array_index (recs, 1), "id"), ==, "stdin:3");
   g_autoptr(GPtrArray) rej = rejects (f);
   g_assert_cmpuint (rej->len, ==, 1);
+  g_assert_cmpstr (galley_test_get_string (g_ptr_array_index (rej, 0), "error"), ==,
+                   "line longer than max-size (15 bytes)");
+  g_assert_nonnull (strstr (r->err, "stdin:2: line longer than max-size (15 bytes)"));
 
   /* json-c takes int lengths: past 2 GiB is refused up front */
   g_autoptr(RunResult) big = run_stdin (f, "format=jsonl\nmax-size=3G", "", 0);
