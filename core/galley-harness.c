@@ -106,6 +106,63 @@ galley_harness_process (GalleyHarness *h, GalleyDocument *doc, GError **error)
   return v;
 }
 
+gboolean
+galley_harness_next (GalleyHarness *h, GalleyDocument **out, GError **error)
+{
+  g_return_val_if_fail (h != NULL && out != NULL, FALSE);
+  g_return_val_if_fail (h->ctx->info->next != NULL, FALSE);
+  *out = NULL;
+  for (;;)
+    {
+      GalleyDocument *doc = NULL;
+      if (!h->ctx->info->next (h->ctx->state, &doc, h->ctx, error))
+        {
+          g_clear_pointer (&doc, galley_document_free);
+          return FALSE;
+        }
+      /* as in a run: a source may report progress without a document */
+      if (doc != NULL)
+        {
+          *out = doc;
+          return TRUE;
+        }
+    }
+}
+
+static gint64
+harness_lookup (GalleyHarness *h, GHashTable *table, const char *name)
+{
+  g_mutex_lock (&h->ctx->lock);
+  const gint64 *n = table != NULL ? g_hash_table_lookup (table, g_intern_string (name)) : NULL;
+  gint64 value = n != NULL ? *n : 0;
+  g_mutex_unlock (&h->ctx->lock);
+  return value;
+}
+
+gint64
+galley_harness_get_skipped (GalleyHarness *h, const char *reason)
+{
+  g_return_val_if_fail (h != NULL && reason != NULL, 0);
+  return harness_lookup (h, h->ctx->dropped, reason);
+}
+
+gint64
+galley_harness_get_counter (GalleyHarness *h, const char *name)
+{
+  g_return_val_if_fail (h != NULL && name != NULL, 0);
+  return harness_lookup (h, h->ctx->counters, name);
+}
+
+gint64
+galley_harness_get_rejected (GalleyHarness *h)
+{
+  g_return_val_if_fail (h != NULL, 0);
+  g_mutex_lock (&h->ctx->lock);
+  gint64 n = h->ctx->failed;
+  g_mutex_unlock (&h->ctx->lock);
+  return n;
+}
+
 const char *
 galley_harness_get_drop_reason (GalleyHarness *h)
 {

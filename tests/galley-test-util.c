@@ -15,8 +15,44 @@ run_result_free (RunResult *r)
   g_free (r);
 }
 
+static RunResult *run_with_stdin_file (const char *cwd, const char *stdin_path, const char *const *args);
+
 RunResult *
 galley_test_runv (const char *cwd, const char *stdin_data, const char *const *args)
+{
+  /* stdin comes from a file, not a pipe: a galley that exits before
+   * reading its input (a held lock, a config error) must not SIGPIPE us */
+  g_autofree char *stdin_path = NULL;
+  if (stdin_data != NULL)
+    {
+      g_autoptr(GError) werror = NULL;
+      int fd = g_file_open_tmp ("galley-stdin-XXXXXX", &stdin_path, &werror);
+      g_assert_no_error (werror);
+      close (fd);
+      g_file_set_contents (stdin_path, stdin_data, -1, &werror);
+      g_assert_no_error (werror);
+    }
+  RunResult *r = run_with_stdin_file (cwd, stdin_path ? stdin_path : "/dev/null", args);
+  if (stdin_path != NULL)
+    g_unlink (stdin_path);
+  return r;
+}
+
+RunResult *
+galley_test_run_stdin_file (const char *cwd, const char *stdin_path, const char *first_arg, ...)
+{
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  va_list ap;
+  va_start (ap, first_arg);
+  for (const char *a = first_arg; a != NULL; a = va_arg (ap, const char *))
+    g_ptr_array_add (args, (gpointer) a);
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+  return run_with_stdin_file (cwd, stdin_path, (const char *const *) args->pdata);
+}
+
+static RunResult *
+run_with_stdin_file (const char *cwd, const char *stdin_path, const char *const *args)
 {
   const char *exe = g_getenv ("GALLEY_EXE");
   g_assert_nonnull (exe);
@@ -32,23 +68,9 @@ galley_test_runv (const char *cwd, const char *stdin_data, const char *const *ar
     g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
 
-  /* stdin comes from a file, not a pipe: a galley that exits before
-   * reading its input (a held lock, a config error) must not SIGPIPE us */
   g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (
       G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_autofree char *stdin_path = NULL;
-  if (stdin_data != NULL)
-    {
-      g_autoptr(GError) werror = NULL;
-      int fd = g_file_open_tmp ("galley-stdin-XXXXXX", &stdin_path, &werror);
-      g_assert_no_error (werror);
-      close (fd);
-      g_file_set_contents (stdin_path, stdin_data, -1, &werror);
-      g_assert_no_error (werror);
-      g_subprocess_launcher_set_stdin_file_path (launcher, stdin_path);
-    }
-  else
-    g_subprocess_launcher_set_stdin_file_path (launcher, "/dev/null");
+  g_subprocess_launcher_set_stdin_file_path (launcher, stdin_path);
   if (cwd != NULL)
     g_subprocess_launcher_set_cwd (launcher, cwd);
   g_autoptr(GError) error = NULL;
@@ -57,8 +79,6 @@ galley_test_runv (const char *cwd, const char *stdin_data, const char *const *ar
   g_autoptr(GBytes) out = NULL, err = NULL;
   g_subprocess_communicate (proc, NULL, NULL, &out, &err, &error);
   g_assert_no_error (error);
-  if (stdin_path != NULL)
-    g_unlink (stdin_path);
   RunResult *r = g_new0 (RunResult, 1);
   if (g_subprocess_get_if_exited (proc))
     r->status = g_subprocess_get_exit_status (proc);
@@ -207,4 +227,40 @@ galley_test_fixture_teardown (Fixture *f, gconstpointer data)
 {
   galley_test_rmdir (f->dir);
   g_free (f->dir);
+}
+
+static GString *captured_logs;
+static GMutex   captured_lock;
+
+static void
+capture_log (const char *domain, GLogLevelFlags level, const char *message, gpointer data)
+{
+  if ((level & (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE)) == 0)
+    {
+      g_log_default_handler (domain, level, message, data);
+      return;
+    }
+  g_mutex_lock (&captured_lock);
+  g_string_append_printf (captured_logs, "%s: %s\n", domain ? domain : "", message);
+  g_mutex_unlock (&captured_lock);
+}
+
+void
+galley_test_capture_logs (void)
+{
+  if (captured_logs == NULL)
+    captured_logs = g_string_new (NULL);
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+  g_log_set_default_handler (capture_log, NULL);
+}
+
+char *
+galley_test_take_logs (void)
+{
+  g_assert_nonnull (captured_logs);
+  g_mutex_lock (&captured_lock);
+  char *out = g_strdup (captured_logs->str);
+  g_string_truncate (captured_logs, 0);
+  g_mutex_unlock (&captured_lock);
+  return out;
 }

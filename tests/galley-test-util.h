@@ -17,6 +17,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (RunResult, run_result_free)
  * NULL-terminated arguments. */
 RunResult *galley_test_run (const char *cwd, const char *stdin_data, const char *first_arg, ...) G_GNUC_NULL_TERMINATED;
 RunResult *galley_test_runv (const char *cwd, const char *stdin_data, const char *const *args);
+/* The same with standard input read from the file @stdin_path (any bytes). */
+RunResult *galley_test_run_stdin_file (const char *cwd, const char *stdin_path, const char *first_arg, ...)
+  G_GNUC_NULL_TERMINATED;
 
 /* A fresh temporary directory, removed by galley_test_rmdir(). */
 char      *galley_test_mkdtemp (void);
@@ -44,3 +47,9 @@ void galley_test_fixture_teardown (Fixture *f, gconstpointer data);
 
 /* Path of a file in the source tree. */
 char      *galley_test_srcpath (const char *first, ...) G_GNUC_NULL_TERMINATED;
+
+/* From now on warnings and messages are collected instead of printed
+ * (and are no longer fatal); galley_test_take_logs() returns them, one
+ * "domain: message" a line, and starts over. */
+void       galley_test_capture_logs (void);
+char      *galley_test_take_logs (void);

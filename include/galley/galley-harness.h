@@ -26,6 +26,16 @@ GALLEY_API GalleyHarness *galley_harness_new     (const char *plugin, const char
 /* Passes @doc (borrowed) through the stage: prepare() if it has one, then
  * process(). Returns the verdict; with GALLEY_VERDICT_ERROR, *error says why. */
 GALLEY_API GalleyVerdict  galley_harness_process (GalleyHarness *h, GalleyDocument *doc, GError **error);
+/* Sources: the next document (the caller owns it), or FALSE at the end
+ * (*error set when the source stopped on a failure). Inputs rejected
+ * with galley_stage_reject() are written to stderr. */
+GALLEY_API gboolean       galley_harness_next    (GalleyHarness *h, GalleyDocument **out, GError **error);
+/* What the stage reported so far: inputs skipped or documents dropped for
+ * @reason, the custom counter @name (galley_stage_count()), inputs
+ * rejected (galley_stage_reject()). */
+GALLEY_API gint64         galley_harness_get_skipped  (GalleyHarness *h, const char *reason);
+GALLEY_API gint64         galley_harness_get_counter  (GalleyHarness *h, const char *name);
+GALLEY_API gint64         galley_harness_get_rejected (GalleyHarness *h);
 /* The reason the last document was dropped ("too-short"), or NULL. */
 GALLEY_API const char    *galley_harness_get_drop_reason (GalleyHarness *h);
 /* Calls the stage's finish(), as at the end of a successful run. */

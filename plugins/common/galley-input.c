@@ -115,8 +115,11 @@ galley_input_sniff (const guint8 *data, gsize len, const char *name, const char 
           ctrl += is_ctrl[data[i]];
         }
       gsize half = MAX (n / 2, 1);
-      gboolean utf16 = (nul_odd > half * 3 / 10 && nul_even < half / 20)
-                       || (nul_even > half * 3 / 10 && nul_odd < half / 20);
+      /* at most one NUL in twenty in the other half; in text shorter
+       * than 80 bytes that is none (not fewer than none) */
+      gsize stray = MAX (half / 20, 1);
+      gboolean utf16 = (nul_odd > half * 3 / 10 && nul_even < stray)
+                       || (nul_even > half * 3 / 10 && nul_odd < stray);
       /* a few stray NULs do not make a text file binary */
       if (!utf16 && (ctrl * 20 > n || (nul_even + nul_odd) > n / 100 + 2))
         return INPUT_KIND_BINARY;
@@ -926,6 +929,7 @@ struct _RecordReader {
   char         *path;
   const char   *source;     /* name used in ids and messages */
   guint64       max_line;
+  const char   *limit_name;    /* the option max_line comes from */
   LineReader   *reader;
   json_tokener *tok;
   gboolean      done;
@@ -994,8 +998,15 @@ record_reader_new (const char *path, guint64 max_line)
   rr->path = g_strdup (path);
   rr->source = g_str_equal (path, "-") ? "stdin" : rr->path;
   rr->max_line = max_line;
+  rr->limit_name = "max-line";
   rr->tok = json_tokener_new ();
   return rr;
+}
+
+void
+record_reader_set_limit_name (RecordReader *rr, const char *option)
+{
+  rr->limit_name = option;
 }
 
 void
@@ -1070,7 +1081,7 @@ record_reader_next (RecordReader *rr, const RecordMapping *m, GalleyStageContext
       if (too_long)
         {
           local = g_error_new (GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_INVALID,
-                               "line longer than max-line (%" G_GUINT64_FORMAT " bytes)", rr->max_line);
+                               "line longer than %s (%" G_GUINT64_FORMAT " bytes)", rr->limit_name, rr->max_line);
           if (!galley_stage_reject (ctx, rr->source, lineno, NULL, 0, local))
             return FALSE;
           continue;

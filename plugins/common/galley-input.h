@@ -110,6 +110,9 @@ void          record_reader_free (RecordReader *rr);
 /* Before the first next(): start at @offset (line @lines), and with
  * @incremental leave an unterminated, unparsable last line for a later run. */
 void          record_reader_resume   (RecordReader *rr, gboolean incremental, guint64 offset, guint64 lines);
+/* The option a line over the limit is named after in the message
+ * ("max-line" unless set). */
+void          record_reader_set_limit_name (RecordReader *rr, const char *option);
 /* Shard mode: read no line after line @lines (1-based); 0: no limit. */
 void          record_reader_set_end  (RecordReader *rr, guint64 lines);
 /* The end of the last line fully handled, its line number, and a

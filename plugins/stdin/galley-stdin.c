@@ -101,7 +101,10 @@ stdin_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GErro
       return TRUE;
     }
   if (self->reader == NULL)
-    self->reader = record_reader_new ("-", self->max_size);
+    {
+      self->reader = record_reader_new ("-", self->max_size);
+      record_reader_set_limit_name (self->reader, "max-size");
+    }
   return record_reader_next (self->reader, &self->mapping, ctx, out, error);
 }
 
