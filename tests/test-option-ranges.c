@@ -115,6 +115,98 @@ test_bad_table_refused (Fixture *f, gconstpointer data)
     }
 }
 
+/* The in-tree plugins keep the limits their init() used to check by hand,
+ * now from their option tables: the bound is taken, one past it refused
+ * with the file and line. */
+typedef struct {
+  const char *group;    /* [stage x] lines before the key */
+  const char *key;
+  const char *good;     /* the bound */
+  const char *bad;
+  const char *expect;   /* after "FILE:LINE: [stage x] " */
+} PluginRange;
+
+#define STAGE_AFTER_FILES(plugin) "[stage in]\nplugin=files\npaths=in\n[stage x]\nplugin=" plugin "\n"
+
+static const PluginRange plugin_ranges[] = {
+  { "[stage x]\nplugin=jsonl\npath=in.jsonl\n", "max-line", "2147483646", "2GiB",
+    "max-line: at most 2147483646, got 2GiB" },
+  { "[stage x]\nplugin=files\npaths=in\n", "read-ahead", "65536", "65537", "read-ahead: at most 65536, got 65537" },
+  { "[stage x]\nplugin=files\npaths=in\n", "read-ahead", "0", "-1", "read-ahead: at least 0, got -1" },
+  { STAGE_AFTER_FILES ("strip"), "min-length", "0", "-1", "min-length: at least 0, got -1" },
+  { STAGE_AFTER_FILES ("strip"), "max-size", "1", "0", "max-size: at least 1, got 0" },
+  { STAGE_AFTER_FILES ("dedup"), "threshold", "1", "1.5", "threshold: at most 1, got 1.5" },
+  { STAGE_AFTER_FILES ("dedup"), "containment", "0", "-0.5", "containment: at least 0, got -0.5" },
+  { STAGE_AFTER_FILES ("dedup"), "containment", "1", "2", "containment: at most 1, got 2" },
+  { STAGE_AFTER_FILES ("dedup"), "paragraph-threshold", "1", "1.01", "paragraph-threshold: at most 1, got 1.01" },
+  { STAGE_AFTER_FILES ("dedup"), "ngram", "1", "0", "ngram: at least 1, got 0" },
+  { STAGE_AFTER_FILES ("dedup"), "ngram", "16", "17", "ngram: at most 16, got 17" },
+  { STAGE_AFTER_FILES ("dedup"), "hashes", "16", "8", "hashes: at least 16, got 8" },
+  { STAGE_AFTER_FILES ("dedup"), "hashes", "1024", "1025", "hashes: at most 1024, got 1025" },
+  { STAGE_AFTER_FILES ("dedup"), "bands", "32", "33", "bands: at most 32, got 33" },
+  { STAGE_AFTER_FILES ("dedup"), "bands", "0", "-1", "bands: at least 0, got -1" },
+  { STAGE_AFTER_FILES ("dedup"), "lede-words", "10000", "10001", "lede-words: at most 10000, got 10001" },
+  { STAGE_AFTER_FILES ("dedup"), "min-words", "0", "-1", "min-words: at least 0, got -1" },
+  { STAGE_AFTER_FILES ("entities"), "top", "1000", "1001", "top: at most 1000, got 1001" },
+  { STAGE_AFTER_FILES ("entities"), "top", "0", "-1", "top: at least 0, got -1" },
+  { STAGE_AFTER_FILES ("entities"), "max-mentions", "0", "-1", "max-mentions: at least 0, got -1" },
+  { STAGE_AFTER_FILES ("export-sqlite") "path=out.db\n", "batch-size", "1", "0", "batch-size: at least 1, got 0" },
+  { STAGE_AFTER_FILES ("export-sqlite") "path=out.db\n", "batch-size", "1000000", "1000001",
+    "batch-size: at most 1000000, got 1000001" },
+  { STAGE_AFTER_FILES ("export-sqlite") "path=out.db\n", "busy-timeout", "1d", "25h", "busy-timeout: at most 1d, got 25h" },
+};
+
+static void
+test_plugin_range (Fixture *f, gconstpointer data)
+{
+  const PluginRange *pr = data;
+  galley_test_write (f->dir, "in/a.txt", "an article", -1);
+  galley_test_write (f->dir, "in.jsonl", "{\"text\":\"an article\"}\n", -1);
+  const char *head = strstr (pr->group, "[stage in]") ? "[pipeline]\nstages=in;x\n" : "[pipeline]\nstages=x\n";
+  guint line = 2;
+  for (const char *p = pr->group; *p; p++)
+    line += *p == '\n';
+  line++;   /* the key's own line */
+  for (guint pass = 0; pass < 2; pass++)
+    {
+      const char *value = pass == 0 ? pr->good : pr->bad;
+      g_autofree char *text = g_strdup_printf ("%s%s%s=%s\n", head, pr->group, pr->key, value);
+      galley_test_write (f->dir, "p.pipeline", text, -1);
+      g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, "check", "p.pipeline", NULL);
+      if (pass == 0)
+        {
+          if (r->status != 0)
+            g_test_fail_printf ("%s=%s refused: %s", pr->key, value, r->err);
+          continue;
+        }
+      g_assert_cmpint (r->status, ==, 78);
+      g_autofree char *want = g_strdup_printf ("p.pipeline:%u: [stage x] %s\n", line, pr->expect);
+      if (strstr (r->err, want) == NULL)
+        g_test_fail_printf ("message «%s» lacks «%s»", r->err, want);
+    }
+}
+
+/* What an option table cannot say stays in init(). */
+static void
+test_dedup_checks_left_in_init (Fixture *f, gconstpointer data)
+{
+  galley_test_write (f->dir, "p.pipeline",
+                     "[pipeline]\nstages=in;x\n" STAGE_AFTER_FILES ("dedup") "hashes=16\n", -1);
+  galley_test_write (f->dir, "in/a.txt", "an article", -1);
+  const char *sets[][2] = {
+    { "x.threshold=0", "threshold must be more than 0, got 0" },
+    { "x.paragraph-threshold=0", "paragraph-threshold must be more than 0, got 0" },
+    { "x.bands=20", "bands must be at most hashes (16), got 20" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (sets); i++)
+    {
+      g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, "check", "p.pipeline", "--set", sets[i][0], NULL);
+      g_assert_cmpint (r->status, ==, 78);
+      if (strstr (r->err, sets[i][1]) == NULL)
+        g_test_fail_printf ("message «%s» lacks «%s»", r->err, sets[i][1]);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -122,5 +214,12 @@ main (int argc, char **argv)
   ADD ("/option-ranges/inspect", test_inspect_shows_range);
   ADD ("/option-ranges/check-file-line", test_check_names_file_and_line);
   ADD ("/option-ranges/bad-table", test_bad_table_refused);
+  for (guint i = 0; i < G_N_ELEMENTS (plugin_ranges); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/option-ranges/plugin/%u-%s", i, plugin_ranges[i].key);
+      g_test_add (path, Fixture, &plugin_ranges[i], galley_test_fixture_setup,
+                  test_plugin_range, galley_test_fixture_teardown);
+    }
+  ADD ("/option-ranges/dedup-init-checks", test_dedup_checks_left_in_init);
   return g_test_run ();
 }
