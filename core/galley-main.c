@@ -327,11 +327,28 @@ plugin_to_json (const GalleyPlugin *plugin)
       json_object_object_add (opt, "required", json_object_new_boolean (s->default_value == NULL));
       if (s->choices != NULL)
         json_object_object_add (opt, "choices", json_object_new_string (s->choices));
+      if (s->min != NULL)
+        json_object_object_add (opt, "min", json_object_new_string (s->min));
+      if (s->max != NULL)
+        json_object_object_add (opt, "max", json_object_new_string (s->max));
       json_object_object_add (opt, "help", json_object_new_string (s->help ? s->help : ""));
       json_object_array_add (options, opt);
     }
   json_object_object_add (o, "options", options);
   return o;
+}
+
+/* "; 1..16", "; at least 0", "; at most 2G", or "" without bounds. */
+static char *
+describe_range (const GalleyOptionSpec *s)
+{
+  if (s->min != NULL && s->max != NULL)
+    return g_strdup_printf ("; %s..%s", s->min, s->max);
+  if (s->min != NULL)
+    return g_strdup_printf ("; at least %s", s->min);
+  if (s->max != NULL)
+    return g_strdup_printf ("; at most %s", s->max);
+  return g_strdup ("");
 }
 
 static void
@@ -351,8 +368,9 @@ print_plugin (const GalleyPlugin *plugin)
       g_autofree char *def = s->default_value == NULL ? g_strdup ("required")
                              : *s->default_value == '\0' ? g_strdup ("default: empty")
                              : g_strdup_printf ("default: %s", s->default_value);
-      printf ("    %-18s %-8s %s%s%s (%s)\n", s->name, galley_opt_type_to_string (s->type),
-              s->choices ? s->choices : "", s->choices ? ": " : "", s->help ? s->help : "", def);
+      g_autofree char *range = describe_range (s);
+      printf ("    %-18s %-8s %s%s%s (%s%s)\n", s->name, galley_opt_type_to_string (s->type),
+              s->choices ? s->choices : "", s->choices ? ": " : "", s->help ? s->help : "", def, range);
     }
 }
 

@@ -240,43 +240,101 @@ parse_enum (const GalleyOptionSpec *spec, const char *text, char **out, GError *
   return FALSE;
 }
 
+/* Parses @text as a value of @spec's type into @parsed; no range check. */
+static gboolean
+parse_typed (const GalleyOptionSpec *spec, const char *text, OptionValue *parsed, GError **error)
+{
+  gboolean ok = TRUE;
+  switch (spec->type)
+    {
+    case GALLEY_OPT_STRING:
+      parsed->string = g_strstrip (g_strdup (text));
+      break;
+    case GALLEY_OPT_INT:
+      ok = parse_int (text, &parsed->i, error);
+      break;
+    case GALLEY_OPT_DOUBLE:
+      ok = parse_double (text, &parsed->d, error);
+      break;
+    case GALLEY_OPT_BOOL:
+      ok = galley_parse_bool (text, &parsed->b, error);
+      break;
+    case GALLEY_OPT_STRV:
+      parsed->strv = parse_strv (text);
+      break;
+    case GALLEY_OPT_SIZE:
+      ok = galley_parse_size (text, &parsed->u, error);
+      break;
+    case GALLEY_OPT_DURATION:
+      ok = galley_parse_duration (text, &parsed->i, error);
+      break;
+    case GALLEY_OPT_ENUM:
+      ok = parse_enum (spec, text, &parsed->string, error);
+      break;
+    default:
+      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_FAILED,
+                   "option has unknown type %d", spec->type);
+      ok = FALSE;
+    }
+  return ok;
+}
+
+/* TRUE for the types whose values have an order, so a range. */
+static gboolean
+type_has_range (GalleyOptType type)
+{
+  return type == GALLEY_OPT_INT || type == GALLEY_OPT_DOUBLE || type == GALLEY_OPT_SIZE
+         || type == GALLEY_OPT_DURATION;
+}
+
+/* <0, 0 or >0 as @a is below, equal to or above @b (both of @type). */
+static int
+compare_values (GalleyOptType type, const OptionValue *a, const OptionValue *b)
+{
+  switch (type)
+    {
+    case GALLEY_OPT_INT:
+    case GALLEY_OPT_DURATION:
+      return (a->i > b->i) - (a->i < b->i);
+    case GALLEY_OPT_SIZE:
+      return (a->u > b->u) - (a->u < b->u);
+    case GALLEY_OPT_DOUBLE:
+      return (a->d > b->d) - (a->d < b->d);
+    default:
+      return 0;
+    }
+}
+
+/* Checks @parsed, read from @text, against the spec's min and max. The
+ * bounds were checked when the plugin was loaded. */
+static gboolean
+check_range (const GalleyOptionSpec *spec, const OptionValue *parsed, const char *text, GError **error)
+{
+  if (!type_has_range (spec->type))
+    return TRUE;
+  const char *bounds[] = { spec->min, spec->max };
+  for (guint i = 0; i < G_N_ELEMENTS (bounds); i++)
+    {
+      OptionValue bound = { .spec = spec };
+      if (bounds[i] == NULL || !parse_typed (spec, bounds[i], &bound, NULL))
+        continue;
+      int cmp = compare_values (spec->type, parsed, &bound);
+      if (i == 0 ? cmp >= 0 : cmp <= 0)
+        continue;
+      g_autofree char *limit = g_strstrip (g_strdup (bounds[i]));
+      g_autofree char *got = g_strstrip (g_strdup (text));
+      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+                   "%s %s, got %s", i == 0 ? "at least" : "at most", limit, got);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 parse_value (OptionValue *v, const char *text, GError **error)
 {
   OptionValue parsed = { .spec = v->spec };
-  gboolean ok = TRUE;
-  switch (v->spec->type)
-    {
-    case GALLEY_OPT_STRING:
-      parsed.string = g_strstrip (g_strdup (text));
-      break;
-    case GALLEY_OPT_INT:
-      ok = parse_int (text, &parsed.i, error);
-      break;
-    case GALLEY_OPT_DOUBLE:
-      ok = parse_double (text, &parsed.d, error);
-      break;
-    case GALLEY_OPT_BOOL:
-      ok = galley_parse_bool (text, &parsed.b, error);
-      break;
-    case GALLEY_OPT_STRV:
-      parsed.strv = parse_strv (text);
-      break;
-    case GALLEY_OPT_SIZE:
-      ok = galley_parse_size (text, &parsed.u, error);
-      break;
-    case GALLEY_OPT_DURATION:
-      ok = galley_parse_duration (text, &parsed.i, error);
-      break;
-    case GALLEY_OPT_ENUM:
-      ok = parse_enum (v->spec, text, &parsed.string, error);
-      break;
-    default:
-      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_FAILED,
-                   "option has unknown type %d", v->spec->type);
-      ok = FALSE;
-    }
-  if (!ok)
+  if (!parse_typed (v->spec, text, &parsed, error) || !check_range (v->spec, &parsed, text, error))
     {
       option_value_clear (&parsed);
       return FALSE;
@@ -318,11 +376,46 @@ galley_options_set (GalleyOptions *opts, const char *name, const char *value, GE
   return TRUE;
 }
 
+/* The min and max of @s parse as values of its type, and min <= max. */
+static gboolean
+check_bounds (const GalleyOptionSpec *s, GError **error)
+{
+  if (s->min == NULL && s->max == NULL)
+    return TRUE;
+  if (!type_has_range (s->type))
+    {
+      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+                   "option '%s' has a min or max, but a %s has no range (only int, double, size and duration)",
+                   s->name, galley_opt_type_to_string (s->type));
+      return FALSE;
+    }
+  OptionValue min = { .spec = s }, max = { .spec = s };
+  if (s->min != NULL && !parse_typed (s, s->min, &min, error))
+    {
+      g_prefix_error (error, "option '%s' has an invalid min '%s': ", s->name, s->min);
+      return FALSE;
+    }
+  if (s->max != NULL && !parse_typed (s, s->max, &max, error))
+    {
+      g_prefix_error (error, "option '%s' has an invalid max '%s': ", s->name, s->max);
+      return FALSE;
+    }
+  if (s->min != NULL && s->max != NULL && compare_values (s->type, &min, &max) > 0)
+    {
+      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+                   "option '%s' has a min '%s' above its max '%s'", s->name, s->min, s->max);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 galley_option_specs_check_defaults (const GalleyOptionSpec *specs, GError **error)
 {
   for (const GalleyOptionSpec *s = specs; s != NULL && s->name != NULL; s++)
     {
+      if (!check_bounds (s, error))
+        return FALSE;
       if (s->default_value == NULL)
         continue;
       OptionValue v = { .spec = s };

@@ -111,7 +111,7 @@ is_kebab (const char *s)
 }
 
 static gboolean
-check_info (const GalleyStageInfo *info, const char *path, const char *expected_name, GError **error)
+check_abi (const GalleyStageInfo *info, const char *path, GError **error)
 {
   if (info->abi_major != GALLEY_STAGE_ABI_MAJOR)
     {
@@ -129,6 +129,15 @@ check_info (const GalleyStageInfo *info, const char *path, const char *expected_
                    path, info->abi_major, info->abi_minor, GALLEY_STAGE_ABI_MAJOR, GALLEY_STAGE_ABI_MINOR);
       return FALSE;
     }
+  return TRUE;
+}
+
+/* Checks a descriptor in the current layout (galley_stage_info_upgrade()). */
+static gboolean
+check_info (const GalleyStageInfo *info, const char *path, const char *expected_name, GError **error)
+{
+  if (!check_abi (info, path, error))
+    return FALSE;
   if (info->name == NULL || info->description == NULL || info->version == NULL)
     {
       g_set_error (error, GALLEY_PLUGIN_ERROR, GALLEY_PLUGIN_ERROR_INVALID,
@@ -258,16 +267,24 @@ galley_plugin_load_file (const char *path, const char *expected_name, GError **e
       lt_dlclose (handle);
       return NULL;
     }
-  const GalleyStageInfo *info = query ();
-  if (info == NULL)
+  const GalleyStageInfo *raw = query ();
+  if (raw == NULL)
     {
       g_set_error (error, GALLEY_PLUGIN_ERROR, GALLEY_PLUGIN_ERROR_INVALID,
                    "%s: " GALLEY_STAGE_QUERY_SYMBOL "() returned NULL; it must return its GalleyStageInfo", path);
       lt_dlclose (handle);
       return NULL;
     }
+  /* the ABI says how to read the rest (an older option table layout) */
+  if (!check_abi (raw, path, error))
+    {
+      lt_dlclose (handle);
+      return NULL;
+    }
+  const GalleyStageInfo *info = galley_stage_info_upgrade (raw);
   if (!check_info (info, path, expected_name, error))
     {
+      galley_stage_info_upgrade_free (info, raw);
       lt_dlclose (handle);
       return NULL;
     }

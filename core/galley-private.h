@@ -23,7 +23,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GalleyOptions, galley_options_free)
 gboolean galley_options_set (GalleyOptions *opts, const char *name, const char *value, GError **error);
 /* Applies defaults; fails on a missing required option. */
 gboolean galley_options_finalize (GalleyOptions *opts, GError **error);
-/* Parses every default of a table; the loader refuses a plugin whose defaults do not parse. */
+/* Checks every min and max of a table and parses every default, in range;
+ * the loader refuses a plugin whose table fails this. */
 gboolean galley_option_specs_check_defaults (const GalleyOptionSpec *specs, GError **error);
 const GalleyOptionSpec *galley_option_spec_find (const GalleyOptionSpec *specs, const char *name);
 const char *galley_opt_type_to_string (GalleyOptType type);
@@ -51,6 +52,14 @@ const GalleyPlugin *galley_plugin_load_file (const char *path, const char *expec
 /* Names of all galley-*.so modules found in the search path, sorted. */
 char              **galley_plugin_list_available (void);
 const char         *galley_stage_kind_to_string (GalleyStageKind kind);
+/* galley-plugin-compat.c: @info as the current ABI lays it out: @info itself
+ * for ABI 1.3 and later, else a copy with its option table in the current
+ * row layout (and the members its minor lacks NULL). Call only after the
+ * major and minor were checked. */
+const GalleyStageInfo *galley_stage_info_upgrade      (const GalleyStageInfo *info);
+/* Frees what galley_stage_info_upgrade() made from @original, if anything. */
+void                   galley_stage_info_upgrade_free (const GalleyStageInfo *upgraded,
+                                                       const GalleyStageInfo *original);
 
 /* ---- pipeline --------------------------------------------------------- */
 

@@ -1,6 +1,7 @@
 /* test-loader.c: broken plugins are refused with a message naming the
  * file and the fix. */
 #include "galley-private.h"
+#include "galley-test-util.h"
 
 #include <string.h>
 
@@ -77,6 +78,62 @@ test_search_dir_first (void)
   g_assert_cmpstr (dirs[0], ==, "/tmp/galley-first-dir");
 }
 
+/* A plugin built for an older minor (galley-test-old-abi.c) has option rows
+ * without min, max and reserved slots: `galley run` must read its table in
+ * that layout, give it its defaults and the values of the file, and run it. */
+static void
+test_old_abi (Fixture *f, gconstpointer data)
+{
+  const char *plugin = data;
+  gboolean has_prepare = g_str_equal (plugin, "test-abi-1-2");
+  galley_test_write (f->dir, "in/a.txt", "first article", -1);
+  galley_test_write (f->dir, "in/b.txt", "second article", -1);
+  g_autofree char *pipeline = g_strdup_printf (
+      "[pipeline]\nstages=in;old;out\nstats=\nrejects=\n\n"
+      "[stage in]\nplugin=files\npaths=in\n\n"
+      "[stage old]\nplugin=%s\nratio=0.75\ncase=lower\n\n"
+      "[stage out]\nplugin=export-jsonl\npath=out.jsonl\n", plugin);
+  galley_test_write (f->dir, "old.pipeline", pipeline, -1);
+  g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, "run", "old.pipeline", "--set", "old.count=7", "-q", NULL);
+  if (r->status != 0)
+    g_test_message ("stderr: %s", r->err);
+  g_assert_cmpint (r->status, ==, 0);
+
+  g_autofree char *out = g_build_filename (f->dir, "out.jsonl", NULL);
+  g_autoptr(GPtrArray) recs = galley_test_read_jsonl (out);
+  g_assert_cmpuint (recs->len, ==, 2);
+  for (guint i = 0; i < recs->len; i++)
+    {
+      json_object *values = NULL, *v = NULL;
+      g_assert_true (json_object_object_get_ex (g_ptr_array_index (recs, i), "old_abi", &values));
+      g_assert_cmpstr (galley_test_get_string (values, "label"), ==, "old");        /* default */
+      g_assert_true (json_object_object_get_ex (values, "count", &v));
+      g_assert_cmpint (json_object_get_int64 (v), ==, 7);                         /* --set */
+      g_assert_true (json_object_object_get_ex (values, "ratio", &v));
+      g_assert_cmpfloat (json_object_get_double (v), ==, 0.75);                   /* the file */
+      g_assert_cmpstr (galley_test_get_string (values, "case"), ==, "lower");
+      g_assert_true (json_object_object_get_ex (values, "limit", &v));
+      g_assert_cmpint (json_object_get_int64 (v), ==, 4096);
+      g_assert_true (json_object_object_get_ex (values, "tags", &v));
+      g_assert_cmpuint (json_object_array_length (v), ==, 2);
+      g_assert_cmpstr (json_object_get_string (json_object_array_get_idx (v, 1)), ==, "b");
+      g_assert_cmpint (json_object_object_get_ex (values, "prepared", &v), ==, has_prepare);
+      if (has_prepare)
+        g_assert_true (json_object_get_boolean (v));
+    }
+
+  /* an option the table does not have is refused, naming the ones it has */
+  g_autoptr(RunResult) bad = galley_test_run (f->dir, NULL, "check", "old.pipeline", "--set", "old.colour=red", NULL);
+  g_assert_cmpint (bad->status, ==, 78);
+  g_assert_nonnull (strstr (bad->err, "label, count, ratio, case, limit, tags"));
+
+  g_autoptr(RunResult) inspect = galley_test_run (f->dir, NULL, "inspect", plugin, NULL);
+  g_assert_cmpint (inspect->status, ==, 0);
+  g_autofree char *abi = g_strdup_printf ("stage ABI: 1.%c,", plugin[strlen (plugin) - 1]);
+  g_assert_nonnull (strstr (inspect->out, abi));
+  g_assert_nonnull (strstr (inspect->out, "upper|lower: An enum with a default (default: upper)"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -89,5 +146,9 @@ main (int argc, char **argv)
   g_test_add_func ("/loader/good-plugins", test_good_plugins_load);
   g_test_add_func ("/loader/list-available", test_list_available);
   g_test_add_func ("/loader/search-dir-first", test_search_dir_first);
+  g_test_add ("/loader/old-abi/1.0", Fixture, "test-abi-1-0", galley_test_fixture_setup, test_old_abi,
+              galley_test_fixture_teardown);
+  g_test_add ("/loader/old-abi/1.2", Fixture, "test-abi-1-2", galley_test_fixture_setup, test_old_abi,
+              galley_test_fixture_teardown);
   return g_test_run ();
 }

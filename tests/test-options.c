@@ -122,6 +122,112 @@ test_wrong_getter_is_critical (void)
   g_test_trap_assert_stderr ("*option 'name' is a string, not a int*");
 }
 
+/* Ranges (ABI 1.3): inclusive bounds written like values of the type. */
+static const GalleyOptionSpec ranged[] = {
+  { "count", GALLEY_OPT_INT, "5", "an int", NULL, .min = "1", .max = "10" },
+  { "ratio", GALLEY_OPT_DOUBLE, "0.5", "a double", NULL, .min = "0", .max = "1" },
+  { "limit", GALLEY_OPT_SIZE, "1k", "a size", NULL, .max = "1MiB" },
+  { "wait", GALLEY_OPT_DURATION, "1s", "a duration", NULL, .min = "100ms" },
+  { NULL }
+};
+
+typedef struct {
+  const char *key;
+  const char *value;
+  const char *expect;   /* the whole message, or NULL when the value is taken */
+} RangedValue;
+
+static const RangedValue ranged_values[] = {
+  { "count", "1", NULL },
+  { "count", "10", NULL },
+  { "count", "0", "count: at least 1, got 0" },
+  { "count", " 11 ", "count: at most 10, got 11" },
+  { "count", "-3", "count: at least 1, got -3" },
+  { "ratio", "0", NULL },
+  { "ratio", "1.0", NULL },
+  { "ratio", "1.5", "ratio: at most 1, got 1.5" },
+  { "ratio", "-0.01", "ratio: at least 0, got -0.01" },
+  { "limit", "1MiB", NULL },
+  { "limit", "1048577", "limit: at most 1MiB, got 1048577" },
+  { "limit", "2G", "limit: at most 1MiB, got 2G" },
+  { "wait", "0.1s", NULL },
+  { "wait", "99ms", "wait: at least 100ms, got 99ms" },
+  { "wait", "0", "wait: at least 100ms, got 0" },
+  /* a value that does not parse says so, not that it is out of range */
+  { "count", "many", "count: expected an integer, got 'many'" },
+};
+
+static void
+test_ranged_value (gconstpointer data)
+{
+  const RangedValue *rv = data;
+  g_autoptr(GalleyOptions) opts = galley_options_new (ranged);
+  g_autoptr(GError) error = NULL;
+  gboolean ok = galley_options_set (opts, rv->key, rv->value, &error);
+  if (rv->expect == NULL)
+    {
+      g_assert_no_error (error);
+      g_assert_true (ok);
+      return;
+    }
+  g_assert_false (ok);
+  g_assert_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE);
+  g_assert_cmpstr (error->message, ==, rv->expect);
+}
+
+static void
+test_ranged_value_kept_on_error (void)
+{
+  /* a refused value leaves the earlier one */
+  g_autoptr(GalleyOptions) opts = galley_options_new (ranged);
+  g_assert_true (galley_options_set (opts, "count", "7", NULL));
+  g_assert_false (galley_options_set (opts, "count", "70", NULL));
+  g_assert_true (galley_options_finalize (opts, NULL));
+  g_assert_cmpint (galley_options_get_int (opts, "count"), ==, 7);
+}
+
+typedef struct {
+  const char             *name;
+  const GalleyOptionSpec  spec[2];
+  const char             *expect;
+} BadTable;
+
+static const BadTable bad_tables[] = {
+  { "default-below-min", { { "count", GALLEY_OPT_INT, "0", "h", NULL, .min = "1" } },
+    "option 'count' has an invalid default '0': at least 1, got 0" },
+  { "default-above-max", { { "wait", GALLEY_OPT_DURATION, "2d", "h", NULL, .max = "1d" } },
+    "option 'wait' has an invalid default '2d': at most 1d, got 2d" },
+  { "min-does-not-parse", { { "limit", GALLEY_OPT_SIZE, "1k", "h", NULL, .min = "small" } },
+    "option 'limit' has an invalid min 'small': expected a size" },
+  { "max-does-not-parse", { { "count", GALLEY_OPT_INT, "1", "h", NULL, .max = "1e3" } },
+    "option 'count' has an invalid max '1e3': expected an integer" },
+  { "min-above-max", { { "ratio", GALLEY_OPT_DOUBLE, "0.5", "h", NULL, .min = "0.9", .max = "0.1" } },
+    "option 'ratio' has a min '0.9' above its max '0.1'" },
+  { "range-on-string", { { "name", GALLEY_OPT_STRING, "x", "h", NULL, .max = "z" } },
+    "option 'name' has a min or max, but a string has no range" },
+  { "required-with-bad-min", { { "count", GALLEY_OPT_INT, NULL, "h", NULL, .min = "one" } },
+    "option 'count' has an invalid min 'one'" },
+};
+
+static void
+test_bad_table (gconstpointer data)
+{
+  const BadTable *bt = data;
+  g_autoptr(GError) error = NULL;
+  g_assert_false (galley_option_specs_check_defaults (bt->spec, &error));
+  g_assert_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE);
+  if (strstr (error->message, bt->expect) == NULL)
+    g_test_fail_printf ("message «%s» lacks «%s»", error->message, bt->expect);
+}
+
+static void
+test_good_table (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_assert_true (galley_option_specs_check_defaults (ranged, &error));
+  g_assert_no_error (error);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -136,5 +242,17 @@ main (int argc, char **argv)
       g_autofree char *path = g_strdup_printf ("/options/bad-value/%s/%u", bad_values[i].key, i);
       g_test_add_data_func (path, &bad_values[i], test_bad_value);
     }
+  for (guint i = 0; i < G_N_ELEMENTS (ranged_values); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/options/range/%s/%u", ranged_values[i].key, i);
+      g_test_add_data_func (path, &ranged_values[i], test_ranged_value);
+    }
+  g_test_add_func ("/options/range/kept-on-error", test_ranged_value_kept_on_error);
+  for (guint i = 0; i < G_N_ELEMENTS (bad_tables); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/options/range/bad-table/%s", bad_tables[i].name);
+      g_test_add_data_func (path, &bad_tables[i], test_bad_table);
+    }
+  g_test_add_func ("/options/range/good-table", test_good_table);
   return g_test_run ();
 }

@@ -139,6 +139,52 @@ test_bad_config (gconstpointer data)
   galley_test_rmdir (dir);
 }
 
+/* Values outside an option's range (ABI 1.3) are refused where they are
+ * read: the file and line of the key, or the --set override. */
+#define RANGES_HEAD "[pipeline]\nstages=in;r\n\n[stage in]\nplugin=files\npaths=.\n\n[stage r]\nplugin=test-ranges\n"
+
+static const BadConfig range_configs[] = {
+  { "below-min", RANGES_HEAD "count=0\n", NULL,
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+    { "FILE:10: [stage r] count: at least 1, got 0", NULL } },
+  { "above-max", RANGES_HEAD "flag=no\nratio = 1.25\n", NULL,
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+    { "FILE:11: [stage r] ratio: at most 1, got 1.25", NULL } },
+  { "size-above-max", RANGES_HEAD "limit=2MiB\n", NULL,
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+    { "FILE:10: [stage r] limit: at most 1MiB, got 2MiB", NULL } },
+  { "duration-below-min", RANGES_HEAD "wait=50ms\n", NULL,
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+    { "FILE:10: [stage r] wait: at least 100ms, got 50ms", NULL } },
+  { "set-above-max", RANGES_HEAD, "r.count=11",
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+    { "--set r.count: at most 10, got 11", NULL } },
+  { "set-over-good-file-value", RANGES_HEAD "count=3\n", "r.wait=0",
+    galley_config_error_quark, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+    { "--set r.wait: at least 100ms, got 0", NULL } },
+  { "bad-default-plugin", "[pipeline]\nstages=in;r\n[stage in]\nplugin=files\npaths=.\n[stage r]\nplugin=test-range-bad-default\n", NULL,
+    galley_plugin_error_quark, GALLEY_PLUGIN_ERROR_INVALID,
+    { "FILE:7: [stage r] plugin: ", "galley-test-range-bad-default.so: option 'count' has an invalid default '0': "
+      "at least 1, got 0; fix the option table", NULL } },
+};
+
+static void
+test_values_in_range (void)
+{
+  g_autofree char *dir = galley_test_mkdtemp ();
+  g_autofree char *path = galley_test_write_path (dir, "ok.pipeline", RANGES_HEAD "count=10\nratio=0\n", -1);
+  const char *sets[] = { "r.limit=1MiB", "r.wait=100ms", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GalleyPipeline) p = galley_pipeline_load (path, sets, &error);
+  g_assert_no_error (error);
+  GalleyStageConfig *r = g_ptr_array_index (p->stages, 1);
+  g_assert_cmpint (galley_options_get_int (r->options, "count"), ==, 10);
+  g_assert_cmpfloat (galley_options_get_double (r->options, "ratio"), ==, 0.0);
+  g_assert_cmpuint (galley_options_get_size (r->options, "limit"), ==, 1 << 20);
+  g_assert_cmpint (galley_options_get_duration (r->options, "wait"), ==, 100 * G_TIME_SPAN_MILLISECOND);
+  galley_test_rmdir (dir);
+}
+
 static void
 test_valid_config_and_overrides (void)
 {
@@ -185,6 +231,12 @@ main (int argc, char **argv)
       g_autofree char *path = g_strdup_printf ("/pipeline/bad/%s", bad_configs[i].name);
       g_test_add_data_func (path, &bad_configs[i], test_bad_config);
     }
+  for (guint i = 0; i < G_N_ELEMENTS (range_configs); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/pipeline/range/%s", range_configs[i].name);
+      g_test_add_data_func (path, &range_configs[i], test_bad_config);
+    }
+  g_test_add_func ("/pipeline/range/in-range", test_values_in_range);
   g_test_add_func ("/pipeline/valid-with-overrides", test_valid_config_and_overrides);
   g_test_add_func ("/pipeline/missing-file", test_missing_file);
   return g_test_run ();

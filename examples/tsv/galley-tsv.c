@@ -21,8 +21,10 @@
 #define TSV_HEADER "id\twords\ttitle\n"
 
 static const GalleyOptionSpec tsv_options[] = {
-  { "path", GALLEY_OPT_STRING, NULL, "Output file, replaced when the run ends (its directory is created)", NULL },
-  { "header", GALLEY_OPT_BOOL, "true", "Start the file with a line naming the columns", NULL },
+  { .name = "path", .type = GALLEY_OPT_STRING,
+    .help = "Output file, replaced when the run ends (its directory is created)" },
+  { .name = "header", .type = GALLEY_OPT_BOOL, .default_value = "true",
+    .help = "Start the file with a line naming the columns" },
   { NULL }
 };
 

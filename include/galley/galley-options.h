@@ -39,9 +39,27 @@ typedef enum {
  *   makes the option required. "" means "empty" for strings and lists.
  * @help: one line, shown by `galley inspect PLUGIN`
  * @choices: for %GALLEY_OPT_ENUM, the allowed words separated by `|`
+ * @min: (nullable): since ABI 1.3, the smallest value allowed, written
+ *   like a value of the option (`1`, `0.5`, `4k`, `1s`); %NULL: no lower bound
+ * @max: (nullable): since ABI 1.3, the largest value allowed; %NULL: no
+ *   upper bound
  *
  * One row of a plugin's option table. The table ends with a row whose
  * @name is %NULL.
+ *
+ * @min and @max are for %GALLEY_OPT_INT, %GALLEY_OPT_DOUBLE,
+ * %GALLEY_OPT_SIZE and %GALLEY_OPT_DURATION only. Both bounds are
+ * inclusive. The core refuses a value outside them where it reads it (the
+ * pipeline file, `--set`), naming the file and line, so init() gets only
+ * values in range; a default outside its own range, or a bound that does
+ * not parse, makes the plugin fail to load. Set them by name after the
+ * positional fields:
+ * |[
+ *   { "top", GALLEY_OPT_INT, "10", "Most mentioned names kept", NULL, .min = "0", .max = "1000" },
+ * ]|
+ *
+ * Plugins built for ABI 1.0 to 1.2 have rows without @min, @max and
+ * @reserved; the core reads their tables in that layout.
  */
 typedef struct {
   const char    *name;
@@ -49,6 +67,11 @@ typedef struct {
   const char    *default_value;
   const char    *help;
   const char    *choices;
+  /* since ABI 1.3 */
+  const char    *min;
+  const char    *max;
+  /*< private >*/
+  gpointer       reserved[4];           /* new fields land here (minor bump) */
 } GalleyOptionSpec;
 
 /**

@@ -33,17 +33,22 @@
 static const GalleyOptionSpec dedup_options[] = {
   { "mode", GALLEY_OPT_ENUM, "drop", "drop: remove duplicates (reasons duplicate, near-duplicate); annotate: keep and mark them", "drop|annotate" },
   { "policy", GALLEY_OPT_ENUM, "first", "Member of a cluster that is kept: the first seen, or the longest (a longer later copy is kept and takes over)", "first|longest" },
-  { "threshold", GALLEY_OPT_DOUBLE, "0.45", "Near duplicate from this estimated Jaccard similarity of the shingle sets on (0 < t <= 1)", NULL },
-  { "containment", GALLEY_OPT_DOUBLE, "0.9", "Also a near duplicate when this share of the smaller text's shingles is in the larger (teasers); 0: off", NULL },
+  { "threshold", GALLEY_OPT_DOUBLE, "0.45", "Near duplicate from this estimated Jaccard similarity of the shingle sets on (0 < t <= 1)", NULL, .max = "1" },
+  { "containment", GALLEY_OPT_DOUBLE, "0.9", "Also a near duplicate when this share of the smaller text's shingles is in the larger (teasers); 0: off", NULL,
+    .min = "0", .max = "1" },
   { "shingle", GALLEY_OPT_ENUM, "word", "Shingles: word n-grams or character n-grams of the normalised text", "word|char" },
-  { "ngram", GALLEY_OPT_INT, "2", "Words (or characters) per shingle, 1..16", NULL },
-  { "hashes", GALLEY_OPT_INT, "128", "MinHash values per document (one-permutation hashing), 16..1024", NULL },
-  { "bands", GALLEY_OPT_INT, "0", "LSH bands, at most 32; 0 derives bands and rows from threshold", NULL },
+  { "ngram", GALLEY_OPT_INT, "2", "Words (or characters) per shingle", NULL, .min = "1", .max = "16" },
+  { "hashes", GALLEY_OPT_INT, "128", "MinHash values per document (one-permutation hashing)", NULL,
+    .min = "16", .max = "1024" },
+  { "bands", GALLEY_OPT_INT, "0", "LSH bands, at most hashes; 0 derives bands and rows from threshold", NULL,
+    .min = "0", .max = G_STRINGIFY (MAX_BANDS) },
   { "stopwords", GALLEY_OPT_BOOL, "true", "Leave out word shingles made only of common English words (fewer chance matches)", NULL },
-  { "lede-words", GALLEY_OPT_INT, "24", "Texts that start with the same N words are compared too (truncated teasers); 0: off", NULL },
-  { "min-words", GALLEY_OPT_INT, "8", "Texts with fewer words are only compared exactly", NULL },
+  { "lede-words", GALLEY_OPT_INT, "24", "Texts that start with the same N words are compared too (truncated teasers); 0: off", NULL,
+    .min = "0", .max = "10000" },
+  { "min-words", GALLEY_OPT_INT, "8", "Texts with fewer words are only compared exactly", NULL, .min = "0" },
   { "paragraphs", GALLEY_OPT_BOOL, "true", "Remove repeated paragraphs inside a document, keeping the first (repair repeated-paragraph)", NULL },
-  { "paragraph-threshold", GALLEY_OPT_DOUBLE, "0.9", "Word-bigram similarity from which a later paragraph counts as a repeat; 1: exact repeats only", NULL },
+  { "paragraph-threshold", GALLEY_OPT_DOUBLE, "0.9", "Word-bigram similarity from which a later paragraph counts as a repeat; 1: exact repeats only", NULL,
+    .max = "1" },
   { "state-dir", GALLEY_OPT_STRING, "", "Directory of the persistent index (SQLite in WAL mode and segment files); empty: only within this run", NULL },
   { "mkdir", GALLEY_OPT_BOOL, "true", "Create a missing state-dir (with parents) when the run finishes", NULL },
   { "window", GALLEY_OPT_DURATION, "0", "Only compare with documents indexed within this span (e.g. 30d); 0: all", NULL },
@@ -161,24 +166,14 @@ check_options (Dedup *self, const GalleyOptions *opts, GError **error)
   gint64 hashes = galley_options_get_int (opts, "hashes");
   gint64 bands = galley_options_get_int (opts, "bands");
   gint64 lede = galley_options_get_int (opts, "lede-words");
-  if (!(self->threshold > 0.0 && self->threshold <= 1.0))
-    return invalid (error, "threshold must be in (0, 1], got %g", self->threshold);
-  if (!(self->containment >= 0.0 && self->containment <= 1.0))
-    return invalid (error, "containment must be in [0, 1], got %g", self->containment);
-  if (!(self->para_threshold > 0.0 && self->para_threshold <= 1.0))
-    return invalid (error, "paragraph-threshold must be in (0, 1], got %g", self->para_threshold);
-  if (ngram < 1 || ngram > 16)
-    return invalid (error, "ngram must be 1..16, got %" G_GINT64_FORMAT, ngram);
-  if (hashes < 16 || hashes > 1024)
-    return invalid (error, "hashes must be 16..1024, got %" G_GINT64_FORMAT, hashes);
-  if (bands < 0 || bands > MAX_BANDS || bands > hashes)
-    return invalid (error, "bands must be 0..%d and at most hashes, got %" G_GINT64_FORMAT, MAX_BANDS, bands);
-  if (lede < 0 || lede > 10000)
-    return invalid (error, "lede-words must be 0..10000, got %" G_GINT64_FORMAT, lede);
-  if (self->min_words < 0)
-    return invalid (error, "min-words must be >= 0, got %" G_GINT64_FORMAT, self->min_words);
-  if (self->window < 0 || self->lock_timeout < 0)
-    return invalid (error, "window and lock-timeout must not be negative");
+  /* the option table holds the ranges; what it cannot say is here */
+  if (self->threshold <= 0.0)
+    return invalid (error, "threshold must be more than 0, got %g", self->threshold);
+  if (self->para_threshold <= 0.0)
+    return invalid (error, "paragraph-threshold must be more than 0, got %g", self->para_threshold);
+  if (bands > hashes)
+    return invalid (error, "bands must be at most hashes (%" G_GINT64_FORMAT "), got %" G_GINT64_FORMAT,
+                    hashes, bands);
   self->params.ngram = ngram;
   self->params.k = hashes;
   self->params.lede_words = lede;

@@ -25,9 +25,11 @@ static const GalleyOptionSpec entities_options[] = {
   { "reference-date", GALLEY_OPT_STRING, "today", "Day relative dates are resolved against when meta.date is missing or unreadable: YYYY-MM-DD, today, or none", NULL },
   { "date-from-text", GALLEY_OPT_BOOL, "true", "Without a readable meta.date, take the first full date near the top of the text (a dateline) as the reference", NULL },
   { "roles", GALLEY_OPT_BOOL, "true", "Record a person's title or role (\"President\", \"Kremlin spokesman\") as the mention's role", NULL },
-  { "top", GALLEY_OPT_INT, "10", "Write this many most mentioned people, organisations and places to meta.entities_top; 0: none", NULL },
+  { "top", GALLEY_OPT_INT, "10", "Write this many most mentioned people, organisations and places to meta.entities_top; 0: none", NULL,
+    .min = "0", .max = "1000" },
   { "languages", GALLEY_OPT_STRV, "en", "Only tag documents in these languages (meta.lang, else a guess from the text: English function words, Latin script); 'any': every document. The model is English.", NULL },
-  { "max-mentions", GALLEY_OPT_INT, "5000", "Keep at most this many mentions per document (the first ones); the rest are counted as mentions-over-limit", NULL },
+  { "max-mentions", GALLEY_OPT_INT, "5000", "Keep at most this many mentions per document (the first ones); the rest are counted as mentions-over-limit", NULL,
+    .min = "0" },
   { NULL }
 };
 
@@ -123,18 +125,6 @@ entities_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **erro
       self->languages = g_new0 (char *, g_strv_length ((char **) langs) + 1);
       for (guint i = 0; langs[i] != NULL; i++)
         self->languages[i] = g_ascii_strdown (langs[i], -1);
-    }
-  if (self->top < 0 || self->top > 1000)
-    {
-      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
-                   "top must be between 0 and 1000, got %" G_GINT64_FORMAT, self->top);
-      return NULL;
-    }
-  if (self->max_mentions < 0)
-    {
-      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
-                   "max-mentions must be >= 0, got %" G_GINT64_FORMAT, self->max_mentions);
-      return NULL;
     }
 
   const char *dir = galley_options_get_string (opts, "data-dir");

@@ -37,8 +37,9 @@
 static const GalleyOptionSpec export_sqlite_options[] = {
   { "path", GALLEY_OPT_STRING, NULL, "Database file; strftime patterns (%Y-%m-%d) and {run} (the run's number, after the highest existing file's) expand at start", NULL },
   { "mkdir", GALLEY_OPT_BOOL, "true", "Create missing parent directories", NULL },
-  { "batch-size", GALLEY_OPT_INT, "10000", "Documents per transaction (1..1000000)", NULL },
-  { "busy-timeout", GALLEY_OPT_DURATION, "5s", "Wait this long for another writer or a locking reader before failing (exit 75)", NULL },
+  { "batch-size", GALLEY_OPT_INT, "10000", "Documents per transaction", NULL, .min = "1", .max = "1000000" },
+  { "busy-timeout", GALLEY_OPT_DURATION, "5s", "Wait this long for another writer or a locking reader before failing (exit 75)",
+    NULL, .max = "1d" },
   { "fsync", GALLEY_OPT_BOOL, "true", "Sync each committed batch to disk (synchronous=FULL); false: synchronous=NORMAL", NULL },
   { "fts", GALLEY_OPT_ENUM, "full", "What the full-text index keeps: full (phrase searches too), column (words per "
     "column), none (words only), off (no index)", "full|column|none|off" },
@@ -483,18 +484,6 @@ export_sqlite_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError *
   const char *fts = galley_options_get_enum (opts, "fts");
   for (self->fts = FTS_FULL; self->fts < FTS_OFF && !g_str_equal (fts, fts_names[self->fts]); self->fts++)
     ;
-  if (self->batch_size < 1 || self->batch_size > 1000000)
-    {
-      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
-                   "batch-size must be 1..1000000, got %" G_GINT64_FORMAT, self->batch_size);
-      return NULL;
-    }
-  if (self->busy_timeout < 0 || self->busy_timeout > G_TIME_SPAN_DAY)
-    {
-      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
-                   "busy-timeout must be between 0 and 1d");
-      return NULL;
-    }
   const char *path = galley_options_get_string (opts, "path");
   if (*path == '\0' || g_str_equal (path, "-"))
     {

@@ -80,7 +80,7 @@ static const GalleyOptionSpec files_options[] = {
   { "exclude", GALLEY_OPT_STRV, ".*;*~", "File name patterns to skip inside directories (hidden and backup files)", NULL },
   { "quick-dirs", GALLEY_OPT_BOOL, "false", "With a state directory: skip a directory without subdirectories whose modification time has not changed since the last run, without looking at its files (adding, removing or renaming a file changes it; rewriting a file in place does not)", NULL },
   { "max-size", GALLEY_OPT_SIZE, "256MiB", "Larger files are skipped with reason too-large", NULL },
-  { "read-ahead", GALLEY_OPT_INT, "64", "Files of a directory a helper thread reads ahead of the walk (open, read, close and, with a state directory, the content hash); 0: the walk reads each file itself", NULL },
+  { "read-ahead", GALLEY_OPT_INT, "64", "Files of a directory a helper thread reads ahead of the walk (open, read, close and, with a state directory, the content hash); 0: the walk reads each file itself", NULL, .min = "0", .max = "65536" },
   { "content-type", GALLEY_OPT_ENUM, "auto", "Sniff text vs HTML, or force one", "auto|text|html" },
   { NULL }
 };
@@ -294,14 +294,7 @@ files_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
   self->seen_dirs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->incremental = galley_stage_is_incremental (ctx);
   self->quick_dirs = galley_options_get_bool (opts, "quick-dirs");
-  gint64 ahead = galley_options_get_int (opts, "read-ahead");
-  if (ahead < 0 || ahead > 65536)
-    {
-      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
-                   "read-ahead: %" G_GINT64_FORMAT " is out of range; give 0 (off) to 65536 files", ahead);
-      return NULL;
-    }
-  self->read_ahead = (guint) ahead;
+  self->read_ahead = (guint) galley_options_get_int (opts, "read-ahead");
   const char *ct = galley_options_get_enum (opts, "content-type");
   self->content_type = g_str_equal (ct, "text") ? GALLEY_CONTENT_TEXT
                      : g_str_equal (ct, "html") ? GALLEY_CONTENT_HTML : GALLEY_CONTENT_UNKNOWN;

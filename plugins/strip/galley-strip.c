@@ -25,8 +25,8 @@ static const GalleyOptionSpec strip_options[] = {
     "auto|en|de|fr|es|it|pt|nl|ru|uk|pl" },
   { "keep-captions", GALLEY_OPT_BOOL, "false", "Keep image captions and photo credits in the body", NULL },
   { "min-length", GALLEY_OPT_INT, "200",
-    "Drop documents whose body has fewer characters than this (reason no-article-body)", NULL },
-  { "max-size", GALLEY_OPT_SIZE, "16MiB", "Drop larger documents unread (reason too-large)", NULL },
+    "Drop documents whose body has fewer characters than this (reason no-article-body)", NULL, .min = "0" },
+  { "max-size", GALLEY_OPT_SIZE, "16MiB", "Drop larger documents unread (reason too-large)", NULL, .min = "1" },
   { "meta", GALLEY_OPT_BOOL, "true", "Move title, author, date, url, sources and section into meta", NULL },
   { "meta-overwrite", GALLEY_OPT_BOOL, "false", "Replace meta fields that an earlier stage or the source already set",
     NULL },
@@ -109,19 +109,7 @@ strip_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
   self->cfg.language = self->language;
   self->cfg.keep_captions = galley_options_get_bool (opts, "keep-captions");
   self->min_length = galley_options_get_int (opts, "min-length");
-  if (self->min_length < 0)
-    {
-      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
-                   "min-length must be >= 0, got %" G_GINT64_FORMAT, self->min_length);
-      return NULL;
-    }
   self->max_size = galley_options_get_size (opts, "max-size");
-  if (self->max_size == 0)
-    {
-      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
-                   "max-size must be more than 0");
-      return NULL;
-    }
   self->meta = galley_options_get_bool (opts, "meta");
   self->meta_overwrite = galley_options_get_bool (opts, "meta-overwrite");
   return g_steal_pointer (&self);
