@@ -159,6 +159,17 @@ galley_stage_shard_range (GalleyStageContext *ctx, gint64 total, gint64 *first, 
   *end = (gint64) ((unsigned __int128) (i + 1) * (guint64) total / n);
 }
 
+void
+galley_stage_shard_add_output (GalleyStageContext *ctx, const char *relpath)
+{
+  g_return_if_fail (ctx != NULL && relpath != NULL);
+  GPtrArray *outputs = ctx->runner->opts->shard_outputs;
+  g_return_if_fail (outputs != NULL && !g_path_is_absolute (relpath));
+  g_mutex_lock (&ctx->runner->fail_lock);
+  g_ptr_array_add (outputs, g_strdup (relpath));
+  g_mutex_unlock (&ctx->runner->fail_lock);
+}
+
 gint64
 galley_stage_context_get_run_id (GalleyStageContext *ctx)
 {

@@ -38,7 +38,7 @@ typedef struct {
 } StageData;
 
 static const char *const reserved_keys[] = {
-  "id", "source", "text", "meta", "entities", "annotations", "repairs",
+  "id", "source", "text", "meta", GALLEY_LAYER_ENTITIES, "annotations", "repairs",
   "encoding", "content_type", NULL
 };
 
@@ -558,7 +558,7 @@ galley_document_add_annotation (GalleyDocument *doc, const char *layer, const ch
   doc->mark_chars = end;
   doc->mark_bytes = q - doc->text;
   GalleyAnnotation *a = g_new0 (GalleyAnnotation, 1);
-  a->layer = g_strdup (layer ? layer : "entities");
+  a->layer = g_strdup (layer ? layer : GALLEY_LAYER_ENTITIES);
   a->type = g_strdup (type);
   a->start = start;
   a->end = end;
@@ -771,7 +771,7 @@ annotation_to_json (const GalleyAnnotation *a)
   return o;
 }
 
-/* Builds "entities" and "annotations" (other layers) as json-c values. */
+/* Builds the entities layer and "annotations" (other layers) as json-c values. */
 static void
 annotations_to_json (const GalleyDocument *doc, json_object **entities, json_object **others)
 {
@@ -781,7 +781,7 @@ annotations_to_json (const GalleyDocument *doc, json_object **entities, json_obj
     {
       const GalleyAnnotation *a = g_ptr_array_index (doc->annotations, i);
       json_object *arr;
-      if (g_str_equal (a->layer, "entities"))
+      if (g_str_equal (a->layer, GALLEY_LAYER_ENTITIES))
         {
           if (*entities == NULL)
             *entities = json_object_new_array ();
@@ -831,7 +831,7 @@ galley_document_write_json (GalleyDocument *doc, GString *out)
       annotations_to_json (doc, &entities, &others);
       if (entities != NULL)
         {
-          append_key (out, "entities", &first);
+          append_key (out, GALLEY_LAYER_ENTITIES, &first);
           append_json_value (out, entities);
         }
       if (others != NULL)
@@ -972,9 +972,9 @@ galley_document_read_json (const char *line, gsize len, GError **error)
               doc->meta = json_object_get (value);
             }
         }
-      else if (g_str_equal (key, "entities"))
+      else if (g_str_equal (key, GALLEY_LAYER_ENTITIES))
         {
-          if (!read_annotations (doc, "entities", value, error))
+          if (!read_annotations (doc, GALLEY_LAYER_ENTITIES, value, error))
             return NULL;
         }
       else if (g_str_equal (key, "annotations"))

@@ -186,6 +186,10 @@ parse_shard (const char *text, guint *index, guint *count)
 static int
 cmd_run (int argc, char **argv, gboolean check, const char *shard_step)
 {
+  /* first thing: a stop during start-up (loading plugins, waiting for the
+   * lock) is then a clean stop too */
+  if (!check)
+    galley_runner_catch_stop_signals ();
   g_auto(GStrv) sets = NULL;
   g_autofree char *shard = NULL, *work = NULL;
   gboolean dry_run = FALSE, no_progress = FALSE, full = FALSE;
@@ -493,6 +497,15 @@ cmd_plugin (const char *name, int argc, char **argv)
       if (plugin == NULL)
         return report (error, galley_error_to_exit_code (error));
     }
+  if (plugin != NULL && argc >= 2 && g_str_equal (argv[1], "filter")
+      && galley_stage_info_get_shard (plugin->info) != NULL && galley_stage_info_get_shard (plugin->info)->steps != NULL)
+    {
+      /* `galley PLUGIN filter`: the filter step of a stage with barrier
+       * steps is a run of the stages from that stage on */
+      g_autofree char *prog = g_strdup_printf ("%s filter", argv[0]);
+      argv[1] = prog;
+      return cmd_run (argc - 1, argv + 1, FALSE, "filter");
+    }
   if (plugin == NULL || plugin->command == NULL)
     {
       fprintf (stderr, "galley: unknown command '%s'\n\n%s\n", name, summary_text);
@@ -538,20 +551,12 @@ galley_runner_main (int argc, char **argv)
   char **sub_argv = argv + 1;
   int sub_argc = argc - 1;
   int code;
-  if (g_str_equal (cmd, "run") || g_str_equal (cmd, "shard") || g_str_equal (cmd, "dedup"))
-    galley_runner_catch_stop_signals ();
   if (g_str_equal (cmd, "run"))
     code = cmd_run (sub_argc, sub_argv, FALSE, NULL);
   else if (g_str_equal (cmd, "check"))
     code = cmd_run (sub_argc, sub_argv, TRUE, NULL);
   else if (g_str_equal (cmd, "shard"))
     code = cmd_shard (sub_argc, sub_argv);
-  else if (g_str_equal (cmd, "dedup") && sub_argc >= 2 && g_str_equal (sub_argv[1], "filter"))
-    {
-      /* the filter step is a run of the stages from dedup on */
-      sub_argv[1] = sub_argv[0];
-      code = cmd_run (sub_argc - 1, sub_argv + 1, FALSE, "filter");
-    }
   else if (g_str_equal (cmd, "inspect"))
     code = cmd_inspect (sub_argc, sub_argv);
   else if (g_str_equal (cmd, "plan"))

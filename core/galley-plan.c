@@ -22,12 +22,12 @@
 
 typedef struct {
   gint   shards;
-  gint   bands;        /* 0: ask `galley dedup bands` */
+  gint   bands;        /* parts of the per-part steps; 0: from the stage's options */
   char  *work;
   char  *partition;
   char  *time_limit;
   char  *mem;
-  char  *cluster_mem;  /* the cluster step's, when it needs more */
+  char  *cluster_mem;  /* the single-task steps', when they need more */
   char  *galley;
   char **plugin_dirs;
 } PlanOptions;
@@ -81,56 +81,149 @@ absolute (const char *path)
   return g_canonicalize_filename (path, cwd);
 }
 
-/* The band count of FILE's dedup stage, from `GALLEY dedup bands FILE`. */
-static gint
-ask_band_count (const char *galley, const char *pipeline, GError **error)
-{
-  const char *argv[] = { galley, "dedup", "bands", pipeline, NULL };
-  g_autofree char *out = NULL, *err = NULL;
-  gint status = 0;
-  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, error))
-    return 0;
-  if (!g_spawn_check_wait_status (status, NULL))
-    {
-      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_FAILED,
-                   "'galley dedup bands' failed (%s); pass the band count with --bands",
-                   err != NULL && *err != '\0' ? g_strstrip (err) : "no message");
-      return 0;
-    }
-  char *end = NULL;
-  gint64 bands = g_ascii_strtoll (g_strstrip (out), &end, 10);
-  if (end == out || *end != '\0' || bands < 1 || bands > PLAN_MAX_BANDS)
-    {
-      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_FAILED,
-                   "'galley dedup bands' printed '%s', not a band count; pass it with --bands", out);
-      return 0;
-    }
-  return (gint) bands;
-}
-
 /* One job script, submitted through a quoted here-document: the values are
  * quoted here, once, and nothing in it is expanded at submission time.
- * @body: the script after its first line. */
+ * @count: the shell expression of the array's task count, or "0" for a
+ * single job; @body: the script after its first line. */
 static void
-append_job (GString *s, const char *step, gboolean array, const char *extra, const char *body)
+append_job (GString *s, const char *step, const char *count, const char *extra, const char *body)
 {
-  g_string_append_printf (s, "submit %s %s%s%s <<'GALLEY_JOB'\n", step,
-                          array ? (g_str_equal (step, "bucket") ? "\"$bucket_tasks\"" : "\"$shards\"") : "0",
+  g_string_append_printf (s, "submit %s %s%s%s <<'GALLEY_JOB'\n", step, count,
                           extra != NULL ? " " : "", extra != NULL ? extra : "");
   g_string_append (s, "#!/bin/bash\n");
   g_string_append (s, body);
   g_string_append (s, "GALLEY_JOB\n");
 }
 
-/* Bucket tasks: one per shard, at most one per band. */
+/* Tasks of a per-part step: one per shard, at most one per part. */
 static gint
-bucket_tasks (const PlanOptions *o)
+part_tasks (const PlanOptions *o)
 {
   return MIN (o->bands, o->shards);
 }
 
+/* The word a per-part step's parts are called by, from its option
+ * ("--band" -> "band"); also the loop variable of its job. */
 static char *
-plan_slurm_script (const PlanOptions *o, const char *pipeline, gboolean dedup)
+part_word (const GalleyShardBarrierStep *step)
+{
+  GString *w = g_string_new (NULL);
+  for (const char *p = step->part_option; *p != '\0'; p++)
+    if (g_ascii_isalnum (*p))
+      g_string_append_c (w, g_ascii_tolower (*p));
+    else if (w->len > 0)
+      g_string_append_c (w, '_');
+  if (w->len == 0)
+    g_string_append (w, "part");
+  return g_string_free (w, FALSE);
+}
+
+/* The barrier steps of @barrier's plugin (none without one). */
+static const GalleyShardBarrierStep *
+barrier_steps (const GalleyStageConfig *barrier)
+{
+  static const GalleyShardBarrierStep none[] = { { NULL } };
+  return barrier != NULL ? galley_stage_info_get_shard (barrier->plugin->info)->steps : none;
+}
+
+static void
+append_chain_comment (GString *s, const PlanOptions *o, const GalleyStageConfig *barrier)
+{
+  g_string_append_printf (s, "# Chain: map (%d tasks)", o->shards);
+  const GalleyShardBarrierStep *steps = barrier_steps (barrier);
+  for (guint i = 0; steps[i].command != NULL; i++)
+    {
+      if (steps[i].kind == GALLEY_SHARD_STEP_PER_PART)
+        {
+          g_autofree char *word = part_word (&steps[i]);
+          g_string_append_printf (s, " -> %s (%d %ss in %d tasks)", steps[i].command, o->bands, word, part_tasks (o));
+        }
+      else if (steps[i].kind == GALLEY_SHARD_STEP_PER_SHARD)
+        g_string_append_printf (s, " -> %s (%d tasks)", steps[i].command, o->shards);
+      else
+        g_string_append_printf (s, " -> %s", steps[i].command);
+    }
+  if (barrier != NULL)
+    g_string_append_printf (s, " -> filter (%d tasks) -> merge.\n", o->shards);
+  else
+    g_string_append (s, " -> merge (the pipeline has no stage with barrier steps, such as dedup).\n");
+}
+
+/* done_task STEP I: whether task I of STEP has its completion marker (a
+ * task of a per-part step: one for each of its parts). */
+static void
+append_done_task (GString *s, const GalleyStageConfig *barrier)
+{
+  g_string_append (s,
+    "# done_task STEP I: whether task I of STEP has its completion marker (a\n"
+    "# task of a per-part step, one for each of its parts)\n"
+    "done_task() {\n"
+    "  local k\n"
+    "  case \"$1\" in\n");
+  const GalleyShardBarrierStep *steps = barrier_steps (barrier);
+  for (guint i = 0; steps[i].command != NULL; i++)
+    if (steps[i].kind == GALLEY_SHARD_STEP_PER_PART)
+      {
+        g_autofree char *word = part_word (&steps[i]);
+        g_string_append_printf (s,
+          "    %s)\n"
+          "      for ((k = $2; k < %ss; k += %s_tasks)); do\n"
+          "        [ -e \"$work/markers/%s-$k.done\" ] || return 1\n"
+          "      done ;;\n", steps[i].command, word, steps[i].command, steps[i].command);
+      }
+  g_string_append (s,
+    "    *) [ -e \"$work/markers/$1-$2.done\" ] ;;\n"
+    "  esac\n"
+    "}\n");
+}
+
+/* The jobs of the barrier steps, then the filter step. */
+static void
+append_barrier_jobs (GString *s, const PlanOptions *o, const GalleyStageConfig *barrier, const char *q_galley,
+                     const char *q_pipeline, const char *q_work)
+{
+  const char *plugin = barrier->plugin->name;
+  const GalleyShardBarrierStep *steps = barrier_steps (barrier);
+  g_autofree char *once_mem = o->cluster_mem != NULL ? g_strconcat ("--mem=", o->cluster_mem, NULL) : NULL;
+  g_autofree char *q_once_mem = once_mem != NULL ? g_shell_quote (once_mem) : NULL;
+  for (guint i = 0; steps[i].command != NULL; i++)
+    {
+      const char *cmd = steps[i].command;
+      g_autofree char *body = NULL;
+      g_autofree char *count = NULL;
+      if (steps[i].kind == GALLEY_SHARD_STEP_PER_PART)
+        {
+          /* task T runs parts T, T + tasks, T + 2 tasks...: a few jobs
+           * rather than one per part (each part's run is short, and each
+           * job costs the scheduler seconds) */
+          g_autofree char *word = part_word (&steps[i]);
+          body = g_strdup_printf ("for ((%s = SLURM_ARRAY_TASK_ID; %s < %d; %s += %d)); do\n"
+                                  "  %s %s %s %s %s \"$%s\" --work %s || exit\n"
+                                  "done\n",
+                                  word, word, o->bands, word, part_tasks (o),
+                                  q_galley, plugin, cmd, q_pipeline, steps[i].part_option, word, q_work);
+          count = g_strdup_printf ("\"$%s_tasks\"", cmd);
+        }
+      else if (steps[i].kind == GALLEY_SHARD_STEP_PER_SHARD)
+        {
+          body = g_strdup_printf ("exec %s %s %s %s --shard \"$SLURM_ARRAY_TASK_ID/%d\" --work %s\n",
+                                  q_galley, plugin, cmd, q_pipeline, o->shards, q_work);
+          count = g_strdup ("\"$shards\"");
+        }
+      else
+        {
+          body = g_strdup_printf ("exec %s %s %s %s --work %s\n", q_galley, plugin, cmd, q_pipeline, q_work);
+          count = g_strdup ("0");
+        }
+      append_job (s, cmd, count, steps[i].kind == GALLEY_SHARD_STEP_ONCE ? q_once_mem : NULL, body);
+    }
+  g_autofree char *filter = g_strdup_printf ("exec %s %s filter %s --shard \"$SLURM_ARRAY_TASK_ID/%d\" --work %s\n",
+                                             q_galley, plugin, q_pipeline, o->shards, q_work);
+  append_job (s, "filter", "\"$shards\"", NULL, filter);
+}
+
+static char *
+plan_slurm_script (const PlanOptions *o, const char *pipeline, const GalleyStageConfig *barrier)
 {
   g_autofree char *q_galley = g_shell_quote (o->galley);
   g_autofree char *q_pipeline = g_shell_quote (pipeline);
@@ -142,11 +235,7 @@ plan_slurm_script (const PlanOptions *o, const char *pipeline, gboolean dedup)
 
   g_string_append (s, "#!/bin/bash\n");
   g_string_append_printf (s, "# Slurm jobs for the galley pipeline %s, printed by 'galley plan slurm'.\n", pipeline);
-  if (dedup)
-    g_string_append_printf (s, "# Chain: map (%d tasks) -> bucket (%d bands in %d tasks) -> cluster -> filter (%d tasks)"
-                            " -> merge.\n", o->shards, o->bands, bucket_tasks (o), o->shards);
-  else
-    g_string_append_printf (s, "# Chain: map (%d tasks) -> merge (the pipeline has no dedup stage).\n", o->shards);
+  append_chain_comment (s, o, barrier);
   g_string_append (s,
     "# Each step waits for the previous one (afterok) and is cancelled if that\n"
     "# one fails (--kill-on-invalid-dep=yes). Prints the id of the last job.\n"
@@ -155,8 +244,13 @@ plan_slurm_script (const PlanOptions *o, const char *pipeline, gboolean dedup)
     "set -euo pipefail\n\n");
   g_string_append_printf (s, "work=%s\n", q_work);
   g_string_append_printf (s, "shards=%d\n", o->shards);
-  if (dedup)
-    g_string_append_printf (s, "bands=%d\nbucket_tasks=%d\n", o->bands, bucket_tasks (o));
+  const GalleyShardBarrierStep *steps = barrier_steps (barrier);
+  for (guint i = 0; steps[i].command != NULL; i++)
+    if (steps[i].kind == GALLEY_SHARD_STEP_PER_PART)
+      {
+        g_autofree char *word = part_word (&steps[i]);
+        g_string_append_printf (s, "%ss=%d\n%s_tasks=%d\n", word, o->bands, steps[i].command, part_tasks (o));
+      }
   g_string_append (s, "common=(--parsable --kill-on-invalid-dep=yes ");
   g_string_append (s, q_chdir);
   if (o->partition != NULL)
@@ -191,21 +285,7 @@ plan_slurm_script (const PlanOptions *o, const char *pipeline, gboolean dedup)
     "# stdin as an array of COUNT tasks (0: a single job) that starts after the\n"
     "# last job submitted; the options come last and override the common ones.\n"
     "last=\n");
-  if (dedup)
-    g_string_append (s,
-      "# done_task STEP I: whether task I of STEP has its completion marker (a\n"
-      "# bucket task, one for each of its bands)\n"
-      "done_task() {\n"
-      "  local band\n"
-      "  if [ \"$1\" != bucket ]; then [ -e \"$work/markers/$1-$2.done\" ]; return; fi\n"
-      "  for ((band = $2; band < bands; band += bucket_tasks)); do\n"
-      "    [ -e \"$work/markers/bucket-$band.done\" ] || return 1\n"
-      "  done\n"
-      "}\n");
-  else
-    g_string_append (s,
-      "# done_task STEP I: whether task I of STEP has its completion marker\n"
-      "done_task() { [ -e \"$work/markers/$1-$2.done\" ]; }\n");
+  append_done_task (s, barrier);
   g_string_append (s,
     "submit() {\n"
     "  local step=$1 count=$2 tasks= i id\n"
@@ -230,27 +310,11 @@ plan_slurm_script (const PlanOptions *o, const char *pipeline, gboolean dedup)
 
   g_autofree char *map = g_strdup_printf ("exec %s run %s --shard \"$SLURM_ARRAY_TASK_ID/%d\" --work %s\n",
                                           q_galley, q_pipeline, o->shards, q_work);
-  append_job (s, "map", TRUE, NULL, map);
-  if (dedup)
-    {
-      /* bucket task T runs bands T, T + tasks, T + 2 tasks...: a few jobs
-       * rather than one per band (each band's run is short, and each job
-       * costs the scheduler seconds) */
-      g_autofree char *bucket = g_strdup_printf ("for ((band = SLURM_ARRAY_TASK_ID; band < %d; band += %d)); do\n"
-                                                 "  %s dedup bucket %s --band \"$band\" --work %s || exit\n"
-                                                 "done\n",
-                                                 o->bands, bucket_tasks (o), q_galley, q_pipeline, q_work);
-      g_autofree char *cluster = g_strdup_printf ("exec %s dedup cluster %s --work %s\n", q_galley, q_pipeline, q_work);
-      g_autofree char *filter = g_strdup_printf ("exec %s dedup filter %s --shard \"$SLURM_ARRAY_TASK_ID/%d\" --work %s\n",
-                                                 q_galley, q_pipeline, o->shards, q_work);
-      append_job (s, "bucket", TRUE, NULL, bucket);
-      g_autofree char *cluster_mem = o->cluster_mem != NULL ? g_strconcat ("--mem=", o->cluster_mem, NULL) : NULL;
-      g_autofree char *q_cluster_mem = cluster_mem != NULL ? g_shell_quote (cluster_mem) : NULL;
-      append_job (s, "cluster", FALSE, q_cluster_mem, cluster);
-      append_job (s, "filter", TRUE, NULL, filter);
-    }
+  append_job (s, "map", "\"$shards\"", NULL, map);
+  if (barrier != NULL)
+    append_barrier_jobs (s, o, barrier, q_galley, q_pipeline, q_work);
   g_autofree char *merge = g_strdup_printf ("exec %s shard merge %s --work %s\n", q_galley, q_pipeline, q_work);
-  append_job (s, "merge", FALSE, NULL, merge);
+  append_job (s, "merge", "0", NULL, merge);
   g_string_append (s,
     "\nif [ -z \"$last\" ]; then\n"
     "  echo \"galley: every step has its completion marker; nothing to submit\" >&2\n"
@@ -270,9 +334,9 @@ plan_slurm (int argc, char **argv)
     { "partition", 'p', 0, G_OPTION_ARG_STRING, &o.partition, "Slurm partition (default: the cluster's default)", "P" },
     { "time", 't', 0, G_OPTION_ARG_STRING, &o.time_limit, "Time limit of each job, in Slurm's format, e.g. 2:00:00 (default: the partition's)", "T" },
     { "mem", 'm', 0, G_OPTION_ARG_STRING, &o.mem, "Memory per task, e.g. 4G (default: the partition's)", "M" },
-    { "cluster-mem", 0, 0, G_OPTION_ARG_STRING, &o.cluster_mem, "Memory of the one cluster job, when it needs more than --mem (default: --mem)", "M" },
+    { "cluster-mem", 0, 0, G_OPTION_ARG_STRING, &o.cluster_mem, "Memory of the single-task steps (dedup's cluster), when they need more than --mem (default: --mem)", "M" },
     { "galley", 0, 0, G_OPTION_ARG_FILENAME, &o.galley, "The galley command on the compute nodes (default: this one)", "PATH" },
-    { "bands", 'b', 0, G_OPTION_ARG_INT, &o.bands, "Band count of the dedup stage (default: ask 'galley dedup bands FILE')", "B" },
+    { "bands", 'b', 0, G_OPTION_ARG_INT, &o.bands, "Parts of the per-part steps (dedup: bands + 2; default: from the stage's options)", "B" },
     { "plugin-dir", 'P', 0, G_OPTION_ARG_FILENAME_ARRAY, &o.plugin_dirs, "Look for plugins in DIR first (repeatable)", "DIR" },
     { NULL }
   };
@@ -311,13 +375,8 @@ plan_slurm (int argc, char **argv)
       fprintf (stderr, "galley: %s\n", error->message);
       return galley_error_to_exit_code (error);
     }
-  gboolean dedup = FALSE;
-  for (guint i = 0; i < pipeline->stages->len; i++)
-    {
-      GalleyStageConfig *sc = g_ptr_array_index (pipeline->stages, i);
-      if (g_str_equal (sc->plugin->name, "dedup"))
-        dedup = TRUE;
-    }
+  gint barrier_index = galley_pipeline_find_barrier (pipeline);
+  const GalleyStageConfig *barrier = barrier_index >= 0 ? g_ptr_array_index (pipeline->stages, barrier_index) : NULL;
 
   if (o.galley == NULL)
     {
@@ -339,19 +398,20 @@ plan_slurm (int argc, char **argv)
   if (strchr (o.work, '\n') != NULL || strchr (pipeline_path, '\n') != NULL || strchr (o.galley, '\n') != NULL)
     return plan_usage (NULL, "paths with a line break cannot go into a job script");
 
-  if (dedup && o.bands == 0)
+  if (barrier != NULL && o.bands == 0)
     {
-      /* the band count comes from the same galley as the jobs run, but
-       * from this one when the jobs' galley is only on the compute nodes */
-      const char *asked = g_file_test (o.galley, G_FILE_TEST_IS_EXECUTABLE) ? o.galley : "/proc/self/exe";
-      o.bands = ask_band_count (asked, pipeline_path, &error);
-      if (o.bands == 0)
+      /* the part count of the per-part steps, from the stage's options */
+      const GalleyShardInfo *shard = galley_stage_info_get_shard (barrier->plugin->info);
+      gint64 parts = shard->count_parts != NULL ? shard->count_parts (barrier->options, &error) : 1;
+      if (parts < 1 || parts > PLAN_MAX_BANDS)
         {
-          fprintf (stderr, "galley: plan slurm: %s\n", error->message);
+          fprintf (stderr, "galley: plan slurm: stage '%s': %s; pass the count with --bands\n", barrier->id,
+                   error != NULL ? error->message : "no part count from its options");
           return GALLEY_EXIT_CONFIG;
         }
+      o.bands = (gint) parts;
     }
-  g_autofree char *script = plan_slurm_script (&o, pipeline_path, dedup);
+  g_autofree char *script = plan_slurm_script (&o, pipeline_path, barrier);
   fputs (script, stdout);
   return fflush (stdout) == 0 ? GALLEY_EXIT_OK : GALLEY_EXIT_IOERR;
 }

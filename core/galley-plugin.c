@@ -133,6 +133,34 @@ check_abi (const GalleyStageInfo *info, const char *path, GError **error)
 }
 
 /* Checks a descriptor in the current layout (galley_stage_info_upgrade()). */
+/* The shard declarations (ABI 1.3) a sharded run relies on. */
+static gboolean
+check_shard_info (const GalleyStageInfo *info, const char *path, GError **error)
+{
+  const GalleyShardInfo *shard = galley_stage_info_get_shard (info);
+  if (shard == NULL || shard->steps == NULL)
+    return TRUE;
+  const char *why = NULL;
+  if (info->kind != GALLEY_KIND_STAGE)
+    why = "only a stage (not a source or a sink) declares barrier steps";
+  else if (info->command == NULL)
+    why = "barrier steps run as the plugin's command; set the descriptor's command";
+  for (guint i = 0; why == NULL && shard->steps[i].command != NULL; i++)
+    {
+      const GalleyShardBarrierStep *step = &shard->steps[i];
+      if (*step->command == '\0' || g_str_equal (step->command, "filter") || strchr (step->command, ' ') != NULL)
+        why = "a barrier step's command is a word other than 'filter' (which the core runs)";
+      else if (step->kind == GALLEY_SHARD_STEP_PER_PART && (step->part_option == NULL || shard->count_parts == NULL))
+        why = "a step run per part needs its part_option and the shard info's count_parts()";
+      else if (step->kind > GALLEY_SHARD_STEP_PER_PART)
+        why = "a barrier step's kind is ONCE, PER_SHARD or PER_PART";
+    }
+  if (why == NULL)
+    return TRUE;
+  g_set_error (error, GALLEY_PLUGIN_ERROR, GALLEY_PLUGIN_ERROR_INVALID, "%s: %s", path, why);
+  return FALSE;
+}
+
 static gboolean
 check_info (const GalleyStageInfo *info, const char *path, const char *expected_name, GError **error)
 {
@@ -282,7 +310,7 @@ galley_plugin_load_file (const char *path, const char *expected_name, GError **e
       return NULL;
     }
   const GalleyStageInfo *info = galley_stage_info_upgrade (raw);
-  if (!check_info (info, path, expected_name, error))
+  if (!check_info (info, path, expected_name, error) || !check_shard_info (info, path, error))
     {
       galley_stage_info_upgrade_free (info, raw);
       lt_dlclose (handle);
@@ -293,7 +321,12 @@ galley_plugin_load_file (const char *path, const char *expected_name, GError **e
   plugin->name = g_strdup (info->name);
   plugin->path = g_steal_pointer (&canonical);
   plugin->info = info;
-  plugin->command = (GalleyCommandFunc) lt_dlsym (handle, GALLEY_COMMAND_SYMBOL);
+  /* the command: in the descriptor since ABI 1.3; a module that exports
+   * it as a symbol of its own (GALLEY_COMMAND_DEFINE, before 1.3) still
+   * has it */
+  plugin->command = info->abi_minor >= 3 ? info->command : NULL;
+  if (plugin->command == NULL)
+    plugin->command = (GalleyCommandFunc) lt_dlsym (handle, GALLEY_COMMAND_SYMBOL);
   g_mutex_lock (&plugin_lock);
   g_hash_table_insert (loaded, plugin->path, plugin);
   g_mutex_unlock (&plugin_lock);

@@ -108,6 +108,7 @@ typedef struct {
   /* shard mode (galley-shard.c): NULL work_dir outside it */
   const char *work_dir;
   const char *shard_step;     /* "map" or "filter" */
+  GPtrArray  *shard_outputs;  /* map: files the stages wrote for later steps (relative paths) */
   guint       shard_index;
   guint       shard_count;
 } GalleyRunOptions;
@@ -134,6 +135,10 @@ int galley_shard_run   (const char *pipeline_file, const char *step, guint index
                                    const char *work_dir, GalleyRunOptions *opts, GError **error);
 int galley_shard_merge (const char *pipeline_file, const char *work_dir, GError **error);
 int galley_shard_init  (const char *pipeline_file, const char *work_dir, guint count, GError **error);
+/* Whether the stage declares barrier steps (ABI 1.3), and the first such
+ * stage of @p, or -1. */
+gboolean galley_stage_config_has_barrier (const GalleyStageConfig *sc);
+gint     galley_pipeline_find_barrier    (const GalleyPipeline *p);
 /* Moves a sink's finished file to its part file in shard mode. */
 gboolean galley_shard_commit_part (const char *work_dir, const char *stage_id, guint index, const char *tmp_path,
                                    const char *path, GError **error);

@@ -1,7 +1,7 @@
 /* galley-shard.c: the shard protocol.
  *
  * A pipeline runs as retryable steps that share one work directory:
- * `galley run --shard I/N` (map), the dedup steps, `galley dedup filter
+ * `galley run --shard I/N` (map), the barrier steps of a stage such as dedup, `galley PLUGIN filter
  * --shard I/N` and `galley shard merge`. Each step checks DIR/work.json
  * (pipeline hash, N, galley version), holds DIR/markers/STEP.lock while it
  * runs, writes its files atomically and ends with DIR/markers/STEP.done,
@@ -668,15 +668,19 @@ internal_stage_free (GalleyStageConfig *sc)
 
 /* ---- steps ------------------------------------------------------------------------ */
 
-static gint
-first_dedup (GalleyPipeline *p)
+gboolean
+galley_stage_config_has_barrier (const GalleyStageConfig *sc)
+{
+  const GalleyShardInfo *shard = galley_stage_info_get_shard (sc->plugin->info);
+  return shard != NULL && shard->steps != NULL && shard->steps[0].command != NULL;
+}
+
+gint
+galley_pipeline_find_barrier (const GalleyPipeline *p)
 {
   for (guint i = 0; i < p->stages->len; i++)
-    {
-      GalleyStageConfig *sc = g_ptr_array_index (p->stages, i);
-      if (g_str_equal (sc->plugin->name, "dedup"))
-        return i;
-    }
+    if (galley_stage_config_has_barrier (g_ptr_array_index (p->stages, i)))
+      return i;
   return -1;
 }
 
@@ -717,7 +721,7 @@ capable_plugins (GalleyShardCaps cap)
 static gboolean
 check_shardable (GalleyPipeline *p, GError **error)
 {
-  guint sources = 0, dedups = 0;
+  guint sources = 0, barriers = 0;
   for (guint i = 0; i < p->stages->len; i++)
     {
       GalleyStageConfig *sc = g_ptr_array_index (p->stages, i);
@@ -743,13 +747,8 @@ check_shardable (GalleyPipeline *p, GError **error)
                              "use one that can (%s) and load the merged file afterwards", sc->id, name, able);
             }
         }
-      else if (g_str_equal (name, "dedup"))
-        {
-          dedups++;
-          if (*galley_options_get_string (sc->options, "state-dir") != '\0')
-            return refuse (error, "stage '%s': state-dir is not read in shard mode; remove it and add the "
-                           "documents with 'galley dedup index merge FILE --work DIR --state-dir DIR'", sc->id);
-        }
+      else if (galley_stage_config_has_barrier (sc))
+        barriers++;
     }
   for (guint i = 0; i < p->stages->len; i++)
     {
@@ -763,9 +762,43 @@ check_shardable (GalleyPipeline *p, GError **error)
   if (sources > 1)
     return refuse (error, "%u sources; shard mode splits one source (put the inputs in one files or jsonl source)",
                    sources);
-  if (dedups > 1)
-    return refuse (error, "%u dedup stages; shard mode handles one", dedups);
+  if (barriers > 1)
+    return refuse (error, "%u stages with barrier steps (such as dedup); shard mode handles one", barriers);
   return TRUE;
+}
+
+/* The filter step of shard @index needs the markers of the barrier
+ * stage's last step (the earlier ones are what that step needed). */
+static gboolean
+need_barrier_steps (GalleyShardStep *s, const GalleyStageConfig *sc, guint index, GError **error)
+{
+  const GalleyShardBarrierStep *steps = galley_stage_info_get_shard (sc->plugin->info)->steps;
+  guint last = 0;
+  while (steps[last + 1].command != NULL)
+    last++;
+  const GalleyShardBarrierStep *step = &steps[last];
+  switch (step->kind)
+    {
+    case GALLEY_SHARD_STEP_ONCE:
+      return galley_shard_step_need (s, step->command, error);
+    case GALLEY_SHARD_STEP_PER_SHARD:
+      {
+        g_autofree char *name = g_strdup_printf ("%s-%u", step->command, index);
+        return galley_shard_step_need (s, name, error);
+      }
+    case GALLEY_SHARD_STEP_PER_PART:
+    default:
+      {
+        gint64 parts = galley_stage_info_get_shard (sc->plugin->info)->count_parts (sc->options, error);
+        for (gint64 k = 0; k < parts; k++)
+          {
+            g_autofree char *name = g_strdup_printf ("%s-%" G_GINT64_FORMAT, step->command, k);
+            if (!galley_shard_step_need (s, name, error))
+              return FALSE;
+          }
+        return parts >= 0;
+      }
+    }
 }
 
 int
@@ -784,17 +817,19 @@ galley_shard_run (const char *pipeline_file, const char *step, guint index, guin
   if (s == NULL)
     return step_exit_code (*error);
   GalleyPipeline *p = s->pipeline;
-  gint dedup = first_dedup (p);
-  if (!map && dedup < 0)
+  gint barrier = galley_pipeline_find_barrier (p);
+  if (!map && barrier < 0)
     {
       g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
-                   "%s has no dedup stage: the map steps ran the whole pipeline; go on with 'galley shard merge'",
-                   pipeline_file);
+                   "%s has no stage with barrier steps (such as dedup): the map steps ran the whole pipeline; "
+                   "go on with 'galley shard merge'", pipeline_file);
       return GALLEY_EXIT_CONFIG;
     }
   g_autofree char *map_name = g_strdup_printf ("map-%u", index);
-  if (!map && (!galley_shard_step_need (s, "cluster", error) || !galley_shard_step_need (s, map_name, error)))
+  if (!map && (!need_barrier_steps (s, g_ptr_array_index (p->stages, barrier), index, error)
+               || !galley_shard_step_need (s, map_name, error)))
     return step_exit_code (*error);
+  g_autoptr(GPtrArray) stage_outputs = g_ptr_array_new_with_free_func (g_free);
 
   /* the stages this step runs */
   GPtrArray *all = p->stages;
@@ -802,16 +837,16 @@ galley_shard_run (const char *pipeline_file, const char *step, guint index, guin
   GalleyStageConfig *extra = NULL;
   if (map)
     {
-      guint last = dedup < 0 ? all->len : (guint) dedup + 1;
+      guint last = barrier < 0 ? all->len : (guint) barrier + 1;
       for (guint i = 0; i < last; i++)
         g_ptr_array_add (stages, g_ptr_array_index (all, i));
-      if (dedup >= 0)
+      if (barrier >= 0)
         g_ptr_array_add (stages, extra = internal_stage (&store_plugin));
     }
   else
     {
       g_ptr_array_add (stages, extra = internal_stage (&load_plugin));
-      for (guint i = dedup; i < all->len; i++)
+      for (guint i = barrier; i < all->len; i++)
         g_ptr_array_add (stages, g_ptr_array_index (all, i));
     }
   p->stages = stages;
@@ -819,7 +854,9 @@ galley_shard_run (const char *pipeline_file, const char *step, guint index, guin
   opts->shard_step = step;
   opts->shard_index = index;
   opts->shard_count = count;
+  opts->shard_outputs = stage_outputs;
   int code = galley_pipeline_run (p, opts, error);
+  opts->shard_outputs = NULL;
   p->stages = all;
   if (extra != NULL)
     internal_stage_free (extra);
@@ -828,29 +865,18 @@ galley_shard_run (const char *pipeline_file, const char *step, guint index, guin
 
   /* the marker lists what the next steps read */
   g_autoptr(GPtrArray) outputs = g_ptr_array_new_with_free_func (g_free);
-  if (map && dedup >= 0)
+  if (map && barrier >= 0)
     g_ptr_array_add (outputs, g_strdup_printf ("docs/shard-%u.docs", index));
-  if (!map || dedup < 0)
+  if (!map || barrier < 0)
     for (guint i = 0; i < p->stages->len; i++)
       {
         GalleyStageConfig *sc = g_ptr_array_index (p->stages, i);
         if (sc->plugin->info->kind == GALLEY_KIND_SINK)
           g_ptr_array_add (outputs, g_strdup_printf ("parts/%s/part-%u", sc->id, index));
       }
-  if (map && dedup >= 0)
-    {
-      /* the files the dedup stage wrote */
-      g_autofree char *list_name = g_strdup_printf ("dedup/outputs-%u", index);
-      g_autofree char *list = g_build_filename (work_dir, list_name, NULL);
-      g_autofree char *data = NULL;
-      if (g_file_get_contents (list, &data, NULL, NULL))
-        {
-          g_auto(GStrv) lines = g_strsplit (data, "\n", -1);
-          for (guint i = 0; lines[i] != NULL; i++)
-            if (*lines[i] != '\0')
-              g_ptr_array_add (outputs, g_strdup (lines[i]));
-        }
-    }
+  /* the files the stages wrote for the later steps */
+  for (guint i = 0; i < stage_outputs->len; i++)
+    g_ptr_array_add (outputs, g_strdup (g_ptr_array_index (stage_outputs, i)));
   g_ptr_array_add (outputs, NULL);
   if (!galley_shard_step_done (s, (const char *const *) outputs->pdata, error))
     return step_exit_code (*error);
@@ -1015,7 +1041,7 @@ galley_shard_merge (const char *pipeline_file, const char *work_dir, GError **er
   g_autoptr(GalleyShardStep) s = shard_begin (pipeline_file, work_dir, "merge", 0, error);
   if (s == NULL)
     return step_exit_code (*error);
-  const char *before = first_dedup (s->pipeline) >= 0 ? "filter" : "map";
+  const char *before = galley_pipeline_find_barrier (s->pipeline) >= 0 ? "filter" : "map";
   for (guint i = 0; i < s->count; i++)
     {
       g_autofree char *need = g_strdup_printf ("%s-%u", before, i);

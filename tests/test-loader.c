@@ -94,6 +94,10 @@ test_old_abi (Fixture *f, gconstpointer data)
       "[stage old]\nplugin=%s\nratio=0.75\ncase=lower\n\n"
       "[stage out]\nplugin=export-jsonl\npath=out.jsonl\n", plugin);
   galley_test_write (f->dir, "old.pipeline", pipeline, -1);
+  /* its command, exported as a symbol of its own as before 1.3 */
+  g_autoptr(RunResult) cmd = galley_test_run (f->dir, NULL, plugin, "a", "b", NULL);
+  g_assert_cmpint (cmd->status, ==, 4);
+  g_assert_cmpstr (cmd->out, ==, "old command 3\n");
   g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, "run", "old.pipeline", "--set", "old.count=7", "-q", NULL);
   if (r->status != 0)
     g_test_message ("stderr: %s", r->err);

@@ -15,6 +15,10 @@
 
 G_BEGIN_DECLS
 
+/* The annotation layer of named entities and dates; its annotations are
+ * the output record's "entities" array, other layers go to "annotations". */
+#define GALLEY_LAYER_ENTITIES "entities"
+
 typedef struct _GalleyDocument GalleyDocument;
 
 /**

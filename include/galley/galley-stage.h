@@ -83,6 +83,26 @@ typedef enum {
   GALLEY_SHARD_MERGES_PARTS = 1 << 1,
 } GalleyShardCaps;
 
+/* How many tasks a barrier step has in a sharded run. */
+typedef enum {
+  GALLEY_SHARD_STEP_ONCE,        /* one task */
+  GALLEY_SHARD_STEP_PER_SHARD,   /* one per shard: `--shard I/N` */
+  GALLEY_SHARD_STEP_PER_PART,    /* one per part, parts from count_parts(): `PART_OPTION K` */
+} GalleyShardStepKind;
+
+/* A step that a stage comparing documents with each other (dedup) runs
+ * between the map steps and the filter steps. The core runs it as the
+ * plugin's command, `galley PLUGIN COMMAND FILE --work DIR` plus the
+ * task's argument, and its completion marker is COMMAND, COMMAND-I or
+ * COMMAND-K in the work directory (galley_shard_step_begin()). */
+typedef struct {
+  const char          *command;       /* "bucket" */
+  GalleyShardStepKind  kind;
+  const char          *part_option;   /* PER_PART: the option taking the part ("--band") */
+  /*< private >*/
+  gpointer             reserved[4];
+} GalleyShardBarrierStep;
+
 typedef struct {
   GalleyShardCaps caps;
   /* Optional: refuses options shard mode cannot honour (a sink writing
@@ -97,8 +117,18 @@ typedef struct {
   /* Sinks, optional: whether the merged target is synced to disk before it
    * replaces the old one (a sink's own `fsync` option); NULL: it is. */
   gboolean (*merge_syncs) (const GalleyOptions *opts);
+  /* Stages that compare documents with each other: the steps run between
+   * the map steps (the pipeline up to and including this stage, whose
+   * process() sees the shard's documents) and the filter steps (the
+   * pipeline from this stage on, `galley PLUGIN filter FILE --shard I/N
+   * --work DIR`, run by the core), in order, ending with { NULL }. A
+   * pipeline may have one such stage. */
+  const GalleyShardBarrierStep *steps;
+  /* With PER_PART steps: how many parts the stage's options give (dedup:
+   * its bands plus two), or -1 with *error set. */
+  gint64   (*count_parts) (const GalleyOptions *opts, GError **error);
   /*< private >*/
-  gpointer reserved[8];
+  gpointer reserved[6];
 } GalleyShardInfo;
 
 typedef struct _GalleyStageInfo GalleyStageInfo;
@@ -143,9 +173,13 @@ struct _GalleyStageInfo {
    * a pipeline with this stage cannot be sharded (stages without barrier
    * steps are always fine). */
   const GalleyShardInfo *shard;
+  /* Since ABI 1.3, optional: the plugin's command, run as `galley NAME
+   * ARGS...` (e.g. `galley dedup stats STATE_DIR`); @argv[0] is "galley
+   * NAME". Returns an exit status (galley-exit.h). */
+  int           (*command) (int argc, char **argv);
 
   /*< private >*/
-  gpointer      reserved[6];             /* new members land here (minor bump) */
+  gpointer      reserved[5];             /* new members land here (minor bump) */
 };
 
 /* Declares the plugin's query function. Use once per module. */
@@ -155,9 +189,10 @@ struct _GalleyStageInfo {
 
 typedef const GalleyStageInfo *(*GalleyStageQueryFunc) (void);
 
-/* Optional: a plugin may also export a command, run as `galley NAME ARGS...`
- * (e.g. `galley dedup stats STATE_DIR`). @argv[0] is "galley NAME". Return a
- * sysexits code. Declare it with GALLEY_COMMAND_DEFINE (func). */
+/* Before ABI 1.3 a plugin exported its command as a second symbol with
+ * GALLEY_COMMAND_DEFINE (func); such modules still work, and the symbol is
+ * still looked up when the descriptor has no command. Since 1.3 set the
+ * descriptor's `command` member instead. */
 #define GALLEY_COMMAND_SYMBOL "galley_plugin_command"
 typedef int (*GalleyCommandFunc) (int argc, char **argv);
 #define GALLEY_COMMAND_DEFINE(func)                                            \
@@ -306,6 +341,11 @@ GALLEY_API const char *galley_stage_context_get_work_dir   (GalleyStageContext *
  * [floor(I*T/N), floor((I+1)*T/N)). Outside shard mode [0, @total). */
 GALLEY_API void        galley_stage_shard_range            (GalleyStageContext *ctx, gint64 total,
                                                             gint64 *first, gint64 *end);
+/* Since ABI 1.3. A stage with barrier steps, in a map step: @relpath (under
+ * the work directory) is a file it wrote for the later steps; the map
+ * step's completion marker lists it with its size, so that a later step
+ * finds a missing or truncated file before it reads it. */
+GALLEY_API void        galley_stage_shard_add_output       (GalleyStageContext *ctx, const char *relpath);
 
 /* Plugin commands that are steps of the shard protocol (`galley dedup
  * bucket`): the core checks the work directory and takes the step's lock

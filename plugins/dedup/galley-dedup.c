@@ -600,14 +600,14 @@ shard_map_process (Dedup *self, GalleyDocument *doc, const Prepared *p, GError *
 }
 
 static gboolean
-shard_map_finish (Dedup *self, GError **error)
+shard_map_finish (Dedup *self, GalleyStageContext *ctx, GError **error)
 {
   DedupShardWriter *w = g_steal_pointer (&self->sig_out);
   if (!dedup_shard_writer_commit (w, error))
     return FALSE;
-  g_autoptr(GString) list = g_string_new (NULL);
   g_auto(DedupSortScratch) scratch = { 0 };
-  g_string_append_printf (list, "dedup/sigs-%u\n", self->shard_index);
+  g_autofree char *sigs = g_strdup_printf ("dedup/sigs-%u", self->shard_index);
+  galley_stage_shard_add_output (ctx, sigs);
   for (guint b = 0; b < self->params.bands + 2; b++)
     {
       GArray *recs = self->brecs[b];
@@ -619,11 +619,11 @@ shard_map_finish (Dedup *self, GError **error)
       if (bw == NULL || !dedup_shard_writer_add (bw, recs->data, (gsize) recs->len * sizeof (DedupRecord), error)
           || !dedup_shard_writer_commit (bw, error))
         return FALSE;
-      g_string_append_printf (list, "dedup/band-%u/shard-%u\n", b, self->shard_index);
+      g_autofree char *band = g_strdup_printf ("dedup/band-%u/shard-%u", b, self->shard_index);
+      galley_stage_shard_add_output (ctx, band);
       g_clear_pointer (&self->brecs[b], g_array_unref);
     }
-  g_autofree char *path = dedup_shard_work_file (self->work_dir, "outputs", self->shard_index);
-  return galley_shard_write_file (path, list->str, list->len, error);
+  return TRUE;
 }
 
 static GalleyVerdict
@@ -845,7 +845,7 @@ dedup_finish (gpointer state, GalleyStageContext *ctx, GError **error)
 {
   Dedup *self = state;
   if (self->shard_mode == SHARD_MAP)
-    return galley_stage_is_cancelled (ctx) || shard_map_finish (self, error);
+    return galley_stage_is_cancelled (ctx) || shard_map_finish (self, ctx, error);
   if (self->state_dir == NULL || self->dry_run || self->n_in_run == 0)
     return TRUE;
   if (galley_stage_is_cancelled (ctx))
@@ -883,6 +883,45 @@ dedup_finish (gpointer state, GalleyStageContext *ctx, GError **error)
   return TRUE;
 }
 
+/* ---- shard mode: the steps between map and filter ---- */
+
+static const GalleyShardBarrierStep dedup_shard_steps[] = {
+  { .command = "bucket", .kind = GALLEY_SHARD_STEP_PER_PART, .part_option = "--band" },
+  { .command = "cluster", .kind = GALLEY_SHARD_STEP_ONCE },
+  { NULL }
+};
+
+/* One bucket step per band, plus the lede key and the exact hash. */
+static gint64
+dedup_shard_parts (const GalleyOptions *opts, GError **error)
+{
+  Dedup probe = { 0 };
+  probe.threshold = galley_options_get_double (opts, "threshold");
+  probe.para_threshold = galley_options_get_double (opts, "paragraph-threshold");
+  if (!check_options (&probe, opts, error))
+    return -1;
+  return probe.params.bands + 2;
+}
+
+static gboolean
+dedup_shard_check (const GalleyOptions *opts, GError **error)
+{
+  if (*galley_options_get_string (opts, "state-dir") != '\0')
+    {
+      g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+                   "state-dir is not read in shard mode; remove it and add the documents with "
+                   "'galley dedup index merge FILE --work DIR --state-dir DIR'");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static const GalleyShardInfo dedup_shard = {
+  .check = dedup_shard_check,
+  .steps = dedup_shard_steps,
+  .count_parts = dedup_shard_parts,
+};
+
 static const GalleyStageInfo dedup_info = {
   .abi_major   = GALLEY_STAGE_ABI_MAJOR,
   .abi_minor   = GALLEY_STAGE_ABI_MINOR,
@@ -897,6 +936,7 @@ static const GalleyStageInfo dedup_info = {
   .prepare     = dedup_prepare,
   .finish      = dedup_finish,
   .free        = dedup_free,
+  .shard       = &dedup_shard,
+  .command     = dedup_command,
 };
 GALLEY_STAGE_DEFINE (dedup_info)
-GALLEY_COMMAND_DEFINE (dedup_command)

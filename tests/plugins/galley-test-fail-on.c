@@ -66,14 +66,6 @@ fail_on_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, G
   return GALLEY_VERDICT_KEEP;
 }
 
-static const GalleyStageInfo fail_on_info = {
-  GALLEY_STAGE_ABI_MAJOR, GALLEY_STAGE_ABI_MINOR,
-  "test-fail-on", "Test stage: fail or drop documents with a marker", "0.0.1",
-  GALLEY_KIND_STAGE, GALLEY_STAGE_THREAD_SAFE,
-  fail_on_options, fail_on_init, fail_on_process, NULL, NULL, fail_on_free,
-};
-GALLEY_STAGE_DEFINE (fail_on_info)
-
 /* `galley test-fail-on ARGS...` echoes its arguments and exits 3. */
 static int
 fail_on_command (int argc, char **argv)
@@ -83,4 +75,13 @@ fail_on_command (int argc, char **argv)
   g_print ("\n");
   return 3;
 }
-GALLEY_COMMAND_DEFINE (fail_on_command)
+
+static const GalleyStageInfo fail_on_info = {
+  GALLEY_STAGE_ABI_MAJOR, GALLEY_STAGE_ABI_MINOR,
+  "test-fail-on", "Test stage: fail or drop documents with a marker", "0.0.1",
+  GALLEY_KIND_STAGE, GALLEY_STAGE_THREAD_SAFE,
+  fail_on_options, fail_on_init, fail_on_process, NULL, NULL, fail_on_free,
+  .command = fail_on_command,
+};
+GALLEY_STAGE_DEFINE (fail_on_info)
+

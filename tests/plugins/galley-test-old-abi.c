@@ -139,3 +139,12 @@ galley_stage_query (void)
 {
   return &old_abi_info;
 }
+
+/* Before ABI 1.3 a command was a symbol of its own. */
+static int
+old_abi_command (int argc, char **argv)
+{
+  g_print ("old command %d\n", argc);
+  return 4;
+}
+GALLEY_COMMAND_DEFINE (old_abi_command)
