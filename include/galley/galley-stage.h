@@ -16,6 +16,7 @@
 #include <galley/galley-macros.h>
 #include <galley/galley-error.h>
 #include <galley/galley-json.h>
+#include <galley/galley-date.h>
 #include <galley/galley-options.h>
 #include <galley/galley-document.h>
 #include <galley/galley-version.h>
