@@ -6,41 +6,7 @@
 
 #include <string.h>
 
-/* ---- dates -------------------------------------------------------------- */
-
-typedef struct {
-  int y, m, d, hh, mm;   /* hh < 0: no time */
-} DateVal;
-
-static const struct { const char *word; int month; } month_names[] = {
-  { "january", 1 }, { "february", 2 }, { "march", 3 }, { "april", 4 }, { "may", 5 }, { "june", 6 },
-  { "july", 7 }, { "august", 8 }, { "september", 9 }, { "october", 10 }, { "november", 11 },
-  { "december", 12 }, { "jan", 1 }, { "feb", 2 }, { "mar", 3 }, { "apr", 4 }, { "jun", 6 },
-  { "jul", 7 }, { "aug", 8 }, { "sep", 9 }, { "sept", 9 }, { "oct", 10 }, { "nov", 11 }, { "dec", 12 },
-  /* de */
-  { "januar", 1 }, { "jänner", 1 }, { "februar", 2 }, { "märz", 3 }, { "mai", 5 }, { "juni", 6 },
-  { "juli", 7 }, { "oktober", 10 }, { "dezember", 12 },
-  /* fr */
-  { "janvier", 1 }, { "février", 2 }, { "mars", 3 }, { "avril", 4 }, { "juin", 6 }, { "juillet", 7 },
-  { "août", 8 }, { "septembre", 9 }, { "octobre", 10 }, { "novembre", 11 }, { "décembre", 12 },
-  /* es */
-  { "enero", 1 }, { "febrero", 2 }, { "marzo", 3 }, { "abril", 4 }, { "mayo", 5 }, { "junio", 6 },
-  { "julio", 7 }, { "agosto", 8 }, { "septiembre", 9 }, { "setiembre", 9 }, { "octubre", 10 },
-  { "noviembre", 11 }, { "diciembre", 12 },
-  /* pt */
-  { "janeiro", 1 }, { "fevereiro", 2 }, { "março", 3 }, { "maio", 5 }, { "junho", 6 }, { "julho", 7 },
-  { "setembro", 9 }, { "outubro", 10 }, { "novembro", 11 }, { "dezembro", 12 },
-  /* ru, genitive and nominative */
-  { "января", 1 }, { "февраля", 2 }, { "марта", 3 }, { "апреля", 4 }, { "мая", 5 }, { "июня", 6 },
-  { "июля", 7 }, { "августа", 8 }, { "сентября", 9 }, { "октября", 10 }, { "ноября", 11 },
-  { "декабря", 12 }, { "январь", 1 }, { "февраль", 2 }, { "март", 3 }, { "апрель", 4 }, { "май", 5 },
-  { "июнь", 6 }, { "июль", 7 }, { "август", 8 }, { "сентябрь", 9 }, { "октябрь", 10 },
-  { "ноябрь", 11 }, { "декабрь", 12 },
-  /* uk, genitive */
-  { "січня", 1 }, { "лютого", 2 }, { "березня", 3 }, { "квітня", 4 }, { "травня", 5 }, { "червня", 6 },
-  { "липня", 7 }, { "серпня", 8 }, { "вересня", 9 }, { "жовтня", 10 }, { "листопада", 11 },
-  { "грудня", 12 },
-};
+/* ---- datelines ---------------------------------------------------------- */
 
 /* Words a dateline may hold besides the date (lower case). */
 static const char *const date_labels[] = {
@@ -100,27 +66,6 @@ typedef struct {
   const char *end;
 } Cursor;
 
-static void
-skip_spaces (Cursor *c)
-{
-  while (c->p < c->end && is_space ((guchar) *c->p))
-    c->p++;
-}
-
-static int
-read_number (Cursor *c, int *ndigits)
-{
-  int v = 0, n = 0;
-  while (c->p < c->end && g_ascii_isdigit (*c->p) && n < 5)
-    {
-      v = v * 10 + (*c->p - '0');
-      c->p++;
-      n++;
-    }
-  *ndigits = n;
-  return v;
-}
-
 /* The length in bytes of the word (letters, and '.' '-' '\'' inside) at @p. */
 static gsize
 word_len (const char *p, const char *end)
@@ -138,196 +83,82 @@ word_len (const char *p, const char *end)
   return q - p;
 }
 
-static int
-month_of (const char *w, gsize len)
+/* One date at c->p (see galley_date_scan()), ISO 8601, or NULL: years
+ * before 1900 and after 2100 are no dateline's. */
+static char *
+read_date (Cursor *c)
 {
-  if (len == 0 || len > 40)
-    return 0;
-  g_autofree char *lower = strip_lower_dup (w, len);
-  for (gsize i = 0; i < G_N_ELEMENTS (month_names); i++)
-    if (strcmp (lower, month_names[i].word) == 0)
-      return month_names[i].month;
-  return 0;
+  GalleyDate d;
+  gsize n = galley_date_scan (c->p, c->end - c->p, GALLEY_DATE_WITH_TIME | GALLEY_DATE_SHORT_YEAR, &d);
+  if (n == 0 || d.year < 1900 || d.year > 2100)
+    return NULL;
+  c->p += n;
+  return galley_date_to_iso (&d);
 }
 
-/* Optional time after a date: [,] [at|um|à|в ...] HH:MM [am|pm]. */
+/* Skips one separator between the parts of a dateline: spaces and
+ * , | : - / ( ) * _ # . – — • · and the no-break space. */
+static gboolean
+skip_separator (Cursor *c)
+{
+  guchar ch = (guchar) *c->p;
+  if (is_space (ch) || (ch != '\0' && strchr (",|:-/()*_#.", ch) != NULL))
+    {
+      c->p++;
+      return TRUE;
+    }
+  if (ch == 0xE2 && c->p + 2 < c->end && (guchar) c->p[1] == 0x80
+      && ((guchar) c->p[2] == 0x93 || (guchar) c->p[2] == 0x94 || (guchar) c->p[2] == 0xA2))
+    {
+      c->p += 3;   /* – — • */
+      return TRUE;
+    }
+  if (ch == 0xC2 && c->p + 1 < c->end && ((guchar) c->p[1] == 0xB7 || (guchar) c->p[1] == 0xA0))
+    {
+      c->p += 2;   /* · and no-break space */
+      return TRUE;
+    }
+  return FALSE;
+}
+
+/* The first date is the published one, the next the updated one, unless
+ * an "Updated" label came first. */
 static void
-read_time (Cursor *c, DateVal *dv)
+keep_date (char *iso, gboolean next_updated, char **pub, char **upd)
 {
-  Cursor t = *c;
-  while (t.p < t.end && (is_space ((guchar) *t.p) || *t.p == ',' || *t.p == '-' || *t.p == '|'))
-    t.p++;
-  gsize wl = word_len (t.p, t.end);
-  if (wl > 0 && wl <= 8)
-    {
-      g_autofree char *w = strip_lower_dup (t.p, wl);
-      static const char *const at[] = { "at", "um", "à", "a", "às", "в", "о", "kl", NULL };
-      if (strip_match_equal (w, at))
-        {
-          t.p += wl;
-          skip_spaces (&t);
-        }
-    }
-  int nd, nm;
-  int hh = read_number (&t, &nd);
-  if (nd < 1 || nd > 2 || t.p >= t.end || (*t.p != ':' && *t.p != '.' && *t.p != 'h'))
-    return;
-  t.p++;
-  int mm = read_number (&t, &nm);
-  if (nm != 2 || hh > 23 || mm > 59)
-    return;
-  if (t.p < t.end && *t.p == ':')
-    {
-      Cursor s = t;
-      s.p++;
-      int ns;
-      read_number (&s, &ns);
-      if (ns == 2)
-        t = s;
-    }
-  Cursor ap = t;
-  skip_spaces (&ap);
-  if (ap.p + 1 < ap.end && (g_ascii_tolower (ap.p[0]) == 'p' || g_ascii_tolower (ap.p[0]) == 'a')
-      && (g_ascii_tolower (ap.p[1]) == 'm' || ap.p[1] == '.'))
-    {
-      gboolean pm = g_ascii_tolower (ap.p[0]) == 'p';
-      if (hh <= 12)
-        {
-          if (pm && hh < 12)
-            hh += 12;
-          else if (!pm && hh == 12)
-            hh = 0;
-        }
-    }
-  dv->hh = hh;
-  dv->mm = mm;
-  c->p = t.p;
-}
-
-static gboolean
-date_valid (const DateVal *dv)
-{
-  return dv->y >= 1900 && dv->y <= 2100 && dv->m >= 1 && dv->m <= 12 && dv->d >= 1 && dv->d <= 31;
-}
-
-/* Reads one date at c->p: 2025-07-21[ 10:00], 22.07.2025[ 12:00],
- * July 23, 2025, 23 July 2025, 12 февраля 2026, 4 de março de 2026. */
-static gboolean
-read_date (Cursor *c, DateVal *dv)
-{
-  Cursor t = *c;
-  dv->hh = dv->mm = -1;
-  int n1, n2, n3;
-  if (t.p < t.end && g_ascii_isdigit (*t.p))
-    {
-      int a = read_number (&t, &n1);
-      if (n1 == 4 && t.p < t.end && (*t.p == '-' || *t.p == '/' || *t.p == '.'))
-        {
-          char sep = *t.p++;
-          int b = read_number (&t, &n2);
-          if (n2 < 1 || n2 > 2 || t.p >= t.end || *t.p != sep)
-            return FALSE;
-          t.p++;
-          int d = read_number (&t, &n3);
-          if (n3 < 1 || n3 > 2)
-            return FALSE;
-          *dv = (DateVal) { a, b, d, -1, -1 };
-          if (t.p < t.end && *t.p == 'T')
-            t.p++;
-        }
-      else if (n1 <= 2 && t.p < t.end && (*t.p == '.' || *t.p == '/' || *t.p == '-')
-               && t.p + 1 < t.end && g_ascii_isdigit (t.p[1]))
-        {
-          char sep = *t.p++;
-          int b = read_number (&t, &n2);
-          if (n2 < 1 || n2 > 2 || t.p >= t.end || *t.p != sep)
-            return FALSE;
-          t.p++;
-          int y = read_number (&t, &n3);
-          if (n3 == 2)
-            y += 2000;
-          else if (n3 != 4)
-            return FALSE;
-          /* day first, unless only the other order is a date */
-          if (b > 12 && a <= 12)
-            *dv = (DateVal) { y, a, b, -1, -1 };
-          else
-            *dv = (DateVal) { y, b, a, -1, -1 };
-        }
-      else if (n1 <= 2)
-        {
-          /* 23 July 2025, 4. März 2026, 4 de março de 2026, 12 февраля 2026 года */
-          if (t.p < t.end && *t.p == '.')
-            t.p++;
-          skip_spaces (&t);
-          gsize wl = word_len (t.p, t.end);
-          if (wl == 2 && strncmp (t.p, "de", 2) == 0)
-            {
-              t.p += 2;
-              skip_spaces (&t);
-              wl = word_len (t.p, t.end);
-            }
-          int m = month_of (t.p, wl);
-          if (m == 0)
-            return FALSE;
-          t.p += wl;
-          if (t.p < t.end && *t.p == '.')
-            t.p++;
-          skip_spaces (&t);
-          if (t.p + 2 <= t.end && strncmp (t.p, "de", 2) == 0 && word_len (t.p, t.end) == 2)
-            {
-              t.p += 2;
-              skip_spaces (&t);
-            }
-          if (t.p < t.end && *t.p == ',')
-            t.p++;
-          skip_spaces (&t);
-          int y = read_number (&t, &n3);
-          if (n3 != 4)
-            return FALSE;
-          *dv = (DateVal) { y, m, a, -1, -1 };
-        }
-      else
-        return FALSE;
-    }
+  if (next_updated && *upd == NULL)
+    *upd = iso;
+  else if (*pub == NULL)
+    *pub = iso;
+  else if (*upd == NULL)
+    *upd = iso;
   else
-    {
-      /* July 23, 2025 / Jul. 23 2025 */
-      gsize wl = word_len (t.p, t.end);
-      int m = month_of (t.p, wl);
-      if (m == 0)
-        return FALSE;
-      t.p += wl;
-      if (t.p < t.end && *t.p == '.')
-        t.p++;
-      skip_spaces (&t);
-      int d = read_number (&t, &n1);
-      if (n1 < 1 || n1 > 2)
-        return FALSE;
-      gsize sl = word_len (t.p, t.end);
-      if (sl == 2)
-        t.p += 2;   /* 1st, 2nd, 23rd, 4th */
-      if (t.p < t.end && *t.p == ',')
-        t.p++;
-      skip_spaces (&t);
-      int y = read_number (&t, &n3);
-      if (n3 != 4)
-        return FALSE;
-      *dv = (DateVal) { y, m, d, -1, -1 };
-    }
-  if (!date_valid (dv))
+    g_free (iso);
+}
+
+/* Skips a label word (published, updated, am, um, года, ...); sets
+ * *@next_updated after an "updated" one. */
+static gboolean
+skip_label (Cursor *c, gsize wl, gboolean *next_updated)
+{
+  g_autofree char *word = strip_lower_dup (c->p, wl);
+  if (!strip_word_index_has (date_label_words (), word))
     return FALSE;
-  read_time (&t, dv);
-  c->p = t.p;
+  c->p += wl;
+  if (strip_match_equal (word, updated_labels))
+    *next_updated = TRUE;
   return TRUE;
 }
 
-static char *
-date_iso (const DateVal *dv)
+/* Skips a place name before the first comma: up to three capitalised words. */
+static gboolean
+skip_place (Cursor *c, gsize wl)
 {
-  if (dv->hh >= 0)
-    return g_strdup_printf ("%04d-%02d-%02dT%02d:%02d", dv->y, dv->m, dv->d, dv->hh, dv->mm);
-  return g_strdup_printf ("%04d-%02d-%02d", dv->y, dv->m, dv->d);
+  const char *comma = memchr (c->p, ',', c->end - c->p);
+  if (comma == NULL || strip_count_words (c->p, comma - c->p) > 3 || !strip_word_is_capitalised (c->p, wl))
+    return FALSE;
+  c->p = comma + 1;
+  return TRUE;
 }
 
 /* Is @s (a whole unit) a dateline? Allows labels (Published:, Updated:),
@@ -343,36 +174,12 @@ strip_parse_dateline (const char *s, gsize len, char **published, char **updated
   g_autofree char *pub = NULL, *upd = NULL;
   while (c.p < c.end)
     {
-      guchar ch = (guchar) *c.p;
-      if (is_space (ch) || ch == ',' || ch == '|' || ch == ':' || ch == '-' || ch == '/' || ch == '(' || ch == ')'
-          || ch == '*' || ch == '_' || ch == '#' || ch == '.')
+      if (skip_separator (&c))
+        continue;
+      char *iso = read_date (&c);
+      if (iso != NULL)
         {
-          c.p++;
-          continue;
-        }
-      if (ch == 0xE2 && c.p + 2 < c.end && (guchar) c.p[1] == 0x80
-          && ((guchar) c.p[2] == 0x93 || (guchar) c.p[2] == 0x94 || (guchar) c.p[2] == 0xA2))
-        {
-          c.p += 3;   /* – — • */
-          continue;
-        }
-      if (ch == 0xC2 && c.p + 1 < c.end && ((guchar) c.p[1] == 0xB7 || (guchar) c.p[1] == 0xA0))
-        {
-          c.p += 2;   /* · and no-break space */
-          continue;
-        }
-      DateVal dv;
-      if (read_date (&c, &dv))
-        {
-          char *iso = date_iso (&dv);
-          if (next_updated && upd == NULL)
-            upd = iso;
-          else if (pub == NULL)
-            pub = iso;
-          else if (upd == NULL)
-            upd = iso;
-          else
-            g_free (iso);
+          keep_date (iso, next_updated, &pub, &upd);
           any = TRUE;
           next_updated = FALSE;
           place_ok = FALSE;
@@ -381,29 +188,11 @@ strip_parse_dateline (const char *s, gsize len, char **published, char **updated
       gsize wl = word_len (c.p, c.end);
       if (wl == 0)
         return FALSE;
-      /* a label word (published, updated, am, um, года, ...) */
-      g_autofree char *word = strip_lower_dup (c.p, wl);
-      gboolean label = strip_word_index_has (date_label_words (), word);
-      if (label)
-        {
-          c.p += wl;
-          if (strip_match_equal (word, updated_labels))
-            next_updated = TRUE;
-        }
-      if (label)
+      if (skip_label (&c, wl, &next_updated))
         continue;
-      /* a place name before the first comma: up to three capitalised words */
-      if (place_ok && !any)
-        {
-          const char *comma = memchr (c.p, ',', c.end - c.p);
-          if (comma != NULL && strip_count_words (c.p, comma - c.p) <= 3 && strip_word_is_capitalised (c.p, wl))
-            {
-              c.p = comma + 1;
-              place_ok = FALSE;
-              continue;
-            }
-        }
-      return FALSE;
+      if (!place_ok || any || !skip_place (&c, wl))
+        return FALSE;
+      place_ok = FALSE;
     }
   if (!any)
     return FALSE;
@@ -416,4 +205,3 @@ strip_parse_dateline (const char *s, gsize len, char **published, char **updated
     }
   return TRUE;
 }
-
