@@ -157,7 +157,7 @@ skip_ordinal (Scan *s)
       }
 }
 
-/* A month name, and the dot of an abbreviation ("Sept."), or 0. */
+/* A month name, or 0. */
 static int
 read_month (Scan *s)
 {
@@ -166,9 +166,17 @@ read_month (Scan *s)
   if (m == 0)
     return 0;
   s->p += wl;
-  if (wl <= 4)
-    skip_char (s, '.');
   return m;
+}
+
+/* The dot after a month name of up to four letters ("Sept.", "Jul.",
+ * "June."), when a day or a year follows. */
+static void
+skip_month_dot (Scan *s, const char *month_start)
+{
+  if (month_start != NULL && s->p - month_start <= 4 && s->p + 1 < s->end && *s->p == '.'
+      && (g_ascii_isdigit (s->p[1]) || is_blank (s->p[1])))
+    s->p++;
 }
 
 /* A day of the month: one or two digits, maybe with an ordinal suffix. */
@@ -196,11 +204,12 @@ read_year (Scan *s)
   return y;
 }
 
-/* [,] [de] year after a day and a month. */
+/* [.] [,] [de] year after a day and a month. */
 static int
-read_year_after (Scan *s)
+read_year_after (Scan *s, const char *month_start)
 {
   Scan t = *s;
+  skip_month_dot (&t, month_start);
   skip_blanks (&t);
   skip_de (&t);
   skip_char (&t, ',');
@@ -286,13 +295,15 @@ match_day_month (Scan *s, GalleyDate *d)
   int day = read_day (&t);
   if (day == 0)
     return FALSE;
-  skip_char (&t, '.');
+  if (!(s->flags & GALLEY_DATE_ENGLISH))
+    skip_char (&t, '.');   /* 4. März */
   skip_blanks (&t);
   skip_de (&t);
+  const char *month_start = t.p;
   int m = read_month (&t);
   if (m == 0)
     return FALSE;
-  int y = read_year_after (&t);
+  int y = read_year_after (&t, month_start);
   if (y == 0 && !(s->flags & GALLEY_DATE_PARTIAL))
     return FALSE;
   if (!galley_date_valid_ymd (y, m, day))
@@ -310,11 +321,12 @@ match_month_day (Scan *s, GalleyDate *d)
   int m = read_month (&t);
   if (m == 0)
     return FALSE;
+  skip_month_dot (&t, s->p);
   skip_blanks (&t);
   int day = read_day (&t);
   if (day == 0)
     return FALSE;
-  int y = read_year_after (&t);
+  int y = read_year_after (&t, NULL);
   if (y == 0 && !(s->flags & GALLEY_DATE_PARTIAL))
     return FALSE;
   if (!galley_date_valid_ymd (y, m, day))
@@ -334,6 +346,7 @@ match_month_year (Scan *s, GalleyDate *d)
   int m = read_month (&t);
   if (m == 0)
     return FALSE;
+  skip_month_dot (&t, s->p);
   skip_blanks (&t);
   int y = read_year (&t);
   if (y == 0)
