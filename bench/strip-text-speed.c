@@ -263,8 +263,10 @@ digest_all_configs (GChecksum *sum, const char *text, gsize len)
 }
 
 /* The digest of the --check corpus as the text mode produced it when this
- * check was added; update it only with a change meant to alter output. */
-#define CHECK_DIGEST "e058ea2e10c3899016647c7d3fe2ea4a95827a799f8979fbbcf20227b72fc0b9"
+ * check was added; update it only with a change meant to alter output
+ * (last: datelines read by galley_date_scan(), so the pool line
+ * "2026/02/30" is no date any more). */
+#define CHECK_DIGEST "62357762141fe92f580c709414866c43eeadc298e5ff8359100c3f7d3314cbe5"
 
 static int
 run_check (int nfiles, char **files)

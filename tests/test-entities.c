@@ -211,6 +211,26 @@ test_dates (void)
   assert_mention (doc, "$5.2 million", "MONEY", "5200000 USD");
 }
 
+/* Written dates are read by galley_date_scan(): slashes month first, a
+ * day that does not exist is no date, a date in a URL's path is none. */
+static void
+test_dates_written (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  const char *text =
+    "The letter of 07/08/2025 was answered on 07.22.2025 and again on August 11,2000.\n"
+    "No meeting on 31 February 2025 or on February 30, 2025 took place.\n"
+    "The story is at https://example.com/2025/07/21/talks and /2025-07-21/ too.";
+  g_autoptr(GalleyDocument) doc = run_doc (h, text, "2025-07-21");
+  assert_mention (doc, "07/08/2025", "DATE", "2025-07-08");
+  assert_mention (doc, "07.22.2025", "DATE", "2025-07-22");
+  assert_mention (doc, "August 11,2000", "DATE", "2000-08-11");
+  assert_no_mention (doc, "31 February 2025");
+  assert_no_mention (doc, "February 30, 2025");
+  assert_no_mention (doc, "2025/07/21");
+  assert_no_mention (doc, "2025-07-21");
+}
+
 static void
 test_reference_date (void)
 {
@@ -624,5 +644,6 @@ main (int argc, char **argv)
   g_test_add_func ("/entities/large-document", test_large_document);
   g_test_add_func ("/entities/languages", test_languages);
   g_test_add_func ("/entities/seeds", test_seeds);
+  g_test_add_func ("/entities/dates-written", test_dates_written);
   return g_test_run ();
 }

@@ -191,6 +191,33 @@ test_kind (gconstpointer data)
   check_meta (doc, kc->meta_key, kc->meta_value);
 }
 
+/* Datelines are read by galley_date_scan(): a day that does not exist
+ * is no date, an ordinal day is one. */
+static void
+test_dateline_dates (void)
+{
+  static const struct { const char *line, *date; } cases[] = {
+    { "Published: 31.02.2025", NULL },
+    { "2026/02/30", NULL },
+    { "Updated: 2025-13-01", NULL },
+    { "Published on 23rd July 2025", "2025-07-23" },
+    { "Posted on 29.02.2024", "2024-02-29" },
+    { "Posted on 29.02.2025", NULL },
+  };
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *text = g_strdup_printf ("%s\n\n%s\n\n%s\n\n%s", cases[i].line, body_a, body_b, body_c);
+      g_autoptr(GalleyDocument) doc = strip_keep (h, text);
+      json_object *v = NULL;
+      json_object_object_get_ex (galley_document_get_meta (doc), "date", &v);
+      const char *date = v ? json_object_get_string (v) : NULL;
+      if (g_strcmp0 (date, cases[i].date) != 0)
+        g_error ("dateline \"%s\": meta date %s, expected %s", cases[i].line, date ? date : "none",
+                 cases[i].date ? cases[i].date : "none");
+    }
+}
+
 /* The full sample article: every kind at once. */
 static void
 test_lighthouse (void)
@@ -694,6 +721,7 @@ main (int argc, char **argv)
   g_test_add_func ("/strip/options/meta", test_meta_options);
   g_test_add_func ("/strip/options/bad", test_bad_options);
   g_test_add_func ("/strip/bad-input", test_bad_input);
+  g_test_add_func ("/strip/dateline-dates", test_dateline_dates);
   g_test_add_func ("/strip/html/dispatch", test_html_dispatch);
   ADD ("/strip/stats-counters", test_stats_counters);
   ADD ("/strip/sample-articles", test_sample_articles);

@@ -9,6 +9,7 @@
 #include <galley/galley-error.h>
 #include <galley/galley-exit.h>
 #include <galley/galley-json.h>
+#include <galley/galley-date.h>
 #include <galley/galley-options.h>
 #include <galley/galley-output.h>
 #include <galley/galley-document.h>

@@ -1,21 +1,23 @@
 /* ner-dates.c: dates (absolute and relative, resolved against a reference
  * day), amounts of money and percentages, found by rules over tokens.
  *
+ * ner_find_dates() tries a table of rules at each token; the first that
+ * matches adds a mention and the search goes on after it. Written dates
+ * ("July 23, 2025", "23 July", "22.07.2025") are read by the date parser
+ * of libgalley-1 (galley_date_scan()); the rules here add what needs the
+ * tokens around them and the reference day: years after a preposition,
+ * bare months, weekdays, "yesterday", "last week", "two days ago".
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "ner-private.h"
+
+#include <galley/galley.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const months[] = {
-  "january", "february", "march", "april", "may", "june", "july", "august",
-  "september", "october", "november", "december",
-};
-static const char *const month_abbr[] = {
-  "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-};
 static const char *const weekdays[] = {
   "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
 };
@@ -28,7 +30,13 @@ typedef struct {
   const char     *text;
   const NerToken *toks;
   guint           n;
+  const GDate    *ref;    /* the reference day, NULL when there is none */
+  GArray         *out;    /* NerMention */
 } Ctx;
+
+/* How the entities stage reads written dates: English month names,
+ * "07/08/2025" month first, dates without a year or a day. */
+#define NER_DATE_FLAGS (GALLEY_DATE_ENGLISH | GALLEY_DATE_MONTH_FIRST | GALLEY_DATE_PARTIAL)
 
 static inline gboolean
 is (const Ctx *c, guint i, const char *word)
@@ -53,20 +61,6 @@ word_index (const Ctx *c, guint i, const char *const *list, int n)
     if (is (c, i, list[k]))
       return k;
   return -1;
-}
-
-/* Month number 1..12 of token i ("July", "Jul", "Sept"), or 0. */
-static int
-month_of (const Ctx *c, guint i)
-{
-  if (i >= c->n || !(c->toks[i].flags & NER_TOK_LETTER))
-    return 0;
-  int k = word_index (c, i, months, 12);
-  if (k < 0)
-    k = word_index (c, i, month_abbr, 12);
-  if (k < 0 && is (c, i, "sept"))
-    k = 8;
-  return k + 1;
 }
 
 /* Unsigned integer of token i (digits, with an ordinal suffix when
@@ -94,51 +88,6 @@ int_of (const Ctx *c, guint i, gboolean ordinal, guint *n_digits)
   if (n_digits)
     *n_digits = nd;
   return v;
-}
-
-static gboolean
-valid_ymd (gint64 y, gint64 m, gint64 d)
-{
-  return y >= 1 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= 31
-         && g_date_valid_dmy ((GDateDay) d, (GDateMonth) m, (GDateYear) y);
-}
-
-/* "2025-07-21", "22.07.2025", "07/21/2025" in one token. */
-static gboolean
-numeric_date (const char *p, gsize len, GDate *out)
-{
-  int a, b, y, used = 0;
-  char buf[24];
-  if (len >= sizeof buf)
-    return FALSE;
-  memcpy (buf, p, len);
-  buf[len] = '\0';
-  if (sscanf (buf, "%4d-%2d-%2d%n", &y, &a, &b, &used) == 3 && used == (int) len && used == 10)
-    {
-      if (!valid_ymd (y, a, b))
-        return FALSE;
-      g_date_set_dmy (out, (GDateDay) b, (GDateMonth) a, (GDateYear) y);
-      return TRUE;
-    }
-  if (sscanf (buf, "%2d.%2d.%4d%n", &a, &b, &y, &used) == 3 && used == (int) len && y >= 1000)
-    {
-      if (!valid_ymd (y, b, a))
-        return FALSE;
-      g_date_set_dmy (out, (GDateDay) a, (GDateMonth) b, (GDateYear) y);
-      return TRUE;
-    }
-  if (sscanf (buf, "%2d/%2d/%4d%n", &a, &b, &y, &used) == 3 && used == (int) len && y >= 1000)
-    {
-      /* month first unless that cannot be */
-      if (valid_ymd (y, a, b))
-        g_date_set_dmy (out, (GDateDay) b, (GDateMonth) a, (GDateYear) y);
-      else if (valid_ymd (y, b, a))
-        g_date_set_dmy (out, (GDateDay) a, (GDateMonth) b, (GDateYear) y);
-      else
-        return FALSE;
-      return TRUE;
-    }
-  return FALSE;
 }
 
 static char *
@@ -276,325 +225,396 @@ money_canon (double v, const char *code)
   return g_strdup_printf ("%s %s", buf, code);
 }
 
+
+/* ---- written dates, read by galley_date_scan() ---------------------------- */
+
+/* The month of token i ("July", "Jul", "Sept"), or 0. */
+static int
+month_of (const Ctx *c, guint i)
+{
+  if (i >= c->n || !(c->toks[i].flags & NER_TOK_LETTER))
+    return 0;
+  return galley_date_month_from_name (c->text + c->toks[i].bstart, c->toks[i].bend - c->toks[i].bstart,
+                                      GALLEY_DATE_ENGLISH);
+}
+
+/* Do tokens first..last touch a "/" on either side (a URL's path)? */
+static gboolean
+glued_to_slash (const Ctx *c, guint first, guint last)
+{
+  if (first > 0 && c->toks[first - 1].bend == c->toks[first].bstart && is (c, first - 1, "/"))
+    return TRUE;
+  return last + 1 < c->n && c->toks[last + 1].bstart == c->toks[last].bend && is (c, last + 1, "/");
+}
+
+/* A written date starting at token i; *last gets its last token. When
+ * the date ends inside a token ("13 December, 1998-30 June"), what ends
+ * before that token is read again. FALSE when there is no date, when it is
+ * part of a path (/2025/07/21/) or when a numeric date is cut into several
+ * tokens. */
+static gboolean
+scan_date (const Ctx *c, guint i, GalleyDate *d, guint *last)
+{
+  guint32 from = c->toks[i].bstart, limit = c->toks[c->n - 1].bend;
+  for (int tries = 0; tries < 3; tries++)
+    {
+      gsize used = galley_date_scan (c->text + from, limit - from, NER_DATE_FLAGS, d);
+      if (used == 0)
+        return FALSE;
+      guint32 end = from + (guint32) used;
+      guint k = i;
+      gboolean named = FALSE;
+      for (; c->toks[k].bend < end; k++)
+        named = named || month_of (c, k) > 0;
+      if (c->toks[k].bend == end)
+        {
+          *last = k;
+          return !glued_to_slash (c, i, k) && (k == i || named || month_of (c, k) > 0);
+        }
+      if (k == i)
+        return FALSE;
+      limit = c->toks[k - 1].bend;
+    }
+  return FALSE;
+}
+
+/* The canonical form: a date without a year takes the reference day's
+ * year when the day exists in it. */
+static char *
+written_canon (const Ctx *c, GalleyDate *d)
+{
+  gboolean no_year = (d->fields & (GALLEY_DATE_YEAR | GALLEY_DATE_DAY)) == GALLEY_DATE_DAY;
+  if (no_year && c->ref != NULL && galley_date_valid_ymd (g_date_get_year (c->ref), d->month, d->day))
+    {
+      d->year = g_date_get_year (c->ref);
+      d->fields |= GALLEY_DATE_YEAR;
+    }
+  return galley_date_to_iso (d);
+}
+
+/* 22.07.2025, 2025-07-21, 07/21/2025, 23 July [2025], 23rd July */
+static guint
+rule_day_first (const Ctx *c, guint i)
+{
+  GalleyDate d;
+  guint last;
+  if (!(c->toks[i].flags & NER_TOK_DIGIT) || !scan_date (c, i, &d, &last))
+    return 0;
+  add (c->out, c, NER_DATE, i, last, written_canon (c, &d));
+  return last - i + 1;
+}
+
+/* July 23, July 23, 2025, Jul. 23rd, July 2025 (the month capitalised) */
+static guint
+rule_month_first (const Ctx *c, guint i)
+{
+  GalleyDate d;
+  guint last;
+  guint32 f = c->toks[i].flags;
+  if (!(f & (NER_TOK_UPPER1 | NER_TOK_CAPSLINE)) || month_of (c, i) == 0 || !scan_date (c, i, &d, &last))
+    return 0;
+  add (c->out, c, NER_DATE, i, last, written_canon (c, &d));
+  return last - i + 1;
+}
+
+/* ---- rules that need the tokens around them ------------------------------- */
+
+/* Years after a preposition: in 2022, since 2014. */
+static guint
+rule_year (const Ctx *c, guint i)
+{
+  static const char *const preps[] = {
+    "in", "since", "by", "until", "of", "from", "before", "after", "during", "early", "late", "mid",
+    "to", "and", "year",
+  };
+  guint nd = 0;
+  gint64 y = int_of (c, i, FALSE, &nd);
+  if (nd != 4 || y < 1800 || y > 2100 || i == 0 || word_index (c, i - 1, preps, G_N_ELEMENTS (preps)) < 0)
+    return 0;
+  add (c->out, c, NER_DATE, i, i, g_strdup_printf ("%04d", (int) y));
+  return 1;
+}
+
+/* A bare month needs a preposition ("in June") or a list ("June and
+ * July"), or, but for "May", not to open a sentence. */
+static gboolean
+bare_month_context (const Ctx *c, guint i, int mo)
+{
+  static const char *const preps[] = {
+    "in", "since", "by", "until", "from", "early", "late", "mid", "of", "through", "last", "next", "this",
+    "during", "before", "after", "and", "or", "till",
+  };
+  guint32 f = c->toks[i].flags;
+  if (i > 0 && word_index (c, i - 1, preps, G_N_ELEMENTS (preps)) >= 0)
+    return TRUE;
+  if (i + 2 < c->n && (is (c, i + 1, "and") || is (c, i + 1, "or")) && month_of (c, i + 2) > 0)
+    return TRUE;
+  return mo != 5 && !(f & NER_TOK_SENT);
+}
+
+/* in June, last March, early July: the month of the reference year (the
+ * one before after "last", the one after after "next"). */
+static guint
+rule_bare_month (const Ctx *c, guint i)
+{
+  /* the length of each month's full name: "Jul" and "Sept" are no bare months */
+  static const guint8 full_len[12] = { 7, 8, 5, 5, 3, 4, 4, 6, 9, 7, 8, 8 };
+  int mo = month_of (c, i);
+  gsize len = c->toks[i].bend - c->toks[i].bstart;
+  if (mo == 0 || len != full_len[mo - 1] || !(c->toks[i].flags & NER_TOK_UPPER1) || !bare_month_context (c, i, mo))
+    return 0;
+  char *canon = NULL;
+  if (c->ref != NULL)
+    {
+      int y = g_date_get_year (c->ref), rm = g_date_get_month (c->ref);
+      if (is (c, i - 1, "last") && mo >= rm)
+        y--;
+      else if (is (c, i - 1, "next") && mo <= rm)
+        y++;
+      canon = g_strdup_printf ("%04d-%02d", y, mo);
+    }
+  static const char *const modifiers[] = { "last", "next", "this", "early", "late", "mid" };
+  guint first = i > 0 && word_index (c, i - 1, modifiers, G_N_ELEMENTS (modifiers)) >= 0 ? i - 1 : i;
+  add (c->out, c, NER_DATE, first, i, canon);
+  return 1;
+}
+
+/* Days from the reference day to weekday @wd: @mode -1 last, 1 next,
+ * 0 the nearest (earlier on a tie) or the next one when @future. */
+static int
+weekday_delta (const GDate *ref, int wd, int mode, gboolean future)
+{
+  int rw = g_date_get_weekday (ref) - 1;
+  int fwd = (wd - rw + 7) % 7;
+  int back = fwd == 0 ? 0 : fwd - 7;
+  if (mode == -1)
+    return back == 0 ? -7 : back;
+  if (mode == 1)
+    return fwd == 0 ? 7 : fwd;
+  if (mode == 0 && future)
+    return fwd;
+  return fwd < -back ? fwd : back;
+}
+
+static char *
+iso_day_after (const GDate *ref, int delta)
+{
+  GDate d = *ref;
+  if (delta > 0)
+    g_date_add_days (&d, delta);
+  else if (delta < 0)
+    g_date_subtract_days (&d, -delta);
+  return iso_day (&d);
+}
+
+/* Monday, last Friday, next Tuesday, this Sunday */
+static guint
+rule_weekday (const Ctx *c, guint i)
+{
+  int wd = word_index (c, i, weekdays, 7);
+  if (wd < 0)
+    return 0;
+  int mode = 0;   /* 0 nearest/tense, -1 last, 1 next, 2 this */
+  if (i > 0 && is (c, i - 1, "last"))
+    mode = -1;
+  else if (i > 0 && is (c, i - 1, "next"))
+    mode = 1;
+  else if (i > 0 && is (c, i - 1, "this"))
+    mode = 2;
+  guint first = mode != 0 ? i - 1 : i;
+  char *canon = NULL;
+  if (c->ref != NULL)
+    canon = iso_day_after (c->ref, weekday_delta (c->ref, wd, mode, mode == 0 && future_context (c, first)));
+  /* "Monday, July 21": the date that follows is a mention of its own */
+  add (c->out, c, NER_DATE, first, i, canon);
+  return 1;
+}
+
+/* today, yesterday, tomorrow */
+static guint
+rule_relative_day (const Ctx *c, guint i)
+{
+  int delta = is (c, i, "today") ? 0 : is (c, i, "yesterday") ? -1 : is (c, i, "tomorrow") ? 1 : 99;
+  if (delta == 99)
+    return 0;
+  add (c->out, c, NER_DATE, i, i, c->ref != NULL ? iso_day_after (c->ref, delta) : NULL);
+  return 1;
+}
+
+enum { UNIT_NONE, UNIT_DAY, UNIT_WEEK, UNIT_MONTH, UNIT_YEAR, UNIT_WEEKEND };
+
+/* The week, month or year @n of them from the reference day. */
+static char *
+unit_canon (const GDate *ref, int unit, int n)
+{
+  GDate d = *ref;
+  if (unit == UNIT_DAY)
+    return iso_day_after (ref, n);
+  if (unit == UNIT_WEEK || unit == UNIT_WEEKEND)
+    {
+      if (n > 0)
+        g_date_add_days (&d, 7 * n);
+      else if (n < 0)
+        g_date_subtract_days (&d, -7 * n);
+      g_autofree char *week = iso_week (&d);
+      return unit == UNIT_WEEKEND ? g_strdup_printf ("%s-WE", week) : g_steal_pointer (&week);
+    }
+  if (unit == UNIT_MONTH)
+    {
+      g_date_set_day (&d, 1);
+      if (n > 0)
+        g_date_add_months (&d, n);
+      else if (n < 0)
+        g_date_subtract_months (&d, -n);
+      return g_strdup_printf ("%04u-%02u", g_date_get_year (&d), g_date_get_month (&d));
+    }
+  return g_strdup_printf ("%04d", (int) g_date_get_year (&d) + n);
+}
+
+/* last/next/this/past week|month|year|weekend, earlier this month */
+static guint
+rule_relative_unit (const Ctx *c, guint i)
+{
+  int dir = is (c, i, "last") || is (c, i, "past") || is (c, i, "previous") ? -1
+            : is (c, i, "next") || is (c, i, "coming") ? 1 : is (c, i, "this") ? 0 : 99;
+  if (dir == 99 || i + 1 >= c->n)
+    return 0;
+  int unit = is (c, i + 1, "week") || is (c, i + 1, "week's") ? UNIT_WEEK : is (c, i + 1, "month") ? UNIT_MONTH
+             : is (c, i + 1, "year") ? UNIT_YEAR : is (c, i + 1, "weekend") ? UNIT_WEEKEND : UNIT_NONE;
+  if (unit == UNIT_NONE)
+    return 0;
+  guint first = i;
+  if (i > 0 && (is (c, i - 1, "earlier") || is (c, i - 1, "later")) && dir == 0)
+    first = i - 1;
+  add (c->out, c, NER_DATE, first, i + 1, c->ref != NULL ? unit_canon (c->ref, unit, dir) : NULL);
+  return 2;
+}
+
+/* two days ago, 3 weeks ago */
+static guint
+rule_ago (const Ctx *c, guint i)
+{
+  int num = word_index (c, i, small_numbers, G_N_ELEMENTS (small_numbers));
+  if (num <= 0 || i + 2 >= c->n || !is (c, i + 2, "ago"))
+    return 0;
+  int unit = (is (c, i + 1, "days") || is (c, i + 1, "day")) ? UNIT_DAY
+             : (is (c, i + 1, "weeks") || is (c, i + 1, "week")) ? UNIT_WEEK
+             : (is (c, i + 1, "months") || is (c, i + 1, "month")) ? UNIT_MONTH
+             : (is (c, i + 1, "years") || is (c, i + 1, "year")) ? UNIT_YEAR : UNIT_NONE;
+  if (unit == UNIT_NONE)
+    return 0;
+  add (c->out, c, NER_DATE, i, i + 2, c->ref != NULL ? unit_canon (c->ref, unit, -num) : NULL);
+  return 3;
+}
+
+/* ---- money and percentages -------------------------------------------------- */
+
+/* $5, $5.2 million */
+static guint
+rule_money_symbol (const Ctx *c, guint i)
+{
+  const char *code = currency_symbol (c, i);
+  double v;
+  if (code == NULL || (v = number_of (c, i + 1)) < 0)
+    return 0;
+  guint last = i + 1;
+  double sc = scale_word (c, i + 2);
+  if (sc > 0)
+    v *= sc, last = i + 2;
+  add (c->out, c, NER_MONEY, i, last, money_canon (v, code));
+  return last - i + 1;
+}
+
+/* 300 euros, 5 million dollars */
+static guint
+rule_money_word (const Ctx *c, guint i)
+{
+  double v = number_of (c, i);
+  if (v < 0)
+    return 0;
+  guint j = i + 1;
+  double sc = scale_word (c, j);
+  if (sc > 0 && !is (c, j, "m") && !is (c, j, "b"))
+    v *= sc, j++;
+  const char *code = currency_word (c, j);
+  if (code == NULL)
+    return 0;
+  add (c->out, c, NER_MONEY, i, j, money_canon (v, code));
+  return j - i + 1;
+}
+
+/* 15%, 15 percent, 15 per cent */
+static guint
+rule_percent (const Ctx *c, guint i)
+{
+  double v = number_of (c, i);
+  if (v < 0 || i + 1 >= c->n)
+    return 0;
+  guint last = 0;
+  if (is (c, i + 1, "%") || is (c, i + 1, "percent"))
+    last = i + 1;
+  else if (is (c, i + 1, "per") && is (c, i + 2, "cent"))
+    last = i + 2;
+  if (last == 0)
+    return 0;
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  g_ascii_formatd (buf, sizeof buf, "%.15g", v);
+  add (c->out, c, NER_PERCENT, i, last, g_strdup_printf ("%s%%", buf));
+  return last - i + 1;
+}
+
+/* ---- the table -------------------------------------------------------------- */
+
+/* A rule looks at token i: it adds a mention and returns how many tokens
+ * the mention covers, or returns 0. */
+typedef guint (*NerRule) (const Ctx *c, guint i);
+
+static const struct {
+  NerType type;
+  guint32 token_flags;   /* token i must have one of these (0: any) */
+  NerRule rule;
+} rules[] = {
+  { NER_DATE,    NER_TOK_DIGIT,  rule_day_first },
+  { NER_DATE,    NER_TOK_DIGIT,  rule_year },
+  { NER_DATE,    NER_TOK_LETTER, rule_month_first },
+  { NER_DATE,    NER_TOK_LETTER, rule_bare_month },
+  { NER_DATE,    NER_TOK_LETTER, rule_weekday },
+  { NER_DATE,    NER_TOK_LETTER, rule_relative_day },
+  { NER_DATE,    NER_TOK_LETTER, rule_relative_unit },
+  { NER_DATE,    NER_TOK_LETTER, rule_ago },
+  { NER_MONEY,   0,              rule_money_symbol },
+  { NER_MONEY,   0,              rule_money_word },
+  { NER_PERCENT, 0,              rule_percent },
+};
+
+/* The first rule that matches at token i: the tokens it covers, or 0. */
+static guint
+apply_rules (const Ctx *c, guint i, guint types)
+{
+  guint32 f = c->toks[i].flags;
+  for (gsize r = 0; r < G_N_ELEMENTS (rules); r++)
+    {
+      if (!(types & (1u << rules[r].type)) || (rules[r].token_flags && !(f & rules[r].token_flags)))
+        continue;
+      guint used = rules[r].rule (c, i);
+      if (used > 0)
+        return used;
+    }
+  return 0;
+}
+
 void
 ner_find_dates (const NerModel *model, const char *text, const NerToken *toks, guint n,
                 const NerOptions *opts, const GDate *ref, GArray *out)
 {
-  Ctx cc = { text, toks, n }, *c = &cc;
-  gboolean have_ref = ref != NULL && g_date_valid (ref);
-  gboolean want_date = (opts->types & (1u << NER_DATE)) != 0;
+  Ctx c = { text, toks, n, ref != NULL && g_date_valid (ref) ? ref : NULL, out };
   for (guint i = 0; i < n; i++)
     {
-      const NerToken *t = &toks[i];
-      if (t->flags & NER_TOK_LONG)
+      if (toks[i].flags & NER_TOK_LONG)
         continue;
-      if (want_date && (t->flags & NER_TOK_DIGIT))
-        {
-          GDate d;
-          g_date_clear (&d, 1);
-          if (!(t->flags & NER_TOK_LETTER) && numeric_date (text + t->bstart, t->bend - t->bstart, &d))
-            {
-              add (out, c, NER_DATE, i, i, iso_day (&d));
-              continue;
-            }
-          /* 23 July [2025] */
-          gint64 day = int_of (c, i, TRUE, NULL);
-          int mo = month_of (c, i + 1);
-          if (day >= 1 && day <= 31 && mo > 0)
-            {
-              guint nd = 0;
-              gint64 y = int_of (c, i + 2, FALSE, &nd);
-              guint last = i + 1;
-              if (nd == 4)
-                last = i + 2;
-              else
-                y = have_ref ? g_date_get_year (ref) : -1;
-              char *canon = NULL;
-              if (y > 0 && valid_ymd (y, mo, day))
-                canon = g_strdup_printf ("%04d-%02d-%02d", (int) y, mo, (int) day);
-              else if (y < 0)
-                canon = g_strdup_printf ("XXXX-%02d-%02d", mo, (int) day);
-              add (out, c, NER_DATE, i, last, canon);
-              i = last;
-              continue;
-            }
-          /* years after a preposition: in 2022, since 2014 */
-          guint nd = 0;
-          gint64 y = int_of (c, i, FALSE, &nd);
-          if (nd == 4 && y >= 1800 && y <= 2100 && i > 0
-              && (is (c, i - 1, "in") || is (c, i - 1, "since") || is (c, i - 1, "by") || is (c, i - 1, "until")
-                  || is (c, i - 1, "of") || is (c, i - 1, "from") || is (c, i - 1, "before") || is (c, i - 1, "after")
-                  || is (c, i - 1, "during") || is (c, i - 1, "early") || is (c, i - 1, "late") || is (c, i - 1, "mid")
-                  || is (c, i - 1, "to") || is (c, i - 1, "and") || is (c, i - 1, "year")))
-            {
-              add (out, c, NER_DATE, i, i, g_strdup_printf ("%04d", (int) y));
-              continue;
-            }
-        }
-      if (want_date && (t->flags & NER_TOK_LETTER))
-        {
-          int mo = month_of (c, i);
-          if (mo > 0 && ((t->flags & NER_TOK_UPPER1) || (t->flags & NER_TOK_CAPSLINE)))
-            {
-              guint j = i + 1;
-              if (j < n && is (c, j, ".") && t->bend - t->bstart <= 4)
-                j++;
-              guint nd = 0;
-              gint64 day = int_of (c, j, TRUE, &nd);
-              gint64 y = -1;
-              guint last = i;
-              if (day >= 1 && day <= 31 && nd <= 2)
-                {
-                  last = j;
-                  guint k = j + 1;
-                  if (k < n && is (c, k, ","))
-                    k++;
-                  gint64 yy = int_of (c, k, FALSE, &nd);
-                  if (nd == 4 && yy >= 1000)
-                    y = yy, last = k;
-                  char *canon;
-                  if (y < 0 && have_ref)
-                    y = g_date_get_year (ref);
-                  if (y > 0 && valid_ymd (y, mo, day))
-                    canon = g_strdup_printf ("%04d-%02d-%02d", (int) y, mo, (int) day);
-                  else
-                    canon = g_strdup_printf ("XXXX-%02d-%02d", mo, (int) day);
-                  add (out, c, NER_DATE, i, last, canon);
-                  i = last;
-                  continue;
-                }
-              gint64 yy = int_of (c, j, FALSE, &nd);
-              if (nd == 4 && yy >= 1000)
-                {
-                  add (out, c, NER_DATE, i, j, g_strdup_printf ("%04d-%02d", (int) yy, mo));
-                  i = j;
-                  continue;
-                }
-              /* a bare month needs a preposition ("in June"); "May" also a capital */
-              static const char *const preps[] = {
-                "in", "since", "by", "until", "from", "early", "late", "mid", "of", "through", "last", "next", "this",
-                "during", "before", "after", "and", "or", "till",
-              };
-              gboolean full_name = word_index (c, i, months, 12) >= 0;
-              gboolean listed = i + 2 < n && (is (c, i + 1, "and") || is (c, i + 1, "or")) && month_of (c, i + 2) > 0;
-              if (full_name && (t->flags & NER_TOK_UPPER1)
-                  && ((i > 0 && word_index (c, i - 1, preps, G_N_ELEMENTS (preps)) >= 0) || listed
-                      || (mo != 5 && !(t->flags & NER_TOK_SENT))))
-                {
-                  char *canon = NULL;
-                  guint first = i;
-                  if (have_ref)
-                    {
-                      int y0 = g_date_get_year (ref);
-                      int rm = g_date_get_month (ref);
-                      if (is (c, i - 1, "last") && mo >= rm)
-                        y0--;
-                      else if (is (c, i - 1, "next") && mo <= rm)
-                        y0++;
-                      canon = g_strdup_printf ("%04d-%02d", y0, mo);
-                    }
-                  if (is (c, i - 1, "last") || is (c, i - 1, "next") || is (c, i - 1, "this")
-                      || is (c, i - 1, "early") || is (c, i - 1, "late") || is (c, i - 1, "mid"))
-                    first = i - 1;
-                  add (out, c, NER_DATE, first, i, canon);
-                  continue;
-                }
-            }
-          int wd = word_index (c, i, weekdays, 7);
-          if (wd >= 0)
-            {
-              guint first = i;
-              int mode = 0;   /* 0 nearest/tense, -1 last, 1 next, 2 this */
-              if (i > 0 && is (c, i - 1, "last"))
-                mode = -1, first = i - 1;
-              else if (i > 0 && is (c, i - 1, "next"))
-                mode = 1, first = i - 1;
-              else if (i > 0 && is (c, i - 1, "this"))
-                mode = 2, first = i - 1;
-              char *canon = NULL;
-              if (have_ref)
-                {
-                  int rw = g_date_get_weekday (ref) - 1;
-                  int fwd = (wd - rw + 7) % 7;
-                  int back = fwd == 0 ? 0 : fwd - 7;
-                  int delta;
-                  if (mode == -1)
-                    delta = back == 0 ? -7 : back;
-                  else if (mode == 1)
-                    delta = fwd == 0 ? 7 : fwd;
-                  else if (mode == 0 && future_context (c, first))
-                    delta = fwd;
-                  else
-                    delta = (fwd < -back) ? fwd : back;
-                  GDate d = *ref;
-                  if (delta > 0)
-                    g_date_add_days (&d, delta);
-                  else if (delta < 0)
-                    g_date_subtract_days (&d, -delta);
-                  canon = iso_day (&d);
-                }
-              guint last = i;
-              /* "Monday, July 21": the date that follows says it all */
-              if (i + 2 < n && is (c, i + 1, ",") && month_of (c, i + 2) > 0)
-                {
-                  add (out, c, NER_DATE, first, last, canon);
-                  continue;
-                }
-              add (out, c, NER_DATE, first, last, canon);
-              i = last;
-              continue;
-            }
-          /* today, yesterday, tomorrow */
-          int rel_day = is (c, i, "today") ? 0 : is (c, i, "yesterday") ? -1 : is (c, i, "tomorrow") ? 1 : 99;
-          if (rel_day != 99)
-            {
-              char *canon = NULL;
-              if (have_ref)
-                {
-                  GDate d = *ref;
-                  if (rel_day > 0)
-                    g_date_add_days (&d, 1);
-                  else if (rel_day < 0)
-                    g_date_subtract_days (&d, 1);
-                  canon = iso_day (&d);
-                }
-              add (out, c, NER_DATE, i, i, canon);
-              continue;
-            }
-          /* last/next/this/past week|month|year, earlier this month */
-          int dir = is (c, i, "last") || is (c, i, "past") || is (c, i, "previous") ? -1
-                    : is (c, i, "next") || is (c, i, "coming") ? 1 : is (c, i, "this") ? 0 : 99;
-          if (dir != 99 && i + 1 < n)
-            {
-              int unit = is (c, i + 1, "week") ? 1 : is (c, i + 1, "month") ? 2 : is (c, i + 1, "year") ? 3
-                         : is (c, i + 1, "weekend") ? 4 : 0;
-              if (unit == 0 && is (c, i + 1, "week's"))
-                unit = 1;
-              if (unit > 0)
-                {
-                  guint first = i;
-                  if (i > 0 && (is (c, i - 1, "earlier") || is (c, i - 1, "later")) && dir == 0)
-                    first = i - 1;
-                  char *canon = NULL;
-                  if (have_ref)
-                    {
-                      GDate d = *ref;
-                      if (unit == 1 || unit == 4)
-                        {
-                          if (dir > 0)
-                            g_date_add_days (&d, 7);
-                          else if (dir < 0)
-                            g_date_subtract_days (&d, 7);
-                          canon = iso_week (&d);
-                          if (unit == 4)
-                            {
-                              char *w = canon;
-                              canon = g_strdup_printf ("%s-WE", w);
-                              g_free (w);
-                            }
-                        }
-                      else if (unit == 2)
-                        {
-                          g_date_set_day (&d, 1);
-                          if (dir > 0)
-                            g_date_add_months (&d, 1);
-                          else if (dir < 0)
-                            g_date_subtract_months (&d, 1);
-                          canon = g_strdup_printf ("%04u-%02u", g_date_get_year (&d), g_date_get_month (&d));
-                        }
-                      else
-                        canon = g_strdup_printf ("%04d", (int) g_date_get_year (&d) + dir);
-                    }
-                  add (out, c, NER_DATE, first, i + 1, canon);
-                  i++;
-                  continue;
-                }
-            }
-          /* two days ago, 3 weeks ago */
-          int num = word_index (c, i, small_numbers, G_N_ELEMENTS (small_numbers));
-          if (num > 0 && i + 2 < n && is (c, i + 2, "ago"))
-            {
-              int unit = (is (c, i + 1, "days") || is (c, i + 1, "day")) ? 1
-                         : (is (c, i + 1, "weeks") || is (c, i + 1, "week")) ? 2
-                         : (is (c, i + 1, "months") || is (c, i + 1, "month")) ? 3
-                         : (is (c, i + 1, "years") || is (c, i + 1, "year")) ? 4 : 0;
-              if (unit > 0)
-                {
-                  char *canon = NULL;
-                  if (have_ref)
-                    {
-                      GDate d = *ref;
-                      if (unit == 1)
-                        canon = (g_date_subtract_days (&d, num), iso_day (&d));
-                      else if (unit == 2)
-                        canon = (g_date_subtract_days (&d, 7 * num), iso_week (&d));
-                      else if (unit == 3)
-                        {
-                          g_date_set_day (&d, 1);
-                          g_date_subtract_months (&d, num);
-                          canon = g_strdup_printf ("%04u-%02u", g_date_get_year (&d), g_date_get_month (&d));
-                        }
-                      else
-                        canon = g_strdup_printf ("%04d", (int) g_date_get_year (&d) - num);
-                    }
-                  add (out, c, NER_DATE, i, i + 2, canon);
-                  i += 2;
-                  continue;
-                }
-            }
-        }
-      /* money: $5, $5.2 million, 300 euros */
-      if (opts->types & (1u << NER_MONEY))
-        {
-          const char *code = currency_symbol (c, i);
-          double v;
-          if (code != NULL && (v = number_of (c, i + 1)) >= 0)
-            {
-              guint last = i + 1;
-              double sc = scale_word (c, i + 2);
-              if (sc > 0)
-                v *= sc, last = i + 2;
-              add (out, c, NER_MONEY, i, last, money_canon (v, code));
-              i = last;
-              continue;
-            }
-          if ((v = number_of (c, i)) >= 0)
-            {
-              guint j = i + 1;
-              double sc = scale_word (c, j);
-              if (sc > 0 && !is (c, j, "m") && !is (c, j, "b"))
-                v *= sc, j++;
-              else
-                sc = 1;
-              code = currency_word (c, j);
-              if (code != NULL)
-                {
-                  add (out, c, NER_MONEY, i, j, money_canon (v, code));
-                  i = j;
-                  continue;
-                }
-            }
-        }
-      if (opts->types & (1u << NER_PERCENT))
-        {
-          double v = number_of (c, i);
-          if (v >= 0 && i + 1 < n)
-            {
-              guint last = 0;
-              if (is (c, i + 1, "%") || is (c, i + 1, "percent"))
-                last = i + 1;
-              else if (is (c, i + 1, "per") && is (c, i + 2, "cent"))
-                last = i + 2;
-              if (last > 0)
-                {
-                  char buf[G_ASCII_DTOSTR_BUF_SIZE];
-                  g_ascii_formatd (buf, sizeof buf, "%.15g", v);
-                  add (out, c, NER_PERCENT, i, last, g_strdup_printf ("%s%%", buf));
-                  i = last;
-                  continue;
-                }
-            }
-        }
+      guint used = apply_rules (&c, i, opts->types);
+      if (used > 1)
+        i += used - 1;
     }
   (void) model;
 }
@@ -602,45 +622,10 @@ ner_find_dates (const NerModel *model, const char *text, const NerToken *toks, g
 gboolean
 ner_parse_date (const char *s, GDate *out)
 {
+  GalleyDate d;
   g_date_clear (out, 1);
-  if (s == NULL)
+  if (s == NULL || !galley_date_find (s, 200, GALLEY_DATE_ENGLISH | GALLEY_DATE_MONTH_FIRST, &d))
     return FALSE;
-  while (g_ascii_isspace (*s))
-    s++;
-  gsize len = strlen (s);
-  /* ISO 8601 date or date-time */
-  if (len >= 10 && numeric_date (s, 10, out) && (len == 10 || s[10] == 'T' || s[10] == ' '))
-    return TRUE;
-  gsize k = 0;
-  while (k < len && !g_ascii_isspace (s[k]))
-    k++;
-  if (numeric_date (s, k, out))
-    return TRUE;
-  /* "July 21, 2025", "21 July 2025", "Monday, July 21, 2025" */
-  g_autoptr(NerScratch) sc = ner_scratch_new ();
-  guint n = ner_tokenize_raw (sc, s, MIN (len, 200), 0);
-  Ctx c = { s, sc->toks, n };
-  for (guint i = 0; i < n; i++)
-    {
-      int mo = month_of (&c, i);
-      if (mo == 0)
-        continue;
-      guint nd;
-      gint64 d = int_of (&c, i + 1, TRUE, &nd), y;
-      guint j = i + 2;
-      if (j < n && is (&c, j, ","))
-        j++;
-      if (d >= 1 && nd <= 2 && (y = int_of (&c, j, FALSE, &nd)) > 0 && nd == 4 && valid_ymd (y, mo, d))
-        {
-          g_date_set_dmy (out, (GDateDay) d, (GDateMonth) mo, (GDateYear) y);
-          return TRUE;
-        }
-      if (i > 0 && (d = int_of (&c, i - 1, TRUE, &nd)) >= 1 && nd <= 2 && (y = int_of (&c, i + 1, FALSE, &nd)) > 0
-          && nd == 4 && valid_ymd (y, mo, d))
-        {
-          g_date_set_dmy (out, (GDateDay) d, (GDateMonth) mo, (GDateYear) y);
-          return TRUE;
-        }
-    }
-  return FALSE;
+  g_date_set_dmy (out, (GDateDay) d.day, (GDateMonth) d.month, (GDateYear) d.year);
+  return TRUE;
 }

@@ -137,8 +137,9 @@ void      ner_tag (const NerModel *model, NerScratch *s, const char *text, NerTo
 gboolean  ner_model_save_weights (const float *w, float scale, const char *path, GError **error);
 void      ner_model_set_weights_float (NerModel *model, const float *w);
 
-/* Parses a date written at the top of a document or in meta: ISO 8601,
- * "July 21, 2025", "21 July 2025", "22.07.2025". */
+/* Parses a date written at the top of a document or in meta: the first
+ * full date in its first 200 bytes (galley_date_find ()): ISO 8601,
+ * "July 21, 2025", "21 July 2025", "22.07.2025", "07/21/2025". */
 gboolean  ner_parse_date (const char *s, GDate *out);
 
 G_END_DECLS

@@ -2,8 +2,10 @@
  *
  * galley-strip.c is the stage: options, dispatch on the document's content
  * type, meta fields, counters and drop reasons. strip-text.c handles text
- * already converted from web pages, strip-html.c raw HTML pages, and
- * strip-lang.c the stopword lists both use for prose signals.
+ * already converted from web pages (with strip-words.c, strip-dateline.c,
+ * strip-markup.c and strip-util.c, see strip-text-private.h), strip-html.c
+ * raw HTML pages, and strip-lang.c the stopword lists both use for prose
+ * signals.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
