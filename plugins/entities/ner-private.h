@@ -53,6 +53,15 @@ struct _NerScratch {
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NerScratch, ner_scratch_free)
 
 const NerEntry *ner_table_get (const NerTable *t, guint64 key);
+/* ner.c: the hash sets (open addressing, 64-bit keys, 0 never a key) */
+void      ner_table_init   (NerTable *t, guint bits);
+void      ner_table_clear  (NerTable *t);
+NerEntry *ner_table_insert (NerTable *t, guint64 key);
+/* ner-tokenize.c: a word's hash, and its slot and key in the model's
+ * dictionary (also used to build the dictionary in ner-model.c) */
+guint64   ner_word_hash    (const char *p, const char *end);
+guint     ner_dict_slot    (guint64 h, guint mask);
+guint32   ner_dict_key     (guint64 h);
 guint64  ner_seq_step (guint64 h, guint64 tok);
 guint    ner_tokenize_raw (NerScratch *s, const char *text, gsize len, gint64 cbase);
 guint64  ner_name_key (NerScratch *s, const char *name, gsize len, guint *n_tokens);
