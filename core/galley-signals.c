@@ -65,10 +65,10 @@ galley_runner_install_signal_handlers (void)
 }
 
 /* SIGTERM/SIGINT: read no more input, finish and commit what is in
- * flight; a second one ends the process at once. The runner's main()
- * calls this first thing, so that a stop during start-up (loading the
- * plugins, waiting for the lock) is a clean stop too; installing it again
- * keeps a signal already received. */
+ * flight; a second one ends the process at once. `galley run` calls this
+ * first thing, so that a stop during start-up (loading the plugins,
+ * waiting for the lock) is a clean stop too; installing it again keeps a
+ * signal already received. */
 void
 galley_runner_catch_stop_signals (void)
 {
