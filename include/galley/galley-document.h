@@ -192,7 +192,11 @@ GALLEY_API void         galley_document_write_json (GalleyDocument *doc, GString
  *
  * Since ABI 1.2: builds the document back (id, source, text, meta, fields,
  * entities and other annotations, repairs, encoding, content type). The
- * raw bytes and the declared encoding are not part of the record.
+ * raw bytes and the declared encoding are not part of the record. Since
+ * ABI 1.3 with the checks and messages of records=galley (one reader):
+ * @line must be valid UTF-8, the id a non-empty string without NUL, meta
+ * an object, spans objects with a string type and integer offsets inside
+ * the text.
  *
  * Returns: (transfer full): the document, or %NULL with @error set
  * (GALLEY_DOCUMENT_ERROR) when @line is not such a record.

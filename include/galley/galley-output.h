@@ -20,6 +20,7 @@
 
 #include <galley/galley-macros.h>
 #include <galley/galley-error.h>
+#include <galley/galley-stage.h>
 
 #ifdef GALLEY_OUTPUT_H_DEFINED_INSIDE
 # undef GALLEY_INSIDE
@@ -86,5 +87,71 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GalleyOutputFile, galley_output_file_free)
  * fsynced. */
 GALLEY_API gboolean galley_output_set_contents (const char *path, const char *data, gssize len,
                                                 GalleyOutputFlags flags, GError **error);
+
+/* ---- sink targets (since ABI 1.3) --------------------------------------- */
+
+/**
+ * galley_output_expand_path:
+ * @pattern: a path option, with strftime patterns (%Y-%m-%d) and {run}
+ * @run_id: galley_stage_context_get_run_id()
+ *
+ * Expands the strftime patterns with the local time now, then {run} to
+ * @run_id (six digits at least) or, when a file with {run} as a higher
+ * number exists in the directory ({run} once in the base name), to one
+ * more than the highest: an earlier run's output is never replaced, also
+ * when the state directory was reset. With {run} elsewhere, an existing
+ * file is an error (GALLEY_OUTPUT_ERROR_CREATE).
+ *
+ * Returns: (transfer full): the path, or %NULL with @error set
+ * (GALLEY_CONFIG_ERROR_INVALID_VALUE when the pattern expands to nothing).
+ */
+GALLEY_API char *galley_output_expand_path (const char *pattern, gint64 run_id, GError **error);
+
+/* The same without the run: {run} is left as it is (the name of the
+ * family of files numbered by run, for galley_stage_commit_file()). */
+GALLEY_API char *galley_output_expand_family (const char *pattern, GError **error);
+
+/* Which stream targets (a character device, FIFO or socket, also behind
+ * a symbolic link) a sink can write through. */
+typedef enum {
+  GALLEY_OUTPUT_STREAMS_UNLESS_COMMITTED,  /* yes, unless the run has a state directory or is sharded */
+  GALLEY_OUTPUT_STREAMS_NO_APPEND,         /* never: append mode needs a file it can cut back */
+  GALLEY_OUTPUT_STREAMS_NEVER,             /* never: the sink needs a regular file (a database) */
+} GalleyOutputStreams;
+
+/**
+ * galley_output_check_target:
+ * @kind: (out) (optional): the kind of target
+ *
+ * What a sink's init() calls with its expanded path: checks, creating
+ * nothing, that @path can be written (galley_output_check()), and that a
+ * stream is one only where @streams allows it in this run. Errors are
+ * GALLEY_OUTPUT_ERROR_CREATE (exit 73) starting "path: ", with a hint at
+ * mkdir=true for a missing directory when @flags lacks GALLEY_OUTPUT_MKDIR.
+ */
+GALLEY_API gboolean galley_output_check_target (GalleyStageContext *ctx, const char *path, GalleyOutputFlags flags,
+                                                GalleyOutputStreams streams, GalleyOutputKind *kind,
+                                                GError **error);
+
+/* Creates the missing directories above @path (an output error naming
+ * the directory when it cannot). */
+GALLEY_API gboolean galley_output_make_parent (const char *path, GError **error);
+
+/* fsyncs the directory holding @path, so that a rename in it lasts
+ * (best effort: errors are ignored). */
+GALLEY_API void     galley_output_fsync_parent (const char *path);
+
+/**
+ * galley_output_set_io_error:
+ * @errsv: the errno of the failure
+ * @what: what failed, "cannot write" say
+ *
+ * Sets @error to "WHAT PATH: strerror(ERRSV)", GALLEY_OUTPUT_ERROR_CREATE
+ * (exit 73) when @what starts with "cannot create", else
+ * GALLEY_OUTPUT_ERROR_WRITE (exit 74).
+ *
+ * Returns: %FALSE, to return it.
+ */
+GALLEY_API gboolean galley_output_set_io_error (GError **error, int errsv, const char *what, const char *path);
 
 G_END_DECLS

@@ -12,6 +12,7 @@
 #include <galley/galley-date.h>
 #include <galley/galley-options.h>
 #include <galley/galley-output.h>
+#include <galley/galley-input.h>
 #include <galley/galley-document.h>
 #include <galley/galley-stage.h>
 #include <galley/galley-harness.h>

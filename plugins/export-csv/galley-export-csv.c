@@ -15,7 +15,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "../common/export-common.h"
+#include <galley/galley-output.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -247,15 +247,16 @@ export_csv_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **er
       self->fd = STDOUT_FILENO;
       return g_steal_pointer (&self);
     }
-  self->path = export_expand_path (path, galley_stage_context_get_run_id (ctx), error);
+  self->path = galley_output_expand_path (path, galley_stage_context_get_run_id (ctx), error);
   if (self->path == NULL
-      || !export_check_target (ctx, self->path, self->do_mkdir,
-                               self->append ? EXPORT_STREAMS_NO_APPEND : EXPORT_STREAMS_UNLESS_COMMITTED, NULL, error))
+      || !galley_output_check_target (ctx, self->path, self->do_mkdir ? GALLEY_OUTPUT_MKDIR : GALLEY_OUTPUT_FLAGS_NONE,
+                                      self->append ? GALLEY_OUTPUT_STREAMS_NO_APPEND
+                                      : GALLEY_OUTPUT_STREAMS_UNLESS_COMMITTED, NULL, error))
     return NULL;
   /* a file appended to, or numbered by run, is one state directory's */
   if (self->append || strstr (path, "{run}") != NULL)
     {
-      g_autofree char *family = export_expand_family (path, error);
+      g_autofree char *family = galley_output_expand_family (path, error);
       if (family == NULL || !galley_stage_claim_file (ctx, family, error))
         return NULL;
     }
@@ -306,24 +307,24 @@ write_committed (ExportCsv *self, off_t length, GError **error)
   g_autofree char *tmp = g_strconcat (self->committed_path, ".tmp", NULL);
   int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
   if (fd < 0)
-    return export_io_error (error, errno, "cannot create", tmp);
+    return galley_output_set_io_error (error, errno, "cannot create", tmp);
   gsize len = strlen (content);
   if (write (fd, content, len) != (ssize_t) len || (self->do_fsync && fsync (fd) != 0))
     {
       int e = errno ? errno : EIO;
       close (fd);
       g_unlink (tmp);
-      return export_io_error (error, e, "cannot write", tmp);
+      return galley_output_set_io_error (error, e, "cannot write", tmp);
     }
   close (fd);
   if (g_rename (tmp, self->committed_path) != 0)
     {
       int e = errno;
       g_unlink (tmp);
-      return export_io_error (error, e, "cannot rename temporary file to", self->committed_path);
+      return galley_output_set_io_error (error, e, "cannot rename temporary file to", self->committed_path);
     }
   if (self->do_fsync)
-    export_fsync_parent (self->committed_path);
+    galley_output_fsync_parent (self->committed_path);
   return TRUE;
 }
 
@@ -353,11 +354,11 @@ read_committed (ExportCsv *self, off_t *length)
 static gboolean
 open_append (ExportCsv *self, GalleyStageContext *ctx, GError **error)
 {
-  if (!export_make_parent (self->path, self->do_mkdir, error))
+  if (self->do_mkdir && !galley_output_make_parent (self->path, error))
     return FALSE;
   int fd = open (self->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
   if (fd < 0)
-    return export_io_error (error, errno, errno == ENOENT || errno == EACCES || errno == EROFS ? "cannot create" : "cannot open",
+    return galley_output_set_io_error (error, errno, errno == ENOENT || errno == EACCES || errno == EROFS ? "cannot create" : "cannot open",
                             self->path);
   if (flock (fd, LOCK_EX | LOCK_NB) != 0)
     {
@@ -367,13 +368,13 @@ open_append (ExportCsv *self, GalleyStageContext *ctx, GError **error)
         g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
                      "%s is being appended to by another run; try again when it has finished", self->path);
       else
-        export_io_error (error, e, "cannot lock", self->path);
+        galley_output_set_io_error (error, e, "cannot lock", self->path);
       return FALSE;
     }
   self->fd = fd;
   struct stat st;
   if (fstat (fd, &st) != 0)
-    return export_io_error (error, errno, "cannot stat", self->path);
+    return galley_output_set_io_error (error, errno, "cannot stat", self->path);
   off_t committed = st.st_size;
   gint64 ledger = self->incremental ? galley_stage_committed_length (ctx, self->path) : -1;
   gboolean known = ledger >= 0;
@@ -388,7 +389,7 @@ open_append (ExportCsv *self, GalleyStageContext *ctx, GError **error)
           g_warning ("stage '%s': %s: removing %" G_GINT64_FORMAT " bytes written by an unfinished earlier run",
                      galley_stage_context_get_id (ctx), self->path, (gint64) (st.st_size - committed));
           if (ftruncate (fd, committed) != 0)
-            return export_io_error (error, errno, "cannot truncate", self->path);
+            return galley_output_set_io_error (error, errno, "cannot truncate", self->path);
           galley_stage_count (ctx, "bytes-truncated", st.st_size - committed);
         }
       else if (st.st_size < committed)
@@ -404,7 +405,7 @@ open_append (ExportCsv *self, GalleyStageContext *ctx, GError **error)
     return FALSE;
   self->committed = committed;
   if (lseek (fd, committed, SEEK_SET) < 0)
-    return export_io_error (error, errno, "cannot seek in", self->path);
+    return galley_output_set_io_error (error, errno, "cannot seek in", self->path);
   return TRUE;
 }
 
@@ -420,7 +421,7 @@ flush_buffer (ExportCsv *self, GError **error)
         {
           if (errno == EINTR)
             continue;
-          return export_io_error (error, errno, "cannot write", written_path (self));
+          return galley_output_set_io_error (error, errno, "cannot write", written_path (self));
         }
       p += n;
       left -= n;
@@ -675,7 +676,7 @@ export_csv_finish (gpointer state, GalleyStageContext *ctx, GError **error)
   if (self->append)
     {
       if (self->do_fsync && fsync (self->fd) != 0)
-        return export_io_error (error, errno, "cannot fsync", self->path);
+        return galley_output_set_io_error (error, errno, "cannot fsync", self->path);
       /* the commit: the new length is recorded, in the run ledger with the
        * sources' state when the run has a state directory */
       if (self->incremental)
@@ -735,7 +736,7 @@ export_csv_part_header (const GalleyOptions *opts, const char *part, GError **er
   int fd = open (part, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     {
-      export_io_error (error, errno, "cannot open", part);
+      galley_output_set_io_error (error, errno, "cannot open", part);
       return -1;
     }
   /* the header row ends at the first line break after the mark */
@@ -750,7 +751,7 @@ export_csv_part_header (const GalleyOptions *opts, const char *part, GError **er
         {
           int e = errno;
           close (fd);
-          export_io_error (error, e, "cannot read", part);
+          galley_output_set_io_error (error, e, "cannot read", part);
           return -1;
         }
       if (n == 0)

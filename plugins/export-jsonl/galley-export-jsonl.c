@@ -12,7 +12,7 @@
  */
 #include <galley/galley-stage.h>
 
-#include "../common/export-common.h"
+#include <galley/galley-output.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -78,14 +78,15 @@ export_jsonl_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **
       return g_steal_pointer (&self);
     }
   self->per_run = strstr (path, "{run}") != NULL;
-  self->path = export_expand_path (path, galley_stage_context_get_run_id (ctx), error);
+  self->path = galley_output_expand_path (path, galley_stage_context_get_run_id (ctx), error);
   if (self->path == NULL
-      || !export_check_target (ctx, self->path, self->do_mkdir, EXPORT_STREAMS_UNLESS_COMMITTED, NULL, error))
+      || !galley_output_check_target (ctx, self->path, self->do_mkdir ? GALLEY_OUTPUT_MKDIR : GALLEY_OUTPUT_FLAGS_NONE,
+                                      GALLEY_OUTPUT_STREAMS_UNLESS_COMMITTED, NULL, error))
     return NULL;
   /* files numbered by run are one state directory's */
   if (self->per_run)
     {
-      g_autofree char *family = export_expand_family (path, error);
+      g_autofree char *family = galley_output_expand_family (path, error);
       if (family == NULL || !galley_stage_claim_file (ctx, family, error))
         return NULL;
     }
@@ -119,7 +120,7 @@ flush_buffer (ExportJsonl *self, GError **error)
           const char *where = self->out == NULL ? "standard output"
                               : galley_output_file_get_tmp_path (self->out) ? galley_output_file_get_tmp_path (self->out)
                               : galley_output_file_get_target (self->out);
-          return export_io_error (error, errno, "cannot write", where);
+          return galley_output_set_io_error (error, errno, "cannot write", where);
         }
       p += n;
       left -= n;

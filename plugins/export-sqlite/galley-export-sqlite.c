@@ -20,7 +20,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "../common/export-common.h"
+#include <galley/galley-output.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -491,11 +491,12 @@ export_sqlite_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError *
                    "path: give a database file name (standard output is not possible)");
       return NULL;
     }
-  self->path = export_expand_path (path, galley_stage_context_get_run_id (ctx), error);
+  self->path = galley_output_expand_path (path, galley_stage_context_get_run_id (ctx), error);
   /* a database is a regular file: a FIFO or device is refused, a symbolic
    * link to a database is followed */
   if (self->path == NULL
-      || !export_check_target (ctx, self->path, self->do_mkdir, EXPORT_STREAMS_NEVER, NULL, error))
+      || !galley_output_check_target (ctx, self->path, self->do_mkdir ? GALLEY_OUTPUT_MKDIR : GALLEY_OUTPUT_FLAGS_NONE,
+                                      GALLEY_OUTPUT_STREAMS_NEVER, NULL, error))
     return NULL;
   if (g_file_test (self->path, G_FILE_TEST_EXISTS))
     {
@@ -531,7 +532,7 @@ lock_file (ExportSqlite *self, GError **error)
 {
   int fd = open (self->path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
   if (fd < 0)
-    return export_io_error (error, errno, errno == EACCES || errno == EROFS || errno == ENOENT ? "cannot create" : "cannot open",
+    return galley_output_set_io_error (error, errno, errno == EACCES || errno == EROFS || errno == ENOENT ? "cannot create" : "cannot open",
                             self->path);
   gint64 deadline = g_get_monotonic_time () + self->busy_timeout;
   while (flock (fd, LOCK_EX | LOCK_NB) != 0)
@@ -547,7 +548,7 @@ lock_file (ExportSqlite *self, GError **error)
                          "%s is being written by another run (waited %.1f s, see busy-timeout); try again when it has finished",
                          self->path, self->busy_timeout / 1e6);
           else
-            export_io_error (error, e, "cannot lock", self->path);
+            galley_output_set_io_error (error, e, "cannot lock", self->path);
           return FALSE;
         }
       g_usleep (50 * 1000);
@@ -559,7 +560,7 @@ lock_file (ExportSqlite *self, GError **error)
 static gboolean
 open_for_writing (ExportSqlite *self, GError **error)
 {
-  if (!export_make_parent (self->path, self->do_mkdir, error) || !lock_file (self, error))
+  if ((self->do_mkdir && !galley_output_make_parent (self->path, error)) || !lock_file (self, error))
     return FALSE;
   /* checked before anything is set: a database refused (another
    * program's, or a newer schema) is left as it was */

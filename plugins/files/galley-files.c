@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../common/galley-input.h"
+#include <galley/galley-input.h>
 
 /* inlined: 11 million fewer instructions per 50,000 small files than
  * through the shared library */
@@ -1114,8 +1114,8 @@ files_walk (Files *self, GalleyDocument **out, GalleyStageContext *ctx, GError *
           data = g_bytes_get_data (bytes, &len);
         }
       const char *bom = NULL;
-      InputKind kind = galley_input_sniff (data, len, path, &bom);
-      if (kind == INPUT_KIND_BINARY)
+      GalleyInputKind kind = galley_input_sniff (data, len, path, &bom);
+      if (kind == GALLEY_INPUT_KIND_BINARY)
         {
           g_debug ("stage '%s': %s looks binary; skipped", galley_stage_context_get_id (ctx), path);
           galley_stage_skip (ctx, path, "binary-file");
@@ -1131,7 +1131,7 @@ files_walk (Files *self, GalleyDocument **out, GalleyStageContext *ctx, GError *
       if (self->content_type != GALLEY_CONTENT_UNKNOWN)
         galley_document_set_content_type (doc, self->content_type);
       else
-        galley_document_set_content_type (doc, kind == INPUT_KIND_HTML ? GALLEY_CONTENT_HTML : GALLEY_CONTENT_TEXT);
+        galley_document_set_content_type (doc, kind == GALLEY_INPUT_KIND_HTML ? GALLEY_CONTENT_HTML : GALLEY_CONTENT_TEXT);
       *out = doc;
       return TRUE;
     }

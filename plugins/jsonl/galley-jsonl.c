@@ -3,10 +3,9 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <galley/galley-stage.h>
+#include <galley/galley-input.h>
 
 #include <string.h>
-
-#include "../common/galley-input.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +15,7 @@
 
 static const GalleyOptionSpec jsonl_options[] = {
   { "path", GALLEY_OPT_STRING, NULL, "JSONL file to read (gzip aware); - reads standard input", NULL },
-  RECORD_MAPPING_OPTIONS,
+  GALLEY_RECORD_MAPPING_OPTIONS,
   /* json-c takes int lengths: 2GiB - 2 bytes at most */
   { "max-line", GALLEY_OPT_SIZE, "256MiB", "Longer lines are rejected whole", NULL, .max = "2147483646" },
   { NULL }
@@ -25,8 +24,8 @@ static const GalleyOptionSpec jsonl_options[] = {
 typedef struct {
   char          *path;
   guint64        max_line;
-  RecordMapping  mapping;
-  RecordReader  *reader;     /* created on the first next() */
+  GalleyRecordMapping *mapping;
+  GalleyRecordReader  *reader;     /* created on the first next() */
   gboolean       incremental;
   GalleyInputState now;      /* size and time when the run started reading */
   gboolean       finished;
@@ -39,8 +38,8 @@ jsonl_free (gpointer data)
   if (self == NULL)
     return;
   g_free (self->path);
-  record_mapping_clear (&self->mapping);
-  g_clear_pointer (&self->reader, record_reader_free);
+  g_clear_pointer (&self->mapping, galley_record_mapping_free);
+  g_clear_pointer (&self->reader, galley_record_reader_free);
   g_free (self);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Jsonl, jsonl_free)
@@ -51,7 +50,8 @@ jsonl_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
   g_autoptr(Jsonl) self = g_new0 (Jsonl, 1);
   self->path = g_strdup (galley_options_get_string (opts, "path"));
   self->max_line = galley_options_get_size (opts, "max-line");
-  if (!record_mapping_init (&self->mapping, opts, error))
+  self->mapping = galley_record_mapping_new (opts, error);
+  if (self->mapping == NULL)
     return NULL;
   if (*self->path == '\0')
     {
@@ -98,7 +98,7 @@ jsonl_start (Jsonl *self, GalleyStageContext *ctx)
   GalleyInputState seen;
   if (!galley_stage_input_lookup (ctx, self->path, &seen))
     {
-      record_reader_resume (self->reader, TRUE, 0, 0);
+      galley_record_reader_set_incremental (self->reader, TRUE);
       return TRUE;
     }
   /* A record made before the end of the file (a run stopped by a signal,
@@ -116,12 +116,11 @@ jsonl_start (Jsonl *self, GalleyStageContext *ctx)
   if (seen.offset > 0 && (same_file || file_is_gzip (self->path) || self->now.size >= seen.offset))
     {
       /* check that the part read before is still the same */
-      g_autoptr(RecordReader) probe = record_reader_new (self->path, self->max_line);
-      g_autoptr(GError) local = NULL;
-      guint64 fp = record_reader_fingerprint_of (probe, (guint64) seen.offset, &local);
-      if (local == NULL && fp == seen.hash)
+      guint64 fp = 0;
+      if (galley_input_fingerprint (self->path, (guint64) seen.offset, &fp, NULL) && fp == seen.hash)
         {
-          record_reader_resume (self->reader, TRUE, seen.offset, seen.lines);
+          galley_record_reader_set_incremental (self->reader, TRUE);
+          galley_record_reader_set_start (self->reader, seen.offset, seen.lines);
           galley_stage_count (ctx, "resumed-inputs", 1);
           return TRUE;
         }
@@ -129,7 +128,7 @@ jsonl_start (Jsonl *self, GalleyStageContext *ctx)
   g_warning ("stage '%s': %s changed since the last run (not only appended to); reading it again from the start",
              galley_stage_context_get_id (ctx), self->path);
   galley_stage_count (ctx, "rewritten-inputs", 1);
-  record_reader_resume (self->reader, TRUE, 0, 0);
+  galley_record_reader_set_incremental (self->reader, TRUE);
   return TRUE;
 }
 
@@ -143,7 +142,7 @@ jsonl_record (Jsonl *self, GalleyStageContext *ctx, gboolean complete)
   guint64 offset, lines, fp;
   if (!complete)
     done.size = -1 - done.size;
-  record_reader_position (self->reader, &offset, &lines, &fp);
+  galley_record_reader_get_position (self->reader, &offset, &lines, &fp);
   done.offset = offset;
   done.lines = lines;
   done.hash = fp;
@@ -236,8 +235,8 @@ jsonl_shard_start (Jsonl *self, GalleyStageContext *ctx, GError **error)
       g_prefix_error (error, "path: %s: ", self->path);
       return FALSE;
     }
-  record_reader_resume (self->reader, FALSE, offset, first);
-  record_reader_set_end (self->reader, end);
+  galley_record_reader_set_start (self->reader, offset, first);
+  galley_record_reader_set_end (self->reader, end);
   if (first == end)
     self->finished = TRUE;
   return TRUE;
@@ -252,7 +251,7 @@ jsonl_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GErro
     return FALSE;
   if (self->reader == NULL)
     {
-      self->reader = record_reader_new (self->path, self->max_line);
+      self->reader = galley_record_reader_new (self->path, self->max_line);
       self->incremental = galley_stage_is_incremental (ctx) && !g_str_equal (self->path, "-");
       if (galley_stage_context_get_shard (ctx, NULL, NULL))
         {
@@ -271,9 +270,9 @@ jsonl_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GErro
           return FALSE;
         }
     }
-  gboolean more = record_reader_next (self->reader, &self->mapping, ctx, out, error);
+  gboolean more = galley_record_reader_next (self->reader, self->mapping, ctx, out, error);
   if (self->incremental && (more || (error == NULL || *error == NULL)))
-    jsonl_record (self, ctx, !more && record_reader_at_end (self->reader));
+    jsonl_record (self, ctx, !more && galley_record_reader_is_at_end (self->reader));
   if (!more)
     self->finished = TRUE;
   return more;

@@ -5,16 +5,16 @@
  */
 #include <galley/galley-stage.h>
 
+#include <galley/galley-input.h>
+
 #include <gio/gunixinputstream.h>
 #include <unistd.h>
-
-#include "../common/galley-input.h"
 
 static const GalleyOptionSpec stdin_options[] = {
   { "format", GALLEY_OPT_ENUM, "text", "text: all of stdin is one article; jsonl: one JSON object per line", "text|jsonl" },
   { "id", GALLEY_OPT_STRING, "stdin", "Document id in text format", NULL },
   { "max-size", GALLEY_OPT_SIZE, "256MiB", "Largest article (text) or line (jsonl) accepted", NULL },
-  RECORD_MAPPING_OPTIONS,
+  GALLEY_RECORD_MAPPING_OPTIONS,
   { NULL }
 };
 
@@ -23,8 +23,8 @@ typedef struct {
   char             *id;
   guint64           max_size;
   GalleyContentType content_type;
-  RecordMapping     mapping;
-  RecordReader     *reader;   /* jsonl format */
+  GalleyRecordMapping *mapping;
+  GalleyRecordReader  *reader;   /* jsonl format */
   gboolean          done;     /* text format */
 } Stdin;
 
@@ -35,8 +35,8 @@ stdin_free (gpointer data)
   if (self == NULL)
     return;
   g_free (self->id);
-  record_mapping_clear (&self->mapping);
-  g_clear_pointer (&self->reader, record_reader_free);
+  g_clear_pointer (&self->mapping, galley_record_mapping_free);
+  g_clear_pointer (&self->reader, galley_record_reader_free);
   g_free (self);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Stdin, stdin_free)
@@ -54,9 +54,10 @@ stdin_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
                    "max-size: at most 2GiB - 2 bytes for format=jsonl, got %" G_GUINT64_FORMAT, self->max_size);
       return NULL;
     }
-  if (!record_mapping_init (&self->mapping, opts, error))
+  self->mapping = galley_record_mapping_new (opts, error);
+  if (self->mapping == NULL)
     return NULL;
-  self->content_type = self->mapping.content_type;
+  self->content_type = galley_record_mapping_get_content_type (self->mapping);
   if (*self->id == '\0')
     {
       g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE, "id: empty");
@@ -89,23 +90,23 @@ stdin_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GErro
       gsize len = 0;
       const guint8 *data = g_bytes_get_data (bytes, &len);
       const char *bom = NULL;
-      if (galley_input_sniff (data, len, NULL, &bom) == INPUT_KIND_BINARY)
+      if (galley_input_sniff (data, len, NULL, &bom) == GALLEY_INPUT_KIND_BINARY)
         {
           galley_stage_skip (ctx, "stdin", "binary-file");
           return FALSE;
         }
       GalleyDocument *doc = galley_document_new (self->id, "stdin");
       galley_document_set_raw (doc, bytes);
-      set_content_type (doc, self->content_type, NULL);
+      galley_input_set_content_type (doc, self->content_type, NULL);
       *out = doc;
       return TRUE;
     }
   if (self->reader == NULL)
     {
-      self->reader = record_reader_new ("-", self->max_size);
-      record_reader_set_limit_name (self->reader, "max-size");
+      self->reader = galley_record_reader_new ("-", self->max_size);
+      galley_record_reader_set_limit_name (self->reader, "max-size");
     }
-  return record_reader_next (self->reader, &self->mapping, ctx, out, error);
+  return galley_record_reader_next (self->reader, self->mapping, ctx, out, error);
 }
 
 static const GalleyStageInfo stdin_info = {

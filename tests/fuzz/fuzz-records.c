@@ -1,15 +1,16 @@
 /* fuzz-records.c: JSON Lines records on arbitrary bytes.
  *
- * Each line goes through the sources' record reader (record_to_document
- * in plugins/common/galley-input.c, with a mapping chosen by the first
- * byte: plain or records=galley) and through galley_document_read_json
- * (core/galley-document.c, the reader of stored shard documents). What
+ * Each line goes through the sources' record mapping
+ * (galley_record_mapping_to_document in core/galley-record-mapping.c,
+ * with a mapping chosen by the first byte: plain or records=galley) and
+ * through galley_document_read_json (core/galley-record.c, the reader of
+ * stored shard documents and of records=galley). What
  * must hold: no crash, no leak, no GLib critical, a document's text is
  * valid UTF-8, and a document written as a record and read back is
  * written the same again.
  */
 #include "galley-private.h"
-#include "galley-input.h"
+#include "galley-input-private.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,7 +81,7 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
   guint8 mode = data[0];
   static char *meta_keys[] = { "title", "author", "date", "url", "pub", "deep", NULL };
   static char *meta_paths[] = { "title", "author", "date", "url", "meta.date", "a.b.c", NULL };
-  RecordMapping m = {
+  GalleyRecordMapping m = {
     .id_field = (char *) ((mode & 0x30) == 0x10 ? "meta.id" : (mode & 0x30) == 0x20 ? "" : "id"),
     .text_field = (char *) ((mode & 0x40) ? "body.text" : "text"),
     .encoding_field = (char *) ((mode & 0x80) ? "" : "encoding"),
@@ -90,6 +91,7 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
     .content_type = (mode >> 2) % 3 == 1 ? GALLEY_CONTENT_TEXT
                     : (mode >> 2) % 3 == 2 ? GALLEY_CONTENT_HTML : GALLEY_CONTENT_UNKNOWN,
     .galley_records = (mode & 1) != 0,
+    .tok = tok,
   };
   const char *p = (const char *) data + 1, *end = (const char *) data + size;
   for (guint64 lineno = 1; p < end; lineno++)
@@ -102,7 +104,7 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
       line[len] = '\0';
       {
         g_autoptr(GError) error = NULL;
-        g_autoptr(GalleyDocument) doc = record_to_document (&m, tok, line, len, "fuzz.jsonl", lineno, &error);
+        g_autoptr(GalleyDocument) doc = galley_record_mapping_to_document (&m, line, len, "fuzz.jsonl", lineno, &error);
         if (doc == NULL && (error == NULL || *error->message == '\0'))
           abort ();
         if (doc != NULL)
