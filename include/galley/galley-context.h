@@ -1,0 +1,82 @@
+/* galley-context.h: what a stage asks the core through its context:
+ * its identity, drops, counters, skips and rejects, cancellation, and the
+ * data it keeps on a document.
+ * Included by <galley/galley-stage.h>; not to be included on its own.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#if !defined(GALLEY_INSIDE) && !defined(GALLEY_COMPILATION)
+# error "Only <galley/galley.h> or <galley/galley-stage.h> can be included directly."
+#endif
+
+G_BEGIN_DECLS
+
+/* The stage id from the pipeline file ("dedup" in [stage dedup]). */
+GALLEY_API const char *galley_stage_context_get_id       (GalleyStageContext *ctx);
+/* The plugin name ("dedup"). */
+GALLEY_API const char *galley_stage_context_get_plugin   (GalleyStageContext *ctx);
+/* Number of worker threads of the run. */
+GALLEY_API guint       galley_stage_context_get_threads  (GalleyStageContext *ctx);
+/* TRUE under `galley run --dry-run` and `galley check`: write nothing. */
+GALLEY_API gboolean    galley_stage_context_is_dry_run   (GalleyStageContext *ctx);
+
+/**
+ * galley_stage_drop:
+ * @reason: kebab-case reason, e.g. "too-short"; counted per stage
+ *
+ * Records why process() drops the current document.
+ *
+ * Returns: %GALLEY_VERDICT_DROP, so `return galley_stage_drop (ctx, "x");`
+ */
+GALLEY_API GalleyVerdict galley_stage_drop (GalleyStageContext *ctx, const char *reason);
+
+/* Adds @n to a custom counter @name (kebab-case) shown in the stats file. */
+GALLEY_API void galley_stage_count (GalleyStageContext *ctx, const char *name, gint64 n);
+
+/**
+ * galley_stage_reject:
+ * @source: where the input came from (path, "path:line")
+ * @line: line number, or 0
+ * @raw: (nullable): the offending input, kept so nothing is lost
+ * @raw_len: its length, -1 if NUL-terminated
+ * @error: why
+ *
+ * Sources: writes an input that could not become a document to the
+ * rejects file and counts it as failed. If the stage's on-error is `fail`
+ * the run stops after the documents already produced.
+ *
+ * Returns: %TRUE if the source should go on, %FALSE if the run is stopping.
+ */
+GALLEY_API gboolean galley_stage_reject (GalleyStageContext *ctx, const char *source, gint64 line,
+                                         const char *raw, gssize raw_len, const GError *error);
+
+/* Sources: counts an input deliberately skipped (e.g. "binary-file") as
+ * dropped with @reason; @source is logged at debug level. */
+GALLEY_API void galley_stage_skip (GalleyStageContext *ctx, const char *source, const char *reason);
+
+/* TRUE once the run is stopping because something failed: sources should
+ * return. Still valid in free(), where it tells a stage whether the run as
+ * a whole failed (a stage, a sink's finish()), so state can be committed
+ * only after a successful run. Report a held lock with G_IO_ERROR_BUSY
+ * (exit 75). */
+GALLEY_API gboolean galley_stage_is_cancelled (GalleyStageContext *ctx);
+/* Since ABI 1.3: (transfer none) cancelled when the run is asked to stop
+ * (SIGTERM, SIGINT) or fails. Sources pass it to reads that can block (a
+ * pipe, a FIFO, a socket) so that a stop wakes them; a read cancelled by
+ * a stop may end the source without an error (or with
+ * G_IO_ERROR_CANCELLED, which the core then treats as the stop). */
+GALLEY_API GCancellable *galley_stage_context_get_cancellable (GalleyStageContext *ctx);
+
+/* Since ABI 1.1: data a stage keeps on a document, typically from prepare()
+ * for process(). One slot per stage; setting it again destroys the old
+ * value; the value is destroyed with the document. */
+GALLEY_API void     galley_document_set_stage_data   (GalleyDocument *doc, GalleyStageContext *ctx,
+                                                      gpointer data, GDestroyNotify destroy);
+/* (transfer none) the stage's data, or NULL. */
+GALLEY_API gpointer galley_document_get_stage_data   (GalleyDocument *doc, GalleyStageContext *ctx);
+/* (transfer full) removes the stage's data without destroying it. */
+GALLEY_API gpointer galley_document_steal_stage_data (GalleyDocument *doc, GalleyStageContext *ctx);
+
+G_END_DECLS
