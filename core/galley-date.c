@@ -108,9 +108,22 @@ word_len (const char *p, const char *end)
 static gboolean
 word_equal (const char *w, gsize len, const char *lower)
 {
-  const char *p = w, *end = w + len;
-  if ((guchar) *p < 0x80 && g_ascii_tolower (*p) != *lower)
-    return FALSE;
+  /* ASCII bytes compare directly (the common case, and where most words
+   * differ from a month name: at the first letter) */
+  gsize i = 0;
+  for (; i < len && lower[i] != '\0'; i++)
+    {
+      guchar a = (guchar) w[i], b = (guchar) lower[i];
+      if (a >= 0x80 || b >= 0x80)
+        break;
+      if ((a >= 'A' && a <= 'Z' ? a | 0x20 : a) != b)
+        return FALSE;
+    }
+  if (i == len || lower[i] == '\0')
+    return i == len && lower[i] == '\0';
+  /* from the first non-ASCII character on, character by character */
+  const char *p = w + i, *end = w + len;
+  lower += i;
   while (p < end && *lower != '\0')
     {
       gunichar c = g_utf8_get_char_validated (p, end - p);
@@ -424,16 +437,47 @@ read_time (Scan *s, GalleyDate *d)
 
 /* ---- public ---------------------------------------------------------------- */
 
+/* Month names -> month, with MONTH_ENGLISH set for the English ones: the
+ * entities stage asks for every word of every text. */
+#define MONTH_ENGLISH 0x100
+
+static gpointer
+build_month_table (gpointer data)
+{
+  GHashTable *table = g_hash_table_new (g_str_hash, g_str_equal);
+  for (gsize i = 0; i < G_N_ELEMENTS (month_names); i++)
+    if (!g_hash_table_contains (table, month_names[i].word))
+      g_hash_table_insert (table, (gpointer) month_names[i].word,
+                           GINT_TO_POINTER (month_names[i].month | (i < N_ENGLISH_MONTHS ? MONTH_ENGLISH : 0)));
+  return table;
+}
+
 int
 galley_date_month_from_name (const char *word, gsize len, GalleyDateFlags flags)
 {
+  static GOnce once = G_ONCE_INIT;
   if (len == 0 || len > 40)
     return 0;
-  gsize n = (flags & GALLEY_DATE_ENGLISH) ? N_ENGLISH_MONTHS : G_N_ELEMENTS (month_names);
-  for (gsize i = 0; i < n; i++)
-    if (word_equal (word, len, month_names[i].word))
-      return month_names[i].month;
-  return 0;
+  /* the word in lower case: ASCII in place, anything else through GLib */
+  char buf[41];
+  g_autofree char *folded = NULL;
+  const char *key = buf;
+  gsize i = 0;
+  for (; i < len && (guchar) word[i] < 0x80; i++)
+    buf[i] = word[i] >= 'A' && word[i] <= 'Z' ? word[i] | 0x20 : word[i];
+  if (i < len)
+    {
+      if (!g_utf8_validate_len (word, len, NULL))
+        return 0;
+      key = folded = g_utf8_strdown (word, len);
+    }
+  else
+    buf[len] = '\0';
+  GHashTable *table = g_once (&once, build_month_table, NULL);
+  int v = GPOINTER_TO_INT (g_hash_table_lookup (table, key));
+  if ((flags & GALLEY_DATE_ENGLISH) && !(v & MONTH_ENGLISH))
+    return 0;
+  return v & 0xff;
 }
 
 gboolean
