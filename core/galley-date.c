@@ -242,6 +242,27 @@ set_date (GalleyDate *d, int y, int m, int day)
 
 /* ---- the matchers ---------------------------------------------------------- */
 
+/* A matcher read y-m-day up to @t: the date is taken and @s moves there. */
+static gboolean
+accept (Scan *s, const Scan *t, GalleyDate *d, int y, int m, int day)
+{
+  set_date (d, y, m, day);
+  s->p = t->p;
+  return TRUE;
+}
+
+/* The same for a date with a month name: a missing year is taken only
+ * with GALLEY_DATE_PARTIAL, and the day must exist. */
+static gboolean
+accept_named (Scan *s, const Scan *t, GalleyDate *d, int y, int m, int day)
+{
+  if (y == 0 && !(s->flags & GALLEY_DATE_PARTIAL))
+    return FALSE;
+  if (!galley_date_valid_ymd (y, m, day))
+    return FALSE;
+  return accept (s, t, d, y, m, day);
+}
+
 /* 2025-07-21, 2025/07/21, 2025.7.21 */
 static gboolean
 match_iso (Scan *s, GalleyDate *d)
@@ -260,9 +281,7 @@ match_iso (Scan *s, GalleyDate *d)
     return FALSE;
   if (s->flags & GALLEY_DATE_WITH_TIME)
     skip_char (&t, 'T');
-  set_date (d, y, m, day);
-  s->p = t.p;
-  return TRUE;
+  return accept (s, &t, d, y, m, day);
 }
 
 /* 22.07.2025, 07/21/2025, 21-07-2025, 22.07.25: day first unless
@@ -294,9 +313,7 @@ match_numeric (Scan *s, GalleyDate *d)
     }
   if (!galley_date_valid_ymd (y, m, day))
     return FALSE;
-  set_date (d, y, m, day);
-  s->p = t.p;
-  return TRUE;
+  return accept (s, &t, d, y, m, day);
 }
 
 /* 23 July 2025, 23rd July, 2025, 4. März 2026, 4 de março de 2026,
@@ -317,13 +334,7 @@ match_day_month (Scan *s, GalleyDate *d)
   if (m == 0)
     return FALSE;
   int y = read_year_after (&t, month_start);
-  if (y == 0 && !(s->flags & GALLEY_DATE_PARTIAL))
-    return FALSE;
-  if (!galley_date_valid_ymd (y, m, day))
-    return FALSE;
-  set_date (d, y, m, day);
-  s->p = t.p;
-  return TRUE;
+  return accept_named (s, &t, d, y, m, day);
 }
 
 /* July 23, 2025, Jul. 23rd 2025; July 23 with GALLEY_DATE_PARTIAL. */
@@ -340,13 +351,7 @@ match_month_day (Scan *s, GalleyDate *d)
   if (day == 0)
     return FALSE;
   int y = read_year_after (&t, NULL);
-  if (y == 0 && !(s->flags & GALLEY_DATE_PARTIAL))
-    return FALSE;
-  if (!galley_date_valid_ymd (y, m, day))
-    return FALSE;
-  set_date (d, y, m, day);
-  s->p = t.p;
-  return TRUE;
+  return accept_named (s, &t, d, y, m, day);
 }
 
 /* July 2025, with GALLEY_DATE_PARTIAL. */
@@ -364,9 +369,7 @@ match_month_year (Scan *s, GalleyDate *d)
   int y = read_year (&t);
   if (y == 0)
     return FALSE;
-  set_date (d, y, m, 0);
-  s->p = t.p;
-  return TRUE;
+  return accept (s, &t, d, y, m, 0);
 }
 
 typedef gboolean (*DateMatcher) (Scan *s, GalleyDate *d);
