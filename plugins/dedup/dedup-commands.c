@@ -115,7 +115,7 @@ static const char index_status[] =
   "format.";
 
 /* Parses the one STATE_DIR argument and the durations; opens the index
- * (locked unless @read_only). */
+ * (locked unless @read_only). On failure nothing is left open or locked. */
 static int
 open_index (const char *prog, GStrv args, const char *wait, gboolean read_only, int *lock_fd, DedupIndex **ix)
 {
@@ -139,7 +139,12 @@ open_index (const char *prog, GStrv args, const char *wait, gboolean read_only, 
     return command_fail (prog, error);
   *ix = dedup_index_open (dir, !read_only, FALSE, NULL, &error);
   if (*ix == NULL)
-    return command_fail (prog, error);
+    {
+      if (*lock_fd >= 0)
+        close (*lock_fd);
+      *lock_fd = -1;
+      return command_fail (prog, error);
+    }
   return GALLEY_EXIT_OK;
 }
 
@@ -210,11 +215,7 @@ forget_command (const char *prog, GStrv *args)
   int lock_fd = -1;
   int code = open_index (prog, *args, wait, FALSE, &lock_fd, &ix);
   if (code != GALLEY_EXIT_OK)
-    {
-      if (lock_fd >= 0)
-        close (lock_fd);
-      return code;
-    }
+    return code;
   gint64 docs = 0;
   gint64 before = g_get_real_time () / G_USEC_PER_SEC - older_than / G_USEC_PER_SEC;
   GError *error = NULL;
@@ -248,11 +249,7 @@ compact_command (const char *prog, GStrv *args)
   int lock_fd = -1;
   int code = open_index (prog, *args, wait, FALSE, &lock_fd, &ix);
   if (code != GALLEY_EXIT_OK)
-    {
-      if (lock_fd >= 0)
-        close (lock_fd);
-      return code;
-    }
+    return code;
   GError *error = NULL;
   if (dedup_index_compact (ix, &error))
     {
