@@ -214,7 +214,7 @@ jsonl_shard_start (Jsonl *self, GalleyStageContext *ctx, GError **error)
       return FALSE;
     }
   guint8 magic[2];
-  if (pread (fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+  if (pread (fd, magic, 2, 0) == 2 && galley_input_is_gzip (magic, 2))
     {
       close (fd);
       g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
