@@ -33,6 +33,10 @@ char      *galley_test_write_path (const char *dir, const char *name, const char
 /* Parses a JSONL file; fails the test on a malformed line. */
 GPtrArray *galley_test_read_jsonl (const char *path);
 
+/* id -> number of records with it (GUINT_TO_POINTER), over the JSONL files
+ * of @dir named PREFIX*.jsonl (temporary files of a killed run are not). */
+GHashTable *galley_test_exported_ids (const char *dir, const char *prefix);
+
 /* The record's string member @key, or NULL. */
 const char *galley_test_get_string (json_object *obj, const char *key);
 

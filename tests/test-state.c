@@ -29,24 +29,8 @@ write_pipeline (Fixture *f, const char *source, const char *extra)
 static GHashTable *
 exported (Fixture *f)
 {
-  GHashTable *seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autofree char *dir = g_build_filename (f->dir, "out", NULL);
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-    {
-      if (!g_str_has_prefix (name, "batch-") || !g_str_has_suffix (name, ".jsonl"))
-        continue;   /* temporary files of a killed run */
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      g_autoptr(GPtrArray) recs = galley_test_read_jsonl (path);
-      for (guint i = 0; i < recs->len; i++)
-        {
-          const char *id = galley_test_get_string (g_ptr_array_index (recs, i), "id");
-          guint n = GPOINTER_TO_UINT (g_hash_table_lookup (seen, id));
-          g_hash_table_replace (seen, g_strdup (id), GUINT_TO_POINTER (n + 1));
-        }
-    }
-  return seen;
+  return galley_test_exported_ids (dir, "batch-");
 }
 
 static guint
