@@ -23,6 +23,12 @@ static const BrokenPlugin broken[] = {
     { "galley-test-no-symbol.so: no symbol galley_stage_query", "GALLEY_STAGE_DEFINE", NULL } },
   { "test-no-process", GALLEY_PLUGIN_ERROR_INVALID,
     { "galley-test-no-process.so: a stage must set the process() callback", NULL } },
+  { "test-steps-no-command", GALLEY_PLUGIN_ERROR_INVALID,
+    { "galley-test-steps-no-command.so: barrier steps run as the plugin's command", NULL } },
+  { "test-steps-filter", GALLEY_PLUGIN_ERROR_INVALID,
+    { "galley-test-steps-filter.so: a barrier step's command is a word other than 'filter'", NULL } },
+  { "test-steps-no-part-option", GALLEY_PLUGIN_ERROR_INVALID,
+    { "galley-test-steps-no-part-option.so: a step run per part needs its part_option", NULL } },
   { "no-such-plugin", GALLEY_PLUGIN_ERROR_NOT_FOUND,
     { "unknown plugin 'no-such-plugin'", "GALLEY_PLUGIN_PATH", NULL } },
   { "Bad Name!", GALLEY_PLUGIN_ERROR_NOT_FOUND,
@@ -41,6 +47,23 @@ test_broken (gconstpointer data)
   for (guint i = 0; i < G_N_ELEMENTS (bp->expect) && bp->expect[i] != NULL; i++)
     if (strstr (error->message, bp->expect[i]) == NULL)
       g_test_fail_printf ("message «%s» lacks «%s»", error->message, bp->expect[i]);
+}
+
+/* The harness takes a module file as well as a name; a file not named
+ * galley-NAME.so is refused with the rule. */
+static void
+test_harness_module_path (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GalleyHarness) bad = galley_harness_new ("build/wordcount.so", NULL, &error);
+  g_assert_null (bad);
+  g_assert_error (error, GALLEY_PLUGIN_ERROR, GALLEY_PLUGIN_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "build/wordcount.so: a plugin module is named galley-NAME.so"));
+  g_autofree char *path = g_build_filename (g_getenv ("G_TEST_BUILDDIR"), "plugins", "galley-test-fail-on.so", NULL);
+  g_autoptr(GError) none = NULL;
+  g_autoptr(GalleyHarness) good = galley_harness_new (path, NULL, &none);
+  g_assert_no_error (none);
+  g_assert_nonnull (good);
 }
 
 static void
@@ -154,5 +177,6 @@ main (int argc, char **argv)
               galley_test_fixture_teardown);
   g_test_add ("/loader/old-abi/1.2", Fixture, "test-abi-1-2", galley_test_fixture_setup, test_old_abi,
               galley_test_fixture_teardown);
+  g_test_add_func ("/loader/harness-module-path", test_harness_module_path);
   return g_test_run ();
 }

@@ -13,6 +13,10 @@
 #define SEGV        5
 #define NO_PROCESS  6
 #define NEWER_MINOR 7
+/* barrier steps the loader refuses */
+#define STEPS_NO_COMMAND   8
+#define STEPS_FILTER       9
+#define STEPS_NO_PART_OPT 10
 
 static gpointer
 broken_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
@@ -49,6 +53,26 @@ broken_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GE
 # define ABI_MINOR GALLEY_STAGE_ABI_MINOR
 #endif
 
+#if BROKEN_KIND >= STEPS_NO_COMMAND
+static const GalleyShardBarrierStep broken_steps[] = {
+# if BROKEN_KIND == STEPS_FILTER
+  { .command = "filter", .kind = GALLEY_SHARD_STEP_ONCE },
+# elif BROKEN_KIND == STEPS_NO_PART_OPT
+  { .command = "bucket", .kind = GALLEY_SHARD_STEP_PER_PART },
+# else
+  { .command = "cluster", .kind = GALLEY_SHARD_STEP_ONCE },
+# endif
+  { NULL }
+};
+static const GalleyShardInfo broken_shard = { .steps = broken_steps };
+
+G_GNUC_UNUSED static int
+broken_command (int argc, char **argv)
+{
+  return 0;
+}
+#endif
+
 static const GalleyStageInfo broken_info = {
   ABI_MAJOR, ABI_MINOR,
   BROKEN_NAME, "Test plugin with a deliberate defect", "0.0.1",
@@ -60,6 +84,12 @@ static const GalleyStageInfo broken_info = {
   broken_process,
 #endif
   NULL, NULL, NULL,
+#if BROKEN_KIND >= STEPS_NO_COMMAND
+  .shard = &broken_shard,
+# if BROKEN_KIND != STEPS_NO_COMMAND
+  .command = broken_command,
+# endif
+#endif
 };
 
 #if BROKEN_KIND == NO_SYMBOL
