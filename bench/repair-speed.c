@@ -1,75 +1,111 @@
-/* repair-speed.c: throughput of the repair stage on one core.
+/* repair-speed.c: speed and quality of the repair stage on the mixed
+ * mojibake corpus, one core, in process.
  *
- * Builds ~3 KB news-like documents from the sample articles (clean UTF-8,
- * and a variant where 5 % of the lines are cp1252 mojibake), runs the
- * stage over SIZE_MB of them in-process and prints MB/s.
- * Usage: repair-speed [SIZE_MB]
+ * Usage: repair-speed PREFIX
+ *   PREFIX.bad.txt, PREFIX.clean.txt and PREFIX.docs.tsv are the files
+ *   that ../shared/bench/mojibake/make_corpus.py writes (bench/repair/speed.sh
+ *   makes them). Each corpus document (a row of docs.tsv) becomes one
+ *   document; the stage's CPU time (thread clock) is summed per garbling
+ *   path, and each output line is compared with its truth line.
+ *
+ * Printed per path: documents, MB, MB/s, garbled lines and how many came
+ * out exactly restored, clean lines and how many stayed unchanged; then
+ * the totals for clean documents, garbled documents and the whole mix.
  */
 #include "galley-private.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
-static char *
-cp1252_mojibake (const char *utf8)
+typedef struct {
+  char   *kind;
+  gsize   docs;
+  gsize   bytes;
+  double  seconds;
+  gsize   garbled;       /* lines whose input differs from the truth */
+  gsize   restored;      /* ... and came out equal to it */
+  gsize   clean;         /* lines whose input is the truth */
+  gsize   unchanged;     /* ... and came out equal to it */
+} PathStats;
+
+static double
+thread_seconds (void)
 {
-  GString *out = g_string_new (NULL);
-  for (const guchar *p = (const guchar *) utf8; *p; p++)
-    {
-      char byte = (char) *p;
-      g_autofree char *one = *p < 0x80 ? NULL : g_convert (&byte, 1, "UTF-8", "WINDOWS-1252", NULL, NULL, NULL);
-      if (one != NULL && *one)
-        g_string_append (out, one);
-      else
-        g_string_append_unichar (out, *p);
-    }
-  return g_string_free (out, FALSE);
+  struct timespec ts;
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static GPtrArray *
-load_lines (const char *dir)
+static char **
+read_lines (const char *path, guint *n)
 {
-  GPtrArray *lines = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  if (!g_file_get_contents (path, &contents, NULL, &error))
     {
-      if (!g_str_has_suffix (name, ".txt"))
-        continue;
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      g_autofree char *contents = NULL;
-      if (!g_file_get_contents (path, &contents, NULL, NULL) || !g_utf8_validate (contents, -1, NULL))
-        continue;
-      g_auto(GStrv) parts = g_strsplit (contents, "\n", -1);
-      for (guint i = 0; parts[i]; i++)
-        if (strlen (parts[i]) > 40 && strstr (parts[i], "\xC3\x83") == NULL && strstr (parts[i], "\xE0\xB9\x82") == NULL)
-          g_ptr_array_add (lines, g_strdup (parts[i]));
+      fprintf (stderr, "repair-speed: %s\n", error->message);
+      exit (1);
     }
+  char **lines = g_strsplit (contents, "\n", -1);
+  *n = g_strv_length (lines);
   return lines;
 }
 
-static double
-run (GalleyHarness *h, GPtrArray *docs, gsize *bytes)
+static PathStats *
+stats_for (GHashTable *by_kind, const char *kind)
 {
-  gint64 t0 = g_get_monotonic_time ();
-  *bytes = 0;
-  for (guint i = 0; i < docs->len; i++)
+  PathStats *s = g_hash_table_lookup (by_kind, kind);
+  if (s == NULL)
     {
-      const char *text = g_ptr_array_index (docs, i);
-      g_autoptr(GalleyDocument) doc = galley_document_new ("d", NULL);
-      g_autoptr(GBytes) raw = g_bytes_new_static (text, strlen (text));
-      galley_document_set_raw (doc, raw);
-      galley_document_set_content_type (doc, GALLEY_CONTENT_TEXT);
-      galley_harness_process (h, doc, NULL);
-      *bytes += strlen (text);
+      s = g_new0 (PathStats, 1);
+      s->kind = g_strdup (kind);
+      g_hash_table_insert (by_kind, s->kind, s);
     }
-  return (g_get_monotonic_time () - t0) / 1e6;
+  return s;
+}
+
+static void
+add (PathStats *to, const PathStats *from)
+{
+  to->docs += from->docs;
+  to->bytes += from->bytes;
+  to->seconds += from->seconds;
+  to->garbled += from->garbled;
+  to->restored += from->restored;
+  to->clean += from->clean;
+  to->unchanged += from->unchanged;
+}
+
+static void
+print_row (const PathStats *s)
+{
+  printf ("%-14s %6zu %7.2f %8.1f", s->kind, s->docs, s->bytes / 1e6, s->seconds > 0 ? s->bytes / 1e6 / s->seconds : 0);
+  if (s->garbled > 0)
+    printf ("  %7zu %7.2f%%", s->garbled, 100.0 * s->restored / s->garbled);
+  else
+    printf ("  %7s %8s", "-", "-");
+  if (s->clean > 0)
+    printf ("  %7zu %7.3f%%\n", s->clean, 100.0 * s->unchanged / s->clean);
+  else
+    printf ("  %7s %8s\n", "-", "-");
+}
+
+static int
+by_name (gconstpointer a, gconstpointer b)
+{
+  return strcmp ((*(PathStats *const *) a)->kind, (*(PathStats *const *) b)->kind);
 }
 
 int
 main (int argc, char **argv)
 {
-  guint size_mb = argc > 1 ? (guint) g_ascii_strtoull (argv[1], NULL, 10) : 200;
+  if (argc != 2)
+    {
+      fprintf (stderr, "usage: repair-speed PREFIX  (PREFIX.bad.txt, .clean.txt, .docs.tsv from make_corpus.py)\n");
+      return 64;
+    }
+  const char *prefix = argv[1];
   g_setenv ("GALLEY_PLUGIN_SYSTEM_PATH", "", TRUE);
   galley_plugin_add_search_dir (GALLEY_BUILD_PLUGINDIR);
   g_autoptr(GError) error = NULL;
@@ -79,41 +115,91 @@ main (int argc, char **argv)
       fprintf (stderr, "repair-speed: %s\n", error->message);
       return 1;
     }
-  g_autoptr(GPtrArray) lines = load_lines (GALLEY_SOURCE_ROOT "/examples/articles");
-  if (lines->len == 0)
-    return 1;
-  g_autoptr(GPtrArray) clean = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GPtrArray) mixed = g_ptr_array_new_with_free_func (g_free);
-  GRand *rand = g_rand_new_with_seed (7);
-  gsize total = 0;
-  guint k = 0;
-  while (total < (gsize) size_mb << 20)
+  g_autofree char *bad_path = g_strconcat (prefix, ".bad.txt", NULL);
+  g_autofree char *clean_path = g_strconcat (prefix, ".clean.txt", NULL);
+  g_autofree char *docs_path = g_strconcat (prefix, ".docs.tsv", NULL);
+  guint n_bad, n_clean, n_docs;
+  g_auto(GStrv) bad = read_lines (bad_path, &n_bad);
+  g_auto(GStrv) truth = read_lines (clean_path, &n_clean);
+  g_auto(GStrv) docs = read_lines (docs_path, &n_docs);
+  if (n_bad != n_clean)
     {
-      GString *c = g_string_new (NULL), *m = g_string_new (NULL);
-      while (c->len < 3000)
-        {
-          const char *line = g_ptr_array_index (lines, k++ % lines->len);
-          g_string_append (c, line);
-          g_string_append_c (c, '\n');
-          if (g_rand_int_range (rand, 0, 100) < 5)
-            {
-              g_autofree char *bad = cp1252_mojibake (line);
-              g_string_append (m, bad);
-            }
-          else
-            g_string_append (m, line);
-          g_string_append_c (m, '\n');
-        }
-      total += c->len;
-      g_ptr_array_add (clean, g_string_free (c, FALSE));
-      g_ptr_array_add (mixed, g_string_free (m, FALSE));
+      fprintf (stderr, "repair-speed: %s has %u lines, %s %u\n", bad_path, n_bad, clean_path, n_clean);
+      return 1;
     }
-  g_rand_free (rand);
-  gsize bytes;
-  double s = run (h, clean, &bytes);
-  printf ("repair clean UTF-8:        %6.1f MB in %.2f s = %7.1f MB/s per core (%u docs)\n",
-          bytes / 1e6, s, bytes / 1e6 / s, clean->len);
-  s = run (h, mixed, &bytes);
-  printf ("repair 5%% mojibake lines: %6.1f MB in %.2f s = %7.1f MB/s per core\n", bytes / 1e6, s, bytes / 1e6 / s);
+  g_autoptr(GHashTable) by_kind = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  for (guint d = 1; d < n_docs; d++)
+    {
+      if (docs[d][0] == '\0')
+        continue;
+      g_auto(GStrv) f = g_strsplit (docs[d], "\t", 4);
+      if (g_strv_length (f) != 4)
+        {
+          fprintf (stderr, "repair-speed: %s:%u: expected first_line, n_lines, base, kind\n", docs_path, d + 1);
+          return 1;
+        }
+      guint first = (guint) g_ascii_strtoull (f[0], NULL, 10);
+      guint count = (guint) g_ascii_strtoull (f[1], NULL, 10);
+      if (first + count > n_bad)
+        {
+          fprintf (stderr, "repair-speed: %s:%u: lines %u-%u beyond the %u of %s\n", docs_path, d + 1, first,
+                   first + count, n_bad, bad_path);
+          return 1;
+        }
+      GString *doc_text = g_string_new (NULL);
+      for (guint i = 0; i < count; i++)
+        {
+          if (i > 0)
+            g_string_append_c (doc_text, '\n');
+          g_string_append (doc_text, bad[first + i]);
+        }
+      g_autoptr(GalleyDocument) doc = galley_document_new ("d", NULL);
+      g_autoptr(GBytes) raw = g_bytes_new_take (doc_text->str, doc_text->len);
+      gsize size = doc_text->len;
+      g_string_free (doc_text, FALSE);
+      galley_document_set_raw (doc, raw);
+      galley_document_set_content_type (doc, GALLEY_CONTENT_TEXT);
+      double t0 = thread_seconds ();
+      galley_harness_process (h, doc, NULL);
+      double t1 = thread_seconds ();
+
+      PathStats *s = stats_for (by_kind, f[3]);
+      s->docs++;
+      s->bytes += size;
+      s->seconds += t1 - t0;
+      gsize out_len = 0;
+      const char *out = galley_document_get_text (doc, &out_len);
+      g_auto(GStrv) out_lines = g_strsplit (out != NULL ? out : "", "\n", -1);
+      guint n_out = g_strv_length (out_lines);
+      for (guint i = 0; i < count; i++)
+        {
+          gboolean same = i < n_out && n_out == count && strcmp (out_lines[i], truth[first + i]) == 0;
+          if (strcmp (bad[first + i], truth[first + i]) == 0)
+            s->clean++, s->unchanged += same;
+          else
+            s->garbled++, s->restored += same;
+        }
+    }
+  g_autoptr(GPtrArray) rows = g_ptr_array_new ();
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init (&it, by_kind);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    g_ptr_array_add (rows, value);
+  g_ptr_array_sort (rows, by_name);
+  printf ("%-14s %6s %7s %8s  %7s %8s  %7s %8s\n", "path", "docs", "MB", "MB/s", "garbled", "restored", "clean",
+          "unchanged");
+  PathStats clean = { .kind = (char *) "= clean docs" }, garbled = { .kind = (char *) "= garbled docs" },
+            all = { .kind = (char *) "= all" };
+  for (guint i = 0; i < rows->len; i++)
+    {
+      PathStats *s = g_ptr_array_index (rows, i);
+      print_row (s);
+      add (g_str_equal (s->kind, "clean") ? &clean : &garbled, s);
+      add (&all, s);
+    }
+  print_row (&clean);
+  print_row (&garbled);
+  print_row (&all);
   return 0;
 }

@@ -447,6 +447,153 @@ test_long_line (void)
   g_string_free (in, TRUE);
 }
 
+/* Garbles UTF-8 through @charset as a lossy decoder does: a byte the
+ * charset leaves undefined becomes U+FFFD (@drop FALSE) or is lost. */
+static char *
+garble_lossy (const char *utf8, const char *charset, gboolean drop)
+{
+  GString *out = g_string_new (NULL);
+  for (const guchar *p = (const guchar *) utf8; *p; p++)
+    {
+      char byte = (char) *p;
+      g_autofree char *one = g_convert (&byte, 1, "UTF-8", charset, NULL, NULL, NULL);
+      if (one != NULL && *one != '\0')
+        g_string_append (out, one);
+      else if (!drop)
+        g_string_append (out, "\xEF\xBF\xBD");
+    }
+  return g_string_free (out, FALSE);
+}
+
+static gint64
+repair_count (GalleyDocument *doc, const char *kind)
+{
+  return galley_document_get_repair (doc, kind);
+}
+
+/* The byte cp1252 does not define, lost or replaced: the closing quote
+ * (E2 80 9D) and the Polish Ł (C5 81) come back from their context. */
+static void
+test_lost_byte_restored (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  static const char *const lines[] = {
+    "He said \xe2\x80\x9cno changes\xe2\x80\x9d to the plan, and the talks ended.",
+    "Reporting by \xc5\x81ukasz W\xc4\x85sik in \xc5\x81\xc3\xb3\x64\xc5\xba and Krak\xc3\xb3w.",
+    "\xe2\x80\x9cWe are ready,\xe2\x80\x9d she said.",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (lines); i++)
+    for (int drop = 0; drop <= 1; drop++)
+      {
+        g_autofree char *bad = garble_lossy (lines[i], "WINDOWS-1252", drop);
+        g_assert_cmpstr (bad, !=, lines[i]);
+        GalleyDocument *doc = NULL;
+        g_autofree char *out = repair_bytes (h, bad, -1, NULL, GALLEY_CONTENT_TEXT, &doc);
+        g_assert_cmpstr (out, ==, lines[i]);
+        g_assert_cmpint (repair_count (doc, "lost-bytes-restored"), >=, 1);
+        galley_document_free (doc);
+      }
+}
+
+/* с, я and э all lost their last byte in cp1252; nothing in a short line
+ * tells them apart, so U+FFFD stays and is counted, never a guess. */
+static void
+test_lost_byte_tie_kept (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  const char *line = "\xd0\x9e\xd0\xbd \xd0\xb7\xd0\xb0\xd1\x8f\xd0\xb2\xd0\xb8\xd0\xbb: \xd0\xbd\xd0\xb5\xd1\x82.";
+  g_autofree char *bad = garble_lossy (line, "WINDOWS-1252", FALSE);
+  GalleyDocument *doc = NULL;
+  g_autofree char *out = repair_bytes (h, bad, -1, NULL, GALLEY_CONTENT_TEXT, &doc);
+  g_assert_cmpstr (out, ==, "\xd0\x9e\xd0\xbd \xd0\xb7\xd0\xb0\xef\xbf\xbd\xd0\xb2\xd0\xb8\xd0\xbb: \xd0\xbd\xd0\xb5\xd1\x82.");
+  g_assert_cmpint (repair_count (doc, "lost-bytes-undecided"), ==, 1);
+  galley_document_free (doc);
+  /* dropped instead: a guess would be worse than the input, which stays */
+  g_autofree char *dropped = garble_lossy (line, "WINDOWS-1252", TRUE);
+  g_autofree char *kept = repair_text (h, dropped);
+  g_assert_null (strstr (kept, "\xef\xbf\xbd"));
+}
+
+/* Whole lines garbled by one code page read back whole, in every script
+ * of the line, and never into characters of a script the line does not
+ * use. */
+static void
+test_whole_line_never_worse (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  static const struct { const char *charset; const char *line; } cases[] = {
+    { "MACINTOSH", "\xd0\x9f\xd0\xb5\xd1\x80\xd0\xb5\xd0\xb3\xd0\xbe\xd0\xb2\xd0\xbe\xd1\x80\xd1\x8b \xd0\xb2 "
+                   "\xd0\xa1\xd1\x82\xd0\xb0\xd0\xbc\xd0\xb1\xd1\x83\xd0\xbb\xd0\xb5 \xe2\x80\x94 \xe2\x80\x9cnothing\xe2\x80\x9d." },
+    { "WINDOWS-1250", "Talks at T\xc3\xbcrkiye\xe2\x80\x99s palace with J\xc3\xbcrgen M\xc3\xbcller." },
+    { "ISO-8859-2", "M\xc3\xa1m dost t\xc5\x99" "et\xc3\xadho tis\xc3\xad" "cilet\xc3\xad" },
+    { "WINDOWS-1253", "\xce\x95\xce\xb9\xcf\x81\xce\xb7\xce\xbd\xce\xb5\xcf\x85\xcf\x84\xce\xb9\xce\xba\xce\xad\xcf\x82 "
+                      "\xcf\x83\xcf\x85\xce\xbd\xce\xbf\xce\xbc\xce\xb9\xce\xbb\xce\xaf\xce\xb5\xcf\x82" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *bad = garble (cases[i].line, cases[i].charset);
+      g_autofree char *out = repair_text (h, bad);
+      for (const char *p = out; *p; p = g_utf8_next_char (p))
+        g_assert_cmpint (g_unichar_get_script (g_utf8_get_char (p)), !=, G_UNICODE_SCRIPT_HAN);
+      if (strcmp (cases[i].charset, "WINDOWS-1253") != 0)
+        g_assert_cmpstr (out, ==, cases[i].line);
+    }
+}
+
+/* Input that must come back as it was, or repaired without harm. */
+static void
+test_lossy_bad_input (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  /* nothing but U+FFFD */
+  GString *fffd = g_string_new (NULL);
+  for (int i = 0; i < 500; i++)
+    g_string_append (fffd, i % 50 == 49 ? "\n" : "\xef\xbf\xbd");
+  g_autofree char *out = repair_text (h, fffd->str);
+  g_assert_cmpstr (out, ==, fffd->str);
+  g_string_free (fffd, TRUE);
+  /* U+FFFD inside genuine Thai, Chinese and Arabic text stays */
+  static const char *const genuine[] = {
+    "\xe0\xb8\xaa\xe0\xb8\xa7\xe0\xb8\xb1\xef\xbf\xbd\xe0\xb8\x94\xe0\xb8\xb5 \xe0\xb8\x84\xe0\xb8\xa3\xe0\xb8\xb1\xe0\xb8\x9a",
+    "\xe4\xbd\xa0\xe5\xa5\xbd\xef\xbf\xbd\xe4\xb8\x96\xe7\x95\x8c",
+    "\xd9\x85\xd8\xb1\xd8\xad\xef\xbf\xbd\xd8\xa8\xd8\xa7",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (genuine); i++)
+    {
+      g_autofree char *kept = repair_text (h, genuine[i]);
+      g_assert_cmpstr (kept, ==, genuine[i]);
+    }
+  /* a garbled sequence cut at the end of the text */
+  g_autofree char *cut = repair_text (h, "The talks ended.\xc3\xa2\xe2\x82\xac");
+  g_assert_cmpstr (cut, ==, "The talks ended.\xe2\x80\x9d");
+  g_autofree char *lead = repair_text (h, "The talks ended \xc3\x83");
+  g_assert_cmpstr (lead, ==, "The talks ended \xc3\x83");
+  /* scripts alternating every word, clean: unchanged */
+  const char *mixed = "news \xd0\xbd\xd0\xbe\xd0\xb2\xd0\xbe\xd1\x81\xd1\x82\xd0\xb8 \xce\xbd\xce\xad\xce\xb1 "
+                      "nouvelles \xd0\xbd\xd0\xbe\xd0\xb2\xd0\xb8\xd0\xbd\xd0\xb8 \xce\xb5\xce\xaf\xce\xb4\xce\xb7\xcf\x83\xce\xb7";
+  g_autofree char *alt = repair_text (h, mixed);
+  g_assert_cmpstr (alt, ==, mixed);
+}
+
+/* 10 MB of one garbled line: read back whole, in bounded time. */
+static void
+test_long_garbled_line (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  const char *word = "caf\xc3\xa9 \xe2\x80\x9cna\xc3\xafve\xe2\x80\x9d ";
+  g_autofree char *bad_word = garble (word, "WINDOWS-1252");
+  GString *in = g_string_new (NULL), *want = g_string_new (NULL);
+  while (in->len < (10u << 20))
+    {
+      g_string_append (in, bad_word);
+      g_string_append (want, word);
+    }
+  g_autofree char *out = repair_text (h, in->str);
+  g_assert_cmpstr (out, ==, want->str);
+  g_string_free (in, TRUE);
+  g_string_free (want, TRUE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -474,5 +621,10 @@ main (int argc, char **argv)
   g_test_add_func ("/repair/dry-run", test_dry_run_reports_only);
   g_test_add_func ("/repair/bad-option", test_bad_option);
   g_test_add_func ("/repair/long-line", test_long_line);
+  g_test_add_func ("/repair/lost-byte/restored", test_lost_byte_restored);
+  g_test_add_func ("/repair/lost-byte/tie-kept", test_lost_byte_tie_kept);
+  g_test_add_func ("/repair/whole-line/never-worse", test_whole_line_never_worse);
+  g_test_add_func ("/repair/lost-byte/bad-input", test_lossy_bad_input);
+  g_test_add_func ("/repair/whole-line/long", test_long_garbled_line);
   return g_test_run ();
 }

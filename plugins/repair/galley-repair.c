@@ -39,6 +39,7 @@ typedef struct {
   int               html_entities;   /* 0 auto, 1 yes, 2 no */
   NormalizeOptions  norm;
   gboolean          dry_run;
+  RepairPages      *pages;
   MojibakeTables   *tables;
 } Repair;
 
@@ -79,6 +80,7 @@ repair_free (gpointer data)
     return;
   g_free (self->decode_opts.fallback);
   mojibake_tables_free (self->tables);
+  repair_pages_free (self->pages);
   g_free (self);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Repair, repair_free)
@@ -113,7 +115,8 @@ repair_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
       return NULL;
     }
   g_iconv_close (cd);
-  self->tables = mojibake_tables_new ();
+  self->pages = repair_pages_new ();
+  self->tables = mojibake_tables_new (self->pages);
   return g_steal_pointer (&self);
 }
 

@@ -21,7 +21,6 @@
  */
 #include "repair.h"
 
-#include <iconv.h>
 #include <string.h>
 
 /* Each pass replaces clusters of two or more characters by one, so the
@@ -30,87 +29,39 @@
 #define MAX_PASSES 4096
 
 typedef struct {
-  const char *name;       /* kind suffix: mojibake:utf8-as-NAME */
-  const char *iconv_name;
-  gboolean    sloppy_c1;  /* undefined bytes 80-9F were read as C1 controls */
-  gboolean    nbsp_a0;    /* byte A0 is the no-break space */
-  gunichar    dec[256];
-  GHashTable *enc;        /* gunichar -> byte + 1 */
+  const char        *name;       /* kind suffix: mojibake:utf8-as-NAME */
+  gboolean           sloppy_c1;  /* undefined bytes 80-9F were read as C1 controls */
+  gboolean           nbsp_a0;    /* byte A0 is the no-break space */
+  const gunichar    *dec;
+  guint              index;
+  const RepairPages *pages;
 } CodePage;
 
 struct _MojibakeTables {
-  CodePage pages[12];
+  CodePage pages[REPAIR_MAX_PAGES];
   guint    n_pages;
 };
 
-static const struct { const char *name; const char *iconv_name; gboolean sloppy; } page_specs[] = {
-  { "cp1252", "WINDOWS-1252", TRUE },
-  { "cp1250", "WINDOWS-1250", TRUE },
-  { "iso-8859-2", "ISO-8859-2", FALSE },
-  { "cp1251", "WINDOWS-1251", TRUE },
-  { "mac-roman", "MACINTOSH", FALSE },
-  { "cp1253", "WINDOWS-1253", TRUE },
-  { "cp1254", "WINDOWS-1254", TRUE },
-  { "cp1257", "WINDOWS-1257", TRUE },
-  { "cp437", "IBM437", FALSE },
-  { "cp874", "WINDOWS-874", TRUE },
-};
-
-static void
-code_page_init (CodePage *cp, const char *name, const char *iconv_name, gboolean sloppy)
-{
-  cp->name = name;
-  cp->iconv_name = iconv_name;
-  cp->sloppy_c1 = sloppy;
-  cp->enc = g_hash_table_new (NULL, NULL);
-  cp->nbsp_a0 = FALSE;
-  iconv_t cd = iconv_open ("UTF-32LE", iconv_name);
-  for (guint b = 0; b < 256; b++)
-    {
-      cp->dec[b] = 0;
-      if (cd == (iconv_t) -1)
-        continue;
-      char in = (char) b;
-      guint32 outc = 0;
-      char *ip = &in, *op = (char *) &outc;
-      gsize il = 1, ol = 4;
-      iconv (cd, NULL, NULL, NULL, NULL);
-      if (iconv (cd, &ip, &il, &op, &ol) != (gsize) -1 && ol == 0)
-        cp->dec[b] = GUINT32_FROM_LE (outc);
-      if (b < 0x80)
-        cp->dec[b] = b;
-      if (cp->dec[b] == 0 && sloppy && b >= 0x80 && b <= 0x9F)
-        cp->dec[b] = b;   /* undefined byte read as the C1 control */
-    }
-  if (cd != (iconv_t) -1)
-    iconv_close (cd);
-  cp->nbsp_a0 = cp->dec[0xA0] == 0xA0;
-  for (guint b = 0x80; b < 256; b++)
-    if (cp->dec[b] != 0)
-      g_hash_table_insert (cp->enc, GUINT_TO_POINTER (cp->dec[b]), GUINT_TO_POINTER (b + 1));
-  /* sloppy decoders also pass C1 controls through for defined bytes */
-  if (sloppy)
-    for (guint b = 0x80; b <= 0x9F; b++)
-      if (!g_hash_table_contains (cp->enc, GUINT_TO_POINTER (b)))
-        g_hash_table_insert (cp->enc, GUINT_TO_POINTER (b), GUINT_TO_POINTER (b + 1));
-}
-
 MojibakeTables *
-mojibake_tables_new (void)
+mojibake_tables_new (const RepairPages *pages)
 {
   MojibakeTables *t = g_new0 (MojibakeTables, 1);
-  for (guint i = 0; i < G_N_ELEMENTS (page_specs); i++)
-    code_page_init (&t->pages[t->n_pages++], page_specs[i].name, page_specs[i].iconv_name, page_specs[i].sloppy);
+  for (guint p = 0; p < pages->n_pages; p++)
+    {
+      CodePage *cp = &t->pages[t->n_pages++];
+      cp->name = pages->page[p].name;
+      cp->sloppy_c1 = pages->page[p].sloppy_c1;
+      cp->nbsp_a0 = pages->page[p].nbsp_a0;
+      cp->dec = pages->page[p].dec;
+      cp->index = p;
+      cp->pages = pages;
+    }
   return t;
 }
 
 void
 mojibake_tables_free (MojibakeTables *t)
 {
-  if (t == NULL)
-    return;
-  for (guint i = 0; i < t->n_pages; i++)
-    g_hash_table_unref (t->pages[i].enc);
   g_free (t);
 }
 
@@ -118,9 +69,7 @@ mojibake_tables_free (MojibakeTables *t)
 static inline guint
 enc_byte (const CodePage *cp, gunichar c)
 {
-  if (c < 0x80)
-    return c + 1;
-  return GPOINTER_TO_UINT (g_hash_table_lookup (cp->enc, GUINT_TO_POINTER (c)));
+  return (guint) (repair_pages_byte (cp->pages, cp->index, c) + 1);
 }
 
 gboolean
@@ -990,99 +939,261 @@ append_ucs4 (GString *out, const gunichar *u, guint n)
     g_string_append_unichar (out, u[i]);
 }
 
+static void
+count_kind (GHashTable *kinds, const char *name, gint64 n)
+{
+  gint64 *count = g_hash_table_lookup (kinds, name);
+  if (count == NULL)
+    {
+      count = g_new0 (gint64, 1);
+      g_hash_table_insert (kinds, (gpointer) name, count);
+    }
+  *count += n;
+}
+
+/* What the lines of one document add up to. */
+typedef struct {
+  GHashTable   *kinds;      /* page name -> gint64* characters repaired */
+  gint64        c1_total;
+  gint64        c1_mac;
+  gint64        lossy_restored;
+  gint64        lossy_undecided;
+  RepairReading reading;
+  GArray       *best;       /* gunichar */
+} DocWork;
+
+/* The word-by-word repair of one line (@u, @n characters); TRUE when it
+ * changed, the result in @cur. */
+static gboolean
+repair_words (const MojibakeTables *t, const gunichar *u, glong n, GArray *cur, DocWork *w)
+{
+  g_array_set_size (cur, 0);
+  g_array_append_vals (cur, u, n);
+  gboolean line_changed = FALSE;
+  /* judged on the line as it came: later passes see half-repaired text */
+  guint32 veto = broken_pages (t, u, n);
+  /* passes until nothing changes; the lone-à and C1 rules can expose
+   * new clusters, so they are part of the loop */
+  for (int round = 0; round < MAX_PASSES; round++)
+    {
+      gboolean round_changed = FALSE;
+      for (int pass = 0; pass < MAX_PASSES; pass++)
+        {
+          g_autoptr(GArray) next = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), cur->len);
+          /* first look at the whole line to learn which code pages it
+           * surely went through, then decide with that knowledge */
+          guint32 confident = 0;
+          g_autoptr(GHashTable) scratch = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+          g_autoptr(GArray) probe = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), cur->len);
+          repair_pass (t, (const gunichar *) cur->data, cur->len, probe, scratch, &confident, 0, veto);
+          if (!repair_pass (t, (const gunichar *) cur->data, cur->len, next, w->kinds, NULL, confident, veto))
+            break;
+          round_changed = TRUE;
+          g_array_set_size (cur, 0);
+          g_array_append_vals (cur, next->data, next->len);
+        }
+      gboolean extra = FALSE;
+      if (repair_lone_a_grave (cur))
+        {
+          extra = TRUE;
+          count_kind (w->kinds, "cp1252", 1);
+        }
+      gint64 mac_before = w->c1_mac;
+      gint64 c1 = fix_c1 (t, cur, &w->c1_mac);
+      if (c1 > 0 || w->c1_mac > mac_before)
+        extra = TRUE, w->c1_total += c1;
+      line_changed |= round_changed || extra;
+      if (!extra)
+        break;
+    }
+  return line_changed;
+}
+
+/* The penalties of a line's tokens (token_penalty), summed. */
+static int
+line_penalty (const gunichar *u, guint n)
+{
+  int p = 0;
+  for (guint s = 0; s < n;)
+    {
+      if (is_token_space (u[s]))
+        {
+          s++;
+          continue;
+        }
+      guint e = s;
+      gboolean ascii = TRUE;
+      while (e < n && !is_token_space (u[e]))
+        ascii &= u[e] < 0x80, e++;
+      if (!ascii)
+        p += token_penalty (s > 0 ? u[s - 1] : 0, u + s, e - s, e < n ? u[e] : 0);
+      s = e;
+    }
+  return p;
+}
+
+/* Reads the line back whole through the one code page that explains all
+ * of it (repair-reread.c); TRUE with the result in w->best. The reading
+ * must be clearly more plausible than the line, on the same penalties the
+ * word-by-word repair uses. */
+static gboolean
+reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
+{
+  const RepairPages *pages = t->pages[0].pages;
+  RepairReading *rd = &w->reading;
+  glong n_before = 0;
+  g_autofree gunichar *before = g_utf8_to_ucs4_fast (line, len, &n_before);
+  int pen_before = line_penalty (before, n_before);
+  int best_score = G_MININT;
+  guint best_page = 0, best_undecided = 0, best_restored = 0;
+  g_autoptr(GArray) tried = g_array_new (FALSE, FALSE, sizeof (guint16));
+  for (guint p = 0; p < pages->n_pages; p++)
+    {
+      if (!repair_reread_line (pages, p, line, len, rd))
+        continue;
+      /* pages that agree on every byte of the line read it alike */
+      if (tried->len == rd->bytes->len && memcmp (tried->data, rd->bytes->data, tried->len * sizeof (guint16)) == 0)
+        continue;
+      g_array_set_size (tried, 0);
+      g_array_append_vals (tried, rd->bytes->data, rd->bytes->len);
+      guint undecided = repair_lossy_choose (rd);
+      if (!repair_plausible ((const gunichar *) rd->text->data, rd->text->len, TRUE))
+        continue;
+      /* never a U+FFFD where the text had none: a dropped byte must be
+       * decided, and a lead left alone needs a whole character elsewhere
+       * in the line to show that this page garbled it */
+      gboolean refused = FALSE;
+      for (guint k = 0; k < rd->slots->len && !refused; k++)
+        {
+          const RepairSlot *slot = &g_array_index (rd->slots, RepairSlot, k);
+          refused = slot->dropped && (g_array_index (rd->text, gunichar, slot->at) == 0xFFFD
+                                      || (slot->lone_lead && rd->clusters == 0));
+        }
+      if (refused)
+        continue;
+      if (line_penalty ((const gunichar *) rd->text->data, rd->text->len) + 2 > pen_before)
+        continue;
+      /* one garbled character is the word-by-word repair's to judge (its
+       * priors know "NICIODATĂ™" from "â€™"); a lost byte it cannot do */
+      if (rd->clusters + rd->slots->len < 2 && rd->slots->len == 0)
+        continue;
+      /* the page that explains the most characters; a slot counts less
+       * than a clean character, an undecided one less still */
+      int score = 4 * (int) rd->clusters + 2 * (int) (rd->slots->len - undecided) + (int) undecided;
+      /* pages that explain the same bytes (cp1250 and ISO-8859-2) differ
+       * in a few letters: the reading whose letters belong to one
+       * language wins */
+      score = score * 64 + (int) MIN (repair_language_fit ((const gunichar *) rd->text->data, rd->text->len), 63);
+      if (score > best_score)
+        {
+          best_score = score;
+          best_page = p;
+          best_undecided = undecided;
+          best_restored = rd->slots->len - undecided;
+          g_array_set_size (w->best, 0);
+          g_array_append_vals (w->best, rd->text->data, rd->text->len);
+        }
+    }
+  if (best_score == G_MININT)
+    return FALSE;
+  count_kind (w->kinds, pages->page[best_page].name, MAX (best_score / (4 * 64), 1));
+  w->lossy_restored += best_restored;
+  w->lossy_undecided += best_undecided;
+  return TRUE;
+}
+
+/* Appends the repaired @line to @out; TRUE when it changed. */
+static gboolean
+repair_line (const MojibakeTables *t, const char *line, gsize len, GString *out, DocWork *w)
+{
+  const RepairPages *pages = t->pages[0].pages;
+  RepairEvidence ev = repair_reread_scan (pages, line, len);
+  if (ev == REPAIR_EVIDENCE_NONE)
+    {
+      g_string_append_len (out, line, len);
+      return FALSE;
+    }
+  /* layer by layer while a whole reading exists (text garbled twice
+   * reads back twice) */
+  g_autofree char *cur = NULL;
+  gsize cur_len = len;
+  const char *text = line;
+  for (int layer = 0; layer < 4 && ev != REPAIR_EVIDENCE_NONE; layer++)
+    {
+      if (!reread_whole (t, text, cur_len, w))
+        break;
+      glong written = 0;
+      char *next = g_ucs4_to_utf8 ((const gunichar *) w->best->data, w->best->len, NULL, &written, NULL);
+      if (next == NULL)
+        break;
+      g_free (cur);
+      cur = next;
+      text = cur;
+      cur_len = written;
+      ev = repair_reread_scan (pages, text, cur_len);
+    }
+  if (ev == REPAIR_EVIDENCE_NONE)
+    {
+      g_string_append_len (out, text, cur_len);
+      return cur != NULL;
+    }
+  /* what is left is word by word: mixed lines, stray clusters */
+  glong n = 0;
+  g_autofree gunichar *u = g_utf8_to_ucs4_fast (text, cur_len, &n);
+  g_autoptr(GArray) words = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), n);
+  if (repair_words (t, u, n, words, w) && repair_plausible ((const gunichar *) words->data, words->len, FALSE))
+    {
+      append_ucs4 (out, (const gunichar *) words->data, words->len);
+      return TRUE;
+    }
+  g_string_append_len (out, text, cur_len);
+  return cur != NULL;
+}
+
 char *
 mojibake_repair (const MojibakeTables *t, const char *text, gsize len, RepairLog *log)
 {
   if (!mojibake_possible (text, len))
     return NULL;
   GString *result = g_string_sized_new (len);
-  g_autoptr(GHashTable) kinds = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  DocWork w = { 0 };
+  w.kinds = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  repair_reading_init (&w.reading);
+  w.best = g_array_new (FALSE, FALSE, sizeof (gunichar));
   gboolean any = FALSE;
-  gint64 c1_total = 0, c1_mac = 0;
   const char *end = text + len;
   const char *line = text;
   while (line < end)
     {
       const char *nl = memchr (line, '\n', end - line);
       const char *line_end = nl ? nl + 1 : end;
-      if (!mojibake_possible (line, line_end - line))
-        {
-          g_string_append_len (result, line, line_end - line);
-          line = line_end;
-          continue;
-        }
-      glong n = 0;
-      g_autofree gunichar *u = g_utf8_to_ucs4_fast (line, line_end - line, &n);
-      g_autoptr(GArray) cur = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), n);
-      g_array_append_vals (cur, u, n);
-      gboolean line_changed = FALSE;
-      /* judged on the line as it came: later passes see half-repaired text */
-      guint32 veto = broken_pages (t, u, n);
-      /* passes until nothing changes; the lone-à and C1 rules can expose
-       * new clusters, so they are part of the loop */
-      for (int round = 0; round < MAX_PASSES; round++)
-        {
-          gboolean round_changed = FALSE;
-          for (int pass = 0; pass < MAX_PASSES; pass++)
-            {
-              g_autoptr(GArray) next = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), cur->len);
-              /* first look at the whole line to learn which code pages it
-               * surely went through, then decide with that knowledge */
-              guint32 confident = 0;
-              g_autoptr(GHashTable) scratch = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
-              g_autoptr(GArray) probe = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), cur->len);
-              repair_pass (t, (const gunichar *) cur->data, cur->len, probe, scratch, &confident, 0, veto);
-              if (!repair_pass (t, (const gunichar *) cur->data, cur->len, next, kinds, NULL, confident, veto))
-                break;
-              round_changed = TRUE;
-              g_array_unref (cur);
-              cur = g_steal_pointer (&next);
-            }
-          gboolean extra = FALSE;
-          if (repair_lone_a_grave (cur))
-            {
-              extra = TRUE;
-              gint64 *count = g_hash_table_lookup (kinds, "cp1252");
-              if (count == NULL)
-                {
-                  count = g_new0 (gint64, 1);
-                  g_hash_table_insert (kinds, (gpointer) "cp1252", count);
-                }
-              (*count)++;
-            }
-          gint64 mac_before = c1_mac;
-          gint64 c1 = fix_c1 (t, cur, &c1_mac);
-          if (c1 > 0 || c1_mac > mac_before)
-            extra = TRUE, c1_total += c1;
-          line_changed |= round_changed || extra;
-          if (!extra)
-            break;
-        }
-      if (line_changed)
-        {
-          any = TRUE;
-          append_ucs4 (result, (const gunichar *) cur->data, cur->len);
-        }
-      else
-        g_string_append_len (result, line, line_end - line);
+      any |= repair_line (t, line, line_end - line, result, &w);
       line = line_end;
     }
+  repair_reading_clear (&w.reading);
+  g_array_unref (w.best);
   if (!any)
     {
+      g_hash_table_unref (w.kinds);
       g_string_free (result, TRUE);
       return NULL;
     }
   GHashTableIter it;
   gpointer key, value;
-  g_hash_table_iter_init (&it, kinds);
+  g_hash_table_iter_init (&it, w.kinds);
   while (g_hash_table_iter_next (&it, &key, &value))
     {
       g_autofree char *kind = g_strconcat ("mojibake:utf8-as-", (const char *) key, NULL);
       repair_log_add (log, kind, *(gint64 *) value);
     }
-  if (c1_total > 0)
-    repair_log_add (log, "c1-as-cp1252", c1_total);
-  if (c1_mac > 0)
-    repair_log_add (log, "c1-as-mac-roman", c1_mac);
+  g_hash_table_unref (w.kinds);
+  if (w.c1_total > 0)
+    repair_log_add (log, "c1-as-cp1252", w.c1_total);
+  if (w.c1_mac > 0)
+    repair_log_add (log, "c1-as-mac-roman", w.c1_mac);
+  if (w.lossy_restored > 0)
+    repair_log_add (log, "lost-bytes-restored", w.lossy_restored);
+  if (w.lossy_undecided > 0)
+    repair_log_add (log, "lost-bytes-undecided", w.lossy_undecided);
   return g_string_free (result, FALSE);
 }

@@ -21,6 +21,116 @@ void repair_log_clear (RepairLog *log);
  * @c itself for the five bytes it leaves undefined (81 8D 8F 90 9D). */
 gunichar repair_cp1252_c1 (gunichar c);
 
+/* ---- code pages (repair-pages.c) ---- */
+
+#define REPAIR_MAX_PAGES 16
+
+typedef struct {
+  const char *name;          /* kind suffix: mojibake:utf8-as-NAME */
+  gboolean    sloppy_c1;     /* undefined bytes 80-9F were read as C1 controls */
+  gboolean    nbsp_a0;       /* byte A0 is the no-break space */
+  gunichar    dec[256];      /* 0: undefined */
+  guint8      undefined[128];
+  guint       n_undefined;
+  guint8      lossy[64];     /* continuation bytes a decoder through this page may lose */
+  guint       n_lossy;
+} RepairPage;
+
+/* One character in every page: its byte (0: none) and the pages in which
+ * that byte is a UTF-8 lead (C2-F4) or a continuation (80-BF). */
+typedef struct {
+  guint16 lead_mask;
+  guint16 cont_mask;
+  guint8  byte[REPAIR_MAX_PAGES];
+} RepairPageRow;
+
+typedef struct {
+  RepairPage     page[REPAIR_MAX_PAGES];
+  guint          n_pages;
+  guint16        block_of[0x10000 >> 7];   /* 1-based block of rows, 0: none */
+  RepairPageRow *rows;
+  guint          n_blocks;
+} RepairPages;
+
+RepairPages      *repair_pages_new  (void);
+void              repair_pages_free (RepairPages *pages);
+const RepairPage *repair_pages_find (const RepairPages *pages, const char *name);
+
+/* The row of a non-ASCII BMP character, or NULL when no page has it. */
+static inline const RepairPageRow *
+repair_pages_row (const RepairPages *pages, gunichar c)
+{
+  if (c >= 0x10000)
+    return NULL;
+  guint block = pages->block_of[c >> 7];
+  return block != 0 ? &pages->rows[(gsize) (block - 1) * 128 + (c & 127)] : NULL;
+}
+
+/* The byte of @c in page @p, or -1. */
+static inline int
+repair_pages_byte (const RepairPages *pages, guint p, gunichar c)
+{
+  if (c < 0x80)
+    return (int) c;
+  const RepairPageRow *row = repair_pages_row (pages, c);
+  return row != NULL && row->byte[p] != 0 ? row->byte[p] : -1;
+}
+
+/* ---- whole lines read back (repair-reread.c) ---- */
+
+typedef enum {
+  REPAIR_EVIDENCE_NONE,     /* no two neighbours could be one garbled character */
+  REPAIR_EVIDENCE_WEAK,     /* only sequences that lost a byte */
+  REPAIR_EVIDENCE_STRONG,   /* a complete garbled character, a C1 control or U+FFFD */
+} RepairEvidence;
+
+RepairEvidence repair_reread_scan (const RepairPages *pages, const char *line, gsize len);
+
+#define REPAIR_MAX_CANDIDATES 96
+
+/* A character whose bytes were partly lost: what it may have been. */
+typedef struct {
+  guint    at;                 /* index in RepairReading.text */
+  gboolean dropped;            /* the sequence came short, not marked by U+FFFD or '?' */
+  gboolean lone_lead;          /* ... and only its lead is left */
+  guint    n_candidates;
+  gunichar candidates[REPAIR_MAX_CANDIDATES];
+} RepairSlot;
+
+typedef struct {
+  GArray *bytes;     /* guint16 scratch */
+  GArray *text;      /* gunichar: the reading, U+FFFD at each slot */
+  GArray *slots;     /* RepairSlot */
+  guint   clusters;  /* characters rebuilt from two or more */
+  guint   page;
+} RepairReading;
+
+void     repair_reading_init  (RepairReading *reading);
+void     repair_reading_clear (RepairReading *reading);
+/* Reads @line back through page @p; FALSE unless every non-ASCII byte
+ * forms a UTF-8 sequence (complete, or short of bytes the page loses) and
+ * at least one character changes. */
+gboolean repair_reread_line   (const RepairPages *pages, guint p, const char *line, gsize len, RepairReading *reading);
+
+/* ---- lost bytes chosen from context (repair-lossy.c) ---- */
+
+/* Fills each slot of @reading with its most plausible candidate; a slot
+ * whose best candidates tie keeps U+FFFD. Returns the number of slots
+ * left undecided. */
+guint repair_lossy_choose (RepairReading *reading);
+/* How many non-ASCII letters of @text belong to the alphabet of the
+ * language that best explains them. */
+guint repair_language_fit (const gunichar *text, guint n);
+
+/* ---- never worse (repair-plausible.c) ---- */
+
+/* FALSE when @text (a repaired line) holds a character no repair may
+ * produce: a C1 or other control, an invisible format character, a
+ * private-use or unassigned code point, or a letter glued to a letter
+ * of another script; for a line read back whole (@whole_line), also a
+ * character of a script that occurs nowhere else in the line. */
+gboolean repair_plausible (const gunichar *text, guint n, gboolean whole_line);
+
 /* ---- decoding bytes (repair-decode.c) ---- */
 
 typedef struct {
@@ -38,7 +148,7 @@ char *repair_decode (const guint8 *raw, gsize len, const char *declared, gboolea
 /* ---- mojibake (repair-mojibake.c) ---- */
 
 typedef struct _MojibakeTables MojibakeTables;
-MojibakeTables *mojibake_tables_new  (void);
+MojibakeTables *mojibake_tables_new  (const RepairPages *pages);
 void            mojibake_tables_free (MojibakeTables *t);
 /* TRUE when @text may hold mojibake (cheap byte scan). */
 gboolean        mojibake_possible    (const char *text, gsize len);

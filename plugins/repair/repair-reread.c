@@ -1,0 +1,338 @@
+/* repair-reread.c: a whole line garbled by one code page, read back in
+ * one pass.
+ *
+ * News feeds garble whole documents, not single words: every character
+ * of the line went through the same wrong decoder. Such a line is read
+ * back by turning each character into its byte in that code page and
+ * decoding the bytes as UTF-8. The reading is taken only when every
+ * non-ASCII byte falls into a complete UTF-8 sequence (or one whose
+ * missing byte the code page is known to lose), so text that is merely
+ * accented never qualifies, and when the result passes the checks of
+ * repair-plausible.c. Bytes lost on the way (a decoder that wrote U+FFFD
+ * for, or dropped, a byte it did not define) leave a slot with a few
+ * candidates, which repair-lossy.c chooses among from the context.
+ *
+ * Lines that mix garbled and intact words are left to the word-by-word
+ * repair of repair-mojibake.c; this pass only spares it the common case.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "repair.h"
+
+#include <string.h>
+
+#define LOST 0x100   /* a byte that was replaced by U+FFFD */
+
+static inline gunichar
+next_char (const guchar **pp, const guchar *end)
+{
+  const guchar *p = *pp;
+  gunichar c = *p;
+  if (c < 0x80)
+    {
+      *pp = p + 1;
+      return c;
+    }
+  int n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+  if (p + n > end)
+    {
+      *pp = end;
+      return 0xFFFD;
+    }
+  if (n == 2)
+    c = ((c & 0x1F) << 6) | (p[1] & 0x3F);
+  else if (n == 3)
+    c = ((c & 0x0F) << 12) | ((p[1] & 0x3F) << 6) | (p[2] & 0x3F);
+  else
+    c = ((c & 0x07) << 18) | ((p[1] & 0x3F) << 12) | ((p[2] & 0x3F) << 6) | (p[3] & 0x3F);
+  *pp = p + n;
+  return c;
+}
+
+static inline int
+sequence_length (guint b)
+{
+  return b >= 0xC2 && b <= 0xDF ? 2 : b >= 0xE0 && b <= 0xEF ? 3 : b >= 0xF0 && b <= 0xF4 ? 4 : 0;
+}
+
+RepairEvidence
+repair_reread_scan (const RepairPages *pages, const char *line, gsize len)
+{
+  const guchar *p = (const guchar *) line, *end = p + len;
+  RepairEvidence ev = REPAIR_EVIDENCE_NONE;
+  const RepairPageRow *prev_row = NULL;
+  gunichar prev = 0;
+  while (p < end)
+    {
+      if (*p < 0x80)
+        {
+          while (end - p >= 8)
+            {
+              guint64 w;
+              memcpy (&w, p, 8);
+              if (w & 0x8080808080808080ull)
+                break;
+              p += 8;
+            }
+          while (p < end && *p < 0x80)
+            prev = *p++;
+          prev_row = NULL;
+          continue;
+        }
+      const guchar *at = p;
+      gunichar c = next_char (&p, end);
+      if (c == 0xFFFD || (c >= 0x80 && c <= 0x9F))
+        return REPAIR_EVIDENCE_STRONG;
+      const RepairPageRow *row = repair_pages_row (pages, c);
+      if (row != NULL && prev_row != NULL && (prev_row->lead_mask & row->cont_mask) != 0)
+        {
+          /* a lead and a continuation in one page: complete sequence? */
+          guint16 mask = prev_row->lead_mask & row->cont_mask;
+          for (guint k = 0; k < pages->n_pages && ev != REPAIR_EVIDENCE_STRONG; k++)
+            {
+              if (!(mask & (1u << k)))
+                continue;
+              int need = sequence_length (prev_row->byte[k]);
+              int got = 2;
+              const guchar *q = p;
+              while (got < need && q < end)
+                {
+                  const guchar *q0 = q;
+                  gunichar d = next_char (&q, end);
+                  const RepairPageRow *r = d >= 0x80 ? repair_pages_row (pages, d) : NULL;
+                  if (r == NULL || !(r->cont_mask & (1u << k)))
+                    {
+                      q = q0;
+                      break;
+                    }
+                  got++;
+                }
+              if (got == need)
+                ev = REPAIR_EVIDENCE_STRONG;
+              else if (prev >= 0xC0 && prev <= 0x17F && !g_unichar_isalpha (c))
+                ev = MAX (ev, REPAIR_EVIDENCE_WEAK);   /* "â€" short of its last byte */
+            }
+          if (ev == REPAIR_EVIDENCE_STRONG)
+            return ev;
+        }
+      else if (row != NULL && row->lead_mask != 0 && p < end && (*p == ' ' || *p == '?')
+               && (c == 0xC3 || c == 0xC2 || c == 0xC5 || c == 0xE2))
+        ev = MAX (ev, REPAIR_EVIDENCE_WEAK);   /* "Ã ", "â€ ": a lead that lost its byte */
+      else if (c >= 0x0E00 && c <= 0x0E7F && (g_ascii_isalnum (prev) || (p < end && g_ascii_isalnum (*p))))
+        ev = MAX (ev, REPAIR_EVIDENCE_WEAK);   /* Thai glued to Latin: TIS-620 that lost bytes */
+      (void) at;
+      prev = c;
+      prev_row = row;
+    }
+  return ev;
+}
+
+/* The line as bytes of page @p: LOST for U+FFFD; FALSE when a character
+ * is not in the page. */
+static gboolean
+to_bytes (const RepairPages *pages, guint p, const char *line, gsize len, GArray *bytes)
+{
+  const guchar *s = (const guchar *) line, *end = s + len;
+  g_array_set_size (bytes, 0);
+  while (s < end)
+    {
+      guint16 b;
+      if (*s < 0x80)
+        b = *s++;
+      else
+        {
+          gunichar c = next_char (&s, end);
+          if (c == 0xFFFD)
+            b = LOST;
+          else
+            {
+              int v = repair_pages_byte (pages, p, c);
+              if (v < 0)
+                return FALSE;
+              b = (guint16) v;
+            }
+        }
+      g_array_append_val (bytes, b);
+    }
+  return TRUE;
+}
+
+static gunichar
+decode_sequence (const guint8 *b, int n)
+{
+  gunichar c;
+  if (n == 2)
+    c = ((b[0] & 0x1F) << 6) | (b[1] & 0x3F);
+  else if (n == 3)
+    c = ((b[0] & 0x0F) << 12) | ((b[1] & 0x3F) << 6) | (b[2] & 0x3F);
+  else
+    c = ((b[0] & 0x07) << 18) | ((b[1] & 0x3F) << 12) | ((b[2] & 0x3F) << 6) | (b[3] & 0x3F);
+  if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10FFFF)) || (c >= 0xD800 && c <= 0xDFFF))
+    return 0;
+  return c;
+}
+
+/* Adds to @slot every character that @bytes (need of them, LOST where a
+ * byte is unknown) could have been, the unknown bytes taken from @lossy. */
+static void
+fill_candidates (guint8 *bytes, int need, guint lost_mask, const guint8 *lossy, guint n_lossy, int from,
+                 RepairSlot *slot)
+{
+  if (from == need)
+    {
+      gunichar c = decode_sequence (bytes, need);
+      GUnicodeType type = c != 0 ? g_unichar_type (c) : G_UNICODE_UNASSIGNED;
+      if (type == G_UNICODE_CONTROL || type == G_UNICODE_FORMAT || type == G_UNICODE_UNASSIGNED
+          || type == G_UNICODE_PRIVATE_USE || type == G_UNICODE_SURROGATE)
+        return;
+      for (guint i = 0; i < slot->n_candidates; i++)
+        if (slot->candidates[i] == c)
+          return;
+      if (slot->n_candidates < REPAIR_MAX_CANDIDATES)
+        slot->candidates[slot->n_candidates++] = c;
+      return;
+    }
+  if (!(lost_mask & (1u << from)))
+    {
+      fill_candidates (bytes, need, lost_mask, lossy, n_lossy, from + 1, slot);
+      return;
+    }
+  for (guint i = 0; i < n_lossy; i++)
+    {
+      bytes[from] = lossy[i];
+      fill_candidates (bytes, need, lost_mask, lossy, n_lossy, from + 1, slot);
+    }
+}
+
+gboolean
+repair_reread_line (const RepairPages *pages, guint p, const char *line, gsize len, RepairReading *reading)
+{
+  const RepairPage *page = &pages->page[p];
+  g_array_set_size (reading->text, 0);
+  g_array_set_size (reading->slots, 0);
+  reading->clusters = 0;
+  reading->page = p;
+  if (!to_bytes (pages, p, line, len, reading->bytes))
+    return FALSE;
+  const guint16 *b = (const guint16 *) reading->bytes->data;
+  guint n = reading->bytes->len;
+  for (guint i = 0; i < n;)
+    {
+      guint16 lead = b[i];
+      if (lead < 0x80)
+        {
+          gunichar c = lead;
+          g_array_append_val (reading->text, c);
+          i++;
+          continue;
+        }
+      int need = lead == LOST ? 0 : sequence_length (lead);
+      if (need == 0)
+        return FALSE;   /* a continuation without its lead, or an invalid byte */
+      guint8 seq[4] = { (guint8) lead };
+      guint lost_mask = 0;
+      int got = 1;
+      while (got < need && i + got < n && (b[i + got] == LOST || (b[i + got] >= 0x80 && b[i + got] <= 0xBF)))
+        {
+          if (b[i + got] == LOST)
+            lost_mask |= 1u << got;
+          else
+            seq[got] = (guint8) b[i + got];
+          got++;
+        }
+      if (got == need && lost_mask == 0)
+        {
+          gunichar c = decode_sequence (seq, need);
+          if (c == 0)
+            return FALSE;
+          g_array_append_val (reading->text, c);
+          reading->clusters++;
+          i += need;
+          continue;
+        }
+      /* bytes lost: replaced by U+FFFD (marked), or dropped (the
+       * sequence is short); a dropped byte may have been any of the
+       * sequence's continuations */
+      if (page->n_lossy == 0)
+        return FALSE;
+      if (page->dec[0xA1] == 0x0E01 && seq[0] == 0xE2 && got == 1)
+        {
+          /* punctuation that lost both continuations to a TIS-620 decoder:
+           * left as the lone U+0E42 it became, for repair-thai.c */
+          gunichar o = 0x0E42;
+          g_array_append_val (reading->text, o);
+          i++;
+          continue;
+        }
+      RepairSlot slot = { reading->text->len, FALSE, FALSE, 0, { 0 } };
+      if (got + 1 == need && i + got < n && b[i + got] == '?')
+        {
+          /* a decoder that wrote '?' for the byte it did not define */
+          lost_mask |= 1u << got;
+          got++;
+        }
+      if (got == need)
+        fill_candidates (seq, need, lost_mask, page->lossy, page->n_lossy, 1, &slot);
+      else
+        {
+          /* one byte lost per character: a decoder drops the bytes it
+           * does not define, and few characters have two of those */
+          int missing = need - got;
+          if (missing > 1)
+            return FALSE;
+          slot.dropped = TRUE;
+          slot.lone_lead = got == 1;
+          /* "Ã " is more often an à whose no-break space became a space,
+           * which the word-by-word repair judges */
+          if (slot.lone_lead && (i + 1 >= n || b[i + 1] == ' '))
+            return FALSE;
+          /* the got - 1 known continuations keep their order; choose
+           * where the missing ones were */
+          for (guint pos = 0; pos < (1u << (need - 1)); pos++)
+            {
+              guint mask = pos << 1;   /* bits 1..need-1: lost positions */
+              if ((guint) __builtin_popcount (mask) != (guint) missing || (mask & lost_mask) != 0)
+                continue;
+              guint8 trial[4] = { seq[0] };
+              guint trial_lost = lost_mask;
+              int k = 1;
+              for (int at = 1; at < need; at++)
+                {
+                  if (mask & (1u << at))
+                    trial_lost |= 1u << at;
+                  else
+                    {
+                      /* the known bytes, in order, fill the other places */
+                      while (k < got && (lost_mask & (1u << k)))
+                        k++;
+                      trial[at] = seq[k++];
+                    }
+                }
+              fill_candidates (trial, need, trial_lost, page->lossy, page->n_lossy, 1, &slot);
+            }
+        }
+      if (slot.n_candidates == 0)
+        return FALSE;
+      gunichar placeholder = 0xFFFD;
+      g_array_append_val (reading->text, placeholder);
+      g_array_append_val (reading->slots, slot);
+      i += got;
+    }
+  return reading->clusters > 0 || reading->slots->len > 0;
+}
+
+void
+repair_reading_init (RepairReading *reading)
+{
+  reading->bytes = g_array_new (FALSE, FALSE, sizeof (guint16));
+  reading->text = g_array_new (FALSE, FALSE, sizeof (gunichar));
+  reading->slots = g_array_new (FALSE, FALSE, sizeof (RepairSlot));
+}
+
+void
+repair_reading_clear (RepairReading *reading)
+{
+  g_clear_pointer (&reading->bytes, g_array_unref);
+  g_clear_pointer (&reading->text, g_array_unref);
+  g_clear_pointer (&reading->slots, g_array_unref);
+}
