@@ -70,7 +70,7 @@ fuzz: $(BUILD_FUZZ)/build.ninja
 
 bench: build
 	bench/run.sh $(BUILD)
-	$(BUILD)/bench/repair-speed 200
+	bench/repair/speed.sh $(BUILD)
 	$(BUILD)/bench/strip-text-speed 64
 	$(BUILD)/bench/strip-text-speed --check
 	$(BUILD)/bench/export-sqlite-bench 200000 10

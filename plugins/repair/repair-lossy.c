@@ -18,35 +18,46 @@
 
 /* The non-ASCII letters of the languages news text is written in (lower
  * case; upper case is derived). */
-static const struct { const char *code; const char *letters; } alphabets[] = {
-  { "pl", "ąćęłńóśźż" },
-  { "cs", "áčďéěíňóřšťúůýž" },
-  { "sk", "áäčďéíĺľňóôŕšťúýž" },
-  { "hu", "áéíóöőúüű" },
-  { "ro", "ăâîșşțţ" },
-  { "hr", "čćđšž" },
-  { "sl", "čšž" },
-  { "tr", "çğıöşüâî" },
-  { "de", "äöüß" },
-  { "fr", "àâæçéèêëîïôœùûüÿ" },
-  { "es", "áéíñóúü" },
-  { "pt", "áâãàçéêíóôõú" },
-  { "it", "àèéìíîòóùú" },
-  { "nl", "éëïóöü" },
-  { "da", "æøå" },
-  { "sv", "åäö" },
-  { "no", "æøå" },
-  { "fi", "äö" },
-  { "is", "áðéíóúýþæö" },
-  { "lt", "ąčęėįšųūž" },
-  { "lv", "āčēģīķļņšūž" },
-  { "et", "äõöüšž" },
-  { "ru", "абвгдеёжзийклмнопрстуфхцчшщъыьэюя" },
-  { "uk", "абвгґдеєжзиіїйклмнопрстуфхцчшщьюя" },
-  { "be", "абвгдеёжзійклмнопрстуўфхцчшыьэюя" },
-  { "bg", "абвгдежзийклмнопрстуфхцчшщъьюя" },
-  { "sr", "абвгдђежзијклљмнњопрстћуфхцчџш" },
-  { "el", "αβγδεζηθικλμνξοπρστυφχψωάέήίόύώϊϋΐΰς" },
+/* How much text each language has on the web, roughly, as a last word
+ * between letters of two languages the line does not tell apart: 1 for
+ * the largest, 0.6 for the middle, 0.3 for the others. */
+static double
+language_prior (const char *code)
+{
+  static const char *const large[] = { "es", "pt", "fr", "de", "it", "ru", "pl", "tr", NULL };
+  static const char *const middle[] = { "nl", "cs", "hu", "ro", "uk", "el", "sv", NULL };
+  return g_strv_contains (large, code) ? 1.0 : g_strv_contains (middle, code) ? 0.6 : 0.3;
+}
+
+static const struct { const char *code; const char *letters; const char *words; } alphabets[] = {
+  { "pl", "ąćęłńóśźż", "i w z na się nie że do to jest przez od dla po jak ale czy" },
+  { "cs", "áčďéěíňóřšťúůýž", "a v je se na že to s z do jak ale by pro od jsou" },
+  { "sk", "áäčďéíĺľňóôŕšťúýž", "a v je sa na že to s z do ako ale pre od sú" },
+  { "hu", "áéíóöőúüű", "a az és hogy nem is egy meg van de ez volt" },
+  { "ro", "ăâîșşțţ", "și si în in de la cu pe nu că ca este un din pentru" },
+  { "hr", "čćđšž", "i u je na se da za su od ali kao što" },
+  { "sl", "čšž", "in je na se da za so od ki pa" },
+  { "tr", "çğıöşüâî", "ve bir bu da de için ile ne çok olarak daha" },
+  { "de", "äöüß", "der die das und ist nicht mit den von zu auf für ein eine dem des im sich auch" },
+  { "fr", "àâæçéèêëîïôœùûüÿ", "le la les et des est une un du dans pour que qui pas sur au avec" },
+  { "es", "áéíñóúü", "el la los las y que de del en un una por con para es se al" },
+  { "pt", "áâãàçéêíóôõú", "o a os as e que de do da em um uma para com não por ao" },
+  { "it", "àèéìíîòóùú", "il la le e che di del della un una per con non sono gli nel" },
+  { "nl", "éëïóöü", "de het een en van is dat niet op te met voor zijn" },
+  { "da", "æøå", "og i at det er en til på som med af den" },
+  { "sv", "åäö", "och i att det är en som på med för av den till" },
+  { "no", "æøå", "og i å det er en til på som med av den" },
+  { "fi", "äö", "ja on ei se että oli hän mutta ovat kun" },
+  { "is", "áðéíóúýþæö", "og að í er á sem það til með" },
+  { "lt", "ąčęėįšųūž", "ir yra kad su į ne tai bet iš" },
+  { "lv", "āčēģīķļņšūž", "un ir ka ar uz no par bet vai" },
+  { "et", "äõöüšž", "ja on et ei see ka oli kui ta" },
+  { "ru", "абвгдеёжзийклмнопрстуфхцчшщъыьэюя", "и в не на что с по это как он но из к за" },
+  { "uk", "абвгґдеєжзиіїйклмнопрстуфхцчшщьюя", "і в не на що з та це як до за від у" },
+  { "be", "абвгдеёжзійклмнопрстуўфхцчшыьэюя", "і ў не на што з гэта як да" },
+  { "bg", "абвгдежзийклмнопрстуфхцчшщъьюя", "и в на не се да от за че с е" },
+  { "sr", "абвгдђежзијклљмнњопрстћуфхцчџш", "и у је на се да за су од" },
+  { "el", "αβγδεζηθικλμνξοπρστυφχψωάέήίόύώϊϋΐΰς", "και το η να του της με για που στο είναι" },
 };
 
 typedef struct {
@@ -61,9 +72,23 @@ G_STATIC_ASSERT (G_N_ELEMENTS (alphabets) <= 32);
  * either case */
 static guint32 alphabet_users[ALPHABET_END];
 
+/* frequent function word -> languages (bit mask) */
+static GHashTable *word_users;
+
 static gpointer
 build_alphabet_users (gpointer data)
 {
+  word_users = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint l = 0; l < G_N_ELEMENTS (alphabets); l++)
+    {
+      g_auto(GStrv) words = g_strsplit (alphabets[l].words, " ", -1);
+      for (guint i = 0; words[i] != NULL; i++)
+        {
+          const char *key = g_intern_string (words[i]);
+          guint32 mask = GPOINTER_TO_UINT (g_hash_table_lookup (word_users, key));
+          g_hash_table_insert (word_users, (gpointer) key, GUINT_TO_POINTER (mask | (1u << l)));
+        }
+    }
   for (guint l = 0; l < G_N_ELEMENTS (alphabets); l++)
     for (const char *p = alphabets[l].letters; *p; p = g_utf8_next_char (p))
       {
@@ -94,19 +119,58 @@ in_alphabet (guint lang, gunichar c)
 /* Each intact non-ASCII letter of the line counts for the languages that
  * use it, the less the more languages share it. */
 static void
+add_evidence (LineLanguages *ll, guint32 mask)
+{
+  guint users = (guint) __builtin_popcount (mask);
+  for (guint l = 0; l < G_N_ELEMENTS (alphabets); l++)
+    if (mask & (1u << l))
+      ll->weight[l] += 1.0 / users;
+}
+
+/* Each frequent function word of the line counts for the languages that
+ * use it, the less the more languages share it. */
+static void
+word_languages (const gunichar *text, guint n, LineLanguages *ll)
+{
+  users_of (0);   /* builds the tables */
+  for (guint i = 0; i < n;)
+    {
+      if (!g_unichar_isalpha (text[i]))
+        {
+          i++;
+          continue;
+        }
+      char word[32];
+      guint len = 0;
+      gboolean fits = TRUE;
+      for (; i < n && g_unichar_isalpha (text[i]); i++)
+        {
+          if (len + 6 >= sizeof word)
+            fits = FALSE;
+          else
+            len += (guint) g_unichar_to_utf8 (g_unichar_tolower (text[i]), word + len);
+        }
+      if (!fits)
+        continue;
+      word[len] = '\0';
+      guint32 mask = GPOINTER_TO_UINT (g_hash_table_lookup (word_users, word));
+      if (mask != 0)
+        add_evidence (ll, mask);
+    }
+}
+
+static void
 line_languages (const gunichar *text, guint n, LineLanguages *ll)
 {
   memset (ll, 0, sizeof *ll);
+  word_languages (text, n, ll);
   for (guint i = 0; i < n; i++)
     {
       gunichar c = text[i];
       guint32 mask = c >= 0xC0 ? users_of (c) : 0;
       if (mask == 0)
         continue;
-      guint users = (guint) __builtin_popcount (mask);
-      for (guint l = 0; l < G_N_ELEMENTS (alphabets); l++)
-        if (mask & (1u << l))
-          ll->weight[l] += 1.0 / users;
+      add_evidence (ll, mask);
     }
 }
 
@@ -131,13 +195,44 @@ is_space_or_edge (gunichar c)
 static GUnicodeScript
 letter_script (gunichar c)
 {
-  return is_letter (c) ? g_unichar_get_script (c) : G_UNICODE_SCRIPT_INVALID_CODE;
+  return is_letter (c) ? repair_script (c) : G_UNICODE_SCRIPT_INVALID_CODE;
+}
+
+static gboolean
+greek_accented (gunichar c)
+{
+  static const gunichar accented[] = { 0x386, 0x388, 0x389, 0x38A, 0x38C, 0x38E, 0x38F, 0x390, 0x3AC, 0x3AD,
+                                       0x3AE, 0x3AF, 0x3B0, 0x3CC, 0x3CD, 0x3CE };
+  for (guint i = 0; i < G_N_ELEMENTS (accented); i++)
+    if (accented[i] == c)
+      return TRUE;
+  return FALSE;
+}
+
+/* TRUE when the word around text[at] has another accented Greek vowel:
+ * a Greek word carries one accent. */
+static gboolean
+word_has_greek_accent (const gunichar *text, guint n, guint at)
+{
+  guint s = at, e = at + 1;
+  while (s > 0 && is_letter (text[s - 1]))
+    s--;
+  while (e < n && (is_letter (text[e]) || text[e] == 0xFFFD))
+    e++;
+  for (guint i = s; i < e; i++)
+    if (i != at && greek_accented (text[i]))
+      return TRUE;
+  return FALSE;
 }
 
 static double
-score (gunichar c, gunichar prev, gunichar next, const LineLanguages *ll)
+score (gunichar c, const gunichar *text, guint n, guint at, const LineLanguages *ll)
 {
+  gunichar prev = at > 0 ? text[at - 1] : 0;
+  gunichar next = at + 1 < n ? text[at + 1] : 0;
   double s = 0;
+  if (greek_accented (c) && word_has_greek_accent (text, n, at))
+    s -= 3;
   if (g_unichar_isalpha (c))
     {
       /* the best-attested language that writes this letter: the
@@ -148,7 +243,7 @@ score (gunichar c, gunichar prev, gunichar next, const LineLanguages *ll)
         if (in_alphabet (l, c))
           {
             known = TRUE;
-            evidence = MAX (evidence, MIN (ll->weight[l], 3.0));
+            evidence = MAX (evidence, MIN (ll->weight[l], 3.0) + language_prior (alphabets[l].code));
           }
       s += evidence + (known ? 2 : -2);
       /* case: a word goes on in the case it started in */
@@ -159,7 +254,7 @@ score (gunichar c, gunichar prev, gunichar next, const LineLanguages *ll)
       else if (!is_letter (prev) && is_lower_letter (next) && g_unichar_isupper (c))
         s += 0.5;   /* a capital opens a word as often as a small letter */
       /* script: one word, one script */
-      GUnicodeScript sc = g_unichar_get_script (c);
+      GUnicodeScript sc = repair_script (c);
       GUnicodeScript sp = letter_script (prev), sn = letter_script (next);
       if (sp != G_UNICODE_SCRIPT_INVALID_CODE)
         s += sp == sc ? 2 : -4;
@@ -173,7 +268,7 @@ score (gunichar c, gunichar prev, gunichar next, const LineLanguages *ll)
     {
       /* a vowel sign or virama goes with a letter of its own script */
       GUnicodeScript sp = letter_script (prev);
-      return sp != G_UNICODE_SCRIPT_INVALID_CODE && sp == g_unichar_get_script (c) ? 3 : -4;
+      return sp != G_UNICODE_SCRIPT_INVALID_CODE && sp == repair_script (c) ? 3 : -4;
     }
   if (g_unichar_isspace (c))
     return -4;
@@ -246,13 +341,11 @@ repair_lossy_choose (RepairReading *reading)
   for (guint k = 0; k < reading->slots->len; k++)
     {
       RepairSlot *slot = &g_array_index (reading->slots, RepairSlot, k);
-      gunichar prev = slot->at > 0 ? text[slot->at - 1] : 0;
-      gunichar next = slot->at + 1 < n ? text[slot->at + 1] : 0;
       double best = -1e9, second = -1e9;
       gunichar choice = 0xFFFD;
       for (guint i = 0; i < slot->n_candidates; i++)
         {
-          double s = score (slot->candidates[i], prev, next, &ll);
+          double s = score (slot->candidates[i], text, n, slot->at, &ll);
           if (s > best)
             {
               second = best;

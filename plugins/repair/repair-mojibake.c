@@ -42,9 +42,13 @@ struct _MojibakeTables {
   guint    n_pages;
 };
 
+static gpointer fill_klass_cache (gpointer data);
+
 MojibakeTables *
 mojibake_tables_new (const RepairPages *pages)
 {
+  static GOnce once = G_ONCE_INIT;
+  g_once (&once, fill_klass_cache, NULL);
   MojibakeTables *t = g_new0 (MojibakeTables, 1);
   for (guint p = 0; p < pages->n_pages; p++)
     {
@@ -124,7 +128,7 @@ typedef enum {
 } Klass;
 
 static Klass
-klass (gunichar c)
+klass_compute (gunichar c)
 {
   if (c == 0)
     return K_SPACE;   /* text boundary */
@@ -160,7 +164,7 @@ klass (gunichar c)
       || (c >= 0xD800 && c <= 0xDFFF) || c == 0xFFFE || c == 0xFFFF || (c >= 0x0180 && c <= 0x01CC)
       || (c >= 0x2500 && c <= 0x259F) || (c >= 0x1D00 && c <= 0x1DBF) || c == 0x017F)
     return K_RARE;
-  switch (g_unichar_type (c))
+  switch (repair_type (c))
     {
     case G_UNICODE_LOWERCASE_LETTER:
       return K_LOWER;
@@ -199,6 +203,22 @@ klass (gunichar c)
     }
 }
 
+static guint8 klass_cache[REPAIR_CHAR_CACHE];
+
+static gpointer
+fill_klass_cache (gpointer data)
+{
+  for (gunichar c = 0; c < REPAIR_CHAR_CACHE; c++)
+    klass_cache[c] = (guint8) klass_compute (c);
+  return NULL;
+}
+
+static inline Klass
+klass (gunichar c)
+{
+  return c < REPAIR_CHAR_CACHE ? (Klass) klass_cache[c] : klass_compute (c);
+}
+
 static gboolean
 is_letter_k (Klass k)
 {
@@ -219,7 +239,7 @@ is_symbolish (gunichar c, Klass k)
     {
       /* math and currency signs stand for bytes in mac-roman and cp1252;
        * pictographs (♫ ✔ ❤) are ordinary next to words */
-      GUnicodeType type = g_unichar_type (c);
+      GUnicodeType type = repair_type (c);
       return type == G_UNICODE_MATH_SYMBOL || type == G_UNICODE_CURRENCY_SYMBOL || type == G_UNICODE_MODIFIER_SYMBOL;
     }
   return FALSE;
@@ -257,7 +277,7 @@ pair_penalty (gunichar a, gunichar b)
     p += 2;
   /* Spanish ¿ and ¡ open a sentence: before a letter they are punctuation */
   if (is_symbolish (a, ka) && is_letter_k (kb) && a != 0xBF && a != 0xA1
-      && (ka != K_SYMBOL || b < 0x80 || g_unichar_get_script (b) == G_UNICODE_SCRIPT_LATIN))
+      && (ka != K_SYMBOL || b < 0x80 || repair_script (b) == G_UNICODE_SCRIPT_LATIN))
     p += 2;
   if (is_symbolish (a, ka) && is_symbolish (b, kb))
     p += 1;
@@ -267,7 +287,7 @@ pair_penalty (gunichar a, gunichar b)
     p += 2;
   if (is_letter_k (ka) && is_letter_k (kb) && a > 0x7F && b > 0x7F)
     {
-      GUnicodeScript sa = g_unichar_get_script (a), sb = g_unichar_get_script (b);
+      GUnicodeScript sa = repair_script (a), sb = repair_script (b);
       if (sa != sb && sa != G_UNICODE_SCRIPT_COMMON && sb != G_UNICODE_SCRIPT_COMMON
           && sa != G_UNICODE_SCRIPT_INHERITED && sb != G_UNICODE_SCRIPT_INHERITED)
         p += 4;
@@ -276,7 +296,7 @@ pair_penalty (gunichar a, gunichar b)
     {
       /* ASCII Latin next to a letter of another script (Greek is common in
        * science: IL2Rγc) */
-      GUnicodeScript s = g_unichar_get_script (a > 0x7F ? a : b);
+      GUnicodeScript s = repair_script (a > 0x7F ? a : b);
       if (s == G_UNICODE_SCRIPT_GREEK)
         p += 1;
       else if (s != G_UNICODE_SCRIPT_LATIN && s != G_UNICODE_SCRIPT_COMMON && s != G_UNICODE_SCRIPT_INHERITED)
@@ -287,7 +307,7 @@ pair_penalty (gunichar a, gunichar b)
   if (kb == K_MARK && is_letter_k (ka))
     {
       /* a combining mark of another script than its base letter */
-      GUnicodeScript sm = g_unichar_get_script (b), sl = g_unichar_get_script (a);
+      GUnicodeScript sm = repair_script (b), sl = repair_script (a);
       if (sm != G_UNICODE_SCRIPT_INHERITED && sm != G_UNICODE_SCRIPT_COMMON && sm != sl)
         p += 4;
     }
@@ -514,7 +534,7 @@ token_penalty (gunichar before, const gunichar *t, guint n, gunichar after)
     {
       if (t[i] < 0x80 || !is_letter_k (klass (t[i])))
         continue;
-      GUnicodeScript sc = g_unichar_get_script (t[i]);
+      GUnicodeScript sc = repair_script (t[i]);
       if (sc == G_UNICODE_SCRIPT_COMMON || sc == G_UNICODE_SCRIPT_INHERITED)
         continue;
       gboolean seen = FALSE;
@@ -526,7 +546,7 @@ token_penalty (gunichar before, const gunichar *t, guint n, gunichar after)
   if (n_scripts >= 3)
     p += 10 * (n_scripts - 2);
   /* a lone non-ASCII capital as a word ("Å veices") */
-  if (n == 1 && t[0] > 0x7F && klass (t[0]) == K_UPPER && g_unichar_get_script (t[0]) == G_UNICODE_SCRIPT_LATIN
+  if (n == 1 && t[0] > 0x7F && klass (t[0]) == K_UPPER && repair_script (t[0]) == G_UNICODE_SCRIPT_LATIN
       && (before == 0 || klass (before) == K_SPACE)
       && (after == 0 || klass (after) == K_SPACE))
     p += 1;
@@ -914,8 +934,8 @@ fix_c1 (const MojibakeTables *t, GArray *text, gint64 *as_mac)
         continue;
       gunichar fixed = repair_cp1252_c1 (c);
       if (mac != NULL && i > 0 && i + 1 < text->len && klass (u[i - 1]) == K_LOWER && klass (u[i + 1]) == K_LOWER
-          && g_unichar_get_script (u[i - 1]) == G_UNICODE_SCRIPT_LATIN
-          && g_unichar_get_script (u[i + 1]) == G_UNICODE_SCRIPT_LATIN
+          && repair_script (u[i - 1]) == G_UNICODE_SCRIPT_LATIN
+          && repair_script (u[i + 1]) == G_UNICODE_SCRIPT_LATIN
           && !is_letter_k (klass (fixed)) && fixed != 0x2013 && fixed != 0x2014
           && (fixed != 0x2019 || !apostrophe_context (u, text->len, i)))
         {
@@ -1047,9 +1067,10 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
   int best_score = G_MININT;
   guint best_page = 0, best_undecided = 0, best_restored = 0;
   g_autoptr(GArray) tried = g_array_new (FALSE, FALSE, sizeof (guint16));
-  for (guint p = 0; p < pages->n_pages; p++)
+  guint32 candidates = repair_reread_pages (pages, line, len);
+  for (guint p = 0; p < pages->n_pages && candidates != 0; p++)
     {
-      if (!repair_reread_line (pages, p, line, len, rd))
+      if (!(candidates & (1u << p)) || !repair_reread_line (pages, p, line, len, rd))
         continue;
       /* pages that agree on every byte of the line read it alike */
       if (tried->len == rd->bytes->len && memcmp (tried->data, rd->bytes->data, tried->len * sizeof (guint16)) == 0)
@@ -1063,19 +1084,21 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
        * decided, and a lead left alone needs a whole character elsewhere
        * in the line to show that this page garbled it */
       gboolean refused = FALSE;
+      guint dropped_undecided = 0;
       for (guint k = 0; k < rd->slots->len && !refused; k++)
         {
           const RepairSlot *slot = &g_array_index (rd->slots, RepairSlot, k);
-          refused = slot->dropped && (g_array_index (rd->text, gunichar, slot->at) == 0xFFFD
-                                      || (slot->lone_lead && rd->clusters == 0));
+          dropped_undecided += slot->dropped && g_array_index (rd->text, gunichar, slot->at) == 0xFFFD;
+          refused = slot->dropped && slot->lone_lead && rd->clusters == 0;
         }
-      if (refused)
+      /* ... unless the line is so plainly garbled that a U+FFFD for the
+       * one character nothing decides is the better text */
+      if (refused || (dropped_undecided > 0 && rd->clusters < 3 * dropped_undecided + 3))
         continue;
-      if (line_penalty ((const gunichar *) rd->text->data, rd->text->len) + 2 > pen_before)
-        continue;
-      /* one garbled character is the word-by-word repair's to judge (its
-       * priors know "NICIODATĂ™" from "â€™"); a lost byte it cannot do */
-      if (rd->clusters + rd->slots->len < 2 && rd->slots->len == 0)
+      /* a single garbled character must gain more: "NICIODATĂ™" is a
+       * Romanian word before a trademark sign, "monthâ€™s" is mojibake */
+      int margin = rd->clusters + rd->slots->len < 2 && rd->slots->len == 0 ? 3 : 2;
+      if (line_penalty ((const gunichar *) rd->text->data, rd->text->len) + margin > pen_before)
         continue;
       /* the page that explains the most characters; a slot counts less
        * than a clean character, an undecided one less still */
@@ -1132,7 +1155,7 @@ repair_line (const MojibakeTables *t, const char *line, gsize len, GString *out,
       cur_len = written;
       ev = repair_reread_scan (pages, text, cur_len);
     }
-  if (ev == REPAIR_EVIDENCE_NONE)
+  if (ev <= REPAIR_EVIDENCE_DOUBTFUL)
     {
       g_string_append_len (out, text, cur_len);
       return cur != NULL;

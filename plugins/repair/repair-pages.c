@@ -90,15 +90,40 @@ add_mapping (RepairPages *pages, guint p, gunichar c, guint b)
   if (row->byte[p] != 0)
     return;   /* the defined byte wins over a C1 pass-through */
   row->byte[p] = (guint8) b;
+  row->in_mask |= 1u << p;
   if (b >= 0xC2 && b <= 0xF4)
     row->lead_mask |= 1u << p;
   else if (b >= 0x80 && b <= 0xBF)
     row->cont_mask |= 1u << p;
 }
 
+guint8 repair_char_type_cache[REPAIR_CHAR_CACHE];
+guint8 repair_char_script_cache[REPAIR_CHAR_CACHE];
+
+static gpointer
+fill_char_cache (gpointer data)
+{
+  for (gunichar c = 0; c < REPAIR_CHAR_CACHE; c++)
+    {
+      repair_char_type_cache[c] = (guint8) g_unichar_type (c);
+      repair_char_script_cache[c] = (guint8) g_unichar_get_script (c);
+    }
+  return NULL;
+}
+
+void
+repair_char_cache_init (void)
+{
+  static GOnce once = G_ONCE_INIT;
+  g_once (&once, fill_char_cache, NULL);
+}
+
+G_STATIC_ASSERT (G_UNICODE_SCRIPT_NAG_MUNDARI < 256);
+
 RepairPages *
 repair_pages_new (void)
 {
+  repair_char_cache_init ();
   RepairPages *pages = g_new0 (RepairPages, 1);
   for (guint p = 0; p < G_N_ELEMENTS (page_specs); p++)
     {

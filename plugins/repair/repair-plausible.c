@@ -19,7 +19,7 @@ forbidden (gunichar c, gunichar prev, gunichar next)
     return c != '\t' && c != '\n' && c != '\r';
   if (c < 0xA0)
     return c >= 0x7F;
-  switch (g_unichar_type (c))
+  switch (repair_type (c))
     {
     case G_UNICODE_CONTROL:
     case G_UNICODE_PRIVATE_USE:
@@ -49,7 +49,7 @@ is_script_letter (gunichar c, GUnicodeScript *script)
 {
   if (c < 0x80 || !g_unichar_isalpha (c))
     return FALSE;
-  GUnicodeScript s = g_unichar_get_script (c);
+  GUnicodeScript s = repair_script (c);
   if (s == G_UNICODE_SCRIPT_COMMON || s == G_UNICODE_SCRIPT_INHERITED)
     return FALSE;
   *script = s;
@@ -66,12 +66,12 @@ scripts_repeat (const gunichar *text, guint n)
     {
       if (text[i] < 0x250)
         continue;
-      GUnicodeScript s = g_unichar_get_script (text[i]);
+      GUnicodeScript s = repair_script (text[i]);
       if (s == G_UNICODE_SCRIPT_COMMON || s == G_UNICODE_SCRIPT_INHERITED || s == G_UNICODE_SCRIPT_LATIN)
         continue;
       gboolean again = FALSE;
       for (guint k = 0; k < n && !again; k++)
-        again = k != i && text[k] >= 0x250 && g_unichar_get_script (text[k]) == s;
+        again = k != i && text[k] >= 0x250 && repair_script (text[k]) == s;
       if (!again)
         return FALSE;
     }

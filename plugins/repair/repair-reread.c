@@ -95,6 +95,7 @@ repair_reread_scan (const RepairPages *pages, const char *line, gsize len)
               int need = sequence_length (prev_row->byte[k]);
               int got = 2;
               const guchar *q = p;
+              guint32 cp = ((prev_row->byte[k] & 0x3F) << 6) | (row->byte[k] & 0x3F);
               while (got < need && q < end)
                 {
                   const guchar *q0 = q;
@@ -105,9 +106,16 @@ repair_reread_scan (const RepairPages *pages, const char *line, gsize len)
                       q = q0;
                       break;
                     }
+                  cp = (cp << 6) | (r->byte[k] & 0x3F);
                   got++;
                 }
-              if (got == need)
+              /* two letters of a non-Latin script that spell an ideograph
+               * or a syllable ("лі»" in cp1251 is a Hangul syllable) are
+               * far more often just words of that script */
+              if (got == need && need >= 3 && prev >= 0x370 && g_unichar_isalpha (prev)
+                  && (cp & ((1u << (5 * need + 1)) - 1)) >= 0x2E80)
+                ev = MAX (ev, REPAIR_EVIDENCE_DOUBTFUL);
+              else if (got == need)
                 ev = REPAIR_EVIDENCE_STRONG;
               else if (prev >= 0xC0 && prev <= 0x17F && !g_unichar_isalpha (c))
                 ev = MAX (ev, REPAIR_EVIDENCE_WEAK);   /* "â€" short of its last byte */
@@ -127,34 +135,54 @@ repair_reread_scan (const RepairPages *pages, const char *line, gsize len)
   return ev;
 }
 
-/* The line as bytes of page @p: LOST for U+FFFD; FALSE when a character
- * is not in the page. */
-static gboolean
+guint32
+repair_reread_pages (const RepairPages *pages, const char *line, gsize len)
+{
+  guint32 lossy = 0;
+  for (guint p = 0; p < pages->n_pages; p++)
+    if (pages->page[p].n_lossy > 0)
+      lossy |= 1u << p;
+  guint32 mask = (1u << pages->n_pages) - 1;
+  const guchar *s = (const guchar *) line, *end = s + len;
+  while (s < end && mask != 0)
+    {
+      if (*s < 0x80)
+        {
+          s++;
+          continue;
+        }
+      gunichar c = next_char (&s, end);
+      if (c == 0xFFFD)
+        mask &= lossy;
+      else
+        {
+          const RepairPageRow *row = repair_pages_row (pages, c);
+          mask &= row != NULL ? row->in_mask : 0;
+        }
+    }
+  return mask;
+}
+
+/* The line as bytes of page @p, LOST for U+FFFD; the page must have
+ * every character (repair_reread_pages). */
+static void
 to_bytes (const RepairPages *pages, guint p, const char *line, gsize len, GArray *bytes)
 {
   const guchar *s = (const guchar *) line, *end = s + len;
-  g_array_set_size (bytes, 0);
+  g_array_set_size (bytes, len);
+  guint16 *out = (guint16 *) bytes->data;
+  guint n = 0;
   while (s < end)
     {
-      guint16 b;
       if (*s < 0x80)
-        b = *s++;
-      else
         {
-          gunichar c = next_char (&s, end);
-          if (c == 0xFFFD)
-            b = LOST;
-          else
-            {
-              int v = repair_pages_byte (pages, p, c);
-              if (v < 0)
-                return FALSE;
-              b = (guint16) v;
-            }
+          out[n++] = *s++;
+          continue;
         }
-      g_array_append_val (bytes, b);
+      gunichar c = next_char (&s, end);
+      out[n++] = c == 0xFFFD ? LOST : (guint16) repair_pages_byte (pages, p, c);
     }
-  return TRUE;
+  g_array_set_size (bytes, n);
 }
 
 static gunichar
@@ -181,7 +209,7 @@ fill_candidates (guint8 *bytes, int need, guint lost_mask, const guint8 *lossy, 
   if (from == need)
     {
       gunichar c = decode_sequence (bytes, need);
-      GUnicodeType type = c != 0 ? g_unichar_type (c) : G_UNICODE_UNASSIGNED;
+      GUnicodeType type = c != 0 ? repair_type (c) : G_UNICODE_UNASSIGNED;
       if (type == G_UNICODE_CONTROL || type == G_UNICODE_FORMAT || type == G_UNICODE_UNASSIGNED
           || type == G_UNICODE_PRIVATE_USE || type == G_UNICODE_SURROGATE)
         return;
@@ -212,17 +240,19 @@ repair_reread_line (const RepairPages *pages, guint p, const char *line, gsize l
   g_array_set_size (reading->slots, 0);
   reading->clusters = 0;
   reading->page = p;
-  if (!to_bytes (pages, p, line, len, reading->bytes))
-    return FALSE;
+  to_bytes (pages, p, line, len, reading->bytes);
   const guint16 *b = (const guint16 *) reading->bytes->data;
   guint n = reading->bytes->len;
+  /* the reading is never longer than the bytes */
+  g_array_set_size (reading->text, n);
+  gunichar *text = (gunichar *) reading->text->data;
+  guint out = 0;
   for (guint i = 0; i < n;)
     {
       guint16 lead = b[i];
       if (lead < 0x80)
         {
-          gunichar c = lead;
-          g_array_append_val (reading->text, c);
+          text[out++] = lead;
           i++;
           continue;
         }
@@ -245,7 +275,7 @@ repair_reread_line (const RepairPages *pages, guint p, const char *line, gsize l
           gunichar c = decode_sequence (seq, need);
           if (c == 0)
             return FALSE;
-          g_array_append_val (reading->text, c);
+          text[out++] = c;
           reading->clusters++;
           i += need;
           continue;
@@ -259,12 +289,11 @@ repair_reread_line (const RepairPages *pages, guint p, const char *line, gsize l
         {
           /* punctuation that lost both continuations to a TIS-620 decoder:
            * left as the lone U+0E42 it became, for repair-thai.c */
-          gunichar o = 0x0E42;
-          g_array_append_val (reading->text, o);
+          text[out++] = 0x0E42;
           i++;
           continue;
         }
-      RepairSlot slot = { reading->text->len, FALSE, FALSE, 0, { 0 } };
+      RepairSlot slot = { out, FALSE, FALSE, 0, { 0 } };
       if (got + 1 == need && i + got < n && b[i + got] == '?')
         {
           /* a decoder that wrote '?' for the byte it did not define */
@@ -280,6 +309,21 @@ repair_reread_line (const RepairPages *pages, guint p, const char *line, gsize l
           int missing = need - got;
           if (missing > 1)
             return FALSE;
+          if (got >= 2 && page->nbsp_a0 && lost_mask == 0 && i + got < n && b[i + got] == ' ')
+            {
+              /* the last byte was A0, the no-break space, which became a
+               * space on the way ("à¸ " for ภ, E0 B8 A0); only for a
+               * letter: "â€ " is a dropped quote, not a dagger */
+              seq[got] = 0xA0;
+              gunichar c = decode_sequence (seq, need);
+              if (c != 0 && g_unichar_isalpha (c))
+                {
+                  text[out++] = c;
+                  reading->clusters++;
+                  i += need;
+                  continue;
+                }
+            }
           slot.dropped = TRUE;
           slot.lone_lead = got == 1;
           /* "Ã " is more often an à whose no-break space became a space,
@@ -313,11 +357,11 @@ repair_reread_line (const RepairPages *pages, guint p, const char *line, gsize l
         }
       if (slot.n_candidates == 0)
         return FALSE;
-      gunichar placeholder = 0xFFFD;
-      g_array_append_val (reading->text, placeholder);
+      text[out++] = 0xFFFD;
       g_array_append_val (reading->slots, slot);
       i += got;
     }
+  g_array_set_size (reading->text, out);
   return reading->clusters > 0 || reading->slots->len > 0;
 }
 

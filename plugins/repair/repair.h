@@ -39,6 +39,7 @@ typedef struct {
 /* One character in every page: its byte (0: none) and the pages in which
  * that byte is a UTF-8 lead (C2-F4) or a continuation (80-BF). */
 typedef struct {
+  guint16 in_mask;     /* the pages that have the character */
   guint16 lead_mask;
   guint16 cont_mask;
   guint8  byte[REPAIR_MAX_PAGES];
@@ -76,15 +77,41 @@ repair_pages_byte (const RepairPages *pages, guint p, gunichar c)
   return row != NULL && row->byte[p] != 0 ? row->byte[p] : -1;
 }
 
+/* ---- character properties, cached for the scripts mojibake touches
+ * (repair-pages.c) ---- */
+
+#define REPAIR_CHAR_CACHE 0x3000
+
+extern guint8 repair_char_type_cache[REPAIR_CHAR_CACHE];
+extern guint8 repair_char_script_cache[REPAIR_CHAR_CACHE];
+
+/* Fills the caches; call once before the functions below (repair_pages_new does). */
+void repair_char_cache_init (void);
+
+static inline GUnicodeType
+repair_type (gunichar c)
+{
+  return c < REPAIR_CHAR_CACHE ? (GUnicodeType) repair_char_type_cache[c] : g_unichar_type (c);
+}
+
+static inline GUnicodeScript
+repair_script (gunichar c)
+{
+  return c < REPAIR_CHAR_CACHE ? (GUnicodeScript) repair_char_script_cache[c] : g_unichar_get_script (c);
+}
+
 /* ---- whole lines read back (repair-reread.c) ---- */
 
 typedef enum {
   REPAIR_EVIDENCE_NONE,     /* no two neighbours could be one garbled character */
+  REPAIR_EVIDENCE_DOUBTFUL, /* only letters of one script that spell another */
   REPAIR_EVIDENCE_WEAK,     /* only sequences that lost a byte */
   REPAIR_EVIDENCE_STRONG,   /* a complete garbled character, a C1 control or U+FFFD */
 } RepairEvidence;
 
 RepairEvidence repair_reread_scan (const RepairPages *pages, const char *line, gsize len);
+/* The pages that have every character of @line (U+FFFD: those that lose bytes). */
+guint32        repair_reread_pages (const RepairPages *pages, const char *line, gsize len);
 
 #define REPAIR_MAX_CANDIDATES 96
 
