@@ -375,6 +375,11 @@ test_html_entities_plain_text_only (void)
   g_assert_cmpstr (text, ==, "Ben & Jerry’s café said \"no\".");
   g_autofree char *html = repair_bytes (h, in, -1, NULL, GALLEY_CONTENT_HTML, NULL);
   g_assert_cmpstr (html, ==, in);
+  /* Greek named references among literal Greek letters */
+  g_autofree char *greek = repair_text (h, "&laquo;\xce\x95\xce\xb9&rho;\xce\xb7&nu;\xce\xb5&upsilon;&tau;"
+                                           "&iota;&kappa;\xce\xad&sigmaf;&raquo; &Omicron;&Chi;&Iota;");
+  g_assert_cmpstr (greek, ==, "\xc2\xab\xce\x95\xce\xb9\xcf\x81\xce\xb7\xce\xbd\xce\xb5\xcf\x85\xcf\x84"
+                              "\xce\xb9\xce\xba\xce\xad\xcf\x82\xc2\xbb \xce\x9f\xce\xa7\xce\x99");
 }
 
 static void
@@ -580,6 +585,23 @@ test_lossy_bad_input (void)
   g_assert_cmpstr (alt, ==, mixed);
 }
 
+/* A line with one garbled character is read back when the rest of the
+ * document shows the code page, even when that line comes first. */
+static void
+test_document_vouches_for_single_character (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  const char *doc = "Talks resume Wednesday \xe2\x80\x93 Zelensky\n"
+                    "\xe2\x80\x9cWe are ready,\xe2\x80\x9d he said on Monday \xe2\x80\x94 again.";
+  g_autofree char *bad = garble (doc, "MACINTOSH");
+  g_autofree char *out = repair_text (h, bad);
+  g_assert_cmpstr (out, ==, doc);
+  /* alone, the same title line is left to the word-by-word judgement */
+  g_autofree char *title = garble ("Talks resume Wednesday \xe2\x80\x93 Zelensky", "MACINTOSH");
+  g_autofree char *alone = repair_text (h, title);
+  g_assert_true (g_utf8_validate (alone, -1, NULL));
+}
+
 /* 10 MB of one garbled line: read back whole, in bounded time. */
 static void
 test_long_garbled_line (void)
@@ -631,5 +653,6 @@ main (int argc, char **argv)
   g_test_add_func ("/repair/whole-line/never-worse", test_whole_line_never_worse);
   g_test_add_func ("/repair/lost-byte/bad-input", test_lossy_bad_input);
   g_test_add_func ("/repair/whole-line/long", test_long_garbled_line);
+  g_test_add_func ("/repair/whole-line/document-vouches", test_document_vouches_for_single_character);
   return g_test_run ();
 }

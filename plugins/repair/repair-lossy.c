@@ -307,6 +307,9 @@ score (gunichar c, const gunichar *text, guint n, guint at, const LineLanguages 
     case 0x2022: /* • */
       return s;
     default:
+      /* a currency sign next to a number */
+      if (repair_type (c) == G_UNICODE_CURRENCY_SYMBOL && (g_unichar_isdigit (next) || g_unichar_isdigit (prev)))
+        return 3;
       /* other symbols and punctuation: possible, not likely */
       return g_unichar_ispunct (c) ? -1 : -2;
     }

@@ -980,6 +980,9 @@ typedef struct {
   gint64        lossy_undecided;
   RepairReading reading;
   GArray       *best;       /* gunichar */
+  gint64        votes[REPAIR_MAX_PAGES];   /* characters read back per page */
+  int           hint_page;  /* the page that garbled the document; -1 not known yet, -2 none */
+  gboolean      deferred;   /* the last line read is one character short of sure */
 } DocWork;
 
 /* The word-by-word repair of one line (@u, @n characters); TRUE when it
@@ -1097,9 +1100,16 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
         continue;
       /* a single garbled character must gain more: "NICIODATĂ™" is a
        * Romanian word before a trademark sign, "monthâ€™s" is mojibake */
-      int margin = rd->clusters + rd->slots->len < 2 && rd->slots->len == 0 ? 3 : 2;
-      if (line_penalty ((const gunichar *) rd->text->data, rd->text->len) + margin > pen_before)
-        continue;
+      gboolean single = rd->clusters + rd->slots->len < 2 && rd->slots->len == 0;
+      int margin = single ? ((int) p == w->hint_page ? 1 : 3) : 2;
+      int pen_after = line_penalty ((const gunichar *) rd->text->data, rd->text->len);
+      if (pen_after + margin > pen_before)
+        {
+          /* the rest of the document may show that this page garbled it */
+          if (single && w->hint_page == -1 && pen_after + 1 <= pen_before)
+            w->deferred = TRUE;
+          continue;
+        }
       /* the page that explains the most characters; a slot counts less
        * than a clean character, an undecided one less still */
       int score = 4 * (int) rd->clusters + 2 * (int) (rd->slots->len - undecided) + (int) undecided;
@@ -1119,14 +1129,20 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
     }
   if (best_score == G_MININT)
     return FALSE;
+  w->deferred = FALSE;
+  w->votes[best_page] += best_score / (4 * 64);
   count_kind (w->kinds, pages->page[best_page].name, MAX (best_score / (4 * 64), 1));
   w->lossy_restored += best_restored;
   w->lossy_undecided += best_undecided;
   return TRUE;
 }
 
-/* Appends the repaired @line to @out; TRUE when it changed. */
-static gboolean
+typedef enum { LINE_KEPT, LINE_CHANGED, LINE_DEFERRED } LineOutcome;
+
+/* Appends the repaired @line to @out. LINE_DEFERRED (nothing appended)
+ * when the line is one garbled character that the document's other lines
+ * may vouch for; @w->hint_page set, it is decided. */
+static LineOutcome
 repair_line (const MojibakeTables *t, const char *line, gsize len, GString *out, DocWork *w)
 {
   const RepairPages *pages = t->pages[0].pages;
@@ -1134,7 +1150,7 @@ repair_line (const MojibakeTables *t, const char *line, gsize len, GString *out,
   if (ev == REPAIR_EVIDENCE_NONE)
     {
       g_string_append_len (out, line, len);
-      return FALSE;
+      return LINE_KEPT;
     }
   /* layer by layer while a whole reading exists (text garbled twice
    * reads back twice) */
@@ -1143,8 +1159,13 @@ repair_line (const MojibakeTables *t, const char *line, gsize len, GString *out,
   const char *text = line;
   for (int layer = 0; layer < 4 && ev != REPAIR_EVIDENCE_NONE; layer++)
     {
+      w->deferred = FALSE;
       if (!reread_whole (t, text, cur_len, w))
-        break;
+        {
+          if (layer == 0 && w->deferred)
+            return LINE_DEFERRED;
+          break;
+        }
       glong written = 0;
       char *next = g_ucs4_to_utf8 ((const gunichar *) w->best->data, w->best->len, NULL, &written, NULL);
       if (next == NULL)
@@ -1158,7 +1179,7 @@ repair_line (const MojibakeTables *t, const char *line, gsize len, GString *out,
   if (ev <= REPAIR_EVIDENCE_DOUBTFUL)
     {
       g_string_append_len (out, text, cur_len);
-      return cur != NULL;
+      return cur != NULL ? LINE_CHANGED : LINE_KEPT;
     }
   /* what is left is word by word: mixed lines, stray clusters */
   glong n = 0;
@@ -1167,11 +1188,18 @@ repair_line (const MojibakeTables *t, const char *line, gsize len, GString *out,
   if (repair_words (t, u, n, words, w) && repair_plausible ((const gunichar *) words->data, words->len, FALSE))
     {
       append_ucs4 (out, (const gunichar *) words->data, words->len);
-      return TRUE;
+      return LINE_CHANGED;
     }
   g_string_append_len (out, text, cur_len);
-  return cur != NULL;
+  return cur != NULL ? LINE_CHANGED : LINE_KEPT;
 }
+
+/* A line whose output waits for the rest of the document. */
+typedef struct {
+  gsize       at;     /* where its output goes in the result */
+  const char *line;
+  gsize       len;
+} Deferred;
 
 char *
 mojibake_repair (const MojibakeTables *t, const char *text, gsize len, RepairLog *log)
@@ -1183,15 +1211,44 @@ mojibake_repair (const MojibakeTables *t, const char *text, gsize len, RepairLog
   w.kinds = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   repair_reading_init (&w.reading);
   w.best = g_array_new (FALSE, FALSE, sizeof (gunichar));
+  w.hint_page = -1;
   gboolean any = FALSE;
+  g_autoptr(GArray) deferred = g_array_new (FALSE, FALSE, sizeof (Deferred));
   const char *end = text + len;
   const char *line = text;
   while (line < end)
     {
       const char *nl = memchr (line, '\n', end - line);
       const char *line_end = nl ? nl + 1 : end;
-      any |= repair_line (t, line, line_end - line, result, &w);
+      LineOutcome o = repair_line (t, line, line_end - line, result, &w);
+      if (o == LINE_DEFERRED)
+        {
+          Deferred d = { result->len, line, line_end - line };
+          g_array_append_val (deferred, d);
+        }
+      any |= o == LINE_CHANGED;
       line = line_end;
+    }
+  if (deferred->len > 0)
+    {
+      /* the page that read most of the document back vouches for its
+       * single garbled characters */
+      w.hint_page = -2;   /* decided: no more deferring */
+      for (guint p = 0; p < t->n_pages; p++)
+        if (w.votes[p] >= 2 && (w.hint_page < 0 || w.votes[p] > w.votes[w.hint_page]))
+          w.hint_page = (int) p;
+      GString *joined = g_string_sized_new (result->len + len / 8);
+      gsize copied = 0;
+      for (guint i = 0; i < deferred->len; i++)
+        {
+          const Deferred *d = &g_array_index (deferred, Deferred, i);
+          g_string_append_len (joined, result->str + copied, d->at - copied);
+          copied = d->at;
+          any |= repair_line (t, d->line, d->len, joined, &w) == LINE_CHANGED;
+        }
+      g_string_append_len (joined, result->str + copied, result->len - copied);
+      g_string_free (result, TRUE);
+      result = joined;
     }
   repair_reading_clear (&w.reading);
   g_array_unref (w.best);

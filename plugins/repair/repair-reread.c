@@ -328,7 +328,7 @@ repair_reread_line (const RepairPages *pages, guint p, const char *line, gsize l
           slot.lone_lead = got == 1;
           /* "Ã " is more often an à whose no-break space became a space,
            * which the word-by-word repair judges */
-          if (slot.lone_lead && (i + 1 >= n || b[i + 1] == ' '))
+          if (slot.lone_lead && (i + 1 >= n || b[i + 1] == ' ') && page->dec[0xA1] != 0x0E01)
             return FALSE;
           /* the got - 1 known continuations keep their order; choose
            * where the missing ones were */
