@@ -1081,7 +1081,7 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
       g_array_set_size (tried, 0);
       g_array_append_vals (tried, rd->bytes->data, rd->bytes->len);
       guint undecided = repair_lossy_choose (rd);
-      if (!repair_plausible ((const gunichar *) rd->text->data, rd->text->len, TRUE))
+      if (!repair_plausible ((const gunichar *) rd->text->data, rd->text->len, TRUE, TRUE))
         continue;
       /* never a U+FFFD where the text had none: a dropped byte must be
        * decided, and a lead left alone needs a whole character elsewhere
@@ -1137,6 +1137,15 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
   return TRUE;
 }
 
+static gboolean
+has_c1 (const char *text, gsize len)
+{
+  for (gsize i = 0; i + 1 < len; i++)
+    if ((guchar) text[i] == 0xC2 && (guchar) text[i + 1] >= 0x80 && (guchar) text[i + 1] <= 0x9F)
+      return TRUE;
+  return FALSE;
+}
+
 typedef enum { LINE_KEPT, LINE_CHANGED, LINE_DEFERRED } LineOutcome;
 
 /* Appends the repaired @line to @out. LINE_DEFERRED (nothing appended)
@@ -1176,6 +1185,15 @@ repair_line (const MojibakeTables *t, const char *line, gsize len, GString *out,
       cur_len = written;
       ev = repair_reread_scan (pages, text, cur_len);
     }
+  if (cur != NULL && has_c1 (text, cur_len))
+    {
+      /* a C1 control is only right as one layer of two; with no second
+       * layer read back, the word-by-word repair takes the line as it came */
+      g_clear_pointer (&cur, g_free);
+      text = line;
+      cur_len = len;
+      ev = REPAIR_EVIDENCE_STRONG;
+    }
   if (ev <= REPAIR_EVIDENCE_DOUBTFUL)
     {
       g_string_append_len (out, text, cur_len);
@@ -1185,7 +1203,7 @@ repair_line (const MojibakeTables *t, const char *line, gsize len, GString *out,
   glong n = 0;
   g_autofree gunichar *u = g_utf8_to_ucs4_fast (text, cur_len, &n);
   g_autoptr(GArray) words = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), n);
-  if (repair_words (t, u, n, words, w) && repair_plausible ((const gunichar *) words->data, words->len, FALSE))
+  if (repair_words (t, u, n, words, w) && repair_plausible ((const gunichar *) words->data, words->len, FALSE, FALSE))
     {
       append_ucs4 (out, (const gunichar *) words->data, words->len);
       return LINE_CHANGED;

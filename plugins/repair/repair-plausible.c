@@ -13,12 +13,12 @@
 #include "repair.h"
 
 static gboolean
-forbidden (gunichar c, gunichar prev, gunichar next)
+forbidden (gunichar c, gunichar prev, gunichar next, gboolean allow_c1)
 {
   if (c < 0x20)
     return c != '\t' && c != '\n' && c != '\r';
   if (c < 0xA0)
-    return c >= 0x7F;
+    return c == 0x7F || (c >= 0x80 && !allow_c1);
   switch (repair_type (c))
     {
     case G_UNICODE_CONTROL:
@@ -79,7 +79,7 @@ scripts_repeat (const gunichar *text, guint n)
 }
 
 gboolean
-repair_plausible (const gunichar *text, guint n, gboolean whole_line)
+repair_plausible (const gunichar *text, guint n, gboolean whole_line, gboolean allow_c1)
 {
   if (whole_line && !scripts_repeat (text, n))
     return FALSE;
@@ -92,7 +92,7 @@ repair_plausible (const gunichar *text, guint n, gboolean whole_line)
           prev_script = g_ascii_isalpha (c) ? G_UNICODE_SCRIPT_LATIN : G_UNICODE_SCRIPT_INVALID_CODE;
           continue;
         }
-      if (forbidden (c, i > 0 ? text[i - 1] : 0, i + 1 < n ? text[i + 1] : 0))
+      if (forbidden (c, i > 0 ? text[i - 1] : 0, i + 1 < n ? text[i + 1] : 0, allow_c1))
         return FALSE;
       GUnicodeScript s;
       if (!is_script_letter (c, &s))

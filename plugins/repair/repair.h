@@ -155,8 +155,10 @@ guint repair_language_fit (const gunichar *text, guint n);
  * produce: a C1 or other control, an invisible format character, a
  * private-use or unassigned code point, or a letter glued to a letter
  * of another script; for a line read back whole (@whole_line), also a
- * character of a script that occurs nowhere else in the line. */
-gboolean repair_plausible (const gunichar *text, guint n, gboolean whole_line);
+ * character of a script that occurs nowhere else in the line. C1
+ * controls pass with @allow_c1, for a reading that is one layer of text
+ * garbled twice (a Windows-1252 undefined byte kept as its control). */
+gboolean repair_plausible (const gunichar *text, guint n, gboolean whole_line, gboolean allow_c1);
 
 /* ---- decoding bytes (repair-decode.c) ---- */
 
