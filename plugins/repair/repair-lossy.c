@@ -159,11 +159,20 @@ word_languages (const gunichar *text, guint n, LineLanguages *ll)
     }
 }
 
+static void letter_languages (const gunichar *text, guint n, LineLanguages *ll);
+
 static void
 line_languages (const gunichar *text, guint n, LineLanguages *ll)
 {
-  memset (ll, 0, sizeof *ll);
+  letter_languages (text, n, ll);
   word_languages (text, n, ll);
+}
+
+/* Each intact non-ASCII letter counts for the languages that write it. */
+static void
+letter_languages (const gunichar *text, guint n, LineLanguages *ll)
+{
+  memset (ll, 0, sizeof *ll);
   for (guint i = 0; i < n; i++)
     {
       gunichar c = text[i];
@@ -319,7 +328,7 @@ guint
 repair_language_fit (const gunichar *text, guint n)
 {
   LineLanguages ll;
-  line_languages (text, n, &ll);
+  letter_languages (text, n, &ll);
   guint best = 0;
   for (guint l = 0; l < G_N_ELEMENTS (alphabets); l++)
     if (ll.weight[l] > ll.weight[best])

@@ -1067,7 +1067,7 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
   glong n_before = 0;
   g_autofree gunichar *before = g_utf8_to_ucs4_fast (line, len, &n_before);
   int pen_before = line_penalty (before, n_before);
-  int best_score = G_MININT;
+  int best_score = G_MININT, best_fit = -1;
   guint best_page = 0, best_undecided = 0, best_restored = 0;
   g_autoptr(GArray) tried = g_array_new (FALSE, FALSE, sizeof (guint16));
   guint32 candidates = repair_reread_pages (pages, line, len);
@@ -1115,9 +1115,19 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
       int score = 4 * (int) rd->clusters + 2 * (int) (rd->slots->len - undecided) + (int) undecided;
       /* pages that explain the same bytes (cp1250 and ISO-8859-2) differ
        * in a few letters: the reading whose letters belong to one
-       * language wins */
-      score = score * 64 + (int) MIN (repair_language_fit ((const gunichar *) rd->text->data, rd->text->len), 63);
-      if (score > best_score)
+       * language wins (worked out only for such a tie) */
+      if (score == best_score)
+        {
+          if (best_fit < 0)
+            best_fit = (int) repair_language_fit ((const gunichar *) w->best->data, w->best->len);
+          int fit = (int) repair_language_fit ((const gunichar *) rd->text->data, rd->text->len);
+          if (fit <= best_fit)
+            continue;
+          best_fit = fit;
+        }
+      else if (score > best_score)
+        best_fit = -1;
+      if (score >= best_score)
         {
           best_score = score;
           best_page = p;
@@ -1130,8 +1140,8 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
   if (best_score == G_MININT)
     return FALSE;
   w->deferred = FALSE;
-  w->votes[best_page] += best_score / (4 * 64);
-  count_kind (w->kinds, pages->page[best_page].name, MAX (best_score / (4 * 64), 1));
+  w->votes[best_page] += best_score / 4;
+  count_kind (w->kinds, pages->page[best_page].name, MAX (best_score / 4, 1));
   w->lossy_restored += best_restored;
   w->lossy_undecided += best_undecided;
   return TRUE;
