@@ -178,14 +178,40 @@ may_need_nfc (const char *text, gsize len)
   const guchar *p = (const guchar *) text;
   for (gsize i = 0; i < len; i++)
     {
+      /* ASCII eight bytes at a time */
+      while (i + 8 <= len)
+        {
+          guint64 w;
+          memcpy (&w, p + i, 8);
+          if (w & 0x8080808080808080ull)
+            break;
+          i += 8;
+        }
+      if (i >= len)
+        break;
       guchar c = p[i];
       if (c < 0xCC)
         continue;
+      guchar next = i + 1 < len ? p[i + 1] : 0;
       if (c == 0xCC || c == 0xCD)                       /* U+0300-U+036F */
         return TRUE;
-      if (c == 0xE1 && i + 1 < len && p[i + 1] >= 0x84 && p[i + 1] <= 0x87)   /* Hangul jamo */
+      if (c == 0xE1 && next >= 0x84 && next <= 0x87)    /* Hangul jamo */
         return TRUE;
-      if (c == 0xE0 || c == 0xE3 || c == 0xEF)          /* Indic marks, kana marks, compat forms */
+      if (c == 0xE0 && next >= 0xA0)                    /* Indic, Thai, Lao, Tibetan marks */
+        return TRUE;
+      if (c == 0xE3 && (next == 0x80 || next == 0x82))  /* ideographic tone and kana voicing marks */
+        return TRUE;
+      if (c == 0xEF && ((next >= 0xA4 && next <= 0xAD) || next == 0xB8))   /* compatibility ideographs,
+                                                                              presentation forms, half marks */
+        return TRUE;
+      if (c == 0xE2 && next == 0x84)                    /* Ohm, Kelvin and Angstrom signs */
+        return TRUE;
+      /* other characters NFC replaces: the Greek ano teleia, Greek with
+       * oxia, two spaces, two angle brackets, CJK compatibility ideographs */
+      guchar third = i + 2 < len ? p[i + 2] : 0;
+      if ((c == 0xCE && next == 0x87) || (c == 0xE1 && next >= 0xBD && next <= 0xBF)
+          || (c == 0xE2 && next == 0x80 && (third == 0x80 || third == 0x81))
+          || (c == 0xE2 && next == 0x8C && (third == 0xA9 || third == 0xAA)) || (c == 0xF0 && next == 0xAF))
         return TRUE;
     }
   return FALSE;
