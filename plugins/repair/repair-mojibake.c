@@ -1064,9 +1064,7 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
 {
   const RepairPages *pages = t->pages[0].pages;
   RepairReading *rd = &w->reading;
-  glong n_before = 0;
-  g_autofree gunichar *before = g_utf8_to_ucs4_fast (line, len, &n_before);
-  int pen_before = line_penalty (before, n_before);
+  int pen_before = -1;   /* worked out when first needed */
   int best_score = G_MININT, best_fit = -1;
   guint best_page = 0, best_undecided = 0, best_restored = 0;
   g_autoptr(GArray) tried = g_array_new (FALSE, FALSE, sizeof (guint16));
@@ -1102,8 +1100,19 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
        * Romanian word before a trademark sign, "monthâ€™s" is mojibake */
       gboolean single = rd->clusters + rd->slots->len < 2 && rd->slots->len == 0;
       int margin = single ? ((int) p == w->hint_page ? 1 : 3) : 2;
-      int pen_after = line_penalty ((const gunichar *) rd->text->data, rd->text->len);
-      if (pen_after + margin > pen_before)
+      /* four whole characters and nothing lost: no clean text reads back
+       * like that, and the checks above hold; fewer are weighed, and so
+       * is cp437, whose box-drawing characters people draw with */
+      if (rd->clusters >= 4 && rd->slots->len == 0 && !g_str_equal (pages->page[p].name, "cp437"))
+        margin = G_MININT;
+      int pen_after = margin == G_MININT ? 0 : line_penalty ((const gunichar *) rd->text->data, rd->text->len);
+      if (margin != G_MININT && pen_before < 0)
+        {
+          glong n_before = 0;
+          g_autofree gunichar *before = g_utf8_to_ucs4_fast (line, len, &n_before);
+          pen_before = line_penalty (before, n_before);
+        }
+      if (margin != G_MININT && pen_after + margin > pen_before)
         {
           /* the rest of the document may show that this page garbled it */
           if (single && w->hint_page == -1 && pen_after + 1 <= pen_before)
