@@ -204,11 +204,11 @@ may_need_nfc (const char *text, gsize len)
       if (c == 0xEF && ((next >= 0xA4 && next <= 0xAD) || next == 0xB8))   /* compatibility ideographs,
                                                                               presentation forms, half marks */
         return TRUE;
-      if (c == 0xE2 && next == 0x84)                    /* Ohm, Kelvin and Angstrom signs */
-        return TRUE;
+      guchar third = i + 2 < len ? p[i + 2] : 0;
+      if (c == 0xE2 && next == 0x84 && (third == 0xA6 || third == 0xAA || third == 0xAB))
+        return TRUE;                                    /* Ohm, Kelvin and Angstrom signs */
       /* other characters NFC replaces: the Greek ano teleia, Greek with
        * oxia, two spaces, two angle brackets, CJK compatibility ideographs */
-      guchar third = i + 2 < len ? p[i + 2] : 0;
       if ((c == 0xCE && next == 0x87) || (c == 0xE1 && next >= 0xBD && next <= 0xBF)
           || (c == 0xE2 && next == 0x80 && (third == 0x80 || third == 0x81))
           || (c == 0xE2 && next == 0x8C && (third == 0xA9 || third == 0xAA)) || (c == 0xF0 && next == 0xAF))
