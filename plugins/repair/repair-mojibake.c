@@ -558,6 +558,23 @@ token_penalty (gunichar before, const gunichar *t, guint n, gunichar after)
 }
 
 
+/* The pages in which some character of @u is a UTF-8 lead: the only
+ * pages in which a cluster can start there. */
+static guint32
+lead_pages (const MojibakeTables *t, const gunichar *u, guint n)
+{
+  const RepairPages *pages = t->pages[0].pages;
+  guint32 mask = 0;
+  for (guint i = 0; i < n; i++)
+    if (u[i] >= 0x80)
+      {
+        const RepairPageRow *row = repair_pages_row (pages, u[i]);
+        if (row != NULL)
+          mask |= row->lead_mask;
+      }
+  return mask;
+}
+
 /* The lowest penalty of @t read once more in any code page: a first
  * reading may itself be mojibake of another layer ("prÐ“Â©sent" reads as
  * "prГ©sent" in cp1252, which reads as "présent" in cp1251). */
@@ -565,9 +582,14 @@ static int
 second_layer_penalty (const MojibakeTables *t, const gunichar *w, guint n, gunichar before, gunichar after)
 {
   int best = G_MAXINT;
+  guint32 leads = lead_pages (t, w, n);
+  if (leads == 0)
+    return best;
   g_autoptr(GArray) trial = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), n);
   for (guint p = 0; p < t->n_pages; p++)
     {
+      if (!(leads & (1u << p)))
+        continue;
       g_array_set_size (trial, 0);
       guint clusters = 0;
       for (guint i = 0; i < n;)
@@ -729,10 +751,11 @@ repair_pass (const MojibakeTables *t, const gunichar *u, guint n, GArray *out, G
       guint best_end = e;
       guint best_clusters = 0;
       const CodePage *best_cp = NULL;
+      guint32 leads = lead_pages (t, u + s, e - s);
       for (guint p = 0; p < t->n_pages; p++)
         {
           const CodePage *cp = &t->pages[p];
-          if (veto & (1u << p))
+          if ((veto & (1u << p)) || !(leads & (1u << p)))
             continue;
           g_array_set_size (trial, 0);
           guint clusters = 0;
