@@ -8,6 +8,8 @@
  *   document; the stage's CPU time (thread clock) is summed per garbling
  *   path, and each output line is compared with its truth line.
  *
+ * REPAIR_PLUGIN_DIR=DIR loads the stage from another build instead.
+ *
  * Printed per path: documents, MB, MB/s, garbled lines and how many came
  * out exactly restored, clean lines and how many stayed unchanged; then
  * the totals for clean documents, garbled documents and the whole mix.
@@ -107,7 +109,9 @@ main (int argc, char **argv)
     }
   const char *prefix = argv[1];
   g_setenv ("GALLEY_PLUGIN_SYSTEM_PATH", "", TRUE);
-  galley_plugin_add_search_dir (GALLEY_BUILD_PLUGINDIR);
+  /* REPAIR_PLUGIN_DIR: another build's plugins, to compare before and after in one run */
+  const char *plugin_dir = g_getenv ("REPAIR_PLUGIN_DIR");
+  galley_plugin_add_search_dir (plugin_dir != NULL ? plugin_dir : GALLEY_BUILD_PLUGINDIR);
   g_autoptr(GError) error = NULL;
   g_autoptr(GalleyHarness) h = galley_harness_new ("repair", NULL, &error);
   if (h == NULL)
