@@ -243,6 +243,19 @@ test_clean_text_untouched (void)
     }
 }
 
+/* TIS-620 losses between words: a compound of three or more words takes
+ * hyphens, a Turkish case ending after a name an apostrophe, a single
+ * join between words stays a dash. */
+static void
+test_lossy_thai_compounds (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  g_autofree char *out = repair_text (h, "a 30โyearโold man, a stateโofโtheโart plan, peaceโa real one; "
+                                         "in Ankaraโnın and İstanbulโda");
+  g_assert_cmpstr (out, ==, "a 30‐year‐old man, a state‐of‐the‐art plan, peace—a real one; "
+                            "in Ankara’nın and İstanbul’da");
+}
+
 static void
 test_lossy_thai (void)
 {
@@ -639,6 +652,7 @@ main (int argc, char **argv)
   g_test_add_func ("/repair/capital-a-circumflex", test_capital_a_circumflex_and_inverted_marks);
   g_test_add_func ("/repair/clean-untouched", test_clean_text_untouched);
   g_test_add_func ("/repair/lossy-thai", test_lossy_thai);
+  g_test_add_func ("/repair/lossy-thai/compounds", test_lossy_thai_compounds);
   g_test_add_func ("/repair/seed-001", test_seed_001);
   g_test_add_func ("/repair/decoding", test_decoding);
   g_test_add_func ("/repair/bad-bytes", test_bad_bytes);

@@ -258,6 +258,8 @@ score (gunichar c, const gunichar *text, guint n, guint at, const LineLanguages 
       /* case: a word goes on in the case it started in */
       if (is_lower_letter (prev))
         s += g_unichar_islower (c) ? 3 : -3;
+      else if (is_letter (prev) && g_unichar_isupper (prev) && is_lower_letter (next))
+        s += g_unichar_islower (c) ? 2 : -2;   /* "Wąsik": a capital, then small letters */
       else if (is_letter (prev) && g_unichar_isupper (prev) && is_letter (next) && g_unichar_isupper (next))
         s += g_unichar_isupper (c) ? 3 : -3;
       else if (!is_letter (prev) && is_lower_letter (next) && g_unichar_isupper (c))

@@ -100,12 +100,52 @@ in_list (const char *word, const char *const *list)
   return g_strv_contains (list, word);
 }
 
+/* TRUE when the word ending at @p starts with a capital letter. */
+static gboolean
+proper_noun_before (const char *start, const char *p)
+{
+  const char *q = p;
+  while (q > start && is_word (g_utf8_get_char (g_utf8_prev_char (q))))
+    q = g_utf8_prev_char (q);
+  return q < p && g_unichar_isupper (g_utf8_get_char (q));
+}
+
+/* TRUE when the lone U+0E42 at @at joins short words into a chain of at
+ * least three (30โyearโold, stateโofโtheโart): the word after it, or the
+ * word before it, is joined to a further one the same way. */
+static gboolean
+in_compound (const char *start, const char *at, const char *after, const char *end)
+{
+  /* forward: letters of a short word, then U+0E42 and a word character */
+  const char *q = after;
+  int n = 0;
+  while (q < end && is_word (g_utf8_get_char (q)) && n < 8)
+    q = g_utf8_next_char (q), n++;
+  if (n > 0 && n < 8 && end - q >= 4 && (guchar) q[0] == 0xE0 && (guchar) q[1] == 0xB9 && (guchar) q[2] == 0x82
+      && is_word (g_utf8_get_char (q + 3)))
+    return TRUE;
+  /* backward: a short word, preceded by U+0E42 after a word character */
+  q = at;
+  n = 0;
+  while (q > start && is_word (g_utf8_get_char (g_utf8_prev_char (q))) && n < 8)
+    q = g_utf8_prev_char (q), n++;
+  if (n > 0 && n < 8 && q - start >= 4 && (guchar) q[-3] == 0xE0 && (guchar) q[-2] == 0xB9 && (guchar) q[-1] == 0x82
+      && is_word (g_utf8_get_char (g_utf8_prev_char (q - 3))))
+    return TRUE;
+  return FALSE;
+}
+
 static const char *
 infer (const char *text, const char *at, const char *after, const char *end, gunichar prev, gunichar next,
        gboolean *open_double, const char **kind)
 {
   static const char *const suffixes[] = { "s", "t", "re", "ve", "ll", "d", "m", NULL };
   static const char *const elisions[] = { "l", "d", "j", "m", "n", "s", "t", "c", "qu", "lorsqu", "jusqu", "puisqu", NULL };
+
+  /* Turkish case endings after a proper noun: İstanbul’da, Ankara’nın */
+  static const char *const endings[] = { "da", "de", "ta", "te", "dan", "den", "tan", "ten", "ya", "ye", "yı", "yi",
+                                         "yu", "yü", "ın", "in", "un", "ün", "nın", "nin", "nun", "nün", "la", "le",
+                                         "yla", "yle", "daki", "deki", "taki", "teki", "dır", "dir", "tır", "tir", NULL };
 
   if (is_word (prev) && is_word (next))
     {
@@ -115,6 +155,17 @@ infer (const char *text, const char *at, const char *after, const char *end, gun
         {
           *kind = "lossy-apostrophe-restored";
           return "\xE2\x80\x99";
+        }
+      if (in_list (next_word, endings) && proper_noun_before (text, at))
+        {
+          *kind = "lossy-apostrophe-restored";
+          return "\xE2\x80\x99";
+        }
+      if (in_compound (text, at, after, end))
+        {
+          /* 30โyearโold: a hyphenated compound, not two dashes */
+          *kind = "lossy-dash-restored";
+          return "\xE2\x80\x90";
         }
       if (g_unichar_isdigit (prev) && g_unichar_isdigit (next))
         {
