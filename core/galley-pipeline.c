@@ -24,6 +24,7 @@ static const GalleyOptionSpec pipeline_options[] = {
   { "rejects", GALLEY_OPT_STRING, "%n.rejects.jsonl", "JSONL file that receives failed inputs (appended); %n = pipeline name" },
   { "state-dir", GALLEY_OPT_STRING, "", "Directory of the run state: lock, inputs already read, pending commits, run history; empty = none" },
   { "metrics-file", GALLEY_OPT_STRING, "", "Prometheus textfile-collector file written after each run; %n = pipeline name; empty = none" },
+  { "dropped", GALLEY_OPT_STRING, "", "JSONL file that receives every document a stage dropped, with the stage and reason, committed with the outputs; %n = pipeline name, strftime patterns and {run} as in export-jsonl; empty = none" },
   { NULL }
 };
 
@@ -169,6 +170,7 @@ galley_pipeline_free (GalleyPipeline *pipeline)
   g_free (pipeline->rejects_path);
   g_free (pipeline->state_dir);
   g_free (pipeline->metrics_path);
+  g_free (pipeline->dropped_path);
   g_free (pipeline);
 }
 
@@ -414,6 +416,8 @@ galley_pipeline_load (const char *path, const char *const *overrides, GError **e
   pipeline->state_dir = *state_dir ? g_strdup (state_dir) : NULL;
   const char *metrics = galley_options_get_string (popts, "metrics-file");
   pipeline->metrics_path = *metrics ? expand_name (metrics, pipeline->name) : NULL;
+  const char *dropped = galley_options_get_string (popts, "dropped");
+  pipeline->dropped_path = *dropped ? expand_name (dropped, pipeline->name) : NULL;
 
   const char *const *ids = galley_options_get_strv (popts, "stages");
   if (ids[0] == NULL)

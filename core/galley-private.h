@@ -86,6 +86,7 @@ typedef struct {
   char       *rejects_path;
   char       *state_dir;      /* NULL: no incremental state */
   char       *metrics_path;   /* NULL: no Prometheus textfile */
+  char       *dropped_path;   /* NULL: dropped documents are not kept */
 } GalleyPipeline;
 
 GalleyPipeline *galley_pipeline_load (const char *path, const char *const *overrides, GError **error);
