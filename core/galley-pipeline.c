@@ -7,7 +7,9 @@
  */
 #include "galley-private.h"
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PIPELINE_GROUP "pipeline"
 #define STAGE_PREFIX   "stage "
@@ -178,6 +180,7 @@ typedef struct {
   char *id;
   char *key;
   char *value;
+  char *group;   /* "stage ID" */
 } Override;
 
 static void
@@ -187,6 +190,7 @@ override_free (gpointer data)
   g_free (o->id);
   g_free (o->key);
   g_free (o->value);
+  g_free (o->group);
   g_free (o);
 }
 
@@ -209,6 +213,7 @@ parse_overrides (const char *const *overrides, GError **error)
       o->id = g_strndup (s, dot - s);
       o->key = g_strstrip (g_strndup (dot + 1, eq - dot - 1));
       o->value = g_strdup (eq + 1);
+      o->group = g_strconcat (STAGE_PREFIX, o->id, NULL);
       g_ptr_array_add (out, o);
     }
   return g_steal_pointer (&out);
@@ -333,6 +338,33 @@ expand_name (const char *pattern, const char *name)
   return g_string_free (out, FALSE);
 }
 
+/* Reads all of standard input (a pipeline file is small). */
+static gboolean
+read_stdin (char **contents, gsize *length, GError **error)
+{
+  g_autoptr(GString) buf = g_string_new (NULL);
+  char chunk[8192];
+  for (;;)
+    {
+      ssize_t n = read (STDIN_FILENO, chunk, sizeof chunk);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int e = errno;
+          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "cannot read standard input: %s",
+                       g_strerror (e));
+          return FALSE;
+        }
+      if (n == 0)
+        break;
+      g_string_append_len (buf, chunk, n);
+    }
+  *length = buf->len;
+  *contents = g_string_free (g_steal_pointer (&buf), FALSE);
+  return TRUE;
+}
+
 GalleyPipeline *
 galley_pipeline_load (const char *path, const char *const *overrides, GError **error)
 {
@@ -340,7 +372,12 @@ galley_pipeline_load (const char *path, const char *const *overrides, GError **e
   g_autofree char *contents = NULL;
   gsize length = 0;
   g_autoptr(GError) read_error = NULL;
-  if (!g_file_get_contents (path, &contents, &length, &read_error))
+  /* `galley run -`: the pipeline comes on standard input */
+  gboolean from_stdin = g_str_equal (path, "-");
+  if (from_stdin)
+    path = GALLEY_PIPELINE_STDIN_PATH;
+  if (from_stdin ? !read_stdin (&contents, &length, &read_error)
+                 : !g_file_get_contents (path, &contents, &length, &read_error))
     {
       g_set_error (error, GALLEY_SOURCE_ERROR,
                    read_error->code == G_FILE_ERROR_NOENT || read_error->code == G_FILE_ERROR_ACCES
@@ -385,7 +422,7 @@ galley_pipeline_load (const char *path, const char *const *overrides, GError **e
 
   g_autoptr(GalleyPipeline) pipeline = g_new0 (GalleyPipeline, 1);
   pipeline->path = g_strdup (path);
-  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *base = from_stdin ? g_strdup ("stdin") : g_path_get_basename (path);
   if (g_str_has_suffix (base, ".pipeline"))
     base[strlen (base) - strlen (".pipeline")] = '\0';
   pipeline->name = g_strdup (base);
@@ -428,7 +465,16 @@ galley_pipeline_load (const char *path, const char *const *overrides, GError **e
       return NULL;
     }
 
-  /* Every [stage X] group must be listed, and every group must be known. */
+  gboolean stages_overridden = FALSE;
+  for (guint i = 0; i < ovr->len; i++)
+    {
+      Override *o = g_ptr_array_index (ovr, i);
+      if (g_str_equal (o->id, PIPELINE_GROUP) && g_str_equal (o->key, "stages"))
+        stages_overridden = TRUE;
+    }
+
+  /* Every [stage X] group must be listed (unless --set pipeline.stages
+   * leaves it out), and every group must be known. */
   g_auto(GStrv) groups = g_key_file_get_groups (kf, NULL);
   for (guint i = 0; groups[i] != NULL; i++)
     {
@@ -442,6 +488,12 @@ galley_pipeline_load (const char *path, const char *const *overrides, GError **e
           return NULL;
         }
       const char *id = groups[i] + strlen (STAGE_PREFIX);
+      if (!g_strv_contains (ids, id) && stages_overridden)
+        {
+          /* --set pipeline.stages=... runs a part of the pipeline */
+          g_warning ("%s: stage '%s' is left out by --set pipeline.stages", path, id);
+          continue;
+        }
       if (!g_strv_contains (ids, id))
         {
           g_autofree char *listed = g_strjoinv (";", (char **) ids);
@@ -457,6 +509,12 @@ galley_pipeline_load (const char *path, const char *const *overrides, GError **e
   for (guint i = 0; i < ovr->len; i++)
     {
       Override *o = g_ptr_array_index (ovr, i);
+      if (!g_str_equal (o->id, PIPELINE_GROUP) && !g_strv_contains (ids, o->id) && stages_overridden
+          && g_key_file_has_group (kf, o->group))
+        {
+          g_warning ("--set %s.%s: stage '%s' is left out by --set pipeline.stages; ignored", o->id, o->key, o->id);
+          continue;
+        }
       if (!g_str_equal (o->id, PIPELINE_GROUP) && !g_strv_contains (ids, o->id))
         {
           g_autofree char *listed = g_strjoinv (", ", (char **) ids);

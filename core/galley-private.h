@@ -89,6 +89,9 @@ typedef struct {
   char       *dropped_path;   /* NULL: dropped documents are not kept */
 } GalleyPipeline;
 
+/* What galley_pipeline_load() calls the pipeline read from standard
+ * input (@path "-") in messages; its name is "stdin". */
+#define GALLEY_PIPELINE_STDIN_PATH "(standard input)"
 GalleyPipeline *galley_pipeline_load (const char *path, const char *const *overrides, GError **error);
 void            galley_pipeline_free (GalleyPipeline *pipeline);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GalleyPipeline, galley_pipeline_free)
@@ -106,6 +109,7 @@ typedef struct {
   const char *rejects_path;   /* overrides the pipeline when non-NULL */
   gboolean    full;           /* ignore what the state directory remembers */
   double      wait_seconds;   /* wait this long for the state lock */
+  gint64      limit;          /* read at most this many documents; 0: all */
   /* shard mode (galley-shard.c): NULL work_dir outside it */
   const char *work_dir;
   const char *shard_step;     /* "map" or "filter" */

@@ -134,6 +134,8 @@ galley_runner_stats_to_json (Runner *r, double seconds, int exit_code, const GEr
     json_object_object_add (root, "state_dir", json_object_new_string (galley_state_get_dir (r->state)));
   if (r->stopped_by)
     json_object_object_add (root, "stopped_by", json_object_new_string (r->stopped_by == SIGINT ? "SIGINT" : "SIGTERM"));
+  else if (r->stopped_by_limit)
+    json_object_object_add (root, "stopped_by", json_object_new_string ("limit"));
   json_object_object_add (root, "threads", json_object_new_int (r->n_threads));
   json_object_object_add (root, "seconds", new_double (seconds));
   json_object_object_add (root, "documents_in", json_object_new_int64 (docs_in));

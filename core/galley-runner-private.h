@@ -115,6 +115,7 @@ struct _Runner {
   GalleyState            *state;            /* NULL without state-dir */
   gint64                  run_id;
   int                     stopped_by;       /* signal that stopped the sources, or 0 */
+  gboolean                stopped_by_limit; /* --limit stopped the sources */
   GCancellable           *stop;             /* cancelled on SIGTERM/SIGINT or a failure */
 };
 

@@ -430,12 +430,18 @@ run_sources (Runner *r)
   for (guint s = 0; s < r->stages->len; s++)
     {
       GalleyStageContext *ctx = g_ptr_array_index (r->stages, s);
-      if (ctx->info->kind != GALLEY_KIND_SOURCE || r->stopped_by)
+      if (ctx->info->kind != GALLEY_KIND_SOURCE || r->stopped_by || r->stopped_by_limit)
         break;
       for (;;)
         {
           if (g_atomic_int_get (&r->cancelled))
             break;
+          /* --limit: stop before asking for one more, as a signal does */
+          if (r->opts->limit > 0 && ATOMIC_GET (&r->docs_in) >= r->opts->limit)
+            {
+              r->stopped_by_limit = TRUE;
+              break;
+            }
           if (galley_runner_stop_signal ())
             {
               r->stopped_by = galley_runner_stop_signal ();
@@ -787,6 +793,10 @@ galley_pipeline_run (GalleyPipeline *pipeline, const GalleyRunOptions *opts, GEr
     }
   if (!opts->quiet)
     galley_runner_print_summary (&r, seconds, opts->verbose);
+  if (r.stopped_by_limit && !opts->quiet)
+    fprintf (stderr, "galley: %s: stopped by --limit after %" G_GINT64_FORMAT " document%s;%s\n", pipeline->name,
+             r.docs_in, r.docs_in == 1 ? "" : "s",
+             r.state != NULL ? " the rest is left for the next run" : " the rest was not read");
   if (r.stopped_by && !opts->quiet)
     fprintf (stderr, "galley: %s: stopped by %s after %" G_GINT64_FORMAT " document%s;%s\n", pipeline->name,
              g_strsignal (r.stopped_by), r.docs_in, r.docs_in == 1 ? "" : "s",
