@@ -560,7 +560,21 @@ cmd_plugin (const char *name, int argc, char **argv)
     }
   if (plugin == NULL || plugin->command == NULL)
     {
-      fprintf (stderr, "galley: unknown command '%s'\n\n%s\n", name, summary_text);
+      /* the commands there are: ours, and every plugin name (a plugin
+       * without a command says so when asked) */
+      g_autoptr(GPtrArray) commands = g_ptr_array_new ();
+      static const char *const own[] = { "run", "check", "inspect", "shard", "plan", "help" };
+      for (guint i = 0; i < G_N_ELEMENTS (own); i++)
+        g_ptr_array_add (commands, (gpointer) own[i]);
+      for (guint i = 0; available[i] != NULL; i++)
+        g_ptr_array_add (commands, available[i]);
+      g_ptr_array_add (commands, NULL);
+      g_autofree char *hint = galley_suggest_hint (name, (const char *const *) commands->pdata);
+      if (plugin != NULL)
+        fprintf (stderr, "galley: unknown command '%s': plugin %s has no command of its own\n"
+                 "Try 'galley --help' for more information.\n", name, name);
+      else
+        fprintf (stderr, "galley: unknown command '%s'%s\nTry 'galley --help' for more information.\n", name, hint);
       return GALLEY_EXIT_USAGE;
     }
   return plugin->command (argc, argv);

@@ -235,8 +235,9 @@ fill_options (GalleyOptions *opts, const GalleyOptionSpec *specs, GKeyFile *kf, 
           if (galley_option_spec_find (specs, keys[i]) == NULL)
             {
               g_autofree char *names = galley_option_specs_list_names (specs, core_keys);
+              g_autofree char *hint = galley_option_specs_suggest (specs, core_keys, keys[i]);
               g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_UNKNOWN_KEY,
-                           "unknown key (allowed: %s)", names);
+                           "unknown key (allowed: %s)%s", names, hint);
               prefix_location (error, idx, group, keys[i]);
               return FALSE;
             }

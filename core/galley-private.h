@@ -30,6 +30,16 @@ const GalleyOptionSpec *galley_option_spec_find (const GalleyOptionSpec *specs, 
 const char *galley_opt_type_to_string (GalleyOptType type);
 /* Comma-separated list of the option names, for error messages. */
 char *galley_option_specs_list_names (const GalleyOptionSpec *specs, const char *const *extra);
+/* galley_suggest_hint() over the option names and @extra. */
+char *galley_option_specs_suggest (const GalleyOptionSpec *specs, const char *const *extra, const char *word);
+
+/* ---- suggestions (galley-suggest.c) -------------------------------------- */
+
+/* The candidate nearest to @word by edit distance (ASCII case ignored), if
+ * near enough to be a misspelling of it, else NULL. */
+const char *galley_suggest      (const char *word, const char *const *candidates);
+/* "; did you mean 'NAME'?" or "" (free it). */
+char       *galley_suggest_hint (const char *word, const char *const *candidates);
 
 /* ---- plugins ---------------------------------------------------------- */
 

@@ -260,6 +260,57 @@ test_usage_error_lines (Fixture *f, gconstpointer data)
   assert_usage_error (insp, "expected at most one PLUGIN", "galley inspect");
 }
 
+/* A misspelt key, plugin or command gets "did you mean" with the name
+ * that is there. */
+static void
+test_did_you_mean (Fixture *f, gconstpointer data)
+{
+  galley_test_write (f->dir, "in/a.txt", "An article.", -1);
+  static const struct { const char *file, *message; int status; } cases[] = {
+    { "[pipeline]\nstages=in;out\nrejcts=r.jsonl\n[stage in]\nplugin=files\npaths=in\n[stage out]\nplugin=export-jsonl\npath=o.jsonl\n",
+      "t.pipeline:3: [pipeline] rejcts: unknown key (allowed: stages, description, threads, batch-size, stats, "
+      "rejects, state-dir, metrics-file, dropped); did you mean 'rejects'?", 78 },
+    { "[pipeline]\nstages=in;out\n[stage in]\nplugin=files\npath=in\n[stage out]\nplugin=export-jsonl\npath=o.jsonl\n",
+      "t.pipeline:5: [stage in] path: unknown key (allowed: plugin, on-error, paths, ", 78 },
+    { "[pipeline]\nstages=in;out\n[stage in]\nplugin=files\npath=in\n[stage out]\nplugin=export-jsonl\npath=o.jsonl\n",
+      "did you mean 'paths'?", 78 },
+    { "[pipeline]\nstages=in;out\n[stage in]\nplugin=file\npaths=in\n[stage out]\nplugin=export-jsonl\npath=o.jsonl\n",
+      "t.pipeline:4: [stage in] plugin: unknown plugin 'file' (did you mean 'files'?): no galley-file.so in ", 78 },
+    { "[pipeline]\nstages=in;dedupe;out\n[stage in]\nplugin=files\npaths=in\n[stage out]\nplugin=export-jsonl\npath=o.jsonl\n",
+      "no [stage dedupe] group, so plugin=dedupe was assumed: unknown plugin 'dedupe' (did you mean 'dedup'?)", 78 },
+    { "[pipeline]\nstages=in;out\n[stage in]\nplugin=files\npaths=in\ncolour=red\n[stage out]\nplugin=export-jsonl\npath=o.jsonl\n",
+      "colour: unknown key (allowed: plugin, on-error, paths, recursive, include, exclude, quick-dirs, max-size, "
+      "read-ahead, content-type)\n", 78 },   /* nothing near: no guess */
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      galley_test_write (f->dir, "t.pipeline", cases[i].file, -1);
+      g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, "check", "t.pipeline", NULL);
+      g_assert_cmpint (r->status, ==, cases[i].status);
+      if (strstr (r->err, cases[i].message) == NULL)
+        g_error ("case %u: expected '%s' in: %s", i, cases[i].message, r->err);
+    }
+  galley_test_write (f->dir, "t.pipeline", "[pipeline]\nstages=in;out\n[stage in]\nplugin=files\npaths=in\n"
+                     "[stage out]\nplugin=export-jsonl\npath=o.jsonl\n", -1);
+  g_autoptr(RunResult) set = galley_test_run (f->dir, NULL, "check", "t.pipeline", "--set", "in.exclud=x", NULL);
+  g_assert_cmpint (set->status, ==, 78);
+  g_assert_nonnull (strstr (set->err, "--set in.exclud: unknown key 'exclud' (allowed: "));
+  g_assert_nonnull (strstr (set->err, "; did you mean 'exclude'?"));
+
+  g_autoptr(RunResult) cmd = galley_test_run (f->dir, NULL, "chek", "t.pipeline", NULL);
+  g_assert_cmpint (cmd->status, ==, 64);
+  g_assert_cmpstr (cmd->err, ==, "galley: unknown command 'chek'; did you mean 'check'?\n"
+                                 "Try 'galley --help' for more information.\n");
+  g_autoptr(RunResult) plugin = galley_test_run (f->dir, NULL, "dedupe", "stats", NULL);
+  g_assert_cmpint (plugin->status, ==, 64);
+  g_assert_true (g_str_has_prefix (plugin->err, "galley: unknown command 'dedupe'; did you mean 'dedup'?\n"));
+  g_autoptr(RunResult) none = galley_test_run (f->dir, NULL, "frobnicate", NULL);
+  g_assert_cmpstr (none->err, ==, "galley: unknown command 'frobnicate'\nTry 'galley --help' for more information.\n");
+  g_autoptr(RunResult) nocmd = galley_test_run (f->dir, NULL, "strip", NULL);
+  g_assert_cmpint (nocmd->status, ==, 64);
+  g_assert_true (g_str_has_prefix (nocmd->err, "galley: unknown command 'strip': plugin strip has no command of its own\n"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -274,5 +325,6 @@ main (int argc, char **argv)
   ADD ("/run/set-stages-leaves-out", test_set_stages_leaves_out);
   ADD ("/run/option-forms", test_option_forms);
   ADD ("/run/usage-error-lines", test_usage_error_lines);
+  ADD ("/run/did-you-mean", test_did_you_mean);
   return g_test_run ();
 }
