@@ -158,6 +158,11 @@ void          galley_runner_dropped_write_batch (Runner *r, Batch *b);
 gboolean      galley_runner_dropped_commit  (Runner *r, GError **error);
 void          galley_runner_dropped_clear   (Runner *r);
 
+/* galley-totals.c: counters over every run of the state directory */
+/* Adds this run to STATE/totals.json and returns the totals (free with
+ * json_object_put()), or NULL without a state directory. */
+json_object  *galley_runner_update_totals   (Runner *r, int code);
+
 /* galley-signals.c: SIGTERM/SIGINT (stop), SIGUSR1 (snapshot), crashes */
 void          galley_runner_install_signal_handlers (void);
 /* The signal that asked the run to stop, or 0. */
