@@ -44,6 +44,31 @@ galley_stage_context_is_dry_run (GalleyStageContext *ctx)
   return ctx->runner->opts->dry_run || ctx->runner->opts->check_only;
 }
 
+char **
+galley_stage_context_list_upstream (GalleyStageContext *ctx)
+{
+  g_return_val_if_fail (ctx != NULL, NULL);
+  Runner *r = ctx->runner;
+  if (r->stages == NULL || r->opts->work_dir != NULL)
+    return NULL;
+  GPtrArray *names = g_ptr_array_new ();
+  for (guint i = 0; i < ctx->index && i < r->stages->len; i++)
+    {
+      GalleyStageContext *c = g_ptr_array_index (r->stages, i);
+      const char *both[] = { c->config->id, c->info->name };
+      for (guint k = 0; k < G_N_ELEMENTS (both); k++)
+        {
+          gboolean seen = FALSE;
+          for (guint j = 0; j < names->len && !seen; j++)
+            seen = g_str_equal (g_ptr_array_index (names, j), both[k]);
+          if (!seen)
+            g_ptr_array_add (names, g_strdup (both[k]));
+        }
+    }
+  g_ptr_array_add (names, NULL);
+  return (char **) g_ptr_array_free (names, FALSE);
+}
+
 gboolean
 galley_stage_is_cancelled (GalleyStageContext *ctx)
 {

@@ -9,7 +9,6 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -82,23 +81,62 @@ add_plugin_dirs (void)
     galley_plugin_add_search_dir (opt_plugin_dirs[i]);
 }
 
+/* The command being run ("galley run"), for the hint of a usage error. */
+static const char *current_command = "galley";
+
 static int
 usage_error (GOptionContext *context, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
 
+/* One line saying what is wrong, one saying where the options are. */
 static int
 usage_error (GOptionContext *context, const char *fmt, ...)
 {
+  (void) context;
   va_list args;
   va_start (args, fmt);
   g_autofree char *msg = g_strdup_vprintf (fmt, args);
   va_end (args);
-  fprintf (stderr, "galley: %s\n", msg);
-  if (context != NULL)
-    {
-      g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
-      fprintf (stderr, "\n%s", help);
-    }
+  fprintf (stderr, "galley: %s\nTry '%s --help' for more information.\n", msg, current_command);
   return GALLEY_EXIT_USAGE;
+}
+
+/* Before GLib parses @argv:
+ * - GLib takes the value of a short option only as the next argument:
+ *   "-j1" and "-Pdir" become "-j" "1" and "-P" "dir", as other tools
+ *   accept them (@with_value lists the short options that take one);
+ * - GLib gives an option with an optional value (--wait) the next argument
+ *   whatever it is: "--wait FILE" becomes "--wait=1h FILE", while
+ *   "--wait 4m" keeps its value.
+ * Returns a new vector. */
+static char **
+split_short_options (int *argc, char **argv, const char *with_value)
+{
+  char **out = g_new0 (char *, 2 * *argc + 1);
+  int n = 0;
+  gboolean only_args = FALSE;
+  for (int i = 0; i < *argc; i++)
+    {
+      const char *a = argv[i];
+      if (i > 0 && !only_args && a[0] == '-' && a[1] != '-' && a[1] != '\0' && a[2] != '\0'
+          && strchr (with_value, a[1]) != NULL)
+        {
+          out[n++] = g_strndup (a, 2);
+          out[n++] = g_strdup (a + 2);
+          continue;
+        }
+      GTimeSpan span;
+      if (i > 0 && !only_args && g_str_equal (a, "--wait")
+          && (i + 1 >= *argc || !galley_parse_duration (argv[i + 1], &span, NULL)))
+        {
+          out[n++] = g_strdup ("--wait=1h");
+          continue;
+        }
+      if (g_str_equal (a, "--"))
+        only_args = TRUE;
+      out[n++] = g_strdup (a);
+    }
+  *argc = n;
+  return out;
 }
 
 static double opt_wait;
@@ -112,15 +150,15 @@ parse_wait (const char *name, const char *value, gpointer data, GError **error)
       opt_wait = 3600;
       return TRUE;
     }
-  char *end = NULL;
-  opt_wait = g_ascii_strtod (value, &end);
-  /* NaN compares false with everything: test for it first */
-  if (end == value || *end != '\0' || !isfinite (opt_wait) || opt_wait < 0 || opt_wait > 7 * 86400)
+  /* seconds (fractions allowed), or a duration: 90s, 4m, 1h */
+  GTimeSpan span = 0;
+  if (!galley_parse_duration (value, &span, NULL) || span < 0 || span > 7 * G_TIME_SPAN_DAY)
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   "--wait takes seconds between 0 and 604800, got '%s'", value);
+                   "--wait takes seconds or a duration (90, 4m, 1h) up to 7 days, got '%s'", value);
       return FALSE;
     }
+  opt_wait = (double) span / G_TIME_SPAN_SECOND;
   return TRUE;
 }
 
@@ -194,7 +232,7 @@ cmd_run (int argc, char **argv, gboolean check, const char *shard_step)
   g_autofree char *shard = NULL, *work = NULL;
   gboolean dry_run = FALSE, no_progress = FALSE, full = FALSE;
   gint threads = 0;
-  g_autofree char *stats = NULL, *rejects = NULL, *log_to = NULL;
+  g_autofree char *stats = NULL, *rejects = NULL, *log_to = NULL, *limit_s = NULL;
   opt_wait = 0;
   GOptionEntry entries[] = {
     { "set", 's', 0, G_OPTION_ARG_STRING_ARRAY, &sets, "Override an option (repeatable), e.g. --set output.path=out.jsonl", "ID.KEY=VALUE" },
@@ -208,16 +246,18 @@ cmd_run (int argc, char **argv, gboolean check, const char *shard_step)
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet, "No summary and no warnings; errors only", NULL },
     { "full", 0, 0, G_OPTION_ARG_NONE, &full, "Read every input again, even those the state directory has seen", NULL },
     { "wait", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK, parse_wait,
-      "If another run holds the state directory, wait for it (at most SECONDS; default 1 hour) instead of exiting 75", "SECONDS" },
+      "If another run holds the state directory, wait for it (at most SECONDS or a duration such as 4m; default 1 hour) instead of exiting 75", "SECONDS" },
     { "log", 0, 0, G_OPTION_ARG_STRING, &log_to, "Where messages go: stderr (default) or syslog (also journald)", "stderr|syslog" },
     { "shard", 0, 0, G_OPTION_ARG_STRING, &shard, "Run the map step of shard I of N (needs --work; docs/scale-out.md)", "I/N" },
     { "work", 0, 0, G_OPTION_ARG_FILENAME, &work, "Shared work directory of a sharded run", "DIR" },
+    { "limit", 0, 0, G_OPTION_ARG_STRING, &limit_s, "Read only the first N documents, then stop the sources as SIGTERM does (with state-dir the rest is left for the next run)", "N" },
     { NULL }
   };
   GOptionEntry check_entries[] = {
     entries[0], entries[6], entries[7], entries[8], { NULL }
   };
-  g_autoptr(GOptionContext) context = g_option_context_new (check ? "FILE - validate a pipeline" : "FILE - run a pipeline");
+  g_autoptr(GOptionContext) context = g_option_context_new (check ? "FILE - validate a pipeline (- reads it from standard input)"
+                                                                   : "FILE - run a pipeline (- reads it from standard input)");
   g_option_context_add_main_entries (context, check ? check_entries : entries, NULL);
   g_option_context_set_summary (context, check
     ? "Loads FILE, checks every group, key and value, loads each plugin and runs its\n"
@@ -228,10 +268,16 @@ cmd_run (int argc, char **argv, gboolean check, const char *shard_step)
       "(unless stats= is empty); failed inputs are appended to the rejects file.\n"
       "stdout carries data only (export-jsonl path=-).");
   g_autoptr(GError) error = NULL;
-  if (!g_option_context_parse (context, &argc, &argv, &error))
+  g_auto(GStrv) args = split_short_options (&argc, argv, "sjP");
+  if (!g_option_context_parse_strv (context, &args, &error))
     return usage_error (context, "%s", error->message);
+  argc = g_strv_length (args);
+  argv = args;
   if (argc != 2)
     return usage_error (context, argc < 2 ? "missing pipeline FILE" : "expected one pipeline FILE, got %d", argc - 1);
+  guint64 limit = 0;
+  if (limit_s != NULL && !g_ascii_string_to_unsigned (limit_s, 10, 1, G_MAXINT64, &limit, NULL))
+    return usage_error (context, "--limit takes a number of documents from 1, got '%s'", limit_s);
   if (opt_verbose && opt_quiet)
     return usage_error (context, "-v and -q exclude each other");
   if (threads < 0 || threads > 1024)
@@ -249,8 +295,10 @@ cmd_run (int argc, char **argv, gboolean check, const char *shard_step)
     return usage_error (context, "--shard and --work go together");
   if (shard != NULL && !parse_shard (shard, &shard_index, &shard_count))
     return usage_error (context, "--shard takes I/N with 0 <= I < N, got '%s'", shard);
-  if (shard != NULL && (sets != NULL || dry_run))
-    return usage_error (context, "--set and --dry-run cannot be used with --shard (every step reads the same file)");
+  if (shard != NULL && (sets != NULL || dry_run || limit_s != NULL))
+    return usage_error (context, "--set, --dry-run and --limit cannot be used with --shard (every step reads the same file)");
+  if (shard != NULL && g_str_equal (argv[1], "-"))
+    return usage_error (context, "a sharded run reads its pipeline from a file (every step reads the same file), not from -");
   if (shard != NULL)
     {
       GalleyRunOptions sopts = {
@@ -279,6 +327,7 @@ cmd_run (int argc, char **argv, gboolean check, const char *shard_step)
     .rejects_path = rejects,
     .full = full,
     .wait_seconds = opt_wait,
+    .limit = (gint64) limit,
   };
   int code = galley_pipeline_run (pipeline, &opts, &error);
   if (code != GALLEY_EXIT_OK)
@@ -298,7 +347,7 @@ cmd_run (int argc, char **argv, gboolean check, const char *shard_step)
           g_string_append_printf (chain, "%s%s (%s %s)", i ? " -> " : "", sc->id,
                                   galley_stage_kind_to_string (sc->plugin->info->kind), sc->plugin->name);
         }
-      printf ("%s: OK: %s\n", argv[1], chain->str);
+      printf ("%s: OK: %s\n", pipeline->path, chain->str);
       if (pipeline->description != NULL && *pipeline->description != '\0')
         printf ("  %s\n", pipeline->description);
     }
@@ -392,8 +441,11 @@ cmd_inspect (int argc, char **argv)
   g_option_context_set_summary (context, "Without PLUGIN, lists every plugin in the search path.\n"
                                 "With PLUGIN, shows its kind, version and options (type, default, help).");
   g_autoptr(GError) error = NULL;
-  if (!g_option_context_parse (context, &argc, &argv, &error))
+  g_auto(GStrv) args = split_short_options (&argc, argv, "P");
+  if (!g_option_context_parse_strv (context, &args, &error))
     return usage_error (context, "%s", error->message);
+  argc = g_strv_length (args);
+  argv = args;
   if (argc > 2)
     return usage_error (context, "expected at most one PLUGIN");
   add_plugin_dirs ();
@@ -508,7 +560,21 @@ cmd_plugin (const char *name, int argc, char **argv)
     }
   if (plugin == NULL || plugin->command == NULL)
     {
-      fprintf (stderr, "galley: unknown command '%s'\n\n%s\n", name, summary_text);
+      /* the commands there are: ours, and every plugin name (a plugin
+       * without a command says so when asked) */
+      g_autoptr(GPtrArray) commands = g_ptr_array_new ();
+      static const char *const own[] = { "run", "check", "inspect", "shard", "plan", "help" };
+      for (guint i = 0; i < G_N_ELEMENTS (own); i++)
+        g_ptr_array_add (commands, (gpointer) own[i]);
+      for (guint i = 0; available[i] != NULL; i++)
+        g_ptr_array_add (commands, available[i]);
+      g_ptr_array_add (commands, NULL);
+      g_autofree char *hint = galley_suggest_hint (name, (const char *const *) commands->pdata);
+      if (plugin != NULL)
+        fprintf (stderr, "galley: unknown command '%s': plugin %s has no command of its own\n"
+                 "Try 'galley --help' for more information.\n", name, name);
+      else
+        fprintf (stderr, "galley: unknown command '%s'%s\nTry 'galley --help' for more information.\n", name, hint);
       return GALLEY_EXIT_USAGE;
     }
   return plugin->command (argc, argv);
@@ -548,6 +614,7 @@ galley_runner_main (int argc, char **argv)
   const char *cmd = argv[1];
   /* drop the command word so each command parses its own options */
   argv[1] = g_strdup_printf ("galley %s", cmd);
+  current_command = argv[1];
   char **sub_argv = argv + 1;
   int sub_argc = argc - 1;
   int code;

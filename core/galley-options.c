@@ -61,6 +61,18 @@ galley_option_specs_list_names (const GalleyOptionSpec *specs, const char *const
   return g_string_free (out, FALSE);
 }
 
+char *
+galley_option_specs_suggest (const GalleyOptionSpec *specs, const char *const *extra, const char *word)
+{
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  for (guint i = 0; extra != NULL && extra[i] != NULL; i++)
+    g_ptr_array_add (names, (gpointer) extra[i]);
+  for (const GalleyOptionSpec *s = specs; s != NULL && s->name != NULL; s++)
+    g_ptr_array_add (names, (gpointer) s->name);
+  g_ptr_array_add (names, NULL);
+  return galley_suggest_hint (word, (const char *const *) names->pdata);
+}
+
 GalleyOptions *
 galley_options_new (const GalleyOptionSpec *specs)
 {
@@ -363,8 +375,9 @@ galley_options_set (GalleyOptions *opts, const char *name, const char *value, GE
   if (v == NULL)
     {
       g_autofree char *names = galley_option_specs_list_names (opts->specs, NULL);
+      g_autofree char *hint = galley_option_specs_suggest (opts->specs, NULL, name);
       g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_UNKNOWN_KEY,
-                   "unknown key '%s' (allowed: %s)", name, names);
+                   "unknown key '%s' (allowed: %s)%s", name, names, hint);
       return FALSE;
     }
   if (!parse_value (v, value, error))

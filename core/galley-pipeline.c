@@ -7,7 +7,9 @@
  */
 #include "galley-private.h"
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PIPELINE_GROUP "pipeline"
 #define STAGE_PREFIX   "stage "
@@ -24,6 +26,7 @@ static const GalleyOptionSpec pipeline_options[] = {
   { "rejects", GALLEY_OPT_STRING, "%n.rejects.jsonl", "JSONL file that receives failed inputs (appended); %n = pipeline name" },
   { "state-dir", GALLEY_OPT_STRING, "", "Directory of the run state: lock, inputs already read, pending commits, run history; empty = none" },
   { "metrics-file", GALLEY_OPT_STRING, "", "Prometheus textfile-collector file written after each run; %n = pipeline name; empty = none" },
+  { "dropped", GALLEY_OPT_STRING, "", "JSONL file that receives every document a stage dropped, with the stage and reason, committed with the outputs; %n = pipeline name, strftime patterns and {run} as in export-jsonl; empty = none" },
   { NULL }
 };
 
@@ -169,6 +172,7 @@ galley_pipeline_free (GalleyPipeline *pipeline)
   g_free (pipeline->rejects_path);
   g_free (pipeline->state_dir);
   g_free (pipeline->metrics_path);
+  g_free (pipeline->dropped_path);
   g_free (pipeline);
 }
 
@@ -176,6 +180,7 @@ typedef struct {
   char *id;
   char *key;
   char *value;
+  char *group;   /* "stage ID" */
 } Override;
 
 static void
@@ -185,6 +190,7 @@ override_free (gpointer data)
   g_free (o->id);
   g_free (o->key);
   g_free (o->value);
+  g_free (o->group);
   g_free (o);
 }
 
@@ -207,6 +213,7 @@ parse_overrides (const char *const *overrides, GError **error)
       o->id = g_strndup (s, dot - s);
       o->key = g_strstrip (g_strndup (dot + 1, eq - dot - 1));
       o->value = g_strdup (eq + 1);
+      o->group = g_strconcat (STAGE_PREFIX, o->id, NULL);
       g_ptr_array_add (out, o);
     }
   return g_steal_pointer (&out);
@@ -228,8 +235,9 @@ fill_options (GalleyOptions *opts, const GalleyOptionSpec *specs, GKeyFile *kf, 
           if (galley_option_spec_find (specs, keys[i]) == NULL)
             {
               g_autofree char *names = galley_option_specs_list_names (specs, core_keys);
+              g_autofree char *hint = galley_option_specs_suggest (specs, core_keys, keys[i]);
               g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_UNKNOWN_KEY,
-                           "unknown key (allowed: %s)", names);
+                           "unknown key (allowed: %s)%s", names, hint);
               prefix_location (error, idx, group, keys[i]);
               return FALSE;
             }
@@ -331,6 +339,33 @@ expand_name (const char *pattern, const char *name)
   return g_string_free (out, FALSE);
 }
 
+/* Reads all of standard input (a pipeline file is small). */
+static gboolean
+read_stdin (char **contents, gsize *length, GError **error)
+{
+  g_autoptr(GString) buf = g_string_new (NULL);
+  char chunk[8192];
+  for (;;)
+    {
+      ssize_t n = read (STDIN_FILENO, chunk, sizeof chunk);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int e = errno;
+          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "cannot read standard input: %s",
+                       g_strerror (e));
+          return FALSE;
+        }
+      if (n == 0)
+        break;
+      g_string_append_len (buf, chunk, n);
+    }
+  *length = buf->len;
+  *contents = g_string_free (g_steal_pointer (&buf), FALSE);
+  return TRUE;
+}
+
 GalleyPipeline *
 galley_pipeline_load (const char *path, const char *const *overrides, GError **error)
 {
@@ -338,7 +373,12 @@ galley_pipeline_load (const char *path, const char *const *overrides, GError **e
   g_autofree char *contents = NULL;
   gsize length = 0;
   g_autoptr(GError) read_error = NULL;
-  if (!g_file_get_contents (path, &contents, &length, &read_error))
+  /* `galley run -`: the pipeline comes on standard input */
+  gboolean from_stdin = g_str_equal (path, "-");
+  if (from_stdin)
+    path = GALLEY_PIPELINE_STDIN_PATH;
+  if (from_stdin ? !read_stdin (&contents, &length, &read_error)
+                 : !g_file_get_contents (path, &contents, &length, &read_error))
     {
       g_set_error (error, GALLEY_SOURCE_ERROR,
                    read_error->code == G_FILE_ERROR_NOENT || read_error->code == G_FILE_ERROR_ACCES
@@ -383,7 +423,7 @@ galley_pipeline_load (const char *path, const char *const *overrides, GError **e
 
   g_autoptr(GalleyPipeline) pipeline = g_new0 (GalleyPipeline, 1);
   pipeline->path = g_strdup (path);
-  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *base = from_stdin ? g_strdup ("stdin") : g_path_get_basename (path);
   if (g_str_has_suffix (base, ".pipeline"))
     base[strlen (base) - strlen (".pipeline")] = '\0';
   pipeline->name = g_strdup (base);
@@ -414,6 +454,8 @@ galley_pipeline_load (const char *path, const char *const *overrides, GError **e
   pipeline->state_dir = *state_dir ? g_strdup (state_dir) : NULL;
   const char *metrics = galley_options_get_string (popts, "metrics-file");
   pipeline->metrics_path = *metrics ? expand_name (metrics, pipeline->name) : NULL;
+  const char *dropped = galley_options_get_string (popts, "dropped");
+  pipeline->dropped_path = *dropped ? expand_name (dropped, pipeline->name) : NULL;
 
   const char *const *ids = galley_options_get_strv (popts, "stages");
   if (ids[0] == NULL)
@@ -424,7 +466,16 @@ galley_pipeline_load (const char *path, const char *const *overrides, GError **e
       return NULL;
     }
 
-  /* Every [stage X] group must be listed, and every group must be known. */
+  gboolean stages_overridden = FALSE;
+  for (guint i = 0; i < ovr->len; i++)
+    {
+      Override *o = g_ptr_array_index (ovr, i);
+      if (g_str_equal (o->id, PIPELINE_GROUP) && g_str_equal (o->key, "stages"))
+        stages_overridden = TRUE;
+    }
+
+  /* Every [stage X] group must be listed (unless --set pipeline.stages
+   * leaves it out), and every group must be known. */
   g_auto(GStrv) groups = g_key_file_get_groups (kf, NULL);
   for (guint i = 0; groups[i] != NULL; i++)
     {
@@ -438,6 +489,12 @@ galley_pipeline_load (const char *path, const char *const *overrides, GError **e
           return NULL;
         }
       const char *id = groups[i] + strlen (STAGE_PREFIX);
+      if (!g_strv_contains (ids, id) && stages_overridden)
+        {
+          /* --set pipeline.stages=... runs a part of the pipeline */
+          g_warning ("%s: stage '%s' is left out by --set pipeline.stages", path, id);
+          continue;
+        }
       if (!g_strv_contains (ids, id))
         {
           g_autofree char *listed = g_strjoinv (";", (char **) ids);
@@ -453,6 +510,12 @@ galley_pipeline_load (const char *path, const char *const *overrides, GError **e
   for (guint i = 0; i < ovr->len; i++)
     {
       Override *o = g_ptr_array_index (ovr, i);
+      if (!g_str_equal (o->id, PIPELINE_GROUP) && !g_strv_contains (ids, o->id) && stages_overridden
+          && g_key_file_has_group (kf, o->group))
+        {
+          g_warning ("--set %s.%s: stage '%s' is left out by --set pipeline.stages; ignored", o->id, o->key, o->id);
+          continue;
+        }
       if (!g_str_equal (o->id, PIPELINE_GROUP) && !g_strv_contains (ids, o->id))
         {
           g_autofree char *listed = g_strjoinv (", ", (char **) ids);

@@ -375,10 +375,12 @@ galley_plugin_load (const char *name, GError **error)
   g_auto(GStrv) available = galley_plugin_list_available ();
   g_autofree char *list = g_strjoinv (", ", available);
   g_autofree char *searched = g_strjoinv (G_SEARCHPATH_SEPARATOR_S, dirs);
+  const char *like = galley_suggest (name, (const char *const *) available);
+  g_autofree char *hint = like ? g_strdup_printf (" (did you mean '%s'?)", like) : g_strdup ("");
   g_set_error (error, GALLEY_PLUGIN_ERROR, GALLEY_PLUGIN_ERROR_NOT_FOUND,
-               "unknown plugin '%s': no " PLUGIN_PREFIX "%s" PLUGIN_SUFFIX " in %s (available: %s); "
+               "unknown plugin '%s'%s: no " PLUGIN_PREFIX "%s" PLUGIN_SUFFIX " in %s (available: %s); "
                "use --plugin-dir or GALLEY_PLUGIN_PATH for plugins elsewhere",
-               name, name, *searched ? searched : "(empty search path)", *list ? list : "none");
+               name, hint, name, *searched ? searched : "(empty search path)", *list ? list : "none");
   return NULL;
 }
 

@@ -30,6 +30,16 @@ const GalleyOptionSpec *galley_option_spec_find (const GalleyOptionSpec *specs, 
 const char *galley_opt_type_to_string (GalleyOptType type);
 /* Comma-separated list of the option names, for error messages. */
 char *galley_option_specs_list_names (const GalleyOptionSpec *specs, const char *const *extra);
+/* galley_suggest_hint() over the option names and @extra. */
+char *galley_option_specs_suggest (const GalleyOptionSpec *specs, const char *const *extra, const char *word);
+
+/* ---- suggestions (galley-suggest.c) -------------------------------------- */
+
+/* The candidate nearest to @word by edit distance (ASCII case ignored), if
+ * near enough to be a misspelling of it, else NULL. */
+const char *galley_suggest      (const char *word, const char *const *candidates);
+/* "; did you mean 'NAME'?" or "" (free it). */
+char       *galley_suggest_hint (const char *word, const char *const *candidates);
 
 /* ---- plugins ---------------------------------------------------------- */
 
@@ -86,8 +96,12 @@ typedef struct {
   char       *rejects_path;
   char       *state_dir;      /* NULL: no incremental state */
   char       *metrics_path;   /* NULL: no Prometheus textfile */
+  char       *dropped_path;   /* NULL: dropped documents are not kept */
 } GalleyPipeline;
 
+/* What galley_pipeline_load() calls the pipeline read from standard
+ * input (@path "-") in messages; its name is "stdin". */
+#define GALLEY_PIPELINE_STDIN_PATH "(standard input)"
 GalleyPipeline *galley_pipeline_load (const char *path, const char *const *overrides, GError **error);
 void            galley_pipeline_free (GalleyPipeline *pipeline);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GalleyPipeline, galley_pipeline_free)
@@ -105,6 +119,7 @@ typedef struct {
   const char *rejects_path;   /* overrides the pipeline when non-NULL */
   gboolean    full;           /* ignore what the state directory remembers */
   double      wait_seconds;   /* wait this long for the state lock */
+  gint64      limit;          /* read at most this many documents; 0: all */
   /* shard mode (galley-shard.c): NULL work_dir outside it */
   const char *work_dir;
   const char *shard_step;     /* "map" or "filter" */

@@ -134,6 +134,8 @@ galley_runner_stats_to_json (Runner *r, double seconds, int exit_code, const GEr
     json_object_object_add (root, "state_dir", json_object_new_string (galley_state_get_dir (r->state)));
   if (r->stopped_by)
     json_object_object_add (root, "stopped_by", json_object_new_string (r->stopped_by == SIGINT ? "SIGINT" : "SIGTERM"));
+  else if (r->stopped_by_limit)
+    json_object_object_add (root, "stopped_by", json_object_new_string ("limit"));
   json_object_object_add (root, "threads", json_object_new_int (r->n_threads));
   json_object_object_add (root, "seconds", new_double (seconds));
   json_object_object_add (root, "documents_in", json_object_new_int64 (docs_in));
@@ -213,8 +215,54 @@ previous_success (const char *path)
   return g_ascii_strtod (p + 1, NULL);
 }
 
+/* The galley_*_total counters of @totals (galley_runner_update_totals()). */
 static void
-write_metrics (Runner *r, json_object *stats, int code)
+append_totals (GString *m, const char *pl, json_object *totals)
+{
+  json_object *runs = NULL, *docs = NULL, *stages = NULL;
+  json_object_object_get_ex (totals, "runs", &runs);
+  json_object_object_get_ex (totals, "documents", &docs);
+  json_object_object_get_ex (totals, "stages", &stages);
+  g_string_append (m, "# HELP galley_runs_total Runs with this state directory, by result.\n"
+                      "# TYPE galley_runs_total counter\n");
+  json_object_object_foreach (runs, result, n)
+    g_string_append_printf (m, "galley_runs_total{%s,result=\"%s\"} %" G_GINT64_FORMAT "\n", pl, result,
+                            json_object_get_int64 (n));
+  g_string_append (m, "# HELP galley_documents_total Documents of the committed runs with this state directory.\n"
+                      "# TYPE galley_documents_total counter\n");
+  json_object_object_foreach (docs, state, count)
+    g_string_append_printf (m, "galley_documents_total{%s,state=\"%s\"} %" G_GINT64_FORMAT "\n", pl, state,
+                            json_object_get_int64 (count));
+  g_autoptr(GString) reasons = g_string_new ("# HELP galley_stage_dropped_total Documents each stage dropped in the "
+                                             "committed runs, by reason.\n# TYPE galley_stage_dropped_total counter\n");
+  g_string_append (m, "# HELP galley_stage_documents_total Documents per stage in the committed runs with this "
+                      "state directory.\n# TYPE galley_stage_documents_total counter\n");
+  json_object_object_foreach (stages, id, s)
+    {
+      g_autoptr(GString) sl = g_string_new (pl);
+      g_string_append (sl, ",stage=");
+      prom_label (sl, id);
+      json_object_object_foreach (s, key, value)
+        {
+          if (json_object_is_type (value, json_type_int))
+            g_string_append_printf (m, "galley_stage_documents_total{%s,state=\"%s\"} %" G_GINT64_FORMAT "\n",
+                                    sl->str, key, json_object_get_int64 (value));
+          else if (g_str_equal (key, "reasons"))
+            {
+              json_object_object_foreach (value, reason, dropped)
+                {
+                  g_string_append_printf (reasons, "galley_stage_dropped_total{%s,reason=", sl->str);
+                  prom_label (reasons, reason);
+                  g_string_append_printf (reasons, "} %" G_GINT64_FORMAT "\n", json_object_get_int64 (dropped));
+                }
+            }
+        }
+    }
+  g_string_append_len (m, reasons->str, reasons->len);
+}
+
+static void
+write_metrics (Runner *r, json_object *stats, int code, json_object *totals)
 {
   const char *path = r->pipeline->metrics_path;
   g_autoptr(GString) m = g_string_new (NULL);
@@ -281,6 +329,8 @@ write_metrics (Runner *r, json_object *stats, int code)
     }
   g_string_append_len (m, rest->str, rest->len);
   g_string_append_len (m, counters->str, counters->len);
+  if (totals != NULL)
+    append_totals (m, pl->str, totals);
   g_autoptr(GError) local = NULL;
   if (!galley_output_set_contents (path, m->str, m->len, GALLEY_OUTPUT_FLAGS_NONE, &local))
     g_warning ("metrics file %s: %s", path, local->message);
@@ -297,8 +347,9 @@ compare_strings (gconstpointer a, gconstpointer b)
 void
 galley_runner_write_history_and_metrics (Runner *r, json_object *stats, int code)
 {
+  g_autoptr(json_object) totals = galley_runner_update_totals (r, code);
   if (r->pipeline->metrics_path != NULL)
-    write_metrics (r, stats, code);
+    write_metrics (r, stats, code, totals);
   if (r->state == NULL)
     return;
   g_autofree char *dir = g_build_filename (galley_state_get_dir (r->state), "runs", NULL);

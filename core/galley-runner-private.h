@@ -8,6 +8,8 @@
 #include "galley-private.h"
 #include "galley-state.h"
 
+#include <galley/galley-output.h>
+
 #include <signal.h>
 #include <stdio.h>
 
@@ -47,6 +49,8 @@ struct _Batch {
   guint      n;
   GalleyDocument *docs[MAX_BATCH];
   guint8     status[MAX_BATCH];
+  guint16    dropped_by[MAX_BATCH];   /* DOC_DROPPED: the stage's index */
+  const char *drop_reason[MAX_BATCH]; /* DOC_DROPPED: interned */
 };
 
 typedef struct _Segment Segment;
@@ -90,6 +94,13 @@ struct _Runner {
   gboolean                rejects_failed;   /* could not open: stderr instead */
   gint64                  n_rejects;
 
+  char                   *dropped_path;     /* expanded; NULL: no dropped file */
+  GalleyOutputFlags       dropped_flags;
+  GString                *dropped_buf;      /* records not yet written (last segment only) */
+  GalleyOutputFile       *dropped;          /* opened at the first flush */
+  gint64                  n_dropped_written;
+  GError                 *dropped_error;    /* the first write failure */
+
   guint64                 next_pos;         /* source thread only */
   gint64                  docs_in;          /* atomics */
   gint64                  bytes_in;
@@ -104,6 +115,7 @@ struct _Runner {
   GalleyState            *state;            /* NULL without state-dir */
   gint64                  run_id;
   int                     stopped_by;       /* signal that stopped the sources, or 0 */
+  gboolean                stopped_by_limit; /* --limit stopped the sources */
   GCancellable           *stop;             /* cancelled on SIGTERM/SIGINT or a failure */
 };
 
@@ -135,6 +147,21 @@ void          galley_runner_write_reject    (Runner *r, GalleyStageContext *ctx,
                                              const char *doc_id, GalleyDocument *doc, const char *raw, gssize raw_len,
                                              const char *message);
 char         *galley_runner_now_iso8601     (void);
+
+/* galley-dropped.c: the dropped file ([pipeline] dropped=) */
+/* Expands and checks the location (also under `galley check`), claims a
+ * {run} family in the state directory; then, in a run, gets ready to write. */
+gboolean      galley_runner_dropped_open    (Runner *r, gboolean in_state_dir, GError **error);
+/* Writes the batch's dropped documents; called in input order. */
+void          galley_runner_dropped_write_batch (Runner *r, Batch *b);
+/* After the sinks' finish(): commits the file as the sinks commit theirs. */
+gboolean      galley_runner_dropped_commit  (Runner *r, GError **error);
+void          galley_runner_dropped_clear   (Runner *r);
+
+/* galley-totals.c: counters over every run of the state directory */
+/* Adds this run to STATE/totals.json and returns the totals (free with
+ * json_object_put()), or NULL without a state directory. */
+json_object  *galley_runner_update_totals   (Runner *r, int code);
 
 /* galley-signals.c: SIGTERM/SIGINT (stop), SIGUSR1 (snapshot), crashes */
 void          galley_runner_install_signal_handlers (void);

@@ -143,6 +143,7 @@ forward (Runner *r, Segment *seg, Batch *b)
     }
   if (b == &r->end_marker)
     return;
+  galley_runner_dropped_write_batch (r, b);
   gint64 out = 0;
   for (guint i = 0; i < b->n; i++)
     if (b->status[i] == DOC_ALIVE)
@@ -219,6 +220,8 @@ run_stage (Runner *r, GalleyStageContext *ctx, Batch *b, Step step)
           break;
         case GALLEY_VERDICT_DROP:
           b->status[i] = DOC_DROPPED;
+          b->dropped_by[i] = ctx->index;
+          b->drop_reason[i] = reason;
           galley_runner_count_in_table (ctx, &ctx->dropped, reason, 1);
           break;
         case GALLEY_VERDICT_ERROR:
@@ -427,12 +430,18 @@ run_sources (Runner *r)
   for (guint s = 0; s < r->stages->len; s++)
     {
       GalleyStageContext *ctx = g_ptr_array_index (r->stages, s);
-      if (ctx->info->kind != GALLEY_KIND_SOURCE || r->stopped_by)
+      if (ctx->info->kind != GALLEY_KIND_SOURCE || r->stopped_by || r->stopped_by_limit)
         break;
       for (;;)
         {
           if (g_atomic_int_get (&r->cancelled))
             break;
+          /* --limit: stop before asking for one more, as a signal does */
+          if (r->opts->limit > 0 && ATOMIC_GET (&r->docs_in) >= r->opts->limit)
+            {
+              r->stopped_by_limit = TRUE;
+              break;
+            }
           if (galley_runner_stop_signal ())
             {
               r->stopped_by = galley_runner_stop_signal ();
@@ -632,6 +641,16 @@ galley_pipeline_run (GalleyPipeline *pipeline, const GalleyRunOptions *opts, GEr
       else
         r.run_id = galley_state_get_run_id (r.state);
     }
+  if (code == GALLEY_EXIT_OK && pipeline->dropped_path != NULL)
+    {
+      g_autoptr(GError) local = NULL;
+      if (!galley_runner_dropped_open (&r, in_state_dir (&r, pipeline->dropped_path), &local))
+        {
+          code = galley_error_to_exit_code (local);
+          g_prefix_error (&local, "%s: ", pipeline->path);
+          g_propagate_error (error, g_steal_pointer (&local));
+        }
+    }
   for (guint i = 0; i < pipeline->stages->len; i++)
     {
       GalleyStageConfig *sc = g_ptr_array_index (pipeline->stages, i);
@@ -706,6 +725,19 @@ galley_pipeline_run (GalleyPipeline *pipeline, const GalleyRunOptions *opts, GEr
           g_atomic_int_set (&r.cancelled, 1);
         }
     }
+  /* dropped documents are committed as the sinks' outputs are */
+  {
+    g_autoptr(GError) local = NULL;
+    if (!galley_runner_dropped_commit (&r, &local))
+      {
+        g_warning ("%s", local->message);
+        g_mutex_lock (&r.fail_lock);
+        if (r.fatal == NULL)
+          r.fatal = g_steal_pointer (&local);
+        g_mutex_unlock (&r.fail_lock);
+        g_atomic_int_set (&r.cancelled, 1);
+      }
+  }
   /* outputs and what the sources read become visible together */
   if (r.state != NULL && r.fatal == NULL && galley_runner_get_abort_pos (&r) == G_MAXUINT64)
     {
@@ -761,6 +793,10 @@ galley_pipeline_run (GalleyPipeline *pipeline, const GalleyRunOptions *opts, GEr
     }
   if (!opts->quiet)
     galley_runner_print_summary (&r, seconds, opts->verbose);
+  if (r.stopped_by_limit && !opts->quiet)
+    fprintf (stderr, "galley: %s: stopped by --limit after %" G_GINT64_FORMAT " document%s;%s\n", pipeline->name,
+             r.docs_in, r.docs_in == 1 ? "" : "s",
+             r.state != NULL ? " the rest is left for the next run" : " the rest was not read");
   if (r.stopped_by && !opts->quiet)
     fprintf (stderr, "galley: %s: stopped by %s after %" G_GINT64_FORMAT " document%s;%s\n", pipeline->name,
              g_strsignal (r.stopped_by), r.docs_in, r.docs_in == 1 ? "" : "s",
@@ -769,6 +805,9 @@ galley_pipeline_run (GalleyPipeline *pipeline, const GalleyRunOptions *opts, GEr
     fprintf (stderr, "galley: %s: %" G_GINT64_FORMAT " rejected input%s written to %s\n", pipeline->name,
              r.n_rejects, r.n_rejects == 1 ? "" : "s",
              !r.rejects_failed && r.rejects_path && *r.rejects_path ? r.rejects_path : "stderr");
+  if (r.n_dropped_written > 0 && code == GALLEY_EXIT_OK && !opts->quiet)
+    fprintf (stderr, "galley: %s: %" G_GINT64_FORMAT " dropped document%s written to %s\n", pipeline->name,
+             r.n_dropped_written, r.n_dropped_written == 1 ? "" : "s", r.dropped_path);
   if (r.fatal != NULL)
     g_propagate_error (error, g_steal_pointer (&r.fatal));
   /* free() callbacks see a failed run, whatever failed */
@@ -777,6 +816,7 @@ galley_pipeline_run (GalleyPipeline *pipeline, const GalleyRunOptions *opts, GEr
 
 out:
   free_states (&r);
+  galley_runner_dropped_clear (&r);
   g_clear_pointer (&r.state, galley_state_free);
   g_clear_pointer (&r.segments, g_ptr_array_unref);
   g_clear_pointer (&r.stages, g_ptr_array_unref);

@@ -356,6 +356,58 @@ test_state_dir (Fixture *f, gconstpointer data)
   g_assert_false (g_file_test (side, G_FILE_TEST_EXISTS));
 }
 
+/* In a pipeline, a column is a known one, or a field of an earlier stage
+ * (named after its id or plugin), or field.NAME: anything else is a
+ * configuration error (exit 78) at `check` and at run, naming the columns
+ * there are. */
+static void
+test_unknown_columns (Fixture *f, gconstpointer data)
+{
+  static const struct { const char *columns, *message; } bad[] = {
+    { "id;title", "columns: 'title' is no column and names no earlier stage; columns are id, source, text, "
+                  "encoding, content_type, meta.KEY, entities, entities.TYPE (PER, ORG, LOC, DATE, MONEY, PERCENT), "
+                  "a field of an earlier stage named after it (dedup.cluster), or field.NAME for any other field; "
+                  "did you mean 'meta.title' or 'field.title'?" },
+    { "id;entities.PERSON", "columns: 'entities.PERSON' names no entity type; columns are id, source, text, "
+                            "encoding, content_type, meta.KEY, entities, entities.TYPE (PER, ORG, LOC, DATE, MONEY, "
+                            "PERCENT), a field of an earlier stage named after it (dedup.cluster), or field.NAME for "
+                            "any other field; did you mean 'entities.PER'?" },
+    { "entities.location", "did you mean 'entities.LOC'?" },
+    { "id;prepared", "'prepared' is no column and names no earlier stage" },   /* the field has another name */
+    { "out.x", "'out.x' is no column" },   /* the sink itself is not earlier */
+    { "field", "columns: 'field' needs a key (field.url)" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *p = g_strdup_printf (
+          "[pipeline]\nstages=in;prep;out\nstats=\nrejects=\n\n[stage in]\nplugin=stdin\nid=one\n\n"
+          "[stage prep]\nplugin=test-prepare\n\n"
+          "[stage out]\nplugin=export-csv\npath=out.csv\ncolumns=%s\nnewline=lf\n", bad[i].columns);
+      galley_test_write (f->dir, "t.pipeline", p, -1);
+      const char *commands[] = { "check", "run" };
+      for (guint c = 0; c < G_N_ELEMENTS (commands); c++)
+        {
+          g_autoptr(RunResult) r = galley_test_run (f->dir, "text", commands[c], "t.pipeline", NULL);
+          g_assert_cmpint (r->status, ==, 78);
+          g_assert_nonnull (strstr (r->err, "stage 'out' (plugin export-csv): "));
+          if (strstr (r->err, bad[i].message) == NULL)
+            g_error ("columns=%s: expected '%s' in: %s", bad[i].columns, bad[i].message, r->err);
+        }
+      g_autofree char *out = g_build_filename (f->dir, "out.csv", NULL);
+      g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+    }
+
+  /* fields by stage id, by plugin name, and field.NAME for any field */
+  galley_test_write (f->dir, "t.pipeline",
+                     "[pipeline]\nstages=in;prep;out\nstats=\nrejects=\n\n[stage in]\nplugin=stdin\nid=one\n\n"
+                     "[stage prep]\nplugin=test-prepare\n\n"
+                     "[stage out]\nplugin=export-csv\npath=-\nnewline=lf\n"
+                     "columns=id;field.prepared;prep.x;test-prepare.y;meta.title;entities.LOC\n", -1);
+  g_autoptr(RunResult) ok = galley_test_run (f->dir, "hello", "run", "-q", "t.pipeline", NULL);
+  g_assert_cmpint (ok->status, ==, 0);
+  g_assert_cmpstr (ok->out, ==, "id,field.prepared,prep.x,test-prepare.y,meta.title,entities.LOC\none,5,,,,\n");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -373,5 +425,6 @@ main (int argc, char **argv)
               test_disk_full, galley_test_fixture_teardown);
   ADD ("/export-csv/stdout", test_stdout);
   ADD ("/export-csv/state-dir", test_state_dir);
+  ADD ("/export-csv/unknown-columns", test_unknown_columns);
   return g_test_run ();
 }

@@ -228,6 +228,40 @@ test_good_table (void)
   g_assert_no_error (error);
 }
 
+/* "did you mean": the nearest name by edit distance, a part of a longer
+ * name, or nothing when no name is near. */
+static void
+test_suggest (void)
+{
+  const char *const keys[] = { "mode", "threshold", "state-dir", "stats", "metrics-file", "rejects", "paths", NULL };
+  static const struct { const char *word, *want; } cases[] = {
+    { "treshold", "threshold" },      /* a letter missing */
+    { "thresold", "threshold" },
+    { "threshhold", "threshold" },    /* one too many */
+    { "rejcets", "rejects" },         /* two swapped */
+    { "path", "paths" },
+    { "Mode", "mode" },               /* case */
+    { "state_dir", "state-dir" },
+    { "stats-file", "stats" },        /* a longer spelling */
+    { "metrics", "metrics-file" },    /* a shorter one */
+    { "zzz", NULL },
+    { "colour", NULL },
+    { "mode", NULL },                 /* the word itself is no suggestion */
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      const char *got = galley_suggest (cases[i].word, keys);
+      if (g_strcmp0 (got, cases[i].want) != 0)
+        g_error ("%s: expected %s, got %s", cases[i].word, cases[i].want ? cases[i].want : "(none)",
+                 got ? got : "(none)");
+    }
+  g_autofree char *hint = galley_suggest_hint ("treshold", keys);
+  g_assert_cmpstr (hint, ==, "; did you mean 'threshold'?");
+  g_autofree char *none = galley_suggest_hint ("zzz", keys);
+  g_assert_cmpstr (none, ==, "");
+  g_assert_null (galley_suggest ("x", NULL));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -235,6 +269,7 @@ main (int argc, char **argv)
   g_test_add_func ("/options/defaults", test_defaults_apply);
   g_test_add_func ("/options/required-missing", test_required_missing);
   g_test_add_func ("/options/unknown-key", test_unknown_key_lists_allowed);
+  g_test_add_func ("/options/suggest", test_suggest);
   g_test_add_func ("/options/units", test_units);
   g_test_add_func ("/options/wrong-getter", test_wrong_getter_is_critical);
   for (guint i = 0; i < G_N_ELEMENTS (bad_values); i++)

@@ -431,6 +431,50 @@ test_ids (Fixture *f, gconstpointer data)
   g_assert_cmpstr (text_of (docs, 3), ==, "4");
 }
 
+/* id=relative: the path below the paths= entry (the name of a file
+ * named there or matched by a glob), the same wherever the spool lies;
+ * id=name: the file name; the source stays the path as read. */
+static void
+test_id_modes (Fixture *f, gconstpointer data)
+{
+  galley_test_write (f->dir, "spool/2024/a.txt", "a", -1);
+  galley_test_write (f->dir, "spool/b.txt", "b", -1);
+  galley_test_write (f->dir, "single/c.txt", "c", -1);
+  galley_test_write (f->dir, "globbed/d.txt", "d", -1);
+  galley_test_write (f->dir, "globbed/caf\xE9.txt", "e", -1);
+  g_autofree char *glob = g_build_filename (f->dir, "globbed", "*.txt", NULL);
+  g_autofree char *paths = g_strdup_printf ("spool/;single/c.txt;%s", glob);
+  g_autoptr(GalleyHarness) path = files_new (f, paths, NULL);
+  g_autofree char *by_path = read_ids (f, path, NULL);
+  g_assert_cmpstr (by_path, ==, "spool/2024/a.txt|spool/b.txt|single/c.txt|globbed/caf\\xE9.txt|globbed/d.txt");
+  g_autoptr(GPtrArray) docs = NULL;
+  g_autoptr(GalleyHarness) rel = files_new (f, paths, "id=relative", NULL);
+  g_autofree char *by_rel = read_ids (f, rel, &docs);
+  g_assert_cmpstr (by_rel, ==, "2024/a.txt|b.txt|c.txt|caf\\xE9.txt|d.txt");
+  g_autofree char *source = g_build_filename (f->dir, "spool", "2024", "a.txt", NULL);
+  g_assert_cmpstr (galley_document_get_source (g_ptr_array_index (docs, 0)), ==, source);
+  g_autoptr(GalleyHarness) name = files_new (f, paths, "id=name", NULL);
+  g_autofree char *by_name = read_ids (f, name, NULL);
+  g_assert_cmpstr (by_name, ==, "a.txt|b.txt|c.txt|caf\\xE9.txt|d.txt");
+
+  /* the spool moved: the same relative ids */
+  g_autofree char *old_dir = g_build_filename (f->dir, "spool", NULL);
+  g_autofree char *new_dir = g_build_filename (f->dir, "moved", "spool", NULL);
+  g_autofree char *moved_parent = g_build_filename (f->dir, "moved", NULL);
+  g_assert_cmpint (g_mkdir (moved_parent, 0755), ==, 0);
+  g_assert_cmpint (g_rename (old_dir, new_dir), ==, 0);
+  g_autoptr(GalleyHarness) moved = files_new (f, "moved/spool", "id=relative", NULL);
+  g_autofree char *by_moved = read_ids (f, moved, NULL);
+  g_assert_cmpstr (by_moved, ==, "2024/a.txt|b.txt");
+
+  g_autoptr(GError) error = NULL;
+  const char *const bad[] = { "paths=.", "id=basename", NULL };
+  g_autoptr(GalleyHarness) h = galley_harness_new ("files", bad, &error);
+  g_assert_null (h);
+  g_assert_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE);
+  g_assert_nonnull (strstr (error->message, "expected one of path, relative, name, got 'basename'"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -438,6 +482,7 @@ main (int argc, char **argv)
   galley_test_capture_logs ();
   ADD ("/plugin/files/sorted-walk", test_sorted_walk);
   ADD ("/plugin/files/directory-options", test_directory_options);
+  ADD ("/plugin/files/id-modes", test_id_modes);
   ADD ("/plugin/files/globs", test_globs);
   ADD ("/plugin/files/gzip", test_gzip);
   ADD ("/plugin/files/bom-and-charsets", test_bom_and_charsets);

@@ -967,6 +967,83 @@ test_changed_while_reading (Fixture *f, gconstpointer data)
   g_assert_true (found);
 }
 
+static char *
+read_metrics (Fixture *f)
+{
+  g_autofree char *path = g_build_filename (f->dir, "run.prom", NULL);
+  char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  return text;
+}
+
+static void
+assert_metric (const char *text, const char *line)
+{
+  g_autofree char *want = g_strdup_printf ("\n%s\n", line);
+  if (strstr (text, want) == NULL)
+    g_error ("no line '%s' in the metrics:\n%s", line, text);
+}
+
+/* The galley_*_total counters sum every run of the state directory: runs
+ * by result, and the documents of the committed runs only (a failed run is
+ * repeated by the next); they survive the metrics file, and a damaged
+ * totals file starts them again from zero. */
+static void
+test_metrics_totals (Fixture *f, gconstpointer data)
+{
+  make_inputs (f, 0, 3);
+  write_pipeline (f, "plugin=files\npaths=in",
+                  "[stage mid]\nplugin=test-fail-on\nfail-on=POISON\ndrop-on=SPAM\n\n");
+  galley_test_write (f->dir, "in/spam.txt", "SPAM", -1);
+  g_autoptr(RunResult) r1 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r1->status, ==, 0);
+  g_autofree char *m1 = read_metrics (f);
+  assert_metric (m1, "# TYPE galley_runs_total counter");
+  assert_metric (m1, "galley_runs_total{pipeline=\"test\",result=\"success\"} 1");
+  assert_metric (m1, "galley_runs_total{pipeline=\"test\",result=\"failure\"} 0");
+  assert_metric (m1, "galley_documents_total{pipeline=\"test\",state=\"in\"} 4");
+  assert_metric (m1, "galley_documents_total{pipeline=\"test\",state=\"out\"} 3");
+  assert_metric (m1, "galley_stage_documents_total{pipeline=\"test\",stage=\"mid\",state=\"dropped\"} 1");
+  assert_metric (m1, "galley_stage_dropped_total{pipeline=\"test\",stage=\"mid\",reason=\"marked\"} 1");
+  /* the last run's gauges are still there */
+  assert_metric (m1, "galley_run_documents{pipeline=\"test\",state=\"in\"} 4");
+
+  /* a failed run counts as a run, its documents do not */
+  galley_test_write (f->dir, "in/bad.txt", "POISON", -1);
+  make_inputs (f, 3, 5);
+  g_autoptr(RunResult) r2 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r2->status, ==, 65);
+  g_autofree char *m2 = read_metrics (f);
+  assert_metric (m2, "galley_runs_total{pipeline=\"test\",result=\"failure\"} 1");
+  assert_metric (m2, "galley_documents_total{pipeline=\"test\",state=\"in\"} 4");
+
+  /* the next run reads what the failed one did not commit; the counters
+   * live in the state directory, not in the metrics file */
+  g_autofree char *bad = g_build_filename (f->dir, "in", "bad.txt", NULL);
+  g_assert_cmpint (g_unlink (bad), ==, 0);
+  g_autofree char *prom = g_build_filename (f->dir, "run.prom", NULL);
+  g_assert_cmpint (g_unlink (prom), ==, 0);
+  g_autoptr(RunResult) r3 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r3->status, ==, 0);
+  g_autofree char *m3 = read_metrics (f);
+  assert_metric (m3, "galley_runs_total{pipeline=\"test\",result=\"success\"} 2");
+  assert_metric (m3, "galley_runs_total{pipeline=\"test\",result=\"failure\"} 1");
+  assert_metric (m3, "galley_documents_total{pipeline=\"test\",state=\"in\"} 6");
+  assert_metric (m3, "galley_documents_total{pipeline=\"test\",state=\"out\"} 5");
+  assert_metric (m3, "galley_stage_documents_total{pipeline=\"test\",stage=\"mid\",state=\"in\"} 6");
+  assert_exactly_once (f, 5);
+
+  /* a damaged totals file: a warning, and the counters start over */
+  galley_test_write (f->dir, "state/totals.json", "{\"version\":1,", -1);
+  make_inputs (f, 5, 6);
+  g_autoptr(RunResult) r4 = galley_test_run (f->dir, NULL, "run", "test.pipeline", NULL);
+  g_assert_cmpint (r4->status, ==, 0);
+  g_assert_nonnull (strstr (r4->err, "totals.json: not a totals file of version 1; the run counters start again from zero"));
+  g_autofree char *m4 = read_metrics (f);
+  assert_metric (m4, "galley_runs_total{pipeline=\"test\",result=\"success\"} 1");
+  assert_metric (m4, "galley_documents_total{pipeline=\"test\",state=\"in\"} 1");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -976,6 +1053,7 @@ main (int argc, char **argv)
   ADD ("/state/lock", test_lock);
   ADD ("/state/sigterm", test_sigterm_stops_at_document_boundary);
   ADD ("/state/metrics-file", test_metrics_file);
+  ADD ("/state/metrics-totals", test_metrics_totals);
   ADD ("/state/quick-dirs", test_quick_dirs);
   ADD ("/state/vanished-files", test_vanished_files);
   ADD ("/state/newer-ledger", test_newer_ledger_refused);

@@ -21,6 +21,12 @@ GALLEY_API const char *galley_stage_context_get_plugin   (GalleyStageContext *ct
 GALLEY_API guint       galley_stage_context_get_threads  (GalleyStageContext *ctx);
 /* TRUE under `galley run --dry-run` and `galley check`: write nothing. */
 GALLEY_API gboolean    galley_stage_context_is_dry_run   (GalleyStageContext *ctx);
+/* Since ABI 1.3: (transfer full) the ids and plugin names of the stages
+ * before this one in the pipeline, in order, each once (free with
+ * g_strfreev()); NULL when they are not known (the test harness, a step of
+ * a sharded run, which runs a part of the pipeline). A sink can check with
+ * it that a field it is told to read is one an earlier stage writes. */
+GALLEY_API char      **galley_stage_context_list_upstream (GalleyStageContext *ctx);
 
 /**
  * galley_stage_drop:

@@ -32,7 +32,7 @@
 static const GalleyOptionSpec export_csv_options[] = {
   { "path", GALLEY_OPT_STRING, NULL, "Output file; strftime patterns (%Y-%m-%d) and {run} (the run's number, after the highest existing file's) expand at start; - writes standard output", NULL },
   { "columns", GALLEY_OPT_STRV, "id;source;meta.title;meta.date;text",
-    "Columns in order: id, source, text, encoding, content_type, meta.KEY, entities, entities.TYPE, or a plugin field (dedup.cluster)", NULL },
+    "Columns in order: id, source, text, encoding, content_type, meta.KEY, entities, entities.TYPE, a field of an earlier stage (dedup.cluster), or field.NAME", NULL },
   { "header", GALLEY_OPT_BOOL, "true", "Write a header row with the column names (in append mode only into an empty file)", NULL },
   { "delimiter", GALLEY_OPT_STRING, ",", "Field delimiter: one ASCII character, or 'tab'", NULL },
   { "newline", GALLEY_OPT_ENUM, "crlf", "Record terminator: crlf (RFC 4180) or lf", "crlf|lf" },
@@ -130,8 +130,41 @@ export_csv_free (gpointer data)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ExportCsv, export_csv_free)
 
+/* The entity types of the entities layer (docs/entities.md). */
+static const char *const entity_types[] = { "PER", "ORG", "LOC", "DATE", "MONEY", "PERCENT", NULL };
+
+#define COLUMNS_ALLOWED "id, source, text, encoding, content_type, meta.KEY, entities, " \
+                        "entities.TYPE (PER, ORG, LOC, DATE, MONEY, PERCENT), a field of an earlier stage " \
+                        "named after it (dedup.cluster), or field.NAME for any other field"
+
+/* Sets a configuration error for column @name: @what, then the columns
+ * there are, then @hint if any. */
 static gboolean
-parse_columns (ExportCsv *self, const char *const *spec, GError **error)
+column_error (GError **error, const char *name, const char *what, const char *hint)
+{
+  g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
+               "columns: '%s' %s; columns are " COLUMNS_ALLOWED "%s%s%s", name, what,
+               hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
+  return FALSE;
+}
+
+/* An entity type one of whose spellings starts the other (PERSON, PER). */
+static const char *
+similar_entity_type (const char *type)
+{
+  for (guint i = 0; entity_types[i] != NULL; i++)
+    {
+      gsize a = strlen (type), b = strlen (entity_types[i]);
+      if (g_ascii_strncasecmp (type, entity_types[i], MIN (a, b)) == 0)
+        return entity_types[i];
+    }
+  return NULL;
+}
+
+/* @upstream: galley_stage_context_list_upstream(), or NULL when not known
+ * (fields are then taken on trust). */
+static gboolean
+parse_columns (ExportCsv *self, const char *const *spec, const char *const *upstream, GError **error)
 {
   self->columns = g_array_new (FALSE, TRUE, sizeof (Column));
   g_array_set_clear_func (self->columns, column_clear);
@@ -157,17 +190,14 @@ parse_columns (ExportCsv *self, const char *const *spec, GError **error)
           g_auto(GStrv) parts = g_strsplit (name, ".", -1);
           for (guint k = 0; parts[k] != NULL; k++)
             if (*parts[k] == '\0')
-              {
-                g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
-                             "columns: '%s' has an empty part", name);
-                return FALSE;
-              }
-          if (g_str_equal (parts[0], "meta") || g_str_equal (parts[0], "entities"))
+              return column_error (error, name, "has an empty part", NULL);
+          if (g_str_equal (parts[0], "meta") || g_str_equal (parts[0], "entities") || g_str_equal (parts[0], "field"))
             {
               if (parts[1] == NULL)
                 {
                   g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE,
-                               "columns: '%s' needs a key (meta.title)", name);
+                               "columns: '%s' needs a key (%s)", name,
+                               g_str_equal (parts[0], "field") ? "field.url" : "meta.title");
                   return FALSE;
                 }
               if (g_str_equal (parts[0], "entities") && parts[2] != NULL)
@@ -176,8 +206,22 @@ parse_columns (ExportCsv *self, const char *const *spec, GError **error)
                                "columns: '%s': write entities.TYPE, e.g. entities.PER", name);
                   return FALSE;
                 }
-              c.kind = g_str_equal (parts[0], "meta") ? COL_META : COL_ENTITY_TYPE;
+              if (g_str_equal (parts[0], "entities") && !g_strv_contains (entity_types, parts[1]))
+                {
+                  const char *like = similar_entity_type (parts[1]);
+                  g_autofree char *hint = like ? g_strconcat ("entities.", like, NULL) : NULL;
+                  return column_error (error, name, "names no entity type", hint);
+                }
+              c.kind = g_str_equal (parts[0], "meta") ? COL_META
+                       : g_str_equal (parts[0], "entities") ? COL_ENTITY_TYPE : COL_FIELD;
               c.path = g_strdupv (parts + 1);
+            }
+          else if (upstream != NULL && !g_strv_contains (upstream, parts[0]))
+            {
+              /* a field named after no earlier stage: most likely a
+               * metadata key (title) or a typo */
+              g_autofree char *hint = g_strconcat ("meta.", name, "' or 'field.", name, NULL);
+              return column_error (error, name, "is no column and names no earlier stage", hint);
             }
           else
             c.path = g_steal_pointer (&parts);
@@ -226,7 +270,8 @@ export_csv_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **er
       g_set_error (error, GALLEY_CONFIG_ERROR, GALLEY_CONFIG_ERROR_INVALID_VALUE, "list-separator: not valid UTF-8");
       return NULL;
     }
-  if (!parse_columns (self, galley_options_get_strv (opts, "columns"), error))
+  g_auto(GStrv) upstream = galley_stage_context_list_upstream (ctx);
+  if (!parse_columns (self, galley_options_get_strv (opts, "columns"), (const char *const *) upstream, error))
     return NULL;
 
   const char *path = galley_options_get_string (opts, "path");

@@ -82,8 +82,15 @@ static const GalleyOptionSpec files_options[] = {
   { "max-size", GALLEY_OPT_SIZE, "256MiB", "Larger files are skipped with reason too-large", NULL },
   { "read-ahead", GALLEY_OPT_INT, "64", "Files of a directory a helper thread reads ahead of the walk (open, read, close and, with a state directory, the content hash); 0: the walk reads each file itself", NULL, .min = "0", .max = "65536" },
   { "content-type", GALLEY_OPT_ENUM, "auto", "Sniff text vs HTML, or force one", "auto|text|html" },
+  { "id", GALLEY_OPT_ENUM, "path", "Document id: the path as read (a paths= entry and the way down from it), the path relative to the paths= entry (a file named there: its name), or the file name alone", "path|relative|name" },
   { NULL }
 };
+
+typedef enum {
+  ID_PATH,       /* the path as read */
+  ID_RELATIVE,   /* below the paths= entry */
+  ID_NAME,       /* the file name */
+} IdMode;
 
 /* A path named in paths= (or matched by a glob there). */
 typedef struct {
@@ -221,6 +228,8 @@ typedef struct {
   gboolean         ranged;
   gboolean         last_shard;
   gint64           pos, first, end;
+  IdMode           id_mode;
+  gsize            root_len;    /* id=relative: length of the paths= entry being walked */
 } Files;
 
 /* Whether a skipped or rejected path found now is this step's to report:
@@ -281,6 +290,24 @@ matches_any (GPtrArray *patterns, const char *name)
   return FALSE;
 }
 
+/* The part of @path that id= makes the document id (borrowed). */
+static const char *
+document_id (const Files *self, const char *path, gboolean top)
+{
+  const char *slash = strrchr (path, '/');
+  const char *name = slash != NULL ? slash + 1 : path;
+  if (self->id_mode == ID_NAME || (self->id_mode == ID_RELATIVE && top))
+    return name;
+  if (self->id_mode == ID_RELATIVE)
+    {
+      const char *rel = path + MIN (self->root_len, strlen (path));
+      while (*rel == '/')
+        rel++;
+      return *rel != '\0' ? rel : name;
+    }
+  return path;
+}
+
 static gpointer
 files_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
 {
@@ -298,6 +325,8 @@ files_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
   const char *ct = galley_options_get_enum (opts, "content-type");
   self->content_type = g_str_equal (ct, "text") ? GALLEY_CONTENT_TEXT
                      : g_str_equal (ct, "html") ? GALLEY_CONTENT_HTML : GALLEY_CONTENT_UNKNOWN;
+  const char *id = galley_options_get_enum (opts, "id");
+  self->id_mode = g_str_equal (id, "relative") ? ID_RELATIVE : g_str_equal (id, "name") ? ID_NAME : ID_PATH;
 
   const char *const *paths = galley_options_get_strv (opts, "paths");
   if (paths[0] == NULL)
@@ -993,6 +1022,13 @@ files_walk (Files *self, GalleyDocument **out, GalleyStageContext *ctx, GError *
         }
       if (S_ISDIR (st.st_mode))
         {
+          /* id=relative: the ids of what is below start after this */
+          if (top)
+            {
+              self->root_len = strlen (path);
+              while (self->root_len > 0 && path[self->root_len - 1] == '/')
+                self->root_len--;
+            }
           /* the paths themselves are always entered; subdirectories only when recursive */
           g_autofree char *base = g_path_get_basename (path);
           if (!top && (!self->recursive || matches_any (self->exclude, base)))
@@ -1123,8 +1159,9 @@ files_walk (Files *self, GalleyDocument **out, GalleyStageContext *ctx, GError *
         }
       if (len == 0)
         galley_stage_count (ctx, "empty-files", 1);
-      g_autofree char *escaped = path_to_id (path);
-      GalleyDocument *doc = galley_document_new (escaped ? escaped : path, path);
+      const char *id = document_id (self, path, top);
+      g_autofree char *escaped = path_to_id (id);
+      GalleyDocument *doc = galley_document_new (escaped ? escaped : id, path);
       galley_document_set_raw (doc, bytes);
       if (bom != NULL)
         galley_document_set_declared_encoding (doc, bom);
