@@ -29,7 +29,8 @@ find_thai_o (const char *p, const char *end)
 }
 
 /* The character E2 xx @last whose middle byte xx (80 to A0) a TIS-620
- * decoder lost: the first that is visible text. E2 80 AC is an invisible
+ * decoder lost: the first that is text (a space included, not a control,
+ * a separator of lines or an invisible format character). E2 80 AC is an invisible
  * bidi control, so "โฌ" is the euro sign E2 82 AC. 0 if none. */
 static gunichar
 lost_middle_byte (guint last)
@@ -39,7 +40,7 @@ lost_middle_byte (guint last)
       gunichar c = 0x2000 + ((middle & 0x3F) << 6) + (last & 0x3F);
       GUnicodeType t = g_unichar_type (c);
       if (t != G_UNICODE_FORMAT && t != G_UNICODE_CONTROL && t != G_UNICODE_UNASSIGNED
-          && t != G_UNICODE_LINE_SEPARATOR && t != G_UNICODE_PARAGRAPH_SEPARATOR && t != G_UNICODE_SPACE_SEPARATOR)
+          && t != G_UNICODE_LINE_SEPARATOR && t != G_UNICODE_PARAGRAPH_SEPARATOR)
         return c;
     }
   return 0;
