@@ -74,6 +74,8 @@ static guint32 alphabet_users[ALPHABET_END];
 
 /* frequent function word -> languages (bit mask) */
 static GHashTable *word_users;
+/* language_prior() of each alphabet */
+static double alphabet_prior[G_N_ELEMENTS (alphabets)];
 
 static gpointer
 build_alphabet_users (gpointer data)
@@ -81,6 +83,7 @@ build_alphabet_users (gpointer data)
   word_users = g_hash_table_new (g_str_hash, g_str_equal);
   for (guint l = 0; l < G_N_ELEMENTS (alphabets); l++)
     {
+      alphabet_prior[l] = language_prior (alphabets[l].code);
       g_auto(GStrv) words = g_strsplit (alphabets[l].words, " ", -1);
       for (guint i = 0; words[i] != NULL; i++)
         {
@@ -252,7 +255,7 @@ score (gunichar c, const gunichar *text, guint n, guint at, const LineLanguages 
         if (in_alphabet (l, c))
           {
             known = TRUE;
-            evidence = MAX (evidence, MIN (ll->weight[l], 3.0) + language_prior (alphabets[l].code));
+            evidence = MAX (evidence, MIN (ll->weight[l], 3.0) + alphabet_prior[l]);
           }
       s += evidence + (known ? 2 : -2);
       /* case: a word goes on in the case it started in */

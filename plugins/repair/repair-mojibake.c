@@ -1055,6 +1055,30 @@ repair_words (const MojibakeTables *t, const gunichar *u, glong n, GArray *cur, 
   return line_changed;
 }
 
+/* Puts back the characters of every dropped-byte slot left undecided,
+ * in place of its U+FFFD. */
+static void
+restore_undecided (RepairReading *rd)
+{
+  g_autoptr(GArray) text = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), rd->text->len + 8);
+  guint from = 0;
+  for (guint k = 0; k < rd->slots->len; k++)
+    {
+      RepairSlot *slot = &g_array_index (rd->slots, RepairSlot, k);
+      g_array_append_vals (text, (const gunichar *) rd->text->data + from, slot->at - from);
+      from = slot->at + 1;
+      guint at = text->len;
+      if (slot->dropped && g_array_index (rd->text, gunichar, slot->at) == 0xFFFD)
+        g_array_append_vals (text, slot->orig, slot->n_orig);
+      else
+        g_array_append_val (text, g_array_index (rd->text, gunichar, slot->at));
+      slot->at = at;
+    }
+  g_array_append_vals (text, (const gunichar *) rd->text->data + from, rd->text->len - from);
+  g_array_set_size (rd->text, 0);
+  g_array_append_vals (rd->text, text->data, text->len);
+}
+
 /* The penalties of a line's tokens (token_penalty), summed. */
 static int
 line_penalty (const gunichar *u, guint n)
@@ -1102,7 +1126,8 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
       g_array_set_size (tried, 0);
       g_array_append_vals (tried, rd->bytes->data, rd->bytes->len);
       guint undecided = repair_lossy_choose (rd);
-      if (!repair_plausible ((const gunichar *) rd->text->data, rd->text->len, TRUE, TRUE))
+      gboolean thai = pages->page[p].dec[0xA1] == 0x0E01;
+      if (!repair_plausible ((const gunichar *) rd->text->data, rd->text->len, !thai, TRUE))
         continue;
       /* never a U+FFFD where the text had none: a dropped byte must be
        * decided, and a lead left alone needs a whole character elsewhere
@@ -1116,9 +1141,21 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
           refused = slot->dropped && slot->lone_lead && rd->clusters == 0;
         }
       /* ... unless the line is so plainly garbled that a U+FFFD for the
-       * one character nothing decides is the better text */
-      if (refused || (dropped_undecided > 0 && rd->clusters < 3 * dropped_undecided + 3))
+       * one character nothing decides is the better text; for the Thai
+       * page, whose decoders lose most continuation bytes, such a
+       * character keeps the letters it came as, and the rest of the line
+       * is repaired around it */
+      gboolean keep_undecided = FALSE;
+      if (!refused && dropped_undecided > 0 && rd->clusters < 3 * dropped_undecided + 3)
+        {
+          if (pages->page[p].dec[0xA1] != 0x0E01 || rd->clusters == 0)
+            continue;
+          keep_undecided = TRUE;
+        }
+      if (refused)
         continue;
+      if (keep_undecided)
+        restore_undecided (rd);
       /* a single garbled character must gain more: "NICIODATĂ™" is a
        * Romanian word before a trademark sign, "monthâ€™s" is mojibake */
       gboolean single = rd->clusters + rd->slots->len < 2 && rd->slots->len == 0;

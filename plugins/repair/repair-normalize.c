@@ -197,14 +197,17 @@ may_need_nfc (const char *text, gsize len)
         return TRUE;
       if (c == 0xE1 && next >= 0x84 && next <= 0x87)    /* Hangul jamo */
         return TRUE;
-      if (c == 0xE0 && next >= 0xA0)                    /* Indic, Thai, Lao, Tibetan marks */
+      guchar third = i + 2 < len ? p[i + 2] : 0;
+      /* Indic, Lao and Tibetan marks; in Thai only the vowel and tone
+       * marks with a combining class (U+0E38-0E3A, U+0E48-0E4B) */
+      if (c == 0xE0 && next >= 0xA0
+          && (next == 0xB8 ? third >= 0xB8 && third <= 0xBA : next == 0xB9 ? third >= 0x88 && third <= 0x8B : TRUE))
         return TRUE;
       if (c == 0xE3 && (next == 0x80 || next == 0x82))  /* ideographic tone and kana voicing marks */
         return TRUE;
       if (c == 0xEF && ((next >= 0xA4 && next <= 0xAD) || next == 0xB8))   /* compatibility ideographs,
                                                                               presentation forms, half marks */
         return TRUE;
-      guchar third = i + 2 < len ? p[i + 2] : 0;
       if (c == 0xE2 && next == 0x84 && (third == 0xA6 || third == 0xAA || third == 0xAB))
         return TRUE;                                    /* Ohm, Kelvin and Angstrom signs */
       /* other characters NFC replaces: the Greek ano teleia, Greek with

@@ -293,7 +293,7 @@ repair_reread_line (const RepairPages *pages, guint p, const char *line, gsize l
           i++;
           continue;
         }
-      RepairSlot slot = { out, FALSE, FALSE, 0, { 0 } };
+      RepairSlot slot = { out, FALSE, FALSE, { 0 }, 0, 0, { 0 } };
       if (got + 1 == need && i + got < n && b[i + got] == '?')
         {
           /* a decoder that wrote '?' for the byte it did not define */
@@ -357,6 +357,8 @@ repair_reread_line (const RepairPages *pages, guint p, const char *line, gsize l
         }
       if (slot.n_candidates == 0)
         return FALSE;
+      for (int k = 0; k < got && k < 4; k++)
+        slot.orig[slot.n_orig++] = b[i + k] == LOST ? 0xFFFD : page->dec[b[i + k]];
       text[out++] = 0xFFFD;
       g_array_append_val (reading->slots, slot);
       i += got;

@@ -28,6 +28,24 @@ find_thai_o (const char *p, const char *end)
   return NULL;
 }
 
+/* The character E2 xx @last whose middle byte xx (80 to A0) a TIS-620
+ * decoder lost: the first that is text (a space included, not a control,
+ * a separator of lines or an invisible format character). E2 80 AC is an invisible
+ * bidi control, so "โฌ" is the euro sign E2 82 AC. 0 if none. */
+static gunichar
+lost_middle_byte (guint last)
+{
+  for (guint middle = 0x80; middle <= 0xA0; middle++)
+    {
+      gunichar c = 0x2000 + ((middle & 0x3F) << 6) + (last & 0x3F);
+      GUnicodeType t = g_unichar_type (c);
+      if (t != G_UNICODE_FORMAT && t != G_UNICODE_CONTROL && t != G_UNICODE_UNASSIGNED
+          && t != G_UNICODE_LINE_SEPARATOR && t != G_UNICODE_PARAGRAPH_SEPARATOR)
+        return c;
+    }
+  return 0;
+}
+
 static gboolean
 is_thai_consonant (gunichar c)
 {
@@ -262,10 +280,11 @@ thai_lossy_repair (const char *text, gsize len, RepairLog *log)
           gunichar right = 0;
           while (r < end && (right = g_utf8_get_char (r)) == ' ')
             r = g_utf8_next_char (r);
-          if (!is_thai (next2) && !is_thai (left) && !(r < end && is_thai (right)))
+          gunichar restored = lost_middle_byte (0xA1 + (next - 0x0E01));
+          if (restored != 0 && !is_thai (next2) && !is_thai (left) && !(r < end && is_thai (right)))
             {
               g_string_append_len (out, copied, hit - copied);
-              g_string_append_unichar (out, 0x2021 + (next - 0x0E01));
+              g_string_append_unichar (out, restored);
               copied = after2;
               changed = TRUE;
               repair_log_add (log, next == 0x0E06 ? "lossy-ellipsis-restored" : "lossy-punctuation-restored", 1);

@@ -120,6 +120,8 @@ typedef struct {
   guint    at;                 /* index in RepairReading.text */
   gboolean dropped;            /* the sequence came short, not marked by U+FFFD or '?' */
   gboolean lone_lead;          /* ... and only its lead is left */
+  gunichar orig[4];            /* the characters the slot was read from */
+  guint    n_orig;
   guint    n_candidates;
   gunichar candidates[REPAIR_MAX_CANDIDATES];
 } RepairSlot;
