@@ -76,50 +76,6 @@ enc_byte (const CodePage *cp, gunichar c)
   return (guint) (repair_pages_byte (cp->pages, cp->index, c) + 1);
 }
 
-gboolean
-mojibake_possible (const char *text, gsize len)
-{
-  /* A mojibake cluster is a run of two or more non-ASCII characters, or a
-   * two-byte lead (or the Thai-range E0 lead) whose lost continuation
-   * became a space or '?'. Clean text with accents or curly quotes rarely
-   * has either, so most lines are rejected here in one pass. */
-  const guchar *p = (const guchar *) text;
-  const guchar *end = p + len;
-  gboolean prev_non_ascii = FALSE;
-  while (p < end)
-    {
-      if (*p < 0x80)
-        {
-          /* skip ASCII eight bytes at a time */
-          while (end - p >= 8)
-            {
-              guint64 w;
-              memcpy (&w, p, 8);
-              if (w & 0x8080808080808080ull)
-                break;
-              p += 8;
-            }
-          while (p < end && *p < 0x80)
-            p++;
-          prev_non_ascii = FALSE;
-          continue;
-        }
-      guchar lead = *p;
-      if (lead == 0xC2 && p + 1 < end && p[1] <= 0x9F)
-        return TRUE;   /* a C1 control: cp1252 read as Latin-1 */
-      const guchar *q = p + 1;
-      while (q < end && (*q & 0xC0) == 0x80)
-        q++;
-      if (prev_non_ascii)
-        return TRUE;
-      if (q < end && (*q == ' ' || *q == '?') && ((lead >= 0xC2 && lead <= 0xDF) || lead == 0xE0))
-        return TRUE;
-      prev_non_ascii = TRUE;
-      p = q;
-    }
-  return FALSE;
-}
-
 /* ---- character classes -------------------------------------------------- */
 
 typedef enum {
@@ -1301,9 +1257,23 @@ typedef struct {
 char *
 mojibake_repair (const MojibakeTables *t, const char *text, gsize len, RepairLog *log)
 {
-  if (!mojibake_possible (text, len))
+  /* most documents have no line that can hold mojibake: find the first
+   * one before setting anything up */
+  const RepairPages *pages = t->pages[0].pages;
+  const char *end = text + len;
+  const char *first = NULL;
+  for (const char *l = text; l < end && first == NULL;)
+    {
+      const char *nl = memchr (l, '\n', end - l);
+      const char *l_end = nl ? nl + 1 : end;
+      if (repair_reread_scan (pages, l, l_end - l) != REPAIR_EVIDENCE_NONE)
+        first = l;
+      l = l_end;
+    }
+  if (first == NULL)
     return NULL;
   GString *result = g_string_sized_new (len);
+  g_string_append_len (result, text, first - text);
   DocWork w = { 0 };
   w.kinds = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   repair_reading_init (&w.reading);
@@ -1311,8 +1281,7 @@ mojibake_repair (const MojibakeTables *t, const char *text, gsize len, RepairLog
   w.hint_page = -1;
   gboolean any = FALSE;
   g_autoptr(GArray) deferred = g_array_new (FALSE, FALSE, sizeof (Deferred));
-  const char *end = text + len;
-  const char *line = text;
+  const char *line = first;
   while (line < end)
     {
       const char *nl = memchr (line, '\n', end - line);

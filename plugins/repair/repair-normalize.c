@@ -248,6 +248,25 @@ repair_normalize (const NormalizeOptions *o, const char *text, gsize len, Repair
             }
           continue;
         }
+      /* line feeds, and characters no option touches, by their lead byte:
+       * two-byte ones (bar C1 controls), three-byte ones outside the
+       * blocks of the spaces, joiners, separators and ligatures, and
+       * four-byte ones */
+      if (b == '\n' || (b >= 0xC3 && b <= 0xDF) || (b == 0xC2 && !o->controls && o->spaces == 0))
+        {
+          p += b == '\n' ? 1 : 2;
+          continue;
+        }
+      if (b >= 0xE0 && b <= 0xEF && b != 0xE1 && b != 0xE2 && b != 0xE3 && b != 0xEF)
+        {
+          p += 3;
+          continue;
+        }
+      if (b >= 0xF0)
+        {
+          p += 4;
+          continue;
+        }
       gunichar c = b < 0x80 ? b : g_utf8_get_char (p);
       const char *next = b < 0x80 ? p + 1 : g_utf8_next_char (p);
       const char *replacement = NULL;

@@ -181,8 +181,6 @@ char *repair_decode (const guint8 *raw, gsize len, const char *declared, gboolea
 typedef struct _MojibakeTables MojibakeTables;
 MojibakeTables *mojibake_tables_new  (const RepairPages *pages);
 void            mojibake_tables_free (MojibakeTables *t);
-/* TRUE when @text may hold mojibake (cheap byte scan). */
-gboolean        mojibake_possible    (const char *text, gsize len);
 /* Repairs mojibake in @text; returns a new string or NULL if nothing changed. */
 char           *mojibake_repair      (const MojibakeTables *t, const char *text, gsize len, RepairLog *log);
 
