@@ -24,6 +24,9 @@ static const GalleyOptionSpec pipeline_options[] = {
   { "rejects", GALLEY_OPT_STRING, "%n.rejects.jsonl", "JSONL file that receives failed inputs (appended); %n = pipeline name" },
   { "state-dir", GALLEY_OPT_STRING, "", "Directory of the run state: lock, inputs already read, pending commits, run history; empty = none" },
   { "metrics-file", GALLEY_OPT_STRING, "", "Prometheus textfile-collector file written after each run; %n = pipeline name; empty = none" },
+  { "report", GALLEY_OPT_STRING, "", "HTML report of the run (one self-contained file); %n = pipeline name; empty = none" },
+  { "report-samples", GALLEY_OPT_INT, "5", "Documents per stage the report shows, chosen by a hash of their id", NULL,
+    .min = "0", .max = "1000" },
   { NULL }
 };
 
@@ -169,6 +172,7 @@ galley_pipeline_free (GalleyPipeline *pipeline)
   g_free (pipeline->rejects_path);
   g_free (pipeline->state_dir);
   g_free (pipeline->metrics_path);
+  g_free (pipeline->report_path);
   g_free (pipeline);
 }
 
@@ -414,6 +418,9 @@ galley_pipeline_load (const char *path, const char *const *overrides, GError **e
   pipeline->state_dir = *state_dir ? g_strdup (state_dir) : NULL;
   const char *metrics = galley_options_get_string (popts, "metrics-file");
   pipeline->metrics_path = *metrics ? expand_name (metrics, pipeline->name) : NULL;
+  const char *report = galley_options_get_string (popts, "report");
+  pipeline->report_path = *report ? expand_name (report, pipeline->name) : NULL;
+  pipeline->report_samples = (guint) galley_options_get_int (popts, "report-samples");
 
   const char *const *ids = galley_options_get_strv (popts, "stages");
   if (ids[0] == NULL)

@@ -86,6 +86,8 @@ typedef struct {
   char       *rejects_path;
   char       *state_dir;      /* NULL: no incremental state */
   char       *metrics_path;   /* NULL: no Prometheus textfile */
+  char       *report_path;    /* NULL: no HTML report */
+  guint       report_samples; /* documents per stage in the report */
 } GalleyPipeline;
 
 GalleyPipeline *galley_pipeline_load (const char *path, const char *const *overrides, GError **error);
