@@ -338,14 +338,14 @@ gboolean
 galley_stage_is_tracing (GalleyStageContext *ctx, GalleyDocument *doc)
 {
   g_return_val_if_fail (ctx != NULL && doc != NULL, FALSE);
-  return galley_trace_current != NULL && galley_trace_step_get_document (galley_trace_current) == doc;
+  return galley_trace_step_wants (galley_trace_current, doc);
 }
 
 void
 galley_stage_note (GalleyStageContext *ctx, GalleyDocument *doc, const char *kind, json_object *detail)
 {
   g_return_if_fail (ctx != NULL && doc != NULL && kind != NULL && *kind != '\0');
-  if (!galley_stage_is_tracing (ctx, doc))
+  if (galley_trace_current == NULL || galley_trace_step_get_document (galley_trace_current) != doc)
     {
       json_object_put (detail);
       return;

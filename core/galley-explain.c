@@ -398,6 +398,8 @@ galley_explain_command (int argc, char **argv)
     {
       int code = galley_error_to_exit_code (error);
       fprintf (stderr, "galley: %s: %s\n", pipeline->path, error->message);
+      /* the document goes before the stages whose data it may hold */
+      g_clear_pointer (&doc, galley_document_free);
       explain_clear (&e);
       return code;
     }
@@ -452,6 +454,7 @@ galley_explain_command (int argc, char **argv)
         step_to_text (&tv, json_object_array_get_idx (steps, i));
       g_string_append_printf (out, "result: %s\n", final);
     }
+  g_clear_pointer (&doc, galley_document_free);
   explain_clear (&e);
   if (!write_output (output, out, &error))
     {

@@ -3,11 +3,14 @@
  * Each stage keeps a sample: the documents with the smallest hash of
  * their id among those the stage dropped, failed or wrote a note on, then
  * among those it changed (a bottom-k sample, so the same documents
- * whatever the thread count or batch size). Before a stage runs on a document whose hash is below the
- * stage's current bound, the document is snapshot (text, meta and field
- * members, annotation count, repairs); after it, what changed is written
- * down as one JSON step (see docs/plugin-guide.md, "What a stage did").
- * Every other document costs a hash and a compare.
+ * whatever the thread count or batch size). Before a stage runs on a
+ * document that could still enter the sample as a changed one, the
+ * document is snapshot (text, meta and field members, annotation count,
+ * repairs); after it, what changed is written down as one JSON step (see
+ * docs/plugin-guide.md, "What a stage did"). A document that could only
+ * enter as dropped, failed or noted gets a light step: no snapshot until
+ * the stage asks galley_stage_is_tracing() or drops it. Every other
+ * document costs a hash and a compare.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -32,6 +35,7 @@ struct _GalleyTraceStep {
   GalleyStageContext *ctx;
   guint               stage;
   guint               rank;     /* 0: dropped, failed or noted; 1: changed */
+  gboolean            light;    /* no snapshot yet: it can only enter with rank 0 */
   guint64             hash;
   char               *id;       /* once kept */
   char               *before;
@@ -45,7 +49,8 @@ struct _GalleyTraceStep {
 
 typedef struct {
   GMutex     lock;
-  guint64    bound;   /* hashes at or above it cannot enter; atomic */
+  guint64    bound;   /* hashes at or above it cannot enter at all; atomic */
+  guint64    bound1;  /* ... cannot enter as only changed (rank 1); atomic */
   GPtrArray *steps;   /* GalleyTraceStep*, sorted by hash */
 } Sample;
 
@@ -144,6 +149,7 @@ galley_trace_new (guint n_stages, guint samples, gboolean all)
     {
       g_mutex_init (&t->stages[i].lock);
       t->stages[i].bound = samples > 0 || all ? G_MAXUINT64 : 0;
+      t->stages[i].bound1 = t->stages[i].bound;
       t->stages[i].steps = g_ptr_array_new_with_free_func ((GDestroyNotify) step_free);
     }
   return t;
@@ -174,21 +180,12 @@ text_copy (const char *text, gsize len, gboolean *cut)
   return g_strndup (text, end != NULL ? (gsize) (end - text) : 0);
 }
 
-GalleyTraceStep *
-galley_trace_begin (GalleyTrace *t, guint stage, GalleyStageContext *ctx, GalleyDocument *doc)
+/* The document as the stage gets it. */
+static void
+snapshot (GalleyTraceStep *s, GalleyDocument *doc)
 {
-  if (t == NULL || stage >= t->n_stages || (!t->all && ctx->info->kind != GALLEY_KIND_STAGE))
-    return NULL;
-  const char *id = galley_document_get_id (doc);
-  guint64 hash = XXH3_64bits (id, strlen (id));
-  if (!t->all && hash >= __atomic_load_n (&t->stages[stage].bound, __ATOMIC_RELAXED))
-    return NULL;
-  GalleyTraceStep *s = g_new0 (GalleyTraceStep, 1);
-  s->doc = doc;
-  s->ctx = ctx;
-  s->stage = stage;
-  s->hash = hash;
   gboolean cut = FALSE;
+  s->light = FALSE;
   if (galley_document_has_text (doc))
     {
       gsize len = 0;
@@ -209,8 +206,39 @@ galley_trace_begin (GalleyTrace *t, guint stage, GalleyStageContext *ctx, Galley
   s->fields = members_snapshot (galley_document_get_fields (doc));
   s->n_annotations = galley_document_get_n_annotations (doc);
   s->repairs = galley_document_repairs_to_json (doc);
+}
+
+GalleyTraceStep *
+galley_trace_begin (GalleyTrace *t, guint stage, GalleyStageContext *ctx, GalleyDocument *doc)
+{
+  if (t == NULL || stage >= t->n_stages || (!t->all && ctx->info->kind != GALLEY_KIND_STAGE))
+    return NULL;
+  const char *id = galley_document_get_id (doc);
+  guint64 hash = XXH3_64bits (id, strlen (id));
+  Sample *sample = &t->stages[stage];
+  if (!t->all && hash >= __atomic_load_n (&sample->bound, __ATOMIC_RELAXED))
+    return NULL;
+  GalleyTraceStep *s = g_new0 (GalleyTraceStep, 1);
+  s->doc = doc;
+  s->ctx = ctx;
+  s->stage = stage;
+  s->hash = hash;
+  if (!t->all && hash >= __atomic_load_n (&sample->bound1, __ATOMIC_RELAXED))
+    s->light = TRUE;
+  else
+    snapshot (s, doc);
   galley_trace_current = s;
   return s;
+}
+
+gboolean
+galley_trace_step_wants (GalleyTraceStep *s, GalleyDocument *doc)
+{
+  if (s == NULL || s->doc != doc)
+    return FALSE;
+  if (s->light)
+    snapshot (s, doc);
+  return TRUE;
 }
 
 void
@@ -363,7 +391,16 @@ galley_trace_end (GalleyTrace *t, GalleyTraceStep *s, GalleyDocument *doc, Galle
     return;
   galley_trace_current = NULL;
   guint stage = s->stage;
+  Sample *sample = &t->stages[stage];
   s->rank = verdict != GALLEY_VERDICT_KEEP || s->notes != NULL ? 0 : 1;
+  /* what cannot enter the sample is not written down */
+  if (!t->all && s->rank == 1 && (s->light || s->hash >= __atomic_load_n (&sample->bound1, __ATOMIC_RELAXED)))
+    {
+      step_free (s);
+      return;
+    }
+  if (s->light)
+    snapshot (s, doc);   /* dropped or failed: the text is as the stage left it */
   s->json = step_to_json (s, doc, verdict, reason, error, t->all);
   if (s->json == NULL)
     {
@@ -375,7 +412,6 @@ galley_trace_end (GalleyTrace *t, GalleyTraceStep *s, GalleyDocument *doc, Galle
   g_clear_pointer (&s->meta, g_array_unref);
   g_clear_pointer (&s->fields, g_array_unref);
   g_clear_pointer (&s->repairs, json_object_put);
-  Sample *sample = &t->stages[stage];
   g_mutex_lock (&sample->lock);
   /* the document may be freed before the sample is read */
   s->id = g_strdup (galley_document_get_id (doc));
@@ -386,11 +422,17 @@ galley_trace_end (GalleyTrace *t, GalleyTraceStep *s, GalleyDocument *doc, Galle
       g_ptr_array_sort (sample->steps, compare_hash);
       while (sample->steps->len > t->samples)
         g_ptr_array_remove_index (sample->steps, sample->steps->len - 1);
-      /* once the sample is full of dropped, failed or noted documents,
-       * only a smaller hash can enter */
+      /* once the sample is full, a changed document enters only with a
+       * smaller hash than its last changed one, and not at all when it
+       * holds dropped, failed or noted ones only; these then enter only
+       * with a smaller hash than the last */
       GalleyTraceStep *last = sample->steps->len == t->samples ? g_ptr_array_index (sample->steps, t->samples - 1) : NULL;
-      if (last != NULL && last->rank == 0)
-        __atomic_store_n (&sample->bound, last->hash, __ATOMIC_RELAXED);
+      if (last != NULL)
+        {
+          __atomic_store_n (&sample->bound1, last->rank == 1 ? last->hash : 0, __ATOMIC_RELAXED);
+          if (last->rank == 0)
+            __atomic_store_n (&sample->bound, last->hash, __ATOMIC_RELAXED);
+        }
     }
   g_mutex_unlock (&sample->lock);
 }

@@ -37,6 +37,8 @@ json_object     *galley_trace_stage_to_json (GalleyTrace *trace, guint stage);
 
 /* The step the stage running on this thread is traced in, or NULL. */
 extern _Thread_local GalleyTraceStep *galley_trace_current;
+/* Whether @step records @doc; a light step takes its snapshot now. */
+gboolean         galley_trace_step_wants (GalleyTraceStep *step, GalleyDocument *doc);
 /* Adds a note to @step (@detail stolen, may be NULL). */
 void             galley_trace_step_note (GalleyTraceStep *step, const char *kind, json_object *detail);
 /* The document @step records. */

@@ -84,7 +84,8 @@ GALLEY_API gpointer galley_document_steal_stage_data (GalleyDocument *doc, Galle
  *
  * Since ABI 1.4: TRUE while the core records what this stage does to @doc
  * (a document of the run report's sample, or `galley explain`). A stage
- * builds notes only then; the call itself is cheap.
+ * builds notes only then; the call itself is cheap. Ask before changing
+ * the document: the core may take its snapshot of it at this call.
  */
 GALLEY_API gboolean galley_stage_is_tracing (GalleyStageContext *ctx, GalleyDocument *doc);
 
