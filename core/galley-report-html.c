@@ -474,7 +474,9 @@ line_chart (GString *out, GPtrArray *history, const char *label, guint n_series,
   guint n = history->len;
   for (guint k = 0; k < n_series; k++)
     {
-      g_string_append_printf (out, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", colours[k]);
+      /* the first series drawn wide under the others: equal values stay visible */
+      g_string_append_printf (out, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"%d\" points=\"", colours[k],
+                              k == 0 && n_series > 1 ? 7 : 2);
       for (guint i = 0; i < n; i++)
         {
           double x = left + (n > 1 ? (double) (w - left) * i / (n - 1) : (w - left) / 2.0);
