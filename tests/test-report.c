@@ -157,6 +157,52 @@ test_out_of_tree_notes_escaped (Fixture *f, gconstpointer data)
   assert_contains (html, "asked-to 1");
 }
 
+/* The sample of a stage that notes every document: with one place, the
+ * same document whatever the threads and batches, shown with what the
+ * stage removed from it (its text taken when the stage asked whether it
+ * is traced); without a report, notes cost nothing and go nowhere. */
+static void
+test_noted_sample (Fixture *f, gconstpointer data)
+{
+  g_autofree char *in = g_build_filename (f->dir, "in", NULL);
+  g_assert_cmpint (g_mkdir (in, 0755), ==, 0);
+  for (guint i = 0; i < 40; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("doc-%02u.txt", i);
+      g_autofree char *text = g_strdup_printf ("Story %u.\nAD: offer %u\nThe end.\n", i, i);
+      galley_test_write (in, name, text, -1);
+    }
+  char *ids[2] = { NULL, NULL };
+  const char *settings[2][2] = { { "pipeline.threads=1", "pipeline.batch-size=64" },
+                                 { "pipeline.threads=2", "pipeline.batch-size=1" } };
+  for (guint run = 0; run < 2; run++)
+    {
+      g_autofree char *content = g_strdup_printf (
+          "[pipeline]\nstages=in;note;out\nstats=run.stats.json\nrejects=run.rejects.jsonl\nreport=run.html\n"
+          "report-samples=1\n\n[stage in]\nplugin=files\npaths=%s\n\n[stage note]\nplugin=test-note\n\n"
+          "[stage out]\nplugin=export-jsonl\npath=out.jsonl\n", in);
+      galley_test_write (f->dir, "note.pipeline", content, -1);
+      g_autoptr(RunResult) r = galley_test_run (f->dir, NULL, "run", "note.pipeline", "--set", settings[run][0],
+                                                "--set", settings[run][1], NULL);
+      g_assert_cmpint (r->status, ==, 0);
+      ids[run] = sample_ids (f);
+      g_auto(GStrv) lines = g_strsplit (ids[run], "\n", -1);
+      g_assert_cmpuint (g_strv_length (lines), ==, 2);
+      g_autofree char *html = read_file (f, "run.html");
+      const char *mark = strstr (html, "<span class=\"reason\">advert</span>AD: offer ");
+      g_assert_nonnull (mark);
+      g_assert_null (strstr (mark + 1, "<span class=\"reason\">advert</span>"));
+    }
+  g_assert_cmpstr (ids[0], ==, ids[1]);
+  g_free (ids[0]);
+  g_free (ids[1]);
+  g_autoptr(RunResult) plain = galley_test_run (f->dir, NULL, "run", "note.pipeline", "--set", "pipeline.report=",
+                                                "--stats", "plain.json", NULL);
+  g_assert_cmpint (plain->status, ==, 0);
+  g_autofree char *stats = read_file (f, "plain.json");
+  g_assert_null (strstr (stats, "\"samples\""));
+}
+
 static void
 test_history (Fixture *f, gconstpointer data)
 {
@@ -344,6 +390,7 @@ main (int argc, char **argv)
   ADD ("/report/run-writes-report", test_run_writes_report);
   ADD ("/report/samples-reproducible", test_samples_reproducible);
   ADD ("/report/out-of-tree-notes-escaped", test_out_of_tree_notes_escaped);
+  ADD ("/report/noted-sample", test_noted_sample);
   ADD ("/report/history", test_history);
   ADD ("/report/bad-stats", test_bad_stats);
   ADD ("/report/option-errors", test_report_option_errors);
