@@ -5,6 +5,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "galley-runner-private.h"
+#include "galley-trace.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -354,4 +355,25 @@ galley_stage_reject (GalleyStageContext *ctx, const char *source, gint64 line,
     g_prefix_error (&fatal, "stage '%s': %s: ", ctx->config->id, source ? source : "");
   galley_runner_set_abort (r, r->next_pos, fatal);
   return FALSE;
+}
+
+/* ---- notes for the run report and galley explain ------------------------ */
+
+gboolean
+galley_stage_is_tracing (GalleyStageContext *ctx, GalleyDocument *doc)
+{
+  g_return_val_if_fail (ctx != NULL && doc != NULL, FALSE);
+  return galley_trace_step_wants (galley_trace_current, doc);
+}
+
+void
+galley_stage_note (GalleyStageContext *ctx, GalleyDocument *doc, const char *kind, json_object *detail)
+{
+  g_return_if_fail (ctx != NULL && doc != NULL && kind != NULL && *kind != '\0');
+  if (galley_trace_current == NULL || galley_trace_step_get_document (galley_trace_current) != doc)
+    {
+      json_object_put (detail);
+      return;
+    }
+  galley_trace_step_note (galley_trace_current, kind, detail);
 }

@@ -4,6 +4,7 @@
  */
 #include "galley-private.h"
 #include "galley-plan.h"
+#include "galley-report-html.h"
 
 #include <locale.h>
 #ifdef __GLIBC__
@@ -29,6 +30,8 @@ static const char *const summary_text =
   "  shard merge|init FILE --work DIR\n"
   "                  steps of a sharded run (docs/scale-out.md)\n"
   "  plan slurm FILE --shards N  print a Slurm job chain for the shard steps\n"
+  "  report STATS.json -o FILE    the HTML report of a past run\n"
+  "  explain FILE (--doc ID | --input PATH)  what each stage does to one document\n"
   "  PLUGIN ...      a plugin's own command, e.g. 'galley dedup stats DIR'\n"
   "\n"
   "Run 'galley COMMAND --help' for the options of a command.\n"
@@ -628,6 +631,10 @@ galley_runner_main (int argc, char **argv)
     code = cmd_inspect (sub_argc, sub_argv);
   else if (g_str_equal (cmd, "plan"))
     code = galley_plan_command (sub_argc, sub_argv);
+  else if (g_str_equal (cmd, "report"))
+    code = galley_report_command (sub_argc, sub_argv);
+  else if (g_str_equal (cmd, "explain"))
+    code = galley_explain_command (sub_argc, sub_argv);
   else
     code = cmd_plugin (cmd, sub_argc, sub_argv);
   g_free (sub_argv[0]);

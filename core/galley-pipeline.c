@@ -27,6 +27,9 @@ static const GalleyOptionSpec pipeline_options[] = {
   { "state-dir", GALLEY_OPT_STRING, "", "Directory of the run state: lock, inputs already read, pending commits, run history; empty = none" },
   { "metrics-file", GALLEY_OPT_STRING, "", "Prometheus textfile-collector file written after each run; %n = pipeline name; empty = none" },
   { "dropped", GALLEY_OPT_STRING, "", "JSONL file that receives every document a stage dropped, with the stage and reason, committed with the outputs; %n = pipeline name, strftime patterns and {run} as in export-jsonl; empty = none" },
+  { "report", GALLEY_OPT_STRING, "", "HTML report of the run (one self-contained file); %n = pipeline name; empty = none" },
+  { "report-samples", GALLEY_OPT_INT, "5", "Documents per stage the report shows, chosen by a hash of their id", NULL,
+    .min = "0", .max = "1000" },
   { NULL }
 };
 
@@ -173,6 +176,7 @@ galley_pipeline_free (GalleyPipeline *pipeline)
   g_free (pipeline->state_dir);
   g_free (pipeline->metrics_path);
   g_free (pipeline->dropped_path);
+  g_free (pipeline->report_path);
   g_free (pipeline);
 }
 
@@ -456,6 +460,9 @@ galley_pipeline_load (const char *path, const char *const *overrides, GError **e
   pipeline->metrics_path = *metrics ? expand_name (metrics, pipeline->name) : NULL;
   const char *dropped = galley_options_get_string (popts, "dropped");
   pipeline->dropped_path = *dropped ? expand_name (dropped, pipeline->name) : NULL;
+  const char *report = galley_options_get_string (popts, "report");
+  pipeline->report_path = *report ? expand_name (report, pipeline->name) : NULL;
+  pipeline->report_samples = (guint) galley_options_get_int (popts, "report-samples");
 
   const char *const *ids = galley_options_get_strv (popts, "stages");
   if (ids[0] == NULL)

@@ -97,6 +97,8 @@ typedef struct {
   char       *state_dir;      /* NULL: no incremental state */
   char       *metrics_path;   /* NULL: no Prometheus textfile */
   char       *dropped_path;   /* NULL: dropped documents are not kept */
+  char       *report_path;    /* NULL: no HTML report */
+  guint       report_samples; /* documents per stage in the report */
 } GalleyPipeline;
 
 /* What galley_pipeline_load() calls the pipeline read from standard

@@ -117,6 +117,7 @@ struct _Runner {
   int                     stopped_by;       /* signal that stopped the sources, or 0 */
   gboolean                stopped_by_limit; /* --limit stopped the sources */
   GCancellable           *stop;             /* cancelled on SIGTERM/SIGINT or a failure */
+  struct _GalleyTrace    *trace;            /* samples for the run report, or NULL */
 };
 
 /* What galley_runner_run_document() runs of a stage. */
@@ -176,5 +177,9 @@ json_object  *galley_runner_stats_to_json   (Runner *r, double seconds, int exit
 gboolean      galley_runner_write_stats     (Runner *r, const char *path, json_object *stats, GError **error);
 void          galley_runner_write_history_and_metrics (Runner *r, json_object *stats, int code);
 void          galley_runner_print_summary   (Runner *r, double seconds, gboolean verbose);
+
+/* galley-run-report.c: the samples in the stats, the HTML report */
+void          galley_runner_add_samples     (Runner *r, json_object *stats);
+gboolean      galley_runner_write_report    (Runner *r, json_object *stats, GError **error);
 
 G_END_DECLS

@@ -12,6 +12,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "galley-runner-private.h"
+#include "galley-trace.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -209,7 +210,9 @@ run_stage (Runner *r, GalleyStageContext *ctx, Batch *b, Step step)
       GalleyDocument *doc = b->docs[i];
       g_autoptr(GError) error = NULL;
       const char *reason = NULL;
+      GalleyTraceStep *traced = step != STEP_PREPARE ? galley_trace_begin (r->trace, ctx->index, ctx, doc) : NULL;
       GalleyVerdict verdict = galley_runner_run_document (ctx, doc, step, &reason, &error);
+      galley_trace_end (r->trace, traced, doc, verdict, reason, error);
       if (verdict == GALLEY_VERDICT_KEEP && step == STEP_PREPARE)
         continue;   /* counted when process() sees it */
       in++;
@@ -568,6 +571,7 @@ check_outputs (Runner *r, const char *stats_path, GError **error)
     { "stats", stats_path },
     { "rejects", r->rejects_path },
     { "metrics-file", r->pipeline->metrics_path },
+    { "report", r->pipeline->report_path },
   };
   for (guint i = 0; i < G_N_ELEMENTS (outputs); i++)
     {
@@ -664,6 +668,9 @@ galley_pipeline_run (GalleyPipeline *pipeline, const GalleyRunOptions *opts, GEr
       g_mutex_init (&ctx->lock);
       g_ptr_array_add (r.stages, ctx);
     }
+
+  if (pipeline->report_path != NULL && opts->work_dir == NULL && !opts->check_only)
+    r.trace = galley_trace_new (r.stages->len, pipeline->report_samples, FALSE);
 
   /* init every stage, in order */
   for (guint i = 0; i < r.stages->len && code == GALLEY_EXIT_OK; i++)
@@ -772,9 +779,16 @@ galley_pipeline_run (GalleyPipeline *pipeline, const GalleyRunOptions *opts, GEr
       fclose (r.rejects);
       r.rejects = NULL;
     }
+  /* the stats file and the report show the same figures */
+  json_object *run_stats = NULL;
+  if ((stats_path != NULL && *stats_path != '\0') || r.trace != NULL)
+    {
+      run_stats = galley_runner_stats_to_json (&r, seconds, code, r.fatal);
+      galley_runner_add_samples (&r, run_stats);
+    }
   if (stats_path != NULL && *stats_path != '\0')
     {
-      g_autoptr(json_object) stats = galley_runner_stats_to_json (&r, seconds, code, r.fatal);
+      json_object *stats = run_stats;
       g_autoptr(GError) local = NULL;
       if (!galley_runner_write_stats (&r, stats_path, stats, &local))
         {
@@ -791,6 +805,20 @@ galley_pipeline_run (GalleyPipeline *pipeline, const GalleyRunOptions *opts, GEr
       g_autoptr(json_object) stats = galley_runner_stats_to_json (&r, seconds, code, r.fatal);
       galley_runner_write_history_and_metrics (&r, stats, code);
     }
+  if (r.trace != NULL)
+    {
+      g_autoptr(GError) local = NULL;
+      if (!galley_runner_write_report (&r, run_stats, &local))
+        {
+          g_warning ("%s", local->message);
+          if (code == GALLEY_EXIT_OK)
+            {
+              code = GALLEY_EXIT_CANTCREAT;
+              g_propagate_error (&r.fatal, g_steal_pointer (&local));
+            }
+        }
+    }
+  g_clear_pointer (&run_stats, json_object_put);
   if (!opts->quiet)
     galley_runner_print_summary (&r, seconds, opts->verbose);
   if (r.stopped_by_limit && !opts->quiet)
@@ -818,6 +846,7 @@ out:
   free_states (&r);
   galley_runner_dropped_clear (&r);
   g_clear_pointer (&r.state, galley_state_free);
+  g_clear_pointer (&r.trace, galley_trace_free);
   g_clear_pointer (&r.segments, g_ptr_array_unref);
   g_clear_pointer (&r.stages, g_ptr_array_unref);
   g_free (r.rejects_path);

@@ -13,7 +13,7 @@ runs=${2:?usage: scripts/fuzz.sh BUILD_DIR RUNS [TARGET...]}
 shift 2
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(repair pipeline records strip-html ledger segment shard)
+  targets=(repair pipeline records strip-html ledger segment shard stats)
 fi
 
 # the largest input worth trying, per target

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Installs the Debian packages galley needs to build, test and benchmark.
 # Run as root to install; as another user it only reports what is missing.
-# Usage: scripts/install-deps.sh [--sanitizers] [--valgrind] [--fuzz] [--slurm]
+# Usage: scripts/install-deps.sh [--sanitizers] [--valgrind] [--fuzz] [--slurm] [--browser]
+# --browser: chromium, in which the tests open the run report and
+# `galley explain --html` (they are skipped without it)
 set -eu
 
 packages="build-essential meson ninja-build pkgconf libglib2.0-dev libjson-c-dev libltdl-dev libuchardet-dev libxxhash-dev libsqlite3-dev zlib1g-dev libxml2-dev python3"
@@ -11,6 +13,7 @@ for arg in "$@"; do
     --valgrind) packages="$packages valgrind" ;;
     --fuzz) packages="$packages clang libclang-rt-dev" ;;
     --slurm) packages="$packages slurm-wlm munge" ;;
+    --browser) packages="$packages chromium" ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 64 ;;
   esac
 done

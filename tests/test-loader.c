@@ -13,7 +13,7 @@ typedef struct {
 
 static const BrokenPlugin broken[] = {
   { "test-wrong-abi", GALLEY_PLUGIN_ERROR_ABI,
-    { "galley-test-wrong-abi.so: built for stage ABI 2.0", "provides 1.3", "rebuild the plugin" } },
+    { "galley-test-wrong-abi.so: built for stage ABI 2.0", "provides 1.4", "rebuild the plugin" } },
   { "test-newer-minor", GALLEY_PLUGIN_ERROR_ABI,
     { "galley-test-newer-minor.so: needs stage ABI 1.99", "upgrade galley", NULL } },
   { "test-wrong-name", GALLEY_PLUGIN_ERROR_NAME,

@@ -85,4 +85,31 @@ GALLEY_API gpointer galley_document_get_stage_data   (GalleyDocument *doc, Galle
 /* (transfer full) removes the stage's data without destroying it. */
 GALLEY_API gpointer galley_document_steal_stage_data (GalleyDocument *doc, GalleyStageContext *ctx);
 
+/**
+ * galley_stage_is_tracing:
+ *
+ * Since ABI 1.4: TRUE while the core records what this stage does to @doc
+ * (a document of the run report's sample, or `galley explain`). A stage
+ * builds notes only then; the call itself is cheap. Ask before changing
+ * the document: the core may take its snapshot of it at this call.
+ */
+GALLEY_API gboolean galley_stage_is_tracing (GalleyStageContext *ctx, GalleyDocument *doc);
+
+/**
+ * galley_stage_note:
+ * @kind: kebab-case; the report knows "removed" (members "text", "reason":
+ *   a part of the text before the stage that it took out, and why) and
+ *   "pair" ("other": an id, "similarity": a number, optional "text": the
+ *   other document's text); any other kind is shown as its members
+ * @detail: (transfer full) (nullable): a JSON object, or any value (then
+ *   shown as "value")
+ *
+ * Since ABI 1.4: writes down, for the run report and `galley explain`,
+ * something the stage did to @doc that its text, meta, fields and
+ * annotations do not show. Does nothing (and frees @detail) unless
+ * galley_stage_is_tracing() is TRUE. See docs/plugin-guide.md.
+ */
+GALLEY_API void galley_stage_note (GalleyStageContext *ctx, GalleyDocument *doc, const char *kind,
+                                   json_object *detail);
+
 G_END_DECLS

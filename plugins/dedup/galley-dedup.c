@@ -528,6 +528,15 @@ apply_decision (Dedup *self, GalleyDocument *doc, GalleyStageContext *ctx, const
   g_debug ("document '%s': %s of '%s' (similarity %.3f, containment %.3f, matched '%s')",
            galley_document_get_id (doc), exact ? "duplicate" : "near duplicate", d->rep_id, d->similarity,
            d->containment, d->best_id ? d->best_id : d->rep_id);
+  if (galley_stage_is_tracing (ctx, doc))
+    {
+      json_object *note = json_object_new_object ();
+      json_object_object_add (note, "other", json_object_new_string (d->best_id ? d->best_id : d->rep_id));
+      json_object_object_add (note, "similarity", json_object_new_double (d->similarity));
+      if (!exact && d->similarity < self->threshold)
+        json_object_object_add (note, "containment", json_object_new_double (d->containment));
+      galley_stage_note (ctx, doc, "pair", note);
+    }
   if (!self->annotate)
     {
       json_object_put (field);

@@ -76,6 +76,14 @@ strip_result_init (StripResult *res)
   res->meta = json_object_new_object ();
 }
 
+static void
+strip_removed_free (gpointer data)
+{
+  StripRemoved *r = data;
+  g_free (r->text);
+  g_free (r);
+}
+
 void
 strip_result_clear (StripResult *res)
 {
@@ -83,6 +91,7 @@ strip_result_clear (StripResult *res)
     g_string_free (res->body, TRUE);
   res->body = NULL;
   g_clear_pointer (&res->meta, json_object_put);
+  g_clear_pointer (&res->removed_units, g_ptr_array_unref);
   memset (res->removed, 0, sizeof res->removed);
 }
 
@@ -191,6 +200,9 @@ strip_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GEr
 
   StripResult res;
   strip_result_init (&res);
+  /* the run report and galley explain show each removed line with its kind */
+  if (galley_stage_is_tracing (ctx, doc))
+    res.removed_units = g_ptr_array_new_with_free_func (strip_removed_free);
   StripTextRepairs rep = { 0 };
   g_autoptr(GError) local = NULL;
   gboolean ok = html ? strip_html (text, len, &self->cfg, &res, &local)
@@ -211,6 +223,14 @@ strip_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GEr
       return GALLEY_VERDICT_ERROR;
     }
 
+  for (guint u = 0; res.removed_units != NULL && u < res.removed_units->len; u++)
+    {
+      StripRemoved *r = g_ptr_array_index (res.removed_units, u);
+      json_object *note = json_object_new_object ();
+      json_object_object_add (note, "text", json_object_new_string (r->text));
+      json_object_object_add (note, "reason", json_object_new_string (strip_kind_name (r->kind)));
+      galley_stage_note (ctx, doc, "removed", note);
+    }
   for (int k = 0; k < STRIP_N_KINDS; k++)
     if (res.removed[k] > 0)
       {

@@ -1058,6 +1058,13 @@ write_body (Work *w)
       if (!keep)
         {
           w->res->removed[u->kind]++;
+          if (G_UNLIKELY (w->res->removed_units != NULL))
+            {
+              StripRemoved *r = g_new (StripRemoved, 1);
+              r->text = g_strndup (w->arena->str + u->off, u->len);
+              r->kind = u->kind;
+              g_ptr_array_add (w->res->removed_units, r);
+            }
           continue;
         }
       const char *s = w->arena->str + u->off;

@@ -43,7 +43,14 @@ typedef struct {
   GString     *body;                   /* paragraphs separated by "\n\n" */
   json_object *meta;                   /* title, author, date (ISO 8601), url, description, sources, ... */
   gint64       removed[STRIP_N_KINDS]; /* lines/blocks removed, by kind */
+  GPtrArray   *removed_units;          /* NULL, or StripRemoved* of the text mode (a traced document) */
 } StripResult;
+
+/* A line or block the text mode removed, when StripResult.removed_units is set. */
+typedef struct {
+  char     *text;
+  StripKind kind;
+} StripRemoved;
 
 void        strip_result_init  (StripResult *res);
 void        strip_result_clear (StripResult *res);
