@@ -269,7 +269,7 @@ test_did_you_mean (Fixture *f, gconstpointer data)
   static const struct { const char *file, *message; int status; } cases[] = {
     { "[pipeline]\nstages=in;out\nrejcts=r.jsonl\n[stage in]\nplugin=files\npaths=in\n[stage out]\nplugin=export-jsonl\npath=o.jsonl\n",
       "t.pipeline:3: [pipeline] rejcts: unknown key (allowed: stages, description, threads, batch-size, stats, "
-      "rejects, state-dir, metrics-file, dropped); did you mean 'rejects'?", 78 },
+      "rejects, state-dir, metrics-file, dropped, report, report-samples); did you mean 'rejects'?", 78 },
     { "[pipeline]\nstages=in;out\n[stage in]\nplugin=files\npath=in\n[stage out]\nplugin=export-jsonl\npath=o.jsonl\n",
       "t.pipeline:5: [stage in] path: unknown key (allowed: plugin, on-error, paths, ", 78 },
     { "[pipeline]\nstages=in;out\n[stage in]\nplugin=files\npath=in\n[stage out]\nplugin=export-jsonl\npath=o.jsonl\n",
