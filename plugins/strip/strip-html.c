@@ -203,10 +203,75 @@ static const HintDef hint_stems[] = {
   { "cookie", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER },
 };
 
+/* Class and id words of other languages, matched anywhere like the stems
+ * above, for the page's language (all of them when it is unknown). Words
+ * shorter than six letters are left out: as parts of other words they
+ * would match too much. */
+typedef struct { const char *lang; HintDef hint; } LangHintDef;
+
+static const LangHintDef hint_lang_stems[] = {
+  { "de", { "artikel", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "de", { "inhalt", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "de", { "beitrag", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "de", { "kommentar", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "de", { "werbung", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "de", { "anzeige", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "de", { "teilen", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_SHARE } },
+  { "de", { "seitenleiste", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_RELATED } },
+  { "de", { "fusszeile", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_NAVIGATION } },
+  { "de", { "verwandt", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_RELATED } },
+  { "de", { "autor", HINT_NEGATIVE, STRIP_KIND_BYLINE } },
+  { "de", { "bildunterschrift", HINT_NEGATIVE, STRIP_KIND_CAPTION } },
+  { "fr", { "contenu", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "fr", { "commentaire", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "fr", { "publicite", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "fr", { "partage", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_SHARE } },
+  { "fr", { "auteur", HINT_NEGATIVE, STRIP_KIND_BYLINE } },
+  { "fr", { "legende", HINT_NEGATIVE, STRIP_KIND_CAPTION } },
+  { "es", { "contenido", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "es", { "noticia", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "es", { "cuerpo", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "es", { "comentario", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "es", { "publicidad", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "es", { "compartir", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_SHARE } },
+  { "es", { "relacionad", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_RELATED } },
+  { "it", { "contenuto", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "it", { "articolo", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "it", { "notizia", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "it", { "commenti", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "it", { "pubblicita", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "it", { "condividi", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_SHARE } },
+  { "it", { "correlat", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_RELATED } },
+  { "pt", { "conteudo", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "pt", { "materia", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "pt", { "noticia", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "pt", { "comentario", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "pt", { "publicidade", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "pt", { "compartilh", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_SHARE } },
+  { "pt", { "partilhar", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_SHARE } },
+  { "pl", { "artykul", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "pl", { "tresc", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "pl", { "komentarz", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "pl", { "reklama", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "pl", { "udostepnij", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_SHARE } },
+  { "pl", { "powiazane", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_RELATED } },
+  { "nl", { "artikel", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "nl", { "inhoud", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "nl", { "bericht", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "nl", { "reactie", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "nl", { "advertentie", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "nl", { "gerelateerd", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_RELATED } },
+  { "ru", { "statya", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "ru", { "novost", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "ru", { "kommentari", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "ru", { "reklama", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "ru", { "pohozhie", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_RELATED } },
+};
+
 /* The hints of @value (a class or id): flags, and the kind of boilerplate
  * the first negative hint names. */
 static guint
-hint_scan (const char *value, StripKind *kind)
+hint_scan (const char *value, const char *lang, StripKind *kind)
 {
   guint flags = 0;
   char lower[256];
@@ -223,6 +288,14 @@ hint_scan (const char *value, StripKind *kind)
         if (!(flags & HINT_NEGATIVE))
           *kind = hint_stems[i].kind;
         flags |= hint_stems[i].flags;
+      }
+  for (guint i = 0; i < G_N_ELEMENTS (hint_lang_stems); i++)
+    if ((lang == NULL || strcmp (lang, hint_lang_stems[i].lang) == 0)
+        && strstr (lower, hint_lang_stems[i].hint.word) != NULL)
+      {
+        if ((hint_lang_stems[i].hint.flags & HINT_NEGATIVE) && !(flags & HINT_NEGATIVE))
+          *kind = hint_lang_stems[i].hint.kind;
+        flags |= hint_lang_stems[i].hint.flags;
       }
   const char *p = lower;
   while (*p != '\0')
@@ -290,6 +363,9 @@ typedef struct {
   gint32   cur_owner;
   gint32   current;      /* innermost open element */
   gsize    page_text;    /* bytes of text in the page */
+  gsize    page_prose;   /* of which running text (see text_prose()) */
+  gboolean rescue;       /* second pass: class hints and boilerplate tags only lower scores */
+  const char *hint_lang; /* language of the class-word lists, NULL: all of them */
   int      in_link;
   int      in_time;
   gboolean in_head;
@@ -331,6 +407,12 @@ walk_add_text (Walk *w, const char *text)
               g_string_append_c (cur, ' ');
               chars++;
             }
+          continue;
+        }
+      /* U+00AD soft hyphen: a hyphenation point, not a character */
+      if (c == 0xC2 && p[1] == 0xAD)
+        {
+          p++;
           continue;
         }
       /* U+00A0 no-break space counts as a space */
@@ -494,6 +576,48 @@ walk_title (Walk *w, xmlNode *node)
   xmlFree (content);
 }
 
+/* <noscript> and <template>: copies of content, or the rest of a page
+ * whose closing tag is missing. */
+static gboolean
+tag_is_copy (const xmlNode *node)
+{
+  const char *name = (const char *) node->name;
+  return strcmp (name, "noscript") == 0 || strcmp (name, "template") == 0;
+}
+
+static gsize text_prose (const xmlNode *text);
+
+/* The running text under @node (see text_prose()). */
+static gsize
+node_prose (const xmlNode *node)
+{
+  gsize total = 0;
+  const xmlNode *n = node->children;
+  while (n != NULL && n != node)
+    {
+      if (n->type == XML_TEXT_NODE && n->content != NULL)
+        total += text_prose (n);
+      if (n->type == XML_ELEMENT_NODE && n->children != NULL && tag_kind (n) != TAG_SCRIPT
+          && (tag_kind (n) != TAG_DROP || tag_is_copy (n)))
+        {
+          n = n->children;
+          continue;
+        }
+      while (n != node && n->next == NULL)
+        n = n->parent;
+      if (n != node)
+        n = n->next;
+    }
+  return total;
+}
+
+/* The text under @node, from size_tree(), before walk_tree() reuses _private. */
+static gsize
+node_text (const xmlNode *node)
+{
+  return GPOINTER_TO_SIZE (node->_private);
+}
+
 /* Decides what to do with an element on the way in: FALSE skips its subtree. */
 static gboolean
 walk_enter (Walk *w, xmlNode *node, gint32 parent)
@@ -507,7 +631,16 @@ walk_enter (Walk *w, xmlNode *node, gint32 parent)
       {
         const char *lang = node_attr (node, "lang");
         if (lang != NULL && w->html_lang == NULL && *lang != '\0')
-          w->html_lang = g_strdup (lang);
+          {
+            w->html_lang = g_strdup (lang);
+            if (w->hint_lang == NULL)
+              {
+                w->hint_lang = "en";   /* a language without lists: the English words only */
+                for (guint i = 0; strip_lang_codes[i] != NULL; i++)
+                  if (g_ascii_strncasecmp (lang, strip_lang_codes[i], 2) == 0 && !g_ascii_isalpha (lang[2]))
+                    w->hint_lang = strip_lang_codes[i];
+              }
+          }
       }
       break;
     case TAG_HEAD:
@@ -547,6 +680,15 @@ walk_enter (Walk *w, xmlNode *node, gint32 parent)
       }
       break;
     case TAG_DROP:
+      /* <noscript> and <template> hold a copy of the page or the rest of
+       * an unclosed page; enter them when they hold more running text
+       * than all the rest, or in the second pass */
+      if (!w->in_head && tag_is_copy (node)
+          && (w->rescue || node_prose (node) > 2 * w->page_prose))
+        {
+          kind = TAG_CONTAINER;
+          break;
+        }
       if (!w->in_head)
         res->removed[STRIP_KIND_MARKUP]++;
       return FALSE;
@@ -558,7 +700,17 @@ walk_enter (Walk *w, xmlNode *node, gint32 parent)
   if (w->in_head)
     goto add;
 
-  if (kind == TAG_BOILER)
+  /* In the second pass a <nav>, <aside> or <footer> may be one whose end
+   * tag is missing, holding the rest of the page: keep it as a plain block
+   * with a negative hint. (A prose share alone does not tell it from a
+   * footer that holds the comments.) */
+  if (kind == TAG_BOILER && w->rescue)
+    {
+      kind = TAG_BLOCK;
+      hints = HINT_NEGATIVE;
+      hint_kind = STRIP_KIND_NAVIGATION;
+    }
+  else if (kind == TAG_BOILER)
     {
       res->removed[g_ascii_strcasecmp ((const char *) node->name, "nav") == 0 ? STRIP_KIND_NAVIGATION
                                                                             : STRIP_KIND_RELATED]++;
@@ -593,11 +745,11 @@ walk_enter (Walk *w, xmlNode *node, gint32 parent)
   const char *cls = node_attr (node, "class");
   const char *id = node_attr (node, "id");
   if (cls != NULL)
-    hints |= hint_scan (cls, &hint_kind);
+    hints |= hint_scan (cls, w->hint_lang, &hint_kind);
   if (id != NULL)
     {
       StripKind k = STRIP_KIND_OTHER;
-      guint h = hint_scan (id, &k);
+      guint h = hint_scan (id, w->hint_lang, &k);
       if ((h & HINT_NEGATIVE) && !(hints & HINT_NEGATIVE))
         hint_kind = k;
       hints |= h;
@@ -608,12 +760,13 @@ walk_enter (Walk *w, xmlNode *node, gint32 parent)
   if (role != NULL && (g_ascii_strcasecmp (role, "main") == 0 || g_ascii_strcasecmp (role, "article") == 0))
     hints |= HINT_POSITIVE | HINT_MAYBE;
 
-  /* A strong hint on a container of most of the page is a layout class
-   * ("has-sidebar"), not a box to remove. */
-  if ((hints & HINT_STRONG) && !(hints & HINT_MAYBE) && kind != TAG_A && kind != TAG_HTML
+  /* A strong hint on a container of most of the page's running text is a
+   * layout class ("has-sidebar", "social-wrapper"), not a box to remove;
+   * in the second pass no hint removes anything. */
+  if ((hints & HINT_STRONG) && !(hints & HINT_MAYBE) && !w->rescue && kind != TAG_A && kind != TAG_HTML
       && strcmp ((const char *) node->name, "body") != 0 && strcmp ((const char *) node->name, "article") != 0
       && strcmp ((const char *) node->name, "main") != 0
-      && GPOINTER_TO_SIZE (node->_private) * 2 < w->page_text)
+      && node_text (node) * 2 < w->page_text)
     {
       res->removed[hint_kind]++;
       return FALSE;
@@ -630,10 +783,26 @@ add:;
   return TRUE;
 }
 
-/* First pass: the bytes of text under each element, in node->_private,
- * so that the second pass can tell a big container from a small box. */
+/* Bytes of running text in a text node: its non-space bytes, unless it is
+ * short (a label, a menu entry) or inside a link. */
 static gsize
-size_tree (xmlNode *root)
+text_prose (const xmlNode *text)
+{
+  for (const xmlNode *up = text->parent; up != NULL && up != text->parent->parent->parent; up = up->parent)
+    if (up->type == XML_ELEMENT_NODE && up->name[0] == 'a' && up->name[1] == '\0')
+      return 0;
+  gsize n = 0;
+  for (const guchar *p = text->content; *p != '\0'; p++)
+    n += *p > ' ';
+  return n >= 20 ? n : 0;
+}
+
+/* First pass: the bytes of text under each element, in node->_private,
+ * so that the second pass can tell a big container from a small box, and
+ * in *@prose the running text of the page (text_prose()). The text of
+ * <noscript> and <template> is counted for them but not for the page. */
+static gsize
+size_tree (xmlNode *root, gsize *prose)
 {
   xmlNode *node = root;
   gsize total = 0;
@@ -646,9 +815,11 @@ size_tree (xmlNode *root)
           TagKind kind = tag_kind (node);
           descend = kind != TAG_SCRIPT && kind != TAG_DROP && node->children != NULL;
         }
-      else if (node->type == XML_TEXT_NODE && node->content != NULL && node->parent != NULL)
+      else if (node->type == XML_TEXT_NODE && node->content != NULL && node->parent != NULL
+               && node->parent->parent != NULL)
         {
           gsize n = strlen ((const char *) node->content);
+          *prose += text_prose (node);
           node->parent->_private = GSIZE_TO_POINTER (GPOINTER_TO_SIZE (node->parent->_private) + n);
         }
       if (descend)
@@ -1064,6 +1235,13 @@ emit_article (Walk *w, GString *body, const char *const *titles, gboolean count)
         drop = STRIP_KIND_TITLE;
       else if (block_link_density (b) > max_ld)
         drop = b->tag == TAG_LI ? STRIP_KIND_RELATED : STRIP_KIND_NAVIGATION;
+      else if (b->tag != TAG_HEADING && b->tag != TAG_PRE && b->tag != TAG_TD)
+        {
+          /* bylines, datelines, share lines, credits... as in the text mode */
+          drop = strip_text_line_kind (text, b->len, w->cfg);
+          if (drop == STRIP_KIND_CAPTION && w->cfg->keep_captions)
+            drop = STRIP_N_KINDS;
+        }
       if (drop != STRIP_N_KINDS)
         {
           if (count)
@@ -1308,6 +1486,100 @@ doc_language (Walk *w)
   return strip_lang_guess (w->arena->str, MIN (w->arena->len, 60000));
 }
 
+static void
+walk_init (Walk *w, const StripConfig *cfg, StripResult *res, gsize len)
+{
+  w->cfg = cfg;
+  w->res = res;
+  w->nodes = g_array_sized_new (FALSE, FALSE, sizeof (Node), 1024);
+  w->blocks = g_array_sized_new (FALSE, FALSE, sizeof (Block), 256);
+  w->arena = g_string_sized_new (len / 4 + 64);
+  w->cur = g_string_sized_new (1024);
+  w->cur_owner = -1;
+  w->current = -1;
+  w->meta = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  w->ld_docs = g_ptr_array_new_with_free_func (json_free);
+  if (cfg->language != NULL && strcmp (cfg->language, "auto") != 0)
+    w->hint_lang = cfg->language;
+}
+
+static void
+walk_clear (Walk *w)
+{
+  g_array_unref (w->nodes);
+  g_array_unref (w->blocks);
+  g_string_free (w->arena, TRUE);
+  g_string_free (w->cur, TRUE);
+  g_free (w->title_tag);
+  g_free (w->html_lang);
+  g_free (w->canonical);
+  g_free (w->time_datetime);
+  g_hash_table_unref (w->meta);
+  g_ptr_array_unref (w->ld_docs);
+}
+
+/* Walks the page, scores it and appends the article to @body, with the
+ * fallbacks for a short result; returns the characters of the body.
+ * @count: count what was removed in the result's stats. */
+static gsize
+extract (Walk *w, xmlNode *root, GString *body, gboolean count)
+{
+  w->page_prose = 0;
+  w->page_text = size_tree (root, &w->page_prose);
+  walk_tree (w, root);
+
+  /* Prose signals in the page's language; off when its stopwords barely
+   * occur (a language without a list). */
+  w->lang = doc_language (w);
+  guint64 words = 0, stops = 0;
+  for (guint i = 0; i < w->blocks->len; i++)
+    {
+      Block *b = &g_array_index (w->blocks, Block, i);
+      block_measure (b, w->arena->str + b->start, w->lang);
+      words += b->words;
+      stops += b->stops;
+    }
+  gboolean use_stops = words > 0 && stops * 20 > words;
+
+  const char *titles[3] = { ld_string (w->ld, "headline"), walk_meta (w, "og:title"), w->title_tag };
+  gint32 top = score_candidates (w, use_stops);
+  gsize body_chars = 0;
+  gsize start = body->len;
+  if (top >= 0)
+    {
+      choose_article (w, top);
+      body_chars = emit_article (w, body, titles, count);
+    }
+
+  /* Fallbacks when the chosen container holds little. */
+  const char *ld_body = ld_string (w->ld, "articleBody");
+  gsize ld_chars = ld_body != NULL ? g_utf8_strlen (ld_body, -1) : 0;
+  if (ld_chars > 200 && body_chars * 2 < ld_chars)
+    {
+      g_string_truncate (body, start);
+      g_auto(GStrv) paras = g_strsplit (ld_body, "\n", -1);
+      for (guint i = 0; paras[i] != NULL; i++)
+        {
+          g_strstrip (paras[i]);
+          if (paras[i][0] != '\0')
+            body_append (body, paras[i], strlen (paras[i]));
+        }
+      body_chars = ld_chars;
+    }
+  else if (body_chars < 500)
+    {
+      g_autoptr(GString) prose = g_string_new (NULL);
+      gsize prose_chars = emit_prose (w, prose, use_stops);
+      if (prose_chars > body_chars * 2)
+        {
+          g_string_truncate (body, start);
+          g_string_append_len (body, prose->str, prose->len);
+          body_chars = prose_chars;
+        }
+    }
+  return body_chars;
+}
+
 gboolean
 strip_html (const char *html, gsize len, const StripConfig *cfg, StripResult *res, GError **error)
 {
@@ -1356,81 +1628,34 @@ strip_html (const char *html, gsize len, const StripConfig *cfg, StripResult *re
     }
 
   Walk w = { 0 };
-  w.cfg = cfg;
-  w.res = res;
-  w.nodes = g_array_sized_new (FALSE, FALSE, sizeof (Node), 1024);
-  w.blocks = g_array_sized_new (FALSE, FALSE, sizeof (Block), 256);
-  w.arena = g_string_sized_new (len / 4 + 64);
-  w.cur = g_string_sized_new (1024);
-  w.cur_owner = -1;
-  w.current = -1;
-  w.meta = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  w.ld_docs = g_ptr_array_new_with_free_func (json_free);
+  walk_init (&w, cfg, res, len);
+  gsize body_chars = extract (&w, root, res->body, TRUE);
 
-  w.page_text = size_tree (root);
-  walk_tree (&w, root);
-
-  /* Prose signals in the page's language; off when its stopwords barely
-   * occur (a language without a list). */
-  w.lang = doc_language (&w);
-  guint64 words = 0, stops = 0;
-  for (guint i = 0; i < w.blocks->len; i++)
+  /* Next to no result: a second pass where class hints and boilerplate tags
+   * only lower scores and <noscript> copies are read, for pages whose
+   * article sits in a box named like boilerplate ("sidebar-layout",
+   * "social-article"), inside an unclosed <nav>, or only in a <noscript>
+   * or <template>. Short articles (a few hundred characters) are common
+   * enough that this waits for a nearly empty result: the second pass
+   * would often find a longer comment section. */
+  if (body_chars < 250)
     {
-      Block *b = &g_array_index (w.blocks, Block, i);
-      block_measure (b, w.arena->str + b->start, w.lang);
-      words += b->words;
-      stops += b->stops;
-    }
-  gboolean use_stops = words > 0 && stops * 20 > words;
-
-  const char *titles[3] = { ld_string (w.ld, "headline"), walk_meta (&w, "og:title"), w.title_tag };
-  gint32 top = score_candidates (&w, use_stops);
-  gsize body_chars = 0;
-  if (top >= 0)
-    {
-      choose_article (&w, top);
-      body_chars = emit_article (&w, res->body, titles, TRUE);
-    }
-
-  /* Fallbacks when the chosen container holds little. */
-  const char *ld_body = ld_string (w.ld, "articleBody");
-  gsize ld_chars = ld_body != NULL ? g_utf8_strlen (ld_body, -1) : 0;
-  if (ld_chars > 200 && body_chars * 2 < ld_chars)
-    {
-      g_string_truncate (res->body, 0);
-      g_auto(GStrv) paras = g_strsplit (ld_body, "\n", -1);
-      for (guint i = 0; paras[i] != NULL; i++)
-        {
-          g_strstrip (paras[i]);
-          if (paras[i][0] != '\0')
-            body_append (res->body, paras[i], strlen (paras[i]));
-        }
-      body_chars = ld_chars;
-    }
-  else if (body_chars < 500)
-    {
-      g_autoptr(GString) prose = g_string_new (NULL);
-      gsize prose_chars = emit_prose (&w, prose, use_stops);
-      if (prose_chars > body_chars * 2)
+      StripResult scratch = { 0 };
+      Walk again = { 0 };
+      walk_init (&again, cfg, &scratch, len);
+      again.rescue = TRUE;
+      g_autoptr(GString) body = g_string_new (NULL);
+      gsize chars = extract (&again, root, body, FALSE);
+      if (chars > body_chars * 2 && chars > body_chars + 200)
         {
           g_string_truncate (res->body, 0);
-          g_string_append_len (res->body, prose->str, prose->len);
-          body_chars = prose_chars;
+          g_string_append_len (res->body, body->str, body->len);
         }
+      walk_clear (&again);
     }
 
   fill_meta (&w, res->meta);
-
-  g_array_unref (w.nodes);
-  g_array_unref (w.blocks);
-  g_string_free (w.arena, TRUE);
-  g_string_free (w.cur, TRUE);
-  g_free (w.title_tag);
-  g_free (w.html_lang);
-  g_free (w.canonical);
-  g_free (w.time_datetime);
-  g_hash_table_unref (w.meta);
-  g_ptr_array_unref (w.ld_docs);
+  walk_clear (&w);
   xmlFreeDoc (doc);
   return TRUE;
 }
