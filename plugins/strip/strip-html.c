@@ -1122,8 +1122,153 @@ score_candidates (Walk *w, gboolean use_stops)
 }
 
 /* Marks the best container and the siblings that belong with it. */
+/* @node without the wrappers around its content: while it holds one
+ * element and no text of its own, that element. */
+static const xmlNode *
+unwrap (const xmlNode *node)
+{
+  for (int depth = 0; depth < 8; depth++)
+    {
+      const xmlNode *only = NULL;
+      for (const xmlNode *c = node->children; c != NULL; c = c->next)
+        {
+          if (c->type == XML_ELEMENT_NODE)
+            {
+              if (only != NULL)
+                return node;
+              only = c;
+            }
+          else if (c->type == XML_TEXT_NODE && c->content != NULL)
+            for (const xmlChar *t = c->content; *t != '\0'; t++)
+              if (!g_ascii_isspace (*t))
+                return node;
+        }
+      if (only == NULL)
+        return node;
+      node = only;
+    }
+  return node;
+}
+
+static gboolean
+same_tag_and_class (const xmlNode *a, const xmlNode *b)
+{
+  if (strcmp ((const char *) a->name, (const char *) b->name) != 0)
+    return FALSE;
+  const char *ca = node_attr (a, "class"), *cb = node_attr (b, "class");
+  if (ca == NULL || cb == NULL)
+    return ca == cb;
+  while (g_ascii_isspace (*ca))
+    ca++;
+  while (g_ascii_isspace (*cb))
+    cb++;
+  gsize la = strcspn (ca, " \t\n\r\f"), lb = strcspn (cb, " \t\n\r\f");
+  return la == lb && memcmp (ca, cb, la) == 0;
+}
+
+/* TRUE when @a and @b are laid out alike: the same tag and the same first
+ * class word (or neither has a class), as the repeated boxes of a page
+ * builder, the steps of a recipe or the posts of a forum thread; also
+ * when that holds inside their wrappers (unwrap()). */
+static gboolean
+same_style (const Node *a, const Node *b)
+{
+  return same_tag_and_class (a->node, b->node) || same_tag_and_class (unwrap (a->node), unwrap (b->node));
+}
+
+/* Is @n a header area (<header>, or a class or id with "header")? */
+static gboolean
+is_header_area (const Node *n)
+{
+  if (n->tag == TAG_HEADER)
+    return TRUE;
+  const char *attrs[] = { node_attr (n->node, "class"), node_attr (n->node, "id") };
+  for (guint i = 0; i < G_N_ELEMENTS (attrs); i++)
+    if (attrs[i] != NULL && (strstr (attrs[i], "header") != NULL || strstr (attrs[i], "Header") != NULL))
+      return TRUE;
+  return FALSE;
+}
+
+/* The siblings of the chosen @top (children of @parent) that go on with
+ * its text: in one run from @top outwards, laid out like it (same_style())
+ * or holding much prose, with little link text and no negative hint that
+ * @top does not share; a sibling with more than 200 characters that does
+ * not go on ends the run. Short siblings between two kept ones (a
+ * heading box, an image box) are kept too, to keep their headings. */
 static void
-choose_article (Walk *w, gint32 top)
+join_continuations (Walk *w, gint32 top, gint32 parent, const double *prose)
+{
+  Node *nodes = (Node *) w->nodes->data;
+  g_autoptr(GArray) sibs = g_array_new (FALSE, FALSE, sizeof (gint32));
+  guint pos = 0;
+  for (guint i = parent + 1; i < w->nodes->len; i++)
+    if (nodes[i].parent == parent)
+      {
+        if ((gint32) i == top)
+          pos = sibs->len;
+        gint32 idx = i;
+        g_array_append_val (sibs, idx);
+      }
+  const gint32 *sib = (const gint32 *) sibs->data;
+  double min = MAX (3.0, prose[top] * 0.05);
+  guint first = pos, last = pos;
+  for (int dir = -1; dir <= 1; dir += 2)
+    for (gint64 j = (gint64) pos + dir; j >= 0 && j < (gint64) sibs->len; j += dir)
+      {
+        Node *s = &nodes[sib[j]];
+        gboolean alike = same_style (s, &nodes[top]);
+        gboolean neg = (s->hints & HINT_NEGATIVE) && !(alike && (nodes[top].hints & HINT_NEGATIVE));
+        gboolean goes_on = !neg && node_link_density (s) < 0.3
+                           && ((alike && prose[sib[j]] >= min) || prose[sib[j]] >= MAX (10.0, prose[top] * 0.3));
+        if (goes_on || (s->flags & NODE_CHOSEN))
+          {
+            s->flags |= NODE_CHOSEN;
+            first = MIN (first, (guint) j);
+            last = MAX (last, (guint) j);
+          }
+        else if (s->text > 200)
+          break;
+      }
+  for (guint j = first + 1; j < last; j++)
+    {
+      Node *s = &nodes[sib[j]];
+      gboolean neg = (s->hints & HINT_NEGATIVE)
+                     && !(same_style (s, &nodes[top]) && (nodes[top].hints & HINT_NEGATIVE));
+      if (!(s->flags & NODE_CHOSEN) && s->text <= 200 && node_link_density (s) < 0.5 && !neg)
+        s->flags |= NODE_CHOSEN;
+    }
+}
+
+/* The standfirst of an article whose header area (title, lead paragraph,
+ * byline) is a sibling before @top: the prose blocks in that area. */
+static void
+join_lead (Walk *w, gint32 top, const guint32 *last_desc)
+{
+  Node *nodes = (Node *) w->nodes->data;
+  gint32 parent = nodes[top].parent;
+  gint32 header = -1;
+  for (gint32 i = top - 1; i > parent; i--)
+    if (nodes[i].parent == parent)
+      {
+        if (is_header_area (&nodes[i]))
+          header = i;
+        break;
+      }
+  if (header < 0 || (nodes[header].flags & NODE_CHOSEN))
+    return;
+  for (guint i = 0; i < w->blocks->len; i++)
+    {
+      Block *b = &g_array_index (w->blocks, Block, i);
+      if (b->owner < header || (guint32) b->owner > last_desc[header])
+        continue;
+      if (b->chars >= 60 && b->words >= 8 && b->end_punct && block_link_density (b) < 0.2
+          && b->tag != TAG_H1 && b->tag != TAG_HEADING && !(nodes[b->owner].hints & HINT_NEGATIVE))
+        nodes[b->owner].flags |= NODE_CHOSEN;
+    }
+}
+
+static void
+choose_article (Walk *w, gint32 top, gboolean use_stops)
 {
   Node *nodes = (Node *) w->nodes->data;
   /* a container that only wraps the best one says the same */
@@ -1139,6 +1284,9 @@ choose_article (Walk *w, gint32 top)
     }
   double top_score = node_final (&nodes[top]);
   nodes[top].flags |= NODE_CHOSEN;
+  g_debug ("article: <%s class=\"%s\" id=\"%s\">, score %.1f, %u characters", (const char *) nodes[top].node->name,
+           node_attr (nodes[top].node, "class") ? node_attr (nodes[top].node, "class") : "",
+           node_attr (nodes[top].node, "id") ? node_attr (nodes[top].node, "id") : "", top_score, nodes[top].text);
   gint32 parent = nodes[top].parent;
   if (parent < 0)
     return;
@@ -1164,6 +1312,32 @@ choose_article (Walk *w, gint32 top)
       if (keep)
         s->flags |= NODE_CHOSEN;
     }
+
+  /* prose score and last descendant of every subtree (nodes are in
+   * document order, parents first) */
+  guint n = w->nodes->len;
+  double *prose = g_new0 (double, n);
+  guint32 *last_desc = g_new (guint32, n);
+  for (guint i = 0; i < w->blocks->len; i++)
+    {
+      Block *b = &g_array_index (w->blocks, Block, i);
+      prose[b->owner] += block_score (b, use_stops);
+    }
+  for (guint i = 0; i < n; i++)
+    last_desc[i] = i;
+  for (guint i = n; i-- > 1;)
+    if (nodes[i].parent >= 0)
+      {
+        prose[nodes[i].parent] += prose[i];
+        last_desc[nodes[i].parent] = MAX (last_desc[nodes[i].parent], last_desc[i]);
+      }
+  join_continuations (w, top, parent, prose);
+  join_lead (w, top, last_desc);
+  if (nodes[parent].parent >= 0 && nodes[parent].tag != TAG_HTML
+      && strcmp ((const char *) nodes[parent].node->name, "body") != 0)
+    join_lead (w, parent, last_desc);
+  g_free (prose);
+  g_free (last_desc);
 }
 
 /* ------------------------------------------------------------ output */
@@ -1191,9 +1365,14 @@ emit_article (Walk *w, GString *body, const char *const *titles, gboolean count)
   guint8 *state = g_new0 (guint8, w->nodes->len);   /* 1 in article, 2 dropped inside it */
   guint8 *kind = g_new0 (guint8, w->nodes->len);
   guint32 root_text = 0;
+  guint root_kinds = 0;   /* negative hints the article itself carries: layout words on this page */
   for (guint i = 0; i < w->nodes->len; i++)
     if (nodes[i].flags & NODE_CHOSEN)
-      root_text += nodes[i].text;
+      {
+        root_text += nodes[i].text;
+        if ((nodes[i].hints & HINT_NEGATIVE) && nodes[i].text > 0)
+          root_kinds |= 1u << nodes[i].hint_kind;
+      }
   for (guint i = 0; i < w->nodes->len; i++)
     {
       Node *n = &nodes[i];
@@ -1206,7 +1385,8 @@ emit_article (Walk *w, GString *body, const char *const *titles, gboolean count)
       else if (up == 1 || (n->flags & NODE_CHOSEN))
         {
           state[i] = 1;
-          if ((n->hints & HINT_NEGATIVE) && !(n->flags & NODE_CHOSEN) && n->text * 2 < root_text)
+          if ((n->hints & HINT_NEGATIVE) && !(n->flags & NODE_CHOSEN) && n->text * 2 < root_text
+              && !(root_kinds & (1u << n->hint_kind)))
             {
               state[i] = 2;
               kind[i] = n->hint_kind;
@@ -1547,7 +1727,7 @@ extract (Walk *w, xmlNode *root, GString *body, gboolean count)
   gsize start = body->len;
   if (top >= 0)
     {
-      choose_article (w, top);
+      choose_article (w, top, use_stops);
       body_chars = emit_article (w, body, titles, count);
     }
 
