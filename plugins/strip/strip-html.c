@@ -1239,8 +1239,40 @@ join_continuations (Walk *w, gint32 top, gint32 parent, const double *prose)
     }
 }
 
+/* Does the class or id of @n name a lead paragraph ("intro-text",
+ * "article-lead", "standfirst", "teaser", German "vorspann", French
+ * "chapo", ...)? "lead" and "dek" count only as whole words
+ * ("leaderboard" is an advertisement). */
+static gboolean
+is_lead_box (const Node *n)
+{
+  static const char *const stems[] = { "standfirst", "intro", "teaser", "summary", "abstract", "excerpt",
+                                       "subline", "vorspann", "chapo", "entradilla", "sommario", "lede" };
+  static const char *const words[] = { "lead", "dek" };
+  const char *attrs[] = { node_attr (n->node, "class"), node_attr (n->node, "id") };
+  for (guint a = 0; a < G_N_ELEMENTS (attrs); a++)
+    {
+      if (attrs[a] == NULL)
+        continue;
+      g_autofree char *lower = g_ascii_strdown (attrs[a], -1);
+      for (guint i = 0; i < G_N_ELEMENTS (stems); i++)
+        if (strstr (lower, stems[i]) != NULL)
+          return TRUE;
+      for (guint i = 0; i < G_N_ELEMENTS (words); i++)
+        for (const char *at = strstr (lower, words[i]); at != NULL; at = strstr (at + 1, words[i]))
+          {
+            gsize len = strlen (words[i]);
+            if ((at == lower || !g_ascii_isalnum (at[-1])) && !g_ascii_isalnum (at[len]))
+              return TRUE;
+          }
+    }
+  return FALSE;
+}
+
 /* The standfirst of an article whose header area (title, lead paragraph,
- * byline) is a sibling before @top: the prose blocks in that area. */
+ * byline) or lead box (is_lead_box(), up to 800 characters, little link
+ * text, no negative hint) is the sibling before @top (the nearest one with
+ * text): the prose blocks in it. */
 static void
 join_lead (Walk *w, gint32 top, const guint32 *last_desc)
 {
@@ -1248,9 +1280,11 @@ join_lead (Walk *w, gint32 top, const guint32 *last_desc)
   gint32 parent = nodes[top].parent;
   gint32 header = -1;
   for (gint32 i = top - 1; i > parent; i--)
-    if (nodes[i].parent == parent)
+    if (nodes[i].parent == parent && nodes[i].text > 0)
       {
-        if (is_header_area (&nodes[i]))
+        if (is_header_area (&nodes[i])
+            || (is_lead_box (&nodes[i]) && nodes[i].text <= 800 && node_link_density (&nodes[i]) < 0.2
+                && !(nodes[i].hints & HINT_NEGATIVE)))
           header = i;
         break;
       }
