@@ -120,6 +120,7 @@ typedef enum {
   HINT_MAYBE = 1 << 1,      /* keeps an element that also has a strong negative hint */
   HINT_NEGATIVE = 1 << 2,   /* lowers the score, dropped inside the article */
   HINT_STRONG = 1 << 3,     /* skipped at once unless HINT_MAYBE */
+  HINT_COMMENT = 1 << 4,    /* names a comment section (with HINT_STRONG) */
 } HintFlags;
 
 typedef struct { const char *word; guint flags; StripKind kind; } HintDef;
@@ -182,8 +183,8 @@ static const HintDef hint_tokens[] = {
 
 /* Matched anywhere in class and id ("sharebar", "relatedLinks"). */
 static const HintDef hint_stems[] = {
-  { "comment", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER },
-  { "disqus", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER },
+  { "comment", HINT_NEGATIVE | HINT_STRONG | HINT_COMMENT, STRIP_KIND_OTHER },
+  { "disqus", HINT_NEGATIVE | HINT_STRONG | HINT_COMMENT, STRIP_KIND_OTHER },
   { "related", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_RELATED },
   { "recommend", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_RELATED },
   { "trending", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_RELATED },
@@ -213,7 +214,7 @@ static const LangHintDef hint_lang_stems[] = {
   { "de", { "artikel", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
   { "de", { "inhalt", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
   { "de", { "beitrag", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
-  { "de", { "kommentar", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "de", { "kommentar", HINT_NEGATIVE | HINT_STRONG | HINT_COMMENT, STRIP_KIND_OTHER } },
   { "de", { "werbung", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
   { "de", { "anzeige", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
   { "de", { "teilen", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_SHARE } },
@@ -231,7 +232,7 @@ static const LangHintDef hint_lang_stems[] = {
   { "es", { "contenido", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
   { "es", { "noticia", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
   { "es", { "cuerpo", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
-  { "es", { "comentario", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "es", { "comentario", HINT_NEGATIVE | HINT_STRONG | HINT_COMMENT, STRIP_KIND_OTHER } },
   { "es", { "publicidad", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
   { "es", { "compartir", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_SHARE } },
   { "es", { "relacionad", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_RELATED } },
@@ -245,28 +246,46 @@ static const LangHintDef hint_lang_stems[] = {
   { "pt", { "conteudo", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
   { "pt", { "materia", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
   { "pt", { "noticia", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
-  { "pt", { "comentario", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "pt", { "comentario", HINT_NEGATIVE | HINT_STRONG | HINT_COMMENT, STRIP_KIND_OTHER } },
   { "pt", { "publicidade", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
   { "pt", { "compartilh", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_SHARE } },
   { "pt", { "partilhar", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_SHARE } },
   { "pl", { "artykul", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
   { "pl", { "tresc", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
-  { "pl", { "komentarz", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "pl", { "komentarz", HINT_NEGATIVE | HINT_STRONG | HINT_COMMENT, STRIP_KIND_OTHER } },
   { "pl", { "reklama", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
   { "pl", { "udostepnij", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_SHARE } },
   { "pl", { "powiazane", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_RELATED } },
   { "nl", { "artikel", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
   { "nl", { "inhoud", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
   { "nl", { "bericht", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
-  { "nl", { "reactie", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "nl", { "reactie", HINT_NEGATIVE | HINT_STRONG | HINT_COMMENT, STRIP_KIND_OTHER } },
   { "nl", { "advertentie", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
   { "nl", { "gerelateerd", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_RELATED } },
   { "ru", { "statya", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
   { "ru", { "novost", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
-  { "ru", { "kommentari", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "ru", { "kommentari", HINT_NEGATIVE | HINT_STRONG | HINT_COMMENT, STRIP_KIND_OTHER } },
   { "ru", { "reklama", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
   { "ru", { "pohozhie", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_RELATED } },
 };
+
+/* TRUE when every "comment" in @lower is a status word of the post it is
+ * on ("comments-open", "comment-status-closed"), not a comment box. */
+static gboolean
+comment_is_status (const char *lower)
+{
+  static const char *const status[] = { "comments-open", "comments-closed", "comment-status", "comments-status" };
+  for (const char *at = strstr (lower, "comment"); at != NULL; at = strstr (at + 1, "comment"))
+    {
+      gboolean is_status = FALSE;
+      for (guint i = 0; i < G_N_ELEMENTS (status); i++)
+        if (strncmp (at, status[i], strlen (status[i])) == 0)
+          is_status = TRUE;
+      if (!is_status)
+        return FALSE;
+    }
+  return TRUE;
+}
 
 /* The hints of @value (a class or id): flags, and the kind of boilerplate
  * the first negative hint names. */
@@ -283,7 +302,7 @@ hint_scan (const char *value, const char *lang, StripKind *kind)
     return 0;
 
   for (guint i = 0; i < G_N_ELEMENTS (hint_stems); i++)
-    if (strstr (lower, hint_stems[i].word) != NULL)
+    if (strstr (lower, hint_stems[i].word) != NULL && !(i == 0 && comment_is_status (lower)))
       {
         if (!(flags & HINT_NEGATIVE))
           *kind = hint_stems[i].kind;
@@ -327,6 +346,7 @@ enum {
   NODE_IN_ARTICLE = 1 << 1,
   NODE_NEG_IN_ARTICLE = 1 << 2,
   NODE_CANDIDATE = 1 << 3,
+  NODE_SKIPPED = 1 << 4,    /* boilerplate left out by its tag or class: kept as a mark only */
 };
 
 typedef struct {
@@ -338,6 +358,7 @@ typedef struct {
   guint8   flags;
   guint32  text;      /* characters of kept text in the subtree */
   guint32  link;      /* of which inside links */
+  guint32  skipped;   /* NODE_SKIPPED: the bytes of text it held */
   double   score;
 } Node;
 
@@ -366,6 +387,7 @@ typedef struct {
   gsize    page_prose;   /* of which running text (see text_prose()) */
   gboolean rescue;       /* second pass: class hints and boilerplate tags only lower scores */
   const char *hint_lang; /* language of the class-word lists, NULL: all of them */
+  gboolean in_comments;  /* second pass: a part of the article is (in) a comment section */
   int      in_link;
   int      in_time;
   gboolean in_head;
@@ -587,15 +609,19 @@ tag_is_copy (const xmlNode *node)
 
 static gsize text_prose (const xmlNode *text);
 
-/* The running text under @node (see text_prose()). */
+/* The running text under @node (see text_prose()), or with @all every
+ * non-space byte of its text. */
 static gsize
-node_prose (const xmlNode *node)
+node_prose (const xmlNode *node, gboolean all)
 {
   gsize total = 0;
   const xmlNode *n = node->children;
   while (n != NULL && n != node)
     {
-      if (n->type == XML_TEXT_NODE && n->content != NULL)
+      if (n->type == XML_TEXT_NODE && n->content != NULL && all)
+        for (const guchar *p = n->content; *p != '\0'; p++)
+          total += *p > ' ';
+      else if (n->type == XML_TEXT_NODE && n->content != NULL)
         total += text_prose (n);
       if (n->type == XML_ELEMENT_NODE && n->children != NULL && tag_kind (n) != TAG_SCRIPT
           && (tag_kind (n) != TAG_DROP || tag_is_copy (n)))
@@ -616,6 +642,20 @@ static gsize
 node_text (const xmlNode *node)
 {
   return GPOINTER_TO_SIZE (node->_private);
+}
+
+/* Leaves a mark where boilerplate was left out, so that the article's
+ * siblings can tell what lies between them (join_continuations()). */
+static void
+walk_mark_skipped (Walk *w, xmlNode *node, gint32 parent)
+{
+  Node n = { 0 };
+  n.node = node;
+  n.parent = parent;
+  n.tag = TAG_INLINE;
+  n.flags = NODE_SKIPPED;
+  n.skipped = (guint32) MIN (node_prose (node, TRUE), (gsize) G_MAXUINT32);
+  g_array_append_val (w->nodes, n);
 }
 
 /* Decides what to do with an element on the way in: FALSE skips its subtree. */
@@ -684,7 +724,7 @@ walk_enter (Walk *w, xmlNode *node, gint32 parent)
        * an unclosed page; enter them when they hold more running text
        * than all the rest, or in the second pass */
       if (!w->in_head && tag_is_copy (node)
-          && (w->rescue || node_prose (node) > 2 * w->page_prose))
+          && (w->rescue || node_prose (node, FALSE) > 2 * w->page_prose))
         {
           kind = TAG_CONTAINER;
           break;
@@ -714,6 +754,7 @@ walk_enter (Walk *w, xmlNode *node, gint32 parent)
     {
       res->removed[g_ascii_strcasecmp ((const char *) node->name, "nav") == 0 ? STRIP_KIND_NAVIGATION
                                                                             : STRIP_KIND_RELATED]++;
+      walk_mark_skipped (w, node, parent);
       return FALSE;
     }
   if (kind == TAG_CAPTION && !w->cfg->keep_captions)
@@ -760,15 +801,17 @@ walk_enter (Walk *w, xmlNode *node, gint32 parent)
   if (role != NULL && (g_ascii_strcasecmp (role, "main") == 0 || g_ascii_strcasecmp (role, "article") == 0))
     hints |= HINT_POSITIVE | HINT_MAYBE;
 
-  /* A strong hint on a container of most of the page's running text is a
-   * layout class ("has-sidebar", "social-wrapper"), not a box to remove;
-   * in the second pass no hint removes anything. */
+  /* A strong hint on a container of most of the page's text is a layout
+   * class ("has-sidebar", "social-wrapper"), not a box to remove, unless
+   * it names a comment section: under a short post that is often most of
+   * the page. In the second pass no hint removes anything. */
   if ((hints & HINT_STRONG) && !(hints & HINT_MAYBE) && !w->rescue && kind != TAG_A && kind != TAG_HTML
       && strcmp ((const char *) node->name, "body") != 0 && strcmp ((const char *) node->name, "article") != 0
       && strcmp ((const char *) node->name, "main") != 0
-      && node_text (node) * 2 < w->page_text)
+      && (node_text (node) * 2 < w->page_text || (hints & HINT_COMMENT)))
     {
       res->removed[hint_kind]++;
+      walk_mark_skipped (w, node, parent);
       return FALSE;
     }
 
@@ -1121,7 +1164,6 @@ score_candidates (Walk *w, gboolean use_stops)
   return best;
 }
 
-/* Marks the best container and the siblings that belong with it. */
 /* @node without the wrappers around its content: while it holds one
  * element and no text of its own, that element. */
 static const xmlNode *
@@ -1226,15 +1268,20 @@ join_continuations (Walk *w, gint32 top, gint32 parent, const double *prose)
             first = MIN (first, (guint) j);
             last = MAX (last, (guint) j);
           }
-        else if (s->text > 200)
-          break;
+        else if (s->text + s->skipped > 200)
+          {
+            /* boilerplate between: what lies beyond is not the article */
+            for (j += dir; j >= 0 && j < (gint64) sibs->len; j += dir)
+              nodes[sib[j]].flags &= ~NODE_CHOSEN;
+            break;
+          }
       }
   for (guint j = first + 1; j < last; j++)
     {
       Node *s = &nodes[sib[j]];
       gboolean neg = (s->hints & HINT_NEGATIVE)
                      && !(same_style (s, &nodes[top]) && (nodes[top].hints & HINT_NEGATIVE));
-      if (!(s->flags & NODE_CHOSEN) && s->text <= 200 && node_link_density (s) < 0.5 && !neg)
+      if (!(s->flags & (NODE_CHOSEN | NODE_SKIPPED)) && s->text <= 200 && node_link_density (s) < 0.5 && !neg)
         s->flags |= NODE_CHOSEN;
     }
 }
@@ -1301,6 +1348,7 @@ join_lead (Walk *w, gint32 top, const guint32 *last_desc)
     }
 }
 
+/* Marks the best container and the siblings that belong with it. */
 static void
 choose_article (Walk *w, gint32 top, gboolean use_stops)
 {
@@ -1732,6 +1780,31 @@ walk_clear (Walk *w)
   g_ptr_array_unref (w->ld_docs);
 }
 
+/* Is @i or one of its containers a comment section (by its class or id)?
+ * <body> and <html> do not count ("has-comments" on <body>). */
+static gboolean
+in_comment_box (Walk *w, gint32 i)
+{
+  static const char *const stems[] = { "comment", "kommentar", "komentarz", "reactie", "disqus", "reply", "replies" };
+  for (; i >= 0; i = g_array_index (w->nodes, Node, i).parent)
+    {
+      const xmlNode *node = g_array_index (w->nodes, Node, i).node;
+      if (g_array_index (w->nodes, Node, i).tag == TAG_HTML || strcmp ((const char *) node->name, "body") == 0)
+        break;
+      const char *attrs[] = { node_attr (node, "class"), node_attr (node, "id") };
+      for (guint a = 0; a < G_N_ELEMENTS (attrs); a++)
+        {
+          if (attrs[a] == NULL)
+            continue;
+          g_autofree char *lower = g_ascii_strdown (attrs[a], -1);
+          for (guint k = 0; k < G_N_ELEMENTS (stems); k++)
+            if (strstr (lower, stems[k]) != NULL && !comment_is_status (lower))
+              return TRUE;
+        }
+    }
+  return FALSE;
+}
+
 /* Walks the page, scores it and appends the article to @body, with the
  * fallbacks for a short result; returns the characters of the body.
  * @count: count what was removed in the result's stats. */
@@ -1762,6 +1835,10 @@ extract (Walk *w, xmlNode *root, GString *body, gboolean count)
   if (top >= 0)
     {
       choose_article (w, top, use_stops);
+      if (w->rescue)
+        for (guint i = 0; i < w->nodes->len && !w->in_comments; i++)
+          if (g_array_index (w->nodes, Node, i).flags & NODE_CHOSEN)
+            w->in_comments = in_comment_box (w, i);
       body_chars = emit_article (w, body, titles, count);
     }
 
@@ -1780,7 +1857,7 @@ extract (Walk *w, xmlNode *root, GString *body, gboolean count)
         }
       body_chars = ld_chars;
     }
-  else if (body_chars < 500)
+  else if (body_chars < 500 && !w->rescue)   /* the second pass reads every box: no comment sections here */
     {
       g_autoptr(GString) prose = g_string_new (NULL);
       gsize prose_chars = emit_prose (w, prose, use_stops);
@@ -1845,14 +1922,16 @@ strip_html (const char *html, gsize len, const StripConfig *cfg, StripResult *re
   walk_init (&w, cfg, res, len);
   gsize body_chars = extract (&w, root, res->body, TRUE);
 
-  /* Next to no result: a second pass where class hints and boilerplate tags
+  /* A short result: a second pass where class hints and boilerplate tags
    * only lower scores and <noscript> copies are read, for pages whose
    * article sits in a box named like boilerplate ("sidebar-layout",
    * "social-article"), inside an unclosed <nav>, or only in a <noscript>
-   * or <template>. Short articles (a few hundred characters) are common
-   * enough that this waits for a nearly empty result: the second pass
-   * would often find a longer comment section. */
-  if (body_chars < 250)
+   * or <template>. Short articles (a few hundred characters) are common,
+   * and on their pages the second pass often finds a longer comment
+   * section: its result is taken from a comment section only when the
+   * first one is empty (a thread of posts classed as comments), otherwise
+   * when the first one is next to empty or it is four times as long. */
+  if (body_chars < 500)
     {
       StripResult scratch = { 0 };
       Walk again = { 0 };
@@ -1860,7 +1939,9 @@ strip_html (const char *html, gsize len, const StripConfig *cfg, StripResult *re
       again.rescue = TRUE;
       g_autoptr(GString) body = g_string_new (NULL);
       gsize chars = extract (&again, root, body, FALSE);
-      if (chars > body_chars * 2 && chars > body_chars + 200)
+      gboolean take = again.in_comments ? body_chars < 100
+                                        : (body_chars < 250 && chars > body_chars * 2) || chars > body_chars * 4;
+      if (take && chars > body_chars + 200)
         {
           g_string_truncate (res->body, 0);
           g_string_append_len (res->body, body->str, body->len);
