@@ -1142,6 +1142,10 @@ strip_text_line_kind (const char *line, gsize len, const StripConfig *cfg)
   g_return_val_if_fail (line != NULL && cfg != NULL, STRIP_N_KINDS);
   if (len == 0 || len > SHORT_UNIT)
     return STRIP_N_KINDS;
+  /* most body lines are sentences that cannot start like a label: decide
+   * those before setting anything up (classify_patterns() does the same) */
+  if (strip_count_words (line, len) > 16 && strip_ends_terminal (line, len) && !strip_starts_like_label (line, len))
+    return STRIP_N_KINDS;
   StripResult scratch = { NULL, json_object_new_object (), { 0 } };
   Work w = { cfg, &scratch, NULL, g_string_new_len (line, len), NULL, "en" };
   Unit u = { 0 };
