@@ -347,6 +347,7 @@ enum {
   NODE_NEG_IN_ARTICLE = 1 << 2,
   NODE_CANDIDATE = 1 << 3,
   NODE_SKIPPED = 1 << 4,    /* boilerplate left out by its tag or class: kept as a mark only */
+  NODE_TEASERS = 1 << 5,    /* a sibling of the article that lists other articles */
 };
 
 typedef struct {
@@ -1260,7 +1261,7 @@ join_continuations (Walk *w, gint32 top, gint32 parent, const double *prose)
         Node *s = &nodes[sib[j]];
         gboolean alike = same_style (s, &nodes[top]);
         gboolean neg = (s->hints & HINT_NEGATIVE) && !(alike && (nodes[top].hints & HINT_NEGATIVE));
-        gboolean goes_on = !neg && node_link_density (s) < 0.3
+        gboolean goes_on = !neg && !(s->flags & NODE_TEASERS) && node_link_density (s) < 0.3
                            && ((alike && prose[sib[j]] >= min) || prose[sib[j]] >= MAX (10.0, prose[top] * 0.3));
         if (goes_on || (s->flags & NODE_CHOSEN))
           {
@@ -1268,7 +1269,7 @@ join_continuations (Walk *w, gint32 top, gint32 parent, const double *prose)
             first = MIN (first, (guint) j);
             last = MAX (last, (guint) j);
           }
-        else if (s->text + s->skipped > 200)
+        else if (s->text + s->skipped > 200 || (s->flags & NODE_TEASERS))
           {
             /* boilerplate between: what lies beyond is not the article */
             for (j += dir; j >= 0 && j < (gint64) sibs->len; j += dir)
@@ -1281,7 +1282,7 @@ join_continuations (Walk *w, gint32 top, gint32 parent, const double *prose)
       Node *s = &nodes[sib[j]];
       gboolean neg = (s->hints & HINT_NEGATIVE)
                      && !(same_style (s, &nodes[top]) && (nodes[top].hints & HINT_NEGATIVE));
-      if (!(s->flags & (NODE_CHOSEN | NODE_SKIPPED)) && s->text <= 200 && node_link_density (s) < 0.5 && !neg)
+      if (!(s->flags & (NODE_CHOSEN | NODE_SKIPPED | NODE_TEASERS)) && s->text <= 200 && node_link_density (s) < 0.5 && !neg)
         s->flags |= NODE_CHOSEN;
     }
 }
@@ -1400,10 +1401,13 @@ choose_article (Walk *w, gint32 top, gboolean use_stops)
   guint n = w->nodes->len;
   double *prose = g_new0 (double, n);
   guint32 *last_desc = g_new (guint32, n);
+  guint32 *teasers = g_new0 (guint32, n);   /* headings that are links */
   for (guint i = 0; i < w->blocks->len; i++)
     {
       Block *b = &g_array_index (w->blocks, Block, i);
       prose[b->owner] += block_score (b, use_stops);
+      if ((b->tag == TAG_HEADING || b->tag == TAG_H1) && b->chars >= 10 && b->link * 10 >= b->chars * 8)
+        teasers[b->owner]++;
     }
   for (guint i = 0; i < n; i++)
     last_desc[i] = i;
@@ -1411,7 +1415,17 @@ choose_article (Walk *w, gint32 top, gboolean use_stops)
     if (nodes[i].parent >= 0)
       {
         prose[nodes[i].parent] += prose[i];
+        teasers[nodes[i].parent] += teasers[i];
         last_desc[nodes[i].parent] = MAX (last_desc[nodes[i].parent], last_desc[i]);
+      }
+  /* a box of teasers (a linked title and a line or two, twice or more) is
+   * a list of other articles, however prose-like its lines */
+  for (guint i = parent + 1; i <= last_desc[parent]; i++)
+    if (nodes[i].parent == parent && (gint32) i != top && teasers[i] >= 2
+        && nodes[i].text - MIN (nodes[i].link, nodes[i].text) < 250 * teasers[i])
+      {
+        nodes[i].flags &= ~NODE_CHOSEN;
+        nodes[i].flags |= NODE_TEASERS;
       }
   join_continuations (w, top, parent, prose);
   join_lead (w, top, last_desc);
@@ -1420,6 +1434,7 @@ choose_article (Walk *w, gint32 top, gboolean use_stops)
     join_lead (w, parent, last_desc);
   g_free (prose);
   g_free (last_desc);
+  g_free (teasers);
 }
 
 /* ------------------------------------------------------------ output */
