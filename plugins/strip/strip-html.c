@@ -1518,6 +1518,11 @@ emit_article (Walk *w, GString *body, const char *const *titles, gboolean count)
           drop = strip_text_line_kind (text, b->len, w->cfg);
           if (drop == STRIP_KIND_CAPTION && w->cfg->keep_captions)
             drop = STRIP_N_KINDS;
+          /* before the first paragraph, a label of up to three words
+           * without a full stop is a section name or a kicker */
+          if (drop == STRIP_N_KINDS && added == 0 && w->cfg->aggressiveness >= 1 && b->words <= 3
+              && !b->end_punct && b->tag != TAG_LI && !block_is_cjk (b))
+            drop = STRIP_KIND_NAVIGATION;
         }
       if (drop != STRIP_N_KINDS)
         {
