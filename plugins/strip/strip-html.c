@@ -185,6 +185,7 @@ static const HintDef hint_tokens[] = {
 static const HintDef hint_stems[] = {
   { "comment", HINT_NEGATIVE | HINT_STRONG | HINT_COMMENT, STRIP_KIND_OTHER },
   { "disqus", HINT_NEGATIVE | HINT_STRONG | HINT_COMMENT, STRIP_KIND_OTHER },
+  { "reviews", HINT_NEGATIVE | HINT_STRONG | HINT_COMMENT, STRIP_KIND_OTHER },   /* a shop's customer reviews */
   { "related", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_RELATED },
   { "recommend", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_RELATED },
   { "trending", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_RELATED },
@@ -215,6 +216,7 @@ static const LangHintDef hint_lang_stems[] = {
   { "de", { "inhalt", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
   { "de", { "beitrag", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
   { "de", { "kommentar", HINT_NEGATIVE | HINT_STRONG | HINT_COMMENT, STRIP_KIND_OTHER } },
+  { "de", { "bewertungen", HINT_NEGATIVE | HINT_STRONG | HINT_COMMENT, STRIP_KIND_OTHER } },
   { "de", { "werbung", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
   { "de", { "anzeige", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
   { "de", { "teilen", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_SHARE } },
@@ -1805,7 +1807,8 @@ walk_clear (Walk *w)
 static gboolean
 in_comment_box (Walk *w, gint32 i)
 {
-  static const char *const stems[] = { "comment", "kommentar", "komentarz", "reactie", "disqus", "reply", "replies" };
+  static const char *const stems[] = { "comment", "kommentar", "komentarz", "reactie", "disqus", "reply", "replies",
+                                       "reviews", "bewertungen" };
   for (; i >= 0; i = g_array_index (w->nodes, Node, i).parent)
     {
       const xmlNode *node = g_array_index (w->nodes, Node, i).node;
