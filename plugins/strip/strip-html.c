@@ -640,6 +640,29 @@ node_prose (const xmlNode *node, gboolean all)
   return total;
 }
 
+/* Does the subtree of @node hold a <main> or an <h1>? */
+static gboolean
+holds_main (const xmlNode *node)
+{
+  const xmlNode *n = node->children;
+  while (n != NULL && n != node)
+    {
+      if (n->type == XML_ELEMENT_NODE
+          && (strcmp ((const char *) n->name, "main") == 0 || strcmp ((const char *) n->name, "h1") == 0))
+        return TRUE;
+      if (n->type == XML_ELEMENT_NODE && n->children != NULL)
+        {
+          n = n->children;
+          continue;
+        }
+      while (n != node && n->next == NULL)
+        n = n->parent;
+      if (n != node)
+        n = n->next;
+    }
+  return FALSE;
+}
+
 /* The text under @node, from size_tree(), before walk_tree() reuses _private. */
 static gsize
 node_text (const xmlNode *node)
@@ -743,11 +766,13 @@ walk_enter (Walk *w, xmlNode *node, gint32 parent)
   if (w->in_head)
     goto add;
 
-  /* In the second pass a <nav>, <aside> or <footer> may be one whose end
-   * tag is missing, holding the rest of the page: keep it as a plain block
-   * with a negative hint. (A prose share alone does not tell it from a
-   * footer that holds the comments.) */
-  if (kind == TAG_BOILER && w->rescue)
+  /* A <nav>, <aside> or <footer> whose end tag is missing holds the rest
+   * of the page: keep it as a plain block with a negative hint. In the
+   * first pass only when it holds most of the running text and the page's
+   * <main> or <h1> (a prose share alone does not tell it from a footer
+   * that holds the comments), in the second pass always. */
+  if (kind == TAG_BOILER
+      && (w->rescue || (node_prose (node, FALSE) * 2 > w->page_prose && holds_main (node))))
     {
       kind = TAG_BLOCK;
       hints = HINT_NEGATIVE;
@@ -1236,12 +1261,12 @@ is_header_area (const Node *n)
 
 /* The siblings of the chosen @top (children of @parent) that go on with
  * its text: in one run from @top outwards, laid out like it (same_style())
- * or holding much prose, with little link text and no negative hint that
+ * or holding much prose in more than one block, with little link text and no negative hint that
  * @top does not share; a sibling with more than 200 characters that does
  * not go on ends the run. Short siblings between two kept ones (a
  * heading box, an image box) are kept too, to keep their headings. */
 static void
-join_continuations (Walk *w, gint32 top, gint32 parent, const double *prose)
+join_continuations (Walk *w, gint32 top, gint32 parent, const double *prose, const guint32 *blocks)
 {
   Node *nodes = (Node *) w->nodes->data;
   g_autoptr(GArray) sibs = g_array_new (FALSE, FALSE, sizeof (gint32));
@@ -1264,7 +1289,8 @@ join_continuations (Walk *w, gint32 top, gint32 parent, const double *prose)
         gboolean alike = same_style (s, &nodes[top]);
         gboolean neg = (s->hints & HINT_NEGATIVE) && !(alike && (nodes[top].hints & HINT_NEGATIVE));
         gboolean goes_on = !neg && !(s->flags & NODE_TEASERS) && node_link_density (s) < 0.3
-                           && ((alike && prose[sib[j]] >= min) || prose[sib[j]] >= MAX (10.0, prose[top] * 0.3));
+                           && ((alike && prose[sib[j]] >= min)
+                               || (prose[sib[j]] >= MAX (10.0, prose[top] * 0.3) && blocks[sib[j]] >= 2));
         if (goes_on || (s->flags & NODE_CHOSEN))
           {
             s->flags |= NODE_CHOSEN;
@@ -1376,6 +1402,32 @@ choose_article (Walk *w, gint32 top, gboolean use_stops)
   if (parent < 0)
     return;
   double threshold = MAX (10.0, top_score * 0.2);
+  /* prose score and last descendant of every subtree (nodes are in
+   * document order, parents first) */
+  guint n = w->nodes->len;
+  double *prose = g_new0 (double, n);
+  guint32 *last_desc = g_new (guint32, n);
+  guint32 *teasers = g_new0 (guint32, n);   /* headings that are links */
+  guint32 *blocks = g_new0 (guint32, n);    /* blocks that score */
+  for (guint i = 0; i < w->blocks->len; i++)
+    {
+      Block *b = &g_array_index (w->blocks, Block, i);
+      double bs = block_score (b, use_stops);
+      prose[b->owner] += bs;
+      blocks[b->owner] += bs > 0.0;
+      if ((b->tag == TAG_HEADING || b->tag == TAG_H1) && b->chars >= 10 && b->link * 10 >= b->chars * 8)
+        teasers[b->owner]++;
+    }
+  for (guint i = 0; i < n; i++)
+    last_desc[i] = i;
+  for (guint i = n; i-- > 1;)
+    if (nodes[i].parent >= 0)
+      {
+        prose[nodes[i].parent] += prose[i];
+        teasers[nodes[i].parent] += teasers[i];
+        blocks[nodes[i].parent] += blocks[i];
+        last_desc[nodes[i].parent] = MAX (last_desc[nodes[i].parent], last_desc[i]);
+      }
   const char *top_class = node_attr (nodes[top].node, "class");
   for (guint i = parent + 1; i < w->nodes->len; i++)
     {
@@ -1387,7 +1439,11 @@ choose_article (Walk *w, gint32 top, gboolean use_stops)
       if (top_class != NULL && cls != NULL && *cls != '\0' && strcmp (cls, top_class) == 0)
         bonus = top_score * 0.2;
       gboolean keep = FALSE;
-      if ((s->flags & NODE_CANDIDATE) && node_final (s) + bonus >= threshold)
+      /* one paragraph in a box of its own beside the article (a site's
+       * welcome text, an author's note) needs to be laid out like the
+       * article or to score like half of it */
+      if ((s->flags & NODE_CANDIDATE) && node_final (s) + bonus >= threshold
+          && (bonus > 0.0 || blocks[i] >= 2 || same_style (s, &nodes[top]) || is_lead_box (s)))
         keep = TRUE;
       else if (s->tag == TAG_CAPTION && w->cfg->keep_captions)
         keep = TRUE;
@@ -1398,28 +1454,7 @@ choose_article (Walk *w, gint32 top, gboolean use_stops)
         s->flags |= NODE_CHOSEN;
     }
 
-  /* prose score and last descendant of every subtree (nodes are in
-   * document order, parents first) */
-  guint n = w->nodes->len;
-  double *prose = g_new0 (double, n);
-  guint32 *last_desc = g_new (guint32, n);
-  guint32 *teasers = g_new0 (guint32, n);   /* headings that are links */
-  for (guint i = 0; i < w->blocks->len; i++)
-    {
-      Block *b = &g_array_index (w->blocks, Block, i);
-      prose[b->owner] += block_score (b, use_stops);
-      if ((b->tag == TAG_HEADING || b->tag == TAG_H1) && b->chars >= 10 && b->link * 10 >= b->chars * 8)
-        teasers[b->owner]++;
-    }
-  for (guint i = 0; i < n; i++)
-    last_desc[i] = i;
-  for (guint i = n; i-- > 1;)
-    if (nodes[i].parent >= 0)
-      {
-        prose[nodes[i].parent] += prose[i];
-        teasers[nodes[i].parent] += teasers[i];
-        last_desc[nodes[i].parent] = MAX (last_desc[nodes[i].parent], last_desc[i]);
-      }
+
   /* a box of teasers (a linked title and a line or two, twice or more) is
    * a list of other articles, however prose-like its lines */
   for (guint i = parent + 1; i <= last_desc[parent]; i++)
@@ -1429,7 +1464,7 @@ choose_article (Walk *w, gint32 top, gboolean use_stops)
         nodes[i].flags &= ~NODE_CHOSEN;
         nodes[i].flags |= NODE_TEASERS;
       }
-  join_continuations (w, top, parent, prose);
+  join_continuations (w, top, parent, prose, blocks);
   join_lead (w, top, last_desc);
   if (nodes[parent].parent >= 0 && nodes[parent].tag != TAG_HTML
       && strcmp ((const char *) nodes[parent].node->name, "body") != 0)
@@ -1437,6 +1472,7 @@ choose_article (Walk *w, gint32 top, gboolean use_stops)
   g_free (prose);
   g_free (last_desc);
   g_free (teasers);
+  g_free (blocks);
 }
 
 /* ------------------------------------------------------------ output */
