@@ -14,10 +14,14 @@
  * Blocks are scored for prose (length, commas, stopword share, link share)
  * and each block's score is credited to its containers, more to the near
  * ones. The best container, corrected by its link density and class hints,
- * is the article; its siblings that score well enough join it. Inside it,
- * blocks that are mostly links, bylines, captions or headings with nothing
- * after them are dropped. When the result is short, the prose blocks of the
- * whole page or the JSON-LD articleBody are used instead.
+ * is the article; its siblings that score well enough, or that go on with
+ * it (laid out alike, no boilerplate between), join it, and so does a
+ * standfirst in a header or lead box before it. Inside it, blocks that are
+ * mostly links, bylines, captions, share lines (the text mode's line
+ * patterns) or headings with nothing after them are dropped. When the
+ * result is short, the JSON-LD articleBody or the prose blocks of the
+ * whole page are used instead, and a second pass in which class hints and
+ * boilerplate tags only lower scores can replace a nearly empty result.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
