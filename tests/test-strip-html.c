@@ -435,10 +435,60 @@ test_big_page (void)
   g_string_free (page, TRUE);
 }
 
+/* tests/data/strip-html/NAME.html must give NAME.txt exactly (see the
+ * README there). */
+static void
+test_layout (gconstpointer data)
+{
+  const char *name = data;
+  g_autofree char *base = g_test_build_filename (G_TEST_DIST, "data", "strip-html", name, NULL);
+  g_autofree char *html_path = g_strconcat (base, ".html", NULL);
+  g_autofree char *txt_path = g_strconcat (base, ".txt", NULL);
+  g_autofree char *html = NULL, *expected = NULL;
+  g_autoptr(GError) error = NULL;
+  if (!g_file_get_contents (html_path, &html, NULL, &error) || !g_file_get_contents (txt_path, &expected, NULL, &error))
+    g_error ("%s: cannot read the page or its expected body: %s", name, error->message);
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  g_autofree char *body = strip_body (h, html, NULL);
+  if (strcmp (body, expected) != 0)
+    g_test_message ("%s: expected body:\n%s\n--- got:\n%s", html_path, expected, body);
+  g_assert_cmpstr (body, ==, expected);
+}
+
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* The NAME of every NAME.html in tests/data/strip-html, sorted. */
+static GPtrArray *
+layout_pages (void)
+{
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *dir_path = g_test_build_filename (G_TEST_DIST, "data", "strip-html", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDir) dir = g_dir_open (dir_path, 0, &error);
+  g_assert_no_error (error);
+  const char *entry;
+  while ((entry = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_suffix (entry, ".html"))
+      g_ptr_array_add (names, g_strndup (entry, strlen (entry) - 5));
+  g_ptr_array_sort (names, compare_names);
+  return names;
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_autoptr(GPtrArray) pages = layout_pages ();
+  g_assert_cmpuint (pages->len, >=, 6);
+  for (guint i = 0; i < pages->len; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/strip-html/layout/%s", (char *) pages->pdata[i]);
+      g_test_add_data_func (path, pages->pdata[i], test_layout);
+    }
   g_test_add_func ("/strip-html/article/exact", test_article_exact);
   g_test_add_func ("/strip-html/article/captions", test_article_captions);
   g_test_add_func ("/strip-html/article/meta", test_article_meta);

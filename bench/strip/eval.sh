@@ -2,11 +2,15 @@
 # Article-body F1 of the strip stage's HTML mode on the boilerplate benchmark
 # (../shared/bench/boilerplate: 181 news pages with gold bodies).
 #
-# Usage: bench/strip/eval.sh [--pipeline] [BUILD_DIR] [-- extractor options]
-#   default     runs BUILD_DIR/bench/strip-html-speed --predict (the extractor
-#               alone, what to use while tuning)
-#   --pipeline  runs the real stage: files -> strip -> export-jsonl, then
-#               converts the records to the scorer's layout
+# Usage: bench/strip/eval.sh [--pipeline|--readability] [BUILD_DIR] [-- extractor options]
+#   default        runs BUILD_DIR/bench/strip-html-speed --predict (the extractor
+#                  alone, what to use while tuning)
+#   --pipeline     runs the real stage: files -> strip -> export-jsonl, then
+#                  converts the records to the scorer's layout
+#   --readability  the extractor alone on ../shared/bench/boilerplate-readability
+#                  (130 pages; the reference is Readability.js's output, not a
+#                  gold standard: use it to find empty outputs and wrong
+#                  containers, not to tune)
 # The shared data folder is $GALLEY_SHARED, by default ../shared next to the
 # repository; the evaluation is skipped when it is absent.
 set -eu
@@ -15,6 +19,9 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 mode=direct
 if [ "${1:-}" = "--pipeline" ]; then
   mode=pipeline
+  shift
+elif [ "${1:-}" = "--readability" ]; then
+  mode=readability
   shift
 fi
 build=${1:-build}
@@ -31,6 +38,30 @@ fi
 out="$build/bench/strip-eval"
 mkdir -p "$out"
 pred="$out/predictions-$mode.json"
+
+if [ "$mode" = readability ]; then
+  rdata="$shared/bench/boilerplate-readability"
+  if [ ! -f "$rdata/reference-text.json" ] || [ ! -d "$rdata/pages" ]; then
+    echo "strip eval: $rdata not found, skipped"
+    exit 0
+  fi
+  # the pages are PAGE/source.html: link them as PAGE.html
+  rm -rf "$out/readability-pages"
+  mkdir -p "$out/readability-pages"
+  for d in "$rdata"/pages/*/; do
+    ln -s "$d/source.html" "$out/readability-pages/$(basename "$d").html"
+  done
+  "$build/bench/strip-html-speed" --predict "$pred" "$@" "$out/readability-pages"
+  python3 - "$pred" <<'PY'
+import json, sys
+pred = json.load(open(sys.argv[1], encoding="utf-8"))
+empty = sorted(k for k, v in pred.items() if not v["articleBody"].strip())
+print(f"pages {len(pred)}  empty {len(empty)} {' '.join(empty)}")
+PY
+  python3 "$data/score.py" --gold "$rdata/reference-text.json" "$pred" --missing-as-empty --per-page "$out/pages-$mode.tsv"
+  echo "per-page scores: $out/pages-$mode.tsv"
+  exit 0
+fi
 
 if [ "$mode" = direct ]; then
   "$build/bench/strip-html-speed" --predict "$pred" "$@" "$data/html"

@@ -14,10 +14,14 @@
  * Blocks are scored for prose (length, commas, stopword share, link share)
  * and each block's score is credited to its containers, more to the near
  * ones. The best container, corrected by its link density and class hints,
- * is the article; its siblings that score well enough join it. Inside it,
- * blocks that are mostly links, bylines, captions or headings with nothing
- * after them are dropped. When the result is short, the prose blocks of the
- * whole page or the JSON-LD articleBody are used instead.
+ * is the article; its siblings that score well enough, or that go on with
+ * it (laid out alike, no boilerplate between), join it, and so does a
+ * standfirst in a header or lead box before it. Inside it, blocks that are
+ * mostly links, bylines, captions, share lines (the text mode's line
+ * patterns) or headings with nothing after them are dropped. When the
+ * result is short, the JSON-LD articleBody or the prose blocks of the
+ * whole page are used instead, and a second pass in which class hints and
+ * boilerplate tags only lower scores can replace a nearly empty result.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -120,6 +124,7 @@ typedef enum {
   HINT_MAYBE = 1 << 1,      /* keeps an element that also has a strong negative hint */
   HINT_NEGATIVE = 1 << 2,   /* lowers the score, dropped inside the article */
   HINT_STRONG = 1 << 3,     /* skipped at once unless HINT_MAYBE */
+  HINT_COMMENT = 1 << 4,    /* names a comment section (with HINT_STRONG) */
 } HintFlags;
 
 typedef struct { const char *word; guint flags; StripKind kind; } HintDef;
@@ -182,8 +187,9 @@ static const HintDef hint_tokens[] = {
 
 /* Matched anywhere in class and id ("sharebar", "relatedLinks"). */
 static const HintDef hint_stems[] = {
-  { "comment", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER },
-  { "disqus", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER },
+  { "comment", HINT_NEGATIVE | HINT_STRONG | HINT_COMMENT, STRIP_KIND_OTHER },
+  { "disqus", HINT_NEGATIVE | HINT_STRONG | HINT_COMMENT, STRIP_KIND_OTHER },
+  { "reviews", HINT_NEGATIVE | HINT_STRONG | HINT_COMMENT, STRIP_KIND_OTHER },   /* a shop's customer reviews */
   { "related", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_RELATED },
   { "recommend", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_RELATED },
   { "trending", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_RELATED },
@@ -203,10 +209,94 @@ static const HintDef hint_stems[] = {
   { "cookie", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER },
 };
 
+/* Class and id words of other languages, matched anywhere like the stems
+ * above, for the page's language (all of them when it is unknown). Words
+ * shorter than six letters are left out: as parts of other words they
+ * would match too much. */
+typedef struct { const char *lang; HintDef hint; } LangHintDef;
+
+static const LangHintDef hint_lang_stems[] = {
+  { "de", { "artikel", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "de", { "inhalt", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "de", { "beitrag", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "de", { "kommentar", HINT_NEGATIVE | HINT_STRONG | HINT_COMMENT, STRIP_KIND_OTHER } },
+  { "de", { "bewertungen", HINT_NEGATIVE | HINT_STRONG | HINT_COMMENT, STRIP_KIND_OTHER } },
+  { "de", { "werbung", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "de", { "anzeige", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "de", { "teilen", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_SHARE } },
+  { "de", { "seitenleiste", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_RELATED } },
+  { "de", { "fusszeile", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_NAVIGATION } },
+  { "de", { "verwandt", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_RELATED } },
+  { "de", { "autor", HINT_NEGATIVE, STRIP_KIND_BYLINE } },
+  { "de", { "bildunterschrift", HINT_NEGATIVE, STRIP_KIND_CAPTION } },
+  { "fr", { "contenu", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "fr", { "commentaire", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "fr", { "publicite", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "fr", { "partage", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_SHARE } },
+  { "fr", { "auteur", HINT_NEGATIVE, STRIP_KIND_BYLINE } },
+  { "fr", { "legende", HINT_NEGATIVE, STRIP_KIND_CAPTION } },
+  { "es", { "contenido", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "es", { "noticia", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "es", { "cuerpo", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "es", { "comentario", HINT_NEGATIVE | HINT_STRONG | HINT_COMMENT, STRIP_KIND_OTHER } },
+  { "es", { "publicidad", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "es", { "compartir", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_SHARE } },
+  { "es", { "relacionad", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_RELATED } },
+  { "it", { "contenuto", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "it", { "articolo", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "it", { "notizia", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "it", { "commenti", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "it", { "pubblicita", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "it", { "condividi", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_SHARE } },
+  { "it", { "correlat", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_RELATED } },
+  { "pt", { "conteudo", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "pt", { "materia", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "pt", { "noticia", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "pt", { "comentario", HINT_NEGATIVE | HINT_STRONG | HINT_COMMENT, STRIP_KIND_OTHER } },
+  { "pt", { "publicidade", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "pt", { "compartilh", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_SHARE } },
+  { "pt", { "partilhar", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_SHARE } },
+  { "pl", { "artykul", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "pl", { "tresc", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "pl", { "komentarz", HINT_NEGATIVE | HINT_STRONG | HINT_COMMENT, STRIP_KIND_OTHER } },
+  { "pl", { "reklama", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "pl", { "udostepnij", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_SHARE } },
+  { "pl", { "powiazane", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_RELATED } },
+  { "nl", { "artikel", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "nl", { "inhoud", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "nl", { "bericht", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "nl", { "reactie", HINT_NEGATIVE | HINT_STRONG | HINT_COMMENT, STRIP_KIND_OTHER } },
+  { "nl", { "advertentie", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "nl", { "gerelateerd", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_RELATED } },
+  { "ru", { "statya", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "ru", { "novost", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
+  { "ru", { "kommentari", HINT_NEGATIVE | HINT_STRONG | HINT_COMMENT, STRIP_KIND_OTHER } },
+  { "ru", { "reklama", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
+  { "ru", { "pohozhie", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_RELATED } },
+};
+
+/* TRUE when every "comment" in @lower is a status word of the post it is
+ * on ("comments-open", "comment-status-closed"), not a comment box. */
+static gboolean
+comment_is_status (const char *lower)
+{
+  static const char *const status[] = { "comments-open", "comments-closed", "comment-status", "comments-status" };
+  for (const char *at = strstr (lower, "comment"); at != NULL; at = strstr (at + 1, "comment"))
+    {
+      gboolean is_status = FALSE;
+      for (guint i = 0; i < G_N_ELEMENTS (status); i++)
+        if (strncmp (at, status[i], strlen (status[i])) == 0)
+          is_status = TRUE;
+      if (!is_status)
+        return FALSE;
+    }
+  return TRUE;
+}
+
 /* The hints of @value (a class or id): flags, and the kind of boilerplate
  * the first negative hint names. */
 static guint
-hint_scan (const char *value, StripKind *kind)
+hint_scan (const char *value, const char *lang, StripKind *kind)
 {
   guint flags = 0;
   char lower[256];
@@ -218,11 +308,19 @@ hint_scan (const char *value, StripKind *kind)
     return 0;
 
   for (guint i = 0; i < G_N_ELEMENTS (hint_stems); i++)
-    if (strstr (lower, hint_stems[i].word) != NULL)
+    if (strstr (lower, hint_stems[i].word) != NULL && !(i == 0 && comment_is_status (lower)))
       {
         if (!(flags & HINT_NEGATIVE))
           *kind = hint_stems[i].kind;
         flags |= hint_stems[i].flags;
+      }
+  for (guint i = 0; i < G_N_ELEMENTS (hint_lang_stems); i++)
+    if ((lang == NULL || strcmp (lang, hint_lang_stems[i].lang) == 0)
+        && strstr (lower, hint_lang_stems[i].hint.word) != NULL)
+      {
+        if ((hint_lang_stems[i].hint.flags & HINT_NEGATIVE) && !(flags & HINT_NEGATIVE))
+          *kind = hint_lang_stems[i].hint.kind;
+        flags |= hint_lang_stems[i].hint.flags;
       }
   const char *p = lower;
   while (*p != '\0')
@@ -254,6 +352,8 @@ enum {
   NODE_IN_ARTICLE = 1 << 1,
   NODE_NEG_IN_ARTICLE = 1 << 2,
   NODE_CANDIDATE = 1 << 3,
+  NODE_SKIPPED = 1 << 4,    /* boilerplate left out by its tag or class: kept as a mark only */
+  NODE_TEASERS = 1 << 5,    /* a sibling of the article that lists other articles */
 };
 
 typedef struct {
@@ -265,6 +365,7 @@ typedef struct {
   guint8   flags;
   guint32  text;      /* characters of kept text in the subtree */
   guint32  link;      /* of which inside links */
+  guint32  skipped;   /* NODE_SKIPPED: the bytes of text it held */
   double   score;
 } Node;
 
@@ -290,6 +391,10 @@ typedef struct {
   gint32   cur_owner;
   gint32   current;      /* innermost open element */
   gsize    page_text;    /* bytes of text in the page */
+  gsize    page_prose;   /* of which running text (see text_prose()) */
+  gboolean rescue;       /* second pass: class hints and boilerplate tags only lower scores */
+  const char *hint_lang; /* language of the class-word lists, NULL: all of them */
+  gboolean in_comments;  /* second pass: a part of the article is (in) a comment section */
   int      in_link;
   int      in_time;
   gboolean in_head;
@@ -331,6 +436,12 @@ walk_add_text (Walk *w, const char *text)
               g_string_append_c (cur, ' ');
               chars++;
             }
+          continue;
+        }
+      /* U+00AD soft hyphen: a hyphenation point, not a character */
+      if (c == 0xC2 && p[1] == 0xAD)
+        {
+          p++;
           continue;
         }
       /* U+00A0 no-break space counts as a space */
@@ -494,6 +605,89 @@ walk_title (Walk *w, xmlNode *node)
   xmlFree (content);
 }
 
+/* <noscript> and <template>: copies of content, or the rest of a page
+ * whose closing tag is missing. */
+static gboolean
+tag_is_copy (const xmlNode *node)
+{
+  const char *name = (const char *) node->name;
+  return strcmp (name, "noscript") == 0 || strcmp (name, "template") == 0;
+}
+
+static gsize text_prose (const xmlNode *text);
+
+/* The running text under @node (see text_prose()), or with @all every
+ * non-space byte of its text. */
+static gsize
+node_prose (const xmlNode *node, gboolean all)
+{
+  gsize total = 0;
+  const xmlNode *n = node->children;
+  while (n != NULL && n != node)
+    {
+      if (n->type == XML_TEXT_NODE && n->content != NULL && all)
+        for (const guchar *p = n->content; *p != '\0'; p++)
+          total += *p > ' ';
+      else if (n->type == XML_TEXT_NODE && n->content != NULL)
+        total += text_prose (n);
+      if (n->type == XML_ELEMENT_NODE && n->children != NULL && tag_kind (n) != TAG_SCRIPT
+          && (tag_kind (n) != TAG_DROP || tag_is_copy (n)))
+        {
+          n = n->children;
+          continue;
+        }
+      while (n != node && n->next == NULL)
+        n = n->parent;
+      if (n != node)
+        n = n->next;
+    }
+  return total;
+}
+
+/* Does the subtree of @node hold a <main> or an <h1>? */
+static gboolean
+holds_main (const xmlNode *node)
+{
+  const xmlNode *n = node->children;
+  while (n != NULL && n != node)
+    {
+      if (n->type == XML_ELEMENT_NODE
+          && (strcmp ((const char *) n->name, "main") == 0 || strcmp ((const char *) n->name, "h1") == 0))
+        return TRUE;
+      if (n->type == XML_ELEMENT_NODE && n->children != NULL)
+        {
+          n = n->children;
+          continue;
+        }
+      while (n != node && n->next == NULL)
+        n = n->parent;
+      if (n != node)
+        n = n->next;
+    }
+  return FALSE;
+}
+
+/* The text under @node, from size_tree(), before walk_tree() reuses _private. */
+static gsize
+node_text (const xmlNode *node)
+{
+  return GPOINTER_TO_SIZE (node->_private);
+}
+
+/* Leaves a mark where boilerplate was left out, so that the article's
+ * siblings can tell what lies between them (join_continuations()). */
+static void
+walk_mark_skipped (Walk *w, xmlNode *node, gint32 parent)
+{
+  Node n = { 0 };
+  n.node = node;
+  n.parent = parent;
+  n.tag = TAG_INLINE;
+  n.flags = NODE_SKIPPED;
+  n.skipped = (guint32) MIN (node_prose (node, TRUE), (gsize) G_MAXUINT32);
+  g_array_append_val (w->nodes, n);
+}
+
 /* Decides what to do with an element on the way in: FALSE skips its subtree. */
 static gboolean
 walk_enter (Walk *w, xmlNode *node, gint32 parent)
@@ -507,7 +701,16 @@ walk_enter (Walk *w, xmlNode *node, gint32 parent)
       {
         const char *lang = node_attr (node, "lang");
         if (lang != NULL && w->html_lang == NULL && *lang != '\0')
-          w->html_lang = g_strdup (lang);
+          {
+            w->html_lang = g_strdup (lang);
+            if (w->hint_lang == NULL)
+              {
+                w->hint_lang = "en";   /* a language without lists: the English words only */
+                for (guint i = 0; strip_lang_codes[i] != NULL; i++)
+                  if (g_ascii_strncasecmp (lang, strip_lang_codes[i], 2) == 0 && !g_ascii_isalpha (lang[2]))
+                    w->hint_lang = strip_lang_codes[i];
+              }
+          }
       }
       break;
     case TAG_HEAD:
@@ -547,6 +750,15 @@ walk_enter (Walk *w, xmlNode *node, gint32 parent)
       }
       break;
     case TAG_DROP:
+      /* <noscript> and <template> hold a copy of the page or the rest of
+       * an unclosed page; enter them when they hold more running text
+       * than all the rest, or in the second pass */
+      if (!w->in_head && tag_is_copy (node)
+          && (w->rescue || node_prose (node, FALSE) > 2 * w->page_prose))
+        {
+          kind = TAG_CONTAINER;
+          break;
+        }
       if (!w->in_head)
         res->removed[STRIP_KIND_MARKUP]++;
       return FALSE;
@@ -558,10 +770,23 @@ walk_enter (Walk *w, xmlNode *node, gint32 parent)
   if (w->in_head)
     goto add;
 
-  if (kind == TAG_BOILER)
+  /* A <nav>, <aside> or <footer> whose end tag is missing holds the rest
+   * of the page: keep it as a plain block with a negative hint. In the
+   * first pass only when it holds most of the running text and the page's
+   * <main> or <h1> (a prose share alone does not tell it from a footer
+   * that holds the comments), in the second pass always. */
+  if (kind == TAG_BOILER
+      && (w->rescue || (node_prose (node, FALSE) * 2 > w->page_prose && holds_main (node))))
+    {
+      kind = TAG_BLOCK;
+      hints = HINT_NEGATIVE;
+      hint_kind = STRIP_KIND_NAVIGATION;
+    }
+  else if (kind == TAG_BOILER)
     {
       res->removed[g_ascii_strcasecmp ((const char *) node->name, "nav") == 0 ? STRIP_KIND_NAVIGATION
                                                                             : STRIP_KIND_RELATED]++;
+      walk_mark_skipped (w, node, parent);
       return FALSE;
     }
   if (kind == TAG_CAPTION && !w->cfg->keep_captions)
@@ -593,11 +818,11 @@ walk_enter (Walk *w, xmlNode *node, gint32 parent)
   const char *cls = node_attr (node, "class");
   const char *id = node_attr (node, "id");
   if (cls != NULL)
-    hints |= hint_scan (cls, &hint_kind);
+    hints |= hint_scan (cls, w->hint_lang, &hint_kind);
   if (id != NULL)
     {
       StripKind k = STRIP_KIND_OTHER;
-      guint h = hint_scan (id, &k);
+      guint h = hint_scan (id, w->hint_lang, &k);
       if ((h & HINT_NEGATIVE) && !(hints & HINT_NEGATIVE))
         hint_kind = k;
       hints |= h;
@@ -608,14 +833,17 @@ walk_enter (Walk *w, xmlNode *node, gint32 parent)
   if (role != NULL && (g_ascii_strcasecmp (role, "main") == 0 || g_ascii_strcasecmp (role, "article") == 0))
     hints |= HINT_POSITIVE | HINT_MAYBE;
 
-  /* A strong hint on a container of most of the page is a layout class
-   * ("has-sidebar"), not a box to remove. */
-  if ((hints & HINT_STRONG) && !(hints & HINT_MAYBE) && kind != TAG_A && kind != TAG_HTML
+  /* A strong hint on a container of most of the page's text is a layout
+   * class ("has-sidebar", "social-wrapper"), not a box to remove, unless
+   * it names a comment section: under a short post that is often most of
+   * the page. In the second pass no hint removes anything. */
+  if ((hints & HINT_STRONG) && !(hints & HINT_MAYBE) && !w->rescue && kind != TAG_A && kind != TAG_HTML
       && strcmp ((const char *) node->name, "body") != 0 && strcmp ((const char *) node->name, "article") != 0
       && strcmp ((const char *) node->name, "main") != 0
-      && GPOINTER_TO_SIZE (node->_private) * 2 < w->page_text)
+      && (node_text (node) * 2 < w->page_text || (hints & HINT_COMMENT)))
     {
       res->removed[hint_kind]++;
+      walk_mark_skipped (w, node, parent);
       return FALSE;
     }
 
@@ -630,10 +858,26 @@ add:;
   return TRUE;
 }
 
-/* First pass: the bytes of text under each element, in node->_private,
- * so that the second pass can tell a big container from a small box. */
+/* Bytes of running text in a text node: its non-space bytes, unless it is
+ * short (a label, a menu entry) or inside a link. */
 static gsize
-size_tree (xmlNode *root)
+text_prose (const xmlNode *text)
+{
+  for (const xmlNode *up = text->parent; up != NULL && up != text->parent->parent->parent; up = up->parent)
+    if (up->type == XML_ELEMENT_NODE && up->name[0] == 'a' && up->name[1] == '\0')
+      return 0;
+  gsize n = 0;
+  for (const guchar *p = text->content; *p != '\0'; p++)
+    n += *p > ' ';
+  return n >= 20 ? n : 0;
+}
+
+/* First pass: the bytes of text under each element, in node->_private,
+ * so that the second pass can tell a big container from a small box, and
+ * in *@prose the running text of the page (text_prose()). The text of
+ * <noscript> and <template> is counted for them but not for the page. */
+static gsize
+size_tree (xmlNode *root, gsize *prose)
 {
   xmlNode *node = root;
   gsize total = 0;
@@ -646,9 +890,11 @@ size_tree (xmlNode *root)
           TagKind kind = tag_kind (node);
           descend = kind != TAG_SCRIPT && kind != TAG_DROP && node->children != NULL;
         }
-      else if (node->type == XML_TEXT_NODE && node->content != NULL && node->parent != NULL)
+      else if (node->type == XML_TEXT_NODE && node->content != NULL && node->parent != NULL
+               && node->parent->parent != NULL)
         {
           gsize n = strlen ((const char *) node->content);
+          *prose += text_prose (node);
           node->parent->_private = GSIZE_TO_POINTER (GPOINTER_TO_SIZE (node->parent->_private) + n);
         }
       if (descend)
@@ -950,9 +1196,194 @@ score_candidates (Walk *w, gboolean use_stops)
   return best;
 }
 
+/* @node without the wrappers around its content: while it holds one
+ * element and no text of its own, that element. */
+static const xmlNode *
+unwrap (const xmlNode *node)
+{
+  for (int depth = 0; depth < 8; depth++)
+    {
+      const xmlNode *only = NULL;
+      for (const xmlNode *c = node->children; c != NULL; c = c->next)
+        {
+          if (c->type == XML_ELEMENT_NODE)
+            {
+              if (only != NULL)
+                return node;
+              only = c;
+            }
+          else if (c->type == XML_TEXT_NODE && c->content != NULL)
+            for (const xmlChar *t = c->content; *t != '\0'; t++)
+              if (!g_ascii_isspace (*t))
+                return node;
+        }
+      if (only == NULL)
+        return node;
+      node = only;
+    }
+  return node;
+}
+
+static gboolean
+same_tag_and_class (const xmlNode *a, const xmlNode *b)
+{
+  if (strcmp ((const char *) a->name, (const char *) b->name) != 0)
+    return FALSE;
+  const char *ca = node_attr (a, "class"), *cb = node_attr (b, "class");
+  if (ca == NULL || cb == NULL)
+    return ca == cb;
+  while (g_ascii_isspace (*ca))
+    ca++;
+  while (g_ascii_isspace (*cb))
+    cb++;
+  gsize la = strcspn (ca, " \t\n\r\f"), lb = strcspn (cb, " \t\n\r\f");
+  return la == lb && memcmp (ca, cb, la) == 0;
+}
+
+/* TRUE when @a and @b are laid out alike: the same tag and the same first
+ * class word (or neither has a class), as the repeated boxes of a page
+ * builder, the steps of a recipe or the posts of a forum thread; also
+ * when that holds inside their wrappers (unwrap()). */
+static gboolean
+same_style (const Node *a, const Node *b)
+{
+  return same_tag_and_class (a->node, b->node) || same_tag_and_class (unwrap (a->node), unwrap (b->node));
+}
+
+/* Is @n a header area (<header>, or a class or id with "header")? */
+static gboolean
+is_header_area (const Node *n)
+{
+  if (n->tag == TAG_HEADER)
+    return TRUE;
+  const char *attrs[] = { node_attr (n->node, "class"), node_attr (n->node, "id") };
+  for (guint i = 0; i < G_N_ELEMENTS (attrs); i++)
+    if (attrs[i] != NULL && (strstr (attrs[i], "header") != NULL || strstr (attrs[i], "Header") != NULL))
+      return TRUE;
+  return FALSE;
+}
+
+/* The siblings of the chosen @top (children of @parent) that go on with
+ * its text: in one run from @top outwards, laid out like it (same_style())
+ * or holding much prose in more than one block, with little link text and no negative hint that
+ * @top does not share; a sibling with more than 200 characters that does
+ * not go on ends the run. Short siblings between two kept ones (a
+ * heading box, an image box) are kept too, to keep their headings. */
+static void
+join_continuations (Walk *w, gint32 top, gint32 parent, const double *prose, const guint32 *blocks)
+{
+  Node *nodes = (Node *) w->nodes->data;
+  g_autoptr(GArray) sibs = g_array_new (FALSE, FALSE, sizeof (gint32));
+  guint pos = 0;
+  for (guint i = parent + 1; i < w->nodes->len; i++)
+    if (nodes[i].parent == parent)
+      {
+        if ((gint32) i == top)
+          pos = sibs->len;
+        gint32 idx = i;
+        g_array_append_val (sibs, idx);
+      }
+  const gint32 *sib = (const gint32 *) sibs->data;
+  double min = MAX (3.0, prose[top] * 0.05);
+  guint first = pos, last = pos;
+  for (int dir = -1; dir <= 1; dir += 2)
+    for (gint64 j = (gint64) pos + dir; j >= 0 && j < (gint64) sibs->len; j += dir)
+      {
+        Node *s = &nodes[sib[j]];
+        gboolean alike = same_style (s, &nodes[top]);
+        gboolean neg = (s->hints & HINT_NEGATIVE) && !(alike && (nodes[top].hints & HINT_NEGATIVE));
+        gboolean goes_on = !neg && !(s->flags & NODE_TEASERS) && node_link_density (s) < 0.3
+                           && ((alike && prose[sib[j]] >= min)
+                               || (prose[sib[j]] >= MAX (10.0, prose[top] * 0.3) && blocks[sib[j]] >= 2));
+        if (goes_on || (s->flags & NODE_CHOSEN))
+          {
+            s->flags |= NODE_CHOSEN;
+            first = MIN (first, (guint) j);
+            last = MAX (last, (guint) j);
+          }
+        else if (s->text + s->skipped > 200 || (s->flags & NODE_TEASERS))
+          {
+            /* boilerplate between: what lies beyond is not the article */
+            for (j += dir; j >= 0 && j < (gint64) sibs->len; j += dir)
+              nodes[sib[j]].flags &= ~NODE_CHOSEN;
+            break;
+          }
+      }
+  for (guint j = first + 1; j < last; j++)
+    {
+      Node *s = &nodes[sib[j]];
+      gboolean neg = (s->hints & HINT_NEGATIVE)
+                     && !(same_style (s, &nodes[top]) && (nodes[top].hints & HINT_NEGATIVE));
+      if (!(s->flags & (NODE_CHOSEN | NODE_SKIPPED | NODE_TEASERS)) && s->text <= 200 && node_link_density (s) < 0.5 && !neg)
+        s->flags |= NODE_CHOSEN;
+    }
+}
+
+/* Does the class or id of @n name a lead paragraph ("intro-text",
+ * "article-lead", "standfirst", "teaser", German "vorspann", French
+ * "chapo", ...)? "lead" and "dek" count only as whole words
+ * ("leaderboard" is an advertisement). */
+static gboolean
+is_lead_box (const Node *n)
+{
+  static const char *const stems[] = { "standfirst", "intro", "teaser", "summary", "abstract", "excerpt",
+                                       "subline", "vorspann", "chapo", "entradilla", "sommario", "lede" };
+  static const char *const words[] = { "lead", "dek" };
+  const char *attrs[] = { node_attr (n->node, "class"), node_attr (n->node, "id") };
+  for (guint a = 0; a < G_N_ELEMENTS (attrs); a++)
+    {
+      if (attrs[a] == NULL)
+        continue;
+      g_autofree char *lower = g_ascii_strdown (attrs[a], -1);
+      for (guint i = 0; i < G_N_ELEMENTS (stems); i++)
+        if (strstr (lower, stems[i]) != NULL)
+          return TRUE;
+      for (guint i = 0; i < G_N_ELEMENTS (words); i++)
+        for (const char *at = strstr (lower, words[i]); at != NULL; at = strstr (at + 1, words[i]))
+          {
+            gsize len = strlen (words[i]);
+            if ((at == lower || !g_ascii_isalnum (at[-1])) && !g_ascii_isalnum (at[len]))
+              return TRUE;
+          }
+    }
+  return FALSE;
+}
+
+/* The standfirst of an article whose header area (title, lead paragraph,
+ * byline) or lead box (is_lead_box(), up to 800 characters, little link
+ * text, no negative hint) is the sibling before @top (the nearest one with
+ * text): the prose blocks in it. */
+static void
+join_lead (Walk *w, gint32 top, const guint32 *last_desc)
+{
+  Node *nodes = (Node *) w->nodes->data;
+  gint32 parent = nodes[top].parent;
+  gint32 header = -1;
+  for (gint32 i = top - 1; i > parent; i--)
+    if (nodes[i].parent == parent && nodes[i].text > 0)
+      {
+        if (is_header_area (&nodes[i])
+            || (is_lead_box (&nodes[i]) && nodes[i].text <= 800 && node_link_density (&nodes[i]) < 0.2
+                && !(nodes[i].hints & HINT_NEGATIVE)))
+          header = i;
+        break;
+      }
+  if (header < 0 || (nodes[header].flags & NODE_CHOSEN))
+    return;
+  for (guint i = 0; i < w->blocks->len; i++)
+    {
+      Block *b = &g_array_index (w->blocks, Block, i);
+      if (b->owner < header || (guint32) b->owner > last_desc[header])
+        continue;
+      if (b->chars >= 60 && b->words >= 8 && b->end_punct && block_link_density (b) < 0.2
+          && b->tag != TAG_H1 && b->tag != TAG_HEADING && !(nodes[b->owner].hints & HINT_NEGATIVE))
+        nodes[b->owner].flags |= NODE_CHOSEN;
+    }
+}
+
 /* Marks the best container and the siblings that belong with it. */
 static void
-choose_article (Walk *w, gint32 top)
+choose_article (Walk *w, gint32 top, gboolean use_stops)
 {
   Node *nodes = (Node *) w->nodes->data;
   /* a container that only wraps the best one says the same */
@@ -968,10 +1399,39 @@ choose_article (Walk *w, gint32 top)
     }
   double top_score = node_final (&nodes[top]);
   nodes[top].flags |= NODE_CHOSEN;
+  g_debug ("article: <%s class=\"%s\" id=\"%s\">, score %.1f, %u characters", (const char *) nodes[top].node->name,
+           node_attr (nodes[top].node, "class") ? node_attr (nodes[top].node, "class") : "",
+           node_attr (nodes[top].node, "id") ? node_attr (nodes[top].node, "id") : "", top_score, nodes[top].text);
   gint32 parent = nodes[top].parent;
   if (parent < 0)
     return;
   double threshold = MAX (10.0, top_score * 0.2);
+  /* prose score and last descendant of every subtree (nodes are in
+   * document order, parents first) */
+  guint n = w->nodes->len;
+  double *prose = g_new0 (double, n);
+  guint32 *last_desc = g_new (guint32, n);
+  guint32 *teasers = g_new0 (guint32, n);   /* headings that are links */
+  guint32 *blocks = g_new0 (guint32, n);    /* blocks that score */
+  for (guint i = 0; i < w->blocks->len; i++)
+    {
+      Block *b = &g_array_index (w->blocks, Block, i);
+      double bs = block_score (b, use_stops);
+      prose[b->owner] += bs;
+      blocks[b->owner] += bs > 0.0;
+      if ((b->tag == TAG_HEADING || b->tag == TAG_H1) && b->chars >= 10 && b->link * 10 >= b->chars * 8)
+        teasers[b->owner]++;
+    }
+  for (guint i = 0; i < n; i++)
+    last_desc[i] = i;
+  for (guint i = n; i-- > 1;)
+    if (nodes[i].parent >= 0)
+      {
+        prose[nodes[i].parent] += prose[i];
+        teasers[nodes[i].parent] += teasers[i];
+        blocks[nodes[i].parent] += blocks[i];
+        last_desc[nodes[i].parent] = MAX (last_desc[nodes[i].parent], last_desc[i]);
+      }
   const char *top_class = node_attr (nodes[top].node, "class");
   for (guint i = parent + 1; i < w->nodes->len; i++)
     {
@@ -983,7 +1443,11 @@ choose_article (Walk *w, gint32 top)
       if (top_class != NULL && cls != NULL && *cls != '\0' && strcmp (cls, top_class) == 0)
         bonus = top_score * 0.2;
       gboolean keep = FALSE;
-      if ((s->flags & NODE_CANDIDATE) && node_final (s) + bonus >= threshold)
+      /* one paragraph in a box of its own beside the article (a site's
+       * welcome text, an author's note) needs to be laid out like the
+       * article or to score like half of it */
+      if ((s->flags & NODE_CANDIDATE) && node_final (s) + bonus >= threshold
+          && (bonus > 0.0 || blocks[i] >= 2 || same_style (s, &nodes[top]) || is_lead_box (s)))
         keep = TRUE;
       else if (s->tag == TAG_CAPTION && w->cfg->keep_captions)
         keep = TRUE;
@@ -993,6 +1457,26 @@ choose_article (Walk *w, gint32 top)
       if (keep)
         s->flags |= NODE_CHOSEN;
     }
+
+
+  /* a box of teasers (a linked title and a line or two, twice or more) is
+   * a list of other articles, however prose-like its lines */
+  for (guint i = parent + 1; i <= last_desc[parent]; i++)
+    if (nodes[i].parent == parent && (gint32) i != top && teasers[i] >= 2
+        && nodes[i].text - MIN (nodes[i].link, nodes[i].text) < 250 * teasers[i])
+      {
+        nodes[i].flags &= ~NODE_CHOSEN;
+        nodes[i].flags |= NODE_TEASERS;
+      }
+  join_continuations (w, top, parent, prose, blocks);
+  join_lead (w, top, last_desc);
+  if (nodes[parent].parent >= 0 && nodes[parent].tag != TAG_HTML
+      && strcmp ((const char *) nodes[parent].node->name, "body") != 0)
+    join_lead (w, parent, last_desc);
+  g_free (prose);
+  g_free (last_desc);
+  g_free (teasers);
+  g_free (blocks);
 }
 
 /* ------------------------------------------------------------ output */
@@ -1020,9 +1504,14 @@ emit_article (Walk *w, GString *body, const char *const *titles, gboolean count)
   guint8 *state = g_new0 (guint8, w->nodes->len);   /* 1 in article, 2 dropped inside it */
   guint8 *kind = g_new0 (guint8, w->nodes->len);
   guint32 root_text = 0;
+  guint root_kinds = 0;   /* negative hints the article itself carries: layout words on this page */
   for (guint i = 0; i < w->nodes->len; i++)
     if (nodes[i].flags & NODE_CHOSEN)
-      root_text += nodes[i].text;
+      {
+        root_text += nodes[i].text;
+        if ((nodes[i].hints & HINT_NEGATIVE) && nodes[i].text > 0)
+          root_kinds |= 1u << nodes[i].hint_kind;
+      }
   for (guint i = 0; i < w->nodes->len; i++)
     {
       Node *n = &nodes[i];
@@ -1035,7 +1524,8 @@ emit_article (Walk *w, GString *body, const char *const *titles, gboolean count)
       else if (up == 1 || (n->flags & NODE_CHOSEN))
         {
           state[i] = 1;
-          if ((n->hints & HINT_NEGATIVE) && !(n->flags & NODE_CHOSEN) && n->text * 2 < root_text)
+          if ((n->hints & HINT_NEGATIVE) && !(n->flags & NODE_CHOSEN) && n->text * 2 < root_text
+              && !(root_kinds & (1u << n->hint_kind)))
             {
               state[i] = 2;
               kind[i] = n->hint_kind;
@@ -1064,6 +1554,18 @@ emit_article (Walk *w, GString *body, const char *const *titles, gboolean count)
         drop = STRIP_KIND_TITLE;
       else if (block_link_density (b) > max_ld)
         drop = b->tag == TAG_LI ? STRIP_KIND_RELATED : STRIP_KIND_NAVIGATION;
+      else if (b->tag != TAG_HEADING && b->tag != TAG_PRE && b->tag != TAG_TD)
+        {
+          /* bylines, datelines, share lines, credits... as in the text mode */
+          drop = strip_text_line_kind (text, b->len, w->cfg);
+          if (drop == STRIP_KIND_CAPTION && w->cfg->keep_captions)
+            drop = STRIP_N_KINDS;
+          /* before the first paragraph, a label of up to three words
+           * without a full stop is a section name or a kicker */
+          if (drop == STRIP_N_KINDS && added == 0 && w->cfg->aggressiveness >= 1 && b->words <= 3
+              && !b->end_punct && b->tag != TAG_LI && !block_is_cjk (b))
+            drop = STRIP_KIND_NAVIGATION;
+        }
       if (drop != STRIP_N_KINDS)
         {
           if (count)
@@ -1308,6 +1810,130 @@ doc_language (Walk *w)
   return strip_lang_guess (w->arena->str, MIN (w->arena->len, 60000));
 }
 
+static void
+walk_init (Walk *w, const StripConfig *cfg, StripResult *res, gsize len)
+{
+  w->cfg = cfg;
+  w->res = res;
+  w->nodes = g_array_sized_new (FALSE, FALSE, sizeof (Node), 1024);
+  w->blocks = g_array_sized_new (FALSE, FALSE, sizeof (Block), 256);
+  w->arena = g_string_sized_new (len / 4 + 64);
+  w->cur = g_string_sized_new (1024);
+  w->cur_owner = -1;
+  w->current = -1;
+  w->meta = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  w->ld_docs = g_ptr_array_new_with_free_func (json_free);
+  if (cfg->language != NULL && strcmp (cfg->language, "auto") != 0)
+    w->hint_lang = cfg->language;
+}
+
+static void
+walk_clear (Walk *w)
+{
+  g_array_unref (w->nodes);
+  g_array_unref (w->blocks);
+  g_string_free (w->arena, TRUE);
+  g_string_free (w->cur, TRUE);
+  g_free (w->title_tag);
+  g_free (w->html_lang);
+  g_free (w->canonical);
+  g_free (w->time_datetime);
+  g_hash_table_unref (w->meta);
+  g_ptr_array_unref (w->ld_docs);
+}
+
+/* Is @i or one of its containers a comment section (by its class or id)?
+ * <body> and <html> do not count ("has-comments" on <body>). */
+static gboolean
+in_comment_box (Walk *w, gint32 i)
+{
+  static const char *const stems[] = { "comment", "kommentar", "komentarz", "reactie", "disqus", "reply", "replies",
+                                       "reviews", "bewertungen" };
+  for (; i >= 0; i = g_array_index (w->nodes, Node, i).parent)
+    {
+      const xmlNode *node = g_array_index (w->nodes, Node, i).node;
+      if (g_array_index (w->nodes, Node, i).tag == TAG_HTML || strcmp ((const char *) node->name, "body") == 0)
+        break;
+      const char *attrs[] = { node_attr (node, "class"), node_attr (node, "id") };
+      for (guint a = 0; a < G_N_ELEMENTS (attrs); a++)
+        {
+          if (attrs[a] == NULL)
+            continue;
+          g_autofree char *lower = g_ascii_strdown (attrs[a], -1);
+          for (guint k = 0; k < G_N_ELEMENTS (stems); k++)
+            if (strstr (lower, stems[k]) != NULL && !comment_is_status (lower))
+              return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+/* Walks the page, scores it and appends the article to @body, with the
+ * fallbacks for a short result; returns the characters of the body.
+ * @count: count what was removed in the result's stats. */
+static gsize
+extract (Walk *w, xmlNode *root, GString *body, gboolean count)
+{
+  w->page_prose = 0;
+  w->page_text = size_tree (root, &w->page_prose);
+  walk_tree (w, root);
+
+  /* Prose signals in the page's language; off when its stopwords barely
+   * occur (a language without a list). */
+  w->lang = doc_language (w);
+  guint64 words = 0, stops = 0;
+  for (guint i = 0; i < w->blocks->len; i++)
+    {
+      Block *b = &g_array_index (w->blocks, Block, i);
+      block_measure (b, w->arena->str + b->start, w->lang);
+      words += b->words;
+      stops += b->stops;
+    }
+  gboolean use_stops = words > 0 && stops * 20 > words;
+
+  const char *titles[3] = { ld_string (w->ld, "headline"), walk_meta (w, "og:title"), w->title_tag };
+  gint32 top = score_candidates (w, use_stops);
+  gsize body_chars = 0;
+  gsize start = body->len;
+  if (top >= 0)
+    {
+      choose_article (w, top, use_stops);
+      if (w->rescue)
+        for (guint i = 0; i < w->nodes->len && !w->in_comments; i++)
+          if (g_array_index (w->nodes, Node, i).flags & NODE_CHOSEN)
+            w->in_comments = in_comment_box (w, i);
+      body_chars = emit_article (w, body, titles, count);
+    }
+
+  /* Fallbacks when the chosen container holds little. */
+  const char *ld_body = ld_string (w->ld, "articleBody");
+  gsize ld_chars = ld_body != NULL ? g_utf8_strlen (ld_body, -1) : 0;
+  if (ld_chars > 200 && body_chars * 2 < ld_chars)
+    {
+      g_string_truncate (body, start);
+      g_auto(GStrv) paras = g_strsplit (ld_body, "\n", -1);
+      for (guint i = 0; paras[i] != NULL; i++)
+        {
+          g_strstrip (paras[i]);
+          if (paras[i][0] != '\0')
+            body_append (body, paras[i], strlen (paras[i]));
+        }
+      body_chars = ld_chars;
+    }
+  else if (body_chars < 500 && !w->rescue)   /* the second pass reads every box: no comment sections here */
+    {
+      g_autoptr(GString) prose = g_string_new (NULL);
+      gsize prose_chars = emit_prose (w, prose, use_stops);
+      if (prose_chars > body_chars * 2)
+        {
+          g_string_truncate (body, start);
+          g_string_append_len (body, prose->str, prose->len);
+          body_chars = prose_chars;
+        }
+    }
+  return body_chars;
+}
+
 gboolean
 strip_html (const char *html, gsize len, const StripConfig *cfg, StripResult *res, GError **error)
 {
@@ -1356,81 +1982,38 @@ strip_html (const char *html, gsize len, const StripConfig *cfg, StripResult *re
     }
 
   Walk w = { 0 };
-  w.cfg = cfg;
-  w.res = res;
-  w.nodes = g_array_sized_new (FALSE, FALSE, sizeof (Node), 1024);
-  w.blocks = g_array_sized_new (FALSE, FALSE, sizeof (Block), 256);
-  w.arena = g_string_sized_new (len / 4 + 64);
-  w.cur = g_string_sized_new (1024);
-  w.cur_owner = -1;
-  w.current = -1;
-  w.meta = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  w.ld_docs = g_ptr_array_new_with_free_func (json_free);
+  walk_init (&w, cfg, res, len);
+  gsize body_chars = extract (&w, root, res->body, TRUE);
 
-  w.page_text = size_tree (root);
-  walk_tree (&w, root);
-
-  /* Prose signals in the page's language; off when its stopwords barely
-   * occur (a language without a list). */
-  w.lang = doc_language (&w);
-  guint64 words = 0, stops = 0;
-  for (guint i = 0; i < w.blocks->len; i++)
+  /* A short result: a second pass where class hints and boilerplate tags
+   * only lower scores and <noscript> copies are read, for pages whose
+   * article sits in a box named like boilerplate ("sidebar-layout",
+   * "social-article"), inside an unclosed <nav>, or only in a <noscript>
+   * or <template>. Short articles (a few hundred characters) are common,
+   * and on their pages the second pass often finds a longer comment
+   * section: its result is taken from a comment section only when the
+   * first one is empty (a thread of posts classed as comments), otherwise
+   * when the first one is next to empty or it is four times as long. */
+  if (body_chars < 500)
     {
-      Block *b = &g_array_index (w.blocks, Block, i);
-      block_measure (b, w.arena->str + b->start, w.lang);
-      words += b->words;
-      stops += b->stops;
-    }
-  gboolean use_stops = words > 0 && stops * 20 > words;
-
-  const char *titles[3] = { ld_string (w.ld, "headline"), walk_meta (&w, "og:title"), w.title_tag };
-  gint32 top = score_candidates (&w, use_stops);
-  gsize body_chars = 0;
-  if (top >= 0)
-    {
-      choose_article (&w, top);
-      body_chars = emit_article (&w, res->body, titles, TRUE);
-    }
-
-  /* Fallbacks when the chosen container holds little. */
-  const char *ld_body = ld_string (w.ld, "articleBody");
-  gsize ld_chars = ld_body != NULL ? g_utf8_strlen (ld_body, -1) : 0;
-  if (ld_chars > 200 && body_chars * 2 < ld_chars)
-    {
-      g_string_truncate (res->body, 0);
-      g_auto(GStrv) paras = g_strsplit (ld_body, "\n", -1);
-      for (guint i = 0; paras[i] != NULL; i++)
-        {
-          g_strstrip (paras[i]);
-          if (paras[i][0] != '\0')
-            body_append (res->body, paras[i], strlen (paras[i]));
-        }
-      body_chars = ld_chars;
-    }
-  else if (body_chars < 500)
-    {
-      g_autoptr(GString) prose = g_string_new (NULL);
-      gsize prose_chars = emit_prose (&w, prose, use_stops);
-      if (prose_chars > body_chars * 2)
+      StripResult scratch = { 0 };
+      Walk again = { 0 };
+      walk_init (&again, cfg, &scratch, len);
+      again.rescue = TRUE;
+      g_autoptr(GString) body = g_string_new (NULL);
+      gsize chars = extract (&again, root, body, FALSE);
+      gboolean take = again.in_comments ? body_chars < 100
+                                        : (body_chars < 250 && chars > body_chars * 2) || chars > body_chars * 4;
+      if (take && chars > body_chars + 200)
         {
           g_string_truncate (res->body, 0);
-          g_string_append_len (res->body, prose->str, prose->len);
-          body_chars = prose_chars;
+          g_string_append_len (res->body, body->str, body->len);
         }
+      walk_clear (&again);
     }
 
   fill_meta (&w, res->meta);
-
-  g_array_unref (w.nodes);
-  g_array_unref (w.blocks);
-  g_string_free (w.arena, TRUE);
-  g_string_free (w.cur, TRUE);
-  g_free (w.title_tag);
-  g_free (w.html_lang);
-  g_free (w.canonical);
-  g_free (w.time_datetime);
-  g_hash_table_unref (w.meta);
-  g_ptr_array_unref (w.ld_docs);
+  walk_clear (&w);
   xmlFreeDoc (doc);
   return TRUE;
 }

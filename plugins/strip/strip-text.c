@@ -1143,6 +1143,28 @@ strip_text_ex (const char *text, gsize len, const StripConfig *cfg, StripResult 
   return TRUE;
 }
 
+StripKind
+strip_text_line_kind (const char *line, gsize len, const StripConfig *cfg)
+{
+  g_return_val_if_fail (line != NULL && cfg != NULL, STRIP_N_KINDS);
+  if (len == 0 || len > SHORT_UNIT)
+    return STRIP_N_KINDS;
+  /* most body lines are sentences that cannot start like a label: decide
+   * those before setting anything up (classify_patterns() does the same) */
+  if (strip_count_words (line, len) > 16 && strip_ends_terminal (line, len) && !strip_starts_like_label (line, len))
+    return STRIP_N_KINDS;
+  StripResult scratch = { NULL, json_object_new_object (), { 0 } };
+  Work w = { cfg, &scratch, NULL, g_string_new_len (line, len), NULL, "en" };
+  Unit u = { 0 };
+  u.len = len;
+  unit_finish (&w, &u);
+  gboolean expect_url = FALSE;
+  classify_patterns (&w, &u, &expect_url);
+  g_string_free (w.arena, TRUE);
+  json_object_put (scratch.meta);
+  return u.kind == KIND_BODY || u.kind == STRIP_KIND_MARKUP ? STRIP_N_KINDS : (StripKind) u.kind;
+}
+
 gboolean
 strip_text (const char *text, gsize len, const StripConfig *cfg, StripResult *res, GError **error)
 {

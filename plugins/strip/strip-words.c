@@ -7,7 +7,7 @@
 #include <string.h>
 
 /* ---- word lists (lower case; English, German, French, Spanish,
- * Portuguese, Russian, Ukrainian) ---------------------------------------- */
+ * Portuguese, Italian, Polish, Dutch, Russian, Ukrainian) ----------------- */
 
 static const char *const share_prefixes[] = {
   "share this", "share on", "share article", "share the article", "share story", "share:", "share",
@@ -19,6 +19,9 @@ static const char *const share_prefixes[] = {
   "anzeige", "werbung", "kommentare", "partager", "partagez", "s'abonner", "abonnez-vous", "suivez-nous",
   "publicité", "commentaires", "compartir", "comparte", "suscríbete", "suscribirse", "síguenos",
   "publicidad", "comentarios", "compartilhe", "compartilhar", "assine", "siga-nos", "publicidade",
+  "condividi", "iscriviti", "seguici", "pubblicità", "commenti", "udostępnij", "subskrybuj",
+  "obserwuj nas", "reklama", "komentarze", "deel dit", "delen", "abonneer", "volg ons", "advertentie",
+  "reacties",
   "поделиться", "подписаться", "подпишитесь", "следите за нами", "реклама", "комментарии",
   "поділитися", "підписатися", "підпишіться", "стежте за нами", "коментарі",
   NULL
@@ -29,6 +32,7 @@ static const char *const share_contains_label[] = {
 static const char *const share_contains[] = {
   "cookie", "all rights reserved", "\xc2\xa9", "alle rechte vorbehalten",
   "tous droits réservés", "todos los derechos reservados", "todos os direitos reservados",
+  "tutti i diritti riservati", "wszelkie prawa zastrzeżone", "alle rechten voorbehouden",
   "все права защищены", "всі права захищені",
   NULL
 };
@@ -41,6 +45,8 @@ static const char *const related_prefixes[] = {
   "lire aussi", "à lire aussi", "a lire aussi", "voir aussi", "lire la suite", "sur le même sujet",
   "lea también", "lee también", "ver también", "leer más", "te puede interesar",
   "leia também", "leia mais", "veja também", "saiba mais",
+  "leggi anche", "potrebbe interessarti", "articoli correlati", "czytaj także", "czytaj też",
+  "przeczytaj także", "zobacz także", "lees ook", "lees meer", "meer over",
   "читайте также", "смотрите также", "читать далее", "по теме", "читайте також", "дивіться також",
   "читати далі", "по темі",
   NULL
@@ -57,13 +63,14 @@ static const char *const note_prefixes[] = {
   "actualizado", "actualización", "nota del editor", "nota de la redacción", "fe de errores",
   "atualizado", "atualização", "nota do editor", "nota da redação", "correção:",
   "обновлено", "примечание редакции", "материал дополнен", "оновлено", "примітка редакції",
-  "матеріал доповнено",
+  "nota della redazione", "aggiornamento:", "nota redakcji", "aktualizacja:", "noot van de redactie",
+  "correctie:", "матеріал доповнено",
   NULL
 };
 static const char *const source_prefixes[] = {
   "source:", "sources:", "source :", "sources :", "with reporting by", "additional reporting by",
   "reporting by", "quelle:", "quellen:", "mit material von", "fuente:", "fuentes:", "fonte:", "fontes:",
-  "avec agences", "with agencies", "источник:", "источники:", "джерело:", "джерела:",
+  "źródło:", "bron:", "avec agences", "with agencies", "источник:", "источники:", "джерело:", "джерела:",
   NULL
 };
 static const char *const url_prefixes[] = {
@@ -102,7 +109,7 @@ const char *const strip_agency_words[] = {
 };
 const char *const strip_byline_prefixes[] = {
   "by ", "written by ", "author: ", "authors: ", "von ", "par ", "por ", "автор: ", "авторы: ", "автор ",
-  "авторка: ", NULL
+  "авторка: ", "di ", "door ", "autore: ", "autor: ", NULL
 };
 const char *const strip_name_connectors[] = {
   "and", "und", "et", "y", "e", "и", "і", "та", "de", "da", "do", "dos", "van", "von", "der", "den",

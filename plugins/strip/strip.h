@@ -60,6 +60,12 @@ const char *strip_kind_name    (StripKind kind);   /* "navigation", "byline", ..
 gboolean strip_text (const char *text, gsize len, const StripConfig *cfg,
                      StripResult *res, GError **error);
 
+/* strip-text.c: what kind of boilerplate one line of body text is, by the
+ * text mode's patterns without context (share and subscribe lines,
+ * datelines, bylines, captions and credits, related teasers, notes,
+ * sources); STRIP_N_KINDS for body text. */
+StripKind strip_text_line_kind (const char *line, gsize len, const StripConfig *cfg);
+
 /* strip-html.c: @html is UTF-8 (the repair stage or the source decoded it). */
 gboolean strip_html (const char *html, gsize len, const StripConfig *cfg,
                      StripResult *res, GError **error);
