@@ -316,8 +316,12 @@ load_weights (NerModel *model, const char *path, GError **error)
   guint32 rows = GUINT32_FROM_LE (hdr[4]);
   if ((len - 10 - sizeof hdr) != (gsize) rows * row)
     goto corrupt;
-  model->w = g_new0 (gint16, (gsize) NER_N_BUCKETS * NER_TAG_STRIDE);
-  const char *p = data + 10 + sizeof hdr;
+  /* first which buckets have a row, then the rows in bucket order (a
+   * bucket given twice keeps its last row, as a dense table would) */
+  model->wbits = g_new0 (guint64, NER_N_BUCKETS / 64);
+  model->wrank = g_new0 (guint32, NER_N_BUCKETS / 64);
+  const char *rows_at = data + 10 + sizeof hdr;
+  const char *p = rows_at;
   for (guint32 r = 0; r < rows; r++, p += row)
     {
       guint32 b;
@@ -325,11 +329,26 @@ load_weights (NerModel *model, const char *path, GError **error)
       b = GUINT32_FROM_LE (b);
       if (b >= NER_N_BUCKETS)
         goto corrupt;
+      model->wbits[b >> 6] |= 1ULL << (b & 63);
+    }
+  guint32 total = 0;
+  for (guint32 k = 0; k < NER_N_BUCKETS / 64; k++)
+    {
+      model->wrank[k] = total;
+      total += ner_popcount64 (model->wbits[k]);
+    }
+  model->wrows = g_new0 (gint16, (gsize) MAX (total, 1) * NER_TAG_STRIDE);
+  p = rows_at;
+  for (guint32 r = 0; r < rows; r++, p += row)
+    {
+      guint32 b;
+      memcpy (&b, p, 4);
+      gint16 *dst = (gint16 *) ner_weight_row (model, GUINT32_FROM_LE (b));
       for (int c = 0; c < NER_TAG_STRIDE; c++)
         {
           gint16 v;
           memcpy (&v, p + 4 + 2 * c, 2);
-          model->w[(gsize) b * NER_TAG_STRIDE + c] = GINT16_FROM_LE (v);
+          dst[c] = GINT16_FROM_LE (v);
         }
     }
   return TRUE;
@@ -456,7 +475,9 @@ ner_model_free (NerModel *model)
   g_free (model->dict);
   if (model->strings)
     g_string_free (model->strings, TRUE);
-  g_free (model->w);
+  g_free (model->wbits);
+  g_free (model->wrank);
+  g_free (model->wrows);
   g_free (model);
 }
 
@@ -482,6 +503,8 @@ ner_scratch_free (NerScratch *s)
   g_free (s->score);
   g_free (s->back);
   g_free (s->tags);
+  g_free (s->wcache);
+  g_free (s->pcache);
   if (s->sub)
     ner_scratch_free (s->sub);
   g_free (s);

@@ -319,7 +319,7 @@ span_key (NerScratch *s, const char *text, guint32 b, guint32 e, guint *n_tokens
  * tagged too. */
 static void
 document_consistency (const NerModel *model, NerScratch *s, const char *text, gsize len, const NerOptions *opts,
-                      GArray *out)
+                      NerToken *whole, guint n_whole, GArray *out)
 {
   if (out->len == 0)
     return;
@@ -371,8 +371,8 @@ document_consistency (const NerModel *model, NerScratch *s, const char *text, gs
   for (gsize from = 0; from < len;)
     {
       gsize to = chunk_end (text, len, from);
-      guint n;
-      NerToken *toks = ner_tokenize (model, s, text + from, to - from, &n);
+      guint n = n_whole;
+      NerToken *toks = whole != NULL ? whole : ner_tokenize (model, s, text + from, to - from, &n);
       for (guint i = 0; i < n; i++)
         {
           const NerToken *t = &toks[i];
@@ -439,12 +439,15 @@ ner_extract (const NerModel *model, NerScratch *s, const char *text, gsize len, 
   GDate ref = opts->ref;
   gboolean ref_ok = g_date_valid (&ref);
   gint64 cbase = 0;
+  guint n_first = 0;
   for (gsize from = 0; from < len;)
     {
       gsize to = chunk_end (text, len, from);
       const char *chunk = text + from;
       guint n;
       NerToken *toks = ner_tokenize (model, s, chunk, to - from, &n);
+      if (from == 0)
+        n_first = n;
       if (cbase != 0)
         for (guint k = 0; k < n; k++)
           toks[k].cstart += cbase, toks[k].cend += cbase;
@@ -477,7 +480,10 @@ ner_extract (const NerModel *model, NerScratch *s, const char *text, gsize len, 
       from = to;
     }
 
-  document_consistency (model, s, text, len, opts, out);
+  /* a document of one chunk (most are) keeps its tokens for the
+   * document rules; a longer one is tokenized again chunk by chunk */
+  document_consistency (model, s, text, len, opts, len > 0 && chunk_end (text, len, 0) == len ? s->toks : NULL,
+                        n_first, out);
 
   /* dates win over overlapping names ("May") */
   if (dates->len > 0)

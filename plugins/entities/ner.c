@@ -228,8 +228,14 @@ wn_other (const NerToken *t)
   return (t->wn_span & (NER_WN_MISC | NER_WN_PEOPLE)) && !(t->wn_span & (NER_WN_PER | NER_WN_ORG | NER_WN_LOC));
 }
 
-guint
-ner_features (const NerModel *model, const NerToken *toks, guint n, guint i, const char *text, guint32 *out)
+/* The features of token @i of @parts: WORD, those that depend on the
+ * token alone (its text, flags, gazetteer and WordNet classes: the tagger
+ * keeps their sum per word), CONTEXT, the others. */
+enum { WORD = 1, CONTEXT = 2 };
+#define EMIT(part, f) do { if (parts & (part)) out[k++] = (f); } while (0)
+
+static guint
+features_of (const NerToken *toks, guint n, guint i, const char *text, guint parts, guint32 *out)
 {
   const NerToken *t = &toks[i];
   const NerToken *p1 = i > 0 ? &toks[i - 1] : NULL;
@@ -245,90 +251,98 @@ ner_features (const NerModel *model, const NerToken *toks, guint n, guint i, con
   guint64 gn = n1 ? (((guint64) n1->gaz_span << 2) | n1->gaz_pos) : 3;
   guint cap = eff_cap (t);
   guint k = 0;
-  out[k++] = feat (1, 0);
-  out[k++] = feat (2, w0);
-  out[k++] = feat (3, wp1);
-  out[k++] = feat (4, wn1);
-  out[k++] = feat (5, wp2);
-  out[k++] = feat (6, wn2);
-  out[k++] = feat (7, s0);
-  out[k++] = feat (8, sp1);
-  out[k++] = feat (9, sn1);
-  out[k++] = feat (10, affix (text, t, 3, TRUE));
-  out[k++] = feat (11, affix (text, t, 2, TRUE));
-  out[k++] = feat (12, affix (text, t, 3, FALSE));
-  out[k++] = feat (13, t->gaz);
-  out[k++] = feat (14, g0);
-  out[k++] = feat (15, p1 ? p1->gaz : 0xffff);
-  out[k++] = feat (16, n1 ? n1->gaz : 0xffff);
-  out[k++] = feat (17, gp);
-  out[k++] = feat (18, gn);
-  out[k++] = feat (19, ((t->flags & NER_TOK_SENT) ? 8 : 0) | cap | ((t->flags & NER_TOK_COMMON) ? 4 : 0));
-  out[k++] = feat (20, wp1 * 31 + s0);
-  out[k++] = feat (21, ((guint64) sp1 << 32 | s0) * 7 + sn1);
-  out[k++] = feat (22, (guint64) s0 << 1 | ((t->flags & NER_TOK_CAPSLINE) ? 1 : 0));
-  out[k++] = feat (23, w0 * 17 + wn1);
-  out[k++] = feat (24, wp1 * 13 + w0);
-  out[k++] = feat (25, g0 * 64 + gp * 8 + cap);
-  out[k++] = feat (26, (guint64) sn1 << 8 | cap | ((t->flags & NER_TOK_SENT) ? 16 : 0));
-  out[k++] = feat (27, wn1 * 31 + cap);
-  out[k++] = feat (28, t->gaz * 64ULL + (p1 ? eff_cap (p1) : 7) * 8 + (n1 ? eff_cap (n1) : 7));
-  out[k++] = feat (29, affix (text, t, 4, TRUE));
-  out[k++] = feat (30, affix (text, t, 2, FALSE));
-  out[k++] = feat (31, affix (text, t, 4, FALSE));
+  EMIT (WORD, feat (1, 0));
+  EMIT (WORD, feat (2, w0));
+  EMIT (CONTEXT, feat (3, wp1));
+  EMIT (CONTEXT, feat (4, wn1));
+  EMIT (CONTEXT, feat (5, wp2));
+  EMIT (CONTEXT, feat (6, wn2));
+  EMIT (WORD, feat (7, s0));
+  EMIT (CONTEXT, feat (8, sp1));
+  EMIT (CONTEXT, feat (9, sn1));
+  EMIT (WORD, feat (10, affix (text, t, 3, TRUE)));
+  EMIT (WORD, feat (11, affix (text, t, 2, TRUE)));
+  EMIT (WORD, feat (12, affix (text, t, 3, FALSE)));
+  EMIT (WORD, feat (13, t->gaz));
+  EMIT (CONTEXT, feat (14, g0));
+  EMIT (CONTEXT, feat (15, p1 ? p1->gaz : 0xffff));
+  EMIT (CONTEXT, feat (16, n1 ? n1->gaz : 0xffff));
+  EMIT (CONTEXT, feat (17, gp));
+  EMIT (CONTEXT, feat (18, gn));
+  EMIT (WORD, feat (19, ((t->flags & NER_TOK_SENT) ? 8 : 0) | cap | ((t->flags & NER_TOK_COMMON) ? 4 : 0)));
+  EMIT (CONTEXT, feat (20, wp1 * 31 + s0));
+  EMIT (CONTEXT, feat (21, ((guint64) sp1 << 32 | s0) * 7 + sn1));
+  EMIT (WORD, feat (22, (guint64) s0 << 1 | ((t->flags & NER_TOK_CAPSLINE) ? 1 : 0)));
+  EMIT (CONTEXT, feat (23, w0 * 17 + wn1));
+  EMIT (CONTEXT, feat (24, wp1 * 13 + w0));
+  EMIT (CONTEXT, feat (25, g0 * 64 + gp * 8 + cap));
+  EMIT (CONTEXT, feat (26, (guint64) sn1 << 8 | cap | ((t->flags & NER_TOK_SENT) ? 16 : 0)));
+  EMIT (CONTEXT, feat (27, wn1 * 31 + cap));
+  EMIT (CONTEXT, feat (28, t->gaz * 64ULL + (p1 ? eff_cap (p1) : 7) * 8 + (n1 ? eff_cap (n1) : 7)));
+  EMIT (WORD, feat (29, affix (text, t, 4, TRUE)));
+  EMIT (WORD, feat (30, affix (text, t, 2, FALSE)));
+  EMIT (WORD, feat (31, affix (text, t, 4, FALSE)));
   /* neighbours: capitalised or not, common word or not */
-  out[k++] = feat (32, (p1 ? (eff_cap (p1) * 2 + !!(p1->flags & NER_TOK_COMMON)) : 15) * 16
-                   + (n1 ? (eff_cap (n1) * 2 + !!(n1->flags & NER_TOK_COMMON)) : 15));
-  out[k++] = feat (33, (guint64) MIN (t->cend - t->cstart, 12) * 4 + cap);
-  out[k++] = feat (34, n2 ? eff_shape (n2) : 3);
-  out[k++] = feat (35, p2 ? eff_shape (p2) : 3);
+  EMIT (CONTEXT, feat (32, (p1 ? (eff_cap (p1) * 2 + !!(p1->flags & NER_TOK_COMMON)) : 15) * 16
+                           + (n1 ? (eff_cap (n1) * 2 + !!(n1->flags & NER_TOK_COMMON)) : 15)));
+  EMIT (WORD, feat (33, (guint64) MIN (t->cend - t->cstart, 12) * 4 + cap));
+  EMIT (CONTEXT, feat (34, n2 ? eff_shape (n2) : 3));
+  EMIT (CONTEXT, feat (35, p2 ? eff_shape (p2) : 3));
   /* results lines: "Barcelona 3 Valencia 1" (clubs) against "Germany 2 Italy 1" */
   guint dig = (n1 && (n1->flags & NER_TOK_DIGIT) ? 1 : 0) | (p1 && (p1->flags & NER_TOK_DIGIT) ? 2 : 0)
               | (n2 && (n2->flags & NER_TOK_DIGIT) ? 4 : 0);
-  out[k++] = feat (36, g0 * 8 + dig);
-  out[k++] = feat (37, (guint64) t->gaz * 8 + dig);
-  out[k++] = feat (38, w0 * 8 + dig);
+  EMIT (CONTEXT, feat (36, g0 * 8 + dig));
+  EMIT (CONTEXT, feat (37, (guint64) t->gaz * 8 + dig));
+  EMIT (CONTEXT, feat (38, w0 * 8 + dig));
   /* the run of capitalised words the token is in: its first and last
    * word (the head: "... Park", "University of ..."), the words around it */
   guint ra, rb;
-  if (cap_run (toks, n, i, text, &ra, &rb))
+  if (!(parts & CONTEXT))
+    ;
+  else if (cap_run (toks, n, i, text, &ra, &rb))
     {
       guint64 pos = (i == ra ? 1 : 0) | (i == rb ? 2 : 0);
       const NerToken *last = &toks[rb];
-      out[k++] = feat (50, ((last->flags & NER_TOK_LONG) ? 1 : last->lower) * 4 + pos);
-      out[k++] = feat (51, ((toks[ra].flags & NER_TOK_LONG) ? 1 : toks[ra].lower) * 4 + pos);
-      out[k++] = feat (52, (ra > 0 ? toks[ra - 1].lower : BOS) * 4 + pos);
-      out[k++] = feat (53, (rb + 1 < n ? toks[rb + 1].lower : EOS) * 4 + pos);
-      out[k++] = feat (54, ((guint64) last->gaz * 8 + MIN (rb - ra + 1, 5)) * 4 + pos);
-      out[k++] = feat (55, affix (text, last, 3, TRUE) * 4 + pos);
+      EMIT (CONTEXT, feat (50, ((last->flags & NER_TOK_LONG) ? 1 : last->lower) * 4 + pos));
+      EMIT (CONTEXT, feat (51, ((toks[ra].flags & NER_TOK_LONG) ? 1 : toks[ra].lower) * 4 + pos));
+      EMIT (CONTEXT, feat (52, (ra > 0 ? toks[ra - 1].lower : BOS) * 4 + pos));
+      EMIT (CONTEXT, feat (53, (rb + 1 < n ? toks[rb + 1].lower : EOS) * 4 + pos));
+      EMIT (CONTEXT, feat (54, ((guint64) last->gaz * 8 + MIN (rb - ra + 1, 5)) * 4 + pos));
+      EMIT (CONTEXT, feat (55, affix (text, last, 3, TRUE) * 4 + pos));
     }
   else
-    out[k++] = feat (50, 0);
+    EMIT (CONTEXT, feat (50, 0));
   /* a capitalised word that no list knows (apart at the start of a
    * sentence, where common words are capitalised too); entities-train adds
    * to the weights of the other a prior measured on held-out text */
-  if ((t->flags & NER_TOK_UPPER1) && !(t->flags & (NER_TOK_ALLUPPER | NER_TOK_COMMON)) && t->gaz == 0
-      && t->gaz_span == 0 && !wn_other (t))
+  if ((parts & CONTEXT) && (t->flags & NER_TOK_UPPER1) && !(t->flags & (NER_TOK_ALLUPPER | NER_TOK_COMMON))
+      && t->gaz == 0 && t->gaz_span == 0 && !wn_other (t))
     out[k++] = (t->flags & NER_TOK_SENT) ? feat (60, 1) : ner_unknown_word_feature (FALSE);
   /* the same for an acronym in no list, outside headlines */
-  if ((t->flags & (NER_TOK_ALLUPPER | NER_TOK_LETTER)) == (NER_TOK_ALLUPPER | NER_TOK_LETTER)
+  if ((parts & CONTEXT) && (t->flags & (NER_TOK_ALLUPPER | NER_TOK_LETTER)) == (NER_TOK_ALLUPPER | NER_TOK_LETTER)
       && !(t->flags & (NER_TOK_COMMON | NER_TOK_CAPSLINE)) && t->gaz == 0 && t->gaz_span == 0
       && t->bend - t->bstart >= 2 && t->bend - t->bstart <= 6)
     out[k++] = ner_unknown_word_feature (TRUE);
   /* the English dictionary: an ordinary word, a word only written
    * capitalised (a proper noun), both or neither; for the neighbours too */
-  out[k++] = feat (62, (guint64) dict_class (t) << 8 | cap << 4 | (t->flags & NER_TOK_SENT ? 2 : 0)
-                   | (t->flags & NER_TOK_COMMON ? 1 : 0));
-  out[k++] = feat (63, (guint64) (p1 ? dict_class (p1) * 4 + eff_cap (p1) : 31) << 8
-                   | (n1 ? dict_class (n1) * 4 + eff_cap (n1) : 31));
+  EMIT (WORD, feat (62, (guint64) dict_class (t) << 8 | cap << 4 | (t->flags & NER_TOK_SENT ? 2 : 0)
+                        | (t->flags & NER_TOK_COMMON ? 1 : 0)));
+  EMIT (CONTEXT, feat (63, (guint64) (p1 ? dict_class (p1) * 4 + eff_cap (p1) : 31) << 8
+                           | (n1 ? dict_class (n1) * 4 + eff_cap (n1) : 31)));
   /* WordNet: the kinds of the longest name covering the token (person,
    * organisation, place, another capitalised noun), of the token alone
    * with its case, and of its two neighbours alone */
-  out[k++] = feat (64, ((guint64) t->wn_span << 2 | t->wn_pos) * 4 + cap);
-  out[k++] = feat (65, ((guint64) t->wn << 4) | cap << 1 | (t->flags & NER_TOK_SENT ? 1 : 0));
-  out[k++] = feat (66, (guint64) (p1 ? p1->wn : 0x1ff) << 9 | (n1 ? n1->wn : 0x1ff));
-  (void) model;
+  EMIT (CONTEXT, feat (64, ((guint64) t->wn_span << 2 | t->wn_pos) * 4 + cap));
+  EMIT (WORD, feat (65, ((guint64) t->wn << 4) | cap << 1 | (t->flags & NER_TOK_SENT ? 1 : 0)));
+  EMIT (CONTEXT, feat (66, (guint64) (p1 ? p1->wn : 0x1ff) << 9 | (n1 ? n1->wn : 0x1ff)));
   return k;
+}
+
+guint
+ner_features (const NerModel *model, const NerToken *toks, guint n, guint i, const char *text, guint32 *out)
+{
+  (void) model;
+  return features_of (toks, n, i, text, WORD | CONTEXT, out);
 }
 
 guint
@@ -412,18 +426,78 @@ viterbi_reserve (NerScratch *s, guint n)
   s->tags = g_renew (guint8, s->tags, s->vit_size);
 }
 
+/* Adds the weight rows of the @k features @f to @sc. */
 static inline void
-add_rows (const gint16 *w, const guint32 *f, guint k, float *out)
+add_rows (const NerModel *m, const guint32 *f, guint k, gint32 *sc)
 {
-  gint32 sc[NER_TAG_STRIDE] = { 0 };
   for (guint j = 0; j < k; j++)
     {
-      const gint16 *r = w + (gsize) f[j] * NER_TAG_STRIDE;
+      const gint16 *r = ner_weight_row (m, f[j]);
+      if (r == NULL)
+        continue;
       for (int c = 0; c < NER_TAG_STRIDE; c++)
         sc[c] += r[c];
     }
-  for (int c = 0; c < NER_TAG_STRIDE; c++)
-    out[c] = (float) sc[c];
+}
+
+/* Key of everything the token's own features read: its bytes, flags,
+ * gazetteer and WordNet classes and length; never 0. */
+static guint64
+word_key (const char *text, const NerToken *t)
+{
+  guint64 h = mix64 (((guint64) t->flags << 32 | t->gaz) ^ ((guint64) t->wn << 24)
+                     ^ ((guint64) MIN (t->cend - t->cstart, 0xffff) << 48) ^ 0x2b7e151628aed2a6ULL);
+  const char *p = text + t->bstart, *end = text + t->bend;
+  for (; end - p >= 8; p += 8)
+    {
+      guint64 v;
+      memcpy (&v, p, 8);
+      h = mix64 (h ^ v);
+    }
+  guint64 v = 0;
+  memcpy (&v, p, end - p);
+  h = mix64 (h ^ v ^ ((guint64) (end - p) << 60));
+  return h != 0 ? h : 1;
+}
+
+/* The sum of the rows of the token's own features, from the cache of
+ * the scratch (a word seen before costs one lookup instead of 15). */
+static const gint32 *
+word_sum (const NerModel *model, NerScratch *s, const char *text, const NerToken *toks, guint n, guint i)
+{
+  guint64 key = word_key (text, &toks[i]);
+  NerWordSum *e = &s->wcache[key & (NER_WORD_CACHE - 1)];
+  if (e->key != key)
+    {
+      guint32 f[NER_MAX_FEATS];
+      guint k = features_of (toks, n, i, text, WORD, f);
+      memset (e->sc, 0, sizeof e->sc);
+      add_rows (model, f, k, e->sc);
+      e->key = key;
+    }
+  return e->sc;
+}
+
+/* The transition scores of token @t for each previous tag: they depend
+ * on its word, shape and gazetteer class only, so they are kept per
+ * such triple. */
+static const NerPairSum *
+pair_sum (const NerModel *model, NerScratch *s, const NerToken *toks, guint i)
+{
+  const NerToken *t = &toks[i];
+  guint64 key = mix64 (t->lower ^ mix64 (((guint64) eff_shape (t) << 32) | ((guint64) t->gaz_span << 2)
+                                         | t->gaz_pos));
+  key = key != 0 ? key : 1;
+  NerPairSum *e = &s->pcache[key & (NER_PAIR_CACHE - 1)];
+  if (e->key != key)
+    {
+      guint32 f[NER_MAX_PAIR_FEATS];
+      memset (e->sc, 0, sizeof e->sc);
+      for (int p = 0; p < NER_N_TAGS; p++)
+        add_rows (model, f, ner_pair_features (toks, i, p, f), e->sc[p]);
+      e->key = key;
+    }
+  return e;
 }
 
 /* Viterbi decoding of the whole chunk: a line break ends every name, so
@@ -432,6 +506,11 @@ void
 ner_tag (const NerModel *model, NerScratch *s, const char *text, NerToken *toks, guint n)
 {
   guint32 f[NER_MAX_FEATS + 8];
+  if (s->wcache == NULL)
+    {
+      s->wcache = g_new0 (NerWordSum, NER_WORD_CACHE);
+      s->pcache = g_new0 (NerPairSum, NER_PAIR_CACHE);
+    }
   for (guint a = 0; a < n;)
     {
       guint b = a + 1;
@@ -452,14 +531,16 @@ ner_tag (const NerModel *model, NerScratch *s, const char *text, NerToken *toks,
       const NerToken *lt = toks + a;
       for (guint i = 0; i < len; i++)
         {
-          guint k = ner_features (model, toks + a, len, i, text, f);
-          add_rows (model->w, f, k, s->emit + (gsize) i * NER_TAG_STRIDE);
+          gint32 sc[NER_TAG_STRIDE];
+          memcpy (sc, word_sum (model, s, text, lt, len, i), sizeof sc);
+          add_rows (model, f, features_of (lt, len, i, text, CONTEXT, f), sc);
+          for (int c = 0; c < NER_TAG_STRIDE; c++)
+            s->emit[(gsize) i * NER_TAG_STRIDE + c] = (float) sc[c];
+          const NerPairSum *ps = pair_sum (model, s, lt, i);
           float *pi = s->pair + (gsize) i * NER_N_TAGS * NER_TAG_STRIDE;
           for (int p = 0; p < NER_N_TAGS; p++)
-            {
-              k = ner_pair_features (lt, i, p, f);
-              add_rows (model->w, f, k, pi + p * NER_TAG_STRIDE);
-            }
+            for (int c = 0; c < NER_TAG_STRIDE; c++)
+              pi[p * NER_TAG_STRIDE + c] = (float) ps->sc[p][c];
         }
       ner_viterbi (lt, len, s->emit, s->pair, s->score, s->back, s->tags);
       for (guint i = 0; i < len; i++)
@@ -467,4 +548,3 @@ ner_tag (const NerModel *model, NerScratch *s, const char *text, NerToken *toks,
       a = b;
     }
 }
-
