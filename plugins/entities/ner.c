@@ -166,13 +166,18 @@ run_cap (const NerToken *t)
 static gboolean
 run_connector (const char *text, const NerToken *t)
 {
-  static const char *const words[] = { "of", "de", "del", "della", "di", "da", "du", "la", "le", "von", "van",
-                                       "der", "den", "and", "&", "for", "the", "on", "upon" };
+#define W(s) { s, sizeof s - 1 }
+  static const struct { const char *w; guint len; } words[] = {
+    W ("of"), W ("de"), W ("del"), W ("della"), W ("di"), W ("da"), W ("du"), W ("la"), W ("le"), W ("von"),
+    W ("van"), W ("der"), W ("den"), W ("and"), W ("&"), W ("for"), W ("the"), W ("on"), W ("upon"),
+  };
+#undef W
   guint len = t->bend - t->bstart;
-  if (len > 5)
+  const char *p = text + t->bstart;
+  if (len > 5 || !(g_ascii_islower (*p) || *p == '&'))
     return FALSE;
   for (gsize k = 0; k < G_N_ELEMENTS (words); k++)
-    if (strlen (words[k]) == len && memcmp (text + t->bstart, words[k], len) == 0)
+    if (words[k].len == len && words[k].w[0] == *p && memcmp (p, words[k].w, len) == 0)
       return TRUE;
   return FALSE;
 }
@@ -370,26 +375,45 @@ ner_tag_allowed (const NerToken *t, int prev, int tag)
   return (t->flags & NER_TOK_LETTER) != 0;
 }
 
+/* Which previous tags may precede each tag at token @t (bit p of
+ * out[c]): ner_tag_allowed () over all pairs, in few tests. */
+static inline void
+allowed_prev (const NerToken *t, guint8 out[NER_N_TAGS])
+{
+  const guint8 all = (1u << NER_N_TAGS) - 1;
+  gboolean no_b = (t->flags & NER_TOK_LONG) || !(t->flags & NER_TOK_LETTER);
+  gboolean no_i = (t->flags & (NER_TOK_LONG | NER_TOK_NL_BEFORE | NER_TOK_NOJOIN)) != 0;
+  out[NER_O] = all;
+  for (int c = NER_B_PER; c < NER_N_TAGS; c += 2)
+    {
+      out[c] = no_b ? 0 : all;
+      out[c + 1] = no_i ? 0 : (guint8) ((1u << c) | (1u << (c + 1)));
+    }
+}
+
 void
 ner_viterbi (const NerToken *toks, guint n, const float *emit, const float *pair, float *score, guint8 *back,
              guint8 *out)
 {
   if (n == 0)
     return;
+  guint8 allow[NER_N_TAGS];
+  allowed_prev (&toks[0], allow);
   for (int c = 0; c < NER_N_TAGS; c++)
-    score[c] = ner_tag_allowed (&toks[0], NER_O, c) ? emit[c] + pair[NER_O * NER_TAG_STRIDE + c] : -INFINITY;
+    score[c] = (allow[c] & 1u) ? emit[c] + pair[NER_O * NER_TAG_STRIDE + c] : -INFINITY;
   for (guint i = 1; i < n; i++)
     {
       const float *prev_sc = score + (gsize) (i - 1) * NER_TAG_STRIDE;
       float *cur = score + (gsize) i * NER_TAG_STRIDE;
       const float *pi = pair + (gsize) i * NER_N_TAGS * NER_TAG_STRIDE;
+      allowed_prev (&toks[i], allow);
       for (int c = 0; c < NER_N_TAGS; c++)
         {
           float best = -INFINITY;
           int arg = NER_O;
           for (int p = 0; p < NER_N_TAGS; p++)
             {
-              if (prev_sc[p] == -INFINITY || !ner_tag_allowed (&toks[i], p, c))
+              if (prev_sc[p] == -INFINITY || !(allow[c] & (1u << p)))
                 continue;
               float v = prev_sc[p] + pi[p * NER_TAG_STRIDE + c];
               if (v > best)
