@@ -356,6 +356,31 @@ dict_lookup (const NerModel *model, guint64 h)
     }
 }
 
+/* Whether the '.' token @i ends a sentence: not after an initial ("J."),
+ * a title or a usual abbreviation ("Mr.", "St.", "Inc."). */
+static gboolean
+period_ends_sentence (const char *text, const NerToken *toks, guint i)
+{
+  static const char *const abbrev[] = {
+    "mr", "mrs", "ms", "dr", "st", "jr", "sr", "prof", "gen", "lt", "col", "capt", "sgt", "maj", "rev", "gov", "sen",
+    "rep", "pres", "mt", "ft", "no", "vs", "inc", "corp", "co", "ltd", "bros", "messrs", "hon", "adm", "cmdr",
+  };
+  if (i == 0 || toks[i - 1].bend != toks[i].bstart || !(toks[i - 1].flags & NER_TOK_LETTER))
+    return TRUE;
+  const NerToken *w = &toks[i - 1];
+  guint len = w->bend - w->bstart;
+  if (len <= 1 || (w->flags & NER_TOK_NONLATIN) || len > 6)
+    return len > 1;
+  char low[8];
+  for (guint k = 0; k < len; k++)
+    low[k] = g_ascii_tolower (text[w->bstart + k]);
+  low[len] = '\0';
+  for (gsize k = 0; k < G_N_ELEMENTS (abbrev); k++)
+    if (strcmp (low, abbrev[k]) == 0)
+      return FALSE;
+  return TRUE;
+}
+
 /* Sentence starts, headline lines and the common-word flag. */
 static void
 mark_context (const NerModel *model, const char *text, NerToken *toks, guint n)
@@ -384,6 +409,8 @@ mark_context (const NerModel *model, const char *text, NerToken *toks, guint n)
       if (t->flags & NER_TOK_PUNCT)
         {
           char c = text[t->bstart];
+          if ((c == '!' || c == '?' || (c == '.' && t->bend == t->bstart + 1 && period_ends_sentence (text, toks, i))))
+            t->flags |= NER_TOK_STOP;
           if (c == '.' || c == '!' || c == '?' || c == ':' || c == ';')
             sent = TRUE;
           else if (sent && (c == '"' || c == '(' || c == '[' || c == '\'' || (guchar) c >= 0x80 || c == '*' || c == '#' || c == '-'))

@@ -371,7 +371,7 @@ ner_tag_allowed (const NerToken *t, int prev, int tag)
     return FALSE;
   gboolean inside = (tag == NER_I_PER || tag == NER_I_ORG || tag == NER_I_LOC);
   if (inside)
-    return (prev == tag || prev == tag - 1) && !(t->flags & (NER_TOK_NL_BEFORE | NER_TOK_NOJOIN));
+    return (prev == tag || prev == tag - 1) && !(t->flags & (NER_TOK_NL_BEFORE | NER_TOK_NOJOIN | NER_TOK_STOP));
   return (t->flags & NER_TOK_LETTER) != 0;
 }
 
@@ -382,7 +382,7 @@ allowed_prev (const NerToken *t, guint8 out[NER_N_TAGS])
 {
   const guint8 all = (1u << NER_N_TAGS) - 1;
   gboolean no_b = (t->flags & NER_TOK_LONG) || !(t->flags & NER_TOK_LETTER);
-  gboolean no_i = (t->flags & (NER_TOK_LONG | NER_TOK_NL_BEFORE | NER_TOK_NOJOIN)) != 0;
+  gboolean no_i = (t->flags & (NER_TOK_LONG | NER_TOK_NL_BEFORE | NER_TOK_NOJOIN | NER_TOK_STOP)) != 0;
   out[NER_O] = all;
   for (int c = NER_B_PER; c < NER_N_TAGS; c += 2)
     {

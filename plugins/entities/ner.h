@@ -39,6 +39,7 @@ enum {
   NER_TOK_NOJOIN   = 1 << 11,  /* punctuation that never sits inside a name */
   NER_TOK_DICT_LOWER = 1 << 12, /* the dictionary has its lower-case form */
   NER_TOK_DICT_CAP = 1 << 13,  /* the dictionary has it capitalised (a proper noun) */
+  NER_TOK_STOP     = 1 << 14,  /* '.', '!' or '?' ending a sentence (not "Mr." or "J."): no name goes on */
 };
 #define NER_MAX_TOKEN 64
 
