@@ -313,6 +313,109 @@ span_key (NerScratch *s, const char *text, guint32 b, guint32 e, guint *n_tokens
 
 #define DOC_MAX_LEN 4
 
+/* The document's own evidence on a capitalised word (bits per
+ * lower-case form): written in lower case in running text ("worries"),
+ * or capitalised inside a sentence outside headlines ("... said Apple");
+ * the canon field of the entry counts its capitalised sentence starts. */
+enum { SEEN_LOWER = 1, SEEN_CAP_INSIDE = 2 };
+
+static void
+note_words (NerTable *seen, const NerToken *toks, guint n)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      const NerToken *t = &toks[i];
+      if ((t->flags & (NER_TOK_LETTER | NER_TOK_LONG | NER_TOK_CAPSLINE)) != NER_TOK_LETTER)
+        continue;
+      if (!(t->flags & NER_TOK_UPPER1))
+        ner_table_insert (seen, t->lower)->bits |= SEEN_LOWER;
+      else if (!(t->flags & NER_TOK_SENT) && !(t->flags & NER_TOK_ALLUPPER))
+        ner_table_insert (seen, t->lower)->bits |= SEEN_CAP_INSIDE;
+      else
+        ner_table_insert (seen, t->lower)->canon++;   /* capitalised at sentence starts */
+    }
+}
+
+/* Whether the one-word name @t, at the start of a sentence or in a
+ * headline, is an ordinary word that only the position capitalises: the
+ * document writes it in lower case elsewhere, or the dictionary lists it
+ * only in lower case ("Worries about the deficit ..."), and the document
+ * never capitalises it inside a sentence; a word the gazetteers or WordNet
+ * know as a name is kept, and so is a word in capitals ("US", "us"). */
+static gboolean
+capitalised_common_word (const NerTable *seen, const NerToken *t)
+{
+  if (!(t->flags & (NER_TOK_SENT | NER_TOK_CAPSLINE)) || (t->flags & NER_TOK_ALLUPPER)
+      || (t->gaz_span & (NER_GZ_PER | NER_GZ_ORG | NER_GZ_LOC)) || (t->gaz & (NER_GZ_GIVEN | NER_GZ_SURNAME))
+      || (t->wn & (NER_WN_PER | NER_WN_ORG | NER_WN_LOC)))
+    return FALSE;
+  const NerEntry *e = ner_table_get (seen, t->lower);
+  guint bits = e != NULL ? e->bits : 0;
+  if (bits & SEEN_CAP_INSIDE)
+    return FALSE;
+  if (bits & SEEN_LOWER)
+    return TRUE;
+  return (t->flags & (NER_TOK_DICT_LOWER | NER_TOK_DICT_CAP)) == NER_TOK_DICT_LOWER && e != NULL && e->canon <= 1;
+}
+
+/* Drops the one-word PER/ORG/LOC mentions of @out (in text order) that
+ * are capitalised common words (above). */
+static void
+drop_capitalised_words (const NerModel *model, NerScratch *s, const char *text, gsize len, NerToken *whole,
+                        guint n_whole, GArray *out)
+{
+  NerTable seen;
+  guint bits = 10;
+  while ((1u << bits) < len / 2 && bits < 20)
+    bits++;
+  ner_table_init (&seen, bits);
+  if (whole != NULL)
+    note_words (&seen, whole, n_whole);
+  else
+    for (gsize from = 0; from < len;)
+      {
+        gsize to = chunk_end (text, len, from);
+        guint n;
+        const NerToken *toks = ner_tokenize (model, s, text + from, to - from, &n);
+        note_words (&seen, toks, n);
+        from = to;
+      }
+  guint w = 0, next = 0;
+  gsize from = 0, to = 0;
+  const NerToken *toks = whole;
+  guint n = n_whole;
+  for (guint k = 0; k < out->len; k++)
+    {
+      NerMention *m = &g_array_index (out, NerMention, k);
+      gboolean drop = FALSE;
+      if (m->type <= NER_LOC)
+        {
+          if (whole == NULL && m->bstart >= to)
+            {
+              /* the chunk of this mention, tokenized again */
+              while (m->bstart >= to)
+                from = to, to = chunk_end (text, len, from);
+              toks = ner_tokenize (model, s, text + from, to - from, &n);
+              next = 0;
+            }
+          while (next < n && from + toks[next].bend <= m->bstart)
+            next++;
+          drop = next < n && from + toks[next].bstart == m->bstart && from + toks[next].bend == m->bend
+                 && capitalised_common_word (&seen, &toks[next]);
+        }
+      if (drop)
+        {
+          g_free (m->canonical);
+          g_free (m->role);
+          continue;
+        }
+      g_array_index (out, NerMention, w++) = *m;
+    }
+  g_array_set_size (out, w);
+  ner_table_clear (&seen);
+}
+
+
 /* Document-level consistency of PER/ORG/LOC mentions: a name keeps the
  * type it has most often in the document, and a later (or earlier)
  * capitalised occurrence of a name tagged elsewhere in the document is
@@ -323,6 +426,8 @@ document_consistency (const NerModel *model, NerScratch *s, const char *text, gs
 {
   if (out->len == 0)
     return;
+  g_array_sort (out, mention_cmp);
+  drop_capitalised_words (model, s, text, len, whole, n_whole, out);
   /* key -> votes per type (3 x 16 bits) */
   g_autoptr(GHashTable) votes = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
   g_autofree guint64 *keys = g_new0 (guint64, out->len);
