@@ -271,6 +271,16 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
           i = j;
           continue;
         }
+      /* a nationality or religion before a lower-case word is an
+       * adjective ("the Conservative party", "European inventors"),
+       * unless a list knows the word as a name of its own (Celtic) */
+      if (a == b && (toks[a].gaz & NER_GZ_DEMONYM) && !(toks[a].gaz_span & (NER_GZ_LOC | NER_GZ_ORG | NER_GZ_PER))
+          && !(toks[a].gaz & (NER_GZ_LOC | NER_GZ_ORG | NER_GZ_PER)) && b + 1 < n
+          && (toks[b + 1].flags & (NER_TOK_LETTER | NER_TOK_UPPER1 | NER_TOK_CAPSLINE | NER_TOK_NL_BEFORE)) == NER_TOK_LETTER)
+        {
+          i = j;
+          continue;
+        }
       /* a name the gazetteers know as exactly one kind keeps that kind,
        * unless numbers around it make it a team in a results line */
       guint32 kind = toks[a].gaz_span & (NER_GZ_LOC | NER_GZ_ORG | NER_GZ_PER);
@@ -535,6 +545,137 @@ document_consistency (const NerModel *model, NerScratch *s, const char *text, gs
     }
 }
 
+/* What the longer names of an article tell about its one-word names:
+ * per case-folded word, whether it is part of a person's name (bit 0),
+ * and how often it reads as part of an organisation (bits 1 to 15) and
+ * of a place (bits 16 to 30). */
+enum { EV_PER = 1, EV_ORG = 1 << 1, EV_LOC = 1 << 16 };
+
+static void
+note_evidence (GHashTable *ev, const char *name, const NerToken *t, guint what)
+{
+  g_autofree char *w = g_utf8_casefold (name + t->bstart, t->bend - t->bstart);
+  guint old = GPOINTER_TO_UINT (g_hash_table_lookup (ev, w));
+  guint v = what == EV_PER ? old | EV_PER : old + what;
+  if (((v >> 1) & 0x7fff) < ((old >> 1) & 0x7fff) || ((v >> 16) & 0x7fff) < ((old >> 16) & 0x7fff))
+    return;   /* counts saturate */
+  g_hash_table_replace (ev, g_steal_pointer (&w), GUINT_TO_POINTER (v));
+}
+
+static guint32
+gaz_bits (const NerModel *model, const NerToken *t)
+{
+  const NerEntry *g = ner_table_get (&model->gaz, ner_seq_step (NER_SEQ_SEED, t->lower));
+  return g != NULL ? g->bits : 0;
+}
+
+/* Partial mentions of the organisations and places of the article, and
+ * one-word "persons" that its longer names show to be places or
+ * organisations:
+ * - an acronym that spells the capitalised words of a longer
+ *   organisation ("IMF" after "International Monetary Fund") and the
+ *   first word of an organisation whose other words are all head words
+ *   ("Yukos" after "Yukos Oil Company") take its type and canonical form;
+ * - a one-word person that is part of no longer person but part of
+ *   longer organisations or places becomes what these names show most
+ *   often: a place when it sits in a place, follows "of" after a head
+ *   word ("Port of Velmora", "University of ...") or comes before a
+ *   place's head word ("Velmora Port Authority", "Villa Park"), else an
+ *   organisation ("Aston Villa", "House of Lords"). */
+static void
+resolve_partial (const NerModel *model, NerScratch *s, const char *text, GArray *out)
+{
+  if (s->sub == NULL)
+    s->sub = ner_scratch_new ();
+  NerScratch *sub = s->sub;
+  g_autoptr(GHashTable) full = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) ev = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint k = 0; k < out->len; k++)
+    {
+      NerMention *m = &g_array_index (out, NerMention, k);
+      const char *name = text + m->bstart;
+      if (m->type > NER_LOC || memchr (name, ' ', m->bend - m->bstart) == NULL)
+        continue;
+      guint n = ner_tokenize_raw (sub, name, m->bend - m->bstart, 0);
+      const NerToken *toks = sub->toks;
+      if (n < 2)
+        continue;
+      GString *initials = g_string_new (NULL);
+      gboolean heads = TRUE;
+      for (guint i = 0; i < n; i++)
+        {
+          const NerToken *t = &toks[i];
+          if (!(t->flags & NER_TOK_UPPER1))
+            continue;
+          g_string_append_c (initials, name[t->bstart]);
+          if (i > 0)
+            {
+              guint32 g = gaz_bits (model, t);
+              heads &= (g & NER_GZ_ORGWORD) && !(g & (NER_GZ_LOC | NER_GZ_ORG));
+            }
+          gboolean place = m->type == NER_LOC
+                           || (i >= 2 && tok_is (name, &toks[i - 1], "of")
+                               && (gaz_bits (model, &toks[i - 2]) & (NER_GZ_LOCWORD | NER_GZ_ORGWORD)))
+                           || (i + 1 < n && (gaz_bits (model, &toks[i + 1]) & NER_GZ_LOCWORD));
+          note_evidence (ev, name, t, m->type == NER_PER ? EV_PER : place ? EV_LOC : EV_ORG);
+        }
+      if (m->type == NER_ORG && initials->len >= 2 && initials->len == (gsize) g_utf8_strlen (initials->str, -1))
+        {
+          char *key = g_strconcat ("\x02", initials->str, NULL);
+          if (!g_hash_table_contains (full, key))
+            g_hash_table_insert (full, key, m);
+          else
+            g_free (key);
+        }
+      if (m->type == NER_ORG && heads && (toks[0].flags & NER_TOK_UPPER1) && !(toks[0].flags & NER_TOK_COMMON)
+          && !(gaz_bits (model, &toks[0]) & (NER_GZ_LOC | NER_GZ_DEMONYM | NER_GZ_GIVEN | NER_GZ_SURNAME | NER_GZ_TITLE)))
+        {
+          char *key = g_utf8_casefold (name + toks[0].bstart, toks[0].bend - toks[0].bstart);
+          if (!g_hash_table_contains (full, key))
+            g_hash_table_insert (full, key, m);
+          else
+            g_free (key);
+        }
+      g_string_free (initials, TRUE);
+    }
+  if (g_hash_table_size (ev) == 0)
+    return;
+  for (guint k = 0; k < out->len; k++)
+    {
+      NerMention *m = &g_array_index (out, NerMention, k);
+      const char *name = text + m->bstart;
+      gsize len = m->bend - m->bstart;
+      if (m->type > NER_LOC || memchr (name, ' ', len) != NULL || strchr (m->canonical, ' ') != NULL)
+        continue;
+      g_autofree char *folded = g_utf8_casefold (name, len);
+      g_autofree char *word = g_strndup (name, len);
+      g_autofree char *acr = g_strconcat ("\x02", word, NULL);
+      gboolean upper = len >= 2;
+      for (gsize i = 0; i < len && upper; i++)
+        upper = g_ascii_isupper (name[i]);
+      const NerMention *f = upper ? g_hash_table_lookup (full, acr) : g_hash_table_lookup (full, folded);
+      if (f != NULL && f != m && (m->type != NER_PER || !upper))
+        {
+          if (strcmp (m->canonical, word) == 0)
+            {
+              g_free (m->canonical);
+              m->canonical = g_strdup (f->canonical);
+            }
+          if (m->type != f->type)
+            g_clear_pointer (&m->role, g_free);
+          m->type = f->type;
+          continue;
+        }
+      guint bits = GPOINTER_TO_UINT (g_hash_table_lookup (ev, folded));
+      guint orgs = (bits >> 1) & 0x7fff, places = (bits >> 16) & 0x7fff;
+      if (m->type == NER_PER && !(bits & EV_PER) && orgs + places > 0)
+        {
+          m->type = places > orgs ? NER_LOC : NER_ORG;
+          g_clear_pointer (&m->role, g_free);
+        }
+    }
+}
+
 GArray *
 ner_extract (const NerModel *model, NerScratch *s, const char *text, gsize len, const NerOptions *opts)
 {
@@ -663,6 +804,8 @@ ner_extract (const NerModel *model, NerScratch *s, const char *text, gsize len, 
           m->type = NER_PER;
       }
   }
+
+  resolve_partial (model, s, text, out);
 
   /* merge the dates in, in text order */
   for (guint k = 0; k < dates->len; k++)
