@@ -503,6 +503,9 @@ ner_scratch_free (NerScratch *s)
   g_free (s->score);
   g_free (s->back);
   g_free (s->tags);
+  g_free (s->isc);
+  g_free (s->rows);
+  g_free (s->nrows);
   g_free (s->wcache);
   g_free (s->pcache);
   if (s->sub)

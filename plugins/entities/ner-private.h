@@ -56,14 +56,22 @@ ner_popcount64 (guint64 x)
   return (guint32) ((x * 0x0101010101010101ULL) >> 56);
 }
 
+/* The row number of bucket @b, or G_MAXUINT32 when all its weights are 0. */
+static inline guint32
+ner_weight_index (const NerModel *m, guint32 b)
+{
+  guint64 word = m->wbits[b >> 6], bit = 1ULL << (b & 63);
+  if (!(word & bit))
+    return G_MAXUINT32;
+  return m->wrank[b >> 6] + ner_popcount64 (word & (bit - 1));
+}
+
 /* The weight row of bucket @b, or NULL when all its weights are 0. */
 static inline const gint16 *
 ner_weight_row (const NerModel *m, guint32 b)
 {
-  guint64 word = m->wbits[b >> 6], bit = 1ULL << (b & 63);
-  if (!(word & bit))
-    return NULL;
-  return m->wrows + (gsize) (m->wrank[b >> 6] + ner_popcount64 (word & (bit - 1))) * NER_TAG_STRIDE;
+  guint32 r = ner_weight_index (m, b);
+  return r == G_MAXUINT32 ? NULL : m->wrows + (gsize) r * NER_TAG_STRIDE;
 }
 
 /* Per-thread caches of the tagger's sums of weight rows (ner.c). */
@@ -88,6 +96,9 @@ struct _NerScratch {
   guint       vit_size;
   float      *emit, *pair, *score;
   guint8     *back, *tags;
+  gint32     *isc;       /* vit_size x NER_TAG_STRIDE: emission sums */
+  guint32    *rows;      /* vit_size x NER_MAX_FEATS: rows of the context features */
+  guint8     *nrows;     /* vit_size: their number */
   NerWordSum *wcache;    /* NER_WORD_CACHE, allocated by the first ner_tag () */
   NerPairSum *pcache;    /* NER_PAIR_CACHE */
 };

@@ -448,6 +448,9 @@ viterbi_reserve (NerScratch *s, guint n)
   s->score = g_renew (float, s->score, (gsize) s->vit_size * NER_TAG_STRIDE);
   s->back = g_renew (guint8, s->back, (gsize) s->vit_size * NER_TAG_STRIDE);
   s->tags = g_renew (guint8, s->tags, s->vit_size);
+  s->isc = g_renew (gint32, s->isc, (gsize) s->vit_size * NER_TAG_STRIDE);
+  s->rows = g_renew (guint32, s->rows, (gsize) s->vit_size * NER_MAX_FEATS);
+  s->nrows = g_renew (guint8, s->nrows, s->vit_size);
 }
 
 /* Adds the weight rows of the @k features @f to @sc. */
@@ -553,18 +556,44 @@ ner_tag (const NerModel *model, NerScratch *s, const char *text, NerToken *toks,
         }
       viterbi_reserve (s, len);
       const NerToken *lt = toks + a;
+      /* first the features of the whole line, fetching their rows into
+       * the caches while the next tokens' features are computed; then
+       * the sums */
       for (guint i = 0; i < len; i++)
         {
-          gint32 sc[NER_TAG_STRIDE];
-          memcpy (sc, word_sum (model, s, text, lt, len, i), sizeof sc);
-          add_rows (model, f, features_of (lt, len, i, text, CONTEXT, f), sc);
-          for (int c = 0; c < NER_TAG_STRIDE; c++)
-            s->emit[(gsize) i * NER_TAG_STRIDE + c] = (float) sc[c];
+          memcpy (s->isc + (gsize) i * NER_TAG_STRIDE, word_sum (model, s, text, lt, len, i),
+                  NER_TAG_STRIDE * sizeof (gint32));
+          guint k = features_of (lt, len, i, text, CONTEXT, f), m = 0;
+          guint32 *rows = s->rows + (gsize) i * NER_MAX_FEATS;
+          for (guint j = 0; j < k; j++)
+            {
+              guint32 r = ner_weight_index (model, f[j]);
+              if (r == G_MAXUINT32)
+                continue;
+#if defined(__GNUC__)
+              __builtin_prefetch (model->wrows + (gsize) r * NER_TAG_STRIDE);
+#endif
+              rows[m++] = r;
+            }
+          s->nrows[i] = (guint8) m;
           const NerPairSum *ps = pair_sum (model, s, lt, i);
           float *pi = s->pair + (gsize) i * NER_N_TAGS * NER_TAG_STRIDE;
           for (int p = 0; p < NER_N_TAGS; p++)
             for (int c = 0; c < NER_TAG_STRIDE; c++)
               pi[p * NER_TAG_STRIDE + c] = (float) ps->sc[p][c];
+        }
+      for (guint i = 0; i < len; i++)
+        {
+          gint32 *sc = s->isc + (gsize) i * NER_TAG_STRIDE;
+          const guint32 *rows = s->rows + (gsize) i * NER_MAX_FEATS;
+          for (guint j = 0; j < s->nrows[i]; j++)
+            {
+              const gint16 *r = model->wrows + (gsize) rows[j] * NER_TAG_STRIDE;
+              for (int c = 0; c < NER_TAG_STRIDE; c++)
+                sc[c] += r[c];
+            }
+          for (int c = 0; c < NER_TAG_STRIDE; c++)
+            s->emit[(gsize) i * NER_TAG_STRIDE + c] = (float) sc[c];
         }
       ner_viterbi (lt, len, s->emit, s->pair, s->score, s->back, s->tags);
       for (guint i = 0; i < len; i++)
