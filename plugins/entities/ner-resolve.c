@@ -676,6 +676,50 @@ resolve_partial (const NerModel *model, NerScratch *s, const char *text, GArray 
     }
 }
 
+static gboolean
+has_unresolved (const GArray *dates)
+{
+  for (guint k = 0; k < dates->len; k++)
+    {
+      const NerMention *m = &g_array_index (dates, NerMention, k);
+      if (m->type == NER_DATE && m->canonical == NULL)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* The DATE, MONEY and PERCENT spans of the whole text against @ref, from
+ * the tokens of a one-chunk text (@whole) or the text tokenized again. */
+static void
+find_dates_again (const NerModel *model, NerScratch *s, const char *text, gsize len, const NerToken *whole,
+                  guint n_whole, const NerOptions *opts, const GDate *ref, GArray *dates)
+{
+  gint64 cbase = 0;
+  for (gsize from = 0; from < len;)
+    {
+      gsize to = chunk_end (text, len, from);
+      guint n = n_whole;
+      const NerToken *toks = whole;
+      if (toks == NULL)
+        {
+          NerToken *t = ner_tokenize (model, s, text + from, to - from, &n);
+          for (guint k = 0; k < n && cbase != 0; k++)
+            t[k].cstart += cbase, t[k].cend += cbase;
+          toks = t;
+        }
+      guint before = dates->len;
+      ner_find_dates (model, text + from, toks, n, opts, ref, dates);
+      for (guint k = before; k < dates->len; k++)
+        {
+          NerMention *m = &g_array_index (dates, NerMention, k);
+          m->bstart += (guint32) from;
+          m->bend += (guint32) from;
+        }
+      cbase += g_utf8_strlen (text + from, to - from);
+      from = to;
+    }
+}
+
 GArray *
 ner_extract (const NerModel *model, NerScratch *s, const char *text, gsize len, const NerOptions *opts)
 {
@@ -724,6 +768,16 @@ ner_extract (const NerModel *model, NerScratch *s, const char *text, gsize len, 
       collect_spans (model, s, chunk, toks, n, from, opts, out);
       cbase += g_utf8_strlen (chunk, to - from);
       from = to;
+    }
+
+  /* no reference day in meta or text, and a relative date that needs one:
+   * the dates again, against the fallback day (the names do not depend
+   * on it) */
+  if (!ref_ok && g_date_valid (&opts->fallback) && has_unresolved (dates))
+    {
+      ner_mentions_clear (dates);
+      gboolean single = len > 0 && chunk_end (text, len, 0) == len;
+      find_dates_again (model, s, text, len, single ? s->toks : NULL, n_first, opts, &opts->fallback, dates);
     }
 
   /* a document of one chunk (most are) keeps its tokens for the

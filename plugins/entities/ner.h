@@ -109,6 +109,8 @@ typedef struct {
   gboolean roles;
   GDate    ref;                /* reference date; invalid: relative dates get no canonical */
   gboolean date_from_text;     /* no ref: take the first full date near the top */
+  GDate    fallback;           /* neither: resolve against this day when a relative date needs
+                                * one (invalid: leave them unresolved) */
 } NerOptions;
 
 /* Finds the mentions in @text (valid UTF-8, @len bytes). Returns the
