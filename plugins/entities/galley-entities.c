@@ -244,7 +244,7 @@ looks_english (const char *text, gsize len)
                 lower[i] = g_ascii_tolower (w[i]);
               lower[n] = '\0';
               for (guint i = 0; function_words[i] != NULL; i++)
-                if (strcmp (lower, function_words[i]) == 0)
+                if (function_words[i][0] == lower[0] && strcmp (lower, function_words[i]) == 0)
                   {
                     hits++;
                     break;

@@ -535,7 +535,8 @@ document_consistency (const NerModel *model, NerScratch *s, const char *text, gs
           g_array_append_val (added, m);
           i += best - 1;
         }
-      cbase += g_utf8_strlen (text + from, to - from);
+      if (to < len)   /* the last chunk needs no count */
+        cbase += g_utf8_strlen (text + from, to - from);
       from = to;
     }
   if (added->len > 0)
@@ -715,7 +716,8 @@ find_dates_again (const NerModel *model, NerScratch *s, const char *text, gsize 
           m->bstart += (guint32) from;
           m->bend += (guint32) from;
         }
-      cbase += g_utf8_strlen (text + from, to - from);
+      if (to < len)   /* the last chunk needs no count */
+        cbase += g_utf8_strlen (text + from, to - from);
       from = to;
     }
 }
@@ -766,7 +768,8 @@ ner_extract (const NerModel *model, NerScratch *s, const char *text, gsize len, 
           m->bend += (guint32) from;
         }
       collect_spans (model, s, chunk, toks, n, from, opts, out);
-      cbase += g_utf8_strlen (chunk, to - from);
+      if (to < len)   /* the last chunk needs no count */
+        cbase += g_utf8_strlen (chunk, to - from);
       from = to;
     }
 
