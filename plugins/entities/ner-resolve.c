@@ -426,6 +426,14 @@ drop_capitalised_words (const NerModel *model, NerScratch *s, const char *text, 
 }
 
 
+/* The votes of name @key (see document_consistency ()), or NULL. */
+static const guint *
+votes_of (const NerTable *index, const GArray *votes, guint64 key)
+{
+  const NerEntry *e = ner_table_get (index, key);
+  return e != NULL ? (const guint *) votes->data + (gsize) (e->bits - 1) * 5 : NULL;
+}
+
 /* Document-level consistency of PER/ORG/LOC mentions: a name keeps the
  * type it has most often in the document, and a later (or earlier)
  * capitalised occurrence of a name tagged elsewhere in the document is
@@ -438,8 +446,11 @@ document_consistency (const NerModel *model, NerScratch *s, const char *text, gs
     return;
   g_array_sort (out, mention_cmp);
   drop_capitalised_words (model, s, text, len, whole, n_whole, out);
-  /* key -> votes per type (3 x 16 bits) */
-  g_autoptr(GHashTable) votes = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+  /* key -> index of its votes: per type, then the number of tokens,
+   * then the type of the first mention */
+  NerTable index;
+  ner_table_init (&index, 6);
+  g_autoptr(GArray) votes = g_array_new (FALSE, TRUE, sizeof (guint) * 5);
   g_autofree guint64 *keys = g_new0 (guint64, out->len);
   for (guint k = 0; k < out->len; k++)
     {
@@ -449,17 +460,14 @@ document_consistency (const NerModel *model, NerScratch *s, const char *text, gs
       if (key == 0 || nt > DOC_MAX_LEN || m->type > NER_LOC)
         continue;
       keys[k] = key;
-      guint *v = g_hash_table_lookup (votes, &key);
-      if (v == NULL)
+      NerEntry *e = ner_table_insert (&index, key);
+      if (e->bits == 0)
         {
-          guint64 *kp = g_new (guint64, 1);
-          *kp = key;
-          v = g_new0 (guint, 5);
-          v[3] = nt;
-          v[4] = m->type;   /* the first seen breaks ties */
-          g_hash_table_insert (votes, kp, v);
+          guint v[5] = { 0, 0, 0, nt, m->type };   /* the first seen breaks ties */
+          g_array_append_vals (votes, v, 1);
+          e->bits = votes->len;
         }
-      v[m->type]++;
+      ((guint *) votes->data)[(gsize) (e->bits - 1) * 5 + m->type]++;
     }
   /* the majority type wins; on a tie, the type of the first mention */
   for (guint k = 0; k < out->len; k++)
@@ -467,7 +475,7 @@ document_consistency (const NerModel *model, NerScratch *s, const char *text, gs
       NerMention *m = &g_array_index (out, NerMention, k);
       if (keys[k] == 0)
         continue;
-      const guint *v = g_hash_table_lookup (votes, &keys[k]);
+      const guint *v = votes_of (&index, votes, keys[k]);
       NerType best = (NerType) v[4];
       for (int t = NER_PER; t <= NER_LOC; t++)
         if (v[t] > v[best])
@@ -507,7 +515,7 @@ document_consistency (const NerModel *model, NerScratch *s, const char *text, gs
               if (l > 1 && (u->flags & NER_TOK_NL_BEFORE))
                 break;
               h = ner_seq_step (h, u->lower);
-              const guint *v = g_hash_table_lookup (votes, &h);
+              const guint *v = votes_of (&index, votes, h);
               if (v != NULL && v[3] == l)
                 best = l, bv = v;
             }
@@ -544,6 +552,7 @@ document_consistency (const NerModel *model, NerScratch *s, const char *text, gs
       g_array_append_vals (out, added->data, added->len);
       g_array_sort (out, mention_cmp);
     }
+  ner_table_clear (&index);
 }
 
 /* What the longer names of an article tell about its one-word names:
