@@ -508,6 +508,7 @@ ner_scratch_free (NerScratch *s)
   g_free (s->nrows);
   g_free (s->wcache);
   g_free (s->pcache);
+  g_free (s->ccache);
   if (s->sub)
     ner_scratch_free (s->sub);
   g_free (s);

@@ -75,8 +75,9 @@ ner_weight_row (const NerModel *m, guint32 b)
 }
 
 /* Per-thread caches of the tagger's sums of weight rows (ner.c). */
-#define NER_WORD_CACHE 4096
-#define NER_PAIR_CACHE 2048
+#define NER_WORD_CACHE 8192
+#define NER_PAIR_CACHE 4096
+#define NER_CLASS_CACHE 512
 typedef struct {
   guint64 key;
   gint32  sc[NER_TAG_STRIDE];
@@ -100,7 +101,8 @@ struct _NerScratch {
   guint32    *rows;      /* vit_size x NER_MAX_FEATS: rows of the context features */
   guint8     *nrows;     /* vit_size: their number */
   NerWordSum *wcache;    /* NER_WORD_CACHE, allocated by the first ner_tag () */
-  NerPairSum *pcache;    /* NER_PAIR_CACHE */
+  NerPairSum *pcache;    /* NER_PAIR_CACHE: transitions by word */
+  NerPairSum *ccache;    /* NER_CLASS_CACHE: transitions by shape and gazetteer class */
 };
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NerScratch, ner_scratch_free)

@@ -350,6 +350,8 @@ ner_features (const NerModel *model, const NerToken *toks, guint n, guint i, con
   return features_of (toks, n, i, text, WORD | CONTEXT, out);
 }
 
+/* The tagger (pair_sums ()) keeps the sum of the third, the word's, apart
+ * from the others: keep it third. */
 guint
 ner_pair_features (const NerToken *toks, guint i, int prev, guint32 *out)
 {
@@ -505,26 +507,45 @@ word_sum (const NerModel *model, NerScratch *s, const char *text, const NerToken
   return e->sc;
 }
 
-/* The transition scores of token @t for each previous tag: they depend
- * on its word, shape and gazetteer class only, so they are kept per
- * such triple. */
-static const NerPairSum *
-pair_sum (const NerModel *model, NerScratch *s, const NerToken *toks, guint i)
+/* The transition scores of token @i for each previous tag, in two
+ * parts kept apart: those of its shape and gazetteer class (features 40,
+ * 42 and 44 of ner_pair_features (): few values, nearly always cached)
+ * and those of its word (feature 43, its third). */
+static void
+pair_sums (const NerModel *model, NerScratch *s, const NerToken *toks, guint i, gint32 out[NER_N_TAGS][NER_TAG_STRIDE])
 {
   const NerToken *t = &toks[i];
-  guint64 key = mix64 (t->lower ^ mix64 (((guint64) eff_shape (t) << 32) | ((guint64) t->gaz_span << 2)
-                                         | t->gaz_pos));
-  key = key != 0 ? key : 1;
-  NerPairSum *e = &s->pcache[key & (NER_PAIR_CACHE - 1)];
-  if (e->key != key)
+  guint64 ckey = mix64 (((guint64) eff_shape (t) << 32) ^ ((guint64) t->gaz_span << 2 | t->gaz_pos) ^ 0x3c6ef372fe94f82bULL);
+  guint64 wkey = mix64 (t->lower ^ 0xa54ff53a5f1d36f1ULL);
+  ckey = ckey != 0 ? ckey : 1;
+  wkey = wkey != 0 ? wkey : 1;
+  NerPairSum *ce = &s->ccache[ckey & (NER_CLASS_CACHE - 1)];
+  NerPairSum *we = &s->pcache[wkey & (NER_PAIR_CACHE - 1)];
+  if (ce->key != ckey || we->key != wkey)
     {
-      guint32 f[NER_MAX_PAIR_FEATS];
-      memset (e->sc, 0, sizeof e->sc);
+      if (ce->key != ckey)
+        memset (ce->sc, 0, sizeof ce->sc);
+      if (we->key != wkey)
+        memset (we->sc, 0, sizeof we->sc);
       for (int p = 0; p < NER_N_TAGS; p++)
-        add_rows (model, f, ner_pair_features (toks, i, p, f), e->sc[p]);
-      e->key = key;
+        {
+          guint32 f[NER_MAX_PAIR_FEATS];
+          guint k = ner_pair_features (toks, i, p, f);
+          g_assert (k == 4);
+          if (ce->key != ckey)
+            {
+              guint32 cf[3] = { f[0], f[1], f[3] };
+              add_rows (model, cf, 3, ce->sc[p]);
+            }
+          if (we->key != wkey)
+            add_rows (model, f + 2, 1, we->sc[p]);
+        }
+      ce->key = ckey;
+      we->key = wkey;
     }
-  return e;
+  for (int p = 0; p < NER_N_TAGS; p++)
+    for (int c = 0; c < NER_TAG_STRIDE; c++)
+      out[p][c] = ce->sc[p][c] + we->sc[p][c];
 }
 
 /* Viterbi decoding of the whole chunk: a line break ends every name, so
@@ -537,6 +558,7 @@ ner_tag (const NerModel *model, NerScratch *s, const char *text, NerToken *toks,
     {
       s->wcache = g_new0 (NerWordSum, NER_WORD_CACHE);
       s->pcache = g_new0 (NerPairSum, NER_PAIR_CACHE);
+      s->ccache = g_new0 (NerPairSum, NER_CLASS_CACHE);
     }
   for (guint a = 0; a < n;)
     {
@@ -576,11 +598,12 @@ ner_tag (const NerModel *model, NerScratch *s, const char *text, NerToken *toks,
               rows[m++] = r;
             }
           s->nrows[i] = (guint8) m;
-          const NerPairSum *ps = pair_sum (model, s, lt, i);
+          gint32 ps[NER_N_TAGS][NER_TAG_STRIDE];
+          pair_sums (model, s, lt, i, ps);
           float *pi = s->pair + (gsize) i * NER_N_TAGS * NER_TAG_STRIDE;
           for (int p = 0; p < NER_N_TAGS; p++)
             for (int c = 0; c < NER_TAG_STRIDE; c++)
-              pi[p * NER_TAG_STRIDE + c] = (float) ps->sc[p][c];
+              pi[p * NER_TAG_STRIDE + c] = (float) ps[p][c];
         }
       for (guint i = 0; i < len; i++)
         {
