@@ -426,6 +426,37 @@ drop_capitalised_words (const NerModel *model, NerScratch *s, const char *text, 
 }
 
 
+/* An organisation whose words after the first are all head words
+ * ("Cairn Energy", "Yukos Oil Company") votes for its first word as an
+ * organisation too, so that the word alone is found where the tagger
+ * left it out ("Cairn said ..."). */
+static void
+note_partial (const NerModel *model, NerScratch *s, const char *text, const NerMention *m, NerTable *index,
+              GArray *votes)
+{
+  NerScratch *sub = s->sub;
+  guint n = ner_tokenize_raw (sub, text + m->bstart, m->bend - m->bstart, 0);
+  if (n < 2 || !(sub->toks[0].flags & NER_TOK_UPPER1))
+    return;
+  for (guint i = 1; i < n; i++)
+    {
+      const NerEntry *g = ner_table_get (&model->gaz, ner_seq_step (NER_SEQ_SEED, sub->toks[i].lower));
+      if (g == NULL || !(g->bits & NER_GZ_ORGWORD) || (g->bits & (NER_GZ_LOC | NER_GZ_ORG)))
+        return;
+    }
+  const NerEntry *g0 = ner_table_get (&model->gaz, ner_seq_step (NER_SEQ_SEED, sub->toks[0].lower));
+  if (g0 != NULL && (g0->bits & (NER_GZ_LOC | NER_GZ_DEMONYM | NER_GZ_GIVEN | NER_GZ_SURNAME | NER_GZ_TITLE)))
+    return;
+  guint64 key = ner_seq_step (NER_SEQ_SEED, sub->toks[0].lower);
+  NerEntry *e = ner_table_insert (index, key);
+  if (e->bits == 0)
+    {
+      guint v[5] = { 0, 1, 0, 1, NER_ORG };
+      g_array_append_vals (votes, v, 1);
+      e->bits = votes->len;
+    }
+}
+
 /* The votes of name @key (see document_consistency ()), or NULL. */
 static const guint *
 votes_of (const NerTable *index, const GArray *votes, guint64 key)
@@ -460,6 +491,8 @@ document_consistency (const NerModel *model, NerScratch *s, const char *text, gs
       if (key == 0 || nt > DOC_MAX_LEN || m->type > NER_LOC)
         continue;
       keys[k] = key;
+      if (m->type == NER_ORG && nt >= 2)
+        note_partial (model, s, text, m, &index, votes);
       NerEntry *e = ner_table_insert (&index, key);
       if (e->bits == 0)
         {
