@@ -318,8 +318,7 @@ load_weights (NerModel *model, const char *path, GError **error)
     goto corrupt;
   /* first which buckets have a row, then the rows in bucket order (a
    * bucket given twice keeps its last row, as a dense table would) */
-  model->wbits = g_new0 (guint64, NER_N_BUCKETS / 64);
-  model->wrank = g_new0 (guint32, NER_N_BUCKETS / 64);
+  model->wblocks = g_new0 (NerWeightBlock, NER_N_BUCKETS / 64);
   const char *rows_at = data + 10 + sizeof hdr;
   const char *p = rows_at;
   for (guint32 r = 0; r < rows; r++, p += row)
@@ -329,13 +328,13 @@ load_weights (NerModel *model, const char *path, GError **error)
       b = GUINT32_FROM_LE (b);
       if (b >= NER_N_BUCKETS)
         goto corrupt;
-      model->wbits[b >> 6] |= 1ULL << (b & 63);
+      model->wblocks[b >> 6].bits |= 1ULL << (b & 63);
     }
   guint32 total = 0;
   for (guint32 k = 0; k < NER_N_BUCKETS / 64; k++)
     {
-      model->wrank[k] = total;
-      total += ner_popcount64 (model->wbits[k]);
+      model->wblocks[k].rank = total;
+      total += ner_popcount64 (model->wblocks[k].bits);
     }
   model->wrows = g_new0 (gint16, (gsize) MAX (total, 1) * NER_TAG_STRIDE);
   p = rows_at;
@@ -475,8 +474,7 @@ ner_model_free (NerModel *model)
   g_free (model->dict);
   if (model->strings)
     g_string_free (model->strings, TRUE);
-  g_free (model->wbits);
-  g_free (model->wrank);
+  g_free (model->wblocks);
   g_free (model->wrows);
   g_free (model);
 }
