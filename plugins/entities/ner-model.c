@@ -504,6 +504,7 @@ ner_scratch_free (NerScratch *s)
   g_free (s->isc);
   g_free (s->rows);
   g_free (s->nrows);
+  g_free (s->keys);
   g_free (s->wcache);
   g_free (s->pcache);
   g_free (s->ccache);

@@ -107,6 +107,7 @@ struct _NerScratch {
   gint32     *isc;       /* vit_size x NER_TAG_STRIDE: emission sums */
   guint32    *rows;      /* vit_size x NER_MAX_FEATS: rows of the context features */
   guint8     *nrows;     /* vit_size: their number */
+  guint64    *keys;      /* vit_size x 3: keys of the cached sums */
   NerWordSum *wcache;    /* NER_WORD_CACHE, allocated by the first ner_tag () */
   NerPairSum *pcache;    /* NER_PAIR_CACHE: transitions by word */
   NerPairSum *ccache;    /* NER_CLASS_CACHE: transitions by shape and gazetteer class */

@@ -453,6 +453,7 @@ viterbi_reserve (NerScratch *s, guint n)
   s->isc = g_renew (gint32, s->isc, (gsize) s->vit_size * NER_TAG_STRIDE);
   s->rows = g_renew (guint32, s->rows, (gsize) s->vit_size * NER_MAX_FEATS);
   s->nrows = g_renew (guint8, s->nrows, s->vit_size);
+  s->keys = g_renew (guint64, s->keys, (gsize) s->vit_size * 3);
 }
 
 /* Adds the weight rows of the @k features @f to @sc. */
@@ -492,9 +493,9 @@ word_key (const char *text, const NerToken *t)
 /* The sum of the rows of the token's own features, from the cache of
  * the scratch (a word seen before costs one lookup instead of 15). */
 static const gint32 *
-word_sum (const NerModel *model, NerScratch *s, const char *text, const NerToken *toks, guint n, guint i)
+word_sum (const NerModel *model, NerScratch *s, const char *text, const NerToken *toks, guint n, guint i,
+          guint64 key)
 {
-  guint64 key = word_key (text, &toks[i]);
   NerWordSum *e = &s->wcache[key & (NER_WORD_CACHE - 1)];
   if (e->key != key)
     {
@@ -507,18 +508,30 @@ word_sum (const NerModel *model, NerScratch *s, const char *text, const NerToken
   return e->sc;
 }
 
+/* The keys of the transition sums of @t: by shape and gazetteer class,
+ * and by word; never 0. */
+static inline guint64
+class_key (const NerToken *t)
+{
+  guint64 k = mix64 (((guint64) eff_shape (t) << 32) ^ ((guint64) t->gaz_span << 2 | t->gaz_pos) ^ 0x3c6ef372fe94f82bULL);
+  return k != 0 ? k : 1;
+}
+
+static inline guint64
+lower_key (const NerToken *t)
+{
+  guint64 k = mix64 (t->lower ^ 0xa54ff53a5f1d36f1ULL);
+  return k != 0 ? k : 1;
+}
+
 /* The transition scores of token @i for each previous tag, in two
  * parts kept apart: those of its shape and gazetteer class (features 40,
  * 42 and 44 of ner_pair_features (): few values, nearly always cached)
  * and those of its word (feature 43, its third). */
 static void
-pair_sums (const NerModel *model, NerScratch *s, const NerToken *toks, guint i, gint32 out[NER_N_TAGS][NER_TAG_STRIDE])
+pair_sums (const NerModel *model, NerScratch *s, const NerToken *toks, guint i, guint64 ckey, guint64 wkey,
+           gint32 out[NER_N_TAGS][NER_TAG_STRIDE])
 {
-  const NerToken *t = &toks[i];
-  guint64 ckey = mix64 (((guint64) eff_shape (t) << 32) ^ ((guint64) t->gaz_span << 2 | t->gaz_pos) ^ 0x3c6ef372fe94f82bULL);
-  guint64 wkey = mix64 (t->lower ^ 0xa54ff53a5f1d36f1ULL);
-  ckey = ckey != 0 ? ckey : 1;
-  wkey = wkey != 0 ? wkey : 1;
   NerPairSum *ce = &s->ccache[ckey & (NER_CLASS_CACHE - 1)];
   NerPairSum *we = &s->pcache[wkey & (NER_PAIR_CACHE - 1)];
   if (ce->key != ckey || we->key != wkey)
@@ -578,12 +591,25 @@ ner_tag (const NerModel *model, NerScratch *s, const char *text, NerToken *toks,
         }
       viterbi_reserve (s, len);
       const NerToken *lt = toks + a;
-      /* first the features of the whole line, fetching their rows into
-       * the caches while the next tokens' features are computed; then
-       * the sums */
+      /* the keys of the line's cached sums, their entries fetched ahead;
+       * then the features of the whole line, fetching their rows while
+       * the next tokens' features are computed; then the sums */
+      guint64 *keys = s->keys;
       for (guint i = 0; i < len; i++)
         {
-          memcpy (s->isc + (gsize) i * NER_TAG_STRIDE, word_sum (model, s, text, lt, len, i),
+          keys[3 * i] = word_key (text, &lt[i]);
+          keys[3 * i + 1] = class_key (&lt[i]);
+          keys[3 * i + 2] = lower_key (&lt[i]);
+#if defined(__GNUC__)
+          __builtin_prefetch (&s->wcache[keys[3 * i] & (NER_WORD_CACHE - 1)]);
+          const char *pe = (const char *) &s->pcache[keys[3 * i + 2] & (NER_PAIR_CACHE - 1)];
+          for (gsize off = 0; off < sizeof (NerPairSum); off += 64)
+            __builtin_prefetch (pe + off);
+#endif
+        }
+      for (guint i = 0; i < len; i++)
+        {
+          memcpy (s->isc + (gsize) i * NER_TAG_STRIDE, word_sum (model, s, text, lt, len, i, keys[3 * i]),
                   NER_TAG_STRIDE * sizeof (gint32));
           guint k = features_of (lt, len, i, text, CONTEXT, f), m = 0;
           guint32 *rows = s->rows + (gsize) i * NER_MAX_FEATS;
@@ -599,7 +625,7 @@ ner_tag (const NerModel *model, NerScratch *s, const char *text, NerToken *toks,
             }
           s->nrows[i] = (guint8) m;
           gint32 ps[NER_N_TAGS][NER_TAG_STRIDE];
-          pair_sums (model, s, lt, i, ps);
+          pair_sums (model, s, lt, i, keys[3 * i + 1], keys[3 * i + 2], ps);
           float *pi = s->pair + (gsize) i * NER_N_TAGS * NER_TAG_STRIDE;
           for (int p = 0; p < NER_N_TAGS; p++)
             for (int c = 0; c < NER_TAG_STRIDE; c++)
