@@ -665,8 +665,11 @@ test_document_evidence (void)
   g_assert_cmpint (ap->start, ==, strstr (worries, "Apple said") - worries);   /* ASCII: bytes are code points */
 
   /* a nationality before a lower-case noun is an adjective */
-  g_autoptr(GalleyDocument) d = run_doc (h, "The law had a troubled passage, and European inventors were worried.", NULL);
+  g_autoptr(GalleyDocument) d = run_doc (h, "The law had a troubled passage, and European inventors were worried. "
+                                         "Tory co-chairman Liam Fox said the plans were flawed.", NULL);
   assert_no_mention (d, "European");
+  assert_no_mention (d, "Tory");
+  assert_mention (d, "Liam Fox", "PER", "Liam Fox");
 
   /* partial mentions: the first word of an organisation whose other
    * words are head words, and an acronym of a longer organisation */
