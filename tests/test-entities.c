@@ -670,6 +670,9 @@ test_document_evidence (void)
   assert_no_mention (d, "European");
   assert_no_mention (d, "Tory");
   assert_mention (d, "Liam Fox", "PER", "Liam Fox");
+  g_autoptr(GalleyDocument) o = run_doc (h, "The film won an Oscar last year; its star thanked the Oscars jury.", NULL);
+  assert_no_mention (o, "Oscar");
+  assert_no_mention (o, "Oscars");
 
   /* partial mentions: the first word of an organisation whose other
    * words are head words, and an acronym of a longer organisation */

@@ -271,6 +271,12 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
           i = j;
           continue;
         }
+      /* an award alone is no name ("an Oscar nomination") */
+      if (a == b && (toks[a].flags & NER_TOK_NONAME) && !(toks[a].gaz_span & (NER_GZ_LOC | NER_GZ_ORG | NER_GZ_PER)))
+        {
+          i = j;
+          continue;
+        }
       /* a nationality or religion before a lower-case word is an
        * adjective ("the Conservative party", "European inventors"),
        * unless a list knows the word as a name of its own (Celtic) */

@@ -404,6 +404,12 @@ mark_context (const NerModel *model, const char *text, NerToken *toks, guint n)
       guint64 one = ner_seq_step (NER_SEQ_SEED, t->lower);
       const NerEntry *g = ner_table_get (&model->gaz, one);
       t->gaz = g != NULL ? g->bits : 0;
+      if (t->gaz & NER_GZ_NONAME)
+        {
+          /* a flag for the rules: the tagger was trained without it */
+          t->gaz &= ~(guint32) NER_GZ_NONAME;
+          t->flags |= NER_TOK_NONAME;
+        }
       const NerEntry *wn = ner_table_get (&model->wn, one);
       t->wn = wn != NULL ? (guint8) wn->bits : 0;
       if (t->flags & NER_TOK_PUNCT)

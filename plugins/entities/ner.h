@@ -40,6 +40,7 @@ enum {
   NER_TOK_DICT_LOWER = 1 << 12, /* the dictionary has its lower-case form */
   NER_TOK_DICT_CAP = 1 << 13,  /* the dictionary has it capitalised (a proper noun) */
   NER_TOK_STOP     = 1 << 14,  /* '.', '!' or '?' ending a sentence (not "Mr." or "J."): no name goes on */
+  NER_TOK_NONAME   = 1 << 15,  /* listed as never a name on its own (an award); not a tagger feature */
 };
 #define NER_MAX_TOKEN 64
 
