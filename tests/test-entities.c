@@ -673,6 +673,10 @@ test_document_evidence (void)
   g_autoptr(GalleyDocument) o = run_doc (h, "The film won an Oscar last year; its star thanked the Oscars jury.", NULL);
   assert_no_mention (o, "Oscar");
   assert_no_mention (o, "Oscars");
+  /* "WHO" is listed in capitals only: "Who" opening a question is none */
+  g_autoptr(GalleyDocument) w = run_doc (h, "He asked: \"Who is going to pay?\" The WHO said it would help.", NULL);
+  assert_no_mention (w, "Who");
+  assert_mention (w, "WHO", "ORG", "World Health Organization");
 
   /* partial mentions: the first word of an organisation whose other
    * words are head words, and an acronym of a longer organisation */

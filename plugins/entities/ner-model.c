@@ -82,6 +82,20 @@ next_data_line (char **cursor, guint *lineno)
   return NULL;
 }
 
+/* Whether @name has letters, all of them ASCII capitals. */
+static gboolean
+is_capitals (const char *name)
+{
+  gboolean letters = FALSE;
+  for (const char *p = name; *p != '\0'; p++)
+    {
+      if ((guchar) *p >= 0x80 || g_ascii_islower (*p))
+        return FALSE;
+      letters |= g_ascii_isupper (*p);
+    }
+  return letters;
+}
+
 /* Lines "TYPE<TAB>name[<TAB>canonical]"; '#' starts a comment line. */
 static gboolean
 load_gazetteer (NerModel *model, NerScratch *s, const char *path, GError **error)
@@ -112,6 +126,14 @@ load_gazetteer (NerModel *model, NerScratch *s, const char *path, GError **error
       if (key != 0)
         {
           NerEntry *e = ner_table_insert (&model->gaz, key);
+          /* a one-word name in capitals ("WHO"): marked until the same
+           * word is listed in another case ("Turkey", "Once") */
+          gboolean fresh = e->bits == 0;
+          gboolean caps = nt == 1 && is_capitals (f[1]);
+          if (caps && (fresh || (e->bits & NER_GZ_CAPS)))
+            e->bits |= NER_GZ_CAPS;
+          else
+            e->bits &= ~(guint32) NER_GZ_CAPS;
           e->bits |= bit;
           if (f[2] != NULL && *f[2] != '\0')
             e->canon = ner_intern (model, f[2], -1);

@@ -181,11 +181,15 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
       int tag = toks[i].tag;
       if (tag == NER_O || (tag != NER_B_PER && tag != NER_B_ORG && tag != NER_B_LOC))
         {
-          /* gazetteer fallback: a known place or organisation the tagger left out */
+          /* gazetteer fallback: a known place or organisation the tagger
+           * left out (not a common word that a list has in capitals only:
+           * "Us", "Who") */
           const NerToken *t = &toks[i];
           guint32 kind = t->gaz_span & (NER_GZ_LOC | NER_GZ_ORG | NER_GZ_PER);
           if (tag == NER_O && t->gaz_pos == 1 && kind != 0 && (kind & (kind - 1)) == 0
-              && !(t->gaz_span & (NER_GZ_DEMONYM | NER_GZ_TITLE)) && !(t->flags & NER_TOK_CAPSLINE && t->flags & NER_TOK_COMMON))
+              && !(t->gaz_span & (NER_GZ_DEMONYM | NER_GZ_TITLE)) && !(t->flags & NER_TOK_CAPSLINE && t->flags & NER_TOK_COMMON)
+              && !((t->flags & (NER_TOK_GAZ_CAPS | NER_TOK_COMMON)) == (NER_TOK_GAZ_CAPS | NER_TOK_COMMON)
+                   && !(t->flags & (NER_TOK_ALLUPPER | NER_TOK_CAPSLINE)) && (i + 1 >= n || toks[i + 1].gaz_pos != 2)))
             {
               guint j = i + 1;
               gboolean clear = TRUE;
@@ -236,9 +240,12 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
             }
         }
       /* a name starts with a capital (or sits in a headline); a lone
-       * sentence-initial common word is not a name */
+       * sentence-initial common word is not a name, nor one that the
+       * gazetteers list in capitals only ("Who is ...": not WHO) */
       if (!(toks[a].flags & (NER_TOK_UPPER1 | NER_TOK_CAPSLINE))
-          || (a == b && (toks[a].flags & NER_TOK_SENT) && (toks[a].flags & NER_TOK_COMMON) && !(toks[a].gaz_span & (NER_GZ_LOC | NER_GZ_ORG | NER_GZ_PER))))
+          || (a == b && (toks[a].flags & NER_TOK_SENT) && (toks[a].flags & NER_TOK_COMMON)
+              && (!(toks[a].gaz_span & (NER_GZ_LOC | NER_GZ_ORG | NER_GZ_PER))
+                  || ((toks[a].flags & NER_TOK_GAZ_CAPS) && !(toks[a].flags & (NER_TOK_ALLUPPER | NER_TOK_CAPSLINE))))))
         {
           i = j;
           continue;

@@ -404,12 +404,12 @@ mark_context (const NerModel *model, const char *text, NerToken *toks, guint n)
       guint64 one = ner_seq_step (NER_SEQ_SEED, t->lower);
       const NerEntry *g = ner_table_get (&model->gaz, one);
       t->gaz = g != NULL ? g->bits : 0;
+      /* flags for the rules: the tagger was trained without them */
       if (t->gaz & NER_GZ_NONAME)
-        {
-          /* a flag for the rules: the tagger was trained without it */
-          t->gaz &= ~(guint32) NER_GZ_NONAME;
-          t->flags |= NER_TOK_NONAME;
-        }
+        t->flags |= NER_TOK_NONAME;
+      if (t->gaz & NER_GZ_CAPS)
+        t->flags |= NER_TOK_GAZ_CAPS;
+      t->gaz &= ~(guint32) (NER_GZ_NONAME | NER_GZ_CAPS);
       const NerEntry *wn = ner_table_get (&model->wn, one);
       t->wn = wn != NULL ? (guint8) wn->bits : 0;
       if (t->flags & NER_TOK_PUNCT)
@@ -494,6 +494,7 @@ mark_gazetteer (const NerModel *model, NerToken *toks, guint n)
       guint32 bits = 0;
       guint best = longest_name (&model->gaz, model->gaz_maxlen,
                                  NER_GZ_PER | NER_GZ_LOC | NER_GZ_ORG | NER_GZ_DEMONYM | NER_GZ_TITLE, toks, n, i, &bits);
+      bits &= ~(guint32) NER_GZ_CAPS;
       for (guint l = 0; l < best; l++)
         {
           toks[i + l].gaz_span = bits;

@@ -41,6 +41,7 @@ enum {
   NER_TOK_DICT_CAP = 1 << 13,  /* the dictionary has it capitalised (a proper noun) */
   NER_TOK_STOP     = 1 << 14,  /* '.', '!' or '?' ending a sentence (not "Mr." or "J."): no name goes on */
   NER_TOK_NONAME   = 1 << 15,  /* listed as never a name on its own (an award); not a tagger feature */
+  NER_TOK_GAZ_CAPS = 1 << 16,  /* the gazetteers list the word in capitals only ("WHO"); not a tagger feature */
 };
 #define NER_MAX_TOKEN 64
 
@@ -73,6 +74,7 @@ enum {
   NER_GZ_MONTH    = 1 << 9,
   NER_GZ_WEEKDAY  = 1 << 10,
   NER_GZ_NONAME   = 1 << 11,  /* capitalised but never a name on its own */
+  NER_GZ_CAPS     = 1 << 12,  /* a one-word name listed in capitals only ("WHO", "ONCE"): loading sets it */
 };
 
 /* WordNet bits (wordnet.tsv): the kinds of a capitalised noun. */
