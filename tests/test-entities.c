@@ -677,6 +677,12 @@ test_document_evidence (void)
   g_autoptr(GalleyDocument) w = run_doc (h, "He asked: \"Who is going to pay?\" The WHO said it would help.", NULL);
   assert_no_mention (w, "Who");
   assert_mention (w, "WHO", "ORG", "World Health Organization");
+  /* contractions of common words are no names */
+  g_autoptr(GalleyDocument) im = run_doc (h, "\"I'm delighted,\" said Anna Berg. \"I've waited for this. We\u2019ve all waited.\"", NULL);
+  assert_no_mention (im, "I'm");
+  assert_no_mention (im, "I've");
+  assert_no_mention (im, "We\u2019ve");
+  assert_mention (im, "Anna Berg", "PER", "Anna Berg");
 
   /* partial mentions: the first word of an organisation whose other
    * words are head words, and an acronym of a longer organisation */

@@ -171,6 +171,44 @@ mention_cmp (gconstpointer a, gconstpointer b)
   return x->end > y->end ? -1 : x->end < y->end;
 }
 
+/* A contraction of a common word: "I'm", "We've", "You'll", "Don't"
+ * (the tokenizer keeps them one word; a possessive 's it splits off). */
+static gboolean
+is_contraction (const NerModel *model, const char *text, const NerToken *t)
+{
+  static const char *const clitics[] = { "m", "ve", "ll", "d", "re", "t" };
+  const char *p = text + t->bstart, *end = text + t->bend;
+  const char *apo = NULL;
+  guint alen = 0;
+  for (const char *q = p; q < end; q++)
+    if (*q == '\'')
+      {
+        apo = q, alen = 1;
+        break;
+      }
+    else if (end - q >= 3 && memcmp (q, "\xe2\x80\x99", 3) == 0)
+      {
+        apo = q, alen = 3;
+        break;
+      }
+  if (apo == NULL || apo == p || t->bend - t->bstart > 12)
+    return FALSE;
+  const char *c = apo + alen;
+  gsize clen = end - c;
+  gboolean clitic = FALSE;
+  for (gsize k = 0; k < G_N_ELEMENTS (clitics) && !clitic; k++)
+    clitic = strlen (clitics[k]) == clen && g_ascii_strncasecmp (c, clitics[k], clen) == 0;
+  if (!clitic)
+    return FALSE;
+  if (apo - p == 1 && (*p == 'I' || *p == 'i'))
+    return TRUE;
+  /* "Don't": the word before n't */
+  const char *stem_end = apo;
+  if (clen == 1 && (c[0] == 't' || c[0] == 'T') && stem_end - p > 1 && (stem_end[-1] == 'n' || stem_end[-1] == 'N'))
+    stem_end--;
+  return ner_table_get (&model->vocab, ner_word_hash (p, stem_end)) != NULL;
+}
+
 /* Entity spans of one tagged chunk. */
 static void
 collect_spans (const NerModel *model, NerScratch *s, const char *text, const NerToken *toks, guint n,
@@ -238,6 +276,16 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
               i = k;
               continue;
             }
+        }
+      /* "I'm", "We've" ... are no part of a name */
+      if (is_contraction (model, text, &toks[a]))
+        {
+          if (a == b)
+            {
+              i = j;
+              continue;
+            }
+          a++;
         }
       /* a name starts with a capital (or sits in a headline); a lone
        * sentence-initial common word is not a name, nor one that the
