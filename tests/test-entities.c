@@ -673,6 +673,10 @@ test_document_evidence (void)
   g_autoptr(GalleyDocument) o = run_doc (h, "The film won an Oscar last year; its star thanked the Oscars jury.", NULL);
   assert_no_mention (o, "Oscar");
   assert_no_mention (o, "Oscars");
+  g_autoptr(GalleyDocument) pc = run_doc (h, "Sales of the new PC rose as DVD prices fell, and GDP grew.", NULL);
+  assert_no_mention (pc, "PC");
+  assert_no_mention (pc, "DVD");
+  assert_no_mention (pc, "GDP");
   /* "WHO" is listed in capitals only: "Who" opening a question is none */
   g_autoptr(GalleyDocument) w = run_doc (h, "He asked: \"Who is going to pay?\" The WHO said it would help.", NULL);
   assert_no_mention (w, "Who");
