@@ -687,6 +687,9 @@ test_document_evidence (void)
   assert_no_mention (im, "I've");
   assert_no_mention (im, "We\u2019ve");
   assert_mention (im, "Anna Berg", "PER", "Anna Berg");
+  /* a title before a name a gazetteer lists as a place: a person */
+  g_autoptr(GalleyDocument) mr = run_doc (h, "The judge will rule on Monday. Mr Jackson denies the charges.", NULL);
+  assert_mention (mr, "Jackson", "PER", "Jackson");
 
   /* partial mentions: the first word of an organisation whose other
    * words are head words, and an acronym of a longer organisation */

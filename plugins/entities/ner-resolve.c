@@ -209,6 +209,14 @@ is_contraction (const NerModel *model, const char *text, const NerToken *t)
   return ner_table_get (&model->vocab, ner_word_hash (p, stem_end)) != NULL;
 }
 
+/* A person's title before a name ("Mr Jackson": a person, though a
+ * gazetteer lists Jackson as a city). */
+static gboolean
+person_title (const NerToken *t)
+{
+  return (t->gaz & NER_GZ_TITLE) && (t->flags & NER_TOK_UPPER1) && !(t->gaz & (NER_GZ_ORG | NER_GZ_LOC));
+}
+
 /* Entity spans of one tagged chunk. */
 static void
 collect_spans (const NerModel *model, NerScratch *s, const char *text, const NerToken *toks, guint n,
@@ -287,10 +295,11 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
             }
           a++;
         }
-      /* a name starts with a capital (or sits in a headline); a lone
+      /* a name starts with a capital (in a headline in capitals too: a
+       * word in lower case in a title-case line is none, "(capt)"); a lone
        * sentence-initial common word is not a name, nor one that the
        * gazetteers list in capitals only ("Who is ...": not WHO) */
-      if (!(toks[a].flags & (NER_TOK_UPPER1 | NER_TOK_CAPSLINE))
+      if (!(toks[a].flags & NER_TOK_UPPER1)
           || (a == b && (toks[a].flags & NER_TOK_SENT) && (toks[a].flags & NER_TOK_COMMON)
               && (!(toks[a].gaz_span & (NER_GZ_LOC | NER_GZ_ORG | NER_GZ_PER))
                   || ((toks[a].flags & NER_TOK_GAZ_CAPS) && !(toks[a].flags & (NER_TOK_ALLUPPER | NER_TOK_CAPSLINE))))))
@@ -343,11 +352,13 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
           continue;
         }
       /* a name the gazetteers know as exactly one kind keeps that kind,
-       * unless numbers around it make it a team in a results line */
+       * unless numbers around it make it a team in a results line, or the
+       * tagger read a person after a title ("Mr Jackson") */
       guint32 kind = toks[a].gaz_span & (NER_GZ_LOC | NER_GZ_ORG | NER_GZ_PER);
       if (toks[a].gaz_pos == 1 && (b + 1 >= n || toks[b + 1].gaz_pos != 2) && kind != 0 && (kind & (kind - 1)) == 0
           && (a + 1 > b || toks[a + 1].gaz_pos == 2) && (b == a || toks[b].gaz_pos == 2)
-          && !(b + 1 < n && (toks[b + 1].flags & NER_TOK_DIGIT)) && !(a > 0 && (toks[a - 1].flags & NER_TOK_DIGIT)))
+          && !(b + 1 < n && (toks[b + 1].flags & NER_TOK_DIGIT)) && !(a > 0 && (toks[a - 1].flags & NER_TOK_DIGIT))
+          && !(type == NER_PER && a > 0 && person_title (&toks[a - 1])))
         type = kind == NER_GZ_LOC ? NER_LOC : kind == NER_GZ_ORG ? NER_ORG : NER_PER;
       if (opts->types & (1u << type) && !(toks[a].flags & NER_TOK_PUNCT))
         {
