@@ -307,6 +307,18 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
           i = j;
           continue;
         }
+      /* a word that is no name on its own and the lower-case words after
+       * it are not part of the name that follows ("Tory co-chairman Liam
+       * Fox"; "Oscar Wilde", "PC Pro", "Olympic Stadium" stay whole) */
+      if (a < b && (toks[a].flags & NER_TOK_NONAME) && (toks[a + 1].flags & NER_TOK_LETTER)
+          && !(toks[a + 1].flags & NER_TOK_UPPER1))
+        {
+          guint k = a + 1;
+          while (k < b && (toks[k].flags & NER_TOK_LETTER) && !(toks[k].flags & NER_TOK_UPPER1))
+            k++;
+          if (toks[k].flags & NER_TOK_UPPER1)
+            a = k;
+        }
       /* titles in front of a person are its role, not its name */
       while (type == NER_PER && a < b && (toks[a].gaz & NER_GZ_TITLE) && !(toks[a].gaz & (NER_GZ_GIVEN | NER_GZ_SURNAME)))
         a++;
@@ -517,7 +529,7 @@ note_partial (const NerModel *model, NerScratch *s, const char *text, const NerM
         return;
     }
   const NerEntry *g0 = ner_table_get (&model->gaz, ner_seq_step (NER_SEQ_SEED, sub->toks[0].lower));
-  if (g0 != NULL && (g0->bits & (NER_GZ_LOC | NER_GZ_DEMONYM | NER_GZ_GIVEN | NER_GZ_SURNAME | NER_GZ_TITLE)))
+  if (g0 != NULL && (g0->bits & (NER_GZ_LOC | NER_GZ_DEMONYM | NER_GZ_GIVEN | NER_GZ_SURNAME | NER_GZ_TITLE | NER_GZ_NONAME)))
     return;
   guint64 key = ner_seq_step (NER_SEQ_SEED, sub->toks[0].lower);
   NerEntry *e = ner_table_insert (index, key);
@@ -632,6 +644,8 @@ document_consistency (const NerModel *model, NerScratch *s, const char *text, gs
             continue;   /* would overlap the next mention */
           if (best == 1 && (t->flags & (NER_TOK_SENT | NER_TOK_CAPSLINE)) && (t->flags & NER_TOK_COMMON))
             continue;   /* "May" opening a sentence */
+          if (best == 1 && (t->flags & NER_TOK_NONAME))
+            continue;   /* "Tory" after "Tory Party" */
           if (i + best < n && (toks[i + best].flags & NER_TOK_UPPER1) && !(toks[i + best].flags & NER_TOK_NL_BEFORE))
             continue;   /* part of a longer capitalised name */
           if (i > 0 && (toks[i - 1].flags & NER_TOK_UPPER1) && !(t->flags & (NER_TOK_NL_BEFORE | NER_TOK_SENT)))
@@ -743,7 +757,7 @@ resolve_partial (const NerModel *model, NerScratch *s, const char *text, GArray 
             g_free (key);
         }
       if (m->type == NER_ORG && heads && (toks[0].flags & NER_TOK_UPPER1) && !(toks[0].flags & NER_TOK_COMMON)
-          && !(gaz_bits (model, &toks[0]) & (NER_GZ_LOC | NER_GZ_DEMONYM | NER_GZ_GIVEN | NER_GZ_SURNAME | NER_GZ_TITLE)))
+          && !(gaz_bits (model, &toks[0]) & (NER_GZ_LOC | NER_GZ_DEMONYM | NER_GZ_GIVEN | NER_GZ_SURNAME | NER_GZ_TITLE | NER_GZ_NONAME)))
         {
           char *key = g_utf8_casefold (name + toks[0].bstart, toks[0].bend - toks[0].bstart);
           if (!g_hash_table_contains (full, key))

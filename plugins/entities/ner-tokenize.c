@@ -494,7 +494,7 @@ mark_gazetteer (const NerModel *model, NerToken *toks, guint n)
       guint32 bits = 0;
       guint best = longest_name (&model->gaz, model->gaz_maxlen,
                                  NER_GZ_PER | NER_GZ_LOC | NER_GZ_ORG | NER_GZ_DEMONYM | NER_GZ_TITLE, toks, n, i, &bits);
-      bits &= ~(guint32) NER_GZ_CAPS;
+      bits &= ~(guint32) (NER_GZ_CAPS | NER_GZ_NONAME);   /* marks for the rules, not features */
       for (guint l = 0; l < best; l++)
         {
           toks[i + l].gaz_span = bits;
