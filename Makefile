@@ -75,6 +75,7 @@ bench: build
 	$(BUILD)/bench/strip-text-speed --check
 	$(BUILD)/bench/export-sqlite-bench 200000 10
 	bench/entities/speed.sh $(BUILD)
+	bench/entities/bbc.sh $(BUILD)
 	@if [ -d ../shared/bench/boilerplate/html ]; then $(BUILD)/bench/strip-html-speed ../shared/bench/boilerplate/html; fi
 	BENCH_FILES=$${BENCH_FILES:-100000} bench/incremental-bench.sh $(BUILD)
 	BENCH_DOCS=$${BENCH_SHARD_DOCS:-200000} bench/shard-bench.sh $(BUILD)

@@ -629,12 +629,139 @@ test_seeds (void)
     }
 }
 
+/* The document's evidence: names never run across the end of a sentence,
+ * capitalised common words at sentence starts are no names, partial
+ * mentions of organisations and places resolve to the full name. */
+static void
+test_document_evidence (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  g_autoptr(GalleyDocument) a = run_doc (h,
+    "Russia forced the sale to settle a tax claim against Yukos. Yukos' owner Menatep Group says it will "
+    "ask for damages, said chief executive Steven Theede. Yukos filed for bankruptcy in Houston.", NULL);
+  for (guint i = 0; i < galley_document_get_n_annotations (a); i++)
+    {
+      GalleyAnnotation *m = galley_document_get_annotation (a, i);
+      if (strchr (m->text, '.') != NULL)
+        g_error ("mention '%s' runs across the end of a sentence", m->text);
+    }
+  assert_mention (a, "Steven Theede", "PER", "Steven Theede");
+  GalleyAnnotation *y = find (a, "Yukos", NULL);
+  g_assert_nonnull (y);
+  g_assert_cmpstr (y->type, !=, "PER");
+  /* "Mr." and initials do not end a sentence */
+  g_autoptr(GalleyDocument) b = run_doc (h, "The prize went to Mr. John K. Hartwell of Leeds.", NULL);
+  assert_mention (b, "John K. Hartwell", "PER", "John K. Hartwell");
+
+  /* "Worries" opens a sentence and is written in lower case elsewhere;
+   * "Apple" is capitalised inside a sentence too, so it stays a name */
+  const char *worries = "The firm said the deficit would shrink next year.\n\n"
+                        "Worries about the deficit have grown, and the worries of traders have not gone away.\n\n"
+                        "Apple said sales rose. Analysts at the bank expect Apple to raise prices.";
+  g_autoptr(GalleyDocument) c = run_doc (h, worries, NULL);
+  assert_no_mention (c, "Worries");
+  GalleyAnnotation *ap = find (c, "Apple", NULL);
+  g_assert_nonnull (ap);
+  g_assert_cmpint (ap->start, ==, strstr (worries, "Apple said") - worries);   /* ASCII: bytes are code points */
+
+  /* a nationality before a lower-case noun is an adjective */
+  g_autoptr(GalleyDocument) d = run_doc (h, "The law had a troubled passage, and European inventors were worried. "
+                                         "Tory co-chairman Liam Fox said the plans were flawed.", NULL);
+  assert_no_mention (d, "European");
+  assert_no_mention (d, "Tory");
+  assert_mention (d, "Liam Fox", "PER", "Liam Fox");
+  g_autoptr(GalleyDocument) o = run_doc (h, "The film won an Oscar last year; its star thanked the Oscars jury.", NULL);
+  assert_no_mention (o, "Oscar");
+  assert_no_mention (o, "Oscars");
+  g_autoptr(GalleyDocument) pc = run_doc (h, "Sales of the new PC rose as DVD prices fell, and GDP grew.", NULL);
+  assert_no_mention (pc, "PC");
+  assert_no_mention (pc, "DVD");
+  assert_no_mention (pc, "GDP");
+  /* "WHO" is listed in capitals only: "Who" opening a question is none */
+  g_autoptr(GalleyDocument) w = run_doc (h, "He asked: \"Who is going to pay?\" The WHO said it would help.", NULL);
+  assert_no_mention (w, "Who");
+  assert_mention (w, "WHO", "ORG", "World Health Organization");
+  /* contractions of common words are no names */
+  g_autoptr(GalleyDocument) im = run_doc (h, "\"I'm delighted,\" said Anna Berg. \"I've waited for this. We\u2019ve all waited.\"", NULL);
+  assert_no_mention (im, "I'm");
+  assert_no_mention (im, "I've");
+  assert_no_mention (im, "We\u2019ve");
+  assert_mention (im, "Anna Berg", "PER", "Anna Berg");
+  /* a title before a name a gazetteer lists as a place: a person */
+  g_autoptr(GalleyDocument) mr = run_doc (h, "The judge will rule on Monday. Mr Jackson denies the charges.", NULL);
+  assert_mention (mr, "Jackson", "PER", "Jackson");
+
+  /* partial mentions: the first word of an organisation whose other
+   * words are head words, and an acronym of a longer organisation */
+  g_autoptr(GalleyDocument) e = run_doc (h,
+    "Shares in Cairn Energy rose 5% on Monday. Cairn said output at its wells had doubled.\n\n"
+    "Talks with the International Monetary Fund (IMF) resumed. The IMF wants cuts.", NULL);
+  GalleyAnnotation *cairn = find (e, "Cairn", NULL);
+  g_assert_nonnull (cairn);
+  g_assert_cmpstr (cairn->type, ==, "ORG");
+  g_assert_cmpstr (cairn->canonical, ==, "Cairn Energy");
+  GalleyAnnotation *imf = find (e, "IMF", NULL);
+  g_assert_nonnull (imf);
+  g_assert_cmpstr (imf->type, ==, "ORG");
+
+  /* the sample article: "Port of Velmora", "Velmora Port Authority" and
+   * "at Velmora" make Velmora a place wherever it stands alone */
+  g_autofree char *path = galley_test_srcpath ("examples", "articles", "01-port-strike.txt", NULL);
+  g_autofree char *article = NULL;
+  g_assert_true (g_file_get_contents (path, &article, NULL, NULL));
+  g_autoptr(GalleyDocument) f = run_doc (h, article, NULL);
+  guint places = 0;
+  for (guint i = 0; i < galley_document_get_n_annotations (f); i++)
+    {
+      GalleyAnnotation *m = galley_document_get_annotation (f, i);
+      if (strcmp (m->text, "Velmora") == 0)
+        {
+          g_assert_cmpstr (m->type, ==, "LOC");
+          places++;
+        }
+    }
+  g_assert_cmpuint (places, >=, 3);
+  assert_mention (f, "Petra Alvarenga", "PER", "Petra Alvarenga");
+  assert_mention (f, "Alvarenga", "PER", "Petra Alvarenga");
+}
+
+/* The tagger keeps sums per word in the scratch of a thread: a text
+ * tagged after many others gets the same mentions as in a fresh one. */
+static void
+test_repeatable (void)
+{
+  const char *text = "Kremlin spokesman Dmitry Peskov said the Bank of England and Arsenal would not comment. "
+                     "Peskov later flew to Istanbul with officials of Gazprom.";
+  g_autoptr(GalleyHarness) fresh = harness (NULL);
+  g_autoptr(GalleyDocument) a = run_doc (fresh, text, "2025-07-21");
+  g_autoptr(GalleyHarness) used = harness (NULL);
+  for (int i = 0; i < 200; i++)
+    {
+      g_autofree char *other = g_strdup_printf ("Report %d: Mayor Anna Kowalska of Gdansk met %d bankers from "
+                                                "Frankfurt and the Deutsche Bank board in Berlin.", i, i * 7);
+      g_autoptr(GalleyDocument) o = run_doc (used, other, NULL);
+    }
+  g_autoptr(GalleyDocument) b = run_doc (used, text, "2025-07-21");
+  g_assert_cmpuint (galley_document_get_n_annotations (a), ==, galley_document_get_n_annotations (b));
+  g_assert_cmpuint (galley_document_get_n_annotations (a), >, 4);
+  for (guint i = 0; i < galley_document_get_n_annotations (a); i++)
+    {
+      GalleyAnnotation *x = galley_document_get_annotation (a, i), *y = galley_document_get_annotation (b, i);
+      g_assert_cmpstr (x->type, ==, y->type);
+      g_assert_cmpint (x->start, ==, y->start);
+      g_assert_cmpint (x->end, ==, y->end);
+      g_assert_cmpstr (x->canonical, ==, y->canonical);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/entities/people-places-organisations", test_people_places_organisations);
   g_test_add_func ("/entities/news-conventions", test_news_conventions);
+  g_test_add_func ("/entities/document-evidence", test_document_evidence);
+  g_test_add_func ("/entities/repeatable", test_repeatable);
   g_test_add_func ("/entities/dates", test_dates);
   g_test_add_func ("/entities/reference-date", test_reference_date);
   g_test_add_func ("/entities/options", test_options);

@@ -39,6 +39,7 @@ main (int argc, char **argv)
   o.types = (1u << NER_N_TYPES) - 1;
   o.roles = TRUE;
   g_date_clear (&o.ref, 1);
+  g_date_clear (&o.fallback, 1);
   GPtrArray *docs = g_ptr_array_new ();
   char *line = NULL;
   size_t cap = 0;

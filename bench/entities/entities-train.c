@@ -128,6 +128,71 @@ read_iob2 (const char *path, GHashTable *lc, GHashTable *cap)
     }
 }
 
+/* CoNLL "TOKEN TAG" lines with IO tags (WikiGold): one sentence per
+ * blank-line block, -DOCSTART- lines skipped, MISC as O; a run of tokens
+ * with the same type is one name. The text is the tokens joined with
+ * spaces, none before closing punctuation and clitics or after opening
+ * brackets, as the sentence would be written. */
+static guint
+read_conll_io (const char *path)
+{
+  g_autofree char *data = NULL;
+  if (!g_file_get_contents (path, &data, NULL, NULL))
+    {
+      fprintf (stderr, "entities-train: cannot read %s\n", path);
+      exit (66);
+    }
+  g_auto(GStrv) lines = g_strsplit (data, "\n", -1);
+  GString *text = g_string_new (NULL);
+  GArray *spans = g_array_new (FALSE, FALSE, sizeof (guint32));
+  int prev_type = -1;
+  gboolean glue = FALSE;
+  guint count = 0;
+  for (char **l = lines; ; l++)
+    {
+      if (*l == NULL || **l == '\0' || g_str_has_prefix (*l, "-DOCSTART-"))
+        {
+          if (text->len > 0)
+            {
+              add_example (g_string_free (text, FALSE), spans);
+              count++;
+              text = g_string_new (NULL);
+              spans = g_array_new (FALSE, FALSE, sizeof (guint32));
+            }
+          prev_type = -1;
+          glue = FALSE;
+          if (*l == NULL)
+            break;
+          continue;
+        }
+      char *sp = strrchr (*l, ' ');
+      if (sp == NULL || sp == *l)
+        continue;
+      *sp = '\0';
+      const char *tok = *l, *tag = sp + 1;
+      int type = tag[0] == 'O' ? -1 : type_tag (tag);
+      gboolean closing = strchr (".,;:!?)]}%", tok[0]) != NULL && tok[1] == '\0';
+      closing = closing || strcmp (tok, "'s") == 0 || strcmp (tok, "n't") == 0 || strcmp (tok, "'") == 0;
+      if (text->len > 0 && !glue && !closing)
+        g_string_append_c (text, ' ');
+      guint32 s = (guint32) text->len;
+      g_string_append (text, tok);
+      guint32 e = (guint32) text->len;
+      glue = (tok[0] == '(' || tok[0] == '[') && tok[1] == '\0';
+      if (type >= 0 && type == prev_type && spans->len >= 3)
+        g_array_index (spans, guint32, spans->len - 2) = e;
+      else if (type >= 0)
+        {
+          guint32 v[3] = { s, e, (guint32) type };
+          g_array_append_vals (spans, v, 3);
+        }
+      prev_type = type;
+    }
+  g_string_free (text, TRUE);
+  g_array_unref (spans);
+  return count;
+}
+
 /* One line with "[TYPE words]" marks into text and spans. */
 static void
 parse_marked (const char *line)
@@ -817,6 +882,15 @@ main (int argc, char **argv)
     }
   example_weight = 1.0f;
   guint n_extra = examples->len - n_ewt;
+  /* WikiGold (CC BY 4.0), when given: encyclopaedic sentences */
+  if (g_getenv ("NER_WIKIGOLD") && *g_getenv ("NER_WIKIGOLD"))
+    {
+      example_weight = g_getenv ("NER_WIKIGOLD_WEIGHT") ? (float) g_ascii_strtod (g_getenv ("NER_WIKIGOLD_WEIGHT"), NULL) : 1.0f;
+      guint k = read_conll_io (g_getenv ("NER_WIKIGOLD"));
+      fprintf (stderr, "WikiGold: %u sentences\n", k);
+      example_weight = 1.0f;
+      n_extra = examples->len - n_ewt;
+    }
   /* hand-written common words that start sentences and headings */
   {
     g_autofree char *path = g_build_filename (data_dir, "common-words.txt", NULL);

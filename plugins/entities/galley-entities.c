@@ -244,7 +244,7 @@ looks_english (const char *text, gsize len)
                 lower[i] = g_ascii_tolower (w[i]);
               lower[n] = '\0';
               for (guint i = 0; function_words[i] != NULL; i++)
-                if (strcmp (lower, function_words[i]) == 0)
+                if (function_words[i][0] == lower[0] && strcmp (lower, function_words[i]) == 0)
                   {
                     hits++;
                     break;
@@ -310,6 +310,7 @@ entities_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, 
   o.roles = self->roles;
   o.date_from_text = self->date_from_text;
   g_date_clear (&o.ref, 1);
+  g_date_clear (&o.fallback, 1);
   const char *meta_date = galley_document_get_meta_string (doc, "date");
   if (meta_date == NULL || !ner_parse_date (meta_date, &o.ref))
     {
@@ -318,29 +319,17 @@ entities_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, 
       else if (self->ref_mode == 1)
         {
           g_date_set_time_t (&o.ref, time (NULL));
-          /* a dateline in the text beats the run date */
+          /* a dateline in the text beats the run date, which serves
+           * when a relative date needs a day and there is none */
           if (self->date_from_text)
-            g_date_clear (&o.ref, 1);
+            {
+              o.fallback = o.ref;
+              g_date_clear (&o.ref, 1);
+            }
         }
     }
   NerScratch *s = pool_get (self);
   GArray *mentions = ner_extract (self->model, s, text, len, &o);
-  if (!g_date_valid (&o.ref) && self->ref_mode == 1 && self->date_from_text)
-    {
-      /* no dateline either: run again against today */
-      gboolean relative_unresolved = FALSE;
-      for (guint i = 0; i < mentions->len && !relative_unresolved; i++)
-        {
-          const NerMention *m = &g_array_index (mentions, NerMention, i);
-          relative_unresolved = m->type == NER_DATE && m->canonical == NULL;
-        }
-      if (relative_unresolved)
-        {
-          g_date_set_time_t (&o.ref, time (NULL));
-          o.date_from_text = FALSE;
-          mentions = ner_extract (self->model, s, text, len, &o);
-        }
-    }
   galley_document_clear_annotations (doc, "entities");
   gint64 counts[NER_N_TYPES] = { 0 }, unresolved = 0, over = 0;
   for (guint i = 0; i < mentions->len; i++)

@@ -234,6 +234,11 @@ month_of (const Ctx *c, guint i)
 {
   if (i >= c->n || !(c->toks[i].flags & NER_TOK_LETTER))
     return 0;
+  /* English month names and their short forms have 3 to 9 letters and
+   * start with one of these: most words are ruled out here */
+  guint len = c->toks[i].bend - c->toks[i].bstart;
+  if (len < 3 || len > 9 || strchr ("jfmasond", g_ascii_tolower (c->text[c->toks[i].bstart])) == NULL)
+    return 0;
   return galley_date_month_from_name (c->text + c->toks[i].bstart, c->toks[i].bend - c->toks[i].bstart,
                                       GALLEY_DATE_ENGLISH);
 }
@@ -411,6 +416,11 @@ iso_day_after (const GDate *ref, int delta)
 static guint
 rule_weekday (const Ctx *c, guint i)
 {
+  /* every weekday ends in "day" and has 6 to 9 letters */
+  guint len = c->toks[i].bend - c->toks[i].bstart;
+  const char *end = c->text + c->toks[i].bend;
+  if (len < 6 || len > 9 || g_ascii_strncasecmp (end - 3, "day", 3) != 0)
+    return 0;
   int wd = word_index (c, i, weekdays, 7);
   if (wd < 0)
     return 0;
@@ -494,8 +504,10 @@ rule_relative_unit (const Ctx *c, guint i)
 static guint
 rule_ago (const Ctx *c, guint i)
 {
+  if (i + 2 >= c->n || !is (c, i + 2, "ago"))
+    return 0;   /* tested first: it rules out almost every token */
   int num = word_index (c, i, small_numbers, G_N_ELEMENTS (small_numbers));
-  if (num <= 0 || i + 2 >= c->n || !is (c, i + 2, "ago"))
+  if (num <= 0)
     return 0;
   int unit = (is (c, i + 1, "days") || is (c, i + 1, "day")) ? UNIT_DAY
              : (is (c, i + 1, "weeks") || is (c, i + 1, "week")) ? UNIT_WEEK

@@ -82,6 +82,20 @@ next_data_line (char **cursor, guint *lineno)
   return NULL;
 }
 
+/* Whether @name has letters, all of them ASCII capitals. */
+static gboolean
+is_capitals (const char *name)
+{
+  gboolean letters = FALSE;
+  for (const char *p = name; *p != '\0'; p++)
+    {
+      if ((guchar) *p >= 0x80 || g_ascii_islower (*p))
+        return FALSE;
+      letters |= g_ascii_isupper (*p);
+    }
+  return letters;
+}
+
 /* Lines "TYPE<TAB>name[<TAB>canonical]"; '#' starts a comment line. */
 static gboolean
 load_gazetteer (NerModel *model, NerScratch *s, const char *path, GError **error)
@@ -112,6 +126,14 @@ load_gazetteer (NerModel *model, NerScratch *s, const char *path, GError **error
       if (key != 0)
         {
           NerEntry *e = ner_table_insert (&model->gaz, key);
+          /* a one-word name in capitals ("WHO"): marked until the same
+           * word is listed in another case ("Turkey", "Once") */
+          gboolean fresh = e->bits == 0;
+          gboolean caps = nt == 1 && is_capitals (f[1]);
+          if (caps && (fresh || (e->bits & NER_GZ_CAPS)))
+            e->bits |= NER_GZ_CAPS;
+          else
+            e->bits &= ~(guint32) NER_GZ_CAPS;
           e->bits |= bit;
           if (f[2] != NULL && *f[2] != '\0')
             e->canon = ner_intern (model, f[2], -1);
@@ -316,8 +338,11 @@ load_weights (NerModel *model, const char *path, GError **error)
   guint32 rows = GUINT32_FROM_LE (hdr[4]);
   if ((len - 10 - sizeof hdr) != (gsize) rows * row)
     goto corrupt;
-  model->w = g_new0 (gint16, (gsize) NER_N_BUCKETS * NER_TAG_STRIDE);
-  const char *p = data + 10 + sizeof hdr;
+  /* first which buckets have a row, then the rows in bucket order (a
+   * bucket given twice keeps its last row, as a dense table would) */
+  model->wblocks = g_new0 (NerWeightBlock, NER_N_BUCKETS / 64);
+  const char *rows_at = data + 10 + sizeof hdr;
+  const char *p = rows_at;
   for (guint32 r = 0; r < rows; r++, p += row)
     {
       guint32 b;
@@ -325,11 +350,26 @@ load_weights (NerModel *model, const char *path, GError **error)
       b = GUINT32_FROM_LE (b);
       if (b >= NER_N_BUCKETS)
         goto corrupt;
+      model->wblocks[b >> 6].bits |= 1ULL << (b & 63);
+    }
+  guint32 total = 0;
+  for (guint32 k = 0; k < NER_N_BUCKETS / 64; k++)
+    {
+      model->wblocks[k].rank = total;
+      total += ner_popcount64 (model->wblocks[k].bits);
+    }
+  model->wrows = g_new0 (gint16, (gsize) MAX (total, 1) * NER_TAG_STRIDE);
+  p = rows_at;
+  for (guint32 r = 0; r < rows; r++, p += row)
+    {
+      guint32 b;
+      memcpy (&b, p, 4);
+      gint16 *dst = (gint16 *) ner_weight_row (model, GUINT32_FROM_LE (b));
       for (int c = 0; c < NER_TAG_STRIDE; c++)
         {
           gint16 v;
           memcpy (&v, p + 4 + 2 * c, 2);
-          model->w[(gsize) b * NER_TAG_STRIDE + c] = GINT16_FROM_LE (v);
+          dst[c] = GINT16_FROM_LE (v);
         }
     }
   return TRUE;
@@ -456,7 +496,8 @@ ner_model_free (NerModel *model)
   g_free (model->dict);
   if (model->strings)
     g_string_free (model->strings, TRUE);
-  g_free (model->w);
+  g_free (model->wblocks);
+  g_free (model->wrows);
   g_free (model);
 }
 
@@ -482,6 +523,13 @@ ner_scratch_free (NerScratch *s)
   g_free (s->score);
   g_free (s->back);
   g_free (s->tags);
+  g_free (s->isc);
+  g_free (s->rows);
+  g_free (s->nrows);
+  g_free (s->keys);
+  g_free (s->wcache);
+  g_free (s->pcache);
+  g_free (s->ccache);
   if (s->sub)
     ner_scratch_free (s->sub);
   g_free (s);

@@ -25,6 +25,12 @@ typedef struct {
   guint     used;
 } NerTable;
 
+typedef struct {
+  guint64 bits;
+  guint32 rank;
+  guint32 unused;
+} NerWeightBlock;
+
 struct _NerModel {
   NerTable  gaz;       /* token-sequence hash -> gazetteer bits */
   NerTable  aliases;   /* token-sequence hash -> canonical */
@@ -35,8 +41,58 @@ struct _NerModel {
   NerTable  wn;        /* token-sequence hash -> NER_WN_* bits (wordnet.tsv) */
   guint     wn_maxlen;
   GString  *strings;
-  gint16   *w;         /* NER_N_BUCKETS x NER_TAG_STRIDE */
+  /* the weights, rows of NER_TAG_STRIDE int16 for the buckets that have
+   * any (about one in four): for each 64 buckets a block whose bit b % 64
+   * is set when bucket b has a row, and the count of the rows of the
+   * buckets before the block, so the row is wrows + (rank + the set bits
+   * below b) * stride. About 2.5 MB instead of 8 for a dense table, and
+   * one cache line of the index per lookup. */
+  NerWeightBlock *wblocks;   /* NER_N_BUCKETS / 64 */
+  gint16   *wrows;
 };
+
+/* Set bits of @x (without the popcnt instruction of newer processors,
+ * which the baseline x86-64 target lacks). */
+static inline guint32
+ner_popcount64 (guint64 x)
+{
+  x = x - ((x >> 1) & 0x5555555555555555ULL);
+  x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+  x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+  return (guint32) ((x * 0x0101010101010101ULL) >> 56);
+}
+
+/* The row number of bucket @b, or G_MAXUINT32 when all its weights are 0. */
+static inline guint32
+ner_weight_index (const NerModel *m, guint32 b)
+{
+  const NerWeightBlock *k = &m->wblocks[b >> 6];
+  guint64 bit = 1ULL << (b & 63);
+  if (!(k->bits & bit))
+    return G_MAXUINT32;
+  return k->rank + ner_popcount64 (k->bits & (bit - 1));
+}
+
+/* The weight row of bucket @b, or NULL when all its weights are 0. */
+static inline const gint16 *
+ner_weight_row (const NerModel *m, guint32 b)
+{
+  guint32 r = ner_weight_index (m, b);
+  return r == G_MAXUINT32 ? NULL : m->wrows + (gsize) r * NER_TAG_STRIDE;
+}
+
+/* Per-thread caches of the tagger's sums of weight rows (ner.c). */
+#define NER_WORD_CACHE 8192
+#define NER_PAIR_CACHE 4096
+#define NER_CLASS_CACHE 512
+typedef struct {
+  guint64 key;
+  gint32  sc[NER_TAG_STRIDE];
+} NerWordSum;
+typedef struct {
+  guint64 key;
+  gint32  sc[NER_N_TAGS][NER_TAG_STRIDE];
+} NerPairSum;
 
 struct _NerScratch {
   NerToken   *toks;
@@ -48,6 +104,13 @@ struct _NerScratch {
   guint       vit_size;
   float      *emit, *pair, *score;
   guint8     *back, *tags;
+  gint32     *isc;       /* vit_size x NER_TAG_STRIDE: emission sums */
+  guint32    *rows;      /* vit_size x NER_MAX_FEATS: rows of the context features */
+  guint8     *nrows;     /* vit_size: their number */
+  guint64    *keys;      /* vit_size x 3: keys of the cached sums */
+  NerWordSum *wcache;    /* NER_WORD_CACHE, allocated by the first ner_tag () */
+  NerPairSum *pcache;    /* NER_PAIR_CACHE: transitions by word */
+  NerPairSum *ccache;    /* NER_CLASS_CACHE: transitions by shape and gazetteer class */
 };
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NerScratch, ner_scratch_free)

@@ -171,6 +171,52 @@ mention_cmp (gconstpointer a, gconstpointer b)
   return x->end > y->end ? -1 : x->end < y->end;
 }
 
+/* A contraction of a common word: "I'm", "We've", "You'll", "Don't"
+ * (the tokenizer keeps them one word; a possessive 's it splits off). */
+static gboolean
+is_contraction (const NerModel *model, const char *text, const NerToken *t)
+{
+  static const char *const clitics[] = { "m", "ve", "ll", "d", "re", "t" };
+  const char *p = text + t->bstart, *end = text + t->bend;
+  const char *apo = NULL;
+  guint alen = 0;
+  for (const char *q = p; q < end; q++)
+    if (*q == '\'')
+      {
+        apo = q, alen = 1;
+        break;
+      }
+    else if (end - q >= 3 && memcmp (q, "\xe2\x80\x99", 3) == 0)
+      {
+        apo = q, alen = 3;
+        break;
+      }
+  if (apo == NULL || apo == p || t->bend - t->bstart > 12)
+    return FALSE;
+  const char *c = apo + alen;
+  gsize clen = end - c;
+  gboolean clitic = FALSE;
+  for (gsize k = 0; k < G_N_ELEMENTS (clitics) && !clitic; k++)
+    clitic = strlen (clitics[k]) == clen && g_ascii_strncasecmp (c, clitics[k], clen) == 0;
+  if (!clitic)
+    return FALSE;
+  if (apo - p == 1 && (*p == 'I' || *p == 'i'))
+    return TRUE;
+  /* "Don't": the word before n't */
+  const char *stem_end = apo;
+  if (clen == 1 && (c[0] == 't' || c[0] == 'T') && stem_end - p > 1 && (stem_end[-1] == 'n' || stem_end[-1] == 'N'))
+    stem_end--;
+  return ner_table_get (&model->vocab, ner_word_hash (p, stem_end)) != NULL;
+}
+
+/* A person's title before a name ("Mr Jackson": a person, though a
+ * gazetteer lists Jackson as a city). */
+static gboolean
+person_title (const NerToken *t)
+{
+  return (t->gaz & NER_GZ_TITLE) && (t->flags & NER_TOK_UPPER1) && !(t->gaz & (NER_GZ_ORG | NER_GZ_LOC));
+}
+
 /* Entity spans of one tagged chunk. */
 static void
 collect_spans (const NerModel *model, NerScratch *s, const char *text, const NerToken *toks, guint n,
@@ -181,11 +227,15 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
       int tag = toks[i].tag;
       if (tag == NER_O || (tag != NER_B_PER && tag != NER_B_ORG && tag != NER_B_LOC))
         {
-          /* gazetteer fallback: a known place or organisation the tagger left out */
+          /* gazetteer fallback: a known place or organisation the tagger
+           * left out (not a common word that a list has in capitals only:
+           * "Us", "Who") */
           const NerToken *t = &toks[i];
           guint32 kind = t->gaz_span & (NER_GZ_LOC | NER_GZ_ORG | NER_GZ_PER);
           if (tag == NER_O && t->gaz_pos == 1 && kind != 0 && (kind & (kind - 1)) == 0
-              && !(t->gaz_span & (NER_GZ_DEMONYM | NER_GZ_TITLE)) && !(t->flags & NER_TOK_CAPSLINE && t->flags & NER_TOK_COMMON))
+              && !(t->gaz_span & (NER_GZ_DEMONYM | NER_GZ_TITLE)) && !(t->flags & NER_TOK_CAPSLINE && t->flags & NER_TOK_COMMON)
+              && !((t->flags & (NER_TOK_GAZ_CAPS | NER_TOK_COMMON)) == (NER_TOK_GAZ_CAPS | NER_TOK_COMMON)
+                   && !(t->flags & (NER_TOK_ALLUPPER | NER_TOK_CAPSLINE)) && (i + 1 >= n || toks[i + 1].gaz_pos != 2)))
             {
               guint j = i + 1;
               gboolean clear = TRUE;
@@ -235,13 +285,39 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
               continue;
             }
         }
-      /* a name starts with a capital (or sits in a headline); a lone
-       * sentence-initial common word is not a name */
-      if (!(toks[a].flags & (NER_TOK_UPPER1 | NER_TOK_CAPSLINE))
-          || (a == b && (toks[a].flags & NER_TOK_SENT) && (toks[a].flags & NER_TOK_COMMON) && !(toks[a].gaz_span & (NER_GZ_LOC | NER_GZ_ORG | NER_GZ_PER))))
+      /* "I'm", "We've" ... are no part of a name */
+      if (is_contraction (model, text, &toks[a]))
+        {
+          if (a == b)
+            {
+              i = j;
+              continue;
+            }
+          a++;
+        }
+      /* a name starts with a capital (in a headline in capitals too: a
+       * word in lower case in a title-case line is none, "(capt)"); a lone
+       * sentence-initial common word is not a name, nor one that the
+       * gazetteers list in capitals only ("Who is ...": not WHO) */
+      if (!(toks[a].flags & NER_TOK_UPPER1)
+          || (a == b && (toks[a].flags & NER_TOK_SENT) && (toks[a].flags & NER_TOK_COMMON)
+              && (!(toks[a].gaz_span & (NER_GZ_LOC | NER_GZ_ORG | NER_GZ_PER))
+                  || ((toks[a].flags & NER_TOK_GAZ_CAPS) && !(toks[a].flags & (NER_TOK_ALLUPPER | NER_TOK_CAPSLINE))))))
         {
           i = j;
           continue;
+        }
+      /* a word that is no name on its own and the lower-case words after
+       * it are not part of the name that follows ("Tory co-chairman Liam
+       * Fox"; "Oscar Wilde", "PC Pro", "Olympic Stadium" stay whole) */
+      if (a < b && (toks[a].flags & NER_TOK_NONAME) && (toks[a + 1].flags & NER_TOK_LETTER)
+          && !(toks[a + 1].flags & NER_TOK_UPPER1))
+        {
+          guint k = a + 1;
+          while (k < b && (toks[k].flags & NER_TOK_LETTER) && !(toks[k].flags & NER_TOK_UPPER1))
+            k++;
+          if (toks[k].flags & NER_TOK_UPPER1)
+            a = k;
         }
       /* titles in front of a person are its role, not its name */
       while (type == NER_PER && a < b && (toks[a].gaz & NER_GZ_TITLE) && !(toks[a].gaz & (NER_GZ_GIVEN | NER_GZ_SURNAME)))
@@ -271,12 +347,30 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
           i = j;
           continue;
         }
+      /* an award alone is no name ("an Oscar nomination") */
+      if (a == b && (toks[a].flags & NER_TOK_NONAME) && !(toks[a].gaz_span & (NER_GZ_LOC | NER_GZ_ORG | NER_GZ_PER)))
+        {
+          i = j;
+          continue;
+        }
+      /* a nationality or religion before a lower-case word is an
+       * adjective ("the Conservative party", "European inventors"),
+       * unless a list knows the word as a name of its own (Celtic) */
+      if (a == b && (toks[a].gaz & NER_GZ_DEMONYM) && !(toks[a].gaz_span & (NER_GZ_LOC | NER_GZ_ORG | NER_GZ_PER))
+          && !(toks[a].gaz & (NER_GZ_LOC | NER_GZ_ORG | NER_GZ_PER)) && b + 1 < n
+          && (toks[b + 1].flags & (NER_TOK_LETTER | NER_TOK_UPPER1 | NER_TOK_CAPSLINE | NER_TOK_NL_BEFORE)) == NER_TOK_LETTER)
+        {
+          i = j;
+          continue;
+        }
       /* a name the gazetteers know as exactly one kind keeps that kind,
-       * unless numbers around it make it a team in a results line */
+       * unless numbers around it make it a team in a results line, or the
+       * tagger read a person after a title ("Mr Jackson") */
       guint32 kind = toks[a].gaz_span & (NER_GZ_LOC | NER_GZ_ORG | NER_GZ_PER);
       if (toks[a].gaz_pos == 1 && (b + 1 >= n || toks[b + 1].gaz_pos != 2) && kind != 0 && (kind & (kind - 1)) == 0
           && (a + 1 > b || toks[a + 1].gaz_pos == 2) && (b == a || toks[b].gaz_pos == 2)
-          && !(b + 1 < n && (toks[b + 1].flags & NER_TOK_DIGIT)) && !(a > 0 && (toks[a - 1].flags & NER_TOK_DIGIT)))
+          && !(b + 1 < n && (toks[b + 1].flags & NER_TOK_DIGIT)) && !(a > 0 && (toks[a - 1].flags & NER_TOK_DIGIT))
+          && !(type == NER_PER && a > 0 && person_title (&toks[a - 1])))
         type = kind == NER_GZ_LOC ? NER_LOC : kind == NER_GZ_ORG ? NER_ORG : NER_PER;
       if (opts->types & (1u << type) && !(toks[a].flags & NER_TOK_PUNCT))
         {
@@ -313,18 +407,165 @@ span_key (NerScratch *s, const char *text, guint32 b, guint32 e, guint *n_tokens
 
 #define DOC_MAX_LEN 4
 
+/* The document's own evidence on a capitalised word (bits per
+ * lower-case form): written in lower case in running text ("worries"),
+ * or capitalised inside a sentence outside headlines ("... said Apple");
+ * the canon field of the entry counts its capitalised sentence starts. */
+enum { SEEN_LOWER = 1, SEEN_CAP_INSIDE = 2 };
+
+static void
+note_words (NerTable *seen, const NerToken *toks, guint n)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      const NerToken *t = &toks[i];
+      if ((t->flags & (NER_TOK_LETTER | NER_TOK_LONG | NER_TOK_CAPSLINE)) != NER_TOK_LETTER)
+        continue;
+      if (!(t->flags & NER_TOK_UPPER1))
+        ner_table_insert (seen, t->lower)->bits |= SEEN_LOWER;
+      else if (!(t->flags & NER_TOK_SENT) && !(t->flags & NER_TOK_ALLUPPER))
+        ner_table_insert (seen, t->lower)->bits |= SEEN_CAP_INSIDE;
+      else
+        ner_table_insert (seen, t->lower)->canon++;   /* capitalised at sentence starts */
+    }
+}
+
+/* Whether the one-word name @t, at the start of a sentence or in a
+ * headline, is an ordinary word that only the position capitalises: the
+ * document writes it in lower case elsewhere, or the dictionary lists it
+ * only in lower case ("Worries about the deficit ..."), and the document
+ * never capitalises it inside a sentence; a word the gazetteers or WordNet
+ * know as a name is kept, and so is a word in capitals ("US", "us"). */
+static gboolean
+capitalised_common_word (const NerTable *seen, const NerToken *t)
+{
+  if (!(t->flags & (NER_TOK_SENT | NER_TOK_CAPSLINE)) || (t->flags & NER_TOK_ALLUPPER)
+      || (t->gaz_span & (NER_GZ_PER | NER_GZ_ORG | NER_GZ_LOC)) || (t->gaz & (NER_GZ_GIVEN | NER_GZ_SURNAME))
+      || (t->wn & (NER_WN_PER | NER_WN_ORG | NER_WN_LOC)))
+    return FALSE;
+  const NerEntry *e = ner_table_get (seen, t->lower);
+  guint bits = e != NULL ? e->bits : 0;
+  if (bits & SEEN_CAP_INSIDE)
+    return FALSE;
+  if (bits & SEEN_LOWER)
+    return TRUE;
+  return (t->flags & (NER_TOK_DICT_LOWER | NER_TOK_DICT_CAP)) == NER_TOK_DICT_LOWER && e != NULL && e->canon <= 1;
+}
+
+/* Drops the one-word PER/ORG/LOC mentions of @out (in text order) that
+ * are capitalised common words (above). */
+static void
+drop_capitalised_words (const NerModel *model, NerScratch *s, const char *text, gsize len, NerToken *whole,
+                        guint n_whole, GArray *out)
+{
+  NerTable seen;
+  guint bits = 10;
+  while ((1u << bits) < len / 2 && bits < 20)
+    bits++;
+  ner_table_init (&seen, bits);
+  if (whole != NULL)
+    note_words (&seen, whole, n_whole);
+  else
+    for (gsize from = 0; from < len;)
+      {
+        gsize to = chunk_end (text, len, from);
+        guint n;
+        const NerToken *toks = ner_tokenize (model, s, text + from, to - from, &n);
+        note_words (&seen, toks, n);
+        from = to;
+      }
+  guint w = 0, next = 0;
+  gsize from = 0, to = 0;
+  const NerToken *toks = whole;
+  guint n = n_whole;
+  for (guint k = 0; k < out->len; k++)
+    {
+      NerMention *m = &g_array_index (out, NerMention, k);
+      gboolean drop = FALSE;
+      if (m->type <= NER_LOC)
+        {
+          if (whole == NULL && m->bstart >= to)
+            {
+              /* the chunk of this mention, tokenized again */
+              while (m->bstart >= to)
+                from = to, to = chunk_end (text, len, from);
+              toks = ner_tokenize (model, s, text + from, to - from, &n);
+              next = 0;
+            }
+          while (next < n && from + toks[next].bend <= m->bstart)
+            next++;
+          drop = next < n && from + toks[next].bstart == m->bstart && from + toks[next].bend == m->bend
+                 && capitalised_common_word (&seen, &toks[next]);
+        }
+      if (drop)
+        {
+          g_free (m->canonical);
+          g_free (m->role);
+          continue;
+        }
+      g_array_index (out, NerMention, w++) = *m;
+    }
+  g_array_set_size (out, w);
+  ner_table_clear (&seen);
+}
+
+
+/* An organisation whose words after the first are all head words
+ * ("Cairn Energy", "Yukos Oil Company") votes for its first word as an
+ * organisation too, so that the word alone is found where the tagger
+ * left it out ("Cairn said ..."). */
+static void
+note_partial (const NerModel *model, NerScratch *s, const char *text, const NerMention *m, NerTable *index,
+              GArray *votes)
+{
+  NerScratch *sub = s->sub;
+  guint n = ner_tokenize_raw (sub, text + m->bstart, m->bend - m->bstart, 0);
+  if (n < 2 || !(sub->toks[0].flags & NER_TOK_UPPER1))
+    return;
+  for (guint i = 1; i < n; i++)
+    {
+      const NerEntry *g = ner_table_get (&model->gaz, ner_seq_step (NER_SEQ_SEED, sub->toks[i].lower));
+      if (g == NULL || !(g->bits & NER_GZ_ORGWORD) || (g->bits & (NER_GZ_LOC | NER_GZ_ORG)))
+        return;
+    }
+  const NerEntry *g0 = ner_table_get (&model->gaz, ner_seq_step (NER_SEQ_SEED, sub->toks[0].lower));
+  if (g0 != NULL && (g0->bits & (NER_GZ_LOC | NER_GZ_DEMONYM | NER_GZ_GIVEN | NER_GZ_SURNAME | NER_GZ_TITLE | NER_GZ_NONAME)))
+    return;
+  guint64 key = ner_seq_step (NER_SEQ_SEED, sub->toks[0].lower);
+  NerEntry *e = ner_table_insert (index, key);
+  if (e->bits == 0)
+    {
+      guint v[5] = { 0, 1, 0, 1, NER_ORG };
+      g_array_append_vals (votes, v, 1);
+      e->bits = votes->len;
+    }
+}
+
+/* The votes of name @key (see document_consistency ()), or NULL. */
+static const guint *
+votes_of (const NerTable *index, const GArray *votes, guint64 key)
+{
+  const NerEntry *e = ner_table_get (index, key);
+  return e != NULL ? (const guint *) votes->data + (gsize) (e->bits - 1) * 5 : NULL;
+}
+
 /* Document-level consistency of PER/ORG/LOC mentions: a name keeps the
  * type it has most often in the document, and a later (or earlier)
  * capitalised occurrence of a name tagged elsewhere in the document is
  * tagged too. */
 static void
 document_consistency (const NerModel *model, NerScratch *s, const char *text, gsize len, const NerOptions *opts,
-                      GArray *out)
+                      NerToken *whole, guint n_whole, GArray *out)
 {
   if (out->len == 0)
     return;
-  /* key -> votes per type (3 x 16 bits) */
-  g_autoptr(GHashTable) votes = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+  g_array_sort (out, mention_cmp);
+  drop_capitalised_words (model, s, text, len, whole, n_whole, out);
+  /* key -> index of its votes: per type, then the number of tokens,
+   * then the type of the first mention */
+  NerTable index;
+  ner_table_init (&index, 6);
+  g_autoptr(GArray) votes = g_array_new (FALSE, TRUE, sizeof (guint) * 5);
   g_autofree guint64 *keys = g_new0 (guint64, out->len);
   for (guint k = 0; k < out->len; k++)
     {
@@ -334,17 +575,16 @@ document_consistency (const NerModel *model, NerScratch *s, const char *text, gs
       if (key == 0 || nt > DOC_MAX_LEN || m->type > NER_LOC)
         continue;
       keys[k] = key;
-      guint *v = g_hash_table_lookup (votes, &key);
-      if (v == NULL)
+      if (m->type == NER_ORG && nt >= 2)
+        note_partial (model, s, text, m, &index, votes);
+      NerEntry *e = ner_table_insert (&index, key);
+      if (e->bits == 0)
         {
-          guint64 *kp = g_new (guint64, 1);
-          *kp = key;
-          v = g_new0 (guint, 5);
-          v[3] = nt;
-          v[4] = m->type;   /* the first seen breaks ties */
-          g_hash_table_insert (votes, kp, v);
+          guint v[5] = { 0, 0, 0, nt, m->type };   /* the first seen breaks ties */
+          g_array_append_vals (votes, v, 1);
+          e->bits = votes->len;
         }
-      v[m->type]++;
+      ((guint *) votes->data)[(gsize) (e->bits - 1) * 5 + m->type]++;
     }
   /* the majority type wins; on a tie, the type of the first mention */
   for (guint k = 0; k < out->len; k++)
@@ -352,7 +592,7 @@ document_consistency (const NerModel *model, NerScratch *s, const char *text, gs
       NerMention *m = &g_array_index (out, NerMention, k);
       if (keys[k] == 0)
         continue;
-      const guint *v = g_hash_table_lookup (votes, &keys[k]);
+      const guint *v = votes_of (&index, votes, keys[k]);
       NerType best = (NerType) v[4];
       for (int t = NER_PER; t <= NER_LOC; t++)
         if (v[t] > v[best])
@@ -371,8 +611,8 @@ document_consistency (const NerModel *model, NerScratch *s, const char *text, gs
   for (gsize from = 0; from < len;)
     {
       gsize to = chunk_end (text, len, from);
-      guint n;
-      NerToken *toks = ner_tokenize (model, s, text + from, to - from, &n);
+      guint n = n_whole;
+      NerToken *toks = whole != NULL ? whole : ner_tokenize (model, s, text + from, to - from, &n);
       for (guint i = 0; i < n; i++)
         {
           const NerToken *t = &toks[i];
@@ -392,7 +632,7 @@ document_consistency (const NerModel *model, NerScratch *s, const char *text, gs
               if (l > 1 && (u->flags & NER_TOK_NL_BEFORE))
                 break;
               h = ner_seq_step (h, u->lower);
-              const guint *v = g_hash_table_lookup (votes, &h);
+              const guint *v = votes_of (&index, votes, h);
               if (v != NULL && v[3] == l)
                 best = l, bv = v;
             }
@@ -404,6 +644,8 @@ document_consistency (const NerModel *model, NerScratch *s, const char *text, gs
             continue;   /* would overlap the next mention */
           if (best == 1 && (t->flags & (NER_TOK_SENT | NER_TOK_CAPSLINE)) && (t->flags & NER_TOK_COMMON))
             continue;   /* "May" opening a sentence */
+          if (best == 1 && (t->flags & NER_TOK_NONAME))
+            continue;   /* "Tory" after "Tory Party" */
           if (i + best < n && (toks[i + best].flags & NER_TOK_UPPER1) && !(toks[i + best].flags & NER_TOK_NL_BEFORE))
             continue;   /* part of a longer capitalised name */
           if (i > 0 && (toks[i - 1].flags & NER_TOK_UPPER1) && !(t->flags & (NER_TOK_NL_BEFORE | NER_TOK_SENT)))
@@ -420,13 +662,191 @@ document_consistency (const NerModel *model, NerScratch *s, const char *text, gs
           g_array_append_val (added, m);
           i += best - 1;
         }
-      cbase += g_utf8_strlen (text + from, to - from);
+      if (to < len)   /* the last chunk needs no count */
+        cbase += g_utf8_strlen (text + from, to - from);
       from = to;
     }
   if (added->len > 0)
     {
       g_array_append_vals (out, added->data, added->len);
       g_array_sort (out, mention_cmp);
+    }
+  ner_table_clear (&index);
+}
+
+/* What the longer names of an article tell about its one-word names:
+ * per case-folded word, whether it is part of a person's name (bit 0),
+ * and how often it reads as part of an organisation (bits 1 to 15) and
+ * of a place (bits 16 to 30). */
+enum { EV_PER = 1, EV_ORG = 1 << 1, EV_LOC = 1 << 16 };
+
+static void
+note_evidence (GHashTable *ev, const char *name, const NerToken *t, guint what)
+{
+  g_autofree char *w = g_utf8_casefold (name + t->bstart, t->bend - t->bstart);
+  guint old = GPOINTER_TO_UINT (g_hash_table_lookup (ev, w));
+  guint v = what == EV_PER ? old | EV_PER : old + what;
+  if (((v >> 1) & 0x7fff) < ((old >> 1) & 0x7fff) || ((v >> 16) & 0x7fff) < ((old >> 16) & 0x7fff))
+    return;   /* counts saturate */
+  g_hash_table_replace (ev, g_steal_pointer (&w), GUINT_TO_POINTER (v));
+}
+
+static guint32
+gaz_bits (const NerModel *model, const NerToken *t)
+{
+  const NerEntry *g = ner_table_get (&model->gaz, ner_seq_step (NER_SEQ_SEED, t->lower));
+  return g != NULL ? g->bits : 0;
+}
+
+/* Partial mentions of the organisations and places of the article, and
+ * one-word "persons" that its longer names show to be places or
+ * organisations:
+ * - an acronym that spells the capitalised words of a longer
+ *   organisation ("IMF" after "International Monetary Fund") and the
+ *   first word of an organisation whose other words are all head words
+ *   ("Yukos" after "Yukos Oil Company") take its type and canonical form;
+ * - a one-word person that is part of no longer person but part of
+ *   longer organisations or places becomes what these names show most
+ *   often: a place when it sits in a place, follows "of" after a head
+ *   word ("Port of Velmora", "University of ...") or comes before a
+ *   place's head word ("Velmora Port Authority", "Villa Park"), else an
+ *   organisation ("Aston Villa", "House of Lords"). */
+static void
+resolve_partial (const NerModel *model, NerScratch *s, const char *text, GArray *out)
+{
+  if (s->sub == NULL)
+    s->sub = ner_scratch_new ();
+  NerScratch *sub = s->sub;
+  g_autoptr(GHashTable) full = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) ev = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint k = 0; k < out->len; k++)
+    {
+      NerMention *m = &g_array_index (out, NerMention, k);
+      const char *name = text + m->bstart;
+      if (m->type > NER_LOC || memchr (name, ' ', m->bend - m->bstart) == NULL)
+        continue;
+      guint n = ner_tokenize_raw (sub, name, m->bend - m->bstart, 0);
+      const NerToken *toks = sub->toks;
+      if (n < 2)
+        continue;
+      GString *initials = g_string_new (NULL);
+      gboolean heads = TRUE;
+      for (guint i = 0; i < n; i++)
+        {
+          const NerToken *t = &toks[i];
+          if (!(t->flags & NER_TOK_UPPER1))
+            continue;
+          g_string_append_c (initials, name[t->bstart]);
+          if (i > 0)
+            {
+              guint32 g = gaz_bits (model, t);
+              heads &= (g & NER_GZ_ORGWORD) && !(g & (NER_GZ_LOC | NER_GZ_ORG));
+            }
+          gboolean place = m->type == NER_LOC
+                           || (i >= 2 && tok_is (name, &toks[i - 1], "of")
+                               && (gaz_bits (model, &toks[i - 2]) & (NER_GZ_LOCWORD | NER_GZ_ORGWORD)))
+                           || (i + 1 < n && (gaz_bits (model, &toks[i + 1]) & NER_GZ_LOCWORD));
+          note_evidence (ev, name, t, m->type == NER_PER ? EV_PER : place ? EV_LOC : EV_ORG);
+        }
+      if (m->type == NER_ORG && initials->len >= 2 && initials->len == (gsize) g_utf8_strlen (initials->str, -1))
+        {
+          char *key = g_strconcat ("\x02", initials->str, NULL);
+          if (!g_hash_table_contains (full, key))
+            g_hash_table_insert (full, key, m);
+          else
+            g_free (key);
+        }
+      if (m->type == NER_ORG && heads && (toks[0].flags & NER_TOK_UPPER1) && !(toks[0].flags & NER_TOK_COMMON)
+          && !(gaz_bits (model, &toks[0]) & (NER_GZ_LOC | NER_GZ_DEMONYM | NER_GZ_GIVEN | NER_GZ_SURNAME | NER_GZ_TITLE | NER_GZ_NONAME)))
+        {
+          char *key = g_utf8_casefold (name + toks[0].bstart, toks[0].bend - toks[0].bstart);
+          if (!g_hash_table_contains (full, key))
+            g_hash_table_insert (full, key, m);
+          else
+            g_free (key);
+        }
+      g_string_free (initials, TRUE);
+    }
+  if (g_hash_table_size (ev) == 0)
+    return;
+  for (guint k = 0; k < out->len; k++)
+    {
+      NerMention *m = &g_array_index (out, NerMention, k);
+      const char *name = text + m->bstart;
+      gsize len = m->bend - m->bstart;
+      if (m->type > NER_LOC || memchr (name, ' ', len) != NULL || strchr (m->canonical, ' ') != NULL)
+        continue;
+      g_autofree char *folded = g_utf8_casefold (name, len);
+      g_autofree char *word = g_strndup (name, len);
+      g_autofree char *acr = g_strconcat ("\x02", word, NULL);
+      gboolean upper = len >= 2;
+      for (gsize i = 0; i < len && upper; i++)
+        upper = g_ascii_isupper (name[i]);
+      const NerMention *f = upper ? g_hash_table_lookup (full, acr) : g_hash_table_lookup (full, folded);
+      if (f != NULL && f != m && (m->type != NER_PER || !upper))
+        {
+          if (strcmp (m->canonical, word) == 0)
+            {
+              g_free (m->canonical);
+              m->canonical = g_strdup (f->canonical);
+            }
+          if (m->type != f->type)
+            g_clear_pointer (&m->role, g_free);
+          m->type = f->type;
+          continue;
+        }
+      guint bits = GPOINTER_TO_UINT (g_hash_table_lookup (ev, folded));
+      guint orgs = (bits >> 1) & 0x7fff, places = (bits >> 16) & 0x7fff;
+      if (m->type == NER_PER && !(bits & EV_PER) && orgs + places > 0)
+        {
+          m->type = places > orgs ? NER_LOC : NER_ORG;
+          g_clear_pointer (&m->role, g_free);
+        }
+    }
+}
+
+static gboolean
+has_unresolved (const GArray *dates)
+{
+  for (guint k = 0; k < dates->len; k++)
+    {
+      const NerMention *m = &g_array_index (dates, NerMention, k);
+      if (m->type == NER_DATE && m->canonical == NULL)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* The DATE, MONEY and PERCENT spans of the whole text against @ref, from
+ * the tokens of a one-chunk text (@whole) or the text tokenized again. */
+static void
+find_dates_again (const NerModel *model, NerScratch *s, const char *text, gsize len, const NerToken *whole,
+                  guint n_whole, const NerOptions *opts, const GDate *ref, GArray *dates)
+{
+  gint64 cbase = 0;
+  for (gsize from = 0; from < len;)
+    {
+      gsize to = chunk_end (text, len, from);
+      guint n = n_whole;
+      const NerToken *toks = whole;
+      if (toks == NULL)
+        {
+          NerToken *t = ner_tokenize (model, s, text + from, to - from, &n);
+          for (guint k = 0; k < n && cbase != 0; k++)
+            t[k].cstart += cbase, t[k].cend += cbase;
+          toks = t;
+        }
+      guint before = dates->len;
+      ner_find_dates (model, text + from, toks, n, opts, ref, dates);
+      for (guint k = before; k < dates->len; k++)
+        {
+          NerMention *m = &g_array_index (dates, NerMention, k);
+          m->bstart += (guint32) from;
+          m->bend += (guint32) from;
+        }
+      if (to < len)   /* the last chunk needs no count */
+        cbase += g_utf8_strlen (text + from, to - from);
+      from = to;
     }
 }
 
@@ -439,12 +859,15 @@ ner_extract (const NerModel *model, NerScratch *s, const char *text, gsize len, 
   GDate ref = opts->ref;
   gboolean ref_ok = g_date_valid (&ref);
   gint64 cbase = 0;
+  guint n_first = 0;
   for (gsize from = 0; from < len;)
     {
       gsize to = chunk_end (text, len, from);
       const char *chunk = text + from;
       guint n;
       NerToken *toks = ner_tokenize (model, s, chunk, to - from, &n);
+      if (from == 0)
+        n_first = n;
       if (cbase != 0)
         for (guint k = 0; k < n; k++)
           toks[k].cstart += cbase, toks[k].cend += cbase;
@@ -473,11 +896,25 @@ ner_extract (const NerModel *model, NerScratch *s, const char *text, gsize len, 
           m->bend += (guint32) from;
         }
       collect_spans (model, s, chunk, toks, n, from, opts, out);
-      cbase += g_utf8_strlen (chunk, to - from);
+      if (to < len)   /* the last chunk needs no count */
+        cbase += g_utf8_strlen (chunk, to - from);
       from = to;
     }
 
-  document_consistency (model, s, text, len, opts, out);
+  /* no reference day in meta or text, and a relative date that needs one:
+   * the dates again, against the fallback day (the names do not depend
+   * on it) */
+  if (!ref_ok && g_date_valid (&opts->fallback) && has_unresolved (dates))
+    {
+      ner_mentions_clear (dates);
+      gboolean single = len > 0 && chunk_end (text, len, 0) == len;
+      find_dates_again (model, s, text, len, single ? s->toks : NULL, n_first, opts, &opts->fallback, dates);
+    }
+
+  /* a document of one chunk (most are) keeps its tokens for the
+   * document rules; a longer one is tokenized again chunk by chunk */
+  document_consistency (model, s, text, len, opts, len > 0 && chunk_end (text, len, 0) == len ? s->toks : NULL,
+                        n_first, out);
 
   /* dates win over overlapping names ("May") */
   if (dates->len > 0)
@@ -552,6 +989,8 @@ ner_extract (const NerModel *model, NerScratch *s, const char *text, gsize len, 
           m->type = NER_PER;
       }
   }
+
+  resolve_partial (model, s, text, out);
 
   /* merge the dates in, in text order */
   for (guint k = 0; k < dates->len; k++)

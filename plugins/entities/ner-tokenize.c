@@ -356,6 +356,31 @@ dict_lookup (const NerModel *model, guint64 h)
     }
 }
 
+/* Whether the '.' token @i ends a sentence: not after an initial ("J."),
+ * a title or a usual abbreviation ("Mr.", "St.", "Inc."). */
+static gboolean
+period_ends_sentence (const char *text, const NerToken *toks, guint i)
+{
+  static const char *const abbrev[] = {
+    "mr", "mrs", "ms", "dr", "st", "jr", "sr", "prof", "gen", "lt", "col", "capt", "sgt", "maj", "rev", "gov", "sen",
+    "rep", "pres", "mt", "ft", "no", "vs", "inc", "corp", "co", "ltd", "bros", "messrs", "hon", "adm", "cmdr",
+  };
+  if (i == 0 || toks[i - 1].bend != toks[i].bstart || !(toks[i - 1].flags & NER_TOK_LETTER))
+    return TRUE;
+  const NerToken *w = &toks[i - 1];
+  guint len = w->bend - w->bstart;
+  if (len <= 1 || (w->flags & NER_TOK_NONLATIN) || len > 6)
+    return len > 1;
+  char low[8];
+  for (guint k = 0; k < len; k++)
+    low[k] = g_ascii_tolower (text[w->bstart + k]);
+  low[len] = '\0';
+  for (gsize k = 0; k < G_N_ELEMENTS (abbrev); k++)
+    if (strcmp (low, abbrev[k]) == 0)
+      return FALSE;
+  return TRUE;
+}
+
 /* Sentence starts, headline lines and the common-word flag. */
 static void
 mark_context (const NerModel *model, const char *text, NerToken *toks, guint n)
@@ -379,11 +404,19 @@ mark_context (const NerModel *model, const char *text, NerToken *toks, guint n)
       guint64 one = ner_seq_step (NER_SEQ_SEED, t->lower);
       const NerEntry *g = ner_table_get (&model->gaz, one);
       t->gaz = g != NULL ? g->bits : 0;
+      /* flags for the rules: the tagger was trained without them */
+      if (t->gaz & NER_GZ_NONAME)
+        t->flags |= NER_TOK_NONAME;
+      if (t->gaz & NER_GZ_CAPS)
+        t->flags |= NER_TOK_GAZ_CAPS;
+      t->gaz &= ~(guint32) (NER_GZ_NONAME | NER_GZ_CAPS);
       const NerEntry *wn = ner_table_get (&model->wn, one);
       t->wn = wn != NULL ? (guint8) wn->bits : 0;
       if (t->flags & NER_TOK_PUNCT)
         {
           char c = text[t->bstart];
+          if ((c == '!' || c == '?' || (c == '.' && t->bend == t->bstart + 1 && period_ends_sentence (text, toks, i))))
+            t->flags |= NER_TOK_STOP;
           if (c == '.' || c == '!' || c == '?' || c == ':' || c == ';')
             sent = TRUE;
           else if (sent && (c == '"' || c == '(' || c == '[' || c == '\'' || (guchar) c >= 0x80 || c == '*' || c == '#' || c == '-'))
@@ -461,6 +494,7 @@ mark_gazetteer (const NerModel *model, NerToken *toks, guint n)
       guint32 bits = 0;
       guint best = longest_name (&model->gaz, model->gaz_maxlen,
                                  NER_GZ_PER | NER_GZ_LOC | NER_GZ_ORG | NER_GZ_DEMONYM | NER_GZ_TITLE, toks, n, i, &bits);
+      bits &= ~(guint32) (NER_GZ_CAPS | NER_GZ_NONAME);   /* marks for the rules, not features */
       for (guint l = 0; l < best; l++)
         {
           toks[i + l].gaz_span = bits;

@@ -166,13 +166,18 @@ run_cap (const NerToken *t)
 static gboolean
 run_connector (const char *text, const NerToken *t)
 {
-  static const char *const words[] = { "of", "de", "del", "della", "di", "da", "du", "la", "le", "von", "van",
-                                       "der", "den", "and", "&", "for", "the", "on", "upon" };
+#define W(s) { s, sizeof s - 1 }
+  static const struct { const char *w; guint len; } words[] = {
+    W ("of"), W ("de"), W ("del"), W ("della"), W ("di"), W ("da"), W ("du"), W ("la"), W ("le"), W ("von"),
+    W ("van"), W ("der"), W ("den"), W ("and"), W ("&"), W ("for"), W ("the"), W ("on"), W ("upon"),
+  };
+#undef W
   guint len = t->bend - t->bstart;
-  if (len > 5)
+  const char *p = text + t->bstart;
+  if (len > 5 || !(g_ascii_islower (*p) || *p == '&'))
     return FALSE;
   for (gsize k = 0; k < G_N_ELEMENTS (words); k++)
-    if (strlen (words[k]) == len && memcmp (text + t->bstart, words[k], len) == 0)
+    if (words[k].len == len && words[k].w[0] == *p && memcmp (p, words[k].w, len) == 0)
       return TRUE;
   return FALSE;
 }
@@ -228,8 +233,14 @@ wn_other (const NerToken *t)
   return (t->wn_span & (NER_WN_MISC | NER_WN_PEOPLE)) && !(t->wn_span & (NER_WN_PER | NER_WN_ORG | NER_WN_LOC));
 }
 
-guint
-ner_features (const NerModel *model, const NerToken *toks, guint n, guint i, const char *text, guint32 *out)
+/* The features of token @i of @parts: WORD, those that depend on the
+ * token alone (its text, flags, gazetteer and WordNet classes: the tagger
+ * keeps their sum per word), CONTEXT, the others. */
+enum { WORD = 1, CONTEXT = 2 };
+#define EMIT(part, f) do { if (parts & (part)) out[k++] = (f); } while (0)
+
+static guint
+features_of (const NerToken *toks, guint n, guint i, const char *text, guint parts, guint32 *out)
 {
   const NerToken *t = &toks[i];
   const NerToken *p1 = i > 0 ? &toks[i - 1] : NULL;
@@ -245,92 +256,102 @@ ner_features (const NerModel *model, const NerToken *toks, guint n, guint i, con
   guint64 gn = n1 ? (((guint64) n1->gaz_span << 2) | n1->gaz_pos) : 3;
   guint cap = eff_cap (t);
   guint k = 0;
-  out[k++] = feat (1, 0);
-  out[k++] = feat (2, w0);
-  out[k++] = feat (3, wp1);
-  out[k++] = feat (4, wn1);
-  out[k++] = feat (5, wp2);
-  out[k++] = feat (6, wn2);
-  out[k++] = feat (7, s0);
-  out[k++] = feat (8, sp1);
-  out[k++] = feat (9, sn1);
-  out[k++] = feat (10, affix (text, t, 3, TRUE));
-  out[k++] = feat (11, affix (text, t, 2, TRUE));
-  out[k++] = feat (12, affix (text, t, 3, FALSE));
-  out[k++] = feat (13, t->gaz);
-  out[k++] = feat (14, g0);
-  out[k++] = feat (15, p1 ? p1->gaz : 0xffff);
-  out[k++] = feat (16, n1 ? n1->gaz : 0xffff);
-  out[k++] = feat (17, gp);
-  out[k++] = feat (18, gn);
-  out[k++] = feat (19, ((t->flags & NER_TOK_SENT) ? 8 : 0) | cap | ((t->flags & NER_TOK_COMMON) ? 4 : 0));
-  out[k++] = feat (20, wp1 * 31 + s0);
-  out[k++] = feat (21, ((guint64) sp1 << 32 | s0) * 7 + sn1);
-  out[k++] = feat (22, (guint64) s0 << 1 | ((t->flags & NER_TOK_CAPSLINE) ? 1 : 0));
-  out[k++] = feat (23, w0 * 17 + wn1);
-  out[k++] = feat (24, wp1 * 13 + w0);
-  out[k++] = feat (25, g0 * 64 + gp * 8 + cap);
-  out[k++] = feat (26, (guint64) sn1 << 8 | cap | ((t->flags & NER_TOK_SENT) ? 16 : 0));
-  out[k++] = feat (27, wn1 * 31 + cap);
-  out[k++] = feat (28, t->gaz * 64ULL + (p1 ? eff_cap (p1) : 7) * 8 + (n1 ? eff_cap (n1) : 7));
-  out[k++] = feat (29, affix (text, t, 4, TRUE));
-  out[k++] = feat (30, affix (text, t, 2, FALSE));
-  out[k++] = feat (31, affix (text, t, 4, FALSE));
+  EMIT (WORD, feat (1, 0));
+  EMIT (WORD, feat (2, w0));
+  EMIT (CONTEXT, feat (3, wp1));
+  EMIT (CONTEXT, feat (4, wn1));
+  EMIT (CONTEXT, feat (5, wp2));
+  EMIT (CONTEXT, feat (6, wn2));
+  EMIT (WORD, feat (7, s0));
+  EMIT (CONTEXT, feat (8, sp1));
+  EMIT (CONTEXT, feat (9, sn1));
+  EMIT (WORD, feat (10, affix (text, t, 3, TRUE)));
+  EMIT (WORD, feat (11, affix (text, t, 2, TRUE)));
+  EMIT (WORD, feat (12, affix (text, t, 3, FALSE)));
+  EMIT (WORD, feat (13, t->gaz));
+  EMIT (CONTEXT, feat (14, g0));
+  EMIT (CONTEXT, feat (15, p1 ? p1->gaz : 0xffff));
+  EMIT (CONTEXT, feat (16, n1 ? n1->gaz : 0xffff));
+  EMIT (CONTEXT, feat (17, gp));
+  EMIT (CONTEXT, feat (18, gn));
+  EMIT (WORD, feat (19, ((t->flags & NER_TOK_SENT) ? 8 : 0) | cap | ((t->flags & NER_TOK_COMMON) ? 4 : 0)));
+  EMIT (CONTEXT, feat (20, wp1 * 31 + s0));
+  EMIT (CONTEXT, feat (21, ((guint64) sp1 << 32 | s0) * 7 + sn1));
+  EMIT (WORD, feat (22, (guint64) s0 << 1 | ((t->flags & NER_TOK_CAPSLINE) ? 1 : 0)));
+  EMIT (CONTEXT, feat (23, w0 * 17 + wn1));
+  EMIT (CONTEXT, feat (24, wp1 * 13 + w0));
+  EMIT (CONTEXT, feat (25, g0 * 64 + gp * 8 + cap));
+  EMIT (CONTEXT, feat (26, (guint64) sn1 << 8 | cap | ((t->flags & NER_TOK_SENT) ? 16 : 0)));
+  EMIT (CONTEXT, feat (27, wn1 * 31 + cap));
+  EMIT (CONTEXT, feat (28, t->gaz * 64ULL + (p1 ? eff_cap (p1) : 7) * 8 + (n1 ? eff_cap (n1) : 7)));
+  EMIT (WORD, feat (29, affix (text, t, 4, TRUE)));
+  EMIT (WORD, feat (30, affix (text, t, 2, FALSE)));
+  EMIT (WORD, feat (31, affix (text, t, 4, FALSE)));
   /* neighbours: capitalised or not, common word or not */
-  out[k++] = feat (32, (p1 ? (eff_cap (p1) * 2 + !!(p1->flags & NER_TOK_COMMON)) : 15) * 16
-                   + (n1 ? (eff_cap (n1) * 2 + !!(n1->flags & NER_TOK_COMMON)) : 15));
-  out[k++] = feat (33, (guint64) MIN (t->cend - t->cstart, 12) * 4 + cap);
-  out[k++] = feat (34, n2 ? eff_shape (n2) : 3);
-  out[k++] = feat (35, p2 ? eff_shape (p2) : 3);
+  EMIT (CONTEXT, feat (32, (p1 ? (eff_cap (p1) * 2 + !!(p1->flags & NER_TOK_COMMON)) : 15) * 16
+                           + (n1 ? (eff_cap (n1) * 2 + !!(n1->flags & NER_TOK_COMMON)) : 15)));
+  EMIT (WORD, feat (33, (guint64) MIN (t->cend - t->cstart, 12) * 4 + cap));
+  EMIT (CONTEXT, feat (34, n2 ? eff_shape (n2) : 3));
+  EMIT (CONTEXT, feat (35, p2 ? eff_shape (p2) : 3));
   /* results lines: "Barcelona 3 Valencia 1" (clubs) against "Germany 2 Italy 1" */
   guint dig = (n1 && (n1->flags & NER_TOK_DIGIT) ? 1 : 0) | (p1 && (p1->flags & NER_TOK_DIGIT) ? 2 : 0)
               | (n2 && (n2->flags & NER_TOK_DIGIT) ? 4 : 0);
-  out[k++] = feat (36, g0 * 8 + dig);
-  out[k++] = feat (37, (guint64) t->gaz * 8 + dig);
-  out[k++] = feat (38, w0 * 8 + dig);
+  EMIT (CONTEXT, feat (36, g0 * 8 + dig));
+  EMIT (CONTEXT, feat (37, (guint64) t->gaz * 8 + dig));
+  EMIT (CONTEXT, feat (38, w0 * 8 + dig));
   /* the run of capitalised words the token is in: its first and last
    * word (the head: "... Park", "University of ..."), the words around it */
   guint ra, rb;
-  if (cap_run (toks, n, i, text, &ra, &rb))
+  if (!(parts & CONTEXT))
+    ;
+  else if (cap_run (toks, n, i, text, &ra, &rb))
     {
       guint64 pos = (i == ra ? 1 : 0) | (i == rb ? 2 : 0);
       const NerToken *last = &toks[rb];
-      out[k++] = feat (50, ((last->flags & NER_TOK_LONG) ? 1 : last->lower) * 4 + pos);
-      out[k++] = feat (51, ((toks[ra].flags & NER_TOK_LONG) ? 1 : toks[ra].lower) * 4 + pos);
-      out[k++] = feat (52, (ra > 0 ? toks[ra - 1].lower : BOS) * 4 + pos);
-      out[k++] = feat (53, (rb + 1 < n ? toks[rb + 1].lower : EOS) * 4 + pos);
-      out[k++] = feat (54, ((guint64) last->gaz * 8 + MIN (rb - ra + 1, 5)) * 4 + pos);
-      out[k++] = feat (55, affix (text, last, 3, TRUE) * 4 + pos);
+      EMIT (CONTEXT, feat (50, ((last->flags & NER_TOK_LONG) ? 1 : last->lower) * 4 + pos));
+      EMIT (CONTEXT, feat (51, ((toks[ra].flags & NER_TOK_LONG) ? 1 : toks[ra].lower) * 4 + pos));
+      EMIT (CONTEXT, feat (52, (ra > 0 ? toks[ra - 1].lower : BOS) * 4 + pos));
+      EMIT (CONTEXT, feat (53, (rb + 1 < n ? toks[rb + 1].lower : EOS) * 4 + pos));
+      EMIT (CONTEXT, feat (54, ((guint64) last->gaz * 8 + MIN (rb - ra + 1, 5)) * 4 + pos));
+      EMIT (CONTEXT, feat (55, affix (text, last, 3, TRUE) * 4 + pos));
     }
   else
-    out[k++] = feat (50, 0);
+    EMIT (CONTEXT, feat (50, 0));
   /* a capitalised word that no list knows (apart at the start of a
    * sentence, where common words are capitalised too); entities-train adds
    * to the weights of the other a prior measured on held-out text */
-  if ((t->flags & NER_TOK_UPPER1) && !(t->flags & (NER_TOK_ALLUPPER | NER_TOK_COMMON)) && t->gaz == 0
-      && t->gaz_span == 0 && !wn_other (t))
+  if ((parts & CONTEXT) && (t->flags & NER_TOK_UPPER1) && !(t->flags & (NER_TOK_ALLUPPER | NER_TOK_COMMON))
+      && t->gaz == 0 && t->gaz_span == 0 && !wn_other (t))
     out[k++] = (t->flags & NER_TOK_SENT) ? feat (60, 1) : ner_unknown_word_feature (FALSE);
   /* the same for an acronym in no list, outside headlines */
-  if ((t->flags & (NER_TOK_ALLUPPER | NER_TOK_LETTER)) == (NER_TOK_ALLUPPER | NER_TOK_LETTER)
+  if ((parts & CONTEXT) && (t->flags & (NER_TOK_ALLUPPER | NER_TOK_LETTER)) == (NER_TOK_ALLUPPER | NER_TOK_LETTER)
       && !(t->flags & (NER_TOK_COMMON | NER_TOK_CAPSLINE)) && t->gaz == 0 && t->gaz_span == 0
       && t->bend - t->bstart >= 2 && t->bend - t->bstart <= 6)
     out[k++] = ner_unknown_word_feature (TRUE);
   /* the English dictionary: an ordinary word, a word only written
    * capitalised (a proper noun), both or neither; for the neighbours too */
-  out[k++] = feat (62, (guint64) dict_class (t) << 8 | cap << 4 | (t->flags & NER_TOK_SENT ? 2 : 0)
-                   | (t->flags & NER_TOK_COMMON ? 1 : 0));
-  out[k++] = feat (63, (guint64) (p1 ? dict_class (p1) * 4 + eff_cap (p1) : 31) << 8
-                   | (n1 ? dict_class (n1) * 4 + eff_cap (n1) : 31));
+  EMIT (WORD, feat (62, (guint64) dict_class (t) << 8 | cap << 4 | (t->flags & NER_TOK_SENT ? 2 : 0)
+                        | (t->flags & NER_TOK_COMMON ? 1 : 0)));
+  EMIT (CONTEXT, feat (63, (guint64) (p1 ? dict_class (p1) * 4 + eff_cap (p1) : 31) << 8
+                           | (n1 ? dict_class (n1) * 4 + eff_cap (n1) : 31)));
   /* WordNet: the kinds of the longest name covering the token (person,
    * organisation, place, another capitalised noun), of the token alone
    * with its case, and of its two neighbours alone */
-  out[k++] = feat (64, ((guint64) t->wn_span << 2 | t->wn_pos) * 4 + cap);
-  out[k++] = feat (65, ((guint64) t->wn << 4) | cap << 1 | (t->flags & NER_TOK_SENT ? 1 : 0));
-  out[k++] = feat (66, (guint64) (p1 ? p1->wn : 0x1ff) << 9 | (n1 ? n1->wn : 0x1ff));
-  (void) model;
+  EMIT (CONTEXT, feat (64, ((guint64) t->wn_span << 2 | t->wn_pos) * 4 + cap));
+  EMIT (WORD, feat (65, ((guint64) t->wn << 4) | cap << 1 | (t->flags & NER_TOK_SENT ? 1 : 0)));
+  EMIT (CONTEXT, feat (66, (guint64) (p1 ? p1->wn : 0x1ff) << 9 | (n1 ? n1->wn : 0x1ff)));
   return k;
 }
 
+guint
+ner_features (const NerModel *model, const NerToken *toks, guint n, guint i, const char *text, guint32 *out)
+{
+  (void) model;
+  return features_of (toks, n, i, text, WORD | CONTEXT, out);
+}
+
+/* The tagger (pair_sums ()) keeps the sum of the third, the word's, apart
+ * from the others: keep it third. */
 guint
 ner_pair_features (const NerToken *toks, guint i, int prev, guint32 *out)
 {
@@ -352,8 +373,24 @@ ner_tag_allowed (const NerToken *t, int prev, int tag)
     return FALSE;
   gboolean inside = (tag == NER_I_PER || tag == NER_I_ORG || tag == NER_I_LOC);
   if (inside)
-    return (prev == tag || prev == tag - 1) && !(t->flags & (NER_TOK_NL_BEFORE | NER_TOK_NOJOIN));
+    return (prev == tag || prev == tag - 1) && !(t->flags & (NER_TOK_NL_BEFORE | NER_TOK_NOJOIN | NER_TOK_STOP));
   return (t->flags & NER_TOK_LETTER) != 0;
+}
+
+/* Which previous tags may precede each tag at token @t (bit p of
+ * out[c]): ner_tag_allowed () over all pairs, in few tests. */
+static inline void
+allowed_prev (const NerToken *t, guint8 out[NER_N_TAGS])
+{
+  const guint8 all = (1u << NER_N_TAGS) - 1;
+  gboolean no_b = (t->flags & NER_TOK_LONG) || !(t->flags & NER_TOK_LETTER);
+  gboolean no_i = (t->flags & (NER_TOK_LONG | NER_TOK_NL_BEFORE | NER_TOK_NOJOIN | NER_TOK_STOP)) != 0;
+  out[NER_O] = all;
+  for (int c = NER_B_PER; c < NER_N_TAGS; c += 2)
+    {
+      out[c] = no_b ? 0 : all;
+      out[c + 1] = no_i ? 0 : (guint8) ((1u << c) | (1u << (c + 1)));
+    }
 }
 
 void
@@ -362,20 +399,23 @@ ner_viterbi (const NerToken *toks, guint n, const float *emit, const float *pair
 {
   if (n == 0)
     return;
+  guint8 allow[NER_N_TAGS];
+  allowed_prev (&toks[0], allow);
   for (int c = 0; c < NER_N_TAGS; c++)
-    score[c] = ner_tag_allowed (&toks[0], NER_O, c) ? emit[c] + pair[NER_O * NER_TAG_STRIDE + c] : -INFINITY;
+    score[c] = (allow[c] & 1u) ? emit[c] + pair[NER_O * NER_TAG_STRIDE + c] : -INFINITY;
   for (guint i = 1; i < n; i++)
     {
       const float *prev_sc = score + (gsize) (i - 1) * NER_TAG_STRIDE;
       float *cur = score + (gsize) i * NER_TAG_STRIDE;
       const float *pi = pair + (gsize) i * NER_N_TAGS * NER_TAG_STRIDE;
+      allowed_prev (&toks[i], allow);
       for (int c = 0; c < NER_N_TAGS; c++)
         {
           float best = -INFINITY;
           int arg = NER_O;
           for (int p = 0; p < NER_N_TAGS; p++)
             {
-              if (prev_sc[p] == -INFINITY || !ner_tag_allowed (&toks[i], p, c))
+              if (prev_sc[p] == -INFINITY || !(allow[c] & (1u << p)))
                 continue;
               float v = prev_sc[p] + pi[p * NER_TAG_STRIDE + c];
               if (v > best)
@@ -410,20 +450,115 @@ viterbi_reserve (NerScratch *s, guint n)
   s->score = g_renew (float, s->score, (gsize) s->vit_size * NER_TAG_STRIDE);
   s->back = g_renew (guint8, s->back, (gsize) s->vit_size * NER_TAG_STRIDE);
   s->tags = g_renew (guint8, s->tags, s->vit_size);
+  s->isc = g_renew (gint32, s->isc, (gsize) s->vit_size * NER_TAG_STRIDE);
+  s->rows = g_renew (guint32, s->rows, (gsize) s->vit_size * NER_MAX_FEATS);
+  s->nrows = g_renew (guint8, s->nrows, s->vit_size);
+  s->keys = g_renew (guint64, s->keys, (gsize) s->vit_size * 3);
 }
 
+/* Adds the weight rows of the @k features @f to @sc. */
 static inline void
-add_rows (const gint16 *w, const guint32 *f, guint k, float *out)
+add_rows (const NerModel *m, const guint32 *f, guint k, gint32 *sc)
 {
-  gint32 sc[NER_TAG_STRIDE] = { 0 };
   for (guint j = 0; j < k; j++)
     {
-      const gint16 *r = w + (gsize) f[j] * NER_TAG_STRIDE;
+      const gint16 *r = ner_weight_row (m, f[j]);
+      if (r == NULL)
+        continue;
       for (int c = 0; c < NER_TAG_STRIDE; c++)
         sc[c] += r[c];
     }
-  for (int c = 0; c < NER_TAG_STRIDE; c++)
-    out[c] = (float) sc[c];
+}
+
+/* Key of everything the token's own features read: its bytes, flags,
+ * gazetteer and WordNet classes and length; never 0. */
+static guint64
+word_key (const char *text, const NerToken *t)
+{
+  guint64 h = mix64 (((guint64) t->flags << 32 | t->gaz) ^ ((guint64) t->wn << 24)
+                     ^ ((guint64) MIN (t->cend - t->cstart, 0xffff) << 48) ^ 0x2b7e151628aed2a6ULL);
+  const char *p = text + t->bstart, *end = text + t->bend;
+  for (; end - p >= 8; p += 8)
+    {
+      guint64 v;
+      memcpy (&v, p, 8);
+      h = mix64 (h ^ v);
+    }
+  guint64 v = 0;
+  memcpy (&v, p, end - p);
+  h = mix64 (h ^ v ^ ((guint64) (end - p) << 60));
+  return h != 0 ? h : 1;
+}
+
+/* The sum of the rows of the token's own features, from the cache of
+ * the scratch (a word seen before costs one lookup instead of 15). */
+static const gint32 *
+word_sum (const NerModel *model, NerScratch *s, const char *text, const NerToken *toks, guint n, guint i,
+          guint64 key)
+{
+  NerWordSum *e = &s->wcache[key & (NER_WORD_CACHE - 1)];
+  if (e->key != key)
+    {
+      guint32 f[NER_MAX_FEATS];
+      guint k = features_of (toks, n, i, text, WORD, f);
+      memset (e->sc, 0, sizeof e->sc);
+      add_rows (model, f, k, e->sc);
+      e->key = key;
+    }
+  return e->sc;
+}
+
+/* The keys of the transition sums of @t: by shape and gazetteer class,
+ * and by word; never 0. */
+static inline guint64
+class_key (const NerToken *t)
+{
+  guint64 k = mix64 (((guint64) eff_shape (t) << 32) ^ ((guint64) t->gaz_span << 2 | t->gaz_pos) ^ 0x3c6ef372fe94f82bULL);
+  return k != 0 ? k : 1;
+}
+
+static inline guint64
+lower_key (const NerToken *t)
+{
+  guint64 k = mix64 (t->lower ^ 0xa54ff53a5f1d36f1ULL);
+  return k != 0 ? k : 1;
+}
+
+/* The transition scores of token @i for each previous tag, in two
+ * parts kept apart: those of its shape and gazetteer class (features 40,
+ * 42 and 44 of ner_pair_features (): few values, nearly always cached)
+ * and those of its word (feature 43, its third). */
+static void
+pair_sums (const NerModel *model, NerScratch *s, const NerToken *toks, guint i, guint64 ckey, guint64 wkey,
+           gint32 out[NER_N_TAGS][NER_TAG_STRIDE])
+{
+  NerPairSum *ce = &s->ccache[ckey & (NER_CLASS_CACHE - 1)];
+  NerPairSum *we = &s->pcache[wkey & (NER_PAIR_CACHE - 1)];
+  if (ce->key != ckey || we->key != wkey)
+    {
+      if (ce->key != ckey)
+        memset (ce->sc, 0, sizeof ce->sc);
+      if (we->key != wkey)
+        memset (we->sc, 0, sizeof we->sc);
+      for (int p = 0; p < NER_N_TAGS; p++)
+        {
+          guint32 f[NER_MAX_PAIR_FEATS];
+          guint k = ner_pair_features (toks, i, p, f);
+          g_assert (k == 4);
+          if (ce->key != ckey)
+            {
+              guint32 cf[3] = { f[0], f[1], f[3] };
+              add_rows (model, cf, 3, ce->sc[p]);
+            }
+          if (we->key != wkey)
+            add_rows (model, f + 2, 1, we->sc[p]);
+        }
+      ce->key = ckey;
+      we->key = wkey;
+    }
+  for (int p = 0; p < NER_N_TAGS; p++)
+    for (int c = 0; c < NER_TAG_STRIDE; c++)
+      out[p][c] = ce->sc[p][c] + we->sc[p][c];
 }
 
 /* Viterbi decoding of the whole chunk: a line break ends every name, so
@@ -432,6 +567,12 @@ void
 ner_tag (const NerModel *model, NerScratch *s, const char *text, NerToken *toks, guint n)
 {
   guint32 f[NER_MAX_FEATS + 8];
+  if (s->wcache == NULL)
+    {
+      s->wcache = g_new0 (NerWordSum, NER_WORD_CACHE);
+      s->pcache = g_new0 (NerPairSum, NER_PAIR_CACHE);
+      s->ccache = g_new0 (NerPairSum, NER_CLASS_CACHE);
+    }
   for (guint a = 0; a < n;)
     {
       guint b = a + 1;
@@ -450,16 +591,58 @@ ner_tag (const NerModel *model, NerScratch *s, const char *text, NerToken *toks,
         }
       viterbi_reserve (s, len);
       const NerToken *lt = toks + a;
+      /* the keys of the line's cached sums, their entries fetched ahead;
+       * then the features of the whole line, fetching their rows while
+       * the next tokens' features are computed; then the sums */
+      guint64 *keys = s->keys;
       for (guint i = 0; i < len; i++)
         {
-          guint k = ner_features (model, toks + a, len, i, text, f);
-          add_rows (model->w, f, k, s->emit + (gsize) i * NER_TAG_STRIDE);
+          keys[3 * i] = word_key (text, &lt[i]);
+          keys[3 * i + 1] = class_key (&lt[i]);
+          keys[3 * i + 2] = lower_key (&lt[i]);
+#if defined(__GNUC__)
+          __builtin_prefetch (&s->wcache[keys[3 * i] & (NER_WORD_CACHE - 1)]);
+          const char *pe = (const char *) &s->pcache[keys[3 * i + 2] & (NER_PAIR_CACHE - 1)];
+          for (gsize off = 0; off < sizeof (NerPairSum); off += 64)
+            __builtin_prefetch (pe + off);
+#endif
+        }
+      for (guint i = 0; i < len; i++)
+        {
+          memcpy (s->isc + (gsize) i * NER_TAG_STRIDE, word_sum (model, s, text, lt, len, i, keys[3 * i]),
+                  NER_TAG_STRIDE * sizeof (gint32));
+          guint k = features_of (lt, len, i, text, CONTEXT, f), m = 0;
+          guint32 *rows = s->rows + (gsize) i * NER_MAX_FEATS;
+          for (guint j = 0; j < k; j++)
+            {
+              guint32 r = ner_weight_index (model, f[j]);
+              if (r == G_MAXUINT32)
+                continue;
+#if defined(__GNUC__)
+              __builtin_prefetch (model->wrows + (gsize) r * NER_TAG_STRIDE);
+#endif
+              rows[m++] = r;
+            }
+          s->nrows[i] = (guint8) m;
+          gint32 ps[NER_N_TAGS][NER_TAG_STRIDE];
+          pair_sums (model, s, lt, i, keys[3 * i + 1], keys[3 * i + 2], ps);
           float *pi = s->pair + (gsize) i * NER_N_TAGS * NER_TAG_STRIDE;
           for (int p = 0; p < NER_N_TAGS; p++)
+            for (int c = 0; c < NER_TAG_STRIDE; c++)
+              pi[p * NER_TAG_STRIDE + c] = (float) ps[p][c];
+        }
+      for (guint i = 0; i < len; i++)
+        {
+          gint32 *sc = s->isc + (gsize) i * NER_TAG_STRIDE;
+          const guint32 *rows = s->rows + (gsize) i * NER_MAX_FEATS;
+          for (guint j = 0; j < s->nrows[i]; j++)
             {
-              k = ner_pair_features (lt, i, p, f);
-              add_rows (model->w, f, k, pi + p * NER_TAG_STRIDE);
+              const gint16 *r = model->wrows + (gsize) rows[j] * NER_TAG_STRIDE;
+              for (int c = 0; c < NER_TAG_STRIDE; c++)
+                sc[c] += r[c];
             }
+          for (int c = 0; c < NER_TAG_STRIDE; c++)
+            s->emit[(gsize) i * NER_TAG_STRIDE + c] = (float) sc[c];
         }
       ner_viterbi (lt, len, s->emit, s->pair, s->score, s->back, s->tags);
       for (guint i = 0; i < len; i++)
@@ -467,4 +650,3 @@ ner_tag (const NerModel *model, NerScratch *s, const char *text, NerToken *toks,
       a = b;
     }
 }
-

@@ -39,6 +39,9 @@ enum {
   NER_TOK_NOJOIN   = 1 << 11,  /* punctuation that never sits inside a name */
   NER_TOK_DICT_LOWER = 1 << 12, /* the dictionary has its lower-case form */
   NER_TOK_DICT_CAP = 1 << 13,  /* the dictionary has it capitalised (a proper noun) */
+  NER_TOK_STOP     = 1 << 14,  /* '.', '!' or '?' ending a sentence (not "Mr." or "J."): no name goes on */
+  NER_TOK_NONAME   = 1 << 15,  /* listed as never a name on its own (an award); not a tagger feature */
+  NER_TOK_GAZ_CAPS = 1 << 16,  /* the gazetteers list the word in capitals only ("WHO"); not a tagger feature */
 };
 #define NER_MAX_TOKEN 64
 
@@ -71,6 +74,7 @@ enum {
   NER_GZ_MONTH    = 1 << 9,
   NER_GZ_WEEKDAY  = 1 << 10,
   NER_GZ_NONAME   = 1 << 11,  /* capitalised but never a name on its own */
+  NER_GZ_CAPS     = 1 << 12,  /* a one-word name listed in capitals only ("WHO", "ONCE"): loading sets it */
 };
 
 /* WordNet bits (wordnet.tsv): the kinds of a capitalised noun. */
@@ -108,6 +112,8 @@ typedef struct {
   gboolean roles;
   GDate    ref;                /* reference date; invalid: relative dates get no canonical */
   gboolean date_from_text;     /* no ref: take the first full date near the top */
+  GDate    fallback;           /* neither: resolve against this day when a relative date needs
+                                * one (invalid: leave them unresolved) */
 } NerOptions;
 
 /* Finds the mentions in @text (valid UTF-8, @len bytes). Returns the
@@ -135,7 +141,6 @@ void      ner_tag (const NerModel *model, NerScratch *s, const char *text, NerTo
 #define NER_HASH_BITS 19
 #define NER_N_BUCKETS (1u << NER_HASH_BITS)
 gboolean  ner_model_save_weights (const float *w, float scale, const char *path, GError **error);
-void      ner_model_set_weights_float (NerModel *model, const float *w);
 
 /* Parses a date written at the top of a document or in meta: the first
  * full date in its first 200 bytes (galley_date_find ()): ISO 8601,
