@@ -641,7 +641,7 @@ broken_pages (const MojibakeTables *t, const gunichar *u, guint n)
             {
               /* complete, and decodes to a character text has: C1
                * controls and rare letters are chance */
-              gboolean surrogate;
+              gboolean surrogate = FALSE;
               gunichar d = lost ? 0xFFFD : decode_utf8 (bytes, need, &surrogate);
               if (d != 0 && (surrogate || char_penalty (d) == 0))
                 complete++;
