@@ -265,7 +265,7 @@ test_location_checked (Fixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  g_test_init (&argc, &argv, NULL);
   ADD ("/dropped/records", test_records);
   ADD ("/dropped/failed-run", test_failed_run);
   ADD ("/dropped/stopped-runs-exactly-once", test_stopped_runs_exactly_once);

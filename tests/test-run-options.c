@@ -316,7 +316,7 @@ test_did_you_mean (Fixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  g_test_init (&argc, &argv, NULL);
   ADD ("/run/limit", test_limit);
   g_test_add ("/run/limit-with-state-files", Fixture, GINT_TO_POINTER (FALSE), galley_test_fixture_setup,
               test_limit_with_state, galley_test_fixture_teardown);
