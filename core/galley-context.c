@@ -45,6 +45,20 @@ galley_stage_context_is_dry_run (GalleyStageContext *ctx)
   return ctx->runner->opts->dry_run || ctx->runner->opts->check_only;
 }
 
+void
+galley_stage_context_set_input_size (GalleyStageContext *ctx, guint64 bytes)
+{
+  g_return_if_fail (ctx != NULL);
+  __atomic_store_n (&ctx->input_size, (gint64) MIN (bytes, (guint64) G_MAXINT64), __ATOMIC_RELAXED);
+}
+
+void
+galley_stage_context_add_input_read (GalleyStageContext *ctx, guint64 bytes)
+{
+  g_return_if_fail (ctx != NULL);
+  ATOMIC_ADD (&ctx->input_read, (gint64) MIN (bytes, (guint64) G_MAXINT64));
+}
+
 char **
 galley_stage_context_list_upstream (GalleyStageContext *ctx)
 {

@@ -4,6 +4,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include "galley-progress.h"
 #include "galley-runner-private.h"
 
 #include <errno.h>
@@ -20,8 +21,28 @@ format_progress (Runner *r, GString *out)
   double secs = MAX ((g_get_monotonic_time () - r->start_us) / 1e6, 1e-6);
   gint64 docs = ATOMIC_GET (&r->docs_in);
   gint64 bytes = ATOMIC_GET (&r->bytes_in);
-  g_string_append_printf (out, "%" G_GINT64_FORMAT " docs in, %" G_GINT64_FORMAT " out, %.0f docs/s, %.1f MB/s |",
+  g_string_append_printf (out, "%" G_GINT64_FORMAT " docs in, %" G_GINT64_FORMAT " out, %.0f docs/s, %.1f MB/s",
                           docs, ATOMIC_GET (&r->docs_out), docs / secs, bytes / secs / 1e6);
+  /* percent and time left when every source told its input size */
+  gint64 total = 0, done = 0;
+  gboolean known = TRUE;
+  for (guint i = 0; i < r->stages->len; i++)
+    {
+      GalleyStageContext *ctx = g_ptr_array_index (r->stages, i);
+      if (ctx->info->kind != GALLEY_KIND_SOURCE)
+        continue;
+      gint64 size = ATOMIC_GET (&ctx->input_size);
+      if (size <= 0)
+        {
+          known = FALSE;
+          break;
+        }
+      total += size;
+      done += ATOMIC_GET (&ctx->input_read);
+    }
+  if (known && total > 0)
+    galley_progress_format_eta (out, (guint64) done, (guint64) total, secs);
+  g_string_append (out, " |");
   for (guint i = 0; i < r->stages->len; i++)
     {
       GalleyStageContext *ctx = g_ptr_array_index (r->stages, i);

@@ -30,6 +30,8 @@ struct _GalleyStageContext {
   gboolean                 initialized;
   gboolean                 prepared_ahead; /* prepare() runs in the segment before */
   char                    *crash_message;  /* preformatted for the signal handler */
+  gint64                   input_size;     /* sources: bytes to read, 0: unknown (atomic) */
+  gint64                   input_read;     /* sources: bytes read so far (atomic) */
 
   GMutex                   lock;           /* protects what follows */
   gint64                   in;

@@ -28,6 +28,16 @@ GALLEY_API gboolean    galley_stage_context_is_dry_run   (GalleyStageContext *ct
  * it that a field it is told to read is one an earlier stage writes. */
 GALLEY_API char      **galley_stage_context_list_upstream (GalleyStageContext *ctx);
 
+/* Since ABI 1.4, sources: how many bytes of input this run will read
+ * (the sum of the files' sizes), if known; 0 (the default) when not. With
+ * every source's size known, the live progress on a terminal shows the
+ * percent read and the time left. */
+GALLEY_API void        galley_stage_context_set_input_size (GalleyStageContext *ctx, guint64 bytes);
+/* Since ABI 1.4, sources: adds @bytes to the input read so far (of the
+ * size set above; a file skipped or rejected counts as read too). Cheap;
+ * call it per file or per buffer. */
+GALLEY_API void        galley_stage_context_add_input_read (GalleyStageContext *ctx, guint64 bytes);
+
 /**
  * galley_stage_drop:
  * @reason: kebab-case reason, e.g. "too-short"; counted per stage

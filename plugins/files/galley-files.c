@@ -95,6 +95,7 @@ typedef enum {
 /* A path named in paths= (or matched by a glob there). */
 typedef struct {
   char     *path;
+  gint64    size;   /* a regular file's size, or -1 */
 } Entry;
 
 static Entry *
@@ -102,6 +103,7 @@ entry_new (char *path)
 {
   Entry *e = g_new (Entry, 1);
   e->path = path;
+  e->size = -1;
   return e;
 }
 
@@ -230,6 +232,11 @@ typedef struct {
   gint64           pos, first, end;
   IdMode           id_mode;
   gsize            root_len;    /* id=relative: length of the paths= entry being walked */
+  /* progress: with only regular files in paths=, their total size is told
+   * to the core; each counts as read when the walk moves past it */
+  guint64          input_size;  /* 0: not known (a directory in paths=) */
+  gboolean         size_told;
+  guint64          top_unread;  /* size of the paths= file being read */
 } Files;
 
 /* Whether a skipped or rejected path found now is this step's to report:
@@ -351,7 +358,13 @@ files_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
               return NULL;
             }
           for (gsize j = 0; j < g.gl_pathc; j++)
-            g_queue_push_tail (self->pending, entry_new (g_strdup (g.gl_pathv[j])));
+            {
+              Entry *e = entry_new (g_strdup (g.gl_pathv[j]));
+              struct stat st;
+              if (stat (e->path, &st) == 0 && S_ISREG (st.st_mode))
+                e->size = st.st_size;
+              g_queue_push_tail (self->pending, e);
+            }
           globfree (&g);
           continue;
         }
@@ -365,7 +378,20 @@ files_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
                        "paths: %s: %s", paths[i], g_strerror (e));
           return NULL;
         }
-      g_queue_push_tail (self->pending, entry_new (g_strdup (paths[i])));
+      Entry *e = entry_new (g_strdup (paths[i]));
+      if (S_ISREG (st.st_mode))
+        e->size = st.st_size;
+      g_queue_push_tail (self->pending, e);
+    }
+  for (GList *l = self->pending->head; l != NULL; l = l->next)
+    {
+      const Entry *e = l->data;
+      if (e->size < 0)
+        {
+          self->input_size = 0;
+          break;
+        }
+      self->input_size += (guint64) e->size;
     }
   return g_steal_pointer (&self);
 }
@@ -819,9 +845,13 @@ pop_next (Files *self, Next *next)
         }
       g_ptr_array_remove_index (self->stack, self->stack->len - 1);
     }
+  if (self->top_unread > 0)
+    galley_stage_context_add_input_read (self->ctx, self->top_unread);
+  self->top_unread = 0;
   Entry *e = g_queue_pop_head (self->pending);
   if (e == NULL)
     return FALSE;
+  self->top_unread = (guint64) MAX (e->size, 0);
   next->path = g_steal_pointer (&e->path);
   next->top = TRUE;
   next->d_type = DT_UNKNOWN;
@@ -937,6 +967,13 @@ files_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GErro
 {
   Files *self = state;
   *out = NULL;
+  if (!self->size_told)
+    {
+      /* a step of a sharded run reads a part of it */
+      self->size_told = TRUE;
+      if (self->input_size > 0 && !galley_stage_context_get_shard (ctx, NULL, NULL))
+        galley_stage_context_set_input_size (ctx, self->input_size);
+    }
   if (!self->ranged && galley_stage_context_get_shard (ctx, NULL, NULL))
     {
       /* count the whole sorted walk once, then walk again for this shard's range */

@@ -23,6 +23,8 @@ static const GalleyOptionSpec jsonl_options[] = {
 
 typedef struct {
   char          *path;
+  gboolean       sized;     /* progress: the input size was told */
+  guint64        reported;  /* where the input counted as read ends */
   guint64        max_line;
   GalleyRecordMapping *mapping;
   GalleyRecordReader  *reader;     /* created on the first next() */
@@ -242,6 +244,25 @@ jsonl_shard_start (Jsonl *self, GalleyStageContext *ctx, GError **error)
   return TRUE;
 }
 
+/* Progress: a plain file read whole, or from where an earlier run
+ * stopped, has a known size; a gzip file (offsets count gunzipped bytes),
+ * standard input and a shard's range have none. */
+static void
+jsonl_tell_size (Jsonl *self, GalleyStageContext *ctx)
+{
+  struct stat st;
+  if (g_str_equal (self->path, "-") || galley_stage_context_get_shard (ctx, NULL, NULL)
+      || stat (self->path, &st) != 0 || !S_ISREG (st.st_mode) || file_is_gzip (self->path))
+    return;
+  guint64 offset, lines, fp;
+  galley_record_reader_get_position (self->reader, &offset, &lines, &fp);
+  if ((guint64) st.st_size <= offset)
+    return;
+  galley_stage_context_set_input_size (ctx, (guint64) st.st_size - offset);
+  self->sized = TRUE;
+  self->reported = offset;
+}
+
 static gboolean
 jsonl_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GError **error)
 {
@@ -269,8 +290,17 @@ jsonl_next (gpointer state, GalleyDocument **out, GalleyStageContext *ctx, GErro
           self->finished = TRUE;
           return FALSE;
         }
+      jsonl_tell_size (self, ctx);
     }
   gboolean more = galley_record_reader_next (self->reader, self->mapping, ctx, out, error);
+  if (self->sized)
+    {
+      guint64 offset, lines, fp;
+      galley_record_reader_get_position (self->reader, &offset, &lines, &fp);
+      if (offset > self->reported)
+        galley_stage_context_add_input_read (ctx, offset - self->reported);
+      self->reported = MAX (self->reported, offset);
+    }
   if (self->incremental && (more || (error == NULL || *error == NULL)))
     jsonl_record (self, ctx, !more && galley_record_reader_is_at_end (self->reader));
   if (!more)

@@ -1,5 +1,5 @@
-/* galley-test-fail-on.c: test stage that fails, drops or slows down
- * documents whose text contains given markers. Thread-safe, so it runs in
+/* galley-test-fail-on.c: test stage that fails, drops, slows down or
+ * holds documents whose text contains given markers. Thread-safe, so it runs in
  * the parallel segment and scrambles completion order.
  */
 #include <galley/galley-stage.h>
@@ -10,6 +10,8 @@ static const GalleyOptionSpec fail_on_options[] = {
   { "fail-on", GALLEY_OPT_STRING, "", "Fail documents whose text contains this marker", NULL },
   { "drop-on", GALLEY_OPT_STRING, "", "Drop documents whose text contains this marker (reason marked)", NULL },
   { "jitter", GALLEY_OPT_BOOL, "false", "Sleep a pseudo-random time per document", NULL },
+  { "wait-on", GALLEY_OPT_STRING, "", "Hold a document whose text contains this marker until wait-for exists", NULL },
+  { "wait-for", GALLEY_OPT_STRING, "", "File whose creation releases the held document (PATH.reached is written first)", NULL },
   { "misuse-reject", GALLEY_OPT_BOOL, "false", "Call galley_stage_reject(), which is for sources only", NULL },
   { NULL }
 };
@@ -19,6 +21,8 @@ typedef struct {
   char     *drop_on;
   gboolean  jitter;
   gboolean  misuse_reject;
+  char     *wait_on;
+  char     *wait_for;
 } FailOn;
 
 static void
@@ -27,6 +31,8 @@ fail_on_free (gpointer data)
   FailOn *self = data;
   g_free (self->fail_on);
   g_free (self->drop_on);
+  g_free (self->wait_on);
+  g_free (self->wait_for);
   g_free (self);
 }
 
@@ -38,6 +44,8 @@ fail_on_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error
   self->drop_on = g_strdup (galley_options_get_string (opts, "drop-on"));
   self->jitter = galley_options_get_bool (opts, "jitter");
   self->misuse_reject = galley_options_get_bool (opts, "misuse-reject");
+  self->wait_on = g_strdup (galley_options_get_string (opts, "wait-on"));
+  self->wait_for = g_strdup (galley_options_get_string (opts, "wait-for"));
   return self;
 }
 
@@ -49,6 +57,14 @@ fail_on_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, G
   if (self->jitter)
     g_usleep (g_str_hash (galley_document_get_id (doc)) % 2000);
   galley_stage_count (ctx, "seen", 1);
+  if (*self->wait_on && *self->wait_for && strstr (text, self->wait_on))
+    {
+      g_autofree char *reached = g_strconcat (self->wait_for, ".reached", NULL);
+      g_file_set_contents (reached, "", 0, NULL);
+      /* a minute at most: a test that never releases it still ends */
+      for (guint i = 0; i < 6000 && !g_file_test (self->wait_for, G_FILE_TEST_EXISTS); i++)
+        g_usleep (10 * G_TIME_SPAN_MILLISECOND);
+    }
   if (self->misuse_reject)
     {
       g_autoptr(GError) misuse = g_error_new_literal (GALLEY_DOCUMENT_ERROR, GALLEY_DOCUMENT_ERROR_FAILED, "x");
