@@ -79,7 +79,6 @@ repair_reread_scan (const RepairPages *pages, const char *line, gsize len)
           prev_row = NULL;
           continue;
         }
-      const guchar *at = p;
       gunichar c = next_char (&p, end);
       if (c == 0xFFFD || (c >= 0x80 && c <= 0x9F))
         return REPAIR_EVIDENCE_STRONG;
@@ -128,7 +127,6 @@ repair_reread_scan (const RepairPages *pages, const char *line, gsize len)
         ev = MAX (ev, REPAIR_EVIDENCE_WEAK);   /* "Ã ", "â€ ": a lead that lost its byte */
       else if (c >= 0x0E00 && c <= 0x0E7F && (g_ascii_isalnum (prev) || (p < end && g_ascii_isalnum (*p))))
         ev = MAX (ev, REPAIR_EVIDENCE_WEAK);   /* Thai glued to Latin: TIS-620 that lost bytes */
-      (void) at;
       prev = c;
       prev_row = row;
     }
