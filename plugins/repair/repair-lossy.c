@@ -5,10 +5,13 @@
  * characters whose last byte cp1252 leaves undefined. The candidates are
  * judged on the text around them: case (a lower-case letter continues a
  * lower-case word), script (a Cyrillic word goes on in Cyrillic), the
- * alphabets of the languages whose intact letters the line shows, and
- * for punctuation where it stands (a closing quote follows a word and
- * precedes a space, a hyphen joins two letters). When the best two stay
- * level, the slot keeps U+FFFD and is counted as undecided.
+ * alphabets of the languages the line shows (by its intact letters and
+ * its frequent function words, with a small prior for the more widely
+ * written languages), one accent per Greek word, and for punctuation
+ * where it stands (a closing quote follows a word and precedes a space, a
+ * hyphen joins two lower-case letters, a currency sign goes with a
+ * number). When the best two stay level, the slot keeps U+FFFD and is
+ * counted as undecided.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -17,7 +20,7 @@
 #include <string.h>
 
 /* The non-ASCII letters of the languages news text is written in (lower
- * case; upper case is derived). */
+ * case; upper case is derived) and a few of their most frequent words. */
 /* How much text each language has on the web, roughly, as a last word
  * between letters of two languages the line does not tell apart: 1 for
  * the largest, 0.6 for the middle, 0.3 for the others. */
