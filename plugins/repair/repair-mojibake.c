@@ -319,6 +319,18 @@ is_token_space (gunichar c)
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/* The end of the token that starts at u[@s]; *@ascii tells whether it is
+ * all ASCII (nothing to repair in it). */
+static guint
+token_end (const gunichar *u, guint n, guint s, gboolean *ascii)
+{
+  guint e = s;
+  *ascii = TRUE;
+  while (e < n && !is_token_space (u[e]))
+    *ascii &= u[e] < 0x80, e++;
+  return e;
+}
+
 typedef struct {
   guint    len;        /* characters replaced */
   gunichar out[2];     /* the replacement (2 for a lone lead restored with a space) */
@@ -326,37 +338,6 @@ typedef struct {
   int      gain;
   const CodePage *cp;
 } Candidate;
-
-static int
-utf8_sequence_length (guint b0)
-{
-  if (b0 >= 0xC2 && b0 <= 0xDF)
-    return 2;
-  if (b0 >= 0xE0 && b0 <= 0xEF)
-    return 3;
-  if (b0 >= 0xF0 && b0 <= 0xF4)
-    return 4;
-  return 0;
-}
-
-/* Decodes @n bytes; 0 if not a valid scalar value (surrogates allowed for CESU pairs). */
-static gunichar
-decode_utf8 (const guint8 *b, int n, gboolean *surrogate)
-{
-  gunichar c;
-  *surrogate = FALSE;
-  if (n == 2)
-    c = ((b[0] & 0x1F) << 6) | (b[1] & 0x3F);
-  else if (n == 3)
-    c = ((b[0] & 0x0F) << 12) | ((b[1] & 0x3F) << 6) | (b[2] & 0x3F);
-  else
-    c = ((b[0] & 0x07) << 18) | ((b[1] & 0x3F) << 12) | ((b[2] & 0x3F) << 6) | (b[3] & 0x3F);
-  if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10FFFF)))
-    return 0;
-  if (c >= 0xD800 && c <= 0xDFFF)
-    *surrogate = TRUE;
-  return c;
-}
 
 static int
 window_penalty (gunichar prev, const gunichar *mid, guint n, gunichar next)
@@ -379,7 +360,7 @@ try_cluster (const CodePage *cp, const gunichar *u, guint n, guint i, gunichar p
   if (b0 == 0)
     return FALSE;
   b0--;
-  int need = utf8_sequence_length (b0);
+  int need = repair_utf8_length (b0);
   if (need == 0)
     return FALSE;
   guint8 bytes[8] = { (guint8) b0 };
@@ -419,7 +400,7 @@ try_cluster (const CodePage *cp, const gunichar *u, guint n, guint i, gunichar p
   if (got < need)
     return FALSE;
   gboolean surrogate;
-  gunichar d = decode_utf8 (bytes, need, &surrogate);
+  gunichar d = repair_utf8_decode (bytes, need, &surrogate);
   if (d == 0 && !lost)
     return FALSE;
   guint len = need;
@@ -437,7 +418,7 @@ try_cluster (const CodePage *cp, const gunichar *u, guint n, guint i, gunichar p
           low[k] = b - 1;
         }
       gboolean s2;
-      gunichar d2 = low[0] == 0xED ? decode_utf8 (low, 3, &s2) : 0;
+      gunichar d2 = low[0] == 0xED ? repair_utf8_decode (low, 3, &s2) : 0;
       if (d2 < 0xDC00 || d2 > 0xDFFF)
         return FALSE;
       d = 0x10000 + ((d - 0xD800) << 10) + (d2 - 0xDC00);
@@ -619,7 +600,7 @@ broken_pages (const MojibakeTables *t, const gunichar *u, guint n)
           if (u[i] < 0x80)
             continue;
           guint b0 = enc_byte (cp, u[i]);
-          int need = b0 != 0 ? utf8_sequence_length (b0 - 1) : 0;
+          int need = b0 != 0 ? repair_utf8_length (b0 - 1) : 0;
           if (need == 0)
             continue;
           guint8 bytes[4] = { (guint8) (b0 - 1) };
@@ -642,7 +623,7 @@ broken_pages (const MojibakeTables *t, const gunichar *u, guint n)
               /* complete, and decodes to a character text has: C1
                * controls and rare letters are chance */
               gboolean surrogate = FALSE;
-              gunichar d = lost ? 0xFFFD : decode_utf8 (bytes, need, &surrogate);
+              gunichar d = lost ? 0xFFFD : repair_utf8_decode (bytes, need, &surrogate);
               if (d != 0 && (surrogate || char_penalty (d) == 0))
                 complete++;
               i += k - 1;
@@ -690,10 +671,8 @@ repair_pass (const MojibakeTables *t, const gunichar *u, guint n, GArray *out, G
           s++;
           continue;
         }
-      guint e = s;
-      gboolean ascii = TRUE;
-      while (e < n && !is_token_space (u[e]))
-        ascii &= u[e] < 0x80, e++;
+      gboolean ascii;
+      guint e = token_end (u, n, s, &ascii);
       if (ascii)
         {
           g_array_append_vals (out, u + s, e - s);
@@ -959,6 +938,7 @@ typedef struct {
   gint64        lossy_undecided;
   RepairReading reading;
   GArray       *best;       /* gunichar */
+  GArray       *tried;      /* guint16: the bytes of the last page read */
   gint64        votes[REPAIR_MAX_PAGES];   /* characters read back per page */
   int           hint_page;  /* the page that garbled the document; -1 not known yet, -2 none */
   gboolean      deferred;   /* the last line read is one character short of sure */
@@ -1047,10 +1027,8 @@ line_penalty (const gunichar *u, guint n)
           s++;
           continue;
         }
-      guint e = s;
-      gboolean ascii = TRUE;
-      while (e < n && !is_token_space (u[e]))
-        ascii &= u[e] < 0x80, e++;
+      gboolean ascii;
+      guint e = token_end (u, n, s, &ascii);
       if (!ascii)
         p += token_penalty (s > 0 ? u[s - 1] : 0, u + s, e - s, e < n ? u[e] : 0);
       s = e;
@@ -1070,7 +1048,8 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
   int pen_before = -1;   /* worked out when first needed */
   int best_score = G_MININT, best_fit = -1;
   guint best_page = 0, best_undecided = 0, best_restored = 0;
-  g_autoptr(GArray) tried = g_array_new (FALSE, FALSE, sizeof (guint16));
+  GArray *tried = w->tried;
+  g_array_set_size (tried, 0);
   guint32 candidates = repair_reread_pages (pages, line, len);
   for (guint p = 0; p < pages->n_pages && candidates != 0; p++)
     {
@@ -1082,8 +1061,7 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
       g_array_set_size (tried, 0);
       g_array_append_vals (tried, rd->bytes->data, rd->bytes->len);
       guint undecided = repair_lossy_choose (rd);
-      gboolean thai = pages->page[p].dec[0xA1] == 0x0E01;
-      if (!repair_plausible ((const gunichar *) rd->text->data, rd->text->len, !thai, TRUE))
+      if (!repair_plausible ((const gunichar *) rd->text->data, rd->text->len, !pages->page[p].tis620, TRUE))
         continue;
       /* never a U+FFFD where the text had none: a dropped byte must be
        * decided, and a lead left alone needs a whole character elsewhere
@@ -1104,7 +1082,7 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
       gboolean keep_undecided = FALSE;
       if (!refused && dropped_undecided > 0 && rd->clusters < 3 * dropped_undecided + 3)
         {
-          if (pages->page[p].dec[0xA1] != 0x0E01 || rd->clusters == 0)
+          if (!pages->page[p].tis620 || rd->clusters == 0)
             continue;
           keep_undecided = TRUE;
         }
@@ -1183,14 +1161,14 @@ has_c1 (const char *text, gsize len)
 
 typedef enum { LINE_KEPT, LINE_CHANGED, LINE_DEFERRED } LineOutcome;
 
-/* Appends the repaired @line to @out. LINE_DEFERRED (nothing appended)
- * when the line is one garbled character that the document's other lines
- * may vouch for; @w->hint_page set, it is decided. */
+/* Appends the repaired @line, whose scan gave @ev, to @out.
+ * LINE_DEFERRED (nothing appended) when the line is one garbled character
+ * that the document's other lines may vouch for; @w->hint_page set, it is
+ * decided. */
 static LineOutcome
-repair_line (const MojibakeTables *t, const char *line, gsize len, GString *out, DocWork *w)
+repair_line (const MojibakeTables *t, const char *line, gsize len, RepairEvidence ev, GString *out, DocWork *w)
 {
   const RepairPages *pages = t->pages[0].pages;
-  RepairEvidence ev = repair_reread_scan (pages, line, len);
   if (ev == REPAIR_EVIDENCE_NONE)
     {
       g_string_append_len (out, line, len);
@@ -1262,11 +1240,13 @@ mojibake_repair (const MojibakeTables *t, const char *text, gsize len, RepairLog
   const RepairPages *pages = t->pages[0].pages;
   const char *end = text + len;
   const char *first = NULL;
+  RepairEvidence ev = REPAIR_EVIDENCE_NONE;
   for (const char *l = text; l < end && first == NULL;)
     {
       const char *nl = memchr (l, '\n', end - l);
       const char *l_end = nl ? nl + 1 : end;
-      if (repair_reread_scan (pages, l, l_end - l) != REPAIR_EVIDENCE_NONE)
+      ev = repair_reread_scan (pages, l, l_end - l);
+      if (ev != REPAIR_EVIDENCE_NONE)
         first = l;
       l = l_end;
     }
@@ -1278,6 +1258,7 @@ mojibake_repair (const MojibakeTables *t, const char *text, gsize len, RepairLog
   w.kinds = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   repair_reading_init (&w.reading);
   w.best = g_array_new (FALSE, FALSE, sizeof (gunichar));
+  w.tried = g_array_new (FALSE, FALSE, sizeof (guint16));
   w.hint_page = -1;
   gboolean any = FALSE;
   g_autoptr(GArray) deferred = g_array_new (FALSE, FALSE, sizeof (Deferred));
@@ -1286,7 +1267,10 @@ mojibake_repair (const MojibakeTables *t, const char *text, gsize len, RepairLog
     {
       const char *nl = memchr (line, '\n', end - line);
       const char *line_end = nl ? nl + 1 : end;
-      LineOutcome o = repair_line (t, line, line_end - line, result, &w);
+      /* the first line's scan is the one that found it */
+      if (line != first)
+        ev = repair_reread_scan (pages, line, line_end - line);
+      LineOutcome o = repair_line (t, line, line_end - line, ev, result, &w);
       if (o == LINE_DEFERRED)
         {
           Deferred d = { result->len, line, line_end - line };
@@ -1310,7 +1294,8 @@ mojibake_repair (const MojibakeTables *t, const char *text, gsize len, RepairLog
           const Deferred *d = &g_array_index (deferred, Deferred, i);
           g_string_append_len (joined, result->str + copied, d->at - copied);
           copied = d->at;
-          any |= repair_line (t, d->line, d->len, joined, &w) == LINE_CHANGED;
+          any |= repair_line (t, d->line, d->len, repair_reread_scan (pages, d->line, d->len), joined, &w)
+                 == LINE_CHANGED;
         }
       g_string_append_len (joined, result->str + copied, result->len - copied);
       g_string_free (result, TRUE);
@@ -1318,6 +1303,7 @@ mojibake_repair (const MojibakeTables *t, const char *text, gsize len, RepairLog
     }
   repair_reading_clear (&w.reading);
   g_array_unref (w.best);
+  g_array_unref (w.tried);
   if (!any)
     {
       g_hash_table_unref (w.kinds);
@@ -1333,13 +1319,10 @@ mojibake_repair (const MojibakeTables *t, const char *text, gsize len, RepairLog
       repair_log_add (log, kind, *(gint64 *) value);
     }
   g_hash_table_unref (w.kinds);
-  if (w.c1_total > 0)
-    repair_log_add (log, "c1-as-cp1252", w.c1_total);
-  if (w.c1_mac > 0)
-    repair_log_add (log, "c1-as-mac-roman", w.c1_mac);
-  if (w.lossy_restored > 0)
-    repair_log_add (log, "lost-bytes-restored", w.lossy_restored);
-  if (w.lossy_undecided > 0)
-    repair_log_add (log, "lost-bytes-undecided", w.lossy_undecided);
+  /* zero counts are not logged */
+  repair_log_add (log, "c1-as-cp1252", w.c1_total);
+  repair_log_add (log, "c1-as-mac-roman", w.c1_mac);
+  repair_log_add (log, "lost-bytes-restored", w.lossy_restored);
+  repair_log_add (log, "lost-bytes-undecided", w.lossy_undecided);
   return g_string_free (result, FALSE);
 }

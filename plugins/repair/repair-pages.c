@@ -61,9 +61,9 @@ page_init (RepairPage *page, const char *name, const char *iconv_name, gboolean 
   /* what a decoder loses: the bytes it does not define, and for the Thai
    * page, read as TIS-620 by decoders that then strip C1 controls, every
    * byte from 80 to A0 */
-  gboolean thai = page->dec[0xA1] == 0x0E01;
+  page->tis620 = page->dec[0xA1] == 0x0E01;
   for (guint b = 0x80; b <= 0xBF; b++)
-    if ((page->dec[b] == 0 || (page->sloppy_c1 && b <= 0x9F && page->dec[b] == b)) || (thai && b <= 0xA0))
+    if ((page->dec[b] == 0 || (page->sloppy_c1 && b <= 0x9F && page->dec[b] == b)) || (page->tis620 && b <= 0xA0))
       page->lossy[page->n_lossy++] = (guint8) b;
 }
 

@@ -49,12 +49,6 @@ next_char (const guchar **pp, const guchar *end)
   return c;
 }
 
-static inline int
-sequence_length (guint b)
-{
-  return b >= 0xC2 && b <= 0xDF ? 2 : b >= 0xE0 && b <= 0xEF ? 3 : b >= 0xF0 && b <= 0xF4 ? 4 : 0;
-}
-
 RepairEvidence
 repair_reread_scan (const RepairPages *pages, const char *line, gsize len)
 {
@@ -91,7 +85,7 @@ repair_reread_scan (const RepairPages *pages, const char *line, gsize len)
             {
               if (!(mask & (1u << k)))
                 continue;
-              int need = sequence_length (prev_row->byte[k]);
+              int need = repair_utf8_length (prev_row->byte[k]);
               int got = 2;
               const guchar *q = p;
               guint32 cp = ((prev_row->byte[k] & 0x3F) << 6) | (row->byte[k] & 0x3F);
@@ -183,19 +177,13 @@ to_bytes (const RepairPages *pages, guint p, const char *line, gsize len, GArray
   g_array_set_size (bytes, n);
 }
 
+/* A character decoded from @n bytes, surrogates refused; 0 if invalid. */
 static gunichar
 decode_sequence (const guint8 *b, int n)
 {
-  gunichar c;
-  if (n == 2)
-    c = ((b[0] & 0x1F) << 6) | (b[1] & 0x3F);
-  else if (n == 3)
-    c = ((b[0] & 0x0F) << 12) | ((b[1] & 0x3F) << 6) | (b[2] & 0x3F);
-  else
-    c = ((b[0] & 0x07) << 18) | ((b[1] & 0x3F) << 12) | ((b[2] & 0x3F) << 6) | (b[3] & 0x3F);
-  if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10FFFF)) || (c >= 0xD800 && c <= 0xDFFF))
-    return 0;
-  return c;
+  gboolean surrogate;
+  gunichar c = repair_utf8_decode (b, n, &surrogate);
+  return surrogate ? 0 : c;
 }
 
 /* Adds to @slot every character that @bytes (need of them, LOST where a
@@ -254,7 +242,7 @@ repair_reread_line (const RepairPages *pages, guint p, const char *line, gsize l
           i++;
           continue;
         }
-      int need = lead == LOST ? 0 : sequence_length (lead);
+      int need = lead == LOST ? 0 : repair_utf8_length (lead);
       if (need == 0)
         return FALSE;   /* a continuation without its lead, or an invalid byte */
       guint8 seq[4] = { (guint8) lead };
@@ -283,7 +271,7 @@ repair_reread_line (const RepairPages *pages, guint p, const char *line, gsize l
        * sequence's continuations */
       if (page->n_lossy == 0)
         return FALSE;
-      if (page->dec[0xA1] == 0x0E01 && seq[0] == 0xE2 && got == 1)
+      if (page->tis620 && seq[0] == 0xE2 && got == 1)
         {
           /* punctuation that lost both continuations to a TIS-620 decoder:
            * left as the lone U+0E42 it became, for repair-thai.c */
@@ -326,7 +314,7 @@ repair_reread_line (const RepairPages *pages, guint p, const char *line, gsize l
           slot.lone_lead = got == 1;
           /* "Ã " is more often an à whose no-break space became a space,
            * which the word-by-word repair judges */
-          if (slot.lone_lead && (i + 1 >= n || b[i + 1] == ' ') && page->dec[0xA1] != 0x0E01)
+          if (slot.lone_lead && (i + 1 >= n || b[i + 1] == ' ') && !page->tis620)
             return FALSE;
           /* the got - 1 known continuations keep their order; choose
            * where the missing ones were */

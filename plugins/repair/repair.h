@@ -21,6 +21,34 @@ void repair_log_clear (RepairLog *log);
  * @c itself for the five bytes it leaves undefined (81 8D 8F 90 9D). */
 gunichar repair_cp1252_c1 (gunichar c);
 
+/* ---- UTF-8 sequences rebuilt from code-page bytes ---- */
+
+/* The length of the UTF-8 sequence lead byte @b opens, or 0. */
+static inline int
+repair_utf8_length (guint b)
+{
+  return b >= 0xC2 && b <= 0xDF ? 2 : b >= 0xE0 && b <= 0xEF ? 3 : b >= 0xF0 && b <= 0xF4 ? 4 : 0;
+}
+
+/* Decodes the @n bytes at @b (lead and continuations); 0 for an overlong
+ * form or a value beyond U+10FFFF. A surrogate is returned, with
+ * *@surrogate set (CESU-8 pairs are rebuilt from two of them). */
+static inline gunichar
+repair_utf8_decode (const guint8 *b, int n, gboolean *surrogate)
+{
+  gunichar c;
+  if (n == 2)
+    c = ((b[0] & 0x1F) << 6) | (b[1] & 0x3F);
+  else if (n == 3)
+    c = ((b[0] & 0x0F) << 12) | ((b[1] & 0x3F) << 6) | (b[2] & 0x3F);
+  else
+    c = ((b[0] & 0x07) << 18) | ((b[1] & 0x3F) << 12) | ((b[2] & 0x3F) << 6) | (b[3] & 0x3F);
+  *surrogate = c >= 0xD800 && c <= 0xDFFF;
+  if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10FFFF)))
+    return 0;
+  return c;
+}
+
 /* ---- code pages (repair-pages.c) ---- */
 
 #define REPAIR_MAX_PAGES 16
@@ -34,6 +62,8 @@ typedef struct {
   guint       n_undefined;
   guint8      lossy[64];     /* continuation bytes a decoder through this page may lose */
   guint       n_lossy;
+  gboolean    tis620;        /* the Thai page, read as TIS-620 by decoders that then
+                              * strip C1 controls: bytes 80-A0 are lost */
 } RepairPage;
 
 /* One character in every page: its byte (0: none) and the pages in which
