@@ -245,6 +245,20 @@ galley_runner_count_in_table (GalleyStageContext *ctx, GHashTable **table, const
   g_mutex_unlock (&ctx->lock);
 }
 
+gint64
+galley_runner_table_total (GHashTable *table)
+{
+  gint64 sum = 0;
+  if (table == NULL)
+    return 0;
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init (&it, table);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    sum += *(gint64 *) value;
+  return sum;
+}
+
 GalleyVerdict
 galley_stage_drop (GalleyStageContext *ctx, const char *reason)
 {

@@ -106,20 +106,6 @@ table_to_json (GHashTable *table)
 }
 
 static gint64
-table_sum (GHashTable *table)
-{
-  gint64 sum = 0;
-  if (table == NULL)
-    return 0;
-  GHashTableIter it;
-  gpointer value;
-  g_hash_table_iter_init (&it, table);
-  while (g_hash_table_iter_next (&it, NULL, &value))
-    sum += *(gint64 *) value;
-  return sum;
-}
-
-static gint64
 peak_rss_kb (void)
 {
   struct rusage ru;
@@ -327,7 +313,7 @@ write_metrics (Runner *r, json_object *stats, int code, json_object *totals)
                                  "galley_stage_documents{%s,state=\"kept\"} %" G_GINT64_FORMAT "\n"
                                  "galley_stage_documents{%s,state=\"dropped\"} %" G_GINT64_FORMAT "\n"
                                  "galley_stage_documents{%s,state=\"failed\"} %" G_GINT64_FORMAT "\n",
-                              sl->str, ctx->in, sl->str, ctx->kept, sl->str, table_sum (ctx->dropped),
+                              sl->str, ctx->in, sl->str, ctx->kept, sl->str, galley_runner_table_total (ctx->dropped),
                               sl->str, ctx->failed);
       g_string_append_printf (rest, "galley_stage_seconds{%s} %.3f\n", sl->str, ctx->busy_us / 1e6);
       GHashTable *tables[2] = { ctx->dropped, ctx->counters };
@@ -410,7 +396,7 @@ galley_runner_print_summary (Runner *r, double seconds, gboolean verbose)
   for (guint i = 0; i < r->stages->len; i++)
     {
       GalleyStageContext *ctx = g_ptr_array_index (r->stages, i);
-      dropped += table_sum (ctx->dropped);
+      dropped += galley_runner_table_total (ctx->dropped);
       failed += ctx->failed;
       if (ctx->dropped != NULL)
         {
@@ -434,7 +420,7 @@ galley_runner_print_summary (Runner *r, double seconds, gboolean verbose)
         GalleyStageContext *ctx = g_ptr_array_index (r->stages, i);
         fprintf (stderr, "galley:   %-16s %-14s in %-8" G_GINT64_FORMAT " kept %-8" G_GINT64_FORMAT
                  " dropped %-6" G_GINT64_FORMAT " failed %-6" G_GINT64_FORMAT " %.3f s\n",
-                 ctx->config->id, ctx->info->name, ctx->in, ctx->kept, table_sum (ctx->dropped),
+                 ctx->config->id, ctx->info->name, ctx->in, ctx->kept, galley_runner_table_total (ctx->dropped),
                  ctx->failed, ctx->busy_us / 1e6);
       }
 }

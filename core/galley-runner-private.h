@@ -146,6 +146,8 @@ void          galley_runner_context_free    (gpointer data);
 
 /* galley-context.c: what plugins call, counters and rejects */
 void          galley_runner_count_in_table  (GalleyStageContext *ctx, GHashTable **table, const char *name, gint64 n);
+/* The sum of a counter table (name -> gint64*); 0 for NULL. */
+gint64        galley_runner_table_total     (GHashTable *table);
 void          galley_runner_write_reject    (Runner *r, GalleyStageContext *ctx, const char *source, gint64 line,
                                              const char *doc_id, GalleyDocument *doc, const char *raw, gssize raw_len,
                                              const char *message);

@@ -54,6 +54,21 @@ galley_runner_set_abort (Runner *r, guint64 pos, GError *error)
 }
 
 
+/* A failure after the documents went through (finish, the dropped file's
+ * commit): warns, keeps the first such error as the run's, and marks the
+ * run cancelled so that free() callbacks see it failed. */
+static void
+fail_after_documents (Runner *r, GError *error)
+{
+  g_warning ("%s", error->message);
+  g_mutex_lock (&r->fail_lock);
+  if (r->fatal == NULL)
+    r->fatal = g_steal_pointer (&error);
+  g_mutex_unlock (&r->fail_lock);
+  g_clear_error (&error);
+  g_atomic_int_set (&r->cancelled, 1);
+}
+
 guint64
 galley_runner_get_abort_pos (Runner *r)
 {
@@ -723,27 +738,14 @@ galley_pipeline_run (GalleyPipeline *pipeline, const GalleyRunOptions *opts, GEr
             g_set_error (&local, galley_runner_quark (), 0, "finish() failed without an error (a bug in plugin %s)",
                          ctx->info->name);
           g_prefix_error (&local, "stage '%s': finish: ", ctx->config->id);
-          g_warning ("%s", local->message);
-          g_mutex_lock (&r.fail_lock);
-          if (r.fatal == NULL)
-            r.fatal = g_steal_pointer (&local);
-          g_mutex_unlock (&r.fail_lock);
-          /* free() callbacks see the run as failed */
-          g_atomic_int_set (&r.cancelled, 1);
+          fail_after_documents (&r, g_steal_pointer (&local));
         }
     }
   /* dropped documents are committed as the sinks' outputs are */
   {
     g_autoptr(GError) local = NULL;
     if (!galley_runner_dropped_commit (&r, &local))
-      {
-        g_warning ("%s", local->message);
-        g_mutex_lock (&r.fail_lock);
-        if (r.fatal == NULL)
-          r.fatal = g_steal_pointer (&local);
-        g_mutex_unlock (&r.fail_lock);
-        g_atomic_int_set (&r.cancelled, 1);
-      }
+      fail_after_documents (&r, g_steal_pointer (&local));
   }
   /* outputs and what the sources read become visible together */
   if (r.state != NULL && r.fatal == NULL && galley_runner_get_abort_pos (&r) == G_MAXUINT64)

@@ -46,20 +46,6 @@ add (json_object *obj, const char *key, gint64 n)
   json_object_object_add (obj, key, json_object_new_int64 (old + n));
 }
 
-static gint64
-table_total (GHashTable *table)
-{
-  gint64 sum = 0;
-  if (table == NULL)
-    return 0;
-  GHashTableIter iter;
-  gpointer value;
-  g_hash_table_iter_init (&iter, table);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    sum += *(gint64 *) value;
-  return sum;
-}
-
 static json_object *
 load (const char *path)
 {
@@ -108,7 +94,7 @@ galley_runner_update_totals (Runner *r, int code)
       g_mutex_lock (&ctx->lock);
       add (s, "in", counted ? ctx->in : 0);
       add (s, "kept", counted ? ctx->kept : 0);
-      add (s, "dropped", counted ? table_total (ctx->dropped) : 0);
+      add (s, "dropped", counted ? galley_runner_table_total (ctx->dropped) : 0);
       add (s, "failed", counted ? ctx->failed : 0);
       json_object *reasons = child (s, "reasons");
       if (counted && ctx->dropped != NULL)
