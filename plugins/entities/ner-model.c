@@ -96,9 +96,15 @@ is_capitals (const char *name)
   return letters;
 }
 
-/* Lines "TYPE<TAB>name[<TAB>canonical]"; '#' starts a comment line. */
+/* What one data line of a list file adds to the model; FALSE with
+ * @error ("PATH:LINE: expected ...") for a bad line. */
+typedef gboolean (*NerLineFunc) (NerModel *model, NerScratch *s, char *line, const char *path, guint lineno,
+                                 GError **error);
+
+/* Reads @path and hands each data line (blank and '#' lines skipped) to
+ * @func. */
 static gboolean
-load_gazetteer (NerModel *model, NerScratch *s, const char *path, GError **error)
+load_lines (NerModel *model, NerScratch *s, const char *path, NerLineFunc func, GError **error)
 {
   g_autofree char *data = NULL;
   gsize len;
@@ -107,42 +113,49 @@ load_gazetteer (NerModel *model, NerScratch *s, const char *path, GError **error
   guint lineno = 0;
   char *cursor = data;
   for (char *line; (line = next_data_line (&cursor, &lineno)) != NULL;)
+    if (!func (model, s, line, path, lineno, error))
+      return FALSE;
+  return TRUE;
+}
+
+/* Lines "TYPE<TAB>name[<TAB>canonical]"; '#' starts a comment line. */
+static gboolean
+gazetteer_line (NerModel *model, NerScratch *s, char *line, const char *path, guint lineno, GError **error)
+{
+  char **f = g_strsplit (line, "\t", 3);
+  guint32 bit = 0;
+  for (gsize k = 0; k < G_N_ELEMENTS (gaz_types) && f[0] != NULL; k++)
+    if (strcmp (f[0], gaz_types[k].name) == 0)
+      bit = gaz_types[k].bit;
+  if (bit == 0 || f[1] == NULL || *f[1] == '\0')
     {
-      char **f = g_strsplit (line, "\t", 3);
-      guint32 bit = 0;
-      for (gsize k = 0; k < G_N_ELEMENTS (gaz_types) && f[0] != NULL; k++)
-        if (strcmp (f[0], gaz_types[k].name) == 0)
-          bit = gaz_types[k].bit;
-      if (bit == 0 || f[1] == NULL || *f[1] == '\0')
-        {
-          g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-                       "%s:%u: expected TYPE<TAB>name with TYPE one of PER, GIVEN, SURNAME, LOC, ORG, "
-                       "DEMONYM, TITLE, ORGWORD, LOCWORD, MONTH, WEEKDAY, NONAME", path, lineno);
-          g_strfreev (f);
-          return FALSE;
-        }
-      guint nt;
-      guint64 key = ner_name_key (s, f[1], strlen (f[1]), &nt);
-      if (key != 0)
-        {
-          NerEntry *e = ner_table_insert (&model->gaz, key);
-          /* a one-word name in capitals ("WHO"): marked until the same
-           * word is listed in another case ("Turkey", "Once") */
-          gboolean fresh = e->bits == 0;
-          gboolean caps = nt == 1 && is_capitals (f[1]);
-          if (caps && (fresh || (e->bits & NER_GZ_CAPS)))
-            e->bits |= NER_GZ_CAPS;
-          else
-            e->bits &= ~(guint32) NER_GZ_CAPS;
-          e->bits |= bit;
-          if (f[2] != NULL && *f[2] != '\0')
-            e->canon = ner_intern (model, f[2], -1);
-          else if (e->canon == NER_NO_STRING && (bit & (NER_GZ_PER | NER_GZ_ORG | NER_GZ_LOC)))
-            e->canon = ner_intern (model, f[1], -1);
-          model->gaz_maxlen = MAX (model->gaz_maxlen, nt);
-        }
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                   "%s:%u: expected TYPE<TAB>name with TYPE one of PER, GIVEN, SURNAME, LOC, ORG, "
+                   "DEMONYM, TITLE, ORGWORD, LOCWORD, MONTH, WEEKDAY, NONAME", path, lineno);
       g_strfreev (f);
+      return FALSE;
     }
+  guint nt;
+  guint64 key = ner_name_key (s, f[1], strlen (f[1]), &nt);
+  if (key != 0)
+    {
+      NerEntry *e = ner_table_insert (&model->gaz, key);
+      /* a one-word name in capitals ("WHO"): marked until the same
+       * word is listed in another case ("Turkey", "Once") */
+      gboolean fresh = e->bits == 0;
+      gboolean caps = nt == 1 && is_capitals (f[1]);
+      if (caps && (fresh || (e->bits & NER_GZ_CAPS)))
+        e->bits |= NER_GZ_CAPS;
+      else
+        e->bits &= ~(guint32) NER_GZ_CAPS;
+      e->bits |= bit;
+      if (f[2] != NULL && *f[2] != '\0')
+        e->canon = ner_intern (model, f[2], -1);
+      else if (e->canon == NER_NO_STRING && (bit & (NER_GZ_PER | NER_GZ_ORG | NER_GZ_LOC)))
+        e->canon = ner_intern (model, f[1], -1);
+      model->gaz_maxlen = MAX (model->gaz_maxlen, nt);
+    }
+  g_strfreev (f);
   return TRUE;
 }
 
@@ -150,92 +163,65 @@ load_gazetteer (NerModel *model, NerScratch *s, const char *path, GError **error
  * PEOPLE; a table of its own, read by the features only (no canonical
  * names, no rules). */
 static gboolean
-load_wordnet (NerModel *model, NerScratch *s, const char *path, GError **error)
+wordnet_line (NerModel *model, NerScratch *s, char *line, const char *path, guint lineno, GError **error)
 {
   static const struct { const char *name; guint32 bit; } types[] = {
     { "PER", NER_WN_PER }, { "ORG", NER_WN_ORG }, { "LOC", NER_WN_LOC }, { "MISC", NER_WN_MISC },
     { "PEOPLE", NER_WN_PEOPLE },
   };
-  g_autofree char *data = NULL;
-  gsize len;
-  if (!read_file (path, &data, &len, error))
-    return FALSE;
-  guint lineno = 0;
-  char *cursor = data;
-  for (char *line; (line = next_data_line (&cursor, &lineno)) != NULL;)
+  char *tab = strchr (line, '\t');
+  guint32 bit = 0;
+  if (tab != NULL)
     {
-      char *tab = strchr (line, '\t');
-      guint32 bit = 0;
-      if (tab != NULL)
-        {
-          *tab = '\0';
-          for (gsize k = 0; k < G_N_ELEMENTS (types); k++)
-            if (strcmp (line, types[k].name) == 0)
-              bit = types[k].bit;
-        }
-      if (bit == 0 || tab[1] == '\0')
-        {
-          g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-                       "%s:%u: expected TYPE<TAB>name with TYPE one of PER, ORG, LOC, MISC, PEOPLE",
-                       path, lineno);
-          return FALSE;
-        }
-      guint nt;
-      guint64 key = ner_name_key (s, tab + 1, strlen (tab + 1), &nt);
-      if (key != 0 && nt <= 8)
-        {
-          ner_table_insert (&model->wn, key)->bits |= bit;
-          model->wn_maxlen = MAX (model->wn_maxlen, nt);
-        }
+      *tab = '\0';
+      for (gsize k = 0; k < G_N_ELEMENTS (types); k++)
+        if (strcmp (line, types[k].name) == 0)
+          bit = types[k].bit;
+    }
+  if (bit == 0 || tab[1] == '\0')
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                   "%s:%u: expected TYPE<TAB>name with TYPE one of PER, ORG, LOC, MISC, PEOPLE",
+                   path, lineno);
+      return FALSE;
+    }
+  guint nt;
+  guint64 key = ner_name_key (s, tab + 1, strlen (tab + 1), &nt);
+  if (key != 0 && nt <= 8)
+    {
+      ner_table_insert (&model->wn, key)->bits |= bit;
+      model->wn_maxlen = MAX (model->wn_maxlen, nt);
     }
   return TRUE;
 }
 
 /* Lines "variant<TAB>canonical". */
 static gboolean
-load_aliases (NerModel *model, NerScratch *s, const char *path, GError **error)
+alias_line (NerModel *model, NerScratch *s, char *line, const char *path, guint lineno, GError **error)
 {
-  g_autofree char *data = NULL;
-  gsize len;
-  if (!read_file (path, &data, &len, error))
-    return FALSE;
-  guint lineno = 0;
-  char *cursor = data;
-  for (char *line; (line = next_data_line (&cursor, &lineno)) != NULL;)
+  char *tab = strchr (line, '\t');
+  if (tab == NULL || tab == line || tab[1] == '\0')
     {
-      char *tab = strchr (line, '\t');
-      if (tab == NULL || tab == line || tab[1] == '\0')
-        {
-          g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-                       "%s:%u: expected variant<TAB>canonical", path, lineno);
-          return FALSE;
-        }
-      *tab = '\0';
-      guint64 key = ner_name_key (s, line, strlen (line), NULL);
-      if (key == 0)
-        continue;
-      NerEntry *e = ner_table_insert (&model->aliases, key);
-      e->canon = ner_intern (model, tab + 1, -1);
-      e->bits = 1;
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                   "%s:%u: expected variant<TAB>canonical", path, lineno);
+      return FALSE;
     }
+  *tab = '\0';
+  guint64 key = ner_name_key (s, line, strlen (line), NULL);
+  if (key == 0)
+    return TRUE;
+  NerEntry *e = ner_table_insert (&model->aliases, key);
+  e->canon = ner_intern (model, tab + 1, -1);
+  e->bits = 1;
   return TRUE;
 }
 
 static gboolean
-load_vocab (NerModel *model, NerScratch *s, const char *path, GError **error)
+vocab_line (NerModel *model, NerScratch *s, char *line, const char *path, guint lineno, GError **error)
 {
-  g_autofree char *data = NULL;
-  gsize len;
-  if (!read_file (path, &data, &len, error))
-    return FALSE;
-  guint lineno = 0;
-  char *cursor = data;
-  for (char *line; (line = next_data_line (&cursor, &lineno)) != NULL;)
-    {
-      guint n = ner_tokenize_raw (s, line, strlen (line), 0);
-      if (n == 1)
-        ner_table_insert (&model->vocab, s->toks[0].lower)->bits = 1;
-    }
+  guint n = ner_tokenize_raw (s, line, strlen (line), 0);
+  if (n == 1)
+    ner_table_insert (&model->vocab, s->toks[0].lower)->bits = 1;
   return TRUE;
 }
 
@@ -454,18 +440,18 @@ ner_model_load (const char *dir, const char *extra_aliases, gboolean need_weight
   for (guint i = 0; i < names->len; i++)
     {
       g_autofree char *path = g_build_filename (gazdir, names->pdata[i], NULL);
-      if (!load_gazetteer (model, s, path, error))
+      if (!load_lines (model, s, path, gazetteer_line, error))
         goto fail;
     }
-  if (!load_aliases (model, s, aliases, error))
+  if (!load_lines (model, s, aliases, alias_line, error))
     goto fail;
-  if (extra_aliases != NULL && *extra_aliases != '\0' && !load_aliases (model, s, extra_aliases, error))
+  if (extra_aliases != NULL && *extra_aliases != '\0' && !load_lines (model, s, extra_aliases, alias_line, error))
     goto fail;
-  if (!load_vocab (model, s, vocab, error))
+  if (!load_lines (model, s, vocab, vocab_line, error))
     goto fail;
   if (!load_dict (model, dict, error))
     goto fail;
-  if (!load_wordnet (model, s, wordnet, error))
+  if (!load_lines (model, s, wordnet, wordnet_line, error))
     goto fail;
   if (need_weights)
     {
