@@ -191,6 +191,15 @@ galley_test_read_jsonl (const char *path)
   return out;
 }
 
+json_object *
+galley_test_read_json (const char *dir, const char *name)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  json_object *obj = json_object_from_file (path);
+  g_assert_nonnull (obj);
+  return obj;
+}
+
 const char *
 galley_test_get_string (json_object *obj, const char *key)
 {

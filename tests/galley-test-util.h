@@ -40,6 +40,10 @@ GHashTable *galley_test_exported_ids (const char *dir, const char *prefix);
 /* The record's string member @key, or NULL. */
 const char *galley_test_get_string (json_object *obj, const char *key);
 
+/* The JSON file @dir/@name, parsed; the test fails when it is missing or
+ * not JSON. */
+json_object *galley_test_read_json (const char *dir, const char *name);
+
 /* A g_test_add fixture holding a fresh temporary directory. */
 typedef struct {
   char *dir;

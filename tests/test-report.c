@@ -55,9 +55,7 @@ assert_self_contained (const char *html)
 static char *
 sample_ids (Fixture *f)
 {
-  g_autofree char *path = g_build_filename (f->dir, "run.stats.json", NULL);
-  g_autoptr(json_object) stats = json_object_from_file (path);
-  g_assert_nonnull (stats);
+  g_autoptr(json_object) stats = galley_test_read_json (f->dir, "run.stats.json");
   json_object *stages = NULL;
   g_assert_true (json_object_object_get_ex (stats, "stages", &stages));
   GString *ids = g_string_new (NULL);

@@ -40,10 +40,7 @@ write_pipeline (Fixture *f, const char *source, const char *extra)
 static json_object *
 read_stats (Fixture *f)
 {
-  g_autofree char *path = g_build_filename (f->dir, "run.stats.json", NULL);
-  json_object *stats = json_object_from_file (path);
-  g_assert_nonnull (stats);
-  return stats;
+  return galley_test_read_json (f->dir, "run.stats.json");
 }
 
 static guint
