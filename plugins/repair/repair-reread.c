@@ -293,7 +293,9 @@ repair_reread_line (const RepairPages *pages, guint p, const char *line, gsize l
           /* one byte lost per character: a decoder drops the bytes it
            * does not define, and few characters have two of those */
           int missing = need - got;
-          if (missing > 1)
+          /* a character both short of a byte and holding a marked one:
+           * no decoder does both, and its known bytes cannot be placed */
+          if (missing > 1 || lost_mask != 0)
             return FALSE;
           if (got >= 2 && page->nbsp_a0 && lost_mask == 0 && i + got < n && b[i + got] == ' ')
             {
