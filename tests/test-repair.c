@@ -375,6 +375,16 @@ test_bad_bytes (void)
   g_assert_true (g_str_has_prefix (cut, "Zelensk"));
   g_assert_true (g_utf8_validate (cut, -1, NULL));
   galley_document_free (doc);
+  /* a lead byte past U+10FFFF among legacy bytes, declared UTF-8: the
+   * stage's own text is valid (nothing left for the core to replace), and
+   * a second run changes nothing */
+  static const char past[] = "\xef\xbb\xbfOl\xc3\x83\xc2\xa1 \xa0\xf7\xa0\xa0\xa0\xa0 d\xc2\x92" "a";
+  g_autofree char *once = repair_bytes (h, past, sizeof past - 1, "utf-8", GALLEY_CONTENT_HTML, &doc);
+  g_assert_cmpint (galley_document_get_repair (doc, "invalid-utf8"), ==, 0);
+  g_assert_cmpint (galley_document_get_repair (doc, "invalid-bytes"), >, 0);
+  galley_document_free (doc);
+  g_autofree char *twice = repair_bytes (h, once, -1, NULL, GALLEY_CONTENT_HTML, NULL);
+  g_assert_cmpstr (once, ==, twice);
 }
 
 static void
@@ -383,6 +393,9 @@ test_html_entities_plain_text_only (void)
   g_autoptr(GalleyHarness) h = harness (NULL);
   g_autofree char *deep = repair_bytes (h, "x &amp;amp;amp;lt; y", -1, NULL, GALLEY_CONTENT_TEXT, NULL);
   g_assert_cmpstr (deep, ==, "x < y");
+  /* a stray BOM inside a reference: removed, then the reference decoded */
+  g_autofree char *joined = repair_bytes (h, "R&amp;D &\xef\xbb\xbf" "amp; more", -1, NULL, GALLEY_CONTENT_TEXT, NULL);
+  g_assert_cmpstr (joined, ==, "R&D & more");
   const char *in = "Ben &amp; Jerry&#8217;s caf&eacute; said &amp;quot;no&amp;quot;.";
   g_autofree char *text = repair_bytes (h, in, -1, NULL, GALLEY_CONTENT_TEXT, NULL);
   g_assert_cmpstr (text, ==, "Ben & Jerry’s café said \"no\".");

@@ -175,15 +175,18 @@ repair_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GE
    * (&Atilde;&copy;), NFC can compose a mojibake lead, undoing mojibake
    * can leave the lone U+0E42 that the lossy step restores. */
   gboolean plain = galley_document_get_content_type (doc) != GALLEY_CONTENT_HTML;
-  if (self->html_entities == 1 || (self->html_entities == 0 && plain))
-    step (&w, repair_html_entities (w.text, w.len, &log));
+  gboolean entities = self->html_entities == 1 || (self->html_entities == 0 && plain);
   /* until nothing changes: a repaired character can be one that
    * normalisation removes (a zero-width space), which changes the words
-   * the mojibake step judges */
+   * the mojibake step judges; removing one can also join a reference
+   * (&<U+FEFF>amp;), which the next round decodes */
   for (int round = 0; round < 64; round++)
     {
-      step (&w, repair_normalize (&self->norm, w.text, w.len, &log));
-      gboolean again = FALSE;
+      if (entities)
+        step (&w, repair_html_entities (w.text, w.len, &log));
+      char *normalized = repair_normalize (&self->norm, w.text, w.len, &log);
+      step (&w, normalized);
+      gboolean again = normalized != NULL && entities && memchr (w.text, '&', w.len) != NULL;
       if (self->mojibake)
         {
           char *fixed = mojibake_repair (self->tables, w.text, w.len, &log);

@@ -306,21 +306,33 @@ repair_decode (const guint8 *raw, gsize len, const char *declared, gboolean is_h
 done:
   if (bad > 0)
     repair_log_add (log, "invalid-bytes", bad);
-  if (out != NULL && memchr (out, '\0', *out_len) != NULL)
+  if (out != NULL && !galley_utf8_validate (out, *out_len, NULL))
     {
-      /* NUL characters (UTF-16 text, binary junk) become U+FFFD now, so
-       * the later steps see the text as it will be stored */
+      /* NUL characters (UTF-16 text, binary junk) and whatever a converter
+       * let through that is not UTF-8 (a lead byte past U+10FFFF) become
+       * U+FFFD now, so the later steps see the text as it will be stored */
       GString *clean = g_string_sized_new (*out_len + 16);
-      gint64 nul = 0;
-      for (gsize i = 0; i < *out_len; i++)
-        if (out[i] == '\0')
-          g_string_append (clean, REPLACEMENT), nul++;
-        else
-          g_string_append_c (clean, out[i]);
+      gint64 nul = 0, invalid = 0;
+      const char *p = out, *end = out + *out_len, *stop = NULL;
+      while (p < end)
+        {
+          if (galley_utf8_validate (p, end - p, &stop))
+            stop = end;
+          g_string_append_len (clean, p, stop - p);
+          if (stop == end)
+            break;
+          if (*stop == '\0')
+            nul++;
+          else
+            invalid++;
+          g_string_append (clean, REPLACEMENT);
+          p = stop + 1;
+        }
       g_free (out);
       *out_len = clean->len;
       out = g_string_free (clean, FALSE);
       repair_log_add (log, "nul-byte", nul);
+      repair_log_add (log, "invalid-bytes", invalid);
     }
   {
     /* report charsets in lower case, as IANA spells them */
