@@ -390,7 +390,9 @@ galley_stage_reject (GalleyStageContext *ctx, const char *source, gint64 line,
 gboolean
 galley_stage_is_tracing (GalleyStageContext *ctx, GalleyDocument *doc)
 {
-  g_return_val_if_fail (ctx != NULL && doc != NULL, FALSE);
+  g_return_val_if_fail (ctx != NULL, FALSE);
+  if (doc == NULL)
+    return ctx->runner != NULL && ctx->runner->trace != NULL;
   return galley_trace_step_wants (galley_trace_current, doc);
 }
 

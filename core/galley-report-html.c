@@ -291,6 +291,24 @@ pair_view (GString *out, const char *id, const char *before, json_object *note)
   g_string_append (out, "</td><td>");
   esc (out, json_str (note, "other") ? json_str (note, "other") : "?");
   g_string_append (out, "</td></tr></table>\n");
+  json_object *shared = NULL, *sentences = NULL;
+  const char *passage = json_str (note, "passage");
+  if (json_object_object_get_ex (note, "shared", &shared) && json_object_object_get_ex (note, "sentences", &sentences))
+    {
+      g_autofree char *label = g_strdup_printf ("Shared passage (%d of this document's %d sentences are in the matched one):",
+                                                json_object_get_int (shared), json_object_get_int (sentences));
+      if (passage != NULL)
+        text_block (out, label, passage);
+      else
+        g_string_append_printf (out, "<p>%d of this document's %d sentences are in the matched one.</p>\n",
+                                json_object_get_int (shared), json_object_get_int (sentences));
+    }
+  else if (json_str (note, "passage_unknown") != NULL)
+    {
+      g_string_append (out, "<p>No shared passage: ");
+      esc (out, json_str (note, "passage_unknown"));
+      g_string_append (out, ".</p>\n");
+    }
   const char *other = json_str (note, "text");
   if (other != NULL)
     {

@@ -163,9 +163,22 @@ def test_report(chromium, tmp, root, shots):
     for heading in ("Summary", "Stages", "What each stage did"):
         if heading not in text:
             fail("section %s missing from the rendered page" % heading)
+    passages = 0
+    for s in stats["stages"]:
+        for sample in s.get("samples", []):
+            for note in sample.get("notes", []):
+                if note.get("kind") != "pair" or "passage" not in note:
+                    continue
+                label = "Shared passage (%d of this document's %d sentences" % (note["shared"], note["sentences"])
+                start = " ".join(note["passage"].split())[:80]
+                if label not in text or start not in text:
+                    fail("stage %s, %s: the shared passage is not shown" % (s["id"], sample["id"]))
+                passages += 1
+    if passages == 0:
+        fail("no duplicate with its shared passage among the samples")
     people = check_entities(page)
-    print("report: %d stages, %d highlighted mentions (%d people), screenshot %s"
-          % (len(stats["stages"]), len(page.marks), len(people), os.path.join(shots, "report.png")))
+    print("report: %d stages, %d shared passages, %d highlighted mentions (%d people), screenshot %s"
+          % (len(stats["stages"]), passages, len(page.marks), len(people), os.path.join(shots, "report.png")))
 
 
 def test_explain(chromium, tmp, root, shots):

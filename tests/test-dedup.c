@@ -174,6 +174,84 @@ test_near_duplicates_and_teaser (Fixture *f, gconstpointer data)
   g_assert_cmpint (stats_dropped (f, "near-duplicate"), ==, 2);
 }
 
+/* The pair note of @id in the dedup stage's report sample (the stats
+ * file carries it), or NULL. */
+static json_object *
+pair_note (json_object *stats, const char *id)
+{
+  json_object *stages = NULL, *samples = NULL, *notes = NULL;
+  g_assert_true (json_object_object_get_ex (stats, "stages", &stages));
+  if (!json_object_object_get_ex (json_object_array_get_idx (stages, 1), "samples", &samples))
+    return NULL;
+  for (gsize i = 0; i < json_object_array_length (samples); i++)
+    {
+      json_object *s = json_object_array_get_idx (samples, i);
+      if (g_strcmp0 (galley_test_get_string (s, "id"), id) != 0 || !json_object_object_get_ex (s, "notes", &notes))
+        continue;
+      for (gsize k = 0; k < json_object_array_length (notes); k++)
+        if (g_strcmp0 (galley_test_get_string (json_object_array_get_idx (notes, k), "kind"), "pair") == 0)
+          return json_object_array_get_idx (notes, k);
+    }
+  return NULL;
+}
+
+static gint64
+note_int (json_object *note, const char *key)
+{
+  json_object *v = NULL;
+  g_assert_true (json_object_object_get_ex (note, key, &v));
+  return json_object_get_int64 (v);
+}
+
+/* With a report, a duplicate's pair shows the passage it shares with the
+ * document it matched: the longest run of shared sentences, and how many
+ * it shares; a match from an earlier run has no text to compare, unless
+ * it is the same text. */
+static void
+test_report_shared_passage (Fixture *f, gconstpointer data)
+{
+  write_pipeline (f, "state-dir=state");
+  g_autoptr(GString) text = g_string_new (base_text);
+  g_string_replace (text, "fuel and grain", "coal and grain", 1);
+  g_autoptr(GString) in = g_string_new (NULL);
+  append_record (in, "orig", base_text);
+  append_record (in, "edit", text->str);
+  g_autoptr(RunResult) r = run (f, in->str, "pipeline.report=run.html", NULL);
+  g_assert_cmpint (r->status, ==, 0);
+  g_autoptr(json_object) stats = galley_test_read_json (f->dir, "run.stats.json");
+  json_object *note = pair_note (stats, "edit");
+  g_assert_nonnull (note);
+  g_assert_cmpstr (galley_test_get_string (note, "other"), ==, "orig");
+  /* the title and four sentences; the third sentence differs */
+  g_assert_cmpint (note_int (note, "sentences"), ==, 5);
+  g_assert_cmpint (note_int (note, "shared"), ==, 4);
+  const char *passage = galley_test_get_string (note, "passage");
+  g_assert_true (g_str_has_prefix (passage, "Port workers walk out over pay\n\nDock workers"));
+  g_assert_true (g_str_has_suffix (passage, "on the payroll."));
+  g_autofree char *html = NULL;
+  g_autofree char *html_path = g_build_filename (f->dir, "run.html", NULL);
+  g_assert_true (g_file_get_contents (html_path, &html, NULL, NULL));
+  g_assert_nonnull (strstr (html, "Shared passage (4 of this document's 5 sentences are in the matched one):"));
+
+  /* the next run matches the index: the same text shares all of it, an
+   * edited one says why there is no passage */
+  g_autoptr(GString) in2 = g_string_new (NULL);
+  append_record (in2, "copy", base_text);
+  g_string_replace (text, "coal and grain", "oil and grain", 1);
+  append_record (in2, "edit2", text->str);
+  g_autoptr(RunResult) r2 = run (f, in2->str, "pipeline.report=run.html", NULL);
+  g_assert_cmpint (r2->status, ==, 0);
+  g_autoptr(json_object) stats2 = galley_test_read_json (f->dir, "run.stats.json");
+  json_object *copy = pair_note (stats2, "copy"), *edit2 = pair_note (stats2, "edit2");
+  g_assert_nonnull (copy);
+  g_assert_cmpint (note_int (copy, "shared"), ==, 5);
+  g_assert_cmpstr (galley_test_get_string (copy, "passage"), ==, base_text);
+  g_assert_nonnull (edit2);
+  g_assert_nonnull (galley_test_get_string (edit2, "other"));
+  g_assert_nonnull (galley_test_get_string (edit2, "passage_unknown"));
+  g_assert_null (galley_test_get_string (edit2, "passage"));
+}
+
 static void
 test_policy_longest (Fixture *f, gconstpointer data)
 {
@@ -612,6 +690,7 @@ main (int argc, char **argv)
   ADD ("/dedup/empty-and-one-word", test_empty_and_one_word);
   ADD ("/dedup/whitespace-and-typography", test_whitespace_and_typography);
   ADD ("/dedup/near-duplicates-and-teaser", test_near_duplicates_and_teaser);
+  ADD ("/dedup/report-shared-passage", test_report_shared_passage);
   ADD ("/dedup/policy-longest", test_policy_longest);
   ADD ("/dedup/repeated-paragraphs", test_repeated_paragraphs);
   ADD ("/dedup/ten-thousand-copies", test_ten_thousand_copies);

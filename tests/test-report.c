@@ -98,6 +98,7 @@ test_run_writes_report (Fixture *f, gconstpointer data)
   assert_contains (html, "<ins>");
   assert_contains (html, "<del class=\"rm\" title=\"");
   assert_contains (html, "matched document");
+  assert_contains (html, "Shared passage (");
   assert_contains (html, "<mark class=\"PER\" title=\"PER: ");
   assert_contains (html, "<mark class=\"LOC\"");
   /* the stats file carries the samples, the same report can be made again */

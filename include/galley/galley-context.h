@@ -97,11 +97,18 @@ GALLEY_API gpointer galley_document_steal_stage_data (GalleyDocument *doc, Galle
 
 /**
  * galley_stage_is_tracing:
+ * @doc: (nullable): the document, or NULL to ask about the run
  *
  * Since ABI 1.4: TRUE while the core records what this stage does to @doc
  * (a document of the run report's sample, or `galley explain`). A stage
  * builds notes only then; the call itself is cheap. Ask before changing
  * the document: the core may take its snapshot of it at this call.
+ *
+ * With @doc NULL (from init() on): TRUE when this run records samples at
+ * all (`report=` or `galley explain`), so a stage can keep, for every
+ * document, what a later note needs (dedup keeps sentence fingerprints
+ * to show the passage a duplicate shares). Earlier 1.4 cores warn about
+ * NULL and return FALSE.
  */
 GALLEY_API gboolean galley_stage_is_tracing (GalleyStageContext *ctx, GalleyDocument *doc);
 

@@ -307,6 +307,7 @@ dedup_decide (Dedup *self, guint32 idx, guint32 match, const guint16 *values, gu
     }
   guint32 rep = dedup_entry (self, dedup_find_root (self, idx))->rep;
   memset (out, 0, sizeof *out);
+  out->other = NONE;
   out->similarity = similarity;
   out->containment = best_containment;
   if (rep == idx)
@@ -318,4 +319,5 @@ dedup_decide (Dedup *self, guint32 idx, guint32 match, const guint16 *values, gu
   out->kind = exact ? DECISION_EXACT : DECISION_NEAR;
   out->rep_id = dedup_entry (self, rep)->id;
   out->best_id = best != rep ? dedup_entry (self, best)->id : NULL;
+  out->other = best != rep && best != NONE ? best : rep;
 }

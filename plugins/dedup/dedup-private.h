@@ -10,6 +10,7 @@
 #include <galley/galley-stage.h>
 
 #include "dedup-index.h"
+#include "dedup-passage.h"
 #include "dedup-segment.h"
 #include "dedup-shardfile.h"
 #include "dedup-sig.h"
@@ -45,6 +46,8 @@ typedef struct {
 #define MAX_RUN_ENTRIES ((1u << SLOT_IDX_BITS) - 1)
 typedef struct { guint32 *slots; gsize size, used; } BandTable;
 typedef struct { guint64 key; guint32 idx, pad; } ExactSlot;
+
+typedef struct { guint32 off, n; } PassageSpan;
 
 typedef struct {
   /* options */
@@ -97,6 +100,11 @@ typedef struct {
   DedupShardWriter *sig_out;  /* map: signatures */
   GArray         *brecs[MAX_BANDS + 2]; /* map: DedupRecord of each band, the lede, the exact hash */
   GMappedFile    *decisions;    /* filter */
+  /* while the run is traced (report=, galley explain): each entry's
+   * sentence fingerprints, to show the passage a duplicate shares */
+  gboolean        passages;
+  GArray         *fp_store;     /* guint32 */
+  GArray         *fp_spans;     /* PassageSpan, by entry; n 0: none kept */
   const guint8   *dnext, *dend;
 } Dedup;
 
@@ -111,6 +119,7 @@ typedef struct {
   double       containment;
   const char  *rep_id;     /* DECISION_EXACT, DECISION_NEAR */
   const char  *best_id;    /* the closest match, when it is not rep_id; or the replaced one */
+  guint32      other;      /* DECISION_EXACT, DECISION_NEAR: the entry of best_id, or else rep_id; or NONE */
 } Decision;
 
 /* ---- the stage (galley-dedup.c) ------------------------------------------------------------ */

@@ -88,6 +88,8 @@ dedup_free (gpointer data)
   g_clear_pointer (&self->external, g_hash_table_unref);
   g_clear_pointer (&self->cand, g_array_unref);
   g_clear_pointer (&self->rowids, g_array_unref);
+  g_clear_pointer (&self->fp_store, g_array_unref);
+  g_clear_pointer (&self->fp_spans, g_array_unref);
   for (guint b = 0; b <= MAX_BANDS; b++)
     g_free (self->tables[b].slots);
   g_free (self->exact);
@@ -313,6 +315,12 @@ dedup_init (GalleyStageContext *ctx, const GalleyOptions *opts, GError **error)
   self->external = g_hash_table_new (g_direct_hash, g_direct_equal);
   self->cand = g_array_new (FALSE, FALSE, sizeof (guint32));
   self->rowids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  self->passages = galley_stage_is_tracing (ctx, NULL);
+  if (self->passages)
+    {
+      self->fp_store = g_array_new (FALSE, FALSE, sizeof (guint32));
+      self->fp_spans = g_array_new (FALSE, TRUE, sizeof (PassageSpan));
+    }
   g_autofree char *desc = dedup_params_describe (&self->params);
   g_debug ("stage '%s': %s, threshold %g, containment %g, index %s (%s documents)",
            self->stage_id, desc, self->threshold, self->containment, self->state_dir ? self->state_dir : "none",
@@ -506,6 +514,72 @@ new_entry (Dedup *self, const char *id, const DedupSignature *sig, gboolean exac
   return idx;
 }
 
+/* ---- the shared passage, for the run report ---------------------------------------------- */
+
+/* The most of a passage a note carries. */
+#define MAX_PASSAGE 2000
+
+static void
+keep_fingerprints (Dedup *self, guint32 idx, GalleyDocument *doc)
+{
+  gsize len;
+  const char *text = galley_document_get_text (doc, &len);
+  PassageSpan span = { self->fp_store->len, 0 };
+  dedup_passage_fingerprints (text, len, self->fp_store);
+  span.n = self->fp_store->len - span.off;
+  if (self->fp_spans->len <= idx)
+    g_array_set_size (self->fp_spans, idx + 1);
+  g_array_index (self->fp_spans, PassageSpan, idx) = span;
+}
+
+/* Adds to a pair note what @doc shares with the document it matched,
+ * sentence by sentence: "sentences", "shared" and "passage" (the longest
+ * run of shared sentences), or "passage_unknown" when the other document
+ * is from an earlier run (the index keeps no texts). */
+static void
+note_passage (Dedup *self, GalleyDocument *doc, const Decision *d, json_object *note)
+{
+  gsize len;
+  const char *text = galley_document_get_text (doc, &len);
+  const guint32 *other = NULL;
+  guint n_other = 0;
+  g_autoptr(GArray) own = NULL;
+  gboolean known = d->other != NONE && !dedup_entry (self, d->other)->external;
+  if (known && d->other < self->fp_spans->len)
+    {
+      PassageSpan span = g_array_index (self->fp_spans, PassageSpan, d->other);
+      other = &g_array_index (self->fp_store, guint32, span.off);
+      n_other = span.n;
+    }
+  if (!known)
+    {
+      if (d->kind != DECISION_EXACT)
+        {
+          json_object_object_add (note, "passage_unknown",
+                                  json_object_new_string ("the matched document is from an earlier run"));
+          return;
+        }
+      /* the same text, whatever run it came from */
+      own = g_array_new (FALSE, FALSE, sizeof (guint32));
+      dedup_passage_fingerprints (text, len, own);
+      other = (const guint32 *) own->data;
+      n_other = own->len;
+    }
+  DedupPassage p;
+  dedup_passage_find (text, len, other, n_other, &p);
+  json_object_object_add (note, "sentences", json_object_new_int ((int) p.sentences));
+  json_object_object_add (note, "shared", json_object_new_int ((int) p.shared));
+  if (p.end > p.start)
+    {
+      gsize n = p.end - p.start;
+      gboolean cut = n > MAX_PASSAGE;
+      if (cut)
+        n = g_utf8_find_prev_char (text + p.start, text + p.start + MAX_PASSAGE + 1) - (text + p.start);
+      g_autofree char *passage = g_strdup_printf ("%.*s%s", (int) n, text + p.start, cut ? " …" : "");
+      json_object_object_add (note, "passage", json_object_new_string (passage));
+    }
+}
+
 /* Sets the document's dedup field, or drops it, as @d says. */
 static GalleyVerdict
 apply_decision (Dedup *self, GalleyDocument *doc, GalleyStageContext *ctx, const Decision *d)
@@ -535,6 +609,8 @@ apply_decision (Dedup *self, GalleyDocument *doc, GalleyStageContext *ctx, const
       json_object_object_add (note, "similarity", json_object_new_double (d->similarity));
       if (!exact && d->similarity < self->threshold)
         json_object_object_add (note, "containment", json_object_new_double (d->containment));
+      if (self->passages)
+        note_passage (self, doc, d, note);
       galley_stage_note (ctx, doc, "pair", note);
     }
   if (!self->annotate)
@@ -639,7 +715,7 @@ static GalleyVerdict
 shard_filter_process (Dedup *self, GalleyDocument *doc, GalleyStageContext *ctx, GError **error)
 {
   guint32 seq = self->local_seq++;
-  Decision d = { DECISION_NONE, 0, 0, NULL, NULL };
+  Decision d = { DECISION_NONE, 0, 0, NULL, NULL, NONE };
   g_autofree char *rep = NULL, *best = NULL;
   DedupDecisionHead h;
   if (self->dend - self->dnext >= (gssize) sizeof h)
@@ -724,6 +800,8 @@ dedup_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GEr
   dedup_decide (self, idx, match, sig->sig, sig->n_shingles, &d);
   galley_stage_count (ctx, "candidates", self->cand->len + self->n_rejected);
   self->n_rejected = 0;
+  if (self->passages)
+    keep_fingerprints (self, idx, doc);
   e = dedup_entry (self, idx);
   if (near_ok)
     {
