@@ -17,101 +17,165 @@ typedef struct {
   guint   words;
 } Sentence;
 
-static inline gboolean
-is_space (gunichar c)
-{
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == 0xA0 || g_unichar_isspace (c);
-}
+/* ASCII bytes by what they do to a sentence; other bytes start a
+ * multi-byte character, classed by GLib. */
+enum { C_OTHER, C_ALNUM, C_SPACE, C_NEWLINE, C_STOP, C_CLOSER, C_APOS };
 
-/* A closing quote or bracket may follow the full stop. */
-static inline gboolean
-is_closer (gunichar c)
-{
-  return c == '"' || c == '\'' || c == ')' || c == ']' || c == 0x2019 || c == 0x201D || c == 0xBB;
-}
+static const guint8 ascii_class[128] = {
+  ['\t'] = C_SPACE, ['\n'] = C_NEWLINE, ['\v'] = C_SPACE, ['\f'] = C_SPACE, ['\r'] = C_SPACE, [' '] = C_SPACE,
+  ['.'] = C_STOP, ['!'] = C_STOP, ['?'] = C_STOP,
+  ['"'] = C_CLOSER, [')'] = C_CLOSER, [']'] = C_CLOSER, ['\''] = C_APOS,
+  ['0'] = C_ALNUM, ['1'] = C_ALNUM, ['2'] = C_ALNUM, ['3'] = C_ALNUM, ['4'] = C_ALNUM,
+  ['5'] = C_ALNUM, ['6'] = C_ALNUM, ['7'] = C_ALNUM, ['8'] = C_ALNUM, ['9'] = C_ALNUM,
+#define L(c) [c] = C_ALNUM, [c - 32] = C_ALNUM
+  L ('a'), L ('b'), L ('c'), L ('d'), L ('e'), L ('f'), L ('g'), L ('h'), L ('i'), L ('j'), L ('k'), L ('l'),
+  L ('m'), L ('n'), L ('o'), L ('p'), L ('q'), L ('r'), L ('s'), L ('t'), L ('u'), L ('v'), L ('w'), L ('x'),
+  L ('y'), L ('z'),
+#undef L
+};
 
-static inline gunichar
-next_char (const char *text, gsize len, gsize *pos)
+/* The class of the character at *pos, moving past it; *c is the character
+ * (lower case when it is a letter). */
+static inline guint
+next_class (const char *text, gsize len, gsize *pos, gunichar *c)
 {
   guchar b = (guchar) text[*pos];
   if (b < 0x80)
     {
       (*pos)++;
-      return b;
+      *c = b | (ascii_class[b] == C_ALNUM ? 0x20 : 0);
+      return ascii_class[b];
     }
   const char *p = text + *pos;
-  gunichar c = g_utf8_get_char_validated (p, (gssize) (len - *pos));
-  if (c == (gunichar) -1 || c == (gunichar) -2)
+  gunichar u = g_utf8_get_char_validated (p, (gssize) (len - *pos));
+  if (u == (gunichar) -1 || u == (gunichar) -2)
     {
       (*pos)++;
-      return 0xFFFD;
+      *c = 0xFFFD;
+      return C_OTHER;
     }
   *pos = g_utf8_next_char (p) - text;
-  return c;
+  *c = u;
+  if (u == 0x2019)
+    return C_APOS;
+  if (u == 0x201D || u == 0xBB)
+    return C_CLOSER;
+  if (g_unichar_isalnum (u))
+    {
+      *c = g_unichar_tolower (u);
+      return C_ALNUM;
+    }
+  return g_unichar_isspace (u) ? C_SPACE : C_OTHER;
+}
+
+static inline guint64
+mix (guint64 h, guint64 v)
+{
+  h = (h ^ v) * 0xBF58476D1CE4E5B9u;
+  return h ^ (h >> 31);
 }
 
 /* Reads the sentence at *pos (skipping spaces before it); FALSE at the end. */
 static gboolean
-next_sentence (const char *text, gsize len, gsize *pos, Sentence *s)
+next_sentence (const char *text, gsize len, gsize *pos_out, Sentence *s)
 {
+  /* locals, not *pos_out and *s: a byte read through char * could be
+   * either, so the compiler would store them at every byte */
+  gsize at = *pos_out, sent_start, sent_end;
+  gsize *pos = &at;
+  gunichar c;
   for (;;)
     {
       if (*pos >= len)
-        return FALSE;
+        {
+          *pos_out = at;
+          return FALSE;
+        }
       gsize q = *pos;
-      if (!is_space (next_char (text, len, &q)))
+      guint k = next_class (text, len, &q, &c);
+      if (k != C_SPACE && k != C_NEWLINE)
         break;
       *pos = q;
     }
-  s->start = *pos;
-  s->end = *pos;
-  s->hash = 2166136261u;
-  s->words = 0;
+  sent_start = *pos;
+  sent_end = *pos;
+  /* letters and digits go into a 64-bit word, mixed in every 8 bytes */
+  guint64 h = 0x9E3779B97F4A7C15u, acc = 0;
+  guint n_acc = 0, words = 0;
   gboolean in_word = FALSE;
   while (*pos < len)
     {
-      gunichar c = next_char (text, len, pos);
-      if (c == '\n')
+      guint k = next_class (text, len, pos, &c);
+      if (k == C_NEWLINE)
         break;
-      s->end = *pos;
-      if (g_unichar_isalnum (c))
+      sent_end = *pos;
+      if (k == C_ALNUM)
         {
           if (!in_word)
             {
-              if (s->words > 0)
-                s->hash = (s->hash ^ ' ') * 16777619u;
-              s->words++;
+              if (words > 0)
+                c = (c << 8) | ' ';
+              words++;
               in_word = TRUE;
             }
-          c = c < 0x80 ? (gunichar) g_ascii_tolower ((char) c) : g_unichar_tolower (c);
-          for (guint k = 0; k < 4 && c != 0; k++, c >>= 8)
-            s->hash = (s->hash ^ (c & 0xFF)) * 16777619u;
+          for (; c != 0; c >>= 8)
+            {
+              acc = (acc << 8) | (c & 0xFF);
+              if (++n_acc == 8)
+                {
+                  h = mix (h, acc);
+                  acc = 0;
+                  n_acc = 0;
+                }
+            }
+          /* the rest of an ASCII word */
+          guchar b;
+          while (*pos < len && (b = (guchar) text[*pos]) < 0x80 && ascii_class[b] == C_ALNUM)
+            {
+              acc = (acc << 8) | (b | 0x20);
+              (*pos)++;
+              if (++n_acc == 8)
+                {
+                  h = mix (h, acc);
+                  acc = 0;
+                  n_acc = 0;
+                }
+            }
+          sent_end = *pos;
           continue;
         }
       /* an apostrophe inside a word keeps it one word */
-      if ((c == '\'' || c == 0x2019) && in_word && *pos < len && g_ascii_isalnum (text[*pos]))
+      if (k == C_APOS && in_word && *pos < len && g_ascii_isalnum (text[*pos]))
         continue;
       in_word = FALSE;
-      if (c == '.' || c == '!' || c == '?')
+      if (k == C_STOP)
         {
+          /* the end of a sentence when a space (after closing quotes or
+           * brackets) or the end of the text follows */
           gsize after = *pos;
+          guint next = C_SPACE;
           while (after < len)
             {
               gsize q = after;
-              gunichar d = next_char (text, len, &q);
-              if (!is_closer (d))
+              next = next_class (text, len, &q, &c);
+              if (next != C_CLOSER && next != C_APOS)
                 break;
               after = q;
             }
-          gsize q = after;
-          if (after >= len || is_space (next_char (text, len, &q)))
+          if (after >= len || next == C_SPACE || next == C_NEWLINE)
             {
               *pos = after;
-              s->end = after;
+              sent_end = after;
               break;
             }
         }
     }
+  h = mix (h, acc ^ ((guint64) n_acc << 59));
+  s->start = sent_start;
+  s->end = sent_end;
+  s->hash = (guint32) (h ^ (h >> 32));
+  s->words = words;
+  *pos_out = at;
   return TRUE;
 }
 

@@ -457,6 +457,8 @@ typedef struct {
   guint          n_keys;      /* band keys, then the lede key; 0: not compared by similarity */
   guint          removed;     /* repeated paragraphs taken out of the text */
   guint64        keys[MAX_BANDS + 1];
+  guint32       *fps;         /* while traced: sentence fingerprints, after the values */
+  guint          n_fps;
   guint16        values[];    /* k MinHash values */
 } Prepared;
 
@@ -480,6 +482,21 @@ prepare_document (const Dedup *self, DedupScratch *s, GalleyDocument *doc)
       p->n_keys = self->params.bands;
       if (p->sig.lede_key != 0)
         p->keys[p->n_keys++] = p->sig.lede_key;
+    }
+  p->fps = NULL;
+  p->n_fps = 0;
+  if (self->passages)
+    {
+      /* after the values, in the same block: g_free() frees both */
+      g_autoptr(GArray) fps = g_array_sized_new (FALSE, FALSE, sizeof (guint32), 64);
+      text = galley_document_get_text (doc, &len);   /* repeated paragraphs may be gone */
+      dedup_passage_fingerprints (text, len, fps);
+      gsize at = (sizeof (Prepared) + self->params.k * sizeof (guint16) + 3) & ~(gsize) 3;
+      p = g_realloc (p, at + fps->len * sizeof (guint32));
+      p->sig.sig = p->values;
+      p->fps = (guint32 *) ((char *) p + at);
+      p->n_fps = fps->len;
+      memcpy (p->fps, fps->data, fps->len * sizeof (guint32));
     }
   return p;
 }
@@ -520,13 +537,10 @@ new_entry (Dedup *self, const char *id, const DedupSignature *sig, gboolean exac
 #define MAX_PASSAGE 2000
 
 static void
-keep_fingerprints (Dedup *self, guint32 idx, GalleyDocument *doc)
+keep_fingerprints (Dedup *self, guint32 idx, const guint32 *fps, guint n_fps)
 {
-  gsize len;
-  const char *text = galley_document_get_text (doc, &len);
-  PassageSpan span = { self->fp_store->len, 0 };
-  dedup_passage_fingerprints (text, len, self->fp_store);
-  span.n = self->fp_store->len - span.off;
+  PassageSpan span = { self->fp_store->len, n_fps };
+  g_array_append_vals (self->fp_store, fps, n_fps);
   if (self->fp_spans->len <= idx)
     g_array_set_size (self->fp_spans, idx + 1);
   g_array_index (self->fp_spans, PassageSpan, idx) = span;
@@ -801,7 +815,7 @@ dedup_process (gpointer state, GalleyDocument *doc, GalleyStageContext *ctx, GEr
   galley_stage_count (ctx, "candidates", self->cand->len + self->n_rejected);
   self->n_rejected = 0;
   if (self->passages)
-    keep_fingerprints (self, idx, doc);
+    keep_fingerprints (self, idx, p->fps, p->n_fps);
   e = dedup_entry (self, idx);
   if (near_ok)
     {
