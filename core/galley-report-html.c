@@ -85,6 +85,7 @@ static const char style[] =
   ".text{white-space:pre-wrap;font:13px/1.5 ui-monospace,monospace;background:#f7f8fa;padding:.5rem;max-height:28rem;overflow:auto;border-radius:4px}"
   "del{background:#fbd3d0;color:#7a1a14;text-decoration:line-through}ins{background:#cdeccf;color:#0f4d22;text-decoration:none}"
   "del.rm{text-decoration:none;background:#fde3e1;display:inline}"
+  "ul.removed li{background:#fde3e1;margin:.15rem 0;list-style:none}"
   ".reason{font:11px system-ui,sans-serif;background:#b3261e;color:#fff;border-radius:3px;padding:0 .3rem;margin-right:.3rem}"
   "mark{border-radius:3px;padding:0 1px}mark .ty{font:10px system-ui,sans-serif;vertical-align:super;margin-left:1px}"
   "mark.PER{background:#ffe0b2}mark.ORG{background:#c5e1f7}mark.LOC{background:#d4f0c8}mark.DATE{background:#eadcf8}"
@@ -148,10 +149,11 @@ diff_view (GString *out, const char *before, const char *after)
 /* The text before the stage with the parts the notes of kind "removed"
  * name marked, each with its reason. */
 static gboolean
-removed_view (GString *out, const char *before, json_object *notes)
+removed_view (GString *out, const char *before, const char *after, json_object *notes)
 {
   typedef struct { gsize start, end; const char *reason; } Mark;
   g_autoptr(GArray) marks = g_array_new (FALSE, FALSE, sizeof (Mark));
+  g_autoptr(GPtrArray) unfound = g_ptr_array_new ();   /* notes, e.g. of an HTML page's blocks */
   gsize len = strlen (before), at = 0;
   for (gsize i = 0; notes != NULL && i < json_object_array_length (notes); i++)
     {
@@ -164,7 +166,10 @@ removed_view (GString *out, const char *before, json_object *notes)
       if (p == NULL)
         p = strstr (before, text);
       if (p == NULL)
-        continue;
+        {
+          g_ptr_array_add (unfound, n);
+          continue;
+        }
       Mark m = { p - before, p - before + strlen (text), json_str (n, "reason") };
       gboolean overlaps = FALSE;
       for (guint j = 0; j < marks->len && !overlaps; j++)
@@ -177,8 +182,10 @@ removed_view (GString *out, const char *before, json_object *notes)
       g_array_append_val (marks, m);
       at = m.end;
     }
-  if (marks->len == 0)
+  if (marks->len == 0 && unfound->len == 0)
     return FALSE;
+  if (marks->len == 0)
+    goto unfound;
   /* sort by start */
   for (guint i = 1; i < marks->len; i++)
     for (guint j = i; j > 0 && g_array_index (marks, Mark, j - 1).start > g_array_index (marks, Mark, j).start; j--)
@@ -204,6 +211,26 @@ removed_view (GString *out, const char *before, json_object *notes)
     }
   galley_html_escape_append (out, before + pos, len - pos);
   g_string_append (out, "</div>\n");
+
+unfound:
+  if (unfound->len > 0)
+    {
+      /* not in the text as it was (an HTML page's blocks): a list */
+      g_string_append (out, "<p>Removed, with the reason:</p><ul class=\"removed\">");
+      for (guint i = 0; i < unfound->len; i++)
+        {
+          json_object *n = g_ptr_array_index (unfound, i);
+          const char *reason = json_str (n, "reason");
+          g_string_append (out, "<li><span class=\"reason\">");
+          esc (out, reason ? reason : "removed");
+          g_string_append (out, "</span>");
+          esc (out, json_str (n, "text"));
+          g_string_append (out, "</li>");
+        }
+      g_string_append (out, "</ul>\n");
+      if (after != NULL)
+        text_block (out, "Text after:", after);
+    }
   return TRUE;
 }
 
@@ -363,7 +390,7 @@ galley_report_html_step (GString *out, const char *stage_id, json_object *step)
     before = "";
 
   gboolean shown_text = FALSE;
-  if (after != NULL && removed_view (out, before, notes))
+  if (after != NULL && removed_view (out, before, after, notes))
     shown_text = TRUE;
   for (gsize i = 0; notes != NULL && i < json_object_array_length (notes); i++)
     {

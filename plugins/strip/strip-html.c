@@ -688,6 +688,20 @@ walk_mark_skipped (Walk *w, xmlNode *node, gint32 parent)
   g_array_append_val (w->nodes, n);
 }
 
+/* Counts an element left out with its subtree; a traced document keeps
+ * its text too. */
+static void
+removed_node (Walk *w, StripKind kind, xmlNode *node)
+{
+  w->res->removed[kind]++;
+  if (G_LIKELY (w->res->removed_units == NULL))
+    return;
+  xmlChar *text = xmlNodeGetContent (node);
+  if (text != NULL)
+    strip_result_note_removed (w->res, kind, (const char *) text, strlen ((const char *) text));
+  xmlFree (text);
+}
+
 /* Decides what to do with an element on the way in: FALSE skips its subtree. */
 static gboolean
 walk_enter (Walk *w, xmlNode *node, gint32 parent)
@@ -784,14 +798,14 @@ walk_enter (Walk *w, xmlNode *node, gint32 parent)
     }
   else if (kind == TAG_BOILER)
     {
-      res->removed[g_ascii_strcasecmp ((const char *) node->name, "nav") == 0 ? STRIP_KIND_NAVIGATION
-                                                                            : STRIP_KIND_RELATED]++;
+      removed_node (w, g_ascii_strcasecmp ((const char *) node->name, "nav") == 0 ? STRIP_KIND_NAVIGATION
+                                                                                : STRIP_KIND_RELATED, node);
       walk_mark_skipped (w, node, parent);
       return FALSE;
     }
   if (kind == TAG_CAPTION && !w->cfg->keep_captions)
     {
-      res->removed[STRIP_KIND_CAPTION]++;
+      removed_node (w, STRIP_KIND_CAPTION, node);
       return FALSE;
     }
   if (node_attr (node, "hidden") != NULL)
@@ -811,7 +825,7 @@ walk_enter (Walk *w, xmlNode *node, gint32 parent)
                        || g_ascii_strcasecmp (role, "contentinfo") == 0 || g_ascii_strcasecmp (role, "banner") == 0
                        || g_ascii_strcasecmp (role, "menu") == 0 || g_ascii_strcasecmp (role, "dialog") == 0))
     {
-      res->removed[STRIP_KIND_NAVIGATION]++;
+      removed_node (w, STRIP_KIND_NAVIGATION, node);
       return FALSE;
     }
 
@@ -842,7 +856,7 @@ walk_enter (Walk *w, xmlNode *node, gint32 parent)
       && strcmp ((const char *) node->name, "main") != 0
       && (node_text (node) * 2 < w->page_text || (hints & HINT_COMMENT)))
     {
-      res->removed[hint_kind]++;
+      removed_node (w, hint_kind, node);
       walk_mark_skipped (w, node, parent);
       return FALSE;
     }
@@ -1495,6 +1509,15 @@ text_equal_title (const char *text, gsize len, const char *title)
   return title != NULL && strlen (title) == len && memcmp (title, text, len) == 0;
 }
 
+/* A heading with no paragraph after it, left out. */
+static void
+note_heading (StripResult *res, Walk *w, gint pending)
+{
+  Block *h = &g_array_index (w->blocks, Block, pending);
+  res->removed[STRIP_KIND_OTHER]++;
+  strip_result_note_removed (res, STRIP_KIND_OTHER, w->arena->str + h->start, h->len);
+}
+
 /* Appends the article's blocks to @body; returns the characters added. */
 static gsize
 emit_article (Walk *w, GString *body, const char *const *titles, gboolean count)
@@ -1569,13 +1592,16 @@ emit_article (Walk *w, GString *body, const char *const *titles, gboolean count)
       if (drop != STRIP_N_KINDS)
         {
           if (count)
-            res->removed[drop]++;
+            {
+              res->removed[drop]++;
+              strip_result_note_removed (res, drop, text, b->len);
+            }
           continue;
         }
       if (b->tag == TAG_HEADING)
         {
           if (pending_heading >= 0 && count)
-            res->removed[STRIP_KIND_OTHER]++;
+            note_heading (res, w, pending_heading);
           pending_heading = i;
           continue;
         }
@@ -1590,7 +1616,7 @@ emit_article (Walk *w, GString *body, const char *const *titles, gboolean count)
       added += b->chars;
     }
   if (pending_heading >= 0 && count)
-    res->removed[STRIP_KIND_OTHER]++;
+    note_heading (res, w, pending_heading);
   g_free (state);
   g_free (kind);
   return added;

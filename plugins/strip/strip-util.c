@@ -185,3 +185,41 @@ strip_match_equal (const char *lower, const char *const *list)
   return FALSE;
 }
 
+void
+strip_result_note_removed (StripResult *res, StripKind kind, const char *text, gsize len)
+{
+  if (G_LIKELY (res->removed_units == NULL))
+    return;
+  GString *t = g_string_sized_new (MIN (len, 420));
+  gboolean space = FALSE;
+  for (gsize i = 0; i < len && t->len < 400; i++)
+    {
+      if (g_ascii_isspace (text[i]))
+        {
+          space = t->len > 0;
+          continue;
+        }
+      if (space)
+        g_string_append_c (t, ' ');
+      space = FALSE;
+      g_string_append_c (t, text[i]);
+    }
+  if (t->len >= 400)
+    {
+      /* cut at a character boundary */
+      while (t->len > 0 && ((guchar) t->str[t->len - 1] & 0xC0) == 0x80)
+        g_string_truncate (t, t->len - 1);
+      if (t->len > 0 && (guchar) t->str[t->len - 1] >= 0xC0)
+        g_string_truncate (t, t->len - 1);
+      g_string_append (t, " …");
+    }
+  if (t->len == 0)
+    {
+      g_string_free (t, TRUE);
+      return;
+    }
+  StripRemoved *r = g_new (StripRemoved, 1);
+  r->text = g_string_free (t, FALSE);
+  r->kind = kind;
+  g_ptr_array_add (res->removed_units, r);
+}

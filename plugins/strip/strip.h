@@ -43,14 +43,18 @@ typedef struct {
   GString     *body;                   /* paragraphs separated by "\n\n" */
   json_object *meta;                   /* title, author, date (ISO 8601), url, description, sources, ... */
   gint64       removed[STRIP_N_KINDS]; /* lines/blocks removed, by kind */
-  GPtrArray   *removed_units;          /* NULL, or StripRemoved* of the text mode (a traced document) */
+  GPtrArray   *removed_units;          /* NULL, or StripRemoved* (a traced document) */
 } StripResult;
 
-/* A line or block the text mode removed, when StripResult.removed_units is set. */
+/* A line or block removed, when StripResult.removed_units is set. */
 typedef struct {
   char     *text;
   StripKind kind;
 } StripRemoved;
+
+/* Adds a removed unit to @res when it keeps them: @text with its runs of
+ * white space made one space, cut after about 400 bytes. */
+void        strip_result_note_removed (StripResult *res, StripKind kind, const char *text, gsize len);
 
 void        strip_result_init  (StripResult *res);
 void        strip_result_clear (StripResult *res);
