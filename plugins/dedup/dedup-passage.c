@@ -68,91 +68,82 @@ next_class (const char *text, gsize len, gsize *pos, gunichar *c)
   return g_unichar_isspace (u) ? C_SPACE : C_OTHER;
 }
 
-static inline guint64
-mix (guint64 h, guint64 v)
-{
-  h = (h ^ v) * 0xBF58476D1CE4E5B9u;
-  return h ^ (h >> 31);
-}
+#define FNV_PRIME 0x100000001B3u
 
-/* Reads the sentence at *pos (skipping spaces before it); FALSE at the end. */
+/* Reads the sentence at *pos_out (skipping spaces before it); FALSE at
+ * the end. Its hash is FNV-1a over its letters and digits in lower case,
+ * a character at a time, the first of a word marking the word break. */
 static gboolean
 next_sentence (const char *text, gsize len, gsize *pos_out, Sentence *s)
 {
   /* locals, not *pos_out and *s: a byte read through char * could be
    * either, so the compiler would store them at every byte */
-  gsize at = *pos_out, sent_start, sent_end;
-  gsize *pos = &at;
+  gsize i = *pos_out;
   gunichar c;
   for (;;)
     {
-      if (*pos >= len)
+      if (i >= len)
         {
-          *pos_out = at;
+          *pos_out = i;
           return FALSE;
         }
-      gsize q = *pos;
+      gsize q = i;
       guint k = next_class (text, len, &q, &c);
       if (k != C_SPACE && k != C_NEWLINE)
         break;
-      *pos = q;
+      i = q;
     }
-  sent_start = *pos;
-  sent_end = *pos;
-  /* letters and digits go into a 64-bit word, mixed in every 8 bytes */
-  guint64 h = 0x9E3779B97F4A7C15u, acc = 0;
-  guint n_acc = 0, words = 0;
+  gsize start = i, end = i;
+  guint64 h = 0xCBF29CE484222325u;
+  guint words = 0;
   gboolean in_word = FALSE;
-  while (*pos < len)
+  while (i < len)
     {
-      guint k = next_class (text, len, pos, &c);
+      /* ASCII letters, digits, spaces and other marks: no branch on the
+       * class (word lengths are random, a branch on them mispredicts) */
+      guchar b = (guchar) text[i];
+      guint k = b < 0x80 ? ascii_class[b] : C_NEWLINE + 8;
+      if (k <= C_SPACE)
+        {
+          guint64 alnum = k == C_ALNUM, starts = alnum & !in_word;
+          /* a word after the first carries the space before it in its
+           * first byte's value */
+          guint64 v = (b | 0x20) | ((starts & (words > 0)) << 8);
+          guint64 m = -alnum;
+          h = (h & ~m) | (((h ^ v) * FNV_PRIME) & m);
+          words += (guint) starts;
+          in_word = (gboolean) alnum;
+          i++;
+          end = k == C_SPACE ? end : i;
+          continue;
+        }
       if (k == C_NEWLINE)
         break;
-      sent_end = *pos;
+      /* the rest, a character at a time */
+      k = next_class (text, len, &i, &c);
+      end = i;
       if (k == C_ALNUM)
         {
-          if (!in_word)
-            {
-              if (words > 0)
-                c = (c << 8) | ' ';
-              words++;
-              in_word = TRUE;
-            }
-          for (; c != 0; c >>= 8)
-            {
-              acc = (acc << 8) | (c & 0xFF);
-              if (++n_acc == 8)
-                {
-                  h = mix (h, acc);
-                  acc = 0;
-                  n_acc = 0;
-                }
-            }
-          /* the rest of an ASCII word */
-          guchar b;
-          while (*pos < len && (b = (guchar) text[*pos]) < 0x80 && ascii_class[b] == C_ALNUM)
-            {
-              acc = (acc << 8) | (b | 0x20);
-              (*pos)++;
-              if (++n_acc == 8)
-                {
-                  h = mix (h, acc);
-                  acc = 0;
-                  n_acc = 0;
-                }
-            }
-          sent_end = *pos;
+          guint64 v = c | ((guint64) (!in_word && words > 0) << 32);
+          words += !in_word;
+          in_word = TRUE;
+          h = (h ^ v) * FNV_PRIME;
+          continue;
+        }
+      if (k == C_SPACE)
+        {
+          in_word = FALSE;
           continue;
         }
       /* an apostrophe inside a word keeps it one word */
-      if (k == C_APOS && in_word && *pos < len && g_ascii_isalnum (text[*pos]))
+      if (k == C_APOS && in_word && i < len && g_ascii_isalnum (text[i]))
         continue;
       in_word = FALSE;
       if (k == C_STOP)
         {
           /* the end of a sentence when a space (after closing quotes or
            * brackets) or the end of the text follows */
-          gsize after = *pos;
+          gsize after = i;
           guint next = C_SPACE;
           while (after < len)
             {
@@ -164,18 +155,17 @@ next_sentence (const char *text, gsize len, gsize *pos_out, Sentence *s)
             }
           if (after >= len || next == C_SPACE || next == C_NEWLINE)
             {
-              *pos = after;
-              sent_end = after;
+              i = after;
+              end = after;
               break;
             }
         }
     }
-  h = mix (h, acc ^ ((guint64) n_acc << 59));
-  s->start = sent_start;
-  s->end = sent_end;
+  s->start = start;
+  s->end = end;
   s->hash = (guint32) (h ^ (h >> 32));
   s->words = words;
-  *pos_out = at;
+  *pos_out = i;
   return TRUE;
 }
 
