@@ -8,13 +8,20 @@
 #    through jsonl -> repair -> strip -> dedup -> entities -> export-jsonl,
 #    without and with report=, the two alternated RUNS times each; the
 #    median wall time of each and the difference are printed.
-# 2. `galley explain pipelines/default.pipeline --input ARTICLE` is timed
+# 2. With REPORT_BENCH_PROFILE=1 (needs perf), one more run with report=
+#    under `perf record` (cpu-clock, 199 Hz, DWARF call chains): the share
+#    of its CPU samples spent in what exists only for the report (the
+#    trace, dedup's sentence fingerprints and passages, writing the
+#    report). Timings of whole runs on a shared machine vary by more than
+#    the 2 % this is about; the profile does not.
+# 3. `galley explain pipelines/default.pipeline --input ARTICLE` is timed
 #    EXPLAIN_RUNS times on one sample article; the median is printed.
 #
 # Environment:
 #   REPORT_BENCH_REPEAT=10   copies of the corpus (10: 22,250 documents, 54 MB)
-#   REPORT_BENCH_RUNS=3      runs of each kind
+#   REPORT_BENCH_RUNS=3      runs of each kind (0: none, for the profile alone)
 #   REPORT_BENCH_THREADS=    galley --threads (default: the number of cores)
+#   REPORT_BENCH_PROFILE=0   1: the profiled run of step 2
 #   EXPLAIN_RUNS=11
 #   BENCH_CORPUS=../shared/bench/dedup/corpus/bbc-news-2225.jsonl
 #   BENCH_DATA=/tmp/galley-report-bench   corpus, outputs and reports
@@ -110,13 +117,46 @@ while [ "$i" -lt "$runs" ]; do
   echo "$t" >> "$data/on"; echo "  with report:    ${t% *} s CPU, ${t#* } s wall"
   i=$((i + 1))
 done
-for col in 1 2; do
-  off=$(cut -d' ' -f$col < "$data/off" | median)
-  on=$(cut -d' ' -f$col < "$data/on" | median)
-  echo "report-bench: median $( [ $col = 1 ] && echo CPU || echo wall) time without $off s, with $on s:" \
-       "$(awk -v a="$off" -v b="$on" 'BEGIN { printf "%+.2f%%", (b - a) / a * 100 }')"
-done
-echo "report-bench: report $(du -k "$data/report.html" | cut -f1) KiB, load $(uptime | sed 's/.*load average: //')"
+if [ "$runs" -gt 0 ]; then
+  for col in 1 2; do
+    off=$(cut -d' ' -f$col < "$data/off" | median)
+    on=$(cut -d' ' -f$col < "$data/on" | median)
+    echo "report-bench: median $( [ $col = 1 ] && echo CPU || echo wall) time without $off s, with $on s:" \
+         "$(awk -v a="$off" -v b="$on" 'BEGIN { printf "%+.2f%%", (b - a) / a * 100 }')"
+  done
+  echo "report-bench: report $(du -k "$data/report.html" | cut -f1) KiB, load $(uptime | sed 's/.*load average: //')"
+fi
+
+if [ "${REPORT_BENCH_PROFILE:-0}" = 1 ]; then
+  perf record -q -F 199 -e cpu-clock --call-graph dwarf,16384 -o "$data/perf.data" -- \
+    "$galley" run "$data/bench.pipeline" -q ${threads:+--threads "$threads"} --set "pipeline.report=$data/report.html"
+  perf script -i "$data/perf.data" -F comm,ip,sym 2> /dev/null | python3 -c '
+import sys
+# what runs only because of report= (static helpers are inlined into these
+# or appear under them in the call chain)
+ONLY = ("galley_trace_begin", "galley_trace_end", "galley_trace_step_note", "galley_trace_stage_to_json",
+        "galley_runner_add_samples", "galley_runner_write_report", "galley_report_write", "galley_report_html",
+        "dedup_passage_fingerprints", "dedup_passage_find", "keep_fingerprints", "note_passage")
+total = hit = 0
+frames = []
+def flush():
+    global total, hit
+    if frames:
+        total += 1
+        hit += any(f in ONLY for f in frames)
+for line in sys.stdin:
+    if not line.strip():
+        flush(); frames = []
+    elif line.startswith((" ", "\t")):
+        parts = line.split()
+        if len(parts) >= 2:
+            frames.append(parts[1].split("+")[0])
+flush()
+print("report-bench: profiled run with report: %d CPU samples, %d (%.2f%%) in the trace, passages and report"
+      % (total, hit, 100.0 * hit / max(total, 1)))
+'
+  rm -f "$data/perf.data"
+fi
 
 article=$root/examples/articles/05-chip-factory-mojibake-cp1252.txt
 : > "$data/explain"
