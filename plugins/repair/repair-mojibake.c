@@ -44,11 +44,14 @@ struct _MojibakeTables {
 
 static gpointer fill_klass_cache (gpointer data);
 
+static void ascii_pairs_init (void);
+
 MojibakeTables *
 mojibake_tables_new (const RepairPages *pages)
 {
   static GOnce once = G_ONCE_INIT;
   g_once (&once, fill_klass_cache, NULL);
+  ascii_pairs_init ();
   MojibakeTables *t = g_new0 (MojibakeTables, 1);
   for (guint p = 0; p < pages->n_pages; p++)
     {
@@ -225,7 +228,7 @@ char_penalty (gunichar c)
 }
 
 static int
-pair_penalty (gunichar a, gunichar b)
+pair_penalty_of (gunichar a, gunichar b)
 {
   Klass ka = klass (a), kb = klass (b);
   int p = 0;
@@ -272,6 +275,29 @@ pair_penalty (gunichar a, gunichar b)
   if (kb == K_QUOTE && b > 0x7F && is_letter_k (ka) && b != 0x2019 && b != 0x201D)
     p += 1;   /* a letter followed by an opening quote */
   return p;
+}
+
+/* The penalty of two ASCII characters side by side, from a table: most
+ * pairs a window holds are ASCII. */
+static gint8 ascii_pairs[128][128];
+
+static void
+ascii_pairs_init (void)
+{
+  static gsize done = 0;
+  if (g_once_init_enter (&done))
+    {
+      for (gunichar a = 0; a < 128; a++)
+        for (gunichar b = 0; b < 128; b++)
+          ascii_pairs[a][b] = (gint8) pair_penalty_of (a, b);
+      g_once_init_leave (&done, 1);
+    }
+}
+
+static inline int
+pair_penalty (gunichar a, gunichar b)
+{
+  return (a | b) < 0x80 ? ascii_pairs[a][b] : pair_penalty_of (a, b);
 }
 
 /* How much more likely @lead opens a mojibake cluster in @cp than a word. */
