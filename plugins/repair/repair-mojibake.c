@@ -73,7 +73,7 @@ mojibake_tables_free (MojibakeTables *t)
 }
 
 /* byte + 1 of @c in @cp, or 0 */
-static inline guint
+REPAIR_SCORING static inline guint
 enc_byte (const CodePage *cp, gunichar c)
 {
   return (guint) (repair_pages_byte (cp->pages, cp->index, c) + 1);
@@ -86,7 +86,7 @@ typedef enum {
   K_LATIN1_SYM, K_C1, K_RARE, K_MARK, K_FFFD,
 } Klass;
 
-static Klass
+REPAIR_SCORING static Klass
 klass_compute (gunichar c)
 {
   if (c == 0)
@@ -185,7 +185,7 @@ is_letter_k (Klass k)
 }
 
 /* symbols that stand for continuation bytes in the common code pages */
-static gboolean
+REPAIR_SCORING static gboolean
 is_symbolish (gunichar c, Klass k)
 {
   /* cp1252 80-9F punctuation and modifier letters */
@@ -204,7 +204,7 @@ is_symbolish (gunichar c, Klass k)
   return FALSE;
 }
 
-static int
+REPAIR_SCORING static int
 char_penalty (gunichar c)
 {
   /* Latin letters of small orthographies (Esperanto, Welsh, Maltese...) */
@@ -227,7 +227,7 @@ char_penalty (gunichar c)
     }
 }
 
-static int
+REPAIR_SCORING static int
 pair_penalty_of (gunichar a, gunichar b)
 {
   Klass ka = klass (a), kb = klass (b);
@@ -365,7 +365,7 @@ typedef struct {
   const CodePage *cp;
 } Candidate;
 
-static int
+REPAIR_SCORING static int
 window_penalty (gunichar prev, const gunichar *mid, guint n, gunichar next)
 {
   int p = 0;
