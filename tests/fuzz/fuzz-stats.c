@@ -53,7 +53,7 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
   static const char *const tags[] = {
     "!DOCTYPE", "html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "table", "caption", "tr",
     "th", "td", "p", "div", "section", "header", "span", "del", "ins", "mark", "svg", "rect", "text", "line",
-    "polyline", "circle", "footer", "small", NULL
+    "polyline", "circle", "footer", "small", "ul", "li", NULL
   };
   for (const char *p = strchr (out->str, '<'); p != NULL; p = strchr (p + 1, '<'))
     {
