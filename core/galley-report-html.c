@@ -146,12 +146,44 @@ diff_view (GString *out, const char *before, const char *after)
   text_block (out, "Text after:", after);
 }
 
+typedef struct { gsize start, end; const char *reason; } Mark;
+
+/* @before with the @marks (not overlapping) struck through and labelled. */
+static void
+marked_text (GString *out, const char *before, gsize len, GArray *marks)
+{
+  /* sort by start */
+  for (guint i = 1; i < marks->len; i++)
+    for (guint j = i; j > 0 && g_array_index (marks, Mark, j - 1).start > g_array_index (marks, Mark, j).start; j--)
+      {
+        Mark t = g_array_index (marks, Mark, j);
+        g_array_index (marks, Mark, j) = g_array_index (marks, Mark, j - 1);
+        g_array_index (marks, Mark, j - 1) = t;
+      }
+  g_string_append (out, "<p>Text before the stage, what it removed marked with the reason:</p><div class=\"text\">");
+  gsize pos = 0;
+  for (guint i = 0; i < marks->len; i++)
+    {
+      Mark *m = &g_array_index (marks, Mark, i);
+      galley_html_escape_append (out, before + pos, m->start - pos);
+      g_string_append (out, "<del class=\"rm\" title=\"");
+      esc (out, m->reason ? m->reason : "removed");
+      g_string_append (out, "\"><span class=\"reason\">");
+      esc (out, m->reason ? m->reason : "removed");
+      g_string_append (out, "</span>");
+      galley_html_escape_append (out, before + m->start, m->end - m->start);
+      g_string_append (out, "</del>");
+      pos = m->end;
+    }
+  galley_html_escape_append (out, before + pos, len - pos);
+  g_string_append (out, "</div>\n");
+}
+
 /* The text before the stage with the parts the notes of kind "removed"
- * name marked, each with its reason. */
+ * name marked, each with its reason; the parts not found in it listed. */
 static gboolean
 removed_view (GString *out, const char *before, const char *after, json_object *notes)
 {
-  typedef struct { gsize start, end; const char *reason; } Mark;
   g_autoptr(GArray) marks = g_array_new (FALSE, FALSE, sizeof (Mark));
   g_autoptr(GPtrArray) unfound = g_ptr_array_new ();   /* notes, e.g. of an HTML page's blocks */
   gsize len = strlen (before), at = 0;
@@ -184,35 +216,9 @@ removed_view (GString *out, const char *before, const char *after, json_object *
     }
   if (marks->len == 0 && unfound->len == 0)
     return FALSE;
-  if (marks->len == 0)
-    goto unfound;
-  /* sort by start */
-  for (guint i = 1; i < marks->len; i++)
-    for (guint j = i; j > 0 && g_array_index (marks, Mark, j - 1).start > g_array_index (marks, Mark, j).start; j--)
-      {
-        Mark t = g_array_index (marks, Mark, j);
-        g_array_index (marks, Mark, j) = g_array_index (marks, Mark, j - 1);
-        g_array_index (marks, Mark, j - 1) = t;
-      }
-  g_string_append (out, "<p>Text before the stage, what it removed marked with the reason:</p><div class=\"text\">");
-  gsize pos = 0;
-  for (guint i = 0; i < marks->len; i++)
-    {
-      Mark *m = &g_array_index (marks, Mark, i);
-      galley_html_escape_append (out, before + pos, m->start - pos);
-      g_string_append (out, "<del class=\"rm\" title=\"");
-      esc (out, m->reason ? m->reason : "removed");
-      g_string_append (out, "\"><span class=\"reason\">");
-      esc (out, m->reason ? m->reason : "removed");
-      g_string_append (out, "</span>");
-      galley_html_escape_append (out, before + m->start, m->end - m->start);
-      g_string_append (out, "</del>");
-      pos = m->end;
-    }
-  galley_html_escape_append (out, before + pos, len - pos);
-  g_string_append (out, "</div>\n");
+  if (marks->len > 0)
+    marked_text (out, before, len, marks);
 
-unfound:
   if (unfound->len > 0)
     {
       /* not in the text as it was (an HTML page's blocks): a list */
