@@ -1059,12 +1059,7 @@ write_body (Work *w)
         {
           w->res->removed[u->kind]++;
           if (G_UNLIKELY (w->res->removed_units != NULL))
-            {
-              StripRemoved *r = g_new (StripRemoved, 1);
-              r->text = g_strndup (w->arena->str + u->off, u->len);
-              r->kind = u->kind;
-              g_ptr_array_add (w->res->removed_units, r);
-            }
+            strip_result_add_removed (w->res, u->kind, g_strndup (w->arena->str + u->off, u->len));
           continue;
         }
       const char *s = w->arena->str + u->off;

@@ -218,8 +218,14 @@ strip_result_note_removed (StripResult *res, StripKind kind, const char *text, g
       g_string_free (t, TRUE);
       return;
     }
+  strip_result_add_removed (res, kind, g_string_free (t, FALSE));
+}
+
+void
+strip_result_add_removed (StripResult *res, StripKind kind, char *text)
+{
   StripRemoved *r = g_new (StripRemoved, 1);
-  r->text = g_string_free (t, FALSE);
+  r->text = text;
   r->kind = kind;
   g_ptr_array_add (res->removed_units, r);
 }

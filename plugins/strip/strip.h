@@ -55,6 +55,8 @@ typedef struct {
 /* Adds a removed unit to @res when it keeps them: @text with its runs of
  * white space made one space, cut after about 400 bytes. */
 void        strip_result_note_removed (StripResult *res, StripKind kind, const char *text, gsize len);
+/* Adds @text (taken, kept as it is) as a removed unit; removed_units must be set. */
+void        strip_result_add_removed  (StripResult *res, StripKind kind, char *text);
 
 void        strip_result_init  (StripResult *res);
 void        strip_result_clear (StripResult *res);
