@@ -6,7 +6,11 @@
  * bodies as {"<page id>": {"articleBody": "..."}}, the layout of the
  * boilerplate benchmark's scorer (bench/strip/eval.sh).
  *
- * Usage: strip-html-speed [--repeat N] [--predict OUT.json] [--aggressiveness N] DIR
+ * With --check-prune it parses each page with and without the bodies of its
+ * scripts and styles (strip_html_prune()) and reports the pages whose two
+ * trees differ otherwise, and how many bytes the pruning left out.
+ *
+ * Usage: strip-html-speed [--repeat N] [--predict OUT.json] [--check-prune] [--aggressiveness N] DIR
  */
 #include "strip.h"
 
@@ -91,8 +95,9 @@ main (int argc, char **argv)
   gint repeat = 3, aggressiveness = 1;
   g_autofree char *predict = NULL;
   g_autofree char *language = NULL;
-  gboolean keep_captions = FALSE;
+  gboolean keep_captions = FALSE, check_prune = FALSE;
   GOptionEntry entries[] = {
+    { "check-prune", 0, 0, G_OPTION_ARG_NONE, &check_prune, "Compare each page's tree with and without script bodies", NULL },
     { "repeat", 'r', 0, G_OPTION_ARG_INT, &repeat, "Passes over the pages (speed mode)", "N" },
     { "predict", 'p', 0, G_OPTION_ARG_FILENAME, &predict, "Write the bodies as scorer JSON here", "OUT" },
     { "aggressiveness", 'a', 0, G_OPTION_ARG_INT, &aggressiveness, "0 recall, 1 balanced, 2 precision", "N" },
@@ -116,6 +121,31 @@ main (int argc, char **argv)
     {
       g_printerr ("strip-html-speed: no pages in %s\n", argv[1]);
       return 66;
+    }
+
+  if (check_prune)
+    {
+      guint differ = 0, pruned_pages = 0;
+      gsize left_out = 0;
+      for (guint i = 0; i < pages->len; i++)
+        {
+          Page *page = g_ptr_array_index (pages, i);
+          g_autoptr(GString) copy = g_string_new (NULL);
+          if (strip_html_prune (page->data, page->len, copy))
+            {
+              pruned_pages++;
+              left_out += page->len - copy->len;
+            }
+          g_autofree char *where = NULL;
+          if (!strip_html_tree_check (page->data, page->len, &where))
+            {
+              printf ("%s: the trees differ at %s\n", page->id, where);
+              differ++;
+            }
+        }
+      printf ("pages %u  pruned %u  bytes left out %.1f%%  trees differ %u\n", pages->len, pruned_pages,
+              100.0 * (double) left_out / (double) total, differ);
+      return differ == 0 ? 0 : 1;
     }
 
   if (predict != NULL)

@@ -76,6 +76,31 @@ StripKind strip_text_line_kind (const char *line, gsize len, const StripConfig *
 gboolean strip_html (const char *html, gsize len, const StripConfig *cfg,
                      StripResult *res, GError **error);
 
+/* strip-html-prune.c: @html without the bodies of its scripts (JSON-LD
+ * apart) and styles, appended to @out; FALSE (and @out untouched) when
+ * there is nothing to leave out or the page is not written plainly
+ * enough to be sure the parser builds the same tree from the copy. */
+gboolean strip_html_prune (const char *html, gsize len, GString *out);
+
+/* strip-html-tree.c: the tree of @html as libxml2's HTML parser builds
+ * it, in one arena; the nodes are libxml2's structs and may be read with
+ * its read-only functions, never freed or relinked. */
+typedef struct _StripHtmlTree StripHtmlTree;
+StripHtmlTree *strip_html_tree_parse (const char *html, gsize len);
+struct _xmlNode *strip_html_tree_root (StripHtmlTree *tree);   /* NULL: no element */
+void           strip_html_tree_free  (StripHtmlTree *tree);
+
+/* strip-html-tree.c: parses @html with libxml2's own tree builder, and
+ * its pruned copy (strip_html_prune()) with strip_html_tree_parse(), and
+ * compares the trees; FALSE, with the path of the first difference in
+ * *@where, when they differ other than by the left-out bodies. For the
+ * tests and the fuzz target. */
+gboolean strip_html_tree_check (const char *html, gsize len, char **where);
+
+/* The HTML parser's options, the same for every parse. */
+#define STRIP_HTML_PARSE_OPTIONS (HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING \
+                                  | HTML_PARSE_NONET | HTML_PARSE_COMPACT)
+
 /* strip-lang.c */
 extern const char *const strip_lang_codes[];   /* NULL-terminated: "en", "de", ... */
 /* The language of @text among strip_lang_codes, by stopword hits; "en" when unsure. */

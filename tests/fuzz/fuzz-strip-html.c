@@ -2,8 +2,9 @@
  *
  * The first byte picks the configuration (aggressiveness, language,
  * captions); the rest is the page. What must hold: no crash, no leak, no
- * GLib critical, and the body and every meta value are valid UTF-8
- * without NUL.
+ * GLib critical, the body and every meta value are valid UTF-8 without
+ * NUL, and a valid UTF-8 page parses to the same tree with and without
+ * the bodies of its scripts and styles (strip_html_prune()).
  */
 #include "strip.h"
 
@@ -75,5 +76,16 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
           abort ();
     }
   result_clear (&res);
+
+  /* the page without its script and style bodies parses to the same tree */
+  if (g_utf8_validate_len ((const char *) data + 1, size - 1, NULL))
+    {
+      g_autofree char *where = NULL;
+      if (!strip_html_tree_check ((const char *) data + 1, size - 1, &where))
+        {
+          fprintf (stderr, "the pruned page parses to another tree, at %s\n", where);
+          abort ();
+        }
+    }
   return 0;
 }
