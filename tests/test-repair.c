@@ -768,6 +768,35 @@ test_long_garbled_line (void)
   g_string_free (want, TRUE);
 }
 
+/* NFC on a long page with a few decomposed letters, jamo and variation
+ * selectors far apart, at its start and at its end: the result is NFC of
+ * the whole text, and only those places change. */
+static void
+test_nfc_in_place (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  GString *page = g_string_new ("e\xcc\x81t\xc3\xa9 ");   /* e + U+0301 at the very start */
+  for (int i = 0; i < 400; i++)
+    {
+      g_string_append (page, "Plain line of a page with caf\xc3\xa9 and \xe2\x80\x9cquotes\xe2\x80\x9d.\n");
+      if (i % 97 == 5)
+        g_string_append (page, "Cafe\xcc\x81 au lait, A\xcc\x8a and o\xcc\x88\xcc\xa3 (two marks out of order).\n");
+      if (i % 131 == 7)
+        g_string_append (page, "Hangul \xe1\x84\x92\xe1\x85\xa1\xe1\x86\xab\xe1\x84\x80\xe1\x85\xb3\xe1\x86\xaf, "
+                               "a heart \xe2\x9d\xa4\xef\xb8\x8f, Greek \xce\xb1\xcc\x81\xce\xb9\xcd\x82.\n");
+    }
+  g_string_append (page, "Last word: nai\xcc\x88ve");   /* a mark at the very end */
+  g_autofree char *expected = g_utf8_normalize (page->str, page->len, G_NORMALIZE_NFC);
+  g_assert_nonnull (expected);
+  g_assert_cmpstr (expected, !=, page->str);
+  g_autofree char *got = repair_text (h, page->str);
+  g_assert_cmpstr (got, ==, expected);
+  g_assert_true (g_str_has_prefix (got, "\xc3\xa9t\xc3\xa9 "));
+  g_assert_true (g_str_has_suffix (got, "na\xc3\xafve"));
+  g_assert_nonnull (strstr (got, "\xed\x95\x9c\xea\xb8\x80"));   /* the jamo composed */
+  g_string_free (page, TRUE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -778,6 +807,7 @@ main (int argc, char **argv)
       g_test_add_data_func (path, &mojibake_cases[i], test_mojibake);
     }
   g_test_add_func ("/repair/double-encoding", test_double_encoding);
+  g_test_add_func ("/repair/nfc-in-place", test_nfc_in_place);
   g_test_add_func ("/repair/mixed-per-span", test_mixed_document_per_span);
   g_test_add_func ("/repair/broken-clusters-left", test_broken_clusters_left);
   g_test_add_func ("/repair/intact-witness", test_intact_witness);

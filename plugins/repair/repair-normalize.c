@@ -171,12 +171,13 @@ repair_html_entities (const char *text, gsize len, RepairLog *log)
   return once;
 }
 
-/* TRUE if @text may change under NFC: it holds combining marks or jamo. */
-static gboolean
-may_need_nfc (const char *text, gsize len)
+/* The position of the first character from @from on that NFC may change
+ * (combining marks, jamo, the few characters NFC replaces), or @len. */
+static gsize
+nfc_trigger (const char *text, gsize len, gsize from)
 {
   const guchar *p = (const guchar *) text;
-  for (gsize i = 0; i < len; i++)
+  for (gsize i = from; i < len; i++)
     {
       /* ASCII eight bytes at a time */
       while (i + 8 <= len)
@@ -194,30 +195,66 @@ may_need_nfc (const char *text, gsize len)
         continue;
       guchar next = i + 1 < len ? p[i + 1] : 0;
       if (c == 0xCC || c == 0xCD)                       /* U+0300-U+036F */
-        return TRUE;
+        return i;
       if (c == 0xE1 && next >= 0x84 && next <= 0x87)    /* Hangul jamo */
-        return TRUE;
+        return i;
       guchar third = i + 2 < len ? p[i + 2] : 0;
       /* Indic, Lao and Tibetan marks; in Thai only the vowel and tone
        * marks with a combining class (U+0E38-0E3A, U+0E48-0E4B) */
       if (c == 0xE0 && next >= 0xA0
           && (next == 0xB8 ? third >= 0xB8 && third <= 0xBA : next == 0xB9 ? third >= 0x88 && third <= 0x8B : TRUE))
-        return TRUE;
+        return i;
       if (c == 0xE3 && (next == 0x80 || next == 0x82))  /* ideographic tone and kana voicing marks */
-        return TRUE;
+        return i;
       if (c == 0xEF && ((next >= 0xA4 && next <= 0xAD) || next == 0xB8))   /* compatibility ideographs,
                                                                               presentation forms, half marks */
-        return TRUE;
+        return i;
       if (c == 0xE2 && next == 0x84 && (third == 0xA6 || third == 0xAA || third == 0xAB))
-        return TRUE;                                    /* Ohm, Kelvin and Angstrom signs */
+        return i;                                       /* Ohm, Kelvin and Angstrom signs */
       /* other characters NFC replaces: the Greek ano teleia, Greek with
        * oxia, two spaces, two angle brackets, CJK compatibility ideographs */
       if ((c == 0xCE && next == 0x87) || (c == 0xE1 && next >= 0xBD && next <= 0xBF)
           || (c == 0xE2 && next == 0x80 && (third == 0x80 || third == 0x81))
           || (c == 0xE2 && next == 0x8C && (third == 0xA9 || third == 0xAA)) || (c == 0xF0 && next == 0xAF))
-        return TRUE;
+        return i;
     }
-  return FALSE;
+  return len;
+}
+
+/* @text in NFC, or NULL when NFC leaves it as it is. Only the stretches
+ * around characters NFC may change are normalised: an ASCII character
+ * has combining class 0 and never composes with what precedes it, so
+ * NFC of a text is NFC of its parts split before any ASCII character,
+ * and a page with one emoji variation selector costs a word, not the
+ * whole page. */
+static char *
+nfc_changed (const char *text, gsize len)
+{
+  GString *out = NULL;
+  gsize copied = 0;
+  for (gsize i = nfc_trigger (text, len, 0); i < len; i = nfc_trigger (text, len, i))
+    {
+      gsize start = i;
+      while (start > copied && (guchar) text[start] >= 0x80)
+        start--;
+      gsize end = i + 1;
+      while (end < len && (guchar) text[end] >= 0x80)
+        end++;
+      g_autofree char *nfc = g_utf8_normalize (text + start, end - start, G_NORMALIZE_NFC);
+      if (nfc != NULL && (strlen (nfc) != end - start || memcmp (nfc, text + start, end - start) != 0))
+        {
+          if (out == NULL)
+            out = g_string_sized_new (len + 16);
+          g_string_append_len (out, text + copied, start - copied);
+          g_string_append (out, nfc);
+          copied = end;
+        }
+      i = end;
+    }
+  if (out == NULL)
+    return NULL;
+  g_string_append_len (out, text + copied, len - copied);
+  return g_string_free (out, FALSE);
 }
 
 char *
@@ -328,16 +365,13 @@ repair_normalize (const NormalizeOptions *o, const char *text, gsize len, Repair
     {
       const char *cur = out ? out->str : text;
       gsize cur_len = out ? out->len : len;
-      if (may_need_nfc (cur, cur_len))
+      char *nfc = nfc_changed (cur, cur_len);
+      if (nfc != NULL)
         {
-          g_autofree char *nfc = g_utf8_normalize (cur, cur_len, G_NORMALIZE_NFC);
-          if (nfc != NULL && (strlen (nfc) != cur_len || memcmp (nfc, cur, cur_len) != 0))
-            {
-              repair_log_add (log, "nfc", 1);
-              if (out != NULL)
-                g_string_free (out, TRUE);
-              return g_steal_pointer (&nfc);
-            }
+          repair_log_add (log, "nfc", 1);
+          if (out != NULL)
+            g_string_free (out, TRUE);
+          return nfc;
         }
     }
   return out ? g_string_free (out, FALSE) : NULL;
