@@ -5,6 +5,7 @@
  */
 #include "galley-input-private.h"
 
+#include <libdeflate.h>
 #include <string.h>
 
 #define SNIFF_BYTES 8192
@@ -193,9 +194,59 @@ read_all (GInputStream *in, guint64 max_size, GCancellable *cancellable, GError 
   return g_bytes_new_take (g_steal_pointer (&buf), len);
 }
 
+/* The whole of @data inflated with libdeflate, every member, or NULL when
+ * anything is wrong with it (the caller then reads it with zlib, which
+ * says what). libdeflate inflates a buffer about twice as fast as zlib's
+ * streaming inflate, which was a sixth of the CPU time of a run over
+ * gzipped HTML pages. The output starts at the size the last member's
+ * trailer gives and doubles while a member does not fit, up to
+ * @max_size. */
+static GBytes *
+gunzip_whole (const guint8 *data, gsize len, guint64 max_size)
+{
+  if (len < 18)
+    return NULL;
+  guint32 isize = (guint32) data[len - 4] | (guint32) data[len - 3] << 8 | (guint32) data[len - 2] << 16
+                  | (guint32) data[len - 1] << 24;
+  gsize cap = (gsize) MIN (MAX ((guint64) isize, (guint64) 4096), max_size);
+  guint8 *buf = g_malloc (cap + 1);
+  struct libdeflate_decompressor *d = libdeflate_alloc_decompressor ();
+  gsize in_done = 0, out_done = 0;
+  gboolean ok = d != NULL;
+  while (ok && in_done < len)
+    {
+      size_t in_used = 0, out_used = 0;
+      enum libdeflate_result rc = libdeflate_gzip_decompress_ex (d, data + in_done, len - in_done, buf + out_done,
+                                                                 cap - out_done, &in_used, &out_used);
+      if (rc == LIBDEFLATE_SUCCESS)
+        {
+          in_done += in_used;
+          out_done += out_used;
+        }
+      else if (rc == LIBDEFLATE_INSUFFICIENT_SPACE && cap < max_size)
+        {
+          cap = (gsize) MIN ((guint64) cap * 2, max_size);
+          buf = g_realloc (buf, cap + 1);
+        }
+      else
+        ok = FALSE;
+    }
+  libdeflate_free_decompressor (d);
+  if (!ok)
+    {
+      g_free (buf);
+      return NULL;
+    }
+  buf[out_done] = 0;
+  return g_bytes_new_take (buf, out_done);
+}
+
 GBytes *
 galley_input_gunzip (const guint8 *data, gsize len, guint64 max_size, GError **error)
 {
+  GBytes *whole = gunzip_whole (data, len, max_size);
+  if (whole != NULL)
+    return whole;
   g_autoptr(GInputStream) mem = g_memory_input_stream_new_from_data (data, len, NULL);
   g_autoptr(GInputStream) in = galley_gzip_input_stream_new (mem);
   GBytes *out = read_all (in, max_size, NULL, error);

@@ -6,7 +6,7 @@
 # `galley explain --html` (they are skipped without it)
 set -eu
 
-packages="build-essential meson ninja-build pkgconf libglib2.0-dev libjson-c-dev libltdl-dev libuchardet-dev libxxhash-dev libsqlite3-dev zlib1g-dev libxml2-dev python3"
+packages="build-essential meson ninja-build pkgconf libglib2.0-dev libjson-c-dev libltdl-dev libuchardet-dev libxxhash-dev libsqlite3-dev zlib1g-dev libdeflate-dev libxml2-dev python3"
 for arg in "$@"; do
   case "$arg" in
     --sanitizers) packages="$packages libasan8 libubsan1" ;;

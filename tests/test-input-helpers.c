@@ -123,11 +123,79 @@ test_output_helpers (Fixture *f, gconstpointer data)
   galley_output_fsync_parent (deep);
 }
 
+/* @len bytes of @data as one gzip member. */
+static GByteArray *
+gzip_member (const void *data, gsize len)
+{
+  g_autoptr(GZlibCompressor) zc = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP, 6);
+  gsize cap = len + len / 8 + 256, read = 0, written = 0;
+  GByteArray *out = g_byte_array_sized_new ((guint) cap);
+  g_byte_array_set_size (out, (guint) cap);
+  g_assert_cmpint (g_converter_convert (G_CONVERTER (zc), data, len, out->data, cap, G_CONVERTER_INPUT_AT_END,
+                                        &read, &written, NULL), ==, G_CONVERTER_FINISHED);
+  g_byte_array_set_size (out, (guint) written);
+  return out;
+}
+
+/* galley_input_gunzip(): every member, whatever the sizes of the members
+ * (the last member's trailer is the first guess at the size), and a clear
+ * error for data cut short, data after the last member, and output over
+ * max-size. */
+static void
+test_gunzip (void)
+{
+  GString *big = g_string_new (NULL);
+  for (int i = 0; big->len < 300000; i++)
+    g_string_append_printf (big, "line %d of a long article, caf\xc3\xa9 %x\n", i, i * 7919);
+  g_autoptr(GByteArray) first = gzip_member (big->str, big->len);
+  g_autoptr(GByteArray) second = gzip_member ("and a short tail\n", 17);
+  GByteArray *both = g_byte_array_new ();
+  g_byte_array_append (both, first->data, first->len);
+  g_byte_array_append (both, second->data, second->len);
+
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) out = galley_input_gunzip (both->data, both->len, 1 << 30, &error);
+  g_assert_no_error (error);
+  gsize n = 0;
+  const char *text = g_bytes_get_data (out, &n);
+  g_assert_cmpuint (n, ==, big->len + 17);
+  g_assert_true (memcmp (text, big->str, big->len) == 0);
+  g_assert_cmpstr (text + big->len, ==, "and a short tail\n");   /* NUL after the data */
+
+  /* one byte under the size: over max-size */
+  g_autoptr(GBytes) over = galley_input_gunzip (both->data, both->len, big->len + 16, &error);
+  g_assert_null (over);
+  g_assert_nonnull (strstr (error->message, "max-size"));
+  g_clear_error (&error);
+
+  /* cut in the middle of the second member */
+  g_autoptr(GBytes) cut = galley_input_gunzip (both->data, both->len - 10, 1 << 30, &error);
+  g_assert_null (cut);
+  g_assert_nonnull (strstr (error->message, "gzip"));
+  g_clear_error (&error);
+
+  /* bytes after the last member that are not a member */
+  g_byte_array_append (both, (const guint8 *) "trailing text", 13);
+  g_autoptr(GBytes) trailing = galley_input_gunzip (both->data, both->len, 1 << 30, &error);
+  g_assert_null (trailing);
+  g_assert_nonnull (strstr (error->message, "corrupt gzip data"));
+  g_clear_error (&error);
+
+  /* a flipped bit in the first member's data */
+  both->data[first->len / 2] ^= 0x10;
+  g_autoptr(GBytes) flipped = galley_input_gunzip (both->data, first->len, 1 << 30, &error);
+  g_assert_null (flipped);
+  g_assert_nonnull (strstr (error->message, "gzip"));
+  g_byte_array_unref (both);
+  g_string_free (big, TRUE);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/input-helpers/sniff", test_sniff);
+  g_test_add_func ("/input-helpers/gunzip", test_gunzip);
   ADD ("/input-helpers/line-reader", test_line_reader);
   g_test_add_func ("/input-helpers/record-mapping", test_record_mapping);
   ADD ("/input-helpers/output", test_output_helpers);
