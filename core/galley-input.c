@@ -67,6 +67,7 @@ galley_input_sniff (const guint8 *data, gsize len, const char *name, const char 
     { "\xFF\xFE", 2, "utf-16le" }, { "\xFE\xFF", 2, "utf-16be" },
   };
   *bom_charset = NULL;
+  gsize unit = 1, ascii_at = 0, skip = 0;   /* code unit size of UTF-16/32 text, and where its ASCII byte is */
   for (guint i = 0; i < G_N_ELEMENTS (boms); i++)
     if (has_prefix (data, len, boms[i].bom, boms[i].len))
       {
@@ -117,10 +118,19 @@ galley_input_sniff (const guint8 *data, gsize len, const char *name, const char 
       if (!utf16 && (ctrl * 20 > n || (nul_even + nul_odd) > n / 100 + 2))
         return GALLEY_INPUT_KIND_BINARY;
       if (utf16)
-        return GALLEY_INPUT_KIND_TEXT;
+        {
+          /* the ASCII byte of a code unit is the one the NULs are not on */
+          unit = 2;
+          ascii_at = nul_odd > nul_even ? 0 : 1;
+        }
     }
-  if (*bom_charset != NULL && !g_str_equal (*bom_charset, "utf-8"))
-    return GALLEY_INPUT_KIND_TEXT;   /* UTF-16/32 text; HTML in them is rare enough */
+  else if (!g_str_equal (*bom_charset, "utf-8"))
+    {
+      gboolean le = g_str_has_suffix (*bom_charset, "le");
+      unit = g_str_has_prefix (*bom_charset, "utf-16") ? 2 : 4;
+      skip = unit == 2 ? 2 : 4;
+      ascii_at = le ? 0 : unit - 1;
+    }
   if (name != NULL)
     {
       /* no copy of the name (a path) per file */
@@ -133,7 +143,23 @@ galley_input_sniff (const guint8 *data, gsize len, const char *name, const char 
     }
   const guint8 *p = data;
   gsize rest = n;
-  if (*bom_charset != NULL)
+  guint8 narrow[SNIFF_BYTES / 2];
+  if (unit > 1)
+    {
+      /* UTF-16 or UTF-32: the markup is looked for in its ASCII */
+      rest = 0;
+      for (gsize i = skip; i + unit <= n; i += unit)
+        {
+          guint8 c = data[i + ascii_at];
+          gboolean ascii = c < 0x80;
+          for (gsize b = 0; b < unit; b++)
+            if (b != ascii_at && data[i + b] != 0)
+              ascii = FALSE;
+          narrow[rest++] = ascii ? c : '?';
+        }
+      p = narrow;
+    }
+  else if (*bom_charset != NULL)
     p += 3, rest -= MIN (rest, 3);
   while (rest > 0 && g_ascii_isspace (*p))
     p++, rest--;

@@ -21,6 +21,27 @@ test_sniff (void)
   g_assert_cmpstr (bom, ==, "utf-8");
   g_assert_true (galley_input_is_gzip ((const guint8 *) "\x1f\x8b", 2));
   g_assert_false (galley_input_is_gzip ((const guint8 *) "\x1f", 1));
+
+  /* HTML and text in UTF-16 and UTF-32, with and without a BOM */
+  static const struct { const char *charset; const char *bom; gsize bom_len; const char *said; } wide[] = {
+    { "UTF-16LE", "\xFF\xFE", 2, "utf-16le" }, { "UTF-16BE", "\xFE\xFF", 2, "utf-16be" },
+    { "UTF-32LE", "\xFF\xFE\x00\x00", 4, "utf-32le" }, { "UTF-32BE", "\x00\x00\xFE\xFF", 4, "utf-32be" },
+    { "UTF-16LE", "", 0, NULL }, { "UTF-16BE", "", 0, NULL },
+  };
+  static const char html[] = "\n  <html lang=\"de\"><head><title>Stra\xc3\x9f" "e</title></head><body><p>\xc3\x9c</p></body></html>";
+  static const char text[] = "Stra\xc3\x9f" "e und Pl\xc3\xa4" "tze: a <b>plain</b> letter, no page.\nSecond line.\n";
+  for (guint i = 0; i < G_N_ELEMENTS (wide); i++)
+    for (int k = 0; k < 2; k++)
+      {
+        gsize n = 0;
+        g_autofree char *body = g_convert (k == 0 ? html : text, -1, wide[i].charset, "UTF-8", NULL, &n, NULL);
+        g_assert_nonnull (body);
+        g_autoptr(GString) bytes = g_string_new_len (wide[i].bom, wide[i].bom_len);
+        g_string_append_len (bytes, body, n);
+        GalleyInputKind kind = galley_input_sniff ((const guint8 *) bytes->str, bytes->len, NULL, &bom);
+        g_assert_cmpint (kind, ==, k == 0 ? GALLEY_INPUT_KIND_HTML : GALLEY_INPUT_KIND_TEXT);
+        g_assert_cmpstr (bom, ==, wide[i].said);
+      }
 }
 
 /* Lines without their \r\n, numbered; a line over the limit is skipped

@@ -435,6 +435,116 @@ test_big_page (void)
   g_string_free (page, TRUE);
 }
 
+/* Pages no article can be made of, or made of one thing only: each gets
+ * a body or the drop reason, never a crash or a stall. */
+static void
+test_odd_pages (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+
+  /* a body that is one 5 MB paragraph */
+  GString *page = g_string_new ("<html><body><p>");
+  while (page->len < 5 * 1024 * 1024)
+    g_string_append (page, "The committee met again on Monday to read the long report, and it will meet again. ");
+  g_string_append (page, "</p></body></html>");
+  GalleyVerdict verdict;
+  GalleyDocument *doc = strip_page (h, page->str, page->len, &verdict);
+  g_assert_cmpint (verdict, ==, GALLEY_VERDICT_KEEP);
+  gsize len = 0;
+  const char *text = galley_document_get_text (doc, &len);
+  g_assert_true (g_str_has_prefix (text, "The committee met again on Monday"));
+  g_assert_cmpuint (len, >, 5000000);
+  galley_document_free (doc);
+
+  /* 10,000 sibling boxes of link text around the article */
+  g_string_assign (page, "<html><body>");
+  for (int i = 0; i < 5000; i++)
+    g_string_append_printf (page, "<div class=\"c%d\"><a href=\"/%d\">Item %d</a></div>", i % 7, i, i);
+  g_string_append (page, "<div class=\"story\">");
+  for (guint i = 0; i < G_N_ELEMENTS (article_paras); i++)
+    g_string_append_printf (page, "<p>%s</p>", article_paras[i]);
+  g_string_append (page, "</div>");
+  for (int i = 0; i < 5000; i++)
+    g_string_append_printf (page, "<div class=\"c%d\"><a href=\"/m/%d\">More %d</a></div>", i % 5, i, i);
+  g_string_append (page, "</body></html>");
+  g_autofree char *siblings = strip_body (h, page->str, NULL);
+  g_autofree char *expected = article_expected ();
+  g_assert_cmpstr (siblings, ==, expected);
+  g_string_free (page, TRUE);
+
+  /* pages whose content is only in frames, iframes or noscript ads: no
+   * article, said so */
+  static const char *const empty[] = {
+    "<html><head><title>Frames</title></head><frameset cols=\"20%,80%\"><frame src=\"menu.html\">"
+    "<frame src=\"story.html\"><noframes><a href=\"story.html\">Story</a></noframes></frameset></html>",
+    "<html><body><iframe src=\"/a\"></iframe><iframe src=\"/b\">Your browser does not show frames.</iframe>"
+    "<iframe src=\"/c\"></iframe></body></html>",
+    "<html><body><noscript><img src=\"/pixel.gif\"></noscript><noscript><a href=\"/ad\">Ad</a></noscript>"
+    "<noscript>Enable JavaScript.</noscript></body></html>",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (empty); i++)
+    {
+      doc = strip_page (h, empty[i], -1, &verdict);
+      g_assert_cmpint (verdict, ==, GALLEY_VERDICT_DROP);
+      g_assert_cmpstr (galley_harness_get_drop_reason (h), ==, "no-article-body");
+      galley_document_free (doc);
+    }
+
+  /* a page that is all <noscript>: the copy of the article in it is read */
+  g_autoptr(GString) ns = g_string_new ("<html><body><noscript><div class=\"article\">");
+  for (guint i = 0; i < G_N_ELEMENTS (article_paras); i++)
+    g_string_append_printf (ns, "<p>%s</p>", article_paras[i]);
+  g_string_append (ns, "</div></noscript></body></html>");
+  g_autofree char *from_noscript = strip_body (h, ns->str, NULL);
+  g_assert_cmpstr (from_noscript, ==, expected);
+
+  /* XHTML with namespaces and prefixed elements */
+  g_autoptr(GString) x = g_string_new ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                                       "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\" "
+                                       "\"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd\">\n"
+                                       "<html xmlns=\"http://www.w3.org/1999/xhtml\" xmlns:fb=\"http://ogp.me/ns/fb#\" "
+                                       "xml:lang=\"en\"><head><title>Ferry</title></head><body>"
+                                       "<fb:like href=\"/x\" /><div class=\"entry-content\">");
+  for (guint i = 0; i < G_N_ELEMENTS (article_paras); i++)
+    g_string_append_printf (x, "<p>%s</p><br />", article_paras[i]);
+  g_string_append (x, "</div><fb:comments href=\"/x\"></fb:comments></body></html>");
+  g_autofree char *xhtml = strip_body (h, x->str, NULL);
+  g_assert_cmpstr (xhtml, ==, expected);
+}
+
+/* A page saved as UTF-16, read by files -> repair -> strip: decoded first,
+ * then its article found. */
+static void
+test_utf16_page (void)
+{
+  g_autofree char *dir = galley_test_mkdtemp ();
+  g_autoptr(GString) page = g_string_new ("<html><head><meta charset=\"utf-16\"><title>Ferry</title></head>"
+                                          "<body><nav><a href=\"/\">Home</a></nav><article>");
+  for (guint i = 0; i < G_N_ELEMENTS (article_paras); i++)
+    g_string_append_printf (page, "<p>%s</p>", article_paras[i]);
+  g_string_append (page, "</article></body></html>");
+  gsize n = 0;
+  g_autofree char *utf16 = g_convert (page->str, page->len, "UTF-16LE", "UTF-8", NULL, &n, NULL);
+  g_assert_nonnull (utf16);
+  GString *bytes = g_string_new_len ("\xff\xfe", 2);   /* the BOM */
+  g_string_append_len (bytes, utf16, n);
+  galley_test_write (dir, "pages/ferry.html", bytes->str, bytes->len);
+  g_string_free (bytes, TRUE);
+  galley_test_write (dir, "p.pipeline",
+                     "[pipeline]\nstages=in;repair;strip;out\n\n"
+                     "[stage in]\nplugin=files\npaths=pages\n\n"
+                     "[stage repair]\nplugin=repair\n\n[stage strip]\nplugin=strip\n\n"
+                     "[stage out]\nplugin=export-jsonl\npath=out.jsonl\n", -1);
+  g_autoptr(RunResult) r = galley_test_run (dir, NULL, "run", "p.pipeline", NULL);
+  g_assert_cmpint (r->status, ==, 0);
+  g_autofree char *out_path = g_build_filename (dir, "out.jsonl", NULL);
+  g_autoptr(GPtrArray) records = galley_test_read_jsonl (out_path);
+  g_assert_cmpuint (records->len, ==, 1);
+  g_autofree char *expected = article_expected ();
+  g_assert_cmpstr (galley_test_get_string (records->pdata[0], "text"), ==, expected);
+  galley_test_rmdir (dir);
+}
+
 /* tests/data/strip-html/NAME.html must give NAME.txt exactly (see the
  * README there). */
 static void
@@ -503,5 +613,7 @@ main (int argc, char **argv)
   g_test_add_func ("/strip-html/bad/no-article", test_no_article);
   g_test_add_func ("/strip-html/bad/binary", test_binary);
   g_test_add_func ("/strip-html/bad/big-page", test_big_page);
+  g_test_add_func ("/strip-html/bad/odd-pages", test_odd_pages);
+  g_test_add_func ("/strip-html/bad/utf16-page", test_utf16_page);
   return g_test_run ();
 }

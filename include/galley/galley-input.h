@@ -55,7 +55,9 @@ typedef enum {
  *   declares ("utf-8", "utf-16le", ...), or %NULL
  *
  * Decides whether @data is text, HTML or binary (magic numbers of common
- * binary formats, control characters, NULs that are not UTF-16).
+ * binary formats, control characters, NULs that are not UTF-16). In
+ * UTF-16 and UTF-32 (by their byte order mark, or UTF-16 by where its NULs
+ * are) the markup is looked for in the ASCII characters.
  */
 GALLEY_API GalleyInputKind galley_input_sniff (const guint8 *data, gsize len, const char *name,
                                                const char **bom_charset);
