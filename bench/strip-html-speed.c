@@ -3,12 +3,14 @@
  * Loads every *.html or *.html.gz page of DIR into memory, then runs
  * strip_html() over all of them on one thread and prints pages/s, MB/s and
  * the peak RSS. With --predict OUT it runs each page once and writes the
- * bodies as {"<page id>": {"articleBody": "..."}}, the layout of the
- * boilerplate benchmark's scorer (bench/strip/eval.sh).
+ * bodies as {"<page id>": {"articleBody": "...", "meta": {...}}}, the
+ * layout of the boilerplate benchmark's scorer (bench/strip/eval.sh), with
+ * the metadata the stage records.
  *
- * With --check-prune it parses each page with and without the bodies of its
- * scripts and styles (strip_html_prune()) and reports the pages whose two
- * trees differ otherwise, and how many bytes the pruning left out.
+ * With --check-prune it parses each page as the stage does (without the
+ * bodies of its scripts and styles, into an arena) and as libxml2's own
+ * builder does (strip_html_tree_check()), and reports the pages whose two
+ * trees differ, and how many bytes the pruning left out.
  *
  * Usage: strip-html-speed [--repeat N] [--predict OUT.json] [--check-prune] [--aggressiveness N] DIR
  */
@@ -168,6 +170,8 @@ main (int argc, char **argv)
           galley_json_escape_append (out, page->id, strlen (page->id));
           g_string_append (out, ": {\"articleBody\": ");
           galley_json_escape_append (out, res.body->str, res.body->len);
+          g_string_append (out, ", \"meta\": ");
+          g_string_append (out, json_object_to_json_string_ext (res.meta, JSON_C_TO_STRING_PLAIN));
           g_string_append (out, "}");
           result_clear (&res);
         }

@@ -60,6 +60,7 @@ print(f"pages {len(pred)}  empty {len(empty)} {' '.join(empty)}")
 PY
   python3 "$data/score.py" --gold "$rdata/reference-text.json" "$pred" --missing-as-empty --per-page "$out/pages-$mode.tsv"
   echo "per-page scores: $out/pages-$mode.tsv"
+  python3 "$repo/bench/strip/meta-agreement.py" "$rdata/reference-metadata.json" "$pred"
   exit 0
 fi
 
