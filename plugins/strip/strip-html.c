@@ -183,6 +183,8 @@ static const HintDef hint_tokens[] = {
   { "rating", HINT_NEGATIVE, STRIP_KIND_OTHER },
   { "footnote", HINT_NEGATIVE, STRIP_KIND_NOTE },
   { "disclaimer", HINT_NEGATIVE, STRIP_KIND_NOTE },
+  { "times", HINT_NEGATIVE, STRIP_KIND_DATELINE },      /* a recipe's preparation and cooking times */
+  { "faq", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER },
 };
 
 /* Matched anywhere in class and id ("sharebar", "relatedLinks"). */
@@ -207,6 +209,10 @@ static const HintDef hint_stems[] = {
   { "promo", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER },
   { "advert", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER },
   { "cookie", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER },
+  { "testimonial", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER },
+  { "carousel", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER },
+  { "slider", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER },
+  { "nutrition", HINT_NEGATIVE, STRIP_KIND_OTHER },
 };
 
 /* Class and id words of other languages, matched anywhere like the stems
@@ -242,6 +248,7 @@ static const LangHintDef hint_lang_stems[] = {
   { "es", { "publicidad", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
   { "es", { "compartir", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_SHARE } },
   { "es", { "relacionad", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_RELATED } },
+  { "es", { "testimonio", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
   { "it", { "contenuto", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
   { "it", { "articolo", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
   { "it", { "notizia", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
@@ -256,6 +263,7 @@ static const LangHintDef hint_lang_stems[] = {
   { "pt", { "publicidade", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
   { "pt", { "compartilh", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_SHARE } },
   { "pt", { "partilhar", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_SHARE } },
+  { "pt", { "depoiment", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
   { "pl", { "artykul", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
   { "pl", { "tresc", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
   { "pl", { "komentarz", HINT_NEGATIVE | HINT_STRONG | HINT_COMMENT, STRIP_KIND_OTHER } },
@@ -294,9 +302,11 @@ comment_is_status (const char *lower)
 }
 
 /* The hints of @value (a class or id): flags, and the kind of boilerplate
- * the first negative hint names. */
+ * the first negative hint names. On a @heading, "header" is no hint: a
+ * heading is a header by its nature ("recipe-header" on the "Ingredients"
+ * heading). */
 static guint
-hint_scan (const char *value, const char *lang, StripKind *kind)
+hint_scan (const char *value, const char *lang, gboolean heading, StripKind *kind)
 {
   guint flags = 0;
   char lower[256];
@@ -336,6 +346,8 @@ hint_scan (const char *value, const char *lang, StripKind *kind)
       for (guint i = 0; i < G_N_ELEMENTS (hint_tokens); i++)
         if (strlen (hint_tokens[i].word) == len && memcmp (hint_tokens[i].word, start, len) == 0)
           {
+            if (heading && strcmp (hint_tokens[i].word, "header") == 0)
+              break;
             if ((hint_tokens[i].flags & HINT_NEGATIVE) && !(flags & HINT_NEGATIVE))
               *kind = hint_tokens[i].kind;
             flags |= hint_tokens[i].flags;
@@ -831,12 +843,13 @@ walk_enter (Walk *w, xmlNode *node, gint32 parent)
 
   const char *cls = node_attr (node, "class");
   const char *id = node_attr (node, "id");
+  gboolean heading = kind == TAG_H1 || kind == TAG_HEADING;
   if (cls != NULL)
-    hints |= hint_scan (cls, w->hint_lang, &hint_kind);
+    hints |= hint_scan (cls, w->hint_lang, heading, &hint_kind);
   if (id != NULL)
     {
       StripKind k = STRIP_KIND_OTHER;
-      guint h = hint_scan (id, w->hint_lang, &k);
+      guint h = hint_scan (id, w->hint_lang, heading, &k);
       if ((h & HINT_NEGATIVE) && !(hints & HINT_NEGATIVE))
         hint_kind = k;
       hints |= h;
