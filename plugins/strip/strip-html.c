@@ -1264,7 +1264,25 @@ same_tag_and_class (const xmlNode *a, const xmlNode *b)
   while (g_ascii_isspace (*cb))
     cb++;
   gsize la = strcspn (ca, " \t\n\r\f"), lb = strcspn (cb, " \t\n\r\f");
-  return la == lb && memcmp (ca, cb, la) == 0;
+  if (la == lb && memcmp (ca, cb, la) == 0)
+    return TRUE;
+  /* the same block of a BEM name or the same two-word prefix of a plugin,
+   * then a word each ("recipe__intro", "recipe__steps";
+   * "tasty-recipes-description", "tasty-recipes-instructions"); not one
+   * common word ("post-author", "post-entry") nor grid columns ("col-md-8",
+   * "col-md-4") */
+  gsize common = 0;
+  while (common < la && common < lb && ca[common] == cb[common])
+    common++;
+  while (common > 0 && ca[common - 1] != '-' && ca[common - 1] != '_')
+    common--;
+  if (common < 5 || common >= la || common >= lb || !g_ascii_isalpha (ca[common]) || !g_ascii_isalpha (cb[common]))
+    return FALSE;
+  guint parts = 0;
+  for (gsize i = 0; i + 1 < common; i++)
+    if ((ca[i] == '-' || ca[i] == '_') && g_ascii_isalnum (ca[i + 1]))
+      parts++;
+  return parts >= 1 || g_strstr_len (ca, common, "__") != NULL;
 }
 
 /* TRUE when @a and @b are laid out alike: the same tag and the same first
@@ -1277,16 +1295,25 @@ same_style (const Node *a, const Node *b)
   return same_tag_and_class (a->node, b->node) || same_tag_and_class (unwrap (a->node), unwrap (b->node));
 }
 
-/* Is @n a header area (<header>, or a class or id with "header")? */
+/* Is @n a header area (<header>, or a class or id with "header" or its
+ * German, French, Spanish, Italian, Portuguese or Polish word)? */
 static gboolean
 is_header_area (const Node *n)
 {
+  static const char *const words[] = { "header", "kopf", "entete", "en-tete", "cabecera", "testata",
+                                       "cabecalho", "naglowek" };
   if (n->tag == TAG_HEADER)
     return TRUE;
   const char *attrs[] = { node_attr (n->node, "class"), node_attr (n->node, "id") };
-  for (guint i = 0; i < G_N_ELEMENTS (attrs); i++)
-    if (attrs[i] != NULL && (strstr (attrs[i], "header") != NULL || strstr (attrs[i], "Header") != NULL))
-      return TRUE;
+  for (guint a = 0; a < G_N_ELEMENTS (attrs); a++)
+    {
+      if (attrs[a] == NULL)
+        continue;
+      g_autofree char *lower = g_ascii_strdown (attrs[a], -1);
+      for (guint i = 0; i < G_N_ELEMENTS (words); i++)
+        if (strstr (lower, words[i]) != NULL)
+          return TRUE;
+    }
   return FALSE;
 }
 
@@ -1402,8 +1429,11 @@ join_lead (Walk *w, gint32 top, const guint32 *last_desc)
       Block *b = &g_array_index (w->blocks, Block, i);
       if (b->owner < header || (guint32) b->owner > last_desc[header])
         continue;
+      /* a negative hint is the header's own word ("article-header__chapo")
+       * when the block's box is named a lead */
       if (b->chars >= 60 && b->words >= 8 && b->end_punct && block_link_density (b) < 0.2
-          && b->tag != TAG_H1 && b->tag != TAG_HEADING && !(nodes[b->owner].hints & HINT_NEGATIVE))
+          && b->tag != TAG_H1 && b->tag != TAG_HEADING
+          && (!(nodes[b->owner].hints & HINT_NEGATIVE) || is_lead_box (&nodes[b->owner])))
         nodes[b->owner].flags |= NODE_CHOSEN;
     }
 }
