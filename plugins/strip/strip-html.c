@@ -213,6 +213,10 @@ static const HintDef hint_stems[] = {
   { "carousel", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER },
   { "slider", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER },
   { "nutrition", HINT_NEGATIVE, STRIP_KIND_OTHER },
+  { "signature", HINT_NEGATIVE, STRIP_KIND_BYLINE },    /* a forum user's signature, profile and rank */
+  { "postprofile", HINT_NEGATIVE, STRIP_KIND_BYLINE },
+  { "usertitle", HINT_NEGATIVE, STRIP_KIND_BYLINE },
+  { "userinfo", HINT_NEGATIVE, STRIP_KIND_BYLINE },
 };
 
 /* Class and id words of other languages, matched anywhere like the stems
@@ -1317,13 +1321,51 @@ is_header_area (const Node *n)
   return FALSE;
 }
 
+/* Does the subtree of node @i hold a heading (h1-h6)? */
+static gboolean
+holds_heading (Walk *w, gint32 i)
+{
+  const Node *nodes = (const Node *) w->nodes->data;
+  for (guint k = 0; k < w->blocks->len; k++)
+    {
+      const Block *b = &g_array_index (w->blocks, Block, k);
+      if (b->tag != TAG_HEADING && b->tag != TAG_H1)
+        continue;
+      for (gint32 o = b->owner; o >= 0; o = nodes[o].parent)
+        if (o == i)
+          return TRUE;
+    }
+  return FALSE;
+}
+
+/* Does the subtree of node @i hold text only in h2-h6 headings? */
+static gboolean
+only_subheadings (Walk *w, gint32 i)
+{
+  const Node *nodes = (const Node *) w->nodes->data;
+  gboolean any = FALSE;
+  for (guint k = 0; k < w->blocks->len; k++)
+    {
+      const Block *b = &g_array_index (w->blocks, Block, k);
+      gint32 o = b->owner;
+      while (o >= 0 && o != i)
+        o = nodes[o].parent;
+      if (o != i)
+        continue;
+      if (b->tag != TAG_HEADING)
+        return FALSE;
+      any = TRUE;
+    }
+  return any;
+}
+
 /* The siblings of the chosen @top (children of @parent) that go on with
  * its text: in one run from @top outwards, laid out like it (same_style())
  * or holding much prose in more than one block, with little link text and no negative hint that
  * @top does not share; a sibling with more than 200 characters that does
  * not go on ends the run. Short siblings between two kept ones (a
  * heading box, an image box) are kept too, to keep their headings. */
-static void
+static guint
 join_continuations (Walk *w, gint32 top, gint32 parent, const double *prose, const guint32 *blocks)
 {
   Node *nodes = (Node *) w->nodes->data;
@@ -1338,7 +1380,7 @@ join_continuations (Walk *w, gint32 top, gint32 parent, const double *prose, con
         g_array_append_val (sibs, idx);
       }
   const gint32 *sib = (const gint32 *) sibs->data;
-  double min = MAX (3.0, prose[top] * 0.05);
+  double min = MAX (2.0, prose[top] * 0.05);
   guint first = pos, last = pos;
   for (int dir = -1; dir <= 1; dir += 2)
     for (gint64 j = (gint64) pos + dir; j >= 0 && j < (gint64) sibs->len; j += dir)
@@ -1371,6 +1413,18 @@ join_continuations (Walk *w, gint32 top, gint32 parent, const double *prose, con
       if (!(s->flags & (NODE_CHOSEN | NODE_SKIPPED | NODE_TEASERS)) && s->text <= 200 && node_link_density (s) < 0.5 && !neg)
         s->flags |= NODE_CHOSEN;
     }
+  /* a box holding nothing but a subheading just before the run (the
+   * heading box of a page builder) */
+  for (gint64 j = (gint64) first - 1; j >= 0; j--)
+    {
+      Node *s = &nodes[sib[j]];
+      if (s->text == 0)
+        continue;
+      if (s->text <= 120 && !(s->hints & HINT_NEGATIVE) && node_link_density (s) < 0.5 && only_subheadings (w, sib[j]))
+        s->flags |= NODE_CHOSEN;
+      break;
+    }
+  return last - first;
 }
 
 /* Does the class or id of @n name a lead paragraph ("intro-text",
@@ -1525,7 +1579,27 @@ choose_article (Walk *w, gint32 top, gboolean use_stops)
         nodes[i].flags &= ~NODE_CHOSEN;
         nodes[i].flags |= NODE_TEASERS;
       }
-  join_continuations (w, top, parent, prose, blocks);
+  if (join_continuations (w, top, parent, prose, blocks) == 0)
+    {
+      /* the text box of a forum post inside the post's box (with the
+       * user's name and signature): the posts around are laid out like
+       * that box; not an article with its title (the next one of an
+       * endless page is laid out like it) */
+      gint32 up = top;
+      for (int level = 0; level < 2; level++)
+        {
+          gint32 a = nodes[up].parent, ap = a >= 0 ? nodes[a].parent : -1;
+          if (ap < 0 || nodes[ap].tag == TAG_HTML || strcmp ((const char *) nodes[ap].node->name, "body") == 0
+              || nodes[a].text > nodes[top].text * 2 + 200 || holds_heading (w, a))
+            break;
+          if (join_continuations (w, a, ap, prose, blocks) > 0)
+            {
+              nodes[a].flags |= NODE_CHOSEN;
+              break;
+            }
+          up = a;
+        }
+    }
   join_lead (w, top, last_desc);
   if (nodes[parent].parent >= 0 && nodes[parent].tag != TAG_HTML
       && strcmp ((const char *) nodes[parent].node->name, "body") != 0)
