@@ -499,6 +499,15 @@ classify_patterns (Work *w, Unit *u, gboolean *expect_url)
       if (!strip_starts_like_label (s, u->len))
         {
           *expect_url = FALSE;
+          /* a newsletter's sign-up call can be a sentence of some length */
+          if (u->words <= 24 && (g_strstr_len (s, u->len, "ewsletter") != NULL || g_strstr_len (s, u->len, "ieuwsbrief") != NULL
+                                 || g_strstr_len (s, u->len, "ассылк") != NULL))
+            {
+              g_autofree char *plain = strip_plain_text (s, u->len, NULL);
+              g_autofree char *lower = strip_lower_dup (plain, -1);
+              if (strip_is_call_to_action (lower))
+                u->kind = STRIP_KIND_SHARE;
+            }
           return;
         }
       gsize n = MIN (u->len, (gsize) 96);
@@ -611,6 +620,11 @@ classify_patterns (Work *w, Unit *u, gboolean *expect_url)
   if ((words <= 10 && ((pfx && strip_match_prefixes (lower, PFX_SHARE)) || strip_match_contains (lower, IN_SHARE_LABEL))
        && (!terminal || words <= 6))
       || (words <= 14 && strip_match_contains (lower, IN_SHARE)))
+    {
+      u->kind = STRIP_KIND_SHARE;
+      return;
+    }
+  if (words <= 24 && strip_is_call_to_action (lower))
     {
       u->kind = STRIP_KIND_SHARE;
       return;

@@ -116,6 +116,63 @@ const char *const strip_name_connectors[] = {
   "di", "la", "le", "du", "del", "bin", "al", "&", NULL
 };
 
+/* Calls to action: one word of both lists of a row (see
+ * strip_is_call_to_action()). */
+static const char *const cta_newsletter[] = {
+  "newsletter", "nieuwsbrief", "рассылк", "lettre d'information", "lettre d\xe2\x80\x99information", NULL
+};
+static const char *const cta_signup[] = {
+  "sign up", "subscribe", "abonnier", "anmelden", "inscri", "suscrib", "assine", "iscriviti", "zapisz",
+  "meld je aan", "aanmelden", "abonneer", "подпиш", "ricevi", "receba", "recevez", "reciba", "in your inbox",
+  "ins postfach", "in ihrem postfach", NULL
+};
+static const char *const cta_follow[] = {
+  "follow us", "folgen sie uns", "folge uns", "suivez-nous", "síguenos", "siguenos", "siga-nos", "segue-nos",
+  "seguici", "obserwuj nas", "volg ons", "подписывайтесь", "следите за нами", "подпишитесь на наш", NULL
+};
+static const char *const cta_network[] = {
+  "instagram", "tiktok", "facebook", "telegram", "youtube", "twitter", "linkedin", "whatsapp", "bluesky",
+  "mastodon", "threads", NULL
+};
+static const char *const cta_support[] = {
+  "support", "unterstütz", "soutenez", "apoye", "apoya", "sostieni", "apoie", "wesprzyj", "steun", "поддерж",
+  NULL
+};
+static const char *const cta_donate[] = {
+  "donat", "donac", "donaz", "spende", "faites un don", "darowizn", "doneer", "пожертвова", NULL
+};
+
+static gboolean
+contains_any (const char *lower, const char *const *list)
+{
+  for (guint i = 0; list[i] != NULL; i++)
+    if (strstr (lower, list[i]) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+starts_with_any (const char *lower, const char *const *list)
+{
+  while (*lower != '\0' && !g_ascii_isalpha (*lower) && !((guchar) *lower & 0x80))
+    lower++;
+  for (guint i = 0; list[i] != NULL; i++)
+    if (strncmp (lower, list[i], strlen (list[i])) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* The calls to follow and to donate start with their verb ("Follow us on
+ * ...", "Support our journalism: donate ..."), so that a report of what
+ * someone supports or donates is no call. */
+gboolean
+strip_is_call_to_action (const char *lower)
+{
+  return (contains_any (lower, cta_newsletter) && contains_any (lower, cta_signup))
+         || (starts_with_any (lower, cta_follow) && contains_any (lower, cta_network))
+         || (starts_with_any (lower, cta_support) && contains_any (lower, cta_donate));
+}
+
 /* ---- lookups in the word lists ------------------------------------------
  *
  * The prefix lists are grouped by first byte, so a unit is compared only
