@@ -1626,9 +1626,18 @@ text_equal_title (const char *text, gsize len, const char *title)
   return title != NULL && strlen (title) == len && memcmp (title, text, len) == 0;
 }
 
+/* The level of the heading block @i (2 to 6). */
+static int
+heading_level (Walk *w, guint i)
+{
+  const Block *b = &g_array_index (w->blocks, Block, i);
+  const char *name = (const char *) g_array_index (w->nodes, Node, b->owner).node->name;
+  return (name[0] == 'h' || name[0] == 'H') && name[1] >= '1' && name[1] <= '6' ? name[1] - '0' : 6;
+}
+
 /* A heading with no paragraph after it, left out. */
 static void
-note_heading (StripResult *res, Walk *w, gint pending)
+note_heading (StripResult *res, Walk *w, guint pending)
 {
   Block *h = &g_array_index (w->blocks, Block, pending);
   res->removed[STRIP_KIND_OTHER]++;
@@ -1675,7 +1684,8 @@ emit_article (Walk *w, GString *body, const char *const *titles, gboolean count)
 
   double max_ld = w->cfg->aggressiveness <= 0 ? 0.7 : w->cfg->aggressiveness == 1 ? 0.5 : 0.35;
   gsize added = 0;
-  gssize pending_heading = -1;
+  guint pending[3];
+  guint n_pending = 0;
   for (guint i = 0; i < w->blocks->len; i++)
     {
       Block *b = &g_array_index (w->blocks, Block, i);
@@ -1715,25 +1725,40 @@ emit_article (Walk *w, GString *body, const char *const *titles, gboolean count)
             }
           continue;
         }
+      /* a heading waits for body text; a heading followed by a smaller
+       * one ("Questions", then the first question) waits with it */
       if (b->tag == TAG_HEADING)
         {
-          if (pending_heading >= 0 && count)
-            note_heading (res, w, pending_heading);
-          pending_heading = i;
+          if (n_pending > 0 && heading_level (w, pending[n_pending - 1]) >= heading_level (w, i))
+            {
+              if (count)
+                for (guint k = 0; k < n_pending; k++)
+                  note_heading (res, w, pending[k]);
+              n_pending = 0;
+            }
+          if (n_pending == G_N_ELEMENTS (pending))
+            {
+              if (count)
+                note_heading (res, w, pending[0]);
+              memmove (pending, pending + 1, sizeof pending[0] * (n_pending - 1));
+              n_pending--;
+            }
+          pending[n_pending++] = i;
           continue;
         }
-      if (pending_heading >= 0)
+      for (guint k = 0; k < n_pending; k++)
         {
-          Block *h = &g_array_index (w->blocks, Block, pending_heading);
+          Block *h = &g_array_index (w->blocks, Block, pending[k]);
           body_append (body, w->arena->str + h->start, h->len);
           added += h->chars;
-          pending_heading = -1;
         }
+      n_pending = 0;
       body_append (body, text, b->len);
       added += b->chars;
     }
-  if (pending_heading >= 0 && count)
-    note_heading (res, w, pending_heading);
+  if (count)
+    for (guint k = 0; k < n_pending; k++)
+      note_heading (res, w, pending[k]);
   g_free (state);
   g_free (kind);
   return added;
