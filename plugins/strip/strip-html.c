@@ -1683,6 +1683,17 @@ emit_article (Walk *w, GString *body, const char *const *titles, gboolean count)
     }
 
   double max_ld = w->cfg->aggressiveness <= 0 ? 0.7 : w->cfg->aggressiveness == 1 ? 0.5 : 0.35;
+  /* prose_after[i]: a paragraph of the article follows block @i, so a
+   * list of links there lies inside the text (the sources or the
+   * programme an article lists), not after it */
+  gboolean *prose_after = g_new0 (gboolean, w->blocks->len + 1);
+  for (guint i = w->blocks->len; i-- > 0;)
+    {
+      const Block *b = &g_array_index (w->blocks, Block, i);
+      prose_after[i] = prose_after[i + 1]
+                       || (state[b->owner] == 1 && b->tag != TAG_LI && b->tag != TAG_HEADING && b->tag != TAG_H1
+                           && b->chars >= 40 && block_link_density (b) < 0.3 && b->end_punct);
+    }
   gsize added = 0;
   guint pending[3];
   guint n_pending = 0;
@@ -1702,7 +1713,8 @@ emit_article (Walk *w, GString *body, const char *const *titles, gboolean count)
       else if (text_equal_title (text, b->len, titles[0]) || text_equal_title (text, b->len, titles[1])
                || text_equal_title (text, b->len, titles[2]))
         drop = STRIP_KIND_TITLE;
-      else if (block_link_density (b) > max_ld)
+      else if (block_link_density (b) > max_ld
+               && !(b->tag == TAG_LI && added > 0 && prose_after[i + 1] && w->cfg->aggressiveness <= 1))
         drop = b->tag == TAG_LI ? STRIP_KIND_RELATED : STRIP_KIND_NAVIGATION;
       else if (b->tag != TAG_HEADING && b->tag != TAG_PRE && b->tag != TAG_TD)
         {
@@ -1761,6 +1773,7 @@ emit_article (Walk *w, GString *body, const char *const *titles, gboolean count)
       note_heading (res, w, pending[k]);
   g_free (state);
   g_free (kind);
+  g_free (prose_after);
   return added;
 }
 
