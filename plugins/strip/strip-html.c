@@ -1258,18 +1258,17 @@ unwrap (const xmlNode *node)
 static gboolean
 same_tag_and_class (const xmlNode *a, const xmlNode *b)
 {
-  if (strcmp ((const char *) a->name, (const char *) b->name) != 0)
-    return FALSE;
+  gboolean same_tag = strcmp ((const char *) a->name, (const char *) b->name) == 0;
   const char *ca = node_attr (a, "class"), *cb = node_attr (b, "class");
   if (ca == NULL || cb == NULL)
-    return ca == cb;
+    return same_tag && ca == cb;
   while (g_ascii_isspace (*ca))
     ca++;
   while (g_ascii_isspace (*cb))
     cb++;
   gsize la = strcspn (ca, " \t\n\r\f"), lb = strcspn (cb, " \t\n\r\f");
   if (la == lb && memcmp (ca, cb, la) == 0)
-    return TRUE;
+    return same_tag;
   /* the same block of a BEM name or the same two-word prefix of a plugin,
    * then a word each ("recipe__intro", "recipe__steps";
    * "tasty-recipes-description", "tasty-recipes-instructions"); not one
@@ -1282,11 +1281,15 @@ same_tag_and_class (const xmlNode *a, const xmlNode *b)
     common--;
   if (common < 5 || common >= la || common >= lb || !g_ascii_isalpha (ca[common]) || !g_ascii_isalpha (cb[common]))
     return FALSE;
+  /* two elements of one BEM block may differ in tag ("product__text" a
+   * div, "product__details" a <details>) */
+  if (g_strstr_len (ca, common, "__") != NULL)
+    return TRUE;
   guint parts = 0;
   for (gsize i = 0; i + 1 < common; i++)
     if ((ca[i] == '-' || ca[i] == '_') && g_ascii_isalnum (ca[i + 1]))
       parts++;
-  return parts >= 1 || g_strstr_len (ca, common, "__") != NULL;
+  return same_tag && parts >= 1;
 }
 
 /* TRUE when @a and @b are laid out alike: the same tag and the same first
