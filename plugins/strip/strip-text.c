@@ -391,10 +391,10 @@ try_byline (Work *w, const char *plain, const char *lower)
   Span r = trim (rest, strlen (rest));
   if (r.len == 0 || r.len > 160 || strip_count_words (r.p, r.len) > 12)
     return FALSE;
-  /* cut at a dash or a bar: what follows may be a date */
+  /* cut at a dash, a bar or a dot: what follows may be a date */
   gsize name_end = r.len;
   const char *tail = NULL;
-  static const char *const seps[] = { " \xe2\x80\x94 ", " \xe2\x80\x93 ", " - ", " | ", NULL };
+  static const char *const seps[] = { " \xe2\x80\x94 ", " \xe2\x80\x93 ", " - ", " | ", " \xc2\xb7 ", " \xe2\x80\xa2 ", NULL };
   for (const char *const *s = seps; *s; s++)
     {
       const char *at = g_strstr_len (r.p, r.len, *s);
