@@ -486,6 +486,14 @@ is_breadcrumb (const char *plain, gsize len, guint32 words)
 }
 
 /* Pass 1: kinds that need no context. */
+/* Does the sentence @s name a newsletter (see strip_is_call_to_action())? */
+static gboolean
+may_be_newsletter_call (const char *s, gsize len)
+{
+  return g_strstr_len (s, len, "ewsletter") != NULL || g_strstr_len (s, len, "ieuwsbrief") != NULL
+         || g_strstr_len (s, len, "\xd0\xb0\xd1\x81\xd1\x81\xd1\x8b\xd0\xbb\xd0\xba") != NULL;   /* "ассылк" */
+}
+
 static void
 classify_patterns (Work *w, Unit *u, gboolean *expect_url)
 {
@@ -500,8 +508,7 @@ classify_patterns (Work *w, Unit *u, gboolean *expect_url)
         {
           *expect_url = FALSE;
           /* a newsletter's sign-up call can be a sentence of some length */
-          if (u->words <= 24 && (g_strstr_len (s, u->len, "ewsletter") != NULL || g_strstr_len (s, u->len, "ieuwsbrief") != NULL
-                                 || g_strstr_len (s, u->len, "ассылк") != NULL))
+          if (u->words <= 24 && may_be_newsletter_call (s, u->len))
             {
               g_autofree char *plain = strip_plain_text (s, u->len, NULL);
               g_autofree char *lower = strip_lower_dup (plain, -1);
@@ -1160,7 +1167,9 @@ strip_text_line_kind (const char *line, gsize len, const StripConfig *cfg)
     return STRIP_N_KINDS;
   /* most body lines are sentences that cannot start like a label: decide
    * those before setting anything up (classify_patterns() does the same) */
-  if (strip_count_words (line, len) > 16 && strip_ends_terminal (line, len) && !strip_starts_like_label (line, len))
+  guint32 words = strip_count_words (line, len);
+  if (words > 16 && strip_ends_terminal (line, len) && !strip_starts_like_label (line, len)
+      && !(words <= 24 && may_be_newsletter_call (line, len)))
     return STRIP_N_KINDS;
   StripResult scratch = { NULL, json_object_new_object (), { 0 } };
   Work w = { cfg, &scratch, NULL, g_string_new_len (line, len), NULL, "en" };
