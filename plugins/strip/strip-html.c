@@ -217,6 +217,8 @@ static const HintDef hint_stems[] = {
   { "postprofile", HINT_NEGATIVE, STRIP_KIND_BYLINE },
   { "usertitle", HINT_NEGATIVE, STRIP_KIND_BYLINE },
   { "userinfo", HINT_NEGATIVE, STRIP_KIND_BYLINE },
+  { "username", HINT_NEGATIVE, STRIP_KIND_BYLINE },
+  { "names", HINT_NEGATIVE, STRIP_KIND_BYLINE },
 };
 
 /* Class and id words of other languages, matched anywhere like the stems
@@ -1341,6 +1343,30 @@ holds_heading (Walk *w, gint32 i)
   return FALSE;
 }
 
+/* Does the subtree of node @i hold text only in table cells, list items
+ * and headings, with at least one cell or item (a specification table,
+ * an ingredient list)? */
+static gboolean
+only_data (Walk *w, gint32 i)
+{
+  const Node *nodes = (const Node *) w->nodes->data;
+  gboolean any = FALSE;
+  for (guint k = 0; k < w->blocks->len; k++)
+    {
+      const Block *b = &g_array_index (w->blocks, Block, k);
+      gint32 o = b->owner;
+      while (o >= 0 && o != i)
+        o = nodes[o].parent;
+      if (o != i)
+        continue;
+      if (b->tag == TAG_TD || b->tag == TAG_LI)
+        any = TRUE;
+      else if (b->tag != TAG_HEADING)
+        return FALSE;
+    }
+  return any;
+}
+
 /* Does the subtree of node @i hold text only in h2-h6 headings? */
 static gboolean
 only_subheadings (Walk *w, gint32 i)
@@ -1391,8 +1417,11 @@ join_continuations (Walk *w, gint32 top, gint32 parent, const double *prose, con
         Node *s = &nodes[sib[j]];
         gboolean alike = same_style (s, &nodes[top]);
         gboolean neg = (s->hints & HINT_NEGATIVE) && !(alike && (nodes[top].hints & HINT_NEGATIVE));
+        /* a tab or box of the same kind holding only a short table or
+         * list (specifications, ingredients) goes on without prose */
         gboolean goes_on = !neg && !(s->flags & NODE_TEASERS) && node_link_density (s) < 0.3
                            && ((alike && prose[sib[j]] >= min)
+                               || (alike && s->text <= 300 && only_data (w, sib[j]))
                                || (prose[sib[j]] >= MAX (10.0, prose[top] * 0.3) && blocks[sib[j]] >= 2));
         if (goes_on || (s->flags & NODE_CHOSEN))
           {
@@ -1423,7 +1452,9 @@ join_continuations (Walk *w, gint32 top, gint32 parent, const double *prose, con
       Node *s = &nodes[sib[j]];
       if (s->text == 0)
         continue;
-      if (s->text <= 120 && !(s->hints & HINT_NEGATIVE) && node_link_density (s) < 0.5 && only_subheadings (w, sib[j]))
+      gboolean neg = (s->hints & HINT_NEGATIVE)
+                     && !(same_style (s, &nodes[top]) && (nodes[top].hints & HINT_NEGATIVE));
+      if (s->text <= 120 && !neg && node_link_density (s) < 0.5 && only_subheadings (w, sib[j]))
         s->flags |= NODE_CHOSEN;
       break;
     }

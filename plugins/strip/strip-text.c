@@ -486,6 +486,24 @@ is_breadcrumb (const char *plain, gsize len, guint32 words)
 }
 
 /* Pass 1: kinds that need no context. */
+/* Does @s hold an e-mail address (a word, "@", a word with a dot)? */
+static gboolean
+has_email (const char *s)
+{
+  for (const char *at = strchr (s, '@'); at != NULL; at = strchr (at + 1, '@'))
+    {
+      if (at == s || !g_ascii_isalnum (at[-1]) || !g_ascii_isalnum (at[1]))
+        continue;
+      const char *p = at + 1;
+      while (g_ascii_isalnum (*p) || *p == '-' || *p == '.')
+        p++;
+      const char *dot = memchr (at + 1, '.', p - at - 1);
+      if (dot != NULL && dot + 1 < p && g_ascii_isalpha (dot[1]))
+        return TRUE;
+    }
+  return FALSE;
+}
+
 /* Does the sentence @s name a newsletter (see strip_is_call_to_action())? */
 static gboolean
 may_be_newsletter_call (const char *s, gsize len)
@@ -634,6 +652,13 @@ classify_patterns (Work *w, Unit *u, gboolean *expect_url)
   if (words <= 24 && strip_is_call_to_action (lower))
     {
       u->kind = STRIP_KIND_SHARE;
+      return;
+    }
+  /* a short line with an e-mail address is a contact line ("Questions?
+   * Write to news@...", "Contact presse : ..., presse@...") */
+  if (words <= 24 && has_email (plain))
+    {
+      u->kind = STRIP_KIND_NOTE;
       return;
     }
   if (words <= 16 && pfx && try_byline (w, plain, lower))

@@ -90,6 +90,7 @@ const char *const strip_nav_equal[] = {
 };
 static const char *const nav_prefixes[] = {
   "tags:", "tags", "topics:", "themen:", "schlagwörter:", "mots-clés:", "sujets:", "etiquetas:", "temas:",
+  "mots-clés :", "sujets :", "thèmes :",
   "теги:", "тэги:", "мітки:", "темы:", "теми:", "you are here", "sie sind hier", "vous êtes ici",
   NULL
 };
@@ -100,6 +101,7 @@ static const char *const caption_marks[] = {
   "Photo:", "Photo by", "Photos:", "Photograph:", "Photo credit", "Photo /", "(Photo", "Picture:",
   "Pictured:", "Image:", "Image credit", "Credit:", "Illustration:", "Foto:", "Fotos:", "Bild:",
   "Фото:", "фото:", "Фото ", "Getty Images", "via Reuters", "via AFP", "via AP", "Shutterstock",
+  "Photo :", "Foto di ", "Foto de ", "Fot. ",
   NULL
 };
 const char *const strip_agency_words[] = {
@@ -119,7 +121,14 @@ const char *const strip_name_connectors[] = {
 /* Calls to action: one word of both lists of a row (see
  * strip_is_call_to_action()). */
 static const char *const cta_newsletter[] = {
-  "newsletter", "nieuwsbrief", "рассылк", "lettre d'information", "lettre d\xe2\x80\x99information", NULL
+  "newsletter", "nieuwsbrief", "рассылк", "lettre d'information", "lettre d\xe2\x80\x99information", "boletín",
+  NULL
+};
+/* words that address the reader: a newsletter call speaks to "you" */
+static const char *const cta_reader[] = {
+  "our ", "your ", "you ", "unser", "ihr", "sie ", "notre", "votre", "vous", "nuestr", "suscríbase", "nostra",
+  "nostro", "iscriviti", "nossa", "nosso", "receba", "nasz", "twoj", "twoi", "zapisz się", "onze", "je ",
+  "наш", "ваш", "подпишитесь", NULL
 };
 static const char *const cta_signup[] = {
   "sign up", "subscribe", "abonnier", "anmelden", "inscri", "suscrib", "assine", "iscriviti", "zapisz",
@@ -135,11 +144,12 @@ static const char *const cta_network[] = {
   "mastodon", "threads", NULL
 };
 static const char *const cta_support[] = {
-  "support", "unterstütz", "soutenez", "apoye", "apoya", "sostieni", "apoie", "wesprzyj", "steun", "поддерж",
-  NULL
+  "support", "unterstützen", "soutenez", "apoye", "apoya", "sostieni", "apoie", "wesprzyj", "steun",
+  "поддержите", NULL
 };
 static const char *const cta_donate[] = {
-  "donat", "donac", "donaz", "spende", "faites un don", "darowizn", "doneer", "пожертвова", NULL
+  "donate", "donation", "donación", "donazione", "donativo", "doação", "spenden", "faites un don", "darowizn",
+  "doneer", "пожертвован", NULL
 };
 
 static gboolean
@@ -151,14 +161,19 @@ contains_any (const char *lower, const char *const *list)
   return FALSE;
 }
 
+/* Does @lower start with a word of @list (as a whole word: "support",
+ * not "supporters")? */
 static gboolean
 starts_with_any (const char *lower, const char *const *list)
 {
   while (*lower != '\0' && !g_ascii_isalpha (*lower) && !((guchar) *lower & 0x80))
     lower++;
   for (guint i = 0; list[i] != NULL; i++)
-    if (strncmp (lower, list[i], strlen (list[i])) == 0)
-      return TRUE;
+    {
+      gsize n = strlen (list[i]);
+      if (strncmp (lower, list[i], n) == 0 && !g_ascii_isalpha (lower[n]) && !((guchar) lower[n] & 0x80))
+        return TRUE;
+    }
   return FALSE;
 }
 
@@ -168,7 +183,7 @@ starts_with_any (const char *lower, const char *const *list)
 gboolean
 strip_is_call_to_action (const char *lower)
 {
-  return (contains_any (lower, cta_newsletter) && contains_any (lower, cta_signup))
+  return (contains_any (lower, cta_newsletter) && contains_any (lower, cta_signup) && contains_any (lower, cta_reader))
          || (starts_with_any (lower, cta_follow) && contains_any (lower, cta_network))
          || (starts_with_any (lower, cta_support) && contains_any (lower, cta_donate));
 }
