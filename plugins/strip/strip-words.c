@@ -21,7 +21,11 @@ static const char *const share_prefixes[] = {
   "publicidad", "comentarios", "compartilhe", "compartilhar", "assine", "siga-nos", "publicidade",
   "condividi", "iscriviti", "seguici", "pubblicità", "commenti", "udostępnij", "subskrybuj",
   "obserwuj nas", "reklama", "komentarze", "deel dit", "delen", "abonneer", "volg ons", "advertentie",
-  "reacties",
+  "reacties", "partilhe", "partilhar", "pin this", "pin it", "save this recipe", "jump to recipe",
+  "print recipe", "listen to this article", "listen to this story", "artikel anhören", "écouter cet article",
+  "escuchar este artículo", "escucha esta noticia", "ascolta l'articolo", "ascolta l\xe2\x80\x99" "articolo",
+  "ouça este artigo", "ouvir este artigo", "posłuchaj artykułu", "luister naar dit artikel",
+  "прослушать статью", "слушать статью",
   "поделиться", "подписаться", "подпишитесь", "следите за нами", "реклама", "комментарии",
   "поділитися", "підписатися", "підпишіться", "стежте за нами", "коментарі",
   NULL
@@ -64,7 +68,9 @@ static const char *const note_prefixes[] = {
   "atualizado", "atualização", "nota do editor", "nota da redação", "correção:",
   "обновлено", "примечание редакции", "материал дополнен", "оновлено", "примітка редакції",
   "nota della redazione", "aggiornamento:", "nota redakcji", "aktualizacja:", "noot van de redactie",
-  "correctie:", "матеріал доповнено",
+  "correctie:", "матеріал доповнено", "материал дополняется", "новость дополняется", "материал обновляется",
+  "this story will be updated", "this article will be updated", "der artikel wird aktualisiert",
+  "dieser artikel wird aktualisiert", "em atualização", "en actualización", "in aggiornamento",
   NULL
 };
 static const char *const source_prefixes[] = {
@@ -195,7 +201,7 @@ strip_is_call_to_action (const char *lower)
  * unit are looked for only where one of their first bytes occurs. Both
  * are built once and read-only afterwards, inside static storage. */
 
-#define LIST_MAX 96
+#define LIST_MAX 128
 
 G_STATIC_ASSERT (G_N_ELEMENTS (note_prefixes) <= LIST_MAX && G_N_ELEMENTS (related_prefixes) <= LIST_MAX
                  && G_N_ELEMENTS (source_prefixes) <= LIST_MAX && G_N_ELEMENTS (url_prefixes) <= LIST_MAX
