@@ -1326,66 +1326,26 @@ is_header_area (const Node *n)
   return FALSE;
 }
 
-/* Does the subtree of node @i hold a heading (h1-h6)? */
+/* What kinds of blocks a subtree holds, counted over its blocks: table
+ * cells and list items, h2-h6 headings, h1, and all others. */
+typedef struct {
+  guint32 data, heading, title, other;
+} BlockKinds;
+
+/* Does the subtree hold text only in table cells, list items and
+ * headings, with at least one cell or item (a specification table, an
+ * ingredient list)? */
 static gboolean
-holds_heading (Walk *w, gint32 i)
+only_data (const BlockKinds *k)
 {
-  const Node *nodes = (const Node *) w->nodes->data;
-  for (guint k = 0; k < w->blocks->len; k++)
-    {
-      const Block *b = &g_array_index (w->blocks, Block, k);
-      if (b->tag != TAG_HEADING && b->tag != TAG_H1)
-        continue;
-      for (gint32 o = b->owner; o >= 0; o = nodes[o].parent)
-        if (o == i)
-          return TRUE;
-    }
-  return FALSE;
+  return k->data > 0 && k->title == 0 && k->other == 0;
 }
 
-/* Does the subtree of node @i hold text only in table cells, list items
- * and headings, with at least one cell or item (a specification table,
- * an ingredient list)? */
+/* Does the subtree hold text only in h2-h6 headings? */
 static gboolean
-only_data (Walk *w, gint32 i)
+only_subheadings (const BlockKinds *k)
 {
-  const Node *nodes = (const Node *) w->nodes->data;
-  gboolean any = FALSE;
-  for (guint k = 0; k < w->blocks->len; k++)
-    {
-      const Block *b = &g_array_index (w->blocks, Block, k);
-      gint32 o = b->owner;
-      while (o >= 0 && o != i)
-        o = nodes[o].parent;
-      if (o != i)
-        continue;
-      if (b->tag == TAG_TD || b->tag == TAG_LI)
-        any = TRUE;
-      else if (b->tag != TAG_HEADING)
-        return FALSE;
-    }
-  return any;
-}
-
-/* Does the subtree of node @i hold text only in h2-h6 headings? */
-static gboolean
-only_subheadings (Walk *w, gint32 i)
-{
-  const Node *nodes = (const Node *) w->nodes->data;
-  gboolean any = FALSE;
-  for (guint k = 0; k < w->blocks->len; k++)
-    {
-      const Block *b = &g_array_index (w->blocks, Block, k);
-      gint32 o = b->owner;
-      while (o >= 0 && o != i)
-        o = nodes[o].parent;
-      if (o != i)
-        continue;
-      if (b->tag != TAG_HEADING)
-        return FALSE;
-      any = TRUE;
-    }
-  return any;
+  return k->heading > 0 && k->data == 0 && k->title == 0 && k->other == 0;
 }
 
 /* The siblings of the chosen @top (children of @parent) that go on with
@@ -1395,7 +1355,8 @@ only_subheadings (Walk *w, gint32 i)
  * not go on ends the run. Short siblings between two kept ones (a
  * heading box, an image box) are kept too, to keep their headings. */
 static guint
-join_continuations (Walk *w, gint32 top, gint32 parent, const double *prose, const guint32 *blocks)
+join_continuations (Walk *w, gint32 top, gint32 parent, const double *prose, const guint32 *blocks,
+                    const BlockKinds *kinds)
 {
   Node *nodes = (Node *) w->nodes->data;
   g_autoptr(GArray) sibs = g_array_new (FALSE, FALSE, sizeof (gint32));
@@ -1421,7 +1382,7 @@ join_continuations (Walk *w, gint32 top, gint32 parent, const double *prose, con
          * list (specifications, ingredients) goes on without prose */
         gboolean goes_on = !neg && !(s->flags & NODE_TEASERS) && node_link_density (s) < 0.3
                            && ((alike && prose[sib[j]] >= min)
-                               || (alike && s->text <= 300 && only_data (w, sib[j]))
+                               || (alike && s->text <= 300 && only_data (&kinds[sib[j]]))
                                || (prose[sib[j]] >= MAX (10.0, prose[top] * 0.3) && blocks[sib[j]] >= 2));
         if (goes_on || (s->flags & NODE_CHOSEN))
           {
@@ -1454,7 +1415,7 @@ join_continuations (Walk *w, gint32 top, gint32 parent, const double *prose, con
         continue;
       gboolean neg = (s->hints & HINT_NEGATIVE)
                      && !(same_style (s, &nodes[top]) && (nodes[top].hints & HINT_NEGATIVE));
-      if (s->text <= 120 && !neg && node_link_density (s) < 0.5 && only_subheadings (w, sib[j]))
+      if (s->text <= 120 && !neg && node_link_density (s) < 0.5 && only_subheadings (&kinds[sib[j]]))
         s->flags |= NODE_CHOSEN;
       break;
     }
@@ -1558,12 +1519,22 @@ choose_article (Walk *w, gint32 top, gboolean use_stops)
   guint32 *last_desc = g_new (guint32, n);
   guint32 *teasers = g_new0 (guint32, n);   /* headings that are links */
   guint32 *blocks = g_new0 (guint32, n);    /* blocks that score */
+  BlockKinds *kinds = g_new0 (BlockKinds, n);
   for (guint i = 0; i < w->blocks->len; i++)
     {
       Block *b = &g_array_index (w->blocks, Block, i);
       double bs = block_score (b, use_stops);
       prose[b->owner] += bs;
       blocks[b->owner] += bs > 0.0;
+      BlockKinds *k = &kinds[b->owner];
+      if (b->tag == TAG_TD || b->tag == TAG_LI)
+        k->data++;
+      else if (b->tag == TAG_HEADING)
+        k->heading++;
+      else if (b->tag == TAG_H1)
+        k->title++;
+      else
+        k->other++;
       if ((b->tag == TAG_HEADING || b->tag == TAG_H1) && b->chars >= 10 && b->link * 10 >= b->chars * 8)
         teasers[b->owner]++;
     }
@@ -1575,6 +1546,10 @@ choose_article (Walk *w, gint32 top, gboolean use_stops)
         prose[nodes[i].parent] += prose[i];
         teasers[nodes[i].parent] += teasers[i];
         blocks[nodes[i].parent] += blocks[i];
+        kinds[nodes[i].parent].data += kinds[i].data;
+        kinds[nodes[i].parent].heading += kinds[i].heading;
+        kinds[nodes[i].parent].title += kinds[i].title;
+        kinds[nodes[i].parent].other += kinds[i].other;
         last_desc[nodes[i].parent] = MAX (last_desc[nodes[i].parent], last_desc[i]);
       }
   const char *top_class = node_attr (nodes[top].node, "class");
@@ -1613,7 +1588,7 @@ choose_article (Walk *w, gint32 top, gboolean use_stops)
         nodes[i].flags &= ~NODE_CHOSEN;
         nodes[i].flags |= NODE_TEASERS;
       }
-  if (join_continuations (w, top, parent, prose, blocks) == 0)
+  if (join_continuations (w, top, parent, prose, blocks, kinds) == 0)
     {
       /* the text box of a forum post inside the post's box (with the
        * user's name and signature): the posts around are laid out like
@@ -1624,9 +1599,9 @@ choose_article (Walk *w, gint32 top, gboolean use_stops)
         {
           gint32 a = nodes[up].parent, ap = a >= 0 ? nodes[a].parent : -1;
           if (ap < 0 || nodes[ap].tag == TAG_HTML || strcmp ((const char *) nodes[ap].node->name, "body") == 0
-              || nodes[a].text > nodes[top].text * 2 + 200 || holds_heading (w, a))
+              || nodes[a].text > nodes[top].text * 2 + 200 || kinds[a].heading + kinds[a].title > 0)
             break;
-          if (join_continuations (w, a, ap, prose, blocks) > 0)
+          if (join_continuations (w, a, ap, prose, blocks, kinds) > 0)
             {
               nodes[a].flags |= NODE_CHOSEN;
               break;
@@ -1642,6 +1617,7 @@ choose_article (Walk *w, gint32 top, gboolean use_stops)
   g_free (last_desc);
   g_free (teasers);
   g_free (blocks);
+  g_free (kinds);
 }
 
 /* ------------------------------------------------------------ output */
