@@ -1295,9 +1295,10 @@ same_tag_and_class (const xmlNode *a, const xmlNode *b)
 }
 
 /* TRUE when @a and @b are laid out alike: the same tag and the same first
- * class word (or neither has a class), as the repeated boxes of a page
- * builder, the steps of a recipe or the posts of a forum thread; also
- * when that holds inside their wrappers (unwrap()). */
+ * class word (or neither has a class), or first class words of one BEM
+ * block or one plugin prefix (same_tag_and_class()), as the repeated
+ * boxes of a page builder, the parts of a recipe or the posts of a forum
+ * thread; also when that holds inside their wrappers (unwrap()). */
 static gboolean
 same_style (const Node *a, const Node *b)
 {
@@ -1353,7 +1354,8 @@ only_subheadings (const BlockKinds *k)
  * or holding much prose in more than one block, with little link text and no negative hint that
  * @top does not share; a sibling with more than 200 characters that does
  * not go on ends the run. Short siblings between two kept ones (a
- * heading box, an image box) are kept too, to keep their headings. */
+ * heading box, an image box) are kept too, to keep their headings.
+ * Returns the number of siblings the run spans besides @top. */
 static guint
 join_continuations (Walk *w, gint32 top, gint32 parent, const double *prose, const guint32 *blocks,
                     const BlockKinds *kinds)
