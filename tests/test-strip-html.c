@@ -545,8 +545,50 @@ test_utf16_page (void)
   galley_test_rmdir (dir);
 }
 
+/* The pages listed in tests/data/strip-html/known-failures.txt: NAME ->
+ * why the stage does not give its body yet. A line is "NAME reason";
+ * empty lines and lines starting with '#' are left out. */
+static GHashTable *known_failures;
+
+static GHashTable *
+read_known_failures (void)
+{
+  GHashTable *known = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "strip-html", "known-failures.txt", NULL);
+  g_autofree char *data = NULL;
+  g_autoptr(GError) error = NULL;
+  if (!g_file_get_contents (path, &data, NULL, &error))
+    {
+      if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        g_error ("%s: %s", path, error->message);
+      return known;
+    }
+  g_auto(GStrv) lines = g_strsplit (data, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *line = g_strstrip (lines[i]);
+      if (*line == '\0' || *line == '#')
+        continue;
+      gsize name_len = strcspn (line, " \t");
+      const char *reason = line + name_len;
+      while (*reason == ' ' || *reason == '\t')
+        reason++;
+      if (*reason == '\0')
+        g_error ("%s:%u: expected \"NAME reason\", got \"%s\" (every known failure says why)", path, i + 1, line);
+      g_autofree char *name = g_strndup (line, name_len);
+      g_autofree char *html = g_strconcat (name, ".html", NULL);
+      g_autofree char *html_path = g_test_build_filename (G_TEST_DIST, "data", "strip-html", html, NULL);
+      if (!g_file_test (html_path, G_FILE_TEST_EXISTS))
+        g_error ("%s:%u: no page %s", path, i + 1, html_path);
+      g_hash_table_insert (known, g_steal_pointer (&name), g_strdup (reason));
+    }
+  return known;
+}
+
 /* tests/data/strip-html/NAME.html must give NAME.txt exactly (see the
- * README there). */
+ * README there). A page listed as a known failure is reported as skipped
+ * with its reason, and fails once it passes, so that the list is taken
+ * off when the stage is fixed. */
 static void
 test_layout (gconstpointer data)
 {
@@ -559,6 +601,19 @@ test_layout (gconstpointer data)
   if (!g_file_get_contents (html_path, &html, NULL, &error) || !g_file_get_contents (txt_path, &expected, NULL, &error))
     g_error ("%s: cannot read the page or its expected body: %s", name, error->message);
   g_autoptr(GalleyHarness) h = harness (NULL);
+  const char *known = g_hash_table_lookup (known_failures, name);
+  if (known != NULL)
+    {
+      GalleyVerdict verdict;
+      GalleyDocument *doc = strip_page (h, html, -1, &verdict);
+      gboolean passes = verdict == GALLEY_VERDICT_KEEP && strcmp (galley_document_get_text (doc, NULL), expected) == 0;
+      galley_document_free (doc);
+      if (passes)
+        g_test_fail_printf ("%s passes but is listed in known-failures.txt: take it off the list", html_path);
+      else
+        g_test_skip_printf ("known failure: %s", known);
+      return;
+    }
   g_autofree char *body = strip_body (h, html, NULL);
   if (strcmp (body, expected) != 0)
     g_test_message ("%s: expected body:\n%s\n--- got:\n%s", html_path, expected, body);
@@ -593,7 +648,8 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_autoptr(GPtrArray) pages = layout_pages ();
-  g_assert_cmpuint (pages->len, >=, 6);
+  g_assert_cmpuint (pages->len, >=, 150);
+  known_failures = read_known_failures ();
   for (guint i = 0; i < pages->len; i++)
     {
       g_autofree char *path = g_strdup_printf ("/strip-html/layout/%s", (char *) pages->pdata[i]);
@@ -615,5 +671,7 @@ main (int argc, char **argv)
   g_test_add_func ("/strip-html/bad/big-page", test_big_page);
   g_test_add_func ("/strip-html/bad/odd-pages", test_odd_pages);
   g_test_add_func ("/strip-html/bad/utf16-page", test_utf16_page);
-  return g_test_run ();
+  int status = g_test_run ();
+  g_hash_table_unref (known_failures);
+  return status;
 }

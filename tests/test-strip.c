@@ -147,6 +147,20 @@ static const KindCase kind_cases[] = {
   { "url-footer-split", NULL, NULL, "## Original url:\n\nhttps://news.example.net/ferry/2", "example.net",
     "url", "https://news.example.net/ferry/2" },
   { "markup-line", NULL, "<div>\n\n---", NULL, "<div>", NULL, NULL },
+  { "newsletter-call", NULL, "Get the best of the Island News in your inbox every morning: sign up for our free newsletter.",
+    NULL, "inbox", NULL, NULL },
+  { "newsletter-call-dutch", NULL, "Elke ochtend het belangrijkste nieuws in je mailbox: meld je aan voor de gratis nieuwsbrief.",
+    NULL, "nieuwsbrief", NULL, NULL },
+  { "follow-call", NULL, NULL, "Síguenos en Instagram y TikTok para más historias como esta.", "Instagram", NULL, NULL },
+  { "follow-call-russian", NULL, NULL, "Подписывайтесь на наш канал в Telegram, чтобы читать больше таких историй.",
+    "Telegram", NULL, NULL },
+  { "donate-call", NULL, NULL, "Wesprzyj niezależne dziennikarstwo: przekaż darowiznę na Wieści Wyspy.", "darowizn",
+    NULL, NULL },
+  { "contact-line", NULL, NULL, "Questions or corrections? Write to the newsroom at news@island.example.", "newsroom",
+    NULL, NULL },
+  { "byline-middle-dot", "Di Marco Bianchi \xc2\xb7 12 marzo 2026", NULL, NULL, "Bianchi", "author", "Marco Bianchi" },
+  { "caption-italian", NULL, "Foto di Luca Esposito", NULL, "Esposito", NULL, NULL },
+  { "caption-french", NULL, "Le bac à quai. Photo : Claire Martin", NULL, "Claire", NULL, NULL },
 };
 
 static void
@@ -325,7 +339,10 @@ test_body_lookalikes (void)
     "Shares in the ferry operator rose 4 percent on Monday after it reported more passengers than expected.\n\n"
     "By Friday, the company said, all three boats would be back on their usual routes along the coast.\n\n"
     "Related companies in the shipping sector also gained, traders said, as fuel prices eased further.\n\n"
-    "The operator said it would share details of the summer timetable with passengers at the end of May.";
+    "The operator said it would share details of the summer timetable with passengers at the end of May.\n\n"
+    "Supporters of the new harbour donated more than two million euros to the fund last year, the mayor said.\n\n"
+    "Support for the plan grew after a donation from a local family, and the council voted for it in June.\n\n"
+    "The newsletter of the ferry workers' union asked its members to sign up for the vote before Friday.";
   g_autoptr(GalleyDocument) doc = strip_keep (h, text);
   g_assert_cmpstr (body (doc), ==, text);
 }

@@ -183,6 +183,8 @@ static const HintDef hint_tokens[] = {
   { "rating", HINT_NEGATIVE, STRIP_KIND_OTHER },
   { "footnote", HINT_NEGATIVE, STRIP_KIND_NOTE },
   { "disclaimer", HINT_NEGATIVE, STRIP_KIND_NOTE },
+  { "times", HINT_NEGATIVE, STRIP_KIND_DATELINE },      /* a recipe's preparation and cooking times */
+  { "faq", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER },
 };
 
 /* Matched anywhere in class and id ("sharebar", "relatedLinks"). */
@@ -207,6 +209,16 @@ static const HintDef hint_stems[] = {
   { "promo", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER },
   { "advert", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER },
   { "cookie", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER },
+  { "testimonial", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER },
+  { "carousel", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER },
+  { "slider", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER },
+  { "nutrition", HINT_NEGATIVE, STRIP_KIND_OTHER },
+  { "signature", HINT_NEGATIVE, STRIP_KIND_BYLINE },    /* a forum user's signature, profile and rank */
+  { "postprofile", HINT_NEGATIVE, STRIP_KIND_BYLINE },
+  { "usertitle", HINT_NEGATIVE, STRIP_KIND_BYLINE },
+  { "userinfo", HINT_NEGATIVE, STRIP_KIND_BYLINE },
+  { "username", HINT_NEGATIVE, STRIP_KIND_BYLINE },
+  { "names", HINT_NEGATIVE, STRIP_KIND_BYLINE },
 };
 
 /* Class and id words of other languages, matched anywhere like the stems
@@ -242,6 +254,7 @@ static const LangHintDef hint_lang_stems[] = {
   { "es", { "publicidad", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
   { "es", { "compartir", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_SHARE } },
   { "es", { "relacionad", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_RELATED } },
+  { "es", { "testimonio", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
   { "it", { "contenuto", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
   { "it", { "articolo", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
   { "it", { "notizia", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
@@ -256,6 +269,7 @@ static const LangHintDef hint_lang_stems[] = {
   { "pt", { "publicidade", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
   { "pt", { "compartilh", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_SHARE } },
   { "pt", { "partilhar", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_SHARE } },
+  { "pt", { "depoiment", HINT_NEGATIVE | HINT_STRONG, STRIP_KIND_OTHER } },
   { "pl", { "artykul", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
   { "pl", { "tresc", HINT_POSITIVE | HINT_MAYBE, STRIP_KIND_OTHER } },
   { "pl", { "komentarz", HINT_NEGATIVE | HINT_STRONG | HINT_COMMENT, STRIP_KIND_OTHER } },
@@ -294,9 +308,11 @@ comment_is_status (const char *lower)
 }
 
 /* The hints of @value (a class or id): flags, and the kind of boilerplate
- * the first negative hint names. */
+ * the first negative hint names. On a @heading, "header" is no hint: a
+ * heading is a header by its nature ("recipe-header" on the "Ingredients"
+ * heading). */
 static guint
-hint_scan (const char *value, const char *lang, StripKind *kind)
+hint_scan (const char *value, const char *lang, gboolean heading, StripKind *kind)
 {
   guint flags = 0;
   char lower[256];
@@ -336,6 +352,8 @@ hint_scan (const char *value, const char *lang, StripKind *kind)
       for (guint i = 0; i < G_N_ELEMENTS (hint_tokens); i++)
         if (strlen (hint_tokens[i].word) == len && memcmp (hint_tokens[i].word, start, len) == 0)
           {
+            if (heading && strcmp (hint_tokens[i].word, "header") == 0)
+              break;
             if ((hint_tokens[i].flags & HINT_NEGATIVE) && !(flags & HINT_NEGATIVE))
               *kind = hint_tokens[i].kind;
             flags |= hint_tokens[i].flags;
@@ -831,12 +849,13 @@ walk_enter (Walk *w, xmlNode *node, gint32 parent)
 
   const char *cls = node_attr (node, "class");
   const char *id = node_attr (node, "id");
+  gboolean heading = kind == TAG_H1 || kind == TAG_HEADING;
   if (cls != NULL)
-    hints |= hint_scan (cls, w->hint_lang, &hint_kind);
+    hints |= hint_scan (cls, w->hint_lang, heading, &hint_kind);
   if (id != NULL)
     {
       StripKind k = STRIP_KIND_OTHER;
-      guint h = hint_scan (id, w->hint_lang, &k);
+      guint h = hint_scan (id, w->hint_lang, heading, &k);
       if ((h & HINT_NEGATIVE) && !(hints & HINT_NEGATIVE))
         hint_kind = k;
       hints |= h;
@@ -1241,40 +1260,93 @@ unwrap (const xmlNode *node)
 static gboolean
 same_tag_and_class (const xmlNode *a, const xmlNode *b)
 {
-  if (strcmp ((const char *) a->name, (const char *) b->name) != 0)
-    return FALSE;
+  gboolean same_tag = strcmp ((const char *) a->name, (const char *) b->name) == 0;
   const char *ca = node_attr (a, "class"), *cb = node_attr (b, "class");
   if (ca == NULL || cb == NULL)
-    return ca == cb;
+    return same_tag && ca == cb;
   while (g_ascii_isspace (*ca))
     ca++;
   while (g_ascii_isspace (*cb))
     cb++;
   gsize la = strcspn (ca, " \t\n\r\f"), lb = strcspn (cb, " \t\n\r\f");
-  return la == lb && memcmp (ca, cb, la) == 0;
+  if (la == lb && memcmp (ca, cb, la) == 0)
+    return same_tag;
+  /* the same block of a BEM name or the same two-word prefix of a plugin,
+   * then a word each ("recipe__intro", "recipe__steps";
+   * "tasty-recipes-description", "tasty-recipes-instructions"); not one
+   * common word ("post-author", "post-entry") nor grid columns ("col-md-8",
+   * "col-md-4") */
+  gsize common = 0;
+  while (common < la && common < lb && ca[common] == cb[common])
+    common++;
+  while (common > 0 && ca[common - 1] != '-' && ca[common - 1] != '_')
+    common--;
+  if (common < 5 || common >= la || common >= lb || !g_ascii_isalpha (ca[common]) || !g_ascii_isalpha (cb[common]))
+    return FALSE;
+  /* two elements of one BEM block may differ in tag ("product__text" a
+   * div, "product__details" a <details>) */
+  if (g_strstr_len (ca, common, "__") != NULL)
+    return TRUE;
+  guint parts = 0;
+  for (gsize i = 0; i + 1 < common; i++)
+    if ((ca[i] == '-' || ca[i] == '_') && g_ascii_isalnum (ca[i + 1]))
+      parts++;
+  return same_tag && parts >= 1;
 }
 
 /* TRUE when @a and @b are laid out alike: the same tag and the same first
- * class word (or neither has a class), as the repeated boxes of a page
- * builder, the steps of a recipe or the posts of a forum thread; also
- * when that holds inside their wrappers (unwrap()). */
+ * class word (or neither has a class), or first class words of one BEM
+ * block or one plugin prefix (same_tag_and_class()), as the repeated
+ * boxes of a page builder, the parts of a recipe or the posts of a forum
+ * thread; also when that holds inside their wrappers (unwrap()). */
 static gboolean
 same_style (const Node *a, const Node *b)
 {
   return same_tag_and_class (a->node, b->node) || same_tag_and_class (unwrap (a->node), unwrap (b->node));
 }
 
-/* Is @n a header area (<header>, or a class or id with "header")? */
+/* Is @n a header area (<header>, or a class or id with "header" or its
+ * German, French, Spanish, Italian, Portuguese or Polish word)? */
 static gboolean
 is_header_area (const Node *n)
 {
+  static const char *const words[] = { "header", "kopf", "entete", "en-tete", "cabecera", "testata",
+                                       "cabecalho", "naglowek" };
   if (n->tag == TAG_HEADER)
     return TRUE;
   const char *attrs[] = { node_attr (n->node, "class"), node_attr (n->node, "id") };
-  for (guint i = 0; i < G_N_ELEMENTS (attrs); i++)
-    if (attrs[i] != NULL && (strstr (attrs[i], "header") != NULL || strstr (attrs[i], "Header") != NULL))
-      return TRUE;
+  for (guint a = 0; a < G_N_ELEMENTS (attrs); a++)
+    {
+      if (attrs[a] == NULL)
+        continue;
+      g_autofree char *lower = g_ascii_strdown (attrs[a], -1);
+      for (guint i = 0; i < G_N_ELEMENTS (words); i++)
+        if (strstr (lower, words[i]) != NULL)
+          return TRUE;
+    }
   return FALSE;
+}
+
+/* What kinds of blocks a subtree holds, counted over its blocks: table
+ * cells and list items, h2-h6 headings, h1, and all others. */
+typedef struct {
+  guint32 data, heading, title, other;
+} BlockKinds;
+
+/* Does the subtree hold text only in table cells, list items and
+ * headings, with at least one cell or item (a specification table, an
+ * ingredient list)? */
+static gboolean
+only_data (const BlockKinds *k)
+{
+  return k->data > 0 && k->title == 0 && k->other == 0;
+}
+
+/* Does the subtree hold text only in h2-h6 headings? */
+static gboolean
+only_subheadings (const BlockKinds *k)
+{
+  return k->heading > 0 && k->data == 0 && k->title == 0 && k->other == 0;
 }
 
 /* The siblings of the chosen @top (children of @parent) that go on with
@@ -1282,9 +1354,11 @@ is_header_area (const Node *n)
  * or holding much prose in more than one block, with little link text and no negative hint that
  * @top does not share; a sibling with more than 200 characters that does
  * not go on ends the run. Short siblings between two kept ones (a
- * heading box, an image box) are kept too, to keep their headings. */
-static void
-join_continuations (Walk *w, gint32 top, gint32 parent, const double *prose, const guint32 *blocks)
+ * heading box, an image box) are kept too, to keep their headings.
+ * Returns the number of siblings the run spans besides @top. */
+static guint
+join_continuations (Walk *w, gint32 top, gint32 parent, const double *prose, const guint32 *blocks,
+                    const BlockKinds *kinds)
 {
   Node *nodes = (Node *) w->nodes->data;
   g_autoptr(GArray) sibs = g_array_new (FALSE, FALSE, sizeof (gint32));
@@ -1298,7 +1372,7 @@ join_continuations (Walk *w, gint32 top, gint32 parent, const double *prose, con
         g_array_append_val (sibs, idx);
       }
   const gint32 *sib = (const gint32 *) sibs->data;
-  double min = MAX (3.0, prose[top] * 0.05);
+  double min = MAX (2.0, prose[top] * 0.05);
   guint first = pos, last = pos;
   for (int dir = -1; dir <= 1; dir += 2)
     for (gint64 j = (gint64) pos + dir; j >= 0 && j < (gint64) sibs->len; j += dir)
@@ -1306,8 +1380,11 @@ join_continuations (Walk *w, gint32 top, gint32 parent, const double *prose, con
         Node *s = &nodes[sib[j]];
         gboolean alike = same_style (s, &nodes[top]);
         gboolean neg = (s->hints & HINT_NEGATIVE) && !(alike && (nodes[top].hints & HINT_NEGATIVE));
+        /* a tab or box of the same kind holding only a short table or
+         * list (specifications, ingredients) goes on without prose */
         gboolean goes_on = !neg && !(s->flags & NODE_TEASERS) && node_link_density (s) < 0.3
                            && ((alike && prose[sib[j]] >= min)
+                               || (alike && s->text <= 300 && only_data (&kinds[sib[j]]))
                                || (prose[sib[j]] >= MAX (10.0, prose[top] * 0.3) && blocks[sib[j]] >= 2));
         if (goes_on || (s->flags & NODE_CHOSEN))
           {
@@ -1331,6 +1408,20 @@ join_continuations (Walk *w, gint32 top, gint32 parent, const double *prose, con
       if (!(s->flags & (NODE_CHOSEN | NODE_SKIPPED | NODE_TEASERS)) && s->text <= 200 && node_link_density (s) < 0.5 && !neg)
         s->flags |= NODE_CHOSEN;
     }
+  /* a box holding nothing but a subheading just before the run (the
+   * heading box of a page builder) */
+  for (gint64 j = (gint64) first - 1; j >= 0; j--)
+    {
+      Node *s = &nodes[sib[j]];
+      if (s->text == 0)
+        continue;
+      gboolean neg = (s->hints & HINT_NEGATIVE)
+                     && !(same_style (s, &nodes[top]) && (nodes[top].hints & HINT_NEGATIVE));
+      if (s->text <= 120 && !neg && node_link_density (s) < 0.5 && only_subheadings (&kinds[sib[j]]))
+        s->flags |= NODE_CHOSEN;
+      break;
+    }
+  return last - first;
 }
 
 /* Does the class or id of @n name a lead paragraph ("intro-text",
@@ -1389,8 +1480,11 @@ join_lead (Walk *w, gint32 top, const guint32 *last_desc)
       Block *b = &g_array_index (w->blocks, Block, i);
       if (b->owner < header || (guint32) b->owner > last_desc[header])
         continue;
+      /* a negative hint is the header's own word ("article-header__chapo")
+       * when the block's box is named a lead */
       if (b->chars >= 60 && b->words >= 8 && b->end_punct && block_link_density (b) < 0.2
-          && b->tag != TAG_H1 && b->tag != TAG_HEADING && !(nodes[b->owner].hints & HINT_NEGATIVE))
+          && b->tag != TAG_H1 && b->tag != TAG_HEADING
+          && (!(nodes[b->owner].hints & HINT_NEGATIVE) || is_lead_box (&nodes[b->owner])))
         nodes[b->owner].flags |= NODE_CHOSEN;
     }
 }
@@ -1427,12 +1521,22 @@ choose_article (Walk *w, gint32 top, gboolean use_stops)
   guint32 *last_desc = g_new (guint32, n);
   guint32 *teasers = g_new0 (guint32, n);   /* headings that are links */
   guint32 *blocks = g_new0 (guint32, n);    /* blocks that score */
+  BlockKinds *kinds = g_new0 (BlockKinds, n);
   for (guint i = 0; i < w->blocks->len; i++)
     {
       Block *b = &g_array_index (w->blocks, Block, i);
       double bs = block_score (b, use_stops);
       prose[b->owner] += bs;
       blocks[b->owner] += bs > 0.0;
+      BlockKinds *k = &kinds[b->owner];
+      if (b->tag == TAG_TD || b->tag == TAG_LI)
+        k->data++;
+      else if (b->tag == TAG_HEADING)
+        k->heading++;
+      else if (b->tag == TAG_H1)
+        k->title++;
+      else
+        k->other++;
       if ((b->tag == TAG_HEADING || b->tag == TAG_H1) && b->chars >= 10 && b->link * 10 >= b->chars * 8)
         teasers[b->owner]++;
     }
@@ -1444,6 +1548,10 @@ choose_article (Walk *w, gint32 top, gboolean use_stops)
         prose[nodes[i].parent] += prose[i];
         teasers[nodes[i].parent] += teasers[i];
         blocks[nodes[i].parent] += blocks[i];
+        kinds[nodes[i].parent].data += kinds[i].data;
+        kinds[nodes[i].parent].heading += kinds[i].heading;
+        kinds[nodes[i].parent].title += kinds[i].title;
+        kinds[nodes[i].parent].other += kinds[i].other;
         last_desc[nodes[i].parent] = MAX (last_desc[nodes[i].parent], last_desc[i]);
       }
   const char *top_class = node_attr (nodes[top].node, "class");
@@ -1482,7 +1590,27 @@ choose_article (Walk *w, gint32 top, gboolean use_stops)
         nodes[i].flags &= ~NODE_CHOSEN;
         nodes[i].flags |= NODE_TEASERS;
       }
-  join_continuations (w, top, parent, prose, blocks);
+  if (join_continuations (w, top, parent, prose, blocks, kinds) == 0)
+    {
+      /* the text box of a forum post inside the post's box (with the
+       * user's name and signature): the posts around are laid out like
+       * that box; not an article with its title (the next one of an
+       * endless page is laid out like it) */
+      gint32 up = top;
+      for (int level = 0; level < 2; level++)
+        {
+          gint32 a = nodes[up].parent, ap = a >= 0 ? nodes[a].parent : -1;
+          if (ap < 0 || nodes[ap].tag == TAG_HTML || strcmp ((const char *) nodes[ap].node->name, "body") == 0
+              || nodes[a].text > nodes[top].text * 2 + 200 || kinds[a].heading + kinds[a].title > 0)
+            break;
+          if (join_continuations (w, a, ap, prose, blocks, kinds) > 0)
+            {
+              nodes[a].flags |= NODE_CHOSEN;
+              break;
+            }
+          up = a;
+        }
+    }
   join_lead (w, top, last_desc);
   if (nodes[parent].parent >= 0 && nodes[parent].tag != TAG_HTML
       && strcmp ((const char *) nodes[parent].node->name, "body") != 0)
@@ -1491,6 +1619,7 @@ choose_article (Walk *w, gint32 top, gboolean use_stops)
   g_free (last_desc);
   g_free (teasers);
   g_free (blocks);
+  g_free (kinds);
 }
 
 /* ------------------------------------------------------------ output */
@@ -1509,9 +1638,18 @@ text_equal_title (const char *text, gsize len, const char *title)
   return title != NULL && strlen (title) == len && memcmp (title, text, len) == 0;
 }
 
+/* The level of the heading block @i (2 to 6). */
+static int
+heading_level (Walk *w, guint i)
+{
+  const Block *b = &g_array_index (w->blocks, Block, i);
+  const char *name = (const char *) g_array_index (w->nodes, Node, b->owner).node->name;
+  return (name[0] == 'h' || name[0] == 'H') && name[1] >= '1' && name[1] <= '6' ? name[1] - '0' : 6;
+}
+
 /* A heading with no paragraph after it, left out. */
 static void
-note_heading (StripResult *res, Walk *w, gint pending)
+note_heading (StripResult *res, Walk *w, guint pending)
 {
   Block *h = &g_array_index (w->blocks, Block, pending);
   res->removed[STRIP_KIND_OTHER]++;
@@ -1557,8 +1695,20 @@ emit_article (Walk *w, GString *body, const char *const *titles, gboolean count)
     }
 
   double max_ld = w->cfg->aggressiveness <= 0 ? 0.7 : w->cfg->aggressiveness == 1 ? 0.5 : 0.35;
+  /* prose_after[i]: a paragraph of the article follows block @i, so a
+   * list of links there lies inside the text (the sources or the
+   * programme an article lists), not after it */
+  gboolean *prose_after = g_new0 (gboolean, w->blocks->len + 1);
+  for (guint i = w->blocks->len; i-- > 0;)
+    {
+      const Block *b = &g_array_index (w->blocks, Block, i);
+      prose_after[i] = prose_after[i + 1]
+                       || (state[b->owner] == 1 && b->tag != TAG_LI && b->tag != TAG_HEADING && b->tag != TAG_H1
+                           && b->chars >= 40 && block_link_density (b) < 0.3 && b->end_punct);
+    }
   gsize added = 0;
-  gssize pending_heading = -1;
+  guint pending[3];
+  guint n_pending = 0;
   for (guint i = 0; i < w->blocks->len; i++)
     {
       Block *b = &g_array_index (w->blocks, Block, i);
@@ -1575,7 +1725,8 @@ emit_article (Walk *w, GString *body, const char *const *titles, gboolean count)
       else if (text_equal_title (text, b->len, titles[0]) || text_equal_title (text, b->len, titles[1])
                || text_equal_title (text, b->len, titles[2]))
         drop = STRIP_KIND_TITLE;
-      else if (block_link_density (b) > max_ld)
+      else if (block_link_density (b) > max_ld
+               && !(b->tag == TAG_LI && added > 0 && prose_after[i + 1] && w->cfg->aggressiveness <= 1))
         drop = b->tag == TAG_LI ? STRIP_KIND_RELATED : STRIP_KIND_NAVIGATION;
       else if (b->tag != TAG_HEADING && b->tag != TAG_PRE && b->tag != TAG_TD)
         {
@@ -1598,27 +1749,43 @@ emit_article (Walk *w, GString *body, const char *const *titles, gboolean count)
             }
           continue;
         }
+      /* a heading waits for body text; a heading followed by a smaller
+       * one ("Questions", then the first question) waits with it */
       if (b->tag == TAG_HEADING)
         {
-          if (pending_heading >= 0 && count)
-            note_heading (res, w, pending_heading);
-          pending_heading = i;
+          if (n_pending > 0 && heading_level (w, pending[n_pending - 1]) >= heading_level (w, i))
+            {
+              if (count)
+                for (guint k = 0; k < n_pending; k++)
+                  note_heading (res, w, pending[k]);
+              n_pending = 0;
+            }
+          if (n_pending == G_N_ELEMENTS (pending))
+            {
+              if (count)
+                note_heading (res, w, pending[0]);
+              memmove (pending, pending + 1, sizeof pending[0] * (n_pending - 1));
+              n_pending--;
+            }
+          pending[n_pending++] = i;
           continue;
         }
-      if (pending_heading >= 0)
+      for (guint k = 0; k < n_pending; k++)
         {
-          Block *h = &g_array_index (w->blocks, Block, pending_heading);
+          Block *h = &g_array_index (w->blocks, Block, pending[k]);
           body_append (body, w->arena->str + h->start, h->len);
           added += h->chars;
-          pending_heading = -1;
         }
+      n_pending = 0;
       body_append (body, text, b->len);
       added += b->chars;
     }
-  if (pending_heading >= 0 && count)
-    note_heading (res, w, pending_heading);
+  if (count)
+    for (guint k = 0; k < n_pending; k++)
+      note_heading (res, w, pending[k]);
   g_free (state);
   g_free (kind);
+  g_free (prose_after);
   return added;
 }
 

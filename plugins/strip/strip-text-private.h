@@ -71,6 +71,9 @@ gboolean strip_match_prefixes (const char *lower, guint list);
 gboolean strip_match_contains (const char *s, guint list);
 /* Is the first word of @lower the first word of a prefix list? */
 gboolean strip_first_word_is_prefix (const char *lower);
+/* Is @lower (a unit of up to 24 words) a call to sign up for a
+ * newsletter, to follow the site on a social network or to donate to it? */
+gboolean strip_is_call_to_action (const char *lower);
 /* Could a long sentence @s be a note, a related teaser or a source line? */
 gboolean strip_starts_like_label (const char *s, gsize len);
 

@@ -391,10 +391,10 @@ try_byline (Work *w, const char *plain, const char *lower)
   Span r = trim (rest, strlen (rest));
   if (r.len == 0 || r.len > 160 || strip_count_words (r.p, r.len) > 12)
     return FALSE;
-  /* cut at a dash or a bar: what follows may be a date */
+  /* cut at a dash, a bar or a dot: what follows may be a date */
   gsize name_end = r.len;
   const char *tail = NULL;
-  static const char *const seps[] = { " \xe2\x80\x94 ", " \xe2\x80\x93 ", " - ", " | ", NULL };
+  static const char *const seps[] = { " \xe2\x80\x94 ", " \xe2\x80\x93 ", " - ", " | ", " \xc2\xb7 ", " \xe2\x80\xa2 ", NULL };
   for (const char *const *s = seps; *s; s++)
     {
       const char *at = g_strstr_len (r.p, r.len, *s);
@@ -486,6 +486,32 @@ is_breadcrumb (const char *plain, gsize len, guint32 words)
 }
 
 /* Pass 1: kinds that need no context. */
+/* Does @s hold an e-mail address (a word, "@", a word with a dot)? */
+static gboolean
+has_email (const char *s)
+{
+  for (const char *at = strchr (s, '@'); at != NULL; at = strchr (at + 1, '@'))
+    {
+      if (at == s || !g_ascii_isalnum (at[-1]) || !g_ascii_isalnum (at[1]))
+        continue;
+      const char *p = at + 1;
+      while (g_ascii_isalnum (*p) || *p == '-' || *p == '.')
+        p++;
+      const char *dot = memchr (at + 1, '.', p - at - 1);
+      if (dot != NULL && dot + 1 < p && g_ascii_isalpha (dot[1]))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Does the sentence @s name a newsletter (see strip_is_call_to_action())? */
+static gboolean
+may_be_newsletter_call (const char *s, gsize len)
+{
+  return g_strstr_len (s, len, "ewsletter") != NULL || g_strstr_len (s, len, "ieuwsbrief") != NULL
+         || g_strstr_len (s, len, "\xd0\xb0\xd1\x81\xd1\x81\xd1\x8b\xd0\xbb\xd0\xba") != NULL;   /* "ассылк" */
+}
+
 static void
 classify_patterns (Work *w, Unit *u, gboolean *expect_url)
 {
@@ -499,6 +525,14 @@ classify_patterns (Work *w, Unit *u, gboolean *expect_url)
       if (!strip_starts_like_label (s, u->len))
         {
           *expect_url = FALSE;
+          /* a newsletter's sign-up call can be a sentence of some length */
+          if (u->words <= 24 && may_be_newsletter_call (s, u->len))
+            {
+              g_autofree char *plain = strip_plain_text (s, u->len, NULL);
+              g_autofree char *lower = strip_lower_dup (plain, -1);
+              if (strip_is_call_to_action (lower))
+                u->kind = STRIP_KIND_SHARE;
+            }
           return;
         }
       gsize n = MIN (u->len, (gsize) 96);
@@ -613,6 +647,18 @@ classify_patterns (Work *w, Unit *u, gboolean *expect_url)
       || (words <= 14 && strip_match_contains (lower, IN_SHARE)))
     {
       u->kind = STRIP_KIND_SHARE;
+      return;
+    }
+  if (words <= 24 && strip_is_call_to_action (lower))
+    {
+      u->kind = STRIP_KIND_SHARE;
+      return;
+    }
+  /* a short line with an e-mail address is a contact line ("Questions?
+   * Write to news@...", "Contact presse : ..., presse@...") */
+  if (words <= 24 && has_email (plain))
+    {
+      u->kind = STRIP_KIND_NOTE;
       return;
     }
   if (words <= 16 && pfx && try_byline (w, plain, lower))
@@ -1146,7 +1192,9 @@ strip_text_line_kind (const char *line, gsize len, const StripConfig *cfg)
     return STRIP_N_KINDS;
   /* most body lines are sentences that cannot start like a label: decide
    * those before setting anything up (classify_patterns() does the same) */
-  if (strip_count_words (line, len) > 16 && strip_ends_terminal (line, len) && !strip_starts_like_label (line, len))
+  guint32 words = strip_count_words (line, len);
+  if (words > 16 && strip_ends_terminal (line, len) && !strip_starts_like_label (line, len)
+      && !(words <= 24 && may_be_newsletter_call (line, len)))
     return STRIP_N_KINDS;
   StripResult scratch = { NULL, json_object_new_object (), { 0 } };
   Work w = { cfg, &scratch, NULL, g_string_new_len (line, len), NULL, "en" };

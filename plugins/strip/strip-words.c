@@ -21,7 +21,11 @@ static const char *const share_prefixes[] = {
   "publicidad", "comentarios", "compartilhe", "compartilhar", "assine", "siga-nos", "publicidade",
   "condividi", "iscriviti", "seguici", "pubblicità", "commenti", "udostępnij", "subskrybuj",
   "obserwuj nas", "reklama", "komentarze", "deel dit", "delen", "abonneer", "volg ons", "advertentie",
-  "reacties",
+  "reacties", "partilhe", "partilhar", "pin this", "pin it", "save this recipe", "jump to recipe",
+  "print recipe", "listen to this article", "listen to this story", "artikel anhören", "écouter cet article",
+  "escuchar este artículo", "escucha esta noticia", "ascolta l'articolo", "ascolta l\xe2\x80\x99" "articolo",
+  "ouça este artigo", "ouvir este artigo", "posłuchaj artykułu", "luister naar dit artikel",
+  "прослушать статью", "слушать статью",
   "поделиться", "подписаться", "подпишитесь", "следите за нами", "реклама", "комментарии",
   "поділитися", "підписатися", "підпишіться", "стежте за нами", "коментарі",
   NULL
@@ -64,7 +68,9 @@ static const char *const note_prefixes[] = {
   "atualizado", "atualização", "nota do editor", "nota da redação", "correção:",
   "обновлено", "примечание редакции", "материал дополнен", "оновлено", "примітка редакції",
   "nota della redazione", "aggiornamento:", "nota redakcji", "aktualizacja:", "noot van de redactie",
-  "correctie:", "матеріал доповнено",
+  "correctie:", "матеріал доповнено", "материал дополняется", "новость дополняется", "материал обновляется",
+  "this story will be updated", "this article will be updated", "der artikel wird aktualisiert",
+  "dieser artikel wird aktualisiert", "em atualização", "en actualización", "in aggiornamento",
   NULL
 };
 static const char *const source_prefixes[] = {
@@ -90,6 +96,7 @@ const char *const strip_nav_equal[] = {
 };
 static const char *const nav_prefixes[] = {
   "tags:", "tags", "topics:", "themen:", "schlagwörter:", "mots-clés:", "sujets:", "etiquetas:", "temas:",
+  "mots-clés :", "sujets :", "thèmes :",
   "теги:", "тэги:", "мітки:", "темы:", "теми:", "you are here", "sie sind hier", "vous êtes ici",
   NULL
 };
@@ -100,6 +107,7 @@ static const char *const caption_marks[] = {
   "Photo:", "Photo by", "Photos:", "Photograph:", "Photo credit", "Photo /", "(Photo", "Picture:",
   "Pictured:", "Image:", "Image credit", "Credit:", "Illustration:", "Foto:", "Fotos:", "Bild:",
   "Фото:", "фото:", "Фото ", "Getty Images", "via Reuters", "via AFP", "via AP", "Shutterstock",
+  "Photo :", "Foto di ", "Foto de ", "Fot. ",
   NULL
 };
 const char *const strip_agency_words[] = {
@@ -116,6 +124,76 @@ const char *const strip_name_connectors[] = {
   "di", "la", "le", "du", "del", "bin", "al", "&", NULL
 };
 
+/* Calls to action: one word of both lists of a row (see
+ * strip_is_call_to_action()). */
+static const char *const cta_newsletter[] = {
+  "newsletter", "nieuwsbrief", "рассылк", "lettre d'information", "lettre d\xe2\x80\x99information", "boletín",
+  NULL
+};
+/* words that address the reader: a newsletter call speaks to "you" */
+static const char *const cta_reader[] = {
+  "our ", "your ", "you ", "unser", "ihr", "sie ", "notre", "votre", "vous", "nuestr", "suscríbase", "nostra",
+  "nostro", "iscriviti", "nossa", "nosso", "receba", "nasz", "twoj", "twoi", "zapisz się", "onze", "je ",
+  "наш", "ваш", "подпишитесь", NULL
+};
+static const char *const cta_signup[] = {
+  "sign up", "subscribe", "abonnier", "anmelden", "inscri", "suscrib", "assine", "iscriviti", "zapisz",
+  "meld je aan", "aanmelden", "abonneer", "подпиш", "ricevi", "receba", "recevez", "reciba", "in your inbox",
+  "ins postfach", "in ihrem postfach", NULL
+};
+static const char *const cta_follow[] = {
+  "follow us", "folgen sie uns", "folge uns", "suivez-nous", "síguenos", "siguenos", "siga-nos", "segue-nos",
+  "seguici", "obserwuj nas", "volg ons", "подписывайтесь", "следите за нами", "подпишитесь на наш", NULL
+};
+static const char *const cta_network[] = {
+  "instagram", "tiktok", "facebook", "telegram", "youtube", "twitter", "linkedin", "whatsapp", "bluesky",
+  "mastodon", "threads", NULL
+};
+static const char *const cta_support[] = {
+  "support", "unterstützen", "soutenez", "apoye", "apoya", "sostieni", "apoie", "wesprzyj", "steun",
+  "поддержите", NULL
+};
+static const char *const cta_donate[] = {
+  "donate", "donation", "donación", "donazione", "donativo", "doação", "spenden", "faites un don", "darowizn",
+  "doneer", "пожертвован", NULL
+};
+
+static gboolean
+contains_any (const char *lower, const char *const *list)
+{
+  for (guint i = 0; list[i] != NULL; i++)
+    if (strstr (lower, list[i]) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+/* Does @lower start with a word of @list (as a whole word: "support",
+ * not "supporters")? */
+static gboolean
+starts_with_any (const char *lower, const char *const *list)
+{
+  while (*lower != '\0' && !g_ascii_isalpha (*lower) && !((guchar) *lower & 0x80))
+    lower++;
+  for (guint i = 0; list[i] != NULL; i++)
+    {
+      gsize n = strlen (list[i]);
+      if (strncmp (lower, list[i], n) == 0 && !g_ascii_isalpha (lower[n]) && !((guchar) lower[n] & 0x80))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* The calls to follow and to donate start with their verb ("Follow us on
+ * ...", "Support our journalism: donate ..."), so that a report of what
+ * someone supports or donates is no call. */
+gboolean
+strip_is_call_to_action (const char *lower)
+{
+  return (contains_any (lower, cta_newsletter) && contains_any (lower, cta_signup) && contains_any (lower, cta_reader))
+         || (starts_with_any (lower, cta_follow) && contains_any (lower, cta_network))
+         || (starts_with_any (lower, cta_support) && contains_any (lower, cta_donate));
+}
+
 /* ---- lookups in the word lists ------------------------------------------
  *
  * The prefix lists are grouped by first byte, so a unit is compared only
@@ -123,7 +201,7 @@ const char *const strip_name_connectors[] = {
  * unit are looked for only where one of their first bytes occurs. Both
  * are built once and read-only afterwards, inside static storage. */
 
-#define LIST_MAX 96
+#define LIST_MAX 128
 
 G_STATIC_ASSERT (G_N_ELEMENTS (note_prefixes) <= LIST_MAX && G_N_ELEMENTS (related_prefixes) <= LIST_MAX
                  && G_N_ELEMENTS (source_prefixes) <= LIST_MAX && G_N_ELEMENTS (url_prefixes) <= LIST_MAX
