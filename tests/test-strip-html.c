@@ -218,6 +218,49 @@ test_meta_fallbacks (void)
   galley_document_free (doc);
 }
 
+/* Without a meta tag naming the author, the page's own byline does: an
+ * element named as the author (rel, itemprop, a class the hints read as a
+ * byline), else a byline line dropped from the article. A meta tag still
+ * wins. */
+static void
+test_meta_byline (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  static const char *const pages[][2] = {
+    { "<span class=\"byline\">By Marta Lindqvist, 4 March 2023</span>", "Marta Lindqvist" },
+    { "<a rel=\"author\" href=\"/people/jo\">Jo\xc3\xa3o van der Berg</a>", "Jo\xc3\xa3o van der Berg" },
+    { "<div itemprop=\"author\"><span itemprop=\"name\"> Ayla  Demir </span></div>", "Ayla Demir" },
+    { "<p>By Tomas Herrera</p>", "Tomas Herrera" },
+    /* not names: a date, a sentence, a link list */
+    { "<span class=\"author\">Updated 12 May 2023, 10:42</span>", NULL },
+    { "<div class=\"author-bio\">writes about trains and the people who run them for a living</div>", NULL },
+  };
+  static const char paragraphs[] =
+    "<p>The night train between the two capitals will run again from December, three years after the "
+    "service was stopped, the railway company announced on Monday morning.</p>"
+    "<p>Tickets go on sale next week, and sleeping cars will be added at the weekend when demand is "
+    "highest, according to the timetable published with the announcement.</p>";
+  for (guint i = 0; i < G_N_ELEMENTS (pages); i++)
+    {
+      g_autofree char *page = g_strdup_printf ("<html><head><title>Night trains</title></head><body>"
+                                               "<article><h1>Night trains</h1>%s%s</article></body></html>",
+                                               pages[i][0], paragraphs);
+      GalleyDocument *doc = NULL;
+      g_autofree char *body = strip_body (h, page, &doc);
+      g_test_message ("%s", pages[i][0]);
+      g_assert_cmpstr (galley_document_get_meta_string (doc, "author"), ==, pages[i][1]);
+      g_assert_true (g_str_has_prefix (body, "The night train between"));
+      galley_document_free (doc);
+    }
+  g_autofree char *with_meta = g_strdup_printf ("<html><head><meta name=\"author\" content=\"Ruth Kallio\"></head>"
+                                                "<body><article><span class=\"byline\">By Marta Lindqvist</span>%s"
+                                                "</article></body></html>", paragraphs);
+  GalleyDocument *doc = NULL;
+  g_autofree char *body = strip_body (h, with_meta, &doc);
+  g_assert_cmpstr (galley_document_get_meta_string (doc, "author"), ==, "Ruth Kallio");
+  galley_document_free (doc);
+}
+
 static void
 test_cyrillic (void)
 {
@@ -660,6 +703,7 @@ main (int argc, char **argv)
   g_test_add_func ("/strip-html/article/meta", test_article_meta);
   g_test_add_func ("/strip-html/meta/sources", test_meta_sources);
   g_test_add_func ("/strip-html/meta/fallbacks", test_meta_fallbacks);
+  g_test_add_func ("/strip-html/meta/byline", test_meta_byline);
   g_test_add_func ("/strip-html/script/cyrillic", test_cyrillic);
   g_test_add_func ("/strip-html/script/cjk", test_cjk);
   g_test_add_func ("/strip-html/bad/wrong-charset", test_wrong_charset);

@@ -26,6 +26,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "strip.h"
+#include "strip-text-private.h"   /* the byline words and name connectors */
 
 #include <libxml/HTMLparser.h>
 #include <string.h>
@@ -422,6 +423,8 @@ typedef struct {
   GHashTable *meta;      /* lower-case meta name/property -> content (first wins) */
   char *canonical, *time_datetime;
   json_object *ld;       /* the JSON-LD article object (borrowed from ld_docs) */
+  json_object *line_meta;  /* what the article's dropped lines say (a byline's author) */
+  char *byline_box;        /* the text of the first short element named as the author */
   GPtrArray *ld_docs;    /* parsed JSON-LD scripts */
 } Walk;
 
@@ -721,6 +724,72 @@ removed_node (Walk *w, StripKind kind, xmlNode *node)
 }
 
 /* Decides what to do with an element on the way in: FALSE skips its subtree. */
+/* A name as bylines give it: one to five words, each capitalised or a
+ * connector ("van", "and"), no digits, no address or separator. */
+static gboolean
+looks_like_name (const char *text)
+{
+  g_auto(GStrv) words = g_strsplit (text, " ", -1);
+  guint n = 0;
+  for (char **wd = words; *wd != NULL; wd++)
+    {
+      if (**wd == '\0')
+        continue;
+      if (++n > 5 || strpbrk (*wd, "0123456789@:|/") != NULL)
+        return FALSE;
+      if (!g_unichar_isupper (g_utf8_get_char (*wd)) && !g_strv_contains (strip_name_connectors, *wd))
+        return FALSE;
+    }
+  return n >= 1 && strlen (text) <= 60;
+}
+
+/* A short element named as the author (rel or itemprop "author", or a
+ * class or id the hints read as a byline): its name, for the metadata
+ * when no meta tag gives one. "By Ann Lee, 3 March" gives "Ann Lee": the
+ * byline word goes, and what follows a comma or a dash. */
+static void
+walk_author_box (Walk *w, xmlNode *node, guint hints, StripKind hint_kind, const char *itemprop)
+{
+  if (w->byline_box != NULL || w->rescue || node_text (node) == 0 || node_text (node) > 160)
+    return;
+  const char *rel = node_attr (node, "rel");
+  if (!((itemprop != NULL && g_ascii_strcasecmp (itemprop, "author") == 0)
+        || (rel != NULL && g_ascii_strcasecmp (rel, "author") == 0)
+        || ((hints & HINT_NEGATIVE) && hint_kind == STRIP_KIND_BYLINE)))
+    return;
+  xmlChar *content = xmlNodeGetContent (node);
+  if (content == NULL)
+    return;
+  g_auto(GStrv) parts = g_strsplit_set ((const char *) content, " \t\r\n", -1);
+  xmlFree (content);
+  g_autoptr(GString) text = g_string_new (NULL);
+  for (char **p = parts; *p != NULL; p++)
+    if (**p != '\0')
+      g_string_append_printf (text, "%s%s", text->len > 0 ? " " : "", *p);
+  if (text->len == 0 || !g_utf8_validate (text->str, text->len, NULL))
+    return;
+  g_autofree char *lower = g_utf8_strdown (text->str, text->len);
+  gsize skip = 0;
+  for (const char *const *p = strip_byline_prefixes; *p != NULL; p++)
+    if (g_str_has_prefix (lower, *p) && strlen (lower) == text->len)
+      {
+        skip = strlen (*p);
+        break;
+      }
+  g_autofree char *name = g_strdup (text->str + skip);
+  static const char *const cuts[] = { ",", " - ", " \xe2\x80\x93 ", " \xe2\x80\x94 ", " | ", " \xc2\xb7 ",
+                                      " \xe2\x80\xa2 ", NULL };
+  for (const char *const *c = cuts; *c != NULL; c++)
+    {
+      char *at = strstr (name, *c);
+      if (at != NULL)
+        *at = '\0';
+    }
+  g_strstrip (name);
+  if (looks_like_name (name))
+    w->byline_box = g_steal_pointer (&name);
+}
+
 static gboolean
 walk_enter (Walk *w, xmlNode *node, gint32 parent)
 {
@@ -861,6 +930,7 @@ walk_enter (Walk *w, xmlNode *node, gint32 parent)
       hints |= h;
     }
   const char *itemprop = node_attr (node, "itemprop");
+  walk_author_box (w, node, hints, hint_kind, itemprop);
   if (itemprop != NULL && g_ascii_strcasecmp (itemprop, "articleBody") == 0)
     hints = (hints & ~(HINT_NEGATIVE | HINT_STRONG)) | HINT_POSITIVE | HINT_MAYBE;
   if (role != NULL && (g_ascii_strcasecmp (role, "main") == 0 || g_ascii_strcasecmp (role, "article") == 0))
@@ -1731,7 +1801,7 @@ emit_article (Walk *w, GString *body, const char *const *titles, gboolean count)
       else if (b->tag != TAG_HEADING && b->tag != TAG_PRE && b->tag != TAG_TD)
         {
           /* bylines, datelines, share lines, credits... as in the text mode */
-          drop = strip_text_line_kind (text, b->len, w->cfg);
+          drop = strip_text_line_kind_meta (text, b->len, w->cfg, count ? w->line_meta : NULL);
           if (drop == STRIP_KIND_CAPTION && w->cfg->keep_captions)
             drop = STRIP_N_KINDS;
           /* before the first paragraph, a label of up to three words
@@ -1920,6 +1990,12 @@ fill_meta (Walk *w, json_object *meta)
   if (article_author != NULL && !g_str_has_prefix (article_author, "http"))
     meta_set (meta, "author", article_author);
   meta_set (meta, "author", walk_meta (w, "dc.creator"));
+  /* no metadata names one: the element named as the author, or the
+   * byline dropped from the article */
+  meta_set (meta, "author", w->byline_box);
+  json_object *byline = NULL;
+  if (json_object_object_get_ex (w->line_meta, "author", &byline))
+    meta_set (meta, "author", json_object_get_string (byline));
 
   const char *date_sources[] = {
     ld_string (w->ld, "datePublished"), walk_meta (w, "article:published_time"),
@@ -2016,6 +2092,7 @@ walk_init (Walk *w, const StripConfig *cfg, StripResult *res, gsize len)
   w->current = -1;
   w->meta = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   w->ld_docs = g_ptr_array_new_with_free_func (json_free);
+  w->line_meta = json_object_new_object ();
   if (cfg->language != NULL && strcmp (cfg->language, "auto") != 0)
     w->hint_lang = cfg->language;
 }
@@ -2033,6 +2110,8 @@ walk_clear (Walk *w)
   g_free (w->time_datetime);
   g_hash_table_unref (w->meta);
   g_ptr_array_unref (w->ld_docs);
+  json_object_put (w->line_meta);
+  g_free (w->byline_box);
 }
 
 /* Is @i or one of its containers a comment section (by its class or id)?

@@ -1187,6 +1187,12 @@ strip_text_ex (const char *text, gsize len, const StripConfig *cfg, StripResult 
 StripKind
 strip_text_line_kind (const char *line, gsize len, const StripConfig *cfg)
 {
+  return strip_text_line_kind_meta (line, len, cfg, NULL);
+}
+
+StripKind
+strip_text_line_kind_meta (const char *line, gsize len, const StripConfig *cfg, json_object *meta)
+{
   g_return_val_if_fail (line != NULL && cfg != NULL, STRIP_N_KINDS);
   if (len == 0 || len > SHORT_UNIT)
     return STRIP_N_KINDS;
@@ -1196,7 +1202,7 @@ strip_text_line_kind (const char *line, gsize len, const StripConfig *cfg)
   if (words > 16 && strip_ends_terminal (line, len) && !strip_starts_like_label (line, len)
       && !(words <= 24 && may_be_newsletter_call (line, len)))
     return STRIP_N_KINDS;
-  StripResult scratch = { NULL, json_object_new_object (), { 0 } };
+  StripResult scratch = { NULL, meta != NULL ? json_object_get (meta) : json_object_new_object (), { 0 } };
   Work w = { cfg, &scratch, NULL, g_string_new_len (line, len), NULL, "en" };
   Unit u = { 0 };
   u.len = len;

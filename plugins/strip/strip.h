@@ -71,6 +71,9 @@ gboolean strip_text (const char *text, gsize len, const StripConfig *cfg,
  * datelines, bylines, captions and credits, related teasers, notes,
  * sources); STRIP_N_KINDS for body text. */
 StripKind strip_text_line_kind (const char *line, gsize len, const StripConfig *cfg);
+/* The same, recording in @meta what the line says (a byline's author, a
+ * dateline's date...; a key already set is kept). */
+StripKind strip_text_line_kind_meta (const char *line, gsize len, const StripConfig *cfg, json_object *meta);
 
 /* strip-html.c: @html is UTF-8 (the repair stage or the source decoded it). */
 gboolean strip_html (const char *html, gsize len, const StripConfig *cfg,
