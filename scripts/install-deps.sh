@@ -7,6 +7,9 @@
 set -eu
 
 packages="build-essential meson ninja-build pkgconf libglib2.0-dev libjson-c-dev libltdl-dev libuchardet-dev libxxhash-dev libsqlite3-dev zlib1g-dev libxml2-dev python3"
+# the word lists the repair stage's letter model is counted from
+# (plugins/repair/letters/make-letter-model.py)
+packages="$packages hunspell-uk hunspell-el hunspell-pl hunspell-tr hunspell-pt-pt hunspell-ro hunspell-hu hunspell-fr hunspell-da hunspell-sk hunspell-tools"
 for arg in "$@"; do
   case "$arg" in
     --sanitizers) packages="$packages libasan8 libubsan1" ;;

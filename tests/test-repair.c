@@ -526,24 +526,39 @@ test_lost_byte_restored (void)
       }
 }
 
-/* с, я and э all lost their last byte in cp1252; nothing in a short line
- * tells them apart, so U+FFFD stays and is counted, never a guess. */
+/* с, я and э all lost their last byte in cp1252. Inside a word the
+ * letter model tells them apart (заявил, not засвил or заэвил); a word
+ * of one letter, я or с, nothing does: U+FFFD stays and is counted,
+ * never a guess. */
 static void
 test_lost_byte_tie_kept (void)
 {
   g_autoptr(GalleyHarness) h = harness (NULL);
   const char *line = "\xd0\x9e\xd0\xbd \xd0\xb7\xd0\xb0\xd1\x8f\xd0\xb2\xd0\xb8\xd0\xbb: \xd0\xbd\xd0\xb5\xd1\x82.";
-  g_autofree char *bad = garble_lossy (line, "WINDOWS-1252", FALSE);
-  GalleyDocument *doc = NULL;
-  g_autofree char *out = repair_bytes (h, bad, -1, NULL, GALLEY_CONTENT_TEXT, &doc);
-  g_assert_cmpstr (out, ==, "\xd0\x9e\xd0\xbd \xd0\xb7\xd0\xb0\xef\xbf\xbd\xd0\xb2\xd0\xb8\xd0\xbb: \xd0\xbd\xd0\xb5\xd1\x82.");
-  g_assert_cmpint (repair_count (doc, "lost-bytes-undecided"), ==, 1);
-  galley_document_free (doc);
-  /* dropped instead: the line is plainly garbled, so it is read back
-   * and the character nothing decides is marked, not guessed */
-  g_autofree char *dropped = garble_lossy (line, "WINDOWS-1252", TRUE);
-  g_autofree char *marked = repair_text (h, dropped);
-  g_assert_cmpstr (marked, ==, "\xd0\x9e\xd0\xbd \xd0\xb7\xd0\xb0\xef\xbf\xbd\xd0\xb2\xd0\xb8\xd0\xbb: \xd0\xbd\xd0\xb5\xd1\x82.");
+  for (int drop = 0; drop <= 1; drop++)
+    {
+      g_autofree char *bad = garble_lossy (line, "WINDOWS-1252", drop);
+      GalleyDocument *doc = NULL;
+      g_autofree char *out = repair_bytes (h, bad, -1, NULL, GALLEY_CONTENT_TEXT, &doc);
+      g_assert_cmpstr (out, ==, line);
+      g_assert_cmpint (repair_count (doc, "lost-bytes-restored"), ==, 1);
+      g_assert_cmpint (repair_count (doc, "lost-bytes-undecided"), ==, 0);
+      galley_document_free (doc);
+    }
+  /* "Это я." and "она сказала, что я приду.": я or с */
+  static const char *const ties[][2] = {
+    { "Это я.", "Это \xef\xbf\xbd." },
+    { "Она сказала, что я приду.", "Она сказала, что \xef\xbf\xbd приду." },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (ties); i++)
+    {
+      g_autofree char *bad = garble_lossy (ties[i][0], "WINDOWS-1252", FALSE);
+      GalleyDocument *doc = NULL;
+      g_autofree char *out = repair_bytes (h, bad, -1, NULL, GALLEY_CONTENT_TEXT, &doc);
+      g_assert_cmpstr (out, ==, ties[i][1]);
+      g_assert_cmpint (repair_count (doc, "lost-bytes-undecided"), ==, 1);
+      galley_document_free (doc);
+    }
   /* with too little of the line garbled to be sure, no U+FFFD is made */
   g_autofree char *short_bad = garble_lossy ("\xd0\xbe\xd1\x81\xd0\xb0", "WINDOWS-1252", TRUE);
   g_autofree char *kept = repair_text (h, short_bad);
@@ -749,6 +764,54 @@ test_every_path_never_worse (void)
     }
 }
 
+/* Letters whose UTF-8 continuation byte (80-9F) a TIS-620 decoder lost:
+ * only the lead byte is left, as a Thai letter glued to the word, and the
+ * letter is chosen from the word's letter statistics and the line. */
+static void
+test_lossy_thai_letters (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  static const char *const lines[] = {
+    "Mieszkańcy Łodzi głosowali przeciw ustawie.",
+    "Władze Łodzi ogłosiły nowy plan.",
+    "Le Conseil d’État a jugé jusqu’à minuit.",
+    "Başbakan Ağrı'da öğrencilerle görüştü.",
+    "Élodie Mercier a été élue à Besançon.",
+    "Søren Østergaard bor i Ærøskøbing.",
+    "Sterling traded at £0.87 and the euro at €1.17.",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (lines); i++)
+    {
+      g_autofree char *bad = garble_path (lines[i], "TIS-620", 2, TRUE);
+      g_assert_cmpstr (bad, !=, lines[i]);
+      GalleyDocument *doc = NULL;
+      g_autofree char *out = repair_bytes (h, bad, -1, NULL, GALLEY_CONTENT_TEXT, &doc);
+      if (g_strcmp0 (out, lines[i]) != 0)
+        g_error ("line %u: %s\n  expected %s\n  got      %s", i, bad, lines[i], out);
+      galley_document_free (doc);
+    }
+  /* a Polish name alone on its line: "ลรณdลบ" is Łódź, not Ńódź or Śódź */
+  g_autofree char *lodz = repair_text (h, "\xe0\xb8\xa5\xe0\xb8\xa3\xe0\xb8\x93" "d"
+                                          "\xe0\xb8\xa5\xe0\xb8\x9a University");
+  g_assert_cmpstr (lodz, ==, "\xc5\x81\xc3\xb3" "d\xc5\xba University");
+}
+
+/* A lone U+0E42 between two words: the hyphen of a compound (a word
+ * that makes compounds, two names), a dash before the words that open
+ * a clause; the non-breaking hyphen in text with narrow no-break spaces. */
+static void
+test_lossy_thai_two_word_compounds (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  g_autofree char *out = repair_text (h, "a fullโscale war, prices steppedโup, the BidenโXi talks, "
+                                         "concessionsโnot all of them, in 2014โwould");
+  g_assert_cmpstr (out, ==, "a full‐scale war, prices stepped‐up, the Biden‐Xi talks, "
+                            "concessions—not all of them, in 2014—would");
+  /* "โฏ" is U+202F, a narrow no-break space that lost its middle byte */
+  g_autofree char *nb = repair_text (h, "PresidentโฏSmith said a fullโscale war looms.");
+  g_assert_cmpstr (nb, ==, "President\xe2\x80\xafSmith said a full\xe2\x80\x91scale war looms.");
+}
+
 /* 10 MB of one garbled line: read back whole, in bounded time. */
 static void
 test_long_garbled_line (void)
@@ -787,6 +850,8 @@ main (int argc, char **argv)
   g_test_add_func ("/repair/clean-untouched", test_clean_text_untouched);
   g_test_add_func ("/repair/lossy-thai", test_lossy_thai);
   g_test_add_func ("/repair/lossy-thai/compounds", test_lossy_thai_compounds);
+  g_test_add_func ("/repair/lossy-thai/two-word-compounds", test_lossy_thai_two_word_compounds);
+  g_test_add_func ("/repair/lossy-thai/letters", test_lossy_thai_letters);
   g_test_add_func ("/repair/seed-001", test_seed_001);
   g_test_add_func ("/repair/decoding", test_decoding);
   g_test_add_func ("/repair/bad-bytes", test_bad_bytes);
