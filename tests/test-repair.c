@@ -512,6 +512,10 @@ test_lost_byte_restored (void)
     "He said \xe2\x80\x9cno changes\xe2\x80\x9d to the plan, and the talks ended.",
     "Reporting by \xc5\x81ukasz W\xc4\x85sik in \xc5\x81\xc3\xb3\x64\xc5\xba and Krak\xc3\xb3w.",
     "\xe2\x80\x9cWe are ready,\xe2\x80\x9d she said.",
+    /* с and я lost at the end of a word, before a space: a Cyrillic
+     * word, not an à whose no-break space became a space */
+    "Переговори відбудуться в середу, заявив міністр.",
+    "Они договорились встретиться снова.",
   };
   for (guint i = 0; i < G_N_ELEMENTS (lines); i++)
     for (int drop = 0; drop <= 1; drop++)
