@@ -17,5 +17,9 @@ G_GNUC_INTERNAL extern const gint8   repair_letters_bigram[];
 G_GNUC_INTERNAL extern const guint   repair_letters_n_trigrams;
 G_GNUC_INTERNAL extern const guint32 repair_letters_trigram_keys[];
 G_GNUC_INTERNAL extern const gint8   repair_letters_trigram_values[];
+G_GNUC_INTERNAL extern const int     repair_letters_backoff4;
+G_GNUC_INTERNAL extern const guint   repair_letters_n_quadgrams;
+G_GNUC_INTERNAL extern const guint32 repair_letters_quadgram_keys[];
+G_GNUC_INTERNAL extern const gint8   repair_letters_quadgram_values[];
 
 G_END_DECLS

@@ -229,25 +229,57 @@ letter_script (gunichar c)
 
 static guint8 letter_symbol_of[LETTER_END];
 
-/* the trigrams, hashed: key + 1 (0: empty) and value */
+/* the trigrams and four-letter sequences, hashed: key + 1 (0: empty) and value */
 #define TRIGRAM_BITS 17
-#define TRIGRAM_SLOTS (1u << TRIGRAM_BITS)
-static guint32 trigram_key[TRIGRAM_SLOTS];
-static gint8 trigram_value[TRIGRAM_SLOTS];
+#define QUADGRAM_BITS 20
+static guint32 trigram_key[1u << TRIGRAM_BITS];
+static gint8 trigram_value[1u << TRIGRAM_BITS];
+static guint32 quadgram_key[1u << QUADGRAM_BITS];
+static gint8 quadgram_value[1u << QUADGRAM_BITS];
+
+static inline guint32
+hash_slot (guint32 key, guint bits)
+{
+  return (key * 2654435761u) >> (32 - bits);
+}
+
+static void
+hash_fill (guint32 *keys, gint8 *values, guint bits, const guint32 *from_keys, const gint8 *from_values, guint n)
+{
+  g_assert (n < (1u << bits) / 2);
+  for (guint i = 0; i < n; i++)
+    {
+      guint32 h = hash_slot (from_keys[i], bits);
+      while (keys[h] != 0)
+        h = (h + 1) & ((1u << bits) - 1);
+      keys[h] = from_keys[i] + 1;
+      values[h] = from_values[i];
+    }
+}
+
+/* The value of @key, or FALSE. */
+static inline gboolean
+hash_find (const guint32 *keys, const gint8 *values, guint bits, guint32 key, int *value)
+{
+  for (guint32 h = hash_slot (key, bits);; h = (h + 1) & ((1u << bits) - 1))
+    {
+      if (keys[h] == key + 1)
+        {
+          *value = values[h];
+          return TRUE;
+        }
+      if (keys[h] == 0)
+        return FALSE;
+    }
+}
 
 static gpointer
 build_letter_symbols (gpointer data)
 {
-  g_assert (repair_letters_n_trigrams < TRIGRAM_SLOTS / 2);
-  for (guint i = 0; i < repair_letters_n_trigrams; i++)
-    {
-      guint32 key = repair_letters_trigram_keys[i];
-      guint32 h = (key * 2654435761u) >> (32 - TRIGRAM_BITS);
-      while (trigram_key[h] != 0)
-        h = (h + 1) & (TRIGRAM_SLOTS - 1);
-      trigram_key[h] = key + 1;
-      trigram_value[h] = repair_letters_trigram_values[i];
-    }
+  hash_fill (trigram_key, trigram_value, TRIGRAM_BITS, repair_letters_trigram_keys, repair_letters_trigram_values,
+             repair_letters_n_trigrams);
+  hash_fill (quadgram_key, quadgram_value, QUADGRAM_BITS, repair_letters_quadgram_keys,
+             repair_letters_quadgram_values, repair_letters_n_quadgrams);
   memset (letter_symbol_of, NO_SYMBOL, sizeof letter_symbol_of);
   for (guint i = 1; i < repair_letters_n_symbols; i++)
     if (repair_letters_symbols[i] < LETTER_END)
@@ -266,9 +298,33 @@ letter_symbol (gunichar c)
   return l < LETTER_END ? letter_symbol_of[l] : NO_SYMBOL;
 }
 
-/* log2 P(c | a b), in bits. */
+static double letter_bits_uncached (guint z, guint a, guint b, guint c);
+
+/* the last answers of letter_bits, per thread: a line asks for the same
+ * few contexts again and again (key + 1 in the high half, the value
+ * times the scale in the low half) */
+#define BITS_CACHE 4096
+static _Thread_local guint64 bits_cache[BITS_CACHE];
+
+/* log2 P(c | z a b), in bits. */
 static double
-letter_bits (guint a, guint b, guint c)
+letter_bits (guint z, guint a, guint b, guint c)
+{
+  G_STATIC_ASSERT (NO_SYMBOL <= 0xFF);
+  guint32 key = (z << 24) | (a << 16) | (b << 8) | c;
+  guint32 slot = hash_slot (key, 12);
+  guint64 entry = bits_cache[slot];
+  if ((guint32) (entry >> 32) == key + 1)
+    return (double) (gint32) (guint32) entry / repair_letters_scale;
+  double bits = letter_bits_uncached (z, a, b, c);
+  bits_cache[slot] = ((guint64) (key + 1) << 32) | (guint32) (gint32) (bits * repair_letters_scale);
+  return bits;
+}
+
+/* log2 P(c | z a b), in bits: the four letters when the model has
+ * them, else the three, else the two. */
+static double
+letter_bits_uncached (guint z, guint a, guint b, guint c)
 {
   guint n = repair_letters_n_symbols;
   /* a letter the model does not know costs a rare letter's bits, and so
@@ -277,15 +333,14 @@ letter_bits (guint a, guint b, guint c)
     return c == NO_SYMBOL ? UNKNOWN_LETTER_BITS : AFTER_UNKNOWN_BITS;
   if (a == NO_SYMBOL)
     return (double) (repair_letters_bigram[b * n + c] + repair_letters_backoff) / repair_letters_scale;
-  guint32 key = ((guint32) a * n + b) * n + c;
-  for (guint32 h = (key * 2654435761u) >> (32 - TRIGRAM_BITS);; h = (h + 1) & (TRIGRAM_SLOTS - 1))
-    {
-      if (trigram_key[h] == key + 1)
-        return (double) trigram_value[h] / repair_letters_scale;
-      if (trigram_key[h] == 0)
-        break;
-    }
-  return (double) (repair_letters_bigram[b * n + c] + repair_letters_backoff) / repair_letters_scale;
+  int v;
+  if (z != NO_SYMBOL
+      && hash_find (quadgram_key, quadgram_value, QUADGRAM_BITS, (((guint32) z * n + a) * n + b) * n + c, &v))
+    return (double) v / repair_letters_scale;
+  int back4 = z != NO_SYMBOL ? repair_letters_backoff4 : 0;
+  if (hash_find (trigram_key, trigram_value, TRIGRAM_BITS, ((guint32) a * n + b) * n + c, &v))
+    return (double) (v + back4) / repair_letters_scale;
+  return (double) (repair_letters_bigram[b * n + c] + repair_letters_backoff + back4) / repair_letters_scale;
 }
 
 static gboolean
@@ -443,18 +498,19 @@ repair_language_fit (const gunichar *text, guint n)
 
 /* ---- choosing, a word at a time ---- */
 
-#define BEAM 24
+#define BEAM 8
 #define WORD_SLOTS 16
+#define WORD_LETTERS 64   /* longer words are judged whole for each margin */
 /* two readings closer than this are a tie */
 #define TIE 0.5
 /* points behind the best candidate of a slot that rule a candidate out */
-#define PRUNE 6.0
+#define PRUNE 4.0
 /* points for a word that is a frequent word of a language of the line */
 #define KNOWN_WORD 2.0
 
 typedef struct {
   double score;              /* points of score() + LETTER_WEIGHT * bits */
-  guint  a, b;               /* the last two symbols */
+  guint  z, a, b;            /* the last three symbols */
   guint8 pick[WORD_SLOTS];   /* candidate chosen per slot of the word */
 } Hypothesis;
 
@@ -470,20 +526,20 @@ static void
 advance (Hypothesis *h, guint n, guint sym)
 {
   /* hypotheses mostly share their context: the last bits are reused */
-  guint ca = G_MAXUINT, cb = G_MAXUINT;
+  guint cz = G_MAXUINT, ca = G_MAXUINT, cb = G_MAXUINT;
   double bits = 0;
   for (guint i = 0; i < n; i++)
     {
-      if (h[i].a != ca || h[i].b != cb)
+      if (h[i].z != cz || h[i].a != ca || h[i].b != cb)
         {
-          ca = h[i].a, cb = h[i].b;
-          bits = LETTER_WEIGHT * letter_bits (ca, cb, sym);
+          cz = h[i].z, ca = h[i].a, cb = h[i].b;
+          bits = LETTER_WEIGHT * letter_bits (cz, ca, cb, sym);
         }
       h[i].score += bits;
       if (sym == BOUNDARY)
-        h[i].a = h[i].b = BOUNDARY;
+        h[i].z = h[i].a = h[i].b = BOUNDARY;
       else
-        h[i].a = h[i].b, h[i].b = sym;
+        h[i].z = h[i].a, h[i].a = h[i].b, h[i].b = sym;
     }
 }
 
@@ -517,6 +573,59 @@ known_word (const RepairReading *reading, guint first, guint last, guint s, guin
   return FALSE;
 }
 
+/* The bits of the letters sym[@at .. @at + 3] (and of the word's end)
+ * of the word sym[0 .. @len) + a boundary: those whose context holds
+ * sym[@at]. */
+static double
+window_bits (const guint *sym, guint len, guint at)
+{
+  double bits = 0;
+  for (guint p = at; p <= len && p <= at + 3; p++)
+    {
+      /* the three symbols before p, back to the last boundary */
+      guint ctx[3] = { BOUNDARY, BOUNDARY, BOUNDARY };
+      for (guint d = 1; d <= 3 && d <= p; d++)
+        {
+          if (sym[p - d] == BOUNDARY)
+            break;
+          ctx[3 - d] = sym[p - d];
+        }
+      if (p == len && ctx[2] == BOUNDARY)
+        break;   /* no end after a boundary */
+      bits += letter_bits (ctx[0], ctx[1], ctx[2], sym[p]);
+    }
+  return bits;
+}
+
+/* The score of the word text[@s .. @e) with the candidates @pick in its
+ * slots @first .. @last - 1: their points, the letter model (with
+ * @model) and a frequent word's bonus. */
+static double
+word_score (const RepairReading *reading, guint first, guint last, guint s, guint e, const double *points,
+            const LineLanguages *ll, const guint8 *pick, gboolean model)
+{
+  const gunichar *text = (const gunichar *) reading->text->data;
+  Hypothesis h = { 0, BOUNDARY, BOUNDARY, BOUNDARY, { 0 } };
+  guint k = first;
+  for (guint i = s; i < e; i++)
+    {
+      gunichar c = text[i];
+      if (k < last && g_array_index (reading->slots, RepairSlot, k).at == i)
+        {
+          c = g_array_index (reading->slots, RepairSlot, k).candidates[pick[k - first]];
+          h.score += points[k * REPAIR_MAX_CANDIDATES + pick[k - first]];
+          k++;
+        }
+      if (model)
+        advance (&h, 1, letter_symbol (c));
+    }
+  if (model && h.b != BOUNDARY)
+    advance (&h, 1, BOUNDARY);
+  if (known_word (reading, first, last, s, e, pick, ll))
+    h.score += KNOWN_WORD;
+  return h.score;
+}
+
 /* Chooses the slots @first .. @last - 1, which lie in the word
  * text[@s .. @e), together: their points (@points, per slot and
  * candidate) plus the letter model over the whole word. Returns the
@@ -527,9 +636,24 @@ choose_word (RepairReading *reading, guint first, guint last, guint s, guint e, 
 {
   gunichar *text = (gunichar *) reading->text->data;
   guint n_beam = 1;
-  beam[0] = (Hypothesis) { 0, BOUNDARY, BOUNDARY, { 0 } };
+  beam[0] = (Hypothesis) { 0, BOUNDARY, BOUNDARY, BOUNDARY, { 0 } };
   /* a word of one letter: word lists say nothing about those */
   gboolean model = e - s > 1;
+  /* with one candidate left in every slot, the word has nothing to weigh */
+  gboolean single = TRUE;
+  for (guint q = first; q < last && single; q++)
+    {
+      const RepairSlot *slot = &g_array_index (reading->slots, RepairSlot, q);
+      double top = -G_MAXDOUBLE;
+      guint alive = 0;
+      for (guint j = 0; j < slot->n_candidates; j++)
+        top = MAX (top, points[q * REPAIR_MAX_CANDIDATES + j]);
+      for (guint j = 0; j < slot->n_candidates; j++)
+        alive += points[q * REPAIR_MAX_CANDIDATES + j] >= top - PRUNE;
+      single = alive == 1;
+    }
+  if (single)
+    model = FALSE;
   guint k = first;
   for (guint i = s; i < e; i++)
     {
@@ -581,18 +705,58 @@ choose_word (RepairReading *reading, guint first, guint last, guint s, guint e, 
         beam[h].score += KNOWN_WORD;
     }
   qsort (beam, n_beam, sizeof *beam, by_score);
+  /* the margin of each slot: the best reading against the best one with
+   * another candidate in that slot and the others as chosen; only the
+   * letters whose context the slot is change */
+  Hypothesis best = beam[0];
+  guint len = e - s;
+  guint sym[WORD_LETTERS + 1];
+  gboolean local = model && len <= WORD_LETTERS;
+  if (local)
+    {
+      guint q = first;
+      for (guint i = s; i < e; i++)
+        {
+          gunichar c = text[i];
+          if (q < last && g_array_index (reading->slots, RepairSlot, q).at == i)
+            c = g_array_index (reading->slots, RepairSlot, q).candidates[best.pick[q - first]], q++;
+          sym[i - s] = letter_symbol (c);
+        }
+      sym[len] = BOUNDARY;
+    }
+  gboolean best_known = known_word (reading, first, last, s, e, best.pick, ll);
   guint undecided = 0;
   for (k = first; k < last; k++)
     {
       RepairSlot *slot = &g_array_index (reading->slots, RepairSlot, k);
-      guint j = beam[0].pick[k - first];
-      double margin = G_MAXDOUBLE;
-      for (guint h = 1; h < n_beam; h++)
-        if (beam[h].pick[k - first] != j)
-          {
-            margin = beam[0].score - beam[h].score;
-            break;
-          }
+      guint j = best.pick[k - first];
+      guint at = slot->at - s;
+      double top = -G_MAXDOUBLE, margin = G_MAXDOUBLE;
+      for (guint q = 0; q < slot->n_candidates; q++)
+        top = MAX (top, points[k * REPAIR_MAX_CANDIDATES + q]);
+      double base = local ? window_bits (sym, len, at) : 0;
+      for (guint q = 0; q < slot->n_candidates; q++)
+        {
+          if (q == j || points[k * REPAIR_MAX_CANDIDATES + q] < top - PRUNE)
+            continue;
+          guint8 alt[WORD_SLOTS];
+          memcpy (alt, best.pick, sizeof alt);
+          alt[k - first] = (guint8) q;
+          double diff;
+          if (local)
+            {
+              guint keep = sym[at];
+              sym[at] = letter_symbol (slot->candidates[q]);
+              diff = LETTER_WEIGHT * (base - window_bits (sym, len, at));
+              sym[at] = keep;
+              diff += points[k * REPAIR_MAX_CANDIDATES + j] - points[k * REPAIR_MAX_CANDIDATES + q];
+              diff += KNOWN_WORD * ((int) best_known - (int) known_word (reading, first, last, s, e, alt, ll));
+            }
+          else
+            diff = word_score (reading, first, last, s, e, points, ll, best.pick, model)
+                   - word_score (reading, first, last, s, e, points, ll, alt, model);
+          margin = MIN (margin, diff);
+        }
       if (margin < TIE || points[k * REPAIR_MAX_CANDIDATES + j] < 0)
         {
           text[slot->at] = 0xFFFD;
@@ -602,6 +766,17 @@ choose_word (RepairReading *reading, guint first, guint last, guint s, guint e, 
         text[slot->at] = slot->candidates[j];
     }
   return undecided;
+}
+
+/* TRUE when text[@a] and text[@b] (@a < @b) are in one run of letters,
+ * or next to each other. */
+static gboolean
+same_word (const gunichar *text, guint a, guint b)
+{
+  for (guint i = a + 1; i < b; i++)
+    if (!is_letter (text[i]))
+      return FALSE;
+  return TRUE;
 }
 
 guint
@@ -617,6 +792,7 @@ repair_lossy_choose (RepairReading *reading)
   static GOnce once = G_ONCE_INIT;
   g_once (&once, build_letter_symbols, NULL);
   /* first each slot on its own, for neighbours to judge the others by */
+  g_autofree double *points = g_new (double, (gsize) n_slots * REPAIR_MAX_CANDIDATES);
   for (guint k = 0; k < n_slots; k++)
     {
       RepairSlot *slot = &g_array_index (reading->slots, RepairSlot, k);
@@ -625,16 +801,20 @@ repair_lossy_choose (RepairReading *reading)
       for (guint i = 0; i < slot->n_candidates; i++)
         {
           double s = score (slot->candidates[i], text, n, slot->at, &ll);
+          points[k * REPAIR_MAX_CANDIDATES + i] = s;
           if (s > best)
             best = s, choice = slot->candidates[i];
         }
       text[slot->at] = choice;
     }
-  /* then the points of every candidate among those neighbours */
-  g_autofree double *points = g_new (double, (gsize) n_slots * REPAIR_MAX_CANDIDATES);
+  /* then the points of every candidate of a word with other slots among
+   * those neighbours (the others saw them already) */
   for (guint k = 0; k < n_slots; k++)
     {
       RepairSlot *slot = &g_array_index (reading->slots, RepairSlot, k);
+      if (!(k + 1 < n_slots && same_word (text, slot->at, g_array_index (reading->slots, RepairSlot, k + 1).at))
+          && !(k > 0 && same_word (text, g_array_index (reading->slots, RepairSlot, k - 1).at, slot->at)))
+        continue;
       for (guint i = 0; i < slot->n_candidates; i++)
         points[k * REPAIR_MAX_CANDIDATES + i] = score (slot->candidates[i], text, n, slot->at, &ll);
     }

@@ -50,6 +50,8 @@ DICTIONARIES = {
 BOUNDARY = 0
 MAX_FORMS = 400000  # word forms taken per dictionary
 MIN_TRIGRAM = 2.0  # weighted count below which a trigram is left to the bigram
+MIN_QUADGRAM = 4.0  # the same for four letters
+LAMBDA4 = 0.6
 LAMBDA3, LAMBDA2, LAMBDA1 = 0.6, 0.3, 0.1
 SCALE = 4  # stored as round(SCALE * log2 p), clamped to -127
 
@@ -125,18 +127,19 @@ def main() -> None:
         # own text is running text: every word counts, repeats included
         sources[lang + "-own"] = [w for w in (clean(x) for x in words) if w]
 
-    uni, bi, tri = Counter(), Counter(), Counter()
+    uni, bi, tri, quad = Counter(), Counter(), Counter(), Counter()
     for lang in sorted(sources):
         words = sources[lang]
         total = sum(len(w) + 1 for w in words)
         weight = 1e6 / total
         for w in words:
-            seq = [BOUNDARY, BOUNDARY] + [ord(c) for c in w] + [BOUNDARY]
-            for i in range(2, len(seq)):
-                a, b, c = seq[i - 2], seq[i - 1], seq[i]
+            seq = [BOUNDARY, BOUNDARY, BOUNDARY] + [ord(c) for c in w] + [BOUNDARY]
+            for i in range(3, len(seq)):
+                z, a, b, c = seq[i - 3], seq[i - 2], seq[i - 1], seq[i]
                 uni[c] += weight
                 bi[(b, c)] += weight
                 tri[(a, b, c)] += weight
+                quad[(z, a, b, c)] += weight
 
     # the alphabet: letters seen often enough, the boundary first
     letters = sorted(c for c, n in uni.items() if c != BOUNDARY and n >= 5)
@@ -169,6 +172,27 @@ def main() -> None:
         key = (index[a] * n_sym + index[b]) * n_sym + index[c]
         trigrams.append((key, q(p)))
     trigrams.sort()
+    tri_p = {}
+    for (a, b, c), n in tri.items():
+        if a in index and b in index and c in index:
+            tri_p[(a, b, c)] = LAMBDA3 * n / ctx2[(a, b)] + (1 - LAMBDA3) * p_bigram(b, c)
+    ctx3 = Counter()
+    for (z, a, b, c), n in quad.items():
+        ctx3[(z, a, b)] += n
+    quadgrams = []
+    for (z, a, b, c), n in quad.items():
+        if n < MIN_QUADGRAM or z not in index or a not in index or b not in index or c not in index:
+            continue
+        p4 = n / ctx3[(z, a, b)]
+        p3 = tri_p.get((a, b, c), (1 - LAMBDA3) * p_bigram(b, c))
+        p = LAMBDA4 * p4 + (1 - LAMBDA4) * p3
+        # only where the longer context tells more than the trigram does
+        if abs(math.log2(p) - math.log2((1 - LAMBDA4) * p3)) < 1.0:
+            continue
+        key = ((index[z] * n_sym + index[a]) * n_sym + index[b]) * n_sym + index[c]
+        quadgrams.append((key, q(p)))
+    quadgrams.sort()
+    backoff4 = q(1 - LAMBDA4)
     # the bigram estimate scaled as a trigram reads it
     backoff = q(1 - LAMBDA3)
 
@@ -203,10 +227,22 @@ def main() -> None:
     out.append("const gint8 repair_letters_trigram_values[] = {\n")
     for i in range(0, len(trigrams), 24):
         out.append("  " + ",".join(str(v) for _, v in trigrams[i:i + 24]) + ",\n")
+    out.append("};\n\n")
+    out.append(f"const int repair_letters_backoff4 = {backoff4};\n")
+    out.append(f"const guint repair_letters_n_quadgrams = {len(quadgrams)};\n")
+    out.append("/* ((z * n_symbols + a) * n_symbols + b) * n_symbols + c, sorted */\n")
+    out.append("const guint32 repair_letters_quadgram_keys[] = {\n")
+    for i in range(0, len(quadgrams), 10):
+        out.append("  " + ",".join(str(k) for k, _ in quadgrams[i:i + 10]) + ",\n")
+    out.append("};\n\n")
+    out.append("/* round(scale * log2 P(c | z a b)) */\n")
+    out.append("const gint8 repair_letters_quadgram_values[] = {\n")
+    for i in range(0, len(quadgrams), 24):
+        out.append("  " + ",".join(str(v) for _, v in quadgrams[i:i + 24]) + ",\n")
     out.append("};\n")
     with open(args.out, "w", encoding="utf-8") as f:
         f.write("".join(out))
-    print(f"make-letter-model: {n_sym} symbols, {len(trigrams)} trigrams -> {args.out}")
+    print(f"make-letter-model: {n_sym} symbols, {len(trigrams)} trigrams, {len(quadgrams)} quadgrams -> {args.out}")
 
 
 if __name__ == "__main__":
