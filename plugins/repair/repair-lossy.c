@@ -780,7 +780,7 @@ same_word (const gunichar *text, guint a, guint b)
 }
 
 guint
-repair_lossy_choose (RepairReading *reading)
+repair_lossy_choose (RepairReading *reading, gboolean all_or_none)
 {
   if (reading->slots->len == 0)
     return 0;
@@ -835,6 +835,8 @@ repair_lossy_choose (RepairReading *reading)
       while (last < n_slots && g_array_index (reading->slots, RepairSlot, last).at < e && last - k < WORD_SLOTS)
         last++;
       undecided += choose_word (reading, k, last, s, e, points, &ll, beam, next);
+      if (all_or_none && undecided > 0)
+        return undecided;
       k = last;
     }
   return undecided;

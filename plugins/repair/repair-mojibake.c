@@ -1101,7 +1101,24 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
         continue;
       g_array_set_size (tried, 0);
       g_array_append_vals (tried, rd->bytes->data, rd->bytes->len);
-      guint undecided = repair_lossy_choose (rd);
+      /* on the Thai page, a line of Thai letters only whose penalty is
+       * nil is read back only if every lost letter is decided (below):
+       * the choice stops at the first that is not */
+      gboolean thai_letters = pages->page[p].tis620 && thai_glued (line, len);
+      gboolean all_or_none = FALSE;
+      if (pages->page[p].tis620 && !thai_letters)
+        {
+          if (pen_before < 0)
+            {
+              glong n_before = 0;
+              g_autofree gunichar *before = g_utf8_to_ucs4_fast (line, len, &n_before);
+              pen_before = line_penalty (before, n_before);
+            }
+          all_or_none = pen_before == 0;
+        }
+      guint undecided = repair_lossy_choose (rd, all_or_none);
+      if (all_or_none && undecided > 0)
+        continue;
       /* the reading as judged: for the Thai page, a U+0E42 left for the
        * punctuation step stands for a quote or a dash, not for a Thai
        * letter glued to the words */
@@ -1123,7 +1140,6 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
       gboolean refused = FALSE;
       guint dropped_undecided = 0;
       /* ... or, for the Thai page, Thai letters glued to Latin ones */
-      gboolean thai_letters = pages->page[p].tis620 && thai_glued (line, len);
       for (guint k = 0; k < rd->slots->len && !refused; k++)
         {
           const RepairSlot *slot = &g_array_index (rd->slots, RepairSlot, k);

@@ -4,8 +4,10 @@
 Usage: plugins/repair/letters/make-letter-model.py [--hunspell DIR] [--out FILE]
 
 The model gives, for the lower-case letters of the Latin, Greek and
-Cyrillic scripts, how likely a letter is after the two before it inside a
-word (a word boundary counts as a symbol). repair-lossy.c uses it to choose
+Cyrillic scripts, how likely a letter is after the one, two or three
+before it inside a word (a word boundary counts as a symbol): pairs for
+all letters, triples seen often enough, and four-letter sequences seen
+often enough where they tell more than the triple. repair-lossy.c uses it to choose
 what a letter that lost a byte was. It is counted from:
 
   - the word lists of the hunspell dictionaries Debian packages (every
