@@ -217,6 +217,9 @@ test_mixed_document_per_span (void)
 /* Clean text in many scripts goes through byte-identical. */
 static const char *const clean_texts[] = {
   "นายกรัฐมนตรีเดินทางไปโรงพยาบาลเมื่อวันพุธ",
+  /* Thai glued to digits and Latin letters is still Thai */
+  "ค่าเงินบาทอยู่ที่36.5บาทต่อดอลลาร์ ราคา iPhone15ในไทย",
+  "ปี2567 นายกฯ เดินทางไปประชุม ASEANที่จาการ์ตา",
   "Президент провёл встречу с министрами в пятницу.",
   "Ο πρωθυπουργός μίλησε για την οικονομία.",
   "Thủ tướng đã gặp các bộ trưởng vào thứ Sáu.",
