@@ -34,8 +34,11 @@ language_prior (const char *code)
 }
 
 static const struct { const char *code; const char *letters; const char *words; } alphabets[] = {
-  { "pl", "ąćęłńóśźż", "i w z na się nie że do to jest przez od dla po jak ale czy są już może być był była będzie także przed między" },
-  { "cs", "áčďéěíňóřšťúůýž", "a v je se na že to s z do jak ale by pro od jsou být byl také při už jeho její který které" },
+  { "pl", "ąćęłńóśźż",
+    "i w z na się nie że do to jest przez od dla po jak ale czy są już może być był była będzie "
+    "także przed między" },
+  { "cs", "áčďéěíňóřšťúůýž",
+    "a v je se na že to s z do jak ale by pro od jsou být byl také při už jeho její který které" },
   { "sk", "áäčďéíĺľňóôŕšťúýž", "a v je sa na že to s z do ako ale pre od sú" },
   { "hu", "áéíóöőúüű", "a az és hogy nem is egy meg van de ez volt" },
   { "ro", "ăâîșşțţ", "și si în in de la cu pe nu că ca este un din pentru" },
@@ -56,12 +59,18 @@ static const struct { const char *code; const char *letters; const char *words; 
   { "lt", "ąčęėįšųūž", "ir yra kad su į ne tai bet iš" },
   { "lv", "āčēģīķļņšūž", "un ir ka ar uz no par bet vai" },
   { "et", "äõöüšž", "ja on et ei see ka oli kui ta" },
-  { "ru", "абвгдеёжзийклмнопрстуфхцчшщъыьэюя", "и в не на что с по это как он но из к за я его был была было были уже при также после года который которые они мы вы их все только если" },
-  { "uk", "абвгґдеєжзиіїйклмнопрстуфхцчшщьюя", "і в не на що з та це як до за від у я його було був вже після також року які який вони ми ви їх при під про" },
+  { "ru", "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+    "и в не на что с по это как он но из к за я его был была было были уже при также после года "
+    "который которые они мы вы их все только если" },
+  { "uk", "абвгґдеєжзиіїйклмнопрстуфхцчшщьюя",
+    "і в не на що з та це як до за від у я його було був вже після також року які який вони ми ви "
+    "їх при під про" },
   { "be", "абвгдеёжзійклмнопрстуўфхцчшыьэюя", "і ў не на што з гэта як да" },
   { "bg", "абвгдежзийклмнопрстуфхцчшщъьюя", "и в на не се да от за че с е" },
   { "sr", "абвгдђежзијклљмнњопрстћуфхцчџш", "и у је на се да за су од" },
-  { "el", "αβγδεζηθικλμνξοπρστυφχψωάέήίόύώϊϋΐΰς", "και το η να του της με για που στο είναι τα τον την των στην στις από θα δεν ότι σε οι τις τους" },
+  { "el", "αβγδεζηθικλμνξοπρστυφχψωάέήίόύώϊϋΐΰς",
+    "και το η να του της με για που στο είναι τα τον την των στην στις από θα δεν ότι σε οι τις "
+    "τους" },
 };
 
 typedef struct {
