@@ -231,7 +231,7 @@ letter_script (gunichar c)
 #define NO_SYMBOL 0xFF
 #define BOUNDARY 0
 /* a letter the model does not know, in bits */
-#define UNKNOWN_LETTER_BITS (-10.0)
+#define UNKNOWN_LETTER_BITS (-14.0)
 #define AFTER_UNKNOWN_BITS (-5.0)
 /* how much a bit of the model weighs against the points of score() */
 #define LETTER_WEIGHT 0.6
@@ -379,6 +379,22 @@ word_has_greek_accent (const gunichar *text, guint n, guint at)
   return FALSE;
 }
 
+/* The letters of the word around text[@at] (slots counted), when the
+ * word around it is Greek; 0 otherwise. */
+static guint
+greek_word_length (const gunichar *text, guint n, guint at)
+{
+  guint s = at, e = at + 1;
+  while (s > 0 && (is_letter (text[s - 1]) || text[s - 1] == 0xFFFD))
+    s--;
+  while (e < n && (is_letter (text[e]) || text[e] == 0xFFFD))
+    e++;
+  for (guint i = s; i < e; i++)
+    if (i != at && is_letter (text[i]) && repair_script (text[i]) != G_UNICODE_SCRIPT_GREEK)
+      return 0;
+  return e - s;
+}
+
 static double
 score (gunichar c, const gunichar *text, guint n, guint at, const LineLanguages *ll)
 {
@@ -387,6 +403,8 @@ score (gunichar c, const gunichar *text, guint n, guint at, const LineLanguages 
   double s = 0;
   if (greek_accented (c) && word_has_greek_accent (text, n, at))
     s -= 3;
+  else if (greek_accented (c) && greek_word_length (text, n, at) >= 4)
+    s += 1.5;   /* a Greek word of more than one syllable has an accent */
   if (g_unichar_isalpha (c))
     {
       /* the best-attested language that writes this letter: the
