@@ -411,8 +411,9 @@ score (gunichar c, const gunichar *text, guint n, guint at, const LineLanguages 
        * evidence of one language, not a count of languages */
       gboolean known = FALSE;
       double evidence = 0;
-      for (guint l = 0; l < G_N_ELEMENTS (alphabets); l++)
-        if (in_alphabet (l, c))
+      guint32 users = users_of (c);
+      for (guint l = 0; users != 0 && l < G_N_ELEMENTS (alphabets); l++)
+        if (users & (1u << l))
           {
             known = TRUE;
             evidence = MAX (evidence, MIN (2 * ll->weight[l], 4.0) + alphabet_prior[l]);
