@@ -709,6 +709,11 @@ choose_word (RepairReading *reading, guint first, guint last, guint s, guint e, 
             x.pick[k - first] = (guint8) j;
             if (model)
               advance (&x, 1, letter_symbol (slot->candidates[j]));
+            /* the last slot completes the word: a frequent word of a
+             * language the line shows (się, są, что) gains, before the
+             * beam keeps the best */
+            if (k + 1 == last && known_word (reading, first, last, s, e, x.pick, ll))
+              x.score += KNOWN_WORD;
             if (n_next < BEAM)
               next[n_next++] = x;
             else if (x.score > next[worst].score)
@@ -725,13 +730,8 @@ choose_word (RepairReading *reading, guint first, guint last, guint s, guint e, 
       k++;
     }
   for (guint h = 0; h < n_beam; h++)
-    {
-      if (model && beam[h].b != BOUNDARY)
-        advance (&beam[h], 1, BOUNDARY);
-      /* a frequent word of a language the line shows (się, są, что) */
-      if (known_word (reading, first, last, s, e, beam[h].pick, ll))
-        beam[h].score += KNOWN_WORD;
-    }
+    if (model && beam[h].b != BOUNDARY)
+      advance (&beam[h], 1, BOUNDARY);
   qsort (beam, n_beam, sizeof *beam, by_score);
   /* the margin of each slot: the best reading against the best one with
    * another candidate in that slot and the others as chosen; only the
