@@ -533,6 +533,29 @@ test_lost_byte_restored (void)
       }
 }
 
+/* „ is E2 80 9E: cp1254 leaves 9E undefined, cp1252 does not, and both
+ * read the rest of the line alike; the page whose losses explain the
+ * U+FFFD is the one that restores it. */
+static void
+test_lost_byte_other_page (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  static const char *const lines[] = {
+    "„Wir werden die Grenzwerte nicht lockern“, sagte die Umweltministerin.",
+    "„Nie zgodzimy się na takie warunki” – powiedział przewodniczący związku.",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (lines); i++)
+    {
+      g_autofree char *bad = garble_lossy (lines[i], "WINDOWS-1254", FALSE);
+      g_assert_nonnull (strstr (bad, "\xef\xbf\xbd"));
+      GalleyDocument *doc = NULL;
+      g_autofree char *out = repair_bytes (h, bad, -1, NULL, GALLEY_CONTENT_TEXT, &doc);
+      g_assert_cmpstr (out, ==, lines[i]);
+      g_assert_cmpint (repair_count (doc, "lost-bytes-undecided"), ==, 0);
+      galley_document_free (doc);
+    }
+}
+
 /* с, я and э all lost their last byte in cp1252. Inside a word the
  * letter model tells them apart (заявил, not засвил or заэвил); a word
  * of one letter, я or с, nothing does: U+FFFD stays and is counted,
@@ -870,6 +893,7 @@ main (int argc, char **argv)
   g_test_add_func ("/repair/long-line", test_long_line);
   g_test_add_func ("/repair/lost-byte/restored", test_lost_byte_restored);
   g_test_add_func ("/repair/lost-byte/tie-kept", test_lost_byte_tie_kept);
+  g_test_add_func ("/repair/lost-byte/other-page", test_lost_byte_other_page);
   g_test_add_func ("/repair/whole-line/never-worse", test_whole_line_never_worse);
   g_test_add_func ("/repair/every-path-never-worse", test_every_path_never_worse);
   g_test_add_func ("/repair/lost-byte/bad-input", test_lossy_bad_input);

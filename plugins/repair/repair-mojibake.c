@@ -1077,6 +1077,13 @@ thai_glued (const char *line, gsize len)
   return FALSE;
 }
 
+/* TRUE when pages @a and @b lose the same bytes. */
+static gboolean
+same_losses (const RepairPage *a, const RepairPage *b)
+{
+  return a->n_lossy == b->n_lossy && memcmp (a->lossy, b->lossy, a->n_lossy) == 0 && a->tis620 == b->tis620;
+}
+
 /* Reads the line back whole through the one code page that explains all
  * of it (repair-reread.c); TRUE with the result in w->best. The reading
  * must be clearly more plausible than the line, on the same penalties the
@@ -1090,15 +1097,22 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
   int best_score = G_MININT, best_fit = -1;
   guint best_page = 0, best_undecided = 0, best_restored = 0;
   GArray *tried = w->tried;
+  guint tried_page = 0, tried_undecided = 0;
   g_array_set_size (tried, 0);
   guint32 candidates = repair_reread_pages (pages, line, len);
   for (guint p = 0; p < pages->n_pages && candidates != 0; p++)
     {
       if (!(candidates & (1u << p)) || !repair_reread_line (pages, p, line, len, rd))
         continue;
-      /* pages that agree on every byte of the line read it alike */
-      if (tried->len == rd->bytes->len && memcmp (tried->data, rd->bytes->data, tried->len * sizeof (guint16)) == 0)
+      /* pages that agree on every byte of the line read it alike,
+       * unless the first left a lost byte undecided and the other loses
+       * different bytes (cp1252 and cp1254: „ is E2 80 9E, and only
+       * cp1254 leaves 9E undefined) */
+      if (tried->len == rd->bytes->len && memcmp (tried->data, rd->bytes->data, tried->len * sizeof (guint16)) == 0
+          && (tried_undecided == 0 || same_losses (&pages->page[tried_page], &pages->page[p])))
         continue;
+      tried_page = p;
+      tried_undecided = 0;
       g_array_set_size (tried, 0);
       g_array_append_vals (tried, rd->bytes->data, rd->bytes->len);
       /* on the Thai page, a line of Thai letters only whose penalty is
@@ -1117,6 +1131,7 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
           all_or_none = pen_before == 0;
         }
       guint undecided = repair_lossy_choose (rd, all_or_none);
+      tried_undecided = undecided;
       if (all_or_none && undecided > 0)
         continue;
       /* the reading as judged: for the Thai page, a U+0E42 left for the
