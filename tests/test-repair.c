@@ -842,6 +842,30 @@ test_lossy_thai_two_word_compounds (void)
   g_assert_cmpstr (nb, ==, "President\xe2\x80\xafSmith said a full\xe2\x80\x91scale war looms.");
 }
 
+/* Runs of thousands of Thai letters that could each be a letter that
+ * lost a byte: no word for the letter model, judged on their points
+ * alone (the model's search over such a run took minutes), and a second
+ * run changes nothing. */
+static void
+test_lossy_thai_long_runs (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  GString *in = g_string_new (NULL);
+  for (int i = 0; i < 5000; i++)
+    g_string_append (in, "\xe0\xb8\xb0");   /* ะ, D0 in TIS-620 */
+  g_string_append_c (in, ' ');
+  for (int i = 0; i < 3000; i++)
+    g_string_append (in, "\xe0\xb8\xa5x");   /* ลx: C5 and a Latin letter */
+  g_string_append_c (in, '\n');
+  for (int i = 0; i < 4000; i++)
+    g_string_append (in, "\xe0\xb8\xae\xe0\xb8\xaf");   /* ฮฯ: CE CF */
+  g_autofree char *text = g_string_free (in, FALSE);
+  g_autofree char *once = repair_text (h, text);
+  g_assert_true (g_utf8_validate (once, -1, NULL));
+  g_autofree char *twice = repair_text (h, once);
+  g_assert_cmpstr (twice, ==, once);
+}
+
 /* 10 MB of one garbled line: read back whole, in bounded time. */
 static void
 test_long_garbled_line (void)
@@ -882,6 +906,7 @@ main (int argc, char **argv)
   g_test_add_func ("/repair/lossy-thai/compounds", test_lossy_thai_compounds);
   g_test_add_func ("/repair/lossy-thai/two-word-compounds", test_lossy_thai_two_word_compounds);
   g_test_add_func ("/repair/lossy-thai/letters", test_lossy_thai_letters);
+  g_test_add_func ("/repair/lossy-thai/long-runs", test_lossy_thai_long_runs);
   g_test_add_func ("/repair/seed-001", test_seed_001);
   g_test_add_func ("/repair/decoding", test_decoding);
   g_test_add_func ("/repair/bad-bytes", test_bad_bytes);

@@ -528,7 +528,7 @@ repair_language_fit (const gunichar *text, guint n)
 
 #define BEAM 8
 #define WORD_SLOTS 16
-#define WORD_LETTERS 64   /* longer words are judged whole for each margin */
+#define WORD_LETTERS 64   /* longer runs of letters are no words for the letter model */
 /* two readings closer than this are a tie */
 #define TIE 0.5
 /* points behind the best candidate of a slot that rule a candidate out */
@@ -579,7 +579,7 @@ known_word (const RepairReading *reading, guint first, guint last, guint s, guin
             const LineLanguages *ll)
 {
   const gunichar *text = (const gunichar *) reading->text->data;
-  char word[32];
+  char word[8 * 6 + 1];   /* eight characters of UTF-8 at most */
   guint len = 0;
   guint k = first;
   if (e - s > 8)
@@ -625,35 +625,6 @@ window_bits (const guint *sym, guint len, guint at)
   return bits;
 }
 
-/* The score of the word text[@s .. @e) with the candidates @pick in its
- * slots @first .. @last - 1: their points, the letter model (with
- * @model) and a frequent word's bonus. */
-static double
-word_score (const RepairReading *reading, guint first, guint last, guint s, guint e, const double *points,
-            const LineLanguages *ll, const guint8 *pick, gboolean model)
-{
-  const gunichar *text = (const gunichar *) reading->text->data;
-  Hypothesis h = { 0, BOUNDARY, BOUNDARY, BOUNDARY, { 0 } };
-  guint k = first;
-  for (guint i = s; i < e; i++)
-    {
-      gunichar c = text[i];
-      if (k < last && g_array_index (reading->slots, RepairSlot, k).at == i)
-        {
-          c = g_array_index (reading->slots, RepairSlot, k).candidates[pick[k - first]];
-          h.score += points[k * REPAIR_MAX_CANDIDATES + pick[k - first]];
-          k++;
-        }
-      if (model)
-        advance (&h, 1, letter_symbol (c));
-    }
-  if (model && h.b != BOUNDARY)
-    advance (&h, 1, BOUNDARY);
-  if (known_word (reading, first, last, s, e, pick, ll))
-    h.score += KNOWN_WORD;
-  return h.score;
-}
-
 /* Chooses the slots @first .. @last - 1, which lie in the word
  * text[@s .. @e), together: their points (@points, per slot and
  * candidate) plus the letter model over the whole word. Returns the
@@ -665,8 +636,9 @@ choose_word (RepairReading *reading, guint first, guint last, guint s, guint e, 
   gunichar *text = (gunichar *) reading->text->data;
   guint n_beam = 1;
   beam[0] = (Hypothesis) { 0, BOUNDARY, BOUNDARY, BOUNDARY, { 0 } };
-  /* a word of one letter: word lists say nothing about those */
-  gboolean model = e - s > 1;
+  /* a word of one letter: word lists say nothing about those; nor about
+   * a "word" of more than WORD_LETTERS */
+  gboolean model = e - s > 1 && e - s <= WORD_LETTERS;
   /* with one candidate left in every slot, the word has nothing to weigh */
   gboolean single = TRUE;
   for (guint q = first; q < last && single; q++)
@@ -739,8 +711,7 @@ choose_word (RepairReading *reading, guint first, guint last, guint s, guint e, 
   Hypothesis best = beam[0];
   guint len = e - s;
   guint sym[WORD_LETTERS + 1];
-  gboolean local = model && len <= WORD_LETTERS;
-  if (local)
+  if (model)
     {
       guint q = first;
       for (guint i = s; i < e; i++)
@@ -762,7 +733,7 @@ choose_word (RepairReading *reading, guint first, guint last, guint s, guint e, 
       double top = -G_MAXDOUBLE, margin = G_MAXDOUBLE;
       for (guint q = 0; q < slot->n_candidates; q++)
         top = MAX (top, points[k * REPAIR_MAX_CANDIDATES + q]);
-      double base = local ? window_bits (sym, len, at) : 0;
+      double base = model ? window_bits (sym, len, at) : 0;
       for (guint q = 0; q < slot->n_candidates; q++)
         {
           if (q == j || points[k * REPAIR_MAX_CANDIDATES + q] < top - PRUNE)
@@ -770,19 +741,15 @@ choose_word (RepairReading *reading, guint first, guint last, guint s, guint e, 
           guint8 alt[WORD_SLOTS];
           memcpy (alt, best.pick, sizeof alt);
           alt[k - first] = (guint8) q;
-          double diff;
-          if (local)
+          double diff = points[k * REPAIR_MAX_CANDIDATES + j] - points[k * REPAIR_MAX_CANDIDATES + q];
+          diff += KNOWN_WORD * ((int) best_known - (int) known_word (reading, first, last, s, e, alt, ll));
+          if (model)
             {
               guint keep = sym[at];
               sym[at] = letter_symbol (slot->candidates[q]);
-              diff = LETTER_WEIGHT * (base - window_bits (sym, len, at));
+              diff += LETTER_WEIGHT * (base - window_bits (sym, len, at));
               sym[at] = keep;
-              diff += points[k * REPAIR_MAX_CANDIDATES + j] - points[k * REPAIR_MAX_CANDIDATES + q];
-              diff += KNOWN_WORD * ((int) best_known - (int) known_word (reading, first, last, s, e, alt, ll));
             }
-          else
-            diff = word_score (reading, first, last, s, e, points, ll, best.pick, model)
-                   - word_score (reading, first, last, s, e, points, ll, alt, model);
           margin = MIN (margin, diff);
         }
       if (margin < TIE || points[k * REPAIR_MAX_CANDIDATES + j] < 0)
