@@ -1105,9 +1105,9 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
       if (!(candidates & (1u << p)) || !repair_reread_line (pages, p, line, len, rd))
         continue;
       /* pages that agree on every byte of the line read it alike,
-       * unless the first left a lost byte undecided and the other loses
+       * unless the first left a U+FFFD undecided and the other loses
        * different bytes (cp1252 and cp1254: „ is E2 80 9E, and only
-       * cp1254 leaves 9E undefined) */
+       * cp1254 leaves 9E undefined); a dropped byte is no such sign */
       if (tried->len == rd->bytes->len && memcmp (tried->data, rd->bytes->data, tried->len * sizeof (guint16)) == 0
           && (tried_undecided == 0 || same_losses (&pages->page[tried_page], &pages->page[p])))
         continue;
@@ -1131,7 +1131,13 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
           all_or_none = pen_before == 0;
         }
       guint undecided = repair_lossy_choose (rd, all_or_none);
-      tried_undecided = undecided;
+      /* a U+FFFD the decoder wrote names a byte its page left undefined */
+      tried_undecided = 0;
+      for (guint k = 0; k < rd->slots->len; k++)
+        {
+          const RepairSlot *slot = &g_array_index (rd->slots, RepairSlot, k);
+          tried_undecided += !slot->dropped && g_array_index (rd->text, gunichar, slot->at) == 0xFFFD;
+        }
       if (all_or_none && undecided > 0)
         continue;
       /* the reading as judged: for the Thai page, a U+0E42 left for the
