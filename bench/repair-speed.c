@@ -9,6 +9,9 @@
  *   path, and each output line is compared with its truth line.
  *
  * REPAIR_PLUGIN_DIR=DIR loads the stage from another build instead.
+ * REPAIR_SPEED_FAILURES=FILE writes each garbled line not restored and
+ * each clean line changed to FILE: its path, line number, input, truth
+ * and output, one per line.
  *
  * Printed per path: documents, MB, MB/s, garbled lines and how many came
  * out exactly restored, clean lines and how many stayed unchanged; then
@@ -131,6 +134,13 @@ main (int argc, char **argv)
       fprintf (stderr, "repair-speed: %s has %u lines, %s %u\n", bad_path, n_bad, clean_path, n_clean);
       return 1;
     }
+  FILE *failures = NULL;
+  const char *failures_path = g_getenv ("REPAIR_SPEED_FAILURES");
+  if (failures_path != NULL && (failures = fopen (failures_path, "w")) == NULL)
+    {
+      fprintf (stderr, "repair-speed: cannot write %s\n", failures_path);
+      return 1;
+    }
   g_autoptr(GHashTable) by_kind = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   for (guint d = 1; d < n_docs; d++)
     {
@@ -178,6 +188,9 @@ main (int argc, char **argv)
       for (guint i = 0; i < count; i++)
         {
           gboolean same = i < n_out && n_out == count && strcmp (out_lines[i], truth[first + i]) == 0;
+          if (!same && failures != NULL)
+            fprintf (failures, "%s %u\n  in:   %s\n  want: %s\n  got:  %s\n", f[3], first + i + 1, bad[first + i],
+                     truth[first + i], i < n_out ? out_lines[i] : "(missing)");
           if (strcmp (bad[first + i], truth[first + i]) == 0)
             s->clean++, s->unchanged += same;
           else
@@ -205,5 +218,7 @@ main (int argc, char **argv)
   print_row (&clean);
   print_row (&garbled);
   print_row (&all);
+  if (failures != NULL)
+    fclose (failures);
   return 0;
 }

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages galley needs to build, test and benchmark.
 # Run as root to install; as another user it only reports what is missing.
-# Usage: scripts/install-deps.sh [--sanitizers] [--valgrind] [--fuzz] [--slurm] [--browser]
+# Usage: scripts/install-deps.sh [--sanitizers] [--valgrind] [--fuzz] [--slurm] [--browser] [--letter-model]
 # --browser: chromium, in which the tests open the run report and
 # `galley explain --html` (they are skipped without it)
 set -eu
@@ -14,6 +14,9 @@ for arg in "$@"; do
     --fuzz) packages="$packages clang libclang-rt-dev" ;;
     --slurm) packages="$packages slurm-wlm munge" ;;
     --browser) packages="$packages chromium" ;;
+    # the word lists the repair stage's letter model is counted from
+    # (plugins/repair/letters/make-letter-model.py; not needed to build)
+    --letter-model) packages="$packages hunspell-uk hunspell-el hunspell-pl hunspell-tr hunspell-pt-pt hunspell-ro hunspell-hu hunspell-fr hunspell-da hunspell-sk hunspell-tools" ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 64 ;;
   esac
 done

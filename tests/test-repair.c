@@ -217,6 +217,9 @@ test_mixed_document_per_span (void)
 /* Clean text in many scripts goes through byte-identical. */
 static const char *const clean_texts[] = {
   "นายกรัฐมนตรีเดินทางไปโรงพยาบาลเมื่อวันพุธ",
+  /* Thai glued to digits and Latin letters is still Thai */
+  "ค่าเงินบาทอยู่ที่36.5บาทต่อดอลลาร์ ราคา iPhone15ในไทย",
+  "ปี2567 นายกฯ เดินทางไปประชุม ASEANที่จาการ์ตา",
   "Президент провёл встречу с министрами в пятницу.",
   "Ο πρωθυπουργός μίλησε για την οικονομία.",
   "Thủ tướng đã gặp các bộ trưởng vào thứ Sáu.",
@@ -512,6 +515,10 @@ test_lost_byte_restored (void)
     "He said \xe2\x80\x9cno changes\xe2\x80\x9d to the plan, and the talks ended.",
     "Reporting by \xc5\x81ukasz W\xc4\x85sik in \xc5\x81\xc3\xb3\x64\xc5\xba and Krak\xc3\xb3w.",
     "\xe2\x80\x9cWe are ready,\xe2\x80\x9d she said.",
+    /* с and я lost at the end of a word, before a space: a Cyrillic
+     * word, not an à whose no-break space became a space */
+    "Переговори відбудуться в середу, заявив міністр.",
+    "Они договорились встретиться снова.",
   };
   for (guint i = 0; i < G_N_ELEMENTS (lines); i++)
     for (int drop = 0; drop <= 1; drop++)
@@ -526,24 +533,62 @@ test_lost_byte_restored (void)
       }
 }
 
-/* с, я and э all lost their last byte in cp1252; nothing in a short line
- * tells them apart, so U+FFFD stays and is counted, never a guess. */
+/* „ is E2 80 9E: cp1254 leaves 9E undefined, cp1252 does not, and both
+ * read the rest of the line alike; the page whose losses explain the
+ * U+FFFD is the one that restores it. */
+static void
+test_lost_byte_other_page (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  static const char *const lines[] = {
+    "„Wir werden die Grenzwerte nicht lockern“, sagte die Umweltministerin.",
+    "„Nie zgodzimy się na takie warunki” – powiedział przewodniczący związku.",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (lines); i++)
+    {
+      g_autofree char *bad = garble_lossy (lines[i], "WINDOWS-1254", FALSE);
+      g_assert_nonnull (strstr (bad, "\xef\xbf\xbd"));
+      GalleyDocument *doc = NULL;
+      g_autofree char *out = repair_bytes (h, bad, -1, NULL, GALLEY_CONTENT_TEXT, &doc);
+      g_assert_cmpstr (out, ==, lines[i]);
+      g_assert_cmpint (repair_count (doc, "lost-bytes-undecided"), ==, 0);
+      galley_document_free (doc);
+    }
+}
+
+/* с, я and э all lost their last byte in cp1252. Inside a word the
+ * letter model tells them apart (заявил, not засвил or заэвил); a word
+ * of one letter, я or с, nothing does: U+FFFD stays and is counted,
+ * never a guess. */
 static void
 test_lost_byte_tie_kept (void)
 {
   g_autoptr(GalleyHarness) h = harness (NULL);
   const char *line = "\xd0\x9e\xd0\xbd \xd0\xb7\xd0\xb0\xd1\x8f\xd0\xb2\xd0\xb8\xd0\xbb: \xd0\xbd\xd0\xb5\xd1\x82.";
-  g_autofree char *bad = garble_lossy (line, "WINDOWS-1252", FALSE);
-  GalleyDocument *doc = NULL;
-  g_autofree char *out = repair_bytes (h, bad, -1, NULL, GALLEY_CONTENT_TEXT, &doc);
-  g_assert_cmpstr (out, ==, "\xd0\x9e\xd0\xbd \xd0\xb7\xd0\xb0\xef\xbf\xbd\xd0\xb2\xd0\xb8\xd0\xbb: \xd0\xbd\xd0\xb5\xd1\x82.");
-  g_assert_cmpint (repair_count (doc, "lost-bytes-undecided"), ==, 1);
-  galley_document_free (doc);
-  /* dropped instead: the line is plainly garbled, so it is read back
-   * and the character nothing decides is marked, not guessed */
-  g_autofree char *dropped = garble_lossy (line, "WINDOWS-1252", TRUE);
-  g_autofree char *marked = repair_text (h, dropped);
-  g_assert_cmpstr (marked, ==, "\xd0\x9e\xd0\xbd \xd0\xb7\xd0\xb0\xef\xbf\xbd\xd0\xb2\xd0\xb8\xd0\xbb: \xd0\xbd\xd0\xb5\xd1\x82.");
+  for (int drop = 0; drop <= 1; drop++)
+    {
+      g_autofree char *bad = garble_lossy (line, "WINDOWS-1252", drop);
+      GalleyDocument *doc = NULL;
+      g_autofree char *out = repair_bytes (h, bad, -1, NULL, GALLEY_CONTENT_TEXT, &doc);
+      g_assert_cmpstr (out, ==, line);
+      g_assert_cmpint (repair_count (doc, "lost-bytes-restored"), ==, 1);
+      g_assert_cmpint (repair_count (doc, "lost-bytes-undecided"), ==, 0);
+      galley_document_free (doc);
+    }
+  /* "Это я." and "она сказала, что я приду.": я or с */
+  static const char *const ties[][2] = {
+    { "Это я.", "Это \xef\xbf\xbd." },
+    { "Она сказала, что я приду.", "Она сказала, что \xef\xbf\xbd приду." },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (ties); i++)
+    {
+      g_autofree char *bad = garble_lossy (ties[i][0], "WINDOWS-1252", FALSE);
+      GalleyDocument *doc = NULL;
+      g_autofree char *out = repair_bytes (h, bad, -1, NULL, GALLEY_CONTENT_TEXT, &doc);
+      g_assert_cmpstr (out, ==, ties[i][1]);
+      g_assert_cmpint (repair_count (doc, "lost-bytes-undecided"), ==, 1);
+      galley_document_free (doc);
+    }
   /* with too little of the line garbled to be sure, no U+FFFD is made */
   g_autofree char *short_bad = garble_lossy ("\xd0\xbe\xd1\x81\xd0\xb0", "WINDOWS-1252", TRUE);
   g_autofree char *kept = repair_text (h, short_bad);
@@ -749,6 +794,78 @@ test_every_path_never_worse (void)
     }
 }
 
+/* Letters whose UTF-8 continuation byte (80-9F) a TIS-620 decoder lost:
+ * only the lead byte is left, as a Thai letter glued to the word, and the
+ * letter is chosen from the word's letter statistics and the line. */
+static void
+test_lossy_thai_letters (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  static const char *const lines[] = {
+    "Mieszkańcy Łodzi głosowali przeciw ustawie.",
+    "Władze Łodzi ogłosiły nowy plan.",
+    "Le Conseil d’État a jugé jusqu’à minuit.",
+    "Başbakan Ağrı'da öğrencilerle görüştü.",
+    "Élodie Mercier a été élue à Besançon.",
+    "Søren Østergaard bor i Ærøskøbing.",
+    "Sterling traded at £0.87 and the euro at €1.17.",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (lines); i++)
+    {
+      g_autofree char *bad = garble_path (lines[i], "TIS-620", 2, TRUE);
+      g_assert_cmpstr (bad, !=, lines[i]);
+      GalleyDocument *doc = NULL;
+      g_autofree char *out = repair_bytes (h, bad, -1, NULL, GALLEY_CONTENT_TEXT, &doc);
+      if (g_strcmp0 (out, lines[i]) != 0)
+        g_error ("line %u: %s\n  expected %s\n  got      %s", i, bad, lines[i], out);
+      galley_document_free (doc);
+    }
+  /* a Polish name alone on its line: "ลรณdลบ" is Łódź, not Ńódź or Śódź */
+  g_autofree char *lodz = repair_text (h, "\xe0\xb8\xa5\xe0\xb8\xa3\xe0\xb8\x93" "d"
+                                          "\xe0\xb8\xa5\xe0\xb8\x9a University");
+  g_assert_cmpstr (lodz, ==, "\xc5\x81\xc3\xb3" "d\xc5\xba University");
+}
+
+/* A lone U+0E42 between two words: the hyphen of a compound (a word
+ * that makes compounds, two names), a dash before the words that open
+ * a clause; the non-breaking hyphen in text with narrow no-break spaces. */
+static void
+test_lossy_thai_two_word_compounds (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  g_autofree char *out = repair_text (h, "a fullโscale war, prices steppedโup, the BidenโXi talks, "
+                                         "concessionsโnot all of them, in 2014โwould");
+  g_assert_cmpstr (out, ==, "a full‐scale war, prices stepped‐up, the Biden‐Xi talks, "
+                            "concessions—not all of them, in 2014—would");
+  /* "โฏ" is U+202F, a narrow no-break space that lost its middle byte */
+  g_autofree char *nb = repair_text (h, "PresidentโฏSmith said a fullโscale war looms.");
+  g_assert_cmpstr (nb, ==, "President\xe2\x80\xafSmith said a full\xe2\x80\x91scale war looms.");
+}
+
+/* Runs of thousands of Thai letters that could each be a letter that
+ * lost a byte: no word for the letter model, judged on their points
+ * alone (the model's search over such a run took minutes), and a second
+ * run changes nothing. */
+static void
+test_lossy_thai_long_runs (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  GString *in = g_string_new (NULL);
+  for (int i = 0; i < 5000; i++)
+    g_string_append (in, "\xe0\xb8\xb0");   /* ะ, D0 in TIS-620 */
+  g_string_append_c (in, ' ');
+  for (int i = 0; i < 3000; i++)
+    g_string_append (in, "\xe0\xb8\xa5x");   /* ลx: C5 and a Latin letter */
+  g_string_append_c (in, '\n');
+  for (int i = 0; i < 4000; i++)
+    g_string_append (in, "\xe0\xb8\xae\xe0\xb8\xaf");   /* ฮฯ: CE CF */
+  g_autofree char *text = g_string_free (in, FALSE);
+  g_autofree char *once = repair_text (h, text);
+  g_assert_true (g_utf8_validate (once, -1, NULL));
+  g_autofree char *twice = repair_text (h, once);
+  g_assert_cmpstr (twice, ==, once);
+}
+
 /* 10 MB of one garbled line: read back whole, in bounded time. */
 static void
 test_long_garbled_line (void)
@@ -817,6 +934,9 @@ main (int argc, char **argv)
   g_test_add_func ("/repair/clean-untouched", test_clean_text_untouched);
   g_test_add_func ("/repair/lossy-thai", test_lossy_thai);
   g_test_add_func ("/repair/lossy-thai/compounds", test_lossy_thai_compounds);
+  g_test_add_func ("/repair/lossy-thai/two-word-compounds", test_lossy_thai_two_word_compounds);
+  g_test_add_func ("/repair/lossy-thai/letters", test_lossy_thai_letters);
+  g_test_add_func ("/repair/lossy-thai/long-runs", test_lossy_thai_long_runs);
   g_test_add_func ("/repair/seed-001", test_seed_001);
   g_test_add_func ("/repair/decoding", test_decoding);
   g_test_add_func ("/repair/bad-bytes", test_bad_bytes);
@@ -828,6 +948,7 @@ main (int argc, char **argv)
   g_test_add_func ("/repair/long-line", test_long_line);
   g_test_add_func ("/repair/lost-byte/restored", test_lost_byte_restored);
   g_test_add_func ("/repair/lost-byte/tie-kept", test_lost_byte_tie_kept);
+  g_test_add_func ("/repair/lost-byte/other-page", test_lost_byte_other_page);
   g_test_add_func ("/repair/whole-line/never-worse", test_whole_line_never_worse);
   g_test_add_func ("/repair/every-path-never-worse", test_every_path_never_worse);
   g_test_add_func ("/repair/lost-byte/bad-input", test_lossy_bad_input);

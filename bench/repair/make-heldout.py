@@ -35,6 +35,13 @@ Kinds (NAME is the code page the UTF-8 bytes were wrongly decoded with):
                           become a lone U+0E42 (seed 001); the ellipsis
                           (E2 80 A6) becomes U+0E42 U+0E06. Only sentences
                           whose non-ASCII characters are all U+2000..U+203F.
+  utf8-as-tis620-lossy-letters  the same for sentences whose letters lose a
+                          continuation byte (80-9F): Ł, ğ, Cyrillic А-П and
+                          р-я, Greek ρ-ω...; the lead byte stays as a Thai
+                          letter. expected_lossy has U+FFFD for each such
+                          letter. Also made from sentences/lost-letters.txt
+                          (LANG<TAB>sentence, written for these cases; each
+                          is a clean case too).
   utf8-as-tis620-lossy-mixed    the same for sentences that also have other
                           Latin letters (they become Thai-letter mojibake
                           without losing bytes); only sentences where nothing
@@ -185,7 +192,29 @@ def single_cases(text, n):
     kind = tis620_kind(text)
     if kind:
         out.append((kind, tis620_lossy(text), None))
+    letters = tis620_letters(text)
+    if letters:
+        out.append(letters)
     return out
+
+
+def loses_tis620_byte(ch):
+    """TRUE when a TIS-620 decoder that drops 80-9F loses a byte of ch."""
+    b = ch.encode("utf-8")
+    return len(b) > 1 and any(0x80 <= x <= 0xA0 for x in b[1:])
+
+
+def tis620_letters(text):
+    """The utf8-as-tis620-lossy-letters case of text, or None: letters
+    (not E2 80 xx punctuation) lose a continuation byte. expected_lossy
+    has U+FFFD for each letter that did."""
+    if any(0x0E00 <= ord(ch) <= 0x0E7F for ch in text):
+        return None
+    lost = [ch for ch in text if not is_e280(ch) and loses_tis620_byte(ch)]
+    if not lost:
+        return None
+    lossy = "".join("\ufffd" if not is_e280(ch) and loses_tis620_byte(ch) else ch for ch in text)
+    return ("utf8-as-tis620-lossy-letters", tis620_lossy(text), lossy)
 
 
 # Paths typical for each language, tried in order, for the mixed paragraphs.
@@ -260,6 +289,18 @@ def read_sentences(lang):
     return lines
 
 
+def read_lost_letters():
+    path = os.path.join(SENTENCES, "lost-letters.txt")
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if line.strip():
+                lang, text = line.split("\t", 1)
+                out.append((lang, text))
+    return out
+
+
 def main():
     records = []
     for lang in LANGS:
@@ -280,6 +321,19 @@ def main():
             records.append({"id": "mixed:%s:para%d" % (lang, n), "kind": "mixed",
                             "lang": lang, "original": garbled, "expected": clean,
                             "paths": used})
+
+    # sentences written for the letters TIS-620 loses (LANG<TAB>sentence)
+    for n, (lang, s) in enumerate(read_lost_letters(), 1):
+        records.append({"id": "clean:%s:lost%03d" % (lang, n), "kind": "clean",
+                        "lang": lang, "original": s, "expected": s})
+        for kind, garbled, lossy in [tis620_letters(s) or (None, None, None), (tis620_kind(s), tis620_lossy(s), None)]:
+            if kind is None:
+                continue
+            r = {"id": "%s:%s:lost%03d" % (kind, lang, n), "kind": kind, "lang": lang,
+                 "original": garbled, "expected": s}
+            if lossy is not None and lossy != s:
+                r["expected_lossy"] = lossy
+            records.append(r)
 
     ids = [r["id"] for r in records]
     assert len(ids) == len(set(ids)), "duplicate ids"

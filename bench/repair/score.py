@@ -278,13 +278,15 @@ def family(kind):
         return "sloppy"
     if kind.endswith("-twice") or "-then-" in kind:
         return "double"
+    if kind.endswith("tis620-lossy-letters"):
+        return "tis620-letters"
     if "tis620" in kind:
         return "tis620-lossy"
     return "single"
 
 
 def kind_order(kind):
-    fam = ["single", "sloppy", "double", "tis620-lossy", "mixed", "clean"].index(family(kind))
+    fam = ["single", "sloppy", "double", "tis620-lossy", "tis620-letters", "mixed", "clean"].index(family(kind))
     rest = kind[len("utf8-as-"):] if kind.startswith("utf8-as-") else kind
     cp = next((i for i, c in enumerate(CODEPAGE_ORDER) if rest == c or rest.startswith(c + "-")),
               len(CODEPAGE_ORDER))
@@ -354,7 +356,7 @@ def report_heldout(args, fail, summary, per_kind_limit=15):
         summary.append(("  %s" % fam, "%d of %d (%s)%s" % (
             f["exact"], f["n"], pct(f["exact"], f["n"]).strip(),
             "; exact or U+FFFD form: %d (%s)" % (f["lossy-ok"], pct(f["lossy-ok"], f["n"]).strip())
-            if fam == "sloppy" else "")))
+            if fam in ("sloppy", "tis620-letters") else "")))
     summary.append(("held-out clean: changed (target 0)", "%d of %d" % (c["changed"], c["n"])))
     if c["changed"]:
         args.unmet.append("held-out: %d clean texts changed" % c["changed"])

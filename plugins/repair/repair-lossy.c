@@ -16,6 +16,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "repair.h"
+#include "repair-letters.h"
 
 #include <string.h>
 
@@ -33,19 +34,22 @@ language_prior (const char *code)
 }
 
 static const struct { const char *code; const char *letters; const char *words; } alphabets[] = {
-  { "pl", "ąćęłńóśźż", "i w z na się nie że do to jest przez od dla po jak ale czy" },
-  { "cs", "áčďéěíňóřšťúůýž", "a v je se na že to s z do jak ale by pro od jsou" },
+  { "pl", "ąćęłńóśźż",
+    "i w z na się nie że do to jest przez od dla po jak ale czy są już może być był była będzie "
+    "także przed między" },
+  { "cs", "áčďéěíňóřšťúůýž",
+    "a v je se na že to s z do jak ale by pro od jsou být byl také při už jeho její který které" },
   { "sk", "áäčďéíĺľňóôŕšťúýž", "a v je sa na že to s z do ako ale pre od sú" },
   { "hu", "áéíóöőúüű", "a az és hogy nem is egy meg van de ez volt" },
   { "ro", "ăâîșşțţ", "și si în in de la cu pe nu că ca este un din pentru" },
   { "hr", "čćđšž", "i u je na se da za su od ali kao što" },
   { "sl", "čšž", "in je na se da za so od ki pa" },
-  { "tr", "çğıöşüâî", "ve bir bu da de için ile ne çok olarak daha" },
+  { "tr", "çğıöşüâî", "ve bir bu da de için ile ne çok olarak daha değil gibi kadar sonra göre olan her şu ama" },
   { "de", "äöüß", "der die das und ist nicht mit den von zu auf für ein eine dem des im sich auch" },
-  { "fr", "àâæçéèêëîïôœùûüÿ", "le la les et des est une un du dans pour que qui pas sur au avec" },
+  { "fr", "àâæçéèêëîïôœùûüÿ", "le la les et des est une un du dans pour que qui pas sur au avec à été" },
   { "es", "áéíñóúü", "el la los las y que de del en un una por con para es se al" },
-  { "pt", "áâãàçéêíóôõú", "o a os as e que de do da em um uma para com não por ao" },
-  { "it", "àèéìíîòóùú", "il la le e che di del della un una per con non sono gli nel" },
+  { "pt", "áâãàçéêíóôõú", "o a os as e que de do da em um uma para com não por ao à é às" },
+  { "it", "àèéìíîòóùú", "il la le e che di del della un una per con non sono gli nel è" },
   { "nl", "éëïóöü", "de het een en van is dat niet op te met voor zijn" },
   { "da", "æøå", "og i at det er en til på som med af den" },
   { "sv", "åäö", "och i att det är en som på med för av den till" },
@@ -55,12 +59,18 @@ static const struct { const char *code; const char *letters; const char *words; 
   { "lt", "ąčęėįšųūž", "ir yra kad su į ne tai bet iš" },
   { "lv", "āčēģīķļņšūž", "un ir ka ar uz no par bet vai" },
   { "et", "äõöüšž", "ja on et ei see ka oli kui ta" },
-  { "ru", "абвгдеёжзийклмнопрстуфхцчшщъыьэюя", "и в не на что с по это как он но из к за" },
-  { "uk", "абвгґдеєжзиіїйклмнопрстуфхцчшщьюя", "і в не на що з та це як до за від у" },
+  { "ru", "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+    "и в не на что с по это как он но из к за я его был была было были уже при также после года "
+    "который которые они мы вы их все только если" },
+  { "uk", "абвгґдеєжзиіїйклмнопрстуфхцчшщьюя",
+    "і в не на що з та це як до за від у я його було був вже після також року які який вони ми ви "
+    "їх при під про" },
   { "be", "абвгдеёжзійклмнопрстуўфхцчшыьэюя", "і ў не на што з гэта як да" },
   { "bg", "абвгдежзийклмнопрстуфхцчшщъьюя", "и в на не се да от за че с е" },
   { "sr", "абвгдђежзијклљмнњопрстћуфхцчџш", "и у је на се да за су од" },
-  { "el", "αβγδεζηθικλμνξοπρστυφχψωάέήίόύώϊϋΐΰς", "και το η να του της με για που στο είναι" },
+  { "el", "αβγδεζηθικλμνξοπρστυφχψωάέήίόύώϊϋΐΰς",
+    "και το η να του της με για που στο είναι τα τον την των στην στις από θα δεν ότι σε οι τις "
+    "τους" },
 };
 
 typedef struct {
@@ -195,10 +205,12 @@ is_lower_letter (gunichar c)
   return c != 0 && g_unichar_islower (c);
 }
 
+/* U+0E42 in a reading stands for punctuation a TIS-620 decoder lost
+ * (repair-reread.c), not for a letter. */
 static gboolean
 is_letter (gunichar c)
 {
-  return c != 0 && c != 0xFFFD && g_unichar_isalpha (c);
+  return c != 0 && c != 0xFFFD && c != 0x0E42 && g_unichar_isalpha (c);
 }
 
 static gboolean
@@ -211,6 +223,133 @@ static GUnicodeScript
 letter_script (gunichar c)
 {
   return is_letter (c) ? repair_script (c) : G_UNICODE_SCRIPT_INVALID_CODE;
+}
+
+/* ---- the letter model (repair-letters-data.c) ---- */
+
+#define LETTER_END 0x530   /* Latin, Greek, Cyrillic */
+#define NO_SYMBOL 0xFF
+#define BOUNDARY 0
+/* a letter the model does not know, in bits */
+#define UNKNOWN_LETTER_BITS (-14.0)
+#define AFTER_UNKNOWN_BITS (-5.0)
+/* how much a bit of the model weighs against the points of score() */
+#define LETTER_WEIGHT 0.6
+
+static guint8 letter_symbol_of[LETTER_END];
+
+/* the trigrams and four-letter sequences, hashed: key + 1 (0: empty) and value */
+#define TRIGRAM_BITS 17
+#define QUADGRAM_BITS 20
+static guint32 trigram_key[1u << TRIGRAM_BITS];
+static gint8 trigram_value[1u << TRIGRAM_BITS];
+static guint32 quadgram_key[1u << QUADGRAM_BITS];
+static gint8 quadgram_value[1u << QUADGRAM_BITS];
+
+static inline guint32
+hash_slot (guint32 key, guint bits)
+{
+  return (key * 2654435761u) >> (32 - bits);
+}
+
+static void
+hash_fill (guint32 *keys, gint8 *values, guint bits, const guint32 *from_keys, const gint8 *from_values, guint n)
+{
+  g_assert (n < (1u << bits) / 2);
+  for (guint i = 0; i < n; i++)
+    {
+      guint32 h = hash_slot (from_keys[i], bits);
+      while (keys[h] != 0)
+        h = (h + 1) & ((1u << bits) - 1);
+      keys[h] = from_keys[i] + 1;
+      values[h] = from_values[i];
+    }
+}
+
+/* The value of @key, or FALSE. */
+static inline gboolean
+hash_find (const guint32 *keys, const gint8 *values, guint bits, guint32 key, int *value)
+{
+  for (guint32 h = hash_slot (key, bits);; h = (h + 1) & ((1u << bits) - 1))
+    {
+      if (keys[h] == key + 1)
+        {
+          *value = values[h];
+          return TRUE;
+        }
+      if (keys[h] == 0)
+        return FALSE;
+    }
+}
+
+static gpointer
+build_letter_symbols (gpointer data)
+{
+  hash_fill (trigram_key, trigram_value, TRIGRAM_BITS, repair_letters_trigram_keys, repair_letters_trigram_values,
+             repair_letters_n_trigrams);
+  hash_fill (quadgram_key, quadgram_value, QUADGRAM_BITS, repair_letters_quadgram_keys,
+             repair_letters_quadgram_values, repair_letters_n_quadgrams);
+  memset (letter_symbol_of, NO_SYMBOL, sizeof letter_symbol_of);
+  for (guint i = 1; i < repair_letters_n_symbols; i++)
+    if (repair_letters_symbols[i] < LETTER_END)
+      letter_symbol_of[repair_letters_symbols[i]] = (guint8) i;
+  return NULL;
+}
+
+/* The model's symbol of @c: BOUNDARY for what is not a letter, NO_SYMBOL
+ * for a letter it does not know. */
+static guint
+letter_symbol (gunichar c)
+{
+  if (c == 0xFFFD || !g_unichar_isalpha (c))
+    return BOUNDARY;
+  gunichar l = g_unichar_tolower (c);
+  return l < LETTER_END ? letter_symbol_of[l] : NO_SYMBOL;
+}
+
+static double letter_bits_uncached (guint z, guint a, guint b, guint c);
+
+/* the last answers of letter_bits, per thread: a line asks for the same
+ * few contexts again and again (key + 1 in the high half, the value
+ * times the scale in the low half) */
+#define BITS_CACHE 4096
+static _Thread_local guint64 bits_cache[BITS_CACHE];
+
+/* log2 P(c | z a b), in bits. */
+static double
+letter_bits (guint z, guint a, guint b, guint c)
+{
+  G_STATIC_ASSERT (NO_SYMBOL <= 0xFF);
+  guint32 key = (z << 24) | (a << 16) | (b << 8) | c;
+  guint32 slot = hash_slot (key, 12);
+  guint64 entry = bits_cache[slot];
+  if ((guint32) (entry >> 32) == key + 1)
+    return (double) (gint32) (guint32) entry / repair_letters_scale;
+  double bits = letter_bits_uncached (z, a, b, c);
+  bits_cache[slot] = ((guint64) (key + 1) << 32) | (guint32) (gint32) (bits * repair_letters_scale);
+  return bits;
+}
+
+/* log2 P(c | z a b), in bits: the four letters when the model has
+ * them, else the three, else the two. */
+static double
+letter_bits_uncached (guint z, guint a, guint b, guint c)
+{
+  guint n = repair_letters_n_symbols;
+  /* a letter the model does not know costs a rare letter's bits, and so
+   * does the next one, whose context it is */
+  if (c == NO_SYMBOL || b == NO_SYMBOL)
+    return c == NO_SYMBOL ? UNKNOWN_LETTER_BITS : AFTER_UNKNOWN_BITS;
+  if (a == NO_SYMBOL)
+    return (double) (repair_letters_bigram[b * n + c] + repair_letters_backoff) / repair_letters_scale;
+  int v;
+  if (z != NO_SYMBOL
+      && hash_find (quadgram_key, quadgram_value, QUADGRAM_BITS, (((guint32) z * n + a) * n + b) * n + c, &v))
+    return (double) v / repair_letters_scale;
+  int back4 = z != NO_SYMBOL ? repair_letters_backoff4 : 0;
+  if (hash_find (trigram_key, trigram_value, TRIGRAM_BITS, ((guint32) a * n + b) * n + c, &v))
+    return (double) (v + back4) / repair_letters_scale;
+  return (double) (repair_letters_bigram[b * n + c] + repair_letters_backoff + back4) / repair_letters_scale;
 }
 
 static gboolean
@@ -240,6 +379,22 @@ word_has_greek_accent (const gunichar *text, guint n, guint at)
   return FALSE;
 }
 
+/* The letters of the word around text[@at] (slots counted), when the
+ * word around it is Greek; 0 otherwise. */
+static guint
+greek_word_length (const gunichar *text, guint n, guint at)
+{
+  guint s = at, e = at + 1;
+  while (s > 0 && (is_letter (text[s - 1]) || text[s - 1] == 0xFFFD))
+    s--;
+  while (e < n && (is_letter (text[e]) || text[e] == 0xFFFD))
+    e++;
+  for (guint i = s; i < e; i++)
+    if (i != at && is_letter (text[i]) && repair_script (text[i]) != G_UNICODE_SCRIPT_GREEK)
+      return 0;
+  return e - s;
+}
+
 static double
 score (gunichar c, const gunichar *text, guint n, guint at, const LineLanguages *ll)
 {
@@ -248,17 +403,20 @@ score (gunichar c, const gunichar *text, guint n, guint at, const LineLanguages 
   double s = 0;
   if (greek_accented (c) && word_has_greek_accent (text, n, at))
     s -= 3;
+  else if (greek_accented (c) && greek_word_length (text, n, at) >= 4)
+    s += 1.5;   /* a Greek word of more than one syllable has an accent */
   if (g_unichar_isalpha (c))
     {
       /* the best-attested language that writes this letter: the
        * evidence of one language, not a count of languages */
       gboolean known = FALSE;
       double evidence = 0;
-      for (guint l = 0; l < G_N_ELEMENTS (alphabets); l++)
-        if (in_alphabet (l, c))
+      guint32 users = users_of (c);
+      for (guint l = 0; users != 0 && l < G_N_ELEMENTS (alphabets); l++)
+        if (users & (1u << l))
           {
             known = TRUE;
-            evidence = MAX (evidence, MIN (ll->weight[l], 3.0) + alphabet_prior[l]);
+            evidence = MAX (evidence, MIN (2 * ll->weight[l], 4.0) + alphabet_prior[l]);
           }
       s += evidence + (known ? 2 : -2);
       /* case: a word goes on in the case it started in */
@@ -269,7 +427,7 @@ score (gunichar c, const gunichar *text, guint n, guint at, const LineLanguages 
       else if (is_letter (prev) && g_unichar_isupper (prev) && is_letter (next) && g_unichar_isupper (next))
         s += g_unichar_isupper (c) ? 3 : -3;
       else if (!is_letter (prev) && is_lower_letter (next) && g_unichar_isupper (c))
-        s += 0.5;   /* a capital opens a word as often as a small letter */
+        s += at == 0 ? 1.5 : 0.5;   /* a capital opens a word as often as a small letter, a line more often */
       /* script: one word, one script */
       GUnicodeScript sc = repair_script (c);
       GUnicodeScript sp = letter_script (prev), sn = letter_script (next);
@@ -278,7 +436,15 @@ score (gunichar c, const gunichar *text, guint n, guint at, const LineLanguages 
       if (sn != G_UNICODE_SCRIPT_INVALID_CODE)
         s += sn == sc ? 2 : -4;
       if (!is_letter (prev) && !is_letter (next))
-        s -= 2;   /* a letter standing alone */
+        {
+          /* a letter standing alone: a small one (à, y), unless it opens
+           * the line or a sentence (À Paris) */
+          gboolean opens = TRUE;
+          for (guint i = at; i > 0 && opens; i--)
+            if (!g_unichar_isspace (text[i - 1]))
+              opens = text[i - 1] == '.' || text[i - 1] == '!' || text[i - 1] == '?';
+          s -= (g_unichar_islower (c) != 0) != opens ? 2 : 3;
+        }
       return s;
     }
   if (g_unichar_ismark (c))
@@ -286,6 +452,15 @@ score (gunichar c, const gunichar *text, guint n, guint at, const LineLanguages 
       /* a vowel sign or virama goes with a letter of its own script */
       GUnicodeScript sp = letter_script (prev);
       return sp != G_UNICODE_SCRIPT_INVALID_CODE && sp == repair_script (c) ? 3 : -4;
+    }
+  if (c == 0x202F || c == 0xA0)
+    {
+      /* a no-break space keeps a number or a title with its word */
+      if ((g_unichar_isdigit (prev) || is_letter (prev)) && is_letter (next))
+        return 2;
+      if (!is_space_or_edge (prev) && (is_letter (next) || g_unichar_isdigit (next)))
+        return 1;
+      return -4;
     }
   if (g_unichar_isspace (c))
     return -4;
@@ -325,7 +500,8 @@ score (gunichar c, const gunichar *text, guint n, guint at, const LineLanguages 
       return s;
     default:
       /* a currency sign next to a number */
-      if (repair_type (c) == G_UNICODE_CURRENCY_SYMBOL && (g_unichar_isdigit (next) || g_unichar_isdigit (prev)))
+      if (repair_type (c) == G_UNICODE_CURRENCY_SYMBOL
+          && ((g_unichar_isdigit (next) && !is_letter (prev)) || (g_unichar_isdigit (prev) && !is_letter (next))))
         return 3;
       /* other symbols and punctuation: possible, not likely */
       return g_unichar_ispunct (c) ? -1 : -2;
@@ -348,39 +524,315 @@ repair_language_fit (const gunichar *text, guint n)
   return fit;
 }
 
+/* ---- choosing, a word at a time ---- */
+
+#define BEAM 8
+#define WORD_SLOTS 16
+#define WORD_LETTERS 64   /* longer runs of letters are no words for the letter model */
+/* two readings closer than this are a tie */
+#define TIE 0.5
+/* points behind the best candidate of a slot that rule a candidate out */
+#define PRUNE 4.0
+/* points for a word that is a frequent word of a language of the line */
+#define KNOWN_WORD 2.0
+
+typedef struct {
+  double score;              /* points of score() + LETTER_WEIGHT * bits */
+  guint  z, a, b;            /* the last three symbols */
+  guint8 pick[WORD_SLOTS];   /* candidate chosen per slot of the word */
+} Hypothesis;
+
+static int
+by_score (gconstpointer x, gconstpointer y)
+{
+  double a = ((const Hypothesis *) x)->score, b = ((const Hypothesis *) y)->score;
+  return a < b ? 1 : a > b ? -1 : 0;
+}
+
+/* Adds the letter with symbol @sym to every hypothesis. */
+static void
+advance (Hypothesis *h, guint n, guint sym)
+{
+  /* hypotheses mostly share their context: the last bits are reused */
+  guint cz = G_MAXUINT, ca = G_MAXUINT, cb = G_MAXUINT;
+  double bits = 0;
+  for (guint i = 0; i < n; i++)
+    {
+      if (h[i].z != cz || h[i].a != ca || h[i].b != cb)
+        {
+          cz = h[i].z, ca = h[i].a, cb = h[i].b;
+          bits = LETTER_WEIGHT * letter_bits (cz, ca, cb, sym);
+        }
+      h[i].score += bits;
+      if (sym == BOUNDARY)
+        h[i].z = h[i].a = h[i].b = BOUNDARY;
+      else
+        h[i].z = h[i].a, h[i].a = h[i].b, h[i].b = sym;
+    }
+}
+
+/* TRUE when the word text[@s .. @e), with the candidates @pick in its
+ * slots @first .. @last - 1, is a frequent word of a language that has
+ * some evidence in the line (or a prior). */
+static gboolean
+known_word (const RepairReading *reading, guint first, guint last, guint s, guint e, const guint8 *pick,
+            const LineLanguages *ll)
+{
+  const gunichar *text = (const gunichar *) reading->text->data;
+  char word[8 * 6 + 1];   /* eight characters of UTF-8 at most */
+  guint len = 0;
+  guint k = first;
+  if (e - s > 8)
+    return FALSE;
+  for (guint i = s; i < e; i++)
+    {
+      gunichar c = text[i];
+      if (k < last && g_array_index (reading->slots, RepairSlot, k).at == i)
+        c = g_array_index (reading->slots, RepairSlot, k).candidates[pick[k - first]], k++;
+      if (!g_unichar_isalpha (c))
+        return FALSE;
+      len += (guint) g_unichar_to_utf8 (g_unichar_tolower (c), word + len);
+    }
+  word[len] = '\0';
+  guint32 mask = GPOINTER_TO_UINT (g_hash_table_lookup (word_users, word));
+  for (guint l = 0; l < G_N_ELEMENTS (alphabets) && mask != 0; l++)
+    if ((mask & (1u << l)) && ll->weight[l] + alphabet_prior[l] >= 1.0)
+      return TRUE;
+  return FALSE;
+}
+
+/* The bits of the letters sym[@at .. @at + 3] (and of the word's end)
+ * of the word sym[0 .. @len) + a boundary: those whose context holds
+ * sym[@at]. */
+static double
+window_bits (const guint *sym, guint len, guint at)
+{
+  double bits = 0;
+  for (guint p = at; p <= len && p <= at + 3; p++)
+    {
+      /* the three symbols before p, back to the last boundary */
+      guint ctx[3] = { BOUNDARY, BOUNDARY, BOUNDARY };
+      for (guint d = 1; d <= 3 && d <= p; d++)
+        {
+          if (sym[p - d] == BOUNDARY)
+            break;
+          ctx[3 - d] = sym[p - d];
+        }
+      if (p == len && ctx[2] == BOUNDARY)
+        break;   /* no end after a boundary */
+      bits += letter_bits (ctx[0], ctx[1], ctx[2], sym[p]);
+    }
+  return bits;
+}
+
+/* Chooses the slots @first .. @last - 1, which lie in the word
+ * text[@s .. @e), together: their points (@points, per slot and
+ * candidate) plus the letter model over the whole word. Returns the
+ * number left undecided. */
+static guint
+choose_word (RepairReading *reading, guint first, guint last, guint s, guint e, const double *points,
+             const LineLanguages *ll, Hypothesis *beam, Hypothesis *next)
+{
+  gunichar *text = (gunichar *) reading->text->data;
+  guint n_beam = 1;
+  beam[0] = (Hypothesis) { 0, BOUNDARY, BOUNDARY, BOUNDARY, { 0 } };
+  /* a word of one letter: word lists say nothing about those; nor about
+   * a "word" of more than WORD_LETTERS */
+  gboolean model = e - s > 1 && e - s <= WORD_LETTERS;
+  /* with one candidate left in every slot, the word has nothing to weigh */
+  gboolean single = TRUE;
+  for (guint q = first; q < last && single; q++)
+    {
+      const RepairSlot *slot = &g_array_index (reading->slots, RepairSlot, q);
+      double top = -G_MAXDOUBLE;
+      guint alive = 0;
+      for (guint j = 0; j < slot->n_candidates; j++)
+        top = MAX (top, points[q * REPAIR_MAX_CANDIDATES + j]);
+      for (guint j = 0; j < slot->n_candidates; j++)
+        alive += points[q * REPAIR_MAX_CANDIDATES + j] >= top - PRUNE;
+      single = alive == 1;
+    }
+  if (single)
+    model = FALSE;
+  guint k = first;
+  for (guint i = s; i < e; i++)
+    {
+      const RepairSlot *slot = k < last ? &g_array_index (reading->slots, RepairSlot, k) : NULL;
+      if (slot == NULL || slot->at != i)
+        {
+          if (model)
+            advance (beam, n_beam, letter_symbol (text[i]));
+          continue;
+        }
+      /* candidates far behind the best on their points alone do not
+       * take part */
+      double top = -G_MAXDOUBLE;
+      for (guint j = 0; j < slot->n_candidates; j++)
+        top = MAX (top, points[k * REPAIR_MAX_CANDIDATES + j]);
+      /* the BEAM best extensions, the worst of them at next[worst] */
+      guint n_next = 0, worst = 0;
+      for (guint h = 0; h < n_beam; h++)
+        for (guint j = 0; j < slot->n_candidates; j++)
+          {
+            if (points[k * REPAIR_MAX_CANDIDATES + j] < top - PRUNE)
+              continue;
+            Hypothesis x = beam[h];
+            x.score += points[k * REPAIR_MAX_CANDIDATES + j];
+            x.pick[k - first] = (guint8) j;
+            if (model)
+              advance (&x, 1, letter_symbol (slot->candidates[j]));
+            /* the last slot completes the word: a frequent word of a
+             * language the line shows (się, są, что) gains, before the
+             * beam keeps the best */
+            if (k + 1 == last && known_word (reading, first, last, s, e, x.pick, ll))
+              x.score += KNOWN_WORD;
+            if (n_next < BEAM)
+              next[n_next++] = x;
+            else if (x.score > next[worst].score)
+              next[worst] = x;
+            else
+              continue;
+            if (n_next == BEAM)
+              for (guint q = 0; q < n_next; q++)
+                if (next[q].score < next[worst].score)
+                  worst = q;
+          }
+      n_beam = n_next;
+      memcpy (beam, next, n_beam * sizeof *beam);
+      k++;
+    }
+  for (guint h = 0; h < n_beam; h++)
+    if (model && beam[h].b != BOUNDARY)
+      advance (&beam[h], 1, BOUNDARY);
+  qsort (beam, n_beam, sizeof *beam, by_score);
+  /* the margin of each slot: the best reading against the best one with
+   * another candidate in that slot and the others as chosen; only the
+   * letters whose context the slot is change */
+  Hypothesis best = beam[0];
+  guint len = e - s;
+  guint sym[WORD_LETTERS + 1];
+  if (model)
+    {
+      guint q = first;
+      for (guint i = s; i < e; i++)
+        {
+          gunichar c = text[i];
+          if (q < last && g_array_index (reading->slots, RepairSlot, q).at == i)
+            c = g_array_index (reading->slots, RepairSlot, q).candidates[best.pick[q - first]], q++;
+          sym[i - s] = letter_symbol (c);
+        }
+      sym[len] = BOUNDARY;
+    }
+  gboolean best_known = known_word (reading, first, last, s, e, best.pick, ll);
+  guint undecided = 0;
+  for (k = first; k < last; k++)
+    {
+      RepairSlot *slot = &g_array_index (reading->slots, RepairSlot, k);
+      guint j = best.pick[k - first];
+      guint at = slot->at - s;
+      double top = -G_MAXDOUBLE, margin = G_MAXDOUBLE;
+      for (guint q = 0; q < slot->n_candidates; q++)
+        top = MAX (top, points[k * REPAIR_MAX_CANDIDATES + q]);
+      double base = model ? window_bits (sym, len, at) : 0;
+      for (guint q = 0; q < slot->n_candidates; q++)
+        {
+          if (q == j || points[k * REPAIR_MAX_CANDIDATES + q] < top - PRUNE)
+            continue;
+          guint8 alt[WORD_SLOTS];
+          memcpy (alt, best.pick, sizeof alt);
+          alt[k - first] = (guint8) q;
+          double diff = points[k * REPAIR_MAX_CANDIDATES + j] - points[k * REPAIR_MAX_CANDIDATES + q];
+          diff += KNOWN_WORD * ((int) best_known - (int) known_word (reading, first, last, s, e, alt, ll));
+          if (model)
+            {
+              guint keep = sym[at];
+              sym[at] = letter_symbol (slot->candidates[q]);
+              diff += LETTER_WEIGHT * (base - window_bits (sym, len, at));
+              sym[at] = keep;
+            }
+          margin = MIN (margin, diff);
+        }
+      if (margin < TIE || points[k * REPAIR_MAX_CANDIDATES + j] < 0)
+        {
+          text[slot->at] = 0xFFFD;
+          undecided++;
+        }
+      else
+        text[slot->at] = slot->candidates[j];
+    }
+  return undecided;
+}
+
+/* TRUE when text[@a] and text[@b] (@a < @b) are in one run of letters,
+ * or next to each other. */
+static gboolean
+same_word (const gunichar *text, guint a, guint b)
+{
+  for (guint i = a + 1; i < b; i++)
+    if (!is_letter (text[i]))
+      return FALSE;
+  return TRUE;
+}
+
 guint
-repair_lossy_choose (RepairReading *reading)
+repair_lossy_choose (RepairReading *reading, gboolean all_or_none)
 {
   if (reading->slots->len == 0)
     return 0;
   gunichar *text = (gunichar *) reading->text->data;
   guint n = reading->text->len;
+  guint n_slots = reading->slots->len;
   LineLanguages ll;
   line_languages (text, n, &ll);
-  guint undecided = 0;
-  for (guint k = 0; k < reading->slots->len; k++)
+  static GOnce once = G_ONCE_INIT;
+  g_once (&once, build_letter_symbols, NULL);
+  /* first each slot on its own, for neighbours to judge the others by */
+  g_autofree double *points = g_new (double, (gsize) n_slots * REPAIR_MAX_CANDIDATES);
+  for (guint k = 0; k < n_slots; k++)
     {
       RepairSlot *slot = &g_array_index (reading->slots, RepairSlot, k);
-      double best = -1e9, second = -1e9;
+      double best = -1e9;
       gunichar choice = 0xFFFD;
       for (guint i = 0; i < slot->n_candidates; i++)
         {
           double s = score (slot->candidates[i], text, n, slot->at, &ll);
+          points[k * REPAIR_MAX_CANDIDATES + i] = s;
           if (s > best)
-            {
-              second = best;
-              best = s;
-              choice = slot->candidates[i];
-            }
-          else if (s > second)
-            second = s;
-        }
-      if ((slot->n_candidates > 1 && best - second < 0.25) || best < 0)
-        {
-          choice = 0xFFFD;
-          undecided++;
+            best = s, choice = slot->candidates[i];
         }
       text[slot->at] = choice;
+    }
+  /* then the points of every candidate of a word with other slots among
+   * those neighbours (the others saw them already) */
+  for (guint k = 0; k < n_slots; k++)
+    {
+      RepairSlot *slot = &g_array_index (reading->slots, RepairSlot, k);
+      if (!(k + 1 < n_slots && same_word (text, slot->at, g_array_index (reading->slots, RepairSlot, k + 1).at))
+          && !(k > 0 && same_word (text, g_array_index (reading->slots, RepairSlot, k - 1).at, slot->at)))
+        continue;
+      for (guint i = 0; i < slot->n_candidates; i++)
+        points[k * REPAIR_MAX_CANDIDATES + i] = score (slot->candidates[i], text, n, slot->at, &ll);
+    }
+  /* then the slots of each word together, with the letter model */
+  g_autofree Hypothesis *beam = g_new (Hypothesis, BEAM);
+  g_autofree Hypothesis *next = g_new (Hypothesis, BEAM);
+  guint undecided = 0;
+  for (guint k = 0; k < n_slots;)
+    {
+      const RepairSlot *slot = &g_array_index (reading->slots, RepairSlot, k);
+      guint s = slot->at, e = slot->at + 1;
+      while (s > 0 && is_letter (text[s - 1]))
+        s--;
+      while (e < n && is_letter (text[e]))
+        e++;
+      /* the slots of the word: those its letters or it holds */
+      guint last = k + 1;
+      while (last < n_slots && g_array_index (reading->slots, RepairSlot, last).at < e && last - k < WORD_SLOTS)
+        last++;
+      undecided += choose_word (reading, k, last, s, e, points, &ll, beam, next);
+      if (all_or_none && undecided > 0)
+        return undecided;
+      k = last;
     }
   return undecided;
 }

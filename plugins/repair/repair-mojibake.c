@@ -1062,6 +1062,28 @@ line_penalty (const gunichar *u, guint n)
   return p;
 }
 
+/* TRUE when @line has a Thai character glued to an ASCII letter or digit. */
+static gboolean
+thai_glued (const char *line, gsize len)
+{
+  const char *end = line + len;
+  for (const char *p = line; p + 2 < end; p++)
+    {
+      if ((guchar) p[0] != 0xE0 || ((guchar) p[1] != 0xB8 && (guchar) p[1] != 0xB9))
+        continue;
+      if ((p > line && g_ascii_isalnum (p[-1])) || (p + 3 < end && g_ascii_isalnum (p[3])))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* TRUE when pages @a and @b lose the same bytes. */
+static gboolean
+same_losses (const RepairPage *a, const RepairPage *b)
+{
+  return a->n_lossy == b->n_lossy && memcmp (a->lossy, b->lossy, a->n_lossy) == 0 && a->tis620 == b->tis620;
+}
+
 /* Reads the line back whole through the one code page that explains all
  * of it (repair-reread.c); TRUE with the result in w->best. The reading
  * must be clearly more plausible than the line, on the same penalties the
@@ -1075,42 +1097,88 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
   int best_score = G_MININT, best_fit = -1;
   guint best_page = 0, best_undecided = 0, best_restored = 0;
   GArray *tried = w->tried;
+  guint tried_page = 0, tried_undecided = 0;
   g_array_set_size (tried, 0);
   guint32 candidates = repair_reread_pages (pages, line, len);
   for (guint p = 0; p < pages->n_pages && candidates != 0; p++)
     {
       if (!(candidates & (1u << p)) || !repair_reread_line (pages, p, line, len, rd))
         continue;
-      /* pages that agree on every byte of the line read it alike */
-      if (tried->len == rd->bytes->len && memcmp (tried->data, rd->bytes->data, tried->len * sizeof (guint16)) == 0)
+      /* pages that agree on every byte of the line read it alike,
+       * unless the first left a U+FFFD undecided and the other loses
+       * different bytes (cp1252 and cp1254: „ is E2 80 9E, and only
+       * cp1254 leaves 9E undefined); a dropped byte is no such sign */
+      if (tried->len == rd->bytes->len && memcmp (tried->data, rd->bytes->data, tried->len * sizeof (guint16)) == 0
+          && (tried_undecided == 0 || same_losses (&pages->page[tried_page], &pages->page[p])))
         continue;
+      tried_page = p;
+      tried_undecided = 0;
       g_array_set_size (tried, 0);
       g_array_append_vals (tried, rd->bytes->data, rd->bytes->len);
-      guint undecided = repair_lossy_choose (rd);
-      if (!repair_plausible ((const gunichar *) rd->text->data, rd->text->len, !pages->page[p].tis620, TRUE))
+      /* on the Thai page, a line of Thai letters only whose penalty is
+       * nil is read back only if every lost letter is decided (below):
+       * the choice stops at the first that is not */
+      gboolean thai_letters = pages->page[p].tis620 && thai_glued (line, len);
+      gboolean all_or_none = FALSE;
+      if (pages->page[p].tis620 && !thai_letters)
+        {
+          if (pen_before < 0)
+            {
+              glong n_before = 0;
+              g_autofree gunichar *before = g_utf8_to_ucs4_fast (line, len, &n_before);
+              pen_before = line_penalty (before, n_before);
+            }
+          all_or_none = pen_before == 0;
+        }
+      guint undecided = repair_lossy_choose (rd, all_or_none);
+      /* a U+FFFD the decoder wrote names a byte its page left undefined */
+      tried_undecided = 0;
+      for (guint k = 0; k < rd->slots->len; k++)
+        {
+          const RepairSlot *slot = &g_array_index (rd->slots, RepairSlot, k);
+          tried_undecided += !slot->dropped && g_array_index (rd->text, gunichar, slot->at) == 0xFFFD;
+        }
+      if (all_or_none && undecided > 0)
+        continue;
+      /* the reading as judged: for the Thai page, a U+0E42 left for the
+       * punctuation step stands for a quote or a dash, not for a Thai
+       * letter glued to the words */
+      const gunichar *judged = (const gunichar *) rd->text->data;
+      g_autofree gunichar *placeholders = NULL;
+      if (pages->page[p].tis620)
+        {
+          placeholders = g_memdup2 (rd->text->data, rd->text->len * sizeof (gunichar));
+          for (guint i = 0; i < rd->text->len; i++)
+            if (placeholders[i] == 0x0E42)
+              placeholders[i] = 0x2019;
+          judged = placeholders;
+        }
+      if (!repair_plausible (judged, rd->text->len, !pages->page[p].tis620, TRUE))
         continue;
       /* never a U+FFFD where the text had none: a dropped byte must be
        * decided, and a lead left alone needs a whole character elsewhere
        * in the line to show that this page garbled it */
       gboolean refused = FALSE;
       guint dropped_undecided = 0;
+      /* ... or, for the Thai page, Thai letters glued to Latin ones */
       for (guint k = 0; k < rd->slots->len && !refused; k++)
         {
           const RepairSlot *slot = &g_array_index (rd->slots, RepairSlot, k);
           dropped_undecided += slot->dropped && g_array_index (rd->text, gunichar, slot->at) == 0xFFFD;
-          refused = slot->dropped && slot->lone_lead && rd->clusters == 0;
+          refused = slot->dropped && slot->lone_lead && rd->clusters == 0 && !thai_letters;
         }
       /* ... unless the line is so plainly garbled that a U+FFFD for the
        * one character nothing decides is the better text; for the Thai
-       * page, whose decoders lose most continuation bytes, such a
-       * character keeps the letters it came as, and the rest of the line
-       * is repaired around it */
+       * page, whose decoders lose most continuation bytes, the rest of
+       * the line is repaired around such a character: where Thai letters
+       * are glued to Latin ones (surely no Thai) it is marked with U+FFFD,
+       * elsewhere it keeps the letters it came as */
       gboolean keep_undecided = FALSE;
       if (!refused && dropped_undecided > 0 && rd->clusters < 3 * dropped_undecided + 3)
         {
-          if (!pages->page[p].tis620 || rd->clusters == 0)
+          if (!pages->page[p].tis620 || (rd->clusters == 0 && !thai_letters))
             continue;
-          keep_undecided = TRUE;
+          keep_undecided = !thai_letters;
         }
       if (refused)
         continue;
@@ -1120,12 +1188,21 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
        * Romanian word before a trademark sign, "monthâ€™s" is mojibake */
       gboolean single = rd->clusters + rd->slots->len < 2 && rd->slots->len == 0;
       int margin = single ? ((int) p == w->hint_page ? 1 : 3) : 2;
+      /* Thai glued to a digit or a Latin letter ("ยฃ0.87" for "£0.87")
+       * is no Thai word: a reading no worse than the line will do */
+      if (thai_letters)
+        margin = 0;
+      /* four whole characters read back through the Thai page and every
+       * lost letter decided: no Thai text reads back like that (its
+       * letters are not UTF-8 leads and continuations in turn) */
+      if (pages->page[p].tis620 && rd->clusters >= 4 && undecided == 0)
+        margin = G_MININT;
       /* four whole characters and nothing lost: no clean text reads back
        * like that, and the checks above hold; fewer are weighed, and so
        * is cp437, whose box-drawing characters people draw with */
       if (rd->clusters >= 4 && rd->slots->len == 0 && !g_str_equal (pages->page[p].name, "cp437"))
         margin = G_MININT;
-      int pen_after = margin == G_MININT ? 0 : line_penalty ((const gunichar *) rd->text->data, rd->text->len);
+      int pen_after = margin == G_MININT ? 0 : line_penalty (judged, rd->text->len);
       if (margin != G_MININT && pen_before < 0)
         {
           glong n_before = 0;

@@ -315,8 +315,10 @@ repair_reread_line (const RepairPages *pages, guint p, const char *line, gsize l
           slot.dropped = TRUE;
           slot.lone_lead = got == 1;
           /* "Ã " is more often an à whose no-break space became a space,
-           * which the word-by-word repair judges */
-          if (slot.lone_lead && (i + 1 >= n || b[i + 1] == ' ') && !page->tis620)
+           * which the word-by-word repair judges (the Latin leads C2-C5,
+           * whose A0 makes à, Ġ or Š; a Cyrillic or Greek word's last
+           * letter is not one of those) */
+          if (slot.lone_lead && (i + 1 >= n || b[i + 1] == ' ') && !page->tis620 && seq[0] <= 0xC5)
             return FALSE;
           /* the got - 1 known continuations keep their order; choose
            * where the missing ones were */

@@ -86,12 +86,13 @@ word_before (const char *start, const char *p)
   while (q > start && n < 9)
     {
       const char *prev = g_utf8_prev_char (q);
-      if (!g_unichar_isalpha (g_utf8_get_char (prev)))
+      gunichar c = g_utf8_get_char (prev);
+      if (!g_unichar_isalpha (c) || c == 0x0E42)
         break;
       q = prev;
       n++;
     }
-  if (q > start && g_unichar_isalpha (g_utf8_get_char (g_utf8_prev_char (q))))
+  if (n >= 9)
     return g_strdup ("");   /* longer than we care about */
   return g_utf8_strdown (q, p - q);
 }
@@ -102,7 +103,7 @@ word_after (const char *p, const char *end)
 {
   const char *q = p;
   int n = 0;
-  while (q < end && n < 9 && g_unichar_isalpha (g_utf8_get_char (q)))
+  while (q < end && n < 9 && g_unichar_isalpha (g_utf8_get_char (q)) && g_utf8_get_char (q) != 0x0E42)
     {
       q = g_utf8_next_char (q);
       n++;
@@ -153,9 +154,54 @@ in_compound (const char *start, const char *at, const char *after, const char *e
   return FALSE;
 }
 
+/* Words that make the first or the second half of a hyphenated English
+ * compound far more often than they follow or precede a dash. */
+static const char *const compound_firsts[] = {
+  "full", "well", "long", "short", "high", "low", "self", "non", "anti", "pro", "pre", "post", "co", "ex", "half",
+  "all", "cross", "multi", "semi", "so", "far", "near", "mid", "one", "two", "three", "four", "five", "six", "ten",
+  "first", "second", "third", "top", "left", "right", "hard", "record", "year", "state", "war", "cease", "open",
+  "close", "large", "small", "hand", "man", "wide", "middle", "old", "new", "much", "up", "re", NULL
+};
+static const char *const compound_seconds[] = {
+  "up", "down", "off", "out", "in", "on", "over", "back", "based", "scale", "term", "year", "years", "old",
+  "long", "time", "like", "free", "style", "level", "run", "known", "made", "owned", "led", "backed", "funded",
+  "linked", "related", "range", "fire", "line", "party", "wide", "day", "week", "month", "hour", "minute",
+  "point", "page", "member", "way", "sided", "ranking", "class", "standing", "looking", "making", "speaking",
+  "elect", "general", "ups", "offs", "outs", NULL
+};
+
+/* TRUE when a lone U+0E42 between two words (@prev_word, @next_word)
+ * reads better as the hyphen of a compound than as a dash: a number
+ * before a word that makes compounds (30โyear), two names (ZelenskyโPutin), or a word that
+ * makes compounds on either side (fullโscale, steppedโup). A dash goes
+ * before the words that open a clause (concessionsโnot, 2014โwould). */
+static gboolean
+two_word_compound (const char *text, const char *at, gunichar prev, gunichar next, const char *prev_word,
+                   const char *next_word)
+{
+  if (g_unichar_isdigit (prev) && g_unichar_isalpha (next))
+    return *next_word != '\0' && in_list (next_word, compound_seconds);
+  if (!g_unichar_isalpha (prev) || !g_unichar_isalpha (next))
+    return FALSE;
+  if (g_unichar_isupper (next) && proper_noun_before (text, at) && *next_word != '\0')
+    return TRUE;
+  return (*prev_word != '\0' && in_list (prev_word, compound_firsts))
+         || (*next_word != '\0' && in_list (next_word, compound_seconds));
+}
+
+/* TRUE when the text keeps words together with narrow no-break spaces
+ * (U+202F, or the "โฏ" it becomes when its middle byte is lost): text
+ * typeset that way joins compounds with the non-breaking hyphen U+2011. */
+static gboolean
+nonbreaking_text (const char *text, const char *end)
+{
+  return g_strstr_len (text, end - text, "\xE2\x80\xAF") != NULL
+         || g_strstr_len (text, end - text, "\xE0\xB9\x82\xE0\xB8\x8F") != NULL;
+}
+
 static const char *
 infer (const char *text, const char *at, const char *after, const char *end, gunichar prev, gunichar next,
-       gboolean *open_double, const char **kind)
+       gboolean *open_double, gboolean nonbreaking, const char **kind)
 {
   static const char *const suffixes[] = { "s", "t", "re", "ve", "ll", "d", "m", NULL };
   static const char *const elisions[] = { "l", "d", "j", "m", "n", "s", "t", "c", "qu", "lorsqu", "jusqu", "puisqu", NULL };
@@ -179,11 +225,11 @@ infer (const char *text, const char *at, const char *after, const char *end, gun
           *kind = "lossy-apostrophe-restored";
           return "\xE2\x80\x99";
         }
-      if (in_compound (text, at, after, end))
+      if (in_compound (text, at, after, end) || two_word_compound (text, at, prev, next, prev_word, next_word))
         {
-          /* 30โyearโold: a hyphenated compound, not two dashes */
+          /* 30โyearโold, fullโscale: a hyphenated compound, not a dash */
           *kind = "lossy-dash-restored";
-          return "\xE2\x80\x90";
+          return nonbreaking ? "\xE2\x80\x91" : "\xE2\x80\x90";
         }
       if (g_unichar_isdigit (prev) && g_unichar_isdigit (next))
         {
@@ -240,6 +286,7 @@ thai_lossy_repair (const char *text, gsize len, RepairLog *log)
 
   GString *out = g_string_sized_new (len + 32);
   gboolean open_double = FALSE;
+  gboolean nonbreaking = nonbreaking_text (text, end);
   gboolean changed = FALSE;
   const char *copied = text;
   const char *line_start = text;
@@ -308,7 +355,7 @@ thai_lossy_repair (const char *text, gsize len, RepairLog *log)
           /* the character before may itself have been restored just now */
           if (prev == 0x0E42 && out->len > 0)
             prev = g_utf8_get_char (g_utf8_prev_char (out->str + out->len));
-          replacement = infer (text, hit, after, end, prev, next, &open_double, &kind);
+          replacement = infer (text, hit, after, end, prev, next, &open_double, nonbreaking, &kind);
         }
       g_string_append_len (out, copied, hit - copied);
       g_string_append (out, replacement);

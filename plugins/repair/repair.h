@@ -185,8 +185,9 @@ gboolean repair_reread_line   (const RepairPages *pages, guint p, const char *li
 
 /* Fills each slot of @reading with its most plausible candidate; a slot
  * whose best candidates tie keeps U+FFFD. Returns the number of slots
- * left undecided. */
-guint repair_lossy_choose (RepairReading *reading);
+ * left undecided; with @all_or_none, stops at the first (the reading is
+ * then of no use). */
+guint repair_lossy_choose (RepairReading *reading, gboolean all_or_none);
 /* How many non-ASCII letters of @text belong to the alphabet of the
  * language that best explains them. */
 guint repair_language_fit (const gunichar *text, guint n);
