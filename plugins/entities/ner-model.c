@@ -516,6 +516,7 @@ ner_scratch_free (NerScratch *s)
   g_free (s->wcache);
   g_free (s->pcache);
   g_free (s->ccache);
+  g_free (s->ncache);
   if (s->sub)
     ner_scratch_free (s->sub);
   g_free (s);

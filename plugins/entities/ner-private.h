@@ -85,6 +85,8 @@ ner_weight_row (const NerModel *m, guint32 b)
 #define NER_WORD_CACHE 8192
 #define NER_PAIR_CACHE 4096
 #define NER_CLASS_CACHE 512
+#define NER_NEIGHBOUR_CACHE 4096
+#define NER_KEYS 4     /* keys of the cached sums per token */
 typedef struct {
   guint64 key;
   gint32  sc[NER_TAG_STRIDE];
@@ -93,6 +95,10 @@ typedef struct {
   guint64 key;
   gint32  sc[NER_N_TAGS][NER_TAG_STRIDE];
 } NerPairSum;
+typedef struct {
+  guint64 key;
+  gint32  sc[4][NER_TAG_STRIDE];   /* by role: previous, next, second before, second after */
+} NerNeighbourSum;
 
 struct _NerScratch {
   NerToken   *toks;
@@ -107,10 +113,12 @@ struct _NerScratch {
   gint32     *isc;       /* vit_size x NER_TAG_STRIDE: emission sums */
   guint32    *rows;      /* vit_size x NER_MAX_FEATS: rows of the context features */
   guint8     *nrows;     /* vit_size: their number */
-  guint64    *keys;      /* vit_size x 3: keys of the cached sums */
+  guint64    *keys;      /* vit_size x NER_KEYS: keys of the cached sums */
   NerWordSum *wcache;    /* NER_WORD_CACHE, allocated by the first ner_tag () */
   NerPairSum *pcache;    /* NER_PAIR_CACHE: transitions by word */
   NerPairSum *ccache;    /* NER_CLASS_CACHE: transitions by shape and gazetteer class */
+  NerNeighbourSum *ncache; /* NER_NEIGHBOUR_CACHE: what a word gives its neighbours */
+  gint32      edge[4][NER_TAG_STRIDE];  /* the same for the edges of a line */
 };
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NerScratch, ner_scratch_free)

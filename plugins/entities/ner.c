@@ -234,9 +234,13 @@ wn_other (const NerToken *t)
 }
 
 /* The features of token @i of @parts: WORD, those that depend on the
- * token alone (its text, flags, gazetteer and WordNet classes: the tagger
- * keeps their sum per word), CONTEXT, the others. */
-enum { WORD = 1, CONTEXT = 2 };
+ * token alone (its text, flags, gazetteer and WordNet classes), SELF,
+ * those that depend on the token and the longest gazetteer and WordNet
+ * names covering it (the tagger keeps the sum of both per word),
+ * NEIGHBOUR, those that depend on one neighbour alone (the tagger keeps
+ * their sums per word and position: neighbour_features ()), CONTEXT, the
+ * others. */
+enum { WORD = 1, CONTEXT = 2, SELF = 4, NEIGHBOUR = 8 };
 #define EMIT(part, f) do { if (parts & (part)) out[k++] = (f); } while (0)
 
 static guint
@@ -258,22 +262,22 @@ features_of (const NerToken *toks, guint n, guint i, const char *text, guint par
   guint k = 0;
   EMIT (WORD, feat (1, 0));
   EMIT (WORD, feat (2, w0));
-  EMIT (CONTEXT, feat (3, wp1));
-  EMIT (CONTEXT, feat (4, wn1));
-  EMIT (CONTEXT, feat (5, wp2));
-  EMIT (CONTEXT, feat (6, wn2));
+  EMIT (NEIGHBOUR, feat (3, wp1));
+  EMIT (NEIGHBOUR, feat (4, wn1));
+  EMIT (NEIGHBOUR, feat (5, wp2));
+  EMIT (NEIGHBOUR, feat (6, wn2));
   EMIT (WORD, feat (7, s0));
-  EMIT (CONTEXT, feat (8, sp1));
-  EMIT (CONTEXT, feat (9, sn1));
+  EMIT (NEIGHBOUR, feat (8, sp1));
+  EMIT (NEIGHBOUR, feat (9, sn1));
   EMIT (WORD, feat (10, affix (text, t, 3, TRUE)));
   EMIT (WORD, feat (11, affix (text, t, 2, TRUE)));
   EMIT (WORD, feat (12, affix (text, t, 3, FALSE)));
   EMIT (WORD, feat (13, t->gaz));
-  EMIT (CONTEXT, feat (14, g0));
-  EMIT (CONTEXT, feat (15, p1 ? p1->gaz : 0xffff));
-  EMIT (CONTEXT, feat (16, n1 ? n1->gaz : 0xffff));
-  EMIT (CONTEXT, feat (17, gp));
-  EMIT (CONTEXT, feat (18, gn));
+  EMIT (SELF, feat (14, g0));
+  EMIT (NEIGHBOUR, feat (15, p1 ? p1->gaz : 0xffff));
+  EMIT (NEIGHBOUR, feat (16, n1 ? n1->gaz : 0xffff));
+  EMIT (NEIGHBOUR, feat (17, gp));
+  EMIT (NEIGHBOUR, feat (18, gn));
   EMIT (WORD, feat (19, ((t->flags & NER_TOK_SENT) ? 8 : 0) | cap | ((t->flags & NER_TOK_COMMON) ? 4 : 0)));
   EMIT (CONTEXT, feat (20, wp1 * 31 + s0));
   EMIT (CONTEXT, feat (21, ((guint64) sp1 << 32 | s0) * 7 + sn1));
@@ -291,8 +295,8 @@ features_of (const NerToken *toks, guint n, guint i, const char *text, guint par
   EMIT (CONTEXT, feat (32, (p1 ? (eff_cap (p1) * 2 + !!(p1->flags & NER_TOK_COMMON)) : 15) * 16
                            + (n1 ? (eff_cap (n1) * 2 + !!(n1->flags & NER_TOK_COMMON)) : 15)));
   EMIT (WORD, feat (33, (guint64) MIN (t->cend - t->cstart, 12) * 4 + cap));
-  EMIT (CONTEXT, feat (34, n2 ? eff_shape (n2) : 3));
-  EMIT (CONTEXT, feat (35, p2 ? eff_shape (p2) : 3));
+  EMIT (NEIGHBOUR, feat (34, n2 ? eff_shape (n2) : 3));
+  EMIT (NEIGHBOUR, feat (35, p2 ? eff_shape (p2) : 3));
   /* results lines: "Barcelona 3 Valencia 1" (clubs) against "Germany 2 Italy 1" */
   guint dig = (n1 && (n1->flags & NER_TOK_DIGIT) ? 1 : 0) | (p1 && (p1->flags & NER_TOK_DIGIT) ? 2 : 0)
               | (n2 && (n2->flags & NER_TOK_DIGIT) ? 4 : 0);
@@ -320,11 +324,11 @@ features_of (const NerToken *toks, guint n, guint i, const char *text, guint par
   /* a capitalised word that no list knows (apart at the start of a
    * sentence, where common words are capitalised too); entities-train adds
    * to the weights of the other a prior measured on held-out text */
-  if ((parts & CONTEXT) && (t->flags & NER_TOK_UPPER1) && !(t->flags & (NER_TOK_ALLUPPER | NER_TOK_COMMON))
+  if ((parts & SELF) && (t->flags & NER_TOK_UPPER1) && !(t->flags & (NER_TOK_ALLUPPER | NER_TOK_COMMON))
       && t->gaz == 0 && t->gaz_span == 0 && !wn_other (t))
     out[k++] = (t->flags & NER_TOK_SENT) ? feat (60, 1) : ner_unknown_word_feature (FALSE);
   /* the same for an acronym in no list, outside headlines */
-  if ((parts & CONTEXT) && (t->flags & (NER_TOK_ALLUPPER | NER_TOK_LETTER)) == (NER_TOK_ALLUPPER | NER_TOK_LETTER)
+  if ((parts & SELF) && (t->flags & (NER_TOK_ALLUPPER | NER_TOK_LETTER)) == (NER_TOK_ALLUPPER | NER_TOK_LETTER)
       && !(t->flags & (NER_TOK_COMMON | NER_TOK_CAPSLINE)) && t->gaz == 0 && t->gaz_span == 0
       && t->bend - t->bstart >= 2 && t->bend - t->bstart <= 6)
     out[k++] = ner_unknown_word_feature (TRUE);
@@ -337,7 +341,7 @@ features_of (const NerToken *toks, guint n, guint i, const char *text, guint par
   /* WordNet: the kinds of the longest name covering the token (person,
    * organisation, place, another capitalised noun), of the token alone
    * with its case, and of its two neighbours alone */
-  EMIT (CONTEXT, feat (64, ((guint64) t->wn_span << 2 | t->wn_pos) * 4 + cap));
+  EMIT (SELF, feat (64, ((guint64) t->wn_span << 2 | t->wn_pos) * 4 + cap));
   EMIT (WORD, feat (65, ((guint64) t->wn << 4) | cap << 1 | (t->flags & NER_TOK_SENT ? 1 : 0)));
   EMIT (CONTEXT, feat (66, (guint64) (p1 ? p1->wn : 0x1ff) << 9 | (n1 ? n1->wn : 0x1ff)));
   return k;
@@ -347,7 +351,42 @@ guint
 ner_features (const NerModel *model, const NerToken *toks, guint n, guint i, const char *text, guint32 *out)
 {
   (void) model;
-  return features_of (toks, n, i, text, WORD | CONTEXT, out);
+  return features_of (toks, n, i, text, WORD | SELF | NEIGHBOUR | CONTEXT, out);
+}
+
+/* The NEIGHBOUR features that token @u (NULL: the line's edge) gives
+ * the token at @role from it: the word after it sees it as its previous
+ * word (NB_P1), the word before as its next (NB_N1), and so on; the
+ * same buckets as features_of () gives them. */
+enum { NB_P1, NB_N1, NB_P2, NB_N2, NB_ROLES };
+
+static guint
+neighbour_features (const NerToken *u, int role, guint32 *out)
+{
+  guint64 g = u ? (((guint64) u->gaz_span << 2) | u->gaz_pos) : 3;
+  switch (role)
+    {
+    case NB_P1:
+      out[0] = feat (3, u ? u->lower : BOS);
+      out[1] = feat (8, u ? eff_shape (u) : 1);
+      out[2] = feat (15, u ? u->gaz : 0xffff);
+      out[3] = feat (17, g);
+      return 4;
+    case NB_N1:
+      out[0] = feat (4, u ? u->lower : EOS);
+      out[1] = feat (9, u ? eff_shape (u) : 2);
+      out[2] = feat (16, u ? u->gaz : 0xffff);
+      out[3] = feat (18, g);
+      return 4;
+    case NB_P2:
+      out[0] = feat (5, u ? u->lower : BOS);
+      out[1] = feat (35, u ? eff_shape (u) : 3);
+      return 2;
+    default:
+      out[0] = feat (6, u ? u->lower : EOS);
+      out[1] = feat (34, u ? eff_shape (u) : 3);
+      return 2;
+    }
 }
 
 /* The tagger (pair_sums ()) keeps the sum of the third, the word's, apart
@@ -453,7 +492,7 @@ viterbi_reserve (NerScratch *s, guint n)
   s->isc = g_renew (gint32, s->isc, (gsize) s->vit_size * NER_TAG_STRIDE);
   s->rows = g_renew (guint32, s->rows, (gsize) s->vit_size * NER_MAX_FEATS);
   s->nrows = g_renew (guint8, s->nrows, s->vit_size);
-  s->keys = g_renew (guint64, s->keys, (gsize) s->vit_size * 3);
+  s->keys = g_renew (guint64, s->keys, (gsize) s->vit_size * NER_KEYS);
 }
 
 /* Adds the weight rows of the @k features @f to @sc. */
@@ -471,12 +510,14 @@ add_rows (const NerModel *m, const guint32 *f, guint k, gint32 *sc)
 }
 
 /* Key of everything the token's own features read: its bytes, flags,
- * gazetteer and WordNet classes and length; never 0. */
+ * gazetteer and WordNet classes (of the token alone and of the names
+ * covering it) and length; never 0. */
 static guint64
 word_key (const char *text, const NerToken *t)
 {
   guint64 h = mix64 (((guint64) t->flags << 32 | t->gaz) ^ ((guint64) t->wn << 24)
                      ^ ((guint64) MIN (t->cend - t->cstart, 0xffff) << 48) ^ 0x2b7e151628aed2a6ULL);
+  h = mix64 (h ^ ((guint64) t->gaz_span << 32 | (guint64) t->gaz_pos << 24 | (guint64) t->wn_span << 8 | t->wn_pos));
   const char *p = text + t->bstart, *end = text + t->bend;
   for (; end - p >= 8; p += 8)
     {
@@ -490,8 +531,9 @@ word_key (const char *text, const NerToken *t)
   return h != 0 ? h : 1;
 }
 
-/* The sum of the rows of the token's own features, from the cache of
- * the scratch (a word seen before costs one lookup instead of 15). */
+/* The sum of the rows of the token's own features (WORD and SELF), from
+ * the cache of the scratch (a word seen before costs one lookup instead
+ * of 18). */
 static const gint32 *
 word_sum (const NerModel *model, NerScratch *s, const char *text, const NerToken *toks, guint n, guint i,
           guint64 key)
@@ -500,7 +542,7 @@ word_sum (const NerModel *model, NerScratch *s, const char *text, const NerToken
   if (e->key != key)
     {
       guint32 f[NER_MAX_FEATS];
-      guint k = features_of (toks, n, i, text, WORD, f);
+      guint k = features_of (toks, n, i, text, WORD | SELF, f);
       memset (e->sc, 0, sizeof e->sc);
       add_rows (model, f, k, e->sc);
       e->key = key;
@@ -524,13 +566,43 @@ lower_key (const NerToken *t)
   return k != 0 ? k : 1;
 }
 
+/* The key of what neighbour_features () reads of @t (its word, shape
+ * and gazetteer classes), from its lower_key (); never 0. */
+static inline guint64
+neighbour_key (const NerToken *t, guint64 lkey)
+{
+  guint64 k = mix64 (lkey ^ ((guint64) eff_shape (t) << 32 | (guint64) t->gaz << 16
+                             | (guint64) t->gaz_span << 2 | t->gaz_pos));
+  return k != 0 ? k : 1;
+}
+
+/* The sums of the NEIGHBOUR features that token @u gives the tokens
+ * around it, by role (NB_*), from the cache of the scratch. */
+static const NerNeighbourSum *
+neighbour_sum (const NerModel *model, NerScratch *s, const NerToken *u, guint64 key)
+{
+  NerNeighbourSum *e = &s->ncache[key & (NER_NEIGHBOUR_CACHE - 1)];
+  if (e->key != key)
+    {
+      memset (e->sc, 0, sizeof e->sc);
+      for (int r = 0; r < NB_ROLES; r++)
+        {
+          guint32 f[4];
+          guint k = neighbour_features (u, r, f);
+          add_rows (model, f, k, e->sc[r]);
+        }
+      e->key = key;
+    }
+  return e;
+}
+
 /* The transition scores of token @i for each previous tag, in two
  * parts kept apart: those of its shape and gazetteer class (features 40,
  * 42 and 44 of ner_pair_features (): few values, nearly always cached)
  * and those of its word (feature 43, its third). */
 static void
 pair_sums (const NerModel *model, NerScratch *s, const NerToken *toks, guint i, guint64 ckey, guint64 wkey,
-           gint32 out[NER_N_TAGS][NER_TAG_STRIDE])
+           float out[NER_N_TAGS * NER_TAG_STRIDE])
 {
   NerPairSum *ce = &s->ccache[ckey & (NER_CLASS_CACHE - 1)];
   NerPairSum *we = &s->pcache[wkey & (NER_PAIR_CACHE - 1)];
@@ -558,7 +630,33 @@ pair_sums (const NerModel *model, NerScratch *s, const NerToken *toks, guint i, 
     }
   for (int p = 0; p < NER_N_TAGS; p++)
     for (int c = 0; c < NER_TAG_STRIDE; c++)
-      out[p][c] = ce->sc[p][c] + we->sc[p][c];
+      out[p * NER_TAG_STRIDE + c] = (float) (ce->sc[p][c] + we->sc[p][c]);
+}
+
+static inline void
+add_sum (gint32 *sc, const gint32 *v)
+{
+  for (int c = 0; c < NER_TAG_STRIDE; c++)
+    sc[c] += v[c];
+}
+
+/* The per-thread caches, and the NEIGHBOUR sums of the line's edges. */
+static void
+tagger_caches (const NerModel *model, NerScratch *s)
+{
+  if (s->wcache != NULL)
+    return;
+  s->wcache = g_new0 (NerWordSum, NER_WORD_CACHE);
+  s->pcache = g_new0 (NerPairSum, NER_PAIR_CACHE);
+  s->ccache = g_new0 (NerPairSum, NER_CLASS_CACHE);
+  s->ncache = g_new0 (NerNeighbourSum, NER_NEIGHBOUR_CACHE);
+  memset (s->edge, 0, sizeof s->edge);
+  for (int r = 0; r < NB_ROLES; r++)
+    {
+      guint32 f[4];
+      guint k = neighbour_features (NULL, r, f);
+      add_rows (model, f, k, s->edge[r]);
+    }
 }
 
 /* Viterbi decoding of the whole chunk: a line break ends every name, so
@@ -567,12 +665,7 @@ void
 ner_tag (const NerModel *model, NerScratch *s, const char *text, NerToken *toks, guint n)
 {
   guint32 f[NER_MAX_FEATS + 8];
-  if (s->wcache == NULL)
-    {
-      s->wcache = g_new0 (NerWordSum, NER_WORD_CACHE);
-      s->pcache = g_new0 (NerPairSum, NER_PAIR_CACHE);
-      s->ccache = g_new0 (NerPairSum, NER_CLASS_CACHE);
-    }
+  tagger_caches (model, s);
   for (guint a = 0; a < n;)
     {
       guint b = a + 1;
@@ -597,20 +690,34 @@ ner_tag (const NerModel *model, NerScratch *s, const char *text, NerToken *toks,
       guint64 *keys = s->keys;
       for (guint i = 0; i < len; i++)
         {
-          keys[3 * i] = word_key (text, &lt[i]);
-          keys[3 * i + 1] = class_key (&lt[i]);
-          keys[3 * i + 2] = lower_key (&lt[i]);
+          guint64 *ki = keys + (gsize) NER_KEYS * i;
+          ki[0] = word_key (text, &lt[i]);
+          ki[1] = class_key (&lt[i]);
+          ki[2] = lower_key (&lt[i]);
+          ki[3] = neighbour_key (&lt[i], ki[2]);
 #if defined(__GNUC__)
-          __builtin_prefetch (&s->wcache[keys[3 * i] & (NER_WORD_CACHE - 1)]);
-          const char *pe = (const char *) &s->pcache[keys[3 * i + 2] & (NER_PAIR_CACHE - 1)];
+          __builtin_prefetch (&s->wcache[ki[0] & (NER_WORD_CACHE - 1)]);
+          const char *pe = (const char *) &s->pcache[ki[2] & (NER_PAIR_CACHE - 1)];
           for (gsize off = 0; off < sizeof (NerPairSum); off += 64)
             __builtin_prefetch (pe + off);
+          const char *ne = (const char *) &s->ncache[ki[3] & (NER_NEIGHBOUR_CACHE - 1)];
+          for (gsize off = 0; off < sizeof (NerNeighbourSum); off += 64)
+            __builtin_prefetch (ne + off);
 #endif
         }
       for (guint i = 0; i < len; i++)
         {
-          memcpy (s->isc + (gsize) i * NER_TAG_STRIDE, word_sum (model, s, text, lt, len, i, keys[3 * i]),
-                  NER_TAG_STRIDE * sizeof (gint32));
+          const guint64 *ki = keys + (gsize) NER_KEYS * i;
+          gint32 *sc = s->isc + (gsize) i * NER_TAG_STRIDE;
+          memcpy (sc, word_sum (model, s, text, lt, len, i, ki[0]), NER_TAG_STRIDE * sizeof (gint32));
+          if (i == 0)
+            add_sum (sc, s->edge[NB_P1]);
+          if (i < 2)
+            add_sum (sc, s->edge[NB_P2]);
+          if (i + 1 == len)
+            add_sum (sc, s->edge[NB_N1]);
+          if (i + 2 >= len)
+            add_sum (sc, s->edge[NB_N2]);
           guint k = features_of (lt, len, i, text, CONTEXT, f), m = 0;
           guint32 *rows = s->rows + (gsize) i * NER_MAX_FEATS;
           for (guint j = 0; j < k; j++)
@@ -624,12 +731,20 @@ ner_tag (const NerModel *model, NerScratch *s, const char *text, NerToken *toks,
               rows[m++] = r;
             }
           s->nrows[i] = (guint8) m;
-          gint32 ps[NER_N_TAGS][NER_TAG_STRIDE];
-          pair_sums (model, s, lt, i, keys[3 * i + 1], keys[3 * i + 2], ps);
-          float *pi = s->pair + (gsize) i * NER_N_TAGS * NER_TAG_STRIDE;
-          for (int p = 0; p < NER_N_TAGS; p++)
-            for (int c = 0; c < NER_TAG_STRIDE; c++)
-              pi[p * NER_TAG_STRIDE + c] = (float) ps[p][c];
+          pair_sums (model, s, lt, i, ki[1], ki[2], s->pair + (gsize) i * NER_N_TAGS * NER_TAG_STRIDE);
+        }
+      /* what each token gives its neighbours */
+      for (guint j = 0; j < len; j++)
+        {
+          const NerNeighbourSum *e = neighbour_sum (model, s, &lt[j], keys[(gsize) NER_KEYS * j + 3]);
+          if (j + 1 < len)
+            add_sum (s->isc + (gsize) (j + 1) * NER_TAG_STRIDE, e->sc[NB_P1]);
+          if (j + 2 < len)
+            add_sum (s->isc + (gsize) (j + 2) * NER_TAG_STRIDE, e->sc[NB_P2]);
+          if (j >= 1)
+            add_sum (s->isc + (gsize) (j - 1) * NER_TAG_STRIDE, e->sc[NB_N1]);
+          if (j >= 2)
+            add_sum (s->isc + (gsize) (j - 2) * NER_TAG_STRIDE, e->sc[NB_N2]);
         }
       for (guint i = 0; i < len; i++)
         {
