@@ -40,6 +40,9 @@ struct _NerModel {
   guint     gaz_maxlen;
   NerTable  wn;        /* token-sequence hash -> NER_WN_* bits (wordnet.tsv) */
   guint     wn_maxlen;
+  /* the token-sequence hashes of the first words (1 to n - 1) of the
+   * names of n words: a longer name goes on from there */
+  NerTable  gaz_more, wn_more;
   GString  *strings;
   /* the weights, rows of NER_TAG_STRIDE int16 for the buckets that have
    * any (about one in four): for each 64 buckets a block whose bit b % 64
@@ -100,6 +103,18 @@ typedef struct {
   gint32  sc[4][NER_TAG_STRIDE];   /* by role: previous, next, second before, second after */
 } NerNeighbourSum;
 
+/* Per-thread cache of what the tokenizer looks up for a word (ASCII
+ * words only, by lower-case hash): see word_lex () in ner-tokenize.c. */
+#define NER_LEX_CACHE 8192
+typedef struct {
+  guint64 key;
+  guint32 gaz;      /* gazetteer bits of the word alone, 0 if none */
+  guint8  wn;       /* WordNet bits of the word alone */
+  guint8  dict;     /* NER_DICT_* */
+  guint8  common;   /* a common lower-case word, or one in "s" whose stem is */
+  guint8  more;     /* NER_MORE_* */
+} NerLex;
+
 struct _NerScratch {
   NerToken   *toks;
   guint       toks_size;
@@ -114,6 +129,7 @@ struct _NerScratch {
   guint32    *rows;      /* vit_size x NER_MAX_FEATS: rows of the context features */
   guint8     *nrows;     /* vit_size: their number */
   guint64    *keys;      /* vit_size x NER_KEYS: keys of the cached sums */
+  NerLex     *lex;       /* NER_LEX_CACHE, allocated by the first ner_tokenize () */
   NerWordSum *wcache;    /* NER_WORD_CACHE, allocated by the first ner_tag () */
   NerPairSum *pcache;    /* NER_PAIR_CACHE: transitions by word */
   NerPairSum *ccache;    /* NER_CLASS_CACHE: transitions by shape and gazetteer class */
