@@ -536,6 +536,7 @@ ner_scratch_free (NerScratch *s)
   g_free (s->pcache);
   g_free (s->ccache);
   g_free (s->ncache);
+  g_free (s->lcache);
   g_free (s->lex);
   if (s->sub)
     ner_scratch_free (s->sub);

@@ -89,7 +89,8 @@ ner_weight_row (const NerModel *m, guint32 b)
 #define NER_PAIR_CACHE 4096
 #define NER_CLASS_CACHE 512
 #define NER_NEIGHBOUR_CACHE 4096
-#define NER_KEYS 4     /* keys of the cached sums per token */
+#define NER_LOCAL_CACHE 4096
+#define NER_KEYS 5     /* keys of the cached sums per token */
 typedef struct {
   guint64 key;
   gint32  sc[NER_TAG_STRIDE];
@@ -134,6 +135,7 @@ struct _NerScratch {
   NerPairSum *pcache;    /* NER_PAIR_CACHE: transitions by word */
   NerPairSum *ccache;    /* NER_CLASS_CACHE: transitions by shape and gazetteer class */
   NerNeighbourSum *ncache; /* NER_NEIGHBOUR_CACHE: what a word gives its neighbours */
+  NerWordSum *lcache;    /* NER_LOCAL_CACHE: the features of shapes and classes around a token */
   gint32      edge[4][NER_TAG_STRIDE];  /* the same for the edges of a line */
 };
 

@@ -238,9 +238,11 @@ wn_other (const NerToken *t)
  * those that depend on the token and the longest gazetteer and WordNet
  * names covering it (the tagger keeps the sum of both per word),
  * NEIGHBOUR, those that depend on one neighbour alone (the tagger keeps
- * their sums per word and position: neighbour_features ()), CONTEXT, the
- * others. */
-enum { WORD = 1, CONTEXT = 2, SELF = 4, NEIGHBOUR = 8 };
+ * their sums per word and position: neighbour_features ()), LOCAL, those
+ * that read no word of the context, only shapes and classes of the token
+ * and its neighbours (the tagger keeps their sum per local_key ()),
+ * CONTEXT, the others. */
+enum { WORD = 1, CONTEXT = 2, SELF = 4, NEIGHBOUR = 8, LOCAL = 16 };
 #define EMIT(part, f) do { if (parts & (part)) out[k++] = (f); } while (0)
 
 static guint
@@ -280,19 +282,19 @@ features_of (const NerToken *toks, guint n, guint i, const char *text, guint par
   EMIT (NEIGHBOUR, feat (18, gn));
   EMIT (WORD, feat (19, ((t->flags & NER_TOK_SENT) ? 8 : 0) | cap | ((t->flags & NER_TOK_COMMON) ? 4 : 0)));
   EMIT (CONTEXT, feat (20, wp1 * 31 + s0));
-  EMIT (CONTEXT, feat (21, ((guint64) sp1 << 32 | s0) * 7 + sn1));
+  EMIT (LOCAL, feat (21, ((guint64) sp1 << 32 | s0) * 7 + sn1));
   EMIT (WORD, feat (22, (guint64) s0 << 1 | ((t->flags & NER_TOK_CAPSLINE) ? 1 : 0)));
   EMIT (CONTEXT, feat (23, w0 * 17 + wn1));
   EMIT (CONTEXT, feat (24, wp1 * 13 + w0));
-  EMIT (CONTEXT, feat (25, g0 * 64 + gp * 8 + cap));
-  EMIT (CONTEXT, feat (26, (guint64) sn1 << 8 | cap | ((t->flags & NER_TOK_SENT) ? 16 : 0)));
+  EMIT (LOCAL, feat (25, g0 * 64 + gp * 8 + cap));
+  EMIT (LOCAL, feat (26, (guint64) sn1 << 8 | cap | ((t->flags & NER_TOK_SENT) ? 16 : 0)));
   EMIT (CONTEXT, feat (27, wn1 * 31 + cap));
-  EMIT (CONTEXT, feat (28, t->gaz * 64ULL + (p1 ? eff_cap (p1) : 7) * 8 + (n1 ? eff_cap (n1) : 7)));
+  EMIT (LOCAL, feat (28, t->gaz * 64ULL + (p1 ? eff_cap (p1) : 7) * 8 + (n1 ? eff_cap (n1) : 7)));
   EMIT (WORD, feat (29, affix (text, t, 4, TRUE)));
   EMIT (WORD, feat (30, affix (text, t, 2, FALSE)));
   EMIT (WORD, feat (31, affix (text, t, 4, FALSE)));
   /* neighbours: capitalised or not, common word or not */
-  EMIT (CONTEXT, feat (32, (p1 ? (eff_cap (p1) * 2 + !!(p1->flags & NER_TOK_COMMON)) : 15) * 16
+  EMIT (LOCAL, feat (32, (p1 ? (eff_cap (p1) * 2 + !!(p1->flags & NER_TOK_COMMON)) : 15) * 16
                            + (n1 ? (eff_cap (n1) * 2 + !!(n1->flags & NER_TOK_COMMON)) : 15)));
   EMIT (WORD, feat (33, (guint64) MIN (t->cend - t->cstart, 12) * 4 + cap));
   EMIT (NEIGHBOUR, feat (34, n2 ? eff_shape (n2) : 3));
@@ -300,8 +302,8 @@ features_of (const NerToken *toks, guint n, guint i, const char *text, guint par
   /* results lines: "Barcelona 3 Valencia 1" (clubs) against "Germany 2 Italy 1" */
   guint dig = (n1 && (n1->flags & NER_TOK_DIGIT) ? 1 : 0) | (p1 && (p1->flags & NER_TOK_DIGIT) ? 2 : 0)
               | (n2 && (n2->flags & NER_TOK_DIGIT) ? 4 : 0);
-  EMIT (CONTEXT, feat (36, g0 * 8 + dig));
-  EMIT (CONTEXT, feat (37, (guint64) t->gaz * 8 + dig));
+  EMIT (LOCAL, feat (36, g0 * 8 + dig));
+  EMIT (LOCAL, feat (37, (guint64) t->gaz * 8 + dig));
   EMIT (CONTEXT, feat (38, w0 * 8 + dig));
   /* the run of capitalised words the token is in: its first and last
    * word (the head: "... Park", "University of ..."), the words around it */
@@ -336,14 +338,14 @@ features_of (const NerToken *toks, guint n, guint i, const char *text, guint par
    * capitalised (a proper noun), both or neither; for the neighbours too */
   EMIT (WORD, feat (62, (guint64) dict_class (t) << 8 | cap << 4 | (t->flags & NER_TOK_SENT ? 2 : 0)
                         | (t->flags & NER_TOK_COMMON ? 1 : 0)));
-  EMIT (CONTEXT, feat (63, (guint64) (p1 ? dict_class (p1) * 4 + eff_cap (p1) : 31) << 8
+  EMIT (LOCAL, feat (63, (guint64) (p1 ? dict_class (p1) * 4 + eff_cap (p1) : 31) << 8
                            | (n1 ? dict_class (n1) * 4 + eff_cap (n1) : 31)));
   /* WordNet: the kinds of the longest name covering the token (person,
    * organisation, place, another capitalised noun), of the token alone
    * with its case, and of its two neighbours alone */
   EMIT (SELF, feat (64, ((guint64) t->wn_span << 2 | t->wn_pos) * 4 + cap));
   EMIT (WORD, feat (65, ((guint64) t->wn << 4) | cap << 1 | (t->flags & NER_TOK_SENT ? 1 : 0)));
-  EMIT (CONTEXT, feat (66, (guint64) (p1 ? p1->wn : 0x1ff) << 9 | (n1 ? n1->wn : 0x1ff)));
+  EMIT (LOCAL, feat (66, (guint64) (p1 ? p1->wn : 0x1ff) << 9 | (n1 ? n1->wn : 0x1ff)));
   return k;
 }
 
@@ -351,7 +353,7 @@ guint
 ner_features (const NerModel *model, const NerToken *toks, guint n, guint i, const char *text, guint32 *out)
 {
   (void) model;
-  return features_of (toks, n, i, text, WORD | SELF | NEIGHBOUR | CONTEXT, out);
+  return features_of (toks, n, i, text, WORD | SELF | NEIGHBOUR | LOCAL | CONTEXT, out);
 }
 
 /* The NEIGHBOUR features that token @u (NULL: the line's edge) gives
@@ -576,6 +578,54 @@ neighbour_key (const NerToken *t, guint64 lkey)
   return k != 0 ? k : 1;
 }
 
+/* The key of everything the LOCAL features of token @i read: the
+ * shapes of the token and its neighbours, their case, common-word,
+ * dictionary and WordNet classes, the gazetteer classes of the token and
+ * of the previous one, digits around; never 0. */
+static guint64
+local_key (const NerToken *toks, guint n, guint i)
+{
+  const NerToken *t = &toks[i];
+  const NerToken *p1 = i > 0 ? &toks[i - 1] : NULL;
+  const NerToken *n1 = i + 1 < n ? &toks[i + 1] : NULL;
+  const NerToken *n2 = i + 2 < n ? &toks[i + 2] : NULL;
+  guint64 dig = (n1 && (n1->flags & NER_TOK_DIGIT) ? 1 : 0) | (p1 && (p1->flags & NER_TOK_DIGIT) ? 2 : 0)
+                | (n2 && (n2->flags & NER_TOK_DIGIT) ? 4 : 0);
+  /* 13 + 11 bits of the token's classes, 24 of the previous token's, 11
+   * of the next one's */
+  guint64 c = ((guint64) t->gaz_span << 2 | t->gaz_pos) | (guint64) t->gaz << 13;
+  if (p1)
+    c |= (1ULL << 23 | ((guint64) p1->gaz_span << 2 | p1->gaz_pos) << 10 | (guint64) eff_cap (p1) << 8
+          | (guint64) ((p1->flags & NER_TOK_COMMON) ? 1 : 0) << 7 | dict_class (p1) << 5 | (p1->wn & 0x1f)) << 24;
+  if (n1)
+    c |= (1ULL << 10 | (guint64) eff_cap (n1) << 8 | (guint64) ((n1->flags & NER_TOK_COMMON) ? 1 : 0) << 7
+          | dict_class (n1) << 5 | (n1->wn & 0x1f)) << 48;
+  /* the shapes, with the token's case, sentence start and the digits */
+  guint64 k = mix64 (((guint64) (p1 ? eff_shape (p1) : 1) << 32 | eff_shape (t)) ^ 0x6a09e667f3bcc908ULL);
+  k = mix64 (k ^ (n1 ? eff_shape (n1) : 2) ^ ((guint64) eff_cap (t) << 32) ^ ((guint64) ((t->flags & NER_TOK_SENT) ? 1 : 0) << 34)
+             ^ (dig << 35));
+  k = mix64 (k ^ c);
+  return k != 0 ? k : 1;
+}
+
+/* The sum of the rows of the LOCAL features of token @i, from the cache
+ * of the scratch. */
+static const gint32 *
+local_sum (const NerModel *model, NerScratch *s, const char *text, const NerToken *toks, guint n, guint i,
+           guint64 key)
+{
+  NerWordSum *e = &s->lcache[key & (NER_LOCAL_CACHE - 1)];
+  if (e->key != key)
+    {
+      guint32 f[NER_MAX_FEATS];
+      guint k = features_of (toks, n, i, text, LOCAL, f);
+      memset (e->sc, 0, sizeof e->sc);
+      add_rows (model, f, k, e->sc);
+      e->key = key;
+    }
+  return e->sc;
+}
+
 /* The sums of the NEIGHBOUR features that token @u gives the tokens
  * around it, by role (NB_*), from the cache of the scratch. */
 static const NerNeighbourSum *
@@ -650,6 +700,7 @@ tagger_caches (const NerModel *model, NerScratch *s)
   s->pcache = g_new0 (NerPairSum, NER_PAIR_CACHE);
   s->ccache = g_new0 (NerPairSum, NER_CLASS_CACHE);
   s->ncache = g_new0 (NerNeighbourSum, NER_NEIGHBOUR_CACHE);
+  s->lcache = g_new0 (NerWordSum, NER_LOCAL_CACHE);
   memset (s->edge, 0, sizeof s->edge);
   for (int r = 0; r < NB_ROLES; r++)
     {
@@ -695,7 +746,9 @@ ner_tag (const NerModel *model, NerScratch *s, const char *text, NerToken *toks,
           ki[1] = class_key (&lt[i]);
           ki[2] = lower_key (&lt[i]);
           ki[3] = neighbour_key (&lt[i], ki[2]);
+          ki[4] = local_key (lt, len, i);
 #if defined(__GNUC__)
+          __builtin_prefetch (&s->lcache[ki[4] & (NER_LOCAL_CACHE - 1)]);
           __builtin_prefetch (&s->wcache[ki[0] & (NER_WORD_CACHE - 1)]);
           const char *pe = (const char *) &s->pcache[ki[2] & (NER_PAIR_CACHE - 1)];
           for (gsize off = 0; off < sizeof (NerPairSum); off += 64)
@@ -718,6 +771,7 @@ ner_tag (const NerModel *model, NerScratch *s, const char *text, NerToken *toks,
             add_sum (sc, s->edge[NB_N1]);
           if (i + 2 >= len)
             add_sum (sc, s->edge[NB_N2]);
+          add_sum (sc, local_sum (model, s, text, lt, len, i, ki[4]));
           guint k = features_of (lt, len, i, text, CONTEXT, f), m = 0;
           guint32 *rows = s->rows + (gsize) i * NER_MAX_FEATS;
           for (guint j = 0; j < k; j++)
