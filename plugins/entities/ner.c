@@ -12,6 +12,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#if defined(__SSE2__)
+# include <emmintrin.h>
+#endif
 
 const char *const ner_type_names[NER_N_TYPES] = { "PER", "ORG", "LOC", "DATE", "MONEY", "PERCENT" };
 
@@ -419,9 +422,10 @@ ner_tag_allowed (const NerToken *t, int prev, int tag)
 }
 
 /* Which previous tags may precede each tag at token @t (bit p of
- * out[c]): ner_tag_allowed () over all pairs, in few tests. */
+ * out[c]; out[NER_N_TAGS], the padding, none): ner_tag_allowed () over
+ * all pairs, in few tests. */
 static inline void
-allowed_prev (const NerToken *t, guint8 out[NER_N_TAGS])
+allowed_prev (const NerToken *t, guint8 out[NER_TAG_STRIDE])
 {
   const guint8 all = (1u << NER_N_TAGS) - 1;
   gboolean no_b = (t->flags & NER_TOK_LONG) || !(t->flags & NER_TOK_LETTER);
@@ -432,6 +436,8 @@ allowed_prev (const NerToken *t, guint8 out[NER_N_TAGS])
       out[c] = no_b ? 0 : all;
       out[c + 1] = no_i ? 0 : (guint8) ((1u << c) | (1u << (c + 1)));
     }
+  for (int c = NER_N_TAGS; c < NER_TAG_STRIDE; c++)
+    out[c] = 0;
 }
 
 void
@@ -440,7 +446,7 @@ ner_viterbi (const NerToken *toks, guint n, const float *emit, const float *pair
 {
   if (n == 0)
     return;
-  guint8 allow[NER_N_TAGS];
+  guint8 allow[NER_TAG_STRIDE];
   allowed_prev (&toks[0], allow);
   for (int c = 0; c < NER_N_TAGS; c++)
     score[c] = (allow[c] & 1u) ? emit[c] + pair[NER_O * NER_TAG_STRIDE + c] : -INFINITY;
@@ -449,7 +455,39 @@ ner_viterbi (const NerToken *toks, guint n, const float *emit, const float *pair
       const float *prev_sc = score + (gsize) (i - 1) * NER_TAG_STRIDE;
       float *cur = score + (gsize) i * NER_TAG_STRIDE;
       const float *pi = pair + (gsize) i * NER_N_TAGS * NER_TAG_STRIDE;
+      const float *em = emit + (gsize) i * NER_TAG_STRIDE;
       allowed_prev (&toks[i], allow);
+      /* for each tag the best previous one, in order: a later previous
+       * tag wins only with a higher score */
+#if defined(__SSE2__)
+      /* all the tags at once, four to a register */
+      __m128i al0 = _mm_setr_epi32 (allow[0], allow[1], allow[2], allow[3]);
+      __m128i al1 = _mm_setr_epi32 (allow[4], allow[5], allow[6], allow[7]);
+      __m128 best0 = _mm_set1_ps (-INFINITY), best1 = best0;
+      __m128i arg0 = _mm_setzero_si128 (), arg1 = arg0;
+      for (int p = 0; p < NER_N_TAGS; p++)
+        {
+          __m128 ps = _mm_set1_ps (prev_sc[p]);
+          __m128i bit = _mm_set1_epi32 (1 << p), pv = _mm_set1_epi32 (p);
+          const float *row = pi + p * NER_TAG_STRIDE;
+          __m128 v0 = _mm_add_ps (ps, _mm_loadu_ps (row)), v1 = _mm_add_ps (ps, _mm_loadu_ps (row + 4));
+          __m128i t0 = _mm_and_si128 (_mm_castps_si128 (_mm_cmpgt_ps (v0, best0)),
+                                      _mm_cmpeq_epi32 (_mm_and_si128 (al0, bit), bit));
+          __m128i t1 = _mm_and_si128 (_mm_castps_si128 (_mm_cmpgt_ps (v1, best1)),
+                                      _mm_cmpeq_epi32 (_mm_and_si128 (al1, bit), bit));
+          best0 = _mm_or_ps (_mm_and_ps (_mm_castsi128_ps (t0), v0), _mm_andnot_ps (_mm_castsi128_ps (t0), best0));
+          best1 = _mm_or_ps (_mm_and_ps (_mm_castsi128_ps (t1), v1), _mm_andnot_ps (_mm_castsi128_ps (t1), best1));
+          arg0 = _mm_or_si128 (_mm_and_si128 (t0, pv), _mm_andnot_si128 (t0, arg0));
+          arg1 = _mm_or_si128 (_mm_and_si128 (t1, pv), _mm_andnot_si128 (t1, arg1));
+        }
+      __m128 ninf = _mm_set1_ps (-INFINITY);
+      __m128 none0 = _mm_cmpeq_ps (best0, ninf), none1 = _mm_cmpeq_ps (best1, ninf);
+      __m128 s0 = _mm_add_ps (best0, _mm_loadu_ps (em)), s1 = _mm_add_ps (best1, _mm_loadu_ps (em + 4));
+      _mm_storeu_ps (cur, _mm_or_ps (_mm_and_ps (none0, best0), _mm_andnot_ps (none0, s0)));
+      _mm_storeu_ps (cur + 4, _mm_or_ps (_mm_and_ps (none1, best1), _mm_andnot_ps (none1, s1)));
+      __m128i packed = _mm_packus_epi16 (_mm_packs_epi32 (arg0, arg1), _mm_setzero_si128 ());
+      _mm_storel_epi64 ((__m128i *) (back + (gsize) i * NER_TAG_STRIDE), packed);
+#else
       for (int c = 0; c < NER_N_TAGS; c++)
         {
           float best = -INFINITY;
@@ -462,9 +500,10 @@ ner_viterbi (const NerToken *toks, guint n, const float *emit, const float *pair
               if (v > best)
                 best = v, arg = p;
             }
-          cur[c] = best == -INFINITY ? best : best + emit[(gsize) i * NER_TAG_STRIDE + c];
+          cur[c] = best == -INFINITY ? best : best + em[c];
           back[(gsize) i * NER_TAG_STRIDE + c] = (guint8) arg;
         }
+#endif
     }
   const float *last = score + (gsize) (n - 1) * NER_TAG_STRIDE;
   int c = NER_O;
@@ -497,18 +536,26 @@ viterbi_reserve (NerScratch *s, guint n)
   s->keys = g_renew (guint64, s->keys, (gsize) s->vit_size * NER_KEYS);
 }
 
-/* Adds the weight rows of the @k features @f to @sc. */
+/* Adds the weight rows of the @k (at most NER_MAX_FEATS) features @f to
+ * @sc: first all the rows are found and fetched, then added. */
 static inline void
 add_rows (const NerModel *m, const guint32 *f, guint k, gint32 *sc)
 {
+  const gint16 *rows[NER_MAX_FEATS];
+  guint nr = 0;
   for (guint j = 0; j < k; j++)
     {
       const gint16 *r = ner_weight_row (m, f[j]);
       if (r == NULL)
         continue;
-      for (int c = 0; c < NER_TAG_STRIDE; c++)
-        sc[c] += r[c];
+#if defined(__GNUC__)
+      __builtin_prefetch (r);
+#endif
+      rows[nr++] = r;
     }
+  for (guint j = 0; j < nr; j++)
+    for (int c = 0; c < NER_TAG_STRIDE; c++)
+      sc[c] += rows[j][c];
 }
 
 /* Key of everything the token's own features read: its bytes, flags,
