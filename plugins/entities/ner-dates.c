@@ -232,15 +232,8 @@ money_canon (double v, const char *code)
 static int
 month_of (const Ctx *c, guint i)
 {
-  if (i >= c->n || !(c->toks[i].flags & NER_TOK_LETTER))
-    return 0;
-  /* English month names and their short forms have 3 to 9 letters and
-   * start with one of these: most words are ruled out here */
-  guint len = c->toks[i].bend - c->toks[i].bstart;
-  if (len < 3 || len > 9 || strchr ("jfmasond", g_ascii_tolower (c->text[c->toks[i].bstart])) == NULL)
-    return 0;
-  return galley_date_month_from_name (c->text + c->toks[i].bstart, c->toks[i].bend - c->toks[i].bstart,
-                                      GALLEY_DATE_ENGLISH);
+  /* the tokenizer looked it up (ner_tokenize ()) */
+  return i < c->n ? c->toks[i].month : 0;
 }
 
 /* Do tokens first..last touch a "/" on either side (a URL's path)? */
@@ -617,7 +610,7 @@ apply_rules (const Ctx *c, guint i, guint types)
 
 void
 ner_find_dates (const NerModel *model, const char *text, const NerToken *toks, guint n,
-                const NerOptions *opts, const GDate *ref, GArray *out)
+                const NerOptions *opts, const GDate *ref, GArray *out, GArray *matched)
 {
   Ctx c = { text, toks, n, ref != NULL && g_date_valid (ref) ? ref : NULL, out };
   for (guint i = 0; i < n; i++)
@@ -625,9 +618,21 @@ ner_find_dates (const NerModel *model, const char *text, const NerToken *toks, g
       if (toks[i].flags & NER_TOK_LONG)
         continue;
       guint used = apply_rules (&c, i, opts->types);
+      if (used > 0 && matched != NULL)
+        g_array_append_val (matched, i);
       if (used > 1)
         i += used - 1;
     }
+  (void) model;
+}
+
+void
+ner_find_dates_at (const NerModel *model, const char *text, const NerToken *toks, guint n,
+                   const NerOptions *opts, const GDate *ref, const GArray *at, GArray *out)
+{
+  Ctx c = { text, toks, n, ref != NULL && g_date_valid (ref) ? ref : NULL, out };
+  for (guint k = 0; k < at->len; k++)
+    apply_rules (&c, g_array_index (at, guint, k), opts->types);
   (void) model;
 }
 

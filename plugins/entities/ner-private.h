@@ -114,6 +114,7 @@ typedef struct {
   guint8  dict;     /* NER_DICT_* */
   guint8  common;   /* a common lower-case word, or one in "s" whose stem is */
   guint8  more;     /* NER_MORE_* */
+  guint8  month;    /* as NerToken.month */
 } NerLex;
 
 struct _NerScratch {
@@ -167,8 +168,14 @@ ner_string (const NerModel *m, guint32 off)
 }
 
 /* ner-dates.c: DATE, MONEY and PERCENT spans over the tokens of one chunk;
- * appends NerMention with canonical set (or NULL). */
+ * appends NerMention with canonical set (or NULL), and to @matched
+ * (nullable) the index (guint) of each token where a rule matched. Which
+ * rules match where does not depend on @ref, only the canonical forms do:
+ * ner_find_dates_at () tries the rules again at the tokens of @at only,
+ * against another reference day, and appends the same spans. */
 void ner_find_dates (const NerModel *model, const char *text, const NerToken *toks, guint n,
-                     const NerOptions *opts, const GDate *ref, GArray *out);
+                     const NerOptions *opts, const GDate *ref, GArray *out, GArray *matched);
+void ner_find_dates_at (const NerModel *model, const char *text, const NerToken *toks, guint n,
+                        const NerOptions *opts, const GDate *ref, const GArray *at, GArray *out);
 
 G_END_DECLS

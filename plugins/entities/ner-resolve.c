@@ -817,27 +817,22 @@ has_unresolved (const GArray *dates)
   return FALSE;
 }
 
-/* The DATE, MONEY and PERCENT spans of the whole text against @ref, from
- * the tokens of a one-chunk text (@whole) or the text tokenized again. */
+/* The DATE, MONEY and PERCENT spans of a text of several chunks against
+ * @ref, the text tokenized again. */
 static void
-find_dates_again (const NerModel *model, NerScratch *s, const char *text, gsize len, const NerToken *whole,
-                  guint n_whole, const NerOptions *opts, const GDate *ref, GArray *dates)
+find_dates_again (const NerModel *model, NerScratch *s, const char *text, gsize len, const NerOptions *opts,
+                  const GDate *ref, GArray *dates)
 {
   gint64 cbase = 0;
   for (gsize from = 0; from < len;)
     {
       gsize to = chunk_end (text, len, from);
-      guint n = n_whole;
-      const NerToken *toks = whole;
-      if (toks == NULL)
-        {
-          NerToken *t = ner_tokenize (model, s, text + from, to - from, &n);
-          for (guint k = 0; k < n && cbase != 0; k++)
-            t[k].cstart += cbase, t[k].cend += cbase;
-          toks = t;
-        }
+      guint n;
+      NerToken *toks = ner_tokenize (model, s, text + from, to - from, &n);
+      for (guint k = 0; k < n && cbase != 0; k++)
+        toks[k].cstart += cbase, toks[k].cend += cbase;
       guint before = dates->len;
-      ner_find_dates (model, text + from, toks, n, opts, ref, dates);
+      ner_find_dates (model, text + from, toks, n, opts, ref, dates, NULL);
       for (guint k = before; k < dates->len; k++)
         {
           NerMention *m = &g_array_index (dates, NerMention, k);
@@ -856,6 +851,8 @@ ner_extract (const NerModel *model, NerScratch *s, const char *text, gsize len, 
   GArray *out = s->mentions;
   ner_mentions_clear (out);
   g_autoptr(GArray) dates = g_array_new (FALSE, FALSE, sizeof (NerMention));
+  /* where the date rules matched in a one-chunk text */
+  g_autoptr(GArray) matched = g_array_new (FALSE, FALSE, sizeof (guint));
   GDate ref = opts->ref;
   gboolean ref_ok = g_date_valid (&ref);
   gint64 cbase = 0;
@@ -877,7 +874,7 @@ ner_extract (const NerModel *model, NerScratch *s, const char *text, gsize len, 
           g_autoptr(GArray) first = g_array_new (FALSE, FALSE, sizeof (NerMention));
           NerOptions o = *opts;
           o.types = 1u << NER_DATE;
-          ner_find_dates (model, chunk, toks, MIN (n, 80u), &o, NULL, first);
+          ner_find_dates (model, chunk, toks, MIN (n, 80u), &o, NULL, first, NULL);
           for (guint k = 0; k < first->len; k++)
             {
               NerMention *m = &g_array_index (first, NerMention, k);
@@ -888,7 +885,7 @@ ner_extract (const NerModel *model, NerScratch *s, const char *text, gsize len, 
         }
       ner_tag (model, s, chunk, toks, n);
       guint before = dates->len;
-      ner_find_dates (model, chunk, toks, n, opts, ref_ok ? &ref : NULL, dates);
+      ner_find_dates (model, chunk, toks, n, opts, ref_ok ? &ref : NULL, dates, from == 0 && to == len ? matched : NULL);
       for (guint k = before; k < dates->len; k++)
         {
           NerMention *m = &g_array_index (dates, NerMention, k);
@@ -908,7 +905,10 @@ ner_extract (const NerModel *model, NerScratch *s, const char *text, gsize len, 
     {
       ner_mentions_clear (dates);
       gboolean single = len > 0 && chunk_end (text, len, 0) == len;
-      find_dates_again (model, s, text, len, single ? s->toks : NULL, n_first, opts, &opts->fallback, dates);
+      if (single)
+        ner_find_dates_at (model, text, s->toks, n_first, opts, &opts->fallback, matched, dates);
+      else
+        find_dates_again (model, s, text, len, opts, &opts->fallback, dates);
     }
 
   /* a document of one chunk (most are) keeps its tokens for the

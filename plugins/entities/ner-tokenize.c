@@ -6,6 +6,8 @@
  */
 #include "ner-private.h"
 
+#include <galley/galley.h>
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -394,6 +396,12 @@ word_lex_lookup (const NerModel *model, const char *text, const NerToken *t, Ner
   out->wn = wn != NULL ? (guint8) wn->bits : 0;
   out->more = (ner_table_get (&model->gaz_more, one) != NULL ? NER_MORE_GAZ : 0)
               | (ner_table_get (&model->wn_more, one) != NULL ? NER_MORE_WN : 0);
+  /* English month names and their short forms have 3 to 9 letters and
+   * start with one of these: most words are ruled out here */
+  guint len = t->bend - t->bstart;
+  out->month = 0;
+  if ((t->flags & NER_TOK_LETTER) && len >= 3 && len <= 9 && strchr ("jfmasond", g_ascii_tolower (text[t->bstart])) != NULL)
+    out->month = (guint8) galley_date_month_from_name (text + t->bstart, len, GALLEY_DATE_ENGLISH);
 }
 
 /* The same through the cache of the scratch: an ASCII word is known by
@@ -448,6 +456,7 @@ mark_context (const NerModel *model, NerScratch *s, const char *text, NerToken *
       t->gaz &= ~(guint32) (NER_GZ_NONAME | NER_GZ_CAPS);
       t->wn = lex->wn;
       t->more = lex->more;
+      t->month = lex->month;
       if (t->flags & NER_TOK_PUNCT)
         {
           char c = text[t->bstart];

@@ -60,6 +60,7 @@ typedef struct {
   guint8  wn_span;            /* WordNet bits of the longest WordNet match covering it */
   guint8  wn_pos;             /* 0 none, 1 first token of that match, 2 inside */
   guint8  more;               /* longer gazetteer (NER_MORE_GAZ) or WordNet (NER_MORE_WN) names start with the word */
+  guint8  month;              /* 1 to 12 for an English month name or its short form ("Jul", "Sept"), else 0 */
 } NerToken;
 enum { NER_MORE_GAZ = 1, NER_MORE_WN = 2 };
 
