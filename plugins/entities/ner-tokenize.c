@@ -213,7 +213,7 @@ ner_tokenize_raw (NerScratch *s, const char *text, gsize len, gint64 cbase)
               gunichar d = get_char (p, end, &w2);
               if (is_alnum (d))
                 {
-                  if (!g_unichar_ismark (d) && (d < 0x80 || is_latin (d)) != latin)
+                  if ((d < 0x80 || !g_unichar_ismark (d)) && (d < 0x80 || is_latin (d)) != latin)
                     break;
                   if (digits_only && !(d < 0x80 ? g_ascii_isdigit (d) : g_unichar_isdigit (d)))
                     digits_only = FALSE;
