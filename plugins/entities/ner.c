@@ -236,6 +236,47 @@ wn_other (const NerToken *t)
   return (t->wn_span & (NER_WN_MISC | NER_WN_PEOPLE)) && !(t->wn_span & (NER_WN_PER | NER_WN_ORG | NER_WN_LOC));
 }
 
+/* The CONTEXT features of token @i (see features_of ()): the words
+ * around it, and the run of capitalised words it is in: its first and
+ * last word (the head: "... Park", "University of ..."), the words
+ * around the run. */
+static guint
+context_features (const NerToken *toks, guint n, guint i, const char *text, guint32 *out)
+{
+  const NerToken *t = &toks[i];
+  const NerToken *p1 = i > 0 ? &toks[i - 1] : NULL;
+  const NerToken *n1 = i + 1 < n ? &toks[i + 1] : NULL;
+  const NerToken *n2 = i + 2 < n ? &toks[i + 2] : NULL;
+  guint64 w0 = (t->flags & NER_TOK_LONG) ? 1 : t->lower;
+  guint64 wp1 = p1 ? p1->lower : BOS;
+  guint64 wn1 = n1 ? n1->lower : EOS;
+  guint32 s0 = eff_shape (t);
+  guint cap = eff_cap (t);
+  guint dig = (n1 && (n1->flags & NER_TOK_DIGIT) ? 1 : 0) | (p1 && (p1->flags & NER_TOK_DIGIT) ? 2 : 0)
+              | (n2 && (n2->flags & NER_TOK_DIGIT) ? 4 : 0);
+  guint k = 0;
+  out[k++] = feat (20, wp1 * 31 + s0);
+  out[k++] = feat (23, w0 * 17 + wn1);
+  out[k++] = feat (24, wp1 * 13 + w0);
+  out[k++] = feat (27, wn1 * 31 + cap);
+  out[k++] = feat (38, w0 * 8 + dig);
+  guint ra, rb;
+  if (cap_run (toks, n, i, text, &ra, &rb))
+    {
+      guint64 pos = (i == ra ? 1 : 0) | (i == rb ? 2 : 0);
+      const NerToken *last = &toks[rb];
+      out[k++] = feat (50, ((last->flags & NER_TOK_LONG) ? 1 : last->lower) * 4 + pos);
+      out[k++] = feat (51, ((toks[ra].flags & NER_TOK_LONG) ? 1 : toks[ra].lower) * 4 + pos);
+      out[k++] = feat (52, (ra > 0 ? toks[ra - 1].lower : BOS) * 4 + pos);
+      out[k++] = feat (53, (rb + 1 < n ? toks[rb + 1].lower : EOS) * 4 + pos);
+      out[k++] = feat (54, ((guint64) last->gaz * 8 + MIN (rb - ra + 1, 5)) * 4 + pos);
+      out[k++] = feat (55, affix (text, last, 3, TRUE) * 4 + pos);
+    }
+  else
+    out[k++] = feat (50, 0);
+  return k;
+}
+
 /* The features of token @i of @parts: WORD, those that depend on the
  * token alone (its text, flags, gazetteer and WordNet classes), SELF,
  * those that depend on the token and the longest gazetteer and WordNet
@@ -284,14 +325,10 @@ features_of (const NerToken *toks, guint n, guint i, const char *text, guint par
   EMIT (NEIGHBOUR, feat (17, gp));
   EMIT (NEIGHBOUR, feat (18, gn));
   EMIT (WORD, feat (19, ((t->flags & NER_TOK_SENT) ? 8 : 0) | cap | ((t->flags & NER_TOK_COMMON) ? 4 : 0)));
-  EMIT (CONTEXT, feat (20, wp1 * 31 + s0));
   EMIT (LOCAL, feat (21, ((guint64) sp1 << 32 | s0) * 7 + sn1));
   EMIT (WORD, feat (22, (guint64) s0 << 1 | ((t->flags & NER_TOK_CAPSLINE) ? 1 : 0)));
-  EMIT (CONTEXT, feat (23, w0 * 17 + wn1));
-  EMIT (CONTEXT, feat (24, wp1 * 13 + w0));
   EMIT (LOCAL, feat (25, g0 * 64 + gp * 8 + cap));
   EMIT (LOCAL, feat (26, (guint64) sn1 << 8 | cap | ((t->flags & NER_TOK_SENT) ? 16 : 0)));
-  EMIT (CONTEXT, feat (27, wn1 * 31 + cap));
   EMIT (LOCAL, feat (28, t->gaz * 64ULL + (p1 ? eff_cap (p1) : 7) * 8 + (n1 ? eff_cap (n1) : 7)));
   EMIT (WORD, feat (29, affix (text, t, 4, TRUE)));
   EMIT (WORD, feat (30, affix (text, t, 2, FALSE)));
@@ -307,25 +344,9 @@ features_of (const NerToken *toks, guint n, guint i, const char *text, guint par
               | (n2 && (n2->flags & NER_TOK_DIGIT) ? 4 : 0);
   EMIT (LOCAL, feat (36, g0 * 8 + dig));
   EMIT (LOCAL, feat (37, (guint64) t->gaz * 8 + dig));
-  EMIT (CONTEXT, feat (38, w0 * 8 + dig));
-  /* the run of capitalised words the token is in: its first and last
-   * word (the head: "... Park", "University of ..."), the words around it */
-  guint ra, rb;
-  if (!(parts & CONTEXT))
-    ;
-  else if (cap_run (toks, n, i, text, &ra, &rb))
-    {
-      guint64 pos = (i == ra ? 1 : 0) | (i == rb ? 2 : 0);
-      const NerToken *last = &toks[rb];
-      EMIT (CONTEXT, feat (50, ((last->flags & NER_TOK_LONG) ? 1 : last->lower) * 4 + pos));
-      EMIT (CONTEXT, feat (51, ((toks[ra].flags & NER_TOK_LONG) ? 1 : toks[ra].lower) * 4 + pos));
-      EMIT (CONTEXT, feat (52, (ra > 0 ? toks[ra - 1].lower : BOS) * 4 + pos));
-      EMIT (CONTEXT, feat (53, (rb + 1 < n ? toks[rb + 1].lower : EOS) * 4 + pos));
-      EMIT (CONTEXT, feat (54, ((guint64) last->gaz * 8 + MIN (rb - ra + 1, 5)) * 4 + pos));
-      EMIT (CONTEXT, feat (55, affix (text, last, 3, TRUE) * 4 + pos));
-    }
-  else
-    EMIT (CONTEXT, feat (50, 0));
+  /* the words around it and the run of capitalised words the token is in */
+  if (parts & CONTEXT)
+    k += context_features (toks, n, i, text, out + k);
   /* a capitalised word that no list knows (apart at the start of a
    * sentence, where common words are capitalised too); entities-train adds
    * to the weights of the other a prior measured on held-out text */
@@ -538,7 +559,7 @@ viterbi_reserve (NerScratch *s, guint n)
 
 /* Adds the weight rows of the @k (at most NER_MAX_FEATS) features @f to
  * @sc: first all the rows are found and fetched, then added. */
-static inline void
+G_ALWAYS_INLINE static inline void
 add_rows (const NerModel *m, const guint32 *f, guint k, gint32 *sc)
 {
   const gint16 *rows[NER_MAX_FEATS];
@@ -583,7 +604,7 @@ word_key (const char *text, const NerToken *t)
 /* The sum of the rows of the token's own features (WORD and SELF), from
  * the cache of the scratch (a word seen before costs one lookup instead
  * of 18). */
-static const gint32 *
+G_ALWAYS_INLINE static inline const gint32 *
 word_sum (const NerModel *model, NerScratch *s, const char *text, const NerToken *toks, guint n, guint i,
           guint64 key)
 {
@@ -657,7 +678,7 @@ local_key (const NerToken *toks, guint n, guint i)
 
 /* The sum of the rows of the LOCAL features of token @i, from the cache
  * of the scratch. */
-static const gint32 *
+G_ALWAYS_INLINE static inline const gint32 *
 local_sum (const NerModel *model, NerScratch *s, const char *text, const NerToken *toks, guint n, guint i,
            guint64 key)
 {
@@ -675,7 +696,7 @@ local_sum (const NerModel *model, NerScratch *s, const char *text, const NerToke
 
 /* The sums of the NEIGHBOUR features that token @u gives the tokens
  * around it, by role (NB_*), from the cache of the scratch. */
-static const NerNeighbourSum *
+G_ALWAYS_INLINE static inline const NerNeighbourSum *
 neighbour_sum (const NerModel *model, NerScratch *s, const NerToken *u, guint64 key)
 {
   NerNeighbourSum *e = &s->ncache[key & (NER_NEIGHBOUR_CACHE - 1)];
@@ -697,7 +718,7 @@ neighbour_sum (const NerModel *model, NerScratch *s, const NerToken *u, guint64 
  * parts kept apart: those of its shape and gazetteer class (features 40,
  * 42 and 44 of ner_pair_features (): few values, nearly always cached)
  * and those of its word (feature 43, its third). */
-static void
+G_ALWAYS_INLINE static inline void
 pair_sums (const NerModel *model, NerScratch *s, const NerToken *toks, guint i, guint64 ckey, guint64 wkey,
            float out[NER_N_TAGS * NER_TAG_STRIDE])
 {
@@ -757,9 +778,20 @@ tagger_caches (const NerModel *model, NerScratch *s)
     }
 }
 
+/* The tagger spends a good part of its time finding weight rows, which
+ * counts bits (ner_popcount64 ()): on x86-64 with GCC and glibc it comes
+ * in two versions, one for processors with the popcnt instruction (GCC
+ * turns the bit count into it) and one for the others, chosen when the
+ * library is loaded. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__GLIBC__)
+# define NER_CLONES __attribute__ ((target_clones ("popcnt", "default")))
+#else
+# define NER_CLONES
+#endif
+
 /* Viterbi decoding of the whole chunk: a line break ends every name, so
  * each line is decoded on its own. */
-void
+NER_CLONES void
 ner_tag (const NerModel *model, NerScratch *s, const char *text, NerToken *toks, guint n)
 {
   guint32 f[NER_MAX_FEATS + 8];
@@ -819,7 +851,7 @@ ner_tag (const NerModel *model, NerScratch *s, const char *text, NerToken *toks,
           if (i + 2 >= len)
             add_sum (sc, s->edge[NB_N2]);
           add_sum (sc, local_sum (model, s, text, lt, len, i, ki[4]));
-          guint k = features_of (lt, len, i, text, CONTEXT, f), m = 0;
+          guint k = context_features (lt, len, i, text, f), m = 0;
           guint32 *rows = s->rows + (gsize) i * NER_MAX_FEATS;
           for (guint j = 0; j < k; j++)
             {
