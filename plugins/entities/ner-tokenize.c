@@ -209,6 +209,17 @@ ner_tokenize_raw (NerScratch *s, const char *text, gsize len, gint64 cbase)
           cp++;
           while (p < end)
             {
+              if (latin && g_ascii_isalnum (*p))
+                {
+                  /* a run of ASCII letters and digits, the usual case */
+                  const char *q = p;
+                  for (; q < end && g_ascii_isalnum (*q); q++)
+                    digits_only = digits_only && g_ascii_isdigit (*q);
+                  cp += q - p;
+                  ncp += q - p;
+                  p = q;
+                  continue;
+                }
               int w2;
               gunichar d = get_char (p, end, &w2);
               if (is_alnum (d))
