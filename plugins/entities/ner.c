@@ -488,6 +488,8 @@ ner_viterbi (const NerToken *toks, guint n, const float *emit, const float *pair
       __m128i arg0 = _mm_setzero_si128 (), arg1 = arg0;
       for (int p = 0; p < NER_N_TAGS; p++)
         {
+          if (prev_sc[p] == -INFINITY)
+            continue;   /* it would win nowhere */
           __m128 ps = _mm_set1_ps (prev_sc[p]);
           __m128i bit = _mm_set1_epi32 (1 << p), pv = _mm_set1_epi32 (p);
           const float *row = pi + p * NER_TAG_STRIDE;
@@ -752,7 +754,7 @@ pair_sums (const NerModel *model, NerScratch *s, const NerToken *toks, guint i, 
 }
 
 static inline void
-add_sum (gint32 *sc, const gint32 *v)
+add_sum (gint32 *restrict sc, const gint32 *restrict v)
 {
   for (int c = 0; c < NER_TAG_STRIDE; c++)
     sc[c] += v[c];
