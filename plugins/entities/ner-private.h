@@ -86,7 +86,7 @@ ner_weight_row (const NerModel *m, guint32 b)
 
 /* Per-thread caches of the tagger's sums of weight rows (ner.c). */
 #define NER_WORD_CACHE 8192
-#define NER_PAIR_CACHE 4096
+#define NER_PAIR_CACHE 8192
 #define NER_CLASS_CACHE 512
 #define NER_NEIGHBOUR_CACHE 4096
 #define NER_LOCAL_CACHE 4096
@@ -99,6 +99,10 @@ typedef struct {
   guint64 key;
   gint32  sc[NER_N_TAGS][NER_TAG_STRIDE];
 } NerPairSum;
+typedef struct {
+  guint64 key;
+  gint16  sc[NER_N_TAGS][NER_TAG_STRIDE];   /* one weight row per previous tag */
+} NerPairWord;
 typedef struct {
   guint64 key;
   gint32  sc[4][NER_TAG_STRIDE];   /* by role: previous, next, second before, second after */
@@ -133,7 +137,7 @@ struct _NerScratch {
   guint64    *keys;      /* vit_size x NER_KEYS: keys of the cached sums */
   NerLex     *lex;       /* NER_LEX_CACHE, allocated by the first ner_tokenize () */
   NerWordSum *wcache;    /* NER_WORD_CACHE, allocated by the first ner_tag () */
-  NerPairSum *pcache;    /* NER_PAIR_CACHE: transitions by word */
+  NerPairWord *pcache;   /* NER_PAIR_CACHE: transitions by word */
   NerPairSum *ccache;    /* NER_CLASS_CACHE: transitions by shape and gazetteer class */
   NerNeighbourSum *ncache; /* NER_NEIGHBOUR_CACHE: what a word gives its neighbours */
   NerWordSum *lcache;    /* NER_LOCAL_CACHE: the features of shapes and classes around a token */

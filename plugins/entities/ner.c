@@ -725,7 +725,7 @@ pair_sums (const NerModel *model, NerScratch *s, const NerToken *toks, guint i, 
            float out[NER_N_TAGS * NER_TAG_STRIDE])
 {
   NerPairSum *ce = &s->ccache[ckey & (NER_CLASS_CACHE - 1)];
-  NerPairSum *we = &s->pcache[wkey & (NER_PAIR_CACHE - 1)];
+  NerPairWord *we = &s->pcache[wkey & (NER_PAIR_CACHE - 1)];
   if (ce->key != ckey || we->key != wkey)
     {
       if (ce->key != ckey)
@@ -743,7 +743,11 @@ pair_sums (const NerModel *model, NerScratch *s, const NerToken *toks, guint i, 
               add_rows (model, cf, 3, ce->sc[p]);
             }
           if (we->key != wkey)
-            add_rows (model, f + 2, 1, we->sc[p]);
+            {
+              const gint16 *r = ner_weight_row (model, f[2]);
+              if (r != NULL)
+                memcpy (we->sc[p], r, sizeof we->sc[p]);
+            }
         }
       ce->key = ckey;
       we->key = wkey;
@@ -767,7 +771,7 @@ tagger_caches (const NerModel *model, NerScratch *s)
   if (s->wcache != NULL)
     return;
   s->wcache = g_new0 (NerWordSum, NER_WORD_CACHE);
-  s->pcache = g_new0 (NerPairSum, NER_PAIR_CACHE);
+  s->pcache = g_new0 (NerPairWord, NER_PAIR_CACHE);
   s->ccache = g_new0 (NerPairSum, NER_CLASS_CACHE);
   s->ncache = g_new0 (NerNeighbourSum, NER_NEIGHBOUR_CACHE);
   s->lcache = g_new0 (NerWordSum, NER_LOCAL_CACHE);
@@ -832,11 +836,13 @@ ner_tag (const NerModel *model, NerScratch *s, const char *text, NerToken *toks,
           __builtin_prefetch (&s->lcache[ki[4] & (NER_LOCAL_CACHE - 1)]);
           __builtin_prefetch (&s->wcache[ki[0] & (NER_WORD_CACHE - 1)]);
           const char *pe = (const char *) &s->pcache[ki[2] & (NER_PAIR_CACHE - 1)];
-          for (gsize off = 0; off < sizeof (NerPairSum); off += 64)
+          for (gsize off = 0; off < sizeof (NerPairWord); off += 64)
             __builtin_prefetch (pe + off);
+          __builtin_prefetch (pe + sizeof (NerPairWord) - 1);
           const char *ne = (const char *) &s->ncache[ki[3] & (NER_NEIGHBOUR_CACHE - 1)];
           for (gsize off = 0; off < sizeof (NerNeighbourSum); off += 64)
             __builtin_prefetch (ne + off);
+          __builtin_prefetch (ne + sizeof (NerNeighbourSum) - 1);
 #endif
         }
       for (guint i = 0; i < len; i++)
