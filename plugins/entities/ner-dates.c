@@ -592,6 +592,29 @@ static const struct {
   { NER_PERCENT, 0,              rule_percent },
 };
 
+/* Whether any rule of the table can match at token i: what each needs
+ * first (a digit; a currency sign; a month, a weekday, "ago" two tokens
+ * on, or the first letter of "today", "yesterday", "last", "past",
+ * "next", "coming" ...), in a few tests, so that most tokens try no rule. */
+static inline gboolean
+may_match (const Ctx *c, guint i)
+{
+  const NerToken *t = &c->toks[i];
+  if (t->flags & NER_TOK_DIGIT)
+    return TRUE;
+  guchar b = (guchar) c->text[t->bstart];
+  if (t->flags & NER_TOK_PUNCT)
+    return b == '$' || b >= 0x80;
+  if (!(t->flags & NER_TOK_LETTER))
+    return FALSE;
+  if (t->month != 0 || strchr ("tylpnc", b | 0x20) != NULL)
+    return TRUE;
+  guint len = t->bend - t->bstart;
+  if (len >= 6 && len <= 9 && g_ascii_strncasecmp (c->text + t->bend - 3, "day", 3) == 0)
+    return TRUE;
+  return is (c, i + 2, "ago");
+}
+
 /* The first rule that matches at token i: the tokens it covers, or 0. */
 static guint
 apply_rules (const Ctx *c, guint i, guint types)
@@ -615,7 +638,7 @@ ner_find_dates (const NerModel *model, const char *text, const NerToken *toks, g
   Ctx c = { text, toks, n, ref != NULL && g_date_valid (ref) ? ref : NULL, out };
   for (guint i = 0; i < n; i++)
     {
-      if (toks[i].flags & NER_TOK_LONG)
+      if ((toks[i].flags & NER_TOK_LONG) || !may_match (&c, i))
         continue;
       guint used = apply_rules (&c, i, opts->types);
       if (used > 0 && matched != NULL)
