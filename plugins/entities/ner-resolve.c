@@ -389,11 +389,23 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
   (void) s;
 }
 
+/* g_utf8_casefold (), with ASCII text (most names) folded directly. */
+static char *
+fold (const char *s, gssize len)
+{
+  if (len < 0)
+    len = strlen (s);
+  for (gssize i = 0; i < len; i++)
+    if ((guchar) s[i] >= 0x80)
+      return g_utf8_casefold (s, len);
+  return g_ascii_strdown (s, len);
+}
+
 static char *
 last_word_key (const char *canon)
 {
   const char *sp = strrchr (canon, ' ');
-  return g_utf8_casefold (sp ? sp + 1 : canon, -1);
+  return fold (sp ? sp + 1 : canon, -1);
 }
 
 /* Token-sequence key of text[b..e) (case-insensitive), 0 if none. */
@@ -683,7 +695,7 @@ enum { EV_PER = 1, EV_ORG = 1 << 1, EV_LOC = 1 << 16 };
 static void
 note_evidence (GHashTable *ev, const char *name, const NerToken *t, guint what)
 {
-  g_autofree char *w = g_utf8_casefold (name + t->bstart, t->bend - t->bstart);
+  g_autofree char *w = fold (name + t->bstart, t->bend - t->bstart);
   guint old = GPOINTER_TO_UINT (g_hash_table_lookup (ev, w));
   guint v = what == EV_PER ? old | EV_PER : old + what;
   if (((v >> 1) & 0x7fff) < ((old >> 1) & 0x7fff) || ((v >> 16) & 0x7fff) < ((old >> 16) & 0x7fff))
@@ -759,7 +771,7 @@ resolve_partial (const NerModel *model, NerScratch *s, const char *text, GArray 
       if (m->type == NER_ORG && heads && (toks[0].flags & NER_TOK_UPPER1) && !(toks[0].flags & NER_TOK_COMMON)
           && !(gaz_bits (model, &toks[0]) & (NER_GZ_LOC | NER_GZ_DEMONYM | NER_GZ_GIVEN | NER_GZ_SURNAME | NER_GZ_TITLE | NER_GZ_NONAME)))
         {
-          char *key = g_utf8_casefold (name + toks[0].bstart, toks[0].bend - toks[0].bstart);
+          char *key = fold (name + toks[0].bstart, toks[0].bend - toks[0].bstart);
           if (!g_hash_table_contains (full, key))
             g_hash_table_insert (full, key, m);
           else
@@ -776,7 +788,7 @@ resolve_partial (const NerModel *model, NerScratch *s, const char *text, GArray 
       gsize len = m->bend - m->bstart;
       if (m->type > NER_LOC || memchr (name, ' ', len) != NULL || strchr (m->canonical, ' ') != NULL)
         continue;
-      g_autofree char *folded = g_utf8_casefold (name, len);
+      g_autofree char *folded = fold (name, len);
       g_autofree char *word = g_strndup (name, len);
       g_autofree char *acr = g_strconcat ("\x02", word, NULL);
       gboolean upper = len >= 2;
@@ -959,7 +971,7 @@ ner_extract (const NerModel *model, NerScratch *s, const char *text, gsize len, 
           }
         else if (strchr (m->canonical, ' ') == NULL)
           {
-            g_autofree char *key = g_utf8_casefold (m->canonical, -1);
+            g_autofree char *key = fold (m->canonical, -1);
             const char *full = g_hash_table_lookup (surnames, key);
             if (full != NULL && m->type == NER_ORG)
               m->type = NER_PER;   /* "Zelenskyy" read as an organisation */
