@@ -192,8 +192,8 @@ cap_run (const NerToken *toks, guint n, guint i, const char *text, guint *a, gui
 {
   if (!run_cap (&toks[i]))
     {
-      if (i == 0 || i + 1 >= n || !run_connector (text, &toks[i]) || !run_cap (&toks[i - 1]) || !run_cap (&toks[i + 1])
-          || (toks[i + 1].flags & NER_TOK_NL_BEFORE))
+      if (i == 0 || i + 1 >= n || !run_cap (&toks[i - 1]) || !run_cap (&toks[i + 1])
+          || (toks[i + 1].flags & NER_TOK_NL_BEFORE) || !run_connector (text, &toks[i]))
         return FALSE;
     }
   guint x = i, y = i;
@@ -201,8 +201,8 @@ cap_run (const NerToken *toks, guint n, guint i, const char *text, guint *a, gui
     {
       if (run_cap (&toks[x - 1]))
         x--;
-      else if (x >= 2 && run_connector (text, &toks[x - 1]) && run_cap (&toks[x - 2])
-               && !(toks[x - 1].flags & NER_TOK_NL_BEFORE))
+      else if (x >= 2 && run_cap (&toks[x - 2]) && !(toks[x - 1].flags & NER_TOK_NL_BEFORE)
+               && run_connector (text, &toks[x - 1]))
         x -= 2;
       else
         break;
@@ -211,8 +211,8 @@ cap_run (const NerToken *toks, guint n, guint i, const char *text, guint *a, gui
     {
       if (run_cap (&toks[y + 1]))
         y++;
-      else if (y + 2 < n && run_connector (text, &toks[y + 1]) && run_cap (&toks[y + 2])
-               && !(toks[y + 2].flags & NER_TOK_NL_BEFORE))
+      else if (y + 2 < n && run_cap (&toks[y + 2]) && !(toks[y + 2].flags & NER_TOK_NL_BEFORE)
+               && run_connector (text, &toks[y + 1]))
         y += 2;
       else
         break;
