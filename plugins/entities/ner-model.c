@@ -532,6 +532,8 @@ ner_scratch_free (NerScratch *s)
   g_free (s->rows);
   g_free (s->nrows);
   g_free (s->keys);
+  g_free (s->shape);
+  g_free (s->cls);
   g_free (s->wcache);
   g_free (s->pcache);
   g_free (s->ccache);

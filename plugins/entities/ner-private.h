@@ -135,6 +135,7 @@ struct _NerScratch {
   guint32    *rows;      /* vit_size x NER_MAX_FEATS: rows of the context features */
   guint8     *nrows;     /* vit_size: their number */
   guint64    *keys;      /* vit_size x NER_KEYS: keys of the cached sums */
+  guint32    *shape, *cls;  /* vit_size: what local_key () reads of each token */
   NerLex     *lex;       /* NER_LEX_CACHE, allocated by the first ner_tokenize () */
   NerWordSum *wcache;    /* NER_WORD_CACHE, allocated by the first ner_tag () */
   NerPairWord *pcache;   /* NER_PAIR_CACHE: transitions by word */

@@ -557,6 +557,8 @@ viterbi_reserve (NerScratch *s, guint n)
   s->rows = g_renew (guint32, s->rows, (gsize) s->vit_size * NER_MAX_FEATS);
   s->nrows = g_renew (guint8, s->nrows, s->vit_size);
   s->keys = g_renew (guint64, s->keys, (gsize) s->vit_size * NER_KEYS);
+  s->shape = g_renew (guint32, s->shape, s->vit_size);
+  s->cls = g_renew (guint32, s->cls, s->vit_size);
 }
 
 /* Adds the weight rows of the @k (at most NER_MAX_FEATS) features @f to
@@ -625,9 +627,9 @@ word_sum (const NerModel *model, NerScratch *s, const char *text, const NerToken
 /* The keys of the transition sums of @t: by shape and gazetteer class,
  * and by word; never 0. */
 static inline guint64
-class_key (const NerToken *t)
+class_key (const NerToken *t, guint32 shape)
 {
-  guint64 k = mix64 (((guint64) eff_shape (t) << 32) ^ ((guint64) t->gaz_span << 2 | t->gaz_pos) ^ 0x3c6ef372fe94f82bULL);
+  guint64 k = mix64 (((guint64) shape << 32) ^ ((guint64) t->gaz_span << 2 | t->gaz_pos) ^ 0x3c6ef372fe94f82bULL);
   return k != 0 ? k : 1;
 }
 
@@ -641,39 +643,46 @@ lower_key (const NerToken *t)
 /* The key of what neighbour_features () reads of @t (its word, shape
  * and gazetteer classes), from its lower_key (); never 0. */
 static inline guint64
-neighbour_key (const NerToken *t, guint64 lkey)
+neighbour_key (const NerToken *t, guint32 shape, guint64 lkey)
 {
-  guint64 k = mix64 (lkey ^ ((guint64) eff_shape (t) << 32 | (guint64) t->gaz << 16
+  guint64 k = mix64 (lkey ^ ((guint64) shape << 32 | (guint64) t->gaz << 16
                              | (guint64) t->gaz_span << 2 | t->gaz_pos));
   return k != 0 ? k : 1;
+}
+
+/* What local_key () reads of a token besides its shape (eff_shape ()):
+ * its gazetteer match (13 bits), case (2), common-word flag, dictionary
+ * class (2) and WordNet bits (5). */
+static inline guint32
+local_class (const NerToken *t)
+{
+  return ((t->gaz_span << 2 | t->gaz_pos) << 10) | eff_cap (t) << 8 | ((t->flags & NER_TOK_COMMON) ? 1u : 0u) << 7
+         | (guint32) dict_class (t) << 5 | (t->wn & 0x1fu);
 }
 
 /* The key of everything the LOCAL features of token @i read: the
  * shapes of the token and its neighbours, their case, common-word,
  * dictionary and WordNet classes, the gazetteer classes of the token and
- * of the previous one, digits around; never 0. */
+ * of the previous one, digits around; never 0. @shape and @cls hold
+ * eff_shape () and local_class () of the tokens. */
 static guint64
-local_key (const NerToken *toks, guint n, guint i)
+local_key (const NerToken *toks, guint n, guint i, const guint32 *shape, const guint32 *cls)
 {
   const NerToken *t = &toks[i];
-  const NerToken *p1 = i > 0 ? &toks[i - 1] : NULL;
-  const NerToken *n1 = i + 1 < n ? &toks[i + 1] : NULL;
-  const NerToken *n2 = i + 2 < n ? &toks[i + 2] : NULL;
-  guint64 dig = (n1 && (n1->flags & NER_TOK_DIGIT) ? 1 : 0) | (p1 && (p1->flags & NER_TOK_DIGIT) ? 2 : 0)
-                | (n2 && (n2->flags & NER_TOK_DIGIT) ? 4 : 0);
+  gboolean p1 = i > 0, n1 = i + 1 < n;
+  guint64 dig = (n1 && (toks[i + 1].flags & NER_TOK_DIGIT) ? 1 : 0) | (p1 && (toks[i - 1].flags & NER_TOK_DIGIT) ? 2 : 0)
+                | (i + 2 < n && (toks[i + 2].flags & NER_TOK_DIGIT) ? 4 : 0);
   /* 13 + 11 bits of the token's classes, 24 of the previous token's, 11
    * of the next one's */
   guint64 c = ((guint64) t->gaz_span << 2 | t->gaz_pos) | (guint64) t->gaz << 13;
   if (p1)
-    c |= (1ULL << 23 | ((guint64) p1->gaz_span << 2 | p1->gaz_pos) << 10 | (guint64) eff_cap (p1) << 8
-          | (guint64) ((p1->flags & NER_TOK_COMMON) ? 1 : 0) << 7 | dict_class (p1) << 5 | (p1->wn & 0x1f)) << 24;
+    c |= (1ULL << 23 | cls[i - 1]) << 24;
   if (n1)
-    c |= (1ULL << 10 | (guint64) eff_cap (n1) << 8 | (guint64) ((n1->flags & NER_TOK_COMMON) ? 1 : 0) << 7
-          | dict_class (n1) << 5 | (n1->wn & 0x1f)) << 48;
+    c |= (1ULL << 10 | (cls[i + 1] & 0x3ff)) << 48;
   /* the shapes, with the token's case, sentence start and the digits */
-  guint64 k = mix64 (((guint64) (p1 ? eff_shape (p1) : 1) << 32 | eff_shape (t)) ^ 0x6a09e667f3bcc908ULL);
-  k = mix64 (k ^ (n1 ? eff_shape (n1) : 2) ^ ((guint64) eff_cap (t) << 32) ^ ((guint64) ((t->flags & NER_TOK_SENT) ? 1 : 0) << 34)
-             ^ (dig << 35));
+  guint64 k = mix64 (((guint64) (p1 ? shape[i - 1] : 1) << 32 | shape[i]) ^ 0x6a09e667f3bcc908ULL);
+  k = mix64 (k ^ (n1 ? shape[i + 1] : 2) ^ ((guint64) ((cls[i] >> 8) & 3) << 32)
+             ^ ((guint64) ((t->flags & NER_TOK_SENT) ? 1 : 0) << 34) ^ (dig << 35));
   k = mix64 (k ^ c);
   return k != 0 ? k : 1;
 }
@@ -826,12 +835,17 @@ ner_tag (const NerModel *model, NerScratch *s, const char *text, NerToken *toks,
       guint64 *keys = s->keys;
       for (guint i = 0; i < len; i++)
         {
+          s->shape[i] = eff_shape (&lt[i]);
+          s->cls[i] = local_class (&lt[i]);
+        }
+      for (guint i = 0; i < len; i++)
+        {
           guint64 *ki = keys + (gsize) NER_KEYS * i;
           ki[0] = word_key (text, &lt[i]);
-          ki[1] = class_key (&lt[i]);
+          ki[1] = class_key (&lt[i], s->shape[i]);
           ki[2] = lower_key (&lt[i]);
-          ki[3] = neighbour_key (&lt[i], ki[2]);
-          ki[4] = local_key (lt, len, i);
+          ki[3] = neighbour_key (&lt[i], s->shape[i], ki[2]);
+          ki[4] = local_key (lt, len, i, s->shape, s->cls);
 #if defined(__GNUC__)
           __builtin_prefetch (&s->lcache[ki[4] & (NER_LOCAL_CACHE - 1)]);
           __builtin_prefetch (&s->wcache[ki[0] & (NER_WORD_CACHE - 1)]);
