@@ -518,13 +518,19 @@ mark_context (const NerModel *model, NerScratch *s, const char *text, NerToken *
  * one-word name (0: none), @more whether longer names start with the
  * word, and @more_table the first words of the longer names: the search
  * stops where no name goes on. */
+static inline gboolean
+may_start_name (const NerToken *t)
+{
+  gboolean cap = (t->flags & NER_TOK_UPPER1) || ((t->flags & NER_TOK_CAPSLINE) && (t->flags & NER_TOK_LETTER));
+  return cap && !(t->flags & NER_TOK_LONG);
+}
+
 static guint
 longest_name (const NerTable *table, const NerTable *more_table, guint maxlen, guint32 mask, guint32 one,
               gboolean more, const NerToken *toks, guint n, guint i, guint32 *bits)
 {
   const NerToken *t = &toks[i];
-  gboolean cap = (t->flags & NER_TOK_UPPER1) || ((t->flags & NER_TOK_CAPSLINE) && (t->flags & NER_TOK_LETTER));
-  if (!cap || (t->flags & NER_TOK_LONG) || maxlen == 0)
+  if (!may_start_name (t) || maxlen == 0)
     return 0;
   guint best = 0;
   if (one != 0 && (mask == 0 || (one & mask)))
@@ -559,6 +565,11 @@ mark_gazetteer (const NerModel *model, NerToken *toks, guint n)
 {
   for (guint i = 0; i < n;)
     {
+      if (!may_start_name (&toks[i]))
+        {
+          i++;
+          continue;
+        }
       guint32 bits = 0;
       guint best = longest_name (&model->gaz, &model->gaz_more, model->gaz_maxlen,
                                  NER_GZ_PER | NER_GZ_LOC | NER_GZ_ORG | NER_GZ_DEMONYM | NER_GZ_TITLE,
@@ -579,6 +590,11 @@ mark_wordnet (const NerModel *model, NerToken *toks, guint n)
 {
   for (guint i = 0; i < n;)
     {
+      if (!may_start_name (&toks[i]))
+        {
+          i++;
+          continue;
+        }
       guint32 bits = 0;
       guint best = longest_name (&model->wn, &model->wn_more, model->wn_maxlen, 0, toks[i].wn,
                                  toks[i].more & NER_MORE_WN, toks, n, i, &bits);
