@@ -85,11 +85,11 @@ ner_weight_row (const NerModel *m, guint32 b)
 }
 
 /* Per-thread caches of the tagger's sums of weight rows (ner.c). */
-#define NER_WORD_CACHE 8192
-#define NER_PAIR_CACHE 8192
+#define NER_WORD_CACHE 16384
+#define NER_PAIR_CACHE 16384
 #define NER_CLASS_CACHE 512
-#define NER_NEIGHBOUR_CACHE 4096
-#define NER_LOCAL_CACHE 4096
+#define NER_NEIGHBOUR_CACHE 8192
+#define NER_LOCAL_CACHE 8192
 #define NER_KEYS 5     /* keys of the cached sums per token */
 typedef struct {
   guint64 key;
