@@ -110,7 +110,7 @@ typedef struct {
 
 /* Per-thread cache of what the tokenizer looks up for a word (ASCII
  * words only, by lower-case hash): see word_lex () in ner-tokenize.c. */
-#define NER_LEX_CACHE 8192
+#define NER_LEX_CACHE 16384
 typedef struct {
   guint64 key;
   guint32 gaz;      /* gazetteer bits of the word alone, 0 if none */

@@ -471,8 +471,10 @@ drop_capitalised_words (const NerModel *model, NerScratch *s, const char *text, 
                         guint n_whole, GArray *out)
 {
   NerTable seen;
-  guint bits = 10;
-  while ((1u << bits) < len / 2 && bits < 20)
+  /* room for each word once (a text of one chunk: its tokens; the table
+   * grows if need be) */
+  guint bits = 6;
+  while ((1u << bits) < (whole != NULL ? (gsize) n_whole * 2 : len / 2) && bits < 20)
     bits++;
   ner_table_init (&seen, bits);
   if (whole != NULL)
