@@ -790,16 +790,27 @@ resolve_partial (const NerModel *model, NerScratch *s, const char *text, GArray 
       gsize len = m->bend - m->bstart;
       if (m->type > NER_LOC || memchr (name, ' ', len) != NULL || strchr (m->canonical, ' ') != NULL)
         continue;
-      g_autofree char *folded = fold (name, len);
-      g_autofree char *word = g_strndup (name, len);
-      g_autofree char *acr = g_strconcat ("\x02", word, NULL);
       gboolean upper = len >= 2;
       for (gsize i = 0; i < len && upper; i++)
         upper = g_ascii_isupper (name[i]);
-      const NerMention *f = upper ? g_hash_table_lookup (full, acr) : g_hash_table_lookup (full, folded);
+      g_autofree char *folded = NULL;
+      const NerMention *f;
+      if (upper)
+        {
+          g_autofree char *acr = g_malloc (len + 2);
+          acr[0] = '\x02';
+          memcpy (acr + 1, name, len);
+          acr[len + 1] = '\0';
+          f = g_hash_table_lookup (full, acr);
+        }
+      else
+        {
+          folded = fold (name, len);
+          f = g_hash_table_lookup (full, folded);
+        }
       if (f != NULL && f != m && (m->type != NER_PER || !upper))
         {
-          if (strcmp (m->canonical, word) == 0)
+          if (strlen (m->canonical) == len && memcmp (m->canonical, name, len) == 0)
             {
               g_free (m->canonical);
               m->canonical = g_strdup (f->canonical);
@@ -809,6 +820,8 @@ resolve_partial (const NerModel *model, NerScratch *s, const char *text, GArray 
           m->type = f->type;
           continue;
         }
+      if (folded == NULL)
+        folded = fold (name, len);
       guint bits = GPOINTER_TO_UINT (g_hash_table_lookup (ev, folded));
       guint orgs = (bits >> 1) & 0x7fff, places = (bits >> 16) & 0x7fff;
       if (m->type == NER_PER && !(bits & EV_PER) && orgs + places > 0)
