@@ -761,9 +761,22 @@ pair_sums (const NerModel *model, NerScratch *s, const NerToken *toks, guint i, 
       ce->key = ckey;
       we->key = wkey;
     }
+#if defined(__SSE2__)
+  for (int p = 0; p < NER_N_TAGS; p++)
+    {
+      /* the int16 row widened, added to the int32 sums, made floats */
+      __m128i w = _mm_loadu_si128 ((const __m128i *) we->sc[p]);
+      __m128i lo = _mm_srai_epi32 (_mm_unpacklo_epi16 (w, w), 16), hi = _mm_srai_epi32 (_mm_unpackhi_epi16 (w, w), 16);
+      __m128i a0 = _mm_add_epi32 (_mm_loadu_si128 ((const __m128i *) ce->sc[p]), lo);
+      __m128i a1 = _mm_add_epi32 (_mm_loadu_si128 ((const __m128i *) (ce->sc[p] + 4)), hi);
+      _mm_storeu_ps (out + p * NER_TAG_STRIDE, _mm_cvtepi32_ps (a0));
+      _mm_storeu_ps (out + p * NER_TAG_STRIDE + 4, _mm_cvtepi32_ps (a1));
+    }
+#else
   for (int p = 0; p < NER_N_TAGS; p++)
     for (int c = 0; c < NER_TAG_STRIDE; c++)
       out[p * NER_TAG_STRIDE + c] = (float) (ce->sc[p][c] + we->sc[p][c]);
+#endif
 }
 
 static inline void
