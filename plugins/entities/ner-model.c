@@ -540,6 +540,8 @@ ner_scratch_free (NerScratch *s)
   g_free (s->ncache);
   g_free (s->lcache);
   g_free (s->lex);
+  ner_table_clear (&s->seen);
+  ner_table_clear (&s->index);
   if (s->sub)
     ner_scratch_free (s->sub);
   g_free (s);

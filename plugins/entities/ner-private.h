@@ -137,6 +137,7 @@ struct _NerScratch {
   guint64    *keys;      /* vit_size x NER_KEYS: keys of the cached sums */
   guint32    *shape, *cls;  /* vit_size: what local_key () reads of each token */
   NerLex     *lex;       /* NER_LEX_CACHE, allocated by the first ner_tokenize () */
+  NerTable    seen, index;  /* the document rules' tables (ner-resolve.c), kept for the next document */
   NerWordSum *wcache;    /* NER_WORD_CACHE, allocated by the first ner_tag () */
   NerPairWord *pcache;   /* NER_PAIR_CACHE: transitions by word */
   NerPairSum *ccache;    /* NER_CLASS_CACHE: transitions by shape and gazetteer class */
@@ -151,6 +152,8 @@ const NerEntry *ner_table_get (const NerTable *t, guint64 key);
 /* ner.c: the hash sets (open addressing, 64-bit keys, 0 never a key) */
 void      ner_table_init   (NerTable *t, guint bits);
 void      ner_table_clear  (NerTable *t);
+/* Empties @t, of 2^@bits slots: the same memory when it has that size. */
+void      ner_table_reset  (NerTable *t, guint bits);
 NerEntry *ner_table_insert (NerTable *t, guint64 key);
 /* ner-tokenize.c: a word's hash, and its slot and key in the model's
  * dictionary (also used to build the dictionary in ner-model.c) */

@@ -470,22 +470,22 @@ static void
 drop_capitalised_words (const NerModel *model, NerScratch *s, const char *text, gsize len, NerToken *whole,
                         guint n_whole, GArray *out)
 {
-  NerTable seen;
   /* room for each word once (a text of one chunk: its tokens; the table
    * grows if need be) */
   guint bits = 6;
   while ((1u << bits) < (whole != NULL ? (gsize) n_whole * 2 : len / 2) && bits < 20)
     bits++;
-  ner_table_init (&seen, bits);
+  NerTable *seen = &s->seen;
+  ner_table_reset (seen, bits);
   if (whole != NULL)
-    note_words (&seen, whole, n_whole);
+    note_words (seen, whole, n_whole);
   else
     for (gsize from = 0; from < len;)
       {
         gsize to = chunk_end (text, len, from);
         guint n;
         const NerToken *toks = ner_tokenize (model, s, text + from, to - from, &n);
-        note_words (&seen, toks, n);
+        note_words (seen, toks, n);
         from = to;
       }
   guint w = 0, next = 0;
@@ -509,7 +509,7 @@ drop_capitalised_words (const NerModel *model, NerScratch *s, const char *text, 
           while (next < n && from + toks[next].bend <= m->bstart)
             next++;
           drop = next < n && from + toks[next].bstart == m->bstart && from + toks[next].bend == m->bend
-                 && capitalised_common_word (&seen, &toks[next]);
+                 && capitalised_common_word (seen, &toks[next]);
         }
       if (drop)
         {
@@ -520,7 +520,6 @@ drop_capitalised_words (const NerModel *model, NerScratch *s, const char *text, 
       g_array_index (out, NerMention, w++) = *m;
     }
   g_array_set_size (out, w);
-  ner_table_clear (&seen);
 }
 
 
@@ -577,8 +576,8 @@ document_consistency (const NerModel *model, NerScratch *s, const char *text, gs
   drop_capitalised_words (model, s, text, len, whole, n_whole, out);
   /* key -> index of its votes: per type, then the number of tokens,
    * then the type of the first mention */
-  NerTable index;
-  ner_table_init (&index, 6);
+  NerTable *index = &s->index;
+  ner_table_reset (index, 6);
   g_autoptr(GArray) votes = g_array_new (FALSE, TRUE, sizeof (guint) * 5);
   g_autofree guint64 *keys = g_new0 (guint64, out->len);
   for (guint k = 0; k < out->len; k++)
@@ -590,8 +589,8 @@ document_consistency (const NerModel *model, NerScratch *s, const char *text, gs
         continue;
       keys[k] = key;
       if (m->type == NER_ORG && nt >= 2)
-        note_partial (model, s, text, m, &index, votes);
-      NerEntry *e = ner_table_insert (&index, key);
+        note_partial (model, s, text, m, index, votes);
+      NerEntry *e = ner_table_insert (index, key);
       if (e->bits == 0)
         {
           guint v[5] = { 0, 0, 0, nt, m->type };   /* the first seen breaks ties */
@@ -606,7 +605,7 @@ document_consistency (const NerModel *model, NerScratch *s, const char *text, gs
       NerMention *m = &g_array_index (out, NerMention, k);
       if (keys[k] == 0)
         continue;
-      const guint *v = votes_of (&index, votes, keys[k]);
+      const guint *v = votes_of (index, votes, keys[k]);
       NerType best = (NerType) v[4];
       for (int t = NER_PER; t <= NER_LOC; t++)
         if (v[t] > v[best])
@@ -646,7 +645,7 @@ document_consistency (const NerModel *model, NerScratch *s, const char *text, gs
               if (l > 1 && (u->flags & NER_TOK_NL_BEFORE))
                 break;
               h = ner_seq_step (h, u->lower);
-              const guint *v = votes_of (&index, votes, h);
+              const guint *v = votes_of (index, votes, h);
               if (v != NULL && v[3] == l)
                 best = l, bv = v;
             }
@@ -685,7 +684,6 @@ document_consistency (const NerModel *model, NerScratch *s, const char *text, gs
       g_array_append_vals (out, added->data, added->len);
       g_array_sort (out, mention_cmp);
     }
-  ner_table_clear (&index);
 }
 
 /* What the longer names of an article tell about its one-word names:

@@ -61,6 +61,20 @@ ner_table_clear (NerTable *t)
   g_clear_pointer (&t->vals, g_free);
 }
 
+void
+ner_table_reset (NerTable *t, guint bits)
+{
+  if (t->keys != NULL && t->mask + 1 == (1u << bits))
+    {
+      /* a new key's value is set when it is inserted */
+      memset (t->keys, 0, (gsize) (t->mask + 1) * sizeof *t->keys);
+      t->used = 0;
+      return;
+    }
+  ner_table_clear (t);
+  ner_table_init (t, bits);
+}
+
 
 static void
 table_grow (NerTable *t)
