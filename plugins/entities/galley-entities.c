@@ -256,7 +256,8 @@ build_function_words (gpointer data)
       if (len > 5)
         continue;   /* the words tested have at most 5 letters */
       guint64 v = 0;
-      memcpy (&v, w, len);
+      for (gsize i = 0; i < len; i++)
+        v |= (guint64) (guchar) w[i] << (8 * i);
       guint i = function_slot (v);
       while (set[i] != 0)
         i = (i + 1) & (FUNCTION_SLOTS - 1);
@@ -289,21 +290,17 @@ looks_english (const char *text, gsize len)
       unsigned char c = (unsigned char) *p;
       if (g_ascii_isalpha (c))
         {
+          /* the word's first letters in lower case, packed as the set's */
           const char *w = p;
-          while (p < end && g_ascii_isalpha (*p))
-            p++;
+          guint64 v = 0;
+          for (; p < end && g_ascii_isalpha (*p); p++)
+            if (p - w < 6)
+              v |= (guint64) ((guchar) *p | 0x20) << (8 * (p - w));
           gsize n = p - w;
           latin += n;
           words++;
           if (n <= 5)
-            {
-              char lower[8] = { 0 };
-              for (gsize i = 0; i < n; i++)
-                lower[i] = g_ascii_tolower (w[i]);
-              guint64 v;
-              memcpy (&v, lower, 8);
-              hits += is_function_word (set, v);
-            }
+            hits += is_function_word (set, v);
           continue;
         }
       if (c >= 0x80)

@@ -607,7 +607,11 @@ may_match (const Ctx *c, guint i)
     return b == '$' || b >= 0x80;
   if (!(t->flags & NER_TOK_LETTER))
     return FALSE;
-  if (t->month != 0 || strchr ("tylpnc", b | 0x20) != NULL)
+  /* t, y, l, p, n, c */
+  guint lb = b | 0x20;
+  if (t->month != 0
+      || (lb >= 'a' && lb <= 'z' && ((1u << ('t' - 'a') | 1u << ('y' - 'a') | 1u << ('l' - 'a') | 1u << ('p' - 'a')
+                                      | 1u << ('n' - 'a') | 1u << ('c' - 'a')) >> (lb - 'a')) & 1u))
     return TRUE;
   guint len = t->bend - t->bstart;
   if (len >= 6 && len <= 9 && g_ascii_strncasecmp (c->text + t->bend - 3, "day", 3) == 0)
