@@ -594,8 +594,9 @@ static const struct {
 
 /* Whether any rule of the table can match at token i: what each needs
  * first (a digit; a currency sign; a month, a weekday, "ago" two tokens
- * on, or the first letter of "today", "yesterday", "last", "past",
- * "next", "coming" ...), in a few tests, so that most tokens try no rule. */
+ * on, or one of "today", "yesterday", "tomorrow", "last", "past",
+ * "previous", "next", "coming", "this", by first letter and length), in
+ * a few tests, so that most tokens try no rule. */
 static inline gboolean
 may_match (const Ctx *c, guint i)
 {
@@ -607,13 +608,22 @@ may_match (const Ctx *c, guint i)
     return b == '$' || b >= 0x80;
   if (!(t->flags & NER_TOK_LETTER))
     return FALSE;
-  /* t, y, l, p, n, c */
-  guint lb = b | 0x20;
-  if (t->month != 0
-      || (lb >= 'a' && lb <= 'z' && ((1u << ('t' - 'a') | 1u << ('y' - 'a') | 1u << ('l' - 'a') | 1u << ('p' - 'a')
-                                      | 1u << ('n' - 'a') | 1u << ('c' - 'a')) >> (lb - 'a')) & 1u))
+  if (t->month != 0)
     return TRUE;
   guint len = t->bend - t->bstart;
+  guint lengths = 0;   /* bit n: a relative word of n letters starts with this letter */
+  switch (b | 0x20)
+    {
+    case 't': lengths = 1u << 4 | 1u << 5 | 1u << 8; break;   /* this, today, tomorrow */
+    case 'y': lengths = 1u << 9; break;                       /* yesterday */
+    case 'l': lengths = 1u << 4; break;                       /* last */
+    case 'p': lengths = 1u << 4 | 1u << 8; break;             /* past, previous */
+    case 'n': lengths = 1u << 4; break;                       /* next */
+    case 'c': lengths = 1u << 6; break;                       /* coming */
+    default: break;
+    }
+  if (len < 32 && ((lengths >> len) & 1u))
+    return TRUE;
   if (len >= 6 && len <= 9 && g_ascii_strncasecmp (c->text + t->bend - 3, "day", 3) == 0)
     return TRUE;
   return is (c, i + 2, "ago");
