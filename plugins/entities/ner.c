@@ -751,29 +751,39 @@ pair_sums (const NerModel *model, NerScratch *s, const NerToken *toks, guint i, 
   NerPairWord *we = &s->pcache[wkey & (NER_PAIR_CACHE - 1)];
   if (ce->key != ckey || we->key != wkey)
     {
-      if (ce->key != ckey)
-        memset (ce->sc, 0, sizeof ce->sc);
-      if (we->key != wkey)
-        memset (we->sc, 0, sizeof we->sc);
+      /* the word's rows found and fetched for all previous tags first */
+      const gint16 *wrow[NER_N_TAGS];
+      guint32 cf[NER_N_TAGS][3];
       for (int p = 0; p < NER_N_TAGS; p++)
         {
           guint32 f[NER_MAX_PAIR_FEATS];
           guint k = ner_pair_features (toks, i, p, f);
           g_assert (k == 4);
-          if (ce->key != ckey)
-            {
-              guint32 cf[3] = { f[0], f[1], f[3] };
-              add_rows (model, cf, 3, ce->sc[p]);
-            }
-          if (we->key != wkey)
-            {
-              const gint16 *r = ner_weight_row (model, f[2]);
-              if (r != NULL)
-                memcpy (we->sc[p], r, sizeof we->sc[p]);
-            }
+          cf[p][0] = f[0], cf[p][1] = f[1], cf[p][2] = f[3];
+          wrow[p] = we->key != wkey ? ner_weight_row (model, f[2]) : NULL;
+#if defined(__GNUC__)
+          if (wrow[p] != NULL)
+            __builtin_prefetch (wrow[p]);
+#endif
         }
-      ce->key = ckey;
-      we->key = wkey;
+      if (ce->key != ckey)
+        {
+          memset (ce->sc, 0, sizeof ce->sc);
+          for (int p = 0; p < NER_N_TAGS; p++)
+            add_rows (model, cf[p], 3, ce->sc[p]);
+          ce->key = ckey;
+        }
+      if (we->key != wkey)
+        {
+          for (int p = 0; p < NER_N_TAGS; p++)
+            {
+              if (wrow[p] != NULL)
+                memcpy (we->sc[p], wrow[p], sizeof we->sc[p]);
+              else
+                memset (we->sc[p], 0, sizeof we->sc[p]);
+            }
+          we->key = wkey;
+        }
     }
 #if defined(__SSE2__)
   for (int p = 0; p < NER_N_TAGS; p++)
