@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static GalleyHarness *
 harness_v (const char *const *opts, GError **error)
@@ -252,6 +253,93 @@ test_reference_date (void)
   assert_mention (d, "Friday", "DATE", NULL);
 }
 
+/* The day after @d, as YYYY-MM-DD. */
+static char *
+day_after (const GDate *d)
+{
+  GDate t = *d;
+  g_date_add_days (&t, 1);
+  return g_strdup_printf ("%04u-%02u-%02u", g_date_get_year (&t), g_date_get_month (&t), g_date_get_day (&t));
+}
+
+/* reference-date=today (the default): without meta.date or a dateline,
+ * relative dates are resolved against the run's date; the other spans
+ * (money, percentages, dates that need no day) come out once, as with a
+ * fixed reference day. Checked on a short text and on one of several
+ * chunks (over 64 KB), where the text is read again. */
+/* Gazetteer names of several words: the longest that starts at a word
+ * wins, also when the words before its end are no name of their own,
+ * and a shorter name is found where a longer one does not go on. */
+static void
+test_long_names (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  g_autoptr(GalleyDocument) doc = run_doc (h, "Officials of the Organisation for Economic Co-operation and Development "
+                                              "met fans of the New York Jets in New York City on Monday. Later they flew "
+                                              "from New York to Paris.", "2025-07-21");
+  GalleyAnnotation *a = find (doc, "Organisation for Economic Co-operation and Development", NULL);
+  g_assert_nonnull (a);
+  g_assert_cmpstr (a->type, ==, "ORG");
+  a = find (doc, "New York Jets", NULL);
+  g_assert_nonnull (a);
+  g_assert_cmpstr (a->type, ==, "ORG");
+  a = find (doc, "New York City", NULL);
+  g_assert_nonnull (a);
+  g_assert_cmpstr (a->type, ==, "LOC");
+  a = find (doc, "New York", NULL);
+  g_assert_nonnull (a);
+  g_assert_cmpstr (a->type, ==, "LOC");
+  g_assert_null (find (doc, "New", NULL));
+}
+
+static void
+test_run_date (void)
+{
+  const char *sentence = "Shares rose 5% to $3 million on 3 May, officials said, and talks resume tomorrow.";
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  GString *big = g_string_new (NULL);
+  while (big->len < 150000)
+    g_string_append (big, "The committee met again and the members talked about the budget for a long time.\n");
+  g_string_append (big, sentence);
+  const char *texts[] = { sentence, big->str };
+  for (gsize k = 0; k < G_N_ELEMENTS (texts); k++)
+    {
+      GDate before, after;
+      g_date_clear (&before, 1);
+      g_date_clear (&after, 1);
+      g_date_set_time_t (&before, time (NULL));
+      g_autoptr(GalleyDocument) doc = run_doc (h, texts[k], NULL);
+      g_date_set_time_t (&after, time (NULL));
+      if (g_date_compare (&before, &after) != 0)
+        {
+          g_test_skip ("the date changed during the run");
+          break;
+        }
+      g_autofree char *tomorrow = day_after (&before);
+      g_autofree char *may = g_strdup_printf ("%04u-05-03", g_date_get_year (&before));
+      assert_mention (doc, "tomorrow", "DATE", tomorrow);
+      assert_mention (doc, "3 May", "DATE", may);
+      assert_mention (doc, "5%", "PERCENT", "5%");
+      assert_mention (doc, "$3 million", "MONEY", "3000000 USD");
+      guint dates = 0, others = 0;
+      for (guint i = 0; i < galley_document_get_n_annotations (doc); i++)
+        {
+          GalleyAnnotation *a = galley_document_get_annotation (doc, i);
+          if (strcmp (a->type, "DATE") == 0)
+            dates++;
+          else if (strcmp (a->type, "MONEY") == 0 || strcmp (a->type, "PERCENT") == 0)
+            others++;
+        }
+      g_assert_cmpuint (dates, ==, 2);
+      g_assert_cmpuint (others, ==, 2);
+      /* the offsets are those of the text */
+      GalleyAnnotation *t = find (doc, "tomorrow", NULL);
+      const char *p = g_utf8_offset_to_pointer (texts[k], t->start);
+      g_assert_true (strncmp (p, "tomorrow", 8) == 0);
+    }
+  g_string_free (big, TRUE);
+}
+
 static void
 test_options (void)
 {
@@ -433,6 +521,38 @@ test_bad_input (void)
   g_autoptr(GalleyDocument) longtok = run_doc (h, s->str, NULL);
   g_assert_nonnull (find (longtok, "Berlin", "LOC"));
   g_string_free (s, TRUE);
+  /* one sentence of several megabytes without punctuation or line
+   * break: names near its end are found at the right offsets */
+  GString *run = g_string_new (NULL);
+  gsize target = g_test_slow () ? 5u << 20 : 2u << 20;
+  while (run->len < target)
+    g_string_append (run, "the minister said that the talks would go on and ");
+  g_string_append (run, "Emmanuel Macron flew to Berlin");
+  g_autoptr(GalleyDocument) sentence = run_doc (h, run->str, "2025-07-21");
+  GalleyAnnotation *berlin = find (sentence, "Berlin", "LOC");
+  g_assert_nonnull (berlin);
+  g_assert_cmpint (berlin->end, ==, galley_document_get_length (sentence));
+  g_assert_nonnull (find (sentence, "Emmanuel Macron", "PER"));
+  g_string_free (run, TRUE);
+  /* 200,000 capitalised words on one line: no more mentions than the
+   * limit, each inside the text and on whole words */
+  GString *capwords = g_string_new (NULL);
+  for (guint i = 0; i < 200000; i++)
+    g_string_append_printf (capwords, "%s%c%c%c", i > 0 ? " " : "", 'A' + i % 26, 'a' + (i / 26) % 26, 'a' + (i / 676) % 26);
+  g_autoptr(GalleyDocument) capdoc = run_doc (h, capwords->str, "2025-07-21");
+  guint n = galley_document_get_n_annotations (capdoc);
+  g_assert_cmpuint (n, <=, 5000);
+  gint64 length = galley_document_get_length (capdoc), prev_end = 0;
+  for (guint i = 0; i < n; i++)
+    {
+      GalleyAnnotation *m = galley_document_get_annotation (capdoc, i);
+      g_assert_cmpint (m->start, >=, prev_end);
+      g_assert_cmpint (m->end, <=, length);
+      g_assert_cmpint (m->start % 4, ==, 0);   /* words of 3 letters and a space */
+      g_assert_cmpint (m->end % 4, ==, 3);
+      prev_end = m->end;
+    }
+  g_string_free (capwords, TRUE);
 }
 
 /* The model is English: German or Russian articles are left alone unless
@@ -728,6 +848,20 @@ test_document_evidence (void)
 /* The tagger keeps sums per word in the scratch of a thread: a text
  * tagged after many others gets the same mentions as in a fresh one. */
 static void
+assert_same_mentions (GalleyDocument *a, GalleyDocument *b)
+{
+  g_assert_cmpuint (galley_document_get_n_annotations (a), ==, galley_document_get_n_annotations (b));
+  for (guint i = 0; i < galley_document_get_n_annotations (a); i++)
+    {
+      GalleyAnnotation *x = galley_document_get_annotation (a, i), *y = galley_document_get_annotation (b, i);
+      g_assert_cmpstr (x->type, ==, y->type);
+      g_assert_cmpint (x->start, ==, y->start);
+      g_assert_cmpint (x->end, ==, y->end);
+      g_assert_cmpstr (x->canonical, ==, y->canonical);
+    }
+}
+
+static void
 test_repeatable (void)
 {
   const char *text = "Kremlin spokesman Dmitry Peskov said the Bank of England and Arsenal would not comment. "
@@ -742,16 +876,19 @@ test_repeatable (void)
       g_autoptr(GalleyDocument) o = run_doc (used, other, NULL);
     }
   g_autoptr(GalleyDocument) b = run_doc (used, text, "2025-07-21");
-  g_assert_cmpuint (galley_document_get_n_annotations (a), ==, galley_document_get_n_annotations (b));
+  assert_same_mentions (a, b);
   g_assert_cmpuint (galley_document_get_n_annotations (a), >, 4);
-  for (guint i = 0; i < galley_document_get_n_annotations (a); i++)
-    {
-      GalleyAnnotation *x = galley_document_get_annotation (a, i), *y = galley_document_get_annotation (b, i);
-      g_assert_cmpstr (x->type, ==, y->type);
-      g_assert_cmpint (x->start, ==, y->start);
-      g_assert_cmpint (x->end, ==, y->end);
-      g_assert_cmpstr (x->canonical, ==, y->canonical);
-    }
+  /* the worker keeps what it looked up for words across documents: a
+   * document of 60,000 different made-up words, capitalised, fills those
+   * caches with others; the text comes out the same */
+  GString *words = g_string_new (NULL);
+  for (guint i = 0; i < 60000; i++)
+    g_string_append_printf (words, "%c%c%c%c%s", 'A' + i % 26, 'a' + (i / 26) % 26, 'a' + (i / 676) % 26,
+                            'a' + (i / 17576) % 26, i % 12 == 11 ? ".\n" : " ");
+  g_autoptr(GalleyDocument) filler = run_doc (used, words->str, NULL);
+  g_string_free (words, TRUE);
+  g_autoptr(GalleyDocument) c = run_doc (used, text, "2025-07-21");
+  assert_same_mentions (a, c);
 }
 
 int
@@ -764,6 +901,8 @@ main (int argc, char **argv)
   g_test_add_func ("/entities/repeatable", test_repeatable);
   g_test_add_func ("/entities/dates", test_dates);
   g_test_add_func ("/entities/reference-date", test_reference_date);
+  g_test_add_func ("/entities/run-date", test_run_date);
+  g_test_add_func ("/entities/long-names", test_long_names);
   g_test_add_func ("/entities/options", test_options);
   g_test_add_func ("/entities/bad-options", test_bad_options);
   ADD ("/entities/bad-data-files", test_bad_data_files);

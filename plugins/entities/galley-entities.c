@@ -173,30 +173,46 @@ top_cmp (gconstpointer a, gconstpointer b)
   return x->first < y->first ? -1 : x->first > y->first;
 }
 
+/* Mentions by type, canonical name and position. */
+static int
+mention_ref_cmp (gconstpointer a, gconstpointer b)
+{
+  const TopEntry *x = a, *y = b;
+  if (x->type != y->type)
+    return x->type < y->type ? -1 : 1;
+  int c = strcmp (x->canonical, y->canonical);
+  if (c != 0)
+    return c;
+  return x->first < y->first ? -1 : x->first > y->first;
+}
+
 static void
 write_top (Entities *self, GalleyDocument *doc, GArray *mentions)
 {
   json_object *meta = galley_document_get_meta (doc);
   if (self->top == 0)
     return;
-  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_autoptr(GArray) top = g_array_new (FALSE, FALSE, sizeof (TopEntry));
+  /* the mentions sorted by name, then each name once with its count
+   * and its first mention */
+  g_autoptr(GArray) refs = g_array_sized_new (FALSE, FALSE, sizeof (TopEntry), mentions->len);
   for (guint i = 0; i < mentions->len; i++)
     {
       const NerMention *m = &g_array_index (mentions, NerMention, i);
       if (m->type > NER_LOC || m->canonical == NULL)
         continue;
-      char *key = g_strdup_printf ("%d\t%s", m->type, m->canonical);
-      gpointer idx;
-      if (g_hash_table_lookup_extended (seen, key, NULL, &idx))
-        {
-          g_array_index (top, TopEntry, GPOINTER_TO_UINT (idx)).count++;
-          g_free (key);
-          continue;
-        }
       TopEntry e = { m->canonical, m->type, 1, i };
-      g_hash_table_insert (seen, key, GUINT_TO_POINTER (top->len));
-      g_array_append_val (top, e);
+      g_array_append_val (refs, e);
+    }
+  g_array_sort (refs, mention_ref_cmp);
+  g_autoptr(GArray) top = g_array_new (FALSE, FALSE, sizeof (TopEntry));
+  for (guint i = 0; i < refs->len; i++)
+    {
+      const TopEntry *e = &g_array_index (refs, TopEntry, i);
+      TopEntry *last = top->len > 0 ? &g_array_index (top, TopEntry, top->len - 1) : NULL;
+      if (last != NULL && last->type == e->type && strcmp (last->canonical, e->canonical) == 0)
+        last->count++;
+      else
+        g_array_append_val (top, *e);
     }
   g_array_sort (top, top_cmp);
   json_object *arr = json_object_new_array ();
@@ -212,18 +228,61 @@ write_top (Entities *self, GalleyDocument *doc, GArray *mentions)
   json_object_object_add (meta, "entities_top", arr);
 }
 
+/* English function words (they make up a third or more of running
+ * English text and a few percent of other Latin-script languages), in a
+ * set of their lower-case letters packed into an integer. */
+#define FUNCTION_SLOTS 128
+static const char *const function_words[] = {
+  "the", "of", "and", "to", "a", "in", "is", "that", "for", "on", "was", "with", "as", "by", "at", "it",
+  "he", "she", "said", "from", "his", "her", "be", "are", "have", "has", "an", "not", "but", "they",
+  "this", "were", "had", "which", "will", "their", "who", "been", "after", "its", "would", "there",
+};
+
+static inline guint
+function_slot (guint64 packed)
+{
+  return (guint) ((packed * 0x9e3779b97f4a7c15ULL) >> 57);   /* 7 bits */
+}
+
+static gpointer
+build_function_words (gpointer data)
+{
+  (void) data;
+  guint64 *set = g_new0 (guint64, FUNCTION_SLOTS);
+  for (gsize k = 0; k < G_N_ELEMENTS (function_words); k++)
+    {
+      const char *w = function_words[k];
+      gsize len = strlen (w);
+      if (len > 5)
+        continue;   /* the words tested have at most 5 letters */
+      guint64 v = 0;
+      for (gsize i = 0; i < len; i++)
+        v |= (guint64) (guchar) w[i] << (8 * i);
+      guint i = function_slot (v);
+      while (set[i] != 0)
+        i = (i + 1) & (FUNCTION_SLOTS - 1);
+      set[i] = v;
+    }
+  return set;
+}
+
+static gboolean
+is_function_word (const guint64 *set, guint64 packed)
+{
+  for (guint i = function_slot (packed); set[i] != 0; i = (i + 1) & (FUNCTION_SLOTS - 1))
+    if (set[i] == packed)
+      return TRUE;
+  return FALSE;
+}
+
 /* A cheap guess whether @text is English: mostly Latin letters, and
- * enough of its words are English function words (they make up a third or
- * more of running English text and a few percent of other Latin-script
- * languages). Too short to tell: yes. */
+ * enough of its words are English function words. Too short to tell:
+ * yes. */
 static gboolean
 looks_english (const char *text, gsize len)
 {
-  static const char *const function_words[] = {
-    "the", "of", "and", "to", "a", "in", "is", "that", "for", "on", "was", "with", "as", "by", "at", "it",
-    "he", "she", "said", "from", "his", "her", "be", "are", "have", "has", "an", "not", "but", "they",
-    "this", "were", "had", "which", "will", "their", "who", "been", "after", "its", "would", "there", NULL
-  };
+  static GOnce once = G_ONCE_INIT;
+  const guint64 *set = g_once (&once, build_function_words, NULL);
   gint64 words = 0, hits = 0, latin = 0, other = 0;
   const char *p = text, *end = text + MIN (len, (gsize) 20000);
   while (p < end)
@@ -231,25 +290,17 @@ looks_english (const char *text, gsize len)
       unsigned char c = (unsigned char) *p;
       if (g_ascii_isalpha (c))
         {
+          /* the word's first letters in lower case, packed as the set's */
           const char *w = p;
-          while (p < end && g_ascii_isalpha (*p))
-            p++;
+          guint64 v = 0;
+          for (; p < end && g_ascii_isalpha (*p); p++)
+            if (p - w < 6)
+              v |= (guint64) ((guchar) *p | 0x20) << (8 * (p - w));
           gsize n = p - w;
           latin += n;
           words++;
           if (n <= 5)
-            {
-              char lower[6];
-              for (gsize i = 0; i < n; i++)
-                lower[i] = g_ascii_tolower (w[i]);
-              lower[n] = '\0';
-              for (guint i = 0; function_words[i] != NULL; i++)
-                if (function_words[i][0] == lower[0] && strcmp (lower, function_words[i]) == 0)
-                  {
-                    hits++;
-                    break;
-                  }
-            }
+            hits += is_function_word (set, v);
           continue;
         }
       if (c >= 0x80)

@@ -232,15 +232,8 @@ money_canon (double v, const char *code)
 static int
 month_of (const Ctx *c, guint i)
 {
-  if (i >= c->n || !(c->toks[i].flags & NER_TOK_LETTER))
-    return 0;
-  /* English month names and their short forms have 3 to 9 letters and
-   * start with one of these: most words are ruled out here */
-  guint len = c->toks[i].bend - c->toks[i].bstart;
-  if (len < 3 || len > 9 || strchr ("jfmasond", g_ascii_tolower (c->text[c->toks[i].bstart])) == NULL)
-    return 0;
-  return galley_date_month_from_name (c->text + c->toks[i].bstart, c->toks[i].bend - c->toks[i].bstart,
-                                      GALLEY_DATE_ENGLISH);
+  /* the tokenizer looked it up (ner_tokenize ()) */
+  return i < c->n ? c->toks[i].month : 0;
 }
 
 /* Do tokens first..last touch a "/" on either side (a URL's path)? */
@@ -599,6 +592,43 @@ static const struct {
   { NER_PERCENT, 0,              rule_percent },
 };
 
+/* Whether any rule of the table can match at token i: what each needs
+ * first (a digit; a currency sign; a month, a weekday, "ago" two tokens
+ * on, or one of "today", "yesterday", "tomorrow", "last", "past",
+ * "previous", "next", "coming", "this", by first letter and length), in
+ * a few tests, so that most tokens try no rule. */
+static inline gboolean
+may_match (const Ctx *c, guint i)
+{
+  const NerToken *t = &c->toks[i];
+  if (t->flags & NER_TOK_DIGIT)
+    return TRUE;
+  guchar b = (guchar) c->text[t->bstart];
+  if (t->flags & NER_TOK_PUNCT)
+    return b == '$' || b >= 0x80;
+  if (!(t->flags & NER_TOK_LETTER))
+    return FALSE;
+  if (t->month != 0)
+    return TRUE;
+  guint len = t->bend - t->bstart;
+  guint lengths = 0;   /* bit n: a relative word of n letters starts with this letter */
+  switch (b | 0x20)
+    {
+    case 't': lengths = 1u << 4 | 1u << 5 | 1u << 8; break;   /* this, today, tomorrow */
+    case 'y': lengths = 1u << 9; break;                       /* yesterday */
+    case 'l': lengths = 1u << 4; break;                       /* last */
+    case 'p': lengths = 1u << 4 | 1u << 8; break;             /* past, previous */
+    case 'n': lengths = 1u << 4; break;                       /* next */
+    case 'c': lengths = 1u << 6; break;                       /* coming */
+    default: break;
+    }
+  if (len < 32 && ((lengths >> len) & 1u))
+    return TRUE;
+  if (len >= 6 && len <= 9 && g_ascii_strncasecmp (c->text + t->bend - 3, "day", 3) == 0)
+    return TRUE;
+  return is (c, i + 2, "ago");
+}
+
 /* The first rule that matches at token i: the tokens it covers, or 0. */
 static guint
 apply_rules (const Ctx *c, guint i, guint types)
@@ -617,17 +647,29 @@ apply_rules (const Ctx *c, guint i, guint types)
 
 void
 ner_find_dates (const NerModel *model, const char *text, const NerToken *toks, guint n,
-                const NerOptions *opts, const GDate *ref, GArray *out)
+                const NerOptions *opts, const GDate *ref, GArray *out, GArray *matched)
 {
   Ctx c = { text, toks, n, ref != NULL && g_date_valid (ref) ? ref : NULL, out };
   for (guint i = 0; i < n; i++)
     {
-      if (toks[i].flags & NER_TOK_LONG)
+      if ((toks[i].flags & NER_TOK_LONG) || !may_match (&c, i))
         continue;
       guint used = apply_rules (&c, i, opts->types);
+      if (used > 0 && matched != NULL)
+        g_array_append_val (matched, i);
       if (used > 1)
         i += used - 1;
     }
+  (void) model;
+}
+
+void
+ner_find_dates_at (const NerModel *model, const char *text, const NerToken *toks, guint n,
+                   const NerOptions *opts, const GDate *ref, const GArray *at, GArray *out)
+{
+  Ctx c = { text, toks, n, ref != NULL && g_date_valid (ref) ? ref : NULL, out };
+  for (guint k = 0; k < at->len; k++)
+    apply_rules (&c, g_array_index (at, guint, k), opts->types);
   (void) model;
 }
 

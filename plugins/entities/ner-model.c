@@ -55,6 +55,19 @@ ner_name_key (NerScratch *s, const char *name, gsize len, guint *n_tokens)
   return n > 0 ? h : 0;
 }
 
+/* Notes in @more the first 1 to @n - 1 words of the name of @n words
+ * that ner_name_key () has just read into s->toks. */
+static void
+note_prefixes (NerTable *more, const NerScratch *s, guint n)
+{
+  guint64 h = NER_SEQ_SEED;
+  for (guint i = 0; i + 1 < n; i++)
+    {
+      h = ner_seq_step (h, s->toks[i].lower);
+      ner_table_insert (more, h)->bits = 1;
+    }
+}
+
 static const struct { const char *name; guint32 bit; } gaz_types[] = {
   { "PER", NER_GZ_PER }, { "GIVEN", NER_GZ_GIVEN }, { "SURNAME", NER_GZ_SURNAME },
   { "LOC", NER_GZ_LOC }, { "ORG", NER_GZ_ORG }, { "DEMONYM", NER_GZ_DEMONYM },
@@ -154,6 +167,7 @@ gazetteer_line (NerModel *model, NerScratch *s, char *line, const char *path, gu
       else if (e->canon == NER_NO_STRING && (bit & (NER_GZ_PER | NER_GZ_ORG | NER_GZ_LOC)))
         e->canon = ner_intern (model, f[1], -1);
       model->gaz_maxlen = MAX (model->gaz_maxlen, nt);
+      note_prefixes (&model->gaz_more, s, nt);
     }
   g_strfreev (f);
   return TRUE;
@@ -191,6 +205,7 @@ wordnet_line (NerModel *model, NerScratch *s, char *line, const char *path, guin
     {
       ner_table_insert (&model->wn, key)->bits |= bit;
       model->wn_maxlen = MAX (model->wn_maxlen, nt);
+      note_prefixes (&model->wn_more, s, nt);
     }
   return TRUE;
 }
@@ -413,6 +428,8 @@ ner_model_load (const char *dir, const char *extra_aliases, gboolean need_weight
   ner_table_init (&model->aliases, 10);
   ner_table_init (&model->vocab, 14);
   ner_table_init (&model->wn, 16);
+  ner_table_init (&model->gaz_more, 10);
+  ner_table_init (&model->wn_more, 12);
 
   g_autofree char *gazdir = g_build_filename (dir, "gazetteer", NULL);
   g_autofree char *aliases = g_build_filename (dir, "aliases.tsv", NULL);
@@ -479,6 +496,8 @@ ner_model_free (NerModel *model)
   ner_table_clear (&model->aliases);
   ner_table_clear (&model->vocab);
   ner_table_clear (&model->wn);
+  ner_table_clear (&model->gaz_more);
+  ner_table_clear (&model->wn_more);
   g_free (model->dict);
   if (model->strings)
     g_string_free (model->strings, TRUE);
@@ -513,9 +532,16 @@ ner_scratch_free (NerScratch *s)
   g_free (s->rows);
   g_free (s->nrows);
   g_free (s->keys);
+  g_free (s->shape);
+  g_free (s->cls);
   g_free (s->wcache);
   g_free (s->pcache);
   g_free (s->ccache);
+  g_free (s->ncache);
+  g_free (s->lcache);
+  g_free (s->lex);
+  ner_table_clear (&s->seen);
+  ner_table_clear (&s->index);
   if (s->sub)
     ner_scratch_free (s->sub);
   g_free (s);

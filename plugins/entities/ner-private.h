@@ -40,6 +40,9 @@ struct _NerModel {
   guint     gaz_maxlen;
   NerTable  wn;        /* token-sequence hash -> NER_WN_* bits (wordnet.tsv) */
   guint     wn_maxlen;
+  /* the token-sequence hashes of the first words (1 to n - 1) of the
+   * names of n words: a longer name goes on from there */
+  NerTable  gaz_more, wn_more;
   GString  *strings;
   /* the weights, rows of NER_TAG_STRIDE int16 for the buckets that have
    * any (about one in four): for each 64 buckets a block whose bit b % 64
@@ -82,9 +85,12 @@ ner_weight_row (const NerModel *m, guint32 b)
 }
 
 /* Per-thread caches of the tagger's sums of weight rows (ner.c). */
-#define NER_WORD_CACHE 8192
-#define NER_PAIR_CACHE 4096
+#define NER_WORD_CACHE 16384
+#define NER_PAIR_CACHE 16384
 #define NER_CLASS_CACHE 512
+#define NER_NEIGHBOUR_CACHE 8192
+#define NER_LOCAL_CACHE 8192
+#define NER_KEYS 5     /* keys of the cached sums per token */
 typedef struct {
   guint64 key;
   gint32  sc[NER_TAG_STRIDE];
@@ -93,6 +99,27 @@ typedef struct {
   guint64 key;
   gint32  sc[NER_N_TAGS][NER_TAG_STRIDE];
 } NerPairSum;
+typedef struct {
+  guint64 key;
+  gint16  sc[NER_N_TAGS][NER_TAG_STRIDE];   /* one weight row per previous tag */
+} NerPairWord;
+typedef struct {
+  guint64 key;
+  gint32  sc[4][NER_TAG_STRIDE];   /* by role: previous, next, second before, second after */
+} NerNeighbourSum;
+
+/* Per-thread cache of what the tokenizer looks up for a word (ASCII
+ * words only, by lower-case hash): see word_lex () in ner-tokenize.c. */
+#define NER_LEX_CACHE 16384
+typedef struct {
+  guint64 key;
+  guint32 gaz;      /* gazetteer bits of the word alone, 0 if none */
+  guint8  wn;       /* WordNet bits of the word alone */
+  guint8  dict;     /* NER_DICT_* */
+  guint8  common;   /* a common lower-case word, or one in "s" whose stem is */
+  guint8  more;     /* NER_MORE_* */
+  guint8  month;    /* as NerToken.month */
+} NerLex;
 
 struct _NerScratch {
   NerToken   *toks;
@@ -107,10 +134,16 @@ struct _NerScratch {
   gint32     *isc;       /* vit_size x NER_TAG_STRIDE: emission sums */
   guint32    *rows;      /* vit_size x NER_MAX_FEATS: rows of the context features */
   guint8     *nrows;     /* vit_size: their number */
-  guint64    *keys;      /* vit_size x 3: keys of the cached sums */
+  guint64    *keys;      /* vit_size x NER_KEYS: keys of the cached sums */
+  guint32    *shape, *cls;  /* vit_size: what local_key () reads of each token */
+  NerLex     *lex;       /* NER_LEX_CACHE, allocated by the first ner_tokenize () */
+  NerTable    seen, index;  /* the document rules' tables (ner-resolve.c), kept for the next document */
   NerWordSum *wcache;    /* NER_WORD_CACHE, allocated by the first ner_tag () */
-  NerPairSum *pcache;    /* NER_PAIR_CACHE: transitions by word */
+  NerPairWord *pcache;   /* NER_PAIR_CACHE: transitions by word */
   NerPairSum *ccache;    /* NER_CLASS_CACHE: transitions by shape and gazetteer class */
+  NerNeighbourSum *ncache; /* NER_NEIGHBOUR_CACHE: what a word gives its neighbours */
+  NerWordSum *lcache;    /* NER_LOCAL_CACHE: the features of shapes and classes around a token */
+  gint32      edge[4][NER_TAG_STRIDE];  /* the same for the edges of a line */
 };
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NerScratch, ner_scratch_free)
@@ -119,6 +152,8 @@ const NerEntry *ner_table_get (const NerTable *t, guint64 key);
 /* ner.c: the hash sets (open addressing, 64-bit keys, 0 never a key) */
 void      ner_table_init   (NerTable *t, guint bits);
 void      ner_table_clear  (NerTable *t);
+/* Empties @t, of 2^@bits slots: the same memory when it has that size. */
+void      ner_table_reset  (NerTable *t, guint bits);
 NerEntry *ner_table_insert (NerTable *t, guint64 key);
 /* ner-tokenize.c: a word's hash, and its slot and key in the model's
  * dictionary (also used to build the dictionary in ner-model.c) */
@@ -141,8 +176,14 @@ ner_string (const NerModel *m, guint32 off)
 }
 
 /* ner-dates.c: DATE, MONEY and PERCENT spans over the tokens of one chunk;
- * appends NerMention with canonical set (or NULL). */
+ * appends NerMention with canonical set (or NULL), and to @matched
+ * (nullable) the index (guint) of each token where a rule matched. Which
+ * rules match where does not depend on @ref, only the canonical forms do:
+ * ner_find_dates_at () tries the rules again at the tokens of @at only,
+ * against another reference day, and appends the same spans. */
 void ner_find_dates (const NerModel *model, const char *text, const NerToken *toks, guint n,
-                     const NerOptions *opts, const GDate *ref, GArray *out);
+                     const NerOptions *opts, const GDate *ref, GArray *out, GArray *matched);
+void ner_find_dates_at (const NerModel *model, const char *text, const NerToken *toks, guint n,
+                        const NerOptions *opts, const GDate *ref, const GArray *at, GArray *out);
 
 G_END_DECLS

@@ -389,11 +389,23 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
   (void) s;
 }
 
+/* g_utf8_casefold (), with ASCII text (most names) folded directly. */
+static char *
+fold (const char *s, gssize len)
+{
+  if (len < 0)
+    len = strlen (s);
+  for (gssize i = 0; i < len; i++)
+    if ((guchar) s[i] >= 0x80)
+      return g_utf8_casefold (s, len);
+  return g_ascii_strdown (s, len);
+}
+
 static char *
 last_word_key (const char *canon)
 {
   const char *sp = strrchr (canon, ' ');
-  return g_utf8_casefold (sp ? sp + 1 : canon, -1);
+  return fold (sp ? sp + 1 : canon, -1);
 }
 
 /* Token-sequence key of text[b..e) (case-insensitive), 0 if none. */
@@ -458,20 +470,22 @@ static void
 drop_capitalised_words (const NerModel *model, NerScratch *s, const char *text, gsize len, NerToken *whole,
                         guint n_whole, GArray *out)
 {
-  NerTable seen;
-  guint bits = 10;
-  while ((1u << bits) < len / 2 && bits < 20)
+  /* room for each word once (a text of one chunk: its tokens; the table
+   * grows if need be) */
+  guint bits = 6;
+  while ((1u << bits) < (whole != NULL ? (gsize) n_whole * 2 : len / 2) && bits < 20)
     bits++;
-  ner_table_init (&seen, bits);
+  NerTable *seen = &s->seen;
+  ner_table_reset (seen, bits);
   if (whole != NULL)
-    note_words (&seen, whole, n_whole);
+    note_words (seen, whole, n_whole);
   else
     for (gsize from = 0; from < len;)
       {
         gsize to = chunk_end (text, len, from);
         guint n;
         const NerToken *toks = ner_tokenize (model, s, text + from, to - from, &n);
-        note_words (&seen, toks, n);
+        note_words (seen, toks, n);
         from = to;
       }
   guint w = 0, next = 0;
@@ -495,7 +509,7 @@ drop_capitalised_words (const NerModel *model, NerScratch *s, const char *text, 
           while (next < n && from + toks[next].bend <= m->bstart)
             next++;
           drop = next < n && from + toks[next].bstart == m->bstart && from + toks[next].bend == m->bend
-                 && capitalised_common_word (&seen, &toks[next]);
+                 && capitalised_common_word (seen, &toks[next]);
         }
       if (drop)
         {
@@ -506,7 +520,6 @@ drop_capitalised_words (const NerModel *model, NerScratch *s, const char *text, 
       g_array_index (out, NerMention, w++) = *m;
     }
   g_array_set_size (out, w);
-  ner_table_clear (&seen);
 }
 
 
@@ -563,8 +576,8 @@ document_consistency (const NerModel *model, NerScratch *s, const char *text, gs
   drop_capitalised_words (model, s, text, len, whole, n_whole, out);
   /* key -> index of its votes: per type, then the number of tokens,
    * then the type of the first mention */
-  NerTable index;
-  ner_table_init (&index, 6);
+  NerTable *index = &s->index;
+  ner_table_reset (index, 6);
   g_autoptr(GArray) votes = g_array_new (FALSE, TRUE, sizeof (guint) * 5);
   g_autofree guint64 *keys = g_new0 (guint64, out->len);
   for (guint k = 0; k < out->len; k++)
@@ -576,8 +589,8 @@ document_consistency (const NerModel *model, NerScratch *s, const char *text, gs
         continue;
       keys[k] = key;
       if (m->type == NER_ORG && nt >= 2)
-        note_partial (model, s, text, m, &index, votes);
-      NerEntry *e = ner_table_insert (&index, key);
+        note_partial (model, s, text, m, index, votes);
+      NerEntry *e = ner_table_insert (index, key);
       if (e->bits == 0)
         {
           guint v[5] = { 0, 0, 0, nt, m->type };   /* the first seen breaks ties */
@@ -592,7 +605,7 @@ document_consistency (const NerModel *model, NerScratch *s, const char *text, gs
       NerMention *m = &g_array_index (out, NerMention, k);
       if (keys[k] == 0)
         continue;
-      const guint *v = votes_of (&index, votes, keys[k]);
+      const guint *v = votes_of (index, votes, keys[k]);
       NerType best = (NerType) v[4];
       for (int t = NER_PER; t <= NER_LOC; t++)
         if (v[t] > v[best])
@@ -632,7 +645,7 @@ document_consistency (const NerModel *model, NerScratch *s, const char *text, gs
               if (l > 1 && (u->flags & NER_TOK_NL_BEFORE))
                 break;
               h = ner_seq_step (h, u->lower);
-              const guint *v = votes_of (&index, votes, h);
+              const guint *v = votes_of (index, votes, h);
               if (v != NULL && v[3] == l)
                 best = l, bv = v;
             }
@@ -671,7 +684,6 @@ document_consistency (const NerModel *model, NerScratch *s, const char *text, gs
       g_array_append_vals (out, added->data, added->len);
       g_array_sort (out, mention_cmp);
     }
-  ner_table_clear (&index);
 }
 
 /* What the longer names of an article tell about its one-word names:
@@ -683,7 +695,7 @@ enum { EV_PER = 1, EV_ORG = 1 << 1, EV_LOC = 1 << 16 };
 static void
 note_evidence (GHashTable *ev, const char *name, const NerToken *t, guint what)
 {
-  g_autofree char *w = g_utf8_casefold (name + t->bstart, t->bend - t->bstart);
+  g_autofree char *w = fold (name + t->bstart, t->bend - t->bstart);
   guint old = GPOINTER_TO_UINT (g_hash_table_lookup (ev, w));
   guint v = what == EV_PER ? old | EV_PER : old + what;
   if (((v >> 1) & 0x7fff) < ((old >> 1) & 0x7fff) || ((v >> 16) & 0x7fff) < ((old >> 16) & 0x7fff))
@@ -759,7 +771,7 @@ resolve_partial (const NerModel *model, NerScratch *s, const char *text, GArray 
       if (m->type == NER_ORG && heads && (toks[0].flags & NER_TOK_UPPER1) && !(toks[0].flags & NER_TOK_COMMON)
           && !(gaz_bits (model, &toks[0]) & (NER_GZ_LOC | NER_GZ_DEMONYM | NER_GZ_GIVEN | NER_GZ_SURNAME | NER_GZ_TITLE | NER_GZ_NONAME)))
         {
-          char *key = g_utf8_casefold (name + toks[0].bstart, toks[0].bend - toks[0].bstart);
+          char *key = fold (name + toks[0].bstart, toks[0].bend - toks[0].bstart);
           if (!g_hash_table_contains (full, key))
             g_hash_table_insert (full, key, m);
           else
@@ -776,16 +788,27 @@ resolve_partial (const NerModel *model, NerScratch *s, const char *text, GArray 
       gsize len = m->bend - m->bstart;
       if (m->type > NER_LOC || memchr (name, ' ', len) != NULL || strchr (m->canonical, ' ') != NULL)
         continue;
-      g_autofree char *folded = g_utf8_casefold (name, len);
-      g_autofree char *word = g_strndup (name, len);
-      g_autofree char *acr = g_strconcat ("\x02", word, NULL);
       gboolean upper = len >= 2;
       for (gsize i = 0; i < len && upper; i++)
         upper = g_ascii_isupper (name[i]);
-      const NerMention *f = upper ? g_hash_table_lookup (full, acr) : g_hash_table_lookup (full, folded);
+      g_autofree char *folded = NULL;
+      const NerMention *f;
+      if (upper)
+        {
+          g_autofree char *acr = g_malloc (len + 2);
+          acr[0] = '\x02';
+          memcpy (acr + 1, name, len);
+          acr[len + 1] = '\0';
+          f = g_hash_table_lookup (full, acr);
+        }
+      else
+        {
+          folded = fold (name, len);
+          f = g_hash_table_lookup (full, folded);
+        }
       if (f != NULL && f != m && (m->type != NER_PER || !upper))
         {
-          if (strcmp (m->canonical, word) == 0)
+          if (strlen (m->canonical) == len && memcmp (m->canonical, name, len) == 0)
             {
               g_free (m->canonical);
               m->canonical = g_strdup (f->canonical);
@@ -795,6 +818,8 @@ resolve_partial (const NerModel *model, NerScratch *s, const char *text, GArray 
           m->type = f->type;
           continue;
         }
+      if (folded == NULL)
+        folded = fold (name, len);
       guint bits = GPOINTER_TO_UINT (g_hash_table_lookup (ev, folded));
       guint orgs = (bits >> 1) & 0x7fff, places = (bits >> 16) & 0x7fff;
       if (m->type == NER_PER && !(bits & EV_PER) && orgs + places > 0)
@@ -817,27 +842,22 @@ has_unresolved (const GArray *dates)
   return FALSE;
 }
 
-/* The DATE, MONEY and PERCENT spans of the whole text against @ref, from
- * the tokens of a one-chunk text (@whole) or the text tokenized again. */
+/* The DATE, MONEY and PERCENT spans of a text of several chunks against
+ * @ref, the text tokenized again. */
 static void
-find_dates_again (const NerModel *model, NerScratch *s, const char *text, gsize len, const NerToken *whole,
-                  guint n_whole, const NerOptions *opts, const GDate *ref, GArray *dates)
+find_dates_again (const NerModel *model, NerScratch *s, const char *text, gsize len, const NerOptions *opts,
+                  const GDate *ref, GArray *dates)
 {
   gint64 cbase = 0;
   for (gsize from = 0; from < len;)
     {
       gsize to = chunk_end (text, len, from);
-      guint n = n_whole;
-      const NerToken *toks = whole;
-      if (toks == NULL)
-        {
-          NerToken *t = ner_tokenize (model, s, text + from, to - from, &n);
-          for (guint k = 0; k < n && cbase != 0; k++)
-            t[k].cstart += cbase, t[k].cend += cbase;
-          toks = t;
-        }
+      guint n;
+      NerToken *toks = ner_tokenize (model, s, text + from, to - from, &n);
+      for (guint k = 0; k < n && cbase != 0; k++)
+        toks[k].cstart += cbase, toks[k].cend += cbase;
       guint before = dates->len;
-      ner_find_dates (model, text + from, toks, n, opts, ref, dates);
+      ner_find_dates (model, text + from, toks, n, opts, ref, dates, NULL);
       for (guint k = before; k < dates->len; k++)
         {
           NerMention *m = &g_array_index (dates, NerMention, k);
@@ -856,6 +876,8 @@ ner_extract (const NerModel *model, NerScratch *s, const char *text, gsize len, 
   GArray *out = s->mentions;
   ner_mentions_clear (out);
   g_autoptr(GArray) dates = g_array_new (FALSE, FALSE, sizeof (NerMention));
+  /* where the date rules matched in a one-chunk text */
+  g_autoptr(GArray) matched = g_array_new (FALSE, FALSE, sizeof (guint));
   GDate ref = opts->ref;
   gboolean ref_ok = g_date_valid (&ref);
   gint64 cbase = 0;
@@ -877,7 +899,7 @@ ner_extract (const NerModel *model, NerScratch *s, const char *text, gsize len, 
           g_autoptr(GArray) first = g_array_new (FALSE, FALSE, sizeof (NerMention));
           NerOptions o = *opts;
           o.types = 1u << NER_DATE;
-          ner_find_dates (model, chunk, toks, MIN (n, 80u), &o, NULL, first);
+          ner_find_dates (model, chunk, toks, MIN (n, 80u), &o, NULL, first, NULL);
           for (guint k = 0; k < first->len; k++)
             {
               NerMention *m = &g_array_index (first, NerMention, k);
@@ -888,7 +910,7 @@ ner_extract (const NerModel *model, NerScratch *s, const char *text, gsize len, 
         }
       ner_tag (model, s, chunk, toks, n);
       guint before = dates->len;
-      ner_find_dates (model, chunk, toks, n, opts, ref_ok ? &ref : NULL, dates);
+      ner_find_dates (model, chunk, toks, n, opts, ref_ok ? &ref : NULL, dates, from == 0 && to == len ? matched : NULL);
       for (guint k = before; k < dates->len; k++)
         {
           NerMention *m = &g_array_index (dates, NerMention, k);
@@ -908,7 +930,10 @@ ner_extract (const NerModel *model, NerScratch *s, const char *text, gsize len, 
     {
       ner_mentions_clear (dates);
       gboolean single = len > 0 && chunk_end (text, len, 0) == len;
-      find_dates_again (model, s, text, len, single ? s->toks : NULL, n_first, opts, &opts->fallback, dates);
+      if (single)
+        ner_find_dates_at (model, text, s->toks, n_first, opts, &opts->fallback, matched, dates);
+      else
+        find_dates_again (model, s, text, len, opts, &opts->fallback, dates);
     }
 
   /* a document of one chunk (most are) keeps its tokens for the
@@ -959,7 +984,7 @@ ner_extract (const NerModel *model, NerScratch *s, const char *text, gsize len, 
           }
         else if (strchr (m->canonical, ' ') == NULL)
           {
-            g_autofree char *key = g_utf8_casefold (m->canonical, -1);
+            g_autofree char *key = fold (m->canonical, -1);
             const char *full = g_hash_table_lookup (surnames, key);
             if (full != NULL && m->type == NER_ORG)
               m->type = NER_PER;   /* "Zelenskyy" read as an organisation */

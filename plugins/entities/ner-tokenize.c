@@ -6,6 +6,8 @@
  */
 #include "ner-private.h"
 
+#include <galley/galley.h>
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -107,7 +109,7 @@ token_props (NerToken *t, const char *text)
           else
             l = c, cls = (int) c;
         }
-      else if (g_unichar_isupper (c) || g_unichar_istitle (c))
+      else if ((flags |= NER_TOK_NONASCII, g_unichar_isupper (c)) || g_unichar_istitle (c))
         l = g_unichar_tolower (c), cls = 'X';
       else if (g_unichar_isalpha (c))
         l = c, cls = 'x';
@@ -207,11 +209,22 @@ ner_tokenize_raw (NerScratch *s, const char *text, gsize len, gint64 cbase)
           cp++;
           while (p < end)
             {
+              if (latin && g_ascii_isalnum (*p))
+                {
+                  /* a run of ASCII letters and digits, the usual case */
+                  const char *q = p;
+                  for (; q < end && g_ascii_isalnum (*q); q++)
+                    digits_only = digits_only && g_ascii_isdigit (*q);
+                  cp += q - p;
+                  ncp += q - p;
+                  p = q;
+                  continue;
+                }
               int w2;
               gunichar d = get_char (p, end, &w2);
               if (is_alnum (d))
                 {
-                  if (!g_unichar_ismark (d) && (d < 0x80 || is_latin (d)) != latin)
+                  if ((d < 0x80 || !g_unichar_ismark (d)) && (d < 0x80 || is_latin (d)) != latin)
                     break;
                   if (digits_only && !(d < 0x80 ? g_ascii_isdigit (d) : g_unichar_isdigit (d)))
                     digits_only = FALSE;
@@ -381,11 +394,54 @@ period_ends_sentence (const char *text, const NerToken *toks, guint i)
   return TRUE;
 }
 
-/* Sentence starts, headline lines and the common-word flag. */
+/* What the model's lists say of the word @t alone (in @out). */
 static void
-mark_context (const NerModel *model, const char *text, NerToken *toks, guint n)
+word_lex_lookup (const NerModel *model, const char *text, const NerToken *t, NerLex *out)
+{
+  out->common = ner_table_get (&model->vocab, t->lower) != NULL || common_stem (model, text, t);
+  out->dict = (guint8) dict_lookup (model, t->lower);
+  guint64 one = ner_seq_step (NER_SEQ_SEED, t->lower);
+  const NerEntry *g = ner_table_get (&model->gaz, one);
+  out->gaz = g != NULL ? g->bits : 0;
+  const NerEntry *wn = ner_table_get (&model->wn, one);
+  out->wn = wn != NULL ? (guint8) wn->bits : 0;
+  out->more = (ner_table_get (&model->gaz_more, one) != NULL ? NER_MORE_GAZ : 0)
+              | (ner_table_get (&model->wn_more, one) != NULL ? NER_MORE_WN : 0);
+  /* English month names and their short forms have 3 to 9 letters and
+   * start with one of these: most words are ruled out here */
+  guint len = t->bend - t->bstart;
+  out->month = 0;
+  if ((t->flags & NER_TOK_LETTER) && len >= 3 && len <= 9 && strchr ("jfmasond", g_ascii_tolower (text[t->bstart])) != NULL)
+    out->month = (guint8) galley_date_month_from_name (text + t->bstart, len, GALLEY_DATE_ENGLISH);
+}
+
+/* The same through the cache of the scratch: an ASCII word is known by
+ * its lower-case hash (its bytes up to case, all the lookups read); any
+ * other is looked up each time. */
+static const NerLex *
+word_lex (const NerModel *model, NerScratch *s, const char *text, const NerToken *t, NerLex *tmp)
+{
+  if ((t->flags & NER_TOK_NONASCII) || t->lower == 0)
+    {
+      word_lex_lookup (model, text, t, tmp);
+      return tmp;
+    }
+  NerLex *e = &s->lex[(t->lower ^ (t->lower >> 29)) & (NER_LEX_CACHE - 1)];
+  if (e->key != t->lower)
+    {
+      word_lex_lookup (model, text, t, e);
+      e->key = t->lower;
+    }
+  return e;
+}
+
+/* Sentence starts, headline lines and the marks from the lists. */
+static void
+mark_context (const NerModel *model, NerScratch *s, const char *text, NerToken *toks, guint n)
 {
   gboolean sent = TRUE;
+  if (s->lex == NULL)
+    s->lex = g_new0 (NerLex, NER_LEX_CACHE);
   for (guint i = 0; i < n; i++)
     {
       NerToken *t = &toks[i];
@@ -393,25 +449,25 @@ mark_context (const NerModel *model, const char *text, NerToken *toks, guint n)
         sent = TRUE;
       if (sent)
         t->flags |= NER_TOK_SENT;
-      const NerEntry *e = ner_table_get (&model->vocab, t->lower);
-      if (e != NULL || common_stem (model, text, t))
+      NerLex tmp;
+      const NerLex *lex = word_lex (model, s, text, t, &tmp);
+      if (lex->common)
         t->flags |= NER_TOK_COMMON;
       if ((t->flags & (NER_TOK_LETTER | NER_TOK_LONG)) == NER_TOK_LETTER)
         {
-          guint dc = dict_lookup (model, t->lower);
+          guint dc = lex->dict;
           t->flags |= ((dc & NER_DICT_LOWER) ? NER_TOK_DICT_LOWER : 0) | ((dc & NER_DICT_CAP) ? NER_TOK_DICT_CAP : 0);
         }
-      guint64 one = ner_seq_step (NER_SEQ_SEED, t->lower);
-      const NerEntry *g = ner_table_get (&model->gaz, one);
-      t->gaz = g != NULL ? g->bits : 0;
+      t->gaz = lex->gaz;
       /* flags for the rules: the tagger was trained without them */
       if (t->gaz & NER_GZ_NONAME)
         t->flags |= NER_TOK_NONAME;
       if (t->gaz & NER_GZ_CAPS)
         t->flags |= NER_TOK_GAZ_CAPS;
       t->gaz &= ~(guint32) (NER_GZ_NONAME | NER_GZ_CAPS);
-      const NerEntry *wn = ner_table_get (&model->wn, one);
-      t->wn = wn != NULL ? (guint8) wn->bits : 0;
+      t->wn = lex->wn;
+      t->more = lex->more;
+      t->month = lex->month;
       if (t->flags & NER_TOK_PUNCT)
         {
           char c = text[t->bstart];
@@ -458,21 +514,37 @@ mark_context (const NerModel *model, const char *text, NerToken *toks, guint n)
 
 /* The length of the longest name of @table (at most @maxlen tokens) that
  * starts at capitalised token @i and has one of the bits of @mask (0:
- * any), with its bits in *@bits; 0 if none. */
+ * any), with its bits in *@bits; 0 if none. @one is the bits of the
+ * one-word name (0: none), @more whether longer names start with the
+ * word, and @more_table the first words of the longer names: the search
+ * stops where no name goes on. */
+static inline gboolean
+may_start_name (const NerToken *t)
+{
+  gboolean cap = (t->flags & NER_TOK_UPPER1) || ((t->flags & NER_TOK_CAPSLINE) && (t->flags & NER_TOK_LETTER));
+  return cap && !(t->flags & NER_TOK_LONG);
+}
+
 static guint
-longest_name (const NerTable *table, guint maxlen, guint32 mask, const NerToken *toks, guint n, guint i,
-              guint32 *bits)
+longest_name (const NerTable *table, const NerTable *more_table, guint maxlen, guint32 mask, guint32 one,
+              gboolean more, const NerToken *toks, guint n, guint i, guint32 *bits)
 {
   const NerToken *t = &toks[i];
-  gboolean cap = (t->flags & NER_TOK_UPPER1) || ((t->flags & NER_TOK_CAPSLINE) && (t->flags & NER_TOK_LETTER));
-  if (!cap || (t->flags & NER_TOK_LONG))
+  if (!may_start_name (t) || maxlen == 0)
     return 0;
   guint best = 0;
-  guint64 h = NER_SEQ_SEED;
-  for (guint l = 1; l <= maxlen && i + l <= n; l++)
+  if (one != 0 && (mask == 0 || (one & mask)))
+    {
+      best = 1;
+      *bits = one;
+    }
+  if (!more)
+    return best;
+  guint64 h = ner_seq_step (NER_SEQ_SEED, t->lower);
+  for (guint l = 2; l <= maxlen && i + l <= n; l++)
     {
       const NerToken *u = &toks[i + l - 1];
-      if (l > 1 && (u->flags & NER_TOK_NL_BEFORE))
+      if (u->flags & NER_TOK_NL_BEFORE)
         break;
       h = ner_seq_step (h, u->lower);
       const NerEntry *e = ner_table_get (table, h);
@@ -481,6 +553,8 @@ longest_name (const NerTable *table, guint maxlen, guint32 mask, const NerToken 
           best = l;
           *bits = e->bits;
         }
+      if (ner_table_get (more_table, h) == NULL)
+        break;
     }
   return best;
 }
@@ -491,9 +565,15 @@ mark_gazetteer (const NerModel *model, NerToken *toks, guint n)
 {
   for (guint i = 0; i < n;)
     {
+      if (!may_start_name (&toks[i]))
+        {
+          i++;
+          continue;
+        }
       guint32 bits = 0;
-      guint best = longest_name (&model->gaz, model->gaz_maxlen,
-                                 NER_GZ_PER | NER_GZ_LOC | NER_GZ_ORG | NER_GZ_DEMONYM | NER_GZ_TITLE, toks, n, i, &bits);
+      guint best = longest_name (&model->gaz, &model->gaz_more, model->gaz_maxlen,
+                                 NER_GZ_PER | NER_GZ_LOC | NER_GZ_ORG | NER_GZ_DEMONYM | NER_GZ_TITLE,
+                                 toks[i].gaz, toks[i].more & NER_MORE_GAZ, toks, n, i, &bits);
       bits &= ~(guint32) (NER_GZ_CAPS | NER_GZ_NONAME);   /* marks for the rules, not features */
       for (guint l = 0; l < best; l++)
         {
@@ -510,8 +590,14 @@ mark_wordnet (const NerModel *model, NerToken *toks, guint n)
 {
   for (guint i = 0; i < n;)
     {
+      if (!may_start_name (&toks[i]))
+        {
+          i++;
+          continue;
+        }
       guint32 bits = 0;
-      guint best = longest_name (&model->wn, model->wn_maxlen, 0, toks, n, i, &bits);
+      guint best = longest_name (&model->wn, &model->wn_more, model->wn_maxlen, 0, toks[i].wn,
+                                 toks[i].more & NER_MORE_WN, toks, n, i, &bits);
       for (guint l = 0; l < best; l++)
         {
           toks[i + l].wn_span = (guint8) bits;
@@ -525,7 +611,7 @@ NerToken *
 ner_tokenize (const NerModel *model, NerScratch *s, const char *text, gsize len, guint *n_tokens)
 {
   guint n = ner_tokenize_raw (s, text, len, 0);
-  mark_context (model, text, s->toks, n);
+  mark_context (model, s, text, s->toks, n);
   mark_gazetteer (model, s->toks, n);
   mark_wordnet (model, s->toks, n);
   *n_tokens = n;

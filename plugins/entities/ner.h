@@ -42,6 +42,7 @@ enum {
   NER_TOK_STOP     = 1 << 14,  /* '.', '!' or '?' ending a sentence (not "Mr." or "J."): no name goes on */
   NER_TOK_NONAME   = 1 << 15,  /* listed as never a name on its own (an award); not a tagger feature */
   NER_TOK_GAZ_CAPS = 1 << 16,  /* the gazetteers list the word in capitals only ("WHO"); not a tagger feature */
+  NER_TOK_NONASCII = 1 << 17,  /* has bytes outside ASCII */
 };
 #define NER_MAX_TOKEN 64
 
@@ -58,7 +59,10 @@ typedef struct {
   guint8  wn;                 /* WordNet bits (NER_WN_*) of the token alone */
   guint8  wn_span;            /* WordNet bits of the longest WordNet match covering it */
   guint8  wn_pos;             /* 0 none, 1 first token of that match, 2 inside */
+  guint8  more;               /* longer gazetteer (NER_MORE_GAZ) or WordNet (NER_MORE_WN) names start with the word */
+  guint8  month;              /* 1 to 12 for an English month name or its short form ("Jul", "Sept"), else 0 */
 } NerToken;
+enum { NER_MORE_GAZ = 1, NER_MORE_WN = 2 };
 
 /* Gazetteer bits. */
 enum {
