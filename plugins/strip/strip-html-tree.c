@@ -135,6 +135,18 @@ text_done (StripHtmlTree *t)
   t->text = NULL;
 }
 
+/* A new node of the document; the text node still growing is done. */
+static xmlNode *
+node_new (StripHtmlTree *t, xmlElementType type, const xmlChar *name)
+{
+  text_done (t);
+  xmlNode *node = arena_zero (&t->arena, sizeof (xmlNode));
+  node->type = type;
+  node->name = name;
+  node->doc = t->doc;
+  return node;
+}
+
 static xmlNode *
 current (StripHtmlTree *t)
 {
@@ -224,11 +236,7 @@ on_start_element (void *data, const xmlChar *name, const xmlChar **atts)
   StripHtmlTree *t = ctxt->_private;
   if (t->doc == NULL)
     return;
-  text_done (t);
-  xmlNode *node = arena_zero (&t->arena, sizeof (xmlNode));
-  node->type = XML_ELEMENT_NODE;
-  node->name = element_name (t, name);
-  node->doc = t->doc;
+  xmlNode *node = node_new (t, XML_ELEMENT_NODE, element_name (t, name));
 
   xmlNode *parent = current (t);
   if (t->doc->children == NULL)
@@ -305,11 +313,7 @@ add_text (StripHtmlTree *t, xmlElementType type, const xmlChar *ch, int len)
       g_string_append_len (t->text_buf, (const char *) ch, len);
       return;
     }
-  text_done (t);
-  xmlNode *node = arena_zero (&t->arena, sizeof (xmlNode));
-  node->type = type;
-  node->name = type == XML_TEXT_NODE ? xmlStringText : NULL;
-  node->doc = t->doc;
+  xmlNode *node = node_new (t, type, type == XML_TEXT_NODE ? xmlStringText : NULL);
   link_child (parent, node);
   g_string_truncate (t->text_buf, 0);
   g_string_append_len (t->text_buf, (const char *) ch, len);
@@ -344,12 +348,8 @@ on_comment (void *data, const xmlChar *value)
   StripHtmlTree *t = ctxt->_private;
   if (t->doc == NULL)
     return;
-  text_done (t);
-  xmlNode *node = arena_zero (&t->arena, sizeof (xmlNode));
-  node->type = XML_COMMENT_NODE;
-  node->name = xmlStringComment;
+  xmlNode *node = node_new (t, XML_COMMENT_NODE, xmlStringComment);
   node->content = arena_strndup (&t->arena, (const char *) value, strlen ((const char *) value));
-  node->doc = t->doc;
   link_other (t, node);
 }
 
@@ -360,13 +360,9 @@ on_pi (void *data, const xmlChar *target, const xmlChar *value)
   StripHtmlTree *t = ctxt->_private;
   if (t->doc == NULL)
     return;
-  text_done (t);
-  xmlNode *node = arena_zero (&t->arena, sizeof (xmlNode));
-  node->type = XML_PI_NODE;
-  node->name = arena_strndup (&t->arena, (const char *) target, strlen ((const char *) target));
+  xmlNode *node = node_new (t, XML_PI_NODE, arena_strndup (&t->arena, (const char *) target, strlen ((const char *) target)));
   if (value != NULL)
     node->content = arena_strndup (&t->arena, (const char *) value, strlen ((const char *) value));
-  node->doc = t->doc;
   link_other (t, node);
 }
 
