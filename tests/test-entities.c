@@ -807,6 +807,17 @@ test_document_evidence (void)
   assert_no_mention (im, "I've");
   assert_no_mention (im, "We\u2019ve");
   assert_mention (im, "Anna Berg", "PER", "Anna Berg");
+  /* the demonym of a listed place is no name, though no list has it
+   * ("Corsicans": Corsica); names that look alike stay */
+  g_autoptr(GalleyDocument) dm = run_doc (h, "Many Corsicans voted for the plan, Mr Rossi said. "
+                                          "Two Corsicans joined the crew of Ana Berg in Oslo. Adrian Smith agreed.", NULL);
+  assert_no_mention (dm, "Corsicans");
+  assert_mention (dm, "Ana Berg", "PER", "Ana Berg");
+  assert_mention (dm, "Adrian Smith", "PER", "Adrian Smith");
+  /* the column heads of a table are no name */
+  g_autoptr(GalleyDocument) th = run_doc (h, "W L T GF GA PTS\nHarbour City 5 2 1 14 9 16", NULL);
+  assert_no_mention (th, "W L T GF GA");
+  assert_no_mention (th, "W L T GF GA PTS");
   /* a title before a name a gazetteer lists as a place: a person */
   g_autoptr(GalleyDocument) mr = run_doc (h, "The judge will rule on Monday. Mr Jackson denies the charges.", NULL);
   assert_mention (mr, "Jackson", "PER", "Jackson");

@@ -209,6 +209,79 @@ is_contraction (const NerModel *model, const char *text, const NerToken *t)
   return ner_table_get (&model->vocab, ner_word_hash (p, stem_end)) != NULL;
 }
 
+/* Whether the one-word name @w (ASCII letters, @len bytes) is the form
+ * of a known place with a demonym ending: "Liberian" (Liberia), "Corsican"
+ * (Corsica), "Zairean" (Zaire), "Mexicans" (Mexico), "Italian" (Italy),
+ * "Pakistani" (Pakistan), "Taiwanese" (Taiwan). */
+static gboolean
+place_demonym (const NerModel *model, const char *w, gsize len)
+{
+  /* ending, bytes of it to cut, what may stand in its place */
+  static const struct { const char *end; guint8 cut; const char *add[5]; } rules[] = {
+    { "ian", 3, { "", "y", "ia", "a", "e" } },
+    { "an", 2, { "", "o", "a", "e", NULL } },
+    { "n", 1, { "", NULL, NULL, NULL, NULL } },
+    { "ese", 3, { "", "a", "o", NULL, NULL } },
+    { "i", 1, { "", NULL, NULL, NULL, NULL } },
+  };
+  char buf[NER_MAX_TOKEN + 4];
+  if (len > 0 && (w[len - 1] == 's' || w[len - 1] == 'S'))
+    len--;
+  if (len < 5 || len > NER_MAX_TOKEN)
+    return FALSE;
+  for (gsize k = 0; k < len; k++)
+    buf[k] = g_ascii_tolower (w[k]);
+  for (gsize r = 0; r < G_N_ELEMENTS (rules); r++)
+    {
+      gsize elen = strlen (rules[r].end);
+      if (len <= elen + 2 || memcmp (buf + len - elen, rules[r].end, elen) != 0)
+        continue;
+      gsize stem = len - rules[r].cut;
+      for (gsize k = 0; k < G_N_ELEMENTS (rules[r].add) && rules[r].add[k] != NULL; k++)
+        {
+          gsize alen = strlen (rules[r].add[k]);
+          if (stem + alen < 4)
+            continue;
+          memcpy (buf + stem, rules[r].add[k], alen);
+          const NerEntry *g = ner_table_get (&model->gaz, ner_seq_step (NER_SEQ_SEED, ner_word_hash (buf, buf + stem + alen)));
+          if (g != NULL && (g->bits & NER_GZ_LOC))
+            return TRUE;
+        }
+      for (gsize k = stem; k < len; k++)
+        buf[k] = g_ascii_tolower (w[k]);
+    }
+  return FALSE;
+}
+
+/* A one-word name in no list but a place's demonym ("a Liberian
+ * official", "the Corsicans"): no name. */
+static gboolean
+unlisted_demonym (const NerModel *model, const char *text, const NerToken *t)
+{
+  if ((t->flags & (NER_TOK_NONASCII | NER_TOK_DIGIT | NER_TOK_PUNCT)) || t->gaz != 0 || t->gaz_span != 0
+      || (t->wn & (NER_WN_PER | NER_WN_ORG | NER_WN_LOC)))
+    return FALSE;
+  for (guint32 k = t->bstart; k < t->bend; k++)
+    if (!g_ascii_isalpha (text[k]))
+      return FALSE;
+  return place_demonym (model, text + t->bstart, t->bend - t->bstart);
+}
+
+/* Whether toks[a..b] are three or more words of one or two capital
+ * letters without dots: the column heads of a table ("W L T GF GA"),
+ * no name. */
+static gboolean
+table_heading (const NerToken *toks, guint a, guint b)
+{
+  if (b < a + 2)
+    return FALSE;
+  for (guint k = a; k <= b; k++)
+    if ((toks[k].flags & (NER_TOK_ALLUPPER | NER_TOK_DIGIT | NER_TOK_PUNCT | NER_TOK_NONASCII)) != NER_TOK_ALLUPPER
+        || toks[k].cend - toks[k].cstart > 2)
+      return FALSE;
+  return TRUE;
+}
+
 /* A person's title before a name ("Mr Jackson": a person, though a
  * gazetteer lists Jackson as a city). */
 static gboolean
@@ -349,6 +422,17 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
         }
       /* an award alone is no name ("an Oscar nomination") */
       if (a == b && (toks[a].flags & NER_TOK_NONAME) && !(toks[a].gaz_span & (NER_GZ_LOC | NER_GZ_ORG | NER_GZ_PER)))
+        {
+          i = j;
+          continue;
+        }
+      if (table_heading (toks, a, b))
+        {
+          i = j;
+          continue;
+        }
+      /* the demonym of a known place that no list has ("Liberian") */
+      if (a == b && unlisted_demonym (model, text, &toks[a]))
         {
           i = j;
           continue;
