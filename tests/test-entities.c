@@ -818,6 +818,21 @@ test_document_evidence (void)
   g_autoptr(GalleyDocument) th = run_doc (h, "W L T GF GA PTS\nHarbour City 5 2 1 14 9 16", NULL);
   assert_no_mention (th, "W L T GF GA");
   assert_no_mention (th, "W L T GF GA PTS");
+  /* a place names a news desk, a broadcaster or a numbered team */
+  g_autoptr(GalleyDocument) dk = run_doc (h, "The report was filed by our Chicago Metals Desk on Friday.\n"
+                                          "Radio Romania said the talks had failed. When I lived in Canada I met her.\n"
+                                          "1. Norway II (Kari Lund, Ola Berg) 3:47.59\n"
+                                          "Oslo Newsroom +47 22 00 00 00", NULL);
+  const char *const desks[] = { "Chicago Metals Desk", "Radio Romania", "Norway II", "Oslo Newsroom" };
+  for (gsize k = 0; k < G_N_ELEMENTS (desks); k++)
+    {
+      GalleyAnnotation *m = find (dk, desks[k], NULL);
+      if (m == NULL)
+        g_error ("no mention '%s'", desks[k]);
+      g_assert_cmpstr (m->type, ==, "ORG");
+    }
+  assert_mention (dk, "Canada", "LOC", "Canada");
+  assert_no_mention (dk, "Canada I");
   /* a title before a name a gazetteer lists as a place: a person */
   g_autoptr(GalleyDocument) mr = run_doc (h, "The judge will rule on Monday. Mr Jackson denies the charges.", NULL);
   assert_mention (mr, "Jackson", "PER", "Jackson");

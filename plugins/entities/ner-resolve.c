@@ -282,6 +282,39 @@ table_heading (const NerToken *toks, guint a, guint b)
   return TRUE;
 }
 
+/* A news desk or bureau named by its place: "Moscow Newsroom", "New
+ * York Commodities Desk", "Chicago Newsdesk". With @last the place's last
+ * token, returns the head word's token, or 0 (it is never the first). */
+static guint
+desk_after (const char *text, const NerToken *toks, guint n, guint last)
+{
+  static const char *const heads[] = { "Newsroom", "Newsdesk", "Desk", "Bureau" };
+  for (guint k = last + 1; k < n && k <= last + 3; k++)
+    {
+      if (!(toks[k].flags & NER_TOK_UPPER1) || (toks[k].flags & (NER_TOK_NL_BEFORE | NER_TOK_DIGIT)))
+        return 0;
+      for (gsize h = 0; h < G_N_ELEMENTS (heads); h++)
+        if (tok_is (text, &toks[k], heads[h]))
+          return k;
+    }
+  return 0;
+}
+
+/* A Roman numeral after a place that numbers a team or crew ("Canada I
+ * (Lueders, MacEachern) 3:47.59", "Austria III"): the token after it is
+ * a bracket, a number or the end of the line, so "in Canada I met ..."
+ * is no team. */
+static gboolean
+team_numeral (const char *text, const NerToken *toks, guint n, guint k)
+{
+  if (k >= n || (toks[k].flags & NER_TOK_NL_BEFORE)
+      || !(tok_is (text, &toks[k], "I") || tok_is (text, &toks[k], "II") || tok_is (text, &toks[k], "III")
+           || tok_is (text, &toks[k], "IV"))
+      || !(toks[k].flags & NER_TOK_ALLUPPER))
+    return FALSE;
+  return k + 1 >= n || (toks[k + 1].flags & (NER_TOK_NL_BEFORE | NER_TOK_DIGIT)) || tok_is (text, &toks[k + 1], "(");
+}
+
 /* A person's title before a name ("Mr Jackson": a person, though a
  * gazetteer lists Jackson as a city). */
 static gboolean
@@ -317,6 +350,12 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
               if (clear && ((t->flags & NER_TOK_UPPER1) || (t->flags & NER_TOK_CAPSLINE)))
                 {
                   NerType type = kind == NER_GZ_LOC ? NER_LOC : kind == NER_GZ_ORG ? NER_ORG : NER_PER;
+                  guint d = type == NER_PER ? 0 : desk_after (text, toks, n, j - 1);
+                  if (d != 0 || (type == NER_LOC && team_numeral (text, toks, n, j)))
+                    {
+                      type = NER_ORG;
+                      j = d != 0 ? d + 1 : j + 1;
+                    }
                   NerMention m = { type, toks[i].cstart, toks[j - 1].cend, (guint32) (boff + toks[i].bstart),
                                    (guint32) (boff + toks[j - 1].bend), NULL, NULL };
                   if (opts->types & (1u << type))
@@ -456,6 +495,32 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
           && !(b + 1 < n && (toks[b + 1].flags & NER_TOK_DIGIT)) && !(a > 0 && (toks[a - 1].flags & NER_TOK_DIGIT))
           && !(type == NER_PER && a > 0 && person_title (&toks[a - 1])))
         type = kind == NER_GZ_LOC ? NER_LOC : kind == NER_GZ_ORG ? NER_ORG : NER_PER;
+      /* a place names a news desk, a broadcaster or a numbered team:
+       * "Riga Newsroom", "Radio Romania", "Canada I" are organisations */
+      if (type == NER_LOC || type == NER_ORG)
+        {
+          guint d = desk_after (text, toks, n, b);
+          if (d == 0 && b > a && desk_after (text, toks, n, b - 1) == b)
+            d = b;
+          if (d != 0)
+            {
+              type = NER_ORG;
+              b = d;
+              j = MAX (j, d + 1);
+            }
+        }
+      if (type == NER_LOC && a > 0 && (toks[a - 1].flags & NER_TOK_UPPER1)
+          && tok_is (text, &toks[a - 1], "Radio") && toks[a - 1].tag == NER_O)
+        {
+          type = NER_ORG;
+          a--;
+        }
+      if (type == NER_LOC && team_numeral (text, toks, n, b + 1))
+        {
+          type = NER_ORG;
+          b++;
+          j = MAX (j, b + 1);
+        }
       if (opts->types & (1u << type) && !(toks[a].flags & NER_TOK_PUNCT))
         {
           NerMention m = { type, toks[a].cstart, toks[b].cend, (guint32) (boff + toks[a].bstart),
