@@ -814,6 +814,12 @@ test_document_evidence (void)
   assert_no_mention (dm, "Corsicans");
   assert_mention (dm, "Ana Berg", "PER", "Ana Berg");
   assert_mention (dm, "Adrian Smith", "PER", "Adrian Smith");
+  /* the plural of an acronym is a common noun */
+  g_autoptr(GalleyDocument) ap2 = run_doc (h, "Sales of PCs rose while MEPs and CSOs met in Brussels, Anna Berg said.", NULL);
+  assert_no_mention (ap2, "PCs");
+  assert_no_mention (ap2, "MEPs");
+  assert_no_mention (ap2, "CSOs");
+  assert_mention (ap2, "Brussels", "LOC", "Brussels");
   /* the column heads of a table are no name */
   g_autoptr(GalleyDocument) th = run_doc (h, "W L T GF GA PTS\nHarbour City 5 2 1 14 9 16", NULL);
   assert_no_mention (th, "W L T GF GA");

@@ -237,6 +237,9 @@ place_demonym (const NerModel *model, const char *w, gsize len)
       if (len <= elen + 2 || memcmp (buf + len - elen, rules[r].end, elen) != 0)
         continue;
       gsize stem = len - rules[r].cut;
+      /* "-n" after "-a" only: Corsica-n, not Hesse-n */
+      if (rules[r].cut == 1 && rules[r].end[0] == 'n' && buf[stem - 1] != 'a')
+        continue;
       for (gsize k = 0; k < G_N_ELEMENTS (rules[r].add) && rules[r].add[k] != NULL; k++)
         {
           gsize alen = strlen (rules[r].add[k]);
@@ -313,6 +316,21 @@ team_numeral (const char *text, const NerToken *toks, guint n, guint k)
       || !(toks[k].flags & NER_TOK_ALLUPPER))
     return FALSE;
   return k + 1 >= n || (toks[k + 1].flags & (NER_TOK_NL_BEFORE | NER_TOK_DIGIT)) || tok_is (text, &toks[k + 1], "(");
+}
+
+/* Whether the token is the plural of an acronym ("PCs", "MEPs",
+ * "B-29s"): a common noun, no name. */
+static gboolean
+acronym_plural (const char *text, const NerToken *t)
+{
+  const char *p = text + t->bstart;
+  gsize len = t->bend - t->bstart;
+  if (len < 3 || p[len - 1] != 's' || !g_ascii_isupper (p[0]) || !(g_ascii_isupper (p[len - 2]) || g_ascii_isdigit (p[len - 2])))
+    return FALSE;
+  for (gsize k = 1; k + 1 < len; k++)
+    if (!g_ascii_isupper (p[k]) && !g_ascii_isdigit (p[k]) && p[k] != '-')
+      return FALSE;
+  return TRUE;
 }
 
 /* A person's title before a name ("Mr Jackson": a person, though a
@@ -465,7 +483,9 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
           i = j;
           continue;
         }
-      if (table_heading (toks, a, b))
+      /* the column heads of a table and the plural of an acronym ("PCs")
+       * are no names */
+      if (table_heading (toks, a, b) || (a == b && acronym_plural (text, &toks[a])))
         {
           i = j;
           continue;
