@@ -839,6 +839,22 @@ test_document_evidence (void)
     }
   assert_mention (dk, "Canada", "LOC", "Canada");
   assert_no_mention (dk, "Canada I");
+  /* a city in brackets after a player in a list is the club; a country
+   * is the national side, a place */
+  g_autoptr(GalleyDocument) cl = run_doc (h, "Squad: Jorge Lopes (Porto), Luis Vidal (Valencia, Spain), "
+                                          "Tomas Berg (Norway). The rally in Lyon (France) drew crowds.", NULL);
+  const char *const clubs[] = { "Porto", "Valencia" };
+  for (gsize k = 0; k < G_N_ELEMENTS (clubs); k++)
+    {
+      GalleyAnnotation *m = find (cl, clubs[k], NULL);
+      if (m == NULL)
+        g_error ("no mention '%s'", clubs[k]);
+      g_assert_cmpstr (m->type, ==, "ORG");
+    }
+  assert_mention (cl, "Spain", "LOC", "Spain");
+  assert_mention (cl, "Norway", "LOC", "Norway");
+  assert_mention (cl, "France", "LOC", "France");
+  assert_mention (cl, "Lyon", "LOC", "Lyon");
   /* a title before a name a gazetteer lists as a place: a person */
   g_autoptr(GalleyDocument) mr = run_doc (h, "The judge will rule on Monday. Mr Jackson denies the charges.", NULL);
   assert_mention (mr, "Jackson", "PER", "Jackson");

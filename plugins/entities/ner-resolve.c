@@ -333,6 +333,36 @@ acronym_plural (const char *text, const NerToken *t)
   return TRUE;
 }
 
+/* A place in brackets after a person, "Luis Figo (Barcelona)", "Rui
+ * Barros (Porto, Portugal)", is the person's club, unless it is a country
+ * (national sides are places, as in results lines). @out holds the
+ * mentions before it. */
+static gboolean
+club_in_brackets (const NerModel *model, const char *text, const NerToken *toks, guint n, guint a, guint b,
+                  const GArray *out)
+{
+  if (a < 2 || b + 1 >= n || !tok_is (text, &toks[a - 1], "(") || out->len == 0)
+    return FALSE;
+  /* in a list: "(Porto, Portugal)", or ")" before ",", ";", ":" or the
+   * end of the line (not "the river Nestus (Mesta).") */
+  if (tok_is (text, &toks[b + 1], ")"))
+    {
+      const NerToken *z = b + 2 < n ? &toks[b + 2] : NULL;
+      if (z != NULL && !(z->flags & NER_TOK_NL_BEFORE) && !tok_is (text, z, ",") && !tok_is (text, z, ";")
+          && !tok_is (text, z, ":"))
+        return FALSE;
+    }
+  else if (!tok_is (text, &toks[b + 1], ","))
+    return FALSE;
+  const NerMention *p = &g_array_index (out, NerMention, out->len - 1);
+  if (p->type != NER_PER || p->end != toks[a - 2].cend)
+    return FALSE;
+  guint64 h = NER_SEQ_SEED;
+  for (guint k = a; k <= b; k++)
+    h = ner_seq_step (h, toks[k].lower);
+  return ner_table_get (&model->countries, h) == NULL;
+}
+
 /* A person's title before a name ("Mr Jackson": a person, though a
  * gazetteer lists Jackson as a city). */
 static gboolean
@@ -368,6 +398,8 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
               if (clear && ((t->flags & NER_TOK_UPPER1) || (t->flags & NER_TOK_CAPSLINE)))
                 {
                   NerType type = kind == NER_GZ_LOC ? NER_LOC : kind == NER_GZ_ORG ? NER_ORG : NER_PER;
+                  if (type == NER_LOC && club_in_brackets (model, text, toks, n, i, j - 1, out))
+                    type = NER_ORG;
                   guint d = type == NER_PER ? 0 : desk_after (text, toks, n, j - 1);
                   if (d != 0 || (type == NER_LOC && team_numeral (text, toks, n, j)))
                     {
@@ -535,6 +567,8 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
           type = NER_ORG;
           a--;
         }
+      if (type == NER_LOC && club_in_brackets (model, text, toks, n, a, b, out))
+        type = NER_ORG;
       if (type == NER_LOC && team_numeral (text, toks, n, b + 1))
         {
           type = NER_ORG;
