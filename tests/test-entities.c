@@ -855,6 +855,20 @@ test_document_evidence (void)
   assert_mention (cl, "Norway", "LOC", "Norway");
   assert_mention (cl, "France", "LOC", "France");
   assert_mention (cl, "Lyon", "LOC", "Lyon");
+  /* a score, a bowling analysis or a place in a ranking ends a name; a
+   * number alone may be part of one */
+  g_autoptr(GalleyDocument) fg = run_doc (h, "Odds: Pedro Mijatovic 7-1 Luis Figo 9-1 Tomas Berg 12-1\n"
+                                          "Bowling: Harlan Kennedy 3-0-24-0, Mark Dyson 10-0-39-2.\n"
+                                          "Final standings: Anna Berg 12th, Schalke 04 won, Channel 4 reported.", NULL);
+  const char *const runners[] = { "Pedro Mijatovic", "Luis Figo", "Tomas Berg", "Harlan Kennedy", "Mark Dyson", "Anna Berg" };
+  for (gsize k = 0; k < G_N_ELEMENTS (runners); k++)
+    {
+      GalleyAnnotation *m = find (fg, runners[k], NULL);
+      if (m == NULL)
+        g_error ("no mention '%s'", runners[k]);
+      g_assert_cmpstr (m->type, ==, "PER");
+    }
+  assert_mention (fg, "Schalke 04", "ORG", "Schalke 04");
   /* a title before a name a gazetteer lists as a place: a person */
   g_autoptr(GalleyDocument) mr = run_doc (h, "The judge will rule on Monday. Mr Jackson denies the charges.", NULL);
   assert_mention (mr, "Jackson", "PER", "Jackson");
