@@ -869,6 +869,21 @@ test_document_evidence (void)
       g_assert_cmpstr (m->type, ==, "PER");
     }
   assert_mention (fg, "Schalke 04", "ORG", "Schalke 04");
+  /* a listed name and its possessive end before the name after them */
+  g_autoptr(GalleyDocument) ps = run_doc (h, "Sales of Sony's PlayStation rose. Iraq's Ministry of Communications "
+                                          "did not comment. Lloyd's of London agreed.", NULL);
+  assert_no_mention (ps, "Sony's PlayStation");
+  assert_no_mention (ps, "Iraq's Ministry of Communications");
+  GalleyAnnotation *sony = find (ps, "Sony", NULL);
+  g_assert_nonnull (sony);
+  g_assert_cmpstr (sony->type, ==, "ORG");
+  GalleyAnnotation *iraq = find (ps, "Iraq", NULL);
+  g_assert_nonnull (iraq);
+  g_assert_cmpstr (iraq->type, ==, "LOC");
+  GalleyAnnotation *ministry = find (ps, "Ministry of Communications", NULL);
+  g_assert_nonnull (ministry);
+  g_assert_cmpstr (ministry->type, ==, "ORG");
+  g_assert_nonnull (find (ps, "Lloyd's of London", NULL));
   /* a title before a name a gazetteer lists as a place: a person */
   g_autoptr(GalleyDocument) mr = run_doc (h, "The judge will rule on Monday. Mr Jackson denies the charges.", NULL);
   assert_mention (mr, "Jackson", "PER", "Jackson");

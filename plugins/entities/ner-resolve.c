@@ -363,6 +363,13 @@ club_in_brackets (const NerModel *model, const char *text, const NerToken *toks,
   return ner_table_get (&model->countries, h) == NULL;
 }
 
+/* Whether token @t is a possessive "'s" (or "’s"). */
+static gboolean
+is_possessive (const char *text, const NerToken *t)
+{
+  return tok_is (text, t, "'s") || tok_is (text, t, "\xe2\x80\x99s");
+}
+
 /* A person's title before a name ("Mr Jackson": a person, though a
  * gazetteer lists Jackson as a city). */
 static gboolean
@@ -422,6 +429,36 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
         j++;
       NerType type = tag == NER_B_PER ? NER_PER : tag == NER_B_ORG ? NER_ORG : NER_LOC;
       guint a = i, b = j - 1;
+      /* "Sony's PlayStation", "France's Snecma", "Iraq's Ministry of
+       * Communications": a name the gazetteers know, its possessive and
+       * a capitalised name after it are two names ("Lloyd's of London",
+       * "Queen's Park" stay whole: nothing is listed before, or no
+       * capital follows) */
+      for (guint k = a + 1; k + 1 <= b; k++)
+        {
+          if (!is_possessive (text, &toks[k]))
+            continue;
+          guint32 kind = toks[a].gaz_span & (NER_GZ_LOC | NER_GZ_ORG | NER_GZ_PER);
+          if (toks[a].gaz_pos == 1 && kind != 0 && (a + 1 == k || toks[k - 1].gaz_pos == 2) && toks[k].gaz_pos != 2
+              && (toks[k + 1].flags & NER_TOK_UPPER1) && !(toks[a].flags & NER_TOK_PUNCT))
+            {
+              NerType first = (kind & (kind - 1)) != 0 ? type
+                              : kind == NER_GZ_LOC ? NER_LOC : kind == NER_GZ_ORG ? NER_ORG : NER_PER;
+              if (opts->types & (1u << first))
+                {
+                  NerMention m = { first, toks[a].cstart, toks[k - 1].cend, (guint32) (boff + toks[a].bstart),
+                                   (guint32) (boff + toks[k - 1].bend), NULL, NULL };
+                  if (toks[a].flags & NER_TOK_CAPSLINE)
+                    m.canonical = g_strdup ("\x01");
+                  g_array_append_val (out, m);
+                }
+              a = k + 1;
+              /* "Oxfam's Barbara Stocking": a given name opens a person */
+              if ((toks[a].gaz & NER_GZ_GIVEN) && a < b && !(toks[a].gaz_span & (NER_GZ_LOC | NER_GZ_ORG)))
+                type = NER_PER;
+            }
+          break;
+        }
       /* "Security Council Secretary Umerov": the title ends the
        * organisation, and the capitalised words after it are a person */
       if (type == NER_ORG && b > a && (toks[b].gaz & NER_GZ_TITLE) && !(toks[b].gaz & NER_GZ_ORGWORD))
