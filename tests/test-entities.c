@@ -884,6 +884,18 @@ test_document_evidence (void)
   g_assert_nonnull (ministry);
   g_assert_cmpstr (ministry->type, ==, "ORG");
   g_assert_nonnull (find (ps, "Lloyd's of London", NULL));
+  /* a kind of place in lower case before a name makes it that place;
+   * "dynasty" after a name makes it the ruling house */
+  g_autoptr(GalleyDocument) pn = run_doc (h, "The army crossed the river Alvaro and camped on its banks. "
+                                          "The valley was ruled by the Tavin dynasty until the Morwen dynasty took over.", NULL);
+  const char *const kinds[][2] = { { "Alvaro", "LOC" }, { "Tavin", "ORG" }, { "Morwen", "ORG" } };
+  for (gsize k = 0; k < G_N_ELEMENTS (kinds); k++)
+    {
+      GalleyAnnotation *m = find (pn, kinds[k][0], NULL);
+      if (m == NULL)
+        g_error ("no mention '%s'", kinds[k][0]);
+      g_assert_cmpstr (m->type, ==, kinds[k][1]);
+    }
   /* a title before a name a gazetteer lists as a place: a person */
   g_autoptr(GalleyDocument) mr = run_doc (h, "The judge will rule on Monday. Mr Jackson denies the charges.", NULL);
   assert_mention (mr, "Jackson", "PER", "Jackson");

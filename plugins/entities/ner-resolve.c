@@ -370,6 +370,24 @@ is_possessive (const char *text, const NerToken *t)
   return tok_is (text, t, "'s") || tok_is (text, t, "\xe2\x80\x99s");
 }
 
+/* Whether the lower-case words before toks[a] name a kind of place: "the
+ * river Nestus", "the town of Hanau", "returned to the village of ...". */
+static gboolean
+place_noun_before (const char *text, const NerToken *toks, guint a)
+{
+  static const char *const nouns[] = { "river", "city", "town", "village", "island", "province", "region",
+                                       "county", "district", "kingdom", "port", "cities", "towns", "villages",
+                                       "islands", "provinces", "regions" };
+  if (a > 1 && tok_is (text, &toks[a - 1], "of"))
+    a--;
+  if (a == 0 || (toks[a - 1].flags & (NER_TOK_UPPER1 | NER_TOK_CAPSLINE)))
+    return FALSE;
+  for (gsize k = 0; k < G_N_ELEMENTS (nouns); k++)
+    if (tok_is (text, &toks[a - 1], nouns[k]))
+      return TRUE;
+  return FALSE;
+}
+
 /* A person's title before a name ("Mr Jackson": a person, though a
  * gazetteer lists Jackson as a city). */
 static gboolean
@@ -604,6 +622,14 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
           type = NER_ORG;
           a--;
         }
+      /* a person after a kind of place in lower case is that place ("the
+       * river Nestus"); a name before "dynasty" is the ruling house, an
+       * organisation ("the Qing dynasty") */
+      if (type == NER_PER && !(a > 0 && person_title (&toks[a - 1])) && place_noun_before (text, toks, a))
+        type = NER_LOC;
+      if (b + 1 < n && !(toks[b + 1].flags & NER_TOK_UPPER1)
+          && (tok_is (text, &toks[b + 1], "dynasty") || tok_is (text, &toks[b + 1], "dynasties")))
+        type = NER_ORG;
       if (type == NER_LOC && club_in_brackets (model, text, toks, n, a, b, out))
         type = NER_ORG;
       if (type == NER_LOC && team_numeral (text, toks, n, b + 1))
