@@ -896,6 +896,17 @@ test_document_evidence (void)
         g_error ("no mention '%s'", kinds[k][0]);
       g_assert_cmpstr (m->type, ==, kinds[k][1]);
     }
+  /* a title that is also a surname is cut from the front of a person
+   * only ("King Gorvan", not "Stephen King") */
+  g_autoptr(GalleyDocument) kg = run_doc (h, "Under the late King Gorvan, the reforms stalled. "
+                                          "He met the writer Stephen King in Amman.", NULL);
+  assert_no_mention (kg, "King Gorvan");
+  GalleyAnnotation *abd = find (kg, "Gorvan", NULL);
+  g_assert_nonnull (abd);
+  g_assert_cmpstr (abd->type, ==, "PER");
+  GalleyAnnotation *sk = find (kg, "Stephen King", NULL);
+  g_assert_nonnull (sk);
+  g_assert_cmpstr (sk->type, ==, "PER");
   /* a title before a name a gazetteer lists as a place: a person */
   g_autoptr(GalleyDocument) mr = run_doc (h, "The judge will rule on Monday. Mr Jackson denies the charges.", NULL);
   assert_mention (mr, "Jackson", "PER", "Jackson");

@@ -537,7 +537,10 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
             a = k;
         }
       /* titles in front of a person are its role, not its name */
-      while (type == NER_PER && a < b && (toks[a].gaz & NER_GZ_TITLE) && !(toks[a].gaz & (NER_GZ_GIVEN | NER_GZ_SURNAME)))
+      /* (a title that is also a surname only in front: "King Abdullah",
+       * not "Stephen King") */
+      while (type == NER_PER && a < b && (toks[a].gaz & NER_GZ_TITLE)
+             && (!(toks[a].gaz & (NER_GZ_GIVEN | NER_GZ_SURNAME)) || (a == i && !(toks[a].gaz & NER_GZ_GIVEN))))
         a++;
       /* "While Zelenskyy ...": a common word opening the sentence is not
        * part of the name after it (but "The Hague", "The Times" are) */
