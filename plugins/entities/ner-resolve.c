@@ -404,6 +404,11 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
   for (guint i = 0; i < n;)
     {
       int tag = toks[i].tag;
+      /* a name goes on over no figure: after one, an I- tag opens a
+       * new name ("Mijatovic 7-1 Luis Figo") */
+      if ((tag == NER_I_PER || tag == NER_I_ORG || tag == NER_I_LOC) && i > 0 && (toks[i - 1].flags & NER_TOK_FIGURE)
+          && (toks[i].flags & NER_TOK_LETTER) && !(toks[i].flags & NER_TOK_FIGURE))
+        tag--;
       if (tag == NER_O || (tag != NER_B_PER && tag != NER_B_ORG && tag != NER_B_LOC))
         {
           /* gazetteer fallback: a known place or organisation the tagger
@@ -443,7 +448,7 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
           continue;
         }
       guint j = i + 1;
-      while (j < n && toks[j].tag == tag + 1 && !(toks[j].flags & NER_TOK_NL_BEFORE))
+      while (j < n && toks[j].tag == tag + 1 && !(toks[j].flags & (NER_TOK_NL_BEFORE | NER_TOK_FIGURE)))
         j++;
       NerType type = tag == NER_B_PER ? NER_PER : tag == NER_B_ORG ? NER_ORG : NER_LOC;
       guint a = i, b = j - 1;
