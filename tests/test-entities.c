@@ -807,6 +807,106 @@ test_document_evidence (void)
   assert_no_mention (im, "I've");
   assert_no_mention (im, "We\u2019ve");
   assert_mention (im, "Anna Berg", "PER", "Anna Berg");
+  /* the demonym of a listed place is no name, though no list has it
+   * ("Corsicans": Corsica); names that look alike stay */
+  g_autoptr(GalleyDocument) dm = run_doc (h, "Many Corsicans voted for the plan, Mr Rossi said. "
+                                          "Two Corsicans joined the crew of Ana Berg in Oslo. Adrian Smith agreed.", NULL);
+  assert_no_mention (dm, "Corsicans");
+  assert_mention (dm, "Ana Berg", "PER", "Ana Berg");
+  assert_mention (dm, "Adrian Smith", "PER", "Adrian Smith");
+  /* the plural of an acronym is a common noun */
+  g_autoptr(GalleyDocument) ap2 = run_doc (h, "Sales of PCs rose while MEPs and CSOs met in Brussels, Anna Berg said.", NULL);
+  assert_no_mention (ap2, "PCs");
+  assert_no_mention (ap2, "MEPs");
+  assert_no_mention (ap2, "CSOs");
+  assert_mention (ap2, "Brussels", "LOC", "Brussels");
+  /* the column heads of a table are no name */
+  g_autoptr(GalleyDocument) th = run_doc (h, "W L T GF GA PTS\nHarbour City 5 2 1 14 9 16", NULL);
+  assert_no_mention (th, "W L T GF GA");
+  assert_no_mention (th, "W L T GF GA PTS");
+  /* a place names a news desk, a broadcaster or a numbered team */
+  g_autoptr(GalleyDocument) dk = run_doc (h, "The report was filed by our Chicago Metals Desk on Friday.\n"
+                                          "Radio Romania said the talks had failed. When I lived in Canada I met her.\n"
+                                          "1. Norway II (Kari Lund, Ola Berg) 3:47.59\n"
+                                          "Oslo Newsroom +47 22 00 00 00", NULL);
+  const char *const desks[] = { "Chicago Metals Desk", "Radio Romania", "Norway II", "Oslo Newsroom" };
+  for (gsize k = 0; k < G_N_ELEMENTS (desks); k++)
+    {
+      GalleyAnnotation *m = find (dk, desks[k], NULL);
+      if (m == NULL)
+        g_error ("no mention '%s'", desks[k]);
+      g_assert_cmpstr (m->type, ==, "ORG");
+    }
+  assert_mention (dk, "Canada", "LOC", "Canada");
+  assert_no_mention (dk, "Canada I");
+  /* a city in brackets after a player in a list is the club; a country
+   * is the national side, a place */
+  g_autoptr(GalleyDocument) cl = run_doc (h, "Squad: Jorge Lopes (Porto), Luis Vidal (Valencia, Spain), "
+                                          "Tomas Berg (Norway). The rally in Lyon (France) drew crowds.", NULL);
+  const char *const clubs[] = { "Porto", "Valencia" };
+  for (gsize k = 0; k < G_N_ELEMENTS (clubs); k++)
+    {
+      GalleyAnnotation *m = find (cl, clubs[k], NULL);
+      if (m == NULL)
+        g_error ("no mention '%s'", clubs[k]);
+      g_assert_cmpstr (m->type, ==, "ORG");
+    }
+  assert_mention (cl, "Spain", "LOC", "Spain");
+  assert_mention (cl, "Norway", "LOC", "Norway");
+  assert_mention (cl, "France", "LOC", "France");
+  assert_mention (cl, "Lyon", "LOC", "Lyon");
+  /* a score, a bowling analysis or a place in a ranking ends a name; a
+   * number alone may be part of one */
+  g_autoptr(GalleyDocument) fg = run_doc (h, "Odds: Pedro Mijatovic 7-1 Luis Figo 9-1 Tomas Berg 12-1\n"
+                                          "Bowling: Harlan Kennedy 3-0-24-0, Mark Dyson 10-0-39-2.\n"
+                                          "Final standings: Anna Berg 12th, Schalke 04 won, Channel 4 reported.", NULL);
+  const char *const runners[] = { "Pedro Mijatovic", "Luis Figo", "Tomas Berg", "Harlan Kennedy", "Mark Dyson", "Anna Berg" };
+  for (gsize k = 0; k < G_N_ELEMENTS (runners); k++)
+    {
+      GalleyAnnotation *m = find (fg, runners[k], NULL);
+      if (m == NULL)
+        g_error ("no mention '%s'", runners[k]);
+      g_assert_cmpstr (m->type, ==, "PER");
+    }
+  assert_mention (fg, "Schalke 04", "ORG", "Schalke 04");
+  /* a listed name and its possessive end before the name after them */
+  g_autoptr(GalleyDocument) ps = run_doc (h, "Sales of Sony's PlayStation rose. Iraq's Ministry of Communications "
+                                          "did not comment. Lloyd's of London agreed.", NULL);
+  assert_no_mention (ps, "Sony's PlayStation");
+  assert_no_mention (ps, "Iraq's Ministry of Communications");
+  GalleyAnnotation *sony = find (ps, "Sony", NULL);
+  g_assert_nonnull (sony);
+  g_assert_cmpstr (sony->type, ==, "ORG");
+  GalleyAnnotation *iraq = find (ps, "Iraq", NULL);
+  g_assert_nonnull (iraq);
+  g_assert_cmpstr (iraq->type, ==, "LOC");
+  GalleyAnnotation *ministry = find (ps, "Ministry of Communications", NULL);
+  g_assert_nonnull (ministry);
+  g_assert_cmpstr (ministry->type, ==, "ORG");
+  g_assert_nonnull (find (ps, "Lloyd's of London", NULL));
+  /* a kind of place in lower case before a name makes it that place;
+   * "dynasty" after a name makes it the ruling house */
+  g_autoptr(GalleyDocument) pn = run_doc (h, "The army crossed the river Alvaro and camped on its banks. "
+                                          "The valley was ruled by the Tavin dynasty until the Morwen dynasty took over.", NULL);
+  const char *const kinds[][2] = { { "Alvaro", "LOC" }, { "Tavin", "ORG" }, { "Morwen", "ORG" } };
+  for (gsize k = 0; k < G_N_ELEMENTS (kinds); k++)
+    {
+      GalleyAnnotation *m = find (pn, kinds[k][0], NULL);
+      if (m == NULL)
+        g_error ("no mention '%s'", kinds[k][0]);
+      g_assert_cmpstr (m->type, ==, kinds[k][1]);
+    }
+  /* a title that is also a surname is cut from the front of a person
+   * only ("King Gorvan", not "Stephen King") */
+  g_autoptr(GalleyDocument) kg = run_doc (h, "Under the late King Gorvan, the reforms stalled. "
+                                          "He met the writer Stephen King in Amman.", NULL);
+  assert_no_mention (kg, "King Gorvan");
+  GalleyAnnotation *abd = find (kg, "Gorvan", NULL);
+  g_assert_nonnull (abd);
+  g_assert_cmpstr (abd->type, ==, "PER");
+  GalleyAnnotation *sk = find (kg, "Stephen King", NULL);
+  g_assert_nonnull (sk);
+  g_assert_cmpstr (sk->type, ==, "PER");
   /* a title before a name a gazetteer lists as a place: a person */
   g_autoptr(GalleyDocument) mr = run_doc (h, "The judge will rule on Monday. Mr Jackson denies the charges.", NULL);
   assert_mention (mr, "Jackson", "PER", "Jackson");

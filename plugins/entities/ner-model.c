@@ -166,6 +166,8 @@ gazetteer_line (NerModel *model, NerScratch *s, char *line, const char *path, gu
         e->canon = ner_intern (model, f[2], -1);
       else if (e->canon == NER_NO_STRING && (bit & (NER_GZ_PER | NER_GZ_ORG | NER_GZ_LOC)))
         e->canon = ner_intern (model, f[1], -1);
+      if (model->loading_countries && (bit & NER_GZ_LOC))
+        ner_table_insert (&model->countries, key);
       model->gaz_maxlen = MAX (model->gaz_maxlen, nt);
       note_prefixes (&model->gaz_more, s, nt);
     }
@@ -430,6 +432,7 @@ ner_model_load (const char *dir, const char *extra_aliases, gboolean need_weight
   ner_table_init (&model->wn, 16);
   ner_table_init (&model->gaz_more, 10);
   ner_table_init (&model->wn_more, 12);
+  ner_table_init (&model->countries, 9);
 
   g_autofree char *gazdir = g_build_filename (dir, "gazetteer", NULL);
   g_autofree char *aliases = g_build_filename (dir, "aliases.tsv", NULL);
@@ -457,7 +460,10 @@ ner_model_load (const char *dir, const char *extra_aliases, gboolean need_weight
   for (guint i = 0; i < names->len; i++)
     {
       g_autofree char *path = g_build_filename (gazdir, names->pdata[i], NULL);
-      if (!load_lines (model, s, path, gazetteer_line, error))
+      model->loading_countries = strcmp (names->pdata[i], "countries.tsv") == 0;
+      gboolean ok = load_lines (model, s, path, gazetteer_line, error);
+      model->loading_countries = FALSE;
+      if (!ok)
         goto fail;
     }
   if (!load_lines (model, s, aliases, alias_line, error))
@@ -498,6 +504,7 @@ ner_model_free (NerModel *model)
   ner_table_clear (&model->wn);
   ner_table_clear (&model->gaz_more);
   ner_table_clear (&model->wn_more);
+  ner_table_clear (&model->countries);
   g_free (model->dict);
   if (model->strings)
     g_string_free (model->strings, TRUE);

@@ -43,6 +43,10 @@ struct _NerModel {
   /* the token-sequence hashes of the first words (1 to n - 1) of the
    * names of n words: a longer name goes on from there */
   NerTable  gaz_more, wn_more;
+  /* the token-sequence hashes of the names in gazetteer/countries.tsv
+   * (no tagger feature: a rule tells a club from a country by them) */
+  NerTable  countries;
+  gboolean  loading_countries;
   GString  *strings;
   /* the weights, rows of NER_TAG_STRIDE int16 for the buckets that have
    * any (about one in four): for each 64 buckets a block whose bit b % 64

@@ -209,6 +209,185 @@ is_contraction (const NerModel *model, const char *text, const NerToken *t)
   return ner_table_get (&model->vocab, ner_word_hash (p, stem_end)) != NULL;
 }
 
+/* Whether the one-word name @w (ASCII letters, @len bytes) is the form
+ * of a known place with a demonym ending: "Liberian" (Liberia), "Corsican"
+ * (Corsica), "Zairean" (Zaire), "Mexicans" (Mexico), "Italian" (Italy),
+ * "Pakistani" (Pakistan), "Taiwanese" (Taiwan). */
+static gboolean
+place_demonym (const NerModel *model, const char *w, gsize len)
+{
+  /* ending, bytes of it to cut, what may stand in its place */
+  static const struct { const char *end; guint8 cut; const char *add[5]; } rules[] = {
+    { "ian", 3, { "", "y", "ia", "a", "e" } },
+    { "an", 2, { "", "o", "a", "e", NULL } },
+    { "n", 1, { "", NULL, NULL, NULL, NULL } },
+    { "ese", 3, { "", "a", "o", NULL, NULL } },
+    { "i", 1, { "", NULL, NULL, NULL, NULL } },
+  };
+  char buf[NER_MAX_TOKEN + 4];
+  if (len > 0 && (w[len - 1] == 's' || w[len - 1] == 'S'))
+    len--;
+  if (len < 5 || len > NER_MAX_TOKEN)
+    return FALSE;
+  for (gsize k = 0; k < len; k++)
+    buf[k] = g_ascii_tolower (w[k]);
+  for (gsize r = 0; r < G_N_ELEMENTS (rules); r++)
+    {
+      gsize elen = strlen (rules[r].end);
+      if (len <= elen + 2 || memcmp (buf + len - elen, rules[r].end, elen) != 0)
+        continue;
+      gsize stem = len - rules[r].cut;
+      /* "-n" after "-a" only: Corsica-n, not Hesse-n */
+      if (rules[r].cut == 1 && rules[r].end[0] == 'n' && buf[stem - 1] != 'a')
+        continue;
+      for (gsize k = 0; k < G_N_ELEMENTS (rules[r].add) && rules[r].add[k] != NULL; k++)
+        {
+          gsize alen = strlen (rules[r].add[k]);
+          if (stem + alen < 4)
+            continue;
+          memcpy (buf + stem, rules[r].add[k], alen);
+          const NerEntry *g = ner_table_get (&model->gaz, ner_seq_step (NER_SEQ_SEED, ner_word_hash (buf, buf + stem + alen)));
+          if (g != NULL && (g->bits & NER_GZ_LOC))
+            return TRUE;
+        }
+      for (gsize k = stem; k < len; k++)
+        buf[k] = g_ascii_tolower (w[k]);
+    }
+  return FALSE;
+}
+
+/* A one-word name in no list but a place's demonym ("a Liberian
+ * official", "the Corsicans"): no name. */
+static gboolean
+unlisted_demonym (const NerModel *model, const char *text, const NerToken *t)
+{
+  if ((t->flags & (NER_TOK_NONASCII | NER_TOK_DIGIT | NER_TOK_PUNCT)) || t->gaz != 0 || t->gaz_span != 0
+      || (t->wn & (NER_WN_PER | NER_WN_ORG | NER_WN_LOC)))
+    return FALSE;
+  for (guint32 k = t->bstart; k < t->bend; k++)
+    if (!g_ascii_isalpha (text[k]))
+      return FALSE;
+  return place_demonym (model, text + t->bstart, t->bend - t->bstart);
+}
+
+/* Whether toks[a..b] are three or more words of one or two capital
+ * letters without dots: the column heads of a table ("W L T GF GA"),
+ * no name. */
+static gboolean
+table_heading (const NerToken *toks, guint a, guint b)
+{
+  if (b < a + 2)
+    return FALSE;
+  for (guint k = a; k <= b; k++)
+    if ((toks[k].flags & (NER_TOK_ALLUPPER | NER_TOK_DIGIT | NER_TOK_PUNCT | NER_TOK_NONASCII)) != NER_TOK_ALLUPPER
+        || toks[k].cend - toks[k].cstart > 2)
+      return FALSE;
+  return TRUE;
+}
+
+/* A news desk or bureau named by its place: "Moscow Newsroom", "New
+ * York Commodities Desk", "Chicago Newsdesk". With @last the place's last
+ * token, returns the head word's token, or 0 (it is never the first). */
+static guint
+desk_after (const char *text, const NerToken *toks, guint n, guint last)
+{
+  static const char *const heads[] = { "Newsroom", "Newsdesk", "Desk", "Bureau" };
+  for (guint k = last + 1; k < n && k <= last + 3; k++)
+    {
+      if (!(toks[k].flags & NER_TOK_UPPER1) || (toks[k].flags & (NER_TOK_NL_BEFORE | NER_TOK_DIGIT)))
+        return 0;
+      for (gsize h = 0; h < G_N_ELEMENTS (heads); h++)
+        if (tok_is (text, &toks[k], heads[h]))
+          return k;
+    }
+  return 0;
+}
+
+/* A Roman numeral after a place that numbers a team or crew ("Canada I
+ * (Lueders, MacEachern) 3:47.59", "Austria III"): the token after it is
+ * a bracket, a number or the end of the line, so "in Canada I met ..."
+ * is no team. */
+static gboolean
+team_numeral (const char *text, const NerToken *toks, guint n, guint k)
+{
+  if (k >= n || (toks[k].flags & NER_TOK_NL_BEFORE)
+      || !(tok_is (text, &toks[k], "I") || tok_is (text, &toks[k], "II") || tok_is (text, &toks[k], "III")
+           || tok_is (text, &toks[k], "IV"))
+      || !(toks[k].flags & NER_TOK_ALLUPPER))
+    return FALSE;
+  return k + 1 >= n || (toks[k + 1].flags & (NER_TOK_NL_BEFORE | NER_TOK_DIGIT)) || tok_is (text, &toks[k + 1], "(");
+}
+
+/* Whether the token is the plural of an acronym ("PCs", "MEPs",
+ * "B-29s"): a common noun, no name. */
+static gboolean
+acronym_plural (const char *text, const NerToken *t)
+{
+  const char *p = text + t->bstart;
+  gsize len = t->bend - t->bstart;
+  if (len < 3 || p[len - 1] != 's' || !g_ascii_isupper (p[0]) || !(g_ascii_isupper (p[len - 2]) || g_ascii_isdigit (p[len - 2])))
+    return FALSE;
+  for (gsize k = 1; k + 1 < len; k++)
+    if (!g_ascii_isupper (p[k]) && !g_ascii_isdigit (p[k]) && p[k] != '-')
+      return FALSE;
+  return TRUE;
+}
+
+/* A place in brackets after a person, "Luis Figo (Barcelona)", "Rui
+ * Barros (Porto, Portugal)", is the person's club, unless it is a country
+ * (national sides are places, as in results lines). @out holds the
+ * mentions before it. */
+static gboolean
+club_in_brackets (const NerModel *model, const char *text, const NerToken *toks, guint n, guint a, guint b,
+                  const GArray *out)
+{
+  if (a < 2 || b + 1 >= n || !tok_is (text, &toks[a - 1], "(") || out->len == 0)
+    return FALSE;
+  /* in a list: "(Porto, Portugal)", or ")" before ",", ";", ":" or the
+   * end of the line (not "the river Nestus (Mesta).") */
+  if (tok_is (text, &toks[b + 1], ")"))
+    {
+      const NerToken *z = b + 2 < n ? &toks[b + 2] : NULL;
+      if (z != NULL && !(z->flags & NER_TOK_NL_BEFORE) && !tok_is (text, z, ",") && !tok_is (text, z, ";")
+          && !tok_is (text, z, ":"))
+        return FALSE;
+    }
+  else if (!tok_is (text, &toks[b + 1], ","))
+    return FALSE;
+  const NerMention *p = &g_array_index (out, NerMention, out->len - 1);
+  if (p->type != NER_PER || p->end != toks[a - 2].cend)
+    return FALSE;
+  guint64 h = NER_SEQ_SEED;
+  for (guint k = a; k <= b; k++)
+    h = ner_seq_step (h, toks[k].lower);
+  return ner_table_get (&model->countries, h) == NULL;
+}
+
+/* Whether token @t is a possessive "'s" (or "’s"). */
+static gboolean
+is_possessive (const char *text, const NerToken *t)
+{
+  return tok_is (text, t, "'s") || tok_is (text, t, "\xe2\x80\x99s");
+}
+
+/* Whether the lower-case words before toks[a] name a kind of place: "the
+ * river Nestus", "the town of Hanau", "returned to the village of ...". */
+static gboolean
+place_noun_before (const char *text, const NerToken *toks, guint a)
+{
+  static const char *const nouns[] = { "river", "city", "town", "village", "island", "province", "region",
+                                       "county", "district", "kingdom", "port", "cities", "towns", "villages",
+                                       "islands", "provinces", "regions" };
+  if (a > 1 && tok_is (text, &toks[a - 1], "of"))
+    a--;
+  if (a == 0 || (toks[a - 1].flags & (NER_TOK_UPPER1 | NER_TOK_CAPSLINE)))
+    return FALSE;
+  for (gsize k = 0; k < G_N_ELEMENTS (nouns); k++)
+    if (tok_is (text, &toks[a - 1], nouns[k]))
+      return TRUE;
+  return FALSE;
+}
+
 /* A person's title before a name ("Mr Jackson": a person, though a
  * gazetteer lists Jackson as a city). */
 static gboolean
@@ -225,6 +404,11 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
   for (guint i = 0; i < n;)
     {
       int tag = toks[i].tag;
+      /* a name goes on over no figure: after one, an I- tag opens a
+       * new name ("Mijatovic 7-1 Luis Figo") */
+      if ((tag == NER_I_PER || tag == NER_I_ORG || tag == NER_I_LOC) && i > 0 && (toks[i - 1].flags & NER_TOK_FIGURE)
+          && (toks[i].flags & NER_TOK_LETTER) && !(toks[i].flags & NER_TOK_FIGURE))
+        tag--;
       if (tag == NER_O || (tag != NER_B_PER && tag != NER_B_ORG && tag != NER_B_LOC))
         {
           /* gazetteer fallback: a known place or organisation the tagger
@@ -244,6 +428,14 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
               if (clear && ((t->flags & NER_TOK_UPPER1) || (t->flags & NER_TOK_CAPSLINE)))
                 {
                   NerType type = kind == NER_GZ_LOC ? NER_LOC : kind == NER_GZ_ORG ? NER_ORG : NER_PER;
+                  if (type == NER_LOC && club_in_brackets (model, text, toks, n, i, j - 1, out))
+                    type = NER_ORG;
+                  guint d = type == NER_PER ? 0 : desk_after (text, toks, n, j - 1);
+                  if (d != 0 || (type == NER_LOC && team_numeral (text, toks, n, j)))
+                    {
+                      type = NER_ORG;
+                      j = d != 0 ? d + 1 : j + 1;
+                    }
                   NerMention m = { type, toks[i].cstart, toks[j - 1].cend, (guint32) (boff + toks[i].bstart),
                                    (guint32) (boff + toks[j - 1].bend), NULL, NULL };
                   if (opts->types & (1u << type))
@@ -256,10 +448,40 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
           continue;
         }
       guint j = i + 1;
-      while (j < n && toks[j].tag == tag + 1 && !(toks[j].flags & NER_TOK_NL_BEFORE))
+      while (j < n && toks[j].tag == tag + 1 && !(toks[j].flags & (NER_TOK_NL_BEFORE | NER_TOK_FIGURE)))
         j++;
       NerType type = tag == NER_B_PER ? NER_PER : tag == NER_B_ORG ? NER_ORG : NER_LOC;
       guint a = i, b = j - 1;
+      /* "Sony's PlayStation", "France's Snecma", "Iraq's Ministry of
+       * Communications": a name the gazetteers know, its possessive and
+       * a capitalised name after it are two names ("Lloyd's of London",
+       * "Queen's Park" stay whole: nothing is listed before, or no
+       * capital follows) */
+      for (guint k = a + 1; k + 1 <= b; k++)
+        {
+          if (!is_possessive (text, &toks[k]))
+            continue;
+          guint32 kind = toks[a].gaz_span & (NER_GZ_LOC | NER_GZ_ORG | NER_GZ_PER);
+          if (toks[a].gaz_pos == 1 && kind != 0 && (a + 1 == k || toks[k - 1].gaz_pos == 2) && toks[k].gaz_pos != 2
+              && (toks[k + 1].flags & NER_TOK_UPPER1) && !(toks[a].flags & NER_TOK_PUNCT))
+            {
+              NerType first = (kind & (kind - 1)) != 0 ? type
+                              : kind == NER_GZ_LOC ? NER_LOC : kind == NER_GZ_ORG ? NER_ORG : NER_PER;
+              if (opts->types & (1u << first))
+                {
+                  NerMention m = { first, toks[a].cstart, toks[k - 1].cend, (guint32) (boff + toks[a].bstart),
+                                   (guint32) (boff + toks[k - 1].bend), NULL, NULL };
+                  if (toks[a].flags & NER_TOK_CAPSLINE)
+                    m.canonical = g_strdup ("\x01");
+                  g_array_append_val (out, m);
+                }
+              a = k + 1;
+              /* "Oxfam's Barbara Stocking": a given name opens a person */
+              if ((toks[a].gaz & NER_GZ_GIVEN) && a < b && !(toks[a].gaz_span & (NER_GZ_LOC | NER_GZ_ORG)))
+                type = NER_PER;
+            }
+          break;
+        }
       /* "Security Council Secretary Umerov": the title ends the
        * organisation, and the capitalised words after it are a person */
       if (type == NER_ORG && b > a && (toks[b].gaz & NER_GZ_TITLE) && !(toks[b].gaz & NER_GZ_ORGWORD))
@@ -320,7 +542,10 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
             a = k;
         }
       /* titles in front of a person are its role, not its name */
-      while (type == NER_PER && a < b && (toks[a].gaz & NER_GZ_TITLE) && !(toks[a].gaz & (NER_GZ_GIVEN | NER_GZ_SURNAME)))
+      /* (a title that is also a surname only in front: "King Abdullah",
+       * not "Stephen King") */
+      while (type == NER_PER && a < b && (toks[a].gaz & NER_GZ_TITLE)
+             && (!(toks[a].gaz & (NER_GZ_GIVEN | NER_GZ_SURNAME)) || (a == i && !(toks[a].gaz & NER_GZ_GIVEN))))
         a++;
       /* "While Zelenskyy ...": a common word opening the sentence is not
        * part of the name after it (but "The Hague", "The Times" are) */
@@ -353,6 +578,19 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
           i = j;
           continue;
         }
+      /* the column heads of a table and the plural of an acronym ("PCs")
+       * are no names */
+      if (table_heading (toks, a, b) || (a == b && acronym_plural (text, &toks[a])))
+        {
+          i = j;
+          continue;
+        }
+      /* the demonym of a known place that no list has ("Liberian") */
+      if (a == b && unlisted_demonym (model, text, &toks[a]))
+        {
+          i = j;
+          continue;
+        }
       /* a nationality or religion before a lower-case word is an
        * adjective ("the Conservative party", "European inventors"),
        * unless a list knows the word as a name of its own (Celtic) */
@@ -372,6 +610,42 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
           && !(b + 1 < n && (toks[b + 1].flags & NER_TOK_DIGIT)) && !(a > 0 && (toks[a - 1].flags & NER_TOK_DIGIT))
           && !(type == NER_PER && a > 0 && person_title (&toks[a - 1])))
         type = kind == NER_GZ_LOC ? NER_LOC : kind == NER_GZ_ORG ? NER_ORG : NER_PER;
+      /* a place names a news desk, a broadcaster or a numbered team:
+       * "Riga Newsroom", "Radio Romania", "Canada I" are organisations */
+      if (type == NER_LOC || type == NER_ORG)
+        {
+          guint d = desk_after (text, toks, n, b);
+          if (d == 0 && b > a && desk_after (text, toks, n, b - 1) == b)
+            d = b;
+          if (d != 0)
+            {
+              type = NER_ORG;
+              b = d;
+              j = MAX (j, d + 1);
+            }
+        }
+      if (type == NER_LOC && a > 0 && (toks[a - 1].flags & NER_TOK_UPPER1)
+          && tok_is (text, &toks[a - 1], "Radio") && toks[a - 1].tag == NER_O)
+        {
+          type = NER_ORG;
+          a--;
+        }
+      /* a person after a kind of place in lower case is that place ("the
+       * river Nestus"); a name before "dynasty" is the ruling house, an
+       * organisation ("the Qing dynasty") */
+      if (type == NER_PER && !(a > 0 && person_title (&toks[a - 1])) && place_noun_before (text, toks, a))
+        type = NER_LOC;
+      if (b + 1 < n && !(toks[b + 1].flags & NER_TOK_UPPER1)
+          && (tok_is (text, &toks[b + 1], "dynasty") || tok_is (text, &toks[b + 1], "dynasties")))
+        type = NER_ORG;
+      if (type == NER_LOC && club_in_brackets (model, text, toks, n, a, b, out))
+        type = NER_ORG;
+      if (type == NER_LOC && team_numeral (text, toks, n, b + 1))
+        {
+          type = NER_ORG;
+          b++;
+          j = MAX (j, b + 1);
+        }
       if (opts->types & (1u << type) && !(toks[a].flags & NER_TOK_PUNCT))
         {
           NerMention m = { type, toks[a].cstart, toks[b].cend, (guint32) (boff + toks[a].bstart),

@@ -154,6 +154,22 @@ token_props (NerToken *t, const char *text)
       if (c0 >= 0x80 || strchr (",;:()[]\"?!|", c0) != NULL)
         flags |= NER_TOK_NOJOIN;
     }
+  /* a figure that is no part of a name: a score or a bowling analysis
+   * ("7-1", "3-0-24-0", "0.1-0-0-0") or a place in a ranking ("12th"),
+   * so "Mijatovic 7-1 Luis Figo" holds two names, not one (a number
+   * alone stays: "Schalke 04", "Channel 4"). The rules cut names there
+   * (ner-resolve.c); the decoder does not read it, so training is as
+   * before. */
+  if ((flags & NER_TOK_DIGIT) && text[t->bstart] >= '0' && text[t->bstart] <= '9' && !(flags & NER_TOK_NONASCII))
+    {
+      gsize len = t->bend - t->bstart;
+      const char *q = text + t->bstart;
+      if (n_letters == 0 ? memchr (q, '-', len) != NULL || memchr (q, '.', len) != NULL
+          : n_letters == 2 && len >= 3 && g_ascii_isdigit (q[len - 3])
+            && (g_ascii_strncasecmp (q + len - 2, "st", 2) == 0 || g_ascii_strncasecmp (q + len - 2, "nd", 2) == 0
+                || g_ascii_strncasecmp (q + len - 2, "rd", 2) == 0 || g_ascii_strncasecmp (q + len - 2, "th", 2) == 0))
+        flags |= NER_TOK_FIGURE;
+    }
   if (t->bend - t->bstart > NER_MAX_TOKEN)
     flags |= NER_TOK_LONG;
   t->lower = h;

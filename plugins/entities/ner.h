@@ -43,6 +43,7 @@ enum {
   NER_TOK_NONAME   = 1 << 15,  /* listed as never a name on its own (an award); not a tagger feature */
   NER_TOK_GAZ_CAPS = 1 << 16,  /* the gazetteers list the word in capitals only ("WHO"); not a tagger feature */
   NER_TOK_NONASCII = 1 << 17,  /* has bytes outside ASCII */
+  NER_TOK_FIGURE   = 1 << 18,  /* a score or a ranking ("7-1", "12th"): no name goes on over it; not a tagger feature */
 };
 #define NER_MAX_TOKEN 64
 
