@@ -12,6 +12,11 @@
  * REPAIR_SPEED_FAILURES=FILE writes each garbled line not restored and
  * each clean line changed to FILE: its path, line number, input, truth
  * and output, one per line.
+ * REPAIR_SPEED_OUT=FILE writes the stage's output of every document run
+ * to FILE, one after the other, each ending in a newline (to compare two
+ * builds' output byte for byte).
+ * REPAIR_SPEED_PATHS=KIND[,KIND...] runs only the documents of these paths
+ * (e.g. w1252,tis620-drop), to profile one path.
  *
  * Printed per path: documents, MB, MB/s, garbled lines and how many came
  * out exactly restored, clean lines and how many stayed unchanged; then
@@ -141,6 +146,16 @@ main (int argc, char **argv)
       fprintf (stderr, "repair-speed: cannot write %s\n", failures_path);
       return 1;
     }
+  FILE *out_file = NULL;
+  const char *out_path = g_getenv ("REPAIR_SPEED_OUT");
+  if (out_path != NULL && (out_file = fopen (out_path, "w")) == NULL)
+    {
+      fprintf (stderr, "repair-speed: cannot write %s\n", out_path);
+      return 1;
+    }
+  g_auto(GStrv) only = NULL;
+  if (g_getenv ("REPAIR_SPEED_PATHS") != NULL)
+    only = g_strsplit (g_getenv ("REPAIR_SPEED_PATHS"), ",", -1);
   g_autoptr(GHashTable) by_kind = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   for (guint d = 1; d < n_docs; d++)
     {
@@ -160,6 +175,8 @@ main (int argc, char **argv)
                    first + count, n_bad, bad_path);
           return 1;
         }
+      if (only != NULL && !g_strv_contains ((const char *const *) only, f[3]))
+        continue;
       GString *doc_text = g_string_new (NULL);
       for (guint i = 0; i < count; i++)
         {
@@ -183,6 +200,11 @@ main (int argc, char **argv)
       s->seconds += t1 - t0;
       gsize out_len = 0;
       const char *out = galley_document_get_text (doc, &out_len);
+      if (out_file != NULL)
+        {
+          fwrite (out != NULL ? out : "", 1, out != NULL ? out_len : 0, out_file);
+          fputc ('\n', out_file);
+        }
       g_auto(GStrv) out_lines = g_strsplit (out != NULL ? out : "", "\n", -1);
       guint n_out = g_strv_length (out_lines);
       for (guint i = 0; i < count; i++)
@@ -220,5 +242,10 @@ main (int argc, char **argv)
   print_row (&all);
   if (failures != NULL)
     fclose (failures);
+  if (out_file != NULL && fclose (out_file) != 0)
+    {
+      fprintf (stderr, "repair-speed: cannot write %s\n", out_path);
+      return 1;
+    }
   return 0;
 }
