@@ -17,6 +17,9 @@
  * builds' output byte for byte).
  * REPAIR_SPEED_PATHS=KIND[,KIND...] runs only the documents of these paths
  * (e.g. w1252,tis620-drop), to profile one path.
+ * REPAIR_SPEED_ROUNDS=N runs the stage N times on each document and
+ * counts the least CPU time of the N (on a shared machine, the others'
+ * jobs then weigh less); the output checked is the first round's.
  *
  * Printed per path: documents, MB, MB/s, garbled lines and how many came
  * out exactly restored, clean lines and how many stayed unchanged; then
@@ -156,6 +159,9 @@ main (int argc, char **argv)
   g_auto(GStrv) only = NULL;
   if (g_getenv ("REPAIR_SPEED_PATHS") != NULL)
     only = g_strsplit (g_getenv ("REPAIR_SPEED_PATHS"), ",", -1);
+  guint rounds = 1;
+  if (g_getenv ("REPAIR_SPEED_ROUNDS") != NULL)
+    rounds = (guint) CLAMP (g_ascii_strtoull (g_getenv ("REPAIR_SPEED_ROUNDS"), NULL, 10), 1, 100);
   g_autoptr(GHashTable) by_kind = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   for (guint d = 1; d < n_docs; d++)
     {
@@ -184,20 +190,29 @@ main (int argc, char **argv)
             g_string_append_c (doc_text, '\n');
           g_string_append (doc_text, bad[first + i]);
         }
-      g_autoptr(GalleyDocument) doc = galley_document_new ("d", NULL);
       g_autoptr(GBytes) raw = g_bytes_new_take (doc_text->str, doc_text->len);
       gsize size = doc_text->len;
       g_string_free (doc_text, FALSE);
-      galley_document_set_raw (doc, raw);
-      galley_document_set_content_type (doc, GALLEY_CONTENT_TEXT);
-      double t0 = thread_seconds ();
-      galley_harness_process (h, doc, NULL);
-      double t1 = thread_seconds ();
+      g_autoptr(GalleyDocument) doc = NULL;
+      double least = G_MAXDOUBLE;
+      for (guint r = 0; r < rounds; r++)
+        {
+          GalleyDocument *next = galley_document_new ("d", NULL);
+          galley_document_set_raw (next, raw);
+          galley_document_set_content_type (next, GALLEY_CONTENT_TEXT);
+          double t0 = thread_seconds ();
+          galley_harness_process (h, next, NULL);
+          least = MIN (least, thread_seconds () - t0);
+          if (doc == NULL)
+            doc = next;
+          else
+            galley_document_free (next);
+        }
 
       PathStats *s = stats_for (by_kind, f[3]);
       s->docs++;
       s->bytes += size;
-      s->seconds += t1 - t0;
+      s->seconds += least;
       gsize out_len = 0;
       const char *out = galley_document_get_text (doc, &out_len);
       if (out_file != NULL)
