@@ -13,8 +13,8 @@
  * each clean line changed to FILE: its path, line number, input, truth
  * and output, one per line.
  * REPAIR_SPEED_OUT=FILE writes the stage's output of every document run
- * to FILE, one after the other, each ending in a newline (to compare two
- * builds' output byte for byte).
+ * to FILE, one after the other, each followed by a line with the repairs
+ * it counted as JSON (to compare two builds' output byte for byte).
  * REPAIR_SPEED_PATHS=KIND[,KIND...] runs only the documents of these paths
  * (e.g. w1252,tis620-drop), to profile one path.
  * REPAIR_SPEED_ROUNDS=N runs the stage N times on each document and
@@ -218,7 +218,9 @@ main (int argc, char **argv)
       if (out_file != NULL)
         {
           fwrite (out != NULL ? out : "", 1, out != NULL ? out_len : 0, out_file);
-          fputc ('\n', out_file);
+          json_object *repairs = galley_document_repairs_to_json (doc);
+          fprintf (out_file, "\n%s\n", repairs != NULL ? json_object_to_json_string (repairs) : "{}");
+          json_object_put (repairs);
         }
       g_auto(GStrv) out_lines = g_strsplit (out != NULL ? out : "", "\n", -1);
       guint n_out = g_strv_length (out_lines);
