@@ -993,8 +993,21 @@ repair_words (const MojibakeTables *t, const gunichar *u, glong n, GArray *cur, 
           guint32 confident = 0;
           g_autoptr(GHashTable) scratch = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
           g_autoptr(GArray) probe = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), cur->len);
-          repair_pass (t, (const gunichar *) cur->data, cur->len, probe, scratch, &confident, 0, veto);
-          if (!repair_pass (t, (const gunichar *) cur->data, cur->len, next, w->kinds, NULL, confident, veto))
+          /* a page is confident only where the probe changed a word, and
+           * with no page confident the second pass is the probe again:
+           * its result and counts are taken as they are */
+          if (!repair_pass (t, (const gunichar *) cur->data, cur->len, probe, scratch, &confident, 0, veto))
+            break;
+          if (confident == 0)
+            {
+              GHashTableIter it;
+              gpointer key, value;
+              g_hash_table_iter_init (&it, scratch);
+              while (g_hash_table_iter_next (&it, &key, &value))
+                count_kind (w->kinds, key, *(gint64 *) value);
+              g_array_append_vals (next, probe->data, probe->len);
+            }
+          else if (!repair_pass (t, (const gunichar *) cur->data, cur->len, next, w->kinds, NULL, confident, veto))
             break;
           round_changed = TRUE;
           g_array_set_size (cur, 0);
@@ -1062,6 +1075,51 @@ line_penalty (const gunichar *u, guint n)
   return p;
 }
 
+/* line_penalty() of the UTF-8 @line (valid, @len bytes), without turning
+ * it into characters first: only its tokens with a non-ASCII byte are
+ * decoded, since all-ASCII tokens weigh nothing. */
+static int
+line_penalty_utf8 (const char *line, gsize len)
+{
+  const guchar *p = (const guchar *) line, *end = p + len;
+  gunichar small[256];
+  int pen = 0;
+  while (p < end)
+    {
+      if (is_token_space (*p))
+        {
+          p++;
+          continue;
+        }
+      const guchar *s = p;
+      gboolean ascii = TRUE;
+      while (p < end && !is_token_space (*p))
+        ascii &= *p < 0x80, p++;
+      if (ascii)
+        continue;
+      gsize bytes = (gsize) (p - s);
+      gunichar *u = bytes <= G_N_ELEMENTS (small) ? small : g_new (gunichar, bytes);
+      guint n = 0;
+      for (const guchar *q = s; q < p;)
+        {
+          gunichar c = *q;
+          int k = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+          if (k == 2)
+            c = ((c & 0x1F) << 6) | (q[1] & 0x3F);
+          else if (k == 3)
+            c = ((c & 0x0F) << 12) | ((q[1] & 0x3F) << 6) | (q[2] & 0x3F);
+          else if (k == 4)
+            c = ((c & 0x07) << 18) | ((q[1] & 0x3F) << 12) | ((q[2] & 0x3F) << 6) | (q[3] & 0x3F);
+          u[n++] = c;
+          q += k;
+        }
+      pen += token_penalty (s > (const guchar *) line ? s[-1] : 0, u, n, p < end ? *p : 0);
+      if (u != small)
+        g_free (u);
+    }
+  return pen;
+}
+
 /* TRUE when @line has a Thai character glued to an ASCII letter or digit. */
 static gboolean
 thai_glued (const char *line, gsize len)
@@ -1123,11 +1181,7 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
       if (pages->page[p].tis620 && !thai_letters)
         {
           if (pen_before < 0)
-            {
-              glong n_before = 0;
-              g_autofree gunichar *before = g_utf8_to_ucs4_fast (line, len, &n_before);
-              pen_before = line_penalty (before, n_before);
-            }
+            pen_before = line_penalty_utf8 (line, len);
           all_or_none = pen_before == 0;
         }
       guint undecided = repair_lossy_choose (rd, all_or_none);
@@ -1204,11 +1258,7 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
         margin = G_MININT;
       int pen_after = margin == G_MININT ? 0 : line_penalty (judged, rd->text->len);
       if (margin != G_MININT && pen_before < 0)
-        {
-          glong n_before = 0;
-          g_autofree gunichar *before = g_utf8_to_ucs4_fast (line, len, &n_before);
-          pen_before = line_penalty (before, n_before);
-        }
+        pen_before = line_penalty_utf8 (line, len);
       if (margin != G_MININT && pen_after + margin > pen_before)
         {
           /* the rest of the document may show that this page garbled it */
