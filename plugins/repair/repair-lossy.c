@@ -237,14 +237,18 @@ letter_script (gunichar c)
 #define LETTER_WEIGHT 0.6
 
 static guint8 letter_symbol_of[LETTER_END];
+/* letter_symbol() of every character below LETTER_END */
+static guint8 char_symbol[LETTER_END];
 
-/* the trigrams and four-letter sequences, hashed: key + 1 (0: empty) and value */
+static guint letter_symbol_uncached (gunichar c);
+
+/* the trigrams and four-letter sequences, hashed: (key + 1) << 8 | the
+ * value's byte in one word (0: empty), so that a lookup touches one
+ * cache line, not one in the keys and one in the values */
 #define TRIGRAM_BITS 17
-#define QUADGRAM_BITS 20
-static guint32 trigram_key[1u << TRIGRAM_BITS];
-static gint8 trigram_value[1u << TRIGRAM_BITS];
-static guint32 quadgram_key[1u << QUADGRAM_BITS];
-static gint8 quadgram_value[1u << QUADGRAM_BITS];
+#define QUADGRAM_BITS 19
+static guint64 trigram_slot[1u << TRIGRAM_BITS];
+static guint64 quadgram_slot[1u << QUADGRAM_BITS];
 
 static inline guint32
 hash_slot (guint32 key, guint bits)
@@ -253,31 +257,31 @@ hash_slot (guint32 key, guint bits)
 }
 
 static void
-hash_fill (guint32 *keys, gint8 *values, guint bits, const guint32 *from_keys, const gint8 *from_values, guint n)
+hash_fill (guint64 *slots, guint bits, const guint32 *from_keys, const gint8 *from_values, guint n)
 {
   g_assert (n < (1u << bits) / 2);
   for (guint i = 0; i < n; i++)
     {
       guint32 h = hash_slot (from_keys[i], bits);
-      while (keys[h] != 0)
+      while (slots[h] != 0)
         h = (h + 1) & ((1u << bits) - 1);
-      keys[h] = from_keys[i] + 1;
-      values[h] = from_values[i];
+      slots[h] = ((guint64) from_keys[i] + 1) << 8 | (guint8) from_values[i];
     }
 }
 
 /* The value of @key, or FALSE. */
 static inline gboolean
-hash_find (const guint32 *keys, const gint8 *values, guint bits, guint32 key, int *value)
+hash_find (const guint64 *slots, guint bits, guint32 key, int *value)
 {
   for (guint32 h = hash_slot (key, bits);; h = (h + 1) & ((1u << bits) - 1))
     {
-      if (keys[h] == key + 1)
+      guint64 entry = slots[h];
+      if (entry >> 8 == (guint64) key + 1)
         {
-          *value = values[h];
+          *value = (gint8) (guint8) entry;
           return TRUE;
         }
-      if (keys[h] == 0)
+      if (entry == 0)
         return FALSE;
     }
 }
@@ -285,26 +289,35 @@ hash_find (const guint32 *keys, const gint8 *values, guint bits, guint32 key, in
 static gpointer
 build_letter_symbols (gpointer data)
 {
-  hash_fill (trigram_key, trigram_value, TRIGRAM_BITS, repair_letters_trigram_keys, repair_letters_trigram_values,
+  hash_fill (trigram_slot, TRIGRAM_BITS, repair_letters_trigram_keys, repair_letters_trigram_values,
              repair_letters_n_trigrams);
-  hash_fill (quadgram_key, quadgram_value, QUADGRAM_BITS, repair_letters_quadgram_keys,
-             repair_letters_quadgram_values, repair_letters_n_quadgrams);
+  hash_fill (quadgram_slot, QUADGRAM_BITS, repair_letters_quadgram_keys, repair_letters_quadgram_values,
+             repair_letters_n_quadgrams);
   memset (letter_symbol_of, NO_SYMBOL, sizeof letter_symbol_of);
   for (guint i = 1; i < repair_letters_n_symbols; i++)
     if (repair_letters_symbols[i] < LETTER_END)
       letter_symbol_of[repair_letters_symbols[i]] = (guint8) i;
+  for (gunichar c = 0; c < LETTER_END; c++)
+    char_symbol[c] = (guint8) letter_symbol_uncached (c);
   return NULL;
 }
 
 /* The model's symbol of @c: BOUNDARY for what is not a letter, NO_SYMBOL
  * for a letter it does not know. */
 static guint
-letter_symbol (gunichar c)
+letter_symbol_uncached (gunichar c)
 {
   if (c == 0xFFFD || !g_unichar_isalpha (c))
     return BOUNDARY;
   gunichar l = g_unichar_tolower (c);
   return l < LETTER_END ? letter_symbol_of[l] : NO_SYMBOL;
+}
+
+/* letter_symbol_uncached(), from a table below LETTER_END */
+static inline guint
+letter_symbol (gunichar c)
+{
+  return c < LETTER_END ? char_symbol[c] : letter_symbol_uncached (c);
 }
 
 static double letter_bits_uncached (guint z, guint a, guint b, guint c);
@@ -344,10 +357,10 @@ letter_bits_uncached (guint z, guint a, guint b, guint c)
     return (double) (repair_letters_bigram[b * n + c] + repair_letters_backoff) / repair_letters_scale;
   int v;
   if (z != NO_SYMBOL
-      && hash_find (quadgram_key, quadgram_value, QUADGRAM_BITS, (((guint32) z * n + a) * n + b) * n + c, &v))
+      && hash_find (quadgram_slot, QUADGRAM_BITS, (((guint32) z * n + a) * n + b) * n + c, &v))
     return (double) v / repair_letters_scale;
   int back4 = z != NO_SYMBOL ? repair_letters_backoff4 : 0;
-  if (hash_find (trigram_key, trigram_value, TRIGRAM_BITS, ((guint32) a * n + b) * n + c, &v))
+  if (hash_find (trigram_slot, TRIGRAM_BITS, ((guint32) a * n + b) * n + c, &v))
     return (double) (v + back4) / repair_letters_scale;
   return (double) (repair_letters_bigram[b * n + c] + repair_letters_backoff + back4) / repair_letters_scale;
 }
@@ -355,12 +368,15 @@ letter_bits_uncached (guint z, guint a, guint b, guint c)
 static gboolean
 greek_accented (gunichar c)
 {
-  static const gunichar accented[] = { 0x386, 0x388, 0x389, 0x38A, 0x38C, 0x38E, 0x38F, 0x390, 0x3AC, 0x3AD,
-                                       0x3AE, 0x3AF, 0x3B0, 0x3CC, 0x3CD, 0x3CE };
-  for (guint i = 0; i < G_N_ELEMENTS (accented); i++)
-    if (accented[i] == c)
+  /* a switch, which the compiler turns into a range check and a bit test */
+  switch (c)
+    {
+    case 0x386: case 0x388: case 0x389: case 0x38A: case 0x38C: case 0x38E: case 0x38F: case 0x390:
+    case 0x3AC: case 0x3AD: case 0x3AE: case 0x3AF: case 0x3B0: case 0x3CC: case 0x3CD: case 0x3CE:
       return TRUE;
-  return FALSE;
+    default:
+      return FALSE;
+    }
 }
 
 /* TRUE when the word around text[at] has another accented Greek vowel:
