@@ -237,6 +237,8 @@ letter_script (gunichar c)
 #define LETTER_WEIGHT 0.6
 
 static guint8 letter_symbol_of[LETTER_END];
+/* no letter weighs more than this many bits (letter_bits) */
+static double most_letter_bits;
 /* letter_symbol() of every character below LETTER_END */
 static guint8 char_symbol[LETTER_END];
 
@@ -299,6 +301,17 @@ build_letter_symbols (gpointer data)
       letter_symbol_of[repair_letters_symbols[i]] = (guint8) i;
   for (gunichar c = 0; c < LETTER_END; c++)
     char_symbol[c] = (guint8) letter_symbol_uncached (c);
+  /* the most bits letter_bits_uncached() can give */
+  int most = MAX (UNKNOWN_LETTER_BITS, AFTER_UNKNOWN_BITS) * repair_letters_scale;
+  int back4 = MAX (repair_letters_backoff4, 0);
+  guint n = repair_letters_n_symbols;
+  for (guint i = 0; i < n * n; i++)
+    most = MAX (most, repair_letters_bigram[i] + repair_letters_backoff + back4);
+  for (guint i = 0; i < repair_letters_n_trigrams; i++)
+    most = MAX (most, repair_letters_trigram_values[i] + back4);
+  for (guint i = 0; i < repair_letters_n_quadgrams; i++)
+    most = MAX (most, repair_letters_quadgram_values[i]);
+  most_letter_bits = (double) most / repair_letters_scale;
   return NULL;
 }
 
@@ -324,8 +337,10 @@ static double letter_bits_uncached (guint z, guint a, guint b, guint c);
 
 /* the last answers of letter_bits, per thread: a line asks for the same
  * few contexts again and again (key + 1 in the high half, the value
- * times the scale in the low half) */
-#define BITS_CACHE 4096
+ * times the scale in the low half); 16,384 of them, 128 KB, since a
+ * miss is a lookup in the four-letter table, which no cache holds */
+#define BITS_CACHE_BITS 14
+#define BITS_CACHE (1u << BITS_CACHE_BITS)
 static _Thread_local guint64 bits_cache[BITS_CACHE];
 
 /* log2 P(c | z a b), in bits. */
@@ -334,7 +349,7 @@ letter_bits (guint z, guint a, guint b, guint c)
 {
   G_STATIC_ASSERT (NO_SYMBOL <= 0xFF);
   guint32 key = (z << 24) | (a << 16) | (b << 8) | c;
-  guint32 slot = hash_slot (key, 12);
+  guint32 slot = hash_slot (key, BITS_CACHE_BITS);
   guint64 entry = bits_cache[slot];
   if ((guint32) (entry >> 32) == key + 1)
     return (double) (gint32) (guint32) entry / repair_letters_scale;
@@ -694,6 +709,12 @@ choose_word (RepairReading *reading, guint first, guint last, guint s, guint e, 
               continue;
             Hypothesis x = beam[h];
             x.score += points[k * REPAIR_MAX_CANDIDATES + j];
+            /* a full beam takes no extension that cannot beat its worst
+             * even with the most bits a letter has and a known word */
+            if (n_next == BEAM
+                && (x.score + (model ? LETTER_WEIGHT * most_letter_bits : 0)) + (k + 1 == last ? KNOWN_WORD : 0)
+                     <= next[worst].score)
+              continue;
             x.pick[k - first] = (guint8) j;
             if (model)
               advance (&x, 1, letter_symbol (slot->candidates[j]));
