@@ -936,6 +936,55 @@ fix_c1 (const MojibakeTables *t, GArray *text, gint64 *as_mac)
   return n;
 }
 
+/* g_ucs4_to_utf8() of @u (@n characters) in one pass: what it writes for
+ * characters below U+200000, which are all a reading holds (it falls
+ * back to GLib for others). The result is NUL-terminated, its length in
+ * *@written. */
+static char *
+ucs4_to_utf8 (const gunichar *u, guint n, gsize *written)
+{
+  char *out = g_malloc ((gsize) n * 4 + 1);
+  guchar *o = (guchar *) out;
+  for (guint i = 0; i < n; i++)
+    {
+      gunichar c = u[i];
+      if (c < 0x80)
+        *o++ = (guchar) c;
+      else if (c < 0x800)
+        {
+          o[0] = (guchar) (0xC0 | (c >> 6));
+          o[1] = (guchar) (0x80 | (c & 0x3F));
+          o += 2;
+        }
+      else if (c < 0x10000)
+        {
+          o[0] = (guchar) (0xE0 | (c >> 12));
+          o[1] = (guchar) (0x80 | ((c >> 6) & 0x3F));
+          o[2] = (guchar) (0x80 | (c & 0x3F));
+          o += 3;
+        }
+      else if (c < 0x200000)
+        {
+          o[0] = (guchar) (0xF0 | (c >> 18));
+          o[1] = (guchar) (0x80 | ((c >> 12) & 0x3F));
+          o[2] = (guchar) (0x80 | ((c >> 6) & 0x3F));
+          o[3] = (guchar) (0x80 | (c & 0x3F));
+          o += 4;
+        }
+      else
+        {
+          g_free (out);
+          glong len = 0;
+          out = g_ucs4_to_utf8 (u, n, NULL, &len, NULL);
+          *written = out != NULL ? (gsize) len : 0;
+          return out;
+        }
+    }
+  *o = '\0';
+  *written = (gsize) (o - (guchar *) out);
+  return out;
+}
+
 static void
 append_ucs4 (GString *out, const gunichar *u, guint n)
 {
@@ -1054,49 +1103,65 @@ restore_undecided (RepairReading *rd)
   g_array_append_vals (rd->text, text->data, text->len);
 }
 
-/* The penalties of a line's tokens (token_penalty), summed. */
+/* The penalties of a line's tokens (token_penalty), summed. Tokens of
+ * ASCII only weigh nothing: the scan goes from one non-ASCII character
+ * to the next, and weighs the token around each. */
 static int
 line_penalty (const gunichar *u, guint n)
 {
   int p = 0;
-  for (guint s = 0; s < n;)
+  for (guint i = 0; i < n;)
     {
-      if (is_token_space (u[s]))
+      if (u[i] < 0x80)
         {
-          s++;
+          i++;
           continue;
         }
-      gboolean ascii;
-      guint e = token_end (u, n, s, &ascii);
-      if (!ascii)
-        p += token_penalty (s > 0 ? u[s - 1] : 0, u + s, e - s, e < n ? u[e] : 0);
-      s = e;
+      guint s = i;
+      while (s > 0 && !is_token_space (u[s - 1]))
+        s--;
+      guint e = i + 1;
+      while (e < n && !is_token_space (u[e]))
+        e++;
+      p += token_penalty (s > 0 ? u[s - 1] : 0, u + s, e - s, e < n ? u[e] : 0);
+      i = e;
     }
   return p;
 }
 
 /* line_penalty() of the UTF-8 @line (valid, @len bytes), without turning
  * it into characters first: only its tokens with a non-ASCII byte are
- * decoded, since all-ASCII tokens weigh nothing. */
+ * found (eight bytes at a time) and decoded. */
 static int
 line_penalty_utf8 (const char *line, gsize len)
 {
-  const guchar *p = (const guchar *) line, *end = p + len;
+  const guchar *start = (const guchar *) line, *p = start, *end = p + len;
   gunichar small[256];
   int pen = 0;
   while (p < end)
     {
-      if (is_token_space (*p))
+      while (end - p >= 8)
+        {
+          guint64 w;
+          memcpy (&w, p, 8);
+          if (w & 0x8080808080808080ull)
+            break;
+          p += 8;
+        }
+      if (p >= end)
+        break;
+      if (*p < 0x80)
         {
           p++;
           continue;
         }
+      /* the token around the non-ASCII byte at p (the previous token, if
+       * any, ended before p) */
       const guchar *s = p;
-      gboolean ascii = TRUE;
+      while (s > start && !is_token_space (s[-1]))
+        s--;
       while (p < end && !is_token_space (*p))
-        ascii &= *p < 0x80, p++;
-      if (ascii)
-        continue;
+        p++;
       gsize bytes = (gsize) (p - s);
       gunichar *u = bytes <= G_N_ELEMENTS (small) ? small : g_new (gunichar, bytes);
       guint n = 0;
@@ -1113,7 +1178,7 @@ line_penalty_utf8 (const char *line, gsize len)
           u[n++] = c;
           q += k;
         }
-      pen += token_penalty (s > (const guchar *) line ? s[-1] : 0, u, n, p < end ? *p : 0);
+      pen += token_penalty (s > start ? s[-1] : 0, u, n, p < end ? *p : 0);
       if (u != small)
         g_free (u);
     }
@@ -1341,8 +1406,8 @@ repair_line (const MojibakeTables *t, const char *line, gsize len, RepairEvidenc
             return LINE_DEFERRED;
           break;
         }
-      glong written = 0;
-      char *next = g_ucs4_to_utf8 ((const gunichar *) w->best->data, w->best->len, NULL, &written, NULL);
+      gsize written = 0;
+      char *next = ucs4_to_utf8 ((const gunichar *) w->best->data, w->best->len, &written);
       if (next == NULL)
         break;
       g_free (cur);
