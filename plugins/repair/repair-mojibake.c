@@ -1225,14 +1225,17 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
   guint32 candidates = repair_reread_pages (pages, line, len);
   for (guint p = 0; p < pages->n_pages && candidates != 0; p++)
     {
-      if (!(candidates & (1u << p)) || !repair_reread_line (pages, p, line, len, rd))
+      if (!(candidates & (1u << p)))
         continue;
       /* pages that agree on every byte of the line read it alike,
        * unless the first left a U+FFFD undecided and the other loses
        * different bytes (cp1252 and cp1254: „ is E2 80 9E, and only
-       * cp1254 leaves 9E undefined); a dropped byte is no such sign */
-      if (tried->len == rd->bytes->len && memcmp (tried->data, rd->bytes->data, tried->len * sizeof (guint16)) == 0
-          && (tried_undecided == 0 || same_losses (&pages->page[tried_page], &pages->page[p])))
+       * cp1254 leaves 9E undefined); a dropped byte is no such sign.
+       * The bytes are compared before the line is read again. */
+      if (tried->len > 0 && (tried_undecided == 0 || same_losses (&pages->page[tried_page], &pages->page[p]))
+          && repair_reread_same_bytes (pages, p, line, len, tried))
+        continue;
+      if (!repair_reread_line (pages, p, line, len, rd))
         continue;
       tried_page = p;
       tried_undecided = 0;

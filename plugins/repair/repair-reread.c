@@ -177,6 +177,29 @@ to_bytes (const RepairPages *pages, guint p, const char *line, gsize len, GArray
   g_array_set_size (bytes, n);
 }
 
+gboolean
+repair_reread_same_bytes (const RepairPages *pages, guint p, const char *line, gsize len, const GArray *bytes)
+{
+  const guchar *s = (const guchar *) line, *end = s + len;
+  const guint16 *b = (const guint16 *) bytes->data;
+  guint n = 0;
+  while (s < end)
+    {
+      guint16 v;
+      if (*s < 0x80)
+        v = *s++;
+      else
+        {
+          gunichar c = next_char (&s, end);
+          v = c == 0xFFFD ? LOST : (guint16) repair_pages_byte (pages, p, c);
+        }
+      if (n >= bytes->len || b[n] != v)
+        return FALSE;
+      n++;
+    }
+  return n == bytes->len;
+}
+
 /* A character decoded from @n bytes, surrogates refused; 0 if invalid. */
 static gunichar
 decode_sequence (const guint8 *b, int n)

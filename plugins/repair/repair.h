@@ -180,6 +180,11 @@ void     repair_reading_clear (RepairReading *reading);
  * forms a UTF-8 sequence (complete, or short of bytes the page loses) and
  * at least one character changes. */
 gboolean repair_reread_line   (const RepairPages *pages, guint p, const char *line, gsize len, RepairReading *reading);
+/* TRUE when @line as bytes of page @p (U+FFFD as a lost byte) is @bytes,
+ * the bytes of an earlier reading (RepairReading.bytes): the page would
+ * read the line as that one did. */
+gboolean repair_reread_same_bytes (const RepairPages *pages, guint p, const char *line, gsize len,
+                                   const GArray *bytes);
 
 /* ---- lost bytes chosen from context (repair-lossy.c) ---- */
 
