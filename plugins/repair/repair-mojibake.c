@@ -617,8 +617,13 @@ broken_pages (const MojibakeTables *t, const gunichar *u, guint n)
 {
   guint32 veto = 0;
   guint most_broken = 0, most_complete = 0;
+  /* a page in which no character of the line is a lead has neither
+   * complete nor broken clusters: nothing to count */
+  guint32 leads = lead_pages (t, u, n);
   for (guint p = 0; p < t->n_pages; p++)
     {
+      if (!(leads & (1u << p)))
+        continue;
       const CodePage *cp = &t->pages[p];
       guint complete = 0, broken = 0;
       for (guint i = 0; i < n; i++)
@@ -707,7 +712,7 @@ repair_pass (const MojibakeTables *t, const gunichar *u, guint n, GArray *out, G
         }
       gunichar before = out->len > 0 ? g_array_index (out, gunichar, out->len - 1) : 0;
       gunichar after = e < n ? u[e] : 0;
-      int base = token_penalty (before, u + s, e - s, after);
+      int base = G_MININT;   /* token_penalty of the token, once a page reads some of it */
       int best_gain = 0;
       guint best_end = e;
       guint best_clusters = 0;
@@ -755,6 +760,8 @@ repair_pass (const MojibakeTables *t, const gunichar *u, guint n, GArray *out, G
           if (clusters == 0)
             continue;
           gunichar after_cp = end_cp < n ? u[end_cp] : 0;
+          if (end_cp == e && base == G_MININT)
+            base = token_penalty (before, u + s, e - s, after);
           int base_cp = end_cp == e ? base : token_penalty (before, u + s, end_cp - s, after_cp);
           int pen = token_penalty (before, (const gunichar *) trial->data, trial->len, after_cp);
           if (pen > 0)
