@@ -343,18 +343,20 @@ static double letter_bits_uncached (guint z, guint a, guint b, guint c);
 #define BITS_CACHE (1u << BITS_CACHE_BITS)
 static _Thread_local guint64 bits_cache[BITS_CACHE];
 
-/* log2 P(c | z a b), in bits. */
-static double
-letter_bits (guint z, guint a, guint b, guint c)
+/* log2 P(c | z a b), in bits; @cache is this thread's bits_cache (found
+ * once per word: a thread-local variable of a loaded module costs a call
+ * each time it is named). */
+static inline double
+letter_bits (guint64 *cache, guint z, guint a, guint b, guint c)
 {
   G_STATIC_ASSERT (NO_SYMBOL <= 0xFF);
   guint32 key = (z << 24) | (a << 16) | (b << 8) | c;
   guint32 slot = hash_slot (key, BITS_CACHE_BITS);
-  guint64 entry = bits_cache[slot];
+  guint64 entry = cache[slot];
   if ((guint32) (entry >> 32) == key + 1)
     return (double) (gint32) (guint32) entry / repair_letters_scale;
   double bits = letter_bits_uncached (z, a, b, c);
-  bits_cache[slot] = ((guint64) (key + 1) << 32) | (guint32) (gint32) (bits * repair_letters_scale);
+  cache[slot] = ((guint64) (key + 1) << 32) | (guint32) (gint32) (bits * repair_letters_scale);
   return bits;
 }
 
@@ -443,12 +445,12 @@ score (gunichar c, const gunichar *text, guint n, guint at, const LineLanguages 
       gboolean known = FALSE;
       double evidence = 0;
       guint32 users = users_of (c);
-      for (guint l = 0; users != 0 && l < G_N_ELEMENTS (alphabets); l++)
-        if (users & (1u << l))
-          {
-            known = TRUE;
-            evidence = MAX (evidence, MIN (2 * ll->weight[l], 4.0) + alphabet_prior[l]);
-          }
+      for (guint32 rest = users; rest != 0; rest &= rest - 1)
+        {
+          guint l = (guint) __builtin_ctz (rest);
+          known = TRUE;
+          evidence = MAX (evidence, MIN (2 * ll->weight[l], 4.0) + alphabet_prior[l]);
+        }
       s += evidence + (known ? 2 : -2);
       /* case: a word goes on in the case it started in */
       if (is_lower_letter (prev))
@@ -582,7 +584,7 @@ by_score (gconstpointer x, gconstpointer y)
 
 /* Adds the letter with symbol @sym to every hypothesis. */
 static void
-advance (Hypothesis *h, guint n, guint sym)
+advance (guint64 *cache, Hypothesis *h, guint n, guint sym)
 {
   /* hypotheses mostly share their context: the last bits are reused */
   guint cz = G_MAXUINT, ca = G_MAXUINT, cb = G_MAXUINT;
@@ -592,7 +594,7 @@ advance (Hypothesis *h, guint n, guint sym)
       if (h[i].z != cz || h[i].a != ca || h[i].b != cb)
         {
           cz = h[i].z, ca = h[i].a, cb = h[i].b;
-          bits = LETTER_WEIGHT * letter_bits (cz, ca, cb, sym);
+          bits = LETTER_WEIGHT * letter_bits (cache, cz, ca, cb, sym);
         }
       h[i].score += bits;
       if (sym == BOUNDARY)
@@ -636,7 +638,7 @@ known_word (const RepairReading *reading, guint first, guint last, guint s, guin
  * of the word sym[0 .. @len) + a boundary: those whose context holds
  * sym[@at]. */
 static double
-window_bits (const guint *sym, guint len, guint at)
+window_bits (guint64 *cache, const guint *sym, guint len, guint at)
 {
   double bits = 0;
   for (guint p = at; p <= len && p <= at + 3; p++)
@@ -651,7 +653,7 @@ window_bits (const guint *sym, guint len, guint at)
         }
       if (p == len && ctx[2] == BOUNDARY)
         break;   /* no end after a boundary */
-      bits += letter_bits (ctx[0], ctx[1], ctx[2], sym[p]);
+      bits += letter_bits (cache, ctx[0], ctx[1], ctx[2], sym[p]);
     }
   return bits;
 }
@@ -665,6 +667,7 @@ choose_word (RepairReading *reading, guint first, guint last, guint s, guint e, 
              const LineLanguages *ll, Hypothesis *beam, Hypothesis *next)
 {
   gunichar *text = (gunichar *) reading->text->data;
+  guint64 *cache = bits_cache;
   guint n_beam = 1;
   beam[0] = (Hypothesis) { 0, BOUNDARY, BOUNDARY, BOUNDARY, { 0 } };
   /* a word of one letter: word lists say nothing about those; nor about
@@ -692,7 +695,7 @@ choose_word (RepairReading *reading, guint first, guint last, guint s, guint e, 
       if (slot == NULL || slot->at != i)
         {
           if (model)
-            advance (beam, n_beam, letter_symbol (text[i]));
+            advance (cache, beam, n_beam, letter_symbol (text[i]));
           continue;
         }
       /* candidates far behind the best on their points alone do not
@@ -717,7 +720,7 @@ choose_word (RepairReading *reading, guint first, guint last, guint s, guint e, 
               continue;
             x.pick[k - first] = (guint8) j;
             if (model)
-              advance (&x, 1, letter_symbol (slot->candidates[j]));
+              advance (cache, &x, 1, letter_symbol (slot->candidates[j]));
             /* the last slot completes the word: a frequent word of a
              * language the line shows (się, są, что) gains, before the
              * beam keeps the best */
@@ -740,7 +743,7 @@ choose_word (RepairReading *reading, guint first, guint last, guint s, guint e, 
     }
   for (guint h = 0; h < n_beam; h++)
     if (model && beam[h].b != BOUNDARY)
-      advance (&beam[h], 1, BOUNDARY);
+      advance (cache, &beam[h], 1, BOUNDARY);
   qsort (beam, n_beam, sizeof *beam, by_score);
   /* the margin of each slot: the best reading against the best one with
    * another candidate in that slot and the others as chosen; only the
@@ -770,7 +773,7 @@ choose_word (RepairReading *reading, guint first, guint last, guint s, guint e, 
       double top = -G_MAXDOUBLE, margin = G_MAXDOUBLE;
       for (guint q = 0; q < slot->n_candidates; q++)
         top = MAX (top, points[k * REPAIR_MAX_CANDIDATES + q]);
-      double base = model ? window_bits (sym, len, at) : 0;
+      double base = model ? window_bits (cache, sym, len, at) : 0;
       for (guint q = 0; q < slot->n_candidates; q++)
         {
           if (q == j || points[k * REPAIR_MAX_CANDIDATES + q] < top - PRUNE)
@@ -784,7 +787,7 @@ choose_word (RepairReading *reading, guint first, guint last, guint s, guint e, 
             {
               guint keep = sym[at];
               sym[at] = letter_symbol (slot->candidates[q]);
-              diff += LETTER_WEIGHT * (base - window_bits (sym, len, at));
+              diff += LETTER_WEIGHT * (base - window_bits (cache, sym, len, at));
               sym[at] = keep;
             }
           margin = MIN (margin, diff);
