@@ -90,6 +90,17 @@ static GHashTable *word_users;
 /* language_prior() of each alphabet */
 static double alphabet_prior[G_N_ELEMENTS (alphabets)];
 
+/* a bit per (first, last) letter pair of the frequent words: a word
+ * whose pair has no bit is none of them */
+#define WORD_FILTER_BITS 4096
+static guint64 word_filter[WORD_FILTER_BITS / 64];
+
+static inline guint
+word_filter_bit (gunichar first, gunichar last)
+{
+  return (first * 131u + last) % WORD_FILTER_BITS;
+}
+
 static gpointer
 build_alphabet_users (gpointer data)
 {
@@ -101,6 +112,12 @@ build_alphabet_users (gpointer data)
       for (guint i = 0; words[i] != NULL; i++)
         {
           const char *key = g_intern_string (words[i]);
+          if (key[0] != '\0')
+            {
+              const char *last = g_utf8_find_prev_char (key, key + strlen (key));
+              guint bit = word_filter_bit (g_utf8_get_char (key), g_utf8_get_char (last));
+              word_filter[bit / 64] |= 1ull << (bit % 64);
+            }
           guint32 mask = GPOINTER_TO_UINT (g_hash_table_lookup (word_users, key));
           g_hash_table_insert (word_users, (gpointer) key, GUINT_TO_POINTER (mask | (1u << l)));
         }
@@ -617,14 +634,27 @@ known_word (const RepairReading *reading, guint first, guint last, guint s, guin
   guint k = first;
   if (e - s > 8)
     return FALSE;
+  /* the word's characters, the candidates in their slots */
+  gunichar chars[8];
   for (guint i = s; i < e; i++)
     {
       gunichar c = text[i];
       if (k < last && g_array_index (reading->slots, RepairSlot, k).at == i)
         c = g_array_index (reading->slots, RepairSlot, k).candidates[pick[k - first]], k++;
-      if (!g_unichar_isalpha (c))
+      chars[i - s] = c;
+    }
+  /* its first and last letters first: most words fail on them */
+  if (e > s)
+    {
+      guint bit = word_filter_bit (g_unichar_tolower (chars[0]), g_unichar_tolower (chars[e - s - 1]));
+      if (!(word_filter[bit / 64] & (1ull << (bit % 64))))
         return FALSE;
-      len += (guint) g_unichar_to_utf8 (g_unichar_tolower (c), word + len);
+    }
+  for (guint i = 0; i < e - s; i++)
+    {
+      if (!g_unichar_isalpha (chars[i]))
+        return FALSE;
+      len += (guint) g_unichar_to_utf8 (g_unichar_tolower (chars[i]), word + len);
     }
   word[len] = '\0';
   guint32 mask = GPOINTER_TO_UINT (g_hash_table_lookup (word_users, word));
