@@ -866,6 +866,62 @@ test_lossy_thai_long_runs (void)
   g_assert_cmpstr (twice, ==, once);
 }
 
+/* A whole line read back whose words are long: a token of more than 256
+ * bytes around a lost quote byte (the line's penalty before and after
+ * is weighed token by token), with and without the lost byte. */
+static void
+test_whole_line_long_word (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  GString *line = g_string_new ("He said \xe2\x80\x9c");
+  for (int i = 0; i < 60; i++)
+    g_string_append (line, "\xc3\xa9t\xc3\xa9");   /* été */
+  g_string_append (line, "\xe2\x80\x9d and left for Cr\xc3\xa9teil.");
+  for (int drop = 0; drop <= 1; drop++)
+    {
+      g_autofree char *bad = garble_lossy (line->str, "WINDOWS-1252", drop);
+      g_assert_cmpstr (bad, !=, line->str);
+      GalleyDocument *doc = NULL;
+      g_autofree char *out = repair_bytes (h, bad, -1, NULL, GALLEY_CONTENT_TEXT, &doc);
+      g_assert_cmpstr (out, ==, line->str);
+      g_assert_cmpint (repair_count (doc, "lost-bytes-restored"), ==, 1);
+      galley_document_free (doc);
+    }
+  /* the same long word intact, next to one garbled character: the line
+   * reads back as one whole character only, and is weighed */
+  g_autofree char *tail = garble ("\xe2\x80\x99s", "WINDOWS-1252");   /* ’s */
+  g_autofree char *bad = g_strconcat ("The minister", tail, " word: ", line->str + strlen ("He said "), NULL);
+  g_autofree char *want = g_strconcat ("The minister\xe2\x80\x99s word: ", line->str + strlen ("He said "), NULL);
+  g_autofree char *out = repair_text (h, bad);
+  g_assert_cmpstr (out, ==, want);
+  g_string_free (line, TRUE);
+}
+
+/* Characters of four UTF-8 bytes read back whole (emoji), and a line
+ * of nine scripts, each in a word of its own, which comes back whole:
+ * a script that repeats is no stray reading, however many the line has. */
+static void
+test_whole_line_emoji_and_scripts (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  static const char *const lines[] = {
+    "Great news \xf0\x9f\x98\x80 for all of us \xf0\x9f\x8e\x89 and \xf0\x9f\x87\xab\xf0\x9f\x87\xb7 too.",
+    "Words: \xce\xbb\xcf\x8c\xce\xb3\xce\xbf\xcf\x82 \xd1\x81\xd0\xbb\xd0\xbe\xd0\xb2\xd0\xbe "
+    "\xd7\x9e\xd7\x99\xd7\x9c\xd7\x94 \xd9\x83\xd9\x84\xd9\x85\xd8\xa9 "
+    "\xe0\xa4\xb6\xe0\xa4\xac\xe0\xa5\x8d\xe0\xa4\xa6 \xe0\xb8\x84\xe0\xb8\xb3 "
+    "\xe1\x83\xa1\xe1\x83\x98\xe1\x83\xa2\xe1\x83\xa7\xe1\x83\x95\xe1\x83\x90 "
+    "\xd5\xa2\xd5\xa1\xd5\xbc \xeb\x8b\xa8\xec\x96\xb4 \xe2\x80\x94 in nine scripts.",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (lines); i++)
+    {
+      g_autofree char *bad = garble (lines[i], "WINDOWS-1252");
+      g_assert_cmpstr (bad, !=, lines[i]);
+      g_autofree char *out = repair_text (h, bad);
+      if (g_strcmp0 (out, lines[i]) != 0)
+        g_error ("line %u: %s\n  expected %s\n  got      %s", i, bad, lines[i], out);
+    }
+}
+
 /* 10 MB of one garbled line: read back whole, in bounded time. */
 static void
 test_long_garbled_line (void)
@@ -924,6 +980,8 @@ main (int argc, char **argv)
       g_test_add_data_func (path, &mojibake_cases[i], test_mojibake);
     }
   g_test_add_func ("/repair/double-encoding", test_double_encoding);
+  g_test_add_func ("/repair/whole-line/long-word", test_whole_line_long_word);
+  g_test_add_func ("/repair/whole-line/emoji-and-scripts", test_whole_line_emoji_and_scripts);
   g_test_add_func ("/repair/nfc-in-place", test_nfc_in_place);
   g_test_add_func ("/repair/mixed-per-span", test_mixed_document_per_span);
   g_test_add_func ("/repair/broken-clusters-left", test_broken_clusters_left);
