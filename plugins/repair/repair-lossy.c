@@ -168,7 +168,7 @@ word_languages (const gunichar *text, guint n, LineLanguages *ll)
   users_of (0);   /* builds the tables */
   for (guint i = 0; i < n;)
     {
-      if (!g_unichar_isalpha (text[i]))
+      if (!repair_isalpha (text[i]))
         {
           i++;
           continue;
@@ -176,7 +176,7 @@ word_languages (const gunichar *text, guint n, LineLanguages *ll)
       char word[32];
       guint len = 0;
       gboolean fits = TRUE;
-      for (; i < n && g_unichar_isalpha (text[i]); i++)
+      for (; i < n && repair_isalpha (text[i]); i++)
         {
           if (len + 6 >= sizeof word)
             fits = FALSE;
@@ -219,7 +219,7 @@ letter_languages (const gunichar *text, guint n, LineLanguages *ll)
 static gboolean
 is_lower_letter (gunichar c)
 {
-  return c != 0 && g_unichar_islower (c);
+  return c != 0 && repair_islower (c);
 }
 
 /* U+0E42 in a reading stands for punctuation a TIS-620 decoder lost
@@ -227,7 +227,7 @@ is_lower_letter (gunichar c)
 static gboolean
 is_letter (gunichar c)
 {
-  return c != 0 && c != 0xFFFD && c != 0x0E42 && g_unichar_isalpha (c);
+  return c != 0 && c != 0xFFFD && c != 0x0E42 && repair_isalpha (c);
 }
 
 static gboolean
@@ -337,7 +337,7 @@ build_letter_symbols (gpointer data)
 static guint
 letter_symbol_uncached (gunichar c)
 {
-  if (c == 0xFFFD || !g_unichar_isalpha (c))
+  if (c == 0xFFFD || !repair_isalpha (c))
     return BOUNDARY;
   gunichar l = g_unichar_tolower (c);
   return l < LETTER_END ? letter_symbol_of[l] : NO_SYMBOL;
@@ -455,7 +455,7 @@ score (gunichar c, const gunichar *text, guint n, guint at, const LineLanguages 
     s -= 3;
   else if (greek_accented (c) && greek_word_length (text, n, at) >= 4)
     s += 1.5;   /* a Greek word of more than one syllable has an accent */
-  if (g_unichar_isalpha (c))
+  if (repair_isalpha (c))
     {
       /* the best-attested language that writes this letter: the
        * evidence of one language, not a count of languages */
@@ -471,12 +471,12 @@ score (gunichar c, const gunichar *text, guint n, guint at, const LineLanguages 
       s += evidence + (known ? 2 : -2);
       /* case: a word goes on in the case it started in */
       if (is_lower_letter (prev))
-        s += g_unichar_islower (c) ? 3 : -3;
-      else if (is_letter (prev) && g_unichar_isupper (prev) && is_lower_letter (next))
-        s += g_unichar_islower (c) ? 2 : -2;   /* "Wąsik": a capital, then small letters */
-      else if (is_letter (prev) && g_unichar_isupper (prev) && is_letter (next) && g_unichar_isupper (next))
-        s += g_unichar_isupper (c) ? 3 : -3;
-      else if (!is_letter (prev) && is_lower_letter (next) && g_unichar_isupper (c))
+        s += repair_islower (c) ? 3 : -3;
+      else if (is_letter (prev) && repair_isupper (prev) && is_lower_letter (next))
+        s += repair_islower (c) ? 2 : -2;   /* "Wąsik": a capital, then small letters */
+      else if (is_letter (prev) && repair_isupper (prev) && is_letter (next) && repair_isupper (next))
+        s += repair_isupper (c) ? 3 : -3;
+      else if (!is_letter (prev) && is_lower_letter (next) && repair_isupper (c))
         s += at == 0 ? 1.5 : 0.5;   /* a capital opens a word as often as a small letter, a line more often */
       /* script: one word, one script */
       GUnicodeScript sc = repair_script (c);
@@ -493,7 +493,7 @@ score (gunichar c, const gunichar *text, guint n, guint at, const LineLanguages 
           for (guint i = at; i > 0 && opens; i--)
             if (!g_unichar_isspace (text[i - 1]))
               opens = text[i - 1] == '.' || text[i - 1] == '!' || text[i - 1] == '?';
-          s -= (g_unichar_islower (c) != 0) != opens ? 2 : 3;
+          s -= (repair_islower (c) != 0) != opens ? 2 : 3;
         }
       return s;
     }
@@ -652,7 +652,7 @@ known_word (const RepairReading *reading, guint first, guint last, guint s, guin
     }
   for (guint i = 0; i < e - s; i++)
     {
-      if (!g_unichar_isalpha (chars[i]))
+      if (!repair_isalpha (chars[i]))
         return FALSE;
       len += (guint) g_unichar_to_utf8 (g_unichar_tolower (chars[i]), word + len);
     }

@@ -876,7 +876,7 @@ word_is (const gunichar *u, guint n, guint at, int dir, const char *const *list)
         return FALSE;
       w[len++] = (char) g_ascii_tolower (u[i]);
     }
-  if (len == 0 || (i >= 0 && i < n && g_unichar_isalpha (u[i])))
+  if (len == 0 || (i >= 0 && i < n && repair_isalpha (u[i])))
     return FALSE;
   if (dir < 0)
     for (guint k = 0; k < len / 2; k++)

@@ -47,7 +47,7 @@ japanese (GUnicodeScript s)
 static gboolean
 is_script_letter (gunichar c, GUnicodeScript *script)
 {
-  if (c < 0x80 || !g_unichar_isalpha (c))
+  if (c < 0x80 || !repair_isalpha (c))
     return FALSE;
   GUnicodeScript s = repair_script (c);
   if (s == G_UNICODE_SCRIPT_COMMON || s == G_UNICODE_SCRIPT_INHERITED)

@@ -105,12 +105,12 @@ repair_reread_scan (const RepairPages *pages, const char *line, gsize len)
               /* two letters of a non-Latin script that spell an ideograph
                * or a syllable ("лі»" in cp1251 is a Hangul syllable) are
                * far more often just words of that script */
-              if (got == need && need >= 3 && prev >= 0x370 && g_unichar_isalpha (prev)
+              if (got == need && need >= 3 && prev >= 0x370 && repair_isalpha (prev)
                   && (cp & ((1u << (5 * need + 1)) - 1)) >= 0x2E80)
                 ev = MAX (ev, REPAIR_EVIDENCE_DOUBTFUL);
               else if (got == need)
                 ev = REPAIR_EVIDENCE_STRONG;
-              else if (prev >= 0xC0 && prev <= 0x17F && !g_unichar_isalpha (c))
+              else if (prev >= 0xC0 && prev <= 0x17F && !repair_isalpha (c))
                 ev = MAX (ev, REPAIR_EVIDENCE_WEAK);   /* "â€" short of its last byte */
             }
           if (ev == REPAIR_EVIDENCE_STRONG)
@@ -327,7 +327,7 @@ repair_reread_line (const RepairPages *pages, guint p, const char *line, gsize l
                * letter: "â€ " is a dropped quote, not a dagger */
               seq[got] = 0xA0;
               gunichar c = decode_sequence (seq, need);
-              if (c != 0 && g_unichar_isalpha (c))
+              if (c != 0 && repair_isalpha (c))
                 {
                   text[out++] = c;
                   reading->clusters++;
