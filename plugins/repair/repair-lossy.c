@@ -173,10 +173,17 @@ word_languages (const gunichar *text, guint n, LineLanguages *ll)
           i++;
           continue;
         }
+      guint s = i;
+      while (i < n && repair_isalpha (text[i]))
+        i++;
+      /* most words fail on their first and last letters (known_word) */
+      guint bit = word_filter_bit (g_unichar_tolower (text[s]), g_unichar_tolower (text[i - 1]));
+      if (!(word_filter[bit / 64] & (1ull << (bit % 64))))
+        continue;
       char word[32];
       guint len = 0;
       gboolean fits = TRUE;
-      for (; i < n && repair_isalpha (text[i]); i++)
+      for (i = s; i < n && repair_isalpha (text[i]); i++)
         {
           if (len + 6 >= sizeof word)
             fits = FALSE;
