@@ -694,11 +694,13 @@ repair_pass (const MojibakeTables *t, const gunichar *u, guint n, GArray *out, G
     has_c1 = u[i] >= 0x80 && u[i] <= 0x9F;
   g_autoptr(GArray) best = g_array_new (FALSE, FALSE, sizeof (gunichar));
   g_autoptr(GArray) trial = g_array_new (FALSE, FALSE, sizeof (gunichar));
+  /* what is kept as it came (spaces, ASCII tokens, tokens no page
+   * repairs) is copied in runs, from u[copied] on */
+  guint copied = 0;
   for (guint s = 0; s < n;)
     {
       if (is_token_space (u[s]))
         {
-          g_array_append_val (out, u[s]);
           s++;
           continue;
         }
@@ -706,10 +708,11 @@ repair_pass (const MojibakeTables *t, const gunichar *u, guint n, GArray *out, G
       guint e = token_end (u, n, s, &ascii);
       if (ascii)
         {
-          g_array_append_vals (out, u + s, e - s);
           s = e;
           continue;
         }
+      g_array_append_vals (out, u + copied, s - copied);
+      copied = s;
       gunichar before = out->len > 0 ? g_array_index (out, gunichar, out->len - 1) : 0;
       gunichar after = e < n ? u[e] : 0;
       int base = G_MININT;   /* token_penalty of the token, once a page reads some of it */
@@ -801,15 +804,13 @@ repair_pass (const MojibakeTables *t, const gunichar *u, guint n, GArray *out, G
             }
           *count += best_clusters;
           e = best_end;
+          copied = e;
         }
-      else
-        {
-          /* "voilÃ le": an à whose no-break space became a space */
-          for (guint i = s; i < e; i++)
-            g_array_append_val (out, u[i]);
-        }
+      /* else the token stays as it came: "voilÃ le" is an à whose
+       * no-break space became a space */
       s = e;
     }
+  g_array_append_vals (out, u + copied, n - copied);
   return changed;
 }
 
