@@ -811,7 +811,9 @@ choose_word (RepairReading *reading, guint first, guint last, guint s, guint e, 
       for (guint q = 0; q < slot->n_candidates; q++)
         top = MAX (top, points[k * REPAIR_MAX_CANDIDATES + q]);
       double base = model ? window_bits (cache, sym, len, at) : 0;
-      for (guint q = 0; q < slot->n_candidates; q++)
+      /* only whether the margin falls below TIE counts: the first
+       * candidate that brings it there decides */
+      for (guint q = 0; q < slot->n_candidates && margin >= TIE; q++)
         {
           if (q == j || points[k * REPAIR_MAX_CANDIDATES + q] < top - PRUNE)
             continue;
