@@ -1037,6 +1037,10 @@ repair_words (const MojibakeTables *t, const gunichar *u, glong n, GArray *cur, 
   gboolean line_changed = FALSE;
   /* judged on the line as it came: later passes see half-repaired text */
   guint32 veto = broken_pages (t, u, n);
+  /* the passes' scratch, emptied for each */
+  g_autoptr(GArray) next = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), n);
+  g_autoptr(GArray) probe = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), n);
+  g_autoptr(GHashTable) scratch = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   /* passes until nothing changes; the lone-à and C1 rules can expose
    * new clusters, so they are part of the loop */
   for (int round = 0; round < MAX_PASSES; round++)
@@ -1044,12 +1048,12 @@ repair_words (const MojibakeTables *t, const gunichar *u, glong n, GArray *cur, 
       gboolean round_changed = FALSE;
       for (int pass = 0; pass < MAX_PASSES; pass++)
         {
-          g_autoptr(GArray) next = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), cur->len);
+          g_array_set_size (next, 0);
+          g_array_set_size (probe, 0);
+          g_hash_table_remove_all (scratch);
           /* first look at the whole line to learn which code pages it
            * surely went through, then decide with that knowledge */
           guint32 confident = 0;
-          g_autoptr(GHashTable) scratch = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
-          g_autoptr(GArray) probe = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), cur->len);
           /* a page is confident only where the probe changed a word, and
            * with no page confident the second pass is the probe again:
            * its result and counts are taken as they are */
