@@ -360,8 +360,9 @@ letter_symbol (gunichar c)
 static double letter_bits_uncached (guint z, guint a, guint b, guint c);
 
 /* the last answers of letter_bits, per thread: a line asks for the same
- * few contexts again and again (key + 1 in the high half, the value
- * times the scale in the low half); 16,384 of them, 128 KB, since a
+ * few contexts again and again (key + 1 from bit 16 up, as 33 bits, so
+ * that no key reads as an empty entry, and the value times the scale, a
+ * small integer, in the low 16 bits); 16,384 of them, 128 KB, since a
  * miss is a lookup in the four-letter table, which no cache holds */
 #define BITS_CACHE_BITS 14
 #define BITS_CACHE (1u << BITS_CACHE_BITS)
@@ -377,10 +378,10 @@ letter_bits (guint64 *cache, guint z, guint a, guint b, guint c)
   guint32 key = (z << 24) | (a << 16) | (b << 8) | c;
   guint32 slot = hash_slot (key, BITS_CACHE_BITS);
   guint64 entry = cache[slot];
-  if ((guint32) (entry >> 32) == key + 1)
-    return (double) (gint32) (guint32) entry / repair_letters_scale;
+  if (entry >> 16 == (guint64) key + 1)
+    return (double) (gint16) (guint16) entry / repair_letters_scale;
   double bits = letter_bits_uncached (z, a, b, c);
-  cache[slot] = ((guint64) (key + 1) << 32) | (guint32) (gint32) (bits * repair_letters_scale);
+  cache[slot] = ((guint64) key + 1) << 16 | (guint16) (gint16) (bits * repair_letters_scale);
   return bits;
 }
 
