@@ -842,6 +842,56 @@ test_lossy_thai_two_word_compounds (void)
   g_assert_cmpstr (nb, ==, "President\xe2\x80\xafSmith said a full\xe2\x80\x91scale war looms.");
 }
 
+/* The letter model keeps its answers in a cache per thread; a document
+ * comes out the same in a thread that has repaired nothing yet as in one
+ * that has repaired many (a context of four letters the model does not
+ * know once read as an empty entry of the cache, free of cost, until
+ * another context filled that entry). The bytes: Thai text and Latin
+ * text that lost bytes to a TIS-620 decoder, from the fuzz corpus. */
+static const char unknown_letters_doc[] =
+    "Ur,de Hotel (\xe0\xb9\x82\xe0\xb8\xa3\xe0\xb8\x87\xe0\xb9\x81\xe0\xb8"
+    "\xa3\xe0\xb8\xa1\xe0\xb8\xa3\xe0\xb8\xb4\xe0\xb8\xa1\xe0\xb8\x99\xe0\xb9"
+    "\x89\xe0\xb8ic\x0a\x0aTal tofoessara, don\xc2\x92t\x0a\x81\x22i People"
+    "\xe0\xb9\x82s Fro\xfe\xff@\xacO}}l\xc3\x8e\xffnt agreed on \xff\xff\xffO"
+    "\xff\xc8\xe0Wednesday to perde\x86\x86\x86\x86\x86\x86\x86\x86\xe1";
+
+static gpointer
+repair_in_thread (gpointer data)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  return repair_bytes (h, data, sizeof unknown_letters_doc - 1, NULL, GALLEY_CONTENT_TEXT, NULL);
+}
+
+static void
+test_lossy_same_in_any_thread (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  /* this thread repairs lines of many letters first (the letters s, r,
+   * a, d in a row share their entry of the cache with four unknown ones) */
+  static const char *const lines[] = {
+    "Wczoraj śsradek i środa, a ściana stała.",
+    "Η κυβέρνηση ανακοίνωσε νέα μέτρα για την οικονομία και την ενέργεια.",
+    "Переговори відбудуться в середу, заявив міністр закордонних справ.",
+    "Mieszkańcy Łodzi głosowali przeciw ustawie o podatkach.",
+  };
+  for (int round = 0; round < 50; round++)
+    for (guint i = 0; i < G_N_ELEMENTS (lines); i++)
+      {
+        g_autofree char *bad = garble_path (lines[i], "TIS-620", 2, TRUE);
+        g_autofree char *out = repair_text (h, bad);
+        g_assert_true (g_utf8_validate (out, -1, NULL));
+      }
+  g_autofree char *here = repair_bytes (h, unknown_letters_doc, sizeof unknown_letters_doc - 1, NULL,
+                                        GALLEY_CONTENT_TEXT, NULL);
+  GThread *thread = g_thread_new ("fresh", repair_in_thread, (gpointer) unknown_letters_doc);
+  g_autofree char *fresh = g_thread_join (thread);
+  g_assert_cmpstr (fresh, ==, here);
+  /* and the document again in this thread */
+  g_autofree char *again = repair_bytes (h, unknown_letters_doc, sizeof unknown_letters_doc - 1, NULL,
+                                         GALLEY_CONTENT_TEXT, NULL);
+  g_assert_cmpstr (again, ==, here);
+}
+
 /* Runs of thousands of Thai letters that could each be a letter that
  * lost a byte: no word for the letter model, judged on their points
  * alone (the model's search over such a run took minutes), and a second
@@ -864,6 +914,62 @@ test_lossy_thai_long_runs (void)
   g_assert_true (g_utf8_validate (once, -1, NULL));
   g_autofree char *twice = repair_text (h, once);
   g_assert_cmpstr (twice, ==, once);
+}
+
+/* A whole line read back whose words are long: a token of more than 256
+ * bytes around a lost quote byte (the line's penalty before and after
+ * is weighed token by token), with and without the lost byte. */
+static void
+test_whole_line_long_word (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  GString *line = g_string_new ("He said \xe2\x80\x9c");
+  for (int i = 0; i < 60; i++)
+    g_string_append (line, "\xc3\xa9t\xc3\xa9");   /* été */
+  g_string_append (line, "\xe2\x80\x9d and left for Cr\xc3\xa9teil.");
+  for (int drop = 0; drop <= 1; drop++)
+    {
+      g_autofree char *bad = garble_lossy (line->str, "WINDOWS-1252", drop);
+      g_assert_cmpstr (bad, !=, line->str);
+      GalleyDocument *doc = NULL;
+      g_autofree char *out = repair_bytes (h, bad, -1, NULL, GALLEY_CONTENT_TEXT, &doc);
+      g_assert_cmpstr (out, ==, line->str);
+      g_assert_cmpint (repair_count (doc, "lost-bytes-restored"), ==, 1);
+      galley_document_free (doc);
+    }
+  /* the same long word intact, next to one garbled character: the line
+   * reads back as one whole character only, and is weighed */
+  g_autofree char *tail = garble ("\xe2\x80\x99s", "WINDOWS-1252");   /* ’s */
+  g_autofree char *bad = g_strconcat ("The minister", tail, " word: ", line->str + strlen ("He said "), NULL);
+  g_autofree char *want = g_strconcat ("The minister\xe2\x80\x99s word: ", line->str + strlen ("He said "), NULL);
+  g_autofree char *out = repair_text (h, bad);
+  g_assert_cmpstr (out, ==, want);
+  g_string_free (line, TRUE);
+}
+
+/* Characters of four UTF-8 bytes read back whole (emoji), and a line
+ * of nine scripts, each in a word of its own, which comes back whole:
+ * a script that repeats is no stray reading, however many the line has. */
+static void
+test_whole_line_emoji_and_scripts (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  static const char *const lines[] = {
+    "Great news \xf0\x9f\x98\x80 for all of us \xf0\x9f\x8e\x89 and \xf0\x9f\x87\xab\xf0\x9f\x87\xb7 too.",
+    "Words: \xce\xbb\xcf\x8c\xce\xb3\xce\xbf\xcf\x82 \xd1\x81\xd0\xbb\xd0\xbe\xd0\xb2\xd0\xbe "
+    "\xd7\x9e\xd7\x99\xd7\x9c\xd7\x94 \xd9\x83\xd9\x84\xd9\x85\xd8\xa9 "
+    "\xe0\xa4\xb6\xe0\xa4\xac\xe0\xa5\x8d\xe0\xa4\xa6 \xe0\xb8\x84\xe0\xb8\xb3 "
+    "\xe1\x83\xa1\xe1\x83\x98\xe1\x83\xa2\xe1\x83\xa7\xe1\x83\x95\xe1\x83\x90 "
+    "\xd5\xa2\xd5\xa1\xd5\xbc \xeb\x8b\xa8\xec\x96\xb4 \xe2\x80\x94 in nine scripts.",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (lines); i++)
+    {
+      g_autofree char *bad = garble (lines[i], "WINDOWS-1252");
+      g_assert_cmpstr (bad, !=, lines[i]);
+      g_autofree char *out = repair_text (h, bad);
+      if (g_strcmp0 (out, lines[i]) != 0)
+        g_error ("line %u: %s\n  expected %s\n  got      %s", i, bad, lines[i], out);
+    }
 }
 
 /* 10 MB of one garbled line: read back whole, in bounded time. */
@@ -924,6 +1030,8 @@ main (int argc, char **argv)
       g_test_add_data_func (path, &mojibake_cases[i], test_mojibake);
     }
   g_test_add_func ("/repair/double-encoding", test_double_encoding);
+  g_test_add_func ("/repair/whole-line/long-word", test_whole_line_long_word);
+  g_test_add_func ("/repair/whole-line/emoji-and-scripts", test_whole_line_emoji_and_scripts);
   g_test_add_func ("/repair/nfc-in-place", test_nfc_in_place);
   g_test_add_func ("/repair/mixed-per-span", test_mixed_document_per_span);
   g_test_add_func ("/repair/broken-clusters-left", test_broken_clusters_left);
@@ -937,6 +1045,7 @@ main (int argc, char **argv)
   g_test_add_func ("/repair/lossy-thai/two-word-compounds", test_lossy_thai_two_word_compounds);
   g_test_add_func ("/repair/lossy-thai/letters", test_lossy_thai_letters);
   g_test_add_func ("/repair/lossy-thai/long-runs", test_lossy_thai_long_runs);
+  g_test_add_func ("/repair/lossy/same-in-any-thread", test_lossy_same_in_any_thread);
   g_test_add_func ("/repair/seed-001", test_seed_001);
   g_test_add_func ("/repair/decoding", test_decoding);
   g_test_add_func ("/repair/bad-bytes", test_bad_bytes);

@@ -90,6 +90,17 @@ static GHashTable *word_users;
 /* language_prior() of each alphabet */
 static double alphabet_prior[G_N_ELEMENTS (alphabets)];
 
+/* a bit per (first, last) letter pair of the frequent words: a word
+ * whose pair has no bit is none of them */
+#define WORD_FILTER_BITS 4096
+static guint64 word_filter[WORD_FILTER_BITS / 64];
+
+static inline guint
+word_filter_bit (gunichar first, gunichar last)
+{
+  return (first * 131u + last) % WORD_FILTER_BITS;
+}
+
 static gpointer
 build_alphabet_users (gpointer data)
 {
@@ -101,6 +112,12 @@ build_alphabet_users (gpointer data)
       for (guint i = 0; words[i] != NULL; i++)
         {
           const char *key = g_intern_string (words[i]);
+          if (key[0] != '\0')
+            {
+              const char *last = g_utf8_find_prev_char (key, key + strlen (key));
+              guint bit = word_filter_bit (g_utf8_get_char (key), g_utf8_get_char (last));
+              word_filter[bit / 64] |= 1ull << (bit % 64);
+            }
           guint32 mask = GPOINTER_TO_UINT (g_hash_table_lookup (word_users, key));
           g_hash_table_insert (word_users, (gpointer) key, GUINT_TO_POINTER (mask | (1u << l)));
         }
@@ -151,15 +168,22 @@ word_languages (const gunichar *text, guint n, LineLanguages *ll)
   users_of (0);   /* builds the tables */
   for (guint i = 0; i < n;)
     {
-      if (!g_unichar_isalpha (text[i]))
+      if (!repair_isalpha (text[i]))
         {
           i++;
           continue;
         }
+      guint s = i;
+      while (i < n && repair_isalpha (text[i]))
+        i++;
+      /* most words fail on their first and last letters (known_word) */
+      guint bit = word_filter_bit (g_unichar_tolower (text[s]), g_unichar_tolower (text[i - 1]));
+      if (!(word_filter[bit / 64] & (1ull << (bit % 64))))
+        continue;
       char word[32];
       guint len = 0;
       gboolean fits = TRUE;
-      for (; i < n && g_unichar_isalpha (text[i]); i++)
+      for (i = s; i < n && repair_isalpha (text[i]); i++)
         {
           if (len + 6 >= sizeof word)
             fits = FALSE;
@@ -202,7 +226,7 @@ letter_languages (const gunichar *text, guint n, LineLanguages *ll)
 static gboolean
 is_lower_letter (gunichar c)
 {
-  return c != 0 && g_unichar_islower (c);
+  return c != 0 && repair_islower (c);
 }
 
 /* U+0E42 in a reading stands for punctuation a TIS-620 decoder lost
@@ -210,7 +234,7 @@ is_lower_letter (gunichar c)
 static gboolean
 is_letter (gunichar c)
 {
-  return c != 0 && c != 0xFFFD && c != 0x0E42 && g_unichar_isalpha (c);
+  return c != 0 && c != 0xFFFD && c != 0x0E42 && repair_isalpha (c);
 }
 
 static gboolean
@@ -237,14 +261,20 @@ letter_script (gunichar c)
 #define LETTER_WEIGHT 0.6
 
 static guint8 letter_symbol_of[LETTER_END];
+/* no letter weighs more than this many bits (letter_bits) */
+static double most_letter_bits;
+/* letter_symbol() of every character below LETTER_END */
+static guint8 char_symbol[LETTER_END];
 
-/* the trigrams and four-letter sequences, hashed: key + 1 (0: empty) and value */
+static guint letter_symbol_uncached (gunichar c);
+
+/* the trigrams and four-letter sequences, hashed: (key + 1) << 8 | the
+ * value's byte in one word (0: empty), so that a lookup touches one
+ * cache line, not one in the keys and one in the values */
 #define TRIGRAM_BITS 17
-#define QUADGRAM_BITS 20
-static guint32 trigram_key[1u << TRIGRAM_BITS];
-static gint8 trigram_value[1u << TRIGRAM_BITS];
-static guint32 quadgram_key[1u << QUADGRAM_BITS];
-static gint8 quadgram_value[1u << QUADGRAM_BITS];
+#define QUADGRAM_BITS 19
+static guint64 trigram_slot[1u << TRIGRAM_BITS];
+static guint64 quadgram_slot[1u << QUADGRAM_BITS];
 
 static inline guint32
 hash_slot (guint32 key, guint bits)
@@ -253,31 +283,31 @@ hash_slot (guint32 key, guint bits)
 }
 
 static void
-hash_fill (guint32 *keys, gint8 *values, guint bits, const guint32 *from_keys, const gint8 *from_values, guint n)
+hash_fill (guint64 *slots, guint bits, const guint32 *from_keys, const gint8 *from_values, guint n)
 {
   g_assert (n < (1u << bits) / 2);
   for (guint i = 0; i < n; i++)
     {
       guint32 h = hash_slot (from_keys[i], bits);
-      while (keys[h] != 0)
+      while (slots[h] != 0)
         h = (h + 1) & ((1u << bits) - 1);
-      keys[h] = from_keys[i] + 1;
-      values[h] = from_values[i];
+      slots[h] = ((guint64) from_keys[i] + 1) << 8 | (guint8) from_values[i];
     }
 }
 
 /* The value of @key, or FALSE. */
 static inline gboolean
-hash_find (const guint32 *keys, const gint8 *values, guint bits, guint32 key, int *value)
+hash_find (const guint64 *slots, guint bits, guint32 key, int *value)
 {
   for (guint32 h = hash_slot (key, bits);; h = (h + 1) & ((1u << bits) - 1))
     {
-      if (keys[h] == key + 1)
+      guint64 entry = slots[h];
+      if (entry >> 8 == (guint64) key + 1)
         {
-          *value = values[h];
+          *value = (gint8) (guint8) entry;
           return TRUE;
         }
-      if (keys[h] == 0)
+      if (entry == 0)
         return FALSE;
     }
 }
@@ -285,48 +315,73 @@ hash_find (const guint32 *keys, const gint8 *values, guint bits, guint32 key, in
 static gpointer
 build_letter_symbols (gpointer data)
 {
-  hash_fill (trigram_key, trigram_value, TRIGRAM_BITS, repair_letters_trigram_keys, repair_letters_trigram_values,
+  hash_fill (trigram_slot, TRIGRAM_BITS, repair_letters_trigram_keys, repair_letters_trigram_values,
              repair_letters_n_trigrams);
-  hash_fill (quadgram_key, quadgram_value, QUADGRAM_BITS, repair_letters_quadgram_keys,
-             repair_letters_quadgram_values, repair_letters_n_quadgrams);
+  hash_fill (quadgram_slot, QUADGRAM_BITS, repair_letters_quadgram_keys, repair_letters_quadgram_values,
+             repair_letters_n_quadgrams);
   memset (letter_symbol_of, NO_SYMBOL, sizeof letter_symbol_of);
   for (guint i = 1; i < repair_letters_n_symbols; i++)
     if (repair_letters_symbols[i] < LETTER_END)
       letter_symbol_of[repair_letters_symbols[i]] = (guint8) i;
+  for (gunichar c = 0; c < LETTER_END; c++)
+    char_symbol[c] = (guint8) letter_symbol_uncached (c);
+  /* the most bits letter_bits_uncached() can give */
+  int most = MAX (UNKNOWN_LETTER_BITS, AFTER_UNKNOWN_BITS) * repair_letters_scale;
+  int back4 = MAX (repair_letters_backoff4, 0);
+  guint n = repair_letters_n_symbols;
+  for (guint i = 0; i < n * n; i++)
+    most = MAX (most, repair_letters_bigram[i] + repair_letters_backoff + back4);
+  for (guint i = 0; i < repair_letters_n_trigrams; i++)
+    most = MAX (most, repair_letters_trigram_values[i] + back4);
+  for (guint i = 0; i < repair_letters_n_quadgrams; i++)
+    most = MAX (most, repair_letters_quadgram_values[i]);
+  most_letter_bits = (double) most / repair_letters_scale;
   return NULL;
 }
 
 /* The model's symbol of @c: BOUNDARY for what is not a letter, NO_SYMBOL
  * for a letter it does not know. */
 static guint
-letter_symbol (gunichar c)
+letter_symbol_uncached (gunichar c)
 {
-  if (c == 0xFFFD || !g_unichar_isalpha (c))
+  if (c == 0xFFFD || !repair_isalpha (c))
     return BOUNDARY;
   gunichar l = g_unichar_tolower (c);
   return l < LETTER_END ? letter_symbol_of[l] : NO_SYMBOL;
 }
 
+/* letter_symbol_uncached(), from a table below LETTER_END */
+static inline guint
+letter_symbol (gunichar c)
+{
+  return c < LETTER_END ? char_symbol[c] : letter_symbol_uncached (c);
+}
+
 static double letter_bits_uncached (guint z, guint a, guint b, guint c);
 
 /* the last answers of letter_bits, per thread: a line asks for the same
- * few contexts again and again (key + 1 in the high half, the value
- * times the scale in the low half) */
-#define BITS_CACHE 4096
+ * few contexts again and again (key + 1 from bit 16 up, as 33 bits, so
+ * that no key reads as an empty entry, and the value times the scale, a
+ * small integer, in the low 16 bits); 16,384 of them, 128 KB, since a
+ * miss is a lookup in the four-letter table, which no cache holds */
+#define BITS_CACHE_BITS 14
+#define BITS_CACHE (1u << BITS_CACHE_BITS)
 static _Thread_local guint64 bits_cache[BITS_CACHE];
 
-/* log2 P(c | z a b), in bits. */
-static double
-letter_bits (guint z, guint a, guint b, guint c)
+/* log2 P(c | z a b), in bits; @cache is this thread's bits_cache (found
+ * once per word: a thread-local variable of a loaded module costs a call
+ * each time it is named). */
+static inline double
+letter_bits (guint64 *cache, guint z, guint a, guint b, guint c)
 {
   G_STATIC_ASSERT (NO_SYMBOL <= 0xFF);
   guint32 key = (z << 24) | (a << 16) | (b << 8) | c;
-  guint32 slot = hash_slot (key, 12);
-  guint64 entry = bits_cache[slot];
-  if ((guint32) (entry >> 32) == key + 1)
-    return (double) (gint32) (guint32) entry / repair_letters_scale;
+  guint32 slot = hash_slot (key, BITS_CACHE_BITS);
+  guint64 entry = cache[slot];
+  if (entry >> 16 == (guint64) key + 1)
+    return (double) (gint16) (guint16) entry / repair_letters_scale;
   double bits = letter_bits_uncached (z, a, b, c);
-  bits_cache[slot] = ((guint64) (key + 1) << 32) | (guint32) (gint32) (bits * repair_letters_scale);
+  cache[slot] = ((guint64) key + 1) << 16 | (guint16) (gint16) (bits * repair_letters_scale);
   return bits;
 }
 
@@ -344,10 +399,10 @@ letter_bits_uncached (guint z, guint a, guint b, guint c)
     return (double) (repair_letters_bigram[b * n + c] + repair_letters_backoff) / repair_letters_scale;
   int v;
   if (z != NO_SYMBOL
-      && hash_find (quadgram_key, quadgram_value, QUADGRAM_BITS, (((guint32) z * n + a) * n + b) * n + c, &v))
+      && hash_find (quadgram_slot, QUADGRAM_BITS, (((guint32) z * n + a) * n + b) * n + c, &v))
     return (double) v / repair_letters_scale;
   int back4 = z != NO_SYMBOL ? repair_letters_backoff4 : 0;
-  if (hash_find (trigram_key, trigram_value, TRIGRAM_BITS, ((guint32) a * n + b) * n + c, &v))
+  if (hash_find (trigram_slot, TRIGRAM_BITS, ((guint32) a * n + b) * n + c, &v))
     return (double) (v + back4) / repair_letters_scale;
   return (double) (repair_letters_bigram[b * n + c] + repair_letters_backoff + back4) / repair_letters_scale;
 }
@@ -355,12 +410,15 @@ letter_bits_uncached (guint z, guint a, guint b, guint c)
 static gboolean
 greek_accented (gunichar c)
 {
-  static const gunichar accented[] = { 0x386, 0x388, 0x389, 0x38A, 0x38C, 0x38E, 0x38F, 0x390, 0x3AC, 0x3AD,
-                                       0x3AE, 0x3AF, 0x3B0, 0x3CC, 0x3CD, 0x3CE };
-  for (guint i = 0; i < G_N_ELEMENTS (accented); i++)
-    if (accented[i] == c)
+  /* a switch, which the compiler turns into a range check and a bit test */
+  switch (c)
+    {
+    case 0x386: case 0x388: case 0x389: case 0x38A: case 0x38C: case 0x38E: case 0x38F: case 0x390:
+    case 0x3AC: case 0x3AD: case 0x3AE: case 0x3AF: case 0x3B0: case 0x3CC: case 0x3CD: case 0x3CE:
       return TRUE;
-  return FALSE;
+    default:
+      return FALSE;
+    }
 }
 
 /* TRUE when the word around text[at] has another accented Greek vowel:
@@ -405,28 +463,28 @@ score (gunichar c, const gunichar *text, guint n, guint at, const LineLanguages 
     s -= 3;
   else if (greek_accented (c) && greek_word_length (text, n, at) >= 4)
     s += 1.5;   /* a Greek word of more than one syllable has an accent */
-  if (g_unichar_isalpha (c))
+  if (repair_isalpha (c))
     {
       /* the best-attested language that writes this letter: the
        * evidence of one language, not a count of languages */
       gboolean known = FALSE;
       double evidence = 0;
       guint32 users = users_of (c);
-      for (guint l = 0; users != 0 && l < G_N_ELEMENTS (alphabets); l++)
-        if (users & (1u << l))
-          {
-            known = TRUE;
-            evidence = MAX (evidence, MIN (2 * ll->weight[l], 4.0) + alphabet_prior[l]);
-          }
+      for (guint32 rest = users; rest != 0; rest &= rest - 1)
+        {
+          guint l = (guint) __builtin_ctz (rest);
+          known = TRUE;
+          evidence = MAX (evidence, MIN (2 * ll->weight[l], 4.0) + alphabet_prior[l]);
+        }
       s += evidence + (known ? 2 : -2);
       /* case: a word goes on in the case it started in */
       if (is_lower_letter (prev))
-        s += g_unichar_islower (c) ? 3 : -3;
-      else if (is_letter (prev) && g_unichar_isupper (prev) && is_lower_letter (next))
-        s += g_unichar_islower (c) ? 2 : -2;   /* "Wąsik": a capital, then small letters */
-      else if (is_letter (prev) && g_unichar_isupper (prev) && is_letter (next) && g_unichar_isupper (next))
-        s += g_unichar_isupper (c) ? 3 : -3;
-      else if (!is_letter (prev) && is_lower_letter (next) && g_unichar_isupper (c))
+        s += repair_islower (c) ? 3 : -3;
+      else if (is_letter (prev) && repair_isupper (prev) && is_lower_letter (next))
+        s += repair_islower (c) ? 2 : -2;   /* "Wąsik": a capital, then small letters */
+      else if (is_letter (prev) && repair_isupper (prev) && is_letter (next) && repair_isupper (next))
+        s += repair_isupper (c) ? 3 : -3;
+      else if (!is_letter (prev) && is_lower_letter (next) && repair_isupper (c))
         s += at == 0 ? 1.5 : 0.5;   /* a capital opens a word as often as a small letter, a line more often */
       /* script: one word, one script */
       GUnicodeScript sc = repair_script (c);
@@ -443,7 +501,7 @@ score (gunichar c, const gunichar *text, guint n, guint at, const LineLanguages 
           for (guint i = at; i > 0 && opens; i--)
             if (!g_unichar_isspace (text[i - 1]))
               opens = text[i - 1] == '.' || text[i - 1] == '!' || text[i - 1] == '?';
-          s -= (g_unichar_islower (c) != 0) != opens ? 2 : 3;
+          s -= (repair_islower (c) != 0) != opens ? 2 : 3;
         }
       return s;
     }
@@ -551,7 +609,7 @@ by_score (gconstpointer x, gconstpointer y)
 
 /* Adds the letter with symbol @sym to every hypothesis. */
 static void
-advance (Hypothesis *h, guint n, guint sym)
+advance (guint64 *cache, Hypothesis *h, guint n, guint sym)
 {
   /* hypotheses mostly share their context: the last bits are reused */
   guint cz = G_MAXUINT, ca = G_MAXUINT, cb = G_MAXUINT;
@@ -561,7 +619,7 @@ advance (Hypothesis *h, guint n, guint sym)
       if (h[i].z != cz || h[i].a != ca || h[i].b != cb)
         {
           cz = h[i].z, ca = h[i].a, cb = h[i].b;
-          bits = LETTER_WEIGHT * letter_bits (cz, ca, cb, sym);
+          bits = LETTER_WEIGHT * letter_bits (cache, cz, ca, cb, sym);
         }
       h[i].score += bits;
       if (sym == BOUNDARY)
@@ -584,14 +642,27 @@ known_word (const RepairReading *reading, guint first, guint last, guint s, guin
   guint k = first;
   if (e - s > 8)
     return FALSE;
+  /* the word's characters, the candidates in their slots */
+  gunichar chars[8];
   for (guint i = s; i < e; i++)
     {
       gunichar c = text[i];
       if (k < last && g_array_index (reading->slots, RepairSlot, k).at == i)
         c = g_array_index (reading->slots, RepairSlot, k).candidates[pick[k - first]], k++;
-      if (!g_unichar_isalpha (c))
+      chars[i - s] = c;
+    }
+  /* its first and last letters first: most words fail on them */
+  if (e > s)
+    {
+      guint bit = word_filter_bit (g_unichar_tolower (chars[0]), g_unichar_tolower (chars[e - s - 1]));
+      if (!(word_filter[bit / 64] & (1ull << (bit % 64))))
         return FALSE;
-      len += (guint) g_unichar_to_utf8 (g_unichar_tolower (c), word + len);
+    }
+  for (guint i = 0; i < e - s; i++)
+    {
+      if (!repair_isalpha (chars[i]))
+        return FALSE;
+      len += (guint) g_unichar_to_utf8 (g_unichar_tolower (chars[i]), word + len);
     }
   word[len] = '\0';
   guint32 mask = GPOINTER_TO_UINT (g_hash_table_lookup (word_users, word));
@@ -605,7 +676,7 @@ known_word (const RepairReading *reading, guint first, guint last, guint s, guin
  * of the word sym[0 .. @len) + a boundary: those whose context holds
  * sym[@at]. */
 static double
-window_bits (const guint *sym, guint len, guint at)
+window_bits (guint64 *cache, const guint *sym, guint len, guint at)
 {
   double bits = 0;
   for (guint p = at; p <= len && p <= at + 3; p++)
@@ -620,7 +691,7 @@ window_bits (const guint *sym, guint len, guint at)
         }
       if (p == len && ctx[2] == BOUNDARY)
         break;   /* no end after a boundary */
-      bits += letter_bits (ctx[0], ctx[1], ctx[2], sym[p]);
+      bits += letter_bits (cache, ctx[0], ctx[1], ctx[2], sym[p]);
     }
   return bits;
 }
@@ -634,6 +705,7 @@ choose_word (RepairReading *reading, guint first, guint last, guint s, guint e, 
              const LineLanguages *ll, Hypothesis *beam, Hypothesis *next)
 {
   gunichar *text = (gunichar *) reading->text->data;
+  guint64 *cache = bits_cache;
   guint n_beam = 1;
   beam[0] = (Hypothesis) { 0, BOUNDARY, BOUNDARY, BOUNDARY, { 0 } };
   /* a word of one letter: word lists say nothing about those; nor about
@@ -661,7 +733,7 @@ choose_word (RepairReading *reading, guint first, guint last, guint s, guint e, 
       if (slot == NULL || slot->at != i)
         {
           if (model)
-            advance (beam, n_beam, letter_symbol (text[i]));
+            advance (cache, beam, n_beam, letter_symbol (text[i]));
           continue;
         }
       /* candidates far behind the best on their points alone do not
@@ -678,9 +750,15 @@ choose_word (RepairReading *reading, guint first, guint last, guint s, guint e, 
               continue;
             Hypothesis x = beam[h];
             x.score += points[k * REPAIR_MAX_CANDIDATES + j];
+            /* a full beam takes no extension that cannot beat its worst
+             * even with the most bits a letter has and a known word */
+            if (n_next == BEAM
+                && (x.score + (model ? LETTER_WEIGHT * most_letter_bits : 0)) + (k + 1 == last ? KNOWN_WORD : 0)
+                     <= next[worst].score)
+              continue;
             x.pick[k - first] = (guint8) j;
             if (model)
-              advance (&x, 1, letter_symbol (slot->candidates[j]));
+              advance (cache, &x, 1, letter_symbol (slot->candidates[j]));
             /* the last slot completes the word: a frequent word of a
              * language the line shows (się, są, что) gains, before the
              * beam keeps the best */
@@ -703,7 +781,7 @@ choose_word (RepairReading *reading, guint first, guint last, guint s, guint e, 
     }
   for (guint h = 0; h < n_beam; h++)
     if (model && beam[h].b != BOUNDARY)
-      advance (&beam[h], 1, BOUNDARY);
+      advance (cache, &beam[h], 1, BOUNDARY);
   qsort (beam, n_beam, sizeof *beam, by_score);
   /* the margin of each slot: the best reading against the best one with
    * another candidate in that slot and the others as chosen; only the
@@ -733,8 +811,10 @@ choose_word (RepairReading *reading, guint first, guint last, guint s, guint e, 
       double top = -G_MAXDOUBLE, margin = G_MAXDOUBLE;
       for (guint q = 0; q < slot->n_candidates; q++)
         top = MAX (top, points[k * REPAIR_MAX_CANDIDATES + q]);
-      double base = model ? window_bits (sym, len, at) : 0;
-      for (guint q = 0; q < slot->n_candidates; q++)
+      double base = model ? window_bits (cache, sym, len, at) : 0;
+      /* only whether the margin falls below TIE counts: the first
+       * candidate that brings it there decides */
+      for (guint q = 0; q < slot->n_candidates && margin >= TIE; q++)
         {
           if (q == j || points[k * REPAIR_MAX_CANDIDATES + q] < top - PRUNE)
             continue;
@@ -747,7 +827,7 @@ choose_word (RepairReading *reading, guint first, guint last, guint s, guint e, 
             {
               guint keep = sym[at];
               sym[at] = letter_symbol (slot->candidates[q]);
-              diff += LETTER_WEIGHT * (base - window_bits (sym, len, at));
+              diff += LETTER_WEIGHT * (base - window_bits (cache, sym, len, at));
               sym[at] = keep;
             }
           margin = MIN (margin, diff);

@@ -617,8 +617,13 @@ broken_pages (const MojibakeTables *t, const gunichar *u, guint n)
 {
   guint32 veto = 0;
   guint most_broken = 0, most_complete = 0;
+  /* a page in which no character of the line is a lead has neither
+   * complete nor broken clusters: nothing to count */
+  guint32 leads = lead_pages (t, u, n);
   for (guint p = 0; p < t->n_pages; p++)
     {
+      if (!(leads & (1u << p)))
+        continue;
       const CodePage *cp = &t->pages[p];
       guint complete = 0, broken = 0;
       for (guint i = 0; i < n; i++)
@@ -689,11 +694,13 @@ repair_pass (const MojibakeTables *t, const gunichar *u, guint n, GArray *out, G
     has_c1 = u[i] >= 0x80 && u[i] <= 0x9F;
   g_autoptr(GArray) best = g_array_new (FALSE, FALSE, sizeof (gunichar));
   g_autoptr(GArray) trial = g_array_new (FALSE, FALSE, sizeof (gunichar));
+  /* what is kept as it came (spaces, ASCII tokens, tokens no page
+   * repairs) is copied in runs, from u[copied] on */
+  guint copied = 0;
   for (guint s = 0; s < n;)
     {
       if (is_token_space (u[s]))
         {
-          g_array_append_val (out, u[s]);
           s++;
           continue;
         }
@@ -701,13 +708,14 @@ repair_pass (const MojibakeTables *t, const gunichar *u, guint n, GArray *out, G
       guint e = token_end (u, n, s, &ascii);
       if (ascii)
         {
-          g_array_append_vals (out, u + s, e - s);
           s = e;
           continue;
         }
+      g_array_append_vals (out, u + copied, s - copied);
+      copied = s;
       gunichar before = out->len > 0 ? g_array_index (out, gunichar, out->len - 1) : 0;
       gunichar after = e < n ? u[e] : 0;
-      int base = token_penalty (before, u + s, e - s, after);
+      int base = G_MININT;   /* token_penalty of the token, once a page reads some of it */
       int best_gain = 0;
       guint best_end = e;
       guint best_clusters = 0;
@@ -755,6 +763,8 @@ repair_pass (const MojibakeTables *t, const gunichar *u, guint n, GArray *out, G
           if (clusters == 0)
             continue;
           gunichar after_cp = end_cp < n ? u[end_cp] : 0;
+          if (end_cp == e && base == G_MININT)
+            base = token_penalty (before, u + s, e - s, after);
           int base_cp = end_cp == e ? base : token_penalty (before, u + s, end_cp - s, after_cp);
           int pen = token_penalty (before, (const gunichar *) trial->data, trial->len, after_cp);
           if (pen > 0)
@@ -794,15 +804,13 @@ repair_pass (const MojibakeTables *t, const gunichar *u, guint n, GArray *out, G
             }
           *count += best_clusters;
           e = best_end;
+          copied = e;
         }
-      else
-        {
-          /* "voilÃ le": an à whose no-break space became a space */
-          for (guint i = s; i < e; i++)
-            g_array_append_val (out, u[i]);
-        }
+      /* else the token stays as it came: "voilÃ le" is an à whose
+       * no-break space became a space */
       s = e;
     }
+  g_array_append_vals (out, u + copied, n - copied);
   return changed;
 }
 
@@ -869,7 +877,7 @@ word_is (const gunichar *u, guint n, guint at, int dir, const char *const *list)
         return FALSE;
       w[len++] = (char) g_ascii_tolower (u[i]);
     }
-  if (len == 0 || (i >= 0 && i < n && g_unichar_isalpha (u[i])))
+  if (len == 0 || (i >= 0 && i < n && repair_isalpha (u[i])))
     return FALSE;
   if (dir < 0)
     for (guint k = 0; k < len / 2; k++)
@@ -936,6 +944,55 @@ fix_c1 (const MojibakeTables *t, GArray *text, gint64 *as_mac)
   return n;
 }
 
+/* g_ucs4_to_utf8() of @u (@n characters) in one pass: what it writes for
+ * characters below U+200000, which are all a reading holds (it falls
+ * back to GLib for others). The result is NUL-terminated, its length in
+ * *@written. */
+static char *
+ucs4_to_utf8 (const gunichar *u, guint n, gsize *written)
+{
+  char *out = g_malloc ((gsize) n * 4 + 1);
+  guchar *o = (guchar *) out;
+  for (guint i = 0; i < n; i++)
+    {
+      gunichar c = u[i];
+      if (c < 0x80)
+        *o++ = (guchar) c;
+      else if (c < 0x800)
+        {
+          o[0] = (guchar) (0xC0 | (c >> 6));
+          o[1] = (guchar) (0x80 | (c & 0x3F));
+          o += 2;
+        }
+      else if (c < 0x10000)
+        {
+          o[0] = (guchar) (0xE0 | (c >> 12));
+          o[1] = (guchar) (0x80 | ((c >> 6) & 0x3F));
+          o[2] = (guchar) (0x80 | (c & 0x3F));
+          o += 3;
+        }
+      else if (c < 0x200000)
+        {
+          o[0] = (guchar) (0xF0 | (c >> 18));
+          o[1] = (guchar) (0x80 | ((c >> 12) & 0x3F));
+          o[2] = (guchar) (0x80 | ((c >> 6) & 0x3F));
+          o[3] = (guchar) (0x80 | (c & 0x3F));
+          o += 4;
+        }
+      else
+        {
+          g_free (out);
+          glong len = 0;
+          out = g_ucs4_to_utf8 (u, n, NULL, &len, NULL);
+          *written = out != NULL ? (gsize) len : 0;
+          return out;
+        }
+    }
+  *o = '\0';
+  *written = (gsize) (o - (guchar *) out);
+  return out;
+}
+
 static void
 append_ucs4 (GString *out, const gunichar *u, guint n)
 {
@@ -980,6 +1037,10 @@ repair_words (const MojibakeTables *t, const gunichar *u, glong n, GArray *cur, 
   gboolean line_changed = FALSE;
   /* judged on the line as it came: later passes see half-repaired text */
   guint32 veto = broken_pages (t, u, n);
+  /* the passes' scratch, emptied for each */
+  g_autoptr(GArray) next = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), n);
+  g_autoptr(GArray) probe = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), n);
+  g_autoptr(GHashTable) scratch = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   /* passes until nothing changes; the lone-à and C1 rules can expose
    * new clusters, so they are part of the loop */
   for (int round = 0; round < MAX_PASSES; round++)
@@ -987,14 +1048,27 @@ repair_words (const MojibakeTables *t, const gunichar *u, glong n, GArray *cur, 
       gboolean round_changed = FALSE;
       for (int pass = 0; pass < MAX_PASSES; pass++)
         {
-          g_autoptr(GArray) next = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), cur->len);
+          g_array_set_size (next, 0);
+          g_array_set_size (probe, 0);
+          g_hash_table_remove_all (scratch);
           /* first look at the whole line to learn which code pages it
            * surely went through, then decide with that knowledge */
           guint32 confident = 0;
-          g_autoptr(GHashTable) scratch = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
-          g_autoptr(GArray) probe = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), cur->len);
-          repair_pass (t, (const gunichar *) cur->data, cur->len, probe, scratch, &confident, 0, veto);
-          if (!repair_pass (t, (const gunichar *) cur->data, cur->len, next, w->kinds, NULL, confident, veto))
+          /* a page is confident only where the probe changed a word, and
+           * with no page confident the second pass is the probe again:
+           * its result and counts are taken as they are */
+          if (!repair_pass (t, (const gunichar *) cur->data, cur->len, probe, scratch, &confident, 0, veto))
+            break;
+          if (confident == 0)
+            {
+              GHashTableIter it;
+              gpointer key, value;
+              g_hash_table_iter_init (&it, scratch);
+              while (g_hash_table_iter_next (&it, &key, &value))
+                count_kind (w->kinds, key, *(gint64 *) value);
+              g_array_append_vals (next, probe->data, probe->len);
+            }
+          else if (!repair_pass (t, (const gunichar *) cur->data, cur->len, next, w->kinds, NULL, confident, veto))
             break;
           round_changed = TRUE;
           g_array_set_size (cur, 0);
@@ -1041,25 +1115,86 @@ restore_undecided (RepairReading *rd)
   g_array_append_vals (rd->text, text->data, text->len);
 }
 
-/* The penalties of a line's tokens (token_penalty), summed. */
+/* The penalties of a line's tokens (token_penalty), summed. Tokens of
+ * ASCII only weigh nothing: the scan goes from one non-ASCII character
+ * to the next, and weighs the token around each. */
 static int
 line_penalty (const gunichar *u, guint n)
 {
   int p = 0;
-  for (guint s = 0; s < n;)
+  for (guint i = 0; i < n;)
     {
-      if (is_token_space (u[s]))
+      if (u[i] < 0x80)
         {
-          s++;
+          i++;
           continue;
         }
-      gboolean ascii;
-      guint e = token_end (u, n, s, &ascii);
-      if (!ascii)
-        p += token_penalty (s > 0 ? u[s - 1] : 0, u + s, e - s, e < n ? u[e] : 0);
-      s = e;
+      guint s = i;
+      while (s > 0 && !is_token_space (u[s - 1]))
+        s--;
+      guint e = i + 1;
+      while (e < n && !is_token_space (u[e]))
+        e++;
+      p += token_penalty (s > 0 ? u[s - 1] : 0, u + s, e - s, e < n ? u[e] : 0);
+      i = e;
     }
   return p;
+}
+
+/* line_penalty() of the UTF-8 @line (valid, @len bytes), without turning
+ * it into characters first: only its tokens with a non-ASCII byte are
+ * found (eight bytes at a time) and decoded. */
+static int
+line_penalty_utf8 (const char *line, gsize len)
+{
+  const guchar *start = (const guchar *) line, *p = start, *end = p + len;
+  gunichar small[256];
+  int pen = 0;
+  while (p < end)
+    {
+      while (end - p >= 8)
+        {
+          guint64 w;
+          memcpy (&w, p, 8);
+          if (w & 0x8080808080808080ull)
+            break;
+          p += 8;
+        }
+      if (p >= end)
+        break;
+      if (*p < 0x80)
+        {
+          p++;
+          continue;
+        }
+      /* the token around the non-ASCII byte at p (the previous token, if
+       * any, ended before p) */
+      const guchar *s = p;
+      while (s > start && !is_token_space (s[-1]))
+        s--;
+      while (p < end && !is_token_space (*p))
+        p++;
+      gsize bytes = (gsize) (p - s);
+      gunichar *u = bytes <= G_N_ELEMENTS (small) ? small : g_new (gunichar, bytes);
+      guint n = 0;
+      for (const guchar *q = s; q < p;)
+        {
+          gunichar c = *q;
+          int k = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+          if (k == 2)
+            c = ((c & 0x1F) << 6) | (q[1] & 0x3F);
+          else if (k == 3)
+            c = ((c & 0x0F) << 12) | ((q[1] & 0x3F) << 6) | (q[2] & 0x3F);
+          else if (k == 4)
+            c = ((c & 0x07) << 18) | ((q[1] & 0x3F) << 12) | ((q[2] & 0x3F) << 6) | (q[3] & 0x3F);
+          u[n++] = c;
+          q += k;
+        }
+      pen += token_penalty (s > start ? s[-1] : 0, u, n, p < end ? *p : 0);
+      if (u != small)
+        g_free (u);
+    }
+  return pen;
 }
 
 /* TRUE when @line has a Thai character glued to an ASCII letter or digit. */
@@ -1102,14 +1237,17 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
   guint32 candidates = repair_reread_pages (pages, line, len);
   for (guint p = 0; p < pages->n_pages && candidates != 0; p++)
     {
-      if (!(candidates & (1u << p)) || !repair_reread_line (pages, p, line, len, rd))
+      if (!(candidates & (1u << p)))
         continue;
       /* pages that agree on every byte of the line read it alike,
        * unless the first left a U+FFFD undecided and the other loses
        * different bytes (cp1252 and cp1254: „ is E2 80 9E, and only
-       * cp1254 leaves 9E undefined); a dropped byte is no such sign */
-      if (tried->len == rd->bytes->len && memcmp (tried->data, rd->bytes->data, tried->len * sizeof (guint16)) == 0
-          && (tried_undecided == 0 || same_losses (&pages->page[tried_page], &pages->page[p])))
+       * cp1254 leaves 9E undefined); a dropped byte is no such sign.
+       * The bytes are compared before the line is read again. */
+      if (tried->len > 0 && (tried_undecided == 0 || same_losses (&pages->page[tried_page], &pages->page[p]))
+          && repair_reread_same_bytes (pages, p, line, len, tried))
+        continue;
+      if (!repair_reread_line (pages, p, line, len, rd))
         continue;
       tried_page = p;
       tried_undecided = 0;
@@ -1123,11 +1261,7 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
       if (pages->page[p].tis620 && !thai_letters)
         {
           if (pen_before < 0)
-            {
-              glong n_before = 0;
-              g_autofree gunichar *before = g_utf8_to_ucs4_fast (line, len, &n_before);
-              pen_before = line_penalty (before, n_before);
-            }
+            pen_before = line_penalty_utf8 (line, len);
           all_or_none = pen_before == 0;
         }
       guint undecided = repair_lossy_choose (rd, all_or_none);
@@ -1204,11 +1338,7 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
         margin = G_MININT;
       int pen_after = margin == G_MININT ? 0 : line_penalty (judged, rd->text->len);
       if (margin != G_MININT && pen_before < 0)
-        {
-          glong n_before = 0;
-          g_autofree gunichar *before = g_utf8_to_ucs4_fast (line, len, &n_before);
-          pen_before = line_penalty (before, n_before);
-        }
+        pen_before = line_penalty_utf8 (line, len);
       if (margin != G_MININT && pen_after + margin > pen_before)
         {
           /* the rest of the document may show that this page garbled it */
@@ -1291,8 +1421,8 @@ repair_line (const MojibakeTables *t, const char *line, gsize len, RepairEvidenc
             return LINE_DEFERRED;
           break;
         }
-      glong written = 0;
-      char *next = g_ucs4_to_utf8 ((const gunichar *) w->best->data, w->best->len, NULL, &written, NULL);
+      gsize written = 0;
+      char *next = ucs4_to_utf8 ((const gunichar *) w->best->data, w->best->len, &written);
       if (next == NULL)
         break;
       g_free (cur);

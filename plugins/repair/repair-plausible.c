@@ -47,7 +47,7 @@ japanese (GUnicodeScript s)
 static gboolean
 is_script_letter (gunichar c, GUnicodeScript *script)
 {
-  if (c < 0x80 || !g_unichar_isalpha (c))
+  if (c < 0x80 || !repair_isalpha (c))
     return FALSE;
   GUnicodeScript s = repair_script (c);
   if (s == G_UNICODE_SCRIPT_COMMON || s == G_UNICODE_SCRIPT_INHERITED)
@@ -58,10 +58,39 @@ is_script_letter (gunichar c, GUnicodeScript *script)
 
 /* TRUE when each character of a script other than Latin occurs with at
  * least one other of its script: a lone Ethiopic mark or CJK ideograph
- * in a Latin line is a wrong reading. */
+ * in a Latin line is a wrong reading. The characters of each script are
+ * counted in one pass (a line has few scripts; with more than eight,
+ * each character looks for another). */
 static gboolean
 scripts_repeat (const gunichar *text, guint n)
 {
+  GUnicodeScript script[8];
+  guint count[8];
+  guint n_scripts = 0;
+  for (guint i = 0; i < n; i++)
+    {
+      if (text[i] < 0x250)
+        continue;
+      GUnicodeScript s = repair_script (text[i]);
+      guint k = 0;
+      while (k < n_scripts && script[k] != s)
+        k++;
+      if (k == n_scripts)
+        {
+          if (n_scripts == G_N_ELEMENTS (script))
+            goto many;
+          script[n_scripts] = s;
+          count[n_scripts++] = 0;
+        }
+      count[k]++;
+    }
+  for (guint k = 0; k < n_scripts; k++)
+    if (count[k] == 1 && script[k] != G_UNICODE_SCRIPT_COMMON && script[k] != G_UNICODE_SCRIPT_INHERITED
+        && script[k] != G_UNICODE_SCRIPT_LATIN)
+      return FALSE;
+  return TRUE;
+
+many:
   for (guint i = 0; i < n; i++)
     {
       if (text[i] < 0x250)

@@ -105,12 +105,12 @@ repair_reread_scan (const RepairPages *pages, const char *line, gsize len)
               /* two letters of a non-Latin script that spell an ideograph
                * or a syllable ("лі»" in cp1251 is a Hangul syllable) are
                * far more often just words of that script */
-              if (got == need && need >= 3 && prev >= 0x370 && g_unichar_isalpha (prev)
+              if (got == need && need >= 3 && prev >= 0x370 && repair_isalpha (prev)
                   && (cp & ((1u << (5 * need + 1)) - 1)) >= 0x2E80)
                 ev = MAX (ev, REPAIR_EVIDENCE_DOUBTFUL);
               else if (got == need)
                 ev = REPAIR_EVIDENCE_STRONG;
-              else if (prev >= 0xC0 && prev <= 0x17F && !g_unichar_isalpha (c))
+              else if (prev >= 0xC0 && prev <= 0x17F && !repair_isalpha (c))
                 ev = MAX (ev, REPAIR_EVIDENCE_WEAK);   /* "â€" short of its last byte */
             }
           if (ev == REPAIR_EVIDENCE_STRONG)
@@ -175,6 +175,29 @@ to_bytes (const RepairPages *pages, guint p, const char *line, gsize len, GArray
       out[n++] = c == 0xFFFD ? LOST : (guint16) repair_pages_byte (pages, p, c);
     }
   g_array_set_size (bytes, n);
+}
+
+gboolean
+repair_reread_same_bytes (const RepairPages *pages, guint p, const char *line, gsize len, const GArray *bytes)
+{
+  const guchar *s = (const guchar *) line, *end = s + len;
+  const guint16 *b = (const guint16 *) bytes->data;
+  guint n = 0;
+  while (s < end)
+    {
+      guint16 v;
+      if (*s < 0x80)
+        v = *s++;
+      else
+        {
+          gunichar c = next_char (&s, end);
+          v = c == 0xFFFD ? LOST : (guint16) repair_pages_byte (pages, p, c);
+        }
+      if (n >= bytes->len || b[n] != v)
+        return FALSE;
+      n++;
+    }
+  return n == bytes->len;
 }
 
 /* A character decoded from @n bytes, surrogates refused; 0 if invalid. */
@@ -304,7 +327,7 @@ repair_reread_line (const RepairPages *pages, guint p, const char *line, gsize l
                * letter: "â€ " is a dropped quote, not a dagger */
               seq[got] = 0xA0;
               gunichar c = decode_sequence (seq, need);
-              if (c != 0 && g_unichar_isalpha (c))
+              if (c != 0 && repair_isalpha (c))
                 {
                   text[out++] = c;
                   reading->clusters++;

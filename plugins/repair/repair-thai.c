@@ -195,8 +195,15 @@ two_word_compound (const char *text, const char *at, gunichar prev, gunichar nex
 static gboolean
 nonbreaking_text (const char *text, const char *end)
 {
-  return g_strstr_len (text, end - text, "\xE2\x80\xAF") != NULL
-         || g_strstr_len (text, end - text, "\xE0\xB9\x82\xE0\xB8\x8F") != NULL;
+  /* both begin with a lead byte: found from each lead on, in one pass
+   * (the text holds no NUL) */
+  for (const char *p = text; (p = memchr (p, 0xE2, end - p)) != NULL; p++)
+    if (end - p >= 3 && memcmp (p, "\xE2\x80\xAF", 3) == 0)
+      return TRUE;
+  for (const char *p = text; (p = memchr (p, 0xE0, end - p)) != NULL; p++)
+    if (end - p >= 6 && memcmp (p, "\xE0\xB9\x82\xE0\xB8\x8F", 6) == 0)
+      return TRUE;
+  return FALSE;
 }
 
 static const char *

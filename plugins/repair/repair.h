@@ -140,6 +140,29 @@ repair_script (gunichar c)
   return c < REPAIR_CHAR_CACHE ? (GUnicodeScript) repair_char_script_cache[c] : g_unichar_get_script (c);
 }
 
+/* g_unichar_isalpha(), g_unichar_islower() and g_unichar_isupper() from
+ * the cached type: GLib defines them by the general category (a letter;
+ * Ll; Lu) */
+static inline gboolean
+repair_isalpha (gunichar c)
+{
+  GUnicodeType t = repair_type (c);
+  return t == G_UNICODE_LOWERCASE_LETTER || t == G_UNICODE_UPPERCASE_LETTER || t == G_UNICODE_TITLECASE_LETTER
+         || t == G_UNICODE_MODIFIER_LETTER || t == G_UNICODE_OTHER_LETTER;
+}
+
+static inline gboolean
+repair_islower (gunichar c)
+{
+  return repair_type (c) == G_UNICODE_LOWERCASE_LETTER;
+}
+
+static inline gboolean
+repair_isupper (gunichar c)
+{
+  return repair_type (c) == G_UNICODE_UPPERCASE_LETTER;
+}
+
 /* ---- whole lines read back (repair-reread.c) ---- */
 
 typedef enum {
@@ -180,6 +203,11 @@ void     repair_reading_clear (RepairReading *reading);
  * forms a UTF-8 sequence (complete, or short of bytes the page loses) and
  * at least one character changes. */
 gboolean repair_reread_line   (const RepairPages *pages, guint p, const char *line, gsize len, RepairReading *reading);
+/* TRUE when @line as bytes of page @p (U+FFFD as a lost byte) is @bytes,
+ * the bytes of an earlier reading (RepairReading.bytes): the page would
+ * read the line as that one did. */
+gboolean repair_reread_same_bytes (const RepairPages *pages, guint p, const char *line, gsize len,
+                                   const GArray *bytes);
 
 /* ---- lost bytes chosen from context (repair-lossy.c) ---- */
 
