@@ -51,6 +51,14 @@ test_plain_page (void)
   g_assert_nonnull (strstr (copy, "{\"articleBody\": \"Rain fell.\"}"));
   g_assert_nonnull (strstr (copy, "<p>Rain fell all night.</p><SCRIPT async src='x.js'></SCRIPT >"));
   g_assert_nonnull (strstr (copy, "<p>Rivers rose.</p>"));
+
+  /* the JSON-LD type in capitals is still JSON-LD */
+  const char *upper = "<html><head><script type=\"APPLICATION/LD+JSON\">{\"author\": \"Ann Lee\"}</script>"
+                      "<script>x()</script></head><body><p>text</p></body></html>";
+  g_autofree char *upper_copy = prune (upper);
+  g_assert_nonnull (upper_copy);
+  g_assert_nonnull (strstr (upper_copy, "{\"author\": \"Ann Lee\"}"));
+  g_assert_null (strstr (upper_copy, "x()"));
 }
 
 /* Pages written in ways the pass cannot read as the parser does: each

@@ -39,6 +39,14 @@ is_blank (guchar c)
 static const char *
 find_ci (const char *p, const char *end, const char *needle, gsize n)
 {
+  if (g_ascii_isalpha (needle[0]))
+    {
+      /* a letter first: either case (short spans, the attributes of a tag) */
+      for (; p + n <= end; p++)
+        if (g_ascii_tolower (*p) == needle[0] && g_ascii_strncasecmp (p, needle, n) == 0)
+          return p;
+      return NULL;
+    }
   while (p + n <= end)
     {
       const char *lt = memchr (p, needle[0], (gsize) (end - p) - n + 1);
