@@ -152,6 +152,24 @@ test_tree_builder (void)
   g_assert_cmpstr ((const char *) all, ==, "caf\xc3\xa9 & moreafter");
   xmlFree (all);
   strip_html_tree_free (tree);
+
+  /* thousands of documents' worth of nodes at the top level (after a
+   * DOCTYPE each element after </html> starts a new <html> there) */
+  GString *many = g_string_new ("<!DOCTYPE html><html><body><p>first</p></body></html>");
+  for (int i = 0; i < 3000; i++)
+    g_string_append_printf (many, "</html><p>item %d</p>", i);
+  g_autofree char *where = NULL;
+  g_assert_true (strip_html_tree_check (many->str, many->len, &where));
+  for (int i = 3000; i < 200000; i++)
+    g_string_append_printf (many, "</html><p>item %d</p>", i);
+  tree = strip_html_tree_parse (many->str, many->len);
+  guint top = 0;
+  for (struct _xmlNode *n = strip_html_tree_root (tree); n != NULL; n = n->next)
+    top++;
+  g_assert_cmpuint (top, ==, 200001);
+  strip_html_tree_free (tree);
+  g_string_free (many, TRUE);
+
   tree = strip_html_tree_parse ("", 0);
   g_assert_null (strip_html_tree_root (tree));
   strip_html_tree_free (tree);

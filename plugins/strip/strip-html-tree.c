@@ -111,11 +111,14 @@ link_child (xmlNode *parent, xmlNode *node)
   parent->last = node;
 }
 
-/* Appends @node after the last sibling of @sibling (xmlAddSibling). */
+/* Appends @node after the last sibling of @sibling (xmlAddSibling). A
+ * page can put thousands of nodes at the document's level (each element
+ * after "</html>" starts a new <html> there): the parent's last child is
+ * the end of the list, not a walk along it. */
 static void
 link_sibling (xmlNode *sibling, xmlNode *node)
 {
-  xmlNode *last = sibling;
+  xmlNode *last = sibling->parent != NULL ? sibling->parent->last : sibling;
   while (last->next != NULL)
     last = last->next;
   node->parent = sibling->parent;
