@@ -1020,6 +1020,25 @@ test_nfc_in_place (void)
   g_string_free (page, TRUE);
 }
 
+/* A line whose reading puts back the bytes of a character nothing
+ * decides grows as it is judged (tests/data/repair/undecided-restored.bin,
+ * from the fuzzer: ASan and valgrind read past the old reading). The
+ * result is valid UTF-8 and a second repair leaves it as it is. */
+static void
+test_undecided_restored_grows (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "repair", "undecided-restored.bin", NULL);
+  g_autofree char *raw = NULL;
+  gsize len = 0;
+  g_autoptr(GError) error = NULL;
+  g_assert_true (g_file_get_contents (path, &raw, &len, &error));
+  g_autofree char *once = repair_bytes (h, raw, (gssize) len, "utf-8", GALLEY_CONTENT_HTML, NULL);
+  g_autofree char *twice = repair_bytes (h, once, -1, NULL, GALLEY_CONTENT_HTML, NULL);
+  g_assert_cmpstr (once, ==, twice);
+  g_assert_nonnull (strstr (once, "breaks ground"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1033,6 +1052,7 @@ main (int argc, char **argv)
   g_test_add_func ("/repair/whole-line/long-word", test_whole_line_long_word);
   g_test_add_func ("/repair/whole-line/emoji-and-scripts", test_whole_line_emoji_and_scripts);
   g_test_add_func ("/repair/nfc-in-place", test_nfc_in_place);
+  g_test_add_func ("/repair/undecided-restored-grows", test_undecided_restored_grows);
   g_test_add_func ("/repair/mixed-per-span", test_mixed_document_per_span);
   g_test_add_func ("/repair/broken-clusters-left", test_broken_clusters_left);
   g_test_add_func ("/repair/intact-witness", test_intact_witness);

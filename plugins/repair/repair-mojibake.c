@@ -1115,6 +1115,21 @@ restore_undecided (RepairReading *rd)
   g_array_append_vals (rd->text, text->data, text->len);
 }
 
+/* The reading @rd as it is judged: for the Thai page, a U+0E42 left for
+ * the punctuation step stands for a quote or a dash, not for a Thai
+ * letter glued to the words (a copy in *@copy, to free). */
+static const gunichar *
+judged_text (RepairReading *rd, gboolean tis620, gunichar **copy)
+{
+  if (!tis620)
+    return (const gunichar *) rd->text->data;
+  *copy = g_memdup2 (rd->text->data, rd->text->len * sizeof (gunichar));
+  for (guint i = 0; i < rd->text->len; i++)
+    if ((*copy)[i] == 0x0E42)
+      (*copy)[i] = 0x2019;
+  return *copy;
+}
+
 /* The penalties of a line's tokens (token_penalty), summed. Tokens of
  * ASCII only weigh nothing: the scan goes from one non-ASCII character
  * to the next, and weighs the token around each. */
@@ -1274,19 +1289,8 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
         }
       if (all_or_none && undecided > 0)
         continue;
-      /* the reading as judged: for the Thai page, a U+0E42 left for the
-       * punctuation step stands for a quote or a dash, not for a Thai
-       * letter glued to the words */
-      const gunichar *judged = (const gunichar *) rd->text->data;
       g_autofree gunichar *placeholders = NULL;
-      if (pages->page[p].tis620)
-        {
-          placeholders = g_memdup2 (rd->text->data, rd->text->len * sizeof (gunichar));
-          for (guint i = 0; i < rd->text->len; i++)
-            if (placeholders[i] == 0x0E42)
-              placeholders[i] = 0x2019;
-          judged = placeholders;
-        }
+      const gunichar *judged = judged_text (rd, pages->page[p].tis620, &placeholders);
       if (!repair_plausible (judged, rd->text->len, !pages->page[p].tis620, TRUE))
         continue;
       /* never a U+FFFD where the text had none: a dropped byte must be
@@ -1317,7 +1321,12 @@ reread_whole (const MojibakeTables *t, const char *line, gsize len, DocWork *w)
       if (refused)
         continue;
       if (keep_undecided)
-        restore_undecided (rd);
+        {
+          /* the reading grows by the characters put back: judged anew */
+          restore_undecided (rd);
+          g_clear_pointer (&placeholders, g_free);
+          judged = judged_text (rd, pages->page[p].tis620, &placeholders);
+        }
       /* a single garbled character must gain more: "NICIODATĂ™" is a
        * Romanian word before a trademark sign, "monthâ€™s" is mojibake */
       gboolean single = rd->clusters + rd->slots->len < 2 && rd->slots->len == 0;
