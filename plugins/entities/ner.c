@@ -619,18 +619,19 @@ word_key (const char *text, const NerToken *t)
   return h != 0 ? h : 1;
 }
 
-/* The sum of the rows of the token's own features (WORD and SELF), from
- * the cache of the scratch (a word seen before costs one lookup instead
- * of 18). */
+/* The sum of the rows of token @i's features of the kinds @mask, from
+ * @cache (@size entries, a power of two) under @key: its own features
+ * (WORD and SELF; a word seen before costs one lookup instead of 18) or
+ * its LOCAL ones. */
 G_ALWAYS_INLINE static inline const gint32 *
-word_sum (const NerModel *model, NerScratch *s, const char *text, const NerToken *toks, guint n, guint i,
-          guint64 key)
+cached_sum (const NerModel *model, NerWordSum *cache, guint size, guint mask, const char *text,
+            const NerToken *toks, guint n, guint i, guint64 key)
 {
-  NerWordSum *e = &s->wcache[key & (NER_WORD_CACHE - 1)];
+  NerWordSum *e = &cache[key & (size - 1)];
   if (e->key != key)
     {
       guint32 f[NER_MAX_FEATS];
-      guint k = features_of (toks, n, i, text, WORD | SELF, f);
+      guint k = features_of (toks, n, i, text, mask, f);
       memset (e->sc, 0, sizeof e->sc);
       add_rows (model, f, k, e->sc);
       e->key = key;
@@ -699,24 +700,6 @@ local_key (const NerToken *toks, guint n, guint i, const guint32 *shape, const g
              ^ ((guint64) ((t->flags & NER_TOK_SENT) ? 1 : 0) << 34) ^ (dig << 35));
   k = mix64 (k ^ c);
   return k != 0 ? k : 1;
-}
-
-/* The sum of the rows of the LOCAL features of token @i, from the cache
- * of the scratch. */
-G_ALWAYS_INLINE static inline const gint32 *
-local_sum (const NerModel *model, NerScratch *s, const char *text, const NerToken *toks, guint n, guint i,
-           guint64 key)
-{
-  NerWordSum *e = &s->lcache[key & (NER_LOCAL_CACHE - 1)];
-  if (e->key != key)
-    {
-      guint32 f[NER_MAX_FEATS];
-      guint k = features_of (toks, n, i, text, LOCAL, f);
-      memset (e->sc, 0, sizeof e->sc);
-      add_rows (model, f, k, e->sc);
-      e->key = key;
-    }
-  return e->sc;
 }
 
 /* The sums of the NEIGHBOUR features that token @u gives the tokens
@@ -900,7 +883,8 @@ ner_tag (const NerModel *model, NerScratch *s, const char *text, NerToken *toks,
         {
           const guint64 *ki = keys + (gsize) NER_KEYS * i;
           gint32 *sc = s->isc + (gsize) i * NER_TAG_STRIDE;
-          memcpy (sc, word_sum (model, s, text, lt, len, i, ki[0]), NER_TAG_STRIDE * sizeof (gint32));
+          memcpy (sc, cached_sum (model, s->wcache, NER_WORD_CACHE, WORD | SELF, text, lt, len, i, ki[0]),
+                  NER_TAG_STRIDE * sizeof (gint32));
           if (i == 0)
             add_sum (sc, s->edge[NB_P1]);
           if (i < 2)
@@ -909,7 +893,7 @@ ner_tag (const NerModel *model, NerScratch *s, const char *text, NerToken *toks,
             add_sum (sc, s->edge[NB_N1]);
           if (i + 2 >= len)
             add_sum (sc, s->edge[NB_N2]);
-          add_sum (sc, local_sum (model, s, text, lt, len, i, ki[4]));
+          add_sum (sc, cached_sum (model, s->lcache, NER_LOCAL_CACHE, LOCAL, text, lt, len, i, ki[4]));
           guint k = context_features (lt, len, i, text, f), m = 0;
           guint32 *rows = s->rows + (gsize) i * NER_MAX_FEATS;
           for (guint j = 0; j < k; j++)
