@@ -752,20 +752,27 @@ walk_author_box (Walk *w, xmlNode *node, guint hints, StripKind hint_kind, const
 {
   if (w->byline_box != NULL || w->rescue || node_text (node) == 0 || node_text (node) > 160)
     return;
-  const char *rel = node_attr (node, "rel");
+  /* rel="author" is a link's: the attribute is looked for on links only */
   if (!((itemprop != NULL && g_ascii_strcasecmp (itemprop, "author") == 0)
-        || (rel != NULL && g_ascii_strcasecmp (rel, "author") == 0)
-        || ((hints & HINT_NEGATIVE) && hint_kind == STRIP_KIND_BYLINE)))
+        || ((hints & HINT_NEGATIVE) && hint_kind == STRIP_KIND_BYLINE)
+        || (g_ascii_strcasecmp ((const char *) node->name, "a") == 0 && node_attr (node, "rel") != NULL
+            && g_ascii_strcasecmp (node_attr (node, "rel"), "author") == 0)))
     return;
   xmlChar *content = xmlNodeGetContent (node);
   if (content == NULL)
     return;
-  g_auto(GStrv) parts = g_strsplit_set ((const char *) content, " \t\r\n", -1);
+  /* white space runs to one space, none at the ends */
+  g_autoptr(GString) text = g_string_sized_new (strlen ((const char *) content));
+  for (const char *c = (const char *) content; *c != '\0'; c++)
+    {
+      if (!g_ascii_isspace (*c))
+        g_string_append_c (text, *c);
+      else if (text->len > 0 && text->str[text->len - 1] != ' ')
+        g_string_append_c (text, ' ');
+    }
   xmlFree (content);
-  g_autoptr(GString) text = g_string_new (NULL);
-  for (char **p = parts; *p != NULL; p++)
-    if (**p != '\0')
-      g_string_append_printf (text, "%s%s", text->len > 0 ? " " : "", *p);
+  if (text->len > 0 && text->str[text->len - 1] == ' ')
+    g_string_truncate (text, text->len - 1);
   if (text->len == 0 || !g_utf8_validate (text->str, text->len, NULL))
     return;
   g_autofree char *lower = g_utf8_strdown (text->str, text->len);
