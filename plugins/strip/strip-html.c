@@ -2251,7 +2251,7 @@ strip_html (const char *html, gsize len, const StripConfig *cfg, StripResult *re
   /* Script and style bodies are half of a news page's bytes and the
    * slowest part of it to parse; the parser builds the same tree without
    * them. */
-  g_autoptr(GString) pruned = g_string_new (NULL);
+  g_autoptr(GString) pruned = g_string_sized_new (len + 1);   /* never grown: the copy is shorter */
   if (strip_html_prune (html, len, pruned))
     {
       html = pruned->str;
