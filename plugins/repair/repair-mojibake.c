@@ -1167,14 +1167,7 @@ line_penalty_utf8 (const char *line, gsize len)
   int pen = 0;
   while (p < end)
     {
-      while (end - p >= 8)
-        {
-          guint64 w;
-          memcpy (&w, p, 8);
-          if (w & 0x8080808080808080ull)
-            break;
-          p += 8;
-        }
+      p = repair_skip_ascii8 (p, end);
       if (p >= end)
         break;
       if (*p < 0x80)

@@ -180,14 +180,7 @@ nfc_trigger (const char *text, gsize len, gsize from)
   for (gsize i = from; i < len; i++)
     {
       /* ASCII eight bytes at a time */
-      while (i + 8 <= len)
-        {
-          guint64 w;
-          memcpy (&w, p + i, 8);
-          if (w & 0x8080808080808080ull)
-            break;
-          i += 8;
-        }
+      i = (gsize) (repair_skip_ascii8 (p + i, p + len) - p);
       if (i >= len)
         break;
       guchar c = p[i];

@@ -60,14 +60,7 @@ repair_reread_scan (const RepairPages *pages, const char *line, gsize len)
     {
       if (*p < 0x80)
         {
-          while (end - p >= 8)
-            {
-              guint64 w;
-              memcpy (&w, p, 8);
-              if (w & 0x8080808080808080ull)
-                break;
-              p += 8;
-            }
+          p = repair_skip_ascii8 (p, end);
           while (p < end && *p < 0x80)
             prev = *p++;
           prev_row = NULL;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <galley/galley-stage.h>
+#include <string.h>
 
 G_BEGIN_DECLS
 
@@ -274,5 +275,22 @@ typedef struct {
 /* Returns a new string or NULL when nothing changed. */
 char *repair_html_entities (const char *text, gsize len, RepairLog *log);
 char *repair_normalize     (const NormalizeOptions *opts, const char *text, gsize len, RepairLog *log);
+
+/* The first byte from @p on that is not ASCII, eight bytes at a time (or
+ * the last few bytes of the run, fewer than eight: the caller goes on byte
+ * by byte). */
+static inline const guchar *
+repair_skip_ascii8 (const guchar *p, const guchar *end)
+{
+  while (end - p >= 8)
+    {
+      guint64 w;
+      memcpy (&w, p, 8);
+      if (w & 0x8080808080808080ull)
+        break;
+      p += 8;
+    }
+  return p;
+}
 
 G_END_DECLS
