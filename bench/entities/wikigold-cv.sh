@@ -3,12 +3,13 @@
 # entities model on WikiGold (../shared/bench/ner/train-extra/wikigold,
 # read in place). The 145 articles (each ended by a -DOCSTART- line) fall
 # into five folds by article index mod 5. For each fold a model is trained
-# as the shipped one (EWT + data/entities/train-extra.txt + the WikiGold
-# articles of the other four folds, default settings) into a temporary
+# as the shipped one (EWT + data/entities/train-extra.txt + GUM + the
+# WikiGold articles of the other four folds, default settings; one seed,
+# not the mean of six) into a temporary
 # copy of data/entities, and the held-out fold is tagged (tokens joined by
 # spaces in, offsets out, as eval.sh does) and scored: PER/ORG/LOC, exact
 # spans, MISC removed from the gold (score.py). One model trained without
-# WikiGold (EWT + train-extra.txt only) is scored on the same folds.
+# WikiGold (EWT + train-extra.txt + GUM) is scored on the same folds.
 # Prints per fold and overall (the folds' counts summed) P/R/F1 per type,
 # and the mean of the folds' micro F1. Nothing is written to data/entities.
 #
@@ -62,7 +63,7 @@ EOF
 train_model() { # dir wikigold-file-or-empty
   cp -r "$root/data/entities" "$1"
   start=$(date +%s)
-  NER_WIKIGOLD=$2 "$train" "$1" "$ner/uner-en-ewt" "$root/data/entities/train-extra.txt" \
+  NER_WIKIGOLD=$2 NER_GUM=$ner/train-extra/gum "$train" "$1" "$ner/uner-en-ewt" "$root/data/entities/train-extra.txt" \
     > "$1.log" 2>&1 || { cat "$1.log" >&2; exit 1; }
   echo "trained $(basename "$1") in $(( $(date +%s) - start )) s"
 }

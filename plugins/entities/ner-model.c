@@ -382,6 +382,50 @@ corrupt:
 }
 
 gboolean
+ner_model_add_weights (const char *path, float *w, GError **error)
+{
+  g_autofree char *data = NULL;
+  gsize len;
+  g_autoptr(GError) local = NULL;
+  if (!g_file_get_contents (path, &data, &len, &local))
+    {
+      g_set_error (error, G_FILE_ERROR, local->code, "%s: %s", path, local->message);
+      return FALSE;
+    }
+  guint32 hdr[5];
+  gsize row = 4 + 2 * NER_TAG_STRIDE;
+  float scale;
+  if (len < 10 + sizeof hdr || memcmp (data, MODEL_MAGIC, 10) != 0)
+    goto corrupt;
+  memcpy (hdr, data + 10, sizeof hdr);
+  if (GUINT32_FROM_LE (hdr[0]) != MODEL_VERSION || GUINT32_FROM_LE (hdr[1]) != NER_HASH_BITS
+      || GUINT32_FROM_LE (hdr[2]) != NER_TAG_STRIDE)
+    goto corrupt;
+  memcpy (&scale, &hdr[3], 4);
+  guint32 rows = GUINT32_FROM_LE (hdr[4]);
+  if (!(scale > 0) || (len - 10 - sizeof hdr) != (gsize) rows * row)
+    goto corrupt;
+  for (const char *p = data + 10 + sizeof hdr; rows > 0; rows--, p += row)
+    {
+      guint32 b;
+      memcpy (&b, p, 4);
+      b = GUINT32_FROM_LE (b);
+      if (b >= NER_N_BUCKETS)
+        goto corrupt;
+      for (int c = 0; c < NER_TAG_STRIDE; c++)
+        {
+          gint16 v;
+          memcpy (&v, p + 4 + 2 * c, 2);
+          w[(gsize) b * NER_TAG_STRIDE + c] += GINT16_FROM_LE (v) / scale;
+        }
+    }
+  return TRUE;
+corrupt:
+  g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: corrupt, truncated or of another version", path);
+  return FALSE;
+}
+
+gboolean
 ner_model_save_weights (const float *w, float scale, const char *path, GError **error)
 {
   g_autoptr(GString) out = g_string_new (NULL);

@@ -146,6 +146,9 @@ void      ner_tag (const NerModel *model, NerScratch *s, const char *text, NerTo
 #define NER_HASH_BITS 19
 #define NER_N_BUCKETS (1u << NER_HASH_BITS)
 gboolean  ner_model_save_weights (const float *w, float scale, const char *path, GError **error);
+/* Adds the weights of the model file @path, unscaled, to the dense table
+ * @w (NER_N_BUCKETS x NER_TAG_STRIDE floats). */
+gboolean  ner_model_add_weights (const char *path, float *w, GError **error);
 
 /* Parses a date written at the top of a document or in meta: the first
  * full date in its first 200 bytes (galley_date_find ()): ISO 8601,
