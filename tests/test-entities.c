@@ -132,6 +132,55 @@ assert_no_mention (GalleyDocument *doc, const char *text)
     g_error ("unexpected mention '%s'", text);
 }
 
+/* The forms of names the rules complete or reject: regnal numbers,
+ * epithets, "Jr.", an Arabic article, a town with its state, a town
+ * GeoNames knows, an acronym after its organisation; places that name
+ * a treaty and family names used as modifiers are no names. */
+static void
+test_name_forms (void)
+{
+  g_autoptr(GalleyHarness) h = harness (NULL);
+  g_autoptr(GalleyDocument) a = run_doc (h,
+    "Queen Elizabeth II visited Canada in 1959. Louis the German invaded Moravia.\n"
+    "Their first king was Moj\u00edr I (ruled 830\u2013846).\n"
+    "It contains a monument to Martin Luther King, Jr. near the river.\n"
+    "The minister, Mohammed al-Jadaan, said the budget was balanced.", NULL);
+  assert_mention (a, "Elizabeth II", "PER", "Elizabeth II");
+  assert_mention (a, "Louis the German", "PER", "Louis the German");
+  assert_mention (a, "Moj\u00edr I", "PER", "Moj\u00edr I");
+  assert_mention (a, "Martin Luther King, Jr.", "PER", "Martin Luther King, Jr.");
+  assert_mention (a, "Mohammed al-Jadaan", "PER", "Mohammed al-Jadaan");
+  assert_no_mention (a, "Elizabeth");
+  assert_no_mention (a, "Martin Luther King");
+
+  /* a town and its state are one place; a list of states is not */
+  g_autoptr(GalleyDocument) b = run_doc (h,
+    "The company has its headquarters in Denver, Colorado, where it was founded.\n"
+    "Farms in Texas, Colorado and Utah were hit by the drought.\n"
+    "After the war he returned to Kirriemuir, where he wrote the play.", NULL);
+  assert_mention (b, "Denver, Colorado", "LOC", "Denver, Colorado");
+  assert_mention (b, "Texas", "LOC", "Texas");
+  assert_mention (b, "Utah", "LOC", "Utah");
+  assert_mention (b, "Kirriemuir", "LOC", "Kirriemuir");
+  g_assert_nonnull (find (b, "Colorado", "LOC"));
+
+  /* a treaty named after a place, a family as a modifier */
+  g_autoptr(GalleyDocument) c = run_doc (h,
+    "The Paris Agreement will slow climate change, as will the Kigali Amendment.\n"
+    "The Treaty of London was signed on 30 May 1913.\n"
+    "This idealized vision of the Romanov monarchy blinded him to the facts.", NULL);
+  assert_no_mention (c, "Paris");
+  assert_no_mention (c, "Kigali");
+  assert_no_mention (c, "London");
+  assert_no_mention (c, "Romanov");
+
+  /* an acronym in brackets after the organisation it names */
+  g_autoptr(GalleyDocument) d = run_doc (h,
+    "Amin works for the International Renewable Energy Agency (IRENA) in Abu Dhabi.", NULL);
+  assert_mention (d, "International Renewable Energy Agency", "ORG", "International Renewable Energy Agency");
+  g_assert_nonnull (find (d, "IRENA", "ORG"));
+}
+
 static void
 test_news_conventions (void)
 {
@@ -401,7 +450,7 @@ copy_data (const char *dir)
   g_autofree char *src = galley_test_srcpath ("data", "entities", NULL);
   char *dst = g_build_filename (dir, "entities", NULL);
   static const char *const files[] = {
-    "model.bin", "aliases.tsv", "lowercase.txt", "dictionary.txt", "wordnet.tsv", "gazetteer/countries.tsv",
+    "model.bin", "aliases.tsv", "lowercase.txt", "dictionary.txt", "wordnet.tsv", "geonames.tsv", "gazetteer/countries.tsv",
     "gazetteer/titles.tsv",
   };
   for (gsize i = 0; i < G_N_ELEMENTS (files); i++)
@@ -467,6 +516,15 @@ test_bad_data_files (Fixture *f, gconstpointer data)
   g_assert_cmpint (g_unlink (wn), ==, 0);
   expect_init_error (d, "wordnet.tsv");
   g_assert_true (g_file_set_contents (wn, wn_content, (gssize) len, NULL));
+
+  g_autofree char *geo = g_build_filename (d, "geonames.tsv", NULL);
+  g_autofree char *geo_content = NULL;
+  g_assert_true (g_file_get_contents (geo, &geo_content, &len, NULL));
+  g_assert_true (g_file_set_contents (geo, "# places\nCITY\tHusum\nTOWN\tKiel\n", -1, NULL));
+  expect_init_error (d, "geonames.tsv:3");
+  g_assert_cmpint (g_unlink (geo), ==, 0);
+  expect_init_error (d, "geonames.tsv");
+  g_assert_true (g_file_set_contents (geo, geo_content, (gssize) len, NULL));
 
   g_autofree char *gaz = g_build_filename (d, "gazetteer", "titles.tsv", NULL);
   g_assert_true (g_file_set_contents (gaz, "TITLE\tPresident\nWEAPON\tRifle\n", -1, NULL));
@@ -997,6 +1055,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/entities/people-places-organisations", test_people_places_organisations);
   g_test_add_func ("/entities/news-conventions", test_news_conventions);
+  g_test_add_func ("/entities/name-forms", test_name_forms);
   g_test_add_func ("/entities/document-evidence", test_document_evidence);
   g_test_add_func ("/entities/repeatable", test_repeatable);
   g_test_add_func ("/entities/dates", test_dates);

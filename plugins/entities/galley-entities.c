@@ -19,7 +19,7 @@
 #endif
 
 static const GalleyOptionSpec entities_options[] = {
-  { "data-dir", GALLEY_OPT_STRING, "", "Directory of model.bin, gazetteer/*.tsv, aliases.tsv, lowercase.txt, dictionary.txt, wordnet.tsv; empty: $GALLEY_DATA_DIR/entities, else the installed data", NULL },
+  { "data-dir", GALLEY_OPT_STRING, "", "Directory of model.bin, gazetteer/*.tsv, aliases.tsv, lowercase.txt, dictionary.txt, wordnet.tsv, geonames.tsv; empty: $GALLEY_DATA_DIR/entities, else the installed data", NULL },
   { "aliases", GALLEY_OPT_STRING, "", "Extra alias file (variant<TAB>canonical per line), read after the shipped one", NULL },
   { "types", GALLEY_OPT_STRV, "PER;ORG;LOC;DATE;MONEY;PERCENT", "Mention types to report", NULL },
   { "reference-date", GALLEY_OPT_STRING, "today", "Day relative dates are resolved against when meta.date is missing or unreadable: YYYY-MM-DD, today, or none", NULL },

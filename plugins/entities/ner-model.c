@@ -176,14 +176,15 @@ gazetteer_line (NerModel *model, NerScratch *s, char *line, const char *path, gu
 }
 
 /* wordnet.tsv: lines "TYPE<TAB>name" with TYPE one of PER, ORG, LOC, MISC,
- * PEOPLE; a table of its own, read by the features only (no canonical
- * names, no rules). */
+ * PEOPLE; geonames.tsv: CITY, REGION, STATE. A table of their own, read by
+ * the features (no canonical names) and by two rules on places. */
 static gboolean
 wordnet_line (NerModel *model, NerScratch *s, char *line, const char *path, guint lineno, GError **error)
 {
   static const struct { const char *name; guint32 bit; } types[] = {
     { "PER", NER_WN_PER }, { "ORG", NER_WN_ORG }, { "LOC", NER_WN_LOC }, { "MISC", NER_WN_MISC },
-    { "PEOPLE", NER_WN_PEOPLE },
+    { "PEOPLE", NER_WN_PEOPLE }, { "CITY", NER_WN_CITY }, { "REGION", NER_WN_REGION },
+    { "STATE", NER_WN_STATE | NER_WN_REGION },
   };
   char *tab = strchr (line, '\t');
   guint32 bit = 0;
@@ -197,7 +198,7 @@ wordnet_line (NerModel *model, NerScratch *s, char *line, const char *path, guin
   if (bit == 0 || tab[1] == '\0')
     {
       g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-                   "%s:%u: expected TYPE<TAB>name with TYPE one of PER, ORG, LOC, MISC, PEOPLE",
+                   "%s:%u: expected TYPE<TAB>name with TYPE one of PER, ORG, LOC, MISC, PEOPLE, CITY, REGION, STATE",
                    path, lineno);
       return FALSE;
     }
@@ -473,7 +474,7 @@ ner_model_load (const char *dir, const char *extra_aliases, gboolean need_weight
   ner_table_init (&model->gaz, 14);
   ner_table_init (&model->aliases, 10);
   ner_table_init (&model->vocab, 14);
-  ner_table_init (&model->wn, 16);
+  ner_table_init (&model->wn, 18);
   ner_table_init (&model->gaz_more, 10);
   ner_table_init (&model->wn_more, 12);
   ner_table_init (&model->countries, 9);
@@ -483,6 +484,7 @@ ner_model_load (const char *dir, const char *extra_aliases, gboolean need_weight
   g_autofree char *vocab = g_build_filename (dir, "lowercase.txt", NULL);
   g_autofree char *dict = g_build_filename (dir, "dictionary.txt", NULL);
   g_autofree char *wordnet = g_build_filename (dir, "wordnet.tsv", NULL);
+  g_autofree char *geonames = g_build_filename (dir, "geonames.tsv", NULL);
   g_autofree char *weights = g_build_filename (dir, "model.bin", NULL);
   g_autoptr(GError) local = NULL;
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
@@ -519,6 +521,8 @@ ner_model_load (const char *dir, const char *extra_aliases, gboolean need_weight
   if (!load_dict (model, dict, error))
     goto fail;
   if (!load_lines (model, s, wordnet, wordnet_line, error))
+    goto fail;
+  if (!load_lines (model, s, geonames, wordnet_line, error))
     goto fail;
   if (need_weights)
     {

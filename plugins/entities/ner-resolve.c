@@ -396,6 +396,175 @@ person_title (const NerToken *t)
   return (t->gaz & NER_GZ_TITLE) && (t->flags & NER_TOK_UPPER1) && !(t->gaz & (NER_GZ_ORG | NER_GZ_LOC));
 }
 
+/* A regnal number: "I" to "XX", a dot after it allowed ("Franz Joseph I.") */
+static gboolean
+regnal_number (const char *text, const NerToken *t)
+{
+  const char *p = text + t->bstart;
+  gsize len = t->bend - t->bstart;
+  if (len > 0 && p[len - 1] == '.')
+    len--;
+  if (len == 0 || len > 5)
+    return FALSE;
+  for (gsize k = 0; k < len; k++)
+    if (p[k] != 'I' && p[k] != 'V' && p[k] != 'X')
+      return FALSE;
+  static const char *const ok[] = { "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII",
+                                    "XIII", "XIV", "XV", "XVI", "XVII", "XVIII", "XIX", "XX" };
+  for (gsize k = 0; k < G_N_ELEMENTS (ok); k++)
+    if (strlen (ok[k]) == len && memcmp (ok[k], p, len) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* The words a person's name may end in after "the": "Louis the Pious",
+ * "Lucas Cranach the Elder", "Alexander the Great"; a demonym too
+ * ("Louis the German"). */
+static gboolean
+epithet (const char *text, const NerToken *t)
+{
+  static const char *const words[] = { "Elder", "Younger", "Great", "Good", "Bold", "Pious", "Wise", "Fair",
+                                       "Conqueror", "Confessor", "Magnificent", "Terrible", "Lionheart", "Bald",
+                                       "Fat", "Just", "Simple", "Unready", "Lame", "Red", "Black", "Brave",
+                                       "Martyr", "Apostle", "Baptist", "Evangelist", "Venerable", "Navigator",
+                                       "Cruel", "Blessed", "Peaceful", "Victorious", "Fowler", "Short", "Tall",
+                                       "Wicked", "Mad", "Hunchback", "Impaler", "Strong", "Handsome", "Silent" };
+  if (!(t->flags & NER_TOK_UPPER1))
+    return FALSE;
+  if ((t->gaz & NER_GZ_DEMONYM) && !(t->gaz & (NER_GZ_LOC | NER_GZ_ORG)))
+    return TRUE;
+  for (gsize k = 0; k < G_N_ELEMENTS (words); k++)
+    if (t->bend - t->bstart == strlen (words[k]) && memcmp (text + t->bstart, words[k], strlen (words[k])) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* The particle of a surname written in lower case before it: "de Meza",
+ * "van Gogh", "von Beust", "bin Laden". */
+static gboolean
+name_particle (const char *text, const NerToken *t)
+{
+  static const char *const words[] = { "de", "da", "di", "del", "della", "van", "von", "der", "den", "du",
+                                       "le", "la", "ter", "ten", "bin", "ibn", "dos", "das", "do" };
+  gsize len = t->bend - t->bstart;
+  /* capitalised only where it opens the sentence: "Von Beust said" */
+  gboolean sent = (t->flags & NER_TOK_SENT) != 0;
+  for (gsize k = 0; k < G_N_ELEMENTS (words); k++)
+    if (strlen (words[k]) == len && (memcmp (text + t->bstart, words[k], len) == 0
+                                     || (sent && g_ascii_strncasecmp (text + t->bstart, words[k], len) == 0)))
+      return TRUE;
+  return FALSE;
+}
+
+/* A surname with a lower-case Arabic article: "al-Jadaan", "el-Sisi". */
+static gboolean
+arabic_article (const char *text, const NerToken *t)
+{
+  static const char *const words[] = { "al-", "el-", "ad-", "ar-", "as-", "ash-", "at-", "az-", "an-" };
+  const char *p = text + t->bstart;
+  gsize len = t->bend - t->bstart;
+  for (gsize k = 0; k < G_N_ELEMENTS (words); k++)
+    {
+      gsize l = strlen (words[k]);
+      if (len > l + 1 && memcmp (p, words[k], l) == 0 && g_ascii_isupper (p[l]))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* A place that names a treaty, a law or an accord: "the Paris Agreement",
+ * "the Kigali Amendment", "the Treaty of London", "the Convention of
+ * Peking" (the name is the document's, not the place's). */
+static gboolean
+names_a_treaty (const char *text, const NerToken *toks, guint n, guint a, guint b)
+{
+  static const char *const after[] = { "Agreement", "Accord", "Accords", "Amendment", "Protocol", "Treaty",
+                                       "Convention", "Declaration", "Charter", "Pact", "Compact", "Edict" };
+  static const char *const after_lower[] = { "agreement", "accord", "accords", "protocol", "treaty", "pact" };
+  static const char *const before[] = { "Treaty", "Convention", "Peace", "Protocol", "Congress", "Pact", "Edict",
+                                        "Declaration", "Accords", "Agreement" };
+  if (b + 1 < n)
+    {
+      const NerToken *t = &toks[b + 1];
+      gsize len = t->bend - t->bstart;
+      for (gsize k = 0; k < G_N_ELEMENTS (after); k++)
+        if (strlen (after[k]) == len && memcmp (text + t->bstart, after[k], len) == 0)
+          return TRUE;
+      for (gsize k = 0; k < G_N_ELEMENTS (after_lower); k++)
+        if (strlen (after_lower[k]) == len && memcmp (text + t->bstart, after_lower[k], len) == 0)
+          return TRUE;
+    }
+  if (a >= 2 && tok_is (text, &toks[a - 1], "of") && (toks[a - 2].flags & NER_TOK_UPPER1))
+    {
+      const NerToken *t = &toks[a - 2];
+      gsize len = t->bend - t->bstart;
+      for (gsize k = 0; k < G_N_ELEMENTS (before); k++)
+        if (strlen (before[k]) == len && memcmp (text + t->bstart, before[k], len) == 0)
+          return TRUE;
+    }
+  return FALSE;
+}
+
+/* A preposition of place: "in", "at", "near" ... */
+static gboolean
+place_preposition (const char *text, const NerToken *t)
+{
+  static const char *const words[] = { "in", "at", "near", "from", "to", "into", "across", "outside", "around",
+                                       "towards", "toward", "via", "past", "inside", "throughout" };
+  gsize len = t->bend - t->bstart;
+  for (gsize k = 0; k < G_N_ELEMENTS (words); k++)
+    if (strlen (words[k]) == len && memcmp (text + t->bstart, words[k], len) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* "Denver, Colorado", "Poole, Dorset": a town and the state or county
+ * it lies in, written after it, are one place. @a..@b is a place about
+ * to be added; when it is a division GeoNames lists (and no country) and
+ * the mention before it is a place that ends just before ", " and is no
+ * state itself, that mention grows to hold both and TRUE is returned.
+ * Lists stay apart: "Texas, Colorado and Utah", "Dallas, Texas, Ohio". */
+static gboolean
+merge_town_region (const NerModel *model, const char *text, const NerToken *toks, guint n, guint a, guint b,
+                   GArray *out)
+{
+  if (a < 2 || out->len == 0 || !tok_is (text, &toks[a - 1], ",") || (toks[a].flags & NER_TOK_CAPSLINE))
+    return FALSE;
+  gboolean region = a == b ? (toks[a].wn & NER_WN_REGION) != 0
+                           : (toks[a].wn_span & NER_WN_REGION) && toks[a].wn_pos == 1 && toks[b].wn_pos == 2
+                             && (b + 1 >= n || toks[b + 1].wn_pos != 2);
+  if (!region)
+    return FALSE;
+  /* no list after it */
+  if (b + 1 < n && (tok_is (text, &toks[b + 1], "and") || tok_is (text, &toks[b + 1], "or")
+                    || (tok_is (text, &toks[b + 1], ",") && b + 2 < n && (toks[b + 2].flags & NER_TOK_UPPER1))))
+    return FALSE;
+  NerMention *p = &g_array_index (out, NerMention, out->len - 1);
+  if (p->type != NER_LOC || p->end != toks[a - 2].cend || p->role != NULL)
+    return FALSE;
+  guint x = a - 2;
+  while (x > 0 && toks[x].cstart > p->start)
+    x--;
+  if (toks[x].cstart != p->start || (toks[x].wn & NER_WN_STATE) || (toks[x].flags & NER_TOK_CAPSLINE))
+    return FALSE;
+  /* nor one before it */
+  if (x >= 2 && tok_is (text, &toks[x - 1], ",") && (toks[x - 2].flags & NER_TOK_UPPER1))
+    return FALSE;
+  guint64 h = NER_SEQ_SEED;
+  for (guint k = x; k <= a - 2; k++)
+    h = ner_seq_step (h, toks[k].lower);
+  if (ner_table_get (&model->countries, h) != NULL)
+    return FALSE;
+  h = NER_SEQ_SEED;
+  for (guint k = a; k <= b; k++)
+    h = ner_seq_step (h, toks[k].lower);
+  if (ner_table_get (&model->countries, h) != NULL)
+    return FALSE;
+  p->end = toks[b].cend;
+  p->bend = p->bstart + (toks[b].bend - toks[x].bstart);
+  return TRUE;
+}
+
 /* Entity spans of one tagged chunk. */
 static void
 collect_spans (const NerModel *model, NerScratch *s, const char *text, const NerToken *toks, guint n,
@@ -428,6 +597,13 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
               if (clear && ((t->flags & NER_TOK_UPPER1) || (t->flags & NER_TOK_CAPSLINE)))
                 {
                   NerType type = kind == NER_GZ_LOC ? NER_LOC : kind == NER_GZ_ORG ? NER_ORG : NER_PER;
+                  if (type == NER_PER && j < n && arabic_article (text, &toks[j]))
+                    j++;
+                  if (type == NER_LOC && names_a_treaty (text, toks, n, i, j - 1))
+                    {
+                      i = j;
+                      continue;
+                    }
                   if (type == NER_LOC && club_in_brackets (model, text, toks, n, i, j - 1, out))
                     type = NER_ORG;
                   guint d = type == NER_PER ? 0 : desk_after (text, toks, n, j - 1);
@@ -436,9 +612,17 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
                       type = NER_ORG;
                       j = d != 0 ? d + 1 : j + 1;
                     }
-                  NerMention m = { type, toks[i].cstart, toks[j - 1].cend, (guint32) (boff + toks[i].bstart),
+                  guint from = i;
+                  if (type == NER_LOC && i > 0 && (toks[i - 1].flags & NER_TOK_UPPER1)
+                      && tok_is (text, &toks[i - 1], "Radio") && toks[i - 1].tag == NER_O)
+                    {
+                      type = NER_ORG;   /* "Radio Romania" */
+                      from = i - 1;
+                    }
+                  NerMention m = { type, toks[from].cstart, toks[j - 1].cend, (guint32) (boff + toks[from].bstart),
                                    (guint32) (boff + toks[j - 1].bend), NULL, NULL };
-                  if (opts->types & (1u << type))
+                  if ((opts->types & (1u << type))
+                      && !(type == NER_LOC && merge_town_region (model, text, toks, n, i, j - 1, out)))
                     g_array_append_val (out, m);
                   i = j;
                   continue;
@@ -541,11 +725,27 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
           if (toks[k].flags & NER_TOK_UPPER1)
             a = k;
         }
+      /* "US President Donald Trump": a country the gazetteers list before
+       * a title is a place of its own, and the title the person's role */
+      if (type == NER_PER && a + 1 < b && toks[a].gaz_pos == 1 && toks[a + 1].gaz_pos != 2
+          && (toks[a].gaz_span & (NER_GZ_LOC | NER_GZ_ORG | NER_GZ_PER)) == NER_GZ_LOC
+          && (toks[a + 1].gaz & NER_GZ_TITLE) && (toks[a + 1].flags & NER_TOK_UPPER1) && (opts->types & (1u << NER_LOC)))
+        {
+          NerMention c = { NER_LOC, toks[a].cstart, toks[a].cend, (guint32) (boff + toks[a].bstart),
+                           (guint32) (boff + toks[a].bend), NULL, NULL };
+          g_array_append_val (out, c);
+          a++;
+        }
       /* titles in front of a person are its role, not its name */
       /* (a title that is also a surname only in front: "King Abdullah",
        * not "Stephen King") */
       while (type == NER_PER && a < b && (toks[a].gaz & NER_GZ_TITLE)
              && (!(toks[a].gaz & (NER_GZ_GIVEN | NER_GZ_SURNAME)) || (a == i && !(toks[a].gaz & NER_GZ_GIVEN))))
+        a++;
+      /* a nationality before a person is no part of the name
+       * ("Scotsman James Watt") */
+      while (type == NER_PER && a < b && (toks[a].gaz & NER_GZ_DEMONYM)
+             && !(toks[a].gaz & (NER_GZ_GIVEN | NER_GZ_SURNAME | NER_GZ_LOC | NER_GZ_ORG)))
         a++;
       /* "While Zelenskyy ...": a common word opening the sentence is not
        * part of the name after it (but "The Hague", "The Times" are) */
@@ -554,8 +754,78 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
         a++;
       /* a name does not end in a lower-case word ("the West increases") */
       while (b > a && ((toks[b].flags & NER_TOK_PUNCT)
-                       || ((toks[b].flags & NER_TOK_LETTER) && !(toks[b].flags & (NER_TOK_UPPER1 | NER_TOK_CAPSLINE | NER_TOK_DIGIT)))))
+                       || ((toks[b].flags & NER_TOK_LETTER) && !(toks[b].flags & (NER_TOK_UPPER1 | NER_TOK_CAPSLINE | NER_TOK_DIGIT))
+                           && !(type == NER_PER && arabic_article (text, &toks[b])))))
         b--;
+      /* a person's regnal number, epithet or "Jr." ends the name: "Henry
+       * I", "Franz Joseph I.", "Louis the German", "Lucas Cranach the
+       * Elder", "Martin Luther King, Jr." ("I" only where no lower-case
+       * word follows it, a verb after a pronoun: "when Henry I met") */
+      if (type == NER_PER && b + 1 < n && !(toks[b + 1].flags & NER_TOK_NL_BEFORE))
+        {
+          const NerToken *x = &toks[b + 1];
+          if (regnal_number (text, x) && x->tag == NER_O
+              && (x->bend - x->bstart > 1 || b + 2 >= n || !(toks[b + 2].flags & NER_TOK_LETTER)
+                  || (toks[b + 2].flags & NER_TOK_UPPER1) || tok_is (text, &toks[b + 2], "and")
+                  || tok_is (text, &toks[b + 2], "of") || tok_is (text, &toks[b + 2], "who")))
+            b++;
+          else if (b + 2 < n && tok_is (text, x, "the") && !(x->flags & NER_TOK_UPPER1) && epithet (text, &toks[b + 2])
+                   && !(b + 3 < n && (toks[b + 3].flags & NER_TOK_UPPER1) && !(toks[b + 3].flags & NER_TOK_PUNCT)))
+            b += 2;
+          else
+            {
+              guint k = b + 1;
+              if (tok_is (text, x, ",") && k + 1 < n)
+                k++;
+              if (tok_is (text, &toks[k], "Jr.") || tok_is (text, &toks[k], "Sr."))
+                b = k;
+              else if ((tok_is (text, &toks[k], "Jr") || tok_is (text, &toks[k], "Sr")) && (toks[k].flags & NER_TOK_UPPER1))
+                b = k + 1 < n && tok_is (text, &toks[k + 1], ".") ? k + 1 : k;
+            }
+          /* "Mohammed al-Jadaan": an Arabic article joined to the surname */
+          if (b + 1 < n && b + 1 >= j && arabic_article (text, &toks[b + 1]))
+            b++;
+          j = MAX (j, b + 1);
+        }
+      /* a lower-case particle opens a surname after a title or where
+       * no capitalised word precedes it: "General de Meza", "with van Gogh" */
+      if (type == NER_PER && a > 0 && a == i && name_particle (text, &toks[a - 1])
+          && (a == 1 || !(toks[a - 2].flags & NER_TOK_UPPER1) || person_title (&toks[a - 2])))
+        a--;
+      /* "the Romanov monarchy", "the Yazidi women": after "the", a
+       * capitalised word that opens with no given name and comes before
+       * a lower-case word is a modifier, no person (a dynasty is
+       * read below) */
+      if (type == NER_PER && a > 0 && a == i && tok_is (text, &toks[a - 1], "the")
+          && !(toks[a - 1].flags & NER_TOK_CAPSLINE) && !(toks[a].gaz & (NER_GZ_GIVEN | NER_GZ_TITLE))
+          && !(toks[a].gaz_span & NER_GZ_PER) && b + 1 < n
+          && (toks[b + 1].flags & (NER_TOK_LETTER | NER_TOK_UPPER1)) == NER_TOK_LETTER
+          && !tok_is (text, &toks[b + 1], "dynasty") && !tok_is (text, &toks[b + 1], "dynasties")
+          && !tok_is (text, &toks[b + 1], "said") && !tok_is (text, &toks[b + 1], "says"))
+        {
+          /* a town GeoNames lists is a place: "the Abbotsford area" */
+          if (a == b && (toks[a].wn & (NER_WN_CITY | NER_WN_REGION)) && !(toks[a].gaz & NER_GZ_SURNAME))
+            type = NER_LOC;
+          else
+            {
+              i = j;
+              continue;
+            }
+        }
+      /* a one-word "person" GeoNames lists as a town or region, after a
+       * preposition of place, is that place: "returned to Kirriemuir",
+       * "a village near Husum" (not a listed given name or surname) */
+      if (type == NER_PER && a == b && a > 0 && (toks[a].wn & (NER_WN_CITY | NER_WN_REGION))
+          && !(toks[a].wn & NER_WN_PER) && !(toks[a].gaz & (NER_GZ_GIVEN | NER_GZ_SURNAME | NER_GZ_PER))
+          && !(toks[a - 1].flags & NER_TOK_UPPER1) && place_preposition (text, &toks[a - 1]))
+        type = NER_LOC;
+      /* a place that names a treaty ("the Paris Agreement") is no name
+       * of its own */
+      if (type == NER_LOC && names_a_treaty (text, toks, n, a, b))
+        {
+          i = j;
+          continue;
+        }
       /* a quoted title: "Shaky Ground", “Zettel’s Traum” (not a known name) */
       if (a > 0 && b + 1 < n && is_quote (text, &toks[a - 1]) && toks[a].gaz_span == 0
           && (is_quote (text, &toks[b + 1])
@@ -625,7 +895,7 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
             }
         }
       if (type == NER_LOC && a > 0 && (toks[a - 1].flags & NER_TOK_UPPER1)
-          && tok_is (text, &toks[a - 1], "Radio") && toks[a - 1].tag == NER_O)
+          && tok_is (text, &toks[a - 1], "Radio") && (toks[a - 1].tag == NER_O || a > i))
         {
           type = NER_ORG;
           a--;
@@ -655,7 +925,24 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
           /* remember headline-ness in the canonical slot until resolution */
           if (toks[a].flags & NER_TOK_CAPSLINE)
             m.canonical = g_strdup ("\x01");
-          g_array_append_val (out, m);
+          if (!(type == NER_LOC && merge_town_region (model, text, toks, n, a, b, out)))
+            g_array_append_val (out, m);
+          else
+            g_free (m.role);
+          /* "the International Organization for Renewable Energies
+           * (IRENA)": an acronym in brackets after an organisation that
+           * the tagger left out is its short name */
+          if (type == NER_ORG && b + 3 < n && tok_is (text, &toks[b + 1], "(") && tok_is (text, &toks[b + 3], ")")
+              && toks[b + 2].tag == NER_O
+              && (toks[b + 2].flags & (NER_TOK_ALLUPPER | NER_TOK_LETTER | NER_TOK_DIGIT)) == (NER_TOK_ALLUPPER | NER_TOK_LETTER)
+              && toks[b + 2].bend - toks[b + 2].bstart >= 2 && toks[b + 2].bend - toks[b + 2].bstart <= 8
+              && !(toks[b + 2].flags & NER_TOK_CAPSLINE))
+            {
+              NerMention acr = { NER_ORG, toks[b + 2].cstart, toks[b + 2].cend, (guint32) (boff + toks[b + 2].bstart),
+                                 (guint32) (boff + toks[b + 2].bend), NULL, NULL };
+              g_array_append_val (out, acr);
+              j = MAX (j, b + 4);
+            }
         }
       i = j;
     }

@@ -366,7 +366,9 @@ features_of (const NerToken *toks, guint n, guint i, const char *text, guint par
    * to the weights of the other a prior measured on held-out text */
   if ((parts & SELF) && (t->flags & NER_TOK_UPPER1) && !(t->flags & (NER_TOK_ALLUPPER | NER_TOK_COMMON))
       && t->gaz == 0 && t->gaz_span == 0 && !wn_other (t))
-    out[k++] = (t->flags & NER_TOK_SENT) ? feat (60, 1) : ner_unknown_word_feature (FALSE);
+    out[k++] = (t->flags & NER_TOK_SENT) ? feat (60, 1)
+               : (t->wn_span & (NER_WN_CITY | NER_WN_REGION)) && !(t->wn_span & NER_WN_PER) ? feat (60, 2)
+               : ner_unknown_word_feature (FALSE);
   /* the same for an acronym in no list, outside headlines */
   if ((parts & SELF) && (t->flags & (NER_TOK_ALLUPPER | NER_TOK_LETTER)) == (NER_TOK_ALLUPPER | NER_TOK_LETTER)
       && !(t->flags & (NER_TOK_COMMON | NER_TOK_CAPSLINE)) && t->gaz == 0 && t->gaz_span == 0
@@ -699,6 +701,10 @@ local_key (const NerToken *toks, guint n, guint i, const guint32 *shape, const g
   k = mix64 (k ^ (n1 ? shape[i + 1] : 2) ^ ((guint64) ((cls[i] >> 8) & 3) << 32)
              ^ ((guint64) ((t->flags & NER_TOK_SENT) ? 1 : 0) << 34) ^ (dig << 35));
   k = mix64 (k ^ c);
+  /* the GeoNames bits, which local_class () leaves out */
+  guint64 geo = (t->wn >> 5) | (p1 ? (guint64) (toks[i - 1].wn >> 5) << 3 : 0) | (n1 ? (guint64) (toks[i + 1].wn >> 5) << 6 : 0);
+  if (geo != 0)
+    k = mix64 (k ^ geo);
   return k != 0 ? k : 1;
 }
 

@@ -89,6 +89,9 @@ enum {
   NER_WN_LOC    = 1 << 2,     /* an instance of a place, a natural feature or a building: Nile */
   NER_WN_MISC   = 1 << 3,     /* another capitalised noun: events, works, periods */
   NER_WN_PEOPLE = 1 << 4,     /* a capitalised kind of person or a people: Democrat, Tajik */
+  NER_WN_CITY   = 1 << 5,     /* geonames.tsv: a populated place (GeoNames): Husum, Abbotsford */
+  NER_WN_REGION = 1 << 6,     /* geonames.tsv: an administrative division: Molise, Dorset */
+  NER_WN_STATE  = 1 << 7,     /* geonames.tsv: a first-level one (state, province): Texas, Molise */
 };
 
 typedef struct {
