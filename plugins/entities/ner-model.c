@@ -474,7 +474,7 @@ ner_model_load (const char *dir, const char *extra_aliases, gboolean need_weight
   ner_table_init (&model->gaz, 14);
   ner_table_init (&model->aliases, 10);
   ner_table_init (&model->vocab, 14);
-  ner_table_init (&model->wn, 18);
+  ner_table_init (&model->wn, 19);   /* WordNet and GeoNames: about 145,000 names, no growth */
   ner_table_init (&model->gaz_more, 10);
   ner_table_init (&model->wn_more, 12);
   ner_table_init (&model->countries, 9);
