@@ -316,22 +316,25 @@ load_dict (NerModel *model, const char *path, GError **error)
 /* Format: "GALLEYNER" NUL, u32 version, u32 hash bits, u32 tag stride,
  * float scale, u32 rows, then rows of (u32 bucket, i16[stride]); all
  * little-endian. */
+#define MODEL_ROW (4 + 2 * NER_TAG_STRIDE)
+
+/* Reads the model file @path into *@data; *@rows_at is its first row,
+ * *@rows their number and *@scale the factor the weights were stored
+ * with. Every row's bucket is checked. */
 static gboolean
-load_weights (NerModel *model, const char *path, GError **error)
+read_model_file (const char *path, char **data, const char **rows_at, guint32 *rows, float *scale, GError **error)
 {
-  g_autofree char *data = NULL;
   gsize len;
   g_autoptr(GError) local = NULL;
-  if (!g_file_get_contents (path, &data, &len, &local))
+  if (!g_file_get_contents (path, data, &len, &local))
     {
       g_set_error (error, G_FILE_ERROR, local->code, "%s: %s", path, local->message);
       return FALSE;
     }
   guint32 hdr[5];
-  gsize row = 4 + 2 * NER_TAG_STRIDE;
-  if (len < 10 + sizeof hdr || memcmp (data, MODEL_MAGIC, 10) != 0)
+  if (len < 10 + sizeof hdr || memcmp (*data, MODEL_MAGIC, 10) != 0)
     goto corrupt;
-  memcpy (hdr, data + 10, sizeof hdr);
+  memcpy (hdr, *data + 10, sizeof hdr);
   if (GUINT32_FROM_LE (hdr[0]) != MODEL_VERSION || GUINT32_FROM_LE (hdr[1]) != NER_HASH_BITS
       || GUINT32_FROM_LE (hdr[2]) != NER_TAG_STRIDE)
     {
@@ -339,21 +342,42 @@ load_weights (NerModel *model, const char *path, GError **error)
                    "%s: model of another version or geometry (retrain it)", path);
       return FALSE;
     }
-  guint32 rows = GUINT32_FROM_LE (hdr[4]);
-  if ((len - 10 - sizeof hdr) != (gsize) rows * row)
+  memcpy (scale, &hdr[3], 4);
+  *rows = GUINT32_FROM_LE (hdr[4]);
+  *rows_at = *data + 10 + sizeof hdr;
+  if ((len - 10 - sizeof hdr) != (gsize) *rows * MODEL_ROW)
     goto corrupt;
+  for (guint32 r = 0; r < *rows; r++)
+    {
+      guint32 b;
+      memcpy (&b, *rows_at + (gsize) r * MODEL_ROW, 4);
+      if (GUINT32_FROM_LE (b) >= NER_N_BUCKETS)
+        goto corrupt;
+    }
+  return TRUE;
+corrupt:
+  g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: corrupt or truncated model file", path);
+  return FALSE;
+}
+
+static gboolean
+load_weights (NerModel *model, const char *path, GError **error)
+{
+  g_autofree char *data = NULL;
+  const char *rows_at;
+  guint32 rows;
+  float scale;
+  if (!read_model_file (path, &data, &rows_at, &rows, &scale, error))
+    return FALSE;
   /* first which buckets have a row, then the rows in bucket order (a
    * bucket given twice keeps its last row, as a dense table would) */
   model->wblocks = g_new0 (NerWeightBlock, NER_N_BUCKETS / 64);
-  const char *rows_at = data + 10 + sizeof hdr;
   const char *p = rows_at;
-  for (guint32 r = 0; r < rows; r++, p += row)
+  for (guint32 r = 0; r < rows; r++, p += MODEL_ROW)
     {
       guint32 b;
       memcpy (&b, p, 4);
       b = GUINT32_FROM_LE (b);
-      if (b >= NER_N_BUCKETS)
-        goto corrupt;
       model->wblocks[b >> 6].bits |= 1ULL << (b & 63);
     }
   guint32 total = 0;
@@ -364,7 +388,7 @@ load_weights (NerModel *model, const char *path, GError **error)
     }
   model->wrows = g_new0 (gint16, (gsize) MAX (total, 1) * NER_TAG_STRIDE);
   p = rows_at;
-  for (guint32 r = 0; r < rows; r++, p += row)
+  for (guint32 r = 0; r < rows; r++, p += MODEL_ROW)
     {
       guint32 b;
       memcpy (&b, p, 4);
@@ -377,42 +401,27 @@ load_weights (NerModel *model, const char *path, GError **error)
         }
     }
   return TRUE;
-corrupt:
-  g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: corrupt or truncated model file", path);
-  return FALSE;
 }
 
 gboolean
 ner_model_add_weights (const char *path, float *w, GError **error)
 {
   g_autofree char *data = NULL;
-  gsize len;
-  g_autoptr(GError) local = NULL;
-  if (!g_file_get_contents (path, &data, &len, &local))
+  const char *rows_at;
+  guint32 rows;
+  float scale;
+  if (!read_model_file (path, &data, &rows_at, &rows, &scale, error))
+    return FALSE;
+  if (!(scale > 0))
     {
-      g_set_error (error, G_FILE_ERROR, local->code, "%s: %s", path, local->message);
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: corrupt or truncated model file", path);
       return FALSE;
     }
-  guint32 hdr[5];
-  gsize row = 4 + 2 * NER_TAG_STRIDE;
-  float scale;
-  if (len < 10 + sizeof hdr || memcmp (data, MODEL_MAGIC, 10) != 0)
-    goto corrupt;
-  memcpy (hdr, data + 10, sizeof hdr);
-  if (GUINT32_FROM_LE (hdr[0]) != MODEL_VERSION || GUINT32_FROM_LE (hdr[1]) != NER_HASH_BITS
-      || GUINT32_FROM_LE (hdr[2]) != NER_TAG_STRIDE)
-    goto corrupt;
-  memcpy (&scale, &hdr[3], 4);
-  guint32 rows = GUINT32_FROM_LE (hdr[4]);
-  if (!(scale > 0) || (len - 10 - sizeof hdr) != (gsize) rows * row)
-    goto corrupt;
-  for (const char *p = data + 10 + sizeof hdr; rows > 0; rows--, p += row)
+  for (const char *p = rows_at; rows > 0; rows--, p += MODEL_ROW)
     {
       guint32 b;
       memcpy (&b, p, 4);
       b = GUINT32_FROM_LE (b);
-      if (b >= NER_N_BUCKETS)
-        goto corrupt;
       for (int c = 0; c < NER_TAG_STRIDE; c++)
         {
           gint16 v;
@@ -421,9 +430,6 @@ ner_model_add_weights (const char *path, float *w, GError **error)
         }
     }
   return TRUE;
-corrupt:
-  g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: corrupt, truncated or of another version", path);
-  return FALSE;
 }
 
 gboolean

@@ -396,6 +396,17 @@ person_title (const NerToken *t)
   return (t->gaz & NER_GZ_TITLE) && (t->flags & NER_TOK_UPPER1) && !(t->gaz & (NER_GZ_ORG | NER_GZ_LOC));
 }
 
+/* Whether token @t is one of the @n @words, as written. */
+static gboolean
+word_in (const char *text, const NerToken *t, const char *const *words, gsize n)
+{
+  gsize len = t->bend - t->bstart;
+  for (gsize k = 0; k < n; k++)
+    if (strlen (words[k]) == len && memcmp (text + t->bstart, words[k], len) == 0)
+      return TRUE;
+  return FALSE;
+}
+
 /* A regnal number: "I" to "XX", a dot after it allowed ("Franz Joseph I.") */
 static gboolean
 regnal_number (const char *text, const NerToken *t)
@@ -433,10 +444,7 @@ epithet (const char *text, const NerToken *t)
     return FALSE;
   if ((t->gaz & NER_GZ_DEMONYM) && !(t->gaz & (NER_GZ_LOC | NER_GZ_ORG)))
     return TRUE;
-  for (gsize k = 0; k < G_N_ELEMENTS (words); k++)
-    if (t->bend - t->bstart == strlen (words[k]) && memcmp (text + t->bstart, words[k], strlen (words[k])) == 0)
-      return TRUE;
-  return FALSE;
+  return word_in (text, t, words, G_N_ELEMENTS (words));
 }
 
 /* The particle of a surname written in lower case before it: "de Meza",
@@ -483,26 +491,11 @@ names_a_treaty (const char *text, const NerToken *toks, guint n, guint a, guint 
   static const char *const after_lower[] = { "agreement", "accord", "accords", "protocol", "treaty", "pact" };
   static const char *const before[] = { "Treaty", "Convention", "Peace", "Protocol", "Congress", "Pact", "Edict",
                                         "Declaration", "Accords", "Agreement" };
-  if (b + 1 < n)
-    {
-      const NerToken *t = &toks[b + 1];
-      gsize len = t->bend - t->bstart;
-      for (gsize k = 0; k < G_N_ELEMENTS (after); k++)
-        if (strlen (after[k]) == len && memcmp (text + t->bstart, after[k], len) == 0)
-          return TRUE;
-      for (gsize k = 0; k < G_N_ELEMENTS (after_lower); k++)
-        if (strlen (after_lower[k]) == len && memcmp (text + t->bstart, after_lower[k], len) == 0)
-          return TRUE;
-    }
-  if (a >= 2 && tok_is (text, &toks[a - 1], "of") && (toks[a - 2].flags & NER_TOK_UPPER1))
-    {
-      const NerToken *t = &toks[a - 2];
-      gsize len = t->bend - t->bstart;
-      for (gsize k = 0; k < G_N_ELEMENTS (before); k++)
-        if (strlen (before[k]) == len && memcmp (text + t->bstart, before[k], len) == 0)
-          return TRUE;
-    }
-  return FALSE;
+  if (b + 1 < n && (word_in (text, &toks[b + 1], after, G_N_ELEMENTS (after))
+                    || word_in (text, &toks[b + 1], after_lower, G_N_ELEMENTS (after_lower))))
+    return TRUE;
+  return a >= 2 && tok_is (text, &toks[a - 1], "of") && (toks[a - 2].flags & NER_TOK_UPPER1)
+         && word_in (text, &toks[a - 2], before, G_N_ELEMENTS (before));
 }
 
 /* A preposition of place: "in", "at", "near" ... */
@@ -511,11 +504,7 @@ place_preposition (const char *text, const NerToken *t)
 {
   static const char *const words[] = { "in", "at", "near", "from", "to", "into", "across", "outside", "around",
                                        "towards", "toward", "via", "past", "inside", "throughout" };
-  gsize len = t->bend - t->bstart;
-  for (gsize k = 0; k < G_N_ELEMENTS (words); k++)
-    if (strlen (words[k]) == len && memcmp (text + t->bstart, words[k], len) == 0)
-      return TRUE;
-  return FALSE;
+  return word_in (text, t, words, G_N_ELEMENTS (words));
 }
 
 /* "Denver, Colorado", "Poole, Dorset": a town and the state or county
