@@ -133,7 +133,8 @@ assert_no_mention (GalleyDocument *doc, const char *text)
 }
 
 /* The forms of names the rules complete or reject: regnal numbers,
- * epithets, "Jr.", an Arabic article, a town with its state, a town
+ * epithets, "Jr.", an Arabic article, a double-barrelled surname, a
+ * given name that is also a city, a town with its state, a town
  * GeoNames knows, an acronym after its organisation; places that name
  * a treaty and family names used as modifiers are no names. */
 static void
@@ -144,12 +145,17 @@ test_name_forms (void)
     "Queen Elizabeth II visited Canada in 1959. Louis the German invaded Moravia.\n"
     "Their first king was Moj\u00edr I (ruled 830\u2013846).\n"
     "It contains a monument to Martin Luther King, Jr. near the river.\n"
-    "The minister, Mohammed al-Jadaan, said the budget was balanced.", NULL);
+    "The minister, Mohammed al-Jadaan, said the budget was balanced.\n"
+    "Interior Minister Sofia Marangoni toured the worst-hit areas on Monday.\n"
+    "The sale of midfielder Joel Adebayo-Lund to Castlemoor United funds it.", NULL);
   assert_mention (a, "Elizabeth II", "PER", "Elizabeth II");
   assert_mention (a, "Louis the German", "PER", "Louis the German");
   assert_mention (a, "Moj\u00edr I", "PER", "Moj\u00edr I");
   assert_mention (a, "Martin Luther King, Jr.", "PER", "Martin Luther King, Jr.");
   assert_mention (a, "Mohammed al-Jadaan", "PER", "Mohammed al-Jadaan");
+  assert_mention (a, "Sofia Marangoni", "PER", "Sofia Marangoni");
+  assert_mention (a, "Joel Adebayo-Lund", "PER", "Joel Adebayo-Lund");
+  assert_no_mention (a, "Sofia");
   assert_no_mention (a, "Elizabeth");
   assert_no_mention (a, "Martin Luther King");
 

@@ -774,6 +774,11 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
           /* "Mohammed al-Jadaan": an Arabic article joined to the surname */
           if (b + 1 < n && b + 1 >= j && arabic_article (text, &toks[b + 1]))
             b++;
+          /* "Joel Adebayo-Lund": a double-barrelled surname stays whole */
+          while (b + 2 < n && tok_is (text, &toks[b + 1], "-") && toks[b + 1].bstart == toks[b].bend
+                 && toks[b + 2].bstart == toks[b + 1].bend && (toks[b + 2].flags & NER_TOK_UPPER1)
+                 && !(toks[b + 2].flags & NER_TOK_PUNCT))
+            b += 2;
           j = MAX (j, b + 1);
         }
       /* a lower-case particle opens a surname after a title or where
@@ -914,6 +919,25 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
           /* remember headline-ness in the canonical slot until resolution */
           if (toks[a].flags & NER_TOK_CAPSLINE)
             m.canonical = g_strdup ("\x01");
+          /* "Minister Sofia Marangoni", "Paris Hilton": a given name read
+           * as a place or organisation right before a person opens it */
+          if (type == NER_PER && a > 0 && out->len > 0 && (toks[a - 1].gaz & NER_GZ_GIVEN)
+              && (toks[a - 1].flags & NER_TOK_UPPER1) && !(toks[a - 1].flags & NER_TOK_CAPSLINE))
+            {
+              NerMention *p = &g_array_index (out, NerMention, out->len - 1);
+              if ((p->type == NER_LOC || p->type == NER_ORG) && p->start == toks[a - 1].cstart
+                  && p->end == toks[a - 1].cend && p->role == NULL && p->canonical == NULL)
+                {
+                  m.start = p->start;
+                  m.bstart = p->bstart;
+                  if (opts->roles)
+                    {
+                      g_free (m.role);
+                      m.role = find_role (text, toks, n, a - 1, b);
+                    }
+                  g_array_set_size (out, out->len - 1);
+                }
+            }
           if (!(type == NER_LOC && merge_town_region (model, text, toks, n, a, b, out)))
             g_array_append_val (out, m);
           else
