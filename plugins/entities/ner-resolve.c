@@ -759,22 +759,24 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
                   || tok_is (text, &toks[b + 2], "of") || tok_is (text, &toks[b + 2], "who")))
             b++;
           else if (b + 2 < n && tok_is (text, x, "the") && !(x->flags & NER_TOK_UPPER1) && epithet (text, &toks[b + 2])
+                   && !(toks[b + 2].flags & NER_TOK_NL_BEFORE)
                    && !(b + 3 < n && (toks[b + 3].flags & NER_TOK_UPPER1) && !(toks[b + 3].flags & NER_TOK_PUNCT)))
             b += 2;
           else
             {
               guint k = b + 1;
-              if (tok_is (text, x, ",") && k + 1 < n)
+              if (tok_is (text, x, ",") && k + 1 < n && !(toks[k + 1].flags & NER_TOK_NL_BEFORE))
                 k++;
               if (tok_is (text, &toks[k], "Jr.") || tok_is (text, &toks[k], "Sr."))
                 b = k;
               else if ((tok_is (text, &toks[k], "Jr") || tok_is (text, &toks[k], "Sr")) && (toks[k].flags & NER_TOK_UPPER1))
-                b = k + 1 < n && tok_is (text, &toks[k + 1], ".") ? k + 1 : k;
+                b = k + 1 < n && tok_is (text, &toks[k + 1], ".") && toks[k + 1].bstart == toks[k].bend ? k + 1 : k;
             }
           /* "Mohammed al-Jadaan": an Arabic article joined to the surname */
-          if (b + 1 < n && b + 1 >= j && arabic_article (text, &toks[b + 1]))
+          if (b + 1 < n && b + 1 >= j && arabic_article (text, &toks[b + 1]) && !(toks[b + 1].flags & NER_TOK_NL_BEFORE))
             b++;
-          /* "Joel Adebayo-Lund": a double-barrelled surname stays whole */
+          /* "Joel Adebayo-Lund": a double-barrelled surname stays whole
+           * (the three tokens touch: no space, no line break) */
           while (b + 2 < n && tok_is (text, &toks[b + 1], "-") && toks[b + 1].bstart == toks[b].bend
                  && toks[b + 2].bstart == toks[b + 1].bend && (toks[b + 2].flags & NER_TOK_UPPER1)
                  && !(toks[b + 2].flags & NER_TOK_PUNCT))
