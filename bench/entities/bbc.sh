@@ -12,12 +12,8 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-build=${1:-build}
+. "$(dirname "$0")/paths.sh"
 runs=${2:-3}
-case $build in /*) ;; *) build=$root/$build ;; esac
-shared=${GALLEY_SHARED:-$root/../shared}
 corpus=$(cd "$shared" 2>/dev/null && pwd -P)/bench/dedup/corpus/bbc-news-2225.jsonl
 [ -f "$corpus" ] || { echo "bbc.sh: $corpus not found, nothing to measure" >&2; exit 0; }
 [ -x "$build/galley" ] || { echo "bbc.sh: $build/galley not built" >&2; exit 1; }

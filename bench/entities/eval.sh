@@ -10,12 +10,7 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-build=${1:-build}
-case $build in /*) ;; *) build=$root/$build ;; esac
-shared=${GALLEY_SHARED:-$root/../shared}
-ner=$shared/bench/ner
+. "$(dirname "$0")/paths.sh"
 tag=$build/plugins/entities/entities-tag
 data=${GALLEY_ENTITIES_DATA:-$root/data/entities}
 tmp=$(mktemp -d)

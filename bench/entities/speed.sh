@@ -4,10 +4,7 @@
 # sample articles in examples/articles repeated 50 times.
 # SPDX-License-Identifier: LGPL-2.1-or-later
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-build=${1:-build}
-case $build in /*) ;; *) build=$root/$build ;; esac
+. "$(dirname "$0")/paths.sh"
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
 python3 - "$root/examples/articles" > "$tmp" <<'PY'

@@ -16,13 +16,8 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-build=${1:-build}
-case $build in /*) ;; *) build=$root/$build ;; esac
+. "$(dirname "$0")/paths.sh"
 data=${2:-$root/data/entities}
-shared=${GALLEY_SHARED:-$root/../shared}
-ner=$shared/bench/ner
 train=$build/plugins/entities/entities-train
 models=${NER_MODELS:-6}
 base=${NER_SEED_BASE:-0}

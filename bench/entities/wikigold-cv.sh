@@ -18,12 +18,7 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-build=${1:-build}
-case $build in /*) ;; *) build=$root/$build ;; esac
-shared=${GALLEY_SHARED:-$root/../shared}
-ner=$shared/bench/ner
+. "$(dirname "$0")/paths.sh"
 wikigold=$ner/train-extra/wikigold/wikigold.conll.txt
 tag=$build/plugins/entities/entities-tag
 train=$build/plugins/entities/entities-train
