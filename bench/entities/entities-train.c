@@ -299,7 +299,8 @@ gum_type (const char *etype, gsize len)
 static void
 gum_mentions (GumTok *toks, int n, GArray *out)
 {
-  int open_id[64], open_at[64], open_type[64], depth = 0;
+  struct { int id, at, type; } open[64];
+  int depth = 0;
   for (int i = 0; i < n; i++)
     {
       const char *m = strstr (toks[i].misc, "Entity=");
@@ -330,11 +331,11 @@ gum_mentions (GumTok *toks, int n, GArray *out)
                     }
                   q++;
                 }
-              else if (depth < 64)
+              else if (depth < (int) G_N_ELEMENTS (open))
                 {
-                  open_id[depth] = id;
-                  open_at[depth] = i;
-                  open_type[depth] = type;
+                  open[depth].id = id;
+                  open[depth].at = i;
+                  open[depth].type = type;
                   depth++;
                 }
               p = q;
@@ -347,16 +348,14 @@ gum_mentions (GumTok *toks, int n, GArray *out)
               if (*p == ')')
                 p++;
               for (int d = depth - 1; d >= 0; d--)
-                if (open_id[d] == id)
+                if (open[d].id == id)
                   {
-                    if (open_type[d] >= 0)
+                    if (open[d].type >= 0)
                       {
-                        GumSpan s = { open_at[d], i, open_type[d] };
+                        GumSpan s = { open[d].at, i, open[d].type };
                         g_array_append_val (out, s);
                       }
-                    memmove (open_id + d, open_id + d + 1, (gsize) (depth - d - 1) * sizeof (int));
-                    memmove (open_at + d, open_at + d + 1, (gsize) (depth - d - 1) * sizeof (int));
-                    memmove (open_type + d, open_type + d + 1, (gsize) (depth - d - 1) * sizeof (int));
+                    memmove (open + d, open + d + 1, (gsize) (depth - d - 1) * sizeof open[0]);
                     depth--;
                     break;
                   }
@@ -877,6 +876,30 @@ typedef struct {
  * and frees @out; with @notice_from, also copies that file (a licence
  * notice) to DATA_DIR/@notice_name when it is there. A write that fails
  * ends the program. */
+/* Copies the licence or copyright file @from to @data_dir/@name, as it
+ * is: the notices that go with what was built from its source. A file
+ * that cannot be read is skipped unless @required. */
+static void
+copy_notice (const char *from, const char *data_dir, const char *name, gboolean required)
+{
+  g_autofree char *text = NULL;
+  gsize len;
+  g_autoptr(GError) error = NULL;
+  if (!g_file_get_contents (from, &text, &len, &error))
+    {
+      if (!required)
+        return;
+      fprintf (stderr, "entities-train: %s\n", error->message);
+      exit (66);
+    }
+  g_autofree char *to = g_build_filename (data_dir, name, NULL);
+  if (!g_file_set_contents (to, text, (gssize) len, &error))
+    {
+      fprintf (stderr, "entities-train: %s\n", error->message);
+      exit (74);
+    }
+}
+
 static void
 write_generated (const char *data_dir, const char *name, GString *out, gpointer *lines, guint n,
                  const char *notice_from, const char *notice_name)
@@ -887,18 +910,13 @@ write_generated (const char *data_dir, const char *name, GString *out, gpointer 
   g_autoptr(GError) error = NULL;
   gboolean ok = g_file_set_contents (path, out->str, out->len, &error);
   g_string_free (out, TRUE);
-  g_autofree char *notice = NULL;
-  gsize notice_len;
-  if (ok && notice_from != NULL && g_file_get_contents (notice_from, &notice, &notice_len, NULL))
-    {
-      g_autofree char *cpath = g_build_filename (data_dir, notice_name, NULL);
-      ok = g_file_set_contents (cpath, notice, (gssize) notice_len, &error);
-    }
   if (!ok)
     {
       fprintf (stderr, "entities-train: %s\n", error->message);
       exit (74);
     }
+  if (notice_from != NULL)
+    copy_notice (notice_from, data_dir, notice_name, FALSE);
 }
 
 /* dictionary.txt from the SCOWL word lists of Debian's wamerican-large and
@@ -1412,16 +1430,7 @@ main (int argc, char **argv)
       guint k = read_gum (g_getenv ("NER_GUM"), gaz, hold);
       /* the annotators' names go with anything built from GUM */
       g_autofree char *lic = g_build_filename (g_getenv ("NER_GUM"), "LICENSE.txt", NULL);
-      g_autofree char *lic_text = NULL;
-      gsize lic_len;
-      g_autofree char *lic_out = g_build_filename (data_dir, "gum-license.txt", NULL);
-      g_autoptr(GError) lic_error = NULL;
-      if (!g_file_get_contents (lic, &lic_text, &lic_len, &lic_error)
-          || !g_file_set_contents (lic_out, lic_text, (gssize) lic_len, &lic_error))
-        {
-          fprintf (stderr, "entities-train: %s\n", lic_error->message);
-          return 74;
-        }
+      copy_notice (lic, data_dir, "gum-license.txt", TRUE);
       if (g_getenv ("NER_GUM_DUMP"))
         dump_examples (g_getenv ("NER_GUM_DUMP"), first);
       fprintf (stderr, "GUM: %u sentences\n", k);

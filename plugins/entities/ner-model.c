@@ -318,9 +318,25 @@ load_dict (NerModel *model, const char *path, GError **error)
  * little-endian. */
 #define MODEL_ROW (4 + 2 * NER_TAG_STRIDE)
 
+static inline guint32
+row_bucket (const char *row)
+{
+  guint32 b;
+  memcpy (&b, row, 4);
+  return GUINT32_FROM_LE (b);
+}
+
+static inline gint16
+row_weight (const char *row, int tag)
+{
+  gint16 v;
+  memcpy (&v, row + 4 + 2 * tag, 2);
+  return GINT16_FROM_LE (v);
+}
+
 /* Reads the model file @path into *@data; *@rows_at is its first row,
  * *@rows their number and *@scale the factor the weights were stored
- * with. Every row's bucket is checked. */
+ * with. The header, the length and every row's bucket are checked. */
 static gboolean
 read_model_file (const char *path, char **data, const char **rows_at, guint32 *rows, float *scale, GError **error)
 {
@@ -345,15 +361,11 @@ read_model_file (const char *path, char **data, const char **rows_at, guint32 *r
   memcpy (scale, &hdr[3], 4);
   *rows = GUINT32_FROM_LE (hdr[4]);
   *rows_at = *data + 10 + sizeof hdr;
-  if ((len - 10 - sizeof hdr) != (gsize) *rows * MODEL_ROW)
+  if (!(*scale > 0) || (len - 10 - sizeof hdr) != (gsize) *rows * MODEL_ROW)
     goto corrupt;
   for (guint32 r = 0; r < *rows; r++)
-    {
-      guint32 b;
-      memcpy (&b, *rows_at + (gsize) r * MODEL_ROW, 4);
-      if (GUINT32_FROM_LE (b) >= NER_N_BUCKETS)
-        goto corrupt;
-    }
+    if (row_bucket (*rows_at + (gsize) r * MODEL_ROW) >= NER_N_BUCKETS)
+      goto corrupt;
   return TRUE;
 corrupt:
   g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: corrupt or truncated model file", path);
@@ -372,12 +384,9 @@ load_weights (NerModel *model, const char *path, GError **error)
   /* first which buckets have a row, then the rows in bucket order (a
    * bucket given twice keeps its last row, as a dense table would) */
   model->wblocks = g_new0 (NerWeightBlock, NER_N_BUCKETS / 64);
-  const char *p = rows_at;
-  for (guint32 r = 0; r < rows; r++, p += MODEL_ROW)
+  for (guint32 r = 0; r < rows; r++)
     {
-      guint32 b;
-      memcpy (&b, p, 4);
-      b = GUINT32_FROM_LE (b);
+      guint32 b = row_bucket (rows_at + (gsize) r * MODEL_ROW);
       model->wblocks[b >> 6].bits |= 1ULL << (b & 63);
     }
   guint32 total = 0;
@@ -387,18 +396,12 @@ load_weights (NerModel *model, const char *path, GError **error)
       total += ner_popcount64 (model->wblocks[k].bits);
     }
   model->wrows = g_new0 (gint16, (gsize) MAX (total, 1) * NER_TAG_STRIDE);
-  p = rows_at;
-  for (guint32 r = 0; r < rows; r++, p += MODEL_ROW)
+  for (guint32 r = 0; r < rows; r++)
     {
-      guint32 b;
-      memcpy (&b, p, 4);
-      gint16 *dst = (gint16 *) ner_weight_row (model, GUINT32_FROM_LE (b));
+      const char *row = rows_at + (gsize) r * MODEL_ROW;
+      gint16 *dst = (gint16 *) ner_weight_row (model, row_bucket (row));
       for (int c = 0; c < NER_TAG_STRIDE; c++)
-        {
-          gint16 v;
-          memcpy (&v, p + 4 + 2 * c, 2);
-          dst[c] = GINT16_FROM_LE (v);
-        }
+        dst[c] = row_weight (row, c);
     }
   return TRUE;
 }
@@ -412,22 +415,12 @@ ner_model_add_weights (const char *path, float *w, GError **error)
   float scale;
   if (!read_model_file (path, &data, &rows_at, &rows, &scale, error))
     return FALSE;
-  if (!(scale > 0))
+  for (guint32 r = 0; r < rows; r++)
     {
-      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: corrupt or truncated model file", path);
-      return FALSE;
-    }
-  for (const char *p = rows_at; rows > 0; rows--, p += MODEL_ROW)
-    {
-      guint32 b;
-      memcpy (&b, p, 4);
-      b = GUINT32_FROM_LE (b);
+      const char *row = rows_at + (gsize) r * MODEL_ROW;
+      float *dst = w + (gsize) row_bucket (row) * NER_TAG_STRIDE;
       for (int c = 0; c < NER_TAG_STRIDE; c++)
-        {
-          gint16 v;
-          memcpy (&v, p + 4 + 2 * c, 2);
-          w[(gsize) b * NER_TAG_STRIDE + c] += GINT16_FROM_LE (v) / scale;
-        }
+        dst[c] += row_weight (row, c) / scale;
     }
   return TRUE;
 }
