@@ -554,6 +554,16 @@ merge_town_region (const NerModel *model, const char *text, const NerToken *toks
   return TRUE;
 }
 
+/* "Radio Romania": a capitalised "Radio" right before the place at @a,
+ * part of no other name (untagged, or cut from the front of the tagger's
+ * span that began at @first), makes a broadcaster of it. */
+static gboolean
+radio_before (const char *text, const NerToken *toks, guint a, guint first)
+{
+  return a > 0 && (toks[a - 1].flags & NER_TOK_UPPER1) && tok_is (text, &toks[a - 1], "Radio")
+         && (toks[a - 1].tag == NER_O || a > first);
+}
+
 /* Entity spans of one tagged chunk. */
 static void
 collect_spans (const NerModel *model, NerScratch *s, const char *text, const NerToken *toks, guint n,
@@ -602,10 +612,9 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
                       j = d != 0 ? d + 1 : j + 1;
                     }
                   guint from = i;
-                  if (type == NER_LOC && i > 0 && (toks[i - 1].flags & NER_TOK_UPPER1)
-                      && tok_is (text, &toks[i - 1], "Radio") && toks[i - 1].tag == NER_O)
+                  if (type == NER_LOC && radio_before (text, toks, i, i))
                     {
-                      type = NER_ORG;   /* "Radio Romania" */
+                      type = NER_ORG;
                       from = i - 1;
                     }
                   NerMention m = { type, toks[from].cstart, toks[j - 1].cend, (guint32) (boff + toks[from].bstart),
@@ -890,8 +899,7 @@ collect_spans (const NerModel *model, NerScratch *s, const char *text, const Ner
               j = MAX (j, d + 1);
             }
         }
-      if (type == NER_LOC && a > 0 && (toks[a - 1].flags & NER_TOK_UPPER1)
-          && tok_is (text, &toks[a - 1], "Radio") && (toks[a - 1].tag == NER_O || a > i))
+      if (type == NER_LOC && radio_before (text, toks, a, i))
         {
           type = NER_ORG;
           a--;
