@@ -502,6 +502,11 @@ test_bad_data_files (Fixture *f, gconstpointer data)
   expect_init_error (d, "model.bin");
   g_assert_true (g_file_set_contents (model, "not a model", -1, NULL));
   expect_init_error (d, "model.bin");
+  /* a header whose weight scale is not a positive number */
+  g_autofree char *zero = g_memdup2 (content, len);
+  memset (zero + 10 + 12, 0, 4);
+  g_assert_true (g_file_set_contents (model, zero, (gssize) len, NULL));
+  expect_init_error (d, "model.bin: corrupt");
   g_assert_cmpint (g_unlink (model), ==, 0);
   expect_init_error (d, "model.bin");
   g_assert_true (g_file_set_contents (model, content, (gssize) len, NULL));
